@@ -1,0 +1,1 @@
+"""Shared event contracts: pydantic models, topic names and the event catalog. Data only."""

@@ -1,0 +1,51 @@
+"""Base class for every domain event and the markers that travel with it.
+
+Every event is a frozen pydantic v2 model. On the wire the model's JSON is the
+CloudEvent ``data``; the envelope attributes (id, type, source, time, subject,
+region, sequence, hash) travel as Kafka headers (CloudEvents 1.0 Kafka binary
+binding, see ``contracts/envelope.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CE_TYPE_PREFIX = "id.go.kemenperin.ikm."
+
+PERSONAL_DATA_MARK = "x-personal-data"
+"""JSON-schema key set on every field that carries personal data (UU PDP, Law 27/2022)."""
+
+PersonalStr = Annotated[str, Field(json_schema_extra={PERSONAL_DATA_MARK: True})]
+"""A string holding personal data: masked in logs and audit reports."""
+
+
+class Event(BaseModel):
+    """A fact that happened, published by exactly one service.
+
+    Subclasses set:
+    - ``TOPIC``: the versioned topic the event is published on;
+    - ``AGGREGATE_FIELD``: the field whose value is the aggregate id (Kafka key, ``ce_subject``);
+    - ``REGION_FIELD``: the field holding the province code, when the event concerns one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TOPIC: ClassVar[str]
+    AGGREGATE_FIELD: ClassVar[str]
+    REGION_FIELD: ClassVar[str | None] = None
+    VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def ce_type(cls) -> str:
+        return f"{CE_TYPE_PREFIX}{cls.__name__}.v{cls.VERSION}"
+
+    def aggregate_id(self) -> str:
+        return str(getattr(self, self.AGGREGATE_FIELD))
+
+    def region(self) -> str | None:
+        if self.REGION_FIELD is None:
+            return None
+        value: Any = getattr(self, self.REGION_FIELD)
+        return None if value is None else str(value)

@@ -1,0 +1,58 @@
+"""The CloudEvents 1.0 envelope as it travels in Kafka headers (binary content mode).
+
+Header names follow the CloudEvents Kafka protocol binding: every context
+attribute is a header ``ce_<attribute>``; ``content-type`` carries the data's
+media type; the Kafka message key is the aggregate id (= ``ce_subject``).
+
+Extension attributes defined by this platform:
+
+- ``ce_region``: the province code (Kemendagri, 2 digits) the event concerns, if any;
+- ``ce_sequence``: the aggregate's sequence number, 1, 2, 3 ... without gaps;
+- ``ce_hash``: ``sha256(previous hash + canonical JSON of the event)`` per aggregate,
+  hex-encoded, making each aggregate's stream tamper-evident;
+- ``ce_signature``: optional Ed25519 signature of ``ce_hash`` (base64) by the source service.
+
+W3C trace context travels in the ``traceparent`` header.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+H_ID = "ce_id"
+H_TYPE = "ce_type"
+H_SOURCE = "ce_source"
+H_TIME = "ce_time"
+H_SUBJECT = "ce_subject"
+H_SPECVERSION = "ce_specversion"
+H_REGION = "ce_region"
+H_SEQUENCE = "ce_sequence"
+H_HASH = "ce_hash"
+H_SIGNATURE = "ce_signature"
+H_CONTENT_TYPE = "content-type"
+H_TRACEPARENT = "traceparent"
+
+GENESIS_HASH = "0" * 64
+"""The 'previous hash' of an aggregate's first event."""
+
+
+class EnvelopeAttributes(BaseModel):
+    """CloudEvent context attributes of one event, without its data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    type: str
+    source: str
+    time: datetime
+    subject: str
+    region: str | None = None
+    sequence: int
+    hash: str
+    signature: str | None = None
+    traceparent: str | None = None

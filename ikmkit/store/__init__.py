@@ -1,0 +1,33 @@
+"""The store port and its adapters (SQLite, MongoDB)."""
+
+from ikmkit.store.port import (
+    RETRYABLE,
+    CollectionSpec,
+    Document,
+    DuplicateKey,
+    GroupRow,
+    In,
+    Page,
+    Range,
+    Store,
+    StoreError,
+    TransactionConflict,
+    UnitOfWork,
+    VersionConflict,
+)
+
+__all__ = [
+    "RETRYABLE",
+    "CollectionSpec",
+    "Document",
+    "DuplicateKey",
+    "GroupRow",
+    "In",
+    "Page",
+    "Range",
+    "Store",
+    "StoreError",
+    "TransactionConflict",
+    "UnitOfWork",
+    "VersionConflict",
+]

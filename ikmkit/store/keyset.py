@@ -1,0 +1,46 @@
+"""Keyset (cursor) pagination shared by the store adapters."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from ikmkit.store.port import Direction, Document, OrderBy
+
+
+def full_order(order_by: OrderBy) -> list[tuple[str, Direction]]:
+    """The requested order with ``id`` appended as the unique tie-breaker."""
+    order = [(f, d) for f, d in order_by if f != "id"]
+    order.append(("id", 1))
+    return order
+
+
+def field_value(doc: Document, path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def encode_cursor(doc: Document, order: list[tuple[str, Direction]]) -> str:
+    values = [field_value(doc, f) for f, _ in order]
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def decode_cursor(cursor: str, order: list[tuple[str, Direction]]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("cursor is not a valid page cursor") from exc
+    if not isinstance(values, list) or len(values) != len(order):
+        raise InvalidCursor("cursor does not match this query's ordering")
+    return values

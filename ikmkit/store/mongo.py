@@ -1,0 +1,295 @@
+"""MongoDB adapter of the store port, over ``pymongo.AsyncMongoClient``.
+
+Each collection is a MongoDB collection whose ``_id`` is the document id.
+Units of work are multi-document transactions, which MongoDB only supports on a
+replica set or sharded cluster: in production run at least a single-node
+replica set (``rs.initiate()``), as the compose file does. A write conflict
+between concurrent transactions surfaces as ``TransactionConflict`` so callers
+retry the whole use case, exactly as for ``VersionConflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+
+from ikmkit.store.keyset import decode_cursor, encode_cursor, full_order
+from ikmkit.store.port import (
+    CollectionSpec,
+    Document,
+    DuplicateKey,
+    Filter,
+    GroupRow,
+    In,
+    OrderBy,
+    Page,
+    Range,
+    StoreError,
+    TransactionConflict,
+    UnitOfWork,
+    VersionConflict,
+)
+
+Raw = dict[str, Any]
+
+
+def _path(path: str) -> str:
+    return "_id" if path == "id" else path
+
+
+def _query(where: Filter | None) -> Raw:
+    query: Raw = {}
+    for path, value in (where or {}).items():
+        if isinstance(value, In):
+            query[_path(path)] = {"$in": list(value.values)}
+        elif isinstance(value, Range):
+            bounds: Raw = {}
+            if value.gte is not None:
+                bounds["$gte"] = value.gte
+            if value.lt is not None:
+                bounds["$lt"] = value.lt
+            if bounds:
+                query[_path(path)] = bounds
+        else:
+            query[_path(path)] = value
+    return query
+
+
+def _to_raw(doc: Document) -> Raw:
+    raw = {k: v for k, v in doc.items() if k != "id"}
+    raw["_id"] = doc["id"]
+    return raw
+
+
+def _from_raw(raw: Raw) -> Document:
+    doc = {k: v for k, v in raw.items() if k != "_id"}
+    return {"id": raw["_id"], **doc}
+
+
+def _is_transient(exc: PyMongoError) -> bool:
+    return exc.has_error_label("TransientTransactionError") or (
+        isinstance(exc, OperationFailure) and exc.code == 112  # WriteConflict
+    )
+
+
+class MongoUnitOfWork:
+    def __init__(
+        self, db: AsyncDatabase[Raw], session: AsyncClientSession | None, specs: dict[str, CollectionSpec]
+    ) -> None:
+        self._db = db
+        self._session = session
+        self._specs = specs
+
+    def _coll(self, collection: str) -> Any:
+        if collection not in self._specs:
+            raise StoreError(f"unknown collection {collection!r}; declare it at open()")
+        return self._db[collection]
+
+    async def _duplicate(self, collection: str, doc: Document) -> DuplicateKey:
+        coll = self._coll(collection)
+        if await coll.find_one({"_id": doc["id"]}, {"_id": 1}, session=self._session):
+            return DuplicateKey(collection, ("id",), str(doc["id"]))
+        for fields in self._specs[collection].unique:
+            found = await coll.find_one(
+                {f: _value(doc, f) for f in fields}, {"_id": 1}, session=self._session
+            )
+            if found is not None:
+                return DuplicateKey(collection, fields, str(found["_id"]))
+        return DuplicateKey(collection, ("?",), None)
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        raw = await self._coll(collection).find_one({"_id": doc_id}, session=self._session)
+        return None if raw is None else _from_raw(raw)
+
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        cursor = self._coll(collection).find({"_id": {"$in": list(doc_ids)}}, session=self._session)
+        return {str(raw["_id"]): _from_raw(raw) async for raw in cursor}
+
+    async def insert(self, collection: str, doc: Document) -> Document:
+        stored = {**doc, "version": 1}
+        try:
+            await self._coll(collection).insert_one(_to_raw(stored), session=self._session)
+        except DuplicateKeyError as exc:
+            raise await self._duplicate_outside(collection, stored) from exc
+        return stored
+
+    async def _duplicate_outside(self, collection: str, doc: Document) -> DuplicateKey:
+        # The failed write aborted the transaction; look the clash up without it.
+        probe = MongoUnitOfWork(self._db, None, self._specs)
+        return await probe._duplicate(collection, doc)
+
+    async def insert_many(self, collection: str, docs: Sequence[Document]) -> None:
+        if not docs:
+            return
+        raws = [_to_raw({**d, "version": 1}) for d in docs]
+        try:
+            await self._coll(collection).insert_many(raws, ordered=True, session=self._session)
+        except PyMongoError as exc:
+            if "E11000" not in str(exc) and not isinstance(exc, DuplicateKeyError):
+                raise
+            for doc in docs:
+                dup = await self._duplicate_outside(collection, doc)
+                if dup.existing_id is not None:
+                    raise dup from exc
+            raise DuplicateKey(collection, ("?",), None) from exc
+
+    async def replace(self, collection: str, doc: Document) -> Document:
+        expected = int(doc["version"])
+        stored = {**doc, "version": expected + 1}
+        try:
+            result = await self._coll(collection).replace_one(
+                {"_id": doc["id"], "version": expected}, _to_raw(stored), session=self._session
+            )
+        except DuplicateKeyError as exc:
+            raise await self._duplicate_outside(collection, stored) from exc
+        if result.matched_count != 1:
+            raise VersionConflict(collection, str(doc["id"]), expected)
+        return stored
+
+    async def patch_many(
+        self, collection: str, doc_ids: Sequence[str], fields: Mapping[str, Any]
+    ) -> int:
+        if not doc_ids:
+            return 0
+        result = await self._coll(collection).update_many(
+            {"_id": {"$in": list(doc_ids)}},
+            {"$set": dict(fields), "$inc": {"version": 1}},
+            session=self._session,
+        )
+        return int(result.matched_count)
+
+    async def delete(self, collection: str, doc_id: str) -> bool:
+        result = await self._coll(collection).delete_one({"_id": doc_id}, session=self._session)
+        return bool(result.deleted_count == 1)
+
+    async def find(
+        self,
+        collection: str,
+        where: Filter | None = None,
+        *,
+        order_by: OrderBy = (),
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        order = full_order(order_by)
+        query = _query(where)
+        if cursor:
+            keyset = _keyset(order, decode_cursor(cursor, order))
+            query = {"$and": [query, keyset]} if query else keyset
+        found = self._coll(collection).find(query, session=self._session)
+        found = found.sort([(_path(f), d) for f, d in order]).limit(limit + 1)
+        raws = [raw async for raw in found]
+        items = [_from_raw(r) for r in raws[:limit]]
+        next_cursor = encode_cursor(items[-1], order) if len(raws) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def count(self, collection: str, where: Filter | None = None) -> int:
+        return int(
+            await self._coll(collection).count_documents(_query(where), session=self._session)
+        )
+
+    async def group(
+        self,
+        collection: str,
+        by: Sequence[str],
+        where: Filter | None = None,
+        *,
+        sums: Sequence[str] = (),
+    ) -> list[GroupRow]:
+        group: Raw = {
+            "_id": {f"k{i}": f"${_path(f)}" for i, f in enumerate(by)},
+            "count": {"$sum": 1},
+        }
+        for i, path in enumerate(sums):
+            group[f"s{i}"] = {"$sum": f"${path}"}
+        pipeline = [{"$match": _query(where)}, {"$group": group}]
+        rows: list[GroupRow] = []
+        cursor = await self._coll(collection).aggregate(pipeline, session=self._session)
+        async for raw in cursor:
+            key = {f: raw["_id"].get(f"k{i}") for i, f in enumerate(by)}
+            totals = {s: raw[f"s{i}"] for i, s in enumerate(sums)}
+            rows.append(GroupRow(key=key, count=int(raw["count"]), sums=totals))
+        return rows
+
+
+def _value(doc: Document, path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _keyset(order: list[tuple[str, Any]], values: list[Any]) -> Raw:
+    ors: list[Raw] = []
+    for i, (path, direction) in enumerate(order):
+        clause: Raw = {_path(p): values[j] for j, (p, _) in enumerate(order[:i])}
+        clause[_path(path)] = {"$gt" if direction == 1 else "$lt": values[i]}
+        ors.append(clause)
+    return {"$or": ors}
+
+
+class MongoStore:
+    """Store port over one MongoDB database (one database per service)."""
+
+    kind = "mongodb"
+
+    def __init__(self, url: str, database: str, *, use_transactions: bool = True) -> None:
+        self._url = url
+        self._database = database
+        self._use_transactions = use_transactions
+        self._client: AsyncMongoClient[Raw] | None = None
+        self._specs: dict[str, CollectionSpec] = {}
+
+    async def open(self, collections: Sequence[CollectionSpec]) -> None:
+        self._client = AsyncMongoClient(self._url, tz_aware=True, uuidRepresentation="standard")
+        db = self._client[self._database]
+        existing = set(await db.list_collection_names())
+        for spec in collections:
+            if spec.name not in existing:
+                await db.create_collection(spec.name)
+            for unique, field_sets in ((True, spec.unique), (False, spec.indexes)):
+                for fields in field_sets:
+                    await db[spec.name].create_index(
+                        [(_path(f), 1) for f in fields], unique=unique
+                    )
+            self._specs[spec.name] = spec
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _db(self) -> AsyncDatabase[Raw]:
+        if self._client is None:
+            raise StoreError("store is not open")
+        return self._client[self._database]
+
+    async def ping(self) -> None:
+        await self._db().command("ping")
+
+    async def drop(self) -> None:
+        """Drop the whole database (tests and scratch stores only)."""
+        if self._client is not None:
+            await self._client.drop_database(self._database)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        if self._client is None:
+            raise StoreError("store is not open")
+        if not self._use_transactions:
+            yield MongoUnitOfWork(self._db(), None, self._specs)
+            return
+        async with self._client.start_session() as session:
+            try:
+                async with await session.start_transaction():
+                    yield MongoUnitOfWork(self._db(), session, self._specs)
+            except PyMongoError as exc:
+                if _is_transient(exc):
+                    raise TransactionConflict(str(exc)) from exc
+                raise

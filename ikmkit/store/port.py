@@ -1,0 +1,162 @@
+"""The store port: a narrow, typed document-store interface the services build on.
+
+Documents are JSON-compatible dicts with a string ``id``. Every stored document
+carries an integer ``version`` (1 on insert, +1 on every write) used for
+optimistic concurrency: ``replace`` succeeds only if the stored version equals
+the version of the document passed in.
+
+All reads and writes happen inside a unit of work opened by
+``Store.transaction()``; the unit of work commits when the ``async with`` block
+exits normally and rolls back when it raises. The outbox and inbox live in the
+same store, so a state change, the events it emits and the ids of the events it
+consumed commit together (see ``ikmkit.outbox`` and ``ikmkit.inbox``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Document = dict[str, Any]
+Direction = Literal[1, -1]
+OrderBy = Sequence[tuple[str, Direction]]
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """A collection, its unique keys and its secondary indexes (field paths, dotted)."""
+
+    name: str
+    unique: Sequence[Sequence[str]] = ()
+    indexes: Sequence[Sequence[str]] = ()
+
+
+@dataclass(frozen=True)
+class In:
+    """Filter value: the field equals one of ``values``."""
+
+    values: Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Range:
+    """Filter value: ``gte <= field < lt`` (either bound optional)."""
+
+    gte: Any = None
+    lt: Any = None
+
+
+Filter = Mapping[str, Any]
+"""Field path -> value (equality; ``None`` matches a missing or null field), ``In`` or ``Range``."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Document]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: dict[str, Any]
+    count: int
+    sums: dict[str, int | float] = field(default_factory=dict)
+
+
+class StoreError(Exception):
+    """Base class of the errors a store adapter raises."""
+
+
+class DuplicateKey(StoreError):
+    def __init__(self, collection: str, fields: Sequence[str], existing_id: str | None) -> None:
+        self.collection = collection
+        self.fields = tuple(fields)
+        self.existing_id = existing_id
+        super().__init__(
+            f"{collection}: a document with the same {', '.join(self.fields)} exists"
+            f" (id {existing_id})"
+        )
+
+
+class VersionConflict(StoreError):
+    def __init__(self, collection: str, doc_id: str, expected_version: int) -> None:
+        self.collection = collection
+        self.doc_id = doc_id
+        self.expected_version = expected_version
+        super().__init__(
+            f"{collection}/{doc_id} was changed concurrently (expected version {expected_version})"
+        )
+
+
+class TransactionConflict(StoreError):
+    """The transaction lost a race with a concurrent one; retry the whole unit of work."""
+
+
+RETRYABLE = (VersionConflict, TransactionConflict)
+
+
+class UnitOfWork(Protocol):
+    """One transaction's view of the store."""
+
+    async def get(self, collection: str, doc_id: str) -> Document | None: ...
+
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]: ...
+
+    async def insert(self, collection: str, doc: Document) -> Document:
+        """Insert a new document (version 1); ``DuplicateKey`` on id or unique-key clash."""
+        ...
+
+    async def insert_many(self, collection: str, docs: Sequence[Document]) -> None: ...
+
+    async def replace(self, collection: str, doc: Document) -> Document:
+        """Write ``doc`` if the stored version equals ``doc['version']``; else ``VersionConflict``."""
+        ...
+
+    async def patch_many(
+        self, collection: str, doc_ids: Sequence[str], fields: Mapping[str, Any]
+    ) -> int:
+        """Set ``fields`` on the given documents unconditionally; returns how many matched."""
+        ...
+
+    async def delete(self, collection: str, doc_id: str) -> bool: ...
+
+    async def find(
+        self,
+        collection: str,
+        where: Filter | None = None,
+        *,
+        order_by: OrderBy = (),
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        """Matching documents ordered by ``order_by`` then ``id``; pass ``next_cursor`` on."""
+        ...
+
+    async def count(self, collection: str, where: Filter | None = None) -> int: ...
+
+    async def group(
+        self,
+        collection: str,
+        by: Sequence[str],
+        where: Filter | None = None,
+        *,
+        sums: Sequence[str] = (),
+    ) -> list[GroupRow]:
+        """Counts (and sums of numeric fields) per distinct combination of ``by`` fields."""
+        ...
+
+
+class Store(Protocol):
+    """A service's own database. One per service; never shared."""
+
+    kind: str
+
+    async def open(self, collections: Sequence[CollectionSpec]) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]: ...

@@ -1,0 +1,355 @@
+"""SQLite adapter of the store port: one database file per service, WAL mode.
+
+Each collection is a table ``(id TEXT PRIMARY KEY, version INTEGER, doc TEXT)``
+holding the JSON document; unique keys and indexes are expression indexes on
+``json_extract``. Transactions are serialized by an asyncio lock on the single
+writer connection (``BEGIN IMMEDIATE``), which is what SQLite allows anyway;
+statements are microseconds, so they run on the event loop without threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from ikmkit.store.keyset import decode_cursor, encode_cursor, full_order
+from ikmkit.store.port import (
+    CollectionSpec,
+    Document,
+    DuplicateKey,
+    Filter,
+    GroupRow,
+    In,
+    OrderBy,
+    Page,
+    Range,
+    StoreError,
+    UnitOfWork,
+    VersionConflict,
+)
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _table(name: str) -> str:
+    if not _NAME.match(name):
+        raise StoreError(f"invalid collection name {name!r}")
+    return f'"c_{name}"'
+
+
+def _expr(path: str) -> str:
+    if path == "id":
+        return "id"
+    if path == "version":
+        return "version"
+    if not _PATH.match(path):
+        raise StoreError(f"invalid field path {path!r}")
+    return f"json_extract(doc, '$.{path}')"
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return value
+
+
+def _where(where: Filter | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for path, value in (where or {}).items():
+        expr = _expr(path)
+        if isinstance(value, In):
+            if not value.values:
+                clauses.append("0")
+                continue
+            clauses.append(f"{expr} IN ({','.join('?' * len(value.values))})")
+            params.extend(_sql_value(v) for v in value.values)
+        elif isinstance(value, Range):
+            if value.gte is not None:
+                clauses.append(f"{expr} >= ?")
+                params.append(_sql_value(value.gte))
+            if value.lt is not None:
+                clauses.append(f"{expr} < ?")
+                params.append(_sql_value(value.lt))
+        elif value is None:
+            clauses.append(f"{expr} IS NULL")
+        else:
+            clauses.append(f"{expr} = ?")
+            params.append(_sql_value(value))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _dumps(doc: Document) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+class SqliteUnitOfWork:
+    def __init__(self, conn: sqlite3.Connection, specs: Mapping[str, CollectionSpec]) -> None:
+        self._conn = conn
+        self._specs = specs
+
+    def _spec(self, collection: str) -> CollectionSpec:
+        try:
+            return self._specs[collection]
+        except KeyError:
+            raise StoreError(f"unknown collection {collection!r}; declare it at open()") from None
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        self._spec(collection)
+        row = self._conn.execute(
+            f"SELECT doc FROM {_table(collection)} WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return None if row is None else _load(row[0])
+
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        self._spec(collection)
+        found: dict[str, Document] = {}
+        ids = list(doc_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._conn.execute(
+                f"SELECT id, doc FROM {_table(collection)} WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found.update((row[0], _load(row[1])) for row in rows)
+        return found
+
+    def _duplicate(self, collection: str, doc: Document, exc: sqlite3.IntegrityError) -> DuplicateKey:
+        spec = self._spec(collection)
+        if self._conn.execute(
+            f"SELECT 1 FROM {_table(collection)} WHERE id = ?", (doc["id"],)
+        ).fetchone():
+            return DuplicateKey(collection, ("id",), str(doc["id"]))
+        for fields in spec.unique:
+            clause, params = _where({f: _field(doc, f) for f in fields})
+            row = self._conn.execute(
+                f"SELECT id FROM {_table(collection)}{clause}", params
+            ).fetchone()
+            if row is not None:
+                return DuplicateKey(collection, fields, row[0])
+        return DuplicateKey(collection, ("?",), None)
+
+    async def insert(self, collection: str, doc: Document) -> Document:
+        self._spec(collection)
+        stored = {**doc, "version": 1}
+        try:
+            self._conn.execute(
+                f"INSERT INTO {_table(collection)} (id, version, doc) VALUES (?, 1, ?)",
+                (stored["id"], _dumps(stored)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise self._duplicate(collection, stored, exc) from exc
+        return stored
+
+    async def insert_many(self, collection: str, docs: Sequence[Document]) -> None:
+        self._spec(collection)
+        rows = [(d["id"], _dumps({**d, "version": 1})) for d in docs]
+        try:
+            self._conn.executemany(
+                f"INSERT INTO {_table(collection)} (id, version, doc) VALUES (?, 1, ?)", rows
+            )
+        except sqlite3.IntegrityError as exc:
+            for doc in docs:
+                dup = self._duplicate(collection, doc, exc)
+                if dup.existing_id is not None:
+                    raise dup from exc
+            raise DuplicateKey(collection, ("?",), None) from exc
+
+    async def replace(self, collection: str, doc: Document) -> Document:
+        self._spec(collection)
+        expected = int(doc["version"])
+        stored = {**doc, "version": expected + 1}
+        try:
+            cur = self._conn.execute(
+                f"UPDATE {_table(collection)} SET version = ?, doc = ? WHERE id = ? AND version = ?",
+                (expected + 1, _dumps(stored), doc["id"], expected),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise self._duplicate(collection, stored, exc) from exc
+        if cur.rowcount != 1:
+            raise VersionConflict(collection, str(doc["id"]), expected)
+        return stored
+
+    async def patch_many(
+        self, collection: str, doc_ids: Sequence[str], fields: Mapping[str, Any]
+    ) -> int:
+        self._spec(collection)
+        ids = list(doc_ids)
+        if not ids:
+            return 0
+        setters = ", ".join(f"'$.{_checked(f)}', json(?)" for f in fields)
+        values = [json.dumps(v) for v in fields.values()]
+        total = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cur = self._conn.execute(
+                f"UPDATE {_table(collection)} SET version = version + 1, "
+                f"doc = json_set(json_set(doc, {setters}), '$.version', version + 1) "
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                [*values, *chunk],
+            )
+            total += cur.rowcount
+        return total
+
+    async def delete(self, collection: str, doc_id: str) -> bool:
+        self._spec(collection)
+        cur = self._conn.execute(f"DELETE FROM {_table(collection)} WHERE id = ?", (doc_id,))
+        return cur.rowcount == 1
+
+    async def find(
+        self,
+        collection: str,
+        where: Filter | None = None,
+        *,
+        order_by: OrderBy = (),
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        self._spec(collection)
+        order = full_order(order_by)
+        clause, params = _where(where)
+        if cursor:
+            keyset, keyset_params = _keyset(order, decode_cursor(cursor, order))
+            clause = f"{clause} AND {keyset}" if clause else f" WHERE {keyset}"
+            params.extend(keyset_params)
+        order_sql = ", ".join(f"{_expr(f)} {'ASC' if d == 1 else 'DESC'}" for f, d in order)
+        rows = self._conn.execute(
+            f"SELECT doc FROM {_table(collection)}{clause} ORDER BY {order_sql} LIMIT ?",
+            [*params, limit + 1],
+        ).fetchall()
+        items = [_load(r[0]) for r in rows[:limit]]
+        next_cursor = encode_cursor(items[-1], order) if len(rows) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def count(self, collection: str, where: Filter | None = None) -> int:
+        self._spec(collection)
+        clause, params = _where(where)
+        row = self._conn.execute(f"SELECT COUNT(*) FROM {_table(collection)}{clause}", params)
+        return int(row.fetchone()[0])
+
+    async def group(
+        self,
+        collection: str,
+        by: Sequence[str],
+        where: Filter | None = None,
+        *,
+        sums: Sequence[str] = (),
+    ) -> list[GroupRow]:
+        self._spec(collection)
+        clause, params = _where(where)
+        keys = [_expr(f) for f in by]
+        select = [*keys, "COUNT(*)", *(f"TOTAL({_expr(s)})" for s in sums)]
+        group_sql = f" GROUP BY {', '.join(keys)}" if keys else ""
+        rows = self._conn.execute(
+            f"SELECT {', '.join(select)} FROM {_table(collection)}{clause}{group_sql}", params
+        ).fetchall()
+        result: list[GroupRow] = []
+        for row in rows:
+            key = dict(zip(by, row[: len(by)], strict=True))
+            totals = {s: _number(v) for s, v in zip(sums, row[len(by) + 1 :], strict=True)}
+            result.append(GroupRow(key=key, count=int(row[len(by)]), sums=totals))
+        return result
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _checked(path: str) -> str:
+    if not _PATH.match(path):
+        raise StoreError(f"invalid field path {path!r}")
+    return path
+
+
+def _field(doc: Document, path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _load(raw: str) -> Document:
+    doc: Document = json.loads(raw)
+    return doc
+
+
+def _keyset(order: list[tuple[str, Any]], values: list[Any]) -> tuple[str, list[Any]]:
+    """``(a, b, id) > (va, vb, vid)`` honouring each field's direction."""
+    ors: list[str] = []
+    params: list[Any] = []
+    for i, (path, direction) in enumerate(order):
+        ands = [f"{_expr(p)} = ?" for p, _ in order[:i]]
+        params.extend(values[:i])
+        ands.append(f"{_expr(path)} {'>' if direction == 1 else '<'} ?")
+        params.append(values[i])
+        ors.append("(" + " AND ".join(ands) + ")")
+    return "(" + " OR ".join(ors) + ")", params
+
+
+class SqliteStore:
+    """Store port over one SQLite database file (``:memory:`` for tests)."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._specs: dict[str, CollectionSpec] = {}
+
+    async def open(self, collections: Sequence[CollectionSpec]) -> None:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA cache_size=-65536")
+        self._conn = conn
+        for spec in collections:
+            self._create(conn, spec)
+
+    def _create(self, conn: sqlite3.Connection, spec: CollectionSpec) -> None:
+        table = _table(spec.name)
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} "
+            "(id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)"
+        )
+        for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
+            for fields in field_sets:
+                name = f"ix_{spec.name}_{'_'.join(f.replace('.', '_') for f in fields)}"
+                cols = ", ".join(_expr(f) for f in fields)
+                conn.execute(f'CREATE {kind} IF NOT EXISTS "{name}" ON {table} ({cols})')
+        self._specs[spec.name] = spec
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def ping(self) -> None:
+        self._connection().execute("SELECT 1").fetchone()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("store is not open")
+        return self._conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        conn = self._connection()
+        async with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteUnitOfWork(conn, self._specs)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")

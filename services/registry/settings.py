@@ -1,0 +1,14 @@
+"""Registry settings: env prefix ``REGISTRY_`` (plus the shared infrastructure variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from ikmkit.settings import ServiceSettings
+
+
+class RegistrySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore", populate_by_name=True)
+
+    port: int = Field(8001, description="Port the registry HTTP API listens on.")

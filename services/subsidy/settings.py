@@ -1,0 +1,14 @@
+"""Subsidy settings: env prefix ``SUBSIDY_`` (plus the shared infrastructure variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from ikmkit.settings import ServiceSettings
+
+
+class SubsidySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SUBSIDY_", extra="ignore", populate_by_name=True)
+
+    port: int = Field(8002, description="Port the subsidy HTTP API listens on.")
