@@ -5,10 +5,10 @@ from __future__ import annotations
 import inspect
 from types import ModuleType
 
-from contracts import registry
+from contracts import notify, registry, subsidy, training
 from contracts.base import Event
 
-EVENT_MODULES: tuple[ModuleType, ...] = (registry,)
+EVENT_MODULES: tuple[ModuleType, ...] = (registry, subsidy, training, notify)
 
 
 def _collect() -> dict[str, type[Event]]:

@@ -7,12 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ikm_cli import dev
+from ikm_cli import audit, dev, notify, registry, training
 from ikmkit.auth import ROLES, issue_token
 from ikmkit.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="IKM platform command line.", no_args_is_help=True)
 app.add_typer(dev.app, name="dev")
+app.add_typer(registry.app, name="registry")
+app.add_typer(training.app, name="training")
+app.add_typer(notify.app, name="notify")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command()

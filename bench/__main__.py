@@ -1,0 +1,55 @@
+"""``make bench``: run every benchmark module and print its figures.
+
+A benchmark module is ``bench/<area>.py`` exposing ``async def run(kafka: str,
+workdir: Path) -> list[Figure]``. They share one resolved Kafka broker.
+``python -m bench registry notify`` runs only those areas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+import bench
+from bench.common import Figure
+from ikmkit.infra import resolve_kafka
+
+
+def _modules(selected: list[str]) -> list[str]:
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name not in ("common",)
+        and not m.name.startswith("_")
+    )
+    return [n for n in names if not selected or n in selected]
+
+
+def main() -> None:
+    console = Console()
+    kafka = resolve_kafka()
+    figures: list[Figure] = []
+    try:
+        for name in _modules(sys.argv[1:]):
+            module = importlib.import_module(f"bench.{name}")
+            console.print(f"[bold]bench {name}[/] ...")
+            with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir:
+                figures += asyncio.run(module.run(kafka.bootstrap_servers, Path(workdir)))
+    finally:
+        kafka.stop()
+    table = Table(title=f"IKM benchmarks (Kafka: {kafka.kind})")
+    for column in ("benchmark", "figure", "value", "target", "met"):
+        table.add_column(column)
+    for f in figures:
+        met = "" if f.met is None else ("yes" if f.met else "NO")
+        table.add_row(f.benchmark, f.name, f.formatted(), f.target or "", met)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""Events published by the training service."""
+
+from __future__ import annotations

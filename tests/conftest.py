@@ -1,0 +1,66 @@
+"""Session-wide infrastructure fixtures (see ikmkit.infra for the resolution order).
+
+- ``kafka``: bootstrap servers of a real Kafka-protocol broker.
+- ``mongo_url``: a MongoDB-wire server (real MongoDB, or mongoeco).
+- ``store``: a fresh store per test, parametrized over both adapters.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from ikmkit.infra import KafkaEndpoint, resolve_kafka
+from ikmkit.store import Store
+from ikmkit.store.mongo import MongoStore
+from ikmkit.store.sqlite import SqliteStore
+from tests.support.infra import resolve_test_mongo
+
+STORE_KINDS = ["sqlite", "mongodb"]
+
+
+@pytest.fixture(scope="session")
+def kafka_endpoint() -> Iterator[KafkaEndpoint]:
+    endpoint = resolve_kafka()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(kafka_endpoint: KafkaEndpoint) -> str:
+    return kafka_endpoint.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    url, _kind, owner = resolve_test_mongo()
+    yield url
+    owner.stop()
+
+
+def make_store(kind: str, tmp_path: Path, mongo_url: str | None) -> Store:
+    if kind == "sqlite":
+        return SqliteStore(tmp_path / f"{uuid.uuid4().hex}.db")
+    assert mongo_url is not None
+    return MongoStore(mongo_url, f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def fresh_store(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Store]:
+    """An unopened store of each kind; closed (and dropped) after the test."""
+    url = request.getfixturevalue("mongo_url") if store_kind == "mongodb" else None
+    store = make_store(store_kind, tmp_path, url)
+    yield store
+    if isinstance(store, MongoStore):
+        await store.drop()
+    await store.close()

@@ -1,0 +1,35 @@
+"""Run a service in-process (real broker, real store) and talk to its HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+
+from ikmkit.auth import Role, issue_token
+from ikmkit.runtime import Runtime, ServiceDefinition, create_service_app
+from ikmkit.settings import DEV_JWT_SECRET
+
+
+def auth_headers(role: Role, **claims: str) -> dict[str, str]:
+    token = issue_token(DEV_JWT_SECRET, subject=f"test-{role}", role=role, **claims)  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class RunningService:
+    app: FastAPI
+    client: httpx.AsyncClient
+    runtime: Runtime
+
+
+@asynccontextmanager
+async def running_service(definition: ServiceDefinition) -> AsyncIterator[RunningService]:
+    app = create_service_app(definition)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield RunningService(app, client, app.state.runtime)
