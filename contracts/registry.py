@@ -1,31 +1,199 @@
-"""Events published by the registry service (enterprises, partners, MoUs)."""
+"""Events published by the registry service (enterprises, partners, MoUs).
+
+Topics (key = aggregate id):
+- ``ikm.registry.enterprise.v1``: key NIB; ``ce_region`` = province code;
+- ``ikm.registry.partner.v1``: key partner id;
+- ``ikm.registry.mou.v1``: key MoU id.
+
+Region codes are Kemendagri codes (those of the NIK): province 2 digits,
+regency/city 4 digits starting with the province code.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import ClassVar
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event, PersonalStr
 
 ENTERPRISE_TOPIC = "ikm.registry.enterprise.v1"
+PARTNER_TOPIC = "ikm.registry.partner.v1"
+MOU_TOPIC = "ikm.registry.mou.v1"
+
+SizeClass = Literal["small", "medium", "large"]
+EnterpriseStatus = Literal["registered", "verified", "active", "suspended"]
+Directorate = Literal[
+    "food_furniture_wood",
+    "chemicals_clothing_crafts",
+    "metal_machinery_electronics_transport",
+]
+PartnerType = Literal[
+    "association",
+    "foundation",
+    "company",
+    "vocational_school",
+    "university",
+    "government_unit",
+    "foreign_government",
+    "international_body",
+]
+MoUScope = Literal[
+    "technical_assistance",
+    "training",
+    "supply_chain_partnership",
+    "vocational_link_and_match",
+]
+Language = Literal["id", "en"]
 
 
-class EnterpriseRegistered(Event):
-    """An IKM was registered (status ``registered``, not yet verified)."""
-
+class _EnterpriseEvent(Event):
     TOPIC: ClassVar[str] = ENTERPRISE_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "nib"
     REGION_FIELD: ClassVar[str | None] = "province"
 
     nib: str
-    name: str
     province: str
+
+
+class OwnerContact(BaseModel):
+    """The owner's contact details; personal data (UU PDP)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: PersonalStr
+    email: PersonalStr | None = None
+    phone: PersonalStr | None = None
+    preferred_language: Language = "id"
+
+
+class EnterpriseRegistered(_EnterpriseEvent):
+    """An IKM was registered (status ``registered``, awaiting verification)."""
+
+    name: str
+    legal_form: str = "perorangan"
     regency: str
     kbli: str
-    directorate: str
-    size_class: str
-    owner_name: PersonalStr
-    owner_email: PersonalStr | None = None
-    owner_phone: PersonalStr | None = None
-    preferred_language: str = "id"
+    directorate: Directorate
+    size_class: SizeClass
+    workforce: int = 0
+    investment_rupiah: int = 0
+    owner: OwnerContact
     registered_at: datetime
+
+
+class EnterpriseUpdated(_EnterpriseEvent):
+    """Fields of an enterprise changed; carries the new values of the fields consumers replicate."""
+
+    name: str
+    regency: str
+    kbli: str
+    directorate: Directorate
+    size_class: SizeClass
+    workforce: int
+    investment_rupiah: int
+    changed_fields: list[str]
+    owner: OwnerContact | None = None
+    updated_at: datetime
+
+
+class EnterpriseVerified(_EnterpriseEvent):
+    """A regional officer of the enterprise's province verified it; it is now ``active``."""
+
+    status: EnterpriseStatus = "active"
+    verified_by: str
+    verified_at: datetime
+
+
+class EnterpriseSuspended(_EnterpriseEvent):
+    reason: str
+    suspended_by: str
+    suspended_at: datetime
+
+
+class EnterpriseReinstated(_EnterpriseEvent):
+    reason: str
+    status: EnterpriseStatus = "active"
+    reinstated_by: str
+    reinstated_at: datetime
+
+
+class EnterpriseClassChanged(_EnterpriseEvent):
+    """Naik kelas (or the reverse): the size class derived from the enterprise's figures changed."""
+
+    previous_class: SizeClass
+    new_class: SizeClass
+    changed_at: datetime
+
+
+class EnterpriseOnboardedToMarketplace(_EnterpriseEvent):
+    """e-Smart IKM: the enterprise opened a store on an e-commerce platform."""
+
+    platform: str
+    shop_url: str
+    onboarded_at: datetime
+
+
+class PartnerRegistered(Event):
+    TOPIC: ClassVar[str] = PARTNER_TOPIC
+    AGGREGATE_FIELD: ClassVar[str] = "partner_id"
+    REGION_FIELD: ClassVar[str | None] = "province"
+
+    partner_id: str
+    name: str
+    partner_type: PartnerType
+    country: str
+    province: str | None = None
+    contact_email: PersonalStr | None = None
+    preferred_language: Language = "id"
+    registered_at: datetime
+
+
+class MoUParty(BaseModel):
+    """A party to an MoU: the ministry (``partner_id`` = ``ministry``) or a registered partner."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partner_id: str
+    role: Literal["party", "witness"] = "party"
+
+
+class MoUSigned(Event):
+    TOPIC: ClassVar[str] = MOU_TOPIC
+    AGGREGATE_FIELD: ClassVar[str] = "mou_id"
+
+    mou_id: str
+    title: str
+    scope: MoUScope
+    parties: list[MoUParty]
+    valid_from: date
+    valid_until: date
+    signed_on: date
+    document_ref: str
+    signed_at: datetime
+
+
+class MoUExpired(Event):
+    """The MoU's end date passed; everything it covered ends."""
+
+    TOPIC: ClassVar[str] = MOU_TOPIC
+    AGGREGATE_FIELD: ClassVar[str] = "mou_id"
+
+    mou_id: str
+    scope: MoUScope
+    parties: list[MoUParty]
+    valid_until: date
+    expired_at: datetime
+
+
+class MoUTerminated(Event):
+    TOPIC: ClassVar[str] = MOU_TOPIC
+    AGGREGATE_FIELD: ClassVar[str] = "mou_id"
+
+    mou_id: str
+    scope: MoUScope
+    parties: list[MoUParty]
+    reason: str
+    terminated_by: str
+    terminated_at: datetime

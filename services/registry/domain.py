@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts.registry import Directorate
 from ikmkit.errors import InvalidInput
 
 SizeClass = Literal["small", "medium", "large"]
@@ -22,7 +23,7 @@ def check_nib(nib: str) -> str:
     return nib
 
 
-def directorate_for(kbli: str) -> str:
+def directorate_for(kbli: str) -> Directorate:
     """The Ditjen IKMA directorate that owns a manufacturing KBLI code."""
     division = int(kbli[:2])
     if division in (10, 11, 12, 16, 31):
@@ -49,7 +50,7 @@ class Enterprise(BaseModel):
     province: str
     regency: str
     kbli: str
-    directorate: str
+    directorate: Directorate
     workforce: int
     investment_rupiah: int
     size_class: SizeClass

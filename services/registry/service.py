@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from contracts.registry import EnterpriseRegistered
+from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.errors import Conflict, NotFound
 from ikmkit.outbox import Outbox
 from ikmkit.store import DuplicateKey, Store
@@ -58,10 +58,14 @@ def _registered(e: Enterprise) -> EnterpriseRegistered:
         kbli=e.kbli,
         directorate=e.directorate,
         size_class=e.size_class,
-        owner_name=e.owner_name,
-        owner_email=e.owner_email,
-        owner_phone=e.owner_phone,
-        preferred_language=e.preferred_language,
+        workforce=e.workforce,
+        investment_rupiah=e.investment_rupiah,
+        owner=OwnerContact(
+            name=e.owner_name,
+            email=e.owner_email,
+            phone=e.owner_phone,
+            preferred_language="en" if e.preferred_language == "en" else "id",
+        ),
         registered_at=e.registered_at,
     )
 
