@@ -24,8 +24,9 @@ from ikmkit.infra import resolve_kafka
 
 def _modules(selected: list[str]) -> list[str]:
     names = sorted(
-        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name not in ("common",)
-        and not m.name.startswith("_")
+        m.name
+        for m in pkgutil.iter_modules(bench.__path__)
+        if m.name not in ("common",) and not m.name.startswith("_")
     )
     return [n for n in names if not selected or n in selected]
 

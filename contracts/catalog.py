@@ -33,4 +33,4 @@ def all_topics() -> list[str]:
 
 
 def events_on(topic: str) -> list[type[Event]]:
-    return [m for m in EVENTS_BY_TYPE.values() if m.TOPIC == topic]
+    return [m for m in EVENTS_BY_TYPE.values() if topic == m.TOPIC]

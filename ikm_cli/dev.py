@@ -66,8 +66,16 @@ def _start_service(name: str, port: int, env: dict[str, str]) -> ServiceProcess:
     log_file = open(LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"services.{name}.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
         ],
         env=env,
         stdout=log_file,
@@ -82,7 +90,9 @@ def _wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
     while pending and time.monotonic() < deadline:
         for name, svc in list(pending.items()):
             if svc.process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {svc.process.returncode}; see {LOG_DIR / name}.log")
+                raise RuntimeError(
+                    f"{name} exited with {svc.process.returncode}; see {LOG_DIR / name}.log"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{svc.url}/readyz", timeout=1).status_code == 200:
                     del pending[name]
@@ -91,7 +101,9 @@ def _wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
         raise RuntimeError(f"not ready after {timeout}s: {', '.join(pending)}")
 
 
-def _write_state(kafka: KafkaEndpoint, services: list[ServiceProcess], extra: dict[str, Any]) -> None:
+def _write_state(
+    kafka: KafkaEndpoint, services: list[ServiceProcess], extra: dict[str, Any]
+) -> None:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     state = {
         "kafka": kafka.bootstrap_servers,
@@ -138,7 +150,9 @@ def _supervise(data_dir: Path) -> None:
             services.append(_start_service(name, _port_for(preferred), env))
         _wait_ready(services)
         _write_state(kafka, services, extra_state)
-        console.print(f"[bold green]IKM platform is up[/] (Kafka {kafka.kind} at {kafka.bootstrap_servers})")
+        console.print(
+            f"[bold green]IKM platform is up[/] (Kafka {kafka.kind} at {kafka.bootstrap_servers})"
+        )
         for svc in services:
             console.print(f"  {svc.name:<9} {svc.url}   docs: {svc.url}/docs")
         console.print("Press Ctrl-C to stop everything.")
@@ -181,7 +195,9 @@ def up(
 ) -> None:
     """Start Kafka (resolved) and every service; foreground unless --detach."""
     if STATE_FILE.exists() and _alive(json.loads(STATE_FILE.read_text()).get("supervisor_pid")):
-        console.print("[yellow]already running[/]; `ikm dev status` shows it, `ikm dev down` stops it")
+        console.print(
+            "[yellow]already running[/]; `ikm dev status` shows it, `ikm dev down` stops it"
+        )
         raise typer.Exit(1)
     if not detach:
         _supervise(data_dir)
@@ -192,7 +208,10 @@ def up(
     log = open(STATE_DIR / "dev.log", "ab")  # noqa: SIM115 - owned by the child
     child = subprocess.Popen(
         [sys.executable, "-m", "ikm_cli.main", "dev", "up", "--data-dir", str(data_dir)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -218,7 +237,9 @@ def _alive(pid: int | None) -> bool:
 
 
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+) -> None:
     """Where Kafka and the services are."""
     if not STATE_FILE.exists():
         if as_json:
@@ -227,9 +248,11 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
             console.print("not running")
         raise typer.Exit(1)
     state = json.loads(STATE_FILE.read_text())
-    summary = {"kafka": state["kafka"], "services": state["services"], **{
-        k: v for k, v in state.items() if k in ("smtp", "smtp_inbox")
-    }}
+    summary = {
+        "kafka": state["kafka"],
+        "services": state["services"],
+        **{k: v for k, v in state.items() if k in ("smtp", "smtp_inbox")},
+    }
     if as_json:
         print(json.dumps(summary))
         return

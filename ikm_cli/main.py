@@ -34,8 +34,13 @@ def token(
     secret = os.environ.get("IKM_JWT_SECRET", DEV_JWT_SECRET)
     print(
         issue_token(
-            secret, subject=subject, role=role, province=province, nib=nib,  # type: ignore[arg-type]
-            partner_id=partner_id, ttl_seconds=ttl,
+            secret,
+            subject=subject,
+            role=role,
+            province=province,
+            nib=nib,
+            partner_id=partner_id,
+            ttl_seconds=ttl,
         )
     )
 

@@ -38,7 +38,9 @@ def chain_hash(previous_hash: str, attrs: EnvelopeAttributes, payload: str) -> s
     type, time, subject, sequence or payload byte all break the chain.
     """
     body = (
-        '{"data":' + payload + ","
+        '{"data":'
+        + payload
+        + ","
         + canonical_json(
             {
                 "id": attrs.id,

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
-from faststream.message import StreamMessage
 from faststream.kafka.broker.router import KafkaRouter
+from faststream.message import StreamMessage
 
 from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
@@ -75,7 +74,21 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
-Record = ConsumerRecord[bytes, bytes]
+class Record(Protocol):
+    """What the consumer needs of a Kafka record (aiokafka's ``ConsumerRecord`` fits)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
 class EventConsumer:
@@ -120,7 +133,7 @@ class EventConsumer:
         }
         if batch:
 
-            @router.subscriber(
+            @router.subscriber(  # type: ignore[untyped-decorator]
                 *self.topics, batch=True, max_records=max_records, batch_timeout_ms=100, **options
             )
             async def consume_batch(message: KafkaMessage) -> None:
@@ -129,9 +142,10 @@ class EventConsumer:
 
         else:
 
-            @router.subscriber(*self.topics, **options)
+            @router.subscriber(*self.topics, **options)  # type: ignore[untyped-decorator]
             async def consume(message: KafkaMessage) -> None:
-                await self.process([message.raw_message])  # type: ignore[list-item]
+                raw: Any = message.raw_message
+                await self.process([raw])
 
     async def process(self, records: Sequence[Record]) -> None:
         """Process records in order; returns once every one has an effect or a dead letter."""
@@ -162,7 +176,9 @@ class EventConsumer:
                         done.add(env.attrs.id)
                 await inbox.mark_processed(uow, self.group, sorted(done))
         except Exception as exc:
-            log.info("batch of %d failed (%s); processing one by one", len(ready), type(exc).__name__)
+            log.info(
+                "batch of %d failed (%s); processing one by one", len(ready), type(exc).__name__
+            )
             return False
         self._count(ready, processed=done)
         return True
@@ -215,7 +231,8 @@ class EventConsumer:
 
     async def _dead_letter(self, record: Record, reason: str, error: str, *, attempts: int) -> None:
         topic = dead_letter_topic(record.topic, self.group)
-        headers = list(record.headers) + [
+        headers = [
+            *record.headers,
             (H_DLQ_REASON, reason.encode()),
             (H_DLQ_ERROR, error[:4000].encode()),
             (H_DLQ_ATTEMPTS, str(attempts).encode()),
@@ -233,8 +250,12 @@ class EventConsumer:
         metrics.EVENTS_DEAD_LETTERED.labels(self.group, record.topic).inc()
         # Reason and position only: the error text may quote payload fields (personal data).
         log.error(
-            "dead-lettered %s[%d]@%d to %s: %s", record.topic, record.partition, record.offset,
-            topic, reason,
+            "dead-lettered %s[%d]@%d to %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            topic,
+            reason,
         )
 
 

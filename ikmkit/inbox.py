@@ -28,5 +28,8 @@ async def mark_processed(uow: UnitOfWork, group: str, event_ids: Sequence[str]) 
     now = time.time_ns()
     await uow.insert_many(
         INBOX,
-        [{"id": _inbox_id(group, e), "group": group, "event_id": e, "at_ns": now} for e in event_ids],
+        [
+            {"id": _inbox_id(group, e), "group": group, "event_id": e, "at_ns": now}
+            for e in event_ids
+        ],
     )

@@ -158,7 +158,7 @@ def start_mongo_container() -> MongoEndpoint:
     """A single-node replica set (transactions need one) in a MongoDB container."""
     from testcontainers.mongodb import MongoDbContainer
 
-    container = MongoDbContainer(MONGO_IMAGE, username=None, password=None)  # type: ignore[arg-type]
+    container = MongoDbContainer(MONGO_IMAGE, username=None, password=None)
     container.with_command("--replSet rs0 --bind_ip_all")
     container.start()
     container.exec(
@@ -168,7 +168,9 @@ def start_mongo_container() -> MongoEndpoint:
     host = container.get_container_host_ip()
     port = container.get_exposed_port(27017)
     time.sleep(2)  # the member becomes primary within a second or two
-    return MongoEndpoint(f"mongodb://{host}:{port}/?directConnection=true", "testcontainers", container)
+    return MongoEndpoint(
+        f"mongodb://{host}:{port}/?directConnection=true", "testcontainers", container
+    )
 
 
 def resolve_mongo() -> MongoEndpoint | None:

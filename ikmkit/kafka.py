@@ -8,6 +8,7 @@ gives at-least-once publication and consumers deduplicate by event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -61,10 +62,8 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [t for t in sorted(set(topics)) if t not in existing]
         for topic in missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(topic, partitions, 1)])
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 

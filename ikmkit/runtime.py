@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,14 +37,14 @@ from ikmkit.telemetry import configure_logging, setup_tracing
 
 log = logging.getLogger("ikmkit.runtime")
 
-BackgroundTask = Callable[["Runtime"], Awaitable[None]]
+BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
 class ConsumerSpec:
     """Builds one consumer group's ``EventConsumer`` once the runtime exists."""
 
-    build: Callable[["Runtime"], EventConsumer]
+    build: Callable[[Runtime], EventConsumer]
     batch: bool = False
     max_records: int = 500
 
@@ -128,9 +128,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     definition: ServiceDefinition = app.state.definition
     runtime = _build_runtime(definition)
     app.state.runtime = runtime
-    await runtime.store.open(
-        [*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS]
-    )
+    await runtime.store.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
     await runtime.publisher.start()
     consumed = await _start_consumers(definition, runtime)
     await ensure_topics(
@@ -191,7 +189,9 @@ def _health_router(max_backlog: int) -> APIRouter:
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
-        ready = checks.get("store") == "ok" and checks.get("broker") == "ok" and "outbox" not in checks
+        ready = (
+            checks.get("store") == "ok" and checks.get("broker") == "ok" and "outbox" not in checks
+        )
         response.status_code = 200 if ready else 503
         return {"status": "ready" if ready else "not ready", "checks": checks}
 

@@ -80,7 +80,10 @@ def _is_transient(exc: PyMongoError) -> bool:
 
 class MongoUnitOfWork:
     def __init__(
-        self, db: AsyncDatabase[Raw], session: AsyncClientSession | None, specs: dict[str, CollectionSpec]
+        self,
+        db: AsyncDatabase[Raw],
+        session: AsyncClientSession | None,
+        specs: dict[str, CollectionSpec],
     ) -> None:
         self._db = db
         self._session = session
@@ -255,9 +258,7 @@ class MongoStore:
                 await db.create_collection(spec.name)
             for unique, field_sets in ((True, spec.unique), (False, spec.indexes)):
                 for fields in field_sets:
-                    await db[spec.name].create_index(
-                        [(_path(f), 1) for f in fields], unique=unique
-                    )
+                    await db[spec.name].create_index([(_path(f), 1) for f in fields], unique=unique)
             self._specs[spec.name] = spec
 
     async def close(self) -> None:

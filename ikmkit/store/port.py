@@ -111,7 +111,7 @@ class UnitOfWork(Protocol):
     async def insert_many(self, collection: str, docs: Sequence[Document]) -> None: ...
 
     async def replace(self, collection: str, doc: Document) -> Document:
-        """Write ``doc`` if the stored version equals ``doc['version']``; else ``VersionConflict``."""
+        """Write ``doc`` if the stored version is ``doc['version']``, else ``VersionConflict``."""
         ...
 
     async def patch_many(

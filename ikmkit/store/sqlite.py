@@ -114,14 +114,16 @@ class SqliteUnitOfWork:
         ids = list(doc_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                f"SELECT id, doc FROM {_table(collection)} WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
+                f"SELECT id, doc FROM {_table(collection)} WHERE id IN ({marks})", chunk
             ).fetchall()
             found.update((row[0], _load(row[1])) for row in rows)
         return found
 
-    def _duplicate(self, collection: str, doc: Document, exc: sqlite3.IntegrityError) -> DuplicateKey:
+    def _duplicate(
+        self, collection: str, doc: Document, exc: sqlite3.IntegrityError
+    ) -> DuplicateKey:
         spec = self._spec(collection)
         if self._conn.execute(
             f"SELECT 1 FROM {_table(collection)} WHERE id = ?", (doc["id"],)
@@ -168,7 +170,8 @@ class SqliteUnitOfWork:
         stored = {**doc, "version": expected + 1}
         try:
             cur = self._conn.execute(
-                f"UPDATE {_table(collection)} SET version = ?, doc = ? WHERE id = ? AND version = ?",
+                f"UPDATE {_table(collection)} SET version = ?, doc = ? "
+                "WHERE id = ? AND version = ?",
                 (expected + 1, _dumps(stored), doc["id"], expected),
             )
         except sqlite3.IntegrityError as exc:

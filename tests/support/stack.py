@@ -43,9 +43,19 @@ def start_stack(kafka: str, data_dir: Path, extra_env: dict[str, str] | None = N
         log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115
         stack.processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app",
-                 "--factory", "--port", str(port), "--no-access-log"],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"services.{name}.main:create_app",
+                    "--factory",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         )
         stack.urls[name] = f"http://127.0.0.1:{port}"
