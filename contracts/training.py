@@ -70,9 +70,15 @@ class CourseScheduled(_CourseEvent):
     venues: list[str] = []
     online_url: str | None = None
     province: str | None = None
+    country: str = "ID"
+    """Where the course takes place (ISO 3166-1 alpha-2)."""
+    eligible_countries: list[str] = []
+    """Countries participants may come from (e.g. Colombo Plan members); empty = any."""
     capacity: int
     language: Language = "id"
     sessions: list[CourseSession] = []
+    min_attendance_percent: int = 75
+    """Share of sessions a participant must attend to complete the course."""
     scheduled_by: str
     scheduled_at: datetime
 
