@@ -3,7 +3,7 @@ UV := ./scripts/uv
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck unit integration e2e bench fmt contracts up down clean
+.PHONY: install run test lint typecheck unit integration e2e bench fmt contracts contracts-check contracts-publish up down clean
 
 install:
 	$(UV) sync --frozen
@@ -39,3 +39,16 @@ fmt: install
 
 clean:
 	rm -rf .ikm .pytest_cache .mypy_cache .ruff_cache
+
+# Event contracts: JSON Schemas + AsyncAPI generated from contracts/ (commit the result);
+# `make test` fails when they are stale or break a published schema (tests/unit/test_contracts_*).
+contracts: install
+	$(RUN) python -m contracts.generate
+
+contracts-check: install
+	$(RUN) python -m contracts.generate --check
+	$(RUN) python -m contracts.generate --gate
+
+# Release step: snapshot the committed schemas as the published ones (the gate's baseline).
+contracts-publish: install
+	$(RUN) python -m contracts.generate --publish

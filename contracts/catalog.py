@@ -15,7 +15,12 @@ def _collect() -> dict[str, type[Event]]:
     models: dict[str, type[Event]] = {}
     for module in EVENT_MODULES:
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Event) and obj is not Event and obj.__module__ == module.__name__:
+            if (
+                issubclass(obj, Event)
+                and obj is not Event
+                and obj.__module__ == module.__name__
+                and not obj.__name__.startswith("_")  # shared bases, never published
+            ):
                 models[obj.ce_type()] = obj
     return models
 
