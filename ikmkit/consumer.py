@@ -20,6 +20,7 @@ import logging
 import random
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -36,6 +37,7 @@ from ikmkit import inbox, metrics
 from ikmkit.cloudevents import DecodeError, Envelope, decode
 from ikmkit.outbox import OutgoingMessage
 from ikmkit.store import Store, UnitOfWork
+from ikmkit.telemetry import event_span
 
 log = logging.getLogger("ikmkit.consumer")
 
@@ -172,7 +174,8 @@ class EventConsumer:
                 done: set[str] = set()
                 for _, env in ready:
                     if env.attrs.id in fresh and env.attrs.id not in done:
-                        await self._handlers[type(env.event)](env.event, env.attrs, uow)
+                        with self._span(env):
+                            await self._handlers[type(env.event)](env.event, env.attrs, uow)
                         done.add(env.attrs.id)
                 await inbox.mark_processed(uow, self.group, sorted(done))
         except Exception as exc:
@@ -225,9 +228,20 @@ class EventConsumer:
             if await inbox.already_processed(uow, self.group, envelope.attrs.id):
                 metrics.EVENTS_DUPLICATE.labels(self.group).inc()
                 return
-            await handler(envelope.event, envelope.attrs, uow)
+            with self._span(envelope):
+                await handler(envelope.event, envelope.attrs, uow)
             await inbox.mark_processed(uow, self.group, [envelope.attrs.id])
         metrics.EVENTS_PROCESSED.labels(self.group, type(envelope.event).__name__).inc()
+
+    def _span(self, envelope: Envelope) -> AbstractContextManager[object]:
+        """The event's span continues the trace of the request that produced it."""
+        return event_span(
+            envelope.attrs.traceparent,
+            topic=type(envelope.event).TOPIC,
+            group=self.group,
+            event_id=envelope.attrs.id,
+            event_type=envelope.attrs.type,
+        )
 
     async def _dead_letter(self, record: Record, reason: str, error: str, *, attempts: int) -> None:
         topic = dead_letter_topic(record.topic, self.group)

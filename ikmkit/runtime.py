@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Request, Response
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -33,7 +35,7 @@ from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, outbox_backlo
 from ikmkit.settings import ServiceSettings
 from ikmkit.signing import signer_from_key
 from ikmkit.store import CollectionSpec, Store
-from ikmkit.telemetry import configure_logging, setup_tracing
+from ikmkit.telemetry import configure_logging, setup_metrics_export, setup_tracing
 
 log = logging.getLogger("ikmkit.runtime")
 
@@ -140,6 +142,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime.relay.start()
     tasks = [asyncio.create_task(task(runtime)) for task in definition.background]
     tasks.append(asyncio.create_task(_watch_outbox(runtime)))
+    if runtime.consumers:
+        tasks.append(asyncio.create_task(_watch_consumer_lag(runtime)))
     log.info("%s started (store %s)", definition.name, runtime.store.kind)
     try:
         yield
@@ -161,6 +165,74 @@ async def _watch_outbox(runtime: Runtime) -> None:
             metrics.OUTBOX_BACKLOG.labels(runtime.name).set(backlog.pending)
             metrics.OUTBOX_OLDEST_AGE.labels(runtime.name).set(backlog.oldest_age_seconds)
         await asyncio.sleep(5)
+
+
+LAG_INTERVAL_SECONDS = 15.0
+
+
+class ConsumerLagProbe:
+    """Measures how far consumer groups are behind the end of their partitions.
+
+    Lag of a partition = its end offset minus the group's committed offset (or
+    minus the log start when the group has committed nothing yet). It covers every
+    partition of the group's topics, not only this replica's assignment, so every
+    replica reports the same numbers: aggregate with ``max by (group, topic, partition)``.
+    """
+
+    def __init__(self, bootstrap_servers: str, *, client_id: str = "ikm-lag-probe") -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+        # No group_id: this consumer only reads offsets, it never joins or commits.
+        self._offsets = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers, client_id=client_id, enable_auto_commit=False
+        )
+
+    async def start(self) -> None:
+        await self._admin.start()
+        await self._offsets.start()
+
+    async def stop(self) -> None:
+        await self._offsets.stop()
+        await self._admin.close()
+
+    async def measure(self, group: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """Lag per (topic, partition) of ``group`` on ``topics``."""
+        await self._offsets.topics()  # refresh metadata: partitions may have been added
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(self._offsets.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return {}
+        ends = await self._offsets.end_offsets(partitions)
+        starts = await self._offsets.beginning_offsets(partitions)
+        committed = await self._admin.list_consumer_group_offsets(group, partitions=partitions)
+        lag: dict[tuple[str, int], int] = {}
+        for tp in partitions:
+            mark = committed.get(tp)
+            position = max(mark.offset if mark is not None else -1, starts[tp])
+            lag[(tp.topic, tp.partition)] = max(ends[tp] - position, 0)
+        return lag
+
+
+async def _watch_consumer_lag(runtime: Runtime) -> None:
+    probe = ConsumerLagProbe(
+        runtime.settings.kafka_bootstrap_servers, client_id=f"ikm-{runtime.name}-lag"
+    )
+    await probe.start()
+    try:
+        while True:
+            for consumer in runtime.consumers:
+                try:
+                    lag = await probe.measure(consumer.group, consumer.topics)
+                except Exception as exc:  # a broker hiccup must not kill the watcher
+                    log.warning("consumer lag of %s not measured: %r", consumer.group, exc)
+                    continue
+                for (topic, partition), behind in lag.items():
+                    metrics.CONSUMER_LAG.labels(consumer.group, topic, str(partition)).set(behind)
+            await asyncio.sleep(LAG_INTERVAL_SECONDS)
+    finally:
+        await probe.stop()
 
 
 def _health_router(max_backlog: int) -> APIRouter:
@@ -205,6 +277,7 @@ def _health_router(max_backlog: int) -> APIRouter:
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
     configure_logging(definition.name)
     provider = setup_tracing(definition.name)
+    setup_metrics_export(definition.name)
     app = FastAPI(
         title=f"IKM {definition.name} service",
         description=definition.description,

@@ -17,9 +17,15 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from opentelemetry import trace
+from opentelemetry import metrics as otel_metrics
+from opentelemetry import propagate, trace
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -27,6 +33,7 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SpanExporter,
 )
+from prometheus_client import REGISTRY, CollectorRegistry
 
 _NIK = re.compile(r"(?<!\d)(\d{6})\d{6}(\d{4})(?!\d)")
 _PHONE = re.compile(r"(?<![\d\w])(\+62|62|0)8\d{1,2}[\s-]?\d{3,4}[\s-]?\d{2,5}(?!\d)")
@@ -96,3 +103,109 @@ def setup_tracing(service: str) -> TracerProvider:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider
+
+
+_consumer_tracer = trace.get_tracer("ikmkit.consumer")
+
+
+@contextmanager
+def event_span(
+    traceparent: str | None, *, topic: str, group: str, event_id: str, event_type: str
+) -> Iterator[trace.Span]:
+    """A CONSUMER span for one event, a child of the span that published it.
+
+    FastStream's middleware starts a fresh trace for a batch (it only links the
+    producers), so each event gets its own span continuing the producer's trace:
+    an HTTP request, its outbox relay and every consumer's effect share one trace.
+    """
+    parent = propagate.extract({"traceparent": traceparent}) if traceparent else None
+    with _consumer_tracer.start_as_current_span(
+        f"{topic} process",
+        context=parent,
+        kind=trace.SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": group,
+            "messaging.message.id": event_id,
+            "cloudevents.event_type": event_type,
+        },
+    ) as span:
+        yield span
+
+
+def setup_metrics_export(service: str) -> MeterProvider | None:
+    """Also push the Prometheus metrics over OTLP when an OTLP endpoint is configured.
+
+    Prometheus scraping ``/metrics`` stays the primary path; this is for
+    deployments that only run an OpenTelemetry Collector. ``OTEL_METRICS_EXPORTER``
+    (``otlp`` or ``none``) overrides the default (``otlp`` iff an endpoint is set).
+    """
+    default = "otlp" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none"
+    if os.environ.get("OTEL_METRICS_EXPORTER", default).strip().lower() != "otlp":
+        return None
+    current = otel_metrics.get_meter_provider()
+    if isinstance(current, MeterProvider):  # once per process, like the tracer provider
+        return current
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    provider = metrics_provider(service, PeriodicExportingMetricReader(OTLPMetricExporter()))
+    otel_metrics.set_meter_provider(provider)
+    return provider
+
+
+def metrics_provider(
+    service: str, reader: MetricReader, registry: CollectorRegistry = REGISTRY
+) -> MeterProvider:
+    """A meter provider whose instruments mirror the Prometheus ``registry``."""
+    name = os.environ.get("OTEL_SERVICE_NAME", f"ikm-{service}")
+    provider = MeterProvider(
+        resource=Resource.create({"service.name": name}), metric_readers=[reader]
+    )
+    bridge_prometheus(provider.get_meter("ikmkit.metrics"), registry)
+    return provider
+
+
+def bridge_prometheus(meter: Meter, registry: CollectorRegistry = REGISTRY) -> None:
+    """Register an observable OTel instrument for each Prometheus family in ``registry``.
+
+    Counters and gauges map one to one; a histogram is exported as its ``_count``
+    and ``_sum`` counters (observable instruments cannot carry buckets).
+    """
+    for family in registry.collect():
+        if family.type == "counter":
+            meter.create_observable_counter(
+                f"{family.name}_total",
+                [_samples(registry, family.name, f"{family.name}_total")],
+                description=family.documentation,
+            )
+        elif family.type == "gauge":
+            meter.create_observable_gauge(
+                family.name,
+                [_samples(registry, family.name, family.name)],
+                description=family.documentation,
+            )
+        elif family.type == "histogram":
+            for suffix in ("_count", "_sum"):
+                meter.create_observable_counter(
+                    f"{family.name}{suffix}",
+                    [_samples(registry, family.name, f"{family.name}{suffix}")],
+                    description=family.documentation,
+                )
+
+
+def _samples(
+    registry: CollectorRegistry, family_name: str, sample_name: str
+) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def observe(_: CallbackOptions) -> Iterable[Observation]:
+        for family in registry.collect():
+            if family.name == family_name:
+                return [
+                    Observation(sample.value, dict(sample.labels))
+                    for sample in family.samples
+                    if sample.name == sample_name
+                ]
+        return []
+
+    return observe
