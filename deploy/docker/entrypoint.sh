@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs one IKM service by name (or the topic-creation job), as PID 1 via exec so
+# SIGTERM reaches uvicorn and in-flight requests finish.
+#   ikm-service registry|subsidy|training|notify   HTTP API + consumers on <NAME>_PORT
+#   ikm-service topics                             create the versioned Kafka topics, then exit
+# Service names, ports and variables are checked against the settings classes by
+# tests/deploy/test_drift.py.
+set -eu
+
+service="${1:-${IKM_SERVICE:-}}"
+case "$service" in
+  registry) port="${REGISTRY_PORT:-8001}" ;;
+  subsidy)  port="${SUBSIDY_PORT:-8002}" ;;
+  training) port="${TRAINING_PORT:-8003}" ;;
+  notify)   port="${NOTIFY_PORT:-8004}" ;;
+  topics)   exec python /opt/ikm/create_topics.py ;;
+  *)
+    echo "usage: ikm-service registry|subsidy|training|notify|topics" >&2
+    exit 64
+    ;;
+esac
+
+exec uvicorn "services.${service}.main:create_app" --factory \
+  --host 0.0.0.0 --port "$port" \
+  --no-access-log --proxy-headers --forwarded-allow-ips '*' \
+  --timeout-graceful-shutdown 20 \
+  --log-config /opt/ikm/uvicorn-logging.json
