@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import Event, PersonalStr
 
@@ -81,6 +81,9 @@ class EnterpriseRegistered(_EnterpriseEvent):
     investment_rupiah: int = 0
     owner: OwnerContact
     registered_at: datetime
+    campaigns: list[str] = Field(
+        default_factory=list, description="Campaign tags, e.g. #SemuanyaAdaDisini (optional)."
+    )
 
 
 class EnterpriseUpdated(_EnterpriseEvent):
@@ -95,11 +98,17 @@ class EnterpriseUpdated(_EnterpriseEvent):
     investment_rupiah: int
     changed_fields: list[str]
     owner: OwnerContact | None = None
+    """The owner's contact details, present only when one of them changed."""
     updated_at: datetime
+    legal_form: str | None = None
+    campaigns: list[str] = Field(
+        default_factory=list, description="Campaign tags after the update (optional)."
+    )
 
 
 class EnterpriseVerified(_EnterpriseEvent):
-    """A regional officer of the enterprise's province verified it; it is now ``active``."""
+    """A regional officer of the enterprise's province (or the ministry) verified it; it is
+    now ``active`` (verification activates the enterprise at once)."""
 
     status: EnterpriseStatus = "active"
     verified_by: str
@@ -107,12 +116,16 @@ class EnterpriseVerified(_EnterpriseEvent):
 
 
 class EnterpriseSuspended(_EnterpriseEvent):
+    """The enterprise may not take part in programs until it is reinstated."""
+
     reason: str
     suspended_by: str
     suspended_at: datetime
 
 
 class EnterpriseReinstated(_EnterpriseEvent):
+    """Suspension lifted; ``status`` is the status it had before (``active`` or ``registered``)."""
+
     reason: str
     status: EnterpriseStatus = "active"
     reinstated_by: str
@@ -136,6 +149,9 @@ class EnterpriseOnboardedToMarketplace(_EnterpriseEvent):
 
 
 class PartnerRegistered(Event):
+    """A partner organisation (association, foundation, company, SMK, university, government
+    unit, foreign government or international body) was registered."""
+
     TOPIC: ClassVar[str] = PARTNER_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "partner_id"
     REGION_FIELD: ClassVar[str | None] = "province"
@@ -160,6 +176,8 @@ class MoUParty(BaseModel):
 
 
 class MoUSigned(Event):
+    """A draft MoU was signed; it is valid from ``valid_from`` to ``valid_until`` inclusive."""
+
     TOPIC: ClassVar[str] = MOU_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "mou_id"
 
@@ -175,7 +193,8 @@ class MoUSigned(Event):
 
 
 class MoUExpired(Event):
-    """The MoU's end date passed; everything it covered ends."""
+    """The MoU's end date passed (emitted by the registry's expiry task the day after
+    ``valid_until``); everything it covered ends."""
 
     TOPIC: ClassVar[str] = MOU_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "mou_id"
@@ -188,6 +207,8 @@ class MoUExpired(Event):
 
 
 class MoUTerminated(Event):
+    """A signed MoU was ended early, with a reason; everything it covered ends."""
+
     TOPIC: ClassVar[str] = MOU_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "mou_id"
 

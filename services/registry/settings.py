@@ -12,3 +12,9 @@ class RegistrySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore", populate_by_name=True)
 
     port: int = Field(8001, description="Port the registry HTTP API listens on.")
+    mou_expiry_interval: float = Field(
+        300.0, description="Seconds between passes that expire MoUs past their end date."
+    )
+    import_batch_size: int = Field(
+        1000, description="CSV rows imported per unit of work by `ikm registry import`."
+    )
