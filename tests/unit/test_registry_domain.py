@@ -60,10 +60,8 @@ def test_nik_accepts_a_well_formed_number_for_men_and_women() -> None:
         ("34710101059000011", "nik_length"),
         ("3471-0101-0590-0001", "nik_length"),  # separators are not silently accepted
         ("3471013205900001", "nik_birth_date"),  # day 32
-        (
-            "3471017105900001",
-            "nik_birth_date",
-        ),  # woman, day 31 of... 71-40 = 31 May: valid? no, see below
+        ("3471017205900001", "nik_birth_date"),  # woman: 72 - 40 = day 32
+        ("3471013102900001", "nik_birth_date"),  # 31 February
         ("3471010113900001", "nik_birth_date"),  # month 13
         ("3471010105900000", "nik_serial"),
         ("3499010105900001", "nik_district"),  # no regency 34.99
