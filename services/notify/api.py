@@ -1,27 +1,178 @@
-"""Notify HTTP API: the in-app inbox."""
+"""Notify HTTP API: in-app inbox, webhook subscriptions, delivery ledger, dead notifications."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel
 
-from ikmkit.auth import CurrentPrincipal
+from ikmkit.auth import CurrentPrincipal, Principal
+from ikmkit.errors import Forbidden, InvalidInput
 from ikmkit.runtime import Runtime, runtime_of
+from services.notify import domain, service
+from services.notify.domain import SubscriptionRequest
+from services.notify.wiring import components
 
-from services.notify import service
-
-router = APIRouter(tags=["inbox"])
+router = APIRouter()
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+Recipient = Annotated[str, Query(min_length=3, description="e.g. enterprise:<nib>, regional:34")]
 
 
-@router.get("/inbox")
+def _may_read(principal: Principal) -> Any:
+    def check(recipient: str) -> bool:
+        return domain.may_read_inbox(
+            recipient,
+            role=principal.role,
+            province=principal.province,
+            nib=principal.nib,
+            partner_id=principal.partner_id,
+        )
+
+    return check
+
+
+def _require_inbox(principal: Principal, recipient: str) -> None:
+    if not _may_read(principal)(recipient):
+        raise Forbidden(f"role {principal.role!r} may not read the inbox of {recipient}")
+
+
+@router.get("/inbox", tags=["inbox"], summary="A recipient's in-app messages, newest first")
 async def inbox(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    recipient: Annotated[str, Query(min_length=3)],
+    recipient: Recipient,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
+    _require_inbox(principal, recipient)
     page = await service.inbox_of(recipient, runtime.store, cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    unread = await service.unread_count(recipient, runtime.store)
+    items = [
+        {
+            "id": n["id"],
+            "event_id": n["event_id"],
+            "event_type": n["event_type"],
+            "title": n["subject"],
+            "body": n["body"],
+            "created_at": n["created_at"],
+            "read": n["read"],
+        }
+        for n in page.items
+    ]
+    return {"items": items, "next_cursor": page.next_cursor, "unread": unread}
+
+
+@router.get("/inbox/unread", tags=["inbox"], summary="How many unread messages a recipient has")
+async def unread(
+    runtime: RuntimeDep, principal: CurrentPrincipal, recipient: Recipient
+) -> dict[str, Any]:
+    _require_inbox(principal, recipient)
+    return {"recipient": recipient, "unread": await service.unread_count(recipient, runtime.store)}
+
+
+@router.post(
+    "/inbox/{message_id}/read",
+    tags=["inbox"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Mark an inbox message read",
+)
+async def mark_read(message_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> None:
+    await service.mark_read(message_id, runtime.store, may_read=_may_read(principal))
+
+
+@router.post(
+    "/subscriptions",
+    tags=["webhooks"],
+    status_code=status.HTTP_201_CREATED,
+    summary="Subscribe a URL to event types (signed HMAC-SHA256 POSTs; see docs/notify.md)",
+)
+async def subscribe(
+    body: SubscriptionRequest, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    principal.require("ministry", "regional", "service")
+    if principal.role == "regional" and body.province != principal.province:
+        raise Forbidden("a regional officer may subscribe only to their own province's events")
+    created = await service.subscribe(body, runtime.store, components(runtime).subscriptions)
+    return created.public()
+
+
+@router.get("/subscriptions", tags=["webhooks"], summary="Active webhook subscriptions")
+async def list_subscriptions(
+    runtime: RuntimeDep, principal: CurrentPrincipal
+) -> list[dict[str, Any]]:
+    principal.require("ministry", "regional", "service")
+    found = await service.subscriptions(runtime.store)
+    return [s.public() for s in found if principal.sees_province(s.province)]
+
+
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    tags=["webhooks"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop a webhook subscription",
+)
+async def unsubscribe(
+    subscription_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> None:
+    principal.require("ministry", "service")
+    await service.unsubscribe(subscription_id, runtime.store, components(runtime).subscriptions)
+
+
+@router.get(
+    "/deliveries",
+    tags=["ledger"],
+    summary="Every notification of an event and every attempt: was everyone told?",
+)
+async def deliveries(
+    runtime: RuntimeDep, principal: CurrentPrincipal, event_id: Annotated[str, Query(min_length=1)]
+) -> dict[str, Any]:
+    principal.require("ministry", "service")
+    return await service.deliveries_of(event_id, runtime.store)
+
+
+@router.get("/dead", tags=["dead notifications"], summary="Notifications that exhausted retries")
+async def dead(
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    principal.require("ministry", "service")
+    page = await service.dead_notifications(runtime.store, limit=limit, cursor=cursor)
+    items = [
+        {
+            "id": n["id"],
+            "event_id": n["event_id"],
+            "event_type": n["event_type"],
+            "recipient": n["recipient"],
+            "channel": n["channel"],
+            "attempts": n["attempts"],
+            "last_error": n["last_error"],
+            "redrives": n["redrives"],
+            "created_at": n["created_at"],
+        }
+        for n in page.items
+    ]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+class RedriveRequest(BaseModel):
+    ids: list[str] = []
+    all: bool = False
+
+
+@router.post("/dead/redrive", tags=["dead notifications"], summary="Send dead notifications again")
+async def redrive(
+    body: RedriveRequest, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    principal.require("ministry", "service")
+    if bool(body.ids) == body.all:
+        raise InvalidInput("give either ids or all=true", field="ids", rule="ids_or_all")
+    store = runtime.store
+    if body.all:
+        ids = await service.redrive_all(store, by=principal.subject)
+    else:
+        ids = await service.redrive(store, body.ids, by=principal.subject)
+    components(runtime).dispatcher.wake()
+    return {"redriven": ids, "count": len(ids)}

@@ -1,17 +1,25 @@
-"""Notify's event consumers: translate events into use-case calls."""
+"""Notify's event consumer: every event of the other services goes to ``notify_about``."""
 
 from __future__ import annotations
 
-from contracts.registry import EnterpriseRegistered
+from contracts.base import Event
+from contracts.envelope import EnvelopeAttributes
 from ikmkit.consumer import EventConsumer
 from ikmkit.runtime import Runtime
-
-from services.notify import service
+from ikmkit.store import UnitOfWork
+from services.notify import rules, service
+from services.notify.wiring import components
 
 GROUP = "notify"
 
 
 def build_consumer(runtime: Runtime) -> EventConsumer:
     consumer = EventConsumer(group=GROUP, store=runtime.store, dead_letters=runtime.publisher)
-    consumer.handles(EnterpriseRegistered)(service.notify_registration)
+    deciding = components(runtime).deciding
+
+    async def on_event(event: Event, meta: EnvelopeAttributes, uow: UnitOfWork) -> None:
+        await service.notify_about(event, meta, uow, deciding)
+
+    for event_type in rules.consumed_events():
+        consumer.handles(event_type)(on_event)
     return consumer

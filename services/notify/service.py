@@ -1,38 +1,466 @@
-"""Notify use cases."""
+"""Notify use cases.
+
+Deciding and sending are separate. ``notify_about`` runs in the consumer's unit of
+work and writes one notification per (event, recipient, channel), with that
+dedup key as its id, in bulk; inbox notifications are delivered right there.
+``dispatch_due`` (the dispatcher's background loop) sends pending e-mails and
+webhooks, records every attempt in the ledger, schedules retries with backoff
+and jitter, and parks notifications that exhausted their attempts as dead.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from contracts.base import Event
+from contracts.catalog import EVENTS_BY_NAME
 from contracts.envelope import EnvelopeAttributes
-from contracts.registry import EnterpriseRegistered
+from contracts.notify import NotificationDead, NotificationDelivered
+from ikmkit.errors import Forbidden, NotFound
+from ikmkit.outbox import Outbox
 from ikmkit.store import Page, Store, UnitOfWork
+from services.notify import domain, rules
+from services.notify.domain import (
+    Contact,
+    Language,
+    Notification,
+    RetryPolicy,
+    Subscription,
+    SubscriptionRequest,
+)
+from services.notify.store import (
+    ContactRepository,
+    DeliveryLedger,
+    NotificationRepository,
+    SubscriptionRepository,
+)
+from services.notify.templates import Renderer
 
-from services.notify import domain
-from services.notify.store import INBOX_MESSAGES
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
-async def notify_registration(
-    event: EnterpriseRegistered, meta: EnvelopeAttributes, uow: UnitOfWork
-) -> None:
-    for recipient in domain.recipients_of_registration(event):
-        title, body = domain.registration_message(event, recipient)
-        message = domain.InboxMessage(
-            id=f"{meta.id}|{recipient}|inbox",
-            recipient=recipient,
-            event_id=meta.id,
-            event_type=meta.type,
-            title=title,
-            body=body,
-            created_at=meta.time.isoformat(),
+# --- deciding -------------------------------------------------------------------------------
+
+
+class SubscriptionCache:
+    """Active webhook subscriptions, re-read at most every ``ttl`` seconds (and on change)."""
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self._ttl = ttl
+        self._subscriptions: list[Subscription] = []
+        self._loaded_at = float("-inf")
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    async def matching(
+        self, uow: UnitOfWork, event_name: str, province: str | None
+    ) -> list[Subscription]:
+        if time.monotonic() - self._loaded_at > self._ttl:
+            self._subscriptions = await SubscriptionRepository(uow).active()
+            self._loaded_at = time.monotonic()
+        return [s for s in self._subscriptions if s.wants(event_name, province)]
+
+
+@dataclass
+class Deciding:
+    """What the consumer needs to turn an event into notifications."""
+
+    renderer: Renderer
+    subscriptions: SubscriptionCache
+    directory: dict[str, Contact] = field(default_factory=dict)
+    """Configured contacts (regional offices' and the ministry's e-mail addresses)."""
+    on_pending: Callable[[], None] = lambda: None
+
+
+_REPLICATED = ("enterprise", "partner", "participant")
+
+
+def _may_email(recipient: str, contact: Contact | None) -> bool:
+    """E-mail whoever has an address; replicated recipients also before their contact arrives
+    (events of different topics are unordered: the address is resolved again when sending)."""
+    if contact is not None:
+        return contact.email is not None
+    return domain.recipient_kind(recipient) in _REPLICATED
+
+
+def _greeting_name(recipient: str, contact: Contact | None, language: Language) -> str:
+    if contact is not None:
+        return contact.name
+    kind, _, key = recipient.partition(":")
+    if kind == "regional":
+        return f"Disperindag Provinsi {key}" if language == "id" else f"Disperindag, province {key}"
+    if kind == domain.MINISTRY:
+        return "Ditjen IKMA"
+    return "Bapak/Ibu" if language == "id" else "Sir or Madam"
+
+
+async def notify_about(
+    event: Event, meta: EnvelopeAttributes, uow: UnitOfWork, deps: Deciding
+) -> list[Notification]:
+    """Write every notification the rule table and the webhook subscriptions ask for."""
+    now = utcnow().isoformat()
+    learned = rules.contacts_in(event)
+    if learned:
+        await ContactRepository(uow).upsert(learned)
+    notifications = await _rule_notifications(event, meta, uow, deps, now)
+    notifications += await _webhook_notifications(event, meta, uow, deps, now)
+    await NotificationRepository(uow).add_all(notifications)
+    inbox = [n for n in notifications if n.channel == "inbox"]
+    await DeliveryLedger(uow).record([(n, "delivered", None) for n in inbox], at=now)
+    if len(inbox) < len(notifications):
+        deps.on_pending()
+    return notifications
+
+
+async def _rule_notifications(
+    event: Event, meta: EnvelopeAttributes, uow: UnitOfWork, deps: Deciding, now: str
+) -> list[Notification]:
+    pairs = rules.deliveries_for(event)
+    if not pairs:
+        return []
+    wanted = list(dict.fromkeys(r for r, _ in pairs if r not in deps.directory))
+    contacts = {**deps.directory, **await ContactRepository(uow).get_many(wanted)}
+    subject = rules.data_subject(event)
+    made: list[Notification] = []
+    for recipient, channel in pairs:
+        contact = contacts.get(recipient)
+        if channel == "email" and not _may_email(recipient, contact):
+            continue
+        language: Language = contact.language if contact else "id"
+        rendered = deps.renderer.render(
+            type(event).__name__,
+            channel,
+            language,
+            {
+                "event": event,
+                "event_id": meta.id,
+                "name": _greeting_name(recipient, contact, language),
+                "is_subject": recipient == subject,
+            },
         )
-        await uow.insert(INBOX_MESSAGES, message.model_dump())
+        inbox = channel == "inbox"
+        made.append(
+            Notification(
+                id=domain.notification_id(meta.id, recipient, channel),
+                event_id=meta.id,
+                event_type=type(event).__name__,
+                recipient=recipient,
+                channel=channel,
+                province=meta.region,
+                language=language,
+                target=recipient if inbox else (contact.email if contact else None),
+                subject=rendered.subject,
+                body=rendered.body,
+                status="delivered" if inbox else "pending",
+                attempts=1 if inbox else 0,
+                delivered_at=now if inbox else None,
+                next_attempt_at=None if inbox else now,
+                created_at=now,
+            )
+        )
+    return made
+
+
+async def _webhook_notifications(
+    event: Event, meta: EnvelopeAttributes, uow: UnitOfWork, deps: Deciding, now: str
+) -> list[Notification]:
+    name = type(event).__name__
+    subscribers = await deps.subscriptions.matching(uow, name, meta.region)
+    if not subscribers:
+        return []
+    cloudevent = domain.structured_cloudevent(
+        meta.model_dump(mode="json"), event.model_dump(mode="json")
+    )
+    body = json.dumps(cloudevent, separators=(",", ":"), ensure_ascii=False)
+    return [
+        Notification(
+            id=domain.notification_id(meta.id, domain.subscription_recipient(sub.id), "webhook"),
+            event_id=meta.id,
+            event_type=name,
+            recipient=domain.subscription_recipient(sub.id),
+            channel="webhook",
+            province=meta.region,
+            target=sub.url,
+            subject=name,
+            body=body,
+            subscription_id=sub.id,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for sub in subscribers
+    ]
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+class EmailSender(Protocol):
+    async def send(self, *, to: str, subject: str, body: str, message_id: str) -> None: ...
+
+
+class WebhookSender(Protocol):
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        """Raise unless the receiver answered 2xx."""
+        ...
+
+
+@dataclass
+class Dispatching:
+    email: EmailSender
+    webhooks: WebhookSender
+    outbox: Outbox
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_size: int = 500
+    concurrency: int = 16
+
+
+@dataclass
+class _Attempt:
+    before: Notification
+    version: int
+    after: Notification
+    error: str | None
+
+
+async def dispatch_due(store: Store, deps: Dispatching) -> int:
+    """Send one batch of due e-mails and webhooks; returns how many were attempted."""
+    async with store.transaction() as uow:
+        due = await NotificationRepository(uow).due(utcnow(), deps.batch_size)
+        if not due:
+            return 0
+        subscriptions = await SubscriptionRepository(uow).get_many(
+            [n.subscription_id for n, _ in due if n.subscription_id]
+        )
+        contacts = await ContactRepository(uow).get_many(
+            [n.recipient for n, _ in due if n.channel == "email" and n.target is None]
+        )
+    gate = asyncio.Semaphore(deps.concurrency)
+
+    async def attempt(notification: Notification, version: int) -> _Attempt:
+        async with gate:
+            resolved, error = await _send(notification, deps, subscriptions, contacts)
+        after = domain.after_attempt(resolved, error=error, now=utcnow(), policy=deps.policy)
+        return _Attempt(notification, version, after, error)
+
+    attempts = await asyncio.gather(*(attempt(n, v) for n, v in due))
+    await _record(store, deps.outbox, attempts)
+    return len(attempts)
+
+
+async def _send(
+    notification: Notification,
+    deps: Dispatching,
+    subscriptions: dict[str, Subscription],
+    contacts: dict[str, Contact],
+) -> tuple[Notification, str | None]:
+    """The notification (target resolved) and the error, None when delivered."""
+    try:
+        if notification.channel == "email":
+            contact = contacts.get(notification.recipient)
+            target = notification.target or (contact.email if contact else None)
+            if target is None:
+                return notification, f"no e-mail address known for {notification.recipient}"
+            notification = notification.model_copy(update={"target": target})
+            await deps.email.send(
+                to=target,
+                subject=notification.subject,
+                body=notification.body,
+                message_id=notification.id,
+            )
+        else:
+            subscription = subscriptions.get(notification.subscription_id or "")
+            if subscription is None or not subscription.active:
+                return notification, "subscription deleted"
+            body = notification.body.encode()
+            timestamp = str(int(time.time()))
+            await deps.webhooks.post(
+                subscription.url,
+                body,
+                {
+                    "Content-Type": "application/cloudevents+json",
+                    domain.TIMESTAMP_HEADER: timestamp,
+                    domain.SIGNATURE_HEADER: domain.webhook_signature(
+                        subscription.secret, timestamp, body
+                    ),
+                    "X-IKM-Delivery-Id": notification.id,
+                },
+            )
+    except Exception as exc:
+        return notification, "".join(traceback.format_exception_only(exc)).strip()[:1000]
+    return notification, None
+
+
+async def _record(store: Store, outbox: Outbox, attempts: Sequence[_Attempt]) -> None:
+    at = utcnow()
+    stamp = at.isoformat()
+    async with store.transaction() as uow:
+        repo = NotificationRepository(uow)
+        plain = [a for a in attempts if a.error is None and a.after.target == a.before.target]
+        by_attempts: dict[int, list[str]] = {}
+        for a in plain:
+            by_attempts.setdefault(a.after.attempts, []).append(a.after.id)
+        for count, ids in by_attempts.items():
+            await repo.mark_delivered(ids, attempts=count, at=stamp)
+        for a in attempts:
+            if a not in plain:
+                await repo.save(a.after, a.version)
+        await DeliveryLedger(uow).record(
+            [(a.after, _ledger_status(a.after), a.error) for a in attempts], at=stamp
+        )
+        for a in attempts:
+            if a.after.status != "pending":
+                await outbox.add(uow, _outcome_event(a.after, at))
+
+
+def _ledger_status(notification: Notification) -> str:
+    return {"delivered": "delivered", "dead": "dead"}.get(notification.status, "failed")
+
+
+def _outcome_event(n: Notification, at: datetime) -> Event:
+    common: dict[str, Any] = {
+        "notification_id": n.id,
+        "source_event_id": n.event_id,
+        "source_event_type": n.event_type,
+        "recipient": n.recipient,
+        "channel": n.channel,
+        "attempts": n.attempts,
+    }
+    if n.status == "delivered":
+        return NotificationDelivered(**common, delivered_at=at)
+    return NotificationDead(**common, last_error=n.last_error or "", dead_at=at)
+
+
+# --- dead notifications ---------------------------------------------------------------------
+
+
+async def dead_notifications(store: Store, *, limit: int, cursor: str | None) -> Page:
+    async with store.transaction() as uow:
+        return await NotificationRepository(uow).dead(limit, cursor)
+
+
+async def redrive(store: Store, ids: Sequence[str], *, by: str) -> list[str]:
+    """Put dead notifications back in the queue; each redrive is recorded in the ledger."""
+    now = utcnow()
+    async with store.transaction() as uow:
+        repo = NotificationRepository(uow)
+        redriven: list[Notification] = []
+        for notification_id in ids:
+            found = await repo.get_versioned(notification_id)
+            if found is None:
+                raise NotFound(f"no notification {notification_id}", field="id")
+            notification, version = found
+            again = domain.redriven(notification, now)
+            await repo.save(again, version)
+            redriven.append(again)
+        await DeliveryLedger(uow).record(
+            [(n, "redriven", f"redriven by {by}") for n in redriven], at=now.isoformat()
+        )
+    return [n.id for n in redriven]
+
+
+async def redrive_all(store: Store, *, by: str) -> list[str]:
+    done: list[str] = []
+    while True:
+        page = await dead_notifications(store, limit=500, cursor=None)
+        if not page.items:
+            return done
+        done += await redrive(store, [d["id"] for d in page.items], by=by)
+
+
+# --- inbox, subscriptions, ledger -----------------------------------------------------------
 
 
 async def inbox_of(recipient: str, store: Store, *, cursor: str | None, limit: int) -> Page:
     async with store.transaction() as uow:
-        return await uow.find(
-            INBOX_MESSAGES,
-            {"recipient": recipient},
-            order_by=[("created_at", -1)],
-            limit=limit,
-            cursor=cursor,
-        )
+        return await NotificationRepository(uow).inbox(recipient, limit=limit, cursor=cursor)
+
+
+async def unread_count(recipient: str, store: Store) -> int:
+    async with store.transaction() as uow:
+        return await NotificationRepository(uow).unread(recipient)
+
+
+async def mark_read(notification_id: str, store: Store, *, may_read: Callable[[str], bool]) -> None:
+    async with store.transaction() as uow:
+        repo = NotificationRepository(uow)
+        notification = await repo.get(notification_id)
+        if notification is None or notification.channel != "inbox":
+            raise NotFound(f"no inbox message {notification_id}", field="id")
+        if not may_read(notification.recipient):
+            raise Forbidden(f"inbox message {notification_id} is not yours")
+        await repo.mark_read(notification_id)
+
+
+async def subscribe(
+    request: SubscriptionRequest, store: Store, cache: SubscriptionCache
+) -> Subscription:
+    domain.check_subscription(request, set(EVENTS_BY_NAME))
+    subscription = Subscription(
+        id=str(uuid.uuid4()),
+        url=str(request.url),
+        event_types=request.event_types,
+        province=request.province,
+        secret=request.secret,
+        description=request.description,
+        created_at=utcnow().isoformat(),
+    )
+    async with store.transaction() as uow:
+        await SubscriptionRepository(uow).add(subscription)
+    cache.invalidate()
+    return subscription
+
+
+async def subscriptions(store: Store) -> list[Subscription]:
+    async with store.transaction() as uow:
+        return await SubscriptionRepository(uow).active()
+
+
+async def unsubscribe(subscription_id: str, store: Store, cache: SubscriptionCache) -> None:
+    async with store.transaction() as uow:
+        if not await SubscriptionRepository(uow).deactivate(subscription_id):
+            raise NotFound(f"no subscription {subscription_id}", field="id")
+    cache.invalidate()
+
+
+async def deliveries_of(event_id: str, store: Store) -> dict[str, Any]:
+    """Answers "was everyone told?": every notification of the event and every attempt."""
+    async with store.transaction() as uow:
+        notifications = await NotificationRepository(uow).of_event(event_id)
+        attempts = await DeliveryLedger(uow).of_event(event_id)
+    delivered = sum(1 for n in notifications if n.status == "delivered")
+    dead = sum(1 for n in notifications if n.status == "dead")
+    total = len(notifications)
+    return {
+        "event_id": event_id,
+        "total": total,
+        "delivered": delivered,
+        "pending": total - delivered - dead,
+        "dead": dead,
+        "all_delivered": total > 0 and delivered == total,
+        "summary": f"delivered to {delivered} of {total} recipients/subscribers",
+        "notifications": [
+            {
+                "id": n.id,
+                "recipient": n.recipient,
+                "channel": n.channel,
+                "target": domain.mask_target(n.channel, n.target),
+                "status": n.status,
+                "attempts": n.attempts,
+                "last_error": n.last_error,
+                "delivered_at": n.delivered_at,
+            }
+            for n in notifications
+        ],
+        "attempts": attempts,
+    }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ikmkit.settings import ServiceSettings
@@ -12,3 +14,25 @@ class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", populate_by_name=True)
 
     port: int = Field(8004, description="Port the notify HTTP API listens on.")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server host.")
+    smtp_port: int = Field(1025, description="SMTP server port.")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="none, starttls (upgrade after connect) or tls (implicit TLS)."
+    )
+    smtp_username: str | None = Field(None, description="SMTP AUTH user (unset: no auth).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password.")
+    smtp_from: str = Field("IKM Kemenperin <noreply@ikm.kemenperin.go.id>", description="From.")
+    smtp_timeout: float = Field(10.0, description="Seconds before an SMTP operation fails.")
+    smtp_connections: int = Field(8, description="SMTP connections kept open and reused.")
+    webhook_timeout: float = Field(10.0, description="Seconds a webhook receiver may take.")
+    max_attempts: int = Field(6, description="Send attempts before a notification is dead.")
+    retry_base_seconds: float = Field(2.0, description="First retry after about this long.")
+    retry_max_seconds: float = Field(600.0, description="Longest wait between attempts.")
+    dispatch_batch: int = Field(500, description="Notifications the dispatcher takes per pass.")
+    dispatch_concurrency: int = Field(32, description="Sends in flight at once.")
+    dispatch_idle_seconds: float = Field(0.5, description="Poll interval when nothing is due.")
+    regional_emails: dict[str, str] = Field(
+        default_factory=dict,
+        description='Province -> Disperindag address (JSON), e.g. {"34": "ikm@jogjaprov.go.id"}',
+    )
+    ministry_email: str | None = Field(None, description="Address of the ministry's desk.")

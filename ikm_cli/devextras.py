@@ -1,0 +1,82 @@
+"""Local stand-ins for ``ikm dev up``: an SMTP sink that keeps every mail notify sends.
+
+The sink (aiosmtpd) runs on its own thread and event loop. Each message is kept in
+memory (``SmtpSink.messages``, for tests and benchmarks) and, when a directory is
+given, written to it as ``<n>.eml``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from ikmkit.infra import free_port
+
+
+class _Keeper:
+    def __init__(self, sink: SmtpSink) -> None:
+        self._sink = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self._sink.keep(envelope.rcpt_tos, envelope.content)
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """A real SMTP server on 127.0.0.1 that accepts and stores every message."""
+
+    def __init__(self, port: int | None = None, directory: Path | None = None) -> None:
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.directory = directory
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
+        self._controller: Controller | None = None
+
+    def keep(self, recipients: list[str], content: bytes) -> None:
+        message = message_from_bytes(content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._lock:
+            self.messages.append(message)
+            number = next(self._numbers)
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            (self.directory / f"{number:07d}.eml").write_bytes(content)
+
+    def start(self) -> SmtpSink:
+        # aiosmtpd logs every envelope address at INFO: personal data stays out of logs.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+        self._controller = Controller(
+            _Keeper(self), hostname=self.host, port=self.port, ready_timeout=10
+        )
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def received(self) -> list[EmailMessage]:
+        with self._lock:
+            return list(self.messages)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.received() if m["To"] == address]
+
+
+def start_dev_extras(state_dir: Path) -> tuple[dict[str, str], dict[str, Any], list[SmtpSink]]:
+    """Start the SMTP sink; returns notify's env, what ``ikm dev status`` shows, and handles."""
+    inbox = state_dir / "smtp"
+    sink = SmtpSink(directory=inbox).start()
+    env = {"NOTIFY_SMTP_HOST": sink.host, "NOTIFY_SMTP_PORT": str(sink.port)}
+    state = {"smtp": f"{sink.host}:{sink.port}", "smtp_inbox": str(inbox.resolve())}
+    return env, state, [sink]

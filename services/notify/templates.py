@@ -1,0 +1,101 @@
+"""Message rendering with Jinja2: ``templates/<lang>/<EventName>.j2``.
+
+Each template extends its language's ``_email.j2`` layout and fills two blocks:
+``subject`` (e-mail subject, inbox title) and ``message`` (inbox body; the
+e-mail body is the layout around it). Personal data is masked unless the
+reader is the person it belongs to (the ``nik``, ``phone`` and ``email`` filters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context
+from jinja2.runtime import Context
+from lokal.rupiah import format_rupiah
+
+from contracts.notify import Channel
+from services.notify.domain import Language, mask_email, mask_nik, mask_phone
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+_MONTHS = {
+    "id": "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+@pass_context
+def _nik(ctx: Context, value: str | None) -> str:
+    return value or "" if ctx.get("is_subject") else mask_nik(value)
+
+
+@pass_context
+def _phone(ctx: Context, value: str | None) -> str:
+    return value or "" if ctx.get("is_subject") else mask_phone(value)
+
+
+@pass_context
+def _email(ctx: Context, value: str | None) -> str:
+    return value or "" if ctx.get("is_subject") else mask_email(value)
+
+
+@pass_context
+def _date(ctx: Context, value: date | datetime | str) -> str:
+    day = value if isinstance(value, date) else datetime.fromisoformat(value)
+    month = _MONTHS[ctx.get("lang", "id")].split()[day.month - 1]
+    return f"{day.day} {month} {day.year}"
+
+
+def _rupiah(value: int) -> str:
+    return format_rupiah(value)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+class Renderer:
+    """Renders a template for one channel and language (falls back to Indonesian)."""
+
+    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+        self._directory = directory
+
+    @cached_property
+    def _env(self) -> Environment:
+        env = Environment(
+            loader=FileSystemLoader(self._directory),
+            undefined=StrictUndefined,
+            autoescape=False,  # plain-text messages
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        env.filters.update(nik=_nik, phone=_phone, email=_email, date=_date, rupiah=_rupiah)
+        return env
+
+    def has(self, name: str, language: Language) -> bool:
+        return (self._directory / language / f"{name}.j2").exists()
+
+    def _template(self, name: str, language: Language) -> Template:
+        lang = language if self.has(name, language) else "id"
+        return self._env.get_template(f"{lang}/{name}.j2")
+
+    def render(
+        self, name: str, channel: Channel, language: Language, context: dict[str, Any]
+    ) -> Rendered:
+        template = self._template(name, language)
+        variables = {**context, "lang": language}
+        block_context = template.new_context(variables)
+        subject = "".join(template.blocks["subject"](block_context)).strip()
+        if channel == "email":
+            body = template.render(variables)
+        else:
+            body = "".join(template.blocks["message"](template.new_context(variables)))
+        return Rendered(subject=subject, body=body.strip())
