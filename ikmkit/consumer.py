@@ -195,6 +195,11 @@ class EventConsumer:
             metrics.EVENTS_DUPLICATE.labels(self.group).inc(duplicates)
 
     async def _process_one(self, record: Record, envelope: Envelope) -> None:
+        # Retries, their warnings and a dead letter all belong to the event's trace.
+        with self._span(envelope):
+            await self._attempts(record, envelope)
+
+    async def _attempts(self, record: Record, envelope: Envelope) -> None:
         handler = self._handlers[type(envelope.event)]
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
@@ -228,8 +233,7 @@ class EventConsumer:
             if await inbox.already_processed(uow, self.group, envelope.attrs.id):
                 metrics.EVENTS_DUPLICATE.labels(self.group).inc()
                 return
-            with self._span(envelope):
-                await handler(envelope.event, envelope.attrs, uow)
+            await handler(envelope.event, envelope.attrs, uow)
             await inbox.mark_processed(uow, self.group, [envelope.attrs.id])
         metrics.EVENTS_PROCESSED.labels(self.group, type(envelope.event).__name__).inc()
 

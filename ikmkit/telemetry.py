@@ -106,6 +106,7 @@ def setup_tracing(service: str) -> TracerProvider:
 
 
 _consumer_tracer = trace.get_tracer("ikmkit.consumer")
+_events_log = logging.getLogger("ikmkit.consumer")
 
 
 @contextmanager
@@ -132,6 +133,9 @@ def event_span(
             "cloudevents.event_type": event_type,
         },
     ) as span:
+        # Ids and type only (never the payload): with IKM_LOG_LEVEL=DEBUG each event's
+        # log line carries the trace id that leads to the request that caused it.
+        _events_log.debug("processing %s %s (group %s)", event_type, event_id, group)
         yield span
 
 

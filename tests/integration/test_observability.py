@@ -22,15 +22,17 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.kafka import delete_topics, ensure_topics
 from ikmkit.runtime import ConsumerLagProbe
-from ikmkit.telemetry import setup_tracing
+from ikmkit.telemetry import metrics_provider, setup_metrics_export, setup_tracing
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings
 from services.registry.main import definition as registry_definition
@@ -206,8 +208,9 @@ async def test_logs_are_json_with_trace_ids_and_no_personal_data(
     assert (
         await reg.client.post("/enterprises", json=bad, headers=auth_headers("ministry"))
     ).status_code == 422
-    logging.getLogger("ikm.test").info(
-        "owner %s reachable at %s / %s, NIK 3471015507900002", OWNER_NAME, OWNER_EMAIL, OWNER_PHONE
+    # Free text that slips personal data into a message is masked on the way out.
+    logging.getLogger("ikm.test").warning(
+        "contact %s / %s, NIK 3471015507900002", OWNER_EMAIL, OWNER_PHONE
     )
 
     lines = [line for line in logs.getvalue().splitlines() if line.strip()]
@@ -220,8 +223,11 @@ async def test_logs_are_json_with_trace_ids_and_no_personal_data(
     for entry in traced:
         assert len(entry["trace_id"]) == 32 and len(entry["span_id"]) == 16
     text = logs.getvalue()
-    for personal in (OWNER_EMAIL, OWNER_PHONE, "3471015507900002"):
+    for personal in (OWNER_NAME, OWNER_EMAIL, OWNER_PHONE, "3471015507900002"):
         assert personal not in text
+    assert "s***@example.id" in text and "347101******0002" in text  # masked, not dropped
+    processing = [e for e in traced if e["message"].startswith("processing ")]
+    assert processing, "notify's per-event debug line is missing"
     assert nib  # the registration above went through while logs were captured
 
 
@@ -292,3 +298,32 @@ async def test_lag_probe_counts_messages_behind_the_committed_offset(kafka: str)
         await probe.stop()
         await producer.stop()
         await delete_topics(kafka, [topic])
+
+
+def test_prometheus_metrics_are_mirrored_for_otlp_export(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = CollectorRegistry()
+    processed = Counter("ikm_demo_processed", "demo", ["group"], registry=registry)
+    backlog = Gauge("ikm_demo_backlog", "demo", ["service"], registry=registry)
+    latency = Histogram("ikm_demo_seconds", "demo", ["route"], registry=registry)
+    processed.labels("notify").inc(3)
+    backlog.labels("registry").set(7)
+    latency.labels("/x").observe(0.25)
+    reader = InMemoryMetricReader()
+    metrics_provider("registry", reader, registry)
+
+    data = reader.get_metrics_data()
+    assert data is not None
+    points = {
+        metric.name: [(dict(p.attributes or {}), p.value) for p in metric.data.data_points]  # type: ignore[union-attr]
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    assert points["ikm_demo_processed_total"] == [({"group": "notify"}, 3.0)]
+    assert points["ikm_demo_backlog"] == [({"service": "registry"}, 7.0)]
+    assert points["ikm_demo_seconds_count"] == [({"route": "/x"}, 1.0)]
+    assert points["ikm_demo_seconds_sum"] == [({"route": "/x"}, 0.25)]
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_METRICS_EXPORTER", raising=False)
+    assert setup_metrics_export("registry") is None  # Prometheus scraping only, by default
