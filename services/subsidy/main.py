@@ -1,20 +1,31 @@
-"""Composition root of the subsidy service (no I/O at import time)."""
+"""Composition root of the subsidy service (no I/O at import time).
+
+Run: ``uvicorn services.subsidy.main:create_app --factory``.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ikmkit.runtime import ServiceDefinition, create_service_app
+from contracts.subsidy import APPLICATION_TOPIC, BUDGET_TOPIC
+from ikmkit.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
-
+from services.subsidy import api, consumers
 from services.subsidy.settings import SubsidySettings
+from services.subsidy.store import COLLECTIONS
 
 
-def definition(settings: SubsidySettings | None = None, store: Store | None = None) -> ServiceDefinition:
+def definition(
+    settings: SubsidySettings | None = None, store: Store | None = None
+) -> ServiceDefinition:
     return ServiceDefinition(
         name="subsidy",
         settings=settings or SubsidySettings(),
-        collections=(),
+        collections=COLLECTIONS,
+        routers=[api.router],
+        produces=[APPLICATION_TOPIC, BUDGET_TOPIC],
+        consumers=[ConsumerSpec(consumers.build_consumer, batch=False)],
+        description="Machine-restructuring rebates and free TKDN certification, within budget.",
         store=store,
     )
 

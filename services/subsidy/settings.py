@@ -12,3 +12,7 @@ class SubsidySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SUBSIDY_", extra="ignore", populate_by_name=True)
 
     port: int = Field(8002, description="Port the subsidy HTTP API listens on.")
+    regional_approval_limit_rupiah: int = Field(
+        50_000_000,
+        description="Largest rebate a regional officer may approve; above it only the ministry.",
+    )
