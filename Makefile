@@ -37,6 +37,15 @@ fmt: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+# One-host deployment with docker compose (needs a Docker engine; see docs/operations.md).
+COMPOSE := docker compose -f deploy/compose/compose.yaml
+
+up:
+	$(COMPOSE) up --build --detach --wait
+
+down:
+	$(COMPOSE) down --volumes --remove-orphans
+
 clean:
 	rm -rf .ikm .pytest_cache .mypy_cache .ruff_cache
 
