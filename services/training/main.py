@@ -1,20 +1,32 @@
-"""Composition root of the training service (no I/O at import time)."""
+"""Composition root of the training service (no I/O at import time).
+
+Run: ``uvicorn services.training.main:create_app --factory``.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ikmkit.runtime import ServiceDefinition, create_service_app
+from contracts.training import COURSE_TOPIC, MENTOR_TOPIC
+from ikmkit.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
-
+from services.training import api, consumers
 from services.training.settings import TrainingSettings
+from services.training.store import COLLECTIONS
 
 
-def definition(settings: TrainingSettings | None = None, store: Store | None = None) -> ServiceDefinition:
+def definition(
+    settings: TrainingSettings | None = None, store: Store | None = None
+) -> ServiceDefinition:
     return ServiceDefinition(
         name="training",
         settings=settings or TrainingSettings(),
-        collections=(),
+        collections=COLLECTIONS,
+        routers=[api.router],
+        produces=[COURSE_TOPIC, MENTOR_TOPIC],
+        consumers=[ConsumerSpec(consumers.build_consumer, batch=True)],
+        description="Courses (KSST capacity building, webinars, Diklat 3in1, vocational), "
+        "enrollment with a waitlist, certificates, placements, and mentors under MoU.",
         store=store,
     )
 

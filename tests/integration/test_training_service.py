@@ -1,0 +1,411 @@
+"""Training service in-process on the real broker and both store adapters.
+
+Registry facts (enterprises, MoUs) arrive as real events: a registry-side outbox on its own
+SQLite store relays them to Kafka, and the training service consumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from contracts.base import Event
+from contracts.registry import (
+    EnterpriseRegistered,
+    MoUParty,
+    MoUSigned,
+    MoUTerminated,
+    OwnerContact,
+)
+from ikmkit.kafka import KafkaPublisher
+from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay
+from ikmkit.store import CollectionSpec, Store, UnitOfWork
+from ikmkit.store.sqlite import SqliteStore
+from services.training.main import definition
+from services.training.settings import TrainingSettings
+from tests.support.service import auth_headers, running_service
+
+MINISTRY = auth_headers("ministry")
+
+
+class OneTransactionAtATime:
+    """Serializes a store's transactions in this process.
+
+    The embedded MongoDB-wire server (mongoeco) loses writes other transactions committed
+    when a conflicting transaction aborts at commit; a real MongoDB does not. The relay, the
+    consumer and requests all write concurrently here, so tests on mongoeco take turns.
+    """
+
+    def __init__(self, inner: Store) -> None:
+        self._inner = inner
+        self._turn = asyncio.Lock()
+        self.kind = inner.kind
+
+    async def open(self, collections: Sequence[CollectionSpec]) -> None:
+        await self._inner.open(collections)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def ping(self) -> None:
+        await self._inner.ping()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        async with self._turn, self._inner.transaction() as uow:
+            yield uow
+
+
+def serialized(store: Store) -> Store:
+    return OneTransactionAtATime(store) if store.kind == "mongodb" else store
+
+
+TODAY = datetime.now(UTC).date()
+
+
+def random_nib() -> str:
+    return str(uuid.uuid4().int)[:13].rjust(13, "1")
+
+
+@dataclass
+class RegistryFeed:
+    """Publishes registry events the way the registry does: outbox, then relay to Kafka."""
+
+    store: Store
+    outbox: Outbox
+    relay: OutboxRelay
+
+    async def publish(self, *events: Event) -> None:
+        async with self.store.transaction() as uow:
+            for event in events:
+                await self.outbox.add(uow, event)
+        while await self.relay.publish_pending():
+            pass
+
+
+@asynccontextmanager
+async def registry_feed(kafka: str, tmp_path: Path) -> AsyncIterator[RegistryFeed]:
+    store = SqliteStore(tmp_path / "registry-feed.db")
+    await store.open(OUTBOX_COLLECTIONS)
+    publisher = KafkaPublisher(kafka, client_id="test-registry-feed")
+    await publisher.start()
+    try:
+        yield RegistryFeed(store, Outbox("/ikm/registry"), OutboxRelay(store, publisher))
+    finally:
+        await publisher.stop()
+        await store.close()
+
+
+async def eventually[T](probe: Callable[[], Awaitable[T | None]], what: str) -> T:
+    deadline = asyncio.get_running_loop().time() + 20
+    while asyncio.get_running_loop().time() < deadline:
+        found = await probe()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def enterprise_registered(nib: str, province: str = "32") -> EnterpriseRegistered:
+    return EnterpriseRegistered(
+        nib=nib,
+        province=province,
+        name="CV Logam Jaya",
+        regency=f"{province}04",
+        kbli="25920",
+        directorate="metal_machinery_electronics_transport",
+        size_class="small",
+        owner=OwnerContact(name="Siti Rahma", email="siti@example.id"),
+        registered_at=datetime.now(UTC),
+    )
+
+
+def course_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Capacity Building on Enhancing the Development of SMI",
+        "kind": "capacity_building",
+        "organizer_id": "ministry",
+        "co_organizer_ids": ["colombo-plan"],
+        "start_date": (TODAY + timedelta(days=10)).isoformat(),
+        "end_date": (TODAY + timedelta(days=22)).isoformat(),
+        "venues": ["Jakarta", "Bandung"],
+        "province": "32",
+        "capacity": 2,
+        "language": "en",
+        "sessions": [
+            {
+                "session_id": "opening",
+                "title": "Opening",
+                "day": (TODAY + timedelta(days=10)).isoformat(),
+            },
+            {
+                "session_id": "bbt",
+                "title": "Textiles",
+                "kind": "site_visit",
+                "host": "BBT",
+                "day": (TODAY + timedelta(days=12)).isoformat(),
+            },
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_course_enrollment_waitlist_and_refusals(
+    kafka: str, fresh_store: Store, tmp_path: Path
+) -> None:
+    settings = TrainingSettings(kafka_bootstrap_servers=kafka)
+    nib = random_nib()
+    async with (
+        registry_feed(kafka, tmp_path) as feed,
+        running_service(definition(settings, store=serialized(fresh_store))) as svc,
+    ):
+        client = svc.client
+        bad = await client.post(
+            "/courses", json=course_body(end_date=TODAY.isoformat()), headers=MINISTRY
+        )
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["body", "end_date"]
+        bad = await client.post("/courses", json=course_body(capacity=0), headers=MINISTRY)
+        assert (bad.status_code, bad.json()["detail"][0]["loc"]) == (422, ["body", "capacity"])
+        bad = await client.post(
+            "/courses", json=course_body(eligible_countries=["ID", "XX"]), headers=MINISTRY
+        )
+        assert bad.json()["detail"][0]["loc"] == ["body", "eligible_countries[1]"]
+
+        created = await client.post("/courses", json=course_body(), headers=MINISTRY)
+        assert created.status_code == 201, created.text
+        course_id = created.json()["course_id"]
+
+        # An IKM owner is linked to an NIB only once the registry's event has arrived.
+        owner = {"name": "Siti Rahma", "kind": "ikm_owner", "nib": nib, "email": "siti@example.id"}
+        early = await client.post(f"/courses/{course_id}/enrollments", json=owner, headers=MINISTRY)
+        assert (
+            early.status_code == 422 and early.json()["detail"][0]["type"] == "invalid.unknown_nib"
+        )
+        await feed.publish(enterprise_registered(nib))
+
+        async def enrolled() -> dict[str, Any] | None:
+            r = await client.post(f"/courses/{course_id}/enrollments", json=owner, headers=MINISTRY)
+            return r.json() if r.status_code == 201 else None
+
+        first = await eventually(enrolled, "the enterprise replica")
+        assert first["status"] == "enrolled" and first["province"] == "32"
+
+        again = await client.post(f"/courses/{course_id}/enrollments", json=owner, headers=MINISTRY)
+        assert again.status_code == 409
+        assert again.json()["detail"][0]["type"] == "conflict.duplicate_enrollment"
+
+        second = await client.post(
+            f"/courses/{course_id}/enrollments",
+            json={"name": "Tenzin Dorji", "kind": "civil_servant", "country": "BT"},
+            headers=MINISTRY,
+        )
+        third = await client.post(
+            f"/courses/{course_id}/enrollments",
+            json={"name": "Ayesha Khan", "kind": "ikm_owner", "country": "PK", "nib": None},
+            headers=MINISTRY,
+        )
+        assert third.status_code == 422 and third.json()["detail"][0]["loc"] == ["body", "nib"]
+        third = await client.post(
+            f"/courses/{course_id}/enrollments",
+            json={"name": "Ayesha Khan", "kind": "civil_servant", "country": "PK"},
+            headers=MINISTRY,
+        )
+        assert (second.json()["status"], third.json()["status"]) == ("enrolled", "waitlisted")
+
+        cancelled = await client.delete(
+            f"/courses/{course_id}/enrollments/{second.json()['participant_id']}", headers=MINISTRY
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["promoted_participant_id"] == third.json()["participant_id"]
+        listing = await client.get(
+            f"/courses/{course_id}/participants", params={"status": "enrolled"}, headers=MINISTRY
+        )
+        names = [p["name"] for p in listing.json()["items"]]
+        assert names == ["Siti Rahma", "Ayesha Khan"]
+
+        early_close = await client.post(f"/courses/{course_id}/complete", headers=MINISTRY)
+        assert early_close.status_code == 409
+        assert early_close.json()["detail"][0]["type"] == "conflict.not_ended"
+
+
+async def test_completion_certificates_placement_and_stats(kafka: str, fresh_store: Store) -> None:
+    settings = TrainingSettings(kafka_bootstrap_servers=kafka)
+    async with running_service(definition(settings, store=serialized(fresh_store))) as svc:
+        client = svc.client
+        past = course_body(
+            kind="diklat_3in1",
+            title="Diklat 3in1 Operator Mesin Jahit",
+            start_date=(TODAY - timedelta(days=5)).isoformat(),
+            end_date=(TODAY - timedelta(days=1)).isoformat(),
+            venues=["Semarang"],
+            province="33",
+            capacity=10,
+            language="id",
+            sessions=[],
+        )
+        course_id = (await client.post("/courses", json=past, headers=MINISTRY)).json()["course_id"]
+        bulk = await client.post(
+            f"/courses/{course_id}/enrollments/bulk",
+            json={
+                "participants": [
+                    {"name": "Dewi", "kind": "student", "province": "33"},
+                    {"name": "Rudi", "kind": "student", "province": "33"},
+                    {"name": "Rudi", "kind": "student", "province": "33"},
+                    {"name": "Nobody", "kind": "student", "province": "99"},
+                ]
+            },
+            headers=MINISTRY,
+        )
+        outcome = bulk.json()
+        assert outcome["enrolled"] == 2
+        assert [(e["row"], e["field"]) for e in outcome["errors"]] == [
+            (3, "participant"),
+            (4, "province"),
+        ]
+        dewi, rudi = (r["participant_id"] for r in outcome["results"])
+        marked = await client.post(
+            f"/courses/{course_id}/attendance",
+            json={
+                "session_id": "s1",
+                "marks": [
+                    {"participant_id": dewi, "present": True},
+                    {"participant_id": rudi, "present": False},
+                ],
+            },
+            headers=MINISTRY,
+        )
+        assert marked.json() == {"recorded": 2}
+
+        early_placement = await client.post(
+            f"/courses/{course_id}/placements",
+            json={
+                "participant_id": dewi,
+                "company_partner_id": "pt-garmen",
+                "position": "operator",
+                "placed_on": TODAY.isoformat(),
+            },
+            headers=MINISTRY,
+        )
+        assert early_placement.json()["detail"][0]["type"] == "conflict.not_certified"
+
+        closed = (await client.post(f"/courses/{course_id}/complete", headers=MINISTRY)).json()
+        assert (closed["completed"], closed["not_completed"]) == (1, 1)
+        number = closed["certificates"][0]
+        check = (await client.get(f"/certificates/{number}", headers=MINISTRY)).json()
+        assert check["genuine"] and check["participant_id"] == dewi
+        forged = number[:-1] + ("A" if number[-1] != "A" else "B")
+        assert (await client.get(f"/certificates/{forged}", headers=MINISTRY)).status_code == 404
+        malformed = await client.get("/certificates/not-a-number", headers=MINISTRY)
+        assert malformed.status_code == 422
+
+        late = await client.post(
+            f"/courses/{course_id}/enrollments",
+            json={"name": "Late", "kind": "student", "province": "33"},
+            headers=MINISTRY,
+        )
+        assert late.status_code == 409
+        assert late.json()["detail"][0]["type"] == "conflict.course_finished"
+
+        placed = await client.post(
+            f"/courses/{course_id}/placements",
+            json={
+                "participant_id": dewi,
+                "company_partner_id": "pt-garmen",
+                "position": "operator",
+                "placed_on": TODAY.isoformat(),
+            },
+            headers=MINISTRY,
+        )
+        assert placed.status_code == 201, placed.text
+
+        stats = (await client.get("/stats", headers=MINISTRY)).json()
+        assert stats["courses_by_kind"] == {"diklat_3in1": 1}
+        assert stats["participants_by_province"] == {"33": 2}
+        assert (stats["completions"], stats["certificates"], stats["placements"]) == (1, 1, 1)
+
+        regional_elsewhere = auth_headers("regional", province="31")
+        refused = await client.post(
+            f"/courses/{course_id}/attendance",
+            json={"session_id": "s1", "marks": [{"participant_id": dewi}]},
+            headers=regional_elsewhere,
+        )
+        assert refused.status_code == 403
+
+
+async def test_mentor_assignment_follows_the_mou(
+    kafka: str, fresh_store: Store, tmp_path: Path
+) -> None:
+    settings = TrainingSettings(kafka_bootstrap_servers=kafka)
+    nib = random_nib()
+    partner = f"pii-bkti-{uuid.uuid4().hex[:6]}"
+    mou_id = f"mou-{uuid.uuid4().hex[:8]}"
+    parties = [MoUParty(partner_id="ministry"), MoUParty(partner_id=partner)]
+    assignment = {"nib": nib, "partner_id": partner, "mentor_name": "Ir. Bambang"}
+    async with (
+        registry_feed(kafka, tmp_path) as feed,
+        running_service(definition(settings, store=serialized(fresh_store))) as svc,
+    ):
+        client = svc.client
+        await feed.publish(enterprise_registered(nib, province="34"))
+
+        async def refused_for_mou() -> httpx.Response | None:
+            r = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
+            return r if r.status_code == 409 else None
+
+        refusal = await eventually(refused_for_mou, "the enterprise replica")
+        assert refusal.json()["detail"][0]["type"] == "conflict.mou_required"
+
+        # MoU events on their own topic, with no PartnerRegistered ever sent.
+        await feed.publish(
+            MoUSigned(
+                mou_id=mou_id,
+                title="Pendampingan teknis IKM",
+                scope="technical_assistance",
+                parties=parties,
+                valid_from=TODAY - timedelta(days=1),
+                valid_until=TODAY + timedelta(days=365),
+                signed_on=TODAY,
+                document_ref="NK/01/IKMA/2026",
+                signed_at=datetime.now(UTC),
+            )
+        )
+
+        async def accepted() -> dict[str, Any] | None:
+            r = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
+            return r.json() if r.status_code == 201 else None
+
+        made = await eventually(accepted, "the MoU replica")
+        assert (made["mou_id"], made["province"], made["status"]) == (mou_id, "34", "active")
+
+        await feed.publish(
+            MoUTerminated(
+                mou_id=mou_id,
+                scope="technical_assistance",
+                parties=parties,
+                reason="partner withdrew",
+                terminated_by="ministry",
+                terminated_at=datetime.now(UTC),
+            )
+        )
+
+        async def ended() -> dict[str, Any] | None:
+            r = await client.get(
+                "/mentor-assignments", params={"enterprise": nib}, headers=MINISTRY
+            )
+            items = r.json()["items"]
+            return items[0] if items and items[0]["status"] == "ended" else None
+
+        gone = await eventually(ended, "the assignment to end")
+        assert gone["end_reason"] == "mou_terminated"
+        after = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
+        assert after.json()["detail"][0]["type"] == "conflict.mou_terminated"
