@@ -73,8 +73,11 @@ def _from_raw(raw: Raw) -> Document:
 
 
 def _is_transient(exc: PyMongoError) -> bool:
-    return exc.has_error_label("TransientTransactionError") or (
-        isinstance(exc, OperationFailure) and exc.code == 112  # WriteConflict
+    if exc.has_error_label("TransientTransactionError"):
+        return True
+    # WriteConflict (112); some wire servers report it at commit without the code.
+    return isinstance(exc, OperationFailure) and (
+        exc.code == 112 or "write conflict" in str(exc).lower()
     )
 
 
@@ -237,6 +240,18 @@ def _keyset(order: list[tuple[str, Any]], values: list[Any]) -> Raw:
     return {"$or": ors}
 
 
+def _discard_server_session(session: AsyncClientSession) -> None:
+    """Don't reuse the server session of a transaction that failed to commit.
+
+    Some servers (the mongoeco wire server used in tests) keep the failed
+    transaction's state under the session id, poisoning the next transaction
+    that reuses it; a dirty server session is dropped instead of pooled.
+    """
+    server_session = getattr(session, "_server_session", None)
+    if server_session is not None and hasattr(server_session, "mark_dirty"):
+        server_session.mark_dirty()
+
+
 class MongoStore:
     """Store port over one MongoDB database (one database per service)."""
 
@@ -292,5 +307,6 @@ class MongoStore:
                     yield MongoUnitOfWork(self._db(), session, self._specs)
             except PyMongoError as exc:
                 if _is_transient(exc):
+                    _discard_server_session(session)
                     raise TransactionConflict(str(exc)) from exc
                 raise
