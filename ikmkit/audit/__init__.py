@@ -1,0 +1,1 @@
+"""Audit: verify event streams against contracts and hash chains, replay, trail, rebuild."""

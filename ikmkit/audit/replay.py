@@ -1,0 +1,253 @@
+"""Replay topics from Kafka without touching any consumer group.
+
+The reader assigns partitions manually (no group id, no offset commits), so
+production consumer groups never rebalance or move; it captures each
+partition's end offset at the start and stops there, so a replay of a live
+system is a consistent snapshot. Filters apply to the event's own ``ce_time``
+(the embedded broker's time index is unreliable, so there is no
+``offsets_for_times``): every record is read and verified, because a stream's
+hash chain needs its predecessors, and only selected events are reported.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from contracts import envelope as ce
+from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
+from ikmkit.audit.chain import ChainVerifier, Checked, Finding
+from ikmkit.consumer import Record
+
+Progress = Callable[[int, int], None]
+"""(records read so far, records to read in total)"""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which events the audit reports on (all of them are still verified)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    aggregate: str | None = None
+    types: frozenset[str] = frozenset()
+    province: str | None = None
+    nib: str | None = None  # subject or payload ``nib`` (the enterprise's whole story)
+
+    def may_select_stream(self, key: bytes | None) -> bool:
+        """Cheap pre-check on the Kafka key: streams of other aggregates need no verification."""
+        return self.aggregate is None or key == self.aggregate.encode()
+
+    def selects(self, checked: Checked) -> bool:
+        headers = checked.headers
+        if self.aggregate is not None and headers.get(ce.H_SUBJECT) != self.aggregate:
+            return False
+        if self.province is not None and headers.get(ce.H_REGION) != self.province:
+            return False
+        if self.types and not self._type_selected(checked):
+            return False
+        if (self.since or self.until) and not self._time_selected(checked.time):
+            return False
+        return self.nib is None or self._about_nib(checked)
+
+    def _type_selected(self, checked: Checked) -> bool:
+        name = checked.model.__name__ if checked.model else None
+        return checked.headers.get(ce.H_TYPE) in self.types or name in self.types
+
+    def _time_selected(self, at: datetime | None) -> bool:
+        if at is None:
+            return False
+        return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
+
+    def _about_nib(self, checked: Checked) -> bool:
+        assert self.nib is not None
+        if checked.headers.get(ce.H_SUBJECT) == self.nib:
+            return True
+        value = checked.record.value or b""
+        if self.nib.encode() not in value:
+            return False
+        try:
+            return bool(json.loads(value).get("nib") == self.nib)
+        except (ValueError, AttributeError):
+            return False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "aggregate": self.aggregate,
+            "types": sorted(self.types),
+            "province": self.province,
+            "nib": self.nib,
+        }
+
+
+@dataclass
+class ReplayResult:
+    topics: list[str]
+    selection: Selection
+    read: int = 0
+    selected: int = 0
+    seconds: float = 0.0
+    streams: int = 0
+    by_topic: Counter[str] = field(default_factory=Counter)
+    by_type: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+    events: list[Checked] = field(default_factory=list)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+class LogReader:
+    """Reads topics from the beginning to the end offsets seen at ``open``, group-less."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: Sequence[str] | None = None,
+        *,
+        max_records: int = 5000,
+    ) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id="ikm-audit",
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        self._requested = list(topics) if topics else None
+        self._max_records = max_records
+        self.topics: list[str] = []
+        self.total = 0
+        self._end: dict[TopicPartition, int] = {}
+
+    async def open(self) -> None:
+        await self._consumer.start()
+        available = await self._consumer.topics()
+        self.topics = sorted(
+            self._requested
+            if self._requested is not None
+            else (
+                t for t in available if t.startswith(TOPIC_PREFIX) and not is_dead_letter_topic(t)
+            )
+        )
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return
+        self._consumer.assign(partitions)
+        begin = await self._consumer.beginning_offsets(partitions)
+        end = await self._consumer.end_offsets(partitions)
+        self._end = {tp: end[tp] for tp in partitions if end[tp] > begin[tp]}
+        self.total = sum(end[tp] - begin[tp] for tp in self._end)
+        for tp in partitions:
+            if tp in self._end:
+                self._consumer.seek(tp, begin[tp])
+        idle = [tp for tp in partitions if tp not in self._end]
+        if idle:
+            self._consumer.pause(*idle)
+
+    async def close(self) -> None:
+        await self._consumer.stop()
+
+    async def batches(self) -> AsyncIterator[list[Record]]:
+        """Batches in offset order per partition, up to the captured end offsets."""
+        remaining = dict(self._end)
+        while remaining:
+            fetched = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            for tp, fetched_records in fetched.items():
+                end = remaining.get(tp)
+                if end is None:
+                    continue
+                records: list[Record] = list(fetched_records)
+                if records[-1].offset >= end - 1:
+                    records = [r for r in records if r.offset < end]
+                    del remaining[tp]
+                    self._consumer.pause(tp)
+                yield records
+
+
+async def replay(
+    bootstrap_servers: str,
+    topics: Sequence[str] | None = None,
+    selection: Selection | None = None,
+    *,
+    verifier: ChainVerifier | None = None,
+    collect: bool = False,
+    progress: Progress | None = None,
+) -> ReplayResult:
+    """Read, decode, validate and chain-check every record; report on the selected ones."""
+    selection = selection or Selection()
+    verifier = verifier or ChainVerifier()
+    reader = LogReader(bootstrap_servers, topics)
+    started = time.perf_counter()
+    await reader.open()
+    result = ReplayResult(topics=reader.topics, selection=selection)
+    try:
+        async for batch in reader.batches():
+            _verify_batch(batch, selection, verifier, result, collect)
+            if progress is not None:
+                progress(result.read, reader.total)
+    finally:
+        await reader.close()
+    result.findings = verifier.finish()
+    result.streams = verifier.streams
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _verify_batch(
+    batch: list[Record],
+    selection: Selection,
+    verifier: ChainVerifier,
+    result: ReplayResult,
+    collect: bool,
+) -> None:
+    result.read += len(batch)
+    filtered = selection != Selection()
+    check = verifier.check
+    for record in batch:
+        if not selection.may_select_stream(record.key):
+            continue
+        checked = (
+            check(record, selected=True)
+            if not filtered
+            else _check_filtered(verifier, record, selection)
+        )
+        if checked is None:
+            continue
+        result.selected += 1
+        result.by_topic[record.topic] += 1
+        result.by_type[checked.model.__name__ if checked.model else "<unknown>"] += 1
+        if collect:
+            result.events.append(checked)
+
+
+def _check_filtered(
+    verifier: ChainVerifier, record: Record, selection: Selection
+) -> Checked | None:
+    """Verify, keeping findings only if the event is selected (decided after decoding)."""
+    before = len(verifier.findings)
+    checked = verifier.check(record, selected=True)
+    if selection.selects(checked):
+        return checked
+    del verifier.findings[before:]
+    return None

@@ -1,0 +1,203 @@
+"""The stream verifier on records built by the producer side's own chain code."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
+from ikmkit.audit.chain import ChainVerifier, Kind
+from ikmkit.audit.masking import mask_payload
+from ikmkit.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.signing import signer_from_key, verify_signature
+
+
+@dataclass(frozen=True)
+class FakeRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+def stream(nib: str, count: int, *, signer=None, start: int = 0) -> list[FakeRecord]:
+    """``count`` chained EnterpriseVerified events of one enterprise, as the outbox stamps them."""
+    records, previous = [], GENESIS_HASH
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    for n in range(1, count + 1):
+        event = EnterpriseVerified(
+            nib=nib, province="34", verified_by=f"officer-{n}", verified_at=at
+        )
+        payload = event_payload(event)
+        attrs = EnvelopeAttributes(
+            id=str(uuid.uuid4()),
+            type=event.ce_type(),
+            source="/ikm/registry",
+            time=at + timedelta(minutes=n),
+            subject=nib,
+            region="34",
+            sequence=n,
+            hash="",
+        )
+        digest = chain_hash(previous, attrs, payload)
+        attrs = attrs.model_copy(
+            update={"hash": digest, "signature": signer(digest) if signer else None}
+        )
+        records.append(
+            FakeRecord(
+                ENTERPRISE_TOPIC,
+                0,
+                start + n - 1,
+                nib.encode(),
+                payload.encode(),
+                to_headers(attrs),
+            )
+        )
+        previous = digest
+    return records
+
+
+def verify(records: list[FakeRecord], **kwargs) -> list[tuple[Kind, int | None]]:
+    verifier = ChainVerifier(**kwargs)
+    for record in records:
+        verifier.check(record)
+    return [(f.kind, f.sequence) for f in verifier.finish()]
+
+
+def test_an_intact_stream_has_no_findings() -> None:
+    assert verify(stream("1000000000001", 5) + stream("1000000000002", 3)) == []
+
+
+def test_one_changed_payload_byte_is_flagged_once() -> None:
+    records = stream("1000000000003", 4)
+    original = records[1].value
+    assert original is not None
+    tampered = original.replace(b"officer-2", b"officer-9")
+    records[1] = replace(records[1], value=tampered)
+    assert verify(records) == [(Kind.TAMPERED, 2)]
+
+
+def test_a_changed_header_is_flagged() -> None:
+    records = stream("1000000000004", 3)
+    headers = [
+        (k, b"2026-01-01T00:00:00+00:00" if k == "ce_time" else v) for k, v in records[2].headers
+    ]
+    records[2] = replace(records[2], headers=headers)
+    assert verify(records) == [(Kind.TAMPERED, 3)]
+
+
+def test_a_rewritten_event_with_a_recomputed_hash_breaks_the_next_link() -> None:
+    records = stream("1000000000005", 3)
+    headers = dict(records[1].headers)
+    payload = (records[1].value or b"").replace(b"officer-2", b"officer-9").decode()
+    attrs = EnvelopeAttributes(
+        id=headers["ce_id"].decode(),
+        type=headers["ce_type"].decode(),
+        source=headers["ce_source"].decode(),
+        time=datetime.fromisoformat(headers["ce_time"].decode()),
+        subject=headers["ce_subject"].decode(),
+        region="34",
+        sequence=2,
+        hash="",
+    )
+    previous = dict(records[0].headers)["ce_hash"].decode()
+    forged_hash = chain_hash(previous, attrs, payload)  # the forger recomputes event 2's hash
+    records[1] = replace(
+        records[1],
+        value=payload.encode(),
+        headers=to_headers(attrs.model_copy(update={"hash": forged_hash})),
+    )
+    assert verify(records) == [(Kind.TAMPERED, 3)]
+
+
+def test_a_missing_sequence_number_is_a_gap() -> None:
+    records = stream("1000000000006", 6)
+    del records[2]
+    del records[3]
+    findings = verify(records)
+    # event 4 and 6 cannot be checked without their predecessors; the gap is the finding
+    assert findings == [(Kind.GAP, 3)]
+    verifier = ChainVerifier()
+    for record in records:
+        verifier.check(record)
+    assert "3, 5 of 1..6" in verifier.finish()[0].detail
+
+
+def test_a_redelivered_event_is_a_benign_duplicate() -> None:
+    records = stream("1000000000007", 3)
+    findings = verify([*records, records[1]])
+    assert findings == [(Kind.DUPLICATE, 2)]
+    verifier = ChainVerifier()
+    for record in [*records, records[1]]:
+        verifier.check(record)
+    assert [f.severity for f in verifier.finish()] == ["warning"]
+
+
+def test_two_events_claiming_one_sequence_number_conflict() -> None:
+    records = stream("1000000000008", 2)
+    other = stream("1000000000008", 2)[1]
+    assert verify([*records, other]) == [(Kind.CONFLICT, 2)]
+
+
+def test_reordered_events_are_flagged_and_still_chain_checked() -> None:
+    records = stream("1000000000009", 4)
+    reordered = [records[0], records[2], records[1], records[3]]
+    assert verify(reordered) == [(Kind.REORDERED, 2)]
+    tampered = replace(records[2], value=(records[2].value or b"").replace(b"officer-3", b"x"))
+    assert sorted(verify([records[0], tampered, records[1], records[3]])) == [
+        (Kind.REORDERED, 2),
+        (Kind.TAMPERED, 3),
+    ]
+
+
+def test_a_contract_violation_is_flagged_without_quoting_the_value() -> None:
+    records = stream("1000000000010", 1)
+    bad = (records[0].value or b"").replace(b'"verified_by":"officer-1"', b'"verified_by":12345')
+    verifier = ChainVerifier()
+    verifier.check(replace(records[0], value=bad))
+    kinds = {f.kind: f for f in verifier.finish()}
+    assert set(kinds) == {Kind.CONTRACT_VIOLATION, Kind.TAMPERED}
+    assert "verified_by" in kinds[Kind.CONTRACT_VIOLATION].detail
+    assert "12345" not in kinds[Kind.CONTRACT_VIOLATION].detail
+
+
+def test_signatures_are_verified_with_the_sources_public_key() -> None:
+    key = Ed25519PrivateKey.generate()
+    private = base64.b64encode(key.private_bytes_raw()).decode()
+    public = base64.b64encode(
+        key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode()
+    keys = {"/ikm/registry": public}
+    signed = stream("1000000000011", 2, signer=signer_from_key(private))
+    assert verify(signed, public_keys=keys, verify_signature=verify_signature) == []
+    unsigned = stream("1000000000012", 1)
+    assert verify(unsigned, public_keys=keys, verify_signature=verify_signature) == [
+        (Kind.UNSIGNED, 1)
+    ]
+    other = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+    forged = stream("1000000000013", 1, signer=signer_from_key(other))
+    assert verify(forged, public_keys=keys, verify_signature=verify_signature) == [
+        (Kind.BAD_SIGNATURE, 1)
+    ]
+
+
+def test_personal_data_is_masked_by_the_contract_marking() -> None:
+    from contracts.registry import EnterpriseRegistered
+
+    data = {
+        "nib": "1000000000014",
+        "name": "CV Maju",
+        "owner": {"name": "Budi Santoso", "email": "budi@example.id", "phone": "081234567890"},
+    }
+    masked = mask_payload(EnterpriseRegistered, data)
+    assert masked["owner"] == {"name": "B***", "email": "b***", "phone": "0***"}
+    assert masked["name"] == "CV Maju"  # a business name is not personal data
+    assert data["owner"]["name"] == "Budi Santoso"  # the input is untouched
