@@ -282,6 +282,14 @@ class ChainVerifier:
             stream.pending.clear()
         return self.findings
 
+    def heads(self) -> dict[tuple[str, str], tuple[int, str]]:
+        """(topic, subject) -> (highest sequence seen, its ce_hash)."""
+        return {
+            key: (stream.max_sequence, stream.hashes[stream.max_sequence])
+            for key, stream in self._streams.items()
+            if stream.max_sequence
+        }
+
     @property
     def streams(self) -> int:
         return len(self._streams)

@@ -1,0 +1,292 @@
+"""``ikm audit rebuild SERVICE``: rebuild a service's event-fed state from the log and diff it.
+
+How: the service's own ``EventConsumer``s (from its ``main.definition``) are built
+over a scratch SQLite store and fed every record of the topics they consume,
+read group-less up to the end offsets seen at the start (``ikmkit.audit.replay``),
+through ``EventConsumer.process``: the same decoding, inbox deduplication and
+handlers as in production. Nothing reaches Kafka: the scratch runtime has no
+relay and dead letters are collected and reported, not published; background
+tasks (e.g. notify's dispatcher) do not run.
+
+Then every collection the rebuild wrote is diffed, document by document, with the
+live store (missing, extra, changed fields). Collections the rebuild did not write
+are state from the service's own commands (HTTP), not derived from events, and
+are listed as skipped. Ignored:
+
+- the messaging collections (``outbox``, ``outbox_streams``, ``inbox``);
+- ``version`` (the optimistic-concurrency counter counts every write, including
+  writes by commands and background tasks);
+- per service, fields that background work or the wall clock sets
+  (``VOLATILE_FIELDS``) and collections that are ledgers of side effects
+  (``SKIPPED_COLLECTIONS``).
+
+Independently of handlers, the live store's outbox stream heads (last sequence
+and hash per aggregate, committed with the state) are compared with the heads of
+the same streams in the log, which proves the log holds exactly what the store
+committed. That is the whole check for the registry: it is a source, not a
+consumer; its state is written by its use cases from HTTP commands and it has no
+event handlers to replay, and projecting its events here would be a second
+implementation of its domain rules that could drift from the real one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from ikmkit.audit.chain import ChainVerifier
+from ikmkit.audit.replay import LogReader
+from ikmkit.consumer import EventConsumer, Record, RetryPolicy
+from ikmkit.inbox import INBOX, INBOX_COLLECTIONS
+from ikmkit.outbox import (
+    LEASE_ID,
+    OUTBOX,
+    OUTBOX_COLLECTIONS,
+    OUTBOX_STREAMS,
+    Outbox,
+    OutgoingMessage,
+)
+from ikmkit.runtime import Runtime, ServiceDefinition
+from ikmkit.store import Store
+from ikmkit.store.sqlite import SqliteStore
+
+SERVICES = ("registry", "subsidy", "training", "notify")
+MESSAGING_COLLECTIONS = frozenset({OUTBOX, OUTBOX_STREAMS, INBOX})
+ALWAYS_IGNORED = frozenset({"version"})
+
+_NOTIFICATION_VOLATILE = "status attempts next_attempt_at delivered_at last_error read created_at"
+VOLATILE_FIELDS: dict[str, dict[str, frozenset[str]]] = {
+    # notify: the dispatcher and the inbox API change a notification after the consumer wrote it;
+    # created_at / next_attempt_at are the consumer's wall clock.
+    "notify": {"notifications": frozenset(_NOTIFICATION_VOLATILE.split())},
+}
+SKIPPED_COLLECTIONS: dict[str, dict[str, str]] = {
+    "notify": {
+        "deliveries": "ledger of delivery attempts (random ids, wall-clock times, "
+        "mostly written by the dispatcher)",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    collection: str
+    doc_id: str
+    kind: str  # "missing" (live only) | "extra" (rebuilt only) | "changed"
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StreamDifference:
+    topic: str
+    subject: str
+    store_sequence: int | None
+    log_sequence: int | None
+    detail: str
+
+
+@dataclass
+class RebuildReport:
+    service: str
+    topics: list[str] = field(default_factory=list)
+    events_replayed: int = 0
+    dead_lettered: list[str] = field(default_factory=list)
+    compared: dict[str, tuple[int, int]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    differences: list[Difference] = field(default_factory=list)
+    streams_checked: int = 0
+    stream_differences: list[StreamDifference] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences and not self.stream_differences
+
+
+class CollectingDeadLetters:
+    """Dead letters of the rebuild stay here: the audit never writes to Kafka."""
+
+    def __init__(self) -> None:
+        self.messages: list[OutgoingMessage] = []
+
+    async def publish(self, message: OutgoingMessage) -> None:
+        self.messages.append(message)
+
+    def reasons(self) -> list[str]:
+        return [
+            f"{m.topic}: {dict(m.headers).get('dlq_reason', b'?').decode()}" for m in self.messages
+        ]
+
+
+def load_definition(service: str, settings: Any = None) -> ServiceDefinition:
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    main = importlib.import_module(f"services.{service}.main")
+    definition: ServiceDefinition = main.definition(settings) if settings else main.definition()
+    return definition
+
+
+def _scratch_consumers(
+    definition: ServiceDefinition, scratch: Store, dead_letters: CollectingDeadLetters
+) -> list[EventConsumer]:
+    runtime = Runtime(
+        definition.name,
+        definition.settings,
+        scratch,
+        Outbox(f"/ikm/{definition.name}"),
+        publisher=cast(Any, dead_letters),
+        relay=cast(Any, None),  # nothing is relayed: outgoing events stay in the scratch outbox
+        broker=cast(Any, None),
+    )
+    consumers = []
+    for spec in definition.consumers:
+        consumer = spec.build(runtime)
+        consumer.retry = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+        consumers.append(consumer)
+    return consumers
+
+
+async def rebuild(
+    service: str,
+    kafka: str,
+    live: Store,
+    *,
+    definition: ServiceDefinition | None = None,
+    workdir: Path | None = None,
+) -> RebuildReport:
+    """Rebuild ``service``'s event-fed state into a scratch store and diff it with ``live``."""
+    started = time.perf_counter()
+    definition = definition or load_definition(service)
+    report = RebuildReport(service=service)
+    with tempfile.TemporaryDirectory(prefix=f"ikm-rebuild-{service}-", dir=workdir) as tmp:
+        scratch = SqliteStore(Path(tmp) / f"{service}.db")
+        await scratch.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
+        try:
+            dead_letters = CollectingDeadLetters()
+            consumers = _scratch_consumers(definition, scratch, dead_letters)
+            heads = await _store_stream_heads(live)
+            consumed = sorted({t for c in consumers for t in c.topics})
+            report.topics = sorted(set(consumed) | {topic for topic, _ in heads})
+            verifier = await _replay_into(kafka, report, consumers, consumed)
+            report.dead_lettered = dead_letters.reasons()
+            report.stream_differences = _compare_heads(heads, verifier)
+            report.streams_checked = len(heads)
+            if consumers:
+                await _diff_collections(definition, live, scratch, report)
+            else:
+                report.skipped["*"] = (
+                    f"{service} consumes no events: its state comes from its commands; "
+                    "only its outbox stream heads are checked against the log"
+                )
+        finally:
+            await scratch.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def _replay_into(
+    kafka: str, report: RebuildReport, consumers: Sequence[EventConsumer], consumed: list[str]
+) -> ChainVerifier:
+    """Feed every record to the consumers of its topic; also track the log's stream heads."""
+    verifier = ChainVerifier()
+    reader = LogReader(kafka, report.topics)
+    await reader.open()
+    try:
+        async for batch in reader.batches():
+            for record in batch:
+                verifier.check(record, selected=False)
+            if batch and batch[0].topic in consumed:
+                report.events_replayed += len(batch)
+                for consumer in consumers:
+                    if batch[0].topic in consumer.topics:
+                        await consumer.process(cast(Sequence[Record], batch))
+    finally:
+        await reader.close()
+    return verifier
+
+
+async def _store_stream_heads(store: Store) -> dict[tuple[str, str], tuple[int, str]]:
+    heads: dict[tuple[str, str], tuple[int, str]] = {}
+    async for doc in _all_documents(store, OUTBOX_STREAMS):
+        if doc["id"] == LEASE_ID:
+            continue
+        topic, _, subject = str(doc["id"]).partition("|")
+        heads[(topic, subject)] = (int(doc["sequence"]), str(doc["hash"]))
+    return heads
+
+
+def _compare_heads(
+    heads: dict[tuple[str, str], tuple[int, str]], verifier: ChainVerifier
+) -> list[StreamDifference]:
+    in_log = verifier.heads()
+    found = []
+    for (topic, subject), (sequence, digest) in sorted(heads.items()):
+        logged = in_log.get((topic, subject))
+        if logged is None:
+            found.append(StreamDifference(topic, subject, sequence, None, "not in the log"))
+        elif logged[0] != sequence:
+            detail = f"store at sequence {sequence}, log at {logged[0]}"
+            found.append(StreamDifference(topic, subject, sequence, logged[0], detail))
+        elif logged[1] != digest:
+            found.append(StreamDifference(topic, subject, sequence, logged[0], "hash differs"))
+    return found
+
+
+async def _all_documents(store: Store, collection: str) -> Any:
+    cursor: str | None = None
+    while True:
+        async with store.transaction() as uow:
+            page = await uow.find(collection, {}, order_by=[("id", 1)], limit=500, cursor=cursor)
+        for doc in page.items:
+            yield doc
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
+async def _diff_collections(
+    definition: ServiceDefinition, live: Store, scratch: Store, report: RebuildReport
+) -> None:
+    volatile = VOLATILE_FIELDS.get(definition.name, {})
+    skipped = SKIPPED_COLLECTIONS.get(definition.name, {})
+    for spec in definition.collections:
+        name = spec.name
+        if name in MESSAGING_COLLECTIONS:
+            continue
+        if name in skipped:
+            report.skipped[name] = skipped[name]
+            continue
+        rebuilt = {d["id"]: d async for d in _all_documents(scratch, name)}
+        current = {d["id"]: d async for d in _all_documents(live, name)}
+        if not rebuilt:
+            report.skipped[name] = (
+                f"not written by any event handler ({len(current)} live documents come from "
+                "commands)"
+            )
+            continue
+        report.compared[name] = (len(current), len(rebuilt))
+        ignored = ALWAYS_IGNORED | volatile.get(name, frozenset())
+        report.differences += _diff(name, current, rebuilt, ignored)
+
+
+def _diff(
+    collection: str,
+    live: dict[str, dict[str, Any]],
+    rebuilt: dict[str, dict[str, Any]],
+    ignored: frozenset[str],
+) -> list[Difference]:
+    found = [Difference(collection, i, "missing") for i in sorted(set(live) - set(rebuilt))]
+    found += [Difference(collection, i, "extra") for i in sorted(set(rebuilt) - set(live))]
+    for doc_id in sorted(set(live) & set(rebuilt)):
+        before, after = live[doc_id], rebuilt[doc_id]
+        changed = sorted(
+            k for k in (set(before) | set(after)) - ignored if before.get(k) != after.get(k)
+        )
+        if changed:
+            found.append(Difference(collection, doc_id, "changed", tuple(changed)))
+    return found
