@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -26,10 +27,20 @@ def _actor(principal: Principal) -> Actor:
     )
 
 
-def _regional_limit(runtime: Runtime) -> int:
+def _settings(runtime: Runtime) -> SubsidySettings:
     settings = runtime.settings
     assert isinstance(settings, SubsidySettings)
-    return settings.regional_approval_limit_rupiah
+    return settings
+
+
+def _approval_gate(runtime: Runtime) -> asyncio.Semaphore:
+    gate = runtime.extras.get("approval_gate")
+    if gate is None:
+        gate = runtime.extras["approval_gate"] = asyncio.Semaphore(
+            _settings(runtime).approval_concurrency
+        )
+    assert isinstance(gate, asyncio.Semaphore)
+    return gate
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED)
@@ -104,7 +115,8 @@ async def approve(
         _actor(principal),
         runtime.store,
         runtime.outbox,
-        regional_limit_rupiah=_regional_limit(runtime),
+        regional_limit_rupiah=_settings(runtime).regional_approval_limit_rupiah,
+        gate=_approval_gate(runtime),
     )
 
 

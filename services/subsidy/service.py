@@ -78,7 +78,7 @@ async def retrying[T](unit_of_work: Callable[[], Awaitable[T]]) -> T:
             if attempt == MAX_ATTEMPTS:
                 raise
             # Full-jitter exponential backoff spreads many contenders over time.
-            await asyncio.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 10))))
+            await asyncio.sleep(random.uniform(0, min(1.0, 0.01 * 2 ** min(attempt, 10))))
     raise AssertionError("unreachable")
 
 
@@ -293,9 +293,15 @@ async def approve(
     outbox: Outbox,
     *,
     regional_limit_rupiah: int,
+    gate: asyncio.Semaphore | None = None,
     now: datetime | None = None,
 ) -> Application:
-    """Reserve the rebate and approve, or reject because the cap or the budget is used up."""
+    """Reserve the rebate and approve, or reject because the cap or the budget is used up.
+
+    Correctness comes from the store (versioned budget document, retried unit of work);
+    ``gate`` only bounds how many approvals of this process race at once, so a burst does
+    not turn into a storm of doomed transactions (each lost race costs a full attempt).
+    """
     now = now or _now()
 
     change_id = uuid.uuid4().hex
@@ -346,7 +352,10 @@ async def approve(
             )
             return approved
 
-    return await retrying(unit)
+    if gate is None:
+        return await retrying(unit)
+    async with gate:
+        return await retrying(unit)
 
 
 async def _refuse(

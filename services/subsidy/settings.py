@@ -16,3 +16,8 @@ class SubsidySettings(ServiceSettings):
         50_000_000,
         description="Largest rebate a regional officer may approve; above it only the ministry.",
     )
+    approval_concurrency: int = Field(
+        8,
+        ge=1,
+        description="Approvals one process runs at once; more wait (budgets stay correct anyway).",
+    )
