@@ -407,5 +407,11 @@ async def test_mentor_assignment_follows_the_mou(
 
         gone = await eventually(ended, "the assignment to end")
         assert gone["end_reason"] == "mou_terminated"
+        async with svc.runtime.store.transaction() as uow:
+            stream = await uow.find("outbox", {"key": made["id"]}, order_by=[("sequence", 1)])
+        assert [row["headers"]["ce_type"].rsplit(".", 2)[-2] for row in stream.items] == [
+            "MentorAssigned",
+            "MentorAssignmentEnded",
+        ]
         after = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
         assert after.json()["detail"][0]["type"] == "conflict.mou_terminated"
