@@ -1,0 +1,119 @@
+"""Reading and writing raw Kafka records in tests (real broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from faststream.kafka import KafkaBroker, KafkaRouter
+
+from contracts.base import Event
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from ikmkit.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.consumer import EventConsumer
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record currently on ``topic`` (all partitions), without a consumer group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer._client.force_metadata_update()  # topic created after start
+            partitions = consumer.partitions_for_topic(topic) or set()
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        if not assigned:
+            return []
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp in assigned if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500)
+            for items in batch.values():
+                records.extend(items)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
+    for key, value in record.headers:
+        if key == name:
+            return value.decode()
+    return None
+
+
+def envelope_headers(event: Event, *, event_id: str | None = None) -> list[tuple[str, bytes]]:
+    """Valid CloudEvents headers for a standalone event (sequence 1 of its aggregate)."""
+    payload = event_payload(event)
+    attrs = EnvelopeAttributes(
+        id=event_id or str(uuid.uuid4()),
+        type=event.ce_type(),
+        source="/tests",
+        time=datetime.now(UTC),
+        subject=event.aggregate_id(),
+        region=event.region(),
+        sequence=1,
+        hash="",
+    )
+    attrs = attrs.model_copy(update={"hash": chain_hash(GENESIS_HASH, attrs, payload)})
+    return to_headers(attrs)
+
+
+async def produce(
+    bootstrap: str, topic: str, value: bytes, headers: list[tuple[str, bytes]], key: bytes
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def produce_event(bootstrap: str, event: Event, *, event_id: str | None = None) -> str:
+    headers = envelope_headers(event, event_id=event_id)
+    await produce(
+        bootstrap,
+        event.TOPIC,
+        event_payload(event).encode(),
+        headers,
+        event.aggregate_id().encode(),
+    )
+    return next(v.decode() for k, v in headers if k == "ce_id")
+
+
+@asynccontextmanager
+async def consuming(
+    bootstrap: str, consumer: EventConsumer, *, batch: bool = False
+) -> AsyncIterator[KafkaBroker]:
+    """Run ``consumer`` as a real FastStream subscriber until the block exits."""
+    broker = KafkaBroker(bootstrap)
+    router = KafkaRouter()
+    consumer.subscribe(router, batch=batch)
+    broker.include_router(router)
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    """Poll ``check`` until it returns a truthy value; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(0.1)
