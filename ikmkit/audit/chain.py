@@ -67,7 +67,7 @@ class Finding:
         return "warning" if self.kind in BENIGN else "error"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Checked:
     """One record as the verifier saw it (``model`` is None if it could not be decoded)."""
 
@@ -76,7 +76,8 @@ class Checked:
     model: type[Event] | None
     time: datetime | None
     sequence: int | None
-    ok: bool
+    ok: bool = True
+    selected: bool = True
 
 
 @dataclass(slots=True)
@@ -139,12 +140,21 @@ class ChainVerifier:
         self._verify_signature = verify_signature
         self.events_checked = 0
 
-    def check(self, record: Record, *, selected: bool = True) -> Checked:
-        """Verify one record; findings are kept only for ``selected`` records."""
+    def check(
+        self, record: Record, *, selected: bool | Callable[[Checked], bool] = True
+    ) -> Checked:
+        """Verify one record; findings are kept only for selected records.
+
+        ``selected`` may be a predicate on the decoded record; a stream's gaps are
+        reported only if at least one of its records was selected.
+        """
         self.events_checked += 1
         headers = _decode_headers(record)
         problems: list[Finding] = []
         model, time, sequence = self._check_contract(record, headers, problems)
+        checked = Checked(record, headers, model, time, sequence)
+        if not isinstance(selected, bool):
+            selected = selected(checked)
         if ce.H_SEQUENCE not in headers or ce.H_HASH not in headers or sequence is None:
             if model is not None:
                 problems.append(
@@ -154,7 +164,8 @@ class ChainVerifier:
             self._check_chain(record, headers, sequence, problems, selected)
         if selected:
             self.findings += problems
-        return Checked(record, headers, model, time, sequence, ok=not problems)
+        checked.ok, checked.selected = not problems, selected
+        return checked
 
     def _check_contract(
         self, record: Record, headers: dict[str, str], problems: list[Finding]

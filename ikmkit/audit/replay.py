@@ -169,20 +169,43 @@ class LogReader:
         await self._consumer.stop()
 
     async def batches(self) -> AsyncIterator[list[Record]]:
-        """Batches in offset order per partition, up to the captured end offsets."""
+        """Batches in offset order per partition, up to the end offsets of the snapshot.
+
+        The embedded broker under-reports ``ListOffsets(latest)`` for multi-record
+        batches, but its fetch responses carry the right high watermark: the end of
+        a partition is the larger of the two, taken at its first fetch.
+        """
         remaining = dict(self._end)
+        exact: set[TopicPartition] = set()
         while remaining:
             fetched = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             for tp, fetched_records in fetched.items():
                 end = remaining.get(tp)
                 if end is None:
                     continue
+                if tp not in exact:
+                    exact.add(tp)
+                    end = self._widen(tp, end)
+                    remaining[tp] = end
                 records: list[Record] = list(fetched_records)
                 if records[-1].offset >= end - 1:
                     records = [r for r in records if r.offset < end]
                     del remaining[tp]
                     self._consumer.pause(tp)
                 yield records
+
+    def _widen(self, tp: TopicPartition, reported_end: int) -> int:
+        highwater: int | None = self._consumer.highwater(tp)
+        if highwater is None or highwater <= reported_end:
+            return reported_end
+        self.total += highwater - reported_end
+        self._end[tp] = highwater
+        return highwater
+
+    @property
+    def end_offsets(self) -> dict[TopicPartition, int]:
+        """End offset per non-empty partition (exact once ``batches`` has read it)."""
+        return dict(self._end)
 
 
 async def replay(
@@ -222,32 +245,15 @@ def _verify_batch(
     collect: bool,
 ) -> None:
     result.read += len(batch)
-    filtered = selection != Selection()
-    check = verifier.check
+    selects = selection.selects if selection != Selection() else True
     for record in batch:
         if not selection.may_select_stream(record.key):
             continue
-        checked = (
-            check(record, selected=True)
-            if not filtered
-            else _check_filtered(verifier, record, selection)
-        )
-        if checked is None:
+        checked = verifier.check(record, selected=selects)
+        if not checked.selected:
             continue
         result.selected += 1
         result.by_topic[record.topic] += 1
         result.by_type[checked.model.__name__ if checked.model else "<unknown>"] += 1
         if collect:
             result.events.append(checked)
-
-
-def _check_filtered(
-    verifier: ChainVerifier, record: Record, selection: Selection
-) -> Checked | None:
-    """Verify, keeping findings only if the event is selected (decided after decoding)."""
-    before = len(verifier.findings)
-    checked = verifier.check(record, selected=True)
-    if selection.selects(checked):
-        return checked
-    del verifier.findings[before:]
-    return None

@@ -1,0 +1,343 @@
+"""ikm audit on a real broker: replay flags tampering and gaps, trail, rebuild-and-diff.
+
+The audit tests write forged records to ``ikm.*`` topics, so they run on their own
+embedded broker: a forged event must never reach another test's consumers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from typer.testing import CliRunner
+
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
+from contracts.subsidy import APPLICATION_TOPIC, SubsidyApplied
+from ikm_cli.audit_rebuild import rebuild
+from ikm_cli.main import app
+from ikmkit import inbox
+from ikmkit.audit.chain import Kind
+from ikmkit.audit.replay import Selection, replay
+from ikmkit.infra import EmbeddedKafka
+from ikmkit.kafka import KafkaPublisher, ensure_topics
+from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, OutgoingMessage
+from ikmkit.store import Store
+from ikmkit.store.sqlite import SqliteStore
+from services.notify import rules
+from services.notify.main import definition as notify_definition
+from services.notify.settings import NotifySettings
+from services.notify.store import NOTIFICATIONS
+from services.registry.main import definition as registry_definition
+from services.registry.settings import RegistrySettings
+from tests.support.kafka import eventually
+from tests.support.service import auth_headers, running_service
+
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+
+
+def random_nib() -> str:
+    return str(uuid.uuid4().int)[:13].rjust(13, "1")
+
+
+@pytest.fixture(scope="module")
+def audit_kafka() -> Iterator[str]:
+    broker = EmbeddedKafka().start()
+    yield broker.bootstrap_servers
+    broker.stop()
+
+
+class ForgingPublisher:
+    """Publishes the outbox like production, except it corrupts or drops chosen events."""
+
+    def __init__(self, inner: KafkaPublisher, *, tamper: set[str], drop: set[str]) -> None:
+        self.inner, self.tamper, self.drop = inner, tamper, drop
+
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        sent = []
+        for message in messages:
+            event_id = dict(message.headers)["ce_id"].decode()
+            if event_id in self.drop:
+                continue
+            if event_id in self.tamper:  # one byte of the payload changed on the wire
+                value = message.value.replace(b"officer-2", b"officer-3")
+                assert value != message.value
+                sent.append(OutgoingMessage(message.topic, message.key, value, message.headers))
+            else:
+                sent.append(message)
+        await self.inner.publish_batch(sent)
+
+
+async def publish_events(
+    kafka: str, tmp_path: Path, streams: dict[str, int], *, tamper=(), drop=()
+) -> dict[tuple[str, int], str]:
+    """``streams``: NIB -> number of EnterpriseVerified events; ``tamper``/``drop``: (NIB, seq)."""
+    store = SqliteStore(tmp_path / f"{uuid.uuid4().hex}.db")
+    await store.open(list(OUTBOX_COLLECTIONS))
+    outbox = Outbox("/ikm/registry")
+    ids: dict[tuple[str, int], str] = {}
+    async with store.transaction() as uow:
+        for nib, count in streams.items():
+            for n in range(1, count + 1):
+                event = EnterpriseVerified(
+                    nib=nib, province="34", verified_by=f"officer-{n}", verified_at=T0
+                )
+                attrs = await outbox.add(uow, event, at=T0 + timedelta(hours=n))
+                ids[(nib, n)] = attrs.id
+    await ensure_topics(kafka, [ENTERPRISE_TOPIC, APPLICATION_TOPIC])
+    inner = KafkaPublisher(kafka)
+    await inner.start()
+    publisher = ForgingPublisher(
+        inner, tamper={ids[k] for k in tamper}, drop={ids[k] for k in drop}
+    )
+    try:
+        while await OutboxRelay(store, publisher).publish_pending():
+            pass
+    finally:
+        await inner.stop()
+        await store.close()
+    return ids
+
+
+async def test_replay_flags_a_tampered_payload_and_a_missing_sequence_number(
+    audit_kafka: str, tmp_path: Path
+) -> None:
+    intact, tampered, gapped = random_nib(), random_nib(), random_nib()
+    ids = await publish_events(
+        audit_kafka,
+        tmp_path,
+        {intact: 4, tampered: 4, gapped: 5},
+        tamper=[(tampered, 2)],
+        drop=[(gapped, 3)],
+    )
+    result = await replay(audit_kafka, [ENTERPRISE_TOPIC])
+    mine = [f for f in result.findings if f.subject in (intact, tampered, gapped)]
+    assert sorted((f.kind, f.subject, f.sequence) for f in mine) == sorted(
+        [(Kind.TAMPERED, tampered, 2), (Kind.GAP, gapped, 3)]
+    )
+    tamper_finding = next(f for f in mine if f.kind == Kind.TAMPERED)
+    assert tamper_finding.event_id == ids[(tampered, 2)]
+    assert result.by_type["EnterpriseVerified"] >= 12
+
+    # filters only narrow what is reported: the chain is still checked from sequence 1
+    late = await replay(
+        audit_kafka,
+        [ENTERPRISE_TOPIC],
+        Selection(aggregate=tampered, since=T0 + timedelta(hours=2)),
+    )
+    assert late.selected == 3
+    assert [(f.kind, f.sequence) for f in late.findings] == [(Kind.TAMPERED, 2)]
+    clean = await replay(audit_kafka, [ENTERPRISE_TOPIC], Selection(aggregate=intact))
+    assert (clean.selected, clean.findings) == (4, [])
+
+
+def test_replay_command_writes_reports_and_fails_on_tampering(
+    audit_kafka: str, tmp_path: Path
+) -> None:
+    import asyncio
+
+    tampered = random_nib()
+    asyncio.run(publish_events(audit_kafka, tmp_path, {tampered: 3}, tamper=[(tampered, 2)]))
+    report, findings_csv = tmp_path / "report.json", tmp_path / "findings.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "replay",
+            "--kafka",
+            audit_kafka,
+            "--topic",
+            ENTERPRISE_TOPIC,
+            "--aggregate",
+            tampered,
+            "--report",
+            str(report),
+            "--csv",
+            str(findings_csv),
+            "--events",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    document = json.loads(report.read_text())
+    assert document["totals"]["selected"] == 3
+    assert document["findings_by_kind"] == {"tampered": 1}
+    assert [e["sequence"] for e in document["events"]] == [1, 2, 3]
+    rows = list(csv.DictReader(findings_csv.open()))
+    assert [(r["kind"], r["subject"], r["sequence"]) for r in rows] == [("tampered", tampered, "2")]
+
+    intact = random_nib()
+    asyncio.run(publish_events(audit_kafka, tmp_path, {intact: 2}))
+    ok = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "replay",
+            "--kafka",
+            audit_kafka,
+            "--aggregate",
+            intact,
+            "--report",
+            str(tmp_path / "ok.json"),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads((tmp_path / "ok.json").read_text())["totals"]["selected"] == 2
+
+
+async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
+    audit_kafka: str, tmp_path: Path
+) -> None:
+    nib, other = random_nib(), random_nib()
+    trace_id = uuid.uuid4().int & ((1 << 128) - 1)
+    span = NonRecordingSpan(
+        SpanContext(trace_id, 0xABCDEF, is_remote=False, trace_flags=TraceFlags(1))
+    )
+    store = SqliteStore(tmp_path / "subsidy.db")
+    await store.open(list(OUTBOX_COLLECTIONS))
+    applied = SubsidyApplied(
+        application_id=f"app-{uuid.uuid4().hex[:8]}", program_id="prg-1",
+        program_kind="machine_restructuring", program_name="Restrukturisasi Mesin 2026",
+        fiscal_year=2026, nib=nib, enterprise_name="CV Maju", province="34", regency="3471",
+        directorate="metal_machinery_electronics_transport", kbli="29300", line_count=1,
+        eligible_cost_rupiah=100_000_000, requested_rebate_rupiah=30_000_000,
+        applied_by="owner", applied_at=T0,
+    )  # fmt: skip
+    with trace.use_span(span):
+        async with store.transaction() as uow:
+            await Outbox("/ikm/subsidy").add(uow, applied, at=T0 + timedelta(hours=10))
+    publisher = KafkaPublisher(audit_kafka)
+    await publisher.start()
+    await ensure_topics(audit_kafka, [APPLICATION_TOPIC])
+    try:
+        await OutboxRelay(store, publisher).publish_pending()
+    finally:
+        await publisher.stop()
+        await store.close()
+    await publish_events(audit_kafka, tmp_path, {nib: 2, other: 1})
+
+    result = await replay(audit_kafka, None, Selection(nib=nib), collect=True)
+    story = sorted(result.events, key=lambda c: c.time or T0)
+    assert [(c.model.__name__ if c.model else None) for c in story] == [
+        "EnterpriseVerified",
+        "EnterpriseVerified",
+        "SubsidyApplied",
+    ]
+    assert {c.record.topic for c in story} == {ENTERPRISE_TOPIC, APPLICATION_TOPIC}
+    assert result.findings == []
+
+    output = tmp_path / "trail.json"
+    import asyncio
+
+    cli = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["audit", "trail", nib, "--kafka", audit_kafka, "--json", str(output)],
+    )
+    assert cli.exit_code == 0, cli.output
+    rows = json.loads(output.read_text())["events"]
+    assert [r["type"] for r in rows] == [
+        "EnterpriseVerified",
+        "EnterpriseVerified",
+        "SubsidyApplied",
+    ]
+    assert rows[-1]["trace_id"] == format(trace_id, "032x")
+    assert rows[-1]["data"]["nib"] == nib
+
+
+# ------------------------------------------------------------------------------------ rebuild
+
+
+@pytest.fixture
+def rebuild_kafka() -> Iterator[str]:
+    """A broker per rebuild test: the rebuild replays the *whole* log of its topics."""
+    broker = EmbeddedKafka().start()
+    yield broker.bootstrap_servers
+    broker.stop()
+
+
+async def caught_up(kafka: str, store: Store, group: str, topics: list[str]) -> bool:
+    """Has the consumer group processed every event of its types written so far?
+
+    (Checked through its inbox: the embedded broker cannot answer OffsetFetch for admins.)
+    """
+    handled = set(rules.consumed_events())
+    result = await replay(kafka, topics, collect=True)
+    ids = [c.headers["ce_id"] for c in result.events if c.model in handled]
+    async with store.transaction() as uow:
+        return not await inbox.unprocessed(uow, group, ids)
+
+
+@pytest.fixture
+async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> AsyncIterator[dict]:
+    """Registry + notify running on their own broker; three enterprises registered."""
+    registry = registry_definition(
+        RegistrySettings(kafka_bootstrap_servers=rebuild_kafka),
+        store=SqliteStore(tmp_path / "registry.db"),
+    )
+    notify = notify_definition(
+        NotifySettings(kafka_bootstrap_servers=rebuild_kafka), store=fresh_store
+    )
+    nibs = [random_nib() for _ in range(3)]
+    async with running_service(registry) as reg, running_service(notify) as ntf:
+        for n, nib in enumerate(nibs):
+            response = await reg.client.post(
+                "/enterprises",
+                json={
+                    "nib": nib,
+                    "name": f"CV Audit {n}",
+                    "province": "34",
+                    "regency": "3471",
+                    "kbli": "29300",
+                    "workforce": 10,
+                    "investment_rupiah": 500_000_000,
+                    "owner_name": "Budi",
+                    "owner_email": "budi@example.id",
+                },
+                headers=auth_headers("ministry"),
+            )
+            assert response.status_code == 201, response.text
+        consumer = ntf.runtime.consumers[0]
+        await eventually(
+            lambda: caught_up(rebuild_kafka, fresh_store, consumer.group, consumer.topics), 60
+        )
+        yield {"kafka": rebuild_kafka, "notify": ntf, "registry": reg, "nibs": nibs}
+
+
+async def test_rebuild_of_a_healthy_service_reports_no_differences_then_finds_an_edit(
+    workload: dict, tmp_path: Path
+) -> None:
+    kafka, ntf = workload["kafka"], workload["notify"]
+    definition = ntf.app.state.definition
+    live: Store = ntf.runtime.store
+    healthy = await rebuild("notify", kafka, live, definition=definition, workdir=tmp_path)
+    assert healthy.events_replayed >= 3
+    assert healthy.compared[NOTIFICATIONS][0] > 0
+    assert healthy.compared[NOTIFICATIONS][0] == healthy.compared[NOTIFICATIONS][1]
+    assert healthy.differences == [] and healthy.stream_differences == []
+    assert healthy.clean
+
+    async with live.transaction() as uow:
+        page = await uow.find(NOTIFICATIONS, {}, order_by=[("id", 1)], limit=2)
+        edited, deleted = page.items
+        await uow.patch_many(NOTIFICATIONS, [edited["id"]], {"title": "edited by hand"})
+        await uow.delete(NOTIFICATIONS, deleted["id"])
+    after_edit = await rebuild("notify", kafka, live, definition=definition, workdir=tmp_path)
+    assert sorted((d.kind, d.doc_id, d.fields) for d in after_edit.differences) == sorted(
+        [("changed", edited["id"], ("title",)), ("extra", deleted["id"], ())]
+    )
+    assert not after_edit.clean
+
+    # the registry is a source: its outbox stream heads are checked against the log
+    reg = workload["registry"]
+    registry_report = await rebuild(
+        "registry", kafka, reg.runtime.store, definition=reg.app.state.definition
+    )
+    assert registry_report.streams_checked >= 3
+    assert registry_report.clean, registry_report.stream_differences
+    assert "*" in registry_report.skipped
