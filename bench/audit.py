@@ -1,0 +1,113 @@
+"""Audit replay speed: decode + contract validation + hash-chain check vs raw consumption.
+
+Writes ``EVENTS`` chained events (``AGGREGATES`` aggregates, chains computed by the
+outbox's own ``chain_hash``) to a fresh topic, then reads the topic twice in the
+same run with identical fetch settings: raw aiokafka consumption (records only),
+and ``ikmkit.audit.replay`` (decode, validate against the contract, check sequence
+and hash per aggregate). Each is run ``ROUNDS`` times; the best of each counts.
+Target: replay at >= 0.8 of raw throughput.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+from bench.common import Figure
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.registry import EnterpriseVerified
+from ikmkit.audit.replay import LogReader, replay
+from ikmkit.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.kafka import delete_topics, ensure_topics
+
+EVENTS = 100_000
+AGGREGATES = 10_000
+ROUNDS = 2
+TARGET = 0.8
+
+
+async def _write(kafka: str, topic: str) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka, acks=1, linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        previous = {}
+        futures = []
+        for n in range(EVENTS):
+            nib = f"{1_000_000_000_000 + n % AGGREGATES}"
+            sequence = n // AGGREGATES + 1
+            event = EnterpriseVerified(
+                nib=nib, province="34", verified_by=f"officer-{n}", verified_at=at
+            )
+            payload = event_payload(event)
+            attrs = EnvelopeAttributes(
+                id=str(uuid.uuid4()), type=event.ce_type(), source="/ikm/registry",
+                time=at + timedelta(seconds=n), subject=nib, region="34",
+                sequence=sequence, hash="",
+            )  # fmt: skip
+            digest = chain_hash(previous.get(nib, GENESIS_HASH), attrs, payload)
+            previous[nib] = digest
+            headers = to_headers(attrs.model_copy(update={"hash": digest}))
+            futures.append(
+                await producer.send(topic, payload.encode(), key=nib.encode(), headers=headers)
+            )
+            if len(futures) >= 5000:
+                for future in futures:
+                    await future
+                futures.clear()
+        for future in futures:
+            await future
+    finally:
+        await producer.stop()
+
+
+async def _raw(kafka: str, topic: str) -> float:
+    """Seconds to consume the topic with aiokafka, doing nothing with the records."""
+    started = time.perf_counter()
+    reader = LogReader(kafka, [topic])
+    await reader.open()
+    count = 0
+    try:
+        async for batch in reader.batches():
+            count += len(batch)
+    finally:
+        await reader.close()
+    assert count == EVENTS, f"raw read {count} of {EVENTS}"
+    return time.perf_counter() - started
+
+
+async def _replay(kafka: str, topic: str) -> float:
+    result = await replay(kafka, [topic])
+    assert result.read == EVENTS, f"replay read {result.read} of {EVENTS}"
+    assert not result.findings, result.findings[:3]
+    return result.seconds
+
+
+async def run(kafka: str, workdir: Path) -> list[Figure]:
+    topic = f"ikm.bench.audit{uuid.uuid4().hex[:8]}.v1"
+    await ensure_topics(kafka, [topic], partitions=3)
+    try:
+        await _write(kafka, topic)
+        raw = min([await _raw(kafka, topic) for _ in range(ROUNDS)])
+        verified = min([await _replay(kafka, topic) for _ in range(ROUNDS)])
+    finally:
+        await delete_topics(kafka, [topic])
+    ratio = raw / verified
+    return [
+        Figure("audit", "raw aiokafka consume", EVENTS / raw, "events/s"),
+        Figure("audit", "replay (decode+validate+hash)", EVENTS / verified, "events/s"),
+        Figure(
+            "audit",
+            "replay / raw throughput",
+            ratio,
+            "x",
+            target=f">= {TARGET}",
+            met=ratio >= TARGET,
+        ),
+    ]
