@@ -5,12 +5,24 @@ from pathlib import Path
 
 import pytest
 
+from ikm_cli.devextras import SmtpSink
 from tests.support.stack import Stack, start_stack
 
 
 @pytest.fixture(scope="session")
-def stack(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    kafka: str, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """All four services as separate processes on the session's broker, with an SMTP sink."""
     data_dir: Path = tmp_path_factory.mktemp("stack")
-    running = start_stack(kafka, data_dir)
+    env = {"NOTIFY_SMTP_HOST": smtp_sink.host, "NOTIFY_SMTP_PORT": str(smtp_sink.port)}
+    running = start_stack(kafka, data_dir, env)
     yield running
     running.stop()
