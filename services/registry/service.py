@@ -8,8 +8,9 @@ contact details for notifications; the NIK is in no event at all.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -41,7 +42,7 @@ from contracts.registry import (
 from ikmkit.auth import Principal
 from ikmkit.errors import Conflict, InvalidInput, NotFound
 from ikmkit.outbox import Outbox
-from ikmkit.store import RETRYABLE, DuplicateKey, Store, UnitOfWork
+from ikmkit.store import RETRYABLE, DuplicateKey, Store, TransactionConflict, UnitOfWork
 from services.registry import access, domain
 from services.registry.domain import (
     Enterprise,
@@ -58,6 +59,23 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+ATTEMPTS = 5
+
+
+async def retrying[T](
+    use_case: Callable[[], Awaitable[T]], retry_on: tuple[type[Exception], ...]
+) -> T:
+    """Re-runs a whole unit of work that lost a race (MongoDB write conflicts)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await use_case()
+        except retry_on:
+            if attempt == ATTEMPTS:
+                raise
+            await asyncio.sleep(0.005 * attempt)
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -294,10 +312,15 @@ async def register_enterprise(
     violations.raise_first()
     assert facts is not None
     enterprise = Enterprise.register(cmd.nib, facts, ports.clock())
-    try:
+
+    async def add() -> Enterprise:
         async with ports.store.transaction() as uow:
             saved = await EnterpriseRepository(uow).add(enterprise)
             await _add_events(uow, ports.outbox, registration_events(saved))
+        return saved
+
+    try:
+        saved = await retrying(add, (TransactionConflict,))
     except DuplicateKey as exc:
         raise await _already_registered(cmd.nib, actor, ports.store) from exc
     return saved
@@ -362,6 +385,14 @@ async def list_enterprises(
 async def update_enterprise(
     nib: str, cmd: UpdateEnterprise, actor: Principal, ports: Ports
 ) -> Enterprise:
+    return await retrying(
+        lambda: _update_enterprise(nib, cmd, actor, ports), (TransactionConflict,)
+    )
+
+
+async def _update_enterprise(
+    nib: str, cmd: UpdateEnterprise, actor: Principal, ports: Ports
+) -> Enterprise:
     now = ports.clock()
     async with ports.store.transaction() as uow:
         current = await _load_enterprise(uow, nib)
@@ -420,6 +451,10 @@ def _update_events(change: domain.EnterpriseChange, e: Enterprise, now: datetime
 
 
 async def verify_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterprise:
+    return await retrying(lambda: _verify_enterprise(nib, actor, ports), RETRYABLE)
+
+
+async def _verify_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterprise:
     now = ports.clock()
     async with ports.store.transaction() as uow:
         current = await _load_enterprise(uow, nib)
@@ -441,6 +476,12 @@ async def verify_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterpr
 async def suspend_enterprise(
     nib: str, cmd: StatusChange, actor: Principal, ports: Ports
 ) -> Enterprise:
+    return await retrying(lambda: _suspend_enterprise(nib, cmd, actor, ports), RETRYABLE)
+
+
+async def _suspend_enterprise(
+    nib: str, cmd: StatusChange, actor: Principal, ports: Ports
+) -> Enterprise:
     now = ports.clock()
     async with ports.store.transaction() as uow:
         current = await _load_enterprise(uow, nib)
@@ -460,6 +501,12 @@ async def suspend_enterprise(
 
 
 async def reinstate_enterprise(
+    nib: str, cmd: StatusChange, actor: Principal, ports: Ports
+) -> Enterprise:
+    return await retrying(lambda: _reinstate_enterprise(nib, cmd, actor, ports), RETRYABLE)
+
+
+async def _reinstate_enterprise(
     nib: str, cmd: StatusChange, actor: Principal, ports: Ports
 ) -> Enterprise:
     now = ports.clock()
@@ -581,6 +628,10 @@ async def get_mou(mou_id: str, actor: Principal, ports: Ports) -> MoU:
 
 
 async def sign_mou(mou_id: str, cmd: SignMoU, actor: Principal, ports: Ports) -> MoU:
+    return await retrying(lambda: _sign_mou(mou_id, cmd, actor, ports), RETRYABLE)
+
+
+async def _sign_mou(mou_id: str, cmd: SignMoU, actor: Principal, ports: Ports) -> MoU:
     actor.require("ministry")
     now = ports.clock()
     async with ports.store.transaction() as uow:
@@ -611,6 +662,10 @@ async def sign_mou(mou_id: str, cmd: SignMoU, actor: Principal, ports: Ports) ->
 
 
 async def terminate_mou(mou_id: str, cmd: TerminateMoU, actor: Principal, ports: Ports) -> MoU:
+    return await retrying(lambda: _terminate_mou(mou_id, cmd, actor, ports), RETRYABLE)
+
+
+async def _terminate_mou(mou_id: str, cmd: TerminateMoU, actor: Principal, ports: Ports) -> MoU:
     now = ports.clock()
     async with ports.store.transaction() as uow:
         current = await _load_mou(uow, mou_id)

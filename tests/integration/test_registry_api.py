@@ -73,20 +73,28 @@ MINISTRY = auth_headers("ministry")
 async def read_events(
     kafka: str, topic: str, key: str, *, until: Callable[[list[Event]], bool], timeout: float = 20
 ) -> list[Event]:
-    """The events of one aggregate on a topic, from the beginning, until ``until`` holds."""
+    """The events of one aggregate on a topic, from the beginning, until ``until`` holds.
+
+    Delivery is at-least-once (a relay pass may publish again), so repeats of an event id are
+    dropped, as every consumer does."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=kafka, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
     found: list[Event] = []
+    seen: set[str] = set()
     try:
         deadline = asyncio.get_running_loop().time() + timeout
         while not until(found) and asyncio.get_running_loop().time() < deadline:
             batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 for record in records:
-                    if record.key == key.encode():
-                        found.append(decode(record.headers, record.value).event)
+                    if record.key != key.encode():
+                        continue
+                    envelope = decode(record.headers, record.value)
+                    if envelope.attrs.id not in seen:
+                        seen.add(envelope.attrs.id)
+                        found.append(envelope.event)
     finally:
         await consumer.stop()
     return found
