@@ -133,7 +133,7 @@ def resolve_kafka() -> KafkaEndpoint:
     if explicit:
         return KafkaEndpoint(explicit, "external")
     if docker_available():
-        from testcontainers.kafka import KafkaContainer
+        from testcontainers.community.kafka import KafkaContainer
 
         container = KafkaContainer(KAFKA_IMAGE).with_kraft()
         container.start()
@@ -156,21 +156,36 @@ class MongoEndpoint:
 
 def start_mongo_container() -> MongoEndpoint:
     """A single-node replica set (transactions need one) in a MongoDB container."""
-    from testcontainers.mongodb import MongoDbContainer
+    from pymongo import MongoClient
+    from testcontainers.community.mongodb import MongoDbContainer
 
-    container = MongoDbContainer(MONGO_IMAGE, username=None, password=None)
-    container.with_command("--replSet rs0 --bind_ip_all")
+    class ReplicaSetMongo(MongoDbContainer):
+        def _configure(self) -> None:
+            # No root user: a replica set with auth would also need a key file.
+            pass
+
+    container = ReplicaSetMongo(MONGO_IMAGE).with_command("--replSet rs0 --bind_ip_all")
     container.start()
     container.exec(
-        "mongosh --quiet --eval "
-        "\"rs.initiate({_id:'rs0',members:[{_id:0,host:'localhost:27017'}]})\""
+        [
+            "mongosh",
+            "--quiet",
+            "--eval",
+            "rs.initiate({_id: 'rs0', members: [{_id: 0, host: 'localhost:27017'}]})",
+        ]
     )
     host = container.get_container_host_ip()
-    port = container.get_exposed_port(27017)
-    time.sleep(2)  # the member becomes primary within a second or two
-    return MongoEndpoint(
-        f"mongodb://{host}:{port}/?directConnection=true", "testcontainers", container
-    )
+    url = f"mongodb://{host}:{container.get_exposed_port(27017)}/?directConnection=true"
+    client: MongoClient[dict[str, object]] = MongoClient(url)
+    try:
+        deadline = time.monotonic() + 30
+        while not client.admin.command("hello").get("isWritablePrimary"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the MongoDB replica set did not elect a primary")
+            time.sleep(0.2)
+    finally:
+        client.close()
+    return MongoEndpoint(url, "testcontainers", container)
 
 
 def resolve_mongo() -> MongoEndpoint | None:
