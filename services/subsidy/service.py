@@ -120,10 +120,18 @@ async def create_program(cmd: CreateProgram, actor: Actor, store: Store) -> Prog
             created_at=_now(),
         )
     )
-    async with store.transaction() as uow:
-        saved = await ProgramRepository(uow).add(program)
-        await BudgetRepository(uow).add_all(domain.budgets_of(saved))
-    return saved
+
+    async def unit() -> Program:
+        async with store.transaction() as uow:
+            programs = ProgramRepository(uow)
+            earlier = await programs.get(program.id)
+            if earlier is not None:
+                return earlier  # an earlier attempt committed
+            saved = await programs.add(program)
+            await BudgetRepository(uow).add_all(domain.budgets_of(saved))
+            return saved
+
+    return await retrying(unit)
 
 
 async def list_programs(store: Store, fiscal_year: int | None, kind: str | None) -> list[Program]:
@@ -148,66 +156,85 @@ async def submit_application(
     now: datetime | None = None,
 ) -> Application:
     now = now or _now()
-    async with store.transaction() as uow:
-        program = await ProgramRepository(uow).get(cmd.program_id)
-        if program is None:
-            raise InvalidInput(
-                f"no program {cmd.program_id}", field="program_id", rule="unknown_program"
-            )
-        enterprise = await EnterpriseRepository(uow).get(cmd.nib)
-        domain.may_apply(actor, cmd.nib, enterprise.province if enterprise else None)
-        if not program.is_open(now):
-            raise InvalidInput(
-                f"the program accepts applications from {program.opens_at.isoformat()}"
-                f" until {program.closes_at.isoformat()}",
-                field="program_id",
-                rule="outside_window",
-            )
-        refusal = domain.ineligibility(enterprise, program)
-        if refusal is not None:
-            raise refusal
-        assert enterprise is not None
-        cost = domain.eligible_cost(cmd.lines, program)
-        committed, _ = await EnterpriseUsage(uow).committed(program.id, cmd.nib)
-        if committed >= program.cap_per_enterprise_rupiah:
-            raise InvalidInput(
-                f"the enterprise reached its Rp {program.cap_per_enterprise_rupiah:,} cap"
-                f" for {program.fiscal_year}",
-                field="nib",
-                rule="enterprise_cap_reached",
-            )
-        app = await ApplicationRepository(uow).add(
-            Application(
-                id=f"app-{uuid.uuid4().hex}",
-                program_id=program.id,
-                program_kind=program.kind,
-                program_name=program.name,
-                fiscal_year=program.fiscal_year,
-                nib=enterprise.nib,
-                enterprise_name=enterprise.name,
-                province=enterprise.province,
-                regency=enterprise.regency,
-                directorate=enterprise.directorate,
-                kbli=enterprise.kbli,
-                lines=cmd.lines,
-                eligible_cost_rupiah=cost,
-                requested_rebate_rupiah=domain.rebate_for(cost, program),
-                submitted_by=actor.subject,
-                submitted_at=now,
-            )
+    application_id = f"app-{uuid.uuid4().hex}"
+
+    async def unit() -> Application:
+        async with store.transaction() as uow:
+            earlier = await ApplicationRepository(uow).get(application_id)
+            if earlier is not None:
+                return earlier  # an earlier attempt committed
+            return await _submit(cmd, application_id, actor, uow, outbox, now)
+
+    return await retrying(unit)
+
+
+async def _submit(
+    cmd: SubmitApplication,
+    application_id: str,
+    actor: Actor,
+    uow: UnitOfWork,
+    outbox: Outbox,
+    now: datetime,
+) -> Application:
+    program = await ProgramRepository(uow).get(cmd.program_id)
+    if program is None:
+        raise InvalidInput(
+            f"no program {cmd.program_id}", field="program_id", rule="unknown_program"
         )
-        await outbox.add(
-            uow,
-            SubsidyApplied(
-                **_event_fields(app),
-                kbli=app.kbli,
-                line_count=len(app.lines),
-                eligible_cost_rupiah=app.eligible_cost_rupiah,
-                requested_rebate_rupiah=app.requested_rebate_rupiah,
-                applied_by=actor.subject,
-                applied_at=now,
-            ),
+    enterprise = await EnterpriseRepository(uow).get(cmd.nib)
+    domain.may_apply(actor, cmd.nib, enterprise.province if enterprise else None)
+    if not program.is_open(now):
+        raise InvalidInput(
+            f"the program accepts applications from {program.opens_at.isoformat()}"
+            f" until {program.closes_at.isoformat()}",
+            field="program_id",
+            rule="outside_window",
         )
+    refusal = domain.ineligibility(enterprise, program)
+    if refusal is not None:
+        raise refusal
+    assert enterprise is not None
+    cost = domain.eligible_cost(cmd.lines, program)
+    committed, _ = await EnterpriseUsage(uow).committed(program.id, cmd.nib)
+    if committed >= program.cap_per_enterprise_rupiah:
+        raise InvalidInput(
+            f"the enterprise reached its Rp {program.cap_per_enterprise_rupiah:,} cap"
+            f" for {program.fiscal_year}",
+            field="nib",
+            rule="enterprise_cap_reached",
+        )
+    app = await ApplicationRepository(uow).add(
+        Application(
+            id=application_id,
+            program_id=program.id,
+            program_kind=program.kind,
+            program_name=program.name,
+            fiscal_year=program.fiscal_year,
+            nib=enterprise.nib,
+            enterprise_name=enterprise.name,
+            province=enterprise.province,
+            regency=enterprise.regency,
+            directorate=enterprise.directorate,
+            kbli=enterprise.kbli,
+            lines=cmd.lines,
+            eligible_cost_rupiah=cost,
+            requested_rebate_rupiah=domain.rebate_for(cost, program),
+            submitted_by=actor.subject,
+            submitted_at=now,
+        )
+    )
+    await outbox.add(
+        uow,
+        SubsidyApplied(
+            **_event_fields(app),
+            kbli=app.kbli,
+            line_count=len(app.lines),
+            eligible_cost_rupiah=app.eligible_cost_rupiah,
+            requested_rebate_rupiah=app.requested_rebate_rupiah,
+            applied_by=actor.subject,
+            applied_at=now,
+        ),
+    )
     return app
 
 
