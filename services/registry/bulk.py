@@ -109,6 +109,7 @@ class _Validator:
             self._report.errors += _row_errors(number, nib, exc)
             return None
         facts, violations = validate_registration(cmd)
+        enterprise: Enterprise | None = None
         if facts is not None:
             try:
                 enterprise = Enterprise.register(cmd.nib, facts, self._ports.clock())
@@ -126,7 +127,7 @@ class _Validator:
             )
             return None
         self._seen.add(nib)
-        return enterprise
+        return enterprise  # None only if a violation was recorded above
 
 
 def _batches(
