@@ -1,7 +1,7 @@
 """Local stand-ins for ``ikm dev up``: an SMTP sink that keeps every mail notify sends.
 
 The sink (aiosmtpd) runs on its own thread and event loop. Each message is kept in
-memory (``SmtpSink.messages``, for tests and benchmarks) and, when a directory is
+memory (``SmtpSink.received()``, for tests and benchmarks) and, when a directory is
 given, written to it as ``<n>.eml``.
 """
 
@@ -36,16 +36,14 @@ class SmtpSink:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.directory = directory
-        self.messages: list[EmailMessage] = []
+        self._raw: list[bytes] = []
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
         self._controller: Controller | None = None
 
     def keep(self, recipients: list[str], content: bytes) -> None:
-        message = message_from_bytes(content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
         with self._lock:
-            self.messages.append(message)
+            self._raw.append(content)
             number = next(self._numbers)
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -65,9 +63,15 @@ class SmtpSink:
             self._controller.stop()
             self._controller = None
 
+    @property
+    def count(self) -> int:
+        return len(self._raw)
+
     def received(self) -> list[EmailMessage]:
+        """Every message so far, parsed (headers unfolded)."""
         with self._lock:
-            return list(self.messages)
+            raw = list(self._raw)
+        return [_parse(content) for content in raw]
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.received() if m["To"] == address]
@@ -80,3 +84,29 @@ def start_dev_extras(state_dir: Path) -> tuple[dict[str, str], dict[str, Any], l
     env = {"NOTIFY_SMTP_HOST": sink.host, "NOTIFY_SMTP_PORT": str(sink.port)}
     state = {"smtp": f"{sink.host}:{sink.port}", "smtp_inbox": str(inbox.resolve())}
     return env, state, [sink]
+
+
+def _parse(content: bytes) -> EmailMessage:
+    message = message_from_bytes(content, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def main() -> None:
+    """``python -m ikm_cli.devextras PORT COUNT_FILE``: a sink in its own process (benchmarks),
+    writing how many messages it has received to COUNT_FILE every 20 ms."""
+    import sys
+    import time
+
+    port, count_file = int(sys.argv[1]), Path(sys.argv[2])
+    sink = SmtpSink(port=port).start()
+    try:
+        while True:
+            count_file.write_text(str(sink.count))
+            time.sleep(0.02)
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,7 +27,7 @@ from contracts.envelope import EnvelopeAttributes
 from contracts.notify import NotificationDead, NotificationDelivered
 from ikmkit.errors import Forbidden, NotFound
 from ikmkit.outbox import Outbox
-from ikmkit.store import Page, Store, UnitOfWork
+from ikmkit.store import RETRYABLE, Page, Store, UnitOfWork
 from services.notify import domain, rules
 from services.notify.domain import (
     Contact,
@@ -47,6 +48,18 @@ from services.notify.templates import Renderer
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+async def _retrying[T](unit: Callable[[], Awaitable[T]], attempts: int = 8) -> T:
+    """Run a unit of work again when it lost a race (MongoDB write conflicts)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await unit()
+        except RETRYABLE:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
+    raise AssertionError("unreachable")
 
 
 # --- deciding -------------------------------------------------------------------------------
@@ -302,19 +315,26 @@ async def _send(
 
 
 async def _record(store: Store, outbox: Outbox, attempts: Sequence[_Attempt]) -> None:
+    """Store the outcomes; retried on conflicts, since losing them would send again."""
     at = utcnow()
+    await _retrying(lambda: _record_once(store, outbox, attempts, at))
+
+
+async def _record_once(
+    store: Store, outbox: Outbox, attempts: Sequence[_Attempt], at: datetime
+) -> None:
     stamp = at.isoformat()
     async with store.transaction() as uow:
         repo = NotificationRepository(uow)
-        plain = [a for a in attempts if a.error is None and a.after.target == a.before.target]
+        # Plain successes are written in bulk; retries, deaths and resolved targets one by one.
         by_attempts: dict[int, list[str]] = {}
-        for a in plain:
-            by_attempts.setdefault(a.after.attempts, []).append(a.after.id)
+        for a in attempts:
+            if a.error is None and a.after.target == a.before.target:
+                by_attempts.setdefault(a.after.attempts, []).append(a.after.id)
+            else:
+                await repo.save(a.after, a.version)
         for count, ids in by_attempts.items():
             await repo.mark_delivered(ids, attempts=count, at=stamp)
-        for a in attempts:
-            if a not in plain:
-                await repo.save(a.after, a.version)
         await DeliveryLedger(uow).record(
             [(a.after, _ledger_status(a.after), a.error) for a in attempts], at=stamp
         )
@@ -345,12 +365,19 @@ def _outcome_event(n: Notification, at: datetime) -> Event:
 
 
 async def dead_notifications(store: Store, *, limit: int, cursor: str | None) -> Page:
-    async with store.transaction() as uow:
-        return await NotificationRepository(uow).dead(limit, cursor)
+    async def read() -> Page:
+        async with store.transaction() as uow:
+            return await NotificationRepository(uow).dead(limit, cursor)
+
+    return await _retrying(read)
 
 
 async def redrive(store: Store, ids: Sequence[str], *, by: str) -> list[str]:
     """Put dead notifications back in the queue; each redrive is recorded in the ledger."""
+    return await _retrying(lambda: _redrive_once(store, ids, by=by))
+
+
+async def _redrive_once(store: Store, ids: Sequence[str], *, by: str) -> list[str]:
     now = utcnow()
     async with store.transaction() as uow:
         repo = NotificationRepository(uow)
@@ -382,16 +409,28 @@ async def redrive_all(store: Store, *, by: str) -> list[str]:
 
 
 async def inbox_of(recipient: str, store: Store, *, cursor: str | None, limit: int) -> Page:
-    async with store.transaction() as uow:
-        return await NotificationRepository(uow).inbox(recipient, limit=limit, cursor=cursor)
+    async def read() -> Page:
+        async with store.transaction() as uow:
+            return await NotificationRepository(uow).inbox(recipient, limit=limit, cursor=cursor)
+
+    return await _retrying(read)
 
 
 async def unread_count(recipient: str, store: Store) -> int:
-    async with store.transaction() as uow:
-        return await NotificationRepository(uow).unread(recipient)
+    async def read() -> int:
+        async with store.transaction() as uow:
+            return await NotificationRepository(uow).unread(recipient)
+
+    return await _retrying(read)
 
 
 async def mark_read(notification_id: str, store: Store, *, may_read: Callable[[str], bool]) -> None:
+    await _retrying(lambda: _mark_read_once(notification_id, store, may_read))
+
+
+async def _mark_read_once(
+    notification_id: str, store: Store, may_read: Callable[[str], bool]
+) -> None:
     async with store.transaction() as uow:
         repo = NotificationRepository(uow)
         notification = await repo.get(notification_id)
@@ -422,8 +461,11 @@ async def subscribe(
 
 
 async def subscriptions(store: Store) -> list[Subscription]:
-    async with store.transaction() as uow:
-        return await SubscriptionRepository(uow).active()
+    async def read() -> list[Subscription]:
+        async with store.transaction() as uow:
+            return await SubscriptionRepository(uow).active()
+
+    return await _retrying(read)
 
 
 async def unsubscribe(subscription_id: str, store: Store, cache: SubscriptionCache) -> None:
@@ -435,9 +477,13 @@ async def unsubscribe(subscription_id: str, store: Store, cache: SubscriptionCac
 
 async def deliveries_of(event_id: str, store: Store) -> dict[str, Any]:
     """Answers "was everyone told?": every notification of the event and every attempt."""
-    async with store.transaction() as uow:
-        notifications = await NotificationRepository(uow).of_event(event_id)
-        attempts = await DeliveryLedger(uow).of_event(event_id)
+
+    async def read() -> tuple[list[Notification], list[dict[str, Any]]]:
+        async with store.transaction() as uow:
+            found = await NotificationRepository(uow).of_event(event_id)
+            return found, await DeliveryLedger(uow).of_event(event_id)
+
+    notifications, attempts = await _retrying(read)
     delivered = sum(1 for n in notifications if n.status == "delivered")
     dead = sum(1 for n in notifications if n.status == "dead")
     total = len(notifications)

@@ -66,6 +66,7 @@ class Renderer:
 
     def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
         self._directory = directory
+        self._templates: dict[tuple[str, Language], Template] = {}
 
     @cached_property
     def _env(self) -> Environment:
@@ -76,6 +77,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the code; no stat per render
         )
         env.filters.update(nik=_nik, phone=_phone, email=_email, date=_date, rupiah=_rupiah)
         return env
@@ -84,8 +86,12 @@ class Renderer:
         return (self._directory / language / f"{name}.j2").exists()
 
     def _template(self, name: str, language: Language) -> Template:
-        lang = language if self.has(name, language) else "id"
-        return self._env.get_template(f"{lang}/{name}.j2")
+        template = self._templates.get((name, language))
+        if template is None:
+            lang = language if self.has(name, language) else "id"
+            template = self._env.get_template(f"{lang}/{name}.j2")
+            self._templates[(name, language)] = template
+        return template
 
     def render(
         self, name: str, channel: Channel, language: Language, context: dict[str, Any]

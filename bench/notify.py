@@ -1,0 +1,216 @@
+"""Notify pipeline throughput as a fraction of raw Kafka consumption of the same topic.
+
+N ``EnterpriseRegistered`` events (valid CloudEvents headers, canonical JSON, key = NIB)
+are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
+
+1. raw: a plain aiokafka consumer reads them all (no decoding), events/s;
+2. notify: the real service (batch consumer -> notifications in SQLite -> dispatcher ->
+   pooled SMTP) against a real SMTP sink: events/s persisted (3 notifications each:
+   owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received).
+
+Rates are measured between the first and the last observation (join and rebalance time
+excluded for both). Other benchmarks publish on the same topic, so this one runs on its
+own embedded broker to consume exactly its own events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.common import Figure
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
+from ikmkit.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.inbox import INBOX
+from ikmkit.infra import EmbeddedKafka, free_port, wait_for_port
+from ikmkit.kafka import ensure_topics
+from ikmkit.store.sqlite import SqliteStore
+from services.notify.main import definition
+from services.notify.settings import NotifySettings
+from tests.support.service import running_service
+
+EVENTS = 20_000
+TARGET_RATIO = 0.25
+PROVINCES = ("11", "31", "32", "34", "35", "73")
+
+
+def _event(i: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    province = PROVINCES[i % len(PROVINCES)]
+    event = EnterpriseRegistered(
+        nib=f"9{i:012d}",
+        province=province,
+        name=f"IKM Bench {i}",
+        regency=f"{province}71",
+        kbli="29300",
+        directorate="metal_machinery_electronics_transport",
+        size_class="small",
+        owner=OwnerContact(
+            name=f"Pemilik {i}",
+            email=f"owner{i}@example.id",
+            phone=f"0812{i:08d}",
+            preferred_language="en" if i % 5 == 0 else "id",
+        ),
+        registered_at=datetime.now(UTC),
+    )
+    payload = event_payload(event)
+    attrs = EnvelopeAttributes(
+        id=str(uuid.uuid4()),
+        type=event.ce_type(),
+        source="/ikm/registry",
+        time=datetime.now(UTC),
+        subject=event.nib,
+        region=province,
+        sequence=1,
+        hash="",
+    )
+    attrs = attrs.model_copy(update={"hash": chain_hash(GENESIS_HASH, attrs, payload)})
+    return event.nib.encode(), payload.encode(), to_headers(attrs)
+
+
+async def _publish(kafka: str, count: int) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka, enable_idempotence=False, linger_ms=5, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        futures = []
+        for i in range(count):
+            key, value, headers = _event(i)
+            futures.append(await producer.send(ENTERPRISE_TOPIC, value, key=key, headers=headers))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _raw_rate(kafka: str, count: int) -> float:
+    """Events/s of a bare aiokafka consumer reading the topic from the start."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(ENTERPRISE_TOPIC) or set()
+        consumer.assign([TopicPartition(ENTERPRISE_TOPIC, p) for p in partitions])
+        await consumer.seek_to_beginning()
+        seen, first_at = 0, 0.0
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            got = sum(len(records) for records in batches.values())
+            if got and not first_at:
+                first_at, seen = time.perf_counter(), 0  # the first fetch starts the clock
+            seen += got
+        return count / (time.perf_counter() - first_at)
+    finally:
+        await consumer.stop()
+
+
+class _Progress:
+    """Samples (time, count) and turns the first and last into a rate."""
+
+    def __init__(self) -> None:
+        self.first: tuple[float, int] | None = None
+        self.last: tuple[float, int] | None = None
+
+    def see(self, count: int) -> None:
+        if count == 0:
+            return
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (now, count)
+        if self.last is None or count > self.last[1]:
+            self.last = (now, count)
+
+    def rate(self) -> float:
+        assert self.first is not None and self.last is not None
+        (t0, n0), (t1, n1) = self.first, self.last
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else float("inf")
+
+
+class _SinkProcess:
+    """The SMTP sink in its own process, as a real mail server would be (no shared GIL)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self._count_file = workdir / "smtp-count"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ikm_cli.devextras", str(self.port), str(self._count_file)]
+        )
+        wait_for_port("127.0.0.1", self.port)
+
+    @property
+    def count(self) -> int:
+        try:
+            return int(self._count_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+
+async def _notify_rates(kafka: str, workdir: Path, count: int) -> tuple[float, float, int]:
+    sink = _SinkProcess(workdir)
+    store = SqliteStore(workdir / "notify.db")
+    settings = NotifySettings(
+        kafka_bootstrap_servers=kafka,
+        data_dir=workdir,
+        smtp_host="127.0.0.1",
+        smtp_port=sink.port,
+        dispatch_batch=2000,
+    )
+    persisted, delivered = _Progress(), _Progress()
+    mailed = processed = 0
+    try:
+        async with running_service(definition(settings, store=store)):
+            deadline = time.monotonic() + 600
+            while (processed < count or mailed < count) and time.monotonic() < deadline:
+                async with store.transaction() as uow:
+                    processed = await uow.count(INBOX)
+                mailed = sink.count
+                persisted.see(processed)
+                delivered.see(mailed)
+                await asyncio.sleep(0.05)
+            async with store.transaction() as uow:
+                notifications = await uow.count("notifications")
+    finally:
+        sink.stop()
+    if processed < count or mailed < count:
+        raise RuntimeError(f"notify timed out: {processed} processed, {mailed} mailed")
+    return persisted.rate(), delivered.rate(), notifications
+
+
+async def run(kafka: str, workdir: Path) -> list[Figure]:
+    del kafka  # see the module docstring: a private broker holds exactly this run's events
+    broker = EmbeddedKafka().start()
+    try:
+        servers = broker.bootstrap_servers
+        await ensure_topics(servers, [ENTERPRISE_TOPIC], partitions=3)
+        await _publish(servers, EVENTS)
+        raw = await _raw_rate(servers, EVENTS)
+        persisted, delivered, notifications = await _notify_rates(servers, workdir, EVENTS)
+    finally:
+        with contextlib.suppress(Exception):
+            broker.stop()
+    ratio = delivered / raw
+    return [
+        Figure("notify", "raw aiokafka consume", raw, "events/s"),
+        Figure("notify", "events -> notifications persisted", persisted, "events/s"),
+        Figure("notify", "notifications written", notifications, "docs"),
+        Figure("notify", "events -> e-mail delivered to SMTP sink", delivered, "events/s"),
+        Figure(
+            "notify",
+            "delivered / raw consume",
+            ratio * 100,
+            "% of raw",
+            target=f">= {TARGET_RATIO:.0%}",
+            met=ratio >= TARGET_RATIO,
+        ),
+    ]
