@@ -49,13 +49,18 @@ def _token(token: str | None) -> str:
 
 
 def _call(method: str, url: str | None, token: str | None, path: str, **kwargs: Any) -> Any:
-    response = httpx.request(
-        method,
-        f"{_url(url)}{path}",
-        headers={"Authorization": f"Bearer {_token(token)}"},
-        timeout=30,
-        **kwargs,
-    )
+    target = f"{_url(url)}{path}"
+    try:
+        response = httpx.request(
+            method,
+            target,
+            headers={"Authorization": f"Bearer {_token(token)}"},
+            timeout=30,
+            **kwargs,
+        )
+    except httpx.HTTPError as exc:
+        errors.print(f"[red]cannot reach notify at {target}[/]: {type(exc).__name__}")
+        raise typer.Exit(1) from exc
     if response.status_code >= 400:
         errors.print(f"[red]{response.status_code}[/] {response.text}")
         raise typer.Exit(1)
