@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -72,12 +72,20 @@ class Checked:
     """One record as the verifier saw it (``model`` is None if it could not be decoded)."""
 
     record: Record
-    headers: dict[str, str]
+    raw: dict[str, bytes]
     model: type[Event] | None
     time: datetime | None
     sequence: int | None
     ok: bool = True
     selected: bool = True
+    _headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers as text (decoded on first use: most records never need it)."""
+        if self._headers is None:
+            self._headers = _text(self.raw)
+        return self._headers
 
 
 @dataclass(slots=True)
@@ -86,9 +94,9 @@ class _Stream:
     subject: str
     partition: int = 0
     max_sequence: int = 0
-    hashes: dict[int, str] = field(default_factory=dict)
+    hashes: dict[int, bytes] = field(default_factory=dict)
     # events whose predecessor has not been seen yet: sequence -> (payload, offset, headers)
-    pending: dict[int, tuple[bytes, int, dict[str, str]]] = field(default_factory=dict)
+    pending: dict[int, tuple[bytes, int, dict[str, bytes]]] = field(default_factory=dict)
     selected: bool = False
 
 
@@ -96,18 +104,27 @@ SignatureCheck = Callable[[str, str, str], bool]
 """(public key, digest, signature) -> valid?"""
 
 _GENESIS = ce.GENESIS_HASH.encode()
+_MODELS: dict[bytes, type[Event]] = {t.encode(): m for t, m in EVENTS_BY_TYPE.items()}
+_REQUIRED = (ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
+_REQUIRED_SET = frozenset(_REQUIRED)
+_NEEDS_ESCAPE = bytes(range(0x20)) + b'"\\\x7f'
+"""ASCII bytes json.dumps would escape (plus DEL); non-ASCII always takes the exact path."""
 
 
 def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _text(raw: dict[str, bytes]) -> dict[str, str]:
+    return {k: v.decode("utf-8", "replace") for k, v in raw.items() if v is not None}
+
+
 def chain_body(headers: dict[str, str], payload: bytes, *, normalize_time: bool = False) -> bytes:
-    """The bytes ``chain_hash`` hashes after the previous hash (see ikmkit.cloudevents)."""
+    """The bytes ``chain_hash`` hashes after the previous hash, built as it builds them."""
     time = headers[ce.H_TIME]
     if normalize_time:
         time = datetime.fromisoformat(time).isoformat()
-    attrs = _canonical(
+    canonical = _canonical(
         {
             "id": headers[ce.H_ID],
             "region": headers.get(ce.H_REGION),
@@ -118,11 +135,38 @@ def chain_body(headers: dict[str, str], payload: bytes, *, normalize_time: bool 
             "type": headers[ce.H_TYPE],
         }
     )
-    return b'{"data":' + payload + b"," + attrs[1:].encode()
+    return b'{"data":' + payload + b"," + canonical[1:].encode()
 
 
-def _decode_headers(record: Record) -> dict[str, str]:
-    return {k: v.decode("utf-8", "replace") for k, v in record.headers if v is not None}
+def fast_chain_body(raw: dict[str, bytes], payload: bytes) -> bytes | None:
+    """``chain_body`` straight from the header bytes, or None when that would not be exact.
+
+    json.dumps costs more than the rest of the check; when no attribute needs JSON
+    escaping and the sequence is a plain decimal, the canonical JSON is the header
+    bytes between quotes.
+    """
+    id_, source, subject, time, type_ = (
+        raw[ce.H_ID], raw[ce.H_SOURCE], raw[ce.H_SUBJECT], raw[ce.H_TIME], raw[ce.H_TYPE]
+    )  # fmt: skip
+    region = raw.get(ce.H_REGION)
+    sequence = raw[ce.H_SEQUENCE]
+    joined = b"".join((id_, source, subject, time, type_, region or b""))
+    if not joined.isascii() or len(joined.translate(None, _NEEDS_ESCAPE)) != len(joined):
+        return None
+    if not sequence.isdigit() or sequence[:1] == b"0":
+        return None
+    return b"".join(
+        (
+            b'{"data":', payload,
+            b',"id":"', id_,
+            b'","region":', b"null" if region is None else b'"' + region + b'"',
+            b',"sequence":', sequence,
+            b',"source":"', source,
+            b'","subject":"', subject,
+            b'","time":"', time,
+            b'","type":"', type_, b'"}',
+        )
+    )  # fmt: skip
 
 
 class ChainVerifier:
@@ -135,7 +179,7 @@ class ChainVerifier:
         verify_signature: SignatureCheck | None = None,
     ) -> None:
         self.findings: list[Finding] = []
-        self._streams: dict[tuple[str, str], _Stream] = {}
+        self._streams: dict[tuple[str, bytes], _Stream] = {}
         self._public_keys = public_keys or {}
         self._verify_signature = verify_signature
         self.events_checked = 0
@@ -149,126 +193,207 @@ class ChainVerifier:
         reported only if at least one of its records was selected.
         """
         self.events_checked += 1
-        headers = _decode_headers(record)
+        raw = dict(record.headers)
         problems: list[Finding] = []
-        model, time, sequence = self._check_contract(record, headers, problems)
-        checked = Checked(record, headers, model, time, sequence)
-        if not isinstance(selected, bool):
+        checked = self._check_contract(record, raw, problems)
+        if selected is not True and selected is not False:
             selected = selected(checked)
-        if ce.H_SEQUENCE not in headers or ce.H_HASH not in headers or sequence is None:
-            if model is not None:
-                problems.append(
-                    self._finding(Kind.UNCHAINED, record, headers, "no ce_sequence/ce_hash")
-                )
-        elif model is not None or ce.H_SUBJECT in headers:
-            self._check_chain(record, headers, sequence, problems, selected)
-        if selected:
-            self.findings += problems
-        checked.ok, checked.selected = not problems, selected
+        sequence = checked.sequence
+        if sequence is None or raw.get(ce.H_HASH) is None:
+            if checked.model is not None:
+                detail = "no ce_sequence/ce_hash"
+                problems.append(self._finding(Kind.UNCHAINED, record, raw, detail))
+        else:
+            self._check_chain(record, raw, sequence, problems, selected)
+        if problems:
+            checked.ok = False
+            if selected:
+                self.findings += problems
+        checked.selected = selected
         return checked
 
     def _check_contract(
-        self, record: Record, headers: dict[str, str], problems: list[Finding]
-    ) -> tuple[type[Event] | None, datetime | None, int | None]:
-        missing = [
-            h
-            for h in (ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
-            if h not in headers
-        ]
-        if missing:
-            problems.append(self._finding(Kind.UNDECODABLE, record, headers, f"missing {missing}"))
-            return None, None, None
+        self, record: Record, raw: dict[str, bytes], problems: list[Finding]
+    ) -> Checked:
+        if not raw.keys() >= _REQUIRED_SET or None in raw.values():
+            missing = [h for h in _REQUIRED if raw.get(h) is None]
+            if missing:
+                problems.append(self._finding(Kind.UNDECODABLE, record, raw, f"missing {missing}"))
+                return Checked(record, raw, None, None, None)
         try:
-            time = datetime.fromisoformat(headers[ce.H_TIME])
-            sequence = int(headers[ce.H_SEQUENCE]) if ce.H_SEQUENCE in headers else None
-        except ValueError as exc:
-            problems.append(self._finding(Kind.UNDECODABLE, record, headers, str(exc)))
-            return None, None, None
-        model = EVENTS_BY_TYPE.get(headers[ce.H_TYPE])
+            time = datetime.fromisoformat(raw[ce.H_TIME].decode())
+            sequence_header = raw.get(ce.H_SEQUENCE)
+            sequence = None if sequence_header is None else int(sequence_header)
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems.append(self._finding(Kind.UNDECODABLE, record, raw, str(exc)))
+            return Checked(record, raw, None, None, None)
+        model = _MODELS.get(raw[ce.H_TYPE])
         if model is None:
-            problems.append(self._finding(Kind.UNKNOWN_TYPE, record, headers, "no contract"))
-            return None, time, sequence
+            problems.append(self._finding(Kind.UNKNOWN_TYPE, record, raw, "no contract"))
+            return Checked(record, raw, None, time, sequence)
         try:
-            model.model_validate_json(record.value or b"")
+            model.__pydantic_validator__.validate_json(record.value or b"")
         except ValidationError as exc:
             # Locations and messages only: pydantic's input values may be personal data.
             fields = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
                 for err in exc.errors(include_input=False, include_url=False)
             )
-            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, headers, fields))
-        return model, time, sequence
+            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, raw, fields))
+        return Checked(record, raw, model, time, sequence)
 
     def _check_chain(
         self,
         record: Record,
-        headers: dict[str, str],
+        raw: dict[str, bytes],
         sequence: int,
         problems: list[Finding],
         selected: bool,
     ) -> None:
-        key = (record.topic, headers[ce.H_SUBJECT])
+        key = (record.topic, raw[ce.H_SUBJECT])
         stream = self._streams.get(key)
         if stream is None:
-            stream = self._streams[key] = _Stream(record.topic, key[1], record.partition)
-        stream.selected |= selected
-        claimed = headers[ce.H_HASH]
-        known = stream.hashes.get(sequence)
+            subject = key[1].decode("utf-8", "replace")
+            stream = self._streams[key] = _Stream(record.topic, subject, record.partition)
+        if selected:
+            stream.selected = True
+        claimed = raw[ce.H_HASH]
+        hashes = stream.hashes
+        known = hashes.get(sequence)
         if known is not None:
             kind = Kind.DUPLICATE if known == claimed else Kind.CONFLICT
-            problems.append(
-                self._finding(kind, record, headers, f"sequence {sequence} seen before")
-            )
+            problems.append(self._finding(kind, record, raw, f"sequence {sequence} seen before"))
             return
         if sequence < stream.max_sequence:
             detail = f"sequence {sequence} after {stream.max_sequence}"
-            problems.append(self._finding(Kind.REORDERED, record, headers, detail))
-        stream.hashes[sequence] = claimed
-        stream.max_sequence = max(stream.max_sequence, sequence)
-        payload = record.value or b""
-        previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1, "").encode()
-        if previous:
-            self._verify_link(record, headers, previous, payload, problems)
+            problems.append(self._finding(Kind.REORDERED, record, raw, detail))
         else:
-            stream.pending[sequence] = (payload, record.offset, headers)
+            stream.max_sequence = sequence
+        hashes[sequence] = claimed
+        payload = record.value or b""
+        previous = _GENESIS if sequence == 1 else hashes.get(sequence - 1)
+        if previous is not None:
+            self._verify_link(record, raw, previous, payload, problems)
+        else:
+            stream.pending[sequence] = (payload, record.offset, raw)
+        if stream.pending:
+            self._verify_follower(record, stream, sequence, claimed)
+        if self._public_keys:
+            self._check_signature(record, raw, claimed.decode(), problems)
+
+    def _verify_follower(
+        self, record: Record, stream: _Stream, sequence: int, claimed: bytes
+    ) -> None:
+        """A late predecessor arrived: check the event that waited for it."""
         follower = stream.pending.pop(sequence + 1, None)
-        if follower is not None:
-            f_payload, f_offset, f_headers = follower
-            late: list[Finding] = []
-            self._verify_link(record, f_headers, claimed.encode(), f_payload, late, f_offset)
-            if stream.selected:
-                self.findings += late
-        self._check_signature(record, headers, claimed, problems)
+        if follower is None:
+            return
+        payload, offset, raw = follower
+        late: list[Finding] = []
+        self._verify_link(record, raw, claimed, payload, late, offset)
+        if stream.selected:
+            self.findings += late
 
     def _verify_link(
         self,
         record: Record,
-        headers: dict[str, str],
+        raw: dict[str, bytes],
         previous: bytes,
         payload: bytes,
         problems: list[Finding],
         offset: int | None = None,
     ) -> None:
-        claimed = headers[ce.H_HASH]
-        if hashlib.sha256(previous + chain_body(headers, payload)).hexdigest() == claimed:
+        claimed = raw[ce.H_HASH]
+        body = fast_chain_body(raw, payload)
+        if body is not None and hashlib.sha256(previous + body).hexdigest().encode() == claimed:
             return
-        # The fast path hashes ce_time as sent; the definition hashes it re-serialized.
-        exact = chain_body(headers, payload, normalize_time=True)
-        if hashlib.sha256(previous + exact).hexdigest() != claimed:
-            detail = "hash does not match the event and its predecessor's hash"
-            problems.append(self._finding(Kind.TAMPERED, record, headers, detail, offset))
+        # The exact definition: escaped attributes, ce_time re-serialized as the outbox does.
+        headers = _text(raw)
+        for normalize_time in (False, True):
+            exact = chain_body(headers, payload, normalize_time=normalize_time)
+            if hashlib.sha256(previous + exact).hexdigest().encode() == claimed:
+                return
+        detail = "hash does not match the event and its predecessor's hash"
+        problems.append(self._finding(Kind.TAMPERED, record, raw, detail, offset))
 
     def _check_signature(
-        self, record: Record, headers: dict[str, str], digest: str, problems: list[Finding]
+        self, record: Record, raw: dict[str, bytes], digest: str, problems: list[Finding]
     ) -> None:
-        key = self._public_keys.get(headers[ce.H_SOURCE])
+        key = self._public_keys.get(raw[ce.H_SOURCE].decode("utf-8", "replace"))
         if key is None or self._verify_signature is None:
             return
-        signature = headers.get(ce.H_SIGNATURE)
+        signature = raw.get(ce.H_SIGNATURE)
         if signature is None:
-            problems.append(self._finding(Kind.UNSIGNED, record, headers, "no ce_signature"))
-        elif not self._verify_signature(key, digest, signature):
-            problems.append(self._finding(Kind.BAD_SIGNATURE, record, headers, "invalid"))
+            problems.append(self._finding(Kind.UNSIGNED, record, raw, "no ce_signature"))
+        elif not self._verify_signature(key, digest, signature.decode("ascii", "replace")):
+            problems.append(self._finding(Kind.BAD_SIGNATURE, record, raw, "invalid"))
+
+    def check_all(self, records: Sequence[Record]) -> list[type[Event] | None]:
+        """``check`` every record of one partition, all selected; returns their contracts.
+
+        The same checks as ``check``, with the common case (the next event of a known
+        stream, plain attributes, no signature keys) inlined: replay speed is per-record
+        Python overhead. Anything else, including every failure, goes through ``check``.
+        """
+        models: list[type[Event] | None] = []
+        if self._public_keys:
+            return [self.check(r).model for r in records]
+        streams, sha256, genesis = self._streams, hashlib.sha256, _GENESIS
+        for record in records:
+            raw = dict(record.headers)
+            try:
+                id_, source, subject, time, type_ = (
+                    raw[ce.H_ID], raw[ce.H_SOURCE], raw[ce.H_SUBJECT], raw[ce.H_TIME],
+                    raw[ce.H_TYPE],
+                )  # fmt: skip
+                sequence_bytes, claimed = raw[ce.H_SEQUENCE], raw[ce.H_HASH]
+                stream = streams[(record.topic, subject)]
+                model = _MODELS[type_]
+                sequence = int(sequence_bytes)
+                datetime.fromisoformat(time.decode())
+            except (KeyError, ValueError, TypeError, AttributeError):
+                models.append(self.check(record).model)
+                continue
+            region = raw.get(ce.H_REGION)
+            joined = b"".join((id_, source, subject, time, type_, region or b""))
+            previous = genesis if sequence == 1 else stream.hashes.get(sequence - 1)
+            if (
+                sequence != stream.max_sequence + 1
+                or previous is None
+                or stream.pending
+                or sequence_bytes[:1] == b"0"
+                or not joined.isascii()
+                or len(joined.translate(None, _NEEDS_ESCAPE)) != len(joined)
+            ):
+                models.append(self.check(record).model)
+                continue
+            payload = record.value or b""
+            body = b"".join(
+                (
+                    b'{"data":', payload,
+                    b',"id":"', id_,
+                    b'","region":', b"null" if region is None else b'"' + region + b'"',
+                    b',"sequence":', sequence_bytes,
+                    b',"source":"', source,
+                    b'","subject":"', subject,
+                    b'","time":"', time,
+                    b'","type":"', type_, b'"}',
+                )
+            )  # fmt: skip
+            if sha256(previous + body).hexdigest().encode() != claimed:
+                models.append(self.check(record).model)
+                continue
+            try:
+                model.__pydantic_validator__.validate_json(payload)
+            except ValidationError:
+                models.append(self.check(record).model)
+                continue
+            self.events_checked += 1
+            stream.hashes[sequence] = claimed
+            stream.max_sequence = sequence
+            stream.selected = True
+            models.append(model)
+        return models
 
     def finish(self) -> list[Finding]:
         """Gaps and unverifiable events of every selected stream; returns all findings."""
@@ -296,8 +421,11 @@ class ChainVerifier:
     def heads(self) -> dict[tuple[str, str], tuple[int, str]]:
         """(topic, subject) -> (highest sequence seen, its ce_hash)."""
         return {
-            key: (stream.max_sequence, stream.hashes[stream.max_sequence])
-            for key, stream in self._streams.items()
+            (stream.topic, stream.subject): (
+                stream.max_sequence,
+                stream.hashes[stream.max_sequence].decode(),
+            )
+            for stream in self._streams.values()
             if stream.max_sequence
         }
 
@@ -309,10 +437,11 @@ class ChainVerifier:
         self,
         kind: Kind,
         record: Record,
-        headers: dict[str, str],
+        raw: dict[str, bytes],
         detail: str,
         offset: int | None = None,
     ) -> Finding:
+        headers = _text(raw)
         sequence = headers.get(ce.H_SEQUENCE)
         return Finding(
             kind,
