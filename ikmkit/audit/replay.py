@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +29,9 @@ from contracts.base import Event
 from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
 from ikmkit.audit.chain import ChainVerifier, Checked, Finding
 from ikmkit.consumer import Record
+
+DEFAULT_WORKERS = 3
+"""Worker processes ``ikm audit replay`` uses (bench/audit.py measures this setting)."""
 
 CHUNK = 500
 """Records verified between two yields to the event loop (keeps fetching overlapped)."""
@@ -125,7 +130,10 @@ class LogReader:
         topics: Sequence[str] | None = None,
         *,
         max_records: int = 5000,
+        shard: tuple[int, int] | None = None,
     ) -> None:
+        """``shard=(i, n)``: only every n-th partition from the i-th (parallel replay)."""
+        self._shard = shard
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=None,
@@ -156,6 +164,9 @@ class LogReader:
             for topic in self.topics
             for p in sorted(self._consumer.partitions_for_topic(topic) or ())
         ]
+        if self._shard is not None:
+            index, count = self._shard
+            partitions = partitions[index::count]
         if not partitions:
             return
         self._consumer.assign(partitions)
@@ -219,13 +230,44 @@ async def replay(
     selection: Selection | None = None,
     *,
     verifier: ChainVerifier | None = None,
+    public_keys: dict[str, str] | None = None,
     collect: bool = False,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> ReplayResult:
-    """Read, decode, validate and chain-check every record; report on the selected ones."""
+    """Read, decode, validate and chain-check every record; report on the selected ones.
+
+    ``workers > 1`` splits the partitions between that many processes (a stream lives
+    in one partition, so each chain is still checked whole by one process); it applies
+    when events are not collected and no ``verifier`` is given.
+    """
     selection = selection or Selection()
-    verifier = verifier or ChainVerifier()
-    reader = LogReader(bootstrap_servers, topics)
+    if workers > 1 and not collect and verifier is None:
+        return await _replay_parallel(
+            bootstrap_servers, topics, selection, public_keys, workers, progress
+        )
+    verifier = verifier or _verifier(public_keys)
+    return await _replay_once(bootstrap_servers, topics, selection, verifier, collect, progress)
+
+
+def _verifier(public_keys: dict[str, str] | None) -> ChainVerifier:
+    if not public_keys:
+        return ChainVerifier()
+    from ikmkit.signing import verify_signature
+
+    return ChainVerifier(public_keys=public_keys, verify_signature=verify_signature)
+
+
+async def _replay_once(
+    bootstrap_servers: str,
+    topics: Sequence[str] | None,
+    selection: Selection,
+    verifier: ChainVerifier,
+    collect: bool,
+    progress: Progress | None,
+    shard: tuple[int, int] | None = None,
+) -> ReplayResult:
+    reader = LogReader(bootstrap_servers, topics, shard=shard)
     started = time.perf_counter()
     await reader.open()
     result = ReplayResult(topics=reader.topics, selection=selection)
@@ -243,6 +285,85 @@ async def replay(
     result.streams = verifier.streams
     result.seconds = time.perf_counter() - started
     return result
+
+
+_shared_progress: tuple[Any, Any] | None = None
+
+
+def _init_worker(done: Any, total: Any) -> None:
+    global _shared_progress  # noqa: PLW0603 - one replay shard per worker process
+    _shared_progress = (done, total)
+
+
+def _run_shard(
+    bootstrap_servers: str,
+    topics: Sequence[str] | None,
+    selection: Selection,
+    public_keys: dict[str, str] | None,
+    shard: tuple[int, int],
+) -> ReplayResult:
+    """One worker process: replay every ``shard[1]``-th partition from ``shard[0]``."""
+    seen = [0, 0]
+
+    def report(done: int, total: int) -> None:
+        if _shared_progress is None:
+            return
+        shared_done, shared_total = _shared_progress
+        with shared_done.get_lock():
+            shared_done.value += done - seen[0]
+        with shared_total.get_lock():
+            shared_total.value += total - seen[1]
+        seen[0], seen[1] = done, total
+
+    return asyncio.run(
+        _replay_once(
+            bootstrap_servers, topics, selection, _verifier(public_keys), False, report, shard
+        )
+    )
+
+
+async def _replay_parallel(
+    bootstrap_servers: str,
+    topics: Sequence[str] | None,
+    selection: Selection,
+    public_keys: dict[str, str] | None,
+    workers: int,
+    progress: Progress | None,
+) -> ReplayResult:
+    # forkserver: workers fork from a clean, single-threaded server with the audit
+    # modules already imported (no fork of this possibly threaded process, fast start).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ikmkit.audit.replay"])
+    done, total = context.Value("q", 0), context.Value("q", 0)
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(done, total)
+    ) as pool:
+        shards = [
+            loop.run_in_executor(
+                pool, _run_shard, bootstrap_servers, topics, selection, public_keys, (i, workers)
+            )
+            for i in range(workers)
+        ]
+        pending: set[asyncio.Future[ReplayResult]] = set(shards)
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=0.2)
+            if progress is not None:
+                progress(done.value, total.value)
+        parts = [shard.result() for shard in shards]
+    merged = ReplayResult(
+        topics=sorted({t for part in parts for t in part.topics}), selection=selection
+    )
+    for part in parts:
+        merged.read += part.read
+        merged.selected += part.selected
+        merged.streams += part.streams
+        merged.by_topic.update(part.by_topic)
+        merged.by_type.update(part.by_type)
+        merged.findings += part.findings
+    merged.seconds = time.perf_counter() - started
+    return merged
 
 
 def _verify_batch(

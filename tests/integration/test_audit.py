@@ -121,6 +121,9 @@ async def test_replay_flags_a_tampered_payload_and_a_missing_sequence_number(
     assert sorted((f.kind, f.subject, f.sequence) for f in mine) == sorted(
         [(Kind.TAMPERED, tampered, 2), (Kind.GAP, gapped, 3)]
     )
+    parallel = await replay(audit_kafka, [ENTERPRISE_TOPIC], workers=3)
+    assert (parallel.read, parallel.streams) == (result.read, result.streams)
+    assert sorted(map(str, parallel.findings)) == sorted(map(str, result.findings))
     tamper_finding = next(f for f in mine if f.kind == Kind.TAMPERED)
     assert tamper_finding.event_id == ids[(tampered, 2)]
     assert result.by_type["EnterpriseVerified"] >= 12
