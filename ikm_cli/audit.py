@@ -34,11 +34,13 @@ from rich.progress import (
 from rich.table import Table
 
 from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebuild
+from ikm_cli.audit_trail import Trail, enterprise_trail
 from ikm_cli.dev import STATE_FILE
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.replay import DEFAULT_WORKERS, ReplayResult, Selection, replay
 from ikmkit.audit.report import (
     event_row,
+    finding_row,
     report_document,
     write_findings_csv,
     write_json,
@@ -228,16 +230,9 @@ def trail_command(
     ] = None,
 ) -> None:
     """One enterprise's full story across services and topics, in event-time order."""
-    verifier = ChainVerifier()
-    result = asyncio.run(
-        _replay_with_progress(
-            _kafka(kafka), topic, Selection(nib=nib), verifier, collect=True, label=f"trail {nib}"
-        )
-    )
-    rows = sorted(
-        (event_row(c) for c in result.events), key=lambda r: (r["time"] or "", r["topic"])
-    )
-    table = Table(title=f"trail of {nib}: {len(rows)} events")
+    trail = asyncio.run(_trail_with_progress(_kafka(kafka), nib, topic))
+    rows = [event_row(c) for c in trail.events]
+    table = Table(title=f"trail of {nib}: {len(rows)} events ({trail.read:,} read)")
     for column in ("time", "type", "source", "subject", "seq", "trace id", "ok"):
         table.add_column(column)
     for row in rows:
@@ -246,14 +241,25 @@ def trail_command(
             row["trace_id"] or "", "yes" if row["verified"] else "[red]NO",
         )  # fmt: skip
     out.print(table)
+    for finding in trail.errors[:20]:
+        out.print(f"[red]{finding.kind}[/] {finding.topic} {finding.subject}: {finding.detail}")
     if output is not None:
-        findings = [f for f in result.findings if f.severity == "error"]
-        write_json(
-            output,
-            {"nib": nib, "events": rows, "findings": [str(f) for f in findings]},
-        )
-    if result.errors:
+        findings = [finding_row(f) for f in trail.errors]
+        write_json(output, {"nib": nib, "events": rows, "findings": findings})
+    if trail.errors:
         raise typer.Exit(1)
+
+
+async def _trail_with_progress(kafka: str, nib: str, topics: list[str] | None) -> Trail:
+    with _progress_bar() as progress:
+        task = progress.add_task(f"trail {nib}", total=None, rate=0.0)
+        started = datetime.now(UTC)
+
+        def advance(done: int, total: int) -> None:
+            seconds = (datetime.now(UTC) - started).total_seconds() or 1e-9
+            progress.update(task, completed=done, total=total, rate=done / seconds)
+
+        return await enterprise_trail(kafka, nib, topics, progress=advance)
 
 
 @app.command("rebuild")

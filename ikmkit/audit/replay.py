@@ -49,15 +49,25 @@ class Selection:
     aggregate: str | None = None
     types: frozenset[str] = frozenset()
     province: str | None = None
-    nib: str | None = None  # subject or payload ``nib`` (the enterprise's whole story)
+    nib: str | None = None  # subject, payload ``nib`` or recipient ``enterprise:<nib>``
+    subjects: frozenset[str] = frozenset()  # any of these aggregates
+
+    def keys(self) -> frozenset[bytes]:
+        """The Kafka keys of the chosen aggregates (empty: every aggregate)."""
+        chosen = set(self.subjects) | ({self.aggregate} if self.aggregate is not None else set())
+        return frozenset(s.encode() for s in chosen)
 
     def may_select_stream(self, key: bytes | None) -> bool:
         """Cheap pre-check on the Kafka key: streams of other aggregates need no verification."""
-        return self.aggregate is None or key == self.aggregate.encode()
+        if self.aggregate is None and not self.subjects:
+            return True
+        return key is not None and key in self.keys()
 
     def selects(self, checked: Checked) -> bool:
         headers = checked.headers
         if self.aggregate is not None and headers.get(ce.H_SUBJECT) != self.aggregate:
+            return False
+        if self.subjects and headers.get(ce.H_SUBJECT) not in self.subjects:
             return False
         if self.province is not None and headers.get(ce.H_REGION) != self.province:
             return False
@@ -84,7 +94,10 @@ class Selection:
         if self.nib.encode() not in value:
             return False
         try:
-            return bool(json.loads(value).get("nib") == self.nib)
+            data = json.loads(value)
+            return bool(
+                data.get("nib") == self.nib or data.get("recipient") == f"enterprise:{self.nib}"
+            )
         except (ValueError, AttributeError):
             return False
 
@@ -96,6 +109,7 @@ class Selection:
             "types": sorted(self.types),
             "province": self.province,
             "nib": self.nib,
+            "subjects": sorted(self.subjects),
         }
 
 
@@ -378,8 +392,9 @@ def _verify_batch(
     if not batch:
         return
     topic = batch[0].topic
-    if selection.aggregate is not None:
-        batch = [r for r in batch if selection.may_select_stream(r.key)]
+    if selection.aggregate is not None or selection.subjects:
+        keys = selection.keys()
+        batch = [r for r in batch if r.key in keys]
     selects = selection.selects if selection != Selection() else True
     check = verifier.check
     models: list[type[Event] | None] = []

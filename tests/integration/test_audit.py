@@ -6,6 +6,7 @@ embedded broker: a forged event must never reach another test's consumers.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import uuid
@@ -18,9 +19,11 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from typer.testing import CliRunner
 
+from contracts.notify import DELIVERY_TOPIC, NotificationDelivered
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from contracts.subsidy import APPLICATION_TOPIC, SubsidyApplied
 from ikm_cli.audit_rebuild import rebuild
+from ikm_cli.audit_trail import enterprise_trail
 from ikm_cli.main import app
 from ikmkit import inbox
 from ikmkit.audit.chain import Kind
@@ -143,8 +146,6 @@ async def test_replay_flags_a_tampered_payload_and_a_missing_sequence_number(
 def test_replay_command_writes_reports_and_fails_on_tampering(
     audit_kafka: str, tmp_path: Path
 ) -> None:
-    import asyncio
-
     tampered = random_nib()
     asyncio.run(publish_events(audit_kafka, tmp_path, {tampered: 3}, tamper=[(tampered, 2)]))
     report, findings_csv = tmp_path / "report.json", tmp_path / "findings.csv"
@@ -201,8 +202,6 @@ async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
     span = NonRecordingSpan(
         SpanContext(trace_id, 0xABCDEF, is_remote=False, trace_flags=TraceFlags(1))
     )
-    store = SqliteStore(tmp_path / "subsidy.db")
-    await store.open(list(OUTBOX_COLLECTIONS))
     applied = SubsidyApplied(
         application_id=f"app-{uuid.uuid4().hex[:8]}", program_id="prg-1",
         program_kind="machine_restructuring", program_name="Restrukturisasi Mesin 2026",
@@ -212,31 +211,29 @@ async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
         applied_by="owner", applied_at=T0,
     )  # fmt: skip
     with trace.use_span(span):
-        async with store.transaction() as uow:
-            await Outbox("/ikm/subsidy").add(uow, applied, at=T0 + timedelta(hours=10))
-    publisher = KafkaPublisher(audit_kafka)
-    await publisher.start()
-    await ensure_topics(audit_kafka, [APPLICATION_TOPIC])
-    try:
-        await OutboxRelay(store, publisher).publish_pending()
-    finally:
-        await publisher.stop()
-        await store.close()
+        applied_id = await publish_one(
+            audit_kafka, tmp_path, "subsidy", applied, T0 + timedelta(hours=10)
+        )
+    regional_notice = NotificationDelivered(
+        notification_id="n-1", source_event_id=applied_id, source_event_type=applied.ce_type(),
+        recipient="regional:34", channel="email", attempts=1, delivered_at=T0,
+    )  # fmt: skip
+    await publish_one(audit_kafka, tmp_path, "notify", regional_notice, T0 + timedelta(hours=11))
     await publish_events(audit_kafka, tmp_path, {nib: 2, other: 1})
 
-    result = await replay(audit_kafka, None, Selection(nib=nib), collect=True)
-    story = sorted(result.events, key=lambda c: c.time or T0)
-    assert [(c.model.__name__ if c.model else None) for c in story] == [
+    trail = await enterprise_trail(audit_kafka, nib)
+    assert [(c.model.__name__ if c.model else None) for c in trail.events] == [
         "EnterpriseVerified",
         "EnterpriseVerified",
         "SubsidyApplied",
+        "NotificationDelivered",  # linked through source_event_id, sent to the region
     ]
-    assert {c.record.topic for c in story} == {ENTERPRISE_TOPIC, APPLICATION_TOPIC}
-    assert result.findings == []
+    assert {c.record.topic for c in trail.events} == {
+        ENTERPRISE_TOPIC, APPLICATION_TOPIC, DELIVERY_TOPIC,
+    }  # fmt: skip
+    assert trail.errors == []
 
     output = tmp_path / "trail.json"
-    import asyncio
-
     cli = await asyncio.to_thread(
         CliRunner().invoke,
         app,
@@ -248,9 +245,27 @@ async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
         "EnterpriseVerified",
         "EnterpriseVerified",
         "SubsidyApplied",
+        "NotificationDelivered",
     ]
-    assert rows[-1]["trace_id"] == format(trace_id, "032x")
-    assert rows[-1]["data"]["nib"] == nib
+    assert rows[2]["trace_id"] == format(trace_id, "032x")
+    assert rows[2]["data"]["nib"] == nib
+
+
+async def publish_one(kafka: str, tmp_path: Path, service: str, event, at: datetime) -> str:
+    """Publish one event through a real outbox and relay; returns its id."""
+    store = SqliteStore(tmp_path / f"{service}-{uuid.uuid4().hex[:6]}.db")
+    await store.open(list(OUTBOX_COLLECTIONS))
+    async with store.transaction() as uow:
+        attrs = await Outbox(f"/ikm/{service}").add(uow, event, at=at)
+    publisher = KafkaPublisher(kafka)
+    await publisher.start()
+    await ensure_topics(kafka, [event.TOPIC])
+    try:
+        await OutboxRelay(store, publisher).publish_pending()
+    finally:
+        await publisher.stop()
+        await store.close()
+    return attrs.id
 
 
 # ------------------------------------------------------------------------------------ rebuild
