@@ -7,10 +7,10 @@ Every error body has FastAPI's validation shape, so clients parse one format:
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ikmkit import metrics
 from ikmkit.errors import AppError
@@ -66,16 +66,34 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidCursor, _bad_cursor)
 
 
-def install_latency_metrics(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+class LatencyMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware task per request): observes each request's latency."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.HTTP_LATENCY.labels(
-            service, request.method, path, str(response.status_code)
-        ).observe(time.perf_counter() - started)
-        return response
+        status = 500
+
+        async def observe_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe_status)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_LATENCY.labels(self.service, scope["method"], path, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+def install_latency_metrics(app: FastAPI, service: str) -> None:
+    app.add_middleware(LatencyMiddleware, service=service)

@@ -28,7 +28,7 @@ from opentelemetry import propagate, trace
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
 from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.store import CollectionSpec, Store, UnitOfWork, VersionConflict
+from ikmkit.store import RETRYABLE, CollectionSpec, DuplicateKey, Store, UnitOfWork
 
 OUTBOX = "outbox"
 OUTBOX_STREAMS = "outbox_streams"
@@ -164,6 +164,7 @@ class OutboxRelay:
         poll_interval: float = 0.1,
         lease_seconds: float = 10.0,
         owner: str | None = None,
+        coalesce_seconds: float = 0.005,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -171,6 +172,8 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._lease_seconds = lease_seconds
         self._owner = owner or str(uuid.uuid4())
+        self._coalesce = coalesce_seconds
+        self._lease_held_until = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
@@ -200,6 +203,8 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 self._wake.clear()
+                # Let concurrent requests' commits pile up: one pass relays them all.
+                await asyncio.sleep(self._coalesce)
 
     async def publish_pending(self) -> int:
         """One relay pass: publish up to a batch of pending events and mark them sent."""
@@ -225,22 +230,29 @@ class OutboxRelay:
 
     async def _hold_lease(self) -> bool:
         now = time.time()
+        if self._lease_held_until - now > self._lease_seconds / 2:
+            return True  # ours, and nobody else may take it before it runs out
         try:
             async with self._store.transaction() as uow:
-                lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
-                fresh = {"owner": self._owner, "expires": now + self._lease_seconds}
-                if lease is None:
-                    await uow.insert(OUTBOX_STREAMS, {"id": LEASE_ID, **fresh})
-                    return True
-                if lease["owner"] != self._owner and float(lease["expires"]) > now:
-                    return False
-                if float(lease["expires"]) - now < self._lease_seconds / 2 or (
-                    lease["owner"] != self._owner
-                ):
-                    await uow.replace(OUTBOX_STREAMS, {**lease, **fresh})
-                return True
-        except VersionConflict:
+                held_until = await self._claim_lease(uow, now)
+        except (*RETRYABLE, DuplicateKey):
             return False
+        self._lease_held_until = held_until
+        return held_until > now
+
+    async def _claim_lease(self, uow: UnitOfWork, now: float) -> float:
+        """Take or renew the lease; returns until when we hold it (0 if someone else does)."""
+        lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
+        expires = now + self._lease_seconds
+        if lease is None:
+            await uow.insert(
+                OUTBOX_STREAMS, {"id": LEASE_ID, "owner": self._owner, "expires": expires}
+            )
+            return expires
+        if lease["owner"] != self._owner and float(lease["expires"]) > now:
+            return 0.0
+        await uow.replace(OUTBOX_STREAMS, {**lease, "owner": self._owner, "expires": expires})
+        return expires
 
 
 def _message(row: dict[str, Any]) -> OutgoingMessage:

@@ -75,7 +75,7 @@ def configure_logging(service: str, level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("IKM_LOG_LEVEL", "INFO"))
-    for name in ("aiokafka", "uvicorn.access"):
+    for name in ("aiokafka", "uvicorn.access", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
