@@ -45,6 +45,7 @@ class Kind(StrEnum):
     CONTRACT_VIOLATION = "contract_violation"  # payload fails its contract
     BAD_SIGNATURE = "bad_signature"  # ce_signature does not verify with the source's key
     UNSIGNED = "unsigned"  # the source has a key but the event carries no signature
+    KEY_MISMATCH = "key_mismatch"  # Kafka key differs from ce_subject (wrong partition)
 
 
 BENIGN = frozenset({Kind.DUPLICATE})
@@ -199,6 +200,12 @@ class ChainVerifier:
         if selected is not True and selected is not False:
             selected = selected(checked)
         sequence = checked.sequence
+        subject = raw.get(ce.H_SUBJECT)
+        if subject is not None and record.key != subject:
+            detail = (
+                "the Kafka key is not the aggregate id: its events may be split across partitions"
+            )
+            problems.append(self._finding(Kind.KEY_MISMATCH, record, raw, detail))
         if sequence is None or raw.get(ce.H_HASH) is None:
             if checked.model is not None:
                 detail = "no ce_sequence/ce_hash"
@@ -362,6 +369,7 @@ class ChainVerifier:
                 or previous is None
                 or stream.pending
                 or sequence_bytes[:1] == b"0"
+                or record.key != subject
                 or not joined.isascii()
                 or len(joined.translate(None, _NEEDS_ESCAPE)) != len(joined)
             ):

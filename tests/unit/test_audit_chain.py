@@ -233,3 +233,9 @@ def test_the_fast_chain_body_hashes_exactly_what_the_outbox_hashes() -> None:
             assert fast is not None
         if fast is not None:
             assert hashlib.sha256(GENESIS_HASH.encode() + fast).hexdigest() == expected, text
+
+
+def test_a_key_that_is_not_the_subject_is_flagged() -> None:
+    records = stream("1000000000015", 2)
+    records[1] = replace(records[1], key=b"someone-else")
+    assert verify(records) == [(Kind.KEY_MISMATCH, 2)]
