@@ -37,7 +37,14 @@ from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebu
 from ikm_cli.audit_trail import Trail, enterprise_trail
 from ikm_cli.dev import STATE_FILE
 from ikmkit.audit.chain import ChainVerifier
-from ikmkit.audit.replay import DEFAULT_WORKERS, ReplayResult, Selection, replay
+from ikmkit.audit.replay import (
+    DEFAULT_WORKERS,
+    PARALLEL_FROM,
+    ReplayResult,
+    Selection,
+    records_in,
+    replay,
+)
 from ikmkit.audit.report import (
     event_row,
     finding_row,
@@ -158,8 +165,13 @@ def replay_command(
         typer.Option(help="SOURCE=BASE64 Ed25519 public key: verify ce_signature (repeatable)."),
     ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="Processes sharing the partitions (1 with --events).")
-    ] = DEFAULT_WORKERS,
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Processes sharing the partitions. Default: {DEFAULT_WORKERS} for logs of "
+            f"{PARALLEL_FROM:,}+ records, else 1 (always 1 with --events).",
+        ),
+    ] = None,
 ) -> None:
     """Verify contracts, sequences and hash chains of the log; write a report."""
     selection = Selection(
@@ -169,9 +181,13 @@ def replay_command(
         types=frozenset(event_type or ()),
         province=province,
     )
+    bootstrap = _kafka(kafka)
+    if workers is None:
+        large = asyncio.run(records_in(bootstrap, topic)) >= PARALLEL_FROM
+        workers = DEFAULT_WORKERS if large else 1
     result = asyncio.run(
         _replay_with_progress(
-            _kafka(kafka),
+            bootstrap,
             topic,
             selection,
             None,
