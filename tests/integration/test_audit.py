@@ -20,7 +20,12 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from typer.testing import CliRunner
 
 from contracts.notify import DELIVERY_TOPIC, NotificationDelivered
-from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
+from contracts.registry import (
+    ENTERPRISE_TOPIC,
+    EnterpriseRegistered,
+    EnterpriseVerified,
+    OwnerContact,
+)
 from contracts.subsidy import APPLICATION_TOPIC, SubsidyApplied
 from ikm_cli.audit_rebuild import rebuild
 from ikm_cli.audit_trail import enterprise_trail
@@ -78,14 +83,19 @@ class ForgingPublisher:
 
 
 async def publish_events(
-    kafka: str, tmp_path: Path, streams: dict[str, int], *, tamper=(), drop=()
+    kafka: str, tmp_path: Path, streams: dict[str, int], *, tamper=(), drop=(), first=()
 ) -> dict[tuple[str, int], str]:
-    """``streams``: NIB -> number of EnterpriseVerified events; ``tamper``/``drop``: (NIB, seq)."""
+    """``streams``: NIB -> number of EnterpriseVerified events; ``tamper``/``drop``: (NIB, seq).
+
+    ``first``: enterprise events to publish before them, in the same outbox (same chains).
+    """
     store = SqliteStore(tmp_path / f"{uuid.uuid4().hex}.db")
     await store.open(list(OUTBOX_COLLECTIONS))
     outbox = Outbox("/ikm/registry")
     ids: dict[tuple[str, int], str] = {}
     async with store.transaction() as uow:
+        for event in first:
+            await outbox.add(uow, event, at=T0)
         for nib, count in streams.items():
             for n in range(1, count + 1):
                 event = EnterpriseVerified(
@@ -219,10 +229,16 @@ async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
         recipient="regional:34", channel="email", attempts=1, delivered_at=T0,
     )  # fmt: skip
     await publish_one(audit_kafka, tmp_path, "notify", regional_notice, T0 + timedelta(hours=11))
-    await publish_events(audit_kafka, tmp_path, {nib: 2, other: 1})
+    registered = EnterpriseRegistered(
+        nib=nib, province="34", name="CV Maju", regency="3471", kbli="29300",
+        directorate="metal_machinery_electronics_transport", size_class="small",
+        owner=OwnerContact(name="Budi Santoso", email="budi@example.id"), registered_at=T0,
+    )  # fmt: skip
+    await publish_events(audit_kafka, tmp_path, {nib: 2, other: 1}, first=[registered])
 
     trail = await enterprise_trail(audit_kafka, nib)
     assert [(c.model.__name__ if c.model else None) for c in trail.events] == [
+        "EnterpriseRegistered",
         "EnterpriseVerified",
         "EnterpriseVerified",
         "SubsidyApplied",
@@ -240,15 +256,21 @@ async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
         ["audit", "trail", nib, "--kafka", audit_kafka, "--json", str(output)],
     )
     assert cli.exit_code == 0, cli.output
-    rows = json.loads(output.read_text())["events"]
+    text = output.read_text()
+    rows = json.loads(text)["events"]
     assert [r["type"] for r in rows] == [
+        "EnterpriseRegistered",
         "EnterpriseVerified",
         "EnterpriseVerified",
         "SubsidyApplied",
         "NotificationDelivered",
     ]
-    assert rows[2]["trace_id"] == format(trace_id, "032x")
-    assert rows[2]["data"]["nib"] == nib
+    assert rows[3]["trace_id"] == format(trace_id, "032x")
+    assert rows[3]["data"]["nib"] == nib
+    # personal data is masked by the contract's marking; business data is not
+    assert rows[0]["data"]["owner"]["name"] == "B***"
+    assert "Budi Santoso" not in text and "budi@example.id" not in text
+    assert rows[0]["data"]["name"] == "CV Maju"
 
 
 async def publish_one(kafka: str, tmp_path: Path, service: str, event, at: datetime) -> str:
