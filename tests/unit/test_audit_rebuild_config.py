@@ -31,3 +31,17 @@ def test_consumer_services_have_event_fed_state_to_rebuild(service: str) -> None
 def test_unknown_service_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown service"):
         load_definition("payments")
+
+
+def test_rebuild_command_refuses_without_a_live_store(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from ikm_cli.main import app
+
+    monkeypatch.setenv("IKM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MONGODB_URL", raising=False)
+    result = CliRunner().invoke(app, ["audit", "rebuild", "notify", "--kafka", "127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "no live store" in result.output
+    unknown = CliRunner().invoke(app, ["audit", "rebuild", "payments", "--kafka", "127.0.0.1:1"])
+    assert unknown.exit_code == 2
