@@ -90,7 +90,12 @@ class Outbox:
         digest = chain_hash(previous_hash, unsigned, payload)
         signature = self._signer(digest) if self._signer else None
         attrs = unsigned.model_copy(update={"hash": digest, "signature": signature})
-        await self._advance(uow, stream_id, stream, sequence, digest)
+        # The relay publishes in created_ns order: keep it increasing along each stream even
+        # when replicas' clocks disagree, so an aggregate's events are published in sequence.
+        created_ns = time.time_ns()
+        if stream is not None:
+            created_ns = max(created_ns, int(stream.get("created_ns", 0)) + 1)
+        await self._advance(uow, stream_id, stream, sequence, digest, created_ns)
         await uow.insert(
             OUTBOX,
             {
@@ -99,7 +104,7 @@ class Outbox:
                 "key": attrs.subject,
                 "headers": {k: v.decode() for k, v in to_headers(attrs)},
                 "payload": payload,
-                "created_ns": time.time_ns(),
+                "created_ns": created_ns,
                 "sequence": sequence,
                 "sent": False,
             },
@@ -115,11 +120,13 @@ class Outbox:
         stream: dict[str, Any] | None,
         sequence: int,
         digest: str,
+        created_ns: int,
     ) -> None:
+        head = {"sequence": sequence, "hash": digest, "created_ns": created_ns}
         if stream is None:
-            await uow.insert(OUTBOX_STREAMS, {"id": stream_id, "sequence": 1, "hash": digest})
+            await uow.insert(OUTBOX_STREAMS, {"id": stream_id, **head})
         else:
-            await uow.replace(OUTBOX_STREAMS, {**stream, "sequence": sequence, "hash": digest})
+            await uow.replace(OUTBOX_STREAMS, {**stream, **head})
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from ikmkit.infra import KafkaEndpoint, resolve_kafka
 from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
 from ikmkit.store.sqlite import SqliteStore
-from tests.support.infra import resolve_test_mongo
+from tests.support.infra import MONGO_KIND, resolve_test_mongo
 
 STORE_KINDS = ["sqlite", "mongodb"]
 
@@ -36,7 +36,8 @@ def kafka(kafka_endpoint: KafkaEndpoint) -> str:
 
 @pytest.fixture(scope="session")
 def mongo_url() -> Iterator[str]:
-    url, _kind, owner = resolve_test_mongo()
+    url, kind, owner = resolve_test_mongo()
+    MONGO_KIND["kind"] = kind
     yield url
     owner.stop()
 
@@ -45,7 +46,13 @@ def make_store(kind: str, tmp_path: Path, mongo_url: str | None) -> Store:
     if kind == "sqlite":
         return SqliteStore(tmp_path / f"{uuid.uuid4().hex}.db")
     assert mongo_url is not None
-    return MongoStore(mongo_url, f"test_{uuid.uuid4().hex[:12]}")
+    # mongoeco conflicts on any two overlapping write transactions (database-wide version),
+    # so this process takes turns there; a real MongoDB runs them concurrently.
+    return MongoStore(
+        mongo_url,
+        f"test_{uuid.uuid4().hex[:12]}",
+        serialize_transactions=MONGO_KIND["kind"] == "mongoeco",
+    )
 
 
 @pytest.fixture(params=STORE_KINDS)

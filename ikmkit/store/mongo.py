@@ -10,6 +10,7 @@ retry the whole use case, exactly as for ``VersionConflict``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -257,10 +258,24 @@ class MongoStore:
 
     kind = "mongodb"
 
-    def __init__(self, url: str, database: str, *, use_transactions: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        use_transactions: bool = True,
+        serialize_transactions: bool = False,
+    ) -> None:
+        """``serialize_transactions``: run this process's transactions one at a time.
+
+        For servers that detect write conflicts against a database-wide version (the
+        mongoeco wire server used in tests), where any two overlapping write
+        transactions conflict; MongoDB itself only conflicts on the same document.
+        """
         self._url = url
         self._database = database
         self._use_transactions = use_transactions
+        self._turn = asyncio.Lock() if serialize_transactions else None
         self._client: AsyncMongoClient[Raw] | None = None
         self._specs: dict[str, CollectionSpec] = {}
 
@@ -296,6 +311,15 @@ class MongoStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        if self._turn is None:
+            async with self._transaction() as uow:
+                yield uow
+            return
+        async with self._turn, self._transaction() as uow:
+            yield uow
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[UnitOfWork]:
         if self._client is None:
             raise StoreError("store is not open")
         if not self._use_transactions:

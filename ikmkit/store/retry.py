@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from ikmkit.store.port import RETRYABLE
 
-T = TypeVar("T")
 
-
-async def retry_on_conflict(
+async def retry_on_conflict[T](
     attempt: Callable[[], Awaitable[T]],
     *,
     max_attempts: int = 50,

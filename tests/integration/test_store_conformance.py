@@ -7,6 +7,7 @@ MONGODB_URL is set or Docker answers, else the mongoeco wire server.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,6 +21,7 @@ from ikmkit.store import (
     VersionConflict,
 )
 from ikmkit.store.keyset import InvalidCursor
+from ikmkit.store.mongo import MongoStore
 from ikmkit.store.retry import retry_on_conflict
 
 PEOPLE = "people"
@@ -30,6 +32,11 @@ SPECS = [CollectionSpec(PEOPLE, unique=[("email",)], indexes=[("province", "age"
 async def store(fresh_store: Store) -> AsyncIterator[Store]:
     await fresh_store.open(SPECS)
     yield fresh_store
+
+
+@pytest.fixture
+def mongo_url_if_needed(store_kind: str, request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue("mongo_url")) if store_kind == "mongodb" else None
 
 
 def person(i: int, province: str = "34", **extra: object) -> dict[str, object]:
@@ -167,7 +174,13 @@ async def test_get_many_patch_many_and_delete(store: Store) -> None:
     assert p0["version"] == 2
 
 
-async def test_concurrent_read_modify_write_never_loses_an_update(store: Store) -> None:
+async def test_concurrent_read_modify_write_never_loses_an_update(
+    store: Store, store_kind: str, mongo_url_if_needed: str | None
+) -> None:
+    if store_kind == "mongodb":  # really concurrent, even on mongoeco: conflicts get retried
+        assert mongo_url_if_needed is not None
+        store = MongoStore(mongo_url_if_needed, f"test_{uuid.uuid4().hex[:12]}")
+        await store.open(SPECS)
     async with store.transaction() as uow:
         await uow.insert(PEOPLE, {**person(1), "counter": 0})
 
@@ -183,6 +196,9 @@ async def test_concurrent_read_modify_write_never_loses_an_update(store: Store) 
         doc = await uow.get(PEOPLE, "p001")
     assert doc is not None
     assert doc["counter"] == 10
+    if isinstance(store, MongoStore):
+        await store.drop()
+        await store.close()
 
 
 async def test_a_tampered_cursor_is_refused(store: Store) -> None:

@@ -52,6 +52,10 @@ class MongoEcoServer:
         self._thread.join(timeout=10)
 
 
+MONGO_KIND = {"kind": ""}
+"""Which MongoDB-wire server this session runs against (set by the ``mongo_url`` fixture)."""
+
+
 def resolve_test_mongo() -> tuple[str, str, Any]:
     """(url, kind, stopper): real MongoDB if configured or Docker answers, else mongoeco."""
     real: MongoEndpoint | None = resolve_mongo()
