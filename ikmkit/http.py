@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ikmkit import metrics
 from ikmkit.errors import AppError
-from ikmkit.store import DuplicateKey, VersionConflict
+from ikmkit.store import DuplicateKey, TransactionConflict, VersionConflict
 from ikmkit.store.keyset import InvalidCursor
 
 
@@ -41,6 +41,18 @@ def _version_conflict(_: Request, exc: Exception) -> Response:
     )
 
 
+def _transaction_conflict(_: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        error_body(
+            "the record was changed by a concurrent request; retry",
+            loc=[],
+            error_type="conflict.concurrent",
+        ),
+        status_code=409,
+        headers={"Retry-After": "1"},
+    )
+
+
 def _duplicate(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, DuplicateKey)
     return JSONResponse(
@@ -63,6 +75,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(VersionConflict, _version_conflict)
     app.add_exception_handler(DuplicateKey, _duplicate)
+    app.add_exception_handler(TransactionConflict, _transaction_conflict)
     app.add_exception_handler(InvalidCursor, _bad_cursor)
 
 
