@@ -40,7 +40,7 @@ async def _write(kafka: str, topic: str) -> None:
     await producer.start()
     try:
         at = datetime(2026, 1, 1, tzinfo=UTC)
-        previous = {}
+        previous: dict[str, str] = {}
         futures = []
         for n in range(EVENTS):
             nib = f"{1_000_000_000_000 + n % AGGREGATES}"
