@@ -205,6 +205,7 @@ def asyncapi_document() -> Schema:
         "servers": {
             "kafka": {
                 "host": "localhost:9092",
+                "pathname": "",
                 "protocol": "kafka",
                 "description": "Set KAFKA_BOOTSTRAP_SERVERS for a real deployment.",
             }

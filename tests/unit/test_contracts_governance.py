@@ -199,6 +199,14 @@ def test_asyncapi_document_lists_every_topic_and_event() -> None:
         assert channel_id in document["channels"]
 
 
+def test_asyncapi_document_fits_faststreams_asyncapi_3_model() -> None:
+    from faststream.specification.asyncapi.v3_0_0.schema.schema import ApplicationSchema
+
+    schema = ApplicationSchema.model_validate(generate.asyncapi_document())
+    assert schema.components is not None and schema.components.messages is not None
+    assert set(schema.components.messages) == set(EVENTS_BY_NAME)
+
+
 @pytest.mark.parametrize("name", ["EnterpriseRegistered", "PartnerRegistered"])
 def test_schema_validates_an_event_the_model_produces(name: str) -> None:
     from contracts.registry import EnterpriseRegistered, OwnerContact, PartnerRegistered
