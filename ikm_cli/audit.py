@@ -17,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +39,6 @@ from rich.table import Table
 from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebuild
 from ikm_cli.audit_trail import Trail, enterprise_trail
 from ikm_cli.dev import STATE_FILE
-from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.replay import (
     DEFAULT_WORKERS,
     PARALLEL_FROM,
@@ -45,6 +47,7 @@ from ikmkit.audit.replay import (
     records_in,
     replay,
 )
+from ikmkit.audit.replay import Progress as ProgressCallback
 from ikmkit.audit.report import (
     event_row,
     finding_row,
@@ -95,43 +98,42 @@ def _public_keys(values: list[str] | None) -> dict[str, str]:
     return keys
 
 
-def _progress_bar() -> Progress:
-    return Progress(
+@contextmanager
+def _progress(label: str) -> Iterator[ProgressCallback]:
+    """A progress bar with events/s; yields the callback ``replay`` reports to."""
+    columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>10,.0f} events/s"),
         TimeElapsedColumn(),
-        console=console,
-        transient=False,
     )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(label, total=None, rate=0.0)
+        started = time.perf_counter()
+
+        def advance(done: int, total: int) -> None:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        yield advance
 
 
 async def _replay_with_progress(
     kafka: str,
     topics: list[str] | None,
     selection: Selection,
-    verifier: ChainVerifier | None,
     *,
     collect: bool,
-    label: str,
-    public_keys: dict[str, str] | None = None,
-    workers: int = 1,
+    public_keys: dict[str, str] | None,
+    workers: int,
 ) -> ReplayResult:
-    with _progress_bar() as progress:
-        task = progress.add_task(label, total=None, rate=0.0)
-        started = datetime.now(UTC)
-
-        def advance(done: int, total: int) -> None:
-            seconds = (datetime.now(UTC) - started).total_seconds() or 1e-9
-            progress.update(task, completed=done, total=total, rate=done / seconds)
-
+    with _progress("replay") as advance:
         return await replay(
             kafka,
             topics,
             selection,
-            verifier=verifier,
             public_keys=public_keys,
             collect=collect,
             progress=advance,
@@ -190,9 +192,7 @@ def replay_command(
             bootstrap,
             topic,
             selection,
-            None,
             collect=events,
-            label="replay",
             public_keys=_public_keys(public_key),
             workers=workers,
         )
@@ -267,14 +267,7 @@ def trail_command(
 
 
 async def _trail_with_progress(kafka: str, nib: str, topics: list[str] | None) -> Trail:
-    with _progress_bar() as progress:
-        task = progress.add_task(f"trail {nib}", total=None, rate=0.0)
-        started = datetime.now(UTC)
-
-        def advance(done: int, total: int) -> None:
-            seconds = (datetime.now(UTC) - started).total_seconds() or 1e-9
-            progress.update(task, completed=done, total=total, rate=done / seconds)
-
+    with _progress(f"trail {nib}") as advance:
         return await enterprise_trail(kafka, nib, topics, progress=advance)
 
 
