@@ -46,9 +46,10 @@ class Kind(StrEnum):
     BAD_SIGNATURE = "bad_signature"  # ce_signature does not verify with the source's key
     UNSIGNED = "unsigned"  # the source has a key but the event carries no signature
     KEY_MISMATCH = "key_mismatch"  # Kafka key differs from ce_subject (wrong partition)
+    TRUNCATED = "truncated"  # a stream's first events are older than the partition's retention
 
 
-BENIGN = frozenset({Kind.DUPLICATE})
+BENIGN = frozenset({Kind.DUPLICATE, Kind.TRUNCATED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,28 +404,40 @@ class ChainVerifier:
             models.append(model)
         return models
 
-    def finish(self) -> list[Finding]:
-        """Gaps and unverifiable events of every selected stream; returns all findings."""
+    def finish(self, truncated: frozenset[tuple[str, int]] = frozenset()) -> list[Finding]:
+        """Gaps of every selected stream; returns all findings.
+
+        ``truncated``: (topic, partition) whose log no longer starts at offset 0. There,
+        missing sequence numbers 1..n before the first retained event are reported as
+        ``truncated`` (retention, a warning), not as a gap.
+        """
         for stream in self._streams.values():
-            if not stream.selected:
-                continue
-            missing = sorted(set(range(1, stream.max_sequence + 1)) - set(stream.hashes))
-            if missing:
-                self.findings.append(
-                    Finding(
-                        Kind.GAP,
-                        stream.topic,
-                        stream.partition,
-                        -1,
-                        stream.subject,
-                        missing[0],
-                        None,
-                        None,
-                        f"missing sequence numbers {_ranges(missing)} of 1..{stream.max_sequence}",
-                    )
-                )
+            if stream.selected:
+                self.findings += self._gaps(stream, (stream.topic, stream.partition) in truncated)
             stream.pending.clear()
         return self.findings
+
+    def _gaps(self, stream: _Stream, truncated: bool) -> list[Finding]:
+        missing = sorted(set(range(1, stream.max_sequence + 1)) - set(stream.hashes))
+        found = []
+        if truncated and missing and missing[0] == 1:
+            first = min(stream.hashes)
+            found.append(
+                self._stream_finding(
+                    Kind.TRUNCATED, stream, 1, f"sequence numbers 1-{first - 1} are past retention"
+                )
+            )
+            missing = [n for n in missing if n > first]
+        if missing:
+            detail = f"missing sequence numbers {_ranges(missing)} of 1..{stream.max_sequence}"
+            found.append(self._stream_finding(Kind.GAP, stream, missing[0], detail))
+        return found
+
+    @staticmethod
+    def _stream_finding(kind: Kind, stream: _Stream, sequence: int, detail: str) -> Finding:
+        return Finding(
+            kind, stream.topic, stream.partition, -1, stream.subject, sequence, None, None, detail
+        )
 
     def heads(self) -> dict[tuple[str, str], tuple[int, str]]:
         """(topic, subject) -> (highest sequence seen, its ce_hash)."""

@@ -165,6 +165,7 @@ class LogReader:
         self.topics: list[str] = []
         self.total = 0
         self._end: dict[TopicPartition, int] = {}
+        self.truncated: frozenset[tuple[str, int]] = frozenset()
 
     async def open(self) -> None:
         await self._consumer.start()
@@ -190,6 +191,7 @@ class LogReader:
         begin = await self._consumer.beginning_offsets(partitions)
         end = await self._consumer.end_offsets(partitions)
         self._end = {tp: end[tp] for tp in partitions if end[tp] > begin[tp]}
+        self.truncated = frozenset((tp.topic, tp.partition) for tp in partitions if begin[tp] > 0)
         self.total = sum(end[tp] - begin[tp] for tp in self._end)
         for tp in partitions:
             if tp in self._end:
@@ -306,7 +308,7 @@ async def _replay_once(
                 progress(result.read, reader.total)
     finally:
         await reader.close()
-    result.findings = verifier.finish()
+    result.findings = verifier.finish(reader.truncated)
     result.streams = verifier.streams
     result.seconds = time.perf_counter() - started
     return result

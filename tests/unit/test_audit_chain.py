@@ -239,3 +239,20 @@ def test_a_key_that_is_not_the_subject_is_flagged() -> None:
     records = stream("1000000000015", 2)
     records[1] = replace(records[1], key=b"someone-else")
     assert verify(records) == [(Kind.KEY_MISMATCH, 2)]
+
+
+def test_history_lost_to_retention_is_a_warning_not_a_gap() -> None:
+    records = stream("1000000000016", 6)[2:]  # sequence 1 and 2 are past retention
+    del records[1]  # and 4 is really missing
+    verifier = ChainVerifier()
+    for record in records:
+        verifier.check(record)
+    findings = verifier.finish(truncated=frozenset({(ENTERPRISE_TOPIC, 0)}))
+    assert [(f.kind, f.sequence, f.severity) for f in findings] == [
+        (Kind.TRUNCATED, 1, "warning"),
+        (Kind.GAP, 4, "error"),
+    ]
+    untruncated = ChainVerifier()
+    for record in records:
+        untruncated.check(record)
+    assert [(f.kind, f.sequence) for f in untruncated.finish()] == [(Kind.GAP, 1)]
