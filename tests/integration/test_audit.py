@@ -22,7 +22,11 @@ from typer.testing import CliRunner
 from contracts.notify import DELIVERY_TOPIC, NotificationDelivered
 from contracts.registry import (
     ENTERPRISE_TOPIC,
+    EnterpriseClassChanged,
     EnterpriseRegistered,
+    EnterpriseReinstated,
+    EnterpriseSuspended,
+    EnterpriseUpdated,
     EnterpriseVerified,
     OwnerContact,
 )
@@ -44,10 +48,16 @@ from services.notify.settings import NotifySettings
 from services.notify.store import NOTIFICATIONS
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
+from services.subsidy.main import definition as subsidy_definition
+from services.subsidy.settings import SubsidySettings
 from tests.support.kafka import eventually
 from tests.support.service import auth_headers, running_service
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+REPLICATED = {
+    EnterpriseRegistered, EnterpriseUpdated, EnterpriseVerified,
+    EnterpriseClassChanged, EnterpriseSuspended, EnterpriseReinstated,
+}  # fmt: skip
 
 
 def random_nib() -> str:
@@ -301,12 +311,11 @@ def rebuild_kafka() -> Iterator[str]:
     broker.stop()
 
 
-async def caught_up(kafka: str, store: Store, group: str, topics: list[str]) -> bool:
-    """Has the consumer group processed every event of its types written so far?
+async def caught_up(kafka: str, store: Store, group: str, topics: list[str], handled) -> bool:
+    """Has the consumer group processed every event of the ``handled`` types written so far?
 
     (Checked through its inbox: the embedded broker cannot answer OffsetFetch for admins.)
     """
-    handled = set(rules.consumed_events())
     result = await replay(kafka, topics, collect=True)
     ids = [c.headers["ce_id"] for c in result.events if c.model in handled]
     async with store.transaction() as uow:
@@ -315,7 +324,7 @@ async def caught_up(kafka: str, store: Store, group: str, topics: list[str]) -> 
 
 @pytest.fixture
 async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> AsyncIterator[dict]:
-    """Registry + notify running on their own broker; three enterprises registered."""
+    """Registry, subsidy and notify on their own broker; three enterprises registered."""
     registry = registry_definition(
         RegistrySettings(kafka_bootstrap_servers=rebuild_kafka),
         store=SqliteStore(tmp_path / "registry.db"),
@@ -323,8 +332,16 @@ async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> As
     notify = notify_definition(
         NotifySettings(kafka_bootstrap_servers=rebuild_kafka), store=fresh_store
     )
+    subsidy = subsidy_definition(
+        SubsidySettings(kafka_bootstrap_servers=rebuild_kafka),
+        store=SqliteStore(tmp_path / "subsidy.db"),
+    )
     nibs = [random_nib() for _ in range(3)]
-    async with running_service(registry) as reg, running_service(notify) as ntf:
+    async with (
+        running_service(registry) as reg,
+        running_service(notify) as ntf,
+        running_service(subsidy) as sub,
+    ):
         for n, nib in enumerate(nibs):
             response = await reg.client.post(
                 "/enterprises",
@@ -342,11 +359,15 @@ async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> As
                 headers=auth_headers("ministry"),
             )
             assert response.status_code == 201, response.text
-        consumer = ntf.runtime.consumers[0]
-        await eventually(
-            lambda: caught_up(rebuild_kafka, fresh_store, consumer.group, consumer.topics), 60
-        )
-        yield {"kafka": rebuild_kafka, "notify": ntf, "registry": reg, "nibs": nibs}
+        for service, handled in ((ntf, set(rules.consumed_events())), (sub, REPLICATED)):
+            consumer = service.runtime.consumers[0]
+            await eventually(
+                lambda c=consumer, s=service, h=handled: caught_up(
+                    rebuild_kafka, s.runtime.store, c.group, c.topics, h
+                ),
+                60,
+            )
+        yield {"kafka": rebuild_kafka, "notify": ntf, "registry": reg, "subsidy": sub}
 
 
 async def test_rebuild_of_a_healthy_service_reports_no_differences_then_finds_an_edit(
@@ -372,6 +393,14 @@ async def test_rebuild_of_a_healthy_service_reports_no_differences_then_finds_an
         [("changed", edited["id"], ("title",)), ("extra", deleted["id"], ())]
     )
     assert not after_edit.clean
+
+    # subsidy's replica of the registry's enterprises rebuilds identically
+    sub = workload["subsidy"]
+    subsidy_report = await rebuild(
+        "subsidy", kafka, sub.runtime.store, definition=sub.app.state.definition
+    )
+    assert subsidy_report.compared["enterprises"] == (3, 3)
+    assert subsidy_report.clean, subsidy_report.differences
 
     # the registry is a source: its outbox stream heads are checked against the log
     reg = workload["registry"]
