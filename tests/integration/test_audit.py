@@ -50,6 +50,8 @@ from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
+from services.training.main import definition as training_definition
+from services.training.settings import TrainingSettings
 from tests.support.kafka import eventually
 from tests.support.service import auth_headers, running_service
 
@@ -336,11 +338,16 @@ async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> As
         SubsidySettings(kafka_bootstrap_servers=rebuild_kafka),
         store=SqliteStore(tmp_path / "subsidy.db"),
     )
+    training = training_definition(
+        TrainingSettings(kafka_bootstrap_servers=rebuild_kafka),
+        store=SqliteStore(tmp_path / "training.db"),
+    )
     nibs = [random_nib() for _ in range(3)]
     async with (
         running_service(registry) as reg,
         running_service(notify) as ntf,
         running_service(subsidy) as sub,
+        running_service(training) as trn,
     ):
         for n, nib in enumerate(nibs):
             response = await reg.client.post(
@@ -359,7 +366,8 @@ async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> As
                 headers=auth_headers("ministry"),
             )
             assert response.status_code == 201, response.text
-        for service, handled in ((ntf, set(rules.consumed_events())), (sub, REPLICATED)):
+        consumed = ((ntf, set(rules.consumed_events())), (sub, REPLICATED), (trn, REPLICATED))
+        for service, handled in consumed:
             consumer = service.runtime.consumers[0]
             await eventually(
                 lambda c=consumer, s=service, h=handled: caught_up(
@@ -367,7 +375,9 @@ async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> As
                 ),
                 60,
             )
-        yield {"kafka": rebuild_kafka, "notify": ntf, "registry": reg, "subsidy": sub}
+        yield {
+            "kafka": rebuild_kafka, "notify": ntf, "registry": reg, "subsidy": sub, "training": trn,
+        }  # fmt: skip
 
 
 async def test_rebuild_of_a_healthy_service_reports_no_differences_then_finds_an_edit(
@@ -394,13 +404,14 @@ async def test_rebuild_of_a_healthy_service_reports_no_differences_then_finds_an
     )
     assert not after_edit.clean
 
-    # subsidy's replica of the registry's enterprises rebuilds identically
-    sub = workload["subsidy"]
-    subsidy_report = await rebuild(
-        "subsidy", kafka, sub.runtime.store, definition=sub.app.state.definition
-    )
-    assert subsidy_report.compared["enterprises"] == (3, 3)
-    assert subsidy_report.clean, subsidy_report.differences
+    # subsidy's and training's replicas of the registry's enterprises rebuild identically
+    for service, collection in (("subsidy", "enterprises"), ("training", "enterprise_replica")):
+        running = workload[service]
+        replica = await rebuild(
+            service, kafka, running.runtime.store, definition=running.app.state.definition
+        )
+        assert replica.compared[collection] == (3, 3), service
+        assert replica.clean, (service, replica.differences)
 
     # the registry is a source: its outbox stream heads are checked against the log
     reg = workload["registry"]
