@@ -179,7 +179,7 @@ async def test_offsets_are_committed_only_after_the_effect(
     dying = EventConsumer(group=name, store=store, dead_letters=publisher)
     dying.handles(EnterpriseRegistered)(crash_midway)
     await produce_event(kafka, registered(key))
-    async with consuming(kafka, dying):
+    async with consuming(kafka, dying, graceful_timeout=0.5):
         await asyncio.wait_for(started.wait(), 60)
     # A new instance of the same group gets the event again and stores the effect.
     healthy = EventConsumer(group=name, store=store, dead_letters=publisher)

@@ -93,10 +93,14 @@ async def produce_event(bootstrap: str, event: Event, *, event_id: str | None = 
 
 @asynccontextmanager
 async def consuming(
-    bootstrap: str, consumer: EventConsumer, *, batch: bool = False
+    bootstrap: str,
+    consumer: EventConsumer,
+    *,
+    batch: bool = False,
+    graceful_timeout: float | None = None,
 ) -> AsyncIterator[KafkaBroker]:
     """Run ``consumer`` as a real FastStream subscriber until the block exits."""
-    broker = KafkaBroker(bootstrap)
+    broker = KafkaBroker(bootstrap, graceful_timeout=graceful_timeout)
     router = KafkaRouter()
     consumer.subscribe(router, batch=batch)
     broker.include_router(router)
