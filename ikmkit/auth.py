@@ -10,6 +10,7 @@ Roles:
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -92,14 +93,25 @@ def decode_token(secret: str, token: str) -> Principal:
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by `ikm token`")
 
 
-def current_principal(
+@functools.lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[Principal, float]:
+    principal = decode_token(secret, token)
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
+    return principal, float(expires)
+
+
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # async: a sync dependency would cost a threadpool hop on every request.
     if credentials is None:
         raise Unauthorized("missing bearer token")
     secret: str = request.app.state.jwt_secret
-    return decode_token(secret, credentials.credentials)
+    principal, expires = _verified(secret, credentials.credentials)
+    if expires <= time.time():  # a cached verification must not outlive the token
+        raise Unauthorized("invalid bearer token: Signature has expired")
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from ikmkit.auth import CurrentPrincipal, Principal
 from ikmkit.errors import Forbidden, InvalidInput
-from ikmkit.runtime import Runtime, runtime_of
+from ikmkit.runtime import RuntimeDep
 from services.notify import domain, service
 from services.notify.domain import SubscriptionRequest
 from services.notify.wiring import components
 
 router = APIRouter()
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 Recipient = Annotated[str, Query(min_length=3, description="e.g. enterprise:<nib>, regional:34")]
 
 

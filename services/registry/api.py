@@ -21,7 +21,7 @@ def build_router(clock: Clock = service.system_clock) -> APIRouter:
     """The registry's routes; ``clock`` is injectable so tests can move time."""
     router = APIRouter()
 
-    def ports(request: Request) -> Ports:
+    async def ports(request: Request) -> Ports:
         runtime = runtime_of(request)
         return Ports(runtime.store, runtime.outbox, clock)
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from contracts.subsidy import ApplicationStatus, ProgramKind
 from ikmkit.auth import CurrentPrincipal, Principal
-from ikmkit.runtime import Runtime, runtime_of
+from ikmkit.runtime import Runtime, RuntimeDep
 from services.subsidy import service
 from services.subsidy.domain import Actor, Application, BudgetReport, Program, Stats
 from services.subsidy.settings import SubsidySettings
 
 router = APIRouter(tags=["subsidy"])
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
 def _actor(principal: Principal) -> Actor:

@@ -10,16 +10,15 @@ from pydantic import BaseModel, Field
 
 from contracts.training import CourseKind
 from ikmkit.auth import CurrentPrincipal
-from ikmkit.runtime import Runtime, runtime_of
+from ikmkit.runtime import RuntimeDep, runtime_of
 from services.training import mentoring, service
 from services.training.domain import Course, Enrollment, MentorAssignment, ParticipantDetails
 from services.training.settings import TrainingSettings
 
 router = APIRouter(tags=["training"])
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
-def keys_of(request: Request) -> service.Keys:
+async def keys_of(request: Request) -> service.Keys:
     settings = runtime_of(request).settings
     assert isinstance(settings, TrainingSettings)
     return service.Keys(
