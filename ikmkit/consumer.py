@@ -43,6 +43,7 @@ log = logging.getLogger("ikmkit.consumer")
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any, EnvelopeAttributes, UnitOfWork], Awaitable[None]]
+BatchHandler = Callable[[list[tuple[Any, EnvelopeAttributes]], UnitOfWork], Awaitable[None]]
 
 H_DLQ_REASON = "dlq_reason"
 H_DLQ_ERROR = "dlq_error"
@@ -109,6 +110,7 @@ class EventConsumer:
         self._dead_letters = dead_letters
         self.retry = retry or RetryPolicy()
         self._handlers: dict[type[Event], Handler] = {}
+        self._batch_handler: BatchHandler | None = None
         self.extra_topics: set[str] = set()
 
     def handles(self, event_type: type[E]) -> Callable[[Handler], Handler]:
@@ -117,6 +119,17 @@ class EventConsumer:
             return handler
 
         return register
+
+    def handles_batch(self, handler: BatchHandler) -> BatchHandler:
+        """Handle a whole batch of fresh events in one call (bulk writes).
+
+        Used on the fast path, where a batch commits as one unit of work; the
+        per-event handlers registered with ``handles`` still decide which events
+        this consumer takes, and serve the one-by-one fallback that isolates an
+        event the batch could not process.
+        """
+        self._batch_handler = handler
+        return handler
 
     @property
     def topics(self) -> list[str]:
@@ -171,12 +184,13 @@ class EventConsumer:
             async with self._store.transaction() as uow:
                 ids = list(dict.fromkeys(env.attrs.id for _, env in ready))
                 fresh = await inbox.unprocessed(uow, self.group, ids)
-                done: set[str] = set()
+                todo: list[Envelope] = []
                 for _, env in ready:
-                    if env.attrs.id in fresh and env.attrs.id not in done:
-                        with self._span(env):
-                            await self._handlers[type(env.event)](env.event, env.attrs, uow)
-                        done.add(env.attrs.id)
+                    if env.attrs.id in fresh:
+                        fresh.discard(env.attrs.id)
+                        todo.append(env)
+                await self._handle_together(todo, uow)
+                done = {env.attrs.id for env in todo}
                 await inbox.mark_processed(uow, self.group, sorted(done))
         except Exception as exc:
             log.info(
@@ -185,6 +199,16 @@ class EventConsumer:
             return False
         self._count(ready, processed=done)
         return True
+
+    async def _handle_together(self, todo: list[Envelope], uow: UnitOfWork) -> None:
+        if not todo:
+            return
+        if self._batch_handler is not None:
+            await self._batch_handler([(env.event, env.attrs) for env in todo], uow)
+            return
+        for env in todo:
+            with self._span(env):
+                await self._handlers[type(env.event)](env.event, env.attrs, uow)
 
     def _count(self, ready: list[tuple[Record, Envelope]], processed: set[str]) -> None:
         for _, env in ready:

@@ -299,3 +299,42 @@ async def test_bad_input_lands_in_the_dlq_with_the_reason_and_original_bytes(
             assert header(parked[0], "dlq_consumer_group") == name
             assert header(parked[0], "dlq_original_topic") == ENTERPRISE_TOPIC
     assert len(await effects_for(store, good)) == 1
+
+
+async def test_a_batch_handler_writes_in_bulk_and_the_fallback_isolates_a_poison_event(
+    store: Store, publisher: KafkaPublisher, kafka: str
+) -> None:
+    keys = [nib() for _ in range(5)]
+    poison = keys[2]
+    for key in keys:
+        await produce_event(kafka, registered(key))
+    records = [r for r in await read_topic(kafka, ENTERPRISE_TOPIC) if r.key.decode() in set(keys)]
+    batches: list[int] = []
+
+    async def bulk(items: list[tuple[EnterpriseRegistered, object]], uow: UnitOfWork) -> None:
+        batches.append(len(items))
+        if any(event.nib == poison for event, _ in items):
+            raise PermanentError("one bad apple")
+        await uow.insert_many(
+            EFFECTS, [{"id": uuid.uuid4().hex, "nib": event.nib} for event, _ in items]
+        )
+
+    async def one(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+        if event.nib == poison:
+            raise PermanentError("one bad apple")
+        await record_effect(event, meta, uow)
+
+    name = group()
+    consumer = EventConsumer(group=name, store=store, dead_letters=publisher)
+    consumer.handles(EnterpriseRegistered)(one)
+    consumer.handles_batch(bulk)
+    await consumer.process(records)
+    assert batches == [5]  # tried in bulk, then one by one
+    for key in keys:
+        assert len(await effects_for(store, key)) == (0 if key == poison else 1)
+    assert header((await dead_letters(kafka, name, poison))[0], "dlq_reason") == "unprocessable"
+
+    healthy = [r for r in records if r.key.decode() != poison]
+    await consumer.process(healthy)  # redelivered: the inbox skips them all, no new batch
+    assert batches == [5]
+    assert all(len(await effects_for(store, key)) == 1 for key in keys if key != poison)
