@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,45 +27,13 @@ from contracts.registry import (
 )
 from ikmkit.kafka import KafkaPublisher
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay
-from ikmkit.store import CollectionSpec, Store, UnitOfWork
+from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 from services.training.main import definition
 from services.training.settings import TrainingSettings
 from tests.support.service import auth_headers, running_service
 
 MINISTRY = auth_headers("ministry")
-
-
-class OneTransactionAtATime:
-    """Serializes a store's transactions in this process.
-
-    The embedded MongoDB-wire server (mongoeco) loses writes other transactions committed
-    when a conflicting transaction aborts at commit; a real MongoDB does not. The relay, the
-    consumer and requests all write concurrently here, so tests on mongoeco take turns.
-    """
-
-    def __init__(self, inner: Store) -> None:
-        self._inner = inner
-        self._turn = asyncio.Lock()
-        self.kind = inner.kind
-
-    async def open(self, collections: Sequence[CollectionSpec]) -> None:
-        await self._inner.open(collections)
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-    async def ping(self) -> None:
-        await self._inner.ping()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[UnitOfWork]:
-        async with self._turn, self._inner.transaction() as uow:
-            yield uow
-
-
-def serialized(store: Store) -> Store:
-    return OneTransactionAtATime(store) if store.kind == "mongodb" else store
 
 
 TODAY = datetime.now(UTC).date()
@@ -166,7 +134,7 @@ async def test_course_enrollment_waitlist_and_refusals(
     nib = random_nib()
     async with (
         registry_feed(kafka, tmp_path) as feed,
-        running_service(definition(settings, store=serialized(fresh_store))) as svc,
+        running_service(definition(settings, store=fresh_store)) as svc,
     ):
         client = svc.client
         bad = await client.post(
@@ -240,7 +208,7 @@ async def test_course_enrollment_waitlist_and_refusals(
 
 async def test_completion_certificates_placement_and_stats(kafka: str, fresh_store: Store) -> None:
     settings = TrainingSettings(kafka_bootstrap_servers=kafka)
-    async with running_service(definition(settings, store=serialized(fresh_store))) as svc:
+    async with running_service(definition(settings, store=fresh_store)) as svc:
         client = svc.client
         past = course_body(
             kind="diklat_3in1",
@@ -353,7 +321,7 @@ async def test_mentor_assignment_follows_the_mou(
     assignment = {"nib": nib, "partner_id": partner, "mentor_name": "Ir. Bambang"}
     async with (
         registry_feed(kafka, tmp_path) as feed,
-        running_service(definition(settings, store=serialized(fresh_store))) as svc,
+        running_service(definition(settings, store=fresh_store)) as svc,
     ):
         client = svc.client
         await feed.publish(enterprise_registered(nib, province="34"))
