@@ -3,10 +3,14 @@
 N ``EnterpriseRegistered`` events (valid CloudEvents headers, canonical JSON, key = NIB)
 are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
 
-1. raw: a plain aiokafka consumer reads them all (no decoding), events/s;
+1. raw: a plain aiokafka consumer reads them all (no decoding), events/s; three times from
+   the start of the topic, best of three reported (one read of N events takes a fraction of
+   a second, so a single one is at the mercy of the scheduler on a shared machine);
 2. notify: the real service (batch consumer -> notifications in SQLite -> dispatcher ->
    pooled SMTP) against a real SMTP sink: events/s persisted (3 notifications each:
-   owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received).
+   owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received);
+3. the SMTP sink's own capacity: pre-composed messages sent over as many connections as the
+   dispatcher uses, no store, no rendering: the ceiling for "delivered".
 
 Rates are measured between the first and the last observation (join and rebalance time
 excluded for both). Other benchmarks publish on the same topic, so this one runs on its
@@ -24,6 +28,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiosmtplib
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.common import Figure
@@ -35,10 +40,13 @@ from ikmkit.infra import EmbeddedKafka, free_port, wait_for_port
 from ikmkit.kafka import ensure_topics
 from ikmkit.store.sqlite import SqliteStore
 from services.notify.main import definition
+from services.notify.senders import compose
 from services.notify.settings import NotifySettings
 from tests.support.service import running_service
 
-EVENTS = 20_000
+EVENTS = 30_000
+RAW_RUNS = 3
+SINK_MESSAGES = 5_000
 TARGET_RATIO = 0.25
 PROVINCES = ("11", "31", "32", "34", "35", "73")
 
@@ -91,6 +99,10 @@ async def _publish(kafka: str, count: int) -> None:
         await producer.stop()
 
 
+async def _raw_rates(kafka: str, count: int, runs: int) -> list[float]:
+    return [await _raw_rate(kafka, count) for _ in range(runs)]
+
+
 async def _raw_rate(kafka: str, count: int) -> float:
     """Events/s of a bare aiokafka consumer reading the topic from the start."""
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
@@ -138,6 +150,7 @@ class _SinkProcess:
 
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
         self._count_file = workdir / "smtp-count"
         self._process = subprocess.Popen(
             [sys.executable, "-m", "ikm_cli.devextras", str(self.port), str(self._count_file)]
@@ -154,6 +167,29 @@ class _SinkProcess:
     def stop(self) -> None:
         self._process.terminate()
         self._process.wait(timeout=10)
+
+
+async def _sink_capacity(workdir: Path, messages: int, connections: int) -> float:
+    """Messages/s the SMTP sink accepts from a bare pooled client (the delivery ceiling)."""
+    sink = _SinkProcess(workdir / "capacity")
+    settings = NotifySettings(smtp_host="127.0.0.1", smtp_port=sink.port)
+    clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.port) for _ in range(connections)]
+    message = compose(
+        sender=settings.smtp_from, to="owner@example.id", subject="s", body="b" * 600, ref="x"
+    )
+
+    async def blast(client: aiosmtplib.SMTP, share: int) -> None:
+        await client.connect()
+        for _ in range(share):
+            await client.sendmail("noreply@ikm.kemenperin.go.id", ["owner@example.id"], message)
+        await client.quit()
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(blast(c, messages // connections) for c in clients))
+        return (messages // connections) * connections / (time.perf_counter() - started)
+    finally:
+        sink.stop()
 
 
 async def _notify_rates(kafka: str, workdir: Path, count: int) -> tuple[float, float, int]:
@@ -194,23 +230,31 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         servers = broker.bootstrap_servers
         await ensure_topics(servers, [ENTERPRISE_TOPIC], partitions=3)
         await _publish(servers, EVENTS)
-        raw = await _raw_rate(servers, EVENTS)
+        raws = await _raw_rates(servers, EVENTS, RAW_RUNS)
         persisted, delivered, notifications = await _notify_rates(servers, workdir, EVENTS)
     finally:
         with contextlib.suppress(Exception):
             broker.stop()
-    ratio = delivered / raw
+    capacity = await _sink_capacity(workdir, SINK_MESSAGES, NotifySettings().smtp_connections)
+    raw = max(raws)
+    runs = ", ".join(f"{r:,.0f}" for r in raws)
     return [
-        Figure("notify", "raw aiokafka consume", raw, "events/s"),
+        Figure("notify", f"raw aiokafka consume, best of {RAW_RUNS} ({runs})", raw, "events/s"),
         Figure("notify", "events -> notifications persisted", persisted, "events/s"),
         Figure("notify", "notifications written", notifications, "docs"),
         Figure("notify", "events -> e-mail delivered to SMTP sink", delivered, "events/s"),
-        Figure(
-            "notify",
-            "delivered / raw consume",
-            ratio * 100,
-            "% of raw",
-            target=f">= {TARGET_RATIO:.0%}",
-            met=ratio >= TARGET_RATIO,
-        ),
+        Figure("notify", "SMTP sink capacity (bare client, no store)", capacity, "mails/s"),
+        _ratio("persisted / raw consume", persisted / raw),
+        _ratio("delivered / raw consume", delivered / raw),
     ]
+
+
+def _ratio(name: str, ratio: float) -> Figure:
+    return Figure(
+        "notify",
+        name,
+        ratio * 100,
+        "% of raw",
+        target=f">= {TARGET_RATIO:.0%}",
+        met=ratio >= TARGET_RATIO,
+    )

@@ -45,21 +45,24 @@ async def inbox(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     _require_inbox(principal, recipient)
-    page = await service.inbox_of(recipient, runtime.store, cursor=cursor, limit=limit)
+    renderer = components(runtime).deciding.renderer
+    messages, next_cursor = await service.inbox_of(
+        recipient, runtime.store, renderer, cursor=cursor, limit=limit
+    )
     unread = await service.unread_count(recipient, runtime.store)
     items = [
         {
-            "id": n["id"],
-            "event_id": n["event_id"],
-            "event_type": n["event_type"],
-            "title": n["subject"],
-            "body": n["body"],
-            "created_at": n["created_at"],
-            "read": n["read"],
+            "id": n.id,
+            "event_id": n.event_id,
+            "event_type": n.event_type,
+            "title": text.subject,
+            "body": text.body,
+            "created_at": n.created_at,
+            "read": n.read,
         }
-        for n in page.items
+        for n, text in messages
     ]
-    return {"items": items, "next_cursor": page.next_cursor, "unread": unread}
+    return {"items": items, "next_cursor": next_cursor, "unread": unread}
 
 
 @router.get("/inbox/unread", tags=["inbox"], summary="How many unread messages a recipient has")

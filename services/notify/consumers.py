@@ -1,4 +1,5 @@
-"""Notify's event consumer: every event of the other services goes to ``notify_about``."""
+"""Notify's event consumer: a batch of fresh events goes to ``notify_about_batch`` in one
+unit of work (bulk writes); the per-event handler serves the kit's one-by-one fallback."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def build_consumer(runtime: Runtime) -> EventConsumer:
     async def on_event(event: Event, meta: EnvelopeAttributes, uow: UnitOfWork) -> None:
         await service.notify_about(event, meta, uow, deciding)
 
+    async def on_batch(items: list[tuple[Event, EnvelopeAttributes]], uow: UnitOfWork) -> None:
+        await service.notify_about_batch(items, uow, deciding)
+
     for event_type in rules.consumed_events():
         consumer.handles(event_type)(on_event)
+    consumer.handles_batch(on_batch)
     return consumer

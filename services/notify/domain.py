@@ -109,8 +109,14 @@ class Notification(BaseModel):
     language: Language = "id"
     target: str | None = None
     """E-mail address or webhook URL; None until known (resolved again when sending)."""
+    data: dict[str, Any] | None = None
+    """The event's JSON data: e-mail and inbox messages are rendered from it when sent or read
+    (rendering is the costly part, so the consumer only stores what to render)."""
+    is_subject: bool = False
+    """The recipient is the person the event's personal data belongs to (sees it unmasked)."""
     subject: str = ""
     body: str = ""
+    """The webhook body (the masked CloudEvent); e-mail and inbox text are rendered from data."""
     subscription_id: str | None = None
     status: Status = "pending"
     attempts: int = 0

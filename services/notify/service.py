@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_NAME
 from contracts.envelope import EnvelopeAttributes
-from contracts.notify import NotificationDead, NotificationDelivered
+from contracts.notify import Channel, NotificationDead, NotificationDelivered
+from ikmkit.audit.masking import mask_payload
 from ikmkit.errors import Forbidden, NotFound
 from ikmkit.outbox import Outbox
 from ikmkit.store import RETRYABLE, Page, Store, UnitOfWork
@@ -43,7 +44,7 @@ from services.notify.store import (
     NotificationRepository,
     SubscriptionRepository,
 )
-from services.notify.templates import Renderer
+from services.notify.templates import Rendered, Renderer
 
 
 def utcnow() -> datetime:
@@ -118,63 +119,84 @@ def _greeting_name(recipient: str, contact: Contact | None, language: Language) 
     return "Bapak/Ibu" if language == "id" else "Sir or Madam"
 
 
+Item = tuple[Event, EnvelopeAttributes]
+
+
 async def notify_about(
     event: Event, meta: EnvelopeAttributes, uow: UnitOfWork, deps: Deciding
 ) -> list[Notification]:
-    """Write every notification the rule table and the webhook subscriptions ask for."""
+    """One event (the consumer's one-by-one fallback): a batch of one."""
+    return await notify_about_batch([(event, meta)], uow, deps)
+
+
+async def notify_about_batch(
+    items: Sequence[Item], uow: UnitOfWork, deps: Deciding
+) -> list[Notification]:
+    """Write every notification the rule table and the webhook subscriptions ask for.
+
+    The whole batch costs one contact read, one bulk insert of notifications and one of
+    ledger rows. Nothing is rendered here: e-mails are rendered by the dispatcher when
+    sent and inbox messages when read, from the event data stored with them.
+    """
     now = utcnow().isoformat()
-    learned = rules.contacts_in(event)
-    if learned:
-        await ContactRepository(uow).upsert(learned)
-    notifications = await _rule_notifications(event, meta, uow, deps, now)
-    notifications += await _webhook_notifications(event, meta, uow, deps, now)
+    learned = [rules.contacts_in(event) for event, _ in items]
+    pairs = [rules.deliveries_for(event) for event, _ in items]
+    wanted = {c.recipient for found in learned for c in found}
+    wanted.update(r for found in pairs for r, _ in found if r not in deps.directory)
+    contacts_repo = ContactRepository(uow)
+    stored = await contacts_repo.get_many_versioned(sorted(wanted))
+    # Events are decided in order: each sees the contacts learned from the events before it.
+    contacts: dict[str, Contact] = {**deps.directory, **{k: c for k, (c, _) in stored.items()}}
+    changed: dict[str, Contact] = {}
+    notifications: list[Notification] = []
+    for (event, meta), found, event_pairs in zip(items, learned, pairs, strict=True):
+        for contact in found:
+            if contacts.get(contact.recipient) != contact:
+                contacts[contact.recipient] = changed[contact.recipient] = contact
+        data = event.model_dump(mode="json")
+        notifications += _rule_notifications(event, meta, event_pairs, contacts, data, now)
+        notifications += await _webhook_notifications(event, meta, uow, deps, data, now)
+    await contacts_repo.save_all(
+        list(changed.values()), {k: version for k, (_, version) in stored.items()}
+    )
+    # An inbox message is delivered by this very write: the notification is its ledger entry
+    # (``deliveries_of`` reports it as an attempt), so no ledger row is written for it.
     await NotificationRepository(uow).add_all(notifications)
-    inbox = [n for n in notifications if n.channel == "inbox"]
-    await DeliveryLedger(uow).record([(n, "delivered", None) for n in inbox], at=now)
-    if len(inbox) < len(notifications):
+    if any(n.channel != "inbox" for n in notifications):
         deps.on_pending()
     return notifications
 
 
-async def _rule_notifications(
-    event: Event, meta: EnvelopeAttributes, uow: UnitOfWork, deps: Deciding, now: str
+def _rule_notifications(
+    event: Event,
+    meta: EnvelopeAttributes,
+    pairs: list[tuple[str, Channel]],
+    contacts: dict[str, Contact],
+    data: dict[str, Any],
+    now: str,
 ) -> list[Notification]:
-    pairs = rules.deliveries_for(event)
     if not pairs:
         return []
-    wanted = list(dict.fromkeys(r for r, _ in pairs if r not in deps.directory))
-    contacts = {**deps.directory, **await ContactRepository(uow).get_many(wanted)}
     subject = rules.data_subject(event)
+    event_type = type(event).__name__
     made: list[Notification] = []
     for recipient, channel in pairs:
         contact = contacts.get(recipient)
         if channel == "email" and not _may_email(recipient, contact):
             continue
-        language: Language = contact.language if contact else "id"
-        rendered = deps.renderer.render(
-            type(event).__name__,
-            channel,
-            language,
-            {
-                "event": event,
-                "event_id": meta.id,
-                "name": _greeting_name(recipient, contact, language),
-                "is_subject": recipient == subject,
-            },
-        )
         inbox = channel == "inbox"
         made.append(
             Notification(
                 id=domain.notification_id(meta.id, recipient, channel),
                 event_id=meta.id,
-                event_type=type(event).__name__,
+                event_type=event_type,
                 recipient=recipient,
                 channel=channel,
                 province=meta.region,
-                language=language,
+                language=contact.language if contact else "id",
                 target=recipient if inbox else (contact.email if contact else None),
-                subject=rendered.subject,
-                body=rendered.body,
+                data=data,
+                is_subject=recipient == subject,
                 status="delivered" if inbox else "pending",
                 attempts=1 if inbox else 0,
                 delivered_at=now if inbox else None,
@@ -186,14 +208,20 @@ async def _rule_notifications(
 
 
 async def _webhook_notifications(
-    event: Event, meta: EnvelopeAttributes, uow: UnitOfWork, deps: Deciding, now: str
+    event: Event,
+    meta: EnvelopeAttributes,
+    uow: UnitOfWork,
+    deps: Deciding,
+    data: dict[str, Any],
+    now: str,
 ) -> list[Notification]:
     name = type(event).__name__
     subscribers = await deps.subscriptions.matching(uow, name, meta.region)
     if not subscribers:
         return []
+    # Subscribers are systems, not the data subjects: contract-marked personal data is masked.
     cloudevent = domain.structured_cloudevent(
-        meta.model_dump(mode="json"), event.model_dump(mode="json")
+        meta.model_dump(mode="json"), mask_payload(type(event), data)
     )
     body = json.dumps(cloudevent, separators=(",", ":"), ensure_ascii=False)
     return [
@@ -215,6 +243,24 @@ async def _webhook_notifications(
     ]
 
 
+def rendered(notification: Notification, renderer: Renderer, name: str) -> Rendered:
+    """An e-mail's or inbox message's subject and text, rendered from the stored event data."""
+    if notification.data is None:  # nothing to render from: the stored text is the message
+        return Rendered(subject=notification.subject, body=notification.body)
+    event = EVENTS_BY_NAME[notification.event_type].model_validate(notification.data)
+    return renderer.render(
+        notification.event_type,
+        notification.channel,
+        notification.language,
+        {
+            "event": event,
+            "event_id": notification.event_id,
+            "name": name,
+            "is_subject": notification.is_subject,
+        },
+    )
+
+
 # --- sending --------------------------------------------------------------------------------
 
 
@@ -233,6 +279,7 @@ class Dispatching:
     email: EmailSender
     webhooks: WebhookSender
     outbox: Outbox
+    renderer: Renderer
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = 500
     concurrency: int = 16
@@ -255,8 +302,9 @@ async def dispatch_due(store: Store, deps: Dispatching) -> int:
         subscriptions = await SubscriptionRepository(uow).get_many(
             [n.subscription_id for n, _ in due if n.subscription_id]
         )
+        # Addresses and names as they are now (a contact may have arrived or changed since).
         contacts = await ContactRepository(uow).get_many(
-            [n.recipient for n, _ in due if n.channel == "email" and n.target is None]
+            list({n.recipient for n, _ in due if n.channel == "email"})
         )
     gate = asyncio.Semaphore(deps.concurrency)
 
@@ -285,11 +333,10 @@ async def _send(
             if target is None:
                 return notification, f"no e-mail address known for {notification.recipient}"
             notification = notification.model_copy(update={"target": target})
+            name = _greeting_name(notification.recipient, contact, notification.language)
+            message = rendered(notification, deps.renderer, name)
             await deps.email.send(
-                to=target,
-                subject=notification.subject,
-                body=notification.body,
-                message_id=notification.id,
+                to=target, subject=message.subject, body=message.body, message_id=notification.id
             )
         else:
             subscription = subscriptions.get(notification.subscription_id or "")
@@ -405,15 +452,37 @@ async def redrive_all(store: Store, *, by: str) -> list[str]:
         done += await redrive(store, [d["id"] for d in page.items], by=by)
 
 
+def _inbox_attempt(n: Notification) -> dict[str, Any]:
+    """The ledger entry of an inbox message: its one attempt is the write that delivered it."""
+    return {
+        "id": f"{n.id}|1",
+        "notification_id": n.id,
+        "event_id": n.event_id,
+        "recipient": n.recipient,
+        "channel": n.channel,
+        "target": n.target,
+        "attempt": 1,
+        "status": "delivered",
+        "error": None,
+        "at": n.delivered_at or n.created_at,
+    }
+
+
 # --- inbox, subscriptions, ledger -----------------------------------------------------------
 
 
-async def inbox_of(recipient: str, store: Store, *, cursor: str | None, limit: int) -> Page:
+async def inbox_of(
+    recipient: str, store: Store, renderer: Renderer, *, cursor: str | None, limit: int
+) -> tuple[list[tuple[Notification, Rendered]], str | None]:
+    """A page of the recipient's inbox messages, rendered, and the cursor of the next page."""
+
     async def read() -> Page:
         async with store.transaction() as uow:
             return await NotificationRepository(uow).inbox(recipient, limit=limit, cursor=cursor)
 
-    return await _retrying(read)
+    page = await _retrying(read)
+    messages = [Notification.model_validate(doc) for doc in page.items]
+    return [(n, rendered(n, renderer, "")) for n in messages], page.next_cursor
 
 
 async def unread_count(recipient: str, store: Store) -> int:
@@ -483,7 +552,11 @@ async def deliveries_of(event_id: str, store: Store) -> dict[str, Any]:
             found = await NotificationRepository(uow).of_event(event_id)
             return found, await DeliveryLedger(uow).of_event(event_id)
 
-    notifications, attempts = await _retrying(read)
+    notifications, recorded = await _retrying(read)
+    attempts = sorted(
+        recorded + [_inbox_attempt(n) for n in notifications if n.channel == "inbox"],
+        key=lambda a: str(a["at"]),
+    )
     delivered = sum(1 for n in notifications if n.status == "delivered")
     dead = sum(1 for n in notifications if n.status == "dead")
     total = len(notifications)

@@ -4,7 +4,7 @@ ledger, webhook subscriptions and the contact replica."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -176,14 +176,17 @@ class ContactRepository:
         found = await self._uow.get_many(CONTACTS, list(recipients))
         return {k: Contact.model_validate(v) for k, v in found.items()}
 
-    async def upsert(self, contacts: Sequence[Contact]) -> None:
-        existing = await self._uow.get_many(CONTACTS, [c.recipient for c in contacts])
+    async def get_many_versioned(self, recipients: Sequence[str]) -> dict[str, tuple[Contact, int]]:
+        found = await self._uow.get_many(CONTACTS, list(recipients))
+        return {k: (Contact.model_validate(v), int(v["version"])) for k, v in found.items()}
+
+    async def save_all(self, contacts: Sequence[Contact], versions: Mapping[str, int]) -> None:
+        """Insert new contacts in bulk; replace known ones at the version they were read at."""
         fresh = []
         for contact in contacts:
             doc = {"id": contact.recipient, **contact.model_dump()}
-            if contact.recipient in existing:
-                version = existing[contact.recipient]["version"]
-                await self._uow.replace(CONTACTS, {**doc, "version": version})
+            if contact.recipient in versions:
+                await self._uow.replace(CONTACTS, {**doc, "version": versions[contact.recipient]})
             else:
                 fresh.append(doc)
         if fresh:

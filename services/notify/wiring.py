@@ -48,12 +48,14 @@ def components(runtime: Runtime) -> Components:
     assert isinstance(settings, NotifySettings)
     mailer = SmtpMailer(settings)
     webhooks = HttpWebhookSender(settings.webhook_timeout)
+    renderer = Renderer()
     dispatcher = Dispatcher(
         runtime.store,
         service.Dispatching(
             email=mailer,
             webhooks=webhooks,
             outbox=runtime.outbox,
+            renderer=renderer,
             policy=RetryPolicy(
                 max_attempts=settings.max_attempts,
                 base_seconds=settings.retry_base_seconds,
@@ -66,7 +68,7 @@ def components(runtime: Runtime) -> Components:
     )
     cache = service.SubscriptionCache()
     deciding = service.Deciding(
-        renderer=Renderer(),
+        renderer=renderer,
         subscriptions=cache,
         directory=_directory(settings),
         on_pending=dispatcher.wake,

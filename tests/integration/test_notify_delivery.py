@@ -24,13 +24,23 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
-from contracts.registry import EnterpriseRegistered, EnterpriseVerified, OwnerContact
+from contracts.registry import (
+    EnterpriseRegistered,
+    EnterpriseUpdated,
+    EnterpriseVerified,
+    OwnerContact,
+)
 from ikm_cli.devextras import SmtpSink
 from ikmkit.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.infra import free_port
+from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
+from services.notify import service
+from services.notify.domain import SubscriptionRequest
 from services.notify.main import definition
 from services.notify.settings import NotifySettings
+from services.notify.store import COLLECTIONS, ContactRepository
+from services.notify.templates import Renderer
 from tests.conftest import STORE_KINDS, make_store
 from tests.support.service import RunningService, auth_headers, running_service
 
@@ -380,6 +390,14 @@ async def test_webhook_500s_then_200_signed(
     assert cloudevent["type"] == EnterpriseRegistered.ce_type()
     assert cloudevent["specversion"] == "1.0"
     assert cloudevent["data"]["nib"] == number
+    # Subscribers get the contract-marked personal data masked, everything else as is.
+    assert cloudevent["data"]["owner"] == {
+        "name": "B***",
+        "email": None,
+        "phone": "0***",
+        "preferred_language": "id",
+    }
+    assert cloudevent["data"]["name"] == "CV Maju Jaya"
     assert receiver.calls[path] == 3
     assert receiver.bad_signatures == 0
 
@@ -439,3 +457,77 @@ async def test_subscription_input_is_checked(notify: RunningService) -> None:
         headers=auth_headers("regional", province="34"),
     )
     assert regional.status_code == 403
+
+
+# --- the consumer's batch decision, straight on each store ------------------------------------
+
+
+def attrs_of(event: Event, sequence: int) -> EnvelopeAttributes:
+    return EnvelopeAttributes(
+        id=str(uuid.uuid4()),
+        type=event.ce_type(),
+        source="/ikm/test",
+        time=datetime.now(UTC),
+        subject=event.aggregate_id(),
+        region=event.region(),
+        sequence=sequence,
+        hash="h",
+    )
+
+
+async def test_a_batch_is_decided_in_order_and_written_in_bulk(fresh_store: Store) -> None:
+    await fresh_store.open(COLLECTIONS)
+    cache = service.SubscriptionCache(ttl=0)
+    await service.subscribe(
+        SubscriptionRequest(
+            url="http://127.0.0.1:9/hook",
+            event_types=["EnterpriseRegistered"],
+            secret="s" * 16,
+        ),
+        fresh_store,
+        cache,
+    )
+    number = nib()
+    first, second = f"first-{number}@example.id", f"second-{number}@example.id"
+    verified = EnterpriseVerified(
+        nib=number, province="34", verified_by="officer-34", verified_at=datetime.now(UTC)
+    )
+    update = EnterpriseUpdated(
+        nib=number,
+        province="34",
+        name="CV Maju Jaya",
+        regency="3471",
+        kbli="29300",
+        directorate="metal_machinery_electronics_transport",
+        size_class="small",
+        workforce=5,
+        investment_rupiah=10_000_000,
+        changed_fields=["owner"],
+        owner=OwnerContact(name="Budi Santoso", email=second, phone="081234567890"),
+        updated_at=datetime.now(UTC),
+    )
+    events: list[Event] = [registered(number, email=first), verified, update, verified]
+    batch = [(event, attrs_of(event, i)) for i, event in enumerate(events, start=1)]
+    deciding = service.Deciding(renderer=Renderer(), subscriptions=cache)
+    async with fresh_store.transaction() as uow:
+        written = await service.notify_about_batch(batch, uow, deciding)
+
+    # Each event sees the contacts learned before it: the update changes the address midway.
+    emails = [n.target for n in written if n.channel == "email"]
+    assert emails == [first, first, second]
+    async with fresh_store.transaction() as uow:
+        contact = (await ContactRepository(uow).get_many([f"enterprise:{number}"])).popitem()[1]
+        stored = await uow.count("notifications", {"event_id": batch[0][1].id})
+    assert contact.email == second
+    assert stored == 4  # owner e-mail + owner inbox + regional inbox + webhook
+
+    hook = next(n for n in written if n.channel == "webhook")
+    assert json.loads(hook.body)["data"]["owner"]["email"] == "f***"
+    assert "Budi Santoso" not in hook.body and first not in hook.body
+    # Inbox text is rendered when read, from the stored event data; masked for the officers.
+    messages, _ = await service.inbox_of(
+        "regional:34", fresh_store, Renderer(), cursor=None, limit=10
+    )
+    texts = [text for n, text in messages if n.event_id == batch[0][1].id]
+    assert texts[0].subject == "IKM baru menunggu verifikasi: CV Maju Jaya"
+    assert "0812****7890" in texts[0].body and "081234567890" not in texts[0].body
