@@ -496,9 +496,9 @@ async def participants_of(
     )
     async with store.transaction() as uow:
         await _course(uow, course_id)
-        return await EnrollmentRepository(uow).in_course(
-            course_id, statuses, limit=limit, cursor=cursor
-        )
+        repo = EnrollmentRepository(uow)
+        page, next_cursor = await repo.in_course(course_id, statuses, limit=limit, cursor=cursor)
+        return await repo.with_certificates(course_id, page), next_cursor
 
 
 # --- attendance and completion ----------------------------------------------------------------
@@ -539,6 +539,7 @@ async def record_attendance(
             repo = EnrollmentRepository(uow)
             ids = [domain.enrollment_id(course_id, m.participant_id) for m in cmd.marks]
             found = await repo.get_many(ids)
+            marked: list[tuple[Enrollment, bool]] = []
             for i, (mark, eid) in enumerate(zip(cmd.marks, ids, strict=True)):
                 enrollment = found.get(eid)
                 if enrollment is None:
@@ -547,17 +548,18 @@ async def record_attendance(
                         field=f"marks[{i}].participant_id",
                     )
                 enrollment.require_seat()
-                attended = {**enrollment.attended, cmd.session_id: mark.present}
-                found[eid] = await repo.save(enrollment.model_copy(update={"attended": attended}))
+                marked.append((enrollment, mark.present))
+            await repo.set_attendance(cmd.session_id, marked)
+            for enrollment, present in marked:
                 await outbox.add(
                     uow,
                     AttendanceRecorded(
                         course_id=course_id,
-                        participant_id=mark.participant_id,
+                        participant_id=enrollment.participant_id,
                         nib=enrollment.nib,
                         province=enrollment.province,
                         session_id=cmd.session_id,
-                        present=mark.present,
+                        present=present,
                         recorded_by=principal.subject,
                         recorded_at=at,
                     ),
@@ -592,11 +594,7 @@ async def complete_course(
             course = course.complete(at.date(), at)
             repo = EnrollmentRepository(uow)
             seated = await _all_enrolled(repo, course_id)
-            certificates: list[str] = []
-            for enrollment in seated:
-                number = await _close_enrollment(uow, repo, outbox, keys, course, enrollment, at)
-                if number:
-                    certificates.append(number)
+            certificates = await _close_enrollments(uow, repo, outbox, keys, course, seated, at)
             await outbox.add(
                 uow,
                 CourseCompleted(
@@ -629,56 +627,66 @@ async def _all_enrolled(repo: EnrollmentRepository, course_id: str) -> list[Enro
             return seated
 
 
-async def _close_enrollment(
+async def _close_enrollments(
     uow: UnitOfWork,
     repo: EnrollmentRepository,
     outbox: Outbox,
     keys: Keys,
     course: Course,
-    e: Enrollment,
+    seated: Sequence[Enrollment],
     at: datetime,
-) -> str | None:
-    attended = e.sessions_attended(course.session_ids())
-    if not course.completes(attended):
-        await repo.save(e.model_copy(update={"status": "not_completed"}))
-        return None
+) -> list[str]:
+    """Everyone seated either completes (certificate) or not, in a few bulk writes; the
+    events still go one by one, in seat order, onto the course's stream."""
+    session_ids = course.session_ids()
     issued_on = at.date()
-    number = domain.certificate_number(
-        keys.certificate, course.course_id, e.participant_id, issued_on
-    )
-    await repo.save(
-        e.model_copy(
-            update={"status": "completed", "completed_at": at, "certificate_number": number}
-        )
-    )
-    await uow.insert(
+    passed: list[Enrollment] = []
+    failed: list[Enrollment] = []
+    for e in seated:
+        (passed if course.completes(e.sessions_attended(session_ids)) else failed).append(e)
+    await repo.mark_not_completed([e.id for e in failed])
+    await repo.mark_completed([e.id for e in passed], at)
+    numbers = [
+        domain.certificate_number(keys.certificate, course.course_id, e.participant_id, issued_on)
+        for e in passed
+    ]
+    await uow.insert_many(
         CERTIFICATES,
-        {
-            "id": number,
-            "course_id": course.course_id,
-            "course_title": course.title,
-            "course_kind": course.kind,
-            "participant_id": e.participant_id,
-            "holder_name": e.name,
-            "country": e.country,
-            "province": e.province,
-            "issued_on": issued_on.isoformat(),
-        },
+        [
+            _certificate(number, course, e, issued_on)
+            for number, e in zip(numbers, passed, strict=True)
+        ],
     )
-    who = _who(e, course)
-    await outbox.add(
-        uow,
-        TrainingCompleted(
-            **who,
-            sessions_attended=attended,
-            sessions_total=len(course.sessions),
-            completed_at=at,
-        ),
-    )
-    await outbox.add(
-        uow, CertificateIssued(**who, certificate_number=number, issued_on=issued_on, issued_at=at)
-    )
-    return number
+    for number, e in zip(numbers, passed, strict=True):
+        who = _who(e, course)
+        await outbox.add(
+            uow,
+            TrainingCompleted(
+                **who,
+                sessions_attended=e.sessions_attended(session_ids),
+                sessions_total=len(course.sessions),
+                completed_at=at,
+            ),
+        )
+        await outbox.add(
+            uow,
+            CertificateIssued(**who, certificate_number=number, issued_on=issued_on, issued_at=at),
+        )
+    return numbers
+
+
+def _certificate(number: str, course: Course, e: Enrollment, issued_on: date) -> dict[str, Any]:
+    return {
+        "id": number,
+        "course_id": course.course_id,
+        "course_title": course.title,
+        "course_kind": course.kind,
+        "participant_id": e.participant_id,
+        "holder_name": e.name,
+        "country": e.country,
+        "province": e.province,
+        "issued_on": issued_on.isoformat(),
+    }
 
 
 class CertificateCheck(BaseModel):
@@ -763,6 +771,7 @@ async def record_placement(
             saved = await repo.save(
                 e.model_copy(update={"placement_partner_id": cmd.company_partner_id})
             )
+            [saved] = await repo.with_certificates(course_id, [saved])
             await uow.insert(
                 PLACEMENTS,
                 {

@@ -7,8 +7,12 @@ per MoU and party, to gate mentor assignments).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+from pydantic_core import to_jsonable_python
 
 from ikmkit.store import CollectionSpec, Document, In, Page, UnitOfWork
 from services.training.domain import (
@@ -35,7 +39,7 @@ COLLECTIONS = (
         ENROLLMENTS,
         indexes=[("course_id", "status", "seq"), ("participant_id",), ("status", "country")],
     ),
-    CollectionSpec(CERTIFICATES, indexes=[("course_id",)]),
+    CollectionSpec(CERTIFICATES, indexes=[("course_id", "participant_id")]),
     CollectionSpec(PLACEMENTS, indexes=[("company_partner_id",)]),
     CollectionSpec(ENTERPRISES),
     CollectionSpec(MOU_COVERAGE, indexes=[("partner_id", "scope"), ("mou_id",)]),
@@ -100,6 +104,47 @@ class EnrollmentRepository:
     async def save(self, enrollment: Enrollment) -> Enrollment:
         stored = await self._uow.replace(ENROLLMENTS, _doc(enrollment, enrollment.id))
         return Enrollment.model_validate(stored)
+
+    async def set_attendance(
+        self, session_id: str, marks: Sequence[tuple[Enrollment, bool]]
+    ) -> None:
+        """Writes each participant's attendance map with one bulk patch per distinct result
+        (usually two: present and absent), not one write per participant."""
+        groups: dict[str, tuple[dict[str, bool], list[str]]] = {}
+        for enrollment, present in marks:
+            attended = {**enrollment.attended, session_id: present}
+            key = json.dumps(attended, sort_keys=True)
+            groups.setdefault(key, (attended, []))[1].append(enrollment.id)
+        for attended, ids in groups.values():
+            await self._uow.patch_many(ENROLLMENTS, ids, {"attended": attended})
+
+    async def mark_completed(self, ids: Sequence[str], at: datetime) -> None:
+        """Completed; the certificate number lives on the certificate (``with_certificates``)."""
+        fields = {"status": "completed", "completed_at": to_jsonable_python(at)}
+        await self._uow.patch_many(ENROLLMENTS, ids, fields)
+
+    async def mark_not_completed(self, ids: Sequence[str]) -> None:
+        await self._uow.patch_many(ENROLLMENTS, ids, {"status": "not_completed"})
+
+    async def with_certificates(
+        self, course_id: str, enrollments: Sequence[Enrollment]
+    ) -> list[Enrollment]:
+        """Fills in the certificate number of completed participants from their certificates."""
+        pids = [e.participant_id for e in enrollments if e.status == "completed"]
+        if not pids:
+            return list(enrollments)
+        page = await self._uow.find(
+            CERTIFICATES,
+            {"course_id": course_id, "participant_id": In(pids)},
+            limit=len(pids),
+        )
+        numbers = {d["participant_id"]: d["id"] for d in page.items}
+        return [
+            e.model_copy(update={"certificate_number": numbers[e.participant_id]})
+            if e.participant_id in numbers
+            else e
+            for e in enrollments
+        ]
 
     async def first_waitlisted(self, course_id: str) -> Enrollment | None:
         page = await self._uow.find(

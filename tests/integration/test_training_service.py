@@ -295,6 +295,17 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
             headers=MINISTRY,
         )
         assert placed.status_code == 201, placed.text
+        assert placed.json()["certificate_number"] == number
+        listed = await client.get(f"/courses/{course_id}/participants", headers=MINISTRY)
+        closed_out = {p["participant_id"]: p for p in listed.json()["items"]}
+        assert (closed_out[dewi]["status"], closed_out[dewi]["attended"]) == (
+            "completed",
+            {"s1": True},
+        )
+        assert (closed_out[rudi]["status"], closed_out[rudi]["certificate_number"]) == (
+            "not_completed",
+            None,
+        )
 
         stats = (await client.get("/stats", headers=MINISTRY)).json()
         assert stats["courses_by_kind"] == {"diklat_3in1": 1}
