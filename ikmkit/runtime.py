@@ -301,7 +301,12 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.include_router(_health_router(definition.settings.ready_max_outbox_backlog))
     for router in definition.routers:
         app.include_router(router)
+    # No internal "http send"/"http receive" spans: two or three extra spans per request,
+    # ~10% of a registration's CPU, telling nothing the server span does not.
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
+        app,
+        tracer_provider=provider,
+        excluded_urls="healthz,readyz,metrics",
+        exclude_spans=["send", "receive"],
     )
     return app
