@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
@@ -72,7 +72,7 @@ async def list_courses(
 
 @router.get("/courses/{course_id}")
 async def get_course(course_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> Course:
-    return await service.get_course(course_id, runtime.store)
+    return await service.get_course(course_id, principal, runtime.store)
 
 
 # --- enrollment -------------------------------------------------------------------------------
@@ -128,10 +128,8 @@ async def participants(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> Listing[Enrollment]:
-    course = await service.get_course(course_id, runtime.store)
-    service.authorize_course_management(principal, course)
     items, next_cursor = await service.participants_of(
-        course_id, status, runtime.store, limit=limit, cursor=cursor
+        course_id, status, principal, runtime.store, limit=limit, cursor=cursor
     )
     return Listing(items=items, next_cursor=next_cursor)
 
@@ -206,10 +204,13 @@ async def list_assignments(
 async def get_assignment(
     assignment_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> MentorAssignment:
-    return await mentoring.get_assignment(assignment_id, runtime.store)
+    return await mentoring.get_assignment(assignment_id, principal, runtime.store)
 
 
 @router.get("/stats")
-async def stats(runtime: RuntimeDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    principal.require("ministry", "regional", "service")
-    return (await service.stats(runtime.store)).model_dump()
+async def stats(
+    runtime: RuntimeDep, principal: CurrentPrincipal, province: str | None = None
+) -> service.TrainingStats:
+    """National figures, or one province's (``?province=``); a regional officer always gets
+    their own province's (asking for another is 403)."""
+    return await service.stats(principal, runtime.store, province)

@@ -179,10 +179,27 @@ def _assigned(a: MentorAssignment) -> MentorAssigned:
     )
 
 
-async def get_assignment(assignment_id: str, store: Store) -> MentorAssignment:
+def may_see_assignment(principal: Principal, a: MentorAssignment) -> bool:
+    """The same audience as ``list_assignments``: ministry and services all, a regional officer
+    their province's, a partner and an enterprise their own."""
+    if principal.role in ("ministry", "service"):
+        return True
+    if principal.role == "regional":
+        return a.province == principal.province
+    if principal.role == "partner":
+        return a.partner_id == principal.partner_id
+    if principal.role == "enterprise":
+        return a.nib == principal.nib
+    return False
+
+
+async def get_assignment(
+    assignment_id: str, principal: Principal, store: Store
+) -> MentorAssignment:
     async with store.transaction() as uow:
         found = await AssignmentRepository(uow).get(assignment_id)
-    if found is None:
+    # Someone else's assignment is "not found": its existence does not leak.
+    if found is None or not may_see_assignment(principal, found):
         raise NotFound(f"no mentor assignment {assignment_id}")
     return found
 

@@ -88,15 +88,45 @@ def _now(now: datetime | None) -> datetime:
 
 
 def authorize_course_management(principal: Principal, course: Course | ScheduleCourse) -> None:
-    """Ministry: any course; regional: courses in their province; partner: courses it organizes."""
+    """Ministry: any course; regional: courses in their province; partner: courses it organizes.
+
+    An existing course of another province is reported to a regional officer as not found
+    (as the registry does for enterprises), so its existence and contents do not leak."""
     principal.require("ministry", "regional", "partner", "service")
     if principal.role == "regional" and course.province != principal.province:
-        raise Forbidden("regional officers manage only courses in their own province")
+        if isinstance(course, Course):
+            raise NotFound(f"no course {course.course_id}")
+        raise Forbidden(
+            "regional officers manage only courses in their own province",
+            field="province",
+            rule="other_province",
+        )
     if principal.role == "partner" and principal.partner_id not in (
         course.organizer_id,
         *course.co_organizer_ids,
     ):
         raise Forbidden("a partner manages only the courses it organizes")
+
+
+def ensure_sees_course(principal: Principal, course: Course) -> None:
+    """Courses are a catalog every role may read, except that a regional officer sees only
+    those of their own province (as in ``list_courses``)."""
+    if not principal.sees_province(course.province):
+        raise NotFound(f"no course {course.course_id}")
+
+
+def province_scope(principal: Principal, requested: str | None) -> str | None:
+    """The province a statistic is limited to: a regional officer's own, whatever is asked."""
+    principal.require("ministry", "regional", "service")
+    if principal.role != "regional":
+        return None if requested is None else domain.check_province(requested)
+    if requested not in (None, principal.province):
+        raise Forbidden(
+            f"a regional officer of province {principal.province} sees only that province",
+            field="province",
+            rule="other_province",
+        )
+    return principal.province
 
 
 def authorize_enrollment(principal: Principal, course: Course, nibs: Sequence[str | None]) -> None:
@@ -189,9 +219,11 @@ def _scheduled(c: Course) -> CourseScheduled:
     )
 
 
-async def get_course(course_id: str, store: Store) -> Course:
+async def get_course(course_id: str, principal: Principal, store: Store) -> Course:
     async with store.transaction() as uow:
-        return await _course(uow, course_id)
+        course = await _course(uow, course_id)
+    ensure_sees_course(principal, course)
+    return course
 
 
 async def _course(uow: UnitOfWork, course_id: str) -> Course:
@@ -217,7 +249,11 @@ async def list_courses(
     province = query.province
     if principal.role == "regional":
         if province not in (None, principal.province):
-            raise Forbidden("regional officers see only courses in their own province")
+            raise Forbidden(
+                "regional officers see only courses in their own province",
+                field="province",
+                rule="other_province",
+            )
         province = principal.province
     where: dict[str, Any] = {}
     if query.kind:
@@ -487,15 +523,22 @@ async def cancel_enrollment(
 
 
 async def participants_of(
-    course_id: str, status: str | None, store: Store, *, limit: int, cursor: str | None
+    course_id: str,
+    status: str | None,
+    principal: Principal,
+    store: Store,
+    *,
+    limit: int,
+    cursor: str | None,
 ) -> tuple[list[Enrollment], str | None]:
+    """The course's participants, for those who manage it."""
     statuses: list[Any] = (
         [status]
         if status
         else ["enrolled", "waitlisted", "completed", "not_completed", "cancelled"]
     )
     async with store.transaction() as uow:
-        await _course(uow, course_id)
+        authorize_course_management(principal, await _course(uow, course_id))
         repo = EnrollmentRepository(uow)
         page, next_cursor = await repo.in_course(course_id, statuses, limit=limit, cursor=cursor)
         return await repo.with_certificates(course_id, page), next_cursor
@@ -781,6 +824,7 @@ async def record_placement(
                     "company_partner_id": cmd.company_partner_id,
                     "position": cmd.position,
                     "placed_on": cmd.placed_on.isoformat(),
+                    "province": e.province,
                 },
             )
             await outbox.add(
@@ -803,6 +847,8 @@ async def record_placement(
 
 
 class TrainingStats(BaseModel):
+    province_scope: str | None
+    """The province the figures are limited to (a regional officer's own), else national."""
     courses: int
     courses_by_kind: dict[str, int]
     participants: int
@@ -818,10 +864,14 @@ class TrainingStats(BaseModel):
     active_mentor_assignments: int
 
 
-async def stats(store: Store) -> TrainingStats:
-    admitted = {"status": In(list(ADMITTED))}
+async def stats(principal: Principal, store: Store, province: str | None = None) -> TrainingStats:
+    """National figures, or one province's: courses held there, and participants, certificates,
+    placements and mentor assignments of people and enterprises from there."""
+    scope = province_scope(principal, province)
+    where: dict[str, Any] = {} if scope is None else {"province": scope}
+    admitted = {**where, "status": In(list(ADMITTED))}
     async with store.transaction() as uow:
-        by_kind = await uow.group(COURSES, ["kind"])
+        by_kind = await uow.group(COURSES, ["kind"], where)
 
         async def per(field: str) -> dict[str, int]:
             rows = await uow.group(ENROLLMENTS, [field], admitted)
@@ -832,6 +882,7 @@ async def stats(store: Store) -> TrainingStats:
         by_province = await per("province")
         people = await uow.group(ENROLLMENTS, ["participant_id"], admitted)
         return TrainingStats(
+            province_scope=scope,
             courses=sum(r.count for r in by_kind),
             courses_by_kind={str(r.key["kind"]): r.count for r in by_kind},
             participants=sum(participants_by_kind.values()),
@@ -839,11 +890,11 @@ async def stats(store: Store) -> TrainingStats:
             participants_by_kind=participants_by_kind,
             participants_by_country=by_country,
             participants_by_province=by_province,
-            waitlisted=await uow.count(ENROLLMENTS, {"status": "waitlisted"}),
-            completions=await uow.count(ENROLLMENTS, {"status": "completed"}),
-            certificates=await uow.count(CERTIFICATES),
-            placements=await uow.count(PLACEMENTS),
-            active_mentor_assignments=await uow.count(ASSIGNMENTS, {"status": "active"}),
+            waitlisted=await uow.count(ENROLLMENTS, {**where, "status": "waitlisted"}),
+            completions=await uow.count(ENROLLMENTS, {**where, "status": "completed"}),
+            certificates=await uow.count(CERTIFICATES, where),
+            placements=await uow.count(PLACEMENTS, where),
+            active_mentor_assignments=await uow.count(ASSIGNMENTS, {**where, "status": "active"}),
         )
 
 

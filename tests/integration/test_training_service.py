@@ -307,18 +307,51 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
             None,
         )
 
-        stats = (await client.get("/stats", headers=MINISTRY)).json()
-        assert stats["courses_by_kind"] == {"diklat_3in1": 1}
-        assert stats["participants_by_province"] == {"33": 2}
-        assert (stats["completions"], stats["certificates"], stats["placements"]) == (1, 1, 1)
-
-        regional_elsewhere = auth_headers("regional", province="31")
-        refused = await client.post(
-            f"/courses/{course_id}/attendance",
-            json={"session_id": "s1", "marks": [{"participant_id": dewi}]},
-            headers=regional_elsewhere,
+        # Another province's course and participant, to tell national from regional figures.
+        elsewhere = course_body(province="31", venues=["Jakarta"], sessions=[], capacity=5)
+        other_id = (await client.post("/courses", json=elsewhere, headers=MINISTRY)).json()[
+            "course_id"
+        ]
+        joined = await client.post(
+            f"/courses/{other_id}/enrollments",
+            json={"name": "Andi", "kind": "student", "province": "31"},
+            headers=MINISTRY,
         )
-        assert refused.status_code == 403
+        assert joined.status_code == 201, joined.text
+
+        national = (await client.get("/stats", headers=MINISTRY)).json()
+        assert national["province_scope"] is None
+        assert national["courses_by_kind"] == {"diklat_3in1": 1, "capacity_building": 1}
+        assert national["participants_by_province"] == {"31": 1, "33": 2}
+        assert (national["completions"], national["certificates"], national["placements"]) == (
+            1,
+            1,
+            1,
+        )
+        regional_here = auth_headers("regional", province="33")
+        regional_elsewhere = auth_headers("regional", province="31")
+        own = (await client.get("/stats", headers=regional_here)).json()
+        assert own["province_scope"] == "33" and own["courses_by_kind"] == {"diklat_3in1": 1}
+        assert (own["participants"], own["participants_by_province"]) == (2, {"33": 2})
+        assert (own["completions"], own["certificates"], own["placements"]) == (1, 1, 1)
+        other = (await client.get("/stats", headers=regional_elsewhere)).json()
+        assert (other["courses"], other["participants"], other["distinct_people"]) == (1, 1, 1)
+        assert (other["completions"], other["certificates"], other["placements"]) == (0, 0, 0)
+        peek = await client.get("/stats", params={"province": "33"}, headers=regional_elsewhere)
+        assert (peek.status_code, peek.json()["detail"][0]["loc"][-1]) == (403, "province")
+
+        # Another province's course does not exist for a regional officer: no read, no write.
+        assert (await client.get(f"/courses/{course_id}", headers=regional_here)).status_code == 200
+        for response in (
+            await client.get(f"/courses/{course_id}", headers=regional_elsewhere),
+            await client.get(f"/courses/{course_id}/participants", headers=regional_elsewhere),
+            await client.post(
+                f"/courses/{course_id}/attendance",
+                json={"session_id": "s1", "marks": [{"participant_id": dewi}]},
+                headers=regional_elsewhere,
+            ),
+        ):
+            assert response.status_code == 404, response.text
 
 
 async def test_mentor_assignment_follows_the_mou(
@@ -383,6 +416,15 @@ async def test_mentor_assignment_follows_the_mou(
             )
             items = r.json()["items"]
             return items[0] if items and items[0]["status"] == "ended" else None
+
+        path = f"/mentor-assignments/{made['id']}"
+        assert (await client.get(path, headers=auth_headers("regional", province="34"))).is_success
+        for outsider in (
+            auth_headers("regional", province="31"),
+            auth_headers("partner", partner_id="another-partner"),
+            auth_headers("enterprise", nib=random_nib()),
+        ):
+            assert (await client.get(path, headers=outsider)).status_code == 404
 
         gone = await eventually(ended, "the assignment to end")
         assert gone["end_reason"] == "mou_terminated"

@@ -1,0 +1,90 @@
+"""Who sees what in training: a regional officer only their province, partners and
+enterprises only their own mentor assignments; the rest is reported as not found."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from ikmkit.auth import Principal
+from ikmkit.errors import Forbidden, NotFound
+from services.training import domain, mentoring, service
+from services.training.domain import Course, MentorAssignment
+
+NOW = datetime(2020, 4, 1, tzinfo=UTC)
+MINISTRY = Principal("officer", "ministry")
+JATENG = Principal("disperindag-33", "regional", province="33")
+DKI = Principal("disperindag-31", "regional", province="31")
+
+
+def course(province: str | None) -> Course:
+    return Course(
+        course_id="c-1",
+        title="Diklat 3in1",
+        kind="diklat_3in1",
+        organizer_id="ministry",
+        start_date=date(2020, 4, 1),
+        end_date=date(2020, 4, 3),
+        venues=["Semarang"],
+        province=province,
+        capacity=10,
+        sessions=domain.default_sessions(date(2020, 4, 1), online=False),
+        scheduled_by="officer",
+        scheduled_at=NOW,
+    )
+
+
+def test_statistics_scope() -> None:
+    assert service.province_scope(MINISTRY, None) is None
+    assert service.province_scope(MINISTRY, "33") == "33"
+    assert service.province_scope(JATENG, None) == "33"
+    assert service.province_scope(JATENG, "33") == "33"
+    with pytest.raises(Forbidden) as refused:
+        service.province_scope(DKI, "33")
+    assert (refused.value.field, refused.value.rule) == ("province", "other_province")
+    with pytest.raises(Forbidden):
+        service.province_scope(Principal("pt-x", "partner", partner_id="pt-x"), None)
+
+
+def test_another_provinces_course_is_not_found_for_a_regional_officer() -> None:
+    service.ensure_sees_course(JATENG, course("33"))
+    service.authorize_course_management(JATENG, course("33"))
+    for hidden in (course("31"), course(None)):
+        with pytest.raises(NotFound):
+            service.ensure_sees_course(JATENG, hidden)
+        with pytest.raises(NotFound):
+            service.authorize_course_management(JATENG, hidden)
+    service.ensure_sees_course(Principal("ikm", "enterprise", nib="1" * 13), course("31"))
+
+
+def test_scheduling_in_another_province_is_forbidden_naming_the_field() -> None:
+    cmd = service.ScheduleCourse.model_validate(
+        {**course("31").model_dump(), "course_id": None, "sessions": []}
+    )
+    with pytest.raises(Forbidden) as refused:
+        service.authorize_course_management(JATENG, cmd)
+    assert refused.value.field == "province"
+
+
+def test_mentor_assignment_audience() -> None:
+    assignment = MentorAssignment(
+        id="ma-1",
+        nib="1234567890123",
+        province="34",
+        partner_id="pii-bkti",
+        mou_id="mou-1",
+        mentor_name="Ir. Bambang",
+        starts_on=date(2020, 4, 1),
+        ends_on=date(2021, 4, 1),
+        assigned_by="officer",
+        assigned_at=NOW,
+    )
+    sees = mentoring.may_see_assignment
+    assert sees(MINISTRY, assignment)
+    assert sees(Principal("diy", "regional", province="34"), assignment)
+    assert not sees(JATENG, assignment)
+    assert sees(Principal("p", "partner", partner_id="pii-bkti"), assignment)
+    assert not sees(Principal("p", "partner", partner_id="other"), assignment)
+    assert sees(Principal("e", "enterprise", nib="1234567890123"), assignment)
+    assert not sees(Principal("e", "enterprise", nib="9999999999999"), assignment)
