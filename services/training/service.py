@@ -864,12 +864,24 @@ class TrainingStats(BaseModel):
     active_mentor_assignments: int
 
 
-async def stats(principal: Principal, store: Store, province: str | None = None) -> TrainingStats:
+async def stats(
+    principal: Principal,
+    store: Store,
+    province: str | None = None,
+    now: datetime | None = None,
+) -> TrainingStats:
     """National figures, or one province's: courses held there, and participants, certificates,
     placements and mentor assignments of people and enterprises from there."""
     scope = province_scope(principal, province)
     where: dict[str, Any] = {} if scope is None else {"province": scope}
     admitted = {**where, "status": In(list(ADMITTED))}
+    # Active and within its MoU's term: one whose MoU ended counts out even while the
+    # registry's MoUExpired is late (ends_on is the MoU's valid_until).
+    in_force = {
+        **where,
+        "status": "active",
+        "ends_on": Range(gte=_now(now).date().isoformat()),
+    }
     async with store.transaction() as uow:
         by_kind = await uow.group(COURSES, ["kind"], where)
 
@@ -894,7 +906,7 @@ async def stats(principal: Principal, store: Store, province: str | None = None)
             completions=await uow.count(ENROLLMENTS, {**where, "status": "completed"}),
             certificates=await uow.count(CERTIFICATES, where),
             placements=await uow.count(PLACEMENTS, where),
-            active_mentor_assignments=await uow.count(ASSIGNMENTS, {**where, "status": "active"}),
+            active_mentor_assignments=await uow.count(ASSIGNMENTS, in_force),
         )
 
 

@@ -1,0 +1,121 @@
+"""Mentor assignments end with their MoU: the registry's MoUExpired ends them (also when it
+arrives late), and no new assignment is accepted past the MoU's valid_until even before
+MoUExpired arrives. Use cases on both real stores (the Kafka path is in
+test_training_service.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import pytest
+
+from contracts.envelope import EnvelopeAttributes
+from contracts.registry import EnterpriseRegistered, MoUExpired, MoUParty, MoUSigned, OwnerContact
+from ikmkit.auth import Principal
+from ikmkit.errors import Conflict
+from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox
+from ikmkit.store import Store
+from services.training import mentoring, service
+from services.training.store import COLLECTIONS
+
+MINISTRY = Principal("officer", "ministry")
+VALID_FROM = date(2024, 1, 1)
+VALID_UNTIL = date(2024, 12, 31)
+OUTBOX = Outbox("/ikm/training")
+
+
+def meta(event: MoUSigned | MoUExpired | EnterpriseRegistered, subject: str) -> EnvelopeAttributes:
+    return EnvelopeAttributes(
+        id=str(uuid.uuid4()),
+        type=event.ce_type(),
+        source="/ikm/registry",
+        time=datetime.now(UTC),
+        subject=subject,
+        sequence=1,
+        hash="0" * 64,
+    )
+
+
+@pytest.fixture
+async def store(fresh_store: Store) -> AsyncIterator[Store]:
+    await fresh_store.open([*COLLECTIONS, *OUTBOX_COLLECTIONS])
+    yield fresh_store
+
+
+async def _signed_mou_and_enterprise(store: Store, nib: str, partner: str, mou_id: str) -> None:
+    registered = EnterpriseRegistered(
+        nib=nib,
+        province="34",
+        name="CV Batik Sekar",
+        regency="3471",
+        kbli="13134",
+        directorate="chemicals_clothing_crafts",
+        size_class="small",
+        owner=OwnerContact(name="Sri Wahyuni"),
+        registered_at=datetime.now(UTC),
+    )
+    signed = MoUSigned(
+        mou_id=mou_id,
+        title="Pendampingan teknis IKM",
+        scope="technical_assistance",
+        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id=partner)],
+        valid_from=VALID_FROM,
+        valid_until=VALID_UNTIL,
+        signed_on=VALID_FROM,
+        document_ref="NK/02/IKMA/2024",
+        signed_at=datetime.now(UTC),
+    )
+    async with store.transaction() as uow:
+        await service.apply_enterprise_event(registered, meta(registered, nib), uow)
+        await mentoring.apply_mou_signed(signed, meta(signed, mou_id), uow)
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+
+
+async def test_assignments_end_with_the_mou_and_none_start_after_it(store: Store) -> None:
+    nib = str(uuid.uuid4().int)[:13]
+    partner = f"pii-bkti-{uuid.uuid4().hex[:6]}"
+    mou_id = f"mou-{uuid.uuid4().hex[:8]}"
+    await _signed_mou_and_enterprise(store, nib, partner, mou_id)
+    cmd = mentoring.AssignMentor(nib=nib, partner_id=partner, mentor_name="Ir. Bambang")
+
+    made = await mentoring.assign_mentor(cmd, MINISTRY, store, OUTBOX, now=_at(date(2024, 6, 1)))
+    assert (made.status, made.ends_on) == ("active", VALID_UNTIL)
+
+    # Past valid_until the MoU no longer covers the partner, whether MoUExpired came or not.
+    with pytest.raises(Conflict) as refused:
+        await mentoring.assign_mentor(cmd, MINISTRY, store, OUTBOX, now=_at(date(2025, 1, 1)))
+    assert (refused.value.field, refused.value.rule) == ("partner_id", "mou_expired")
+
+    in_term = await service.stats(MINISTRY, store, now=_at(date(2024, 6, 1)))
+    after_term = await service.stats(MINISTRY, store, now=_at(date(2025, 1, 1)))
+    assert (in_term.active_mentor_assignments, after_term.active_mentor_assignments) == (1, 0)
+
+    # MoUExpired, even a late one, ends what is still active under the MoU.
+    expired_at = _at(date(2025, 1, 20))
+    expired = MoUExpired(
+        mou_id=mou_id,
+        scope="technical_assistance",
+        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id=partner)],
+        valid_until=VALID_UNTIL,
+        expired_at=expired_at,
+    )
+    async with store.transaction() as uow:
+        await mentoring.apply_mou_ended(expired, meta(expired, mou_id), uow, OUTBOX)
+    ended = await mentoring.get_assignment(made.id, MINISTRY, store)
+    assert (ended.status, ended.end_reason, ended.ended_at) == ("ended", "mou_expired", expired_at)
+    async with store.transaction() as uow:
+        stream = await uow.find("outbox", {"key": made.id}, order_by=[("sequence", 1)])
+    assert [row["headers"]["ce_type"].rsplit(".", 2)[-2] for row in stream.items] == [
+        "MentorAssigned",
+        "MentorAssignmentEnded",
+    ]
+    with pytest.raises(Conflict) as refused:
+        await mentoring.assign_mentor(cmd, MINISTRY, store, OUTBOX, now=_at(date(2024, 6, 2)))
+    assert refused.value.rule == "mou_expired"
+    in_term = await service.stats(MINISTRY, store, now=_at(date(2024, 6, 1)))
+    assert in_term.active_mentor_assignments == 0
