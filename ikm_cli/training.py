@@ -140,11 +140,20 @@ def _report(
 
 
 @app.command()
-def stats(url: UrlOption = None, token: TokenOption = None) -> None:
+def stats(
+    url: UrlOption = None,
+    token: TokenOption = None,
+    province: Annotated[
+        str | None, typer.Option(help="One province's figures (a regional token gets its own).")
+    ] = None,
+) -> None:
     """Print the training statistics (courses, participants, completions, certificates)."""
     headers = {"Authorization": f"Bearer {_token(token)}"}
-    response = httpx.get(f"{_url(url)}/stats", headers=headers, timeout=60)
-    response.raise_for_status()
+    params = {"province": province} if province else {}
+    response = httpx.get(f"{_url(url)}/stats", headers=headers, params=params, timeout=60)
+    if response.status_code != 200:
+        console.print(f"[red]refused: {response.status_code} {response.text}")
+        raise typer.Exit(1)
     print(json.dumps(response.json(), indent=2))
 
 

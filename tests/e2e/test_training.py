@@ -4,6 +4,7 @@ HTTP API, and the CLI's bulk enrollment from CSV."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -252,3 +253,39 @@ def test_cli_bulk_enrollment_reports_refused_rows(stack: Stack, tmp_path: Path) 
         assert report[1].startswith("4,province,province_code,")
         stats = training.get("/stats").json()
         assert stats["courses_by_kind"]["webinar"] >= 1
+
+        # The webinar is over: close it and check the certificates with the CLI.
+        people = training.get(f"/courses/{course_id}/participants", params={"status": "enrolled"})
+        marks = [{"participant_id": p["participant_id"]} for p in people.json()["items"]]
+        marked = training.post(
+            f"/courses/{course_id}/attendance", json={"session_id": "s1", "marks": marks}
+        )
+        assert marked.status_code == 200, marked.text
+        closed = training.post(f"/courses/{course_id}/complete").json()
+        number = closed["certificates"][0]
+        verified = ikm("verify", number, "--url", stack.urls["training"])
+        assert verified.returncode == 0, verified.stderr
+        assert json.loads(verified.stdout)["genuine"] is True
+        forged = number[:-1] + ("A" if number[-1] != "A" else "B")
+        assert ikm("verify", forged, "--url", stack.urls["training"]).returncode == 1
+
+        regional = auth_headers("regional", province="32")["Authorization"].split()[1]
+        scoped = ikm("stats", "--url", stack.urls["training"], "--token", regional)
+        assert scoped.returncode == 0, scoped.stderr
+        figures = json.loads(scoped.stdout)
+        assert figures["province_scope"] == "32" and figures["certificates"] >= 1
+        assert set(figures["participants_by_province"]) == {"32"}
+        peek = ikm(
+            "stats", "--province", "33", "--url", stack.urls["training"], "--token", regional
+        )
+        assert peek.returncode == 1 and "other_province" in peek.stderr
+
+
+def ikm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ikm_cli.main", "training", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
