@@ -109,9 +109,10 @@ class Notification(BaseModel):
     language: Language = "id"
     target: str | None = None
     """E-mail address or webhook URL; None until known (resolved again when sending)."""
-    data: dict[str, Any] | None = None
-    """The event's JSON data: e-mail and inbox messages are rendered from it when sent or read
-    (rendering is the costly part, so the consumer only stores what to render)."""
+    data: str | None = None
+    """The event's data as JSON text: e-mail and inbox messages are rendered from it when sent
+    or read (rendering is the costly part, so the consumer only stores what to render; text,
+    because encoding the nested object once per notification cost more than the insert)."""
     is_subject: bool = False
     """The recipient is the person the event's personal data belongs to (sees it unmasked)."""
     subject: str = ""

@@ -153,9 +153,9 @@ async def notify_about_batch(
         for contact in found:
             if contacts.get(contact.recipient) != contact:
                 contacts[contact.recipient] = changed[contact.recipient] = contact
-        data = event.model_dump(mode="json")
+        data = event.model_dump_json()
         notifications += _rule_notifications(event, meta, event_pairs, contacts, data, now)
-        notifications += await _webhook_notifications(event, meta, uow, deps, data, now)
+        notifications += await _webhook_notifications(event, meta, uow, deps, now)
     await contacts_repo.save_all(
         list(changed.values()), {k: version for k, (_, version) in stored.items()}
     )
@@ -172,7 +172,7 @@ def _rule_notifications(
     meta: EnvelopeAttributes,
     pairs: list[tuple[str, Channel]],
     contacts: dict[str, Contact],
-    data: dict[str, Any],
+    data: str,
     now: str,
 ) -> list[Notification]:
     if not pairs:
@@ -212,7 +212,6 @@ async def _webhook_notifications(
     meta: EnvelopeAttributes,
     uow: UnitOfWork,
     deps: Deciding,
-    data: dict[str, Any],
     now: str,
 ) -> list[Notification]:
     name = type(event).__name__
@@ -221,7 +220,7 @@ async def _webhook_notifications(
         return []
     # Subscribers are systems, not the data subjects: contract-marked personal data is masked.
     cloudevent = domain.structured_cloudevent(
-        meta.model_dump(mode="json"), mask_payload(type(event), data)
+        meta.model_dump(mode="json"), mask_payload(type(event), event.model_dump(mode="json"))
     )
     body = json.dumps(cloudevent, separators=(",", ":"), ensure_ascii=False)
     return [
@@ -247,7 +246,7 @@ def rendered(notification: Notification, renderer: Renderer, name: str) -> Rende
     """An e-mail's or inbox message's subject and text, rendered from the stored event data."""
     if notification.data is None:  # nothing to render from: the stored text is the message
         return Rendered(subject=notification.subject, body=notification.body)
-    event = EVENTS_BY_NAME[notification.event_type].model_validate(notification.data)
+    event = EVENTS_BY_NAME[notification.event_type].model_validate_json(notification.data)
     return renderer.render(
         notification.event_type,
         notification.channel,
