@@ -71,8 +71,52 @@ class Outbox:
         event_id: str | None = None,
         at: datetime | None = None,
     ) -> EnvelopeAttributes:
-        stream_id = f"{event.TOPIC}|{event.aggregate_id()}"
+        stream_id = _stream_id(event)
         stream = await uow.get(OUTBOX_STREAMS, stream_id)
+        attrs, row, head = self._stamp(event, stream, event_id, at, current_traceparent())
+        await self._save_heads(uow, {stream_id: (stream, head)})
+        await uow.insert(OUTBOX, row)
+        self._notify()
+        return attrs
+
+    async def add_many(
+        self, uow: UnitOfWork, events: Sequence[Event], *, at: datetime | None = None
+    ) -> list[EnvelopeAttributes]:
+        """Add many events in one go: one read and one write per stream, one bulk insert."""
+        stream_ids = [_stream_id(e) for e in events]
+        stored = await uow.get_many(OUTBOX_STREAMS, list(dict.fromkeys(stream_ids)))
+        heads: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
+        traceparent = current_traceparent()
+        rows: list[dict[str, Any]] = []
+        stamped: list[EnvelopeAttributes] = []
+        for event, stream_id in zip(events, stream_ids, strict=True):
+            original = stored.get(stream_id)
+            current = (
+                {**(original or {}), **heads[stream_id][1]} if stream_id in heads else original
+            )
+            attrs, row, head = self._stamp(event, current, None, at, traceparent)
+            heads[stream_id] = (original, head)
+            rows.append(row)
+            stamped.append(attrs)
+        await self._save_heads(uow, heads)
+        await uow.insert_many(OUTBOX, rows)
+        if rows:
+            self._notify()
+        return stamped
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def _stamp(
+        self,
+        event: Event,
+        stream: dict[str, Any] | None,
+        event_id: str | None,
+        at: datetime | None,
+        traceparent: str | None,
+    ) -> tuple[EnvelopeAttributes, dict[str, Any], dict[str, Any]]:
+        """The event's envelope, its outbox row and its stream's new head."""
         sequence = 1 if stream is None else int(stream["sequence"]) + 1
         previous_hash = GENESIS_HASH if stream is None else str(stream["hash"])
         payload = event_payload(event)
@@ -85,7 +129,7 @@ class Outbox:
             region=event.region(),
             sequence=sequence,
             hash="",
-            traceparent=current_traceparent(),
+            traceparent=traceparent,
         )
         digest = chain_hash(previous_hash, unsigned, payload)
         signature = self._signer(digest) if self._signer else None
@@ -95,38 +139,34 @@ class Outbox:
         created_ns = time.time_ns()
         if stream is not None:
             created_ns = max(created_ns, int(stream.get("created_ns", 0)) + 1)
-        await self._advance(uow, stream_id, stream, sequence, digest, created_ns)
-        await uow.insert(
-            OUTBOX,
-            {
-                "id": attrs.id,
-                "topic": event.TOPIC,
-                "key": attrs.subject,
-                "headers": {k: v.decode() for k, v in to_headers(attrs)},
-                "payload": payload,
-                "created_ns": created_ns,
-                "sequence": sequence,
-                "sent": False,
-            },
-        )
-        for listener in self._listeners:
-            listener()
-        return attrs
+        row = {
+            "id": attrs.id,
+            "topic": event.TOPIC,
+            "key": attrs.subject,
+            "headers": {k: v.decode() for k, v in to_headers(attrs)},
+            "payload": payload,
+            "created_ns": created_ns,
+            "sequence": sequence,
+            "sent": False,
+        }
+        return attrs, row, {"sequence": sequence, "hash": digest, "created_ns": created_ns}
 
-    async def _advance(
+    async def _save_heads(
         self,
         uow: UnitOfWork,
-        stream_id: str,
-        stream: dict[str, Any] | None,
-        sequence: int,
-        digest: str,
-        created_ns: int,
+        heads: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]],
     ) -> None:
-        head = {"sequence": sequence, "hash": digest, "created_ns": created_ns}
-        if stream is None:
-            await uow.insert(OUTBOX_STREAMS, {"id": stream_id, **head})
-        else:
-            await uow.replace(OUTBOX_STREAMS, {**stream, **head})
+        """Write each stream's new head over the version that was read (optimistic)."""
+        fresh = [{"id": sid, **head} for sid, (stored, head) in heads.items() if stored is None]
+        if fresh:
+            await uow.insert_many(OUTBOX_STREAMS, fresh)
+        for stored, head in heads.values():
+            if stored is not None:
+                await uow.replace(OUTBOX_STREAMS, {**stored, **head})
+
+
+def _stream_id(event: Event) -> str:
+    return f"{event.TOPIC}|{event.aggregate_id()}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,59 @@
+"""Outbox.add_many stamps exactly what one-by-one Outbox.add would: sequences and hash chains."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.registry import EnterpriseRegistered, OwnerContact
+from ikmkit.cloudevents import chain_hash
+from ikmkit.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
+from ikmkit.store import Store
+
+
+@pytest.fixture
+async def store(fresh_store: Store) -> AsyncIterator[Store]:
+    await fresh_store.open(OUTBOX_COLLECTIONS)
+    yield fresh_store
+
+
+def registered(nib: str, name: str) -> EnterpriseRegistered:
+    return EnterpriseRegistered(
+        nib=nib, province="34", name=name, regency="3471", kbli="29300",
+        directorate="metal_machinery_electronics_transport", size_class="small",
+        owner=OwnerContact(name="Siti"), registered_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+async def test_add_many_continues_each_stream_chain_like_add(store: Store) -> None:
+    outbox = Outbox("/tests")
+    a, b = str(uuid.uuid4().int)[:13], str(uuid.uuid4().int)[:13]
+    async with store.transaction() as uow:
+        await outbox.add(uow, registered(a, "a0"))
+    async with store.transaction() as uow:
+        stamped = await outbox.add_many(
+            uow, [registered(a, "a1"), registered(b, "b0"), registered(a, "a2")]
+        )
+    assert [(s.subject, s.sequence) for s in stamped] == [(a, 2), (b, 1), (a, 3)]
+
+    async with store.transaction() as uow:
+        rows = (await uow.find(OUTBOX, {}, order_by=[("created_ns", 1)], limit=10)).items
+    for key in (a, b):
+        previous = GENESIS_HASH
+        mine = [r for r in rows if r["key"] == key]
+        assert [r["sequence"] for r in mine] == list(range(1, len(mine) + 1))
+        for row in mine:
+            headers = row["headers"]
+            attrs = EnvelopeAttributes(
+                id=headers["ce_id"], type=headers["ce_type"], source=headers["ce_source"],
+                time=datetime.fromisoformat(headers["ce_time"]), subject=headers["ce_subject"],
+                region=headers.get("ce_region"), sequence=int(headers["ce_sequence"]), hash="",
+            )  # fmt: skip
+            assert headers["ce_hash"] == chain_hash(previous, attrs, row["payload"])
+            previous = headers["ce_hash"]
+    assert [json.loads(r["payload"])["name"] for r in rows if r["key"] == a] == ["a0", "a1", "a2"]
