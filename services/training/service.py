@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import (
     EnterpriseRegistered,
@@ -380,6 +381,7 @@ async def _enroll_in(
     repo = EnrollmentRepository(uow)
     existing = await repo.get_many([domain.enrollment_id(course_id, a.pid) for a in accepted])
     fresh: list[Enrollment] = []
+    placed: list[Event] = []
     for item in accepted:
         previous = existing.get(domain.enrollment_id(course_id, item.pid))
         try:
@@ -393,7 +395,7 @@ async def _enroll_in(
             fresh.append(enrollment)
         else:
             await repo.save(enrollment)
-        await outbox.add(uow, _placed_event(course, enrollment, at))
+        placed.append(_placed_event(course, enrollment, at))
         outcome.results.append(RowResult(row=item.row, participant_id=item.pid, status=status))
         if status == "enrolled":
             outcome.enrolled += 1
@@ -402,6 +404,7 @@ async def _enroll_in(
     if outcome.results:
         await repo.add_many(fresh)
         await CourseRepository(uow).save(course)
+        await outbox.add_many(uow, placed)
     return outcome, failures
 
 
@@ -593,9 +596,9 @@ async def record_attendance(
                 enrollment.require_seat()
                 marked.append((enrollment, mark.present))
             await repo.set_attendance(cmd.session_id, marked)
-            for enrollment, present in marked:
-                await outbox.add(
-                    uow,
+            await outbox.add_many(
+                uow,
+                [
                     AttendanceRecorded(
                         course_id=course_id,
                         participant_id=enrollment.participant_id,
@@ -605,8 +608,10 @@ async def record_attendance(
                         present=present,
                         recorded_by=principal.subject,
                         recorded_at=at,
-                    ),
-                )
+                    )
+                    for enrollment, present in marked
+                ],
+            )
             return len(cmd.marks)
 
     return await retrying(work)
@@ -700,21 +705,21 @@ async def _close_enrollments(
             for number, e in zip(numbers, passed, strict=True)
         ],
     )
+    events: list[Event] = []
     for number, e in zip(numbers, passed, strict=True):
         who = _who(e, course)
-        await outbox.add(
-            uow,
+        events.append(
             TrainingCompleted(
                 **who,
                 sessions_attended=e.sessions_attended(session_ids),
                 sessions_total=len(course.sessions),
                 completed_at=at,
-            ),
+            )
         )
-        await outbox.add(
-            uow,
-            CertificateIssued(**who, certificate_number=number, issued_on=issued_on, issued_at=at),
+        events.append(
+            CertificateIssued(**who, certificate_number=number, issued_on=issued_on, issued_at=at)
         )
+    await outbox.add_many(uow, events)
     return numbers
 
 
