@@ -12,6 +12,7 @@ from ikmkit.store.port import RETRYABLE
 async def retry_on_conflict[T](
     attempt: Callable[[], Awaitable[T]],
     *,
+    retry_on: tuple[type[Exception], ...] = RETRYABLE,
     max_attempts: int = 50,
     base_delay: float = 0.002,
     max_delay: float = 0.2,
@@ -24,7 +25,7 @@ async def retry_on_conflict[T](
     for number in range(1, max_attempts + 1):
         try:
             return await attempt()
-        except RETRYABLE:
+        except retry_on:
             if number == max_attempts:
                 raise
             ceiling = min(max_delay, base_delay * 2**number)

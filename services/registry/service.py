@@ -8,7 +8,6 @@ contact details for notifications; the NIK is in no event at all.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from ikmkit.auth import Principal
 from ikmkit.errors import Conflict, InvalidInput, NotFound
 from ikmkit.outbox import Outbox
 from ikmkit.store import RETRYABLE, DuplicateKey, Store, TransactionConflict, UnitOfWork
+from ikmkit.store.retry import retry_on_conflict
 from services.registry import access, domain
 from services.registry.domain import (
     Enterprise,
@@ -68,14 +68,7 @@ async def retrying[T](
     use_case: Callable[[], Awaitable[T]], retry_on: tuple[type[Exception], ...]
 ) -> T:
     """Re-runs a whole unit of work that lost a race (MongoDB write conflicts)."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return await use_case()
-        except retry_on:
-            if attempt == ATTEMPTS:
-                raise
-            await asyncio.sleep(0.005 * attempt)
-    raise AssertionError("unreachable")
+    return await retry_on_conflict(use_case, retry_on=retry_on, max_attempts=ATTEMPTS)
 
 
 @dataclass(frozen=True)

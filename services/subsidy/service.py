@@ -8,7 +8,6 @@ touch a budget or an enterprise's cap may race; they retry the whole unit of wor
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from ikmkit.consumer import PermanentError
 from ikmkit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ikmkit.outbox import Outbox
 from ikmkit.store import RETRYABLE, DuplicateKey, Page, Store, UnitOfWork
+from ikmkit.store.retry import retry_on_conflict
 from services.subsidy import domain
 from services.subsidy.domain import (
     Actor,
@@ -71,15 +71,13 @@ async def retrying[T](unit_of_work: Callable[[], Awaitable[T]]) -> T:
     A commit reported as failed may still have been applied (MongoDB's "unknown commit
     result"); the units of work recognise their own earlier change by ``last_change_id``.
     """
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return await unit_of_work()
-        except (*RETRYABLE, DuplicateKey):
-            if attempt == MAX_ATTEMPTS:
-                raise
-            # Full-jitter exponential backoff spreads many contenders over time.
-            await asyncio.sleep(random.uniform(0, min(1.0, 0.01 * 2 ** min(attempt, 10))))
-    raise AssertionError("unreachable")
+    return await retry_on_conflict(
+        unit_of_work,
+        retry_on=(*RETRYABLE, DuplicateKey),
+        max_attempts=MAX_ATTEMPTS,
+        base_delay=0.01,
+        max_delay=1.0,
+    )
 
 
 def _now() -> datetime:

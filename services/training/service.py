@@ -9,8 +9,6 @@ unit of work is retried from the start.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -45,7 +43,8 @@ from contracts.training import (
 from ikmkit.auth import Principal
 from ikmkit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from ikmkit.outbox import Outbox
-from ikmkit.store import RETRYABLE, DuplicateKey, In, Range, Store, UnitOfWork
+from ikmkit.store import DuplicateKey, In, Range, Store, UnitOfWork
+from ikmkit.store.retry import retry_on_conflict
 from services.training import domain
 from services.training.domain import ADMITTED, Course, Enrollment, ParticipantDetails
 from services.training.store import (
@@ -70,15 +69,7 @@ class Keys:
 
 async def retrying[T](work: Callable[[], Awaitable[T]]) -> T:
     """Run a unit of work again when it lost a race (version or transaction conflict)."""
-    for attempt in range(1, RETRIES + 1):
-        try:
-            return await work()
-        except RETRYABLE:
-            if attempt == RETRIES:
-                raise
-            # Jittered backoff: the rival (another request, a consumer, the relay) finishes first.
-            await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
-    raise AssertionError("unreachable")
+    return await retry_on_conflict(work, max_attempts=RETRIES, base_delay=0.01, max_delay=0.5)
 
 
 def _now(now: datetime | None) -> datetime:
