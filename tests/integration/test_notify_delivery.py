@@ -258,6 +258,16 @@ async def test_duplicate_event_sends_one_email(
         ("regional:34", "inbox"),
     }
     assert report["summary"] == "delivered to 3 of 3 recipients/subscribers"
+    # Inbox messages are delivered by the write itself: reported as one delivered attempt each.
+    inbox_attempts = {
+        (a["recipient"], a["status"], a["attempt"])
+        for a in report["attempts"]
+        if a["channel"] == "inbox"
+    }
+    assert inbox_attempts == {
+        (f"enterprise:{number}", "delivered", 1),
+        ("regional:34", "delivered", 1),
+    }
 
 
 async def test_indonesian_and_english_rendering_and_masking(
