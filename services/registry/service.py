@@ -469,55 +469,50 @@ async def _verify_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterp
 async def suspend_enterprise(
     nib: str, cmd: StatusChange, actor: Principal, ports: Ports
 ) -> Enterprise:
-    return await retrying(lambda: _suspend_enterprise(nib, cmd, actor, ports), RETRYABLE)
-
-
-async def _suspend_enterprise(
-    nib: str, cmd: StatusChange, actor: Principal, ports: Ports
-) -> Enterprise:
-    now = ports.clock()
-    async with ports.store.transaction() as uow:
-        current = await _load_enterprise(uow, nib)
-        access.ensure_officer_of(actor, nib, current.province)
-        saved = await EnterpriseRepository(uow).save(current.suspend(cmd.reason, now))
-        await ports.outbox.add(
-            uow,
-            EnterpriseSuspended(
-                nib=nib,
-                province=saved.province,
-                reason=saved.status_reason or cmd.reason,
-                suspended_by=actor.subject,
-                suspended_at=now,
-            ),
+    def suspend(current: Enterprise, now: datetime) -> tuple[Enterprise, Callable[..., Event]]:
+        saved = current.suspend(cmd.reason, now)
+        return saved, lambda: EnterpriseSuspended(
+            nib=nib,
+            province=saved.province,
+            reason=saved.status_reason or cmd.reason,
+            suspended_by=actor.subject,
+            suspended_at=now,
         )
-    return saved
+
+    return await retrying(lambda: _change_status(nib, actor, ports, suspend), RETRYABLE)
 
 
 async def reinstate_enterprise(
     nib: str, cmd: StatusChange, actor: Principal, ports: Ports
 ) -> Enterprise:
-    return await retrying(lambda: _reinstate_enterprise(nib, cmd, actor, ports), RETRYABLE)
+    def reinstate(current: Enterprise, now: datetime) -> tuple[Enterprise, Callable[..., Event]]:
+        saved = current.reinstate(cmd.reason, now)
+        return saved, lambda: EnterpriseReinstated(
+            nib=nib,
+            province=saved.province,
+            reason=saved.status_reason or cmd.reason,
+            status=saved.status,
+            reinstated_by=actor.subject,
+            reinstated_at=now,
+        )
+
+    return await retrying(lambda: _change_status(nib, actor, ports, reinstate), RETRYABLE)
 
 
-async def _reinstate_enterprise(
-    nib: str, cmd: StatusChange, actor: Principal, ports: Ports
+StatusTransition = Callable[[Enterprise, datetime], tuple[Enterprise, Callable[..., Event]]]
+
+
+async def _change_status(
+    nib: str, actor: Principal, ports: Ports, transition: StatusTransition
 ) -> Enterprise:
+    """Load, check the officer's province, apply the domain transition, save and emit."""
     now = ports.clock()
     async with ports.store.transaction() as uow:
         current = await _load_enterprise(uow, nib)
         access.ensure_officer_of(actor, nib, current.province)
-        saved = await EnterpriseRepository(uow).save(current.reinstate(cmd.reason, now))
-        await ports.outbox.add(
-            uow,
-            EnterpriseReinstated(
-                nib=nib,
-                province=saved.province,
-                reason=saved.status_reason or cmd.reason,
-                status=saved.status,
-                reinstated_by=actor.subject,
-                reinstated_at=now,
-            ),
-        )
+        changed, event = transition(current, now)
+        saved = await EnterpriseRepository(uow).save(changed)
+        await ports.outbox.add(uow, event())
     return saved
 
 
