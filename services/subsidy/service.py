@@ -80,6 +80,30 @@ async def retrying[T](unit_of_work: Callable[[], Awaitable[T]]) -> T:
     )
 
 
+ApplicationChange = Callable[[UnitOfWork, Application, str], Awaitable[Application]]
+
+
+async def _change_application(
+    store: Store, application_id: str, apply: ApplicationChange
+) -> Application:
+    """Apply a change to one application in a retried unit of work, at most once.
+
+    Each call has its own change id, recorded on the application by ``apply``: a retry
+    that finds it knows an earlier attempt committed (a commit reported as failed may
+    still have been applied) and returns the application as it is.
+    """
+    change_id = uuid.uuid4().hex
+
+    async def unit() -> Application:
+        async with store.transaction() as uow:
+            app = await _load(uow, application_id)
+            if app.last_change_id == change_id:
+                return app
+            return await apply(uow, app, change_id)
+
+    return await retrying(unit)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -294,21 +318,15 @@ async def search_applications(
 
 
 async def start_review(application_id: str, actor: Actor, store: Store) -> Application:
-    change_id = uuid.uuid4().hex
+    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+        domain.may_review(actor, app)
+        domain.require_status(app, ("submitted",), "review")
+        return await ApplicationRepository(uow).record(
+            app.model_copy(update={"status": "under_review", "reviewer": actor.subject}),
+            change_id,
+        )
 
-    async def unit() -> Application:
-        async with store.transaction() as uow:
-            app = await _load(uow, application_id)
-            if app.last_change_id == change_id:
-                return app  # an earlier attempt of this very call committed
-            domain.may_review(actor, app)
-            domain.require_status(app, ("submitted",), "review")
-            return await ApplicationRepository(uow).record(
-                app.model_copy(update={"status": "under_review", "reviewer": actor.subject}),
-                change_id,
-            )
-
-    return await retrying(unit)
+    return await _change_application(store, application_id, apply)
 
 
 async def approve(
@@ -329,58 +347,52 @@ async def approve(
     """
     now = now or _now()
 
-    change_id = uuid.uuid4().hex
-
-    async def unit() -> Application:
-        async with store.transaction() as uow:
-            app = await _load(uow, application_id)
-            if app.last_change_id == change_id:
-                return app  # an earlier attempt of this very call committed
-            domain.may_approve(actor, app, regional_limit_rupiah)
-            domain.require_status(app, domain.DECIDABLE_STATUSES, "approve")
-            program = await ProgramRepository(uow).get(app.program_id)
-            if program is None:
-                raise NotFound(f"program {app.program_id} is gone", field="program_id")
-            budgets = BudgetRepository(uow)
-            province_budget = await budgets.get(domain.budget_id_for(program.id, app.province))
-            reserve = await budgets.get(domain.budget_id_for(program.id, None))
-            usage = EnterpriseUsage(uow)
-            committed, usage_doc = await usage.committed(program.id, app.nib)
-            decision = domain.decide_reservation(app, committed, program, province_budget, reserve)
-            if isinstance(decision, domain.Refusal):
-                return await _refuse(uow, outbox, app, decision, actor, now, change_id)
-            await budgets.save(decision.budget)
-            await usage.set(program.id, app.nib, usage_doc, committed + decision.rebate_rupiah)
-            approved = await ApplicationRepository(uow).save(
-                app.model_copy(
-                    update={
-                        "status": "approved",
-                        "rebate_rupiah": decision.rebate_rupiah,
-                        "budget_id": decision.budget.id,
-                        "decided_by": actor.subject,
-                        "decided_at": now,
-                        "last_change_id": change_id,
-                    }
-                )
+    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+        domain.may_approve(actor, app, regional_limit_rupiah)
+        domain.require_status(app, domain.DECIDABLE_STATUSES, "approve")
+        program = await ProgramRepository(uow).get(app.program_id)
+        if program is None:
+            raise NotFound(f"program {app.program_id} is gone", field="program_id")
+        budgets = BudgetRepository(uow)
+        province_budget = await budgets.get(domain.budget_id_for(program.id, app.province))
+        reserve = await budgets.get(domain.budget_id_for(program.id, None))
+        usage = EnterpriseUsage(uow)
+        committed, usage_doc = await usage.committed(program.id, app.nib)
+        decision = domain.decide_reservation(app, committed, program, province_budget, reserve)
+        if isinstance(decision, domain.Refusal):
+            return await _refuse(uow, outbox, app, decision, actor, now, change_id)
+        await budgets.save(decision.budget)
+        await usage.set(program.id, app.nib, usage_doc, committed + decision.rebate_rupiah)
+        approved = await ApplicationRepository(uow).save(
+            app.model_copy(
+                update={
+                    "status": "approved",
+                    "rebate_rupiah": decision.rebate_rupiah,
+                    "budget_id": decision.budget.id,
+                    "decided_by": actor.subject,
+                    "decided_at": now,
+                    "last_change_id": change_id,
+                }
             )
-            await outbox.add(
-                uow,
-                SubsidyApproved(
-                    **_event_fields(approved),
-                    eligible_cost_rupiah=approved.eligible_cost_rupiah,
-                    rebate_rupiah=approved.rebate_rupiah,
-                    budget_id=decision.budget.id,
-                    budget_pool=decision.budget.pool,
-                    approved_by=actor.subject,
-                    approved_at=now,
-                ),
-            )
-            return approved
+        )
+        await outbox.add(
+            uow,
+            SubsidyApproved(
+                **_event_fields(approved),
+                eligible_cost_rupiah=approved.eligible_cost_rupiah,
+                rebate_rupiah=approved.rebate_rupiah,
+                budget_id=decision.budget.id,
+                budget_pool=decision.budget.pool,
+                approved_by=actor.subject,
+                approved_at=now,
+            ),
+        )
+        return approved
 
     if gate is None:
-        return await retrying(unit)
+        return await _change_application(store, application_id, apply)
     async with gate:
-        return await retrying(unit)
+        return await _change_application(store, application_id, apply)
 
 
 async def _refuse(
@@ -468,19 +480,13 @@ async def reject(
 ) -> Application:
     now = now or _now()
 
-    change_id = uuid.uuid4().hex
+    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+        domain.may_review(actor, app)
+        domain.require_status(app, domain.DECIDABLE_STATUSES, "reject")
+        rejection = domain.Rejection(rule="reviewer_decision", reason=cmd.reason)
+        return await _reject(uow, outbox, app, rejection, actor, now, change_id)
 
-    async def unit() -> Application:
-        async with store.transaction() as uow:
-            app = await _load(uow, application_id)
-            if app.last_change_id == change_id:
-                return app  # an earlier attempt of this very call committed
-            domain.may_review(actor, app)
-            domain.require_status(app, domain.DECIDABLE_STATUSES, "reject")
-            rejection = domain.Rejection(rule="reviewer_decision", reason=cmd.reason)
-            return await _reject(uow, outbox, app, rejection, actor, now, change_id)
-
-    return await retrying(unit)
+    return await _change_application(store, application_id, apply)
 
 
 class DisburseApplication(BaseModel):
@@ -499,52 +505,46 @@ async def disburse(
     now = now or _now()
     domain.may_disburse(actor)
 
-    change_id = uuid.uuid4().hex
-
-    async def unit() -> Application:
-        async with store.transaction() as uow:
-            app = await _load(uow, application_id)
-            if app.last_change_id == change_id:
-                return app  # an earlier attempt of this very call committed
-            if app.status == "disbursed":
-                if app.payment_reference == cmd.payment_reference:
-                    return app
-                raise Conflict(
-                    f"already disbursed with payment reference {app.payment_reference}",
-                    field="payment_reference",
-                    rule="already_disbursed",
-                )
-            domain.require_status(app, ("approved",), "disburse")
-            assert app.budget_id is not None
-            budgets = BudgetRepository(uow)
-            budget = await budgets.get(app.budget_id)
-            if budget is None:
-                raise NotFound(f"budget {app.budget_id} is gone", field="budget_id")
-            await budgets.save(budget.disburse(app.rebate_rupiah))
-            paid = await ApplicationRepository(uow).save(
-                app.model_copy(
-                    update={
-                        "status": "disbursed",
-                        "payment_reference": cmd.payment_reference,
-                        "closed_at": now,
-                        "last_change_id": change_id,
-                    }
-                )
+    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+        if app.status == "disbursed":
+            if app.payment_reference == cmd.payment_reference:
+                return app
+            raise Conflict(
+                f"already disbursed with payment reference {app.payment_reference}",
+                field="payment_reference",
+                rule="already_disbursed",
             )
-            await outbox.add(
-                uow,
-                SubsidyDisbursed(
-                    **_event_fields(paid),
-                    rebate_rupiah=paid.rebate_rupiah,
-                    budget_id=budget.id,
-                    payment_reference=cmd.payment_reference,
-                    disbursed_by=actor.subject,
-                    disbursed_at=now,
-                ),
+        domain.require_status(app, ("approved",), "disburse")
+        assert app.budget_id is not None
+        budgets = BudgetRepository(uow)
+        budget = await budgets.get(app.budget_id)
+        if budget is None:
+            raise NotFound(f"budget {app.budget_id} is gone", field="budget_id")
+        await budgets.save(budget.disburse(app.rebate_rupiah))
+        paid = await ApplicationRepository(uow).save(
+            app.model_copy(
+                update={
+                    "status": "disbursed",
+                    "payment_reference": cmd.payment_reference,
+                    "closed_at": now,
+                    "last_change_id": change_id,
+                }
             )
-            return paid
+        )
+        await outbox.add(
+            uow,
+            SubsidyDisbursed(
+                **_event_fields(paid),
+                rebate_rupiah=paid.rebate_rupiah,
+                budget_id=budget.id,
+                payment_reference=cmd.payment_reference,
+                disbursed_by=actor.subject,
+                disbursed_at=now,
+            ),
+        )
+        return paid
 
-    return await retrying(unit)
+    return await _change_application(store, application_id, apply)
 
 
 class CancelApplication(BaseModel):
@@ -562,42 +562,36 @@ async def cancel(
     """Withdraw an application before payment; an approved one's reservation is released."""
     now = now or _now()
 
-    change_id = uuid.uuid4().hex
-
-    async def unit() -> Application:
-        async with store.transaction() as uow:
-            app = await _load(uow, application_id)
-            if app.last_change_id == change_id:
-                return app  # an earlier attempt of this very call committed
-            domain.may_cancel(actor, app)
-            domain.require_status(app, domain.CANCELLABLE_STATUSES, "cancel")
-            released = await _release(uow, app)
-            cancelled = await ApplicationRepository(uow).save(
-                app.model_copy(
-                    update={
-                        "status": "cancelled",
-                        "rebate_rupiah": 0,
-                        "closed_at": now,
-                        "status_before_hold": None,
-                        "last_change_id": change_id,
-                    }
-                )
+    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+        domain.may_cancel(actor, app)
+        domain.require_status(app, domain.CANCELLABLE_STATUSES, "cancel")
+        released = await _release(uow, app)
+        cancelled = await ApplicationRepository(uow).save(
+            app.model_copy(
+                update={
+                    "status": "cancelled",
+                    "rebate_rupiah": 0,
+                    "closed_at": now,
+                    "status_before_hold": None,
+                    "last_change_id": change_id,
+                }
             )
-            await outbox.add(
-                uow,
-                SubsidyCancelled(
-                    **_event_fields(cancelled),
-                    reason=cmd.reason,
-                    previous_status=app.status,
-                    released_rupiah=released,
-                    budget_id=app.budget_id if released else None,
-                    cancelled_by=actor.subject,
-                    cancelled_at=now,
-                ),
-            )
-            return cancelled
+        )
+        await outbox.add(
+            uow,
+            SubsidyCancelled(
+                **_event_fields(cancelled),
+                reason=cmd.reason,
+                previous_status=app.status,
+                released_rupiah=released,
+                budget_id=app.budget_id if released else None,
+                cancelled_by=actor.subject,
+                cancelled_at=now,
+            ),
+        )
+        return cancelled
 
-    return await retrying(unit)
+    return await _change_application(store, application_id, apply)
 
 
 async def _release(uow: UnitOfWork, app: Application) -> int:
