@@ -98,10 +98,8 @@ class Renderer:
     ) -> Rendered:
         template = self._template(name, language)
         variables = {**context, "lang": language}
-        block_context = template.new_context(variables)
-        subject = "".join(template.blocks["subject"](block_context)).strip()
-        if channel == "email":
-            body = template.render(variables)
-        else:
-            body = "".join(template.blocks["message"](template.new_context(variables)))
-        return Rendered(subject=subject, body=body.strip())
+        # One context for both parts (what ``Template.render`` does, without a second context).
+        context_ = template.new_context(variables)
+        subject = "".join(template.blocks["subject"](context_)).strip()
+        part = template.root_render_func if channel == "email" else template.blocks["message"]
+        return Rendered(subject=subject, body="".join(part(context_)).strip())
