@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 import traceback
 import uuid
@@ -28,7 +27,8 @@ from contracts.notify import Channel, NotificationDead, NotificationDelivered
 from ikmkit.audit.masking import mask_payload
 from ikmkit.errors import Forbidden, NotFound
 from ikmkit.outbox import Outbox
-from ikmkit.store import RETRYABLE, Page, Store, UnitOfWork
+from ikmkit.store import Page, Store, UnitOfWork
+from ikmkit.store.retry import retry_on_conflict
 from services.notify import domain, rules
 from services.notify.domain import (
     Contact,
@@ -53,14 +53,7 @@ def utcnow() -> datetime:
 
 async def _retrying[T](unit: Callable[[], Awaitable[T]], attempts: int = 8) -> T:
     """Run a unit of work again when it lost a race (MongoDB write conflicts)."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await unit()
-        except RETRYABLE:
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
-    raise AssertionError("unreachable")
+    return await retry_on_conflict(unit, max_attempts=attempts, base_delay=0.005)
 
 
 # --- deciding -------------------------------------------------------------------------------

@@ -29,9 +29,15 @@ async def test_registration_reaches_the_inbox(kafka: str, fresh_store: Store, tm
         response = await reg.client.post(
             "/enterprises",
             json={
-                "nib": nib, "name": "CV Maju", "province": "34", "regency": "3471",
-                "kbli": "29300", "workforce": 10, "investment_rupiah": 500_000_000,
-                "owner_name": "Budi", "owner_email": "budi@example.id",
+                "nib": nib,
+                "name": "CV Maju",
+                "province": "34",
+                "regency": "3471",
+                "kbli": "29300",
+                "workforce": 10,
+                "investment_rupiah": 500_000_000,
+                "owner_name": "Budi",
+                "owner_email": "budi@example.id",
             },
             headers=auth_headers("ministry"),
         )
@@ -39,7 +45,9 @@ async def test_registration_reaches_the_inbox(kafka: str, fresh_store: Store, tm
         items: list = []
         for _ in range(150):
             got = await ntf.client.get(
-                "/inbox", params={"recipient": f"enterprise:{nib}"}, headers=auth_headers("ministry")
+                "/inbox",
+                params={"recipient": f"enterprise:{nib}"},
+                headers=auth_headers("ministry"),
             )
             items = got.json()["items"]
             if items:
