@@ -156,9 +156,8 @@ async def _store_batch(enterprises: list[Enterprise], ports: Ports) -> tuple[int
                 new = [e for e in enterprises if e.nib not in existing]
                 if new:
                     await repo.add_many(new)
-                for enterprise in new:
-                    for event in registration_events(enterprise):
-                        await ports.outbox.add(uow, event)
+                    events = [event for e in new for event in registration_events(e)]
+                    await ports.outbox.add_many(uow, events)
             return len(new), len(existing)
         except DuplicateKey:
             # Registered through the API meanwhile: look again (that one now counts as existing).
