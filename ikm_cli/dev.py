@@ -61,9 +61,12 @@ def _service_env(kafka: str, data_dir: Path, extra: dict[str, str]) -> dict[str,
     return env
 
 
-def _start_service(name: str, port: int, env: dict[str, str]) -> ServiceProcess:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_file = open(LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+def start_service(
+    name: str, port: int, env: dict[str, str], log_dir: Path = LOG_DIR
+) -> ServiceProcess:
+    """One service as a uvicorn child process, logging to ``log_dir/<name>.log``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
     process = subprocess.Popen(
         [
             sys.executable,
@@ -84,15 +87,14 @@ def _start_service(name: str, port: int, env: dict[str, str]) -> ServiceProcess:
     return ServiceProcess(name, f"http://127.0.0.1:{port}", process)
 
 
-def _wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
+def wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
+    """Until every service's /readyz answers 200; fails fast if one exits."""
     deadline = time.monotonic() + timeout
     pending = {s.name: s for s in services}
     while pending and time.monotonic() < deadline:
         for name, svc in list(pending.items()):
             if svc.process.poll() is not None:
-                raise RuntimeError(
-                    f"{name} exited with {svc.process.returncode}; see {LOG_DIR / name}.log"
-                )
+                raise RuntimeError(f"{name} exited with {svc.process.returncode}; see its log")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{svc.url}/readyz", timeout=1).status_code == 200:
                     del pending[name]
@@ -147,8 +149,8 @@ def _supervise(data_dir: Path) -> None:
         extra_env, extra_state = _dev_extras()
         env = _service_env(kafka.bootstrap_servers, data_dir, extra_env)
         for name, preferred in SERVICES.items():
-            services.append(_start_service(name, _port_for(preferred), env))
-        _wait_ready(services)
+            services.append(start_service(name, _port_for(preferred), env))
+        wait_ready(services)
         _write_state(kafka, services, extra_state)
         console.print(
             f"[bold green]IKM platform is up[/] (Kafka {kafka.kind} at {kafka.bootstrap_servers})"

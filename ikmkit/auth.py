@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Request
@@ -68,10 +68,18 @@ def issue_token(
 
 
 def decode_token(secret: str, token: str) -> Principal:
+    return _principal(_verified_claims(secret, token))
+
+
+def _verified_claims(secret: str, token: str) -> dict[str, Any]:
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER)
+        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER)
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid bearer token: {exc}") from exc
+    return claims
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
     role = claims.get("role")
     if role not in ROLES:
         raise Unauthorized(f"token has unknown role {role!r}")
@@ -95,9 +103,8 @@ _bearer = HTTPBearer(auto_error=False, description="JWT issued by `ikm token`")
 
 @functools.lru_cache(maxsize=4096)
 def _verified(secret: str, token: str) -> tuple[Principal, float]:
-    principal = decode_token(secret, token)
-    expires = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
-    return principal, float(expires)
+    claims = _verified_claims(secret, token)
+    return _principal(claims), float(claims.get("exp", 0))
 
 
 async def current_principal(

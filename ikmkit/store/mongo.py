@@ -20,7 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
-from ikmkit.store.keyset import decode_cursor, encode_cursor, full_order
+from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
 from ikmkit.store.port import (
     CollectionSpec,
     Document,
@@ -104,7 +104,7 @@ class MongoUnitOfWork:
             return DuplicateKey(collection, ("id",), str(doc["id"]))
         for fields in self._specs[collection].unique:
             found = await coll.find_one(
-                {f: _value(doc, f) for f in fields}, {"_id": 1}, session=self._session
+                {f: field_value(doc, f) for f in fields}, {"_id": 1}, session=self._session
             )
             if found is not None:
                 return DuplicateKey(collection, fields, str(found["_id"]))
@@ -223,13 +223,6 @@ class MongoUnitOfWork:
             totals = {s: raw[f"s{i}"] for i, s in enumerate(sums)}
             rows.append(GroupRow(key=key, count=int(raw["count"]), sums=totals))
         return rows
-
-
-def _value(doc: Document, path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def _keyset(order: list[tuple[str, Any]], values: list[Any]) -> Raw:

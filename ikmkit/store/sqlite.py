@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ikmkit.store.keyset import decode_cursor, encode_cursor, full_order
+from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
 from ikmkit.store.port import (
     CollectionSpec,
     Document,
@@ -130,7 +130,7 @@ class SqliteUnitOfWork:
         ).fetchone():
             return DuplicateKey(collection, ("id",), str(doc["id"]))
         for fields in spec.unique:
-            clause, params = _where({f: _field(doc, f) for f in fields})
+            clause, params = _where({f: field_value(doc, f) for f in fields})
             row = self._conn.execute(
                 f"SELECT id FROM {_table(collection)}{clause}", params
             ).fetchone()
@@ -269,13 +269,6 @@ def _checked(path: str) -> str:
     if not _PATH.match(path):
         raise StoreError(f"invalid field path {path!r}")
     return path
-
-
-def _field(doc: Document, path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def _load(raw: str) -> Document:

@@ -9,7 +9,7 @@ contact details for notifications; the NIK is in no event at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -292,11 +292,6 @@ def _onboarded(e: Enterprise, store: MarketplaceStore) -> EnterpriseOnboardedToM
     )
 
 
-async def _add_events(uow: UnitOfWork, outbox: Outbox, events: Iterable[Event]) -> None:
-    for event in events:
-        await outbox.add(uow, event)
-
-
 async def register_enterprise(
     cmd: RegisterEnterprise, actor: Principal, ports: Ports
 ) -> Enterprise:
@@ -309,7 +304,7 @@ async def register_enterprise(
     async def add() -> Enterprise:
         async with ports.store.transaction() as uow:
             saved = await EnterpriseRepository(uow).add(enterprise)
-            await _add_events(uow, ports.outbox, registration_events(saved))
+            await ports.outbox.add_many(uow, registration_events(saved))
         return saved
 
     try:
@@ -406,7 +401,7 @@ async def _update_enterprise(
         if not change.changed_fields:
             return current
         saved = await EnterpriseRepository(uow).save(change.after)
-        await _add_events(uow, ports.outbox, _update_events(change, saved, now))
+        await ports.outbox.add_many(uow, _update_events(change, saved, now))
     return saved
 
 

@@ -11,29 +11,12 @@ import uuid
 import httpx
 
 from contracts.registry import ENTERPRISE_TOPIC
+from tests.integration.test_registry_api import enterprise_body
 from tests.support.kafka import eventually, produce, read_topic
 from tests.support.service import auth_headers
 from tests.support.stack import Stack
 
 MINISTRY = auth_headers("ministry")
-
-
-def registration(nib: str) -> dict[str, object]:
-    return {
-        "nib": nib,
-        "name": "CV Maju Logam",
-        "legal_form": "CV",
-        "owner_name": "Budi Santoso",
-        "owner_nik": "3471010105900001",
-        "owner_phone": "0812-3456-7890",
-        "owner_email": "budi@example.id",
-        "street": "Jl. Malioboro 1",
-        "province": "34",
-        "regency": "3471",
-        "kbli": "29300",
-        "workforce": 10,
-        "investment_rupiah": 500_000_000,
-    }
 
 
 async def inbox(client: httpx.AsyncClient, stack: Stack, nib: str) -> list[dict[str, object]]:
@@ -51,7 +34,7 @@ async def test_a_registration_notifies_the_owner_once_even_if_published_twice(
     nib = str(uuid.uuid4().int)[:13]
     async with httpx.AsyncClient(timeout=10) as client:
         created = await client.post(
-            f"{stack.urls['registry']}/enterprises", json=registration(nib), headers=MINISTRY
+            f"{stack.urls['registry']}/enterprises", json=enterprise_body(nib), headers=MINISTRY
         )
         assert created.status_code == 201, created.text
 

@@ -7,6 +7,7 @@ import uuid
 import httpx
 
 from ikm_cli.devextras import SmtpSink
+from tests.integration.test_registry_api import enterprise_body
 from tests.support.kafka import eventually
 from tests.support.service import auth_headers
 from tests.support.stack import Stack
@@ -15,12 +16,9 @@ MINISTRY = auth_headers("ministry")
 
 
 def registration(nib: str, email: str) -> dict[str, object]:
-    return {
-        "nib": nib, "name": "UD Rotan Lestari", "legal_form": "UD",
-        "owner_name": "Sri Wahyuni", "owner_phone": "0812-1111-2222", "owner_email": email,
-        "province": "34", "regency": "3471", "kbli": "16292",
-        "workforce": 8, "investment_rupiah": 150_000_000,
-    }  # fmt: skip
+    return enterprise_body(
+        nib, name="UD Rotan Lestari", owner_name="Sri Wahyuni", owner_email=email, kbli="16292"
+    )
 
 
 async def test_the_owner_gets_one_email_and_the_ledger_says_everyone_was_told(
