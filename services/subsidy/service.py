@@ -363,7 +363,7 @@ async def approve(
             return await _refuse(uow, outbox, app, decision, actor, now, change_id)
         await budgets.save(decision.budget)
         await usage.set(program.id, app.nib, usage_doc, committed + decision.rebate_rupiah)
-        approved = await ApplicationRepository(uow).save(
+        approved = await ApplicationRepository(uow).record(
             app.model_copy(
                 update={
                     "status": "approved",
@@ -371,9 +371,9 @@ async def approve(
                     "budget_id": decision.budget.id,
                     "decided_by": actor.subject,
                     "decided_at": now,
-                    "last_change_id": change_id,
                 }
-            )
+            ),
+            change_id,
         )
         await outbox.add(
             uow,
@@ -440,7 +440,7 @@ async def _reject(
     now: datetime,
     change_id: str,
 ) -> Application:
-    rejected = await ApplicationRepository(uow).save(
+    rejected = await ApplicationRepository(uow).record(
         app.model_copy(
             update={
                 "status": "rejected",
@@ -448,9 +448,9 @@ async def _reject(
                 "decided_by": actor.subject,
                 "decided_at": now,
                 "closed_at": now,
-                "last_change_id": change_id,
             }
-        )
+        ),
+        change_id,
     )
     await outbox.add(
         uow,
@@ -521,15 +521,15 @@ async def disburse(
         if budget is None:
             raise NotFound(f"budget {app.budget_id} is gone", field="budget_id")
         await budgets.save(budget.disburse(app.rebate_rupiah))
-        paid = await ApplicationRepository(uow).save(
+        paid = await ApplicationRepository(uow).record(
             app.model_copy(
                 update={
                     "status": "disbursed",
                     "payment_reference": cmd.payment_reference,
                     "closed_at": now,
-                    "last_change_id": change_id,
                 }
-            )
+            ),
+            change_id,
         )
         await outbox.add(
             uow,
@@ -566,16 +566,16 @@ async def cancel(
         domain.may_cancel(actor, app)
         domain.require_status(app, domain.CANCELLABLE_STATUSES, "cancel")
         released = await _release(uow, app)
-        cancelled = await ApplicationRepository(uow).save(
+        cancelled = await ApplicationRepository(uow).record(
             app.model_copy(
                 update={
                     "status": "cancelled",
                     "rebate_rupiah": 0,
                     "closed_at": now,
                     "status_before_hold": None,
-                    "last_change_id": change_id,
                 }
-            )
+            ),
+            change_id,
         )
         await outbox.add(
             uow,
