@@ -3,7 +3,7 @@ UV := ./scripts/uv
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck unit integration e2e bench fmt contracts contracts-check contracts-publish up down clean
+.PHONY: install run test lint typecheck unit integration e2e chaos bench fmt contracts contracts-check contracts-publish up down clean
 
 install:
 	$(UV) sync --frozen
@@ -29,6 +29,10 @@ integration: install
 
 e2e: install
 	$(RUN) pytest -q tests/e2e $(PYTEST_ARGS)
+
+# Fault injection on the embedded stack: one row of counts per fault (also in .ikm/chaos-report.json).
+chaos: install
+	$(RUN) pytest -q tests/chaos -rA $(PYTEST_ARGS)
 
 bench: install
 	$(RUN) python -m bench

@@ -1,0 +1,68 @@
+"""Fault-injection suite: each test injects one fault and records what happened to the events.
+
+Every test reports its counts through the ``fault_report`` fixture; ``make chaos`` runs
+this folder and prints one row per fault (also written to ``.ikm/chaos-report.json``).
+The assertions live in the tests: no acknowledged event lost, no effect duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+
+REPORT_FILE = Path(".ikm/chaos-report.json")
+
+
+@dataclass(frozen=True)
+class FaultCounts:
+    fault: str
+    sent: int
+    acknowledged: int
+    stored: int
+    published: int
+    consumed: int
+    duplicated: int
+    lost: int
+
+
+_ROWS: list[FaultCounts] = []
+
+
+class FaultReport:
+    def record(
+        self,
+        fault: str,
+        *,
+        sent: int,
+        acknowledged: int,
+        stored: int,
+        published: int,
+        consumed: int,
+        duplicated: int,
+        lost: int,
+    ) -> FaultCounts:
+        row = FaultCounts(fault, sent, acknowledged, stored, published, consumed, duplicated, lost)
+        _ROWS.append(row)
+        return row
+
+
+@pytest.fixture
+def fault_report() -> FaultReport:
+    return FaultReport()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _ROWS:
+        return
+    columns = ["sent", "acknowledged", "stored", "published", "consumed", "duplicated", "lost"]
+    width = max(len(r.fault) for r in _ROWS)
+    terminalreporter.section("fault injection")
+    terminalreporter.write_line(f"{'fault':<{width}}  " + "  ".join(f"{c:>12}" for c in columns))
+    for row in _ROWS:
+        values = "  ".join(f"{getattr(row, c):>12}" for c in columns)
+        terminalreporter.write_line(f"{row.fault:<{width}}  {values}")
+    REPORT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_FILE.write_text(json.dumps([asdict(r) for r in _ROWS], indent=2))
