@@ -188,6 +188,19 @@ class ServiceSettings(BaseSettings):
             problems.append(
                 f"{self.env_name('event_signing_key')} is unset: events would go out unsigned"
             )
+        return problems + self._secrets_left_at_default()
+
+    def _secrets_left_at_default(self) -> list[str]:
+        """Any secret still at its published default (e.g. a service's dev-only HMAC keys)."""
+        problems = []
+        for name, info in type(self).model_fields.items():
+            default, value = info.default, getattr(self, name)
+            if (
+                isinstance(default, SecretStr)
+                and isinstance(value, SecretStr)
+                and value.get_secret_value() == default.get_secret_value()
+            ):
+                problems.append(f"{self.env_name(name)} is its published development default")
         return problems
 
     def missing_producer_keys(self, producers: set[str]) -> list[str]:
