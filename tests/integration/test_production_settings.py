@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
 
 from ikmkit.auth import issue_token
 from ikmkit.runtime import create_service_app
@@ -19,6 +20,8 @@ from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
+from services.training.main import definition as training_definition
+from services.training.settings import TrainingSettings
 from tests.conftest import make_store
 from tests.support.service import running_service
 
@@ -133,3 +136,21 @@ async def test_proper_production_settings_start_and_accept_their_tokens(
         assert ok.status_code == 200, ok.text
         bad = await subsidy.client.get("/programs", headers={"Authorization": f"Bearer {dev}"})
         assert bad.status_code == 401
+
+
+def test_production_refuses_any_secret_left_at_its_published_default() -> None:
+    signing, public = ed25519_pair()
+    settings = TrainingSettings(
+        env="production",
+        jwt_secret=SECRET,
+        event_signing_key=signing,
+        event_public_keys={"registry": public},
+    )
+    with pytest.raises(UnsafeSettings) as refused:
+        create_service_app(training_definition(settings))
+    assert "TRAINING_CERTIFICATE_KEY is its published development default" in str(refused.value)
+    assert "TRAINING_PSEUDONYM_KEY is its published development default" in str(refused.value)
+    fixed = settings.model_copy(
+        update={"certificate_key": SecretStr("c" * 40), "pseudonym_key": SecretStr("p" * 40)}
+    )
+    assert fixed.production_problems() == []
