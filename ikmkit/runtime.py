@@ -24,7 +24,6 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from contracts.catalog import EVENTS_BY_TYPE
 from contracts.topics import dead_letter_topic
 from ikmkit import metrics
 from ikmkit.auth import TokenVerifier
@@ -35,7 +34,8 @@ from ikmkit.infra import store_for
 from ikmkit.kafka import KafkaPublisher, ensure_topics
 from ikmkit.kafka_security import faststream_security, kafka_client_options
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, outbox_backlog
-from ikmkit.settings import ServiceSettings, UnsafeSettings
+from ikmkit.production import refuse_unsafe_settings, refuse_unverifiable_producers
+from ikmkit.settings import ServiceSettings
 from ikmkit.signing import signer_from_key
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.telemetry import configure_logging, setup_metrics_export, setup_tracing
@@ -148,7 +148,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = _build_runtime(definition)
     app.state.runtime = runtime
     consumed = await _start_consumers(definition, runtime)
-    _refuse_unverifiable_producers(definition.name, runtime)
+    refuse_unverifiable_producers(definition.name, runtime.settings, runtime.consumers)
     await runtime.store.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
     await runtime.publisher.start()
     await ensure_topics(
@@ -307,33 +307,8 @@ def _health_router(max_backlog: int) -> APIRouter:
     return router
 
 
-def producer_of(topic: str) -> str:
-    """The service that owns a domain topic: the contracts module of its events."""
-    owners = {m.__module__.rsplit(".", 1)[-1] for m in EVENTS_BY_TYPE.values() if topic == m.TOPIC}
-    if len(owners) != 1:
-        raise LookupError(f"topic {topic!r} has {len(owners)} owners in the contract catalog")
-    return owners.pop()
-
-
-def _refuse_unsafe_settings(definition: ServiceDefinition) -> None:
-    settings = definition.settings
-    problems = settings.key_problems() + settings.production_problems()
-    if problems:
-        raise UnsafeSettings(definition.name, problems)
-
-
-def _refuse_unverifiable_producers(name: str, runtime: Runtime) -> None:
-    """In production every producer this service consumes from needs its public key."""
-    producers = {producer_of(t) for c in runtime.consumers for t in c.topics}
-    missing = runtime.settings.missing_producer_keys(producers - {name})
-    if missing:
-        raise UnsafeSettings(
-            name, [f"IKM_EVENT_PUBLIC_KEYS has no key for {', '.join(missing)} (consumed topics)"]
-        )
-
-
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
-    _refuse_unsafe_settings(definition)
+    refuse_unsafe_settings(definition.name, definition.settings)
     configure_logging(definition.name)
     provider = setup_tracing(definition.name)
     setup_metrics_export(definition.name)
