@@ -33,7 +33,10 @@ RUN groupadd --system --gid 10001 ikm \
 COPY --from=build /opt/ikm/venv /opt/ikm/venv
 COPY deploy/docker/entrypoint.sh /usr/local/bin/ikm-service
 COPY deploy/docker/create_topics.py deploy/docker/uvicorn-logging.json /opt/ikm/
+# IKM_ENV=production: a service refuses to start with the development JWT secret, without a
+# token key or without its event-signing key (docs/operations.md). Only laptops run development.
 ENV PATH=/opt/ikm/venv/bin:$PATH \
+    IKM_ENV=production \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     IKM_DATA_DIR=/data

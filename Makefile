@@ -3,7 +3,7 @@ UV := ./scripts/uv
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck unit integration e2e chaos bench fmt contracts contracts-check contracts-publish up down clean
+.PHONY: install run test lint typecheck unit integration e2e chaos bench fmt contracts contracts-check contracts-publish up down clean secrets
 
 install:
 	$(UV) sync --frozen
@@ -44,7 +44,12 @@ fmt: install
 # One-host deployment with docker compose (needs a Docker engine; see docs/operations.md).
 COMPOSE := docker compose -f deploy/compose/compose.yaml
 
-up:
+# The compose stack's secrets (JWT secret, event-signing keys) in deploy/compose/.env,
+# generated once and never committed; the services run with IKM_ENV=production.
+secrets: install
+	$(RUN) python scripts/gen_secrets.py compose
+
+up: secrets
 	$(COMPOSE) up --build --detach --wait
 
 down:

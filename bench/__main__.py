@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import pkgutil
 import sys
 import tempfile
@@ -20,6 +21,9 @@ from rich.table import Table
 import bench
 from bench.common import Figure
 from ikmkit.infra import resolve_kafka
+
+# Benchmarks run services with the development JWT secret; production would refuse it.
+os.environ.setdefault("IKM_ENV", "development")
 
 
 def _modules(selected: list[str]) -> list[str]:

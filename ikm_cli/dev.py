@@ -56,7 +56,13 @@ class ServiceProcess:
 
 
 def _service_env(kafka: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka, "IKM_DATA_DIR": str(data_dir)}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "IKM_DATA_DIR": str(data_dir),
+        # The embedded stack is a developer's: the dev JWT secret, unsigned events.
+        "IKM_ENV": "development",
+    }
     env.update(extra)
     return env
 

@@ -9,7 +9,7 @@ import typer
 
 from ikm_cli import audit, dev, notify, registry, training
 from ikmkit.auth import ROLES, issue_token
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.settings import DEV_JWT_SECRET, ServiceSettings
 
 app = typer.Typer(help="IKM platform command line.", no_args_is_help=True)
 app.add_typer(dev.app, name="dev")
@@ -26,11 +26,22 @@ def token(
     province: Annotated[str | None, typer.Option(help="Province code (regional role).")] = None,
     nib: Annotated[str | None, typer.Option(help="NIB (enterprise role).")] = None,
     partner_id: Annotated[str | None, typer.Option(help="Partner id (partner role).")] = None,
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 8 * 3600,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds (<= IKM_JWT_MAX_LIFETIME).")] = (
+        8 * 3600
+    ),
 ) -> None:
-    """Issue a development bearer token signed with IKM_JWT_SECRET."""
+    """Issue a bearer token signed with IKM_JWT_SECRET (default: the development secret).
+
+    Issuer, audience and the longest lifetime are the services' own settings
+    (IKM_JWT_ISSUER, IKM_JWT_AUDIENCE, IKM_JWT_MAX_LIFETIME), so the token is accepted.
+    """
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}", param_hint="role")
+    settings = ServiceSettings()
+    if not 0 < ttl <= settings.jwt_max_lifetime:
+        raise typer.BadParameter(
+            f"must be 1..{settings.jwt_max_lifetime} s (IKM_JWT_MAX_LIFETIME)", param_hint="--ttl"
+        )
     secret = os.environ.get("IKM_JWT_SECRET", DEV_JWT_SECRET)
     print(
         issue_token(
@@ -41,6 +52,8 @@ def token(
             nib=nib,
             partner_id=partner_id,
             ttl_seconds=ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
         )
     )
 

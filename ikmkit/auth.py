@@ -1,6 +1,13 @@
-"""Bearer-token authentication (HS256 JWT) and the principal every endpoint sees.
+"""Bearer-token authentication (JWT) and the principal every endpoint sees.
 
-Roles:
+Two kinds of token are accepted, chosen by the token's ``alg`` header:
+- HS256, signed with ``IKM_JWT_SECRET`` (``ikm token``, service-to-service, development);
+- RS256/ES256 from an identity provider (e.g. Keycloak), whose public keys come from
+  ``IKM_JWT_JWKS_URL`` (cached; an unknown ``kid`` refreshes at most every 30 s).
+Every token must carry ``sub``, ``iss`` (the configured issuer of its kind), ``aud``
+(``IKM_JWT_AUDIENCE``), ``iat`` and ``exp`` with ``exp - iat <= IKM_JWT_MAX_LIFETIME``.
+
+Roles (claim ``role``, or exactly one of them among Keycloak's ``realm_access.roles``):
 - ``ministry``: Ditjen IKMA officers, everything;
 - ``regional``: a Disperindag officer; claim ``province`` scopes reads and actions;
 - ``partner``: claim ``partner_id``: its own record and MoUs;
@@ -10,9 +17,10 @@ Roles:
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import jwt
@@ -20,10 +28,18 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ikmkit.errors import Forbidden, Unauthorized
+from ikmkit.settings import ServiceSettings
 
 Role = Literal["ministry", "regional", "partner", "enterprise", "service"]
 ROLES: tuple[Role, ...] = ("ministry", "regional", "partner", "enterprise", "service")
 ISSUER = "ikm-platform"
+AUDIENCE = "ikm-platform"
+MAX_LIFETIME_SECONDS = 12 * 3600
+ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+REQUIRED_CLAIMS = ["sub", "iss", "aud", "iat", "exp"]
+LEEWAY_SECONDS = 30  # clock skew between the identity provider and the services
+JWKS_REFRESH_COOLDOWN = 30.0
+CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -52,12 +68,15 @@ def issue_token(
     nib: str | None = None,
     partner_id: str | None = None,
     ttl_seconds: int = 8 * 3600,
+    issuer: str = ISSUER,
+    audience: str = AUDIENCE,
 ) -> str:
     now = int(time.time())
     claims: dict[str, object] = {
         "sub": subject,
         "role": role,
-        "iss": ISSUER,
+        "iss": issuer,
+        "aud": audience,
         "iat": now,
         "exp": now + ttl_seconds,
     }
@@ -67,44 +86,164 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def _refused(reason: str, rule: str) -> Unauthorized:
+    return Unauthorized(f"invalid bearer token: {reason}", rule=rule)
+
+
+class JwksKeys:
+    """An identity provider's signing keys by ``kid`` (PyJWKClient, cached)."""
+
+    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self._client = jwt.PyJWKClient(
+            url, cache_jwk_set=True, lifespan=300, timeout=timeout,
+            cooldown_duration=JWKS_REFRESH_COOLDOWN,
+        )  # fmt: skip
+
+    def key_for(self, kid: object) -> jwt.PyJWK:
+        if not isinstance(kid, str) or not kid:
+            raise _refused("no kid in the token header", "kid")
+        try:
+            return self._client.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise _refused(f"identity provider keys unavailable ({exc})", "jwks") from exc
+        except jwt.PyJWKClientError as exc:
+            raise _refused(f"unknown signing key {kid!r}", "kid") from exc
+
+
+@dataclass(frozen=True, eq=False)
+class TokenVerifier:
+    """Checks signature, issuer, audience and lifetime; maps claims to a ``Principal``."""
+
+    secret: str | None
+    issuer: str = ISSUER
+    audience: str = AUDIENCE
+    max_lifetime: int = MAX_LIFETIME_SECONDS
+    jwks: JwksKeys | None = None
+    jwks_issuer: str | None = None
+    _cache: OrderedDict[str, tuple[Principal, float]] = field(
+        default_factory=OrderedDict, repr=False
+    )
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> TokenVerifier:
+        return cls(
+            secret=settings.hs256_secret(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            max_lifetime=settings.jwt_max_lifetime,
+            jwks=JwksKeys(settings.jwt_jwks_url) if settings.jwt_jwks_url else None,
+            jwks_issuer=settings.jwt_jwks_issuer,
+        )
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """Verified claims; may fetch the JWKS (blocking) for an asymmetric token."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _refused(str(exc), "malformed") from exc
+        alg = header.get("alg")
+        key, issuer = self._key(alg, header.get("kid"))
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[str(alg)],
+                issuer=issuer,
+                audience=self.audience,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError as exc:
+            raise _refused(str(exc), _rule_of(exc)) from exc
+        lifetime = claims["exp"] - claims["iat"]
+        if not isinstance(lifetime, int | float) or lifetime > self.max_lifetime:
+            raise _refused(
+                f"lifetime {lifetime}s exceeds the maximum {self.max_lifetime}s "
+                "(IKM_JWT_MAX_LIFETIME)",
+                "lifetime",
+            )
+        return claims
+
+    def _key(self, alg: object, kid: object) -> tuple[Any, str | None]:
+        if alg == "HS256" and self.secret is not None:
+            return self.secret, self.issuer
+        if alg in ASYMMETRIC_ALGORITHMS and self.jwks is not None:
+            return self.jwks.key_for(kid), self.jwks_issuer
+        accepted = (["HS256"] if self.secret is not None else []) + (
+            list(ASYMMETRIC_ALGORITHMS) if self.jwks is not None else []
+        )
+        raise _refused(f"algorithm {alg!r} not accepted (accepted: {accepted})", "algorithm")
+
+    def principal(self, token: str) -> tuple[Principal, float]:
+        claims = self.claims(token)
+        return principal_of(claims), float(claims["exp"])
+
+    def cached(self, token: str) -> tuple[Principal, float] | None:
+        hit = self._cache.get(token)
+        if hit is not None:
+            self._cache.move_to_end(token)
+        return hit
+
+    def remember(self, token: str, verified: tuple[Principal, float]) -> None:
+        self._cache[token] = verified
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+
+def _rule_of(exc: jwt.PyJWTError) -> str:
+    rules: list[tuple[type[jwt.PyJWTError], str]] = [
+        (jwt.ExpiredSignatureError, "expired"),
+        (jwt.ImmatureSignatureError, "not_yet_valid"),
+        (jwt.InvalidAudienceError, "audience"),
+        (jwt.InvalidIssuerError, "issuer"),
+        (jwt.MissingRequiredClaimError, "missing_claim"),
+        (jwt.InvalidSignatureError, "signature"),
+        (jwt.InvalidAlgorithmError, "algorithm"),
+    ]
+    return next((rule for kind, rule in rules if isinstance(exc, kind)), "malformed")
+
+
 def decode_token(secret: str, token: str) -> Principal:
-    return _principal(_verified_claims(secret, token))
+    return TokenVerifier(secret).principal(token)[0]
 
 
-def _verified_claims(secret: str, token: str) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER)
-    except jwt.PyJWTError as exc:
-        raise Unauthorized(f"invalid bearer token: {exc}") from exc
-    return claims
-
-
-def _principal(claims: dict[str, Any]) -> Principal:
-    role = claims.get("role")
+def principal_of(claims: dict[str, Any]) -> Principal:
+    role = claims.get("role") or _realm_role(claims)
     if role not in ROLES:
-        raise Unauthorized(f"token has unknown role {role!r}")
+        raise Unauthorized(f"token has unknown role {role!r}", rule="role")
     if role == "regional" and not claims.get("province"):
-        raise Unauthorized("a regional token needs a province claim")
+        raise Unauthorized("a regional token needs a province claim", rule="role")
     if role == "enterprise" and not claims.get("nib"):
-        raise Unauthorized("an enterprise token needs a nib claim")
+        raise Unauthorized("an enterprise token needs a nib claim", rule="role")
     if role == "partner" and not claims.get("partner_id"):
-        raise Unauthorized("a partner token needs a partner_id claim")
+        raise Unauthorized("a partner token needs a partner_id claim", rule="role")
     return Principal(
         subject=str(claims.get("sub", "")),
         role=role,
-        province=claims.get("province"),
-        nib=claims.get("nib"),
-        partner_id=claims.get("partner_id"),
+        province=_text(claims.get("province")),
+        nib=_text(claims.get("nib")),
+        partner_id=_text(claims.get("partner_id")),
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="JWT issued by `ikm token`")
+def _realm_role(claims: dict[str, Any]) -> str | None:
+    """Keycloak without a ``role`` mapper: the one IKM role among the realm roles."""
+    access = claims.get("realm_access")
+    roles = access.get("roles", []) if isinstance(access, dict) else []
+    ours = [r for r in roles if r in ROLES] if isinstance(roles, list) else []
+    if len(ours) > 1:
+        raise Unauthorized(f"token has several IKM roles {sorted(ours)}", rule="role")
+    return ours[0] if ours else None
 
 
-@functools.lru_cache(maxsize=4096)
-def _verified(secret: str, token: str) -> tuple[Principal, float]:
-    claims = _verified_claims(secret, token)
-    return _principal(claims), float(claims.get("exp", 0))
+def _text(value: object) -> str | None:
+    # Keycloak user attributes may arrive as one-element lists when "multivalued" is on.
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return None if value is None else str(value)
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT issued by `ikm token` or the IdP")
 
 
 async def current_principal(
@@ -113,11 +252,19 @@ async def current_principal(
 ) -> Principal:
     # async: a sync dependency would cost a threadpool hop on every request.
     if credentials is None:
-        raise Unauthorized("missing bearer token")
-    secret: str = request.app.state.jwt_secret
-    principal, expires = _verified(secret, credentials.credentials)
-    if expires <= time.time():  # a cached verification must not outlive the token
-        raise Unauthorized("invalid bearer token: Signature has expired")
+        raise Unauthorized("missing bearer token", rule="missing")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    token = credentials.credentials
+    verified = verifier.cached(token)
+    if verified is None:
+        if verifier.jwks is None:
+            verified = verifier.principal(token)
+        else:  # a JWKS fetch blocks: keep it off the event loop
+            verified = await asyncio.to_thread(verifier.principal, token)
+        verifier.remember(token, verified)
+    principal, expires = verified
+    if expires + LEEWAY_SECONDS <= time.time():  # a cached verification must not outlive it
+        raise _refused("Signature has expired", "expired")
     return principal
 
 

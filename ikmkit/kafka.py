@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from ikmkit.kafka_security import kafka_client_options
 from ikmkit.outbox import OutgoingMessage
 
 log = logging.getLogger("ikmkit.kafka")
@@ -24,9 +26,16 @@ log = logging.getLogger("ikmkit.kafka")
 class KafkaPublisher:
     """Publishes outbox batches and dead letters; order per partition is preserved."""
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str = "ikm") -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str = "ikm",
+        security: Mapping[str, Any] | None = None,
+    ) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
+            **(kafka_client_options() if security is None else security),
             client_id=client_id,
             acks="all",
             enable_idempotence=False,
@@ -53,10 +62,15 @@ class KafkaPublisher:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], *, partitions: int = 3
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int = 3,
+    security: Mapping[str, Any] | None = None,
 ) -> None:
     """Create missing topics (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    options = kafka_client_options() if security is None else security
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **options)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -69,7 +83,7 @@ async def ensure_topics(
 
 
 async def delete_topics(bootstrap_servers: str, topics: Iterable[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka_client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

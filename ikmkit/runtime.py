@@ -26,12 +26,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import dead_letter_topic
 from ikmkit import metrics
+from ikmkit.auth import TokenVerifier
 from ikmkit.consumer import EventConsumer, RetryPolicy
 from ikmkit.http import install_error_handlers, install_latency_metrics
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
 from ikmkit.kafka import KafkaPublisher, ensure_topics
+from ikmkit.kafka_security import faststream_security, kafka_client_options
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, outbox_backlog
+from ikmkit.production import refuse_unsafe_settings, refuse_unverifiable_producers
 from ikmkit.settings import ServiceSettings
 from ikmkit.signing import signer_from_key
 from ikmkit.store import CollectionSpec, Store
@@ -103,7 +106,11 @@ def _build_runtime(definition: ServiceDefinition) -> Runtime:
         f"/ikm/{definition.name}",
         signer=signer_from_key(signing_key.get_secret_value()) if signing_key else None,
     )
-    publisher = KafkaPublisher(settings.kafka_bootstrap_servers, client_id=f"ikm-{definition.name}")
+    publisher = KafkaPublisher(
+        settings.kafka_bootstrap_servers,
+        client_id=f"ikm-{definition.name}",
+        security=kafka_client_options(settings),
+    )
     relay = OutboxRelay(
         store,
         publisher,
@@ -114,6 +121,7 @@ def _build_runtime(definition: ServiceDefinition) -> Runtime:
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"ikm-{definition.name}",
+        security=faststream_security(settings),
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ikm.{definition.name}.broker"),
     )
@@ -139,13 +147,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     definition: ServiceDefinition = app.state.definition
     runtime = _build_runtime(definition)
     app.state.runtime = runtime
+    consumed = await _start_consumers(definition, runtime)
+    refuse_unverifiable_producers(definition.name, runtime.settings, runtime.consumers)
     await runtime.store.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
     await runtime.publisher.start()
-    consumed = await _start_consumers(definition, runtime)
     await ensure_topics(
         runtime.settings.kafka_bootstrap_servers,
         [*definition.produces, *consumed],
         partitions=runtime.settings.topic_partitions,
+        security=kafka_client_options(runtime.settings),
     )
     await runtime.broker.start()
     runtime.relay.start()
@@ -188,11 +198,23 @@ class ConsumerLagProbe:
     replica reports the same numbers: aggregate with ``max by (group, topic, partition)``.
     """
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str = "ikm-lag-probe") -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str = "ikm-lag-probe",
+        security: dict[str, Any] | None = None,
+    ) -> None:
+        options = kafka_client_options() if security is None else security
+        self._admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap_servers, client_id=client_id, **options
+        )
         # No group_id: this consumer only reads offsets, it never joins or commits.
         self._offsets = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, client_id=client_id, enable_auto_commit=False
+            bootstrap_servers=bootstrap_servers,
+            client_id=client_id,
+            enable_auto_commit=False,
+            **options,
         )
 
     async def start(self) -> None:
@@ -226,7 +248,9 @@ class ConsumerLagProbe:
 
 async def _watch_consumer_lag(runtime: Runtime) -> None:
     probe = ConsumerLagProbe(
-        runtime.settings.kafka_bootstrap_servers, client_id=f"ikm-{runtime.name}-lag"
+        runtime.settings.kafka_bootstrap_servers,
+        client_id=f"ikm-{runtime.name}-lag",
+        security=kafka_client_options(runtime.settings),
     )
     await probe.start()
     try:
@@ -284,6 +308,7 @@ def _health_router(max_backlog: int) -> APIRouter:
 
 
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
+    refuse_unsafe_settings(definition.name, definition.settings)
     configure_logging(definition.name)
     provider = setup_tracing(definition.name)
     setup_metrics_export(definition.name)
@@ -294,7 +319,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.definition = definition
-    app.state.jwt_secret = definition.settings.jwt_secret.get_secret_value()
+    app.state.token_verifier = TokenVerifier.from_settings(definition.settings)
     app.state.started = time.time()
     install_error_handlers(app)
     install_latency_metrics(app, definition.name)

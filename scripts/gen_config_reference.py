@@ -3,6 +3,8 @@
 - The configuration reference in ``docs/operations.md`` (between the
   ``BEGIN/END GENERATED: config-reference`` markers), from each service's settings class.
 - ``deploy/k8s/external/kafka-topics.yaml``: one Strimzi ``KafkaTopic`` per contract topic.
+- ``deploy/k8s/external/kafka-users.yaml``: one Strimzi ``KafkaUser`` per service with the
+  ACLs derived from its topics and consumers (``scripts/kafka_acls.py``).
 
 Run ``python scripts/gen_config_reference.py`` after changing a settings class or a
 contract topic; ``--check`` exits 1 if anything is stale (``tests/deploy`` runs it).
@@ -27,9 +29,11 @@ if str(ROOT) not in sys.path:
 
 from contracts.catalog import all_topics  # noqa: E402
 from ikmkit.settings import ServiceSettings  # noqa: E402
+from scripts.kafka_acls import kafka_users_yaml  # noqa: E402
 
 OPERATIONS_DOC = ROOT / "docs" / "operations.md"
 KAFKA_TOPICS = ROOT / "deploy" / "k8s" / "external" / "kafka-topics.yaml"
+KAFKA_USERS = ROOT / "deploy" / "k8s" / "external" / "kafka-users.yaml"
 BEGIN = "<!-- BEGIN GENERATED: config-reference (scripts/gen_config_reference.py) -->"
 END = "<!-- END GENERATED: config-reference -->"
 
@@ -46,8 +50,9 @@ STANDARD_VARIABLES: dict[str, str] = {
 }
 STANDARD_PREFIXES = ("OTEL_",)
 # Not read by the settings classes but required in every deployment: the defaults are for
-# a developer's laptop (local broker, SQLite, a published JWT secret).
-DEPLOYMENT_REQUIRED = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "IKM_JWT_SECRET")
+# a developer's laptop (local broker, SQLite, a published JWT secret). IKM_ENV defaults to
+# production, but a deployment says so explicitly.
+DEPLOYMENT_REQUIRED = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "IKM_JWT_SECRET", "IKM_ENV")
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,12 @@ def _env_var(cls: type[ServiceSettings], field: str, info: FieldInfo) -> EnvVar:
 
 def _type_name(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) or str(annotation)
-    text = text.replace("typing.", "").replace("pydantic.types.", "").replace("pathlib.", "")
+    text = (
+        text.replace("typing.", "")
+        .replace("pydantic.types.", "")
+        .replace("pathlib.", "")
+        .replace("_local.", "")
+    )
     return text.replace(" | None", " (optional)")
 
 
@@ -215,6 +225,7 @@ def main() -> int:
     wanted = {
         OPERATIONS_DOC: rendered_operations_doc(OPERATIONS_DOC.read_text(encoding="utf-8")),
         KAFKA_TOPICS: kafka_topics_yaml(),
+        KAFKA_USERS: kafka_users_yaml(),
     }
     stale = [
         path

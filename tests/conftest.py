@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +19,10 @@ from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
 from ikmkit.store.sqlite import SqliteStore
 from tests.support.infra import MONGO_KIND, resolve_test_mongo
+
+# The code's default is production, which refuses the development JWT secret and unsigned
+# events; the suite runs services as a developer does. Tests of production set it themselves.
+os.environ.setdefault("IKM_ENV", "development")
 
 STORE_KINDS = ["sqlite", "mongodb"]
 

@@ -5,7 +5,8 @@ replay, so they keep everything: ``retention.ms=-1`` and ``retention.bytes=-1``.
 Existing topics get the retention applied again (idempotent); partitions are only
 ever added, never removed (Kafka cannot shrink a topic).
 
-Environment: ``KAFKA_BOOTSTRAP_SERVERS``, ``IKM_TOPIC_PARTITIONS`` (default 6),
+Environment: ``KAFKA_BOOTSTRAP_SERVERS`` (and the ``KAFKA_SECURITY_PROTOCOL``/``KAFKA_SASL_*``
+client settings of ikmkit.settings), ``IKM_TOPIC_PARTITIONS`` (default 6),
 ``IKM_TOPIC_REPLICATION_FACTOR`` (default 1; 3 in production),
 ``IKM_TOPIC_MIN_INSYNC_REPLICAS`` (default 1; 2 in production).
 """
@@ -22,13 +23,16 @@ from aiokafka.admin.new_partitions import NewPartitions
 from aiokafka.errors import IncompatibleBrokerVersion, KafkaConnectionError
 
 from contracts.catalog import all_topics
+from ikmkit.kafka_security import kafka_client_options
 
 AUDIT_RETENTION = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
 async def connect(bootstrap: str, attempts: int = 30) -> AIOKafkaAdminClient:
     for attempt in range(1, attempts + 1):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ikm-topics")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="ikm-topics", **kafka_client_options()
+        )
         try:
             await admin.start()
             return admin

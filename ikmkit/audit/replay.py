@@ -29,6 +29,7 @@ from contracts.base import Event
 from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
 from ikmkit.audit.chain import ChainVerifier, Checked, Finding
 from ikmkit.consumer import Record
+from ikmkit.kafka_security import kafka_client_options
 
 DEFAULT_WORKERS = 3
 """Worker processes ``ikm audit replay`` uses on a large log (bench/audit.py measures it)."""
@@ -159,6 +160,7 @@ class LogReader:
             client_id="ikm-audit",
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            **kafka_client_options(),
         )
         self._requested = list(topics) if topics else None
         self._max_records = max_records

@@ -168,7 +168,7 @@ def test_external_operator_examples_parse() -> None:
         for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             assert {"apiVersion", "kind", "metadata", "spec"} <= document.keys(), path
             kinds.add(document["kind"])
-    assert kinds == {"Kafka", "KafkaNodePool", "KafkaTopic", "MongoDBCommunity"}
+    assert kinds == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "MongoDBCommunity"}
 
 
 # --- the renderer itself ---------------------------------------------------------------------

@@ -1,0 +1,45 @@
+"""Start-up refusals: a production service never runs on development defaults.
+
+``create_service_app`` calls ``refuse_unsafe_settings`` before anything is built; the
+lifespan calls ``refuse_unverifiable_producers`` once the consumers exist (before any
+connection), because only then are the consumed topics known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from contracts.catalog import EVENTS_BY_TYPE
+from ikmkit.consumer import EventConsumer
+from ikmkit.settings import ServiceSettings, UnsafeSettings
+
+
+def producer_of(topic: str) -> str:
+    """The service that owns a domain topic: the contracts module declaring its events."""
+    owners = {m.__module__.rsplit(".", 1)[-1] for m in EVENTS_BY_TYPE.values() if topic == m.TOPIC}
+    if len(owners) != 1:
+        raise LookupError(f"topic {topic!r} has {len(owners)} owners in the contract catalog")
+    return owners.pop()
+
+
+def refuse_unsafe_settings(name: str, settings: ServiceSettings) -> None:
+    problems = settings.key_problems() + settings.production_problems()
+    if problems:
+        raise UnsafeSettings(name, problems)
+
+
+def refuse_unverifiable_producers(
+    name: str, settings: ServiceSettings, consumers: Iterable[EventConsumer]
+) -> None:
+    """In production every producer this service consumes from needs its public key."""
+    if not settings.production:
+        return
+    try:
+        producers = {producer_of(t) for c in consumers for t in c.topics}
+    except LookupError as exc:
+        raise UnsafeSettings(name, [str(exc)]) from exc
+    missing = settings.missing_producer_keys(producers - {name})
+    if missing:
+        raise UnsafeSettings(
+            name, [f"IKM_EVENT_PUBLIC_KEYS has no key for {', '.join(missing)} (consumed topics)"]
+        )
