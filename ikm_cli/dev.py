@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 
 from contracts.catalog import all_topics
+from ikm_cli.devkeys import signing_env
 from ikmkit.infra import KafkaEndpoint, free_port, resolve_kafka
 from ikmkit.kafka import ensure_topics
 
@@ -57,6 +58,7 @@ class ServiceProcess:
 
 def _service_env(kafka: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka, "IKM_DATA_DIR": str(data_dir)}
+    env.update(signing_env(SERVICES, data_dir, env))  # every service signs, every consumer checks
     env.update(extra)
     return env
 
