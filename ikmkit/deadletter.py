@@ -6,9 +6,10 @@ record close to the size limit has a dead letter over it; the broker may also
 refuse a record for other reasons that no retry can change. Then a *truncated*
 dead letter is published instead: the headers (each value cut to
 ``HEADER_LIMIT`` bytes), the first ``PAYLOAD_PREFIX`` bytes of the value, the
-original size and SHA-256 digest, and why the full copy was refused. The
-original bytes stay in the source topic (until its retention) at the recorded
-topic, partition and offset.
+original size and SHA-256 digest, and why the full copy was refused. Should
+that be refused too, a last copy keeps only the ``dlq_*`` facts (no original
+header, key or byte). The original bytes stay in the source topic (until its
+retention) at the recorded topic, partition and offset.
 
 Only a transient error (broker unreachable, timeout, leader moving) escapes to
 the caller: then the record is redelivered and dead-lettered later, which is
@@ -99,22 +100,24 @@ class DeadLetters:
     async def park(self, record: Record, reason: str, error: str, *, attempts: int) -> None:
         topic = dead_letter_topic(record.topic, self.group)
         full = self._full(record, topic, reason, error, attempts)
-        truncated = False
-        try:
-            await self.sink.publish(full)
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            # Reason and position only: the error text may quote payload fields.
-            log.warning(
-                "dead letter of %s[%d]@%d refused (%s); publishing it truncated",
-                record.topic,
-                record.partition,
-                record.offset,
-                type(exc).__name__,
-            )
-            await self.sink.publish(self._truncated(record, full, describe(exc)))
-            truncated = True
+        # Whole copy, else headers and a prefix, else the dlq_* facts alone (size and digest).
+        message, fallbacks = full, [True, False]
+        while True:
+            try:
+                await self.sink.publish(message)
+                break
+            except Exception as exc:
+                if is_transient(exc) or not fallbacks:
+                    raise
+                # Reason and position only: the error text may quote payload fields.
+                log.warning(
+                    "dead letter of %s[%d]@%d refused (%s); publishing it truncated",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    type(exc).__name__,
+                )
+                message = self._truncated(record, full, describe(exc), fallbacks.pop(0))
         metrics.EVENTS_DEAD_LETTERED.labels(self.group, record.topic, reason).inc()
         log.error(
             "dead-lettered %s[%d]@%d to %s: %s%s",
@@ -123,7 +126,7 @@ class DeadLetters:
             record.offset,
             topic,
             reason,
-            " (truncated)" if truncated else "",
+            "" if message is full else " (truncated)",
         )
 
     def _full(
@@ -145,10 +148,15 @@ class DeadLetters:
         )
 
     @staticmethod
-    def _truncated(record: Record, full: OutgoingMessage, because: str) -> OutgoingMessage:
+    def _truncated(
+        record: Record, full: OutgoingMessage, because: str, keep_original: bool
+    ) -> OutgoingMessage:
+        """A bounded copy; without ``keep_original`` no original header or byte is kept."""
         value = record.value or b""
         original = len(record.headers)
-        headers, cut = _bounded(full.headers[:original])
+        headers, cut = _bounded(full.headers[:original] if keep_original else [])
+        if not keep_original:
+            cut = ["*(dropped)"]
         headers += full.headers[original:]
         headers += [
             (H_DLQ_TRUNCATED, b"true"),
@@ -160,8 +168,8 @@ class DeadLetters:
             headers.append((H_DLQ_TRUNCATED_HEADERS, ",".join(cut).encode()[:HEADER_LIMIT]))
         return OutgoingMessage(
             topic=full.topic,
-            key=full.key[:HEADER_LIMIT],
-            value=value[:PAYLOAD_PREFIX],
+            key=full.key[:HEADER_LIMIT] if keep_original else b"",
+            value=value[:PAYLOAD_PREFIX] if keep_original else b"",
             headers=headers,
         )
 

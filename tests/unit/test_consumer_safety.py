@@ -102,6 +102,28 @@ async def test_a_flood_of_headers_is_bounded_in_the_truncated_copy() -> None:
     assert b"(dropped)" in headers_of(letter)["dlq_truncated_headers"]
 
 
+class RefusesContent(Sink):
+    """A broker that refuses any record with a value (say, a corrupt-record check)."""
+
+    async def publish(self, message: OutgoingMessage) -> None:
+        if message.value:
+            raise MessageSizeTooLargeError("refused")
+        self.published.append(message)
+
+
+async def test_when_even_the_prefix_is_refused_the_facts_alone_are_dead_lettered() -> None:
+    sink = RefusesContent()
+    await DeadLetters("g", sink).park(Rec(value=b"abc"), "malformed_json", "x", attempts=1)
+    (letter,) = sink.published
+    found = headers_of(letter)
+    assert (letter.key, letter.value) == (b"", b"")
+    assert "ce_id" not in found
+    assert found["dlq_reason"] == b"malformed_json"
+    assert found["dlq_original_size"] == b"3"
+    assert found["dlq_original_sha256"] == hashlib.sha256(b"abc").hexdigest().encode()
+    assert found["dlq_original_offset"] == b"41"
+
+
 @pytest.mark.parametrize(
     "error",
     [KafkaConnectionError(), KafkaTimeoutError(), NotLeaderForPartitionError(), OSError()],
