@@ -1,4 +1,10 @@
-"""The registry of every event: CloudEvent type -> model -> topic."""
+"""The registry of every event: CloudEvent type -> model -> topic -> owning service.
+
+Each contract module belongs to exactly one service, the only one that may
+publish its events: a topic's owner is the service whose module declares the
+events on it, and that service's events carry ``ce_source = /ikm/<service>``
+(``contracts.topics.source_of``). Consumers dead-letter anything else as forged.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,15 @@ from types import ModuleType
 from contracts import notify, registry, subsidy, training
 from contracts.base import Event
 
-EVENT_MODULES: tuple[ModuleType, ...] = (registry, subsidy, training, notify)
+MODULES_BY_SERVICE: dict[str, ModuleType] = {
+    "registry": registry,
+    "subsidy": subsidy,
+    "training": training,
+    "notify": notify,
+}
+"""The contract module of each service: the events it, and only it, publishes."""
+
+EVENT_MODULES: tuple[ModuleType, ...] = tuple(MODULES_BY_SERVICE.values())
 
 
 def _collect() -> dict[str, type[Event]]:
@@ -39,3 +53,23 @@ def all_topics() -> list[str]:
 
 def events_on(topic: str) -> list[type[Event]]:
     return [m for m in EVENTS_BY_TYPE.values() if topic == m.TOPIC]
+
+
+def _owners() -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for service, module in MODULES_BY_SERVICE.items():
+        for model in EVENTS_BY_TYPE.values():
+            if model.__module__ == module.__name__:
+                claimed = owners.setdefault(model.TOPIC, service)
+                if claimed != service:
+                    raise RuntimeError(f"topic {model.TOPIC} is owned by {claimed} and {service}")
+    return owners
+
+
+TOPIC_OWNERS: dict[str, str] = _owners()
+"""Topic -> the one service allowed to publish on it."""
+
+
+def owner_of(topic: str) -> str | None:
+    """The service that owns ``topic`` (None: not a contract topic)."""
+    return TOPIC_OWNERS.get(topic)

@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 
 from contracts.catalog import all_topics
+from ikm_cli.devkeys import signing_env
 from ikmkit.infra import KafkaEndpoint, free_port, resolve_kafka
 from ikmkit.kafka import ensure_topics
 
@@ -60,9 +61,10 @@ def _service_env(kafka: str, data_dir: Path, extra: dict[str, str]) -> dict[str,
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "IKM_DATA_DIR": str(data_dir),
-        # The embedded stack is a developer's: the dev JWT secret, unsigned events.
+        # The embedded stack is a developer's: the dev JWT secret and generated signing keys.
         "IKM_ENV": "development",
     }
+    env.update(signing_env(SERVICES, data_dir, env))  # every service signs, every consumer checks
     env.update(extra)
     return env
 

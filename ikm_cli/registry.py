@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from contracts.topics import source_of
+from ikm_cli.devkeys import stored_private_key
 from ikmkit.errors import InvalidInput
 from ikmkit.infra import store_for
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox
@@ -32,10 +34,14 @@ def _count_rows(path: Path) -> int:
 async def _import(path: Path, errors_path: Path, batch_size: int | None) -> bulk.ImportReport:
     settings = RegistrySettings()
     store = store_for("registry", mongodb_url=settings.mongodb_url, data_dir=settings.data_dir)
-    key = settings.event_signing_key
-    outbox = Outbox(
-        "/ikm/registry", signer=signer_from_key(key.get_secret_value()) if key else None
+    # The same key as the running registry, so consumers that verify signatures accept these
+    # events: the configured one, else the one `ikm dev up` made for this data dir.
+    key = (
+        settings.event_signing_key.get_secret_value()
+        if settings.event_signing_key
+        else stored_private_key("registry", settings.data_dir)
     )
+    outbox = Outbox(source_of("registry"), signer=signer_from_key(key) if key else None)
     await store.open([*COLLECTIONS, *OUTBOX_COLLECTIONS])
     try:
         columns = (

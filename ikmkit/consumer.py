@@ -9,8 +9,13 @@
   event that cannot be decoded, fails its contract, is refused by the domain
   (``PermanentError``) or exhausts its retries goes to ``<topic>.dlq.<group>``
   with its original bytes and headers, the reason, the error and the attempt
-  count. Only if the dead-letter publish itself fails does the error escape,
-  so nothing is ever skipped silently.
+  count (``ikmkit.deadletter``; a dead letter too large to publish whole is
+  published truncated, with the original's size and digest). Only a transient
+  failure to publish a dead letter escapes, and the record is redelivered, so
+  nothing is ever skipped silently and no record stalls a partition.
+- Only a topic's owner may speak on it (``ikmkit.authenticity``): an event from
+  another ``ce_source``, or unsigned / wrongly signed when its owner's public key
+  is configured, goes to the dead-letter topic with reason ``forged``.
 """
 
 from __future__ import annotations
@@ -18,12 +23,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
@@ -32,10 +35,10 @@ from faststream.message import StreamMessage
 
 from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
-from contracts.topics import dead_letter_topic
 from ikmkit import inbox, metrics
+from ikmkit.authenticity import Authenticity
 from ikmkit.cloudevents import DecodeError, Envelope, decode
-from ikmkit.outbox import OutgoingMessage
+from ikmkit.deadletter import DeadLetters, DeadLetterSink, Record, describe
 from ikmkit.store import Store, UnitOfWork
 from ikmkit.telemetry import event_span
 
@@ -45,24 +48,13 @@ E = TypeVar("E", bound=Event)
 Handler = Callable[[Any, EnvelopeAttributes, UnitOfWork], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Any, EnvelopeAttributes]], UnitOfWork], Awaitable[None]]
 
-H_DLQ_REASON = "dlq_reason"
-H_DLQ_ERROR = "dlq_error"
-H_DLQ_ATTEMPTS = "dlq_attempts"
-H_DLQ_GROUP = "dlq_consumer_group"
-H_DLQ_TOPIC = "dlq_original_topic"
-H_DLQ_PARTITION = "dlq_original_partition"
-H_DLQ_OFFSET = "dlq_original_offset"
-H_DLQ_FAILED_AT = "dlq_failed_at"
+__all__ = ["DeadLetterSink", "EventConsumer", "PermanentError", "Record", "RetryPolicy"]
 
 
 class PermanentError(Exception):
     """The event is valid but can never be processed; retrying cannot help."""
 
     reason = "unprocessable"
-
-
-class DeadLetterSink(Protocol):
-    async def publish(self, message: OutgoingMessage) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -77,23 +69,6 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
-class Record(Protocol):
-    """What the consumer needs of a Kafka record (aiokafka's ``ConsumerRecord`` fits)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Sequence[tuple[str, bytes]]: ...
-
-
 class EventConsumer:
     """Dispatches a consumer group's events to handlers, exactly once in effect."""
 
@@ -104,11 +79,14 @@ class EventConsumer:
         store: Store,
         dead_letters: DeadLetterSink,
         retry: RetryPolicy | None = None,
+        authenticity: Authenticity | None = None,
     ) -> None:
         self.group = group
         self._store = store
-        self._dead_letters = dead_letters
+        self._dead_letters = DeadLetters(group, dead_letters)
         self.retry = retry or RetryPolicy()
+        self.authenticity = authenticity or Authenticity()
+        self.subscriber: Any = None  # FastStream's subscriber, once subscribed
         self._handlers: dict[type[Event], Handler] = {}
         self._batch_handler: BatchHandler | None = None
         self.extra_topics: set[str] = set()
@@ -147,17 +125,19 @@ class EventConsumer:
             "decoder": _keep_raw_body,
         }
         if batch:
-
-            @router.subscriber(  # type: ignore[untyped-decorator]
+            self.subscriber = router.subscriber(
                 *self.topics, batch=True, max_records=max_records, batch_timeout_ms=100, **options
             )
+
+            @self.subscriber  # type: ignore[untyped-decorator]
             async def consume_batch(message: KafkaMessage) -> None:
                 raw: Any = message.raw_message
                 await self.process(list(raw) if isinstance(raw, tuple) else [raw])
 
         else:
+            self.subscriber = router.subscriber(*self.topics, **options)
 
-            @router.subscriber(*self.topics, **options)  # type: ignore[untyped-decorator]
+            @self.subscriber  # type: ignore[untyped-decorator]
             async def consume(message: KafkaMessage) -> None:
                 raw: Any = message.raw_message
                 await self.process([raw])
@@ -170,6 +150,11 @@ class EventConsumer:
                 envelope = decode(record.headers, record.value)
             except DecodeError as exc:
                 await self._dead_letter(record, exc.reason, exc.detail, attempts=1)
+                continue
+            forged = self.authenticity.check(record.topic, envelope)
+            if forged is not None:
+                metrics.EVENTS_FAILED.labels(self.group, forged.reason).inc()
+                await self._dead_letter(record, forged.reason, forged.detail, attempts=1)
                 continue
             if type(envelope.event) in self._handlers:
                 ready.append((record, envelope))
@@ -237,7 +222,7 @@ class EventConsumer:
                 metrics.EVENTS_FAILED.labels(self.group, "transient").inc()
                 if attempt == self.retry.max_attempts:
                     await self._dead_letter(
-                        record, "retries_exhausted", _describe(exc), attempts=attempt
+                        record, "retries_exhausted", describe(exc), attempts=attempt
                     )
                     return
                 delay = self.retry.delay(attempt)
@@ -272,39 +257,9 @@ class EventConsumer:
         )
 
     async def _dead_letter(self, record: Record, reason: str, error: str, *, attempts: int) -> None:
-        topic = dead_letter_topic(record.topic, self.group)
-        headers = [
-            *record.headers,
-            (H_DLQ_REASON, reason.encode()),
-            (H_DLQ_ERROR, error[:4000].encode()),
-            (H_DLQ_ATTEMPTS, str(attempts).encode()),
-            (H_DLQ_GROUP, self.group.encode()),
-            (H_DLQ_TOPIC, record.topic.encode()),
-            (H_DLQ_PARTITION, str(record.partition).encode()),
-            (H_DLQ_OFFSET, str(record.offset).encode()),
-            (H_DLQ_FAILED_AT, datetime.now(UTC).isoformat().encode()),
-        ]
-        await self._dead_letters.publish(
-            OutgoingMessage(
-                topic=topic, key=record.key or b"", value=record.value or b"", headers=headers
-            )
-        )
-        metrics.EVENTS_DEAD_LETTERED.labels(self.group, record.topic).inc()
-        # Reason and position only: the error text may quote payload fields (personal data).
-        log.error(
-            "dead-lettered %s[%d]@%d to %s: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            topic,
-            reason,
-        )
+        await self._dead_letters.park(record, reason, error, attempts=attempts)
 
 
 async def _keep_raw_body(message: StreamMessage[Any]) -> Any:
     # Decoding is ours to do (ikmkit.cloudevents): malformed bytes must reach the DLQ.
     return message.body
-
-
-def _describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(exc)).strip()

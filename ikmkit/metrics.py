@@ -14,7 +14,9 @@ EVENTS_FAILED = Counter(
     "ikm_events_failed_total", "Failed processing attempts", ["group", "reason"]
 )
 EVENTS_DEAD_LETTERED = Counter(
-    "ikm_events_dead_lettered_total", "Events parked on a dead-letter topic", ["group", "topic"]
+    "ikm_events_dead_lettered_total",
+    "Events parked on a dead-letter topic",
+    ["group", "topic", "reason"],
 )
 OUTBOX_PUBLISHED = Counter("ikm_outbox_published_total", "Events relayed to Kafka", ["service"])
 OUTBOX_BACKLOG = Gauge("ikm_outbox_backlog", "Outbox events not yet relayed", ["service"])

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from contracts.catalog import EVENTS_BY_TYPE
+from contracts.catalog import owner_of
 from ikmkit.consumer import EventConsumer
 from ikmkit.settings import ServiceSettings, UnsafeSettings
 
 
 def producer_of(topic: str) -> str:
-    """The service that owns a domain topic: the contracts module declaring its events."""
-    owners = {m.__module__.rsplit(".", 1)[-1] for m in EVENTS_BY_TYPE.values() if topic == m.TOPIC}
-    if len(owners) != 1:
-        raise LookupError(f"topic {topic!r} has {len(owners)} owners in the contract catalog")
-    return owners.pop()
+    """The service that owns a domain topic (``contracts.catalog.TOPIC_OWNERS``)."""
+    owner = owner_of(topic)
+    if owner is None:
+        raise LookupError(f"topic {topic!r} has no owner in the contract catalog")
+    return owner
 
 
 def refuse_unsafe_settings(name: str, settings: ServiceSettings) -> None:

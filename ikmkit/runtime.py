@@ -16,18 +16,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from contracts.topics import dead_letter_topic
+from contracts.topics import dead_letter_topic, source_of
 from ikmkit import metrics
 from ikmkit.auth import TokenVerifier
+from ikmkit.authenticity import Authenticity
 from ikmkit.consumer import EventConsumer, RetryPolicy
+from ikmkit.health import NamedCheck, default_checks, health_router
 from ikmkit.http import install_error_handlers, install_latency_metrics
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
@@ -35,12 +34,16 @@ from ikmkit.kafka import KafkaPublisher, ensure_topics
 from ikmkit.kafka_security import faststream_security, kafka_client_options
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, outbox_backlog
 from ikmkit.production import refuse_unsafe_settings, refuse_unverifiable_producers
+from ikmkit.progress import ConsumerLagProbe, ConsumerProgress, watch_consumers
 from ikmkit.settings import ServiceSettings
 from ikmkit.signing import signer_from_key
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.telemetry import configure_logging, setup_metrics_export, setup_tracing
 
 log = logging.getLogger("ikmkit.runtime")
+
+# ConsumerLagProbe moved to ikmkit.progress; re-exported for existing imports.
+__all__ = ["ConsumerLagProbe", "ConsumerSpec", "Runtime", "RuntimeDep", "ServiceDefinition"]
 
 BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
 
@@ -63,6 +66,7 @@ class ServiceDefinition:
     produces: Sequence[str] = ()
     consumers: Sequence[ConsumerSpec] = ()
     background: Sequence[BackgroundTask] = ()
+    readiness: Sequence[NamedCheck] = ()  # this service's checks, after ikmkit.health's
     description: str = ""
     store: Store | None = None  # injected by tests; otherwise resolved from settings
 
@@ -80,6 +84,7 @@ class Runtime:
     broker: KafkaBroker
     consumers: list[EventConsumer] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    progress: ConsumerProgress = field(default_factory=ConsumerProgress)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -103,7 +108,7 @@ def _build_runtime(definition: ServiceDefinition) -> Runtime:
     )
     signing_key = settings.event_signing_key
     outbox = Outbox(
-        f"/ikm/{definition.name}",
+        source_of(definition.name),
         signer=signer_from_key(signing_key.get_secret_value()) if signing_key else None,
     )
     publisher = KafkaPublisher(
@@ -125,16 +130,21 @@ def _build_runtime(definition: ServiceDefinition) -> Runtime:
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ikm.{definition.name}.broker"),
     )
-    return Runtime(definition.name, settings, store, outbox, publisher, relay, broker)
+    progress = ConsumerProgress(settings.consumer_stall_seconds)
+    return Runtime(
+        definition.name, settings, store, outbox, publisher, relay, broker, progress=progress
+    )
 
 
 async def _start_consumers(definition: ServiceDefinition, runtime: Runtime) -> list[str]:
     router = KafkaRouter()
     topics: list[str] = []
     retry = RetryPolicy(max_attempts=runtime.settings.consumer_max_attempts)
+    authenticity = Authenticity(runtime.settings.event_public_keys)
     for spec in definition.consumers:
         consumer = spec.build(runtime)
         consumer.retry = retry
+        consumer.authenticity = authenticity
         consumer.subscribe(router, batch=spec.batch, max_records=spec.max_records)
         runtime.consumers.append(consumer)
         topics += consumer.topics + [dead_letter_topic(t, consumer.group) for t in consumer.topics]
@@ -162,7 +172,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(task(runtime)) for task in definition.background]
     tasks.append(asyncio.create_task(_watch_outbox(runtime)))
     if runtime.consumers:
-        tasks.append(asyncio.create_task(_watch_consumer_lag(runtime)))
+        tasks.append(asyncio.create_task(watch_consumers(runtime)))
     log.info("%s started (store %s)", definition.name, runtime.store.kind)
     try:
         yield
@@ -186,127 +196,6 @@ async def _watch_outbox(runtime: Runtime) -> None:
         await asyncio.sleep(5)
 
 
-LAG_INTERVAL_SECONDS = 15.0
-
-
-class ConsumerLagProbe:
-    """Measures how far consumer groups are behind the end of their partitions.
-
-    Lag of a partition = its end offset minus the group's committed offset (or
-    minus the log start when the group has committed nothing yet). It covers every
-    partition of the group's topics, not only this replica's assignment, so every
-    replica reports the same numbers: aggregate with ``max by (group, topic, partition)``.
-    """
-
-    def __init__(
-        self,
-        bootstrap_servers: str,
-        *,
-        client_id: str = "ikm-lag-probe",
-        security: dict[str, Any] | None = None,
-    ) -> None:
-        options = kafka_client_options() if security is None else security
-        self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap_servers, client_id=client_id, **options
-        )
-        # No group_id: this consumer only reads offsets, it never joins or commits.
-        self._offsets = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            enable_auto_commit=False,
-            **options,
-        )
-
-    async def start(self) -> None:
-        await self._admin.start()
-        await self._offsets.start()
-
-    async def stop(self) -> None:
-        await self._offsets.stop()
-        await self._admin.close()
-
-    async def measure(self, group: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
-        """Lag per (topic, partition) of ``group`` on ``topics``."""
-        await self._offsets.topics()  # refresh metadata: partitions may have been added
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(self._offsets.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return {}
-        ends = await self._offsets.end_offsets(partitions)
-        starts = await self._offsets.beginning_offsets(partitions)
-        committed = await self._admin.list_consumer_group_offsets(group, partitions=partitions)
-        lag: dict[tuple[str, int], int] = {}
-        for tp in partitions:
-            mark = committed.get(tp)
-            position = max(mark.offset if mark is not None else -1, starts[tp])
-            lag[(tp.topic, tp.partition)] = max(ends[tp] - position, 0)
-        return lag
-
-
-async def _watch_consumer_lag(runtime: Runtime) -> None:
-    probe = ConsumerLagProbe(
-        runtime.settings.kafka_bootstrap_servers,
-        client_id=f"ikm-{runtime.name}-lag",
-        security=kafka_client_options(runtime.settings),
-    )
-    await probe.start()
-    try:
-        while True:
-            for consumer in runtime.consumers:
-                try:
-                    lag = await probe.measure(consumer.group, consumer.topics)
-                except Exception as exc:  # a broker hiccup must not kill the watcher
-                    log.warning("consumer lag of %s not measured: %r", consumer.group, exc)
-                    continue
-                for (topic, partition), behind in lag.items():
-                    metrics.CONSUMER_LAG.labels(consumer.group, topic, str(partition)).set(behind)
-            await asyncio.sleep(LAG_INTERVAL_SECONDS)
-    finally:
-        await probe.stop()
-
-
-def _health_router(max_backlog: int) -> APIRouter:
-    router = APIRouter(tags=["health"])
-
-    @router.get("/healthz", summary="Process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz", summary="Broker and store reachable, outbox backlog under threshold")
-    async def readyz(request: Request, response: Response) -> dict[str, Any]:
-        runtime = runtime_of(request)
-        checks: dict[str, Any] = {}
-        try:
-            await asyncio.wait_for(runtime.store.ping(), 2)
-            checks["store"] = "ok"
-            backlog = await outbox_backlog(runtime.store)
-            checks["outbox_backlog"] = backlog.pending
-            checks["outbox_oldest_age_seconds"] = round(backlog.oldest_age_seconds, 3)
-            if backlog.pending > max_backlog:
-                checks["outbox"] = f"backlog {backlog.pending} > {max_backlog}"
-        except Exception as exc:
-            checks["store"] = f"unreachable: {type(exc).__name__}"
-        try:
-            await asyncio.wait_for(runtime.broker.ping(timeout=2), 3)
-            checks["broker"] = "ok"
-        except Exception as exc:
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-        ready = (
-            checks.get("store") == "ok" and checks.get("broker") == "ok" and "outbox" not in checks
-        )
-        response.status_code = 200 if ready else 503
-        return {"status": "ready" if ready else "not ready", "checks": checks}
-
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return router
-
-
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
     refuse_unsafe_settings(definition.name, definition.settings)
     configure_logging(definition.name)
@@ -323,7 +212,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.started = time.time()
     install_error_handlers(app)
     install_latency_metrics(app, definition.name)
-    app.include_router(_health_router(definition.settings.ready_max_outbox_backlog))
+    app.include_router(health_router([*default_checks(), *definition.readiness]))
     for router in definition.routers:
         app.include_router(router)
     # No internal "http send"/"http receive" spans: two or three extra spans per request,

@@ -126,6 +126,12 @@ class ServiceSettings(BaseSettings):
         50_000, description="/readyz fails while more events than this wait in the outbox."
     )
     consumer_max_attempts: int = Field(5, description="Attempts before an event is dead-lettered.")
+    consumer_stall_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="/readyz fails when a consumer group has messages pending on a partition "
+        "of this replica and its committed offset there has not moved for this long.",
+    )
     event_signing_key: SecretStr | None = Field(
         None,
         description="Ed25519 private key (base64, raw 32 bytes) that signs this service's events"
@@ -134,8 +140,9 @@ class ServiceSettings(BaseSettings):
     event_public_keys: dict[str, str] = Field(
         default_factory=dict,
         validation_alias="IKM_EVENT_PUBLIC_KEYS",
-        description="Ed25519 public keys (base64, raw 32 bytes) of event producers by service name, "  # noqa: E501
-        "as JSON; consumers dead-letter events from a configured producer whose ce_signature does not verify.",  # noqa: E501
+        description="Ed25519 public keys (base64, raw 32 bytes) of event producers by service "
+        "name, as JSON; consumers dead-letter events from a configured producer whose "
+        "ce_signature does not verify.",
     )
 
     @property

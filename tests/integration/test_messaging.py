@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
-from contracts.topics import dead_letter_topic
+from contracts.topics import dead_letter_topic, source_of
 from ikmkit.consumer import EventConsumer, PermanentError, RetryPolicy
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.kafka import KafkaPublisher
@@ -26,6 +26,7 @@ from ikmkit.store import CollectionSpec, Store, UnitOfWork
 from tests.support.kafka import consuming, eventually, header, produce, produce_event, read_topic
 
 EFFECTS = "effects"
+REGISTRY = source_of("registry")  # the owner of the enterprise topic these tests produce on
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ async def record_effect(event: EnterpriseRegistered, meta: object, uow: UnitOfWo
 
 
 async def test_the_event_commits_or_rolls_back_with_the_state_change(store: Store) -> None:
-    outbox = Outbox("/tests")
+    outbox = Outbox(REGISTRY)
     key = nib()
     with pytest.raises(RuntimeError):
         async with store.transaction() as uow:
@@ -96,7 +97,7 @@ async def test_the_event_commits_or_rolls_back_with_the_state_change(store: Stor
 async def test_relay_publishes_in_order_per_aggregate_and_marks_sent(
     store: Store, publisher: KafkaPublisher, kafka: str
 ) -> None:
-    outbox = Outbox("/tests")
+    outbox = Outbox(REGISTRY)
     first, second = nib(), nib()
     for i in range(3):
         for key in (first, second):
@@ -127,7 +128,7 @@ class CrashAfterPublish:
 async def test_a_crash_between_publish_and_mark_republishes_and_consumers_dedup(
     store: Store, publisher: KafkaPublisher, kafka: str
 ) -> None:
-    outbox = Outbox("/tests")
+    outbox = Outbox(REGISTRY)
     key = nib()
     async with store.transaction() as uow:
         attrs = await outbox.add(uow, registered(key))
@@ -147,7 +148,7 @@ async def test_a_crash_between_publish_and_mark_republishes_and_consumers_dedup(
 
 
 async def test_only_one_relay_holds_the_lease(store: Store, publisher: KafkaPublisher) -> None:
-    outbox = Outbox("/tests")
+    outbox = Outbox(REGISTRY)
     async with store.transaction() as uow:
         await outbox.add(uow, registered(nib()))
     leader, follower = OutboxRelay(store, publisher), OutboxRelay(store, publisher)
@@ -280,7 +281,7 @@ async def test_bad_input_lands_in_the_dlq_with_the_reason_and_original_bytes(
             ("ce_specversion", b"1.0"),
             ("ce_id", uuid.uuid4().hex.encode()),
             ("ce_type", (ce_type or EnterpriseRegistered.ce_type()).encode()),
-            ("ce_source", b"/tests"),
+            ("ce_source", REGISTRY.encode()),
             ("ce_time", datetime.now(UTC).isoformat().encode()),
             ("ce_subject", keys[reason].encode()),
             ("content-type", content_type.encode()),

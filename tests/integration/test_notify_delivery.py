@@ -42,6 +42,7 @@ from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, ContactRepository
 from services.notify.templates import Renderer
 from tests.conftest import STORE_KINDS, make_store
+from tests.support.kafka import owner_source
 from tests.support.service import RunningService, auth_headers, running_service
 
 MINISTRY = auth_headers("ministry")
@@ -156,7 +157,7 @@ async def publish(
     attrs = EnvelopeAttributes(
         id=event_id or str(uuid.uuid4()),
         type=event.ce_type(),
-        source="/ikm/test",
+        source=owner_source(event),
         time=datetime.now(UTC),
         subject=event.aggregate_id(),
         region=event.region(),
@@ -476,7 +477,7 @@ def attrs_of(event: Event, sequence: int) -> EnvelopeAttributes:
     return EnvelopeAttributes(
         id=str(uuid.uuid4()),
         type=event.ce_type(),
-        source="/ikm/test",
+        source=owner_source(event),
         time=datetime.now(UTC),
         subject=event.aggregate_id(),
         region=event.region(),

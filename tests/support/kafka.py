@@ -14,7 +14,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from faststream.kafka import KafkaBroker, KafkaRouter
 
 from contracts.base import Event
+from contracts.catalog import owner_of
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.topics import source_of
 from ikmkit.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.consumer import EventConsumer
 
@@ -51,13 +53,18 @@ def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
     return None
 
 
+def owner_source(event: Event) -> str:
+    """The ``ce_source`` consumers accept for ``event``: its topic's owning service."""
+    return source_of(owner_of(event.TOPIC) or "unknown")
+
+
 def envelope_headers(event: Event, *, event_id: str | None = None) -> list[tuple[str, bytes]]:
     """Valid CloudEvents headers for a standalone event (sequence 1 of its aggregate)."""
     payload = event_payload(event)
     attrs = EnvelopeAttributes(
         id=event_id or str(uuid.uuid4()),
         type=event.ce_type(),
-        source="/tests",
+        source=owner_source(event),
         time=datetime.now(UTC),
         subject=event.aggregate_id(),
         region=event.region(),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ikm_cli.dev import SERVICES, ServiceProcess, start_service, wait_ready
+from ikm_cli.devkeys import signing_env
 from ikmkit.infra import free_port
 
 
@@ -31,6 +32,7 @@ class Stack:
 def start_stack(kafka: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     """The four services on free ports, with ``ikm dev``'s launcher; logs in ``data_dir/logs``."""
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka, "IKM_DATA_DIR": str(data_dir)}
+    env.update(signing_env(SERVICES, data_dir, env))  # signed events, verified by consumers
     env.update(extra_env or {})
     services = [start_service(name, free_port(), env, data_dir / "logs") for name in SERVICES]
     stack = Stack(kafka, {s.name: s.url for s in services}, services, extra_env or {})

@@ -1,0 +1,158 @@
+"""/healthz (the process answers) and /readyz (the service can do its work).
+
+/readyz runs a list of named checks concurrently, each bounded in time, and is
+503 when any fails. A check returns ``CheckResult``: ``status`` is ``"ok"`` or a
+short statement of what is wrong; ``details`` are extra figures merged into the
+answer. The answer keeps one key per check under ``checks`` (its status) plus
+the details, and ``failing`` lists the failed checks' names::
+
+    {"status": "not ready", "failing": ["broker"],
+     "checks": {"store": "ok", "outbox": "ok", "outbox_backlog": 0, ...,
+                "broker": "unreachable: no answer from 127.0.0.1:9092 within 2s",
+                "consumers": "ok"}}
+
+Add a check by appending a ``NamedCheck`` to ``default_checks()`` (every service)
+or to a ``ServiceDefinition.readiness`` (one service).
+/healthz checks nothing but the process: restarting a service whose broker is
+down would not bring the broker back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ikmkit.outbox import outbox_backlog
+
+if TYPE_CHECKING:
+    from ikmkit.runtime import Runtime
+
+OK = "ok"
+CHECK_TIMEOUT_SECONDS = 3.0
+"""A check that has not answered by then fails (a hung dependency is not a ready one)."""
+STORE_PING_SECONDS = 2.0
+BROKER_PING_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: str = OK
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+ReadinessCheck = Callable[["Runtime"], Awaitable[CheckResult]]
+
+
+@dataclass(frozen=True)
+class NamedCheck:
+    name: str
+    run: ReadinessCheck
+
+
+async def check_store(runtime: Runtime) -> CheckResult:
+    try:
+        await asyncio.wait_for(runtime.store.ping(), STORE_PING_SECONDS)
+    except Exception as exc:
+        return CheckResult(f"unreachable: {type(exc).__name__}")
+    return CheckResult()
+
+
+async def check_outbox(runtime: Runtime) -> CheckResult:
+    limit = runtime.settings.ready_max_outbox_backlog
+    try:
+        backlog = await outbox_backlog(runtime.store)
+    except Exception as exc:
+        return CheckResult(f"unreadable: {type(exc).__name__}")
+    details = {
+        "outbox_backlog": backlog.pending,
+        "outbox_oldest_age_seconds": round(backlog.oldest_age_seconds, 3),
+    }
+    if backlog.pending > limit:
+        return CheckResult(f"backlog {backlog.pending} > {limit}", details)
+    return CheckResult(OK, details)
+
+
+async def check_broker(runtime: Runtime) -> CheckResult:
+    """A real round trip to the cluster; FastStream's ping answers False, not an error."""
+    try:
+        reachable = await runtime.broker.ping(timeout=BROKER_PING_SECONDS)
+    except Exception as exc:
+        return CheckResult(f"unreachable: {type(exc).__name__}")
+    if not reachable:
+        servers = runtime.settings.kafka_bootstrap_servers
+        return CheckResult(f"unreachable: no answer from {servers} within {BROKER_PING_SECONDS:g}s")
+    return CheckResult()
+
+
+async def check_consumers(runtime: Runtime) -> CheckResult:
+    stalls = runtime.progress.stalled()
+    if not stalls:
+        return CheckResult()
+    return CheckResult(
+        "stalled: " + "; ".join(s.describe() for s in stalls),
+        {"stalled": [asdict(s) | {"seconds": round(s.seconds, 1)} for s in stalls]},
+    )
+
+
+def default_checks() -> list[NamedCheck]:
+    return [
+        NamedCheck("store", check_store),
+        NamedCheck("outbox", check_outbox),
+        NamedCheck("broker", check_broker),
+        NamedCheck("consumers", check_consumers),
+    ]
+
+
+async def _bounded(check: NamedCheck, runtime: Runtime) -> CheckResult:
+    try:
+        return await asyncio.wait_for(check.run(runtime), CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return CheckResult(f"no answer within {CHECK_TIMEOUT_SECONDS:g}s")
+    except Exception as exc:
+        return CheckResult(f"failed: {type(exc).__name__}")
+
+
+async def readiness(runtime: Runtime, checks: Sequence[NamedCheck]) -> tuple[bool, dict[str, Any]]:
+    results = await asyncio.gather(*(_bounded(c, runtime) for c in checks))
+    answer: dict[str, Any] = {}
+    failing = []
+    for check, result in zip(checks, results, strict=True):
+        answer[check.name] = result.status
+        answer.update(result.details)
+        if not result.ok:
+            failing.append(check.name)
+    status = "not ready" if failing else "ready"
+    return not failing, {"status": status, "failing": failing, "checks": answer}
+
+
+def health_router(checks: Sequence[NamedCheck]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Store, outbox, broker and consumers fit for work",
+        responses={503: {"description": "A check failed; `failing` names it"}},
+    )
+    async def readyz(request: Request, response: Response) -> dict[str, Any]:
+        ready, body = await readiness(request.app.state.runtime, checks)
+        response.status_code = 200 if ready else 503
+        return body
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

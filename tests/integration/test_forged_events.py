@@ -1,0 +1,171 @@
+"""Only the owner can speak on a topic: subsidy and notify over the real broker.
+
+The registry's public key is configured in both consumers. Four EnterpriseRegistered
+events are produced straight onto the registry's topic (as anyone with write
+access could): the forgery from issue 11 (``ce_source=/evil/forger``, made-up hash,
+fresh id), one claiming the registry as source but signed with another key, one
+unsigned, and one genuinely signed with the registry's key. Only the last is applied;
+the others are dead-lettered with reason ``forged`` in both groups.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
+from contracts.topics import dead_letter_topic
+from ikm_cli.devextras import SmtpSink
+from ikmkit.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.signing import generate_keypair, signer_from_key
+from services.notify.main import definition as notify_definition
+from services.notify.settings import NotifySettings
+from services.subsidy.main import definition as subsidy_definition
+from services.subsidy.settings import SubsidySettings
+from tests.conftest import make_store
+from tests.support.kafka import eventually, header, read_topic
+from tests.support.service import RunningService, auth_headers, running_service
+
+REGISTRY_KEY, REGISTRY_PUBLIC = generate_keypair()
+OTHER_KEY, _ = generate_keypair()
+MINISTRY = auth_headers("ministry")
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
+    sink = SmtpSink(directory=tmp_path_factory.mktemp("smtp")).start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+async def services(
+    kafka: str, smtp: SmtpSink, tmp_path: Path
+) -> AsyncIterator[tuple[RunningService, RunningService]]:
+    keys = {"registry": REGISTRY_PUBLIC}
+    subsidy = subsidy_definition(
+        SubsidySettings(kafka_bootstrap_servers=kafka, event_public_keys=keys),
+        store=make_store("sqlite", tmp_path, None),
+    )
+    notify = notify_definition(
+        NotifySettings(
+            kafka_bootstrap_servers=kafka,
+            event_public_keys=keys,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            dispatch_idle_seconds=0.05,
+        ),
+        store=make_store("sqlite", tmp_path, None),
+    )
+    async with running_service(subsidy) as sub, running_service(notify) as ntf:
+        yield sub, ntf
+
+
+def enterprise(name: str) -> EnterpriseRegistered:
+    nib = str(uuid.uuid4().int)[:13].rjust(13, "1")
+    return EnterpriseRegistered(
+        nib=nib,
+        province="34",
+        name=name,
+        regency="3471",
+        kbli="29300",
+        directorate="metal_machinery_electronics_transport",
+        size_class="small",
+        owner=OwnerContact(name="Budi Santoso", email=f"owner-{nib}@example.id"),
+        registered_at=datetime.now(UTC),
+    )
+
+
+async def send(
+    producer: AIOKafkaProducer,
+    event: EnterpriseRegistered,
+    *,
+    source: str = "/ikm/registry",
+    signing_key: str | None = None,
+    made_up_hash: bool = False,
+) -> None:
+    attrs = EnvelopeAttributes(
+        id=str(uuid.uuid4()),
+        type=event.ce_type(),
+        source=source,
+        time=datetime.now(UTC),
+        subject=event.nib,
+        region=event.province,
+        sequence=1,
+        hash="",
+    )
+    payload = event_payload(event)
+    digest = "f" * 64 if made_up_hash else chain_hash(GENESIS_HASH, attrs, payload)
+    signature = signer_from_key(signing_key)(digest) if signing_key else None
+    attrs = attrs.model_copy(update={"hash": digest, "signature": signature})
+    await producer.send_and_wait(
+        ENTERPRISE_TOPIC, payload.encode(), key=event.nib.encode(), headers=to_headers(attrs)
+    )
+
+
+async def replica(sub: RunningService, nib: str) -> dict[str, Any] | None:
+    async with sub.runtime.store.transaction() as uow:
+        return await uow.get("enterprises", nib)
+
+
+async def inbox(ntf: RunningService, nib: str) -> list[Any]:
+    response = await ntf.client.get(
+        "/inbox", params={"recipient": f"enterprise:{nib}"}, headers=MINISTRY
+    )
+    assert response.status_code == 200, response.text
+    items: list[Any] = response.json()["items"]
+    return items
+
+
+async def mails(smtp: SmtpSink, event: EnterpriseRegistered) -> list[Any]:
+    return smtp.to(f"owner-{event.nib}@example.id")
+
+
+async def parked(kafka: str, group: str, nib: str) -> list[Any]:
+    records = await read_topic(kafka, dead_letter_topic(ENTERPRISE_TOPIC, group))
+    return [r for r in records if r.key == nib.encode()]
+
+
+async def test_only_the_registry_signed_by_its_key_is_heard(
+    services: tuple[RunningService, RunningService], kafka: str, smtp: SmtpSink
+) -> None:
+    sub, ntf = services
+    forged, wrong_key, unsigned, genuine = (
+        enterprise("Forged Co"),
+        enterprise("Wrong Key Co"),
+        enterprise("Unsigned Co"),
+        enterprise("Genuine Co"),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=False)
+    await producer.start()
+    try:
+        await send(producer, forged, source="/evil/forger", made_up_hash=True)
+        await send(producer, wrong_key, signing_key=OTHER_KEY)
+        await send(producer, unsigned)
+        await send(producer, genuine, signing_key=REGISTRY_KEY)
+    finally:
+        await producer.stop()
+
+    await eventually(lambda: replica(sub, genuine.nib), timeout=30)
+    await eventually(lambda: inbox(ntf, genuine.nib), timeout=30)
+    await eventually(lambda: mails(smtp, genuine), timeout=30)
+    why = {}
+    for group in ("subsidy", "notify"):
+        for event in (forged, wrong_key, unsigned):
+            letters = await eventually(lambda e=event, g=group: parked(kafka, g, e.nib))
+            assert header(letters[0], "dlq_reason") == "forged"
+            why[(group, event.name)] = header(letters[0], "dlq_error") or ""
+    assert "ce_source '/evil/forger'" in why[("subsidy", "Forged Co")]
+    assert "does not verify" in why[("notify", "Wrong Key Co")]
+    assert "no ce_signature" in why[("subsidy", "Unsigned Co")]
+    for event in (forged, wrong_key, unsigned):
+        assert await replica(sub, event.nib) is None
+        assert await inbox(ntf, event.nib) == []
+        assert await mails(smtp, event) == []
