@@ -27,7 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from contracts.topics import dead_letter_topic
 from ikmkit import metrics
 from ikmkit.consumer import EventConsumer, RetryPolicy
-from ikmkit.http import install_error_handlers, install_latency_metrics
+from ikmkit.http import install_error_handlers, install_latency_metrics, install_request_guard
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
 from ikmkit.kafka import KafkaPublisher, ensure_topics
@@ -297,6 +297,11 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.jwt_secret = definition.settings.jwt_secret.get_secret_value()
     app.state.started = time.time()
     install_error_handlers(app)
+    install_request_guard(
+        app,
+        max_bytes=definition.settings.max_request_bytes,
+        bulk_max_bytes=definition.settings.max_bulk_request_bytes,
+    )
     install_latency_metrics(app, definition.name)
     app.include_router(_health_router(definition.settings.ready_max_outbox_backlog))
     for router in definition.routers:

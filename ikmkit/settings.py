@@ -50,3 +50,11 @@ class ServiceSettings(BaseSettings):
     event_signing_key: SecretStr | None = Field(
         None, description="Optional Ed25519 private key (base64, raw 32 bytes) to sign events."
     )
+    max_request_bytes: int = Field(
+        1024 * 1024,
+        description="Largest request body accepted (bytes, counted as received); larger: 413.",
+    )
+    max_bulk_request_bytes: int = Field(
+        16 * 1024 * 1024,
+        description="Largest body of a bulk endpoint (e.g. bulk enrollment); larger: 413.",
+    )

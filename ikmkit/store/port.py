@@ -69,6 +69,11 @@ class StoreError(Exception):
     """Base class of the errors a store adapter raises."""
 
 
+class UnstorableValue(StoreError, ValueError):
+    """A value no store can hold: text that is not valid Unicode (a lone surrogate) or an
+    integer outside the signed 64-bit range. The caller's input was wrong, not the store."""
+
+
 class DuplicateKey(StoreError):
     def __init__(self, collection: str, fields: Sequence[str], existing_id: str | None) -> None:
         self.collection = collection

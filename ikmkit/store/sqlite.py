@@ -31,6 +31,7 @@ from ikmkit.store.port import (
     Range,
     StoreError,
     UnitOfWork,
+    UnstorableValue,
     VersionConflict,
 )
 
@@ -90,9 +91,35 @@ def _dumps(doc: Document) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
+class _Guarded:
+    """The connection as a unit of work uses it: a value SQLite cannot bind (a lone surrogate
+    cannot be encoded as UTF-8; an int beyond 64 bits) is the caller's error, not a crash."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except (UnicodeEncodeError, OverflowError) as exc:
+            raise _unstorable(exc) from exc
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> sqlite3.Cursor:
+        try:
+            return self._conn.executemany(sql, rows)
+        except (UnicodeEncodeError, OverflowError) as exc:
+            raise _unstorable(exc) from exc
+
+
+def _unstorable(exc: Exception) -> UnstorableValue:
+    if isinstance(exc, OverflowError):
+        return UnstorableValue("an integer is outside the signed 64-bit range")
+    return UnstorableValue("text is not valid Unicode (it contains a lone surrogate)")
+
+
 class SqliteUnitOfWork:
     def __init__(self, conn: sqlite3.Connection, specs: Mapping[str, CollectionSpec]) -> None:
-        self._conn = conn
+        self._conn = _Guarded(conn)
         self._specs = specs
 
     def _spec(self, collection: str) -> CollectionSpec:
