@@ -166,7 +166,7 @@ class RequestGuard:
     def limit_for(self, scope: Scope) -> int:
         if self._bulk is None:  # routes are all included by the first request
             self._bulk = [
-                (route.path_regex, route.methods)
+                (route.path_regex, route.methods or set())
                 for route in self.routes_of.routes
                 if isinstance(route, APIRoute) and (route.openapi_extra or {}).get("x-ikm-bulk")
             ]

@@ -45,6 +45,8 @@ LINES_MAX = 500
 """Invoice lines of one subsidy application, sessions of one course, attendance marks."""
 IDS_MAX = 1000
 """Lists of ids in one command (e.g. dead notifications to redrive)."""
+BULK_MAX = 5000
+"""Rows of one bulk command (participants enrolled, attendance marks of one session)."""
 
 INT64_MAX = 2**63 - 1
 """Every integer a store indexes must fit 64 bits (SQLite INTEGER, BSON int64)."""
@@ -70,6 +72,7 @@ MAX_ITEMS = MaxLen(ITEMS_MAX)
 """``Annotated[list[X], MAX_ITEMS]``: a list a person fills in (products, tags, venues...)."""
 MAX_LINES = MaxLen(LINES_MAX)
 MAX_IDS = MaxLen(IDS_MAX)
+MAX_BULK = MaxLen(BULK_MAX)
 Names = Annotated[list[Name], MAX_ITEMS]
 Codes = Annotated[list[Code], MAX_ITEMS]
 
