@@ -26,6 +26,8 @@ from pydantic_core import PydanticCustomError
 
 CODE_MAX = 64
 """Identifiers and codes: NIB, KBLI, ids, slugs, country and province codes, cursors' keys."""
+KEY_MAX = 256
+"""Composite keys and recipients (e.g. a notification id: event id, recipient, channel)."""
 NAME_MAX = 200
 """Names and titles: enterprise, person, partner, course, product, supplier."""
 TEXT_MAX = 2000
@@ -62,6 +64,7 @@ VERSION_MAX = 2**31
 # --- the types ------------------------------------------------------------------------------
 
 Code = Annotated[str, Field(max_length=CODE_MAX)]
+Key = Annotated[str, Field(max_length=KEY_MAX)]
 Name = Annotated[str, Field(max_length=NAME_MAX)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
 Url = Annotated[str, Field(max_length=URL_MAX)]

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ikmkit.auth import CurrentPrincipal, Principal
 from ikmkit.errors import Forbidden, InvalidInput
-from ikmkit.limits import CODE_MAX, MAX_IDS, Code, Cursor
+from ikmkit.limits import KEY_MAX, MAX_IDS, Cursor, Key
 from ikmkit.runtime import RuntimeDep
 from services.notify import domain, service
 from services.notify.domain import SubscriptionRequest
@@ -18,7 +18,7 @@ from services.notify.wiring import components
 router = APIRouter()
 Recipient = Annotated[
     str,
-    Query(min_length=3, max_length=CODE_MAX, description="e.g. enterprise:<nib>, regional:34"),
+    Query(min_length=3, max_length=KEY_MAX, description="e.g. enterprise:<nib>, regional:34"),
 ]
 
 
@@ -133,7 +133,7 @@ async def unsubscribe(
 async def deliveries(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    event_id: Annotated[str, Query(min_length=1, max_length=CODE_MAX)],
+    event_id: Annotated[str, Query(min_length=1, max_length=KEY_MAX)],
 ) -> dict[str, Any]:
     principal.require("ministry", "service")
     return await service.deliveries_of(event_id, runtime.store)
@@ -166,7 +166,7 @@ async def dead(
 
 
 class RedriveRequest(BaseModel):
-    ids: Annotated[list[Code], MAX_IDS] = []
+    ids: Annotated[list[Key], MAX_IDS] = []
     all: bool = False
 
 
