@@ -20,6 +20,7 @@ from typing import Any
 
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
 from ikmkit.store.port import (
+    ENCODING_ERRORS,
     CollectionSpec,
     Document,
     DuplicateKey,
@@ -31,8 +32,8 @@ from ikmkit.store.port import (
     Range,
     StoreError,
     UnitOfWork,
-    UnstorableValue,
     VersionConflict,
+    unstorable,
 )
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -101,20 +102,14 @@ class _Guarded:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self._conn.execute(sql, params)
-        except (UnicodeEncodeError, OverflowError) as exc:
-            raise _unstorable(exc) from exc
+        except ENCODING_ERRORS as exc:
+            raise unstorable(exc) from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> sqlite3.Cursor:
         try:
             return self._conn.executemany(sql, rows)
-        except (UnicodeEncodeError, OverflowError) as exc:
-            raise _unstorable(exc) from exc
-
-
-def _unstorable(exc: Exception) -> UnstorableValue:
-    if isinstance(exc, OverflowError):
-        return UnstorableValue("an integer is outside the signed 64-bit range")
-    return UnstorableValue("text is not valid Unicode (it contains a lone surrogate)")
+        except ENCODING_ERRORS as exc:
+            raise unstorable(exc) from exc
 
 
 class SqliteUnitOfWork:
