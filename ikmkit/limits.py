@@ -44,7 +44,9 @@ CURSOR_MAX = 2048
 ITEMS_MAX = 200
 """Lists of things a person types: products, campaign tags, venues, memberships, stores."""
 LINES_MAX = 500
-"""Invoice lines of one subsidy application, sessions of one course, attendance marks."""
+"""Invoice lines of one subsidy application."""
+SESSIONS_MAX = 100
+"""Sessions of one course (the KSST program of 13 days had fewer than 30)."""
 IDS_MAX = 1000
 """Lists of ids in one command (e.g. dead notifications to redrive)."""
 BULK_MAX = 5000
@@ -74,6 +76,7 @@ Cursor = Annotated[str, Field(max_length=CURSOR_MAX)]
 MAX_ITEMS = MaxLen(ITEMS_MAX)
 """``Annotated[list[X], MAX_ITEMS]``: a list a person fills in (products, tags, venues...)."""
 MAX_LINES = MaxLen(LINES_MAX)
+MAX_SESSIONS = MaxLen(SESSIONS_MAX)
 MAX_IDS = MaxLen(IDS_MAX)
 MAX_BULK = MaxLen(BULK_MAX)
 Names = Annotated[list[Name], MAX_ITEMS]

@@ -44,14 +44,13 @@ from ikmkit.auth import Principal
 from ikmkit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from ikmkit.limits import (
     MAX_BULK,
-    MAX_ITEMS,
-    MAX_LINES,
+    MAX_SESSIONS,
     Code,
     Codes,
     Count,
     Name,
+    Names,
     Percent,
-    Text,
     Url,
 )
 from ikmkit.outbox import Outbox
@@ -148,7 +147,7 @@ def authorize_enrollment(principal: Principal, course: Course, nibs: Sequence[st
 class SessionInput(CourseSession):
     session_id: Code
     title: Name
-    venue: Text | None = None
+    venue: Name | None = None
     host: Name | None = None
 
 
@@ -159,14 +158,14 @@ class ScheduleCourse(BaseModel):
     co_organizer_ids: Codes = []
     start_date: date
     end_date: date
-    venues: Annotated[list[Text], MAX_ITEMS] = []
+    venues: Names = []
     online_url: Url | None = None
     province: Code | None = None
     country: Code = domain.INDONESIA
     eligible_countries: Codes = []
     capacity: Count
     language: Language = "id"
-    sessions: Annotated[list[SessionInput], MAX_LINES] = []
+    sessions: Annotated[list[SessionInput], MAX_SESSIONS] = []
     min_attendance_percent: Percent = 75
     course_id: Code | None = Field(None, description="Chosen by the caller, else generated.")
 
