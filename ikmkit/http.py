@@ -201,7 +201,8 @@ class RequestGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if _JSON_TYPE.match(headers.get(b"content-type", b"")):
+        content_type = headers.get(b"content-type", b"")
+        if not content_type or _JSON_TYPE.match(content_type):  # FastAPI reads both as JSON
             bad = _unencodable_text(body)
             if bad is not None:
                 await _invalid_unicode(bad, send)

@@ -110,6 +110,13 @@ async def test_text_that_is_not_unicode_is_422_naming_the_field(
     assert error["loc"] == loc
 
 
+async def test_a_body_without_content_type_is_checked_too(client: httpx.AsyncClient) -> None:
+    """FastAPI parses a body that names no content type as JSON, so the guard does too."""
+    r = await client.post("/things", content=b'{"text": "\\udcff"}')
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "text"]
+
+
 async def test_valid_escapes_and_escaped_backslashes_pass(client: httpx.AsyncClient) -> None:
     for raw in (b'{"text": "\\ud83d\\ude00"}', b'{"text": "\\\\udcff"}'):
         r = await client.post("/things", content=raw, headers={"content-type": "application/json"})
