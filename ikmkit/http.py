@@ -225,8 +225,8 @@ def _unencodable_text(body: bytes) -> list[str | int] | None:
 
     Only bodies that spell a surrogate at all (escaped, or CESU-8 bytes that ``json`` decodes
     with ``surrogatepass``) are parsed here; every other body goes through untouched."""
-    if not _SURROGATE_ESCAPE.search(body):
-        return None
+    if (b"\\u" not in body and b"\xed" not in body) or not _SURROGATE_ESCAPE.search(body):
+        return None  # the substring tests are memchr-fast; the regex runs only if they hit
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
