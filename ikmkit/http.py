@@ -6,25 +6,39 @@ Every error body has FastAPI's validation shape, so clients parse one format:
 
 from __future__ import annotations
 
+import json
+import re
 import time
+from collections.abc import Iterable
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ikmkit import metrics
 from ikmkit.errors import AppError
-from ikmkit.store import DuplicateKey, TransactionConflict, VersionConflict
+from ikmkit.store import DuplicateKey, TransactionConflict, UnstorableValue, VersionConflict
 from ikmkit.store.keyset import InvalidCursor
 
 
-def error_body(message: str, *, loc: list[str], error_type: str) -> dict[str, object]:
-    return {"detail": [{"loc": loc, "msg": message, "type": error_type}]}
+def error_body(
+    message: str,
+    *,
+    loc: list[str | int],
+    error_type: str,
+    ctx: dict[str, object] | None = None,
+) -> dict[str, object]:
+    error: dict[str, object] = {"loc": loc, "msg": message, "type": error_type}
+    if ctx is not None:
+        error["ctx"] = ctx
+    return {"detail": [error]}
 
 
 def _app_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    loc = ["body", exc.field] if exc.field else []
+    loc: list[str | int] = ["body", exc.field] if exc.field else []
     error_type = f"{exc.error_type}.{exc.rule}" if exc.rule else exc.error_type
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     return JSONResponse(
@@ -71,12 +85,20 @@ def _bad_cursor(_: Request, exc: Exception) -> Response:
     )
 
 
+def _unstorable(_: Request, exc: Exception) -> Response:
+    # The door (RequestGuard, field bounds) stops these first; this is the net under it.
+    return JSONResponse(
+        error_body(str(exc), loc=["body"], error_type="invalid.unstorable"), status_code=422
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(VersionConflict, _version_conflict)
     app.add_exception_handler(DuplicateKey, _duplicate)
     app.add_exception_handler(TransactionConflict, _transaction_conflict)
     app.add_exception_handler(InvalidCursor, _bad_cursor)
+    app.add_exception_handler(UnstorableValue, _unstorable)
 
 
 class LatencyMiddleware:
@@ -110,3 +132,174 @@ class LatencyMiddleware:
 
 def install_latency_metrics(app: FastAPI, service: str) -> None:
     app.add_middleware(LatencyMiddleware, service=service)
+
+
+# --- the door: body size and valid Unicode, before any handler runs ------------------------
+
+BULK_ROUTE: dict[str, Any] = {"x-ikm-bulk": True}
+"""``openapi_extra`` of a route that may take the larger bulk body allowance."""
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
+_JSON_TYPE = re.compile(rb"^application/([a-z0-9.+-]*\+)?json\b", re.IGNORECASE)
+
+
+class RequestGuard:
+    """Pure ASGI: refuses a body over its limit (413) and JSON text that is not valid Unicode
+    (422), before routing, parsing or any handler.
+
+    Bytes are counted as they stream in, so a missing or lying ``Content-Length`` changes
+    nothing; a declared length over the limit is refused without reading. Routes marked
+    ``BULK_ROUTE`` get ``bulk_max_bytes`` instead of ``max_bytes``. A JSON string may spell a
+    lone surrogate (``"\\udcff"``), which no UTF-8 store, log or response can hold; it is
+    found here once for every model and field rather than in each of them.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, routes_of: FastAPI, max_bytes: int, bulk_max_bytes: int
+    ) -> None:
+        self.app = app
+        self.routes_of = routes_of
+        self.max_bytes = max_bytes
+        self.bulk_max_bytes = bulk_max_bytes
+        self._bulk: list[tuple[re.Pattern[str], set[str]]] | None = None
+
+    def limit_for(self, scope: Scope) -> int:
+        if self._bulk is None:  # routes are all included by the first request
+            self._bulk = [
+                (route.path_regex, route.methods or set())
+                for route in self.routes_of.routes
+                if isinstance(route, APIRoute) and (route.openapi_extra or {}).get("x-ikm-bulk")
+            ]
+        for pattern, methods in self._bulk:
+            if scope["method"] in methods and pattern.match(scope["path"]):
+                return self.bulk_max_bytes
+        return self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"").strip()
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(limit, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # client went away: let the app see it
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _too_large(limit, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        content_type = headers.get(b"content-type", b"")
+        if not content_type or _JSON_TYPE.match(content_type):  # FastAPI reads both as JSON
+            bad = _unencodable_text(body)
+            if bad is not None:
+                await _invalid_unicode(bad, send)
+                return
+        replayed = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay([replayed], receive), send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def _unencodable_text(body: bytes) -> list[str | int] | None:
+    """Where in the JSON body a string (or key) cannot be encoded as UTF-8; None if nowhere.
+
+    Only bodies that spell a surrogate at all (escaped, or CESU-8 bytes that ``json`` decodes
+    with ``surrogatepass``) are parsed here; every other body goes through untouched."""
+    if (b"\\u" not in body and b"\xed" not in body) or not _SURROGATE_ESCAPE.search(body):
+        return None  # the substring tests are memchr-fast; the regex runs only if they hit
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # not JSON: FastAPI answers that itself
+    stack: list[tuple[object, list[str | int]]] = [(document, ["body"])]
+    while stack:  # iterative: nesting depth is the client's choice
+        value, loc = stack.pop()
+        if isinstance(value, str) and not _encodable(value):
+            return loc
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _encodable(key):
+                    return [*loc, _printable(key)]
+                stack.append((item, [*loc, key]))
+        elif isinstance(value, list):
+            stack.extend((item, [*loc, i]) for i, item in enumerate(value))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
+async def _respond(status: int, body: dict[str, object], send: Send) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    body = error_body(
+        f"request body is larger than the limit of {limit} bytes ({_human(limit)})",
+        loc=["body"],
+        error_type="too_large.body",
+        ctx={"limit_bytes": limit},
+    )
+    await _respond(413, body, send)
+
+
+async def _invalid_unicode(loc: Iterable[str | int], send: Send) -> None:
+    where = list(loc)
+    field = ".".join(str(part) for part in where[1:]) or "body"
+    body = error_body(
+        f"{field} is not valid Unicode text (it contains a lone surrogate)",
+        loc=where,
+        error_type="invalid.unicode",
+    )
+    await _respond(422, body, send)
+
+
+def _human(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MiB" if size >= 1024 * 1024 else f"{size / 1024:g} KiB"
+
+
+def install_request_guard(app: FastAPI, *, max_bytes: int, bulk_max_bytes: int) -> None:
+    app.add_middleware(
+        RequestGuard, routes_of=app, max_bytes=max_bytes, bulk_max_bytes=bulk_max_bytes
+    )

@@ -27,7 +27,7 @@ from ikmkit.auth import TokenVerifier
 from ikmkit.authenticity import Authenticity
 from ikmkit.consumer import EventConsumer, RetryPolicy
 from ikmkit.health import NamedCheck, default_checks, health_router
-from ikmkit.http import install_error_handlers, install_latency_metrics
+from ikmkit.http import install_error_handlers, install_latency_metrics, install_request_guard
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
 from ikmkit.kafka import KafkaPublisher, ensure_topics
@@ -211,6 +211,11 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.token_verifier = TokenVerifier.from_settings(definition.settings)
     app.state.started = time.time()
     install_error_handlers(app)
+    install_request_guard(
+        app,
+        max_bytes=definition.settings.max_request_bytes,
+        bulk_max_bytes=definition.settings.max_bulk_request_bytes,
+    )
     install_latency_metrics(app, definition.name)
     app.include_router(health_router([*default_checks(), *definition.readiness]))
     for router in definition.routers:

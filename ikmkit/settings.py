@@ -132,6 +132,14 @@ class ServiceSettings(BaseSettings):
         description="/readyz fails when a consumer group has messages pending on a partition "
         "of this replica and its committed offset there has not moved for this long.",
     )
+    max_request_bytes: int = Field(
+        1024 * 1024,
+        description="Largest request body accepted (bytes, counted as received); larger: 413.",
+    )
+    max_bulk_request_bytes: int = Field(
+        16 * 1024 * 1024,
+        description="Largest body of a bulk endpoint (e.g. bulk enrollment); larger: 413.",
+    )
     event_signing_key: SecretStr | None = Field(
         None,
         description="Ed25519 private key (base64, raw 32 bytes) that signs this service's events"

@@ -13,6 +13,7 @@ from ikmkit.store.port import (
     StoreError,
     TransactionConflict,
     UnitOfWork,
+    UnstorableValue,
     VersionConflict,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "StoreError",
     "TransactionConflict",
     "UnitOfWork",
+    "UnstorableValue",
     "VersionConflict",
 ]

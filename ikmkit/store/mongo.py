@@ -11,10 +11,12 @@ retry the whole use case, exactly as for ``VersionConflict``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import wraps
 from typing import Any
 
+from bson.errors import InvalidStringData
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -22,6 +24,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
 from ikmkit.store.port import (
+    ENCODING_ERRORS,
     CollectionSpec,
     Document,
     DuplicateKey,
@@ -35,9 +38,27 @@ from ikmkit.store.port import (
     TransactionConflict,
     UnitOfWork,
     VersionConflict,
+    unstorable,
 )
 
 Raw = dict[str, Any]
+_UNSTORABLE: tuple[type[Exception], ...] = (*ENCODING_ERRORS, InvalidStringData)
+
+
+def _guarded[**P, T](
+    operation: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """A value BSON cannot encode (a lone surrogate, an int beyond 64 bits) is the caller's
+    error: ``UnstorableValue``, as in every adapter, not a driver exception."""
+
+    @wraps(operation)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await operation(*args, **kwargs)
+        except _UNSTORABLE as exc:
+            raise unstorable(exc) from exc
+
+    return guarded
 
 
 def _path(path: str) -> str:
@@ -110,14 +131,17 @@ class MongoUnitOfWork:
                 return DuplicateKey(collection, fields, str(found["_id"]))
         return DuplicateKey(collection, ("?",), None)
 
+    @_guarded
     async def get(self, collection: str, doc_id: str) -> Document | None:
         raw = await self._coll(collection).find_one({"_id": doc_id}, session=self._session)
         return None if raw is None else _from_raw(raw)
 
+    @_guarded
     async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
         cursor = self._coll(collection).find({"_id": {"$in": list(doc_ids)}}, session=self._session)
         return {str(raw["_id"]): _from_raw(raw) async for raw in cursor}
 
+    @_guarded
     async def insert(self, collection: str, doc: Document) -> Document:
         stored = {**doc, "version": 1}
         try:
@@ -131,6 +155,7 @@ class MongoUnitOfWork:
         probe = MongoUnitOfWork(self._db, None, self._specs)
         return await probe._duplicate(collection, doc)
 
+    @_guarded
     async def insert_many(self, collection: str, docs: Sequence[Document]) -> None:
         if not docs:
             return
@@ -146,6 +171,7 @@ class MongoUnitOfWork:
                     raise dup from exc
             raise DuplicateKey(collection, ("?",), None) from exc
 
+    @_guarded
     async def replace(self, collection: str, doc: Document) -> Document:
         expected = int(doc["version"])
         stored = {**doc, "version": expected + 1}
@@ -159,6 +185,7 @@ class MongoUnitOfWork:
             raise VersionConflict(collection, str(doc["id"]), expected)
         return stored
 
+    @_guarded
     async def patch_many(
         self, collection: str, doc_ids: Sequence[str], fields: Mapping[str, Any]
     ) -> int:
@@ -171,10 +198,12 @@ class MongoUnitOfWork:
         )
         return int(result.matched_count)
 
+    @_guarded
     async def delete(self, collection: str, doc_id: str) -> bool:
         result = await self._coll(collection).delete_one({"_id": doc_id}, session=self._session)
         return bool(result.deleted_count == 1)
 
+    @_guarded
     async def find(
         self,
         collection: str,
@@ -196,11 +225,13 @@ class MongoUnitOfWork:
         next_cursor = encode_cursor(items[-1], order) if len(raws) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
+    @_guarded
     async def count(self, collection: str, where: Filter | None = None) -> int:
         return int(
             await self._coll(collection).count_documents(_query(where), session=self._session)
         )
 
+    @_guarded
     async def group(
         self,
         collection: str,

@@ -69,6 +69,22 @@ class StoreError(Exception):
     """Base class of the errors a store adapter raises."""
 
 
+class UnstorableValue(StoreError, ValueError):
+    """A value no store can hold: text that is not valid Unicode (a lone surrogate) or an
+    integer outside the signed 64-bit range. The caller's input was wrong, not the store."""
+
+
+def unstorable(exc: Exception) -> UnstorableValue:
+    """The ``UnstorableValue`` for an adapter's encoding error (see ``ENCODING_ERRORS``)."""
+    if isinstance(exc, OverflowError):
+        return UnstorableValue("an integer is outside the signed 64-bit range")
+    return UnstorableValue("text is not valid Unicode (it contains a lone surrogate)")
+
+
+ENCODING_ERRORS: tuple[type[Exception], ...] = (UnicodeEncodeError, OverflowError)
+"""What the drivers raise for such values: UTF-8 encoding of a surrogate, a too-large int."""
+
+
 class DuplicateKey(StoreError):
     def __init__(self, collection: str, fields: Sequence[str], existing_id: str | None) -> None:
         self.collection = collection

@@ -20,6 +20,7 @@ from typing import Any
 
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
 from ikmkit.store.port import (
+    ENCODING_ERRORS,
     CollectionSpec,
     Document,
     DuplicateKey,
@@ -32,6 +33,7 @@ from ikmkit.store.port import (
     StoreError,
     UnitOfWork,
     VersionConflict,
+    unstorable,
 )
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -90,9 +92,29 @@ def _dumps(doc: Document) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
+class _Guarded:
+    """The connection as a unit of work uses it: a value SQLite cannot bind (a lone surrogate
+    cannot be encoded as UTF-8; an int beyond 64 bits) is the caller's error, not a crash."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except ENCODING_ERRORS as exc:
+            raise unstorable(exc) from exc
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> sqlite3.Cursor:
+        try:
+            return self._conn.executemany(sql, rows)
+        except ENCODING_ERRORS as exc:
+            raise unstorable(exc) from exc
+
+
 class SqliteUnitOfWork:
     def __init__(self, conn: sqlite3.Connection, specs: Mapping[str, CollectionSpec]) -> None:
-        self._conn = conn
+        self._conn = _Guarded(conn)
         self._specs = specs
 
     def _spec(self, collection: str) -> CollectionSpec:

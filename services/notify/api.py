@@ -9,13 +9,17 @@ from pydantic import BaseModel
 
 from ikmkit.auth import CurrentPrincipal, Principal
 from ikmkit.errors import Forbidden, InvalidInput
+from ikmkit.limits import KEY_MAX, MAX_IDS, Cursor, Key
 from ikmkit.runtime import RuntimeDep
 from services.notify import domain, service
 from services.notify.domain import SubscriptionRequest
 from services.notify.wiring import components
 
 router = APIRouter()
-Recipient = Annotated[str, Query(min_length=3, description="e.g. enterprise:<nib>, regional:34")]
+Recipient = Annotated[
+    str,
+    Query(min_length=3, max_length=KEY_MAX, description="e.g. enterprise:<nib>, regional:34"),
+]
 
 
 def _may_read(principal: Principal) -> Any:
@@ -41,7 +45,7 @@ async def inbox(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
     recipient: Recipient,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     _require_inbox(principal, recipient)
@@ -127,7 +131,9 @@ async def unsubscribe(
     summary="Every notification of an event and every attempt: was everyone told?",
 )
 async def deliveries(
-    runtime: RuntimeDep, principal: CurrentPrincipal, event_id: Annotated[str, Query(min_length=1)]
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    event_id: Annotated[str, Query(min_length=1, max_length=KEY_MAX)],
 ) -> dict[str, Any]:
     principal.require("ministry", "service")
     return await service.deliveries_of(event_id, runtime.store)
@@ -137,7 +143,7 @@ async def deliveries(
 async def dead(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     principal.require("ministry", "service")
@@ -160,7 +166,7 @@ async def dead(
 
 
 class RedriveRequest(BaseModel):
-    ids: list[str] = []
+    ids: Annotated[list[Key], MAX_IDS] = []
     all: bool = False
 
 

@@ -12,13 +12,15 @@ import hmac
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from lokal.samaran import partial_mask
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from contracts.notify import Channel
+from ikmkit import limits
 from ikmkit.errors import InvalidInput
+from ikmkit.limits import Code, Codes, Secret, Text
 
 Language = Literal["id", "en"]
 Status = Literal["pending", "delivered", "dead"]
@@ -204,11 +206,13 @@ def redriven(notification: Notification, now: datetime) -> Notification:
 class SubscriptionRequest(BaseModel):
     """``POST /subscriptions`` body."""
 
-    url: HttpUrl
-    event_types: list[str] = Field(min_length=1, description="Event names, e.g. SubsidyApproved.")
-    province: str | None = Field(None, description="Only events of this province (2 digits).")
-    secret: str = Field(min_length=16, description="Shared secret for the HMAC-SHA256 signature.")
-    description: str = ""
+    url: Annotated[HttpUrl, UrlConstraints(max_length=limits.URL_MAX)]
+    event_types: Codes = Field(min_length=1, description="Event names, e.g. SubsidyApproved.")
+    province: Code | None = Field(None, description="Only events of this province (2 digits).")
+    secret: Secret = Field(
+        min_length=16, description="Shared secret for the HMAC-SHA256 signature."
+    )
+    description: Text = ""
 
 
 class Subscription(BaseModel):

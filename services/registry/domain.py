@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from lokal import parse_nik, parse_phone
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
 
 from contracts.registry import (
     Directorate,
@@ -26,6 +27,7 @@ from contracts.registry import (
     PartnerType,
     SizeClass,
 )
+from ikmkit import limits
 from ikmkit.errors import Conflict, InvalidInput
 from services.registry import regions
 
@@ -48,7 +50,6 @@ MoUStatus = Literal["draft", "signed", "expired", "terminated"]
 
 _NIB = re.compile(r"^\d{13}$")
 _KBLI = re.compile(r"^\d{5}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _POSTAL_CODE = re.compile(r"^\d{5}$")
@@ -114,9 +115,11 @@ def check_phone(phone: str, field: str = "owner_phone") -> str:
 
 
 def check_email(email: str, field: str = "owner_email") -> str:
-    if not _EMAIL.match(email) or len(email) > 254:
-        raise InvalidInput("not a valid e-mail address", field=field, rule="email_format")
-    return email.strip().lower()
+    """The platform's one e-mail rule (``ikmkit.limits.normalize_email``), as a domain error."""
+    try:
+        return limits.normalize_email(email)
+    except PydanticCustomError as exc:
+        raise InvalidInput(exc.message(), field=field, rule=exc.type) from None
 
 
 def check_province(province: str, field: str = "province") -> str:
@@ -189,9 +192,29 @@ def check_postal_code(code: str, field: str = "postal_code") -> str:
     return code
 
 
-def check_campaigns(campaigns: Iterable[str], field: str = "campaigns") -> list[str]:
-    """Campaign tags such as ``#SemuanyaAdaDisini``, stored with their ``#``, deduplicated."""
-    tags: list[str] = []
+def check_street(street: str | None, field: str = "street") -> str:
+    text = (street or "").strip()
+    if len(text) > limits.TEXT_MAX:
+        raise InvalidInput(
+            f"{field} is longer than {limits.TEXT_MAX} characters", field=field, rule="max_length"
+        )
+    return text
+
+
+def check_count[T](items: Sequence[T], field: str, *, max_items: int = limits.ITEMS_MAX) -> None:
+    if len(items) > max_items:
+        raise InvalidInput(
+            f"{field} has {len(items)} items; at most {max_items} are allowed",
+            field=field,
+            rule="max_items",
+        )
+
+
+def check_campaigns(campaigns: Sequence[str], field: str = "campaigns") -> list[str]:
+    """Campaign tags such as ``#SemuanyaAdaDisini``, stored with their ``#``, deduplicated
+    in first-seen order (a dict: linear in the number of tags)."""
+    check_count(campaigns, field)
+    tags: dict[str, None] = {}
     for tag in campaigns:
         if not _CAMPAIGN.match(tag):
             raise InvalidInput(
@@ -199,13 +222,12 @@ def check_campaigns(campaigns: Iterable[str], field: str = "campaigns") -> list[
                 field=field,
                 rule="campaign_format",
             )
-        normalized = tag if tag.startswith("#") else f"#{tag}"
-        if normalized not in tags:
-            tags.append(normalized)
-    return tags
+        tags.setdefault(tag if tag.startswith("#") else f"#{tag}")
+    return list(tags)
 
 
-def check_products(products: Iterable[str], field: str = "products") -> list[str]:
+def check_products(products: Sequence[str], field: str = "products") -> list[str]:
+    check_count(products, field)
     return [check_text(p, field, max_length=120) for p in products]
 
 
@@ -270,6 +292,10 @@ def check_store(store: MarketplaceStore, field: str = "marketplace_stores") -> M
     if platform not in MARKETPLACES:
         raise InvalidInput(
             f"platform must be one of {', '.join(MARKETPLACES)}", field=field, rule="platform"
+        )
+    if len(store.shop_url) > limits.URL_MAX:
+        raise InvalidInput(
+            f"shop_url is longer than {limits.URL_MAX} characters", field=field, rule="max_length"
         )
     url = urlsplit(store.shop_url.strip())
     if url.scheme not in ("http", "https") or not url.netloc:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from lokal import partial_mask
 from pydantic import BaseModel, Field
@@ -40,6 +40,20 @@ from contracts.registry import (
 )
 from ikmkit.auth import Principal
 from ikmkit.errors import Conflict, InvalidInput, NotFound
+from ikmkit.limits import (
+    EMAIL_MAX,
+    MAX_ITEMS,
+    Code,
+    Codes,
+    Count,
+    Cursor,
+    Name,
+    Names,
+    Rupiah,
+    Text,
+    Url,
+    Version,
+)
 from ikmkit.outbox import Outbox
 from ikmkit.store import RETRYABLE, DuplicateKey, Store, TransactionConflict, UnitOfWork
 from ikmkit.store.retry import retry_on_conflict
@@ -81,108 +95,118 @@ class Ports:
 # --- commands -----------------------------------------------------------------------------
 
 
+EmailText = Annotated[str, Field(max_length=EMAIL_MAX)]
+"""Checked by ``domain.check_email`` (``ikmkit.limits.normalize_email``) with the other rules."""
+
+
+class PartyInput(MoUParty):
+    partner_id: Code
+
+
 class StoreInput(BaseModel):
-    platform: str = Field(description="tokopedia, shopee, bukalapak, blibli, blanja, gojek, ...")
-    shop_url: str
+    platform: Code = Field(description="tokopedia, shopee, bukalapak, blibli, blanja, gojek, ...")
+    shop_url: Url
 
 
 class RegisterEnterprise(BaseModel):
     """Body of ``POST /enterprises`` (and one row of a CSV import)."""
 
-    nib: str = Field(description="NIB from OSS, 13 digits")
-    name: str
-    legal_form: str = Field(
+    nib: Code = Field(description="NIB from OSS, 13 digits")
+    name: Name
+    legal_form: Code = Field(
         "perorangan", description="PT, CV, UD, firma, koperasi, perorangan, ..."
     )
-    owner_name: str
-    owner_nik: str | None = Field(None, description="16 digits; personal data")
-    owner_phone: str | None = None
-    owner_email: str | None = None
+    owner_name: Name
+    owner_nik: Code | None = Field(None, description="16 digits; personal data")
+    owner_phone: Code | None = None
+    owner_email: EmailText | None = None
     preferred_language: Language = "id"
-    street: str = ""
-    postal_code: str | None = None
-    province: str = Field(description="Kemendagri province code, 2 digits (e.g. 34)")
-    regency: str = Field(description="Kemendagri regency/city code, 4 digits (e.g. 3471)")
-    kbli: str = Field(description="KBLI 2020, 5 digits, manufacturing 10xxx-33xxx")
-    workforce: int
-    investment_rupiah: int = Field(description="Investment excluding land and buildings, rupiah")
-    products: list[str] = []
-    campaigns: list[str] = Field([], description="e.g. #SemuanyaAdaDisini")
-    marketplace_stores: list[StoreInput] = []
+    street: Text = ""
+    postal_code: Code | None = None
+    province: Code = Field(description="Kemendagri province code, 2 digits (e.g. 34)")
+    regency: Code = Field(description="Kemendagri regency/city code, 4 digits (e.g. 3471)")
+    kbli: Code = Field(description="KBLI 2020, 5 digits, manufacturing 10xxx-33xxx")
+    workforce: Count
+    investment_rupiah: Rupiah = Field(description="Investment excluding land and buildings, rupiah")
+    products: Names = []
+    campaigns: Codes = Field([], description="e.g. #SemuanyaAdaDisini")
+    marketplace_stores: Annotated[list[StoreInput], MAX_ITEMS] = []
 
 
 class UpdateEnterprise(BaseModel):
     """Body of ``PATCH /enterprises/{nib}``: the fields to change and the version read."""
 
-    version: int = Field(description="The version the change is based on (optimistic locking)")
-    name: str | None = None
-    legal_form: str | None = None
-    owner_name: str | None = None
-    owner_nik: str | None = None
-    owner_phone: str | None = None
-    owner_email: str | None = None
+    version: Version = Field(description="The version the change is based on (optimistic locking)")
+    name: Name | None = None
+    legal_form: Code | None = None
+    owner_name: Name | None = None
+    owner_nik: Code | None = None
+    owner_phone: Code | None = None
+    owner_email: EmailText | None = None
     preferred_language: Language | None = None
-    street: str | None = None
-    postal_code: str | None = None
-    province: str | None = None
-    regency: str | None = None
-    kbli: str | None = None
-    workforce: int | None = None
-    investment_rupiah: int | None = None
-    products: list[str] | None = None
-    campaigns: list[str] | None = None
-    marketplace_stores: list[StoreInput] | None = None
+    street: Text | None = None
+    postal_code: Code | None = None
+    province: Code | None = None
+    regency: Code | None = None
+    kbli: Code | None = None
+    workforce: Count | None = None
+    investment_rupiah: Rupiah | None = None
+    products: Names | None = None
+    campaigns: Codes | None = None
+    marketplace_stores: Annotated[list[StoreInput], MAX_ITEMS] | None = None
 
 
 class StatusChange(BaseModel):
-    reason: str
+    reason: Text
 
 
 class EnterpriseQuery(BaseModel):
-    province: str | None = None
-    regency: str | None = None
-    kbli: str | None = None
+    province: Code | None = None
+    regency: Code | None = None
+    kbli: Code | None = None
     status: EnterpriseStatus | None = None
     size_class: SizeClass | None = None
-    cursor: str | None = None
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=500)
 
 
 class RegisterPartner(BaseModel):
-    partner_id: str | None = Field(None, description="Slug such as pii-bkti; generated if absent")
-    name: str
+    partner_id: Code | None = Field(None, description="Slug such as pii-bkti; generated if absent")
+    name: Name
     partner_type: PartnerType
-    country: str = Field("ID", description="ISO 3166-1 alpha-2")
-    province: str | None = None
-    regency: str | None = None
-    contact_email: str | None = None
+    country: Code = Field("ID", description="ISO 3166-1 alpha-2")
+    province: Code | None = None
+    regency: Code | None = None
+    contact_email: EmailText | None = None
     preferred_language: Language = "id"
-    memberships: list[str] = Field([], description="e.g. colombo_plan")
+    memberships: Codes = Field([], description="e.g. colombo_plan")
 
 
 class DraftMoU(BaseModel):
-    title: str
+    title: Name
     scope: MoUScope
-    parties: list[MoUParty] = Field(description="Partner ids; the ministry is 'ministry'")
+    parties: Annotated[list[PartyInput], MAX_ITEMS] = Field(
+        description="Partner ids; the ministry is 'ministry'"
+    )
     valid_from: date
     valid_until: date
-    document_ref: str | None = None
+    document_ref: Text | None = None
 
 
 class SignMoU(BaseModel):
     signed_on: date | None = Field(None, description="Defaults to today")
-    document_ref: str | None = Field(None, description="Required unless the draft has one")
+    document_ref: Text | None = Field(None, description="Required unless the draft has one")
 
 
 class TerminateMoU(BaseModel):
-    reason: str
+    reason: Text
 
 
 class MoUQuery(BaseModel):
-    party: str | None = None
+    party: Code | None = None
     scope: MoUScope | None = None
     status: MoUStatus | None = None
-    cursor: str | None = None
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=500)
 
 
@@ -219,7 +243,7 @@ def enterprise_facts(data: dict[str, Any], violations: Violations) -> Enterprise
         "owner_phone": data["owner_phone"] and v.check(domain.check_phone, data["owner_phone"]),
         "owner_email": data["owner_email"] and v.check(domain.check_email, data["owner_email"]),
         "preferred_language": data["preferred_language"],
-        "street": (data["street"] or "").strip(),
+        "street": v.check(domain.check_street, data["street"]),
         "postal_code": data["postal_code"]
         and v.check(domain.check_postal_code, data["postal_code"]),
         "province": province,
@@ -231,14 +255,16 @@ def enterprise_facts(data: dict[str, Any], violations: Violations) -> Enterprise
         ),
         "products": v.check(domain.check_products, data["products"]),
         "campaigns": v.check(domain.check_campaigns, data["campaigns"]),
-        "marketplace_stores": [
-            v.check(domain.check_store, MarketplaceStore.model_validate(s))
-            for s in data["marketplace_stores"]
-        ],
+        "marketplace_stores": v.check(_stores, data["marketplace_stores"]),
     }
     if v.found:
         return None
     return EnterpriseFacts.model_validate(checked)
+
+
+def _stores(stores: list[dict[str, Any]]) -> list[MarketplaceStore]:
+    domain.check_count(stores, "marketplace_stores")
+    return [domain.check_store(MarketplaceStore.model_validate(s)) for s in stores]
 
 
 def validate_registration(cmd: RegisterEnterprise) -> tuple[EnterpriseFacts | None, Violations]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from contracts.subsidy import ApplicationStatus, ProgramKind
 from ikmkit.auth import CurrentPrincipal, Principal
+from ikmkit.limits import CODE_MAX, Code, Cursor, FiscalYear
 from ikmkit.runtime import Runtime, RuntimeDep
 from services.subsidy import service
 from services.subsidy.domain import Actor, Application, BudgetReport, Program, Stats
@@ -54,7 +55,7 @@ async def create_program(
 async def list_programs(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    fiscal_year: int | None = None,
+    fiscal_year: FiscalYear | None = None,
     kind: ProgramKind | None = None,
 ) -> dict[str, list[Program]]:
     return {"items": await service.list_programs(runtime.store, fiscal_year, kind)}
@@ -78,10 +79,10 @@ async def get_application(
 async def search_applications(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    enterprise: Annotated[str | None, Query(description="NIB")] = None,
+    enterprise: Annotated[str | None, Query(description="NIB", max_length=CODE_MAX)] = None,
     status: ApplicationStatus | None = None,
-    province: str | None = None,
-    cursor: str | None = None,
+    province: Code | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     page = await service.search_applications(
@@ -159,8 +160,8 @@ async def cancel(
 async def budgets(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    fiscal_year: int | None = None,
-    province: str | None = None,
+    fiscal_year: FiscalYear | None = None,
+    province: Code | None = None,
 ) -> BudgetReport:
     return await service.budget_report(
         _actor(principal), runtime.store, fiscal_year=fiscal_year, province=province
@@ -169,6 +170,6 @@ async def budgets(
 
 @router.get("/stats")
 async def stats(
-    runtime: RuntimeDep, principal: CurrentPrincipal, fiscal_year: int | None = None
+    runtime: RuntimeDep, principal: CurrentPrincipal, fiscal_year: FiscalYear | None = None
 ) -> Stats:
     return await service.stats(_actor(principal), runtime.store, fiscal_year)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, BudgetPool, ProgramKind
 from ikmkit.errors import Conflict, Forbidden, InvalidInput
+from ikmkit.limits import Code, Rupiah
 
 LineKind = Literal["machine", "certification_fee"]
 EnterpriseStatus = Literal["registered", "active", "suspended"]
@@ -58,8 +59,8 @@ class KbliRange(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    from_kbli: str
-    to_kbli: str
+    from_kbli: Code
+    to_kbli: Code
 
     def contains(self, kbli: str) -> bool:
         return self.from_kbli <= kbli <= self.to_kbli
@@ -210,7 +211,7 @@ class InvoiceLine(BaseModel):
     kind: LineKind
     description: str = Field(min_length=1, max_length=200)
     supplier: str = Field(min_length=1, max_length=200)
-    price_rupiah: int
+    price_rupiah: Rupiah
     locally_made: bool = False
 
 

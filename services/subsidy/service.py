@@ -11,7 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -38,6 +38,7 @@ from contracts.subsidy import (
 )
 from ikmkit.consumer import PermanentError
 from ikmkit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ikmkit.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, Rupiah
 from ikmkit.outbox import Outbox
 from ikmkit.store import RETRYABLE, DuplicateKey, Page, Store, UnitOfWork
 from ikmkit.store.retry import retry_on_conflict
@@ -114,17 +115,17 @@ def _now() -> datetime:
 class CreateProgram(BaseModel):
     kind: ProgramKind
     name: str = Field(min_length=3, max_length=200)
-    fiscal_year: int
-    share_percent: int | None = Field(
+    fiscal_year: FiscalYear
+    share_percent: Percent | None = Field(
         None, description="Ministry's share of the eligible cost; default 30 (machines), 100 (TKDN)"
     )
-    cap_per_application_rupiah: int
-    cap_per_enterprise_rupiah: int
-    eligible_directorates: list[Directorate] = Field(default_factory=list)
-    eligible_kbli_ranges: list[KbliRange] = Field(default_factory=list)
+    cap_per_application_rupiah: Rupiah
+    cap_per_enterprise_rupiah: Rupiah
+    eligible_directorates: Annotated[list[Directorate], MAX_ITEMS] = Field(default_factory=list)
+    eligible_kbli_ranges: Annotated[list[KbliRange], MAX_ITEMS] = Field(default_factory=list)
     locally_made_only: bool = False
-    province_budgets: dict[str, int]
-    national_reserve_rupiah: int = 0
+    province_budgets: Annotated[dict[Code, Rupiah], MAX_ITEMS]
+    national_reserve_rupiah: Rupiah = 0
     opens_at: datetime
     closes_at: datetime
 
@@ -165,9 +166,9 @@ async def list_programs(store: Store, fiscal_year: int | None, kind: str | None)
 
 
 class SubmitApplication(BaseModel):
-    program_id: str
-    nib: str
-    lines: list[InvoiceLine]
+    program_id: Code
+    nib: Code
+    lines: Annotated[list[InvoiceLine], MAX_LINES]
 
 
 async def submit_application(

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from contracts.training import CourseKind
+from ikmkit import limits
 from ikmkit.auth import CurrentPrincipal
+from ikmkit.http import BULK_ROUTE
+from ikmkit.limits import Code, Cursor, Text
 from ikmkit.runtime import RuntimeDep, runtime_of
 from services.training import mentoring, service
 from services.training.domain import Course, Enrollment, MentorAssignment, ParticipantDetails
@@ -36,7 +39,7 @@ class Listing[T](BaseModel):
 
 
 class BulkEnrollment(BaseModel):
-    participants: list[ParticipantDetails] = Field(min_length=1, max_length=5000)
+    participants: list[ParticipantDetails] = Field(min_length=1, max_length=limits.BULK_MAX)
 
 
 class Cancellation(BaseModel):
@@ -61,9 +64,9 @@ async def list_courses(
     kind: CourseKind | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
-    province: str | None = None,
+    province: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> Listing[Course]:
     query = service.CourseQuery(kind, from_, to, province, limit, cursor)
     items, next_cursor = await service.list_courses(query, principal, runtime.store)
@@ -90,7 +93,7 @@ async def enroll(
     return await service.enroll(course_id, body, principal, runtime.store, runtime.outbox, keys)
 
 
-@router.post("/courses/{course_id}/enrollments/bulk")
+@router.post("/courses/{course_id}/enrollments/bulk", openapi_extra=BULK_ROUTE)
 async def enroll_many(
     course_id: str,
     body: BulkEnrollment,
@@ -111,7 +114,7 @@ async def cancel_enrollment(
     participant_id: str,
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    reason: str | None = None,
+    reason: Text | None = None,
 ) -> Cancellation:
     promoted = await service.cancel_enrollment(
         course_id, participant_id, principal, reason, runtime.store, runtime.outbox
@@ -124,9 +127,9 @@ async def participants(
     course_id: str,
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    status: str | None = None,
+    status: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> Listing[Enrollment]:
     items, next_cursor = await service.participants_of(
         course_id, status, principal, runtime.store, limit=limit, cursor=cursor
@@ -134,7 +137,7 @@ async def participants(
     return Listing(items=items, next_cursor=next_cursor)
 
 
-@router.post("/courses/{course_id}/attendance")
+@router.post("/courses/{course_id}/attendance", openapi_extra=BULK_ROUTE)
 async def record_attendance(
     course_id: str, body: service.RecordAttendance, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> dict[str, int]:
@@ -182,11 +185,11 @@ async def assign_mentor(
 async def list_assignments(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    enterprise: str | None = None,
-    partner: str | None = None,
-    status: str | None = None,
+    enterprise: Code | None = None,
+    partner: Code | None = None,
+    status: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> Listing[MentorAssignment]:
     items, next_cursor = await mentoring.list_assignments(
         principal,
@@ -209,7 +212,7 @@ async def get_assignment(
 
 @router.get("/stats")
 async def stats(
-    runtime: RuntimeDep, principal: CurrentPrincipal, province: str | None = None
+    runtime: RuntimeDep, principal: CurrentPrincipal, province: Code | None = None
 ) -> service.TrainingStats:
     """National figures, or one province's (``?province=``); a regional officer always gets
     their own province's (asking for another is 403)."""

@@ -7,14 +7,18 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from lokal.provinces import PROVINCES
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from contracts.training import CourseKind, CourseSession, Language, ParticipantKind
+from ikmkit import limits
 from ikmkit.errors import Conflict, InvalidInput
+from ikmkit.limits import Code, Name
 
 CourseStatus = Literal["scheduled", "completed"]
 EnrollmentStatus = Literal["enrolled", "waitlisted", "cancelled", "completed", "not_completed"]
@@ -42,7 +46,6 @@ ISO_COUNTRIES = frozenset(
 )
 
 _NIB = re.compile(r"^\d{13}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CERTIFICATE = re.compile(r"^IKMT-(\d{4})-([A-Z2-7]{8})-([A-Z2-7]{6})$")
 
 
@@ -174,7 +177,7 @@ def validate_course_fields(
     province: str | None,
     country: str,
     eligible_countries: list[str],
-    sessions: list[CourseSession],
+    sessions: Sequence[CourseSession],
     min_attendance_percent: int,
 ) -> tuple[str, list[str]]:
     """Checks a new course; returns the normalized (country, eligible countries)."""
@@ -205,7 +208,7 @@ def validate_course_fields(
     return host, eligible
 
 
-def _check_sessions(sessions: list[CourseSession], start: date, end: date) -> None:
+def _check_sessions(sessions: Sequence[CourseSession], start: date, end: date) -> None:
     seen: set[str] = set()
     for i, session in enumerate(sessions):
         if session.session_id in seen:
@@ -240,16 +243,24 @@ class ParticipantDetails(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str
-    email: str | None = None
+    name: Name
+    email: Annotated[str, Field(max_length=limits.EMAIL_MAX)] | None = None
     kind: ParticipantKind
-    nib: str | None = None
-    province: str | None = None
-    country: str = INDONESIA
+    nib: Code | None = None
+    province: Code | None = None
+    country: Code = INDONESIA
     preferred_language: Language = "id"
-    external_id: str | None = None
+    external_id: Code | None = None
     """An identifier of the person (NIK, passport or student number); used only to recognize
     the same person twice, never stored."""
+
+
+def check_email(email: str, field: str = "email") -> str:
+    """The platform's one e-mail rule (``ikmkit.limits.normalize_email``), as a domain error."""
+    try:
+        return limits.normalize_email(email)
+    except PydanticCustomError as exc:
+        raise InvalidInput(exc.message(), field=field, rule=exc.type) from None
 
 
 def validate_participant(
@@ -259,9 +270,7 @@ def validate_participant(
     name = " ".join(p.name.split())
     if not name:
         raise InvalidInput("name must not be empty", field="name", rule="required")
-    email = p.email.strip().lower() if p.email else None
-    if email is not None and not _EMAIL.match(email):
-        raise InvalidInput("email is not an e-mail address", field="email", rule="email_format")
+    email = check_email(p.email) if p.email else None
     country = check_country(p.country)
     if course.eligible_countries and country not in course.eligible_countries:
         raise InvalidInput(

@@ -17,6 +17,7 @@ from contracts.registry import MoUExpired, MoUSigned, MoUTerminated
 from contracts.training import MentorAssigned, MentorAssignmentEnded
 from ikmkit.auth import Principal
 from ikmkit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ikmkit.limits import Code, Email, Name
 from ikmkit.outbox import Outbox
 from ikmkit.store import Store, UnitOfWork
 from services.training import domain
@@ -102,10 +103,10 @@ async def apply_mou_ended(
 
 
 class AssignMentor(BaseModel):
-    nib: str
-    partner_id: str = Field(min_length=1)
-    mentor_name: str = Field(min_length=1)
-    mentor_email: str | None = None
+    nib: Code
+    partner_id: Code = Field(min_length=1)
+    mentor_name: Name = Field(min_length=1)
+    mentor_email: Email | None = None
     starts_on: date | None = None
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,17 @@ from contracts.training import (
 )
 from ikmkit.auth import Principal
 from ikmkit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from ikmkit.limits import (
+    MAX_BULK,
+    MAX_SESSIONS,
+    Code,
+    Codes,
+    Count,
+    Name,
+    Names,
+    Percent,
+    Url,
+)
 from ikmkit.outbox import Outbox
 from ikmkit.store import DuplicateKey, In, Range, Store, UnitOfWork
 from ikmkit.store.retry import retry_on_conflict
@@ -133,23 +144,30 @@ def authorize_enrollment(principal: Principal, course: Course, nibs: Sequence[st
 # --- courses ----------------------------------------------------------------------------------
 
 
+class SessionInput(CourseSession):
+    session_id: Code
+    title: Name
+    venue: Name | None = None
+    host: Name | None = None
+
+
 class ScheduleCourse(BaseModel):
-    title: str
+    title: Name
     kind: CourseKind
-    organizer_id: str
-    co_organizer_ids: list[str] = []
+    organizer_id: Code
+    co_organizer_ids: Codes = []
     start_date: date
     end_date: date
-    venues: list[str] = []
-    online_url: str | None = None
-    province: str | None = None
-    country: str = domain.INDONESIA
-    eligible_countries: list[str] = []
-    capacity: int
+    venues: Names = []
+    online_url: Url | None = None
+    province: Code | None = None
+    country: Code = domain.INDONESIA
+    eligible_countries: Codes = []
+    capacity: Count
     language: Language = "id"
-    sessions: list[CourseSession] = []
-    min_attendance_percent: int = 75
-    course_id: str | None = Field(None, description="Chosen by the caller, else generated.")
+    sessions: Annotated[list[SessionInput], MAX_SESSIONS] = []
+    min_attendance_percent: Percent = 75
+    course_id: Code | None = Field(None, description="Chosen by the caller, else generated.")
 
 
 async def schedule_course(
@@ -542,13 +560,13 @@ async def participants_of(
 
 
 class AttendanceMark(BaseModel):
-    participant_id: str
+    participant_id: Code
     present: bool = True
 
 
 class RecordAttendance(BaseModel):
-    session_id: str
-    marks: list[AttendanceMark] = Field(min_length=1)
+    session_id: Code
+    marks: Annotated[list[AttendanceMark], MAX_BULK] = Field(min_length=1)
 
 
 async def record_attendance(
@@ -764,9 +782,9 @@ async def verify_certificate(number: str, store: Store, keys: Keys) -> Certifica
 
 
 class RecordPlacement(BaseModel):
-    participant_id: str
-    company_partner_id: str = Field(min_length=1)
-    position: str = Field(min_length=1)
+    participant_id: Code
+    company_partner_id: Code = Field(min_length=1)
+    position: Name = Field(min_length=1)
     placed_on: date
 
 

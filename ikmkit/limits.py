@@ -1,0 +1,121 @@
+"""Input limits every service's request models share: one place to read and change them.
+
+Every free-text field, list and integer a client sends has a maximum here, so no single
+request can carry a value that a store, an event or a consumer cannot hold (a 1 MB street
+that no Kafka message fits, 40,000 products, a year past 2^63). A value over its limit is a
+422 naming the field and the rule (pydantic's ``string_too_long``, ``too_long``,
+``less_than_equal``...). ``docs/faults-input.md`` lists them for clients and operators.
+
+E-mail addresses are checked once, here, with ``email-validator``: the domain may be
+internationalised (it is stored in its ASCII, IDNA form, which every mail server accepts);
+the local part may not, because delivering it needs SMTPUTF8, which the platform's mail
+path does not promise: such an address is refused at the door (rule ``email_smtputf8``)
+instead of being accepted and then never delivered.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from annotated_types import MaxLen
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+# --- the numbers ----------------------------------------------------------------------------
+
+CODE_MAX = 64
+"""Identifiers and codes: NIB, KBLI, ids, slugs, country and province codes, cursors' keys."""
+KEY_MAX = 256
+"""Composite keys and recipients (e.g. a notification id: event id, recipient, channel)."""
+NAME_MAX = 200
+"""Names and titles: enterprise, person, partner, course, product, supplier."""
+TEXT_MAX = 2000
+"""Free text: streets, reasons, descriptions, positions, venues."""
+URL_MAX = 2048
+"""URLs (shop and webhook URLs)."""
+EMAIL_MAX = 254
+"""RFC 5321's limit on a forward path."""
+SECRET_MAX = 256
+"""Shared secrets (webhook HMAC keys)."""
+CURSOR_MAX = 2048
+"""Opaque paging cursors."""
+
+ITEMS_MAX = 200
+"""Lists of things a person types: products, campaign tags, venues, memberships, stores."""
+LINES_MAX = 500
+"""Invoice lines of one subsidy application."""
+SESSIONS_MAX = 100
+"""Sessions of one course (the KSST program of 13 days had fewer than 30)."""
+IDS_MAX = 1000
+"""Lists of ids in one command (e.g. dead notifications to redrive)."""
+BULK_MAX = 5000
+"""Rows of one bulk command (participants enrolled, attendance marks of one session)."""
+
+INT64_MAX = 2**63 - 1
+"""Every integer a store indexes must fit 64 bits (SQLite INTEGER, BSON int64)."""
+RUPIAH_MAX = 10**16
+"""Rp10 quadrillion: above Indonesia's whole state budget, far below 2^63."""
+COUNT_MAX = 10_000_000
+"""Head counts and capacities (workforce, seats)."""
+YEAR_MIN, YEAR_MAX = 2000, 2100
+"""Fiscal years the ministry's programs can belong to."""
+VERSION_MAX = 2**31
+"""Optimistic-locking versions."""
+
+# --- the types ------------------------------------------------------------------------------
+
+Code = Annotated[str, Field(max_length=CODE_MAX)]
+Key = Annotated[str, Field(max_length=KEY_MAX)]
+Name = Annotated[str, Field(max_length=NAME_MAX)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Url = Annotated[str, Field(max_length=URL_MAX)]
+Secret = Annotated[str, Field(max_length=SECRET_MAX)]
+Cursor = Annotated[str, Field(max_length=CURSOR_MAX)]
+
+MAX_ITEMS = MaxLen(ITEMS_MAX)
+"""``Annotated[list[X], MAX_ITEMS]``: a list a person fills in (products, tags, venues...)."""
+MAX_LINES = MaxLen(LINES_MAX)
+MAX_SESSIONS = MaxLen(SESSIONS_MAX)
+MAX_IDS = MaxLen(IDS_MAX)
+MAX_BULK = MaxLen(BULK_MAX)
+Names = Annotated[list[Name], MAX_ITEMS]
+Codes = Annotated[list[Code], MAX_ITEMS]
+
+Rupiah = Annotated[int, Field(ge=-RUPIAH_MAX, le=RUPIAH_MAX)]
+"""Money: bounded both ways so the domain's own rules (e.g. non-negative) still name theirs."""
+Count = Annotated[int, Field(ge=-COUNT_MAX, le=COUNT_MAX)]
+Percent = Annotated[int, Field(ge=-1000, le=1000)]
+FiscalYear = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]
+Version = Annotated[int, Field(ge=0, le=VERSION_MAX)]
+
+
+def normalize_email(value: str) -> str:
+    """The address as stored and sent: syntax checked, domain in ASCII (IDNA), lower case.
+
+    Raises ``PydanticCustomError`` whose type names the rule: ``email_format`` or
+    ``email_smtputf8`` (a non-ASCII local part, which needs SMTPUTF8 to deliver)."""
+    text = value.strip()
+    if len(text) > EMAIL_MAX:
+        raise PydanticCustomError(
+            "email_format", "an e-mail address has at most {max} characters", {"max": EMAIL_MAX}
+        )
+    try:
+        checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        local = text.rpartition("@")[0]
+        if local and not local.isascii():
+            raise PydanticCustomError(
+                "email_smtputf8",
+                "an e-mail address with non-ASCII characters before the @ cannot be delivered "
+                "(it needs SMTPUTF8); use an ASCII address",
+            ) from None
+        raise PydanticCustomError(
+            "email_format", "not a valid e-mail address: {reason}", {"reason": str(exc)}
+        ) from None
+    address = checked.ascii_email or checked.normalized
+    return address.lower()
+
+
+Email = Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(normalize_email)]
+"""An e-mail address in a request model: validated and normalized by ``normalize_email``."""

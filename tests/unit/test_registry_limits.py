@@ -1,0 +1,124 @@
+"""Registry limits off the HTTP path: CSV rows get the same maxima as ``POST /enterprises``
+(as row errors), and campaign de-duplication is linear in the number of tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ikmkit import limits
+from ikmkit.errors import InvalidInput
+from services.registry import domain
+from services.registry.bulk import row_to_command
+from services.registry.service import Violations, enterprise_facts
+
+
+class CountingTag(str):
+    """A tag that counts how often it is compared for equality."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountingTag.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_campaign_deduplication_is_linear() -> None:
+    tags = [CountingTag(f"#tag{i}") for i in range(150)]
+    given = [*tags, *tags[:50]]  # the maximum, 200, with 50 repeated
+    CountingTag.comparisons = 0
+    assert domain.check_campaigns(given) == [str(t) for t in tags]
+    # A list scan compares each tag with all kept before it: ~14,000 comparisons here.
+    assert CountingTag.comparisons <= 2 * len(given)
+
+
+def test_more_campaigns_than_the_maximum_are_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_campaigns([f"#t{i}" for i in range(limits.ITEMS_MAX + 1)])
+    assert (refused.value.field, refused.value.rule) == ("campaigns", "max_items")
+
+
+def csv_row(**cells: str) -> dict[str, str | None]:
+    row: dict[str, str | None] = {
+        "nib": "1234567890123",
+        "name": "CV Maju Logam",
+        "owner_name": "Budi Santoso",
+        "province": "34",
+        "regency": "3471",
+        "kbli": "29300",
+        "workforce": "10",
+        "investment_rupiah": "500000000",
+    }
+    return {**row, **cells}
+
+
+@pytest.mark.parametrize(
+    ("cells", "field", "error_type"),
+    [
+        ({"street": "x" * 2001}, "street", "string_too_long"),
+        ({"products": ";".join(["batik"] * 201)}, "products", "too_long"),
+        (
+            {"marketplace_stores": "shopee=https://s.id/" + "a" * 2048},
+            "shop_url",
+            "string_too_long",
+        ),
+        ({"workforce": str(2**63)}, "workforce", "less_than_equal"),
+    ],
+)
+def test_a_csv_row_over_a_maximum_is_refused_naming_the_field(
+    cells: dict[str, str], field: str, error_type: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        row_to_command(csv_row(**cells))
+    (error,) = refused.value.errors()
+    assert error["loc"][0] == field or error["loc"][-1] == field
+    assert error["type"] == error_type
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "rule"),
+    [
+        ({"street": "x" * 2001}, "street", "max_length"),
+        ({"products": ["batik"] * 201}, "products", "max_items"),
+        (
+            {
+                "marketplace_stores": [
+                    {"platform": "shopee", "shop_url": "https://s.id/" + "a" * 2048}
+                ]
+            },
+            "marketplace_stores",
+            "max_length",
+        ),
+    ],
+)
+def test_the_domain_rules_hold_the_maxima_too(
+    changes: dict[str, Any], field: str, rule: str
+) -> None:
+    """The second line, for any caller that builds facts without the request model."""
+    data: dict[str, Any] = {
+        "name": "CV Maju Logam",
+        "legal_form": "CV",
+        "owner_name": "Budi Santoso",
+        "owner_nik": None,
+        "owner_phone": None,
+        "owner_email": None,
+        "preferred_language": "id",
+        "street": "",
+        "postal_code": None,
+        "province": "34",
+        "regency": "3471",
+        "kbli": "29300",
+        "workforce": 10,
+        "investment_rupiah": 500_000_000,
+        "products": [],
+        "campaigns": [],
+        "marketplace_stores": [],
+        **changes,
+    }
+    violations = Violations()
+    assert enterprise_facts(data, violations) is None
+    assert [(v.field, v.rule) for v in violations.found] == [(field, rule)]
