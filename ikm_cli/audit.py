@@ -301,8 +301,9 @@ def rebuild_command(
 async def _rebuild(service: str, kafka: str, definition: Any) -> RebuildReport:
     settings = definition.settings
     live = store_for(service, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir)
-    # open() only ensures collections and indexes exist: a no-op on a live store
-    await live.open(definition.collections)
+    # Every collection the service itself opens (outbox and inbox too); open() only
+    # ensures collections and indexes exist: a no-op on a live store.
+    await live.open(definition.store_collections())
     try:
         with console.status(f"rebuilding {service} from the log ..."):
             return await rebuild(service, kafka, live, definition=definition)

@@ -44,15 +44,8 @@ from typing import Any, cast
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.replay import LogReader
 from ikmkit.consumer import EventConsumer, Record, RetryPolicy
-from ikmkit.inbox import INBOX, INBOX_COLLECTIONS
-from ikmkit.outbox import (
-    LEASE_ID,
-    OUTBOX,
-    OUTBOX_COLLECTIONS,
-    OUTBOX_STREAMS,
-    Outbox,
-    OutgoingMessage,
-)
+from ikmkit.inbox import INBOX
+from ikmkit.outbox import LEASE_ID, OUTBOX, OUTBOX_STREAMS, Outbox, OutgoingMessage
 from ikmkit.runtime import Runtime, ServiceDefinition
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
@@ -173,7 +166,7 @@ async def rebuild(
     report = RebuildReport(service=service)
     with tempfile.TemporaryDirectory(prefix=f"ikm-rebuild-{service}-", dir=workdir) as tmp:
         scratch = SqliteStore(Path(tmp) / f"{service}.db")
-        await scratch.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
+        await scratch.open(definition.store_collections())
         try:
             dead_letters = CollectingDeadLetters()
             consumers = _scratch_consumers(definition, scratch, dead_letters)

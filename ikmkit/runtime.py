@@ -63,6 +63,14 @@ class ServiceDefinition:
     description: str = ""
     store: Store | None = None  # injected by tests; otherwise resolved from settings
 
+    def store_collections(self) -> list[CollectionSpec]:
+        """Every collection of the service's store: its own plus the outbox's and inbox's.
+
+        The one list the service opens its store with; tools that open a service's
+        store (``ikm audit rebuild``) use it too, so they can read all of it.
+        """
+        return [*self.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS]
+
 
 @dataclass
 class Runtime:
@@ -139,7 +147,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     definition: ServiceDefinition = app.state.definition
     runtime = _build_runtime(definition)
     app.state.runtime = runtime
-    await runtime.store.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
+    await runtime.store.open(definition.store_collections())
     await runtime.publisher.start()
     consumed = await _start_consumers(definition, runtime)
     await ensure_topics(
