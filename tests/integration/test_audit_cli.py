@@ -40,14 +40,18 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("stores")
 
 
-@pytest.fixture
-async def written(cli_kafka: str, data_dir: Path) -> list[str]:
+@pytest.fixture(scope="module")
+def written(cli_kafka: str, data_dir: Path) -> list[str]:
     """The four services ran: three enterprises registered, every event consumed; stopped."""
-    async with four_services(cli_kafka, data_dir) as services:
-        nibs = [random_nib() for _ in range(3)]
-        await register(services["registry"], nibs)
-        await wait_consumed(cli_kafka, services)
-    return nibs
+
+    async def run() -> list[str]:
+        async with four_services(cli_kafka, data_dir) as services:
+            nibs = [random_nib() for _ in range(3)]
+            await register(services["registry"], nibs)
+            await wait_consumed(cli_kafka, services)
+        return nibs
+
+    return asyncio.run(run())
 
 
 async def rebuild_cli(service: str, kafka: str, data_dir: Path, report: Path) -> dict[str, Any]:
@@ -78,13 +82,10 @@ async def rebuild_every_service(kafka: str, data_dir: Path, reports: Path) -> No
 async def test_rebuild_command_reports_no_differences_for_every_service_after_a_restart(
     written: list[str], cli_kafka: str, data_dir: Path, tmp_path: Path
 ) -> None:
-    (tmp_path / "stopped").mkdir()
-    await rebuild_every_service(cli_kafka, data_dir, tmp_path / "stopped")
-    # started again on the same stores and broker, and audited while running
+    # the services were stopped; started again on the same stores and broker, audited running
     async with four_services(cli_kafka, data_dir) as services:
         await wait_consumed(cli_kafka, services)
-        (tmp_path / "running").mkdir()
-        await rebuild_every_service(cli_kafka, data_dir, tmp_path / "running")
+        await rebuild_every_service(cli_kafka, data_dir, tmp_path)
 
 
 async def test_rebuild_command_finds_a_stream_head_the_log_lacks(
