@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import dead_letter_topic
 from ikmkit import metrics
+from ikmkit.audit import heads_api as audit_heads
 from ikmkit.consumer import EventConsumer, RetryPolicy
 from ikmkit.http import install_error_handlers, install_latency_metrics
 from ikmkit.inbox import INBOX_COLLECTIONS
@@ -307,6 +308,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_error_handlers(app)
     install_latency_metrics(app, definition.name)
     app.include_router(_health_router(definition.settings.ready_max_outbox_backlog))
+    app.include_router(audit_heads.router)
     for router in definition.routers:
         app.include_router(router)
     # No internal "http send"/"http receive" spans: two or three extra spans per request,

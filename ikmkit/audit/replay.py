@@ -27,7 +27,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
-from ikmkit.audit.chain import ChainVerifier, Checked, Finding
+from ikmkit.audit.chain import ChainVerifier, Checked, Finding, LogStream
+from ikmkit.audit.heads import OutboxHeads
+from ikmkit.audit.published import PublishedSummary, compare_published, wanted_sequences
 from ikmkit.consumer import Record
 
 DEFAULT_WORKERS = 3
@@ -128,6 +130,8 @@ class ReplayResult:
     by_type: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     events: list[Checked] = field(default_factory=list)
+    log_streams: dict[tuple[str, str], LogStream] = field(default_factory=dict)
+    published: PublishedSummary | None = None  # the log against the outboxes, if given
 
     @property
     def events_per_second(self) -> float:
@@ -253,20 +257,36 @@ async def replay(
     collect: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    outbox: OutboxHeads | None = None,
 ) -> ReplayResult:
     """Read, decode, validate and chain-check every record; report on the selected ones.
 
     ``workers > 1`` splits the partitions between that many processes (a stream lives
     in one partition, so each chain is still checked whole by one process); it applies
     when events are not collected and no ``verifier`` is given.
+
+    ``outbox``: the services' stream heads, read *before* the log (whatever they say was
+    published is on the log by then): every stream of the chosen topics and aggregates is
+    also checked against them (``ikmkit.audit.published``).
     """
     selection = selection or Selection()
+    subjects = {s.decode() for s in selection.keys()}  # noqa: SIM118 - not a dict
+    wanted = None if outbox is None else wanted_sequences(outbox, topics, subjects)
     if workers > 1 and not collect and verifier is None:
-        return await _replay_parallel(
-            bootstrap_servers, topics, selection, public_keys, workers, progress
+        result = await _replay_parallel(
+            bootstrap_servers, topics, selection, public_keys, workers, progress, wanted
         )
-    verifier = verifier or _verifier(public_keys)
-    return await _replay_once(bootstrap_servers, topics, selection, verifier, collect, progress)
+    else:
+        verifier = verifier or _verifier(public_keys)
+        result = await _replay_once(
+            bootstrap_servers, topics, selection, verifier, collect, progress, wanted=wanted
+        )
+    if outbox is not None:
+        found, result.published = compare_published(
+            outbox, result.log_streams, topics=topics, subjects=subjects
+        )
+        result.findings += found
+    return result
 
 
 async def records_in(bootstrap_servers: str, topics: Sequence[str] | None = None) -> int:
@@ -293,6 +313,7 @@ async def _replay_once(
     collect: bool,
     progress: Progress | None,
     shard: tuple[int, int] | None = None,
+    wanted: dict[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     reader = LogReader(bootstrap_servers, topics, shard=shard)
     started = time.perf_counter()
@@ -310,6 +331,8 @@ async def _replay_once(
         await reader.close()
     result.findings = verifier.finish(reader.truncated)
     result.streams = verifier.streams
+    if wanted is not None:
+        result.log_streams = verifier.log_streams(wanted)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -328,6 +351,7 @@ def _run_shard(
     selection: Selection,
     public_keys: dict[str, str] | None,
     shard: tuple[int, int],
+    wanted: dict[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     """One worker process: replay every ``shard[1]``-th partition from ``shard[0]``."""
     seen = [0, 0]
@@ -344,7 +368,14 @@ def _run_shard(
 
     return asyncio.run(
         _replay_once(
-            bootstrap_servers, topics, selection, _verifier(public_keys), False, report, shard
+            bootstrap_servers,
+            topics,
+            selection,
+            _verifier(public_keys),
+            False,
+            report,
+            shard,
+            wanted,
         )
     )
 
@@ -356,6 +387,7 @@ async def _replay_parallel(
     public_keys: dict[str, str] | None,
     workers: int,
     progress: Progress | None,
+    wanted: dict[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     # forkserver: workers fork from a clean, single-threaded server with the audit
     # modules already imported (no fork of this possibly threaded process, fast start).
@@ -369,7 +401,14 @@ async def _replay_parallel(
     ) as pool:
         shards = [
             loop.run_in_executor(
-                pool, _run_shard, bootstrap_servers, topics, selection, public_keys, (i, workers)
+                pool,
+                _run_shard,
+                bootstrap_servers,
+                topics,
+                selection,
+                public_keys,
+                (i, workers),
+                wanted,
             )
             for i in range(workers)
         ]
@@ -389,6 +428,7 @@ async def _replay_parallel(
         merged.by_topic.update(part.by_topic)
         merged.by_type.update(part.by_type)
         merged.findings += part.findings
+        merged.log_streams.update(part.log_streams)
     merged.seconds = time.perf_counter() - started
     return merged
 
