@@ -14,12 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner, Result
 
+from contracts.catalog import all_topics
+from contracts.registry import ENTERPRISE_TOPIC
 from ikm_cli.main import app
 from ikmkit.infra import EmbeddedKafka, store_for
+from ikmkit.kafka import ensure_topics
 from services.registry.main import definition as registry_definition
 from tests.support.audit import four_services, random_nib, register, wait_consumed
+from tests.support.kafka import header, read_topic
+from tests.support.service import auth_headers
 
 REBUILT = {"subsidy": "enterprises", "training": "enterprise_replica", "notify": "notifications"}
 
@@ -48,6 +54,10 @@ def written(cli_kafka: str, data_dir: Path) -> list[str]:
         async with four_services(cli_kafka, data_dir) as services:
             nibs = [random_nib() for _ in range(3)]
             await register(services["registry"], nibs)
+            verified = await services["registry"].client.post(
+                f"/enterprises/{nibs[0]}/verify", headers=auth_headers("ministry")
+            )
+            assert verified.status_code == 200, verified.text
             await wait_consumed(cli_kafka, services)
         return nibs
 
@@ -61,16 +71,17 @@ async def rebuild_cli(service: str, kafka: str, data_dir: Path, report: Path) ->
     )  # fmt: skip
     assert result.exit_code == 0, (service, result.output, repr(result.exception))
     assert "no differences" in result.output
-    document: dict[str, Any] = json.loads(report.read_text())
+    document: dict[str, Any] = json.loads(await asyncio.to_thread(report.read_text))
     return document
 
 
 async def rebuild_every_service(kafka: str, data_dir: Path, reports: Path) -> None:
     for service, collection in REBUILT.items():
         document = await rebuild_cli(service, kafka, data_dir, reports / f"{service}.json")
-        live, rebuilt = document["compared"][collection]["live"], document["compared"][
-            collection
-        ]["rebuilt"]
+        live, rebuilt = (
+            document["compared"][collection]["live"],
+            document["compared"][collection]["rebuilt"],
+        )
         assert live == rebuilt and live >= 3, (service, document["compared"])
         assert document["events_replayed"] >= 3
         assert document["differences"] == [] and document["stream_differences"] == []
@@ -110,3 +121,89 @@ async def test_rebuild_command_finds_a_stream_head_the_log_lacks(
         async with store.transaction() as uow:
             await uow.delete("outbox_streams", "ikm.registry.enterprise.v1|9999999999999")
         await store.close()
+
+
+# ------------------------------------------------------------------ replay against the outboxes
+
+STORES = [
+    arg for name in ("registry", "subsidy", "training", "notify") for arg in ("--store", name)
+]
+
+
+@pytest.fixture
+def other_kafka() -> Iterator[str]:
+    """A second broker: the log as it is after a restart lost it (topics, no records)."""
+    broker = EmbeddedKafka().start()
+    asyncio.run(ensure_topics(broker.bootstrap_servers, all_topics()))
+    yield broker.bootstrap_servers
+    broker.stop()
+
+
+def replay_cli(kafka: str, data_dir: Path, report: Path, *args: str) -> tuple[Result, Any]:
+    result = CliRunner().invoke(
+        app,
+        ["audit", "replay", "--kafka", kafka, "--report", str(report), *args],
+        env={"IKM_DATA_DIR": str(data_dir), "MONGODB_URL": "", "IKM_AUDIT_SERVICES": None},
+    )
+    document = json.loads(report.read_text()) if report.exists() else None
+    return result, document
+
+
+def findings(document: dict[str, Any], kind: str) -> list[tuple[str, str, int]]:
+    return sorted(
+        (f["topic"], f["subject"], f["sequence"]) for f in document["findings"] if f["kind"] == kind
+    )
+
+
+def test_replay_of_an_emptied_log_reports_every_published_event_missing(
+    written: list[str], data_dir: Path, other_kafka: str, tmp_path: Path
+) -> None:
+    result, document = replay_cli(other_kafka, data_dir, tmp_path / "r.json", *STORES)
+    assert result.exit_code == 1, result.output
+    outbox = document["outbox"]
+    assert outbox["published"] >= 4 and outbox["missing"] == outbox["published"]
+    assert outbox["by_topic"][ENTERPRISE_TOPIC]["on_log"] == 0
+    assert document["findings_by_kind"]["missing"] == outbox["streams"]
+    missing = findings(document, "missing")
+    assert all(sequence == 1 for _, _, sequence in missing)
+    assert {(ENTERPRISE_TOPIC, nib, 1) for nib in written} <= set(missing)
+    assert "THE LOG IS MISSING" in result.output
+
+    # an audit that cannot compare refuses to pass silently
+    alone, _ = replay_cli(other_kafka, data_dir, tmp_path / "alone.json")
+    assert alone.exit_code == 2, alone.output
+    assert "no services to compare the log with" in alone.output
+    explicit, document = replay_cli(other_kafka, data_dir, tmp_path / "l.json", "--log-only")
+    assert explicit.exit_code == 0, explicit.output
+    assert document["outbox"] is None and "log only" in explicit.output
+
+
+def test_replay_of_a_partial_log_reports_what_is_missing_and_from_which_sequence(
+    written: list[str], cli_kafka: str, data_dir: Path, other_kafka: str, tmp_path: Path
+) -> None:
+    verified, dropped = written[0], written[1]
+    asyncio.run(copy_log(cli_kafka, other_kafka, drop={(verified, "2"), (dropped, "1")}))
+    result, document = replay_cli(other_kafka, data_dir, tmp_path / "r.json", *STORES)
+    assert result.exit_code == 1, result.output
+    assert findings(document, "missing") == sorted(
+        [(ENTERPRISE_TOPIC, verified, 2), (ENTERPRISE_TOPIC, dropped, 1)]
+    )
+    assert document["outbox"]["missing"] == 2
+    assert document["findings_by_kind"] == {"missing": 2}
+
+
+async def copy_log(source: str, target: str, *, drop: set[tuple[str, str]]) -> None:
+    """Every record of every ikm topic from ``source`` to ``target``, except (subject, seq)."""
+    producer = AIOKafkaProducer(bootstrap_servers=target, enable_idempotence=False)
+    await producer.start()
+    try:
+        for topic in all_topics():
+            for record in await read_topic(source, topic):
+                marks = (header(record, "ce_subject"), header(record, "ce_sequence"))
+                if marks in drop:
+                    continue
+                await producer.send_and_wait(
+                    topic, record.value, key=record.key, headers=list(record.headers)
+                )
+    finally:
+        await producer.stop()

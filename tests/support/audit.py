@@ -7,10 +7,15 @@ SQLite file ``store_for`` resolves for it under ``data_dir``, so a command run l
 
 from __future__ import annotations
 
+import shutil
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Collection
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
+
+import uvicorn
 
 from contracts.base import Event
 from contracts.registry import (
@@ -23,8 +28,9 @@ from contracts.registry import (
 )
 from ikmkit import inbox
 from ikmkit.audit.replay import replay
-from ikmkit.infra import store_for
+from ikmkit.infra import free_port, store_for
 from ikmkit.outbox import outbox_backlog
+from ikmkit.runtime import ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.notify import rules
 from services.notify.main import definition as notify_definition
@@ -82,10 +88,9 @@ def _store(name: str, data_dir: Path) -> Store:
     return store_for(name, mongodb_url=None, data_dir=data_dir)
 
 
-@asynccontextmanager
-async def four_services(kafka: str, data_dir: Path) -> AsyncIterator[dict[str, RunningService]]:
-    """registry, subsidy, training and notify running on ``kafka`` with stores in ``data_dir``."""
-    definitions = [
+def service_definitions(kafka: str, data_dir: Path) -> list[ServiceDefinition]:
+    """registry, subsidy, training and notify on ``kafka`` with their stores in ``data_dir``."""
+    return [
         registry_definition(
             RegistrySettings(kafka_bootstrap_servers=kafka), store=_store("registry", data_dir)
         ),
@@ -99,9 +104,54 @@ async def four_services(kafka: str, data_dir: Path) -> AsyncIterator[dict[str, R
             NotifySettings(kafka_bootstrap_servers=kafka), store=_store("notify", data_dir)
         ),
     ]
+
+
+@asynccontextmanager
+async def four_services(kafka: str, data_dir: Path) -> AsyncIterator[dict[str, RunningService]]:
+    """The four services running in-process (ASGI clients, no sockets)."""
     async with AsyncExitStack() as stack:
-        running = {d.name: await stack.enter_async_context(running_service(d)) for d in definitions}
+        running = {
+            d.name: await stack.enter_async_context(running_service(d))
+            for d in service_definitions(kafka, data_dir)
+        }
         yield running
+
+
+@contextmanager
+def http_services(kafka: str, data_dir: Path) -> Iterator[dict[str, str]]:
+    """The four services as real HTTP servers (uvicorn, a thread each); yields name -> URL."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    urls: dict[str, str] = {}
+    try:
+        for definition in service_definitions(kafka, data_dir):
+            port = free_port()
+            config = uvicorn.Config(
+                create_service_app(definition), host="127.0.0.1", port=port, log_level="warning"
+            )
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, name=definition.name, daemon=True)
+            thread.start()
+            servers.append((server, thread))
+            urls[definition.name] = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not all(server.started for server, _ in servers):
+            if time.monotonic() > deadline or not all(t.is_alive() for _, t in servers):
+                raise RuntimeError("services did not start")
+            time.sleep(0.05)
+        yield urls
+    finally:
+        for server, _ in servers:
+            server.should_exit = True
+        for _, thread in servers:
+            thread.join(30)
+
+
+def copy_stores(data_dir: Path, target: Path) -> Path:
+    """A copy of the (stopped) services' SQLite stores, to alter without touching the original."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in data_dir.glob("*.db*"):
+        shutil.copy2(path, target / path.name)
+    return target
 
 
 async def register(registry: RunningService, nibs: list[str]) -> None:
