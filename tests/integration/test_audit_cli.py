@@ -10,20 +10,30 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner, Result
 
 from contracts.catalog import all_topics
-from contracts.registry import ENTERPRISE_TOPIC
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikm_cli.main import app
 from ikmkit.infra import EmbeddedKafka, store_for
 from ikmkit.kafka import ensure_topics
+from ikmkit.outbox import OUTBOX_STREAMS, Outbox
 from services.registry.main import definition as registry_definition
-from tests.support.audit import four_services, random_nib, register, wait_consumed
+from tests.support.audit import (
+    copy_stores,
+    four_services,
+    http_services,
+    random_nib,
+    register,
+    wait_consumed,
+)
 from tests.support.kafka import header, read_topic
 from tests.support.service import auth_headers
 
@@ -125,9 +135,8 @@ async def test_rebuild_command_finds_a_stream_head_the_log_lacks(
 
 # ------------------------------------------------------------------ replay against the outboxes
 
-STORES = [
-    arg for name in ("registry", "subsidy", "training", "notify") for arg in ("--store", name)
-]
+SERVICE_NAMES = ("registry", "subsidy", "training", "notify")
+STORES = [arg for name in SERVICE_NAMES for arg in ("--store", name)]
 
 
 @pytest.fixture
@@ -207,3 +216,82 @@ async def copy_log(source: str, target: str, *, drop: set[tuple[str, str]]) -> N
                 )
     finally:
         await producer.stop()
+
+
+def test_replay_of_the_full_log_against_the_running_services_finds_nothing(
+    written: list[str], cli_kafka: str, data_dir: Path, tmp_path: Path
+) -> None:
+    with http_services(cli_kafka, data_dir) as urls:
+        services = [arg for url in urls.values() for arg in ("--service", url)]
+        result, document = replay_cli(cli_kafka, data_dir, tmp_path / "r.json", *services)
+        registry = urls["registry"]
+        forbidden = httpx.get(
+            f"{registry}/audit/heads", headers=auth_headers("enterprise", nib=written[0])
+        )
+        pages = heads_in_pages(registry, limit=1)
+    assert result.exit_code == 0, result.output
+    assert document["findings"] == []
+    outbox = document["outbox"]
+    assert set(outbox["sources"]) == set(SERVICE_NAMES)
+    assert outbox["missing"] == 0 and outbox["published"] >= 4
+    enterprise = outbox["by_topic"][ENTERPRISE_TOPIC]
+    assert enterprise["published"] == enterprise["on_log"] >= 4
+    assert forbidden.status_code == 403
+    # keyset pages of one stream each add up to every stream, the relay's lease excluded
+    assert {(h["topic"], h["aggregate"]) for h in pages} >= {
+        (ENTERPRISE_TOPIC, nib) for nib in written
+    }
+    assert len(pages) == len({(h["topic"], h["aggregate"]) for h in pages})
+    assert all(h["aggregate"] and h["unsent"] == 0 for h in pages)
+
+
+def heads_in_pages(url: str, *, limit: int) -> list[dict[str, Any]]:
+    heads: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": limit}
+    while True:
+        response = httpx.get(
+            f"{url}/audit/heads", params=params, headers=auth_headers("service"), timeout=10
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["items"]) <= limit
+        heads += body["items"]
+        if body["next"] is None:
+            return heads
+        params["after"] = body["next"]
+
+
+def test_replay_reports_a_tampered_head_an_unknown_stream_and_tells_unsent_from_missing(
+    written: list[str], cli_kafka: str, data_dir: Path, tmp_path: Path
+) -> None:
+    tampered, unsent, unknown = written
+    copy = copy_stores(data_dir, tmp_path / "stores")
+    asyncio.run(alter_registry_outbox(copy, tampered=tampered, unsent=unsent, unknown=unknown))
+    result, document = replay_cli(cli_kafka, copy, tmp_path / "r.json", "--store", "registry")
+    assert result.exit_code == 1, result.output
+    assert findings(document, "head_mismatch") == [(ENTERPRISE_TOPIC, tampered, 2)]
+    assert findings(document, "not_in_outbox") == [(ENTERPRISE_TOPIC, unknown, 1)]
+    # an event committed but not yet relayed is the relay's backlog, not a missing event
+    assert findings(document, "unsent") == [(ENTERPRISE_TOPIC, unsent, 2)]
+    assert document["findings_by_kind"] == {"head_mismatch": 1, "not_in_outbox": 1, "unsent": 1}
+    assert document["outbox"]["missing"] == 0 and document["outbox"]["unsent"] == 1
+    assert "THE LOG IS MISSING" not in result.output
+
+
+async def alter_registry_outbox(
+    data_dir: Path, *, tampered: str, unsent: str, unknown: str
+) -> None:
+    store = store_for("registry", mongodb_url=None, data_dir=data_dir)
+    await store.open(registry_definition().store_collections())
+    try:
+        async with store.transaction() as uow:
+            head = await uow.get(OUTBOX_STREAMS, f"{ENTERPRISE_TOPIC}|{tampered}")
+            assert head is not None and head["sequence"] == 2
+            await uow.replace(OUTBOX_STREAMS, {**head, "hash": "f" * 64})
+            await uow.delete(OUTBOX_STREAMS, f"{ENTERPRISE_TOPIC}|{unknown}")
+            event = EnterpriseVerified(
+                nib=unsent, province="34", verified_by="officer", verified_at=datetime.now(UTC)
+            )
+            await Outbox("/ikm/registry").add(uow, event)
+    finally:
+        await store.close()
