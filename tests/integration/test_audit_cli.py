@@ -199,6 +199,13 @@ def test_replay_of_a_partial_log_reports_what_is_missing_and_from_which_sequence
     )
     assert document["outbox"]["missing"] == 2
     assert document["findings_by_kind"] == {"missing": 2}
+    # the same with the partitions shared by worker processes
+    shared, parallel = replay_cli(
+        other_kafka, data_dir, tmp_path / "p.json", *STORES, "--workers", "3"
+    )
+    assert shared.exit_code == 1, shared.output
+    assert parallel["findings"] == document["findings"]
+    assert parallel["outbox"]["by_topic"] == document["outbox"]["by_topic"]
 
 
 async def copy_log(source: str, target: str, *, drop: set[tuple[str, str]]) -> None:
