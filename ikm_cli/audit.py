@@ -53,7 +53,6 @@ from ikmkit.audit.replay import (
     DEFAULT_WORKERS,
     PARALLEL_FROM,
     ReplayResult,
-    Selection,
     records_in,
     replay,
 )
@@ -65,6 +64,7 @@ from ikmkit.audit.report import (
     write_findings_csv,
     write_json,
 )
+from ikmkit.audit.selection import Selection
 from ikmkit.infra import store_for
 
 app = typer.Typer(help="Audit the event log: replay, trail, rebuild.", no_args_is_help=True)
