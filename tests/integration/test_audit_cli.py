@@ -110,27 +110,29 @@ async def test_rebuild_command_reports_no_differences_for_every_service(
 
 
 async def test_rebuild_command_finds_a_stream_head_the_log_lacks(
-    written: list[str], cli_kafka: str, data_dir: Path
+    written: list[str], cli_kafka: str, data_dir: Path, tmp_path: Path
 ) -> None:
     """The registry's check is real: a head the log does not hold is a difference, exit 1."""
-    store = store_for("registry", mongodb_url=None, data_dir=data_dir)
+    stores = copy_stores(data_dir, tmp_path / "stores")
+    store = store_for("registry", mongodb_url=None, data_dir=stores)
     await store.open(registry_definition().store_collections())
     async with store.transaction() as uow:
         await uow.insert(
-            "outbox_streams",
-            {"id": "ikm.registry.enterprise.v1|9999999999999", "sequence": 2, "hash": "0" * 64},
+            OUTBOX_STREAMS,
+            {"id": f"{ENTERPRISE_TOPIC}|9999999999999", "sequence": 2, "hash": "0" * 64},
         )
-    try:
-        result = await ikm(
-            "audit", "rebuild", "registry", "--kafka", cli_kafka,
-            env={"IKM_DATA_DIR": str(data_dir), "MONGODB_URL": ""},
-        )  # fmt: skip
-        assert result.exit_code == 1, result.output
-        assert "9999999999999: not in the log" in result.output
-    finally:
-        async with store.transaction() as uow:
-            await uow.delete("outbox_streams", "ikm.registry.enterprise.v1|9999999999999")
-        await store.close()
+    await store.close()
+    report = tmp_path / "registry.json"
+    result = await ikm(
+        "audit", "rebuild", "registry", "--kafka", cli_kafka, "--report", str(report),
+        env={"IKM_DATA_DIR": str(stores), "MONGODB_URL": ""},
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    document = json.loads(await asyncio.to_thread(report.read_text))
+    [difference] = document["stream_differences"]
+    assert (difference["subject"], difference["store_sequence"]) == ("9999999999999", 2)
+    assert difference["log_sequence"] is None
+    assert difference["detail"].startswith("missing: 2 published events missing from the log")
 
 
 # ------------------------------------------------------------------ replay against the outboxes
