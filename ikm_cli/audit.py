@@ -36,14 +36,23 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ikm_cli.audit_heads import (
+    SERVICES_ENV,
+    TOKEN_ENV,
+    NoHeadsSource,
+    audit_token,
+    collect_heads,
+    print_published,
+    resolve_sources,
+)
 from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebuild
 from ikm_cli.audit_trail import Trail, enterprise_trail
 from ikm_cli.dev import STATE_FILE
+from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads
 from ikmkit.audit.replay import (
     DEFAULT_WORKERS,
     PARALLEL_FROM,
     ReplayResult,
-    Selection,
     records_in,
     replay,
 )
@@ -55,6 +64,7 @@ from ikmkit.audit.report import (
     write_findings_csv,
     write_json,
 )
+from ikmkit.audit.selection import Selection
 from ikmkit.infra import store_for
 
 app = typer.Typer(help="Audit the event log: replay, trail, rebuild.", no_args_is_help=True)
@@ -128,6 +138,7 @@ async def _replay_with_progress(
     collect: bool,
     public_keys: dict[str, str] | None,
     workers: int,
+    outbox: OutboxHeads | None,
 ) -> ReplayResult:
     with _progress("replay") as advance:
         return await replay(
@@ -138,7 +149,30 @@ async def _replay_with_progress(
             collect=collect,
             progress=advance,
             workers=workers,
+            outbox=outbox,
         )
+
+
+def _outbox_heads(
+    services: list[str] | None,
+    stores: list[str] | None,
+    token: str | None,
+    kafka: str,
+    topics: list[str] | None,
+) -> OutboxHeads:
+    """The outboxes' stream heads, read before the log; exit 2 if they cannot be had."""
+    try:
+        sources = resolve_sources(services or [], stores or [], kafka)
+        with console.status("reading the outboxes' stream heads ..."):
+            heads = asyncio.run(collect_heads(sources, audit_token(token), topics))
+    except (NoHeadsSource, HeadsUnavailable) as exc:
+        console.print(f"[red]audit replay: {exc}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"outbox stream heads: {len(heads.streams):,} from "
+        + ", ".join(f"{name} ({where})" for name, where in heads.sources.items())
+    )
+    return heads
 
 
 @app.command("replay")
@@ -174,8 +208,28 @@ def replay_command(
             f"{PARALLEL_FROM:,}+ records, else 1 (always 1 with --events).",
         ),
     ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A service's base URL (or NAME=URL) whose outbox heads the log must match "
+            f"(repeatable). Default: {SERVICES_ENV}, else the dev stack's services.",
+        ),
+    ] = None,
+    store: Annotated[
+        list[str] | None,
+        typer.Option(help="Offline: read SERVICE's outbox heads from its store (repeatable)."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help=f"Bearer token for --service (default {TOKEN_ENV}, else minted)."),
+    ] = None,
+    log_only: Annotated[
+        bool,
+        typer.Option(help="Check the log alone: events missing from it go undetected."),
+    ] = False,
 ) -> None:
-    """Verify contracts, sequences and hash chains of the log; write a report."""
+    """Verify contracts, sequences and hash chains of the log and that it holds every event
+    the services' outboxes say was published; write a report."""
     selection = Selection(
         since=_time(since, "--since"),
         until=_time(until, "--until"),
@@ -184,6 +238,7 @@ def replay_command(
         province=province,
     )
     bootstrap = _kafka(kafka)
+    outbox = None if log_only else _outbox_heads(service, store, token, bootstrap, topic)
     if workers is None:
         large = asyncio.run(records_in(bootstrap, topic)) >= PARALLEL_FROM
         workers = DEFAULT_WORKERS if large else 1
@@ -195,6 +250,7 @@ def replay_command(
             collect=events,
             public_keys=_public_keys(public_key),
             workers=workers,
+            outbox=outbox,
         )
     )
     document = report_document(result, include_events=events)
@@ -202,6 +258,7 @@ def replay_command(
     if csv_path is not None:
         write_findings_csv(csv_path, result.findings)
     _print_summary(result, document)
+    print_published(out, result.published)
     console.print(f"report: {report}" + (f", findings CSV: {csv_path}" if csv_path else ""))
     if result.errors:
         raise typer.Exit(1)
@@ -301,8 +358,9 @@ def rebuild_command(
 async def _rebuild(service: str, kafka: str, definition: Any) -> RebuildReport:
     settings = definition.settings
     live = store_for(service, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir)
-    # open() only ensures collections and indexes exist: a no-op on a live store
-    await live.open(definition.collections)
+    # Every collection the service itself opens (outbox and inbox too); open() only
+    # ensures collections and indexes exist: a no-op on a live store.
+    await live.open(definition.store_collections())
     try:
         with console.status(f"rebuilding {service} from the log ..."):
             return await rebuild(service, kafka, live, definition=definition)

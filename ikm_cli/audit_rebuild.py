@@ -25,7 +25,9 @@ skipped. Ignored:
 Independently of handlers, the live store's outbox stream heads (last sequence
 and hash per aggregate, committed with the state) are compared with the heads of
 the same streams in the log, which proves the log holds exactly what the store
-committed. That is the whole check for the registry: it is a source, not a
+committed (the rule of ``ikm audit replay``, ``ikmkit.audit.published``: events the
+relay has not published yet are not differences; streams on the service's topics that
+its outbox does not know are). That is the whole check for the registry: it is a source, not a
 consumer; its state is written by its use cases from HTTP commands and it has no
 event handlers to replay, and projecting its events here would be a second
 implementation of its domain rules that could drift from the real one.
@@ -41,18 +43,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from contracts.topics import source_of
 from ikmkit.audit.chain import ChainVerifier
+from ikmkit.audit.heads import OutboxHeads, heads_from_store
+from ikmkit.audit.published import compare_published, wanted_sequences
 from ikmkit.audit.replay import LogReader
+from ikmkit.authenticity import Authenticity
 from ikmkit.consumer import EventConsumer, Record, RetryPolicy
-from ikmkit.inbox import INBOX, INBOX_COLLECTIONS
-from ikmkit.outbox import (
-    LEASE_ID,
-    OUTBOX,
-    OUTBOX_COLLECTIONS,
-    OUTBOX_STREAMS,
-    Outbox,
-    OutgoingMessage,
-)
+from ikmkit.inbox import INBOX
+from ikmkit.outbox import OUTBOX, OUTBOX_STREAMS, Outbox, OutgoingMessage
 from ikmkit.runtime import Runtime, ServiceDefinition
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
@@ -146,15 +145,18 @@ def _scratch_consumers(
         definition.name,
         definition.settings,
         scratch,
-        Outbox(f"/ikm/{definition.name}"),
+        Outbox(source_of(definition.name)),
         publisher=cast(Any, dead_letters),
         relay=cast(Any, None),  # nothing is relayed: outgoing events stay in the scratch outbox
         broker=cast(Any, None),
     )
+    # A rebuild judges events as the live consumers do: forged ones are not applied.
+    authenticity = Authenticity(definition.settings.event_public_keys)
     consumers = []
     for spec in definition.consumers:
         consumer = spec.build(runtime)
         consumer.retry = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+        consumer.authenticity = authenticity
         consumers.append(consumer)
     return consumers
 
@@ -173,17 +175,18 @@ async def rebuild(
     report = RebuildReport(service=service)
     with tempfile.TemporaryDirectory(prefix=f"ikm-rebuild-{service}-", dir=workdir) as tmp:
         scratch = SqliteStore(Path(tmp) / f"{service}.db")
-        await scratch.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
+        await scratch.open(definition.store_collections())
         try:
             dead_letters = CollectingDeadLetters()
             consumers = _scratch_consumers(definition, scratch, dead_letters)
-            heads = await _store_stream_heads(live)
+            heads = OutboxHeads()
+            heads.add(service, "live store", definition.produces, await heads_from_store(live))
             consumed = sorted({t for c in consumers for t in c.topics})
-            report.topics = sorted(set(consumed) | {topic for topic, _ in heads})
+            report.topics = sorted(set(consumed) | heads.topics | {t for t, _ in heads.streams})
             verifier = await _replay_into(kafka, report, consumers, consumed)
             report.dead_lettered = dead_letters.reasons()
             report.stream_differences = _compare_heads(heads, verifier)
-            report.streams_checked = len(heads)
+            report.streams_checked = len(heads.streams)
             if consumers:
                 await _diff_collections(definition, live, scratch, report)
             else:
@@ -218,30 +221,29 @@ async def _replay_into(
     return verifier
 
 
-async def _store_stream_heads(store: Store) -> dict[tuple[str, str], tuple[int, str]]:
-    heads: dict[tuple[str, str], tuple[int, str]] = {}
-    async for doc in _all_documents(store, OUTBOX_STREAMS):
-        if doc["id"] == LEASE_ID:
-            continue
-        topic, _, subject = str(doc["id"]).partition("|")
-        heads[(topic, subject)] = (int(doc["sequence"]), str(doc["hash"]))
-    return heads
+def _compare_heads(heads: OutboxHeads, verifier: ChainVerifier) -> list[StreamDifference]:
+    """The live outbox's published heads against the log, by ``ikm audit replay``'s rule.
 
-
-def _compare_heads(
-    heads: dict[tuple[str, str], tuple[int, str]], verifier: ChainVerifier
-) -> list[StreamDifference]:
-    in_log = verifier.heads()
+    Unsent events (the relay's backlog) are not differences; see ``ikmkit.audit.published``.
+    """
+    log = verifier.log_streams(wanted_sequences(heads, None, ()))
+    findings, _ = compare_published(heads, log)
     found = []
-    for (topic, subject), (sequence, digest) in sorted(heads.items()):
-        logged = in_log.get((topic, subject))
-        if logged is None:
-            found.append(StreamDifference(topic, subject, sequence, None, "not in the log"))
-        elif logged[0] != sequence:
-            detail = f"store at sequence {sequence}, log at {logged[0]}"
-            found.append(StreamDifference(topic, subject, sequence, logged[0], detail))
-        elif logged[1] != digest:
-            found.append(StreamDifference(topic, subject, sequence, logged[0], "hash differs"))
+    for finding in findings:
+        if finding.severity != "error":
+            continue
+        key = (finding.topic, finding.subject)
+        head = heads.streams.get(key)
+        logged = log.get(key)
+        found.append(
+            StreamDifference(
+                finding.topic,
+                finding.subject,
+                head.sequence if head is not None else None,
+                logged.last if logged is not None else None,
+                f"{finding.kind}: {finding.detail}",
+            )
+        )
     return found
 
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from contracts import envelope as ce
 from contracts.catalog import EVENTS_BY_TYPE
 from ikmkit.audit.chain import Checked, Finding
-from ikmkit.audit.replay import Progress, Selection, replay
+from ikmkit.audit.replay import Progress, replay
+from ikmkit.audit.selection import Selection
 
 LINK_FIELD = "source_event_id"
 _EARLIEST = datetime.min.replace(tzinfo=UTC)

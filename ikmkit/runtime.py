@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from contracts.topics import dead_letter_topic, source_of
 from ikmkit import metrics
+from ikmkit.audit import heads_api as audit_heads
 from ikmkit.auth import TokenVerifier
 from ikmkit.authenticity import Authenticity
 from ikmkit.consumer import EventConsumer, RetryPolicy
@@ -69,6 +70,14 @@ class ServiceDefinition:
     readiness: Sequence[NamedCheck] = ()  # this service's checks, after ikmkit.health's
     description: str = ""
     store: Store | None = None  # injected by tests; otherwise resolved from settings
+
+    def store_collections(self) -> list[CollectionSpec]:
+        """Every collection of the service's store: its own plus the outbox's and inbox's.
+
+        The one list the service opens its store with; tools that open a service's
+        store (``ikm audit rebuild``) use it too, so they can read all of it.
+        """
+        return [*self.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS]
 
 
 @dataclass
@@ -159,7 +168,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runtime = runtime
     consumed = await _start_consumers(definition, runtime)
     refuse_unverifiable_producers(definition.name, runtime.settings, runtime.consumers)
-    await runtime.store.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
+    await runtime.store.open(definition.store_collections())
     await runtime.publisher.start()
     await ensure_topics(
         runtime.settings.kafka_bootstrap_servers,
@@ -218,6 +227,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     )
     install_latency_metrics(app, definition.name)
     app.include_router(health_router([*default_checks(), *definition.readiness]))
+    app.include_router(audit_heads.router)
     for router in definition.routers:
         app.include_router(router)
     # No internal "http send"/"http receive" spans: two or three extra spans per request,

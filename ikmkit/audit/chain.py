@@ -47,9 +47,14 @@ class Kind(StrEnum):
     UNSIGNED = "unsigned"  # the source has a key but the event carries no signature
     KEY_MISMATCH = "key_mismatch"  # Kafka key differs from ce_subject (wrong partition)
     TRUNCATED = "truncated"  # a stream's first events are older than the partition's retention
+    # Against the outboxes' stream heads (ikmkit.audit.published):
+    MISSING = "missing"  # events the outbox published are not on the log
+    HEAD_MISMATCH = "head_mismatch"  # the log's event at the outbox's head has another hash
+    NOT_IN_OUTBOX = "not_in_outbox"  # a stream on the log its producer's outbox does not know
+    UNSENT = "unsent"  # the stream's last events are still in the relay's backlog (not missing)
 
 
-BENIGN = frozenset({Kind.DUPLICATE, Kind.TRUNCATED})
+BENIGN = frozenset({Kind.DUPLICATE, Kind.TRUNCATED, Kind.UNSENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,15 @@ class Checked:
         if self._headers is None:
             self._headers = _text(self.raw)
         return self._headers
+
+
+@dataclass(frozen=True, slots=True)
+class LogStream:
+    """A stream as read from the log: its partition, last sequence and some of its hashes."""
+
+    partition: int
+    last: int
+    hash_at: dict[int, str]
 
 
 @dataclass(slots=True)
@@ -449,6 +463,18 @@ class ChainVerifier:
             for stream in self._streams.values()
             if stream.max_sequence
         }
+
+    def log_streams(self, wanted: dict[tuple[str, str], int]) -> dict[tuple[str, str], LogStream]:
+        """Every stream read: its last sequence, with the hashes at it and at ``wanted[stream]``."""
+        found = {}
+        for stream in self._streams.values():
+            if not stream.max_sequence:
+                continue
+            key = (stream.topic, stream.subject)
+            at = {stream.max_sequence, wanted.get(key, stream.max_sequence)}
+            hashes = {n: stream.hashes[n].decode() for n in at if n in stream.hashes}
+            found[key] = LogStream(stream.partition, stream.max_sequence, hashes)
+        return found
 
     @property
     def streams(self) -> int:

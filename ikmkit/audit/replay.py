@@ -12,22 +12,22 @@ hash chain needs its predecessors, and only selected events are reported.
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from contracts import envelope as ce
 from contracts.base import Event
 from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
-from ikmkit.audit.chain import ChainVerifier, Checked, Finding
+from ikmkit.audit.chain import ChainVerifier, Checked, Finding, LogStream
+from ikmkit.audit.heads import OutboxHeads
+from ikmkit.audit.published import PublishedSummary, compare_published, wanted_sequences
+from ikmkit.audit.selection import Selection
 from ikmkit.consumer import Record
 from ikmkit.kafka_security import kafka_client_options
 
@@ -44,79 +44,6 @@ Progress = Callable[[int, int], None]
 """(records read so far, records to read in total)"""
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which events the audit reports on (all of them are still verified)."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    aggregate: str | None = None
-    types: frozenset[str] = frozenset()
-    province: str | None = None
-    nib: str | None = None  # subject, payload ``nib`` or recipient ``enterprise:<nib>``
-    subjects: frozenset[str] = frozenset()  # any of these aggregates
-
-    def keys(self) -> frozenset[bytes]:
-        """The Kafka keys of the chosen aggregates (empty: every aggregate)."""
-        chosen = set(self.subjects) | ({self.aggregate} if self.aggregate is not None else set())
-        return frozenset(s.encode() for s in chosen)
-
-    def may_select_stream(self, key: bytes | None) -> bool:
-        """Cheap pre-check on the Kafka key: streams of other aggregates need no verification."""
-        if self.aggregate is None and not self.subjects:
-            return True
-        return key is not None and key in self.keys()
-
-    def selects(self, checked: Checked) -> bool:
-        headers = checked.headers
-        if self.aggregate is not None and headers.get(ce.H_SUBJECT) != self.aggregate:
-            return False
-        if self.subjects and headers.get(ce.H_SUBJECT) not in self.subjects:
-            return False
-        if self.province is not None and headers.get(ce.H_REGION) != self.province:
-            return False
-        if self.types and not self._type_selected(checked):
-            return False
-        if (self.since or self.until) and not self._time_selected(checked.time):
-            return False
-        return self.nib is None or self._about_nib(checked)
-
-    def _type_selected(self, checked: Checked) -> bool:
-        name = checked.model.__name__ if checked.model else None
-        return checked.headers.get(ce.H_TYPE) in self.types or name in self.types
-
-    def _time_selected(self, at: datetime | None) -> bool:
-        if at is None:
-            return False
-        return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
-
-    def _about_nib(self, checked: Checked) -> bool:
-        assert self.nib is not None
-        if checked.headers.get(ce.H_SUBJECT) == self.nib:
-            return True
-        value = checked.record.value or b""
-        if self.nib.encode() not in value:
-            return False
-        try:
-            data = json.loads(value)
-            return bool(
-                data.get("nib") == self.nib or data.get("recipient") == f"enterprise:{self.nib}"
-            )
-        except (ValueError, AttributeError):
-            return False
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "since": self.since.isoformat() if self.since else None,
-            "until": self.until.isoformat() if self.until else None,
-            "aggregate": self.aggregate,
-            "types": sorted(self.types),
-            "province": self.province,
-            "nib": self.nib,
-            "subjects": sorted(self.subjects),
-        }
-
-
 @dataclass
 class ReplayResult:
     topics: list[str]
@@ -129,6 +56,8 @@ class ReplayResult:
     by_type: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     events: list[Checked] = field(default_factory=list)
+    log_streams: dict[tuple[str, str], LogStream] = field(default_factory=dict)
+    published: PublishedSummary | None = None  # the log against the outboxes, if given
 
     @property
     def events_per_second(self) -> float:
@@ -255,20 +184,36 @@ async def replay(
     collect: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    outbox: OutboxHeads | None = None,
 ) -> ReplayResult:
     """Read, decode, validate and chain-check every record; report on the selected ones.
 
     ``workers > 1`` splits the partitions between that many processes (a stream lives
     in one partition, so each chain is still checked whole by one process); it applies
     when events are not collected and no ``verifier`` is given.
+
+    ``outbox``: the services' stream heads, read *before* the log (whatever they say was
+    published is on the log by then): every stream of the chosen topics and aggregates is
+    also checked against them (``ikmkit.audit.published``).
     """
     selection = selection or Selection()
+    subjects = {s.decode() for s in selection.keys()}  # noqa: SIM118 - not a dict
+    wanted = None if outbox is None else wanted_sequences(outbox, topics, subjects)
     if workers > 1 and not collect and verifier is None:
-        return await _replay_parallel(
-            bootstrap_servers, topics, selection, public_keys, workers, progress
+        result = await _replay_parallel(
+            bootstrap_servers, topics, selection, public_keys, workers, progress, wanted
         )
-    verifier = verifier or _verifier(public_keys)
-    return await _replay_once(bootstrap_servers, topics, selection, verifier, collect, progress)
+    else:
+        verifier = verifier or _verifier(public_keys)
+        result = await _replay_once(
+            bootstrap_servers, topics, selection, verifier, collect, progress, wanted=wanted
+        )
+    if outbox is not None:
+        found, result.published = compare_published(
+            outbox, result.log_streams, topics=topics, subjects=subjects
+        )
+        result.findings += found
+    return result
 
 
 async def records_in(bootstrap_servers: str, topics: Sequence[str] | None = None) -> int:
@@ -295,6 +240,7 @@ async def _replay_once(
     collect: bool,
     progress: Progress | None,
     shard: tuple[int, int] | None = None,
+    wanted: dict[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     reader = LogReader(bootstrap_servers, topics, shard=shard)
     started = time.perf_counter()
@@ -312,6 +258,8 @@ async def _replay_once(
         await reader.close()
     result.findings = verifier.finish(reader.truncated)
     result.streams = verifier.streams
+    if wanted is not None:
+        result.log_streams = verifier.log_streams(wanted)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -330,6 +278,7 @@ def _run_shard(
     selection: Selection,
     public_keys: dict[str, str] | None,
     shard: tuple[int, int],
+    wanted: dict[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     """One worker process: replay every ``shard[1]``-th partition from ``shard[0]``."""
     seen = [0, 0]
@@ -346,7 +295,14 @@ def _run_shard(
 
     return asyncio.run(
         _replay_once(
-            bootstrap_servers, topics, selection, _verifier(public_keys), False, report, shard
+            bootstrap_servers,
+            topics,
+            selection,
+            _verifier(public_keys),
+            False,
+            report,
+            shard,
+            wanted,
         )
     )
 
@@ -358,6 +314,7 @@ async def _replay_parallel(
     public_keys: dict[str, str] | None,
     workers: int,
     progress: Progress | None,
+    wanted: dict[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     # forkserver: workers fork from a clean, single-threaded server with the audit
     # modules already imported (no fork of this possibly threaded process, fast start).
@@ -371,7 +328,14 @@ async def _replay_parallel(
     ) as pool:
         shards = [
             loop.run_in_executor(
-                pool, _run_shard, bootstrap_servers, topics, selection, public_keys, (i, workers)
+                pool,
+                _run_shard,
+                bootstrap_servers,
+                topics,
+                selection,
+                public_keys,
+                (i, workers),
+                wanted,
             )
             for i in range(workers)
         ]
@@ -391,6 +355,7 @@ async def _replay_parallel(
         merged.by_topic.update(part.by_topic)
         merged.by_type.update(part.by_type)
         merged.findings += part.findings
+        merged.log_streams.update(part.log_streams)
     merged.seconds = time.perf_counter() - started
     return merged
 

@@ -76,6 +76,8 @@ def report_document(result: ReplayResult, *, include_events: bool = False) -> di
         "by_type": dict(sorted(result.by_type.items())),
         "findings_by_kind": dict(sorted(kinds.items())),
         "findings": [finding_row(f) for f in result.findings],
+        # what the outboxes say was published, per topic (null: the log was audited alone)
+        "outbox": result.published.as_json() if result.published is not None else None,
     }
     if include_events:
         document["events"] = [event_row(c) for c in result.events]

@@ -176,6 +176,7 @@ def test_replay_command_writes_reports_and_fails_on_tampering(
         [
             "audit",
             "replay",
+            "--log-only",  # its events come from a scratch outbox, no service's
             "--kafka",
             audit_kafka,
             "--topic",
@@ -204,6 +205,7 @@ def test_replay_command_writes_reports_and_fails_on_tampering(
         [
             "audit",
             "replay",
+            "--log-only",
             "--kafka",
             audit_kafka,
             "--aggregate",

@@ -1,0 +1,175 @@
+"""What the outboxes say was published: each aggregate stream's head, read from a service.
+
+Every service's outbox keeps one head row per stream (``outbox_streams``, id
+``<topic>|<aggregate id>``): the last sequence number stamped and its chain hash,
+committed with the state change. Rows are relayed in order along a stream and marked
+sent after the broker acknowledged them, so a stream's unsent rows are always its last
+ones; the **published head** of a stream is its head sequence minus its unsent rows.
+Everything up to the published head must be on the log; unsent events are not
+missing yet, they are the relay's backlog.
+
+Heads are read with ``read_heads`` (keyset pages in stream-id order), served by every
+service at ``GET /audit/heads`` (``ikmkit.audit.heads_api``) and collected by the audit
+over HTTP (``fetch_heads``) or straight from a store (``heads_from_store``, offline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ikmkit.outbox import LEASE_ID, OUTBOX, OUTBOX_STREAMS
+from ikmkit.store import In, Range, Store
+
+MAX_PAGE = 5000
+DEFAULT_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class StreamHead:
+    topic: str
+    aggregate: str
+    sequence: int  # the last sequence number stamped in the outbox
+    hash: str  # its chain hash
+    unsent: int = 0  # how many of the stream's last events the relay has not published yet
+
+    @property
+    def published(self) -> int:
+        """The last sequence number the outbox says was published."""
+        return self.sequence - self.unsent
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "aggregate": self.aggregate,
+            "sequence": self.sequence,
+            "hash": self.hash,
+            "unsent": self.unsent,
+            "published": self.published,
+        }
+
+
+@dataclass(frozen=True)
+class HeadsPage:
+    items: list[StreamHead]
+    next: str | None  # pass as ``after`` for the next page
+
+
+@dataclass
+class OutboxHeads:
+    """The heads of every stream of the services that answered, and which topics they own."""
+
+    sources: dict[str, str] = field(default_factory=dict)  # service -> where heads came from
+    topics: set[str] = field(default_factory=set)  # every topic those services produce
+    streams: dict[tuple[str, str], StreamHead] = field(default_factory=dict)
+
+    def add(
+        self, service: str, where: str, produces: Sequence[str], heads: list[StreamHead]
+    ) -> None:
+        self.sources[service] = where
+        self.topics.update(produces)
+        for head in heads:
+            self.streams[(head.topic, head.aggregate)] = head
+
+
+def _split(stream_id: str) -> tuple[str, str]:
+    topic, _, aggregate = stream_id.partition("|")
+    return topic, aggregate
+
+
+async def read_heads(
+    store: Store, *, topic: str | None = None, after: str | None = None, limit: int = DEFAULT_PAGE
+) -> HeadsPage:
+    """One page of stream heads in stream-id order, after the stream id ``after``.
+
+    Heads and unsent counts are read in one transaction, so they agree with each other.
+    """
+    lower = f"{topic}|" if topic else None
+    if after is not None and (lower is None or after > lower):
+        lower = after
+    upper = f"{topic}}}" if topic else None  # "}" follows "|": every id of the topic is below
+    where = {"id": Range(gte=lower, lt=upper)} if lower or upper else {}
+    async with store.transaction() as uow:
+        page = await uow.find(OUTBOX_STREAMS, where, order_by=[("id", 1)], limit=limit + 1)
+        rows = [r for r in page.items if r["id"] != after]
+        more = len(page.items) > limit  # limit + 1 asked: something may follow this page
+        rows = rows[:limit]
+        heads = [r for r in rows if r["id"] != LEASE_ID]
+        unsent = await _unsent_counts(uow, heads)
+    items = [
+        StreamHead(
+            *_split(str(r["id"])),
+            sequence=int(r["sequence"]),
+            hash=str(r["hash"]),
+            unsent=unsent.get(_split(str(r["id"])), 0),
+        )
+        for r in heads
+    ]
+    return HeadsPage(items, str(rows[-1]["id"]) if more and rows else None)
+
+
+async def _unsent_counts(uow: Any, heads: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    if not heads:
+        return {}
+    streams = [_split(str(r["id"])) for r in heads]
+    where = {
+        "sent": False,
+        "topic": In(sorted({t for t, _ in streams})),
+        "key": In(sorted({a for _, a in streams})),
+    }
+    groups = await uow.group(OUTBOX, ["topic", "key"], where)
+    return {(str(g.key["topic"]), str(g.key["key"])): g.count for g in groups}
+
+
+async def heads_from_store(store: Store, *, topic: str | None = None) -> list[StreamHead]:
+    """Every stream head of an opened store (offline audits)."""
+    heads: list[StreamHead] = []
+    after: str | None = None
+    while True:
+        page = await read_heads(store, topic=topic, after=after, limit=MAX_PAGE)
+        heads += page.items
+        if page.next is None:
+            return heads
+        after = page.next
+
+
+def _head(item: dict[str, Any]) -> StreamHead:
+    return StreamHead(
+        str(item["topic"]),
+        str(item["aggregate"]),
+        int(item["sequence"]),
+        str(item["hash"]),
+        int(item["unsent"]),
+    )
+
+
+class HeadsUnavailable(Exception):
+    """A service did not answer with its heads: the audit cannot vouch for its topics."""
+
+
+async def fetch_heads(
+    url: str, token: str, *, topic: str | None = None, timeout: float = 30.0
+) -> tuple[str, list[str], list[StreamHead]]:
+    """(service name, topics it produces, every stream head) from ``url``/audit/heads."""
+    heads: list[StreamHead] = []
+    params: dict[str, str | int] = {"limit": MAX_PAGE}
+    if topic:
+        params["topic"] = topic
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+    ) as client:
+        while True:
+            try:
+                response = await client.get("/audit/heads", params=params)
+            except httpx.HTTPError as exc:
+                raise HeadsUnavailable(f"{url}: {type(exc).__name__}: {exc}") from exc
+            if response.status_code != 200:
+                raise HeadsUnavailable(f"{url}: HTTP {response.status_code}: {response.text[:300]}")
+            body = response.json()
+            heads += [_head(item) for item in body["items"]]
+            if body.get("next") is None:
+                return str(body["service"]), list(body["produces"]), heads
+            params["after"] = str(body["next"])

@@ -1,0 +1,41 @@
+"""``GET /audit/heads``: every service tells the auditor what its outbox published.
+
+Read-only, for the ministry and for systems (role ``service``): per aggregate stream
+the head sequence and hash, and how many of its last events are still unsent
+(``ikmkit.audit.heads``). ``ikm audit replay`` compares them with the log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from ikmkit.audit.heads import DEFAULT_PAGE, MAX_PAGE, read_heads
+from ikmkit.auth import CurrentPrincipal
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit/heads", summary="Outbox stream heads: what this service published")
+async def audit_heads(
+    request: Request,
+    principal: CurrentPrincipal,
+    topic: Annotated[str | None, Query(max_length=249, description="Only this topic.")] = None,
+    after: Annotated[
+        str | None, Query(max_length=1000, description="The `next` of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+) -> dict[str, Any]:
+    """Per stream (`topic` + `aggregate`): head `sequence` and `hash`, `unsent` events,
+    `published` = sequence - unsent. Keyset pages in stream-id order; `next` is null on
+    the last page."""
+    principal.require("ministry", "service")
+    definition = request.app.state.definition
+    page = await read_heads(request.app.state.runtime.store, topic=topic, after=after, limit=limit)
+    return {
+        "service": definition.name,
+        "produces": list(definition.produces),
+        "items": [head.as_json() for head in page.items],
+        "next": page.next,
+    }
