@@ -158,16 +158,24 @@ Outcome = Literal["delivered", "retry", "dead"]
 
 
 def after_attempt(
-    notification: Notification, *, error: str | None, now: datetime, policy: RetryPolicy
+    notification: Notification,
+    *,
+    error: str | None,
+    now: datetime,
+    policy: RetryPolicy,
+    permanent: bool = False,
 ) -> Notification:
-    """The notification once an attempt succeeded (``error`` None) or failed."""
+    """The notification once an attempt succeeded (``error`` None) or failed.
+
+    A ``permanent`` failure (e.g. an address no server can take) is dead at once.
+    """
     attempts = notification.attempts + 1
     stamp = now.isoformat()
     if error is None:
         return notification.model_copy(
             update={"status": "delivered", "attempts": attempts, "delivered_at": stamp}
         )
-    if attempts >= policy.max_attempts:
+    if permanent or attempts >= policy.max_attempts:
         return notification.model_copy(
             update={
                 "status": "dead",

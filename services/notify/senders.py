@@ -69,7 +69,11 @@ def compose(*, sender: str, to: str, subject: str, body: str, ref: str) -> bytes
     """A plain-text UTF-8 message (quoted-printable), built directly: the stdlib's
     ``EmailMessage`` header machinery costs milliseconds per message."""
     if any(c in to for c in "\r\n<>,;") or "@" not in to:
-        raise ValueError("not a single plain e-mail address")
+        raise UndeliverableAddress("not a single plain e-mail address")
+    if not to.isascii():
+        # Without SMTPUTF8 (which the ministry's relays are not assumed to offer) such an
+        # address can never be sent: retrying would only delay the dead letter.
+        raise UndeliverableAddress("address is not ASCII (SMTPUTF8 not used)")
     one_line = " ".join(subject.split())
     encoded_subject = one_line if one_line.isascii() else Header(one_line, "utf-8").encode()
     headers = [
@@ -90,6 +94,10 @@ def compose(*, sender: str, to: str, subject: str, body: str, ref: str) -> bytes
 
 def _local_part(notification_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-." else "." for c in notification_id)
+
+
+class UndeliverableAddress(ValueError):
+    """The address can never be delivered to: the notification is dead at once."""
 
 
 class HttpWebhookSender:

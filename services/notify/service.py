@@ -38,6 +38,7 @@ from services.notify.domain import (
     Subscription,
     SubscriptionRequest,
 )
+from services.notify.senders import UndeliverableAddress
 from services.notify.store import (
     ContactRepository,
     DeliveryLedger,
@@ -302,8 +303,10 @@ async def dispatch_due(store: Store, deps: Dispatching) -> int:
 
     async def attempt(notification: Notification, version: int) -> _Attempt:
         async with gate:
-            resolved, error = await _send(notification, deps, subscriptions, contacts)
-        after = domain.after_attempt(resolved, error=error, now=utcnow(), policy=deps.policy)
+            resolved, error, permanent = await _send(notification, deps, subscriptions, contacts)
+        after = domain.after_attempt(
+            resolved, error=error, now=utcnow(), policy=deps.policy, permanent=permanent
+        )
         return _Attempt(notification, version, after, error)
 
     attempts = await asyncio.gather(*(attempt(n, v) for n, v in due))
@@ -316,14 +319,16 @@ async def _send(
     deps: Dispatching,
     subscriptions: dict[str, Subscription],
     contacts: dict[str, Contact],
-) -> tuple[Notification, str | None]:
-    """The notification (target resolved) and the error, None when delivered."""
+) -> tuple[Notification, str | None, bool]:
+    """The notification (target resolved), the error (None when delivered) and whether
+    the failure is permanent."""
     try:
         if notification.channel == "email":
             contact = contacts.get(notification.recipient)
             target = notification.target or (contact.email if contact else None)
             if target is None:
-                return notification, f"no e-mail address known for {notification.recipient}"
+                error = f"no e-mail address known for {notification.recipient}"
+                return notification, error, False
             notification = notification.model_copy(update={"target": target})
             name = _greeting_name(notification.recipient, contact, notification.language)
             message = rendered(notification, deps.renderer, name)
@@ -333,7 +338,7 @@ async def _send(
         else:
             subscription = subscriptions.get(notification.subscription_id or "")
             if subscription is None or not subscription.active:
-                return notification, "subscription deleted"
+                return notification, "subscription deleted", False
             body = notification.body.encode()
             timestamp = str(int(time.time()))
             await deps.webhooks.post(
@@ -348,9 +353,11 @@ async def _send(
                     "X-IKM-Delivery-Id": notification.id,
                 },
             )
+    except UndeliverableAddress as exc:
+        return notification, f"undeliverable address: {exc}", True
     except Exception as exc:
-        return notification, "".join(traceback.format_exception_only(exc)).strip()[:1000]
-    return notification, None
+        return notification, "".join(traceback.format_exception_only(exc)).strip()[:1000], False
+    return notification, None, False
 
 
 async def _record(store: Store, outbox: Outbox, attempts: Sequence[_Attempt]) -> None:

@@ -371,6 +371,25 @@ async def test_smtp_down_retries_then_parks_then_redrive_delivers(
     assert again.status_code == 422  # no longer dead
 
 
+async def test_an_address_no_server_can_take_is_dead_after_one_attempt(
+    notify: RunningService, producer: AIOKafkaProducer, smtp: SmtpSink
+) -> None:
+    # Refused at registration now, but events from earlier or other producers may carry one:
+    # without SMTPUTF8 it can never be sent, so retrying would only delay the dead letter.
+    number = nib()
+    event_id = await publish(producer, registered(number, email=f"pémilik-{number}@contoh.id"))
+    email_id = f"{event_id}|enterprise:{number}|email"
+
+    async def dead() -> list[dict[str, Any]] | None:
+        got = await notify.client.get("/dead", params={"limit": 500}, headers=MINISTRY)
+        return [d for d in got.json()["items"] if d["id"] == email_id] or None
+
+    parked = (await until(dead, "the e-mail to be dead"))[0]
+    assert parked["attempts"] == 1
+    assert "undeliverable address" in parked["last_error"]
+    assert not mails_of(smtp, email_id)
+
+
 async def test_webhook_500s_then_200_signed(
     notify: RunningService, producer: AIOKafkaProducer, receiver: Receiver
 ) -> None:
