@@ -145,7 +145,9 @@ async def test_a_log_refilled_with_other_events_is_noticed_and_republished(
     assert (await relay.verify_log()).clean  # restored: nothing more to republish
 
 
-async def test_a_broker_restarting_empty_gets_every_event_back(store_kind: str, store: Store) -> None:
+async def test_a_broker_restarting_empty_gets_every_event_back(
+    store_kind: str, store: Store
+) -> None:
     """The embedded broker (memory storage) is killed and started again on the same port."""
     if store_kind != "sqlite":
         pytest.skip("broker faults don't depend on the store; the deleted-topic test covers both")
