@@ -132,6 +132,18 @@ class OutboxRelay:
             self._task = None
         if self._probe is not None:
             await self._probe.stop()
+        await self._release_lease()
+
+    async def _release_lease(self) -> None:
+        """Hand the lease back on a graceful stop: a replacement need not wait for it to expire."""
+        if self._lease_held_until <= time.time():
+            return
+        self._lease_held_until = 0.0
+        with contextlib.suppress(Exception):  # best effort: it expires anyway
+            async with self._store.transaction() as uow:
+                lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
+                if lease is not None and lease["owner"] == self._owner:
+                    await uow.replace(OUTBOX_STREAMS, {**lease, "expires": 0.0})
 
     async def _run(self) -> None:
         while True:
