@@ -73,8 +73,8 @@ def new_marks(
     """Per topic partition, the first record of the last batch written in this pass."""
     firsts: dict[tuple[str, int, int], str] = {}
     for row, result in zip(rows, results, strict=True):
-        if result.ok and result.offset == result.batch_offset:
-            assert result.partition is not None and result.offset is not None
+        if result.ok and result.offset is not None and result.offset == result.batch_offset:
+            assert result.partition is not None
             firsts[(row["topic"], result.partition, result.offset)] = row["id"]
     latest: dict[str, LogMark] = {}
     for (topic, partition, offset), event_id in firsts.items():

@@ -181,7 +181,11 @@ class OutboxRelay:
         parked = self._parked if self._parked is not None else set()
         waiting = [row for row in page.items if row_stream(row) in parked]
         rows = [row for row in page.items if row_stream(row) not in parked]
-        results = await self._publisher.publish_batch([row_message(row) for row in rows])
+        results: list[PublishResult] | None = await self._publisher.publish_batch(
+            [row_message(row) for row in rows]
+        )
+        if results is None:  # a publisher of the older contract: it raises if any failed
+            results = [PublishResult() for _ in rows]
         return await self._record(rows, results, waiting)
 
     async def _record(

@@ -296,13 +296,24 @@ def _health_router(max_backlog: int) -> APIRouter:
             and "parked" not in checks
         )
         response.status_code = 200 if ready else 503
-        return {"status": "ready" if ready else "not ready", "checks": checks}
+        status = "ready" if ready else "not ready"
+        if not ready and set(_failing(checks)) == {"parked"}:
+            status = "degraded"  # serving, but some events wait for an operator
+        return {"status": status, "checks": checks}
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _failing(checks: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name, value in checks.items()
+        if name in ("outbox", "parked") or (name in ("store", "broker") and value != "ok")
+    ]
 
 
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
