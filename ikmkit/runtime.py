@@ -33,7 +33,7 @@ from ikmkit.infra import store_for
 from ikmkit.kafka import KafkaLogProbe, KafkaPublisher, ensure_topics
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, outbox_backlog
 from ikmkit.outbox_ops import ops_router, parked_count
-from ikmkit.relay import OutboxRelay
+from ikmkit.relay import OUTBOX_PARKED, OutboxRelay
 from ikmkit.settings import ServiceSettings
 from ikmkit.signing import signer_from_key
 from ikmkit.store import CollectionSpec, Store
@@ -189,6 +189,7 @@ async def _watch_outbox(runtime: Runtime) -> None:
             backlog = await outbox_backlog(runtime.store)
             metrics.OUTBOX_BACKLOG.labels(runtime.name).set(backlog.pending)
             metrics.OUTBOX_OLDEST_AGE.labels(runtime.name).set(backlog.oldest_age_seconds)
+            OUTBOX_PARKED.labels(runtime.name).set(await parked_count(runtime.store))
         await asyncio.sleep(5)
 
 

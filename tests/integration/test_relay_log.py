@@ -153,15 +153,15 @@ async def test_a_broker_restarting_empty_gets_every_event_back(
         pytest.skip("broker faults don't depend on the store; the deleted-topic test covers both")
     port = free_port()
     broker = EmbeddedKafka(port=port).start()
-    topic = unique_topic()
-    await ensure_topics(broker.bootstrap_servers, [topic], partitions=3)
+    topic, consumed = unique_topic(), unique_topic()  # one it publishes, one it only reads
+    await ensure_topics(broker.bootstrap_servers, [topic, consumed], partitions=3)
     publisher = KafkaPublisher(broker.bootstrap_servers)
     await publisher.start()
     relay = OutboxRelay(
         store,
         publisher,
         log_probe=KafkaLogProbe(broker.bootstrap_servers, partitions=3),
-        topics=[topic],
+        topics=[topic, consumed],
         verify_interval=0.5,
         poll_interval=0.05,
     )
@@ -177,6 +177,8 @@ async def test_a_broker_restarting_empty_gets_every_event_back(
         everything = before + during + after
         await eventually(lambda: _holds(broker.bootstrap_servers, topic, everything), timeout=45)
         assert await _partitions(broker.bootstrap_servers, topic) == 3
+        await eventually(lambda: _exists(broker.bootstrap_servers, consumed))
+        assert await _partitions(broker.bootstrap_servers, consumed) == 3
     finally:
         await relay.stop()
         await publisher.stop()
@@ -197,6 +199,10 @@ async def _gone(kafka: str, topic: str) -> bool:
         return topic not in await admin.list_topics()
     finally:
         await admin.close()
+
+
+async def _exists(kafka: str, topic: str) -> bool:
+    return not await _gone(kafka, topic)
 
 
 async def _partitions(kafka: str, topic: str) -> int:
