@@ -259,12 +259,15 @@ class KafkaLogProbe:
 
     async def check(self, marks: Sequence[LogMark], topics: Iterable[str]) -> LogCheck:
         reader = await self._reader()
-        existing = await reader.topics()
+        # Fresh metadata of every topic (this request never creates one); the consumer's own
+        # cached view would be stale right after a topic was deleted or recreated.
+        cluster = await reader._client.fetch_all_metadata()
+        existing = cluster.topics()
         missing = {t for t in [*topics, *(m.topic for m in marks)] if t not in existing}
         lost: set[tuple[str, int]] = set()
         present: dict[TopicPartition, LogMark] = {}
         for mark in marks:
-            layout = () if mark.topic in missing else reader.partitions_for_topic(mark.topic)
+            layout = () if mark.topic in missing else cluster.partitions_for_topic(mark.topic)
             if mark.partition not in (layout or ()):
                 lost.add((mark.topic, mark.partition))
             else:
