@@ -146,18 +146,7 @@ class KafkaPublisher:
                     await self._producer.send_batch(batch, tp.topic, partition=tp.partition)
                 )
             except Exception as exc:
-                if not is_permanent(exc):
-                    for i in [*members, *lane[position:]]:
-                        results[i] = results[i] or PublishResult(error=_describe(exc))
-                    return False
-                if len(members) == 1:
-                    results[members[0]] = PublishResult(error=_describe(exc), permanent=True)
-                    failed_keys.add(messages[members[0]].key)
-                    continue
-                # The broker refused the batch for one record in it: find which.
-                if not await self._publish_lane(
-                    tp, members, messages, results, failed_keys, one_per_batch=True
-                ):
+                if not await self._refused(tp, exc, members, messages, results, failed_keys):
                     for i in lane[position:]:
                         results[i] = results[i] or NOT_ATTEMPTED
                     return False
@@ -168,6 +157,29 @@ class KafkaPublisher:
                     partition=tp.partition, offset=base + n, batch_offset=base
                 )
         return True
+
+    async def _refused(
+        self,
+        tp: TopicPartition,
+        exc: Exception,
+        members: list[int],
+        messages: Sequence[OutgoingMessage],
+        results: list[PublishResult | None],
+        failed_keys: set[bytes],
+    ) -> bool:
+        """Record the outcomes of a batch that failed; False if its partition must stop."""
+        if not is_permanent(exc):
+            for i in members:
+                results[i] = PublishResult(error=_describe(exc))
+            return False
+        if len(members) == 1:
+            results[members[0]] = PublishResult(error=_describe(exc), permanent=True)
+            failed_keys.add(messages[members[0]].key)
+            return True
+        # The broker refused the batch for one record in it: one by one, to find which.
+        return await self._publish_lane(
+            tp, members, messages, results, failed_keys, one_per_batch=True
+        )
 
     def _fill(
         self,

@@ -195,22 +195,7 @@ class OutboxRelay:
         waiting: list[dict[str, Any]],
     ) -> int:
         parked = self._parked if self._parked is not None else set()
-        now = time.time_ns()
-        sent: dict[str, dict[str, Any]] = {}
-        newly_parked: dict[str, dict[str, Any]] = {}
-        transient: list[tuple[dict[str, Any], PublishResult]] = []
-        for row, result in zip(rows, results, strict=True):
-            if result.ok:
-                sent[row["id"]] = sent_fields(result, now)
-            elif result.permanent:
-                newly_parked[row["id"]] = park_fields(result)
-                parked.add(row_stream(row))
-                log.error(
-                    "outbox: parked event %s (%s, stream %s, sequence %s): %s",
-                    row["id"], row["topic"], row["key"], row["sequence"], result.error,
-                )  # fmt: skip
-            else:
-                transient.append((row, result))
+        sent, newly_parked, transient = _classify(rows, results, parked)
         held = [r["id"] for r in waiting] + [
             r["id"] for r, _ in transient if row_stream(r) in parked
         ]
@@ -314,6 +299,34 @@ class OutboxRelay:
             return 0.0
         await uow.replace(OUTBOX_STREAMS, {**lease, "owner": self._owner, "expires": expires})
         return expires
+
+
+def _classify(
+    rows: Sequence[dict[str, Any]], results: Sequence[PublishResult], parked: set[str]
+) -> tuple[
+    dict[str, dict[str, Any]],
+    dict[str, dict[str, Any]],
+    list[tuple[dict[str, Any], PublishResult]],
+]:
+    """Fields of the sent rows, fields of the newly parked rows (adding their streams to
+    ``parked``), and the rows that failed for now."""
+    now = time.time_ns()
+    sent: dict[str, dict[str, Any]] = {}
+    newly_parked: dict[str, dict[str, Any]] = {}
+    transient: list[tuple[dict[str, Any], PublishResult]] = []
+    for row, result in zip(rows, results, strict=True):
+        if result.ok:
+            sent[row["id"]] = sent_fields(result, now)
+        elif result.permanent:
+            newly_parked[row["id"]] = park_fields(result)
+            parked.add(row_stream(row))
+            log.error(
+                "outbox: parked event %s (%s, stream %s, sequence %s): %s",
+                row["id"], row["topic"], row["key"], row["sequence"], result.error,
+            )  # fmt: skip
+        else:
+            transient.append((row, result))
+    return sent, newly_parked, transient
 
 
 def _published(
