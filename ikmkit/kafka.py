@@ -262,7 +262,12 @@ class KafkaLogProbe:
                 request_timeout_ms=10000,
                 auto_offset_reset="none",  # an offset the log no longer has is an answer
             )
-            await consumer.start()
+            try:
+                await consumer.start()
+            except BaseException:  # cancelled or unreachable: don't leak its connections
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                raise
             self._consumer = consumer
         return self._consumer
 
