@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -239,8 +239,10 @@ class KafkaLogProbe:
         partitions: int,
         client_id: str = "ikm-log-probe",
         fetch_timeout: float = 5.0,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         self._bootstrap = bootstrap_servers
+        self._security = dict(security or {})  # aiokafka client options (SASL, SSL)
         self._partitions = partitions
         self._client_id = client_id
         self._fetch_timeout = fetch_timeout
@@ -256,6 +258,7 @@ class KafkaLogProbe:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
+                **self._security,
                 client_id=self._client_id,
                 enable_auto_commit=False,
                 max_partition_fetch_bytes=64 * 1024,
