@@ -11,8 +11,10 @@ the details, and ``failing`` lists the failed checks' names::
                 "broker": "unreachable: no answer from 127.0.0.1:9092 within 2s",
                 "consumers": "ok"}}
 
-Add a check by appending a ``NamedCheck`` to ``default_checks()`` (every service)
-or to a ``ServiceDefinition.readiness`` (one service).
+A check marked ``degrades`` (parked events) makes the answer ``"degraded"`` rather
+than ``"not ready"``: still 503, but a supervisor can tell "waits for an operator"
+from "cannot work". Add a check by appending a ``NamedCheck`` to
+``default_checks()`` (every service) or to a ``ServiceDefinition.readiness`` (one service).
 /healthz checks nothing but the process: restarting a service whose broker is
 down would not bring the broker back.
 """
@@ -28,6 +30,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ikmkit.outbox import outbox_backlog
+from ikmkit.outbox_parking import parked_count
 
 if TYPE_CHECKING:
     from ikmkit.runtime import Runtime
@@ -56,6 +59,9 @@ ReadinessCheck = Callable[["Runtime"], Awaitable[CheckResult]]
 class NamedCheck:
     name: str
     run: ReadinessCheck
+    degrades: bool = False
+    """A failure means "degraded" (the service works, something waits for an operator),
+    not "not ready"; /readyz is 503 either way, so nobody mistakes it for healthy."""
 
 
 async def check_store(runtime: Runtime) -> CheckResult:
@@ -103,12 +109,20 @@ async def check_consumers(runtime: Runtime) -> CheckResult:
     )
 
 
+async def check_parked(runtime: Runtime) -> CheckResult:
+    parked = await parked_count(runtime.store)
+    if parked:
+        return CheckResult(f"{parked} events parked (ikm outbox parked)", {"parked_events": parked})
+    return CheckResult(OK, {"parked_events": 0})
+
+
 def default_checks() -> list[NamedCheck]:
     return [
         NamedCheck("store", check_store),
         NamedCheck("outbox", check_outbox),
         NamedCheck("broker", check_broker),
         NamedCheck("consumers", check_consumers),
+        NamedCheck("parked", check_parked, degrades=True),
     ]
 
 
@@ -124,13 +138,15 @@ async def _bounded(check: NamedCheck, runtime: Runtime) -> CheckResult:
 async def readiness(runtime: Runtime, checks: Sequence[NamedCheck]) -> tuple[bool, dict[str, Any]]:
     results = await asyncio.gather(*(_bounded(c, runtime) for c in checks))
     answer: dict[str, Any] = {}
-    failing = []
+    failing: list[str] = []
+    blocking = False
     for check, result in zip(checks, results, strict=True):
         answer[check.name] = result.status
         answer.update(result.details)
         if not result.ok:
             failing.append(check.name)
-    status = "not ready" if failing else "ready"
+            blocking = blocking or not check.degrades
+    status = "not ready" if blocking else "degraded" if failing else "ready"
     return not failing, {"status": status, "failing": failing, "checks": answer}
 
 

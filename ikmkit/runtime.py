@@ -31,11 +31,14 @@ from ikmkit.health import NamedCheck, default_checks, health_router
 from ikmkit.http import install_error_handlers, install_latency_metrics, install_request_guard
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
-from ikmkit.kafka import KafkaPublisher, ensure_topics
+from ikmkit.kafka import KafkaLogProbe, KafkaPublisher, ensure_topics
 from ikmkit.kafka_security import faststream_security, kafka_client_options
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, outbox_backlog
+from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, outbox_backlog
+from ikmkit.outbox_ops import ops_router
+from ikmkit.outbox_parking import parked_count
 from ikmkit.production import refuse_unsafe_settings, refuse_unverifiable_producers
 from ikmkit.progress import ConsumerLagProbe, ConsumerProgress, watch_consumers
+from ikmkit.relay import OUTBOX_PARKED, OutboxRelay
 from ikmkit.settings import ServiceSettings
 from ikmkit.signing import signer_from_key
 from ikmkit.store import CollectionSpec, Store
@@ -124,12 +127,23 @@ def _build_runtime(definition: ServiceDefinition) -> Runtime:
         settings.kafka_bootstrap_servers,
         client_id=f"ikm-{definition.name}",
         security=kafka_client_options(settings),
+        max_message_bytes=settings.outbox_max_message_bytes,
+    )
+    probe = KafkaLogProbe(
+        settings.kafka_bootstrap_servers,
+        partitions=settings.topic_partitions,
+        client_id=f"ikm-{definition.name}-log",
+        security=kafka_client_options(settings),
     )
     relay = OutboxRelay(
         store,
         publisher,
         batch_size=settings.outbox_batch_size,
         poll_interval=settings.outbox_poll_interval,
+        log_probe=probe,
+        topics=definition.produces,
+        verify_interval=settings.outbox_verify_interval,
+        service=definition.name,
     )
     outbox.on_add(relay.wake)
     broker = KafkaBroker(
@@ -170,6 +184,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     refuse_unverifiable_producers(definition.name, runtime.settings, runtime.consumers)
     await runtime.store.open(definition.store_collections())
     await runtime.publisher.start()
+    runtime.relay.watch_topics(consumed)
     await ensure_topics(
         runtime.settings.kafka_bootstrap_servers,
         [*definition.produces, *consumed],
@@ -202,6 +217,7 @@ async def _watch_outbox(runtime: Runtime) -> None:
             backlog = await outbox_backlog(runtime.store)
             metrics.OUTBOX_BACKLOG.labels(runtime.name).set(backlog.pending)
             metrics.OUTBOX_OLDEST_AGE.labels(runtime.name).set(backlog.oldest_age_seconds)
+            OUTBOX_PARKED.labels(runtime.name).set(await parked_count(runtime.store))
         await asyncio.sleep(5)
 
 
@@ -228,6 +244,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_latency_metrics(app, definition.name)
     app.include_router(health_router([*default_checks(), *definition.readiness]))
     app.include_router(audit_heads.router)
+    app.include_router(ops_router())
     for router in definition.routers:
         app.include_router(router)
     # No internal "http send"/"http receive" spans: two or three extra spans per request,
