@@ -130,9 +130,13 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # Bounded, each on its own: a stop must never hang, and a slow probe must not keep
+        # the lease from being handed back.
         if self._probe is not None:
-            await self._probe.stop()
-        await self._release_lease()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._probe.stop(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._release_lease(), 5)
 
     async def _release_lease(self) -> None:
         """Hand the lease back on a graceful stop: a replacement need not wait for it to expire."""

@@ -205,10 +205,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await runtime.broker.stop()
-        await runtime.relay.stop()
-        await runtime.publisher.stop()
-        await runtime.store.close()
+        # Each step bounded: a hung client must not keep the process from exiting (the
+        # orchestrator would kill it anyway, after its grace period, with less said).
+        for step, stop in (
+            ("broker", runtime.broker.stop),
+            ("relay", runtime.relay.stop),
+            ("publisher", runtime.publisher.stop),
+            ("store", runtime.store.close),
+        ):
+            await _stop_bounded(step, stop)
+
+
+STOP_STEP_SECONDS = 10.0
+
+
+async def _stop_bounded(step: str, stop: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    try:
+        await asyncio.wait_for(stop(), STOP_STEP_SECONDS)
+    except Exception as exc:
+        log.warning("stopping the %s did not finish cleanly: %r", step, exc)
 
 
 async def _watch_outbox(runtime: Runtime) -> None:
