@@ -30,6 +30,7 @@ from ikmkit.consumer import EventConsumer, RetryPolicy
 from ikmkit.http import install_error_handlers, install_latency_metrics
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
+from ikmkit.instance import InstanceHeader, instance_id
 from ikmkit.kafka import KafkaPublisher, ensure_topics
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, outbox_backlog
 from ikmkit.settings import ServiceSettings
@@ -298,6 +299,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.started = time.time()
     install_error_handlers(app)
     install_latency_metrics(app, definition.name)
+    app.add_middleware(InstanceHeader, instance=instance_id())
     app.include_router(_health_router(definition.settings.ready_max_outbox_backlog))
     for router in definition.routers:
         app.include_router(router)
