@@ -151,19 +151,23 @@ async def register(
     load: Load,
     *,
     concurrency: int = 8,
+    rate: float = 40,
     retry_for: float = 90,
 ) -> Load:
-    """POST /enterprises for every NIB, at most ``concurrency`` at a time, into ``load`` (read
-    it while this runs to time a fault). A request that could not connect (the registry is
-    restarting or the stack is down) is retried, as a client would."""
+    """POST /enterprises for every NIB, at most ``concurrency`` at a time and ``rate`` per
+    second (so a fault lands mid-load), into ``load`` (read it while this runs to time the
+    fault). A request that could not connect (the registry is restarting or the stack is
+    down) is retried, as a client would."""
     gate = asyncio.Semaphore(concurrency)
+    start = time.monotonic()
 
-    async def one(nib: str) -> None:
+    async def one(index: int, nib: str) -> None:
+        await asyncio.sleep(max(start + index / rate - time.monotonic(), 0))
         async with gate:
             await _register_one(client, url, nib, load, retry_for)
 
     async with httpx.AsyncClient(headers=MINISTRY, timeout=30) as client:
-        await asyncio.gather(*(one(nib) for nib in nibs))
+        await asyncio.gather(*(one(i, nib) for i, nib in enumerate(nibs)))
     return load
 
 
@@ -197,7 +201,7 @@ async def stored(registry: str, nibs: list[str]) -> set[str]:
 async def published(kafka: str) -> set[str]:
     """NIBs with an EnterpriseRegistered on the enterprise topic (from the earliest offset,
     no consumer group)."""
-    records = await read_topic(kafka, ENTERPRISE_TOPIC)
+    records = await asyncio.wait_for(read_topic(kafka, ENTERPRISE_TOPIC), 30)
     wanted = EnterpriseRegistered.ce_type()
     return {r.key.decode() for r in records if r.key and header(r, ce.H_TYPE) == wanted}
 
