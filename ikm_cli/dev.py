@@ -29,7 +29,7 @@ from ikmkit.infra import EmbeddedKafka, KafkaEndpoint, free_port, resolve_kafka
 from ikmkit.kafka import ensure_topics
 
 app = typer.Typer(help="Run the whole system locally.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a message stays one line in dev.log
 
 SERVICES: dict[str, int] = {"registry": 8001, "subsidy": 8002, "training": 8003, "notify": 8004}
 STATE_DIR = Path(os.environ.get("IKM_STATE_DIR", ".ikm"))

@@ -5,9 +5,6 @@ real broker, a real HTTP server squatting on the port)."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -15,29 +12,9 @@ import pytest
 
 from ikm_cli.launcher import StartupError, start_service, wait_ready
 from ikmkit.infra import free_port
+from tests.support.squatter import squatter
 
-
-class AlwaysReady(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b'{"status": "ready", "checks": {}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def squatter() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), AlwaysReady)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+__all__ = ["squatter"]  # the fixture
 
 
 def service_env(kafka: str, tmp_path: Path) -> dict[str, str]:
