@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ikm_cli import audit, dev, notify, registry, training
+from ikm_cli import audit, dev, notify, outbox, registry, training
 from ikmkit.auth import ROLES, issue_token
 from ikmkit.settings import DEV_JWT_SECRET
 
@@ -17,6 +17,7 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(training.app, name="training")
 app.add_typer(notify.app, name="notify")
 app.add_typer(audit.app, name="audit")
+app.add_typer(outbox.app, name="outbox")
 
 
 @app.command()

@@ -4,17 +4,13 @@
 rolls back together with the state change. It stamps the event with its
 aggregate's next sequence number and extends the aggregate's hash chain.
 
-``OutboxRelay`` publishes pending events in the order they were stored (hence
-in sequence order per aggregate and Kafka key), then marks them sent. If the
-process dies between publishing and marking, the events are published again on
-restart: consumers deduplicate by event id (``ikmkit.inbox``). Only the holder
-of a short lease relays, so several replicas of a service never interleave.
+The relay (``ikmkit.relay``) publishes pending events in the order they were
+stored (hence in sequence order per aggregate and Kafka key) and records where
+each landed. A published row is kept: it is what restores a lost log.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -28,15 +24,26 @@ from opentelemetry import propagate, trace
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
 from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.store import RETRYABLE, CollectionSpec, DuplicateKey, Store, UnitOfWork
+from ikmkit.store import CollectionSpec, Store, UnitOfWork
 
 OUTBOX = "outbox"
 OUTBOX_STREAMS = "outbox_streams"
+OUTBOX_LOG = "outbox_log"
+"""Per topic partition: the last record batch the relay wrote there (to notice a lost log)."""
 LEASE_ID = "__relay_lease__"
 
 OUTBOX_COLLECTIONS = (
-    CollectionSpec(OUTBOX, indexes=[("sent", "created_ns", "sequence")]),
+    CollectionSpec(
+        OUTBOX,
+        indexes=[
+            ("sent", "created_ns", "sequence"),
+            ("topic", "partition"),
+            ("held", "topic", "key"),
+            ("parked",),
+        ],
+    ),
     CollectionSpec(OUTBOX_STREAMS),
+    CollectionSpec(OUTBOX_LOG),
 )
 
 log = logging.getLogger("ikmkit.outbox")
@@ -175,11 +182,34 @@ class OutgoingMessage:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
+    force: bool = False
+    """Skip the publisher's own size check and let the broker decide (operator retries)."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """Where one message landed, or why it did not."""
+
+    partition: int | None = None
+    offset: int | None = None
+    batch_offset: int | None = None
+    """Offset of the first record of the record batch it was written in."""
+    error: str | None = None
+    permanent: bool = False
+    """The message itself can never be published as it is (too large, invalid record)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 class Publisher(Protocol):
-    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Publish all messages, preserving order per key; raise if any failed."""
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
+        """Publish, one result per message in order; never raise for a message's failure.
+
+        Per key order holds: after a message fails, no later message with the same topic
+        and key is attempted in the same call (its result is a non-permanent error).
+        """
         ...
 
 
@@ -199,110 +229,12 @@ async def outbox_backlog(store: Store) -> Backlog:
     return Backlog(pending=pending, oldest_age_seconds=max(age, 0.0))
 
 
-class OutboxRelay:
-    """Publishes the outbox in store order; one leaseholder per service at a time."""
-
-    def __init__(
-        self,
-        store: Store,
-        publisher: Publisher,
-        *,
-        batch_size: int = 1000,
-        poll_interval: float = 0.1,
-        lease_seconds: float = 10.0,
-        owner: str | None = None,
-        coalesce_seconds: float = 0.005,
-    ) -> None:
-        self._store = store
-        self._publisher = publisher
-        self._batch_size = batch_size
-        self._poll_interval = poll_interval
-        self._lease_seconds = lease_seconds
-        self._owner = owner or str(uuid.uuid4())
-        self._coalesce = coalesce_seconds
-        self._lease_held_until = 0.0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.published_total = 0
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                published = await self.publish_pending()
-            except Exception:
-                log.exception("outbox relay pass failed; retrying")
-                published = 0
-                await asyncio.sleep(1.0)
-            if published < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                self._wake.clear()
-                # Let concurrent requests' commits pile up: one pass relays them all.
-                await asyncio.sleep(self._coalesce)
-
-    async def publish_pending(self) -> int:
-        """One relay pass: publish up to a batch of pending events and mark them sent."""
-        if not await self._hold_lease():
-            return 0
-        async with self._store.transaction() as uow:
-            page = await uow.find(
-                OUTBOX,
-                {"sent": False},
-                order_by=[("created_ns", 1), ("sequence", 1)],
-                limit=self._batch_size,
-            )
-        if not page.items:
-            return 0
-        await self._publisher.publish_batch([_message(row) for row in page.items])
-        await self._mark_sent([row["id"] for row in page.items])
-        self.published_total += len(page.items)
-        return len(page.items)
-
-    async def _mark_sent(self, ids: list[str]) -> None:
-        async with self._store.transaction() as uow:
-            await uow.patch_many(OUTBOX, ids, {"sent": True, "sent_ns": time.time_ns()})
-
-    async def _hold_lease(self) -> bool:
-        now = time.time()
-        if self._lease_held_until - now > self._lease_seconds / 2:
-            return True  # ours, and nobody else may take it before it runs out
-        try:
-            async with self._store.transaction() as uow:
-                held_until = await self._claim_lease(uow, now)
-        except (*RETRYABLE, DuplicateKey):
-            return False
-        self._lease_held_until = held_until
-        return held_until > now
-
-    async def _claim_lease(self, uow: UnitOfWork, now: float) -> float:
-        """Take or renew the lease; returns until when we hold it (0 if someone else does)."""
-        lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
-        expires = now + self._lease_seconds
-        if lease is None:
-            await uow.insert(
-                OUTBOX_STREAMS, {"id": LEASE_ID, "owner": self._owner, "expires": expires}
-            )
-            return expires
-        if lease["owner"] != self._owner and float(lease["expires"]) > now:
-            return 0.0
-        await uow.replace(OUTBOX_STREAMS, {**lease, "owner": self._owner, "expires": expires})
-        return expires
+def row_stream(row: dict[str, Any]) -> str:
+    """The stream (topic and aggregate) of an outbox row: the unit of ordering."""
+    return f"{row['topic']}|{row['key']}"
 
 
-def _message(row: dict[str, Any]) -> OutgoingMessage:
+def row_message(row: dict[str, Any], *, force: bool = False) -> OutgoingMessage:
     headers = dict(row["headers"])
     with tracer.start_as_current_span(
         f"{row['topic']} publish",
@@ -322,4 +254,14 @@ def _message(row: dict[str, Any]) -> OutgoingMessage:
         key=str(row["key"]).encode(),
         value=str(row["payload"]).encode(),
         headers=[(k, v.encode()) for k, v in headers.items()],
+        force=force,
     )
+
+
+def __getattr__(name: str) -> Any:
+    # The relay moved to ikmkit.relay (which imports this module); keep the old import path.
+    if name == "OutboxRelay":
+        from ikmkit.relay import OutboxRelay
+
+        return OutboxRelay
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,8 +31,10 @@ from ikmkit.http import install_error_handlers, install_latency_metrics
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
 from ikmkit.instance import InstanceHeader, instance_id
-from ikmkit.kafka import KafkaPublisher, ensure_topics
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, outbox_backlog
+from ikmkit.kafka import KafkaLogProbe, KafkaPublisher, ensure_topics
+from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, outbox_backlog
+from ikmkit.outbox_ops import ops_router, parked_count
+from ikmkit.relay import OUTBOX_PARKED, OutboxRelay
 from ikmkit.settings import ServiceSettings
 from ikmkit.signing import signer_from_key
 from ikmkit.store import CollectionSpec, Store
@@ -104,12 +106,25 @@ def _build_runtime(definition: ServiceDefinition) -> Runtime:
         f"/ikm/{definition.name}",
         signer=signer_from_key(signing_key.get_secret_value()) if signing_key else None,
     )
-    publisher = KafkaPublisher(settings.kafka_bootstrap_servers, client_id=f"ikm-{definition.name}")
+    publisher = KafkaPublisher(
+        settings.kafka_bootstrap_servers,
+        client_id=f"ikm-{definition.name}",
+        max_message_bytes=settings.outbox_max_message_bytes,
+    )
+    probe = KafkaLogProbe(
+        settings.kafka_bootstrap_servers,
+        partitions=settings.topic_partitions,
+        client_id=f"ikm-{definition.name}-log",
+    )
     relay = OutboxRelay(
         store,
         publisher,
         batch_size=settings.outbox_batch_size,
         poll_interval=settings.outbox_poll_interval,
+        log_probe=probe,
+        topics=definition.produces,
+        verify_interval=settings.outbox_verify_interval,
+        service=definition.name,
     )
     outbox.on_add(relay.wake)
     broker = KafkaBroker(
@@ -143,6 +158,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await runtime.store.open([*definition.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS])
     await runtime.publisher.start()
     consumed = await _start_consumers(definition, runtime)
+    runtime.relay.watch_topics(consumed)
     await ensure_topics(
         runtime.settings.kafka_bootstrap_servers,
         [*definition.produces, *consumed],
@@ -174,6 +190,7 @@ async def _watch_outbox(runtime: Runtime) -> None:
             backlog = await outbox_backlog(runtime.store)
             metrics.OUTBOX_BACKLOG.labels(runtime.name).set(backlog.pending)
             metrics.OUTBOX_OLDEST_AGE.labels(runtime.name).set(backlog.oldest_age_seconds)
+            OUTBOX_PARKED.labels(runtime.name).set(await parked_count(runtime.store))
         await asyncio.sleep(5)
 
 
@@ -266,22 +283,39 @@ def _health_router(max_backlog: int) -> APIRouter:
                 checks["outbox"] = f"backlog {backlog.pending} > {max_backlog}"
         except Exception as exc:
             checks["store"] = f"unreachable: {type(exc).__name__}"
+        with contextlib.suppress(Exception):  # an unreachable store is reported above
+            if parked := await parked_count(runtime.store):
+                checks["parked"] = f"{parked} events parked (ikm outbox parked)"
         try:
             await asyncio.wait_for(runtime.broker.ping(timeout=2), 3)
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         ready = (
-            checks.get("store") == "ok" and checks.get("broker") == "ok" and "outbox" not in checks
+            checks.get("store") == "ok"
+            and checks.get("broker") == "ok"
+            and "outbox" not in checks
+            and "parked" not in checks
         )
         response.status_code = 200 if ready else 503
-        return {"status": "ready" if ready else "not ready", "checks": checks}
+        status = "ready" if ready else "not ready"
+        if not ready and set(_failing(checks)) == {"parked"}:
+            status = "degraded"  # serving, but some events wait for an operator
+        return {"status": status, "checks": checks}
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _failing(checks: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name, value in checks.items()
+        if name in ("outbox", "parked") or (name in ("store", "broker") and value != "ok")
+    ]
 
 
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
@@ -301,6 +335,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_latency_metrics(app, definition.name)
     app.add_middleware(InstanceHeader, instance=instance_id())
     app.include_router(_health_router(definition.settings.ready_max_outbox_backlog))
+    app.include_router(ops_router())
     for router in definition.routers:
         app.include_router(router)
     # No internal "http send"/"http receive" spans: two or three extra spans per request,

@@ -43,6 +43,15 @@ class ServiceSettings(BaseSettings):
     topic_partitions: int = Field(3, description="Partitions of topics this service creates.")
     outbox_batch_size: int = Field(1000, description="Events the relay publishes per pass.")
     outbox_poll_interval: float = Field(0.1, description="Seconds between idle relay passes.")
+    outbox_verify_interval: float = Field(
+        5.0,
+        description="Seconds between the relay's checks that the log still holds what it"
+        " published (a lost topic partition is recreated and republished from the outbox).",
+    )
+    outbox_max_message_bytes: int = Field(
+        1024 * 1024,
+        description="Largest event the relay publishes; a larger one is parked with its reason.",
+    )
     ready_max_outbox_backlog: int = Field(
         50_000, description="/readyz fails while more events than this wait in the outbox."
     )

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
@@ -167,6 +167,19 @@ class MongoUnitOfWork:
         result = await self._coll(collection).update_many(
             {"_id": {"$in": list(doc_ids)}},
             {"$set": dict(fields), "$inc": {"version": 1}},
+            session=self._session,
+        )
+        return int(result.matched_count)
+
+    async def patch_each(self, collection: str, patches: Mapping[str, Mapping[str, Any]]) -> int:
+        if not patches:
+            return 0
+        result = await self._coll(collection).bulk_write(
+            [
+                UpdateOne({"_id": doc_id}, {"$set": dict(fields), "$inc": {"version": 1}})
+                for doc_id, fields in patches.items()
+            ],
+            ordered=False,
             session=self._session,
         )
         return int(result.matched_count)

@@ -120,6 +120,10 @@ class UnitOfWork(Protocol):
         """Set ``fields`` on the given documents unconditionally; returns how many matched."""
         ...
 
+    async def patch_each(self, collection: str, patches: Mapping[str, Mapping[str, Any]]) -> int:
+        """Set each document's own ``fields`` (id -> fields) unconditionally, in one go."""
+        ...
+
     async def delete(self, collection: str, doc_id: str) -> bool: ...
 
     async def find(

@@ -201,6 +201,24 @@ class SqliteUnitOfWork:
             total += cur.rowcount
         return total
 
+    async def patch_each(self, collection: str, patches: Mapping[str, Mapping[str, Any]]) -> int:
+        self._spec(collection)
+        total = 0
+        by_shape: dict[tuple[str, ...], list[list[Any]]] = {}
+        for doc_id, fields in patches.items():
+            params = [json.dumps(v) for v in fields.values()]
+            by_shape.setdefault(tuple(fields), []).append([*params, doc_id])
+        for shape, rows in by_shape.items():
+            setters = ", ".join(f"'$.{_checked(f)}', json(?)" for f in shape)
+            cur = self._conn.executemany(
+                f"UPDATE {_table(collection)} SET version = version + 1, "
+                f"doc = json_set(json_set(doc, {setters}), '$.version', version + 1) "
+                "WHERE id = ?",
+                rows,
+            )
+            total += cur.rowcount
+        return total
+
     async def delete(self, collection: str, doc_id: str) -> bool:
         self._spec(collection)
         cur = self._conn.execute(f"DELETE FROM {_table(collection)} WHERE id = ?", (doc_id,))

@@ -20,6 +20,7 @@ from ikmkit.outbox import (
     Outbox,
     OutboxRelay,
     OutgoingMessage,
+    PublishResult,
     outbox_backlog,
 )
 from ikmkit.store import CollectionSpec, Store, UnitOfWork
@@ -119,7 +120,7 @@ class CrashAfterPublish:
     def __init__(self, inner: KafkaPublisher) -> None:
         self.inner = inner
 
-    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
         await self.inner.publish_batch(messages)
         raise ConnectionError("process killed between publish and mark")
 

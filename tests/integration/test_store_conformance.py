@@ -174,6 +174,20 @@ async def test_get_many_patch_many_and_delete(store: Store) -> None:
     assert p0["version"] == 2
 
 
+async def test_patch_each_sets_every_document_its_own_fields(store: Store) -> None:
+    await seed(store, 4)
+    async with store.transaction() as uow:
+        patched = await uow.patch_each(
+            PEOPLE, {"p000": {"slot": 7, "flag": True}, "p002": {"slot": 9}, "nope": {"slot": 1}}
+        )
+    assert patched == 2
+    async with store.transaction() as uow:
+        found = await uow.get_many(PEOPLE, ["p000", "p001", "p002"])
+    assert (found["p000"]["slot"], found["p000"]["flag"], found["p000"]["version"]) == (7, True, 2)
+    assert (found["p002"]["slot"], found["p002"].get("flag")) == (9, None)
+    assert "slot" not in found["p001"]
+
+
 async def test_concurrent_read_modify_write_never_loses_an_update(
     store: Store, store_kind: str, mongo_url_if_needed: str | None
 ) -> None:

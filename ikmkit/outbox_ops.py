@@ -1,0 +1,116 @@
+"""Operator endpoints of every service's outbox (``/ops/outbox``, ministry role).
+
+- ``GET  /ops/outbox``: backlog, parked events, the relay's last log check;
+- ``GET  /ops/outbox/parked``: events the broker refuses, with their reasons;
+- ``POST /ops/outbox/parked/{id}/retry``: publish one now (``force``: past the
+  service's own size check) and release the events held behind it;
+- ``POST /ops/outbox/republish``: publish a topic (or some partitions) again
+  from the outbox, e.g. after a topic was deleted or a broker lost its data;
+- ``POST /ops/outbox/verify``: check the log now (what the relay does periodically).
+
+``ikm outbox ...`` is the command-line client of these endpoints.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from ikmkit.auth import CurrentPrincipal
+from ikmkit.errors import Conflict, NotFound
+from ikmkit.outbox import outbox_backlog
+from ikmkit.outbox_log import LogCheck, republish
+from ikmkit.outbox_parking import NotParked, list_parked, parked_count, retry_parked
+
+if TYPE_CHECKING:
+    from ikmkit.runtime import Runtime
+
+__all__ = ["ops_router", "parked_count"]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def ops_router() -> APIRouter:
+    router = APIRouter(prefix="/ops/outbox", tags=["operations"])
+
+    @router.get("", summary="Outbox state: backlog, parked events, last log check")
+    async def status(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+        principal.require("ministry")
+        runtime = _runtime(request)
+        backlog = await outbox_backlog(runtime.store)
+        check = runtime.relay.last_check
+        return {
+            "service": runtime.name,
+            "pending": backlog.pending,
+            "oldest_pending_age_seconds": round(backlog.oldest_age_seconds, 3),
+            "parked": await parked_count(runtime.store),
+            "last_log_check": None if check is None else _check(check),
+        }
+
+    @router.get("/parked", summary="Events parked because the broker refuses them")
+    async def parked(
+        request: Request,
+        principal: CurrentPrincipal,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        principal.require("ministry")
+        return {"items": await list_parked(_runtime(request).store, limit=limit)}
+
+    @router.post("/parked/{event_id}/retry", summary="Publish a parked event now")
+    async def retry(
+        event_id: str,
+        request: Request,
+        principal: CurrentPrincipal,
+        force: Annotated[bool, Query(description="Skip the service's own size check")] = False,
+    ) -> dict[str, Any]:
+        principal.require("ministry")
+        runtime = _runtime(request)
+        try:
+            outcome = await retry_parked(runtime.store, runtime.publisher, event_id, force=force)
+        except NotParked:
+            raise NotFound(f"no parked event {event_id}") from None
+        if not outcome.published:
+            raise Conflict(f"event {event_id} is still refused: {outcome.reason}")
+        runtime.relay.released(outcome.stream)
+        return {
+            "id": event_id,
+            "published": True,
+            "partition": outcome.partition,
+            "offset": outcome.offset,
+            "released": outcome.released,
+        }
+
+    @router.post("/republish", summary="Publish a topic's events again from the outbox")
+    async def republish_topic(
+        request: Request,
+        principal: CurrentPrincipal,
+        topic: Annotated[str, Query(min_length=1, max_length=249)],
+        partition: Annotated[list[int] | None, Query(ge=0)] = None,
+    ) -> dict[str, Any]:
+        principal.require("ministry")
+        runtime = _runtime(request)
+        await runtime.relay.ensure_topics([topic])
+        count = await republish(
+            runtime.store, topic, partition, reason=f"requested by {principal.subject}"
+        )
+        runtime.relay.wake()
+        return {"topic": topic, "partitions": partition, "republishing": count}
+
+    @router.post("/verify", summary="Check now that the log holds what was published")
+    async def verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+        principal.require("ministry")
+        return _check(await _runtime(request).relay.verify_log())
+
+    return router
+
+
+def _check(check: LogCheck) -> dict[str, Any]:
+    return {
+        "clean": check.clean,
+        "missing_topics": sorted(check.missing_topics),
+        "lost_partitions": [{"topic": t, "partition": p} for t, p in sorted(check.lost)],
+    }

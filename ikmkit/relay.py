@@ -1,0 +1,320 @@
+"""The outbox relay: publishes pending events in store order and keeps the log whole.
+
+Each pass reads one page of pending rows (one query) and hands it to the
+publisher, which reports every message's outcome:
+
+- published: the row is marked sent with the partition and offset it landed at,
+  and is never published again because of a later failure;
+- refused for good (too large, invalid record): the row is *parked* with its
+  reason, and only the later rows of its own stream wait behind it (``held``);
+- failed for now (broker unreachable): the row stays pending; the publisher never
+  sends a stream's later rows after an earlier one failed, so order holds.
+
+The relay also checks that the log still holds what it published (at start,
+after a failed publish, and every ``verify_interval`` seconds) and republishes a
+lost topic partition from the outbox (``ikmkit.outbox_log``). If the process
+dies between publishing and marking, the events are published again on restart:
+consumers deduplicate by event id (``ikmkit.inbox``). Only the holder of a short
+lease relays, so several replicas of a service never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+
+from ikmkit import metrics
+from ikmkit.outbox import (
+    LEASE_ID,
+    OUTBOX,
+    OUTBOX_STREAMS,
+    Publisher,
+    PublishResult,
+    row_message,
+    row_stream,
+)
+from ikmkit.outbox_log import LogCheck, LogProbe, load_marks, new_marks, republish, save_marks
+from ikmkit.outbox_parking import (
+    park_fields,
+    parked_count,
+    parked_streams,
+    release_orphans,
+    sent_fields,
+)
+from ikmkit.store import RETRYABLE, DuplicateKey, Store, UnitOfWork
+
+log = logging.getLogger("ikmkit.outbox")
+
+OUTBOX_PARKED = Gauge(
+    "ikm_outbox_parked", "Outbox events parked: the broker refuses them as they are", ["service"]
+)
+OUTBOX_REPUBLISHED = Counter(
+    "ikm_outbox_republished_total",
+    "Published events marked for publication again because the log lost them",
+    ["service", "topic"],
+)
+OUTBOX_PUBLISH_FAILED = Counter(
+    "ikm_outbox_publish_failed_total", "Relay attempts that failed, by kind", ["service", "kind"]
+)
+
+
+class OutboxRelay:
+    """Publishes the outbox in store order; one leaseholder per service at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        publisher: Publisher,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.1,
+        lease_seconds: float = 10.0,
+        owner: str | None = None,
+        coalesce_seconds: float = 0.005,
+        log_probe: LogProbe | None = None,
+        topics: Iterable[str] = (),
+        verify_interval: float = 5.0,
+        service: str = "",
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._lease_seconds = lease_seconds
+        self._owner = owner or str(uuid.uuid4())
+        self._coalesce = coalesce_seconds
+        self._probe = log_probe
+        self._topics = sorted(set(topics))
+        self._verify_interval = verify_interval
+        self._service = service
+        self._lease_held_until = 0.0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._parked: set[str] | None = None  # streams with a parked row; None: not loaded
+        self._verify_due = True
+        self._next_verify = 0.0
+        self._failing = False
+        self.published_total = 0
+        self.last_check: LogCheck | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def watch_topics(self, topics: Iterable[str]) -> None:
+        """Topics to (re)create whenever the log is checked: the service's own and consumed."""
+        self._topics = sorted({*self._topics, *topics})
+
+    def released(self, stream: str) -> None:
+        """A parked row of ``stream`` was published by an operator's retry."""
+        if self._parked is not None:
+            self._parked.discard(stream)
+        self.wake()
+
+    async def ensure_topics(self, topics: Iterable[str]) -> None:
+        if self._probe is not None:
+            await self._probe.ensure_topics(topics)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._probe is not None:
+            await self._probe.stop()
+        await self._release_lease()
+
+    async def _release_lease(self) -> None:
+        """Hand the lease back on a graceful stop: a replacement need not wait for it to expire."""
+        if self._lease_held_until <= time.time():
+            return
+        self._lease_held_until = 0.0
+        with contextlib.suppress(Exception):  # best effort: it expires anyway
+            async with self._store.transaction() as uow:
+                lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
+                if lease is not None and lease["owner"] == self._owner:
+                    await uow.replace(OUTBOX_STREAMS, {**lease, "expires": 0.0})
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                published = 0
+                self._verify_due = True
+                await asyncio.sleep(1.0)
+            if self._failing:
+                await asyncio.sleep(1.0)  # the broker is unreachable: don't spin
+            elif published < self._batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                self._wake.clear()
+                # Let concurrent requests' commits pile up: one pass relays them all.
+                await asyncio.sleep(self._coalesce)
+
+    async def publish_pending(self) -> int:
+        """One relay pass: publish up to a batch of pending events and record each outcome."""
+        if not await self._hold_lease():
+            return 0
+        await self._maintain()
+        async with self._store.transaction() as uow:
+            page = await uow.find(
+                OUTBOX,
+                {"sent": False, "held": None},
+                order_by=[("created_ns", 1), ("sequence", 1)],
+                limit=self._batch_size,
+            )
+        if not page.items:
+            self._failing = False
+            return 0
+        parked = self._parked if self._parked is not None else set()
+        waiting = [row for row in page.items if row_stream(row) in parked]
+        rows = [row for row in page.items if row_stream(row) not in parked]
+        results: list[PublishResult] | None = await self._publisher.publish_batch(
+            [row_message(row) for row in rows]
+        )
+        if results is None:  # a publisher of the older contract: it raises if any failed
+            results = [PublishResult() for _ in rows]
+        return await self._record(rows, results, waiting)
+
+    async def _record(
+        self,
+        rows: Sequence[dict[str, Any]],
+        results: Sequence[PublishResult],
+        waiting: list[dict[str, Any]],
+    ) -> int:
+        parked = self._parked if self._parked is not None else set()
+        now = time.time_ns()
+        sent: dict[str, dict[str, Any]] = {}
+        newly_parked: dict[str, dict[str, Any]] = {}
+        transient: list[tuple[dict[str, Any], PublishResult]] = []
+        for row, result in zip(rows, results, strict=True):
+            if result.ok:
+                sent[row["id"]] = sent_fields(result, now)
+            elif result.permanent:
+                newly_parked[row["id"]] = park_fields(result)
+                parked.add(row_stream(row))
+                log.error(
+                    "outbox: parked event %s (%s, stream %s, sequence %s): %s",
+                    row["id"], row["topic"], row["key"], row["sequence"], result.error,
+                )  # fmt: skip
+            else:
+                transient.append((row, result))
+        held = [r["id"] for r in waiting] + [
+            r["id"] for r, _ in transient if row_stream(r) in parked
+        ]
+        async with self._store.transaction() as uow:
+            await uow.patch_each(OUTBOX, {**sent, **newly_parked})
+            await uow.patch_many(OUTBOX, held, {"held": True})
+            regressed = await save_marks(uow, new_marks(*_published(rows, results)))
+        self._parked = parked
+        self.published_total += len(sent)
+        metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
+        if newly_parked:
+            OUTBOX_PUBLISH_FAILED.labels(self._service, "parked").inc(len(newly_parked))
+            OUTBOX_PARKED.labels(self._service).set(await parked_count(self._store))
+        self._note_failures([r for r in transient if row_stream(r[0]) not in parked])
+        if regressed:
+            await self._restore(LogCheck(lost=regressed), "its offsets went backwards")
+        return len(sent)
+
+    def _note_failures(self, transient: list[tuple[dict[str, Any], PublishResult]]) -> None:
+        self._failing = bool(transient)
+        if transient:
+            self._verify_due = True
+            OUTBOX_PUBLISH_FAILED.labels(self._service, "transient").inc(len(transient))
+            log.warning(
+                "outbox: %d events not published, retrying: %s",
+                len(transient),
+                transient[0][1].error,
+            )
+
+    async def _maintain(self) -> None:
+        """Reload parked streams and check the log when due (at start, after failures, timed)."""
+        if not self._verify_due and time.monotonic() < self._next_verify:
+            return
+        self._next_verify = time.monotonic() + self._verify_interval
+        self._parked = await parked_streams(self._store)
+        released = await release_orphans(self._store, self._parked)
+        if released:
+            log.info("outbox: released %d held events whose parked event was retried", released)
+        OUTBOX_PARKED.labels(self._service).set(await parked_count(self._store))
+        if self._probe is None:
+            self._verify_due = False
+            return
+        try:
+            await self.verify_log()
+        except Exception as exc:  # the publisher will tell whether the broker is gone
+            log.warning("outbox: could not check the log: %r", exc)
+            return
+        self._verify_due = False
+
+    async def verify_log(self) -> LogCheck:
+        """Check the log holds what was published; recreate topics and republish what it lost."""
+        if self._probe is None:
+            return LogCheck()
+        check = await self._probe.check(await load_marks(self._store), self._topics)
+        self.last_check = check
+        if not check.clean:
+            await self._restore(check, "the log no longer holds it")
+        return check
+
+    async def _restore(self, check: LogCheck, reason: str) -> None:
+        await self.ensure_topics({*check.missing_topics, *(t for t, _ in check.lost)})
+        for topic in sorted(check.missing_topics):
+            count = await republish(self._store, topic, reason=f"topic {topic} is gone")
+            OUTBOX_REPUBLISHED.labels(self._service, topic).inc(count)
+        partitions: dict[str, set[int]] = {}
+        for topic, partition in check.lost:
+            if topic not in check.missing_topics:
+                partitions.setdefault(topic, set()).add(partition)
+        for topic, lost in sorted(partitions.items()):
+            count = await republish(self._store, topic, lost, reason=reason)
+            OUTBOX_REPUBLISHED.labels(self._service, topic).inc(count)
+        self.wake()
+
+    async def _hold_lease(self) -> bool:
+        now = time.time()
+        if self._lease_held_until - now > self._lease_seconds / 2:
+            return True  # ours, and nobody else may take it before it runs out
+        try:
+            async with self._store.transaction() as uow:
+                held_until = await self._claim_lease(uow, now)
+        except (*RETRYABLE, DuplicateKey):
+            return False
+        if held_until > now and self._lease_held_until <= now:
+            self._verify_due = True  # newly ours: another relay may have parked or published
+        self._lease_held_until = held_until
+        return held_until > now
+
+    async def _claim_lease(self, uow: UnitOfWork, now: float) -> float:
+        """Take or renew the lease; returns until when we hold it (0 if someone else does)."""
+        lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
+        expires = now + self._lease_seconds
+        if lease is None:
+            await uow.insert(
+                OUTBOX_STREAMS, {"id": LEASE_ID, "owner": self._owner, "expires": expires}
+            )
+            return expires
+        if lease["owner"] != self._owner and float(lease["expires"]) > now:
+            return 0.0
+        await uow.replace(OUTBOX_STREAMS, {**lease, "owner": self._owner, "expires": expires})
+        return expires
+
+
+def _published(
+    rows: Sequence[dict[str, Any]], results: Sequence[PublishResult]
+) -> tuple[list[dict[str, Any]], list[PublishResult]]:
+    pairs = [(row, result) for row, result in zip(rows, results, strict=True) if result.ok]
+    return [row for row, _ in pairs], [result for _, result in pairs]
