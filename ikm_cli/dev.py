@@ -153,10 +153,13 @@ def _stop_all(services: list[ServiceChild], kafka: KafkaEndpoint) -> None:
 
 
 def _start_services(
-    kafka: KafkaEndpoint, data_dir: Path, env: dict[str, str]
+    kafka: KafkaEndpoint, data_dir: Path, env: dict[str, str], any_ports: bool
 ) -> list[ServiceChild]:
     env = _service_env(kafka.bootstrap_servers, data_dir, env)
-    return [ServiceChild(name, _port_for(preferred), env) for name, preferred in SERVICES.items()]
+    return [
+        ServiceChild(name, free_port() if any_ports else _port_for(preferred), env)
+        for name, preferred in SERVICES.items()
+    ]
 
 
 def _announce(kafka: KafkaEndpoint, services: list[ServiceChild]) -> None:
@@ -168,7 +171,7 @@ def _announce(kafka: KafkaEndpoint, services: list[ServiceChild]) -> None:
     console.print("Press Ctrl-C to stop everything.")
 
 
-def _supervise(data_dir: Path) -> None:
+def _supervise(data_dir: Path, any_ports: bool) -> None:
     kafka = resolve_kafka()
     services: list[ServiceChild] = []
     stopping = False
@@ -182,7 +185,7 @@ def _supervise(data_dir: Path) -> None:
     try:
         asyncio.run(ensure_topics(kafka.bootstrap_servers, all_topics()))
         extra_env, extra_state = _dev_extras()
-        services.extend(_start_services(kafka, data_dir, extra_env))
+        services.extend(_start_services(kafka, data_dir, extra_env, any_ports))
         wait_ready([s.current for s in services])
         children: list[Any] = [*services]
         if kafka.embedded is not None:
@@ -230,6 +233,9 @@ def _stop_dev_extras() -> None:
 def up(
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background.")] = False,
     data_dir: Annotated[Path, typer.Option(help="SQLite data directory.")] = STATE_DIR / "data",
+    any_ports: Annotated[
+        bool, typer.Option("--any-ports", help="Free ports instead of 8001-8004 (several stacks).")
+    ] = False,
 ) -> None:
     """Start Kafka (resolved) and every service; foreground unless --detach."""
     if STATE_FILE.exists() and _alive(json.loads(STATE_FILE.read_text()).get("supervisor_pid")):
@@ -238,7 +244,7 @@ def up(
         )
         raise typer.Exit(1)
     if not detach:
-        _supervise(data_dir)
+        _supervise(data_dir, any_ports)
         return
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
@@ -246,7 +252,10 @@ def up(
     log = open(STATE_DIR / "dev.log", "ab")  # noqa: SIM115 - owned by the child
     log_start = log.tell()
     child = subprocess.Popen(
-        [sys.executable, "-m", "ikm_cli.main", "dev", "up", "--data-dir", str(data_dir)],
+        [
+            *(sys.executable, "-m", "ikm_cli.main", "dev", "up", "--data-dir", str(data_dir)),
+            *(["--any-ports"] if any_ports else []),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

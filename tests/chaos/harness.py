@@ -57,7 +57,10 @@ class DevStack:
         )
 
     def up(self) -> dict[str, Any]:
-        started = self.ikm("dev", "up", "--detach", "--data-dir", str(self.root / "data"))
+        # --any-ports: other stacks on this host (tests, developers) may hold 8001-8004
+        started = self.ikm(
+            "dev", "up", "--detach", "--any-ports", "--data-dir", str(self.root / "data")
+        )
         assert started.returncode == 0, started.stdout + started.stderr
         return self.status()
 
