@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -146,18 +146,7 @@ class KafkaPublisher:
                     await self._producer.send_batch(batch, tp.topic, partition=tp.partition)
                 )
             except Exception as exc:
-                if not is_permanent(exc):
-                    for i in [*members, *lane[position:]]:
-                        results[i] = results[i] or PublishResult(error=_describe(exc))
-                    return False
-                if len(members) == 1:
-                    results[members[0]] = PublishResult(error=_describe(exc), permanent=True)
-                    failed_keys.add(messages[members[0]].key)
-                    continue
-                # The broker refused the batch for one record in it: find which.
-                if not await self._publish_lane(
-                    tp, members, messages, results, failed_keys, one_per_batch=True
-                ):
+                if not await self._refused(tp, exc, members, messages, results, failed_keys):
                     for i in lane[position:]:
                         results[i] = results[i] or NOT_ATTEMPTED
                     return False
@@ -168,6 +157,29 @@ class KafkaPublisher:
                     partition=tp.partition, offset=base + n, batch_offset=base
                 )
         return True
+
+    async def _refused(
+        self,
+        tp: TopicPartition,
+        exc: Exception,
+        members: list[int],
+        messages: Sequence[OutgoingMessage],
+        results: list[PublishResult | None],
+        failed_keys: set[bytes],
+    ) -> bool:
+        """Record the outcomes of a batch that failed; False if its partition must stop."""
+        if not is_permanent(exc):
+            for i in members:
+                results[i] = PublishResult(error=_describe(exc))
+            return False
+        if len(members) == 1:
+            results[members[0]] = PublishResult(error=_describe(exc), permanent=True)
+            failed_keys.add(messages[members[0]].key)
+            return True
+        # The broker refused the batch for one record in it: one by one, to find which.
+        return await self._publish_lane(
+            tp, members, messages, results, failed_keys, one_per_batch=True
+        )
 
     def _fill(
         self,
@@ -227,8 +239,10 @@ class KafkaLogProbe:
         partitions: int,
         client_id: str = "ikm-log-probe",
         fetch_timeout: float = 5.0,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         self._bootstrap = bootstrap_servers
+        self._security = dict(security or {})  # aiokafka client options (SASL, SSL)
         self._partitions = partitions
         self._client_id = client_id
         self._fetch_timeout = fetch_timeout
@@ -244,13 +258,19 @@ class KafkaLogProbe:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
+                **self._security,
                 client_id=self._client_id,
                 enable_auto_commit=False,
                 max_partition_fetch_bytes=64 * 1024,
                 request_timeout_ms=10000,
                 auto_offset_reset="none",  # an offset the log no longer has is an answer
             )
-            await consumer.start()
+            try:
+                await consumer.start()
+            except BaseException:  # cancelled or unreachable: don't leak its connections
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                raise
             self._consumer = consumer
         return self._consumer
 

@@ -87,9 +87,9 @@ def new_marks(
 async def save_marks(uow: UnitOfWork, marks: dict[str, LogMark]) -> set[tuple[str, int]]:
     """Store the pass's marks; returns the partitions whose offsets went backwards.
 
-    A partition whose new offsets are not past its stored mark was emptied under
-    the relay (the broker restarted): its stored mark is kept, so the loss is not
-    papered over, and the caller restores it.
+    A partition whose new offsets are not past its stored mark may have been
+    emptied under the relay (the broker restarted): its stored mark is kept, so
+    the loss is not papered over, and the caller has the log checked.
     """
     stored = await uow.get_many(OUTBOX_LOG, list(marks))
     regressed: set[tuple[str, int]] = set()

@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from ikmkit.auth import CurrentPrincipal
-from ikmkit.errors import Conflict, NotFound
-from ikmkit.outbox import outbox_backlog
+from ikmkit.errors import AppError, Conflict, NotFound
+from ikmkit.outbox import OUTBOX, outbox_backlog
 from ikmkit.outbox_log import LogCheck, republish
 from ikmkit.outbox_parking import NotParked, list_parked, parked_count, retry_parked
 
@@ -34,78 +35,102 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+router = APIRouter(prefix="/ops/outbox", tags=["operations"])
+log = logging.getLogger("ikmkit.outbox")
+TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"  # the characters Kafka allows in a topic name
+
+
+class BrokerUnavailable(AppError):
+    status_code = 503
+    error_type = "unavailable"
+
+
 def ops_router() -> APIRouter:
-    router = APIRouter(prefix="/ops/outbox", tags=["operations"])
-
-    @router.get("", summary="Outbox state: backlog, parked events, last log check")
-    async def status(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-        principal.require("ministry")
-        runtime = _runtime(request)
-        backlog = await outbox_backlog(runtime.store)
-        check = runtime.relay.last_check
-        return {
-            "service": runtime.name,
-            "pending": backlog.pending,
-            "oldest_pending_age_seconds": round(backlog.oldest_age_seconds, 3),
-            "parked": await parked_count(runtime.store),
-            "last_log_check": None if check is None else _check(check),
-        }
-
-    @router.get("/parked", summary="Events parked because the broker refuses them")
-    async def parked(
-        request: Request,
-        principal: CurrentPrincipal,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> dict[str, Any]:
-        principal.require("ministry")
-        return {"items": await list_parked(_runtime(request).store, limit=limit)}
-
-    @router.post("/parked/{event_id}/retry", summary="Publish a parked event now")
-    async def retry(
-        event_id: str,
-        request: Request,
-        principal: CurrentPrincipal,
-        force: Annotated[bool, Query(description="Skip the service's own size check")] = False,
-    ) -> dict[str, Any]:
-        principal.require("ministry")
-        runtime = _runtime(request)
-        try:
-            outcome = await retry_parked(runtime.store, runtime.publisher, event_id, force=force)
-        except NotParked:
-            raise NotFound(f"no parked event {event_id}") from None
-        if not outcome.published:
-            raise Conflict(f"event {event_id} is still refused: {outcome.reason}")
-        runtime.relay.released(outcome.stream)
-        return {
-            "id": event_id,
-            "published": True,
-            "partition": outcome.partition,
-            "offset": outcome.offset,
-            "released": outcome.released,
-        }
-
-    @router.post("/republish", summary="Publish a topic's events again from the outbox")
-    async def republish_topic(
-        request: Request,
-        principal: CurrentPrincipal,
-        topic: Annotated[str, Query(min_length=1, max_length=249)],
-        partition: Annotated[list[int] | None, Query(ge=0)] = None,
-    ) -> dict[str, Any]:
-        principal.require("ministry")
-        runtime = _runtime(request)
-        await runtime.relay.ensure_topics([topic])
-        count = await republish(
-            runtime.store, topic, partition, reason=f"requested by {principal.subject}"
-        )
-        runtime.relay.wake()
-        return {"topic": topic, "partitions": partition, "republishing": count}
-
-    @router.post("/verify", summary="Check now that the log holds what was published")
-    async def verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-        principal.require("ministry")
-        return _check(await _runtime(request).relay.verify_log())
-
     return router
+
+
+@router.get("", summary="Outbox state: backlog, parked events, last log check")
+async def status(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require("ministry")
+    runtime = _runtime(request)
+    backlog = await outbox_backlog(runtime.store)
+    check = runtime.relay.last_check
+    return {
+        "service": runtime.name,
+        "pending": backlog.pending,
+        "oldest_pending_age_seconds": round(backlog.oldest_age_seconds, 3),
+        "parked": await parked_count(runtime.store),
+        "last_log_check": None if check is None else _check(check),
+    }
+
+
+@router.get("/parked", summary="Events parked because the broker refuses them")
+async def parked(
+    request: Request,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    principal.require("ministry")
+    return {"items": await list_parked(_runtime(request).store, limit=limit)}
+
+
+@router.post("/parked/{event_id}/retry", summary="Publish a parked event now")
+async def retry(
+    event_id: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")],
+    request: Request,
+    principal: CurrentPrincipal,
+    force: Annotated[bool, Query(description="Skip the service's own size check")] = False,
+) -> dict[str, Any]:
+    principal.require("ministry")
+    runtime = _runtime(request)
+    try:
+        outcome = await retry_parked(runtime.store, runtime.publisher, event_id, force=force)
+    except NotParked:
+        raise NotFound(f"no parked event {event_id}") from None
+    if outcome.refused:
+        raise Conflict(f"event {event_id} is still refused: {outcome.reason}")
+    if not outcome.published:
+        raise BrokerUnavailable(f"event {event_id} not published, retry later: {outcome.reason}")
+    runtime.relay.released(outcome.stream)
+    return {
+        "id": event_id,
+        "published": True,
+        "partition": outcome.partition,
+        "offset": outcome.offset,
+        "released": outcome.released,
+    }
+
+
+@router.post("/republish", summary="Publish a topic's events again from the outbox")
+async def republish_topic(
+    request: Request,
+    principal: CurrentPrincipal,
+    topic: Annotated[str, Query(min_length=1, max_length=249, pattern=TOPIC_PATTERN)],
+    partition: Annotated[list[int] | None, Query(ge=0, le=100_000)] = None,
+) -> dict[str, Any]:
+    principal.require("ministry")
+    runtime = _runtime(request)
+    async with runtime.store.transaction() as uow:
+        if not await uow.count(OUTBOX, {"topic": topic}):
+            raise NotFound(f"this service's outbox holds no event of {topic}", field="topic")
+    try:
+        await runtime.relay.ensure_topics([topic])
+    except Exception as exc:  # the relay recreates it once the broker answers
+        log.warning("republish: topic %s not ensured now: %r", topic, exc)
+    count = await republish(
+        runtime.store, topic, partition, reason=f"requested by {principal.subject}"
+    )
+    runtime.relay.wake()
+    return {"topic": topic, "partitions": partition, "republishing": count}
+
+
+@router.post("/verify", summary="Check now that the log holds what was published")
+async def verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require("ministry")
+    try:
+        return _check(await _runtime(request).relay.verify_log())
+    except Exception as exc:
+        raise BrokerUnavailable(f"the log could not be checked: {type(exc).__name__}") from exc
 
 
 def _check(check: LogCheck) -> dict[str, Any]:

@@ -88,6 +88,8 @@ class RetryOutcome:
     partition: int | None = None
     offset: int | None = None
     released: int = 0
+    refused: bool = False
+    """Not published because the broker refuses it (else: the broker was unreachable)."""
 
 
 class NotParked(LookupError):
@@ -103,6 +105,8 @@ async def retry_parked(
     if row is None or not row.get("parked"):
         raise NotParked(event_id)
     [result] = await publisher.publish_batch([row_message(row, force=force)])
+    if not result.ok and not result.permanent:  # the broker is unreachable: nothing learnt
+        return RetryOutcome(published=False, stream=row_stream(row), reason=result.error)
     if not result.ok:
         async with store.transaction() as uow:
             await uow.patch_many(
@@ -114,7 +118,9 @@ async def retry_parked(
                     "retries": int(row.get("retries", 0)) + 1,
                 },
             )
-        return RetryOutcome(published=False, stream=row_stream(row), reason=result.error)
+        return RetryOutcome(
+            published=False, stream=row_stream(row), reason=result.error, refused=True
+        )
     async with store.transaction() as uow:
         await uow.patch_each(
             OUTBOX,

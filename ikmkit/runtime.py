@@ -292,15 +292,11 @@ def _health_router(max_backlog: int) -> APIRouter:
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         ready = (
-            checks.get("store") == "ok"
-            and checks.get("broker") == "ok"
-            and "outbox" not in checks
-            and "parked" not in checks
+            checks.get("store") == "ok" and checks.get("broker") == "ok" and "outbox" not in checks
         )
-        response.status_code = 200 if ready else 503
-        status = "ready" if ready else "not ready"
-        if not ready and set(_failing(checks)) == {"parked"}:
-            status = "degraded"  # serving, but some events wait for an operator
+        # Parked events: the service works, but some events wait for an operator.
+        status = ("degraded" if "parked" in checks else "ready") if ready else "not ready"
+        response.status_code = 200 if status == "ready" else 503
         return {"status": status, "checks": checks}
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
@@ -308,14 +304,6 @@ def _health_router(max_backlog: int) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
-
-
-def _failing(checks: dict[str, Any]) -> list[str]:
-    return [
-        name
-        for name, value in checks.items()
-        if name in ("outbox", "parked") or (name in ("store", "broker") and value != "ok")
-    ]
 
 
 def create_service_app(definition: ServiceDefinition) -> FastAPI:

@@ -124,6 +124,12 @@ async def test_an_operator_republishes_a_topic_from_the_outbox(kafka: str, tmp_p
         await eventually(lambda: _equals(on_log, sorted(ids * 2)))
         code, out = await ikm("outbox", "verify", "--url", url, "--token", MINISTRY)
         assert code == 0 and "log intact" in out
+        async with httpx.AsyncClient(base_url=url) as http:
+            auth = {"Authorization": f"Bearer {MINISTRY}"}
+            unknown = await http.post(f"/ops/outbox/republish?topic={unique_topic()}", headers=auth)
+            assert unknown.status_code == 404 and "holds no event" in unknown.text
+            invalid = await http.post("/ops/outbox/republish?topic=no%20spaces", headers=auth)
+            assert invalid.status_code == 422
 
 
 async def _status(http: httpx.AsyncClient, path: str, status: int) -> httpx.Response | None:

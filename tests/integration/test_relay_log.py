@@ -185,6 +185,36 @@ async def test_a_broker_restarting_empty_gets_every_event_back(
         broker.stop()
 
 
+async def test_a_broker_restarted_while_the_relay_idled_is_noticed_without_the_timer(
+    store_kind: str, store: Store
+) -> None:
+    """No periodic check in sight: the relay's next publish to the emptied log gives it away."""
+    if store_kind != "sqlite":
+        pytest.skip("broker faults don't depend on the store; the deleted-topic test covers both")
+    port = free_port()
+    broker = EmbeddedKafka(port=port).start()
+    topic = unique_topic()
+    await ensure_topics(broker.bootstrap_servers, [topic], partitions=3)
+    publisher = KafkaPublisher(broker.bootstrap_servers)
+    await publisher.start()
+    probe = KafkaLogProbe(broker.bootstrap_servers, partitions=3)
+    relay = OutboxRelay(store, publisher, log_probe=probe, topics=[topic], verify_interval=3600)
+    relay.start()
+    try:
+        before = await add_events(store, topic, streams=6, per_stream=3)
+        await eventually(lambda: _holds(broker.bootstrap_servers, topic, before), timeout=20)
+        broker.stop()
+        broker = EmbeddedKafka(port=port).start()
+        await ensure_topics(broker.bootstrap_servers, [topic], partitions=3)  # like `dev up`
+        after = await add_events(store, topic, streams=6, per_stream=1)
+        everything = before + after
+        await eventually(lambda: _holds(broker.bootstrap_servers, topic, everything), timeout=30)
+    finally:
+        await relay.stop()
+        await publisher.stop()
+        broker.stop()
+
+
 async def _holds(kafka: str, topic: str, ids: list[str]) -> bool:
     try:
         return set(ids) <= set(await ids_on(kafka, topic))
