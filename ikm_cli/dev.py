@@ -108,7 +108,14 @@ class BrokerChild:
 
     def respawn(self) -> None:
         self.broker.restart()
-        asyncio.run(ensure_topics(self.broker.bootstrap_servers, all_topics()))
+        for attempt in range(3):  # a broker that just opened its port may not serve admin yet
+            try:
+                asyncio.run(ensure_topics(self.broker.bootstrap_servers, all_topics()))
+                return
+            except Exception:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
 
 
 def _write_state(
