@@ -81,8 +81,9 @@ class DevStack:
         return str(self.status()["services"][service])
 
     def kill(self, child: str) -> int:
-        """``kill -9`` of a service or of the embedded broker; returns the pid killed."""
-        state = self.status()
+        """``kill -9`` of a service or of the embedded broker; returns the pid killed. (Reads
+        the state file: a CLI call would block the event loop, and with it the load.)"""
+        state = self.state()
         pid = state["broker"]["pid"] if child == "broker" else state["pids"][child]
         os.kill(pid, signal.SIGKILL)
         return int(pid)
@@ -153,8 +154,8 @@ async def register(
     nibs: list[str],
     load: Load,
     *,
-    concurrency: int = 8,
-    rate: float = 40,
+    concurrency: int = 16,
+    rate: float = 100,
     retry_for: float = 90,
 ) -> Load:
     """POST /enterprises for every NIB, at most ``concurrency`` at a time and ``rate`` per

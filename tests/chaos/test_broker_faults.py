@@ -58,8 +58,11 @@ async def test_down_then_up_in_the_same_folder_loses_nothing(
     urls = dict(stack.status()["services"])
     load = Load()
     nibs = [new_nib() for _ in range(REGISTRATIONS)]
-    # the client keeps retrying while the stack is down, against wherever the registry is now
-    running = asyncio.create_task(register(lambda: urls["registry"], nibs, load, retry_for=120))
+    # the client keeps retrying while the stack is down, against wherever the registry is now;
+    # paced so that the load outlasts `ikm dev down` (which serves the requests in flight)
+    running = asyncio.create_task(
+        register(lambda: urls["registry"], nibs, load, rate=25, retry_for=120)
+    )
     await when(lambda: len(load.acknowledged) >= REGISTRATIONS // 3)
     await asyncio.to_thread(stack.down)
     at = time.monotonic()
