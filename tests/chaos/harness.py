@@ -65,8 +65,12 @@ class DevStack:
         return self.status()
 
     def down(self) -> None:
+        """`ikm dev down`; every process of the stack, restarted ones included, is gone."""
+        state = self.state()
+        pids = [state["supervisor_pid"], state["broker"]["pid"], *state["pids"].values()]
         stopped = self.ikm("dev", "down")
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        assert [pid for pid in pids if pid and _alive(pid)] == [], "left running by `down`"
 
     def status(self) -> dict[str, Any]:
         shown = self.ikm("dev", "status", "--json")
@@ -100,6 +104,14 @@ class DevStack:
                 return dict(entry)
             await asyncio.sleep(0.5)
         raise AssertionError(f"{child} not restarted within {timeout}s: {self.status()}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 async def _ready(url: str) -> bool:
