@@ -200,7 +200,7 @@ def _supervise(data_dir: Path, any_ports: bool) -> None:
         supervisor = Supervisor(
             children,
             on_change=lambda: _write_state(kafka, services, supervisor, extra_state),
-            report=lambda line: console.print(f"[yellow]{line}[/]"),
+            report=lambda line: console.print(line, style="yellow", markup=False),
         )
         _write_state(kafka, services, supervisor, extra_state)
         _announce(kafka, services)
@@ -208,7 +208,7 @@ def _supervise(data_dir: Path, any_ports: bool) -> None:
             supervisor.tick()
             time.sleep(0.2)
     except StartupError as exc:
-        console.print(f"[bold red]ikm dev up failed:[/] {exc}")
+        console.print(f"ikm dev up failed: {exc}", style="bold red", markup=False)
         raise typer.Exit(1) from exc
     finally:
         console.print("stopping ...")
