@@ -16,26 +16,30 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
 from contracts.catalog import all_topics
 from ikm_cli.devkeys import signing_env
-from ikmkit.infra import KafkaEndpoint, free_port, resolve_kafka
+from ikm_cli.launcher import ServiceProcess, StartupError, start_service, wait_ready
+from ikm_cli.supervisor import Supervisor
+from ikmkit.infra import EmbeddedKafka, KafkaEndpoint, free_port, resolve_kafka
 from ikmkit.kafka import ensure_topics
 
 app = typer.Typer(help="Run the whole system locally.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a message stays one line in dev.log
 
 SERVICES: dict[str, int] = {"registry": 8001, "subsidy": 8002, "training": 8003, "notify": 8004}
 STATE_DIR = Path(os.environ.get("IKM_STATE_DIR", ".ikm"))
 STATE_FILE = STATE_DIR / "dev.json"
 LOG_DIR = STATE_DIR / "logs"
+
+STATUS_KEYS = ("pids", "restarts", "broker", "failed", "supervision", "smtp", "smtp_inbox")
+
+__all__ = ["SERVICES", "STATE_FILE", "ServiceProcess", "start_service", "wait_ready"]
 
 
 def _port_for(preferred: int) -> int:
@@ -47,13 +51,6 @@ def _port_for(preferred: int) -> int:
         return preferred
     except OSError:
         return free_port()
-
-
-@dataclass
-class ServiceProcess:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
 
 
 def _service_env(kafka: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -69,81 +66,129 @@ def _service_env(kafka: str, data_dir: Path, extra: dict[str, str]) -> dict[str,
     return env
 
 
-def start_service(
-    name: str, port: int, env: dict[str, str], log_dir: Path = LOG_DIR
-) -> ServiceProcess:
-    """One service as a uvicorn child process, logging to ``log_dir/<name>.log``."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"services.{name}.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    return ServiceProcess(name, f"http://127.0.0.1:{port}", process)
+class ServiceChild:
+    """A service under supervision: restarted on the same port with a fresh instance id."""
+
+    def __init__(self, name: str, port: int, env: dict[str, str]) -> None:
+        self.name, self.port, self.env = name, port, env
+        self.current = start_service(name, port, env, LOG_DIR)
+
+    @property
+    def pid(self) -> int | None:
+        return self.current.process.pid
+
+    def poll(self) -> int | None:
+        return self.current.process.poll()
+
+    def exit_reason(self) -> str:
+        return self.current.exit_reason()
+
+    def respawn(self) -> None:
+        self.current = start_service(self.name, self.port, self.env, LOG_DIR)
+
+    def stop(self) -> None:
+        process = self.current.process
+        if process.poll() is None:
+            process.terminate()
 
 
-def wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
-    """Until every service's /readyz answers 200; fails fast if one exits."""
-    deadline = time.monotonic() + timeout
-    pending = {s.name: s for s in services}
-    while pending and time.monotonic() < deadline:
-        for name, svc in list(pending.items()):
-            if svc.process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {svc.process.returncode}; see its log")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{svc.url}/readyz", timeout=1).status_code == 200:
-                    del pending[name]
-        time.sleep(0.2)
-    if pending:
-        raise RuntimeError(f"not ready after {timeout}s: {', '.join(pending)}")
+class BrokerChild:
+    """The embedded broker under supervision: restarted on the same address, topics recreated.
+
+    Its log is in memory and starts empty after a restart; the services' outboxes are the
+    durable record, and their relays publish again what the new broker does not hold.
+    """
+
+    name = "broker"
+
+    def __init__(self, broker: EmbeddedKafka) -> None:
+        self.broker = broker
+
+    @property
+    def pid(self) -> int | None:
+        return self.broker.pid
+
+    def poll(self) -> int | None:
+        return self.broker.poll()
+
+    def exit_reason(self) -> str:
+        return f"embedded broker exited with {self.broker.poll()}"
+
+    def respawn(self) -> None:
+        self.broker.restart()
+        for attempt in range(3):  # a broker that just opened its port may not serve admin yet
+            try:
+                asyncio.run(ensure_topics(self.broker.bootstrap_servers, all_topics()))
+                return
+            except Exception:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
 
 
 def _write_state(
-    kafka: KafkaEndpoint, services: list[ServiceProcess], extra: dict[str, Any]
+    kafka: KafkaEndpoint,
+    services: list[ServiceChild],
+    supervisor: Supervisor,
+    extra: dict[str, Any],
 ) -> None:
+    """Rewritten after every restart, so ``down`` always knows the current pids."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
+    children = supervisor.snapshot()
     state = {
         "kafka": kafka.bootstrap_servers,
         "kafka_kind": kafka.kind,
-        "services": {s.name: s.url for s in services},
-        "pids": {s.name: s.process.pid for s in services},
+        "services": {s.name: f"http://127.0.0.1:{s.port}" for s in services},
+        "pids": {s.name: children[s.name]["pid"] for s in services},
+        "restarts": {s.name: children[s.name]["restarts"] for s in services},
+        "supervision": children,
+        "failed": supervisor.failed,
         "supervisor_pid": os.getpid(),
         **extra,
     }
-    STATE_FILE.write_text(json.dumps(state, indent=2))
+    if kafka.embedded is not None:
+        state["broker"] = children["broker"]
+    temporary = STATE_FILE.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, indent=2))
+    temporary.replace(STATE_FILE)  # readers never see half a file
 
 
-def _stop_all(services: list[ServiceProcess], kafka: KafkaEndpoint) -> None:
+def _stop_all(services: list[ServiceChild], kafka: KafkaEndpoint) -> None:
     for svc in services:
-        if svc.process.poll() is None:
-            svc.process.terminate()
+        svc.stop()
     for svc in services:
         try:
-            svc.process.wait(timeout=10)
+            svc.current.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            svc.process.kill()
-            svc.process.wait()
+            svc.current.process.kill()
+            svc.current.process.wait()
     kafka.stop()
     with contextlib.suppress(FileNotFoundError):
         STATE_FILE.unlink()
 
 
-def _supervise(data_dir: Path) -> None:
+def _start_services(
+    kafka: KafkaEndpoint, data_dir: Path, env: dict[str, str], any_ports: bool
+) -> list[ServiceChild]:
+    env = _service_env(kafka.bootstrap_servers, data_dir, env)
+    return [
+        ServiceChild(name, free_port() if any_ports else _port_for(preferred), env)
+        for name, preferred in SERVICES.items()
+    ]
+
+
+def _announce(kafka: KafkaEndpoint, services: list[ServiceChild]) -> None:
+    console.print(
+        f"[bold green]IKM platform is up[/] (Kafka {kafka.kind} at {kafka.bootstrap_servers})"
+    )
+    for svc in services:
+        console.print(f"  {svc.name:<9} {svc.current.url}   docs: {svc.current.url}/docs")
+    console.print("Press Ctrl-C to stop everything.")
+
+
+def _supervise(data_dir: Path, any_ports: bool) -> None:
     kafka = resolve_kafka()
-    services: list[ServiceProcess] = []
+    services: list[ServiceChild] = []
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -155,23 +200,24 @@ def _supervise(data_dir: Path) -> None:
     try:
         asyncio.run(ensure_topics(kafka.bootstrap_servers, all_topics()))
         extra_env, extra_state = _dev_extras()
-        env = _service_env(kafka.bootstrap_servers, data_dir, extra_env)
-        for name, preferred in SERVICES.items():
-            services.append(start_service(name, _port_for(preferred), env))
-        wait_ready(services)
-        _write_state(kafka, services, extra_state)
-        console.print(
-            f"[bold green]IKM platform is up[/] (Kafka {kafka.kind} at {kafka.bootstrap_servers})"
+        services.extend(_start_services(kafka, data_dir, extra_env, any_ports))
+        wait_ready([s.current for s in services])
+        children: list[Any] = [*services]
+        if kafka.embedded is not None:
+            children.append(BrokerChild(kafka.embedded))
+        supervisor = Supervisor(
+            children,
+            on_change=lambda: _write_state(kafka, services, supervisor, extra_state),
+            report=lambda line: console.print(line, style="yellow", markup=False),
         )
-        for svc in services:
-            console.print(f"  {svc.name:<9} {svc.url}   docs: {svc.url}/docs")
-        console.print("Press Ctrl-C to stop everything.")
+        _write_state(kafka, services, supervisor, extra_state)
+        _announce(kafka, services)
         while not stopping:
-            for svc in services:
-                if svc.process.poll() is not None:
-                    console.print(f"[red]{svc.name} exited ({svc.process.returncode}); stopping[/]")
-                    stopping = True
-            time.sleep(0.3)
+            supervisor.tick()
+            time.sleep(0.2)
+    except StartupError as exc:
+        console.print(f"ikm dev up failed: {exc}", style="bold red", markup=False)
+        raise typer.Exit(1) from exc
     finally:
         console.print("stopping ...")
         _stop_all(services, kafka)
@@ -202,6 +248,9 @@ def _stop_dev_extras() -> None:
 def up(
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background.")] = False,
     data_dir: Annotated[Path, typer.Option(help="SQLite data directory.")] = STATE_DIR / "data",
+    any_ports: Annotated[
+        bool, typer.Option("--any-ports", help="Free ports instead of 8001-8004 (several stacks).")
+    ] = False,
 ) -> None:
     """Start Kafka (resolved) and every service; foreground unless --detach."""
     if STATE_FILE.exists() and _alive(json.loads(STATE_FILE.read_text()).get("supervisor_pid")):
@@ -210,14 +259,18 @@ def up(
         )
         raise typer.Exit(1)
     if not detach:
-        _supervise(data_dir)
+        _supervise(data_dir, any_ports)
         return
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         STATE_FILE.unlink()
     log = open(STATE_DIR / "dev.log", "ab")  # noqa: SIM115 - owned by the child
+    log_start = log.tell()
     child = subprocess.Popen(
-        [sys.executable, "-m", "ikm_cli.main", "dev", "up", "--data-dir", str(data_dir)],
+        [
+            *(sys.executable, "-m", "ikm_cli.main", "dev", "up", "--data-dir", str(data_dir)),
+            *(["--any-ports"] if any_ports else []),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -229,11 +282,20 @@ def up(
             console.print(STATE_FILE.read_text())
             return
         if child.poll() is not None:
+            console.print(_tail(STATE_DIR / "dev.log", log_start))
             console.print(f"[red]failed to start[/]; see {STATE_DIR / 'dev.log'}")
             raise typer.Exit(1)
         time.sleep(0.3)
     console.print("[red]timed out waiting for the services[/]")
     raise typer.Exit(1)
+
+
+def _tail(path: Path, offset: int, lines: int = 6) -> str:
+    """What the background supervisor said since ``offset`` (its reason for failing)."""
+    with path.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def _alive(pid: int | None) -> bool:
@@ -261,14 +323,18 @@ def status(
     summary = {
         "kafka": state["kafka"],
         "services": state["services"],
-        **{k: v for k, v in state.items() if k in ("smtp", "smtp_inbox")},
+        **{k: v for k, v in state.items() if k in STATUS_KEYS},
     }
     if as_json:
         print(json.dumps(summary))
         return
     console.print(f"kafka     {state['kafka']} ({state.get('kafka_kind')})")
-    for name, url in state["services"].items():
-        console.print(f"{name:<9} {url}")
+    for name, info in state.get("supervision", {}).items():
+        url = state["services"].get(name, state["kafka"])
+        console.print(
+            f"{name:<9} {url:<24} {info['state']:<10} pid {info['pid']}  "
+            f"restarts {info['restarts']}"
+        )
 
 
 @app.command()
@@ -284,7 +350,8 @@ def down() -> None:
         deadline = time.monotonic() + 30
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-    for child in state.get("pids", {}).values():
+    leftovers = [*state.get("pids", {}).values(), state.get("broker", {}).get("pid")]
+    for child in leftovers:
         if _alive(child):
             os.kill(child, signal.SIGKILL)
     with contextlib.suppress(FileNotFoundError):

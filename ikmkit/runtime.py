@@ -31,6 +31,7 @@ from ikmkit.health import NamedCheck, default_checks, health_router
 from ikmkit.http import install_error_handlers, install_latency_metrics, install_request_guard
 from ikmkit.inbox import INBOX_COLLECTIONS
 from ikmkit.infra import store_for
+from ikmkit.instance import InstanceHeader, instance_id
 from ikmkit.kafka import KafkaLogProbe, KafkaPublisher, ensure_topics
 from ikmkit.kafka_security import faststream_security, kafka_client_options
 from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, outbox_backlog
@@ -257,6 +258,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         bulk_max_bytes=definition.settings.max_bulk_request_bytes,
     )
     install_latency_metrics(app, definition.name)
+    app.add_middleware(InstanceHeader, instance=instance_id())
     app.include_router(health_router([*default_checks(), *definition.readiness]))
     app.include_router(audit_heads.router)
     app.include_router(ops_router())

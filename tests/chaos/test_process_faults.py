@@ -1,0 +1,70 @@
+"""`kill -9` of a service mid-load on the real `ikm dev up --detach` stack: the supervisor
+restarts it alone, and nothing acknowledged is lost or applied twice downstream."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.conftest import FaultReport
+from tests.chaos.harness import DevStack, Load, Outcome, register, settle, when
+from tests.integration.test_registry_api import new_nib
+
+REGISTRATIONS = 300
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[DevStack]:
+    running = DevStack(tmp_path)
+    running.up()
+    yield running
+    running.down()
+
+
+def check(outcome: Outcome, report: FaultReport, fault: str) -> None:
+    report.record(fault, **outcome.counts())
+    assert outcome.lost == set(), f"acknowledged but never on the log: {sorted(outcome.lost)[:5]}"
+    assert outcome.duplicated == 0, {n: c for n, c in outcome.effects.items() if c > 1}
+    assert outcome.acknowledged <= outcome.stored
+    assert outcome.acknowledged <= outcome.consumed, "an acknowledged registration had no effect"
+
+
+async def kill_mid_load(stack: DevStack, child: str, after: int) -> tuple[Load, dict[str, object]]:
+    registry = stack.url("registry")  # the supervisor restarts it on the same port
+    load = Load()
+    nibs = [new_nib() for _ in range(REGISTRATIONS)]
+    running = asyncio.create_task(register(lambda: registry, nibs, load))
+    await when(lambda: len(load.acknowledged) >= after)
+    killed, at = stack.kill(child), time.monotonic()
+    entry = await stack.restarted(child, killed)
+    await running
+    assert load.refused == {}, load.refused
+    # a killed registry acknowledges nothing: what comes after the kill is its successor's
+    assert load.acknowledged_after(at) > 0, "the load must go on after the kill"
+    return load, entry
+
+
+async def test_registry_killed_mid_load_is_restarted_and_loses_nothing(
+    stack: DevStack, fault_report: FaultReport
+) -> None:
+    others = {n: p for n, p in stack.status()["pids"].items() if n != "registry"}
+    broker = stack.status()["broker"]["pid"]
+    load, entry = await kill_mid_load(stack, "registry", after=REGISTRATIONS // 3)
+    assert entry["restarts"] == 1
+    state = stack.status()
+    assert {n: p for n, p in state["pids"].items() if n != "registry"} == others
+    assert state["broker"]["pid"] == broker, "the broker must survive a service crash"
+    check(await settle(stack, load), fault_report, "kill -9 registry mid-load")
+
+
+async def test_consumer_killed_mid_load_is_restarted_and_applies_each_event_once(
+    stack: DevStack, fault_report: FaultReport
+) -> None:
+    load, entry = await kill_mid_load(stack, "notify", after=REGISTRATIONS // 3)
+    assert entry["restarts"] == 1
+    assert stack.status()["restarts"] == {"registry": 0, "subsidy": 0, "training": 0, "notify": 1}
+    check(await settle(stack, load), fault_report, "kill -9 notify mid-load")
