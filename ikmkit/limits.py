@@ -4,7 +4,7 @@ Every free-text field, list and integer a client sends has a maximum here, so no
 request can carry a value that a store, an event or a consumer cannot hold (a 1 MB street
 that no Kafka message fits, 40,000 products, a year past 2^63). A value over its limit is a
 422 naming the field and the rule (pydantic's ``string_too_long``, ``too_long``,
-``less_than_equal``...). ``docs/faults-input.md`` lists them for clients and operators.
+``less_than_equal``...). ``docs/faults/input.md`` lists them for clients and operators.
 
 E-mail addresses are checked once, here, with ``email-validator``: the domain may be
 internationalised (it is stored in its ASCII, IDNA form, which every mail server accepts);
