@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ikmkit.infra import KafkaEndpoint, resolve_kafka
+from ikmkit.kafka import KafkaPublisher
 from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
 from ikmkit.store.sqlite import SqliteStore
@@ -45,6 +46,15 @@ def mongo_url() -> Iterator[str]:
     MONGO_KIND["kind"] = kind
     yield url
     owner.stop()
+
+
+@pytest.fixture
+async def publisher(kafka: str) -> AsyncIterator[KafkaPublisher]:
+    """The services' Kafka publisher, started, on the session's broker."""
+    pub = KafkaPublisher(kafka)
+    await pub.start()
+    yield pub
+    await pub.stop()
 
 
 def make_store(kind: str, tmp_path: Path, mongo_url: str | None) -> Store:

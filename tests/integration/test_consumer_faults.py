@@ -41,14 +41,6 @@ async def store(fresh_store: Store) -> AsyncIterator[Store]:
     yield fresh_store
 
 
-@pytest.fixture
-async def publisher(kafka: str) -> AsyncIterator[KafkaPublisher]:
-    pub = KafkaPublisher(kafka)
-    await pub.start()
-    yield pub
-    await pub.stop()
-
-
 def registered(nib: str) -> EnterpriseRegistered:
     return EnterpriseRegistered(
         nib=nib,

@@ -36,14 +36,6 @@ async def store(fresh_store: Store) -> AsyncIterator[Store]:
     yield fresh_store
 
 
-@pytest.fixture
-async def publisher(kafka: str) -> AsyncIterator[KafkaPublisher]:
-    pub = KafkaPublisher(kafka)
-    await pub.start()
-    yield pub
-    await pub.stop()
-
-
 def nib() -> str:
     return str(uuid.uuid4().int)[:13]
 

@@ -42,14 +42,6 @@ async def store(fresh_store: Store) -> AsyncIterator[Store]:
     yield fresh_store
 
 
-@pytest.fixture
-async def publisher(kafka: str) -> AsyncIterator[KafkaPublisher]:
-    pub = KafkaPublisher(kafka)
-    await pub.start()
-    yield pub
-    await pub.stop()
-
-
 async def add_events(store: Store, topic: str, streams: int, per_stream: int) -> list[str]:
     """``streams`` aggregates with ``per_stream`` events each; returns the event ids."""
     event = probe_event(topic)

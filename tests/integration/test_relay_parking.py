@@ -24,14 +24,6 @@ async def store(fresh_store: Store) -> AsyncIterator[Store]:
     yield fresh_store
 
 
-@pytest.fixture
-async def publisher(kafka: str) -> AsyncIterator[KafkaPublisher]:
-    pub = KafkaPublisher(kafka)
-    await pub.start()
-    yield pub
-    await pub.stop()
-
-
 async def add(store: Store, topic: str, key: str, note: str = "") -> str:
     async with store.transaction() as uow:
         attrs = await Outbox("/tests").add(uow, probe_event(topic)(key=key, note=note))
