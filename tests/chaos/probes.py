@@ -96,3 +96,10 @@ async def dead_letters(
         if time.monotonic() > deadline:
             raise AssertionError(f"no dead letter {key} from {group} within {timeout}s")
         await asyncio.sleep(1)
+
+
+async def dead_lettered_by_every_group(
+    kafka: str, topic: str, key: str
+) -> dict[str, ConsumerRecord[bytes, bytes]]:
+    """Each consumer group's first dead letter of ``topic`` keyed ``key``."""
+    return {g: (await dead_letters(kafka, topic, g, key))[0] for g in CONSUMER_GROUPS}

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from contracts.registry import ENTERPRISE_TOPIC
 from tests.chaos.conftest import FaultReport
@@ -20,7 +20,7 @@ from tests.chaos.harness import MINISTRY, DevStack, Load, inbox_counts, register
 from tests.chaos.probes import (
     CONSUMER_GROUPS,
     caught_up,
-    dead_letters,
+    dead_lettered_by_every_group,
     readiness_until,
     ready,
 )
@@ -61,7 +61,7 @@ async def nothing_stalled(stack: DevStack) -> None:
     """Every group committed the whole topic, and every /readyz is 200 with its consumers ok."""
     state = stack.status()
     await caught_up(state["kafka"], ENTERPRISE_TOPIC)
-    await readiness_until(state["services"], lambda code, body: ready(code, body), timeout=30)
+    await readiness_until(state["services"], ready, timeout=30)
 
 
 async def hostile_requests(urls: dict[str, str]) -> dict[str, int]:
@@ -111,34 +111,52 @@ async def test_hostile_requests_mid_load_are_refused_and_halt_nothing(
     await nothing_stalled(stack)
 
 
+async def record_mid_load(
+    stack: DevStack,
+    report: FaultReport,
+    fault: str,
+    key: str,
+    write: Callable[[str], Awaitable[None]],
+) -> dict[str, ConsumerRecord[bytes, bytes]]:
+    """``write(kafka)`` puts one record keyed ``key`` straight onto the registry's topic
+    mid-load. Returns each group's dead letter of it, once the load is settled and checked
+    and no partition is left behind."""
+    kafka = stack.status()["kafka"]
+
+    async def poison(urls: dict[str, str]) -> None:
+        await write(kafka)
+
+    load = await mid_load(stack, poison)
+    letters = await dead_lettered_by_every_group(kafka, ENTERPRISE_TOPIC, key)
+    check(await settle(stack, load), report, fault)
+    await nothing_stalled(stack)
+    return letters
+
+
 async def test_a_1_mib_record_mid_load_is_dead_lettered_by_every_group(
     stack: DevStack, fault_report: FaultReport
 ) -> None:
-    kafka = stack.status()["kafka"]
     oversized = enterprise("Oversized Co")  # valid-looking headers; the value is no JSON
     nib = oversized.nib
     big = b'{"nib": "' + b"9" * (OVERSIZED - 10) + b'"'
 
-    async def poison(urls: dict[str, str]) -> None:
+    async def write(kafka: str) -> None:
         await produce(kafka, ENTERPRISE_TOPIC, big, envelope_headers(oversized), nib.encode())
 
-    load = await mid_load(stack, poison)
-    for group in CONSUMER_GROUPS:
-        letter = (await dead_letters(kafka, ENTERPRISE_TOPIC, group, nib))[0]
-        assert header(letter, "dlq_truncated") == "true", group
-        assert header(letter, "dlq_original_size") == str(len(big)) == str(OVERSIZED)
-        assert len(letter.value or b"") < len(big)
-    check(await settle(stack, load), fault_report, "1 MiB record on the topic mid-load")
-    await nothing_stalled(stack)
+    letters = await record_mid_load(stack, fault_report, "1 MiB record mid-load", nib, write)
+    assert {g: header(r, "dlq_truncated") for g, r in letters.items()} == dict.fromkeys(
+        CONSUMER_GROUPS, "true"
+    )
+    assert {header(r, "dlq_original_size") for r in letters.values()} == {str(OVERSIZED)}
+    assert max(len(r.value or b"") for r in letters.values()) < len(big) == OVERSIZED
 
 
 async def test_a_forged_registration_mid_load_is_dead_lettered_forged(
     stack: DevStack, fault_report: FaultReport
 ) -> None:
-    kafka = stack.status()["kafka"]
     forged = enterprise("Forged Co")
 
-    async def poison(urls: dict[str, str]) -> None:
+    async def write(kafka: str) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=False)
         await producer.start()
         try:
@@ -146,12 +164,11 @@ async def test_a_forged_registration_mid_load_is_dead_lettered_forged(
         finally:
             await producer.stop()
 
-    load = await mid_load(stack, poison)
-    for group in CONSUMER_GROUPS:
-        letter = (await dead_letters(kafka, ENTERPRISE_TOPIC, group, forged.nib))[0]
-        assert header(letter, "dlq_reason") == "forged", group
-        assert "/evil/forger" in (header(letter, "dlq_error") or ""), group
-    check(await settle(stack, load), fault_report, "forged registration mid-load")
+    fault = "forged registration mid-load"
+    letters = await record_mid_load(stack, fault_report, fault, forged.nib, write)
+    assert {g: header(r, "dlq_reason") for g, r in letters.items()} == dict.fromkeys(
+        CONSUMER_GROUPS, "forged"
+    )
+    assert all("/evil/forger" in (header(r, "dlq_error") or "") for r in letters.values())
     notify = stack.status()["services"]["notify"]
     assert await inbox_counts(notify, [forged.nib]) == {forged.nib: 0}
-    await nothing_stalled(stack)
