@@ -1,7 +1,9 @@
 """The embedded broker's log disappears mid-load (`kill -9` of Tansu, or `ikm dev down` then
 `ikm dev up` in the same folder). The stores survive; the in-memory log does not. The
 outboxes are the durable record: every acknowledged registration must be back on its topic
-and applied downstream exactly once.
+and applied downstream exactly once. While the broker hangs every /readyz is 503 naming
+it, and 200 again once it is back; after the restart the operator's audit (`ikm audit
+replay`, `ikm audit rebuild`) finds nothing missing and no difference.
 
 These depend on the outbox relay noticing that the broker lost its log and publishing again
 (branch ``relay``): without it they fail with ``lost > 0``, which is the bug they prove.
