@@ -183,7 +183,7 @@ class RequestGuard:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"").strip()
         if declared.isdigit() and int(declared) > limit:
-            await _too_large(limit, send)
+            await _too_large(limit, receive, send, declared=int(declared))
             return
         chunks: list[bytes] = []
         size = 0
@@ -195,11 +195,11 @@ class RequestGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
+            more = message.get("more_body", False)
             if size > limit:
-                await _too_large(limit, send)
+                await _too_large(limit, receive, send, read=size, more=more)
                 return
             chunks.append(chunk)
-            more = message.get("more_body", False)
         body = b"".join(chunks)
         content_type = headers.get(b"content-type", b"")
         if not content_type or _JSON_TYPE.match(content_type):  # FastAPI reads both as JSON
@@ -274,7 +274,26 @@ async def _respond(status: int, body: dict[str, object], send: Send) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _too_large(limit: int, send: Send) -> None:
+DRAIN_FACTOR = 8
+"""A refused body up to this many times the limit is read (and dropped) before the 413."""
+
+
+async def _too_large(
+    limit: int, receive: Receive, send: Send, *, declared: int = 0, read: int = 0, more: bool = True
+) -> None:
+    """413 naming the limit. A client writes its whole body before it reads an answer, and
+    a socket closed with unread bytes is reset: the client would see a broken connection,
+    not the 413. So the rest of a refused body is read and dropped first, up to
+    ``DRAIN_FACTOR`` times the limit (past that, or declared past it, nothing more is read:
+    the reset is the answer)."""
+    budget = limit * DRAIN_FACTOR
+    size = read
+    while more and declared <= budget and size <= budget:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
     body = error_body(
         f"request body is larger than the limit of {limit} bytes ({_human(limit)})",
         loc=["body"],

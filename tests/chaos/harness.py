@@ -46,10 +46,10 @@ class DevStack:
         }
         self.env.update({"IKM_STATE_DIR": str(self.root / "state"), "IKM_NO_DOCKER": "1"})
 
-    def ikm(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def ikm(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "ikm_cli.main", *args],
-            env=self.env,
+            env={**self.env, **extra_env},
             capture_output=True,
             text=True,
             timeout=CLI_TIMEOUT,
@@ -84,12 +84,13 @@ class DevStack:
     def url(self, service: str) -> str:
         return str(self.status()["services"][service])
 
-    def kill(self, child: str) -> int:
-        """``kill -9`` of a service or of the embedded broker; returns the pid killed. (Reads
-        the state file: a CLI call would block the event loop, and with it the load.)"""
+    def kill(self, child: str, sig: int = signal.SIGKILL) -> int:
+        """``kill -9`` (or ``sig``) of a service or of the embedded broker; returns the pid
+        signalled. (Reads the state file: a CLI call would block the event loop, and with it
+        the load.)"""
         state = self.state()
         pid = state["broker"]["pid"] if child == "broker" else state["pids"][child]
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, sig)
         return int(pid)
 
     async def restarted(self, child: str, killed: int, timeout: float = 60) -> dict[str, Any]:

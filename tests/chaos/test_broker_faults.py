@@ -1,7 +1,9 @@
 """The embedded broker's log disappears mid-load (`kill -9` of Tansu, or `ikm dev down` then
 `ikm dev up` in the same folder). The stores survive; the in-memory log does not. The
 outboxes are the durable record: every acknowledged registration must be back on its topic
-and applied downstream exactly once.
+and applied downstream exactly once. While the broker hangs every /readyz is 503 naming
+it, and 200 again once it is back; after the restart the operator's audit (`ikm audit
+replay`, `ikm audit rebuild`) finds nothing missing and no difference.
 
 These depend on the outbox relay noticing that the broker lost its log and publishing again
 (branch ``relay``): without it they fail with ``lost > 0``, which is the bug they prove.
@@ -10,14 +12,18 @@ These depend on the outbox relay noticing that the broker lost its log and publi
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from contracts.registry import ENTERPRISE_TOPIC
 from tests.chaos.conftest import FaultReport
 from tests.chaos.harness import DevStack, Load, register, settle, when
+from tests.chaos.probes import CONSUMER_GROUPS, broker_named_unready, readiness_until, ready
 from tests.chaos.test_process_faults import check
 from tests.integration.test_registry_api import new_nib
 
@@ -32,7 +38,7 @@ def stack(tmp_path: Path) -> Iterator[DevStack]:
     running.down()
 
 
-async def test_broker_killed_mid_load_comes_back_on_the_same_port_and_loses_nothing(
+async def test_broker_hung_then_killed_mid_load_is_told_by_readyz_and_loses_nothing(
     stack: DevStack, fault_report: FaultReport
 ) -> None:
     before = stack.status()
@@ -41,15 +47,24 @@ async def test_broker_killed_mid_load_comes_back_on_the_same_port_and_loses_noth
     nibs = [new_nib() for _ in range(REGISTRATIONS)]
     running = asyncio.create_task(register(lambda: before["services"]["registry"], nibs, load))
     await when(lambda: len(load.acknowledged) >= REGISTRATIONS // 3)
-    killed, at = stack.kill("broker"), time.monotonic()
+    # hung first (SIGSTOP: the supervisor sees a live process), held until every /readyz
+    # says so; then killed, and the supervisor restarts it
+    hung, at = stack.kill("broker", signal.SIGSTOP), time.monotonic()
+    outage = await readiness_until(before["services"], broker_named_unready, timeout=30)
+    killed = stack.kill("broker")
+    assert killed == hung
     entry = await stack.restarted("broker", killed)
+    await readiness_until(before["services"], ready, timeout=60)
     await running
+    assert all(body["checks"]["broker"] != "ok" for _, body in outage.values())
     after = stack.status()
     assert entry["restarts"] == 1
     assert after["kafka"] == before["kafka"], "services reconnect to the bootstrap they know"
     assert after["pids"] == services, "a broker crash takes no service down"
     assert load.acknowledged_after(at) > 0, "the load went on across the broker's restart"
-    check(await settle(stack, load, timeout=90), fault_report, "kill -9 broker mid-load")
+    check(
+        await settle(stack, load, timeout=90), fault_report, "broker hung, then kill -9, mid-load"
+    )
 
 
 async def test_down_then_up_in_the_same_folder_loses_nothing(
@@ -69,4 +84,28 @@ async def test_down_then_up_in_the_same_folder_loses_nothing(
     urls.update((await asyncio.to_thread(stack.up))["services"])
     await running
     assert load.acknowledged_after(at) > 0, "the load went on after the new `up`"
-    check(await settle(stack, load, timeout=90), fault_report, "ikm dev down, then up")
+    outcome = await settle(stack, load, timeout=90)
+    check(outcome, fault_report, "ikm dev down, then up")
+    audited(stack, len(outcome.acknowledged))
+
+
+def audited(stack: DevStack, acknowledged: int) -> None:
+    """What an operator runs after the restart: `ikm audit replay` (against the dev stack's
+    services, its default) finds nothing missing from the log, and `ikm audit rebuild` of
+    each consumer finds its state equal to what the log makes of it."""
+    report = stack.root / "replay.json"
+    replay = stack.ikm("audit", "replay", "--report", str(report))
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    document = json.loads(report.read_text())
+    registry = document["outbox"]["by_topic"][ENTERPRISE_TOPIC]
+    assert document["outbox"]["missing"] == 0, document["outbox"]
+    assert registry["missing"] == 0 and registry["on_log"] >= acknowledged, registry
+    assert "missing" not in document["findings_by_kind"], document["findings_by_kind"]
+    for service in CONSUMER_GROUPS:
+        written = stack.root / f"rebuild-{service}.json"
+        data = {"IKM_DATA_DIR": str(stack.root / "data"), "IKM_ENV": "development"}
+        rebuilt = stack.ikm("audit", "rebuild", service, "--report", str(written), **data)
+        assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+        differences = json.loads(written.read_text())
+        assert differences["differences"] == [] and differences["stream_differences"] == []
+        assert differences["events_replayed"] >= acknowledged, (service, differences)
