@@ -8,10 +8,22 @@ The assertions live in the tests: no acknowledged event lost, no effect duplicat
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.chaos.harness import DevStack
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[DevStack]:
+    running = DevStack(tmp_path)
+    running.up()
+    yield running
+    running.down()
+
 
 REPORT_FILE = Path(".ikm/chaos-report.json")
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +24,9 @@ from ikmkit.auth import issue_token
 from ikmkit.settings import DEV_JWT_SECRET
 from tests.integration.test_registry_api import enterprise_body
 from tests.support.kafka import header, read_topic
+
+if TYPE_CHECKING:
+    from tests.chaos.conftest import FaultReport
 
 MINISTRY = {
     "Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, subject='chaos', role='ministry')}"
@@ -294,3 +297,11 @@ async def settle(stack: DevStack, load: Load, timeout: float = 90) -> Outcome:
         published=await published(kafka) & set(load.sent),
         effects=await inbox_counts(urls["notify"], load.sent),
     )
+
+
+def check(outcome: Outcome, report: FaultReport, fault: str) -> None:
+    report.record(fault, **outcome.counts())
+    assert outcome.lost == set(), f"acknowledged but never on the log: {sorted(outcome.lost)[:5]}"
+    assert outcome.duplicated == 0, {n: c for n, c in outcome.effects.items() if c > 1}
+    assert outcome.acknowledged <= outcome.stored
+    assert outcome.acknowledged <= outcome.consumed, "an acknowledged registration had no effect"

@@ -15,27 +15,14 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from contracts.registry import ENTERPRISE_TOPIC
 from tests.chaos.conftest import FaultReport
-from tests.chaos.harness import DevStack, Load, register, settle, when
+from tests.chaos.harness import DevStack, Load, check, register, settle, when
 from tests.chaos.probes import CONSUMER_GROUPS, broker_named_unready, readiness_until, ready
-from tests.chaos.test_process_faults import check
 from tests.integration.test_registry_api import new_nib
 
 REGISTRATIONS = 300
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[DevStack]:
-    running = DevStack(tmp_path)
-    running.up()
-    yield running
-    running.down()
 
 
 async def test_broker_hung_then_killed_mid_load_is_told_by_readyz_and_loses_nothing(

@@ -16,7 +16,16 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from contracts.registry import ENTERPRISE_TOPIC
 from tests.chaos.conftest import FaultReport
-from tests.chaos.harness import MINISTRY, DevStack, Load, inbox_counts, register, settle, when
+from tests.chaos.harness import (
+    MINISTRY,
+    DevStack,
+    Load,
+    check,
+    inbox_counts,
+    register,
+    settle,
+    when,
+)
 from tests.chaos.probes import (
     CONSUMER_GROUPS,
     caught_up,
@@ -24,7 +33,6 @@ from tests.chaos.probes import (
     readiness_until,
     ready,
 )
-from tests.chaos.test_process_faults import check
 from tests.integration.test_consumer_faults import OVERSIZED
 from tests.integration.test_forged_events import enterprise, send
 from tests.integration.test_registry_api import enterprise_body, new_nib

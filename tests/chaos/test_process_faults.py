@@ -5,32 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.chaos.conftest import FaultReport
-from tests.chaos.harness import DevStack, Load, Outcome, register, settle, when
+from tests.chaos.harness import DevStack, Load, check, register, settle, when
 from tests.integration.test_registry_api import new_nib
 
 REGISTRATIONS = 300
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[DevStack]:
-    running = DevStack(tmp_path)
-    running.up()
-    yield running
-    running.down()
-
-
-def check(outcome: Outcome, report: FaultReport, fault: str) -> None:
-    report.record(fault, **outcome.counts())
-    assert outcome.lost == set(), f"acknowledged but never on the log: {sorted(outcome.lost)[:5]}"
-    assert outcome.duplicated == 0, {n: c for n, c in outcome.effects.items() if c > 1}
-    assert outcome.acknowledged <= outcome.stored
-    assert outcome.acknowledged <= outcome.consumed, "an acknowledged registration had no effect"
 
 
 async def kill_mid_load(stack: DevStack, child: str, after: int) -> tuple[Load, dict[str, object]]:

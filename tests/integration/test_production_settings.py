@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 from ikmkit.auth import issue_token
-from ikmkit.runtime import create_service_app
+from ikmkit.runtime import ServiceDefinition, create_service_app
 from ikmkit.settings import DEV_JWT_SECRET, UnsafeSettings
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
@@ -99,18 +99,22 @@ def test_the_service_process_exits_naming_the_setting(tmp_path: Path) -> None:
     assert "IKM_JWT_SECRET is the published development secret" in done.stderr
 
 
-async def test_a_consumer_needs_the_public_keys_of_its_producers(
-    kafka: str, tmp_path: Path
-) -> None:
-    signing, _ = ed25519_pair()
+def production_subsidy(kafka: str, tmp_path: Path, *, public_keys_of: str) -> ServiceDefinition:
+    """Subsidy with every production secret set, and one producer's public key."""
     settings = SubsidySettings(
         env="production",
         kafka_bootstrap_servers=kafka,
         jwt_secret=SECRET,
-        event_signing_key=signing,
-        event_public_keys={"training": ed25519_pair()[1]},
+        event_signing_key=ed25519_pair()[0],
+        event_public_keys={public_keys_of: ed25519_pair()[1]},
     )
-    definition = subsidy_definition(settings, store=make_store("sqlite", tmp_path, None))
+    return subsidy_definition(settings, store=make_store("sqlite", tmp_path, None))
+
+
+async def test_a_consumer_needs_the_public_keys_of_its_producers(
+    kafka: str, tmp_path: Path
+) -> None:
+    definition = production_subsidy(kafka, tmp_path, public_keys_of="training")
     with pytest.raises(UnsafeSettings, match="IKM_EVENT_PUBLIC_KEYS has no key for registry"):
         async with running_service(definition):
             pass
@@ -119,15 +123,7 @@ async def test_a_consumer_needs_the_public_keys_of_its_producers(
 async def test_proper_production_settings_start_and_accept_their_tokens(
     kafka: str, tmp_path: Path
 ) -> None:
-    signing, _ = ed25519_pair()
-    settings = SubsidySettings(
-        env="production",
-        kafka_bootstrap_servers=kafka,
-        jwt_secret=SECRET,
-        event_signing_key=signing,
-        event_public_keys={"registry": ed25519_pair()[1]},
-    )
-    definition = subsidy_definition(settings, store=make_store("sqlite", tmp_path, None))
+    definition = production_subsidy(kafka, tmp_path, public_keys_of="registry")
     async with running_service(definition) as subsidy:
         assert (await subsidy.client.get("/healthz")).status_code == 200
         good = issue_token(SECRET, subject="officer", role="ministry")
