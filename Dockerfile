@@ -19,6 +19,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
 COPY contracts ./contracts
 COPY ikmkit ./ikmkit
+COPY ikmdev ./ikmdev
 COPY services ./services
 COPY ikm_cli ./ikm_cli
 # --no-editable: the project is installed into the venv, so the runtime stage needs no sources.

@@ -20,7 +20,7 @@ from rich.table import Table
 
 import bench
 from bench.common import Figure
-from ikmkit.infra import resolve_kafka
+from ikmdev.infra import resolve_kafka
 
 # Benchmarks run services with the development JWT secret; production would refuse it.
 os.environ.setdefault("IKM_ENV", "development")

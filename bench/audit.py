@@ -23,8 +23,8 @@ from bench.common import Figure
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import EnterpriseVerified
 from ikmkit.audit.replay import DEFAULT_WORKERS, LogReader, replay
-from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.kafka import delete_topics, ensure_topics
 
 EVENTS = 100_000
 AGGREGATES = 10_000

@@ -34,10 +34,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench.common import Figure
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
-from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.inbox import INBOX
-from ikmkit.infra import EmbeddedKafka, free_port, wait_for_port
-from ikmkit.kafka import ensure_topics
+from ikmdev.infra import EmbeddedKafka, free_port, wait_for_port
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.inbox import INBOX
+from ikmkit.messaging.kafka import ensure_topics
 from ikmkit.store.sqlite import SqliteStore
 from services.notify.main import definition
 from services.notify.senders import compose

@@ -29,10 +29,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import Figure
 from contracts.registry import ENTERPRISE_TOPIC
+from ikmdev.infra import free_port
 from ikmkit.auth import issue_token
-from ikmkit.infra import free_port
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
+from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.sqlite import SqliteStore
 from services.registry import bulk
 from services.registry.service import Ports

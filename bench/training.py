@@ -27,9 +27,9 @@ from bench.common import Figure
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.auth import issue_token
-from ikmkit.outbox import outbox_backlog
-from ikmkit.runtime import create_service_app
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.messaging.outbox import outbox_backlog
+from ikmkit.service.runtime import create_service_app
+from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.sqlite import SqliteStore
 from services.training import service
 from services.training.main import definition

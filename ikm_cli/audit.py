@@ -66,7 +66,7 @@ from ikmkit.audit.report import (
     write_json,
 )
 from ikmkit.audit.selection import Selection
-from ikmkit.infra import store_for
+from ikmkit.store.resolve import store_for
 
 app = typer.Typer(help="Audit the event log: replay, trail, rebuild.", no_args_is_help=True)
 console = Console(stderr=True)

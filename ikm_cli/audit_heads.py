@@ -22,8 +22,8 @@ from ikm_cli.dev import STATE_FILE
 from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads, fetch_heads, heads_from_store
 from ikmkit.audit.published import PublishedSummary
 from ikmkit.auth import issue_token
-from ikmkit.infra import store_for
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.service.settings import DEV_JWT_SECRET
+from ikmkit.store.resolve import store_for
 
 SERVICES_ENV = "IKM_AUDIT_SERVICES"
 TOKEN_ENV = "IKM_AUDIT_TOKEN"

@@ -48,11 +48,11 @@ from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.heads import OutboxHeads, heads_from_store
 from ikmkit.audit.published import compare_published, wanted_sequences
 from ikmkit.audit.replay import LogReader
-from ikmkit.authenticity import Authenticity
-from ikmkit.consumer import EventConsumer, Record, RetryPolicy
-from ikmkit.inbox import INBOX
-from ikmkit.outbox import OUTBOX, OUTBOX_STREAMS, Outbox, OutgoingMessage
-from ikmkit.runtime import Runtime, ServiceDefinition
+from ikmkit.messaging.authenticity import Authenticity
+from ikmkit.messaging.consumer import EventConsumer, Record, RetryPolicy
+from ikmkit.messaging.inbox import INBOX
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_STREAMS, Outbox, OutgoingMessage
+from ikmkit.service.runtime import Runtime, ServiceDefinition
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 

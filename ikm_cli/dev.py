@@ -26,8 +26,8 @@ from contracts.catalog import all_topics
 from ikm_cli.devkeys import signing_env
 from ikm_cli.launcher import ServiceProcess, StartupError, start_service, wait_ready
 from ikm_cli.supervisor import Supervisor
-from ikmkit.infra import EmbeddedKafka, KafkaEndpoint, free_port, resolve_kafka
-from ikmkit.kafka import ensure_topics
+from ikmdev.infra import EmbeddedKafka, KafkaEndpoint, free_port, resolve_kafka
+from ikmkit.messaging.kafka import ensure_topics
 
 app = typer.Typer(help="Run the whole system locally.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)  # a message stays one line in dev.log

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from ikmkit.infra import free_port
+from ikmdev.infra import free_port
 
 
 class _Keeper:

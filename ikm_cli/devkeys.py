@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ikmkit.signing import generate_keypair, public_key_of
+from ikmkit.messaging.signing import generate_keypair, public_key_of
 
 KEYS_FILE = "event-keys.json"
 PUBLIC_KEYS_ENV = "IKM_EVENT_PUBLIC_KEYS"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from ikmkit.instance import INSTANCE_ENV, INSTANCE_HEADER
+from ikmkit.service.instance import INSTANCE_ENV, INSTANCE_HEADER
 
 HOST = "127.0.0.1"
 BIND_FAILURE = "address already in use"

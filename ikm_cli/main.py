@@ -9,7 +9,7 @@ import typer
 
 from ikm_cli import audit, dev, notify, outbox, registry, training
 from ikmkit.auth import ROLES, issue_token
-from ikmkit.settings import DEV_JWT_SECRET, ServiceSettings
+from ikmkit.service.settings import DEV_JWT_SECRET, ServiceSettings
 
 app = typer.Typer(help="IKM platform command line.", no_args_is_help=True)
 app.add_typer(dev.app, name="dev")

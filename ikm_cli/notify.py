@@ -18,7 +18,7 @@ from rich.table import Table
 
 from ikm_cli.dev import STATE_FILE
 from ikmkit.auth import issue_token
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.service.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="notify commands: dead notifications, deliveries.", no_args_is_help=True)
 dead_app = typer.Typer(help="Notifications that exhausted their retries.", no_args_is_help=True)

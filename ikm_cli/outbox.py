@@ -44,7 +44,7 @@ def _token(token: str | None) -> str:
     if token or os.environ.get("IKM_TOKEN"):
         return token or os.environ["IKM_TOKEN"]
     from ikmkit.auth import issue_token
-    from ikmkit.settings import DEV_JWT_SECRET
+    from ikmkit.service.settings import DEV_JWT_SECRET
 
     secret = os.environ.get("IKM_JWT_SECRET", DEV_JWT_SECRET)
     return issue_token(secret, subject="ikm-cli", role="ministry")

@@ -13,10 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from contracts.topics import source_of
 from ikm_cli.devkeys import stored_private_key
-from ikmkit.errors import InvalidInput
-from ikmkit.infra import store_for
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox
-from ikmkit.signing import signer_from_key
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
+from ikmkit.messaging.signing import signer_from_key
+from ikmkit.service.errors import InvalidInput
+from ikmkit.store.resolve import store_for
 from services.registry import bulk
 from services.registry.service import Ports
 from services.registry.settings import RegistrySettings

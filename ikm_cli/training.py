@@ -22,7 +22,7 @@ from rich.table import Table
 
 from ikm_cli.dev import STATE_FILE
 from ikmkit.auth import issue_token
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.service.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="training commands.", no_args_is_help=True)
 console = Console(stderr=True)

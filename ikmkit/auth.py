@@ -27,8 +27,8 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ikmkit.errors import Forbidden, Unauthorized
-from ikmkit.settings import ServiceSettings
+from ikmkit.service.errors import Forbidden, Unauthorized
+from ikmkit.service.settings import ServiceSettings
 
 Role = Literal["ministry", "regional", "partner", "enterprise", "service"]
 ROLES: tuple[Role, ...] = ("ministry", "regional", "partner", "enterprise", "service")

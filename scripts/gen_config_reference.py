@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from contracts.catalog import all_topics  # noqa: E402
-from ikmkit.settings import ServiceSettings  # noqa: E402
+from ikmkit.service.settings import ServiceSettings  # noqa: E402
 from scripts.kafka_acls import kafka_users_yaml  # noqa: E402
 
 OPERATIONS_DOC = ROOT / "docs" / "operations.md"
@@ -37,7 +37,7 @@ KAFKA_USERS = ROOT / "deploy" / "k8s" / "external" / "kafka-users.yaml"
 BEGIN = "<!-- BEGIN GENERATED: config-reference (scripts/gen_config_reference.py) -->"
 END = "<!-- END GENERATED: config-reference -->"
 
-# Read outside the settings classes (ikmkit.telemetry, the OpenTelemetry SDK): allowed in
+# Read outside the settings classes (ikmkit.telemetry.otel, the OpenTelemetry SDK): allowed in
 # manifests although no settings class declares them.
 STANDARD_VARIABLES: dict[str, str] = {
     "IKM_LOG_LEVEL": "Log level of the JSON logs (DEBUG, INFO, WARNING, ERROR). Default INFO.",
@@ -161,7 +161,7 @@ def config_reference() -> str:
     for var in sorted(shared.values(), key=lambda v: v.name):
         required = " **Required in deployments.**" if var.name in DEPLOYMENT_REQUIRED else ""
         lines.append(f"| `{var.name}` | {var.type} | {var.default} | {var.description}{required} |")
-    lines += ["", "### Telemetry (read by `ikmkit.telemetry` and the OpenTelemetry SDK)", ""]
+    lines += ["", "### Telemetry (read by `ikmkit.telemetry.otel` and the OpenTelemetry SDK)", ""]
     lines += ["| variable | description |", "|---|---|"]
     lines += [f"| `{name}` | {text} |" for name, text in STANDARD_VARIABLES.items()]
     for service in all_services:

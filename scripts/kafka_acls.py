@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from contracts.topics import TOPIC_PREFIX, dead_letter_topic
-from ikmkit.outbox import Outbox
-from ikmkit.runtime import Runtime, ServiceDefinition
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.service.runtime import Runtime, ServiceDefinition
 from ikmkit.store import Store
 
 SERVICES = ("registry", "subsidy", "training", "notify")

@@ -1,4 +1,4 @@
-"""Session-wide infrastructure fixtures (see ikmkit.infra for the resolution order).
+"""Session-wide infrastructure fixtures (see ikmdev.infra for the resolution order).
 
 - ``kafka``: bootstrap servers of a real Kafka-protocol broker.
 - ``mongo_url``: a MongoDB-wire server (real MongoDB, or mongoeco).
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ikmkit.infra import KafkaEndpoint, resolve_kafka
-from ikmkit.kafka import KafkaPublisher
+from ikmdev.infra import KafkaEndpoint, resolve_kafka
+from ikmkit.messaging.kafka import KafkaPublisher
 from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
 from ikmkit.store.sqlite import SqliteStore

@@ -8,7 +8,7 @@ A stream is one aggregate on one topic (``topic`` + ``ce_subject``, which is
 also the Kafka key, so a stream lives in one partition and is read in order).
 Per stream the verifier expects ``ce_sequence`` 1, 2, 3 ... and
 ``ce_hash[n] == sha256(ce_hash[n-1] + canonical JSON of event n)``
-(``ikmkit.cloudevents.chain_hash``; the first event's predecessor is
+(``ikmkit.messaging.cloudevents.chain_hash``; the first event's predecessor is
 ``GENESIS_HASH``). Each event is checked against the hash its predecessor
 *claims*, so one altered payload is one finding, not a cascade. An attacker who
 rewrites an event *and* recomputes its hash breaks the link to the next event,
@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
-from ikmkit.consumer import Record
+from ikmkit.messaging.consumer import Record
 
 
 class Kind(StrEnum):

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ikmkit.outbox import LEASE_ID, OUTBOX, OUTBOX_STREAMS
+from ikmkit.messaging.outbox import LEASE_ID, OUTBOX, OUTBOX_STREAMS
 from ikmkit.store import In, Range, Store
 
 MAX_PAGE = 5000

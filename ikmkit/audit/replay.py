@@ -28,8 +28,8 @@ from ikmkit.audit.chain import ChainVerifier, Checked, Finding, LogStream
 from ikmkit.audit.heads import OutboxHeads
 from ikmkit.audit.published import PublishedSummary, compare_published, wanted_sequences
 from ikmkit.audit.selection import Selection
-from ikmkit.consumer import Record
-from ikmkit.kafka_security import kafka_client_options
+from ikmkit.messaging.consumer import Record
+from ikmkit.messaging.kafka_security import kafka_client_options
 
 DEFAULT_WORKERS = 3
 """Worker processes ``ikm audit replay`` uses on a large log (bench/audit.py measures it)."""
@@ -227,7 +227,7 @@ async def records_in(bootstrap_servers: str, topics: Sequence[str] | None = None
 def _verifier(public_keys: dict[str, str] | None) -> ChainVerifier:
     if not public_keys:
         return ChainVerifier()
-    from ikmkit.signing import verify_signature
+    from ikmkit.messaging.signing import verify_signature
 
     return ChainVerifier(public_keys=public_keys, verify_signature=verify_signature)
 

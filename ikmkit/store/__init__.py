@@ -11,8 +11,8 @@ from ikmkit.store.port import (
     Range,
     Store,
     StoreError,
+    Transaction,
     TransactionConflict,
-    UnitOfWork,
     UnstorableValue,
     VersionConflict,
 )
@@ -28,8 +28,8 @@ __all__ = [
     "Range",
     "Store",
     "StoreError",
+    "Transaction",
     "TransactionConflict",
-    "UnitOfWork",
     "UnstorableValue",
     "VersionConflict",
 ]

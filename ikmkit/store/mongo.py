@@ -35,8 +35,8 @@ from ikmkit.store.port import (
     Page,
     Range,
     StoreError,
+    Transaction,
     TransactionConflict,
-    UnitOfWork,
     VersionConflict,
     unstorable,
 )
@@ -348,7 +348,7 @@ class MongoStore:
             await self._client.drop_database(self._database)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+    async def transaction(self) -> AsyncIterator[Transaction]:
         if self._turn is None:
             async with self._transaction() as uow:
                 yield uow
@@ -357,7 +357,7 @@ class MongoStore:
             yield uow
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[UnitOfWork]:
+    async def _transaction(self) -> AsyncIterator[Transaction]:
         if self._client is None:
             raise StoreError("store is not open")
         if not self._use_transactions:

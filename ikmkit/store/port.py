@@ -9,7 +9,7 @@ All reads and writes happen inside a unit of work opened by
 ``Store.transaction()``; the unit of work commits when the ``async with`` block
 exits normally and rolls back when it raises. The outbox and inbox live in the
 same store, so a state change, the events it emits and the ids of the events it
-consumed commit together (see ``ikmkit.outbox`` and ``ikmkit.inbox``).
+consumed commit together (see ``ikmkit.messaging.outbox`` and ``ikmkit.messaging.inbox``).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class TransactionConflict(StoreError):
 RETRYABLE = (VersionConflict, TransactionConflict)
 
 
-class UnitOfWork(Protocol):
+class Transaction(Protocol):
     """One transaction's view of the store."""
 
     async def get(self, collection: str, doc_id: str) -> Document | None: ...
@@ -179,4 +179,4 @@ class Store(Protocol):
 
     async def ping(self) -> None: ...
 
-    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...

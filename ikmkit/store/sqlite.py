@@ -31,7 +31,7 @@ from ikmkit.store.port import (
     Page,
     Range,
     StoreError,
-    UnitOfWork,
+    Transaction,
     VersionConflict,
     unstorable,
 )
@@ -379,7 +379,7 @@ class SqliteStore:
         return self._conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+    async def transaction(self) -> AsyncIterator[Transaction]:
         conn = self._connection()
         async with self._lock:
             conn.execute("BEGIN IMMEDIATE")

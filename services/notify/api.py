@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from ikmkit.auth import CurrentPrincipal, Principal
-from ikmkit.errors import Forbidden, InvalidInput
-from ikmkit.limits import KEY_MAX, MAX_IDS, Cursor, Key
-from ikmkit.runtime import RuntimeDep
+from ikmkit.service.errors import Forbidden, InvalidInput
+from ikmkit.service.limits import KEY_MAX, MAX_IDS, Cursor, Key
+from ikmkit.service.runtime import RuntimeDep
 from services.notify import domain, service
 from services.notify.domain import SubscriptionRequest
 from services.notify.wiring import components

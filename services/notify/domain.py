@@ -18,9 +18,9 @@ from lokal.samaran import partial_mask
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from contracts.notify import Channel
-from ikmkit import limits
-from ikmkit.errors import InvalidInput
-from ikmkit.limits import Code, Codes, Secret, Text
+from ikmkit.service import limits
+from ikmkit.service.errors import InvalidInput
+from ikmkit.service.limits import Code, Codes, Secret, Text
 
 Language = Literal["id", "en"]
 Status = Literal["pending", "delivered", "dead"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts.notify import DELIVERY_TOPIC
-from ikmkit.runtime import ConsumerSpec, ServiceDefinition, create_service_app
+from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.notify import api, consumers
 from services.notify.settings import NotifySettings

@@ -25,9 +25,9 @@ from contracts.catalog import EVENTS_BY_NAME
 from contracts.envelope import EnvelopeAttributes
 from contracts.notify import Channel, NotificationDead, NotificationDelivered
 from ikmkit.audit.masking import mask_payload
-from ikmkit.errors import Forbidden, NotFound
-from ikmkit.outbox import Outbox
-from ikmkit.store import Page, Store, UnitOfWork
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.service.errors import Forbidden, NotFound
+from ikmkit.store import Page, Store, Transaction
 from ikmkit.store.retry import retry_on_conflict
 from services.notify import domain, rules
 from services.notify.domain import (
@@ -72,7 +72,7 @@ class SubscriptionCache:
         self._loaded_at = float("-inf")
 
     async def matching(
-        self, uow: UnitOfWork, event_name: str, province: str | None
+        self, uow: Transaction, event_name: str, province: str | None
     ) -> list[Subscription]:
         if time.monotonic() - self._loaded_at > self._ttl:
             self._subscriptions = await SubscriptionRepository(uow).active()
@@ -117,14 +117,14 @@ Item = tuple[Event, EnvelopeAttributes]
 
 
 async def notify_about(
-    event: Event, meta: EnvelopeAttributes, uow: UnitOfWork, deps: Deciding
+    event: Event, meta: EnvelopeAttributes, uow: Transaction, deps: Deciding
 ) -> list[Notification]:
     """One event (the consumer's one-by-one fallback): a batch of one."""
     return await notify_about_batch([(event, meta)], uow, deps)
 
 
 async def notify_about_batch(
-    items: Sequence[Item], uow: UnitOfWork, deps: Deciding
+    items: Sequence[Item], uow: Transaction, deps: Deciding
 ) -> list[Notification]:
     """Write every notification the rule table and the webhook subscriptions ask for.
 
@@ -204,7 +204,7 @@ def _rule_notifications(
 async def _webhook_notifications(
     event: Event,
     meta: EnvelopeAttributes,
-    uow: UnitOfWork,
+    uow: Transaction,
     deps: Deciding,
     now: str,
 ) -> list[Notification]:

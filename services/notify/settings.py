@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from ikmkit.settings import ServiceSettings
+from ikmkit.service.settings import ServiceSettings
 
 
 class NotifySettings(ServiceSettings):

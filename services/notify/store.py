@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ikmkit.store import CollectionSpec, Page, Range, UnitOfWork
+from ikmkit.store import CollectionSpec, Page, Range, Transaction
 from services.notify.domain import Contact, Notification, Subscription, mask_target
 
 NOTIFICATIONS = "notifications"
@@ -32,7 +32,7 @@ COLLECTIONS = (
 
 
 class NotificationRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def add_all(self, notifications: Sequence[Notification]) -> None:
@@ -117,7 +117,7 @@ def _notification(doc: dict[str, Any]) -> Notification:
 class DeliveryLedger:
     """Every attempt: time, channel, target (e-mail masked), status, error."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def record(
@@ -150,7 +150,7 @@ class DeliveryLedger:
 
 
 class SubscriptionRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def add(self, subscription: Subscription) -> None:
@@ -171,7 +171,7 @@ class SubscriptionRepository:
 class ContactRepository:
     """The replica of contact details, keyed by recipient (``enterprise:<nib>`` ...)."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get_many(self, recipients: Sequence[str]) -> dict[str, Contact]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ikmkit.runtime import Runtime
+from ikmkit.service.runtime import Runtime
 from services.notify import service
 from services.notify.dispatcher import Dispatcher
 from services.notify.domain import MINISTRY, Contact, RetryPolicy, regional_recipient

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from ikmkit.auth import Principal
-from ikmkit.errors import Forbidden, NotFound
+from ikmkit.service.errors import Forbidden, NotFound
 
 
 def may_see_enterprise(actor: Principal, nib: str, province: str) -> bool:

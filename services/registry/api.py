@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from ikmkit.auth import CurrentPrincipal
-from ikmkit.runtime import runtime_of
+from ikmkit.service.runtime import runtime_of
 from services.registry import service
 from services.registry.domain import Enterprise, MoU, Partner
 from services.registry.service import Clock, Ports

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from ikmkit.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput
 from ikmkit.store import DuplicateKey
 from services.registry.domain import Enterprise
 from services.registry.service import (

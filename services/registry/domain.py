@@ -27,8 +27,8 @@ from contracts.registry import (
     PartnerType,
     SizeClass,
 )
-from ikmkit import limits
-from ikmkit.errors import Conflict, InvalidInput
+from ikmkit.service import limits
+from ikmkit.service.errors import Conflict, InvalidInput
 from services.registry import regions
 
 MINISTRY_PARTY = "ministry"
@@ -115,7 +115,7 @@ def check_phone(phone: str, field: str = "owner_phone") -> str:
 
 
 def check_email(email: str, field: str = "owner_email") -> str:
-    """The platform's one e-mail rule (``ikmkit.limits.normalize_email``), as a domain error."""
+    """The platform's one e-mail rule (``limits.normalize_email``), as a domain error."""
     try:
         return limits.normalize_email(email)
     except PydanticCustomError as exc:

@@ -11,7 +11,7 @@ import logging
 from fastapi import FastAPI
 
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
-from ikmkit.runtime import BackgroundTask, Runtime, ServiceDefinition, create_service_app
+from ikmkit.service.runtime import BackgroundTask, Runtime, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.registry import api, regions, service
 from services.registry.service import Clock, Ports

@@ -39,8 +39,9 @@ from contracts.registry import (
     SizeClass,
 )
 from ikmkit.auth import Principal
-from ikmkit.errors import Conflict, InvalidInput, NotFound
-from ikmkit.limits import (
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.service.errors import Conflict, InvalidInput, NotFound
+from ikmkit.service.limits import (
     EMAIL_MAX,
     MAX_ITEMS,
     Code,
@@ -54,8 +55,7 @@ from ikmkit.limits import (
     Url,
     Version,
 )
-from ikmkit.outbox import Outbox
-from ikmkit.store import RETRYABLE, DuplicateKey, Store, TransactionConflict, UnitOfWork
+from ikmkit.store import RETRYABLE, DuplicateKey, Store, Transaction, TransactionConflict
 from ikmkit.store.retry import retry_on_conflict
 from services.registry import access, domain
 from services.registry.domain import (
@@ -96,7 +96,7 @@ class Ports:
 
 
 EmailText = Annotated[str, Field(max_length=EMAIL_MAX)]
-"""Checked by ``domain.check_email`` (``ikmkit.limits.normalize_email``) with the other rules."""
+"""Checked by ``domain.check_email`` (``limits.normalize_email``) with the other rules."""
 
 
 class PartyInput(MoUParty):
@@ -353,7 +353,7 @@ async def _already_registered(nib: str, actor: Principal, store: Store) -> Confl
     return Conflict(f"NIB {nib} is already registered", field="nib", rule="duplicate")
 
 
-async def _load_enterprise(uow: UnitOfWork, nib: str) -> Enterprise:
+async def _load_enterprise(uow: Transaction, nib: str) -> Enterprise:
     found = await EnterpriseRepository(uow).get(nib)
     if found is None:
         raise NotFound(f"no enterprise with NIB {nib}")
@@ -622,7 +622,7 @@ async def draft_mou(cmd: DraftMoU, actor: Principal, ports: Ports) -> MoU:
         return await MoURepository(uow).add(mou)
 
 
-async def _load_mou(uow: UnitOfWork, mou_id: str) -> MoU:
+async def _load_mou(uow: Transaction, mou_id: str) -> MoU:
     found = await MoURepository(uow).get(mou_id)
     if found is None:
         raise NotFound(f"no MoU {mou_id}")

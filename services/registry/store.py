@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ikmkit.store import CollectionSpec, GroupRow, Page, Range, UnitOfWork
+from ikmkit.store import CollectionSpec, GroupRow, Page, Range, Transaction
 from services.registry.domain import Enterprise, MoU, Partner
 
 ENTERPRISES = "enterprises"
@@ -30,7 +30,7 @@ def _doc(doc_id: str, model: Enterprise | Partner | MoU) -> dict[str, Any]:
 
 
 class EnterpriseRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, nib: str) -> Enterprise | None:
@@ -60,7 +60,7 @@ class EnterpriseRepository:
 
 
 class PartnerRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, partner_id: str) -> Partner | None:
@@ -76,7 +76,7 @@ class PartnerRepository:
 
 
 class MoURepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, mou_id: str) -> MoU | None:

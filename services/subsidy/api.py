@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, status
 
 from contracts.subsidy import ApplicationStatus, ProgramKind
 from ikmkit.auth import CurrentPrincipal, Principal
-from ikmkit.limits import CODE_MAX, Code, Cursor, FiscalYear
-from ikmkit.runtime import Runtime, RuntimeDep
+from ikmkit.service.limits import CODE_MAX, Code, Cursor, FiscalYear
+from ikmkit.service.runtime import Runtime, RuntimeDep
 from services.subsidy import service
 from services.subsidy.domain import Actor, Application, BudgetReport, Program, Stats
 from services.subsidy.settings import SubsidySettings

@@ -11,9 +11,9 @@ from contracts.registry import (
     EnterpriseUpdated,
     EnterpriseVerified,
 )
-from ikmkit.consumer import EventConsumer
-from ikmkit.runtime import Runtime
-from ikmkit.store import UnitOfWork
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.service.runtime import Runtime
+from ikmkit.store import Transaction
 from services.subsidy import service
 
 GROUP = "subsidy"
@@ -28,13 +28,13 @@ def build_consumer(runtime: Runtime) -> EventConsumer:
 
     @consumer.handles(EnterpriseSuspended)
     async def on_suspended(
-        event: EnterpriseSuspended, meta: EnvelopeAttributes, uow: UnitOfWork
+        event: EnterpriseSuspended, meta: EnvelopeAttributes, uow: Transaction
     ) -> None:
         await service.hold_applications(event, meta, uow, runtime.outbox)
 
     @consumer.handles(EnterpriseReinstated)
     async def on_reinstated(
-        event: EnterpriseReinstated, meta: EnvelopeAttributes, uow: UnitOfWork
+        event: EnterpriseReinstated, meta: EnvelopeAttributes, uow: Transaction
     ) -> None:
         await service.resume_applications(event, meta, uow, runtime.outbox)
 

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, BudgetPool, ProgramKind
-from ikmkit.errors import Conflict, Forbidden, InvalidInput
-from ikmkit.limits import Code, Rupiah
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput
+from ikmkit.service.limits import Code, Rupiah
 
 LineKind = Literal["machine", "certification_fee"]
 EnterpriseStatus = Literal["registered", "active", "suspended"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts.subsidy import APPLICATION_TOPIC, BUDGET_TOPIC
-from ikmkit.runtime import ConsumerSpec, ServiceDefinition, create_service_app
+from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.subsidy import api, consumers
 from services.subsidy.settings import SubsidySettings

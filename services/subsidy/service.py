@@ -36,11 +36,11 @@ from contracts.subsidy import (
     SubsidyRejected,
     SubsidyResumed,
 )
-from ikmkit.consumer import PermanentError
-from ikmkit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ikmkit.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, Rupiah
-from ikmkit.outbox import Outbox
-from ikmkit.store import RETRYABLE, DuplicateKey, Page, Store, UnitOfWork
+from ikmkit.messaging.consumer import PermanentError
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, Rupiah
+from ikmkit.store import RETRYABLE, DuplicateKey, Page, Store, Transaction
 from ikmkit.store.retry import retry_on_conflict
 from services.subsidy import domain
 from services.subsidy.domain import (
@@ -81,7 +81,7 @@ async def retrying[T](unit_of_work: Callable[[], Awaitable[T]]) -> T:
     )
 
 
-ApplicationChange = Callable[[UnitOfWork, Application, str], Awaitable[Application]]
+ApplicationChange = Callable[[Transaction, Application, str], Awaitable[Application]]
 
 
 async def _change_application(
@@ -195,7 +195,7 @@ async def _submit(
     cmd: SubmitApplication,
     application_id: str,
     actor: Actor,
-    uow: UnitOfWork,
+    uow: Transaction,
     outbox: Outbox,
     now: datetime,
 ) -> Application:
@@ -276,7 +276,7 @@ def _event_fields(app: Application) -> dict[str, Any]:
     }
 
 
-async def _load(uow: UnitOfWork, application_id: str) -> Application:
+async def _load(uow: Transaction, application_id: str) -> Application:
     app = await ApplicationRepository(uow).get(application_id)
     if app is None:
         raise NotFound(f"no application {application_id}", field="id", rule="unknown")
@@ -319,7 +319,7 @@ async def search_applications(
 
 
 async def start_review(application_id: str, actor: Actor, store: Store) -> Application:
-    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+    async def apply(uow: Transaction, app: Application, change_id: str) -> Application:
         domain.may_review(actor, app)
         domain.require_status(app, ("submitted",), "review")
         return await ApplicationRepository(uow).record(
@@ -348,7 +348,7 @@ async def approve(
     """
     now = now or _now()
 
-    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+    async def apply(uow: Transaction, app: Application, change_id: str) -> Application:
         domain.may_approve(actor, app, regional_limit_rupiah)
         domain.require_status(app, domain.DECIDABLE_STATUSES, "approve")
         program = await ProgramRepository(uow).get(app.program_id)
@@ -397,7 +397,7 @@ async def approve(
 
 
 async def _refuse(
-    uow: UnitOfWork,
+    uow: Transaction,
     outbox: Outbox,
     app: Application,
     refusal: domain.Refusal,
@@ -433,7 +433,7 @@ def _exhausted(budget: Budget, app: Application, now: datetime) -> BudgetExhaust
 
 
 async def _reject(
-    uow: UnitOfWork,
+    uow: Transaction,
     outbox: Outbox,
     app: Application,
     rejection: domain.Rejection,
@@ -481,7 +481,7 @@ async def reject(
 ) -> Application:
     now = now or _now()
 
-    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+    async def apply(uow: Transaction, app: Application, change_id: str) -> Application:
         domain.may_review(actor, app)
         domain.require_status(app, domain.DECIDABLE_STATUSES, "reject")
         rejection = domain.Rejection(rule="reviewer_decision", reason=cmd.reason)
@@ -506,7 +506,7 @@ async def disburse(
     now = now or _now()
     domain.may_disburse(actor)
 
-    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+    async def apply(uow: Transaction, app: Application, change_id: str) -> Application:
         if app.status == "disbursed":
             if app.payment_reference == cmd.payment_reference:
                 return app
@@ -563,7 +563,7 @@ async def cancel(
     """Withdraw an application before payment; an approved one's reservation is released."""
     now = now or _now()
 
-    async def apply(uow: UnitOfWork, app: Application, change_id: str) -> Application:
+    async def apply(uow: Transaction, app: Application, change_id: str) -> Application:
         domain.may_cancel(actor, app)
         domain.require_status(app, domain.CANCELLABLE_STATUSES, "cancel")
         released = await _release(uow, app)
@@ -595,7 +595,7 @@ async def cancel(
     return await _change_application(store, application_id, apply)
 
 
-async def _release(uow: UnitOfWork, app: Application) -> int:
+async def _release(uow: Transaction, app: Application) -> int:
     """Give an approved application's reservation back to its budget and to the cap."""
     if app.budget_id is None or app.rebate_rupiah == 0:
         return 0
@@ -642,7 +642,7 @@ async def stats(actor: Actor, store: Store, fiscal_year: int | None) -> Stats:
 
 
 async def replicate_registered(
-    event: EnterpriseRegistered, meta: EnvelopeAttributes, uow: UnitOfWork
+    event: EnterpriseRegistered, meta: EnvelopeAttributes, uow: Transaction
 ) -> None:
     repo = EnterpriseRepository(uow)
     existing = await repo.get(event.nib)
@@ -663,7 +663,7 @@ async def replicate_registered(
 
 
 async def _update_replica(
-    uow: UnitOfWork, nib: str, meta: EnvelopeAttributes, changes: dict[str, Any]
+    uow: Transaction, nib: str, meta: EnvelopeAttributes, changes: dict[str, Any]
 ) -> EnterpriseReplica | None:
     """Apply ``changes`` unless the replica already reflects this event; the old replica."""
     repo = EnterpriseRepository(uow)
@@ -677,7 +677,7 @@ async def _update_replica(
 
 
 async def replicate_updated(
-    event: EnterpriseUpdated, meta: EnvelopeAttributes, uow: UnitOfWork
+    event: EnterpriseUpdated, meta: EnvelopeAttributes, uow: Transaction
 ) -> None:
     await _update_replica(
         uow,
@@ -694,19 +694,19 @@ async def replicate_updated(
 
 
 async def replicate_verified(
-    event: EnterpriseVerified, meta: EnvelopeAttributes, uow: UnitOfWork
+    event: EnterpriseVerified, meta: EnvelopeAttributes, uow: Transaction
 ) -> None:
     await _update_replica(uow, event.nib, meta, {"status": "active"})
 
 
 async def replicate_class_changed(
-    event: EnterpriseClassChanged, meta: EnvelopeAttributes, uow: UnitOfWork
+    event: EnterpriseClassChanged, meta: EnvelopeAttributes, uow: Transaction
 ) -> None:
     await _update_replica(uow, event.nib, meta, {"size_class": event.new_class})
 
 
 async def hold_applications(
-    event: EnterpriseSuspended, meta: EnvelopeAttributes, uow: UnitOfWork, outbox: Outbox
+    event: EnterpriseSuspended, meta: EnvelopeAttributes, uow: Transaction, outbox: Outbox
 ) -> None:
     """A suspended enterprise's open applications wait; reservations are kept."""
     if await _update_replica(uow, event.nib, meta, {"status": "suspended"}) is None:
@@ -728,7 +728,7 @@ async def hold_applications(
 
 
 async def resume_applications(
-    event: EnterpriseReinstated, meta: EnvelopeAttributes, uow: UnitOfWork, outbox: Outbox
+    event: EnterpriseReinstated, meta: EnvelopeAttributes, uow: Transaction, outbox: Outbox
 ) -> None:
     if await _update_replica(uow, event.nib, meta, {"status": "active"}) is None:
         return

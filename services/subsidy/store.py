@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ikmkit.store import CollectionSpec, In, Page, UnitOfWork
+from ikmkit.store import CollectionSpec, In, Page, Transaction
 from services.subsidy.domain import Application, Budget, EnterpriseReplica, Program, StatsCell
 
 PROGRAMS = "programs"
@@ -42,7 +42,7 @@ class _Repository[M: BaseModel]:
     collection: str
     model: type[M]
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, doc_id: str) -> M | None:
@@ -170,7 +170,7 @@ class EnterpriseUsage:
     A versioned counter document per (program, NIB), so the yearly cap holds under races.
     """
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     @staticmethod

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from contracts.training import CourseKind
-from ikmkit import limits
 from ikmkit.auth import CurrentPrincipal
-from ikmkit.http import BULK_ROUTE
-from ikmkit.limits import Code, Cursor, Text
-from ikmkit.runtime import RuntimeDep, runtime_of
+from ikmkit.service import limits
+from ikmkit.service.http import BULK_ROUTE
+from ikmkit.service.limits import Code, Cursor, Text
+from ikmkit.service.runtime import RuntimeDep, runtime_of
 from services.training import mentoring, service
 from services.training.domain import Course, Enrollment, MentorAssignment, ParticipantDetails
 from services.training.settings import TrainingSettings

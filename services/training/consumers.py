@@ -15,9 +15,9 @@ from contracts.registry import (
     MoUSigned,
     MoUTerminated,
 )
-from ikmkit.consumer import EventConsumer
-from ikmkit.runtime import Runtime
-from ikmkit.store import UnitOfWork
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.service.runtime import Runtime
+from ikmkit.store import Transaction
 from services.training import mentoring, service
 
 GROUP = "training"
@@ -37,7 +37,7 @@ def build_consumer(runtime: Runtime) -> EventConsumer:
         consumer.handles(event_type)(service.apply_enterprise_event)
     consumer.handles(MoUSigned)(mentoring.apply_mou_signed)
 
-    async def on_mou_ended(event: Any, meta: EnvelopeAttributes, uow: UnitOfWork) -> None:
+    async def on_mou_ended(event: Any, meta: EnvelopeAttributes, uow: Transaction) -> None:
         await mentoring.apply_mou_ended(event, meta, uow, runtime.outbox)
 
     consumer.handles(MoUExpired)(on_mou_ended)

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from contracts.training import CourseKind, CourseSession, Language, ParticipantKind
-from ikmkit import limits
-from ikmkit.errors import Conflict, InvalidInput
-from ikmkit.limits import Code, Name
+from ikmkit.service import limits
+from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.service.limits import Code, Name
 
 CourseStatus = Literal["scheduled", "completed"]
 EnrollmentStatus = Literal["enrolled", "waitlisted", "cancelled", "completed", "not_completed"]
@@ -256,7 +256,7 @@ class ParticipantDetails(BaseModel):
 
 
 def check_email(email: str, field: str = "email") -> str:
-    """The platform's one e-mail rule (``ikmkit.limits.normalize_email``), as a domain error."""
+    """The platform's one e-mail rule (``limits.normalize_email``), as a domain error."""
     try:
         return limits.normalize_email(email)
     except PydanticCustomError as exc:

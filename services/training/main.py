@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts.training import COURSE_TOPIC, MENTOR_TOPIC
-from ikmkit.runtime import ConsumerSpec, ServiceDefinition, create_service_app
+from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.training import api, consumers
 from services.training.settings import TrainingSettings

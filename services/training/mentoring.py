@@ -16,10 +16,10 @@ from contracts.envelope import EnvelopeAttributes
 from contracts.registry import MoUExpired, MoUSigned, MoUTerminated
 from contracts.training import MentorAssigned, MentorAssignmentEnded
 from ikmkit.auth import Principal
-from ikmkit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ikmkit.limits import Code, Email, Name
-from ikmkit.outbox import Outbox
-from ikmkit.store import Store, UnitOfWork
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ikmkit.service.limits import Code, Email, Name
+from ikmkit.store import Store, Transaction
 from services.training import domain
 from services.training.domain import MentorAssignment, MoUCoverage
 from services.training.service import retrying
@@ -39,7 +39,7 @@ def _coverage_id(mou_id: str, partner_id: str) -> str:
     return f"{mou_id}|{partner_id}"
 
 
-async def apply_mou_signed(event: MoUSigned, meta: EnvelopeAttributes, uow: UnitOfWork) -> None:
+async def apply_mou_signed(event: MoUSigned, meta: EnvelopeAttributes, uow: Transaction) -> None:
     repo = MoUCoverageRepository(uow)
     ended = {c.partner_id for c in await repo.of_mou(event.mou_id) if c.status != "signed"}
     for party in event.parties:
@@ -61,7 +61,7 @@ async def apply_mou_signed(event: MoUSigned, meta: EnvelopeAttributes, uow: Unit
 async def apply_mou_ended(
     event: MoUExpired | MoUTerminated,
     meta: EnvelopeAttributes,
-    uow: UnitOfWork,
+    uow: Transaction,
     outbox: Outbox,
 ) -> None:
     """The MoU no longer covers its parties: record it and end every assignment under it."""

@@ -41,8 +41,9 @@ from contracts.training import (
     TrainingCompleted,
 )
 from ikmkit.auth import Principal
-from ikmkit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
-from ikmkit.limits import (
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.service.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from ikmkit.service.limits import (
     MAX_BULK,
     MAX_SESSIONS,
     Code,
@@ -53,8 +54,7 @@ from ikmkit.limits import (
     Percent,
     Url,
 )
-from ikmkit.outbox import Outbox
-from ikmkit.store import DuplicateKey, In, Range, Store, UnitOfWork
+from ikmkit.store import DuplicateKey, In, Range, Store, Transaction
 from ikmkit.store.retry import retry_on_conflict
 from services.training import domain
 from services.training.domain import ADMITTED, Course, Enrollment, ParticipantDetails
@@ -236,7 +236,7 @@ async def get_course(course_id: str, principal: Principal, store: Store) -> Cour
     return course
 
 
-async def _course(uow: UnitOfWork, course_id: str) -> Course:
+async def _course(uow: Transaction, course_id: str) -> Course:
     course = await CourseRepository(uow).get(course_id)
     if course is None:
         raise NotFound(f"no course {course_id}")
@@ -366,7 +366,7 @@ async def _enroll_rows(
 
 
 async def _enroll_in(
-    uow: UnitOfWork,
+    uow: Transaction,
     course_id: str,
     participants: Sequence[ParticipantDetails],
     principal: Principal,
@@ -418,7 +418,7 @@ async def _enroll_in(
 
 
 async def _validated(
-    uow: UnitOfWork,
+    uow: Transaction,
     course: Course,
     participants: Sequence[ParticipantDetails],
     keys: Keys,
@@ -685,7 +685,7 @@ async def _all_enrolled(repo: EnrollmentRepository, course_id: str) -> list[Enro
 
 
 async def _close_enrollments(
-    uow: UnitOfWork,
+    uow: Transaction,
     repo: EnrollmentRepository,
     outbox: Outbox,
     keys: Keys,
@@ -934,7 +934,7 @@ async def apply_enterprise_event(
     | EnterpriseSuspended
     | EnterpriseReinstated,
     meta: EnvelopeAttributes,
-    uow: UnitOfWork,
+    uow: Transaction,
 ) -> None:
     """Keeps NIB -> name, province, status; events of one NIB arrive in order."""
     fields: dict[str, Any] = {"province": event.province, "sequence": meta.sequence}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from ikmkit.settings import ServiceSettings
+from ikmkit.service.settings import ServiceSettings
 
 
 class TrainingSettings(ServiceSettings):

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from ikmkit.store import CollectionSpec, Document, In, Page, UnitOfWork
+from ikmkit.store import CollectionSpec, Document, In, Page, Transaction
 from services.training.domain import (
     Course,
     Enrollment,
@@ -54,7 +54,7 @@ def _doc(model: Course | Enrollment | MentorAssignment | MoUCoverage, doc_id: st
 
 
 class CourseRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, course_id: str) -> Course | None:
@@ -81,7 +81,7 @@ class CourseRepository:
 
 
 class EnrollmentRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, enrollment_id: str) -> Enrollment | None:
@@ -176,7 +176,7 @@ class EnrollmentRepository:
 class EnterpriseReplica:
     """NIB -> name, province, status, from the registry's enterprise events."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, nib: str) -> Document | None:
@@ -194,7 +194,7 @@ class EnterpriseReplica:
 
 
 class MoUCoverageRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def of_mou(self, mou_id: str) -> list[MoUCoverage]:
@@ -216,7 +216,7 @@ class MoUCoverageRepository:
 
 
 class AssignmentRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
     async def get(self, assignment_id: str) -> MentorAssignment | None:

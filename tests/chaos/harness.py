@@ -21,7 +21,7 @@ import httpx
 from contracts import envelope as ce
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered
 from ikmkit.auth import issue_token
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.service.settings import DEV_JWT_SECRET
 from tests.integration.test_registry_api import enterprise_body
 from tests.support.kafka import header, read_topic
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.catalog import EVENTS_BY_TYPE, all_topics
 from contracts.topics import dead_letter_topic
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.service.settings import DEV_JWT_SECRET
 from services.notify.settings import NotifySettings
 from services.registry.settings import RegistrySettings
 from services.subsidy.settings import SubsidySettings

@@ -34,12 +34,13 @@ from contracts.subsidy import APPLICATION_TOPIC, SubsidyApplied
 from ikm_cli.audit_rebuild import rebuild
 from ikm_cli.audit_trail import enterprise_trail
 from ikm_cli.main import app
-from ikmkit import inbox
+from ikmdev.infra import EmbeddedKafka
 from ikmkit.audit.chain import Kind
 from ikmkit.audit.replay import Selection, replay
-from ikmkit.infra import EmbeddedKafka
-from ikmkit.kafka import KafkaPublisher, ensure_topics
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, OutgoingMessage
+from ikmkit.messaging import inbox
+from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox, OutgoingMessage
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 from services.notify import rules

@@ -23,9 +23,10 @@ from contracts.catalog import all_topics
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikm_cli.audit_rebuild import load_definition
 from ikm_cli.main import app
-from ikmkit.infra import EmbeddedKafka, store_for
-from ikmkit.kafka import ensure_topics
-from ikmkit.outbox import OUTBOX, OUTBOX_STREAMS, Outbox
+from ikmdev.infra import EmbeddedKafka
+from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_STREAMS, Outbox
+from ikmkit.store.resolve import store_for
 from services.registry.main import definition as registry_definition
 from tests.support.audit import (
     copy_stores,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from contracts.registry import ENTERPRISE_TOPIC, PARTNER_TOPIC, EnterpriseVerified
 from ikmkit.audit.heads import StreamHead, heads_from_store, read_heads
-from ikmkit.outbox import LEASE_ID, OUTBOX, OUTBOX_COLLECTIONS, OUTBOX_STREAMS, Outbox
+from ikmkit.messaging.outbox import LEASE_ID, OUTBOX, OUTBOX_COLLECTIONS, OUTBOX_STREAMS, Outbox
 from ikmkit.store import Store
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

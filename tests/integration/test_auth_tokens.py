@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 
 from ikmkit.auth import CurrentPrincipal, TokenVerifier, issue_token
-from ikmkit.http import install_error_handlers
-from ikmkit.settings import ServiceSettings
+from ikmkit.service.http import install_error_handlers
+from ikmkit.service.settings import ServiceSettings
 
 ISSUER = "https://sso.example.go.id/realms/ikm"
 AUDIENCE = "ikm-platform"

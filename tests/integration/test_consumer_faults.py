@@ -16,12 +16,12 @@ import pytest
 
 from contracts.registry import EnterpriseRegistered, OwnerContact
 from contracts.topics import dead_letter_topic
-from ikmkit.cloudevents import event_payload
-from ikmkit.consumer import EventConsumer
-from ikmkit.deadletter import PAYLOAD_PREFIX
-from ikmkit.inbox import INBOX_COLLECTIONS
-from ikmkit.kafka import KafkaPublisher, delete_topics, ensure_topics
-from ikmkit.store import CollectionSpec, Store, UnitOfWork
+from ikmkit.messaging.cloudevents import event_payload
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.messaging.deadletter import PAYLOAD_PREFIX
+from ikmkit.messaging.inbox import INBOX_COLLECTIONS
+from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
+from ikmkit.store import CollectionSpec, Store, Transaction
 from tests.support.kafka import (
     consuming,
     envelope_headers,
@@ -55,7 +55,7 @@ def registered(nib: str) -> EnterpriseRegistered:
     )
 
 
-async def record_effect(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+async def record_effect(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
     await uow.insert(EFFECTS, {"id": uuid.uuid4().hex, "nib": event.nib})
 
 

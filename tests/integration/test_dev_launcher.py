@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ikm_cli.launcher import StartupError, start_service, wait_ready
-from ikmkit.infra import free_port
+from ikmdev.infra import free_port
 from tests.support.squatter import squatter
 
 __all__ = ["squatter"]  # the fixture

@@ -23,8 +23,8 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from contracts.topics import dead_letter_topic
 from ikm_cli.devextras import SmtpSink
-from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.signing import generate_keypair, signer_from_key
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.signing import generate_keypair, signer_from_key
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings
 from services.subsidy.main import definition as subsidy_definition

@@ -30,8 +30,8 @@ from schemathesis.generation.hypothesis.builder import (
 )
 from schemathesis.openapi import from_dict
 
-from ikmkit.runtime import ServiceDefinition, create_service_app
-from ikmkit.settings import ServiceSettings
+from ikmkit.service.runtime import ServiceDefinition, create_service_app
+from ikmkit.service.settings import ServiceSettings
 from ikmkit.store.sqlite import SqliteStore
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings

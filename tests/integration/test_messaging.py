@@ -12,18 +12,18 @@ import pytest
 
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from contracts.topics import dead_letter_topic, source_of
-from ikmkit.consumer import EventConsumer, PermanentError, RetryPolicy
-from ikmkit.inbox import INBOX_COLLECTIONS
-from ikmkit.kafka import KafkaPublisher
-from ikmkit.outbox import (
+from ikmkit.messaging.consumer import EventConsumer, PermanentError, RetryPolicy
+from ikmkit.messaging.inbox import INBOX_COLLECTIONS
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.outbox import (
     OUTBOX_COLLECTIONS,
     Outbox,
-    OutboxRelay,
     OutgoingMessage,
     PublishResult,
     outbox_backlog,
 )
-from ikmkit.store import CollectionSpec, Store, UnitOfWork
+from ikmkit.messaging.relay import OutboxRelay
+from ikmkit.store import CollectionSpec, Store, Transaction
 from tests.support.kafka import consuming, eventually, header, produce, produce_event, read_topic
 
 EFFECTS = "effects"
@@ -63,7 +63,7 @@ async def effects_for(store: Store, key: str) -> list[dict[str, object]]:
         return (await uow.find(EFFECTS, {"nib": key}, limit=1000)).items
 
 
-async def record_effect(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+async def record_effect(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
     await uow.insert(EFFECTS, {"id": uuid.uuid4().hex, "nib": event.nib, "name": event.name})
 
 
@@ -165,7 +165,7 @@ async def test_offsets_are_committed_only_after_the_effect(
     key = nib()
     started = asyncio.Event()
 
-    async def crash_midway(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+    async def crash_midway(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
         if event.nib == key:
             started.set()
             await asyncio.sleep(3600)  # the process dies here, effect not stored
@@ -190,7 +190,7 @@ async def test_transient_errors_are_retried_with_backoff(
     key = nib()
     calls = 0
 
-    async def flaky(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+    async def flaky(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
         nonlocal calls
         if event.nib != key:
             return
@@ -225,7 +225,7 @@ async def test_exhausted_retries_and_permanent_errors_go_to_the_dlq_and_the_cons
     name = group()
     always_failing, refused, fine = nib(), nib(), nib()
 
-    async def handler(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+    async def handler(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
         if event.nib == always_failing:
             raise TimeoutError("downstream never answers")
         if event.nib == refused:
@@ -305,7 +305,7 @@ async def test_a_batch_handler_writes_in_bulk_and_the_fallback_isolates_a_poison
     records = [r for r in await read_topic(kafka, ENTERPRISE_TOPIC) if r.key.decode() in set(keys)]
     batches: list[int] = []
 
-    async def bulk(items: list[tuple[EnterpriseRegistered, object]], uow: UnitOfWork) -> None:
+    async def bulk(items: list[tuple[EnterpriseRegistered, object]], uow: Transaction) -> None:
         batches.append(len(items))
         if any(event.nib == poison for event, _ in items):
             raise PermanentError("one bad apple")
@@ -313,7 +313,7 @@ async def test_a_batch_handler_writes_in_bulk_and_the_fallback_isolates_a_poison
             EFFECTS, [{"id": uuid.uuid4().hex, "nib": event.nib} for event, _ in items]
         )
 
-    async def one(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+    async def one(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
         if event.nib == poison:
             raise PermanentError("one bad apple")
         await record_effect(event, meta, uow)

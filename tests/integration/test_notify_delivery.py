@@ -31,8 +31,8 @@ from contracts.registry import (
     OwnerContact,
 )
 from ikm_cli.devextras import SmtpSink
-from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.infra import free_port
+from ikmdev.infra import free_port
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
 from services.notify import service

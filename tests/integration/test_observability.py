@@ -30,9 +30,9 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from contracts.registry import ENTERPRISE_TOPIC
-from ikmkit.kafka import delete_topics, ensure_topics
-from ikmkit.runtime import ConsumerLagProbe
-from ikmkit.telemetry import metrics_provider, setup_metrics_export, setup_tracing
+from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.progress import ConsumerLagProbe
+from ikmkit.telemetry.otel import metrics_provider, setup_metrics_export, setup_tracing
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings
 from services.registry.main import definition as registry_definition

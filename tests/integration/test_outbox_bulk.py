@@ -11,8 +11,8 @@ import pytest
 
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import EnterpriseRegistered, OwnerContact
-from ikmkit.cloudevents import chain_hash
-from ikmkit.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
+from ikmkit.messaging.cloudevents import chain_hash
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
 from ikmkit.store import Store
 
 

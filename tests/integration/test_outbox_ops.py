@@ -14,11 +14,11 @@ import uvicorn
 from typer.testing import CliRunner
 
 from ikm_cli.main import app as cli
+from ikmdev.infra import free_port
 from ikmkit.auth import issue_token
-from ikmkit.infra import free_port
-from ikmkit.kafka import ensure_topics
-from ikmkit.runtime import Runtime, create_service_app
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.service.runtime import Runtime, create_service_app
+from ikmkit.service.settings import DEV_JWT_SECRET
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 from ikmkit.auth import issue_token
-from ikmkit.runtime import ServiceDefinition, create_service_app
-from ikmkit.settings import DEV_JWT_SECRET, UnsafeSettings
+from ikmkit.service.runtime import ServiceDefinition, create_service_app
+from ikmkit.service.settings import DEV_JWT_SECRET, UnsafeSettings
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from services.subsidy.main import definition as subsidy_definition

@@ -1,6 +1,6 @@
 """/readyz tells the truth: a dead broker and a stalled consumer make it 503; /healthz stays 200.
 
-The broker test runs its own embedded broker (``ikmkit.infra.EmbeddedKafka``) so it
+The broker test runs its own embedded broker (``ikmdev.infra.EmbeddedKafka``) so it
 can kill it; the stall test blocks a real consumer's handler on an ``asyncio.Event``.
 """
 
@@ -20,12 +20,12 @@ import pytest
 
 from contracts.envelope import EnvelopeAttributes
 from contracts.notify import DELIVERY_TOPIC, NotificationDead
-from ikmkit.consumer import EventConsumer
-from ikmkit.infra import EmbeddedKafka
-from ikmkit.progress import assigned_partitions
-from ikmkit.runtime import ConsumerSpec, Runtime, ServiceDefinition
-from ikmkit.settings import ServiceSettings
-from ikmkit.store import UnitOfWork
+from ikmdev.infra import EmbeddedKafka
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.messaging.progress import assigned_partitions
+from ikmkit.service.runtime import ConsumerSpec, Runtime, ServiceDefinition
+from ikmkit.service.settings import ServiceSettings
+from ikmkit.store import Transaction
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
@@ -102,7 +102,7 @@ async def test_readyz_names_a_stalled_consumer_and_recovers(
 
         @consumer.handles(NotificationDead)
         async def handle(
-            event: NotificationDead, meta: EnvelopeAttributes, uow: UnitOfWork
+            event: NotificationDead, meta: EnvelopeAttributes, uow: Transaction
         ) -> None:
             if event.notification_id == stuck_id:
                 started.set()

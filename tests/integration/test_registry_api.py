@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from contracts.base import Event
-from ikmkit.cloudevents import decode
+from ikmkit.messaging.cloudevents import decode
 from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings

@@ -11,8 +11,8 @@ from pathlib import Path
 from bench.registry import write_enterprise_csv
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
 from ikmkit.auth import issue_token
-from ikmkit.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
+from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 from services.registry import bulk

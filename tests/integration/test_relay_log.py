@@ -14,10 +14,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.base import Event
-from ikmkit.infra import EmbeddedKafka, free_port
-from ikmkit.kafka import KafkaLogProbe, KafkaPublisher, delete_topics, ensure_topics
-from ikmkit.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, outbox_backlog
-from ikmkit.relay import OutboxRelay
+from ikmdev.infra import EmbeddedKafka, free_port
+from ikmkit.messaging.kafka import KafkaLogProbe, KafkaPublisher, delete_topics, ensure_topics
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, outbox_backlog
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from tests.support.kafka import eventually, header, produce, read_topic
 

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ikmkit.kafka import KafkaPublisher, ensure_topics
-from ikmkit.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
-from ikmkit.outbox_parking import NotParked, list_parked, parked_count, retry_parked
-from ikmkit.relay import OutboxRelay
+from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
+from ikmkit.messaging.outbox_parking import NotParked, list_parked, parked_count, retry_parked
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from tests.integration.test_relay_log import probe_event, unique_topic
 from tests.support.kafka import eventually, header, read_topic

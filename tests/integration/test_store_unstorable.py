@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ikmkit.store import CollectionSpec, Store, UnitOfWork, UnstorableValue
+from ikmkit.store import CollectionSpec, Store, Transaction, UnstorableValue
 
-Operation = Callable[[UnitOfWork], Awaitable[Any]]
+Operation = Callable[[Transaction], Awaitable[Any]]
 
 CASES: dict[str, tuple[Operation, str]] = {
     "insert surrogate": (lambda u: u.insert("things", {"id": "a", "t": "\udcff"}), "surrogate"),

@@ -13,9 +13,9 @@ import pytest
 
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import EnterpriseReinstated, EnterpriseSuspended
-from ikmkit.errors import Conflict
-from ikmkit.inbox import INBOX_COLLECTIONS
-from ikmkit.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
+from ikmkit.messaging.inbox import INBOX_COLLECTIONS
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
+from ikmkit.service.errors import Conflict
 from ikmkit.store import Store
 from services.subsidy import service
 from services.subsidy.domain import Actor, EnterpriseReplica, InvoiceLine

@@ -14,8 +14,8 @@ import pytest
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import EnterpriseRegistered, MoUExpired, MoUParty, MoUSigned, OwnerContact
 from ikmkit.auth import Principal
-from ikmkit.errors import Conflict
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
+from ikmkit.service.errors import Conflict
 from ikmkit.store import Store
 from services.training import mentoring, service
 from services.training.store import COLLECTIONS

@@ -25,8 +25,9 @@ from contracts.registry import (
     MoUTerminated,
     OwnerContact,
 )
-from ikmkit.kafka import KafkaPublisher
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 from services.training.main import definition

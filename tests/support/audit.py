@@ -26,12 +26,13 @@ from contracts.registry import (
     EnterpriseUpdated,
     EnterpriseVerified,
 )
-from ikmkit import inbox
+from ikmdev.infra import free_port
 from ikmkit.audit.replay import replay
-from ikmkit.infra import free_port, store_for
-from ikmkit.outbox import outbox_backlog
-from ikmkit.runtime import ServiceDefinition, create_service_app
+from ikmkit.messaging import inbox
+from ikmkit.messaging.outbox import outbox_backlog
+from ikmkit.service.runtime import ServiceDefinition, create_service_app
 from ikmkit.store import Store
+from ikmkit.store.resolve import store_for
 from services.notify import rules
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings

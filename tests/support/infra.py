@@ -6,7 +6,7 @@ import asyncio
 import threading
 from typing import Any
 
-from ikmkit.infra import MongoEndpoint, resolve_mongo
+from ikmdev.infra import MongoEndpoint, resolve_mongo
 
 
 class MongoEcoServer:

@@ -17,8 +17,8 @@ from contracts.base import Event
 from contracts.catalog import owner_of
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.topics import source_of
-from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.consumer import EventConsumer
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.consumer import EventConsumer
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:

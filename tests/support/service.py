@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from ikmkit.auth import Role, issue_token
-from ikmkit.runtime import Runtime, ServiceDefinition, create_service_app
-from ikmkit.settings import DEV_JWT_SECRET
+from ikmkit.service.runtime import Runtime, ServiceDefinition, create_service_app
+from ikmkit.service.settings import DEV_JWT_SECRET
 
 
 def auth_headers(role: Role, **claims: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ikmkit.infra import free_port
+from ikmdev.infra import free_port
 
 
 class AlwaysReady(BaseHTTPRequestHandler):

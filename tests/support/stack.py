@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ikm_cli.dev import SERVICES, ServiceProcess, start_service, wait_ready
 from ikm_cli.devkeys import signing_env
-from ikmkit.infra import free_port
+from ikmdev.infra import free_port
 
 
 @dataclass

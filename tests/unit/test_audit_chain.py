@@ -14,8 +14,8 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier, Kind
 from ikmkit.audit.masking import mask_payload
-from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.signing import signer_from_key, verify_signature
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.signing import signer_from_key, verify_signature
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from contracts.registry import EnterpriseVerified
-from ikmkit import outbox as outbox_module
 from ikmkit.audit.chain import ChainVerifier
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, OutboxRelay, OutgoingMessage
+from ikmkit.messaging import outbox as outbox_module
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox, OutgoingMessage
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store.sqlite import SqliteStore
 
 

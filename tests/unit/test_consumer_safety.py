@@ -20,12 +20,12 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from contracts.subsidy import APPLICATION_TOPIC
 from contracts.topics import source_of
-from ikmkit.authenticity import Authenticity
-from ikmkit.cloudevents import Envelope, chain_hash, event_payload
-from ikmkit.deadletter import HEADER_LIMIT, PAYLOAD_PREFIX, DeadLetters, is_transient
-from ikmkit.outbox import OutgoingMessage
-from ikmkit.progress import ConsumerProgress, PartitionOffsets
-from ikmkit.signing import generate_keypair, signer_from_key
+from ikmkit.messaging.authenticity import Authenticity
+from ikmkit.messaging.cloudevents import Envelope, chain_hash, event_payload
+from ikmkit.messaging.deadletter import HEADER_LIMIT, PAYLOAD_PREFIX, DeadLetters, is_transient
+from ikmkit.messaging.outbox import OutgoingMessage
+from ikmkit.messaging.progress import ConsumerProgress, PartitionOffsets
+from ikmkit.messaging.signing import generate_keypair, signer_from_key
 
 # --- dead letters -------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ikm_cli.dev import SERVICES, _service_env
 from ikm_cli.devkeys import KEYS_FILE, signing_env, stored_private_key
-from ikmkit.signing import generate_keypair, signer_from_key, verify_signature
+from ikmkit.messaging.signing import generate_keypair, signer_from_key, verify_signature
 
 
 def test_each_service_gets_a_key_and_every_consumer_all_public_keys(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from contracts.training import CourseScheduled, CourseSession
-from ikmkit import limits
-from ikmkit.cloudevents import event_payload
-from ikmkit.runtime import create_service_app
+from ikmkit.messaging.cloudevents import event_payload
+from ikmkit.service import limits
+from ikmkit.service.runtime import create_service_app
 from services.notify.main import definition as notify_definition
 from services.registry.main import definition as registry_definition
 from services.subsidy.main import definition as subsidy_definition

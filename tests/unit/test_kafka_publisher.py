@@ -12,8 +12,8 @@ from typing import Any
 
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
-from ikmkit.kafka import KafkaPublisher
-from ikmkit.outbox import OutgoingMessage
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.outbox import OutgoingMessage
 
 
 class Batch:

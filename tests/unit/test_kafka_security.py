@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ikmkit.kafka import KafkaPublisher
-from ikmkit.kafka_security import KafkaSecurityError, faststream_security, kafka_client_options
-from ikmkit.runtime import ConsumerLagProbe, _build_runtime
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_security import (
+    KafkaSecurityError,
+    faststream_security,
+    kafka_client_options,
+)
+from ikmkit.messaging.progress import ConsumerLagProbe
+from ikmkit.service.runtime import _build_runtime
 from ikmkit.store.sqlite import SqliteStore
 from services.subsidy.main import definition
 from services.subsidy.settings import SubsidySettings

@@ -11,7 +11,7 @@ import pytest
 
 from contracts.catalog import EVENTS_BY_NAME
 from contracts.registry import EnterpriseRegistered, MoUParty, MoUSigned, OwnerContact
-from ikmkit.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput
 from services.notify import domain, rules
 from services.notify.domain import Notification, RetryPolicy, Subscription
 from services.notify.templates import TEMPLATE_DIR, Renderer

@@ -8,7 +8,7 @@ import pytest
 from lokal import PROVINCES, partial_mask
 
 from contracts.registry import MoUParty
-from ikmkit.errors import Conflict, InvalidInput
+from ikmkit.service.errors import Conflict, InvalidInput
 from services.registry import domain, regions
 from services.registry.domain import Enterprise, EnterpriseFacts, MarketplaceStore, MoU
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ikmkit import limits
-from ikmkit.errors import InvalidInput
+from ikmkit.service import limits
+from ikmkit.service.errors import InvalidInput
 from services.registry import domain
 from services.registry.bulk import row_to_command
 from services.registry.service import Violations, enterprise_facts

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from contracts.registry import EnterpriseRegistered, OwnerContact
-from ikmkit.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, OutgoingMessage, PublishResult
-from ikmkit.relay import OutboxRelay
+from ikmkit.messaging.outbox import (
+    OUTBOX,
+    OUTBOX_COLLECTIONS,
+    Outbox,
+    OutgoingMessage,
+    PublishResult,
+)
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 

@@ -1,5 +1,6 @@
-"""The door every service shares (``ikmkit.http.RequestGuard``): body caps counted on the bytes
-that arrive, the bulk allowance, JSON text that is not valid Unicode; the shared e-mail rule."""
+"""The door every service shares (``ikmkit.service.http.RequestGuard``): body caps counted
+on the bytes that arrive, the bulk allowance, JSON text that is not valid Unicode; the shared
+e-mail rule."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
-from ikmkit.http import BULK_ROUTE, install_error_handlers, install_request_guard
-from ikmkit.limits import normalize_email
+from ikmkit.service.http import BULK_ROUTE, install_error_handlers, install_request_guard
+from ikmkit.service.limits import normalize_email
 
 LIMIT = 1000
 BULK_LIMIT = 5000

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ikmkit.errors import Conflict, Forbidden, InvalidInput
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput
 from services.subsidy import domain
 from services.subsidy.domain import (
     Actor,

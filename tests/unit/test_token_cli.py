@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from ikm_cli.main import app
 from ikmkit.auth import TokenVerifier
-from ikmkit.settings import DEV_JWT_SECRET, ServiceSettings
+from ikmkit.service.settings import DEV_JWT_SECRET, ServiceSettings
 
 
 def test_ikm_token_conforms_to_the_services_settings(monkeypatch: pytest.MonkeyPatch) -> None:

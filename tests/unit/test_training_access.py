@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ikmkit.auth import Principal
-from ikmkit.errors import Forbidden, NotFound
+from ikmkit.service.errors import Forbidden, NotFound
 from services.training import domain, mentoring, service
 from services.training.domain import Course, MentorAssignment
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ikmkit.errors import Conflict, InvalidInput
+from ikmkit.service.errors import Conflict, InvalidInput
 from services.training import domain
 from services.training.domain import Course, MoUCoverage, ParticipantDetails
 

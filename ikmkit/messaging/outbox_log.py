@@ -22,10 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ikmkit.outbox import OUTBOX, OUTBOX_LOG, PublishResult
-from ikmkit.store import In, Store, UnitOfWork
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_LOG, PublishResult
+from ikmkit.store import In, Store, Transaction
 
-log = logging.getLogger("ikmkit.outbox")
+log = logging.getLogger("ikmkit.messaging.outbox")
 
 RESTORE_CHUNK = 1000
 
@@ -84,7 +84,7 @@ def new_marks(
     return latest
 
 
-async def save_marks(uow: UnitOfWork, marks: dict[str, LogMark]) -> set[tuple[str, int]]:
+async def save_marks(uow: Transaction, marks: dict[str, LogMark]) -> set[tuple[str, int]]:
     """Store the pass's marks; returns the partitions whose offsets went backwards.
 
     A partition whose new offsets are not past its stored mark may have been
@@ -143,7 +143,7 @@ async def republish(
     return total
 
 
-async def _forget_marks(uow: UnitOfWork, topic: str, partitions: Iterable[int] | None) -> None:
+async def _forget_marks(uow: Transaction, topic: str, partitions: Iterable[int] | None) -> None:
     where: dict[str, Any] = {"topic": topic}
     if partitions is not None:
         where["partition"] = In(sorted(set(partitions)))

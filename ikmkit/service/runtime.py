@@ -22,33 +22,35 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from contracts.topics import dead_letter_topic, source_of
-from ikmkit import metrics
 from ikmkit.audit import heads_api as audit_heads
 from ikmkit.auth import TokenVerifier
-from ikmkit.authenticity import Authenticity
-from ikmkit.consumer import EventConsumer, RetryPolicy
-from ikmkit.health import NamedCheck, default_checks, health_router
-from ikmkit.http import install_error_handlers, install_latency_metrics, install_request_guard
-from ikmkit.inbox import INBOX_COLLECTIONS
-from ikmkit.infra import store_for
-from ikmkit.instance import InstanceHeader, instance_id
-from ikmkit.kafka import KafkaLogProbe, KafkaPublisher, ensure_topics
-from ikmkit.kafka_security import faststream_security, kafka_client_options
-from ikmkit.outbox import OUTBOX_COLLECTIONS, Outbox, outbox_backlog
-from ikmkit.outbox_ops import ops_router
-from ikmkit.outbox_parking import parked_count
-from ikmkit.production import refuse_unsafe_settings, refuse_unverifiable_producers
-from ikmkit.progress import ConsumerLagProbe, ConsumerProgress, watch_consumers
-from ikmkit.relay import OUTBOX_PARKED, OutboxRelay
-from ikmkit.settings import ServiceSettings
-from ikmkit.signing import signer_from_key
+from ikmkit.messaging.authenticity import Authenticity
+from ikmkit.messaging.consumer import EventConsumer, RetryPolicy
+from ikmkit.messaging.inbox import INBOX_COLLECTIONS
+from ikmkit.messaging.kafka import KafkaLogProbe, KafkaPublisher, ensure_topics
+from ikmkit.messaging.kafka_security import faststream_security, kafka_client_options
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox, outbox_backlog
+from ikmkit.messaging.outbox_ops import ops_router
+from ikmkit.messaging.outbox_parking import parked_count
+from ikmkit.messaging.progress import ConsumerProgress, watch_consumers
+from ikmkit.messaging.relay import OUTBOX_PARKED, OutboxRelay
+from ikmkit.messaging.signing import signer_from_key
+from ikmkit.service.health import NamedCheck, default_checks, health_router
+from ikmkit.service.http import (
+    install_error_handlers,
+    install_latency_metrics,
+    install_request_guard,
+)
+from ikmkit.service.instance import InstanceHeader, instance_id
+from ikmkit.service.production import refuse_unsafe_settings, refuse_unverifiable_producers
+from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import CollectionSpec, Store
-from ikmkit.telemetry import configure_logging, setup_metrics_export, setup_tracing
+from ikmkit.store.resolve import store_for
+from ikmkit.telemetry import metrics
+from ikmkit.telemetry.otel import configure_logging, setup_metrics_export, setup_tracing
 
-log = logging.getLogger("ikmkit.runtime")
+log = logging.getLogger("ikmkit.service.runtime")
 
-# ConsumerLagProbe moved to ikmkit.progress; re-exported for existing imports.
-__all__ = ["ConsumerLagProbe", "ConsumerSpec", "Runtime", "RuntimeDep", "ServiceDefinition"]
 
 BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
 
@@ -71,7 +73,7 @@ class ServiceDefinition:
     produces: Sequence[str] = ()
     consumers: Sequence[ConsumerSpec] = ()
     background: Sequence[BackgroundTask] = ()
-    readiness: Sequence[NamedCheck] = ()  # this service's checks, after ikmkit.health's
+    readiness: Sequence[NamedCheck] = ()  # this service's checks, after ikmkit.service.health's
     description: str = ""
     store: Store | None = None  # injected by tests; otherwise resolved from settings
 

@@ -20,13 +20,13 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
 from ikmkit.auth import CurrentPrincipal
-from ikmkit.errors import AppError, Conflict, NotFound
-from ikmkit.outbox import OUTBOX, outbox_backlog
-from ikmkit.outbox_log import LogCheck, republish
-from ikmkit.outbox_parking import NotParked, list_parked, parked_count, retry_parked
+from ikmkit.messaging.outbox import OUTBOX, outbox_backlog
+from ikmkit.messaging.outbox_log import LogCheck, republish
+from ikmkit.messaging.outbox_parking import NotParked, list_parked, parked_count, retry_parked
+from ikmkit.service.errors import AppError, Conflict, NotFound
 
 if TYPE_CHECKING:
-    from ikmkit.runtime import Runtime
+    from ikmkit.service.runtime import Runtime
 
 __all__ = ["ops_router", "parked_count"]
 
@@ -37,7 +37,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 router = APIRouter(prefix="/ops/outbox", tags=["operations"])
-log = logging.getLogger("ikmkit.outbox")
+log = logging.getLogger("ikmkit.messaging.outbox")
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"  # the characters Kafka allows in a topic name
 PartitionNumber = Annotated[int, Field(ge=0, le=100_000)]
 

@@ -105,8 +105,8 @@ def setup_tracing(service: str) -> TracerProvider:
     return provider
 
 
-_consumer_tracer = trace.get_tracer("ikmkit.consumer")
-_events_log = logging.getLogger("ikmkit.consumer")
+_consumer_tracer = trace.get_tracer("ikmkit.messaging.consumer")
+_events_log = logging.getLogger("ikmkit.messaging.consumer")
 
 
 @contextmanager
@@ -167,7 +167,7 @@ def metrics_provider(
     provider = MeterProvider(
         resource=Resource.create({"service.name": name}), metric_readers=[reader]
     )
-    bridge_prometheus(provider.get_meter("ikmkit.metrics"), registry)
+    bridge_prometheus(provider.get_meter("ikmkit.telemetry.metrics"), registry)
     return provider
 
 

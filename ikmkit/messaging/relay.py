@@ -12,9 +12,9 @@ publisher, which reports every message's outcome:
 
 The relay also checks that the log still holds what it published (at start,
 after a failed publish, and every ``verify_interval`` seconds) and republishes a
-lost topic partition from the outbox (``ikmkit.outbox_log``). If the process
+lost topic partition from the outbox (``ikmkit.messaging.outbox_log``). If the process
 dies between publishing and marking, the events are published again on restart:
-consumers deduplicate by event id (``ikmkit.inbox``). Only the holder of a short
+consumers deduplicate by event id (``ikmkit.messaging.inbox``). Only the holder of a short
 lease relays, so several replicas of a service never interleave.
 """
 
@@ -30,8 +30,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 
-from ikmkit import metrics
-from ikmkit.outbox import (
+from ikmkit.messaging.outbox import (
     LEASE_ID,
     OUTBOX,
     OUTBOX_STREAMS,
@@ -40,17 +39,25 @@ from ikmkit.outbox import (
     row_message,
     row_stream,
 )
-from ikmkit.outbox_log import LogCheck, LogProbe, load_marks, new_marks, republish, save_marks
-from ikmkit.outbox_parking import (
+from ikmkit.messaging.outbox_log import (
+    LogCheck,
+    LogProbe,
+    load_marks,
+    new_marks,
+    republish,
+    save_marks,
+)
+from ikmkit.messaging.outbox_parking import (
     park_fields,
     parked_count,
     parked_streams,
     release_orphans,
     sent_fields,
 )
-from ikmkit.store import RETRYABLE, DuplicateKey, Store, UnitOfWork
+from ikmkit.store import RETRYABLE, DuplicateKey, Store, Transaction
+from ikmkit.telemetry import metrics
 
-log = logging.getLogger("ikmkit.outbox")
+log = logging.getLogger("ikmkit.messaging.outbox")
 
 OUTBOX_PARKED = Gauge(
     "ikm_outbox_parked", "Outbox events parked: the broker refuses them as they are", ["service"]
@@ -290,7 +297,7 @@ class OutboxRelay:
         self._lease_held_until = held_until
         return held_until > now
 
-    async def _claim_lease(self, uow: UnitOfWork, now: float) -> float:
+    async def _claim_lease(self, uow: Transaction, now: float) -> float:
         """Take or renew the lease; returns until when we hold it (0 if someone else does)."""
         lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
         expires = now + self._lease_seconds

@@ -6,7 +6,7 @@ measures every consumer group of the service periodically, exports the lag
 gauge and feeds ``ConsumerProgress``, which calls a partition *stalled* when the
 group has messages pending there (lag > 0) and its committed offset has not
 moved for ``stall_seconds``. /readyz fails on a stalled partition of this
-replica's assignment (``ikmkit.health``), naming the group and partitions.
+replica's assignment (``ikmkit.service.health``), naming the group and partitions.
 
 Lag is measured over every partition of the group's topics, not only this
 replica's assignment, so every replica reports the same lag numbers: aggregate
@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ikmkit import metrics
-from ikmkit.kafka_security import kafka_client_options
+from ikmkit.messaging.kafka_security import kafka_client_options
+from ikmkit.telemetry import metrics
 
 if TYPE_CHECKING:
-    from ikmkit.consumer import EventConsumer
-    from ikmkit.runtime import Runtime
+    from ikmkit.messaging.consumer import EventConsumer
+    from ikmkit.service.runtime import Runtime
 
-log = logging.getLogger("ikmkit.progress")
+log = logging.getLogger("ikmkit.messaging.progress")
 
 LAG_INTERVAL_SECONDS = 15.0
 MEASURE_TIMEOUT_SECONDS = 10.0

@@ -1,4 +1,4 @@
-"""Errors the HTTP layer maps to precise status codes (see ``ikmkit.http``)."""
+"""Errors the HTTP layer maps to precise status codes (see ``ikmkit.service.http``)."""
 
 from __future__ import annotations
 

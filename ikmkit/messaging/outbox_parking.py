@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ikmkit.outbox import OUTBOX, Publisher, PublishResult, row_message, row_stream
-from ikmkit.store import Store, UnitOfWork
+from ikmkit.messaging.outbox import OUTBOX, Publisher, PublishResult, row_message, row_stream
+from ikmkit.store import Store, Transaction
 
 PAGE = 1000
 
@@ -136,7 +136,7 @@ async def retry_parked(
     )
 
 
-async def release_stream(uow: UnitOfWork, topic: str, key: str) -> int:
+async def release_stream(uow: Transaction, topic: str, key: str) -> int:
     """Let a stream's held rows flow again (its parked row was published)."""
     total = 0
     while True:

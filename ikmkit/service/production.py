@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from contracts.catalog import owner_of
-from ikmkit.consumer import EventConsumer
-from ikmkit.settings import ServiceSettings, UnsafeSettings
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.service.settings import ServiceSettings, UnsafeSettings
 
 
 def producer_of(topic: str) -> str:

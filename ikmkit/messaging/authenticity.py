@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from contracts.catalog import owner_of
 from contracts.topics import source_of
-from ikmkit.cloudevents import Envelope
-from ikmkit.signing import load_public_key, verify_with
+from ikmkit.messaging.cloudevents import Envelope
+from ikmkit.messaging.signing import load_public_key, verify_with
 
 FORGED = "forged"
 """Dead-letter reason of an event that fails this check."""

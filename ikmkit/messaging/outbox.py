@@ -4,7 +4,7 @@
 rolls back together with the state change. It stamps the event with its
 aggregate's next sequence number and extends the aggregate's hash chain.
 
-The relay (``ikmkit.relay``) publishes pending events in the order they were
+The relay (``ikmkit.messaging.relay``) publishes pending events in the order they were
 stored (hence in sequence order per aggregate and Kafka key) and records where
 each landed. A published row is kept: it is what restores a lost log.
 """
@@ -23,8 +23,8 @@ from opentelemetry import propagate, trace
 
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
-from ikmkit.cloudevents import chain_hash, event_payload, to_headers
-from ikmkit.store import CollectionSpec, Store, UnitOfWork
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.store import CollectionSpec, Store, Transaction
 
 OUTBOX = "outbox"
 OUTBOX_STREAMS = "outbox_streams"
@@ -46,8 +46,8 @@ OUTBOX_COLLECTIONS = (
     CollectionSpec(OUTBOX_LOG),
 )
 
-log = logging.getLogger("ikmkit.outbox")
-tracer = trace.get_tracer("ikmkit.outbox")
+log = logging.getLogger("ikmkit.messaging.outbox")
+tracer = trace.get_tracer("ikmkit.messaging.outbox")
 
 Signer = Callable[[str], str]
 """Signs an event's chain hash; returns the signature (base64)."""
@@ -72,7 +72,7 @@ class Outbox:
 
     async def add(
         self,
-        uow: UnitOfWork,
+        uow: Transaction,
         event: Event,
         *,
         event_id: str | None = None,
@@ -87,7 +87,7 @@ class Outbox:
         return attrs
 
     async def add_many(
-        self, uow: UnitOfWork, events: Sequence[Event], *, at: datetime | None = None
+        self, uow: Transaction, events: Sequence[Event], *, at: datetime | None = None
     ) -> list[EnvelopeAttributes]:
         """Add many events in one go: one read and one write per stream, one bulk insert."""
         stream_ids = [_stream_id(e) for e in events]
@@ -160,7 +160,7 @@ class Outbox:
 
     async def _save_heads(
         self,
-        uow: UnitOfWork,
+        uow: Transaction,
         heads: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]],
     ) -> None:
         """Write each stream's new head over the version that was read (optimistic)."""
@@ -256,12 +256,3 @@ def row_message(row: dict[str, Any], *, force: bool = False) -> OutgoingMessage:
         headers=[(k, v.encode()) for k, v in headers.items()],
         force=force,
     )
-
-
-def __getattr__(name: str) -> Any:
-    # The relay moved to ikmkit.relay (which imports this module); keep the old import path.
-    if name == "OutboxRelay":
-        from ikmkit.relay import OutboxRelay
-
-        return OutboxRelay
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ikmkit import metrics
-from ikmkit.errors import AppError
+from ikmkit.service.errors import AppError
 from ikmkit.store import DuplicateKey, TransactionConflict, UnstorableValue, VersionConflict
 from ikmkit.store.keyset import InvalidCursor
+from ikmkit.telemetry import metrics
 
 
 def error_body(

@@ -1,7 +1,7 @@
 """Ed25519 signatures of events' chain hashes (``ce_signature``).
 
 The outbox signs each event's ``ce_hash`` when the service has an
-``event_signing_key``; consumers (``ikmkit.authenticity``) and the audit verify
+``event_signing_key``; consumers (``ikmkit.messaging.authenticity``) and the audit verify
 it with the producer's public key. Keys travel as base64 of the raw 32 bytes.
 """
 
@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ikmkit.outbox import Signer
+from ikmkit.messaging.outbox import Signer
 
 
 def signer_from_key(private_key_b64: str) -> Signer:

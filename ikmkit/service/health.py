@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ikmkit.outbox import outbox_backlog
-from ikmkit.outbox_parking import parked_count
+from ikmkit.messaging.outbox import outbox_backlog
+from ikmkit.messaging.outbox_parking import parked_count
 
 if TYPE_CHECKING:
-    from ikmkit.runtime import Runtime
+    from ikmkit.service.runtime import Runtime
 
 OK = "ok"
 CHECK_TIMEOUT_SECONDS = 3.0

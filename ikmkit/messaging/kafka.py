@@ -34,11 +34,11 @@ from aiokafka.errors import (
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from ikmkit.kafka_security import kafka_client_options
-from ikmkit.outbox import OutgoingMessage, PublishResult
-from ikmkit.outbox_log import LogCheck, LogMark
+from ikmkit.messaging.kafka_security import kafka_client_options
+from ikmkit.messaging.outbox import OutgoingMessage, PublishResult
+from ikmkit.messaging.outbox_log import LogCheck, LogMark
 
-log = logging.getLogger("ikmkit.kafka")
+log = logging.getLogger("ikmkit.messaging.kafka")
 
 DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
 

@@ -9,11 +9,11 @@
   event that cannot be decoded, fails its contract, is refused by the domain
   (``PermanentError``) or exhausts its retries goes to ``<topic>.dlq.<group>``
   with its original bytes and headers, the reason, the error and the attempt
-  count (``ikmkit.deadletter``; a dead letter too large to publish whole is
+  count (``ikmkit.messaging.deadletter``; a dead letter too large to publish whole is
   published truncated, with the original's size and digest). Only a transient
   failure to publish a dead letter escapes, and the record is redelivered, so
   nothing is ever skipped silently and no record stalls a partition.
-- Only a topic's owner may speak on it (``ikmkit.authenticity``): an event from
+- Only a topic's owner may speak on it (``ikmkit.messaging.authenticity``): an event from
   another ``ce_source``, or unsigned / wrongly signed when its owner's public key
   is configured, goes to the dead-letter topic with reason ``forged``.
 """
@@ -35,18 +35,19 @@ from faststream.message import StreamMessage
 
 from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
-from ikmkit import inbox, metrics
-from ikmkit.authenticity import Authenticity
-from ikmkit.cloudevents import DecodeError, Envelope, decode
-from ikmkit.deadletter import DeadLetters, DeadLetterSink, Record, describe
-from ikmkit.store import Store, UnitOfWork
-from ikmkit.telemetry import event_span
+from ikmkit.messaging import inbox
+from ikmkit.messaging.authenticity import Authenticity
+from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
+from ikmkit.messaging.deadletter import DeadLetters, DeadLetterSink, Record, describe
+from ikmkit.store import Store, Transaction
+from ikmkit.telemetry import metrics
+from ikmkit.telemetry.otel import event_span
 
-log = logging.getLogger("ikmkit.consumer")
+log = logging.getLogger("ikmkit.messaging.consumer")
 
 E = TypeVar("E", bound=Event)
-Handler = Callable[[Any, EnvelopeAttributes, UnitOfWork], Awaitable[None]]
-BatchHandler = Callable[[list[tuple[Any, EnvelopeAttributes]], UnitOfWork], Awaitable[None]]
+Handler = Callable[[Any, EnvelopeAttributes, Transaction], Awaitable[None]]
+BatchHandler = Callable[[list[tuple[Any, EnvelopeAttributes]], Transaction], Awaitable[None]]
 
 __all__ = ["DeadLetterSink", "EventConsumer", "PermanentError", "Record", "RetryPolicy"]
 
@@ -185,7 +186,7 @@ class EventConsumer:
         self._count(ready, processed=done)
         return True
 
-    async def _handle_together(self, todo: list[Envelope], uow: UnitOfWork) -> None:
+    async def _handle_together(self, todo: list[Envelope], uow: Transaction) -> None:
         if not todo:
             return
         if self._batch_handler is not None:
@@ -261,5 +262,5 @@ class EventConsumer:
 
 
 async def _keep_raw_body(message: StreamMessage[Any]) -> Any:
-    # Decoding is ours to do (ikmkit.cloudevents): malformed bytes must reach the DLQ.
+    # Decoding is ours to do (ikmkit.messaging.cloudevents): malformed bytes must reach the DLQ.
     return message.body

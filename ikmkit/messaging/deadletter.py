@@ -29,10 +29,10 @@ from typing import Protocol
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from contracts.topics import dead_letter_topic
-from ikmkit import metrics
-from ikmkit.outbox import OutgoingMessage
+from ikmkit.messaging.outbox import OutgoingMessage
+from ikmkit.telemetry import metrics
 
-log = logging.getLogger("ikmkit.consumer")
+log = logging.getLogger("ikmkit.messaging.consumer")
 
 H_DLQ_REASON = "dlq_reason"
 H_DLQ_ERROR = "dlq_error"

@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka.helpers import create_ssl_context
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from ikmkit.settings import ServiceSettings
+from ikmkit.service.settings import ServiceSettings
 
 _FASTSTREAM_SASL = {
     "PLAIN": SASLPlaintext,

@@ -1,0 +1,1 @@
+"""Development-only launchers: the embedded broker, testcontainers. Not part of a deployment."""

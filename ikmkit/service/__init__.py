@@ -1,0 +1,1 @@
+"""A service process: definition, lifespan, settings, HTTP, health, errors, input limits."""
