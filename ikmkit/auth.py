@@ -1,4 +1,4 @@
-"""Bearer-token authentication (JWT) and the principal every endpoint sees.
+"""Bearer-token authentication (JWT) and the caller every endpoint sees.
 
 Two kinds of token are accepted, chosen by the token's ``alg`` header:
 - HS256, signed with ``IKM_JWT_SECRET`` (``ikm token``, service-to-service, development);
@@ -21,17 +21,16 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from contracts.values import ROLES, Role
 from ikmkit.service.errors import Forbidden, Unauthorized
 from ikmkit.service.settings import ServiceSettings
 
-Role = Literal["ministry", "regional", "partner", "enterprise", "service"]
-ROLES: tuple[Role, ...] = ("ministry", "regional", "partner", "enterprise", "service")
 ISSUER = "ikm-platform"
 AUDIENCE = "ikm-platform"
 MAX_LIFETIME_SECONDS = 12 * 3600
@@ -43,7 +42,7 @@ CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
-class Principal:
+class Caller:
     subject: str
     role: Role
     province: str | None = None
@@ -112,7 +111,7 @@ class JwksKeys:
 
 @dataclass(frozen=True, eq=False)
 class TokenVerifier:
-    """Checks signature, issuer, audience and lifetime; maps claims to a ``Principal``."""
+    """Checks signature, issuer, audience and lifetime; maps claims to a ``Caller``."""
 
     secret: str | None
     issuer: str = ISSUER
@@ -120,9 +119,7 @@ class TokenVerifier:
     max_lifetime: int = MAX_LIFETIME_SECONDS
     jwks: JwksKeys | None = None
     jwks_issuer: str | None = None
-    _cache: OrderedDict[str, tuple[Principal, float]] = field(
-        default_factory=OrderedDict, repr=False
-    )
+    _cache: OrderedDict[str, tuple[Caller, float]] = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> TokenVerifier:
@@ -174,17 +171,17 @@ class TokenVerifier:
         )
         raise _refused(f"algorithm {alg!r} not accepted (accepted: {accepted})", "algorithm")
 
-    def principal(self, token: str) -> tuple[Principal, float]:
+    def caller(self, token: str) -> tuple[Caller, float]:
         claims = self.claims(token)
-        return principal_of(claims), float(claims["exp"])
+        return caller_of(claims), float(claims["exp"])
 
-    def cached(self, token: str) -> tuple[Principal, float] | None:
+    def cached(self, token: str) -> tuple[Caller, float] | None:
         hit = self._cache.get(token)
         if hit is not None:
             self._cache.move_to_end(token)
         return hit
 
-    def remember(self, token: str, verified: tuple[Principal, float]) -> None:
+    def remember(self, token: str, verified: tuple[Caller, float]) -> None:
         self._cache[token] = verified
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -203,11 +200,7 @@ def _rule_of(exc: jwt.PyJWTError) -> str:
     return next((rule for kind, rule in rules if isinstance(exc, kind)), "malformed")
 
 
-def decode_token(secret: str, token: str) -> Principal:
-    return TokenVerifier(secret).principal(token)[0]
-
-
-def principal_of(claims: dict[str, Any]) -> Principal:
+def caller_of(claims: dict[str, Any]) -> Caller:
     role = claims.get("role") or _realm_role(claims)
     if role not in ROLES:
         raise Unauthorized(f"token has unknown role {role!r}", rule="role")
@@ -217,7 +210,7 @@ def principal_of(claims: dict[str, Any]) -> Principal:
         raise Unauthorized("an enterprise token needs a nib claim", rule="role")
     if role == "partner" and not claims.get("partner_id"):
         raise Unauthorized("a partner token needs a partner_id claim", rule="role")
-    return Principal(
+    return Caller(
         subject=str(claims.get("sub", "")),
         role=role,
         province=_text(claims.get("province")),
@@ -246,10 +239,10 @@ def _text(value: object) -> str | None:
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by `ikm token` or the IdP")
 
 
-async def current_principal(
+async def current_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> Caller:
     # async: a sync dependency would cost a threadpool hop on every request.
     if credentials is None:
         raise Unauthorized("missing bearer token", rule="missing")
@@ -258,14 +251,14 @@ async def current_principal(
     verified = verifier.cached(token)
     if verified is None:
         if verifier.jwks is None:
-            verified = verifier.principal(token)
+            verified = verifier.caller(token)
         else:  # a JWKS fetch blocks: keep it off the event loop
-            verified = await asyncio.to_thread(verifier.principal, token)
+            verified = await asyncio.to_thread(verifier.caller, token)
         verifier.remember(token, verified)
-    principal, expires = verified
+    caller, expires = verified
     if expires + LEEWAY_SECONDS <= time.time():  # a cached verification must not outlive it
         raise _refused("Signature has expired", "expired")
-    return principal
+    return caller
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ikmkit.audit.heads import DEFAULT_PAGE, MAX_PAGE, read_heads
-from ikmkit.auth import CurrentPrincipal
+from ikmkit.auth import CurrentCaller
 
 router = APIRouter(tags=["audit"])
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["audit"])
 @router.get("/audit/heads", summary="Outbox stream heads: what this service published")
 async def audit_heads(
     request: Request,
-    principal: CurrentPrincipal,
+    caller: CurrentCaller,
     topic: Annotated[str | None, Query(max_length=249, description="Only this topic.")] = None,
     after: Annotated[
         str | None, Query(max_length=1000, description="The `next` of the previous page.")
@@ -30,7 +30,7 @@ async def audit_heads(
     """Per stream (`topic` + `aggregate`): head `sequence` and `hash`, `unsent` events,
     `published` = sequence - unsent. Keyset pages in stream-id order; `next` is null on
     the last page."""
-    principal.require("ministry", "service")
+    caller.require("ministry", "service")
     definition = request.app.state.definition
     page = await read_heads(request.app.state.runtime.store, topic=topic, after=after, limit=limit)
     return {

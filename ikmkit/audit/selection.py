@@ -28,12 +28,6 @@ class Selection:
         chosen = set(self.subjects) | ({self.aggregate} if self.aggregate is not None else set())
         return frozenset(s.encode() for s in chosen)
 
-    def may_select_stream(self, key: bytes | None) -> bool:
-        """Cheap pre-check on the Kafka key: streams of other aggregates need no verification."""
-        if self.aggregate is None and not self.subjects:
-            return True
-        return key is not None and key in self.keys()
-
     def selects(self, checked: Checked) -> bool:
         headers = checked.headers
         if self.aggregate is not None and headers.get(ce.H_SUBJECT) != self.aggregate:

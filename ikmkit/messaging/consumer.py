@@ -39,15 +39,15 @@ from ikmkit.messaging import inbox
 from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
 from ikmkit.messaging.deadletter import DeadLetters, DeadLetterSink, Record, describe
-from ikmkit.store import Store, Transaction
+from ikmkit.messaging.inbox import Deduplicated, Handler, deduplicated
 from ikmkit.telemetry import metrics
 from ikmkit.telemetry.otel import event_span
+from ikmkit.unit_of_work import UnitOfWork, Units
 
 log = logging.getLogger("ikmkit.messaging.consumer")
 
 E = TypeVar("E", bound=Event)
-Handler = Callable[[Any, EnvelopeAttributes, Transaction], Awaitable[None]]
-BatchHandler = Callable[[list[tuple[Any, EnvelopeAttributes]], Transaction], Awaitable[None]]
+type BatchHandler[U] = Callable[[list[tuple[Any, EnvelopeAttributes]], U], Awaitable[None]]
 
 __all__ = ["DeadLetterSink", "EventConsumer", "PermanentError", "Record", "RetryPolicy"]
 
@@ -70,36 +70,41 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
-class EventConsumer:
-    """Dispatches a consumer group's events to handlers, exactly once in effect."""
+class EventConsumer[U: UnitOfWork]:
+    """Dispatches a consumer group's events to handlers, exactly once in effect.
+
+    Each handler gets the service's unit of work (``units``): what it changes, the events it
+    records and the inbox entry of the event it handled commit together."""
 
     def __init__(
         self,
         *,
         group: str,
-        store: Store,
+        units: Units[U],
         dead_letters: DeadLetterSink,
         retry: RetryPolicy | None = None,
         authenticity: Authenticity | None = None,
     ) -> None:
         self.group = group
-        self._store = store
+        self._units = units
         self._dead_letters = DeadLetters(group, dead_letters)
         self.retry = retry or RetryPolicy()
         self.authenticity = authenticity or Authenticity()
         self.subscriber: Any = None  # FastStream's subscriber, once subscribed
-        self._handlers: dict[type[Event], Handler] = {}
-        self._batch_handler: BatchHandler | None = None
+        self._handlers: dict[type[Event], Handler[U]] = {}
+        self._deduplicated: dict[type[Event], Deduplicated[U]] = {}
+        self._batch_handler: BatchHandler[U] | None = None
         self.extra_topics: set[str] = set()
 
-    def handles(self, event_type: type[E]) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
+    def handles(self, event_type: type[E]) -> Callable[[Handler[U]], Handler[U]]:
+        def register(handler: Handler[U]) -> Handler[U]:
             self._handlers[event_type] = handler
+            self._deduplicated[event_type] = deduplicated(self.group, handler)
             return handler
 
         return register
 
-    def handles_batch(self, handler: BatchHandler) -> BatchHandler:
+    def handles_batch(self, handler: BatchHandler[U]) -> BatchHandler[U]:
         """Handle a whole batch of fresh events in one call (bulk writes).
 
         Used on the fast path, where a batch commits as one unit of work; the
@@ -167,9 +172,9 @@ class EventConsumer:
     async def _try_together(self, ready: list[tuple[Record, Envelope]]) -> bool:
         """Fast path: the whole batch in one unit of work. False -> fall back one by one."""
         try:
-            async with self._store.transaction() as uow:
+            async with self._units.open() as uow:
                 ids = list(dict.fromkeys(env.attrs.id for _, env in ready))
-                fresh = await inbox.unprocessed(uow, self.group, ids)
+                fresh = await inbox.unprocessed(uow.tx, self.group, ids)
                 todo: list[Envelope] = []
                 for _, env in ready:
                     if env.attrs.id in fresh:
@@ -177,7 +182,7 @@ class EventConsumer:
                         todo.append(env)
                 await self._handle_together(todo, uow)
                 done = {env.attrs.id for env in todo}
-                await inbox.mark_processed(uow, self.group, sorted(done))
+                await inbox.mark_processed(uow.tx, self.group, sorted(done))
         except Exception as exc:
             log.info(
                 "batch of %d failed (%s); processing one by one", len(ready), type(exc).__name__
@@ -186,7 +191,7 @@ class EventConsumer:
         self._count(ready, processed=done)
         return True
 
-    async def _handle_together(self, todo: list[Envelope], uow: Transaction) -> None:
+    async def _handle_together(self, todo: list[Envelope], uow: U) -> None:
         if not todo:
             return
         if self._batch_handler is not None:
@@ -210,7 +215,7 @@ class EventConsumer:
             await self._attempts(record, envelope)
 
     async def _attempts(self, record: Record, envelope: Envelope) -> None:
-        handler = self._handlers[type(envelope.event)]
+        handler = self._deduplicated[type(envelope.event)]
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 await self._apply(handler, envelope)
@@ -238,14 +243,13 @@ class EventConsumer:
                 )
                 await asyncio.sleep(delay)
 
-    async def _apply(self, handler: Handler, envelope: Envelope) -> None:
-        async with self._store.transaction() as uow:
-            if await inbox.already_processed(uow, self.group, envelope.attrs.id):
-                metrics.EVENTS_DUPLICATE.labels(self.group).inc()
-                return
-            await handler(envelope.event, envelope.attrs, uow)
-            await inbox.mark_processed(uow, self.group, [envelope.attrs.id])
-        metrics.EVENTS_PROCESSED.labels(self.group, type(envelope.event).__name__).inc()
+    async def _apply(self, handler: Deduplicated[U], envelope: Envelope) -> None:
+        async with self._units.open() as uow:
+            applied = await handler(envelope.event, envelope.attrs, uow)
+        if applied:
+            metrics.EVENTS_PROCESSED.labels(self.group, type(envelope.event).__name__).inc()
+        else:
+            metrics.EVENTS_DUPLICATE.labels(self.group).inc()
 
     def _span(self, envelope: Envelope) -> AbstractContextManager[object]:
         """The event's span continues the trace of the request that produced it."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
+from contracts.envelope import EnvelopeAttributes
 from ikmkit.store import CollectionSpec, Transaction
+from ikmkit.unit_of_work import UnitOfWork
 
 INBOX = "inbox"
 INBOX_COLLECTIONS = (CollectionSpec(INBOX),)
@@ -33,3 +36,24 @@ async def mark_processed(uow: Transaction, group: str, event_ids: Sequence[str])
             for e in event_ids
         ],
     )
+
+
+type Handler[U] = Callable[[Any, EnvelopeAttributes, U], Awaitable[None]]
+"""An event handler: the event, its envelope, the service's open unit of work."""
+type Deduplicated[U] = Callable[[Any, EnvelopeAttributes, U], Awaitable[bool]]
+"""The same, returning whether it applied the event (False: it had been processed before)."""
+
+
+def deduplicated[U: UnitOfWork](group: str, handler: Handler[U]) -> Deduplicated[U]:
+    """Wrap ``handler`` so an event it already processed has no second effect (eventuate-tram's
+    ``DuplicateDetectingMessageHandlerDecorator``): the id is recorded in the handler's own
+    unit of work, so the effect and the record commit together or not at all."""
+
+    async def once(event: Any, meta: EnvelopeAttributes, uow: U) -> bool:
+        if await already_processed(uow.tx, group, meta.id):
+            return False
+        await handler(event, meta, uow)
+        await mark_processed(uow.tx, group, [meta.id])
+        return True
+
+    return once

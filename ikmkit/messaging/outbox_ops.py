@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
-from ikmkit.auth import CurrentPrincipal
+from ikmkit.auth import CurrentCaller
 from ikmkit.messaging.outbox import OUTBOX, outbox_backlog
 from ikmkit.messaging.outbox_log import LogCheck, republish
 from ikmkit.messaging.outbox_parking import NotParked, list_parked, parked_count, retry_parked
@@ -52,8 +52,8 @@ def ops_router() -> APIRouter:
 
 
 @router.get("", summary="Outbox state: backlog, parked events, last log check")
-async def status(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    principal.require("ministry")
+async def status(request: Request, caller: CurrentCaller) -> dict[str, Any]:
+    caller.require("ministry")
     runtime = _runtime(request)
     backlog = await outbox_backlog(runtime.store)
     check = runtime.relay.last_check
@@ -69,10 +69,10 @@ async def status(request: Request, principal: CurrentPrincipal) -> dict[str, Any
 @router.get("/parked", summary="Events parked because the broker refuses them")
 async def parked(
     request: Request,
-    principal: CurrentPrincipal,
+    caller: CurrentCaller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    principal.require("ministry")
+    caller.require("ministry")
     return {"items": await list_parked(_runtime(request).store, limit=limit)}
 
 
@@ -80,10 +80,10 @@ async def parked(
 async def retry(
     event_id: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")],
     request: Request,
-    principal: CurrentPrincipal,
+    caller: CurrentCaller,
     force: Annotated[bool, Query(description="Skip the service's own size check")] = False,
 ) -> dict[str, Any]:
-    principal.require("ministry")
+    caller.require("ministry")
     runtime = _runtime(request)
     try:
         outcome = await retry_parked(runtime.store, runtime.publisher, event_id, force=force)
@@ -106,11 +106,11 @@ async def retry(
 @router.post("/republish", summary="Publish a topic's events again from the outbox")
 async def republish_topic(
     request: Request,
-    principal: CurrentPrincipal,
+    caller: CurrentCaller,
     topic: Annotated[str, Query(min_length=1, max_length=249, pattern=TOPIC_PATTERN)],
     partition: Annotated[list[PartitionNumber] | None, Query(max_length=1000)] = None,
 ) -> dict[str, Any]:
-    principal.require("ministry")
+    caller.require("ministry")
     runtime = _runtime(request)
     async with runtime.store.transaction() as uow:
         if not await uow.count(OUTBOX, {"topic": topic}):
@@ -120,15 +120,15 @@ async def republish_topic(
     except Exception as exc:  # the relay recreates it once the broker answers
         log.warning("republish: topic %s not ensured now: %r", topic, exc)
     count = await republish(
-        runtime.store, topic, partition, reason=f"requested by {principal.subject}"
+        runtime.store, topic, partition, reason=f"requested by {caller.subject}"
     )
     runtime.relay.wake()
     return {"topic": topic, "partitions": partition, "republishing": count}
 
 
 @router.post("/verify", summary="Check now that the log holds what was published")
-async def verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    principal.require("ministry")
+async def verify(request: Request, caller: CurrentCaller) -> dict[str, Any]:
+    caller.require("ministry")
     try:
         return _check(await _runtime(request).relay.verify_log())
     except Exception as exc:

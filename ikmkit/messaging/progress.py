@@ -170,7 +170,7 @@ class ConsumerProgress:
         ]
 
 
-def assigned_partitions(consumer: EventConsumer) -> set[Partition] | None:
+def assigned_partitions(consumer: EventConsumer[Any]) -> set[Partition] | None:
     """The partitions this replica's subscriber holds (None: not known, e.g. not running)."""
     client = getattr(consumer.subscriber, "consumer", None)
     if client is None:
@@ -205,7 +205,7 @@ async def watch_consumers(runtime: Runtime) -> None:
 
 
 async def _measure_one(
-    probe: ConsumerLagProbe, progress: ConsumerProgress, consumer: EventConsumer
+    probe: ConsumerLagProbe, progress: ConsumerProgress, consumer: EventConsumer[Any]
 ) -> None:
     try:
         offsets = await asyncio.wait_for(

@@ -13,10 +13,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts import values
 from ikmkit.service.errors import AppError
 from ikmkit.store import DuplicateKey, TransactionConflict, UnstorableValue, VersionConflict
 from ikmkit.store.keyset import InvalidCursor
@@ -92,7 +95,20 @@ def _unstorable(_: Request, exc: Exception) -> Response:
     )
 
 
+def _invalid_request(_: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with a shared value type's rule named as the domain names its rules."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {**error, "type": f"invalid.{error['type']}"}
+        if error.get("type") in values.RULES
+        else error
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(VersionConflict, _version_conflict)
     app.add_exception_handler(DuplicateKey, _duplicate)

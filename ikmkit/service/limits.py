@@ -6,11 +6,8 @@ that no Kafka message fits, 40,000 products, a year past 2^63). A value over its
 422 naming the field and the rule (pydantic's ``string_too_long``, ``too_long``,
 ``less_than_equal``...). ``docs/faults/input.md`` lists them for clients and operators.
 
-E-mail addresses are checked once, here, with ``email-validator``: the domain may be
-internationalised (it is stored in its ASCII, IDNA form, which every mail server accepts);
-the local part may not, because delivering it needs SMTPUTF8, which the platform's mail
-path does not promise: such an address is refused at the door (rule ``email_smtputf8``)
-instead of being accepted and then never delivered.
+Value types with a rule of their own (NIB, NIK, region codes, KBLI, country, e-mail) are
+``contracts.values``.
 """
 
 from __future__ import annotations
@@ -18,9 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import MaxLen
-from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 # --- the numbers ----------------------------------------------------------------------------
 
@@ -34,8 +29,6 @@ TEXT_MAX = 2000
 """Free text: streets, reasons, descriptions, positions, venues."""
 URL_MAX = 2048
 """URLs (shop and webhook URLs)."""
-EMAIL_MAX = 254
-"""RFC 5321's limit on a forward path."""
 SECRET_MAX = 256
 """Shared secrets (webhook HMAC keys)."""
 CURSOR_MAX = 2048
@@ -88,34 +81,3 @@ Count = Annotated[int, Field(ge=-COUNT_MAX, le=COUNT_MAX)]
 Percent = Annotated[int, Field(ge=-1000, le=1000)]
 FiscalYear = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]
 Version = Annotated[int, Field(ge=0, le=VERSION_MAX)]
-
-
-def normalize_email(value: str) -> str:
-    """The address as stored and sent: syntax checked, domain in ASCII (IDNA), lower case.
-
-    Raises ``PydanticCustomError`` whose type names the rule: ``email_format`` or
-    ``email_smtputf8`` (a non-ASCII local part, which needs SMTPUTF8 to deliver)."""
-    text = value.strip()
-    if len(text) > EMAIL_MAX:
-        raise PydanticCustomError(
-            "email_format", "an e-mail address has at most {max} characters", {"max": EMAIL_MAX}
-        )
-    try:
-        checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        local = text.rpartition("@")[0]
-        if local and not local.isascii():
-            raise PydanticCustomError(
-                "email_smtputf8",
-                "an e-mail address with non-ASCII characters before the @ cannot be delivered "
-                "(it needs SMTPUTF8); use an ASCII address",
-            ) from None
-        raise PydanticCustomError(
-            "email_format", "not a valid e-mail address: {reason}", {"reason": str(exc)}
-        ) from None
-    address = checked.ascii_email or checked.normalized
-    return address.lower()
-
-
-Email = Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(normalize_email)]
-"""An e-mail address in a request model: validated and normalized by ``normalize_email``."""

@@ -8,6 +8,7 @@ connection), because only then are the consumed topics known.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from contracts.catalog import owner_of
 from ikmkit.messaging.consumer import EventConsumer
@@ -29,7 +30,7 @@ def refuse_unsafe_settings(name: str, settings: ServiceSettings) -> None:
 
 
 def refuse_unverifiable_producers(
-    name: str, settings: ServiceSettings, consumers: Iterable[EventConsumer]
+    name: str, settings: ServiceSettings, consumers: Iterable[EventConsumer[Any]]
 ) -> None:
     """In production every producer this service consumes from needs its public key."""
     if not settings.production:

@@ -52,27 +52,38 @@ from ikmkit.telemetry.otel import configure_logging, setup_metrics_export, setup
 log = logging.getLogger("ikmkit.service.runtime")
 
 
-BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
+type BackgroundTask[D] = Callable[[D, Runtime], Coroutine[Any, Any, None]]
+"""A task that runs for the life of the process, given the service's dependencies."""
 
 
 @dataclass(frozen=True)
-class ConsumerSpec:
-    """Builds one consumer group's ``EventConsumer`` once the runtime exists."""
+class ConsumerSpec[D]:
+    """Builds one consumer group's ``EventConsumer`` from the service's dependencies."""
 
-    build: Callable[[Runtime], EventConsumer]
+    build: Callable[[D, Runtime], EventConsumer[Any]]
     batch: bool = False
     max_records: int = 500
 
 
+def runtime_itself(runtime: Runtime) -> Any:
+    """The default bootstrap: a service without dependencies of its own gets the runtime."""
+    return runtime
+
+
 @dataclass
-class ServiceDefinition:
+class ServiceDefinition[D]:
+    """What a service is made of. ``bootstrap`` composes its typed dependencies (its
+    ``Units``, clock, settings, clients) from the runtime's store, outbox and publisher, once
+    they exist; consumers, background tasks and endpoints receive that one object."""
+
     name: str
     settings: ServiceSettings
     collections: Sequence[CollectionSpec]
+    bootstrap: Callable[[Runtime], D] = runtime_itself
     routers: Sequence[APIRouter] = ()
     produces: Sequence[str] = ()
-    consumers: Sequence[ConsumerSpec] = ()
-    background: Sequence[BackgroundTask] = ()
+    consumers: Sequence[ConsumerSpec[D]] = ()
+    background: Sequence[BackgroundTask[D]] = ()
     readiness: Sequence[NamedCheck] = ()  # this service's checks, after ikmkit.service.health's
     description: str = ""
     store: Store | None = None  # injected by tests; otherwise resolved from settings
@@ -97,9 +108,10 @@ class Runtime:
     publisher: KafkaPublisher
     relay: OutboxRelay
     broker: KafkaBroker
-    consumers: list[EventConsumer] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    consumers: list[EventConsumer[Any]] = field(default_factory=list)
     progress: ConsumerProgress = field(default_factory=ConsumerProgress)
+    service: Any = None
+    """The service's dependencies, as its ``bootstrap`` built them."""
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -116,7 +128,15 @@ RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 """Inject the service's runtime into a FastAPI endpoint."""
 
 
-def _build_runtime(definition: ServiceDefinition) -> Runtime:
+def service_of[D](request: Request, kind: type[D]) -> D:
+    """The service's dependencies (what its ``bootstrap`` built), checked to be a ``kind``."""
+    service = runtime_of(request).service
+    if not isinstance(service, kind):
+        raise TypeError(f"the service's dependencies are a {type(service).__name__}, not {kind}")
+    return service
+
+
+def _build_runtime(definition: ServiceDefinition[Any]) -> Runtime:
     settings = definition.settings
     store = definition.store or store_for(
         definition.name, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir
@@ -162,13 +182,13 @@ def _build_runtime(definition: ServiceDefinition) -> Runtime:
     )
 
 
-async def _start_consumers(definition: ServiceDefinition, runtime: Runtime) -> list[str]:
+async def _start_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -> list[str]:
     router = KafkaRouter()
     topics: list[str] = []
     retry = RetryPolicy(max_attempts=runtime.settings.consumer_max_attempts)
     authenticity = Authenticity(runtime.settings.event_public_keys)
     for spec in definition.consumers:
-        consumer = spec.build(runtime)
+        consumer = spec.build(runtime.service, runtime)
         consumer.retry = retry
         consumer.authenticity = authenticity
         consumer.subscribe(router, batch=spec.batch, max_records=spec.max_records)
@@ -180,8 +200,9 @@ async def _start_consumers(definition: ServiceDefinition, runtime: Runtime) -> l
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    definition: ServiceDefinition = app.state.definition
+    definition: ServiceDefinition[Any] = app.state.definition
     runtime = _build_runtime(definition)
+    runtime.service = definition.bootstrap(runtime)
     app.state.runtime = runtime
     consumed = await _start_consumers(definition, runtime)
     refuse_unverifiable_producers(definition.name, runtime.settings, runtime.consumers)
@@ -196,7 +217,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await runtime.broker.start()
     runtime.relay.start()
-    tasks = [asyncio.create_task(task(runtime)) for task in definition.background]
+    tasks = [asyncio.create_task(task(runtime.service, runtime)) for task in definition.background]
     tasks.append(asyncio.create_task(_watch_outbox(runtime)))
     if runtime.consumers:
         tasks.append(asyncio.create_task(watch_consumers(runtime)))
@@ -239,7 +260,7 @@ async def _watch_outbox(runtime: Runtime) -> None:
         await asyncio.sleep(5)
 
 
-def create_service_app(definition: ServiceDefinition) -> FastAPI:
+def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
     refuse_unsafe_settings(definition.name, definition.settings)
     configure_logging(definition.name)
     provider = setup_tracing(definition.name)

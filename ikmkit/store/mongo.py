@@ -103,7 +103,7 @@ def _is_transient(exc: PyMongoError) -> bool:
     )
 
 
-class MongoUnitOfWork:
+class MongoTransaction:
     def __init__(
         self,
         db: AsyncDatabase[Raw],
@@ -152,7 +152,7 @@ class MongoUnitOfWork:
 
     async def _duplicate_outside(self, collection: str, doc: Document) -> DuplicateKey:
         # The failed write aborted the transaction; look the clash up without it.
-        probe = MongoUnitOfWork(self._db, None, self._specs)
+        probe = MongoTransaction(self._db, None, self._specs)
         return await probe._duplicate(collection, doc)
 
     @_guarded
@@ -361,12 +361,12 @@ class MongoStore:
         if self._client is None:
             raise StoreError("store is not open")
         if not self._use_transactions:
-            yield MongoUnitOfWork(self._db(), None, self._specs)
+            yield MongoTransaction(self._db(), None, self._specs)
             return
         async with self._client.start_session() as session:
             try:
                 async with await session.start_transaction():
-                    yield MongoUnitOfWork(self._db(), session, self._specs)
+                    yield MongoTransaction(self._db(), session, self._specs)
             except PyMongoError as exc:
                 if _is_transient(exc):
                     _discard_server_session(session)

@@ -112,7 +112,7 @@ class _Guarded:
             raise unstorable(exc) from exc
 
 
-class SqliteUnitOfWork:
+class SqliteTransaction:
     def __init__(self, conn: sqlite3.Connection, specs: Mapping[str, CollectionSpec]) -> None:
         self._conn = _Guarded(conn)
         self._specs = specs
@@ -384,7 +384,7 @@ class SqliteStore:
         async with self._lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteUnitOfWork(conn, self._specs)
+                yield SqliteTransaction(conn, self._specs)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
-from ikmkit.auth import CurrentPrincipal, Principal
+from ikmkit.auth import Caller, CurrentCaller
 from ikmkit.service.errors import Forbidden, InvalidInput
 from ikmkit.service.limits import KEY_MAX, MAX_IDS, Cursor, Key
 from ikmkit.service.runtime import RuntimeDep
@@ -22,7 +22,7 @@ Recipient = Annotated[
 ]
 
 
-def _may_read(principal: Principal) -> Any:
+def _may_read(principal: Caller) -> Any:
     def check(recipient: str) -> bool:
         return domain.may_read_inbox(
             recipient,
@@ -35,7 +35,7 @@ def _may_read(principal: Principal) -> Any:
     return check
 
 
-def _require_inbox(principal: Principal, recipient: str) -> None:
+def _require_inbox(principal: Caller, recipient: str) -> None:
     if not _may_read(principal)(recipient):
         raise Forbidden(f"role {principal.role!r} may not read the inbox of {recipient}")
 
@@ -43,7 +43,7 @@ def _require_inbox(principal: Principal, recipient: str) -> None:
 @router.get("/inbox", tags=["inbox"], summary="A recipient's in-app messages, newest first")
 async def inbox(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     recipient: Recipient,
     cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -71,7 +71,7 @@ async def inbox(
 
 @router.get("/inbox/unread", tags=["inbox"], summary="How many unread messages a recipient has")
 async def unread(
-    runtime: RuntimeDep, principal: CurrentPrincipal, recipient: Recipient
+    runtime: RuntimeDep, principal: CurrentCaller, recipient: Recipient
 ) -> dict[str, Any]:
     _require_inbox(principal, recipient)
     return {"recipient": recipient, "unread": await service.unread_count(recipient, runtime.store)}
@@ -83,7 +83,7 @@ async def unread(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Mark an inbox message read",
 )
-async def mark_read(message_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> None:
+async def mark_read(message_id: str, runtime: RuntimeDep, principal: CurrentCaller) -> None:
     await service.mark_read(message_id, runtime.store, may_read=_may_read(principal))
 
 
@@ -94,7 +94,7 @@ async def mark_read(message_id: str, runtime: RuntimeDep, principal: CurrentPrin
     summary="Subscribe a URL to event types (signed HMAC-SHA256 POSTs; see docs/notify.md)",
 )
 async def subscribe(
-    body: SubscriptionRequest, runtime: RuntimeDep, principal: CurrentPrincipal
+    body: SubscriptionRequest, runtime: RuntimeDep, principal: CurrentCaller
 ) -> dict[str, Any]:
     principal.require("ministry", "regional", "service")
     if principal.role == "regional" and body.province != principal.province:
@@ -104,9 +104,7 @@ async def subscribe(
 
 
 @router.get("/subscriptions", tags=["webhooks"], summary="Active webhook subscriptions")
-async def list_subscriptions(
-    runtime: RuntimeDep, principal: CurrentPrincipal
-) -> list[dict[str, Any]]:
+async def list_subscriptions(runtime: RuntimeDep, principal: CurrentCaller) -> list[dict[str, Any]]:
     principal.require("ministry", "regional", "service")
     found = await service.subscriptions(runtime.store)
     return [s.public() for s in found if principal.sees_province(s.province)]
@@ -118,9 +116,7 @@ async def list_subscriptions(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop a webhook subscription",
 )
-async def unsubscribe(
-    subscription_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
-) -> None:
+async def unsubscribe(subscription_id: str, runtime: RuntimeDep, principal: CurrentCaller) -> None:
     principal.require("ministry", "service")
     await service.unsubscribe(subscription_id, runtime.store, components(runtime).subscriptions)
 
@@ -132,7 +128,7 @@ async def unsubscribe(
 )
 async def deliveries(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     event_id: Annotated[str, Query(min_length=1, max_length=KEY_MAX)],
 ) -> dict[str, Any]:
     principal.require("ministry", "service")
@@ -142,7 +138,7 @@ async def deliveries(
 @router.get("/dead", tags=["dead notifications"], summary="Notifications that exhausted retries")
 async def dead(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
@@ -172,7 +168,7 @@ class RedriveRequest(BaseModel):
 
 @router.post("/dead/redrive", tags=["dead notifications"], summary="Send dead notifications again")
 async def redrive(
-    body: RedriveRequest, runtime: RuntimeDep, principal: CurrentPrincipal
+    body: RedriveRequest, runtime: RuntimeDep, principal: CurrentCaller
 ) -> dict[str, Any]:
     principal.require("ministry", "service")
     if bool(body.ids) == body.all:

@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-from ikmkit.auth import Principal
+from ikmkit.auth import Caller
 from ikmkit.service.errors import Forbidden, NotFound
 
 
-def may_see_enterprise(actor: Principal, nib: str, province: str) -> bool:
+def may_see_enterprise(actor: Caller, nib: str, province: str) -> bool:
     if actor.role in ("ministry", "service"):
         return True
     if actor.role == "regional":
@@ -24,13 +24,13 @@ def may_see_enterprise(actor: Principal, nib: str, province: str) -> bool:
     return False
 
 
-def ensure_sees_enterprise(actor: Principal, nib: str, province: str) -> None:
+def ensure_sees_enterprise(actor: Caller, nib: str, province: str) -> None:
     actor.require("ministry", "service", "regional", "enterprise")
     if not may_see_enterprise(actor, nib, province):
         raise NotFound(f"no enterprise with NIB {nib}")
 
 
-def ensure_registers_in(actor: Principal, province: str) -> None:
+def ensure_registers_in(actor: Caller, province: str) -> None:
     actor.require("ministry", "regional", "service")
     if actor.role == "regional" and actor.province != province:
         raise Forbidden(
@@ -40,20 +40,20 @@ def ensure_registers_in(actor: Principal, province: str) -> None:
         )
 
 
-def ensure_officer_of(actor: Principal, nib: str, province: str) -> None:
+def ensure_officer_of(actor: Caller, nib: str, province: str) -> None:
     """Verify, suspend, reinstate: the ministry, or a regional officer of that province."""
     actor.require("ministry", "regional")
     if not may_see_enterprise(actor, nib, province):
         raise NotFound(f"no enterprise with NIB {nib}")
 
 
-def ensure_edits_enterprise(actor: Principal, nib: str, province: str) -> None:
+def ensure_edits_enterprise(actor: Caller, nib: str, province: str) -> None:
     actor.require("ministry", "regional", "enterprise")
     if not may_see_enterprise(actor, nib, province):
         raise NotFound(f"no enterprise with NIB {nib}")
 
 
-def province_scope(actor: Principal, requested: str | None) -> str | None:
+def province_scope(actor: Caller, requested: str | None) -> str | None:
     """The province a listing or a statistic is limited to."""
     actor.require("ministry", "service", "regional")
     if actor.role != "regional":
@@ -67,19 +67,19 @@ def province_scope(actor: Principal, requested: str | None) -> str | None:
     return actor.province
 
 
-def may_see_partner(actor: Principal, partner_id: str) -> bool:
+def may_see_partner(actor: Caller, partner_id: str) -> bool:
     if actor.role == "partner":
         return actor.partner_id == partner_id
     return actor.role in ("ministry", "service", "regional")
 
 
-def ensure_sees_mou(actor: Principal, mou_id: str, party_ids: list[str]) -> None:
+def ensure_sees_mou(actor: Caller, mou_id: str, party_ids: list[str]) -> None:
     actor.require("ministry", "service", "regional", "partner")
     if actor.role == "partner" and actor.partner_id not in party_ids:
         raise NotFound(f"no MoU {mou_id}")
 
 
-def party_scope(actor: Principal, requested: str | None) -> str | None:
+def party_scope(actor: Caller, requested: str | None) -> str | None:
     """The party an MoU listing is limited to: a partner sees only its own MoUs."""
     actor.require("ministry", "service", "regional", "partner")
     if actor.role != "partner":
@@ -89,7 +89,7 @@ def party_scope(actor: Principal, requested: str | None) -> str | None:
     return actor.partner_id
 
 
-def ensure_drafts_mou(actor: Principal, party_ids: list[str]) -> None:
+def ensure_drafts_mou(actor: Caller, party_ids: list[str]) -> None:
     actor.require("ministry", "partner")
     if actor.role == "partner" and actor.partner_id not in party_ids:
         raise Forbidden(
@@ -97,7 +97,7 @@ def ensure_drafts_mou(actor: Principal, party_ids: list[str]) -> None:
         )
 
 
-def ensure_terminates_mou(actor: Principal, mou_id: str, party_ids: list[str]) -> None:
+def ensure_terminates_mou(actor: Caller, mou_id: str, party_ids: list[str]) -> None:
     actor.require("ministry", "partner")
     if actor.role == "partner" and actor.partner_id not in party_ids:
         raise NotFound(f"no MoU {mou_id}")

@@ -18,6 +18,7 @@ from lokal import parse_nik, parse_phone
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
+from contracts import values
 from contracts.registry import (
     Directorate,
     EnterpriseStatus,
@@ -115,9 +116,9 @@ def check_phone(phone: str, field: str = "owner_phone") -> str:
 
 
 def check_email(email: str, field: str = "owner_email") -> str:
-    """The platform's one e-mail rule (``limits.normalize_email``), as a domain error."""
+    """The platform's one e-mail rule (``values.normalize_email``), as a domain error."""
     try:
-        return limits.normalize_email(email)
+        return values.normalize_email(email)
     except PydanticCustomError as exc:
         raise InvalidInput(exc.message(), field=field, rule=exc.type) from None
 

@@ -38,11 +38,11 @@ from contracts.registry import (
     PartnerType,
     SizeClass,
 )
-from ikmkit.auth import Principal
+from contracts.values import EMAIL_MAX
+from ikmkit.auth import Caller
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.service.errors import Conflict, InvalidInput, NotFound
 from ikmkit.service.limits import (
-    EMAIL_MAX,
     MAX_ITEMS,
     Code,
     Codes,
@@ -96,7 +96,7 @@ class Ports:
 
 
 EmailText = Annotated[str, Field(max_length=EMAIL_MAX)]
-"""Checked by ``domain.check_email`` (``limits.normalize_email``) with the other rules."""
+"""Checked by ``domain.check_email`` (``values.normalize_email``) with the other rules."""
 
 
 class PartyInput(MoUParty):
@@ -318,9 +318,7 @@ def _onboarded(e: Enterprise, store: MarketplaceStore) -> EnterpriseOnboardedToM
     )
 
 
-async def register_enterprise(
-    cmd: RegisterEnterprise, actor: Principal, ports: Ports
-) -> Enterprise:
+async def register_enterprise(cmd: RegisterEnterprise, actor: Caller, ports: Ports) -> Enterprise:
     access.ensure_registers_in(actor, cmd.province)
     facts, violations = validate_registration(cmd)
     violations.raise_first()
@@ -340,7 +338,7 @@ async def register_enterprise(
     return saved
 
 
-async def _already_registered(nib: str, actor: Principal, store: Store) -> Conflict:
+async def _already_registered(nib: str, actor: Caller, store: Store) -> Conflict:
     async with store.transaction() as uow:
         existing = await EnterpriseRepository(uow).get(nib)
     if existing is not None and access.may_see_enterprise(actor, nib, existing.province):
@@ -360,14 +358,14 @@ async def _load_enterprise(uow: Transaction, nib: str) -> Enterprise:
     return found
 
 
-def present(enterprise: Enterprise, actor: Principal) -> Enterprise:
+def present(enterprise: Enterprise, actor: Caller) -> Enterprise:
     """What the caller may read: other systems see the owner's NIK masked."""
     if actor.role in ("ministry", "regional", "enterprise") or enterprise.owner_nik is None:
         return enterprise
     return enterprise.model_copy(update={"owner_nik": partial_mask("NIK", enterprise.owner_nik)})
 
 
-async def get_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterprise:
+async def get_enterprise(nib: str, actor: Caller, ports: Ports) -> Enterprise:
     async with ports.store.transaction() as uow:
         found = await EnterpriseRepository(uow).get(nib)
     if found is None:
@@ -377,7 +375,7 @@ async def get_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterprise
 
 
 async def list_enterprises(
-    query: EnterpriseQuery, actor: Principal, ports: Ports
+    query: EnterpriseQuery, actor: Caller, ports: Ports
 ) -> tuple[list[Enterprise], str | None]:
     province = access.province_scope(actor, query.province)
     where: dict[str, Any] = {}
@@ -397,7 +395,7 @@ async def list_enterprises(
 
 
 async def update_enterprise(
-    nib: str, cmd: UpdateEnterprise, actor: Principal, ports: Ports
+    nib: str, cmd: UpdateEnterprise, actor: Caller, ports: Ports
 ) -> Enterprise:
     return await retrying(
         lambda: _update_enterprise(nib, cmd, actor, ports), (TransactionConflict,)
@@ -405,7 +403,7 @@ async def update_enterprise(
 
 
 async def _update_enterprise(
-    nib: str, cmd: UpdateEnterprise, actor: Principal, ports: Ports
+    nib: str, cmd: UpdateEnterprise, actor: Caller, ports: Ports
 ) -> Enterprise:
     now = ports.clock()
     async with ports.store.transaction() as uow:
@@ -464,11 +462,11 @@ def _update_events(change: domain.EnterpriseChange, e: Enterprise, now: datetime
     return events
 
 
-async def verify_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterprise:
+async def verify_enterprise(nib: str, actor: Caller, ports: Ports) -> Enterprise:
     return await retrying(lambda: _verify_enterprise(nib, actor, ports), RETRYABLE)
 
 
-async def _verify_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterprise:
+async def _verify_enterprise(nib: str, actor: Caller, ports: Ports) -> Enterprise:
     now = ports.clock()
     async with ports.store.transaction() as uow:
         current = await _load_enterprise(uow, nib)
@@ -488,7 +486,7 @@ async def _verify_enterprise(nib: str, actor: Principal, ports: Ports) -> Enterp
 
 
 async def suspend_enterprise(
-    nib: str, cmd: StatusChange, actor: Principal, ports: Ports
+    nib: str, cmd: StatusChange, actor: Caller, ports: Ports
 ) -> Enterprise:
     def suspend(current: Enterprise, now: datetime) -> tuple[Enterprise, Callable[..., Event]]:
         saved = current.suspend(cmd.reason, now)
@@ -504,7 +502,7 @@ async def suspend_enterprise(
 
 
 async def reinstate_enterprise(
-    nib: str, cmd: StatusChange, actor: Principal, ports: Ports
+    nib: str, cmd: StatusChange, actor: Caller, ports: Ports
 ) -> Enterprise:
     def reinstate(current: Enterprise, now: datetime) -> tuple[Enterprise, Callable[..., Event]]:
         saved = current.reinstate(cmd.reason, now)
@@ -524,7 +522,7 @@ StatusTransition = Callable[[Enterprise, datetime], tuple[Enterprise, Callable[.
 
 
 async def _change_status(
-    nib: str, actor: Principal, ports: Ports, transition: StatusTransition
+    nib: str, actor: Caller, ports: Ports, transition: StatusTransition
 ) -> Enterprise:
     """Load, check the officer's province, apply the domain transition, save and emit."""
     now = ports.clock()
@@ -540,7 +538,7 @@ async def _change_status(
 # --- partners -----------------------------------------------------------------------------
 
 
-async def register_partner(cmd: RegisterPartner, actor: Principal, ports: Ports) -> Partner:
+async def register_partner(cmd: RegisterPartner, actor: Caller, ports: Ports) -> Partner:
     actor.require("ministry", "service")
     partner_id = domain.check_partner_id(cmd.partner_id or f"p-{uuid.uuid4().hex[:12]}")
     country = domain.check_country(cmd.country)
@@ -583,7 +581,7 @@ async def register_partner(cmd: RegisterPartner, actor: Principal, ports: Ports)
     return saved
 
 
-async def get_partner(partner_id: str, actor: Principal, ports: Ports) -> Partner:
+async def get_partner(partner_id: str, actor: Caller, ports: Ports) -> Partner:
     actor.require("ministry", "service", "regional", "partner")
     async with ports.store.transaction() as uow:
         found = await PartnerRepository(uow).get(partner_id)
@@ -595,7 +593,7 @@ async def get_partner(partner_id: str, actor: Principal, ports: Ports) -> Partne
 # --- MoUs ---------------------------------------------------------------------------------
 
 
-async def draft_mou(cmd: DraftMoU, actor: Principal, ports: Ports) -> MoU:
+async def draft_mou(cmd: DraftMoU, actor: Caller, ports: Ports) -> MoU:
     domain.check_mou_terms(cmd.parties, cmd.valid_from, cmd.valid_until, cmd.title)
     party_ids = [p.partner_id for p in cmd.parties]
     access.ensure_drafts_mou(actor, party_ids)
@@ -629,18 +627,18 @@ async def _load_mou(uow: Transaction, mou_id: str) -> MoU:
     return found
 
 
-async def get_mou(mou_id: str, actor: Principal, ports: Ports) -> MoU:
+async def get_mou(mou_id: str, actor: Caller, ports: Ports) -> MoU:
     async with ports.store.transaction() as uow:
         mou = await _load_mou(uow, mou_id)
     access.ensure_sees_mou(actor, mou_id, mou.party_ids())
     return mou
 
 
-async def sign_mou(mou_id: str, cmd: SignMoU, actor: Principal, ports: Ports) -> MoU:
+async def sign_mou(mou_id: str, cmd: SignMoU, actor: Caller, ports: Ports) -> MoU:
     return await retrying(lambda: _sign_mou(mou_id, cmd, actor, ports), RETRYABLE)
 
 
-async def _sign_mou(mou_id: str, cmd: SignMoU, actor: Principal, ports: Ports) -> MoU:
+async def _sign_mou(mou_id: str, cmd: SignMoU, actor: Caller, ports: Ports) -> MoU:
     actor.require("ministry")
     now = ports.clock()
     async with ports.store.transaction() as uow:
@@ -670,11 +668,11 @@ async def _sign_mou(mou_id: str, cmd: SignMoU, actor: Principal, ports: Ports) -
     return saved
 
 
-async def terminate_mou(mou_id: str, cmd: TerminateMoU, actor: Principal, ports: Ports) -> MoU:
+async def terminate_mou(mou_id: str, cmd: TerminateMoU, actor: Caller, ports: Ports) -> MoU:
     return await retrying(lambda: _terminate_mou(mou_id, cmd, actor, ports), RETRYABLE)
 
 
-async def _terminate_mou(mou_id: str, cmd: TerminateMoU, actor: Principal, ports: Ports) -> MoU:
+async def _terminate_mou(mou_id: str, cmd: TerminateMoU, actor: Caller, ports: Ports) -> MoU:
     now = ports.clock()
     async with ports.store.transaction() as uow:
         current = await _load_mou(uow, mou_id)
@@ -694,9 +692,7 @@ async def _terminate_mou(mou_id: str, cmd: TerminateMoU, actor: Principal, ports
     return saved
 
 
-async def list_mous(
-    query: MoUQuery, actor: Principal, ports: Ports
-) -> tuple[list[MoU], str | None]:
+async def list_mous(query: MoUQuery, actor: Caller, ports: Ports) -> tuple[list[MoU], str | None]:
     party = access.party_scope(actor, query.party)
     where: dict[str, Any] = {}
     if query.scope is not None:
@@ -745,7 +741,7 @@ async def expire_due_mous(ports: Ports, *, batch: int = 200) -> list[str]:
 # --- statistics ---------------------------------------------------------------------------
 
 
-async def stats(actor: Principal, ports: Ports) -> dict[str, Any]:
+async def stats(actor: Caller, ports: Ports) -> dict[str, Any]:
     province = access.province_scope(actor, None)
     where: dict[str, Any] = {} if province is None else {"province": province}
     result: dict[str, Any] = {"province_scope": province}

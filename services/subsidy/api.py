@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from contracts.subsidy import ApplicationStatus, ProgramKind
-from ikmkit.auth import CurrentPrincipal, Principal
+from ikmkit.auth import Caller, CurrentCaller
 from ikmkit.service.limits import CODE_MAX, Code, Cursor, FiscalYear
 from ikmkit.service.runtime import Runtime, RuntimeDep
 from services.subsidy import service
@@ -18,7 +18,7 @@ from services.subsidy.settings import SubsidySettings
 router = APIRouter(tags=["subsidy"])
 
 
-def _actor(principal: Principal) -> Actor:
+def _actor(principal: Caller) -> Actor:
     return Actor(
         subject=principal.subject,
         role=principal.role,
@@ -45,7 +45,7 @@ def _approval_gate(runtime: Runtime) -> asyncio.Semaphore:
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED)
 async def create_program(
-    body: service.CreateProgram, runtime: RuntimeDep, principal: CurrentPrincipal
+    body: service.CreateProgram, runtime: RuntimeDep, principal: CurrentCaller
 ) -> Program:
     principal.require("ministry")
     return await service.create_program(body, _actor(principal), runtime.store)
@@ -54,7 +54,7 @@ async def create_program(
 @router.get("/programs")
 async def list_programs(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     fiscal_year: FiscalYear | None = None,
     kind: ProgramKind | None = None,
 ) -> dict[str, list[Program]]:
@@ -63,14 +63,14 @@ async def list_programs(
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED)
 async def submit_application(
-    body: service.SubmitApplication, runtime: RuntimeDep, principal: CurrentPrincipal
+    body: service.SubmitApplication, runtime: RuntimeDep, principal: CurrentCaller
 ) -> Application:
     return await service.submit_application(body, _actor(principal), runtime.store, runtime.outbox)
 
 
 @router.get("/applications/{application_id}")
 async def get_application(
-    application_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
+    application_id: str, runtime: RuntimeDep, principal: CurrentCaller
 ) -> Application:
     return await service.get_application(application_id, _actor(principal), runtime.store)
 
@@ -78,7 +78,7 @@ async def get_application(
 @router.get("/applications")
 async def search_applications(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     enterprise: Annotated[str | None, Query(description="NIB", max_length=CODE_MAX)] = None,
     status: ApplicationStatus | None = None,
     province: Code | None = None,
@@ -99,14 +99,14 @@ async def search_applications(
 
 @router.post("/applications/{application_id}/review")
 async def start_review(
-    application_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
+    application_id: str, runtime: RuntimeDep, principal: CurrentCaller
 ) -> Application:
     return await service.start_review(application_id, _actor(principal), runtime.store)
 
 
 @router.post("/applications/{application_id}/approve")
 async def approve(
-    application_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
+    application_id: str, runtime: RuntimeDep, principal: CurrentCaller
 ) -> Application:
     """Approve and reserve the rebate; if the budget or the enterprise's cap cannot cover it,
     the application is rejected instead (status ``rejected`` with the rule and reason)."""
@@ -125,7 +125,7 @@ async def reject(
     application_id: str,
     body: service.RejectApplication,
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
 ) -> Application:
     return await service.reject(
         application_id, body, _actor(principal), runtime.store, runtime.outbox
@@ -137,7 +137,7 @@ async def disburse(
     application_id: str,
     body: service.DisburseApplication,
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
 ) -> Application:
     return await service.disburse(
         application_id, body, _actor(principal), runtime.store, runtime.outbox
@@ -149,7 +149,7 @@ async def cancel(
     application_id: str,
     body: service.CancelApplication,
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
 ) -> Application:
     return await service.cancel(
         application_id, body, _actor(principal), runtime.store, runtime.outbox
@@ -159,7 +159,7 @@ async def cancel(
 @router.get("/budgets")
 async def budgets(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     fiscal_year: FiscalYear | None = None,
     province: Code | None = None,
 ) -> BudgetReport:
@@ -170,6 +170,6 @@ async def budgets(
 
 @router.get("/stats")
 async def stats(
-    runtime: RuntimeDep, principal: CurrentPrincipal, fiscal_year: FiscalYear | None = None
+    runtime: RuntimeDep, principal: CurrentCaller, fiscal_year: FiscalYear | None = None
 ) -> Stats:
     return await service.stats(_actor(principal), runtime.store, fiscal_year)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from contracts.training import CourseKind
-from ikmkit.auth import CurrentPrincipal
+from ikmkit.auth import CurrentCaller
 from ikmkit.service import limits
 from ikmkit.service.http import BULK_ROUTE
 from ikmkit.service.limits import Code, Cursor, Text
@@ -51,7 +51,7 @@ class Cancellation(BaseModel):
 
 @router.post("/courses", status_code=status.HTTP_201_CREATED)
 async def schedule_course(
-    body: service.ScheduleCourse, runtime: RuntimeDep, principal: CurrentPrincipal
+    body: service.ScheduleCourse, runtime: RuntimeDep, principal: CurrentCaller
 ) -> Course:
     service.authorize_course_management(principal, body)
     return await service.schedule_course(body, principal.subject, runtime.store, runtime.outbox)
@@ -60,7 +60,7 @@ async def schedule_course(
 @router.get("/courses")
 async def list_courses(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     kind: CourseKind | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
@@ -74,7 +74,7 @@ async def list_courses(
 
 
 @router.get("/courses/{course_id}")
-async def get_course(course_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> Course:
+async def get_course(course_id: str, runtime: RuntimeDep, principal: CurrentCaller) -> Course:
     return await service.get_course(course_id, principal, runtime.store)
 
 
@@ -86,7 +86,7 @@ async def enroll(
     course_id: str,
     body: ParticipantDetails,
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     keys: KeysDep,
 ) -> Enrollment:
     """One participant: 201 with status ``enrolled`` or ``waitlisted``."""
@@ -98,7 +98,7 @@ async def enroll_many(
     course_id: str,
     body: BulkEnrollment,
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     keys: KeysDep,
 ) -> service.BulkOutcome:
     """Many participants (e.g. a webinar's registrations); refused rows are listed in ``errors``
@@ -113,7 +113,7 @@ async def cancel_enrollment(
     course_id: str,
     participant_id: str,
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     reason: Text | None = None,
 ) -> Cancellation:
     promoted = await service.cancel_enrollment(
@@ -126,7 +126,7 @@ async def cancel_enrollment(
 async def participants(
     course_id: str,
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     status: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Cursor | None = None,
@@ -139,7 +139,7 @@ async def participants(
 
 @router.post("/courses/{course_id}/attendance", openapi_extra=BULK_ROUTE)
 async def record_attendance(
-    course_id: str, body: service.RecordAttendance, runtime: RuntimeDep, principal: CurrentPrincipal
+    course_id: str, body: service.RecordAttendance, runtime: RuntimeDep, principal: CurrentCaller
 ) -> dict[str, int]:
     recorded = await service.record_attendance(
         course_id, body, principal, runtime.store, runtime.outbox
@@ -149,21 +149,21 @@ async def record_attendance(
 
 @router.post("/courses/{course_id}/complete")
 async def complete_course(
-    course_id: str, runtime: RuntimeDep, principal: CurrentPrincipal, keys: KeysDep
+    course_id: str, runtime: RuntimeDep, principal: CurrentCaller, keys: KeysDep
 ) -> service.CompletionOutcome:
     return await service.complete_course(course_id, principal, runtime.store, runtime.outbox, keys)
 
 
 @router.post("/courses/{course_id}/placements", status_code=status.HTTP_201_CREATED)
 async def record_placement(
-    course_id: str, body: service.RecordPlacement, runtime: RuntimeDep, principal: CurrentPrincipal
+    course_id: str, body: service.RecordPlacement, runtime: RuntimeDep, principal: CurrentCaller
 ) -> Enrollment:
     return await service.record_placement(course_id, body, principal, runtime.store, runtime.outbox)
 
 
 @router.get("/certificates/{number}")
 async def verify_certificate(
-    number: str, runtime: RuntimeDep, principal: CurrentPrincipal, keys: KeysDep
+    number: str, runtime: RuntimeDep, principal: CurrentCaller, keys: KeysDep
 ) -> service.CertificateCheck:
     return await service.verify_certificate(number, runtime.store, keys)
 
@@ -173,7 +173,7 @@ async def verify_certificate(
 
 @router.post("/mentor-assignments", status_code=status.HTTP_201_CREATED)
 async def assign_mentor(
-    body: mentoring.AssignMentor, runtime: RuntimeDep, principal: CurrentPrincipal
+    body: mentoring.AssignMentor, runtime: RuntimeDep, principal: CurrentCaller
 ) -> MentorAssignment:
     """Refused with 409 and the reason (``conflict.mou_required``, ``mou_expired``,
     ``mou_terminated``, ``mou_not_yet_valid``) unless a signed, unexpired technical-assistance
@@ -184,7 +184,7 @@ async def assign_mentor(
 @router.get("/mentor-assignments")
 async def list_assignments(
     runtime: RuntimeDep,
-    principal: CurrentPrincipal,
+    principal: CurrentCaller,
     enterprise: Code | None = None,
     partner: Code | None = None,
     status: Code | None = None,
@@ -205,14 +205,14 @@ async def list_assignments(
 
 @router.get("/mentor-assignments/{assignment_id}")
 async def get_assignment(
-    assignment_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
+    assignment_id: str, runtime: RuntimeDep, principal: CurrentCaller
 ) -> MentorAssignment:
     return await mentoring.get_assignment(assignment_id, principal, runtime.store)
 
 
 @router.get("/stats")
 async def stats(
-    runtime: RuntimeDep, principal: CurrentPrincipal, province: Code | None = None
+    runtime: RuntimeDep, principal: CurrentCaller, province: Code | None = None
 ) -> service.TrainingStats:
     """National figures, or one province's (``?province=``); a regional officer always gets
     their own province's (asking for another is 403)."""

@@ -15,8 +15,8 @@ from lokal.provinces import PROVINCES
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from contracts import values
 from contracts.training import CourseKind, CourseSession, Language, ParticipantKind
-from ikmkit.service import limits
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.service.limits import Code, Name
 
@@ -244,7 +244,7 @@ class ParticipantDetails(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: Name
-    email: Annotated[str, Field(max_length=limits.EMAIL_MAX)] | None = None
+    email: Annotated[str, Field(max_length=values.EMAIL_MAX)] | None = None
     kind: ParticipantKind
     nib: Code | None = None
     province: Code | None = None
@@ -256,9 +256,9 @@ class ParticipantDetails(BaseModel):
 
 
 def check_email(email: str, field: str = "email") -> str:
-    """The platform's one e-mail rule (``limits.normalize_email``), as a domain error."""
+    """The platform's one e-mail rule (``values.normalize_email``), as a domain error."""
     try:
-        return limits.normalize_email(email)
+        return values.normalize_email(email)
     except PydanticCustomError as exc:
         raise InvalidInput(exc.message(), field=field, rule=exc.type) from None
 

@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import MoUExpired, MoUSigned, MoUTerminated
 from contracts.training import MentorAssigned, MentorAssignmentEnded
-from ikmkit.auth import Principal
+from contracts.values import Email
+from ikmkit.auth import Caller
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ikmkit.service.limits import Code, Email, Name
+from ikmkit.service.limits import Code, Name
 from ikmkit.store import Store, Transaction
 from services.training import domain
 from services.training.domain import MentorAssignment, MoUCoverage
@@ -110,7 +111,7 @@ class AssignMentor(BaseModel):
     starts_on: date | None = None
 
 
-def authorize_assignment(principal: Principal, partner_id: str) -> None:
+def authorize_assignment(principal: Caller, partner_id: str) -> None:
     principal.require("ministry", "partner", "service")
     if principal.role == "partner" and principal.partner_id != partner_id:
         raise Forbidden("a partner assigns only its own mentors")
@@ -118,7 +119,7 @@ def authorize_assignment(principal: Principal, partner_id: str) -> None:
 
 async def assign_mentor(
     cmd: AssignMentor,
-    principal: Principal,
+    principal: Caller,
     store: Store,
     outbox: Outbox,
     now: datetime | None = None,
@@ -180,7 +181,7 @@ def _assigned(a: MentorAssignment) -> MentorAssigned:
     )
 
 
-def may_see_assignment(principal: Principal, a: MentorAssignment) -> bool:
+def may_see_assignment(principal: Caller, a: MentorAssignment) -> bool:
     """The same audience as ``list_assignments``: ministry and services all, a regional officer
     their province's, a partner and an enterprise their own."""
     if principal.role in ("ministry", "service"):
@@ -194,9 +195,7 @@ def may_see_assignment(principal: Principal, a: MentorAssignment) -> bool:
     return False
 
 
-async def get_assignment(
-    assignment_id: str, principal: Principal, store: Store
-) -> MentorAssignment:
+async def get_assignment(assignment_id: str, principal: Caller, store: Store) -> MentorAssignment:
     async with store.transaction() as uow:
         found = await AssignmentRepository(uow).get(assignment_id)
     # Someone else's assignment is "not found": its existence does not leak.
@@ -206,7 +205,7 @@ async def get_assignment(
 
 
 async def list_assignments(
-    principal: Principal,
+    principal: Caller,
     store: Store,
     *,
     enterprise: str | None,

@@ -40,7 +40,7 @@ from contracts.training import (
     PlacementRecorded,
     TrainingCompleted,
 )
-from ikmkit.auth import Principal
+from ikmkit.auth import Caller
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.service.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from ikmkit.service.limits import (
@@ -90,7 +90,7 @@ def _now(now: datetime | None) -> datetime:
 # --- who may do what --------------------------------------------------------------------------
 
 
-def authorize_course_management(principal: Principal, course: Course | ScheduleCourse) -> None:
+def authorize_course_management(principal: Caller, course: Course | ScheduleCourse) -> None:
     """Ministry: any course; regional: courses in their province; partner: courses it organizes.
 
     An existing course of another province is reported to a regional officer as not found
@@ -111,14 +111,14 @@ def authorize_course_management(principal: Principal, course: Course | ScheduleC
         raise Forbidden("a partner manages only the courses it organizes")
 
 
-def ensure_sees_course(principal: Principal, course: Course) -> None:
+def ensure_sees_course(principal: Caller, course: Course) -> None:
     """Courses are a catalog every role may read, except that a regional officer sees only
     those of their own province (as in ``list_courses``)."""
     if not principal.sees_province(course.province):
         raise NotFound(f"no course {course.course_id}")
 
 
-def province_scope(principal: Principal, requested: str | None) -> str | None:
+def province_scope(principal: Caller, requested: str | None) -> str | None:
     """The province a statistic is limited to: a regional officer's own, whatever is asked."""
     principal.require("ministry", "regional", "service")
     if principal.role != "regional":
@@ -132,7 +132,7 @@ def province_scope(principal: Principal, requested: str | None) -> str | None:
     return principal.province
 
 
-def authorize_enrollment(principal: Principal, course: Course, nibs: Sequence[str | None]) -> None:
+def authorize_enrollment(principal: Caller, course: Course, nibs: Sequence[str | None]) -> None:
     """An enterprise may enroll its own people; organizers and officers anyone."""
     if principal.role == "enterprise":
         if any(nib != principal.nib for nib in nibs):
@@ -229,7 +229,7 @@ def _scheduled(c: Course) -> CourseScheduled:
     )
 
 
-async def get_course(course_id: str, principal: Principal, store: Store) -> Course:
+async def get_course(course_id: str, principal: Caller, store: Store) -> Course:
     async with store.transaction() as uow:
         course = await _course(uow, course_id)
     ensure_sees_course(principal, course)
@@ -254,7 +254,7 @@ class CourseQuery:
 
 
 async def list_courses(
-    query: CourseQuery, principal: Principal, store: Store
+    query: CourseQuery, principal: Caller, store: Store
 ) -> tuple[list[Course], str | None]:
     province = query.province
     if principal.role == "regional":
@@ -313,7 +313,7 @@ class _Accepted:
 async def enroll(
     course_id: str,
     participant: ParticipantDetails,
-    principal: Principal,
+    principal: Caller,
     store: Store,
     outbox: Outbox,
     keys: Keys,
@@ -336,7 +336,7 @@ async def enroll(
 async def enroll_many(
     course_id: str,
     participants: Sequence[ParticipantDetails],
-    principal: Principal,
+    principal: Caller,
     store: Store,
     outbox: Outbox,
     keys: Keys,
@@ -350,7 +350,7 @@ async def enroll_many(
 async def _enroll_rows(
     course_id: str,
     participants: Sequence[ParticipantDetails],
-    principal: Principal,
+    principal: Caller,
     store: Store,
     outbox: Outbox,
     keys: Keys,
@@ -369,7 +369,7 @@ async def _enroll_in(
     uow: Transaction,
     course_id: str,
     participants: Sequence[ParticipantDetails],
-    principal: Principal,
+    principal: Caller,
     outbox: Outbox,
     keys: Keys,
     at: datetime,
@@ -484,7 +484,7 @@ def _placed_event(
 async def cancel_enrollment(
     course_id: str,
     pid: str,
-    principal: Principal,
+    principal: Caller,
     reason: str | None,
     store: Store,
     outbox: Outbox,
@@ -537,7 +537,7 @@ async def cancel_enrollment(
 async def participants_of(
     course_id: str,
     status: str | None,
-    principal: Principal,
+    principal: Caller,
     store: Store,
     *,
     limit: int,
@@ -572,7 +572,7 @@ class RecordAttendance(BaseModel):
 async def record_attendance(
     course_id: str,
     cmd: RecordAttendance,
-    principal: Principal,
+    principal: Caller,
     store: Store,
     outbox: Outbox,
     now: datetime | None = None,
@@ -635,7 +635,7 @@ class CompletionOutcome(BaseModel):
 
 async def complete_course(
     course_id: str,
-    principal: Principal,
+    principal: Caller,
     store: Store,
     outbox: Outbox,
     keys: Keys,
@@ -791,7 +791,7 @@ class RecordPlacement(BaseModel):
 async def record_placement(
     course_id: str,
     cmd: RecordPlacement,
-    principal: Principal,
+    principal: Caller,
     store: Store,
     outbox: Outbox,
     now: datetime | None = None,
@@ -879,7 +879,7 @@ class TrainingStats(BaseModel):
 
 
 async def stats(
-    principal: Principal,
+    principal: Caller,
     store: Store,
     province: str | None = None,
     now: datetime | None = None,

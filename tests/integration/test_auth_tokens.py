@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 
-from ikmkit.auth import CurrentPrincipal, TokenVerifier, issue_token
+from ikmkit.auth import CurrentCaller, TokenVerifier, issue_token
 from ikmkit.service.http import install_error_handlers
 from ikmkit.service.settings import ServiceSettings
 
@@ -111,7 +111,7 @@ def app_for(settings: ServiceSettings) -> FastAPI:
     app.state.token_verifier = TokenVerifier.from_settings(settings)
 
     @app.get("/me")
-    async def me(principal: CurrentPrincipal) -> dict[str, Any]:
+    async def me(principal: CurrentCaller) -> dict[str, Any]:
         return {"role": principal.role, "province": principal.province, "sub": principal.subject}
 
     return app

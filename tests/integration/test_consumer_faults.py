@@ -21,7 +21,8 @@ from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.deadletter import PAYLOAD_PREFIX
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
 from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
-from ikmkit.store import CollectionSpec, Store, Transaction
+from ikmkit.store import CollectionSpec, Store
+from ikmkit.unit_of_work import UnitOfWork
 from tests.support.kafka import (
     consuming,
     envelope_headers,
@@ -30,6 +31,7 @@ from tests.support.kafka import (
     produce,
     read_topic,
 )
+from tests.support.units import plain_units
 
 EFFECTS = "effects"
 OVERSIZED = 1_047_999  # the figure: accepted by the broker, its DLQ copy is not
@@ -55,8 +57,8 @@ def registered(nib: str) -> EnterpriseRegistered:
     )
 
 
-async def record_effect(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
-    await uow.insert(EFFECTS, {"id": uuid.uuid4().hex, "nib": event.nib})
+async def record_effect(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+    await uow.tx.insert(EFFECTS, {"id": uuid.uuid4().hex, "nib": event.nib})
 
 
 async def effects_for(store: Store, nib: str) -> list[dict[str, object]]:
@@ -84,7 +86,7 @@ async def test_an_oversized_record_is_dead_lettered_truncated_and_the_partition_
         kafka, topic, event_payload(after).encode(), envelope_headers(after), nib.encode()
     )
 
-    consumer = EventConsumer(group=name, store=store, dead_letters=publisher)
+    consumer = EventConsumer(group=name, units=plain_units(store), dead_letters=publisher)
     consumer.handles(EnterpriseRegistered)(record_effect)
     consumer.extra_topics = {topic}
     try:

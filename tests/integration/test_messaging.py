@@ -23,8 +23,10 @@ from ikmkit.messaging.outbox import (
     outbox_backlog,
 )
 from ikmkit.messaging.relay import OutboxRelay
-from ikmkit.store import CollectionSpec, Store, Transaction
+from ikmkit.store import CollectionSpec, Store
+from ikmkit.unit_of_work import UnitOfWork
 from tests.support.kafka import consuming, eventually, header, produce, produce_event, read_topic
+from tests.support.units import plain_units
 
 EFFECTS = "effects"
 REGISTRY = source_of("registry")  # the owner of the enterprise topic these tests produce on
@@ -63,8 +65,8 @@ async def effects_for(store: Store, key: str) -> list[dict[str, object]]:
         return (await uow.find(EFFECTS, {"nib": key}, limit=1000)).items
 
 
-async def record_effect(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
-    await uow.insert(EFFECTS, {"id": uuid.uuid4().hex, "nib": event.nib, "name": event.name})
+async def record_effect(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
+    await uow.tx.insert(EFFECTS, {"id": uuid.uuid4().hex, "nib": event.nib, "name": event.name})
 
 
 # --- outbox -----------------------------------------------------------------
@@ -133,7 +135,7 @@ async def test_a_crash_between_publish_and_mark_republishes_and_consumers_dedup(
     copies = [r for r in await read_topic(kafka, ENTERPRISE_TOPIC) if r.key == key.encode()]
     assert [header(r, "ce_id") for r in copies] == [attrs.id, attrs.id]
 
-    consumer = EventConsumer(group=group(), store=store, dead_letters=publisher)
+    consumer = EventConsumer(group=group(), units=plain_units(store), dead_letters=publisher)
     consumer.handles(EnterpriseRegistered)(record_effect)
     await consumer.process(copies)
     await consumer.process(copies)  # and redelivered once more
@@ -165,18 +167,18 @@ async def test_offsets_are_committed_only_after_the_effect(
     key = nib()
     started = asyncio.Event()
 
-    async def crash_midway(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
+    async def crash_midway(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
         if event.nib == key:
             started.set()
             await asyncio.sleep(3600)  # the process dies here, effect not stored
 
-    dying = EventConsumer(group=name, store=store, dead_letters=publisher)
+    dying = EventConsumer(group=name, units=plain_units(store), dead_letters=publisher)
     dying.handles(EnterpriseRegistered)(crash_midway)
     await produce_event(kafka, registered(key))
     async with consuming(kafka, dying, graceful_timeout=0.5):
         await asyncio.wait_for(started.wait(), 60)
     # A new instance of the same group gets the event again and stores the effect.
-    healthy = EventConsumer(group=name, store=store, dead_letters=publisher)
+    healthy = EventConsumer(group=name, units=plain_units(store), dead_letters=publisher)
     healthy.handles(EnterpriseRegistered)(record_effect)
     async with consuming(kafka, healthy):
         await eventually(lambda: effects_for(store, key), timeout=60)
@@ -190,7 +192,7 @@ async def test_transient_errors_are_retried_with_backoff(
     key = nib()
     calls = 0
 
-    async def flaky(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
+    async def flaky(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
         nonlocal calls
         if event.nib != key:
             return
@@ -201,7 +203,7 @@ async def test_transient_errors_are_retried_with_backoff(
 
     consumer = EventConsumer(
         group=group(),
-        store=store,
+        units=plain_units(store),
         dead_letters=publisher,
         retry=RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05),
     )
@@ -225,7 +227,7 @@ async def test_exhausted_retries_and_permanent_errors_go_to_the_dlq_and_the_cons
     name = group()
     always_failing, refused, fine = nib(), nib(), nib()
 
-    async def handler(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
+    async def handler(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
         if event.nib == always_failing:
             raise TimeoutError("downstream never answers")
         if event.nib == refused:
@@ -234,7 +236,7 @@ async def test_exhausted_retries_and_permanent_errors_go_to_the_dlq_and_the_cons
 
     consumer = EventConsumer(
         group=name,
-        store=store,
+        units=plain_units(store),
         dead_letters=publisher,
         retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
     )
@@ -282,7 +284,7 @@ async def test_bad_input_lands_in_the_dlq_with_the_reason_and_original_bytes(
         await produce(kafka, ENTERPRISE_TOPIC, value, headers, keys[reason].encode())
     good = nib()
     await produce_event(kafka, registered(good))
-    consumer = EventConsumer(group=name, store=store, dead_letters=publisher)
+    consumer = EventConsumer(group=name, units=plain_units(store), dead_letters=publisher)
     consumer.handles(EnterpriseRegistered)(record_effect)
     async with consuming(kafka, consumer, batch=batch):
         await eventually(lambda: effects_for(store, good), timeout=60)
@@ -305,21 +307,21 @@ async def test_a_batch_handler_writes_in_bulk_and_the_fallback_isolates_a_poison
     records = [r for r in await read_topic(kafka, ENTERPRISE_TOPIC) if r.key.decode() in set(keys)]
     batches: list[int] = []
 
-    async def bulk(items: list[tuple[EnterpriseRegistered, object]], uow: Transaction) -> None:
+    async def bulk(items: list[tuple[EnterpriseRegistered, object]], uow: UnitOfWork) -> None:
         batches.append(len(items))
         if any(event.nib == poison for event, _ in items):
             raise PermanentError("one bad apple")
-        await uow.insert_many(
+        await uow.tx.insert_many(
             EFFECTS, [{"id": uuid.uuid4().hex, "nib": event.nib} for event, _ in items]
         )
 
-    async def one(event: EnterpriseRegistered, meta: object, uow: Transaction) -> None:
+    async def one(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
         if event.nib == poison:
             raise PermanentError("one bad apple")
         await record_effect(event, meta, uow)
 
     name = group()
-    consumer = EventConsumer(group=name, store=store, dead_letters=publisher)
+    consumer = EventConsumer(group=name, units=plain_units(store), dead_letters=publisher)
     consumer.handles(EnterpriseRegistered)(one)
     consumer.handles_batch(bulk)
     await consumer.process(records)

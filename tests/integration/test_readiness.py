@@ -25,7 +25,7 @@ from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.progress import assigned_partitions
 from ikmkit.service.runtime import ConsumerSpec, Runtime, ServiceDefinition
 from ikmkit.service.settings import ServiceSettings
-from ikmkit.store import Transaction
+from ikmkit.unit_of_work import UnitOfWork, Units
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
@@ -97,12 +97,13 @@ async def test_readyz_names_a_stalled_consumer_and_recovers(
     started, release = asyncio.Event(), asyncio.Event()
     consumers: list[EventConsumer] = []
 
-    def build(runtime: Runtime) -> EventConsumer:
-        consumer = EventConsumer(group=group, store=runtime.store, dead_letters=runtime.publisher)
+    def build(_: Runtime, runtime: Runtime) -> EventConsumer[UnitOfWork]:
+        units = Units(runtime.store, runtime.outbox, UnitOfWork)
+        consumer = EventConsumer(group=group, units=units, dead_letters=runtime.publisher)
 
         @consumer.handles(NotificationDead)
         async def handle(
-            event: NotificationDead, meta: EnvelopeAttributes, uow: Transaction
+            event: NotificationDead, meta: EnvelopeAttributes, uow: UnitOfWork
         ) -> None:
             if event.notification_id == stuck_id:
                 started.set()

@@ -13,14 +13,14 @@ import pytest
 
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import EnterpriseRegistered, MoUExpired, MoUParty, MoUSigned, OwnerContact
-from ikmkit.auth import Principal
+from ikmkit.auth import Caller
 from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.service.errors import Conflict
 from ikmkit.store import Store
 from services.training import mentoring, service
 from services.training.store import COLLECTIONS
 
-MINISTRY = Principal("officer", "ministry")
+MINISTRY = Caller("officer", "ministry")
 VALID_FROM = date(2024, 1, 1)
 VALID_UNTIL = date(2024, 12, 31)
 OUTBOX = Outbox("/ikm/training")

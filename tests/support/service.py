@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-from ikmkit.auth import Role, issue_token
+from contracts.values import Role
+from ikmkit.auth import issue_token
 from ikmkit.service.runtime import Runtime, ServiceDefinition, create_service_app
 from ikmkit.service.settings import DEV_JWT_SECRET
 

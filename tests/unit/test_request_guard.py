@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
+from contracts.values import normalize_email
 from ikmkit.service.http import BULK_ROUTE, install_error_handlers, install_request_guard
-from ikmkit.service.limits import normalize_email
 
 LIMIT = 1000
 BULK_LIMIT = 5000

@@ -21,7 +21,7 @@ def test_ikm_token_conforms_to_the_services_settings(monkeypatch: pytest.MonkeyP
     assert claims["aud"] == "ikm-staging" and claims["iss"] == "ikm-platform"
     assert 0 < claims["exp"] - claims["iat"] <= ServiceSettings().jwt_max_lifetime
     verifier = TokenVerifier.from_settings(ServiceSettings(env="development"))
-    principal, _ = verifier.principal(token)
+    principal, _ = verifier.caller(token)
     assert (principal.role, principal.province) == ("regional", "34")
     assert verifier.secret == DEV_JWT_SECRET
 

@@ -7,15 +7,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ikmkit.auth import Principal
+from ikmkit.auth import Caller
 from ikmkit.service.errors import Forbidden, NotFound
 from services.training import domain, mentoring, service
 from services.training.domain import Course, MentorAssignment
 
 NOW = datetime(2020, 4, 1, tzinfo=UTC)
-MINISTRY = Principal("officer", "ministry")
-JATENG = Principal("disperindag-33", "regional", province="33")
-DKI = Principal("disperindag-31", "regional", province="31")
+MINISTRY = Caller("officer", "ministry")
+JATENG = Caller("disperindag-33", "regional", province="33")
+DKI = Caller("disperindag-31", "regional", province="31")
 
 
 def course(province: str | None) -> Course:
@@ -44,7 +44,7 @@ def test_statistics_scope() -> None:
         service.province_scope(DKI, "33")
     assert (refused.value.field, refused.value.rule) == ("province", "other_province")
     with pytest.raises(Forbidden):
-        service.province_scope(Principal("pt-x", "partner", partner_id="pt-x"), None)
+        service.province_scope(Caller("pt-x", "partner", partner_id="pt-x"), None)
 
 
 def test_another_provinces_course_is_not_found_for_a_regional_officer() -> None:
@@ -55,7 +55,7 @@ def test_another_provinces_course_is_not_found_for_a_regional_officer() -> None:
             service.ensure_sees_course(JATENG, hidden)
         with pytest.raises(NotFound):
             service.authorize_course_management(JATENG, hidden)
-    service.ensure_sees_course(Principal("ikm", "enterprise", nib="1" * 13), course("31"))
+    service.ensure_sees_course(Caller("ikm", "enterprise", nib="1" * 13), course("31"))
 
 
 def test_scheduling_in_another_province_is_forbidden_naming_the_field() -> None:
@@ -82,9 +82,9 @@ def test_mentor_assignment_audience() -> None:
     )
     sees = mentoring.may_see_assignment
     assert sees(MINISTRY, assignment)
-    assert sees(Principal("diy", "regional", province="34"), assignment)
+    assert sees(Caller("diy", "regional", province="34"), assignment)
     assert not sees(JATENG, assignment)
-    assert sees(Principal("p", "partner", partner_id="pii-bkti"), assignment)
-    assert not sees(Principal("p", "partner", partner_id="other"), assignment)
-    assert sees(Principal("e", "enterprise", nib="1234567890123"), assignment)
-    assert not sees(Principal("e", "enterprise", nib="9999999999999"), assignment)
+    assert sees(Caller("p", "partner", partner_id="pii-bkti"), assignment)
+    assert not sees(Caller("p", "partner", partner_id="other"), assignment)
+    assert sees(Caller("e", "enterprise", nib="1234567890123"), assignment)
+    assert not sees(Caller("e", "enterprise", nib="9999999999999"), assignment)
