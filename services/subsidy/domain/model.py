@@ -132,16 +132,8 @@ class Budget(Versioned):
         """Announce (once, until money comes back) that it cannot cover ``app``. Flagging it
         also makes the refusal conflict with a concurrent reservation from the same pool."""
         event = BudgetExhausted(
+            **self.model_dump(exclude={"id", "version", "exhausted"}),
             budget_id=self.id,
-            program_id=self.program_id,
-            program_kind=self.program_kind,
-            program_name=self.program_name,
-            fiscal_year=self.fiscal_year,
-            province=self.province,
-            pool=self.pool,
-            allocated_rupiah=self.allocated_rupiah,
-            reserved_rupiah=self.reserved_rupiah,
-            disbursed_rupiah=self.disbursed_rupiah,
             remaining_rupiah=self.remaining_rupiah,
             requested_rupiah=app.requested_rebate_rupiah,
             application_id=app.id,
@@ -151,24 +143,20 @@ class Budget(Versioned):
 
 
 def budgets_of(program: Program) -> list[Budget]:
-    common: dict[str, Any] = {
-        "program_id": program.id,
-        "program_kind": program.kind,
-        "program_name": program.name,
-        "fiscal_year": program.fiscal_year,
-    }
     pools: list[tuple[BudgetPool, str | None, int]] = [
-        ("province", province, amount)
-        for province, amount in sorted(program.province_budgets.items())
+        *(("province", p, amount) for p, amount in sorted(program.province_budgets.items())),
+        ("national_reserve", None, program.national_reserve_rupiah),
     ]
-    pools.append(("national_reserve", None, program.national_reserve_rupiah))
     return [
         Budget(
             id=rules.budget_id_for(program.id, province),
+            program_id=program.id,
+            program_kind=program.kind,
+            program_name=program.name,
+            fiscal_year=program.fiscal_year,
             pool=pool,
             province=province,
             allocated_rupiah=amount,
-            **common,
         )
         for pool, province, amount in pools
     ]
@@ -216,6 +204,12 @@ class Rejection(BaseModel):
     reason: str
 
 
+_ABOUT = (  # the fields every event of an application repeats (with its id)
+    "program_id", "program_kind", "program_name", "fiscal_year",
+    "nib", "enterprise_name", "province", "regency", "directorate",
+)  # fmt: skip
+
+
 class Application(Versioned):
     model_config = FROZEN
 
@@ -257,11 +251,7 @@ class Application(Versioned):
         now: datetime,
     ) -> Changed[Application]:
         """A new application, if the program is open and the enterprise eligible."""
-        rules.check_window(program, now)
-        refusal = rules.ineligibility(enterprise, program)
-        if refusal is not None:
-            raise refusal
-        assert enterprise is not None
+        enterprise = rules.check_application(program, enterprise, now)
         cost = rules.eligible_cost(lines, program)
         rules.check_enterprise_cap(program, committed_rupiah)
         app = cls(
@@ -286,18 +276,7 @@ class Application(Versioned):
 
     def _about(self) -> dict[str, Any]:
         """What every event of the application says about it."""
-        return {
-            "application_id": self.id,
-            "program_id": self.program_id,
-            "program_kind": self.program_kind,
-            "program_name": self.program_name,
-            "fiscal_year": self.fiscal_year,
-            "nib": self.nib,
-            "enterprise_name": self.enterprise_name,
-            "province": self.province,
-            "regency": self.regency,
-            "directorate": self.directorate,
-        }
+        return {"application_id": self.id, **{name: getattr(self, name) for name in _ABOUT}}
 
     def _applied(self) -> SubsidyApplied:
         return SubsidyApplied(

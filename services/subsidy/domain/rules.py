@@ -197,7 +197,17 @@ def _sector_ineligibility(enterprise: Applicant, program: Program) -> InvalidInp
     return None
 
 
-def check_window(program: Program, now: datetime) -> None:
+def check_application(program: Program, enterprise: Applicant | None, now: datetime) -> Applicant:
+    """The enterprise, if it may apply to the program now (``InvalidInput`` why not)."""
+    _check_window(program, now)
+    refusal = ineligibility(enterprise, program)
+    if refusal is not None:
+        raise refusal
+    assert enterprise is not None
+    return enterprise
+
+
+def _check_window(program: Program, now: datetime) -> None:
     if not program.is_open(now):
         raise InvalidInput(
             f"the program accepts applications from {program.opens_at.isoformat()}"
