@@ -2,8 +2,9 @@
 access, let the domain decide, save, collect the domain's events.
 
 Approving, disbursing and cancelling move money in a budget that many approvals share:
-they are ``contended`` (200 attempts, also on the ``DuplicateKey`` of two first commitments
-of one enterprise), so a reservation is decided on the budget as it is at commit.
+they are ``contended``: 200 attempts, enough for every one of many concurrent approvals on
+one budget to get its turn, also on the ``DuplicateKey`` of two first commitments of one
+enterprise. So a reservation is decided on the budget as it is at commit.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ from services.subsidy.domain.model import Application, Program, budgets_of, new_
 from services.subsidy.domain.rules import Refusal
 from services.subsidy.replicas import ENTERPRISES
 from services.subsidy.store import SubsidyUnit
-
-BUDGET_RACE = contended(200, also=(DuplicateKey,))
-"""Enough attempts for every one of many concurrent approvals on one budget to get its turn."""
 
 
 async def create_program(uow: SubsidyUnit, cmd: CreateProgram, caller: Caller) -> Program:
@@ -70,7 +68,7 @@ async def start_review(uow: SubsidyUnit, application_id: str, caller: Caller) ->
     return await uow.applications.save(uow.collect(app.start_review(caller.subject)))
 
 
-@BUDGET_RACE
+@contended(200, also=(DuplicateKey,))
 async def approve(
     uow: SubsidyUnit, application_id: str, caller: Caller, *, regional_limit_rupiah: int
 ) -> Application:
@@ -110,7 +108,7 @@ async def reject(
     return await uow.applications.save(uow.collect(rejected))
 
 
-@BUDGET_RACE
+@contended(200, also=(DuplicateKey,))
 async def disburse(
     uow: SubsidyUnit, application_id: str, cmd: DisburseApplication, caller: Caller
 ) -> Application:
@@ -126,7 +124,7 @@ async def disburse(
     return await uow.applications.save(paid)
 
 
-@BUDGET_RACE
+@contended(200, also=(DuplicateKey,))
 async def cancel(
     uow: SubsidyUnit, application_id: str, cmd: CancelApplication, caller: Caller
 ) -> Application:
