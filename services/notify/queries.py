@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -17,6 +16,7 @@ from services.notify.domain.model import (
     IN_APP,
     Contact,
     Delivery,
+    LedgerStatus,
     Notification,
     Status,
     mask_target,
@@ -114,6 +114,21 @@ class NotificationState(BaseModel):
     delivered_at: datetime | None
 
 
+class AttemptLine(BaseModel):
+    """A line of the delivery ledger (in-app messages: the write that delivered them)."""
+
+    id: str
+    notification_id: str
+    event_id: str
+    recipient: str
+    channel: Channel
+    target: str | None
+    attempt: int
+    status: LedgerStatus
+    error: str | None
+    at: datetime
+
+
 class DeliveryReport(BaseModel):
     """Answers "was everyone told?": every notification of the event and every attempt."""
 
@@ -125,7 +140,7 @@ class DeliveryReport(BaseModel):
     all_delivered: bool
     summary: str
     notifications: list[NotificationState]
-    attempts: list[dict[str, Any]]
+    attempts: list[AttemptLine]
 
 
 async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> DeliveryReport:
@@ -146,7 +161,7 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
         all_delivered=total > 0 and delivered == total,
         summary=f"delivered to {delivered} of {total} recipients/subscribers",
         notifications=[_state(n) for n in notifications],
-        attempts=[line.model_dump(mode="json", exclude={"version"}) for line in lines],
+        attempts=[AttemptLine.model_validate(line, from_attributes=True) for line in lines],
     )
 
 

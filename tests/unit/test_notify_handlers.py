@@ -184,7 +184,7 @@ async def test_a_delivered_email_records_its_event_and_ledger_line(
     assert (event.recipient, event.channel, event.attempts) == (OWNER, "email", 1)
     report = await units.read(queries.deliveries_of, event.source_event_id, MINISTRY)
     assert report.all_delivered and report.summary == "delivered to 3 of 3 recipients/subscribers"
-    assert [a["status"] for a in report.attempts if a["channel"] == "email"] == ["delivered"]
+    assert [a.status for a in report.attempts if a.channel == "email"] == ["delivered"]
 
 
 async def test_failures_retry_then_die_with_an_event_and_redrive_sends_again(
@@ -211,7 +211,7 @@ async def test_failures_retry_then_die_with_an_event_and_redrive_sends_again(
         NotificationDelivered,
     ]
     report = await units.read(queries.deliveries_of, dead.source_event_id, MINISTRY)
-    statuses = [a["status"] for a in report.attempts if a["notification_id"] == email_id]
+    statuses = [a.status for a in report.attempts if a.notification_id == email_id]
     assert statuses == ["failed", "dead", "redriven", "delivered"]
     with pytest.raises(InvalidInput):  # no longer dead
         await units.run(handlers.redrive, Redrive(ids=[email_id]), MINISTRY)
