@@ -53,15 +53,12 @@ async def record_outcomes(
     delivered: dict[int, list[str]] = {}
     lines: list[Delivery] = []
     for outcome in outcomes:
-        sent = outcome.notification
-        if outcome.error is None:
-            after = uow.collect(sent.delivered(uow.now, target=outcome.target))
-        else:
-            failed = sent.failed(
+        after = uow.collect(
+            outcome.notification.attempted(
                 outcome.error, uow.now, policy, permanent=outcome.permanent, target=outcome.target
             )
-            after = uow.collect(failed)
-        if outcome.error is None and outcome.target is None:
+        )
+        if after.status == "delivered" and outcome.target is None:
             delivered.setdefault(after.attempts, []).append(after.id)
         else:
             await uow.notifications.save(after)

@@ -175,6 +175,20 @@ class Notification(Versioned):
             created_at=at,
         )
 
+    def attempted(
+        self,
+        error: str | None,
+        at: datetime,
+        policy: RetryPolicy,
+        *,
+        permanent: bool = False,
+        target: str | None = None,
+    ) -> Changed[Notification]:
+        """A send's outcome: delivered when there was no ``error``, else failed."""
+        if error is None:
+            return self.delivered(at, target=target)
+        return self.failed(error, at, policy, permanent=permanent, target=target)
+
     def delivered(self, at: datetime, *, target: str | None = None) -> Changed[Notification]:
         """An attempt succeeded (``target``: the address it went to, if resolved only now)."""
         done = self.model_copy(
