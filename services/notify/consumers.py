@@ -1,5 +1,5 @@
-"""Notify's event consumer: a batch of fresh events goes to ``notify_about_batch`` in one
-unit of work (bulk writes); the per-event handler serves the kit's one-by-one fallback."""
+"""Notify's event consumer: a batch of fresh events is decided in one unit of work (bulk
+writes); the per-event handler serves the kit's one-by-one fallback."""
 
 from __future__ import annotations
 
@@ -7,22 +7,25 @@ from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.service.runtime import Runtime
-from ikmkit.store import Transaction
-from services.notify import rules, service
-from services.notify.wiring import components
+from services.notify import handlers
+from services.notify.bootstrap import Notify
+from services.notify.domain import rules
+from services.notify.domain.model import SENT_LATER
+from services.notify.store import NotifyUnit
 
 GROUP = "notify"
 
 
-def build_consumer(runtime: Runtime) -> EventConsumer:
-    consumer = EventConsumer(group=GROUP, store=runtime.store, dead_letters=runtime.publisher)
-    deciding = components(runtime).deciding
+def build_consumer(deps: Notify, runtime: Runtime) -> EventConsumer[NotifyUnit]:
+    consumer = EventConsumer(group=GROUP, units=deps.units, dead_letters=runtime.publisher)
 
-    async def on_event(event: Event, meta: EnvelopeAttributes, uow: Transaction) -> None:
-        await service.notify_about(event, meta, uow, deciding)
+    async def on_batch(items: list[tuple[Event, EnvelopeAttributes]], uow: NotifyUnit) -> None:
+        made = await handlers.notify_about(uow, items, deps.configured_contacts, deps.subscriptions)
+        if any(n.channel in SENT_LATER for n in made):
+            deps.dispatcher.wake()
 
-    async def on_batch(items: list[tuple[Event, EnvelopeAttributes]], uow: Transaction) -> None:
-        await service.notify_about_batch(items, uow, deciding)
+    async def on_event(event: Event, meta: EnvelopeAttributes, uow: NotifyUnit) -> None:
+        await on_batch([(event, meta)], uow)
 
     for event_type in rules.consumed_events():
         consumer.handles(event_type)(on_event)

@@ -1,21 +1,53 @@
-"""The dispatcher: a background loop that sends due e-mails and webhooks (see service.py)."""
+"""The dispatcher: a background loop that sends due e-mails and webhooks.
+
+Each pass reads the due notifications (``queries.due``), sends them with bounded
+concurrency, and records every outcome through the unit of work
+(``handlers.record_outcomes``: retries with backoff and jitter, dead notifications, the
+ledger and the outcome events). Outcomes are recorded with the conflict retry, since losing
+them would send again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+import traceback
 
-from ikmkit.store import Store
-from services.notify import service
+from ikmkit.unit_of_work import Units
+from services.notify import handlers, queries
+from services.notify.commands import SendOutcome
+from services.notify.domain.model import Notification, RetryPolicy
+from services.notify.domain.webhooks import signed_headers
+from services.notify.queries import DueWork
+from services.notify.senders import EmailSender, UndeliverableAddress, WebhookSender
+from services.notify.store import NotifyUnit
+from services.notify.templates import Renderer, greeting_name, rendered
 
 log = logging.getLogger("ikm.notify.dispatcher")
 
 
 class Dispatcher:
-    def __init__(self, store: Store, deps: service.Dispatching, idle_seconds: float) -> None:
-        self._store = store
-        self._deps = deps
+    def __init__(
+        self,
+        units: Units[NotifyUnit],
+        *,
+        email: EmailSender,
+        webhooks: WebhookSender,
+        renderer: Renderer,
+        policy: RetryPolicy,
+        batch_size: int = 500,
+        concurrency: int = 16,
+        idle_seconds: float = 0.5,
+    ) -> None:
+        self._units = units
+        self._email = email
+        self._webhooks = webhooks
+        self._renderer = renderer
+        self.policy = policy
+        self.batch_size = batch_size
+        self._gate = asyncio.Semaphore(concurrency)
         self._idle = idle_seconds
         self._wake = asyncio.Event()
         self.attempted_total = 0
@@ -27,13 +59,60 @@ class Dispatcher:
     async def run(self) -> None:
         while True:
             try:
-                attempted = await service.dispatch_due(self._store, self._deps)
+                attempted = await self.dispatch_due()
             except Exception:
                 log.exception("dispatch pass failed; retrying")
                 attempted = 0
                 await asyncio.sleep(self._idle)
             self.attempted_total += attempted
-            if attempted < self._deps.batch_size:
+            if attempted < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle)
                 self._wake.clear()
+
+    async def dispatch_due(self) -> int:
+        """Send one batch of due e-mails and webhooks; returns how many were attempted."""
+        work = await self._units.read(queries.due, self.batch_size)
+        if not work.notifications:
+            return 0
+        outcomes = await asyncio.gather(*(self._attempt(n, work) for n in work.notifications))
+        await self._units.run(handlers.record_outcomes, outcomes, self.policy)
+        return len(outcomes)
+
+    async def _attempt(self, notification: Notification, work: DueWork) -> SendOutcome:
+        async with self._gate:
+            try:
+                if notification.channel == "email":
+                    return await self._send_email(notification, work)
+                return await self._post_webhook(notification, work)
+            except UndeliverableAddress as exc:
+                error = f"undeliverable address: {exc}"
+                return SendOutcome(notification, error, permanent=True)
+            except Exception as exc:
+                error = "".join(traceback.format_exception_only(exc)).strip()[:1000]
+                return SendOutcome(notification, error)
+
+    async def _send_email(self, notification: Notification, work: DueWork) -> SendOutcome:
+        contact = work.contacts.get(notification.recipient)
+        target = notification.target or (contact.email if contact else None)
+        if target is None:
+            return SendOutcome(
+                notification, f"no e-mail address known for {notification.recipient}"
+            )
+        name = greeting_name(notification.recipient, contact, notification.language)
+        message = rendered(notification, self._renderer, name)
+        await self._email.send(
+            to=target, subject=message.subject, body=message.body, message_id=notification.id
+        )
+        resolved = target if target != notification.target else None
+        return SendOutcome(notification, target=resolved)
+
+    async def _post_webhook(self, notification: Notification, work: DueWork) -> SendOutcome:
+        subscription = work.subscriptions.get(notification.subscription_id or "")
+        if subscription is None or not subscription.active:
+            return SendOutcome(notification, "subscription deleted")
+        body = notification.body.encode()
+        timestamp = str(int(time.time()))
+        headers = signed_headers(subscription, body, timestamp, notification.id)
+        await self._webhooks.post(subscription.url, body, headers)
+        return SendOutcome(notification)

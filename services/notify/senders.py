@@ -7,11 +7,26 @@ import contextlib
 from email.header import Header
 from email.quoprimime import body_encode
 from email.utils import formatdate, parseaddr
+from typing import Protocol
 
 import aiosmtplib
 import httpx
 
 from services.notify.settings import NotifySettings
+
+
+class EmailSender(Protocol):
+    async def send(self, *, to: str, subject: str, body: str, message_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class WebhookSender(Protocol):
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        """Raise unless the receiver answered 2xx."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class SmtpMailer:

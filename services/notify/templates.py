@@ -1,8 +1,8 @@
 """Message rendering with Jinja2: ``templates/<lang>/<EventName>.j2``.
 
 Each template extends its language's ``_email.j2`` layout and fills two blocks:
-``subject`` (e-mail subject, inbox title) and ``message`` (inbox body; the
-e-mail body is the layout around it). Personal data is masked unless the
+``subject`` (e-mail subject, in-app message title) and ``message`` (in-app message
+body; the e-mail body is the layout around it). Personal data is masked unless the
 reader is the person it belongs to (the ``nik``, ``phone`` and ``email`` filters).
 """
 
@@ -18,8 +18,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pas
 from jinja2.runtime import Context
 from lokal.rupiah import format_rupiah
 
+from contracts.catalog import EVENTS_BY_NAME
 from contracts.notify import Channel
-from services.notify.domain import Language, mask_email, mask_nik, mask_phone
+from contracts.values import Language
+from services.notify.domain.model import (
+    MINISTRY,
+    Contact,
+    Notification,
+    mask_email,
+    mask_nik,
+    mask_phone,
+)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -103,3 +112,33 @@ class Renderer:
         subject = "".join(template.blocks["subject"](context_)).strip()
         part = template.root_render_func if channel == "email" else template.blocks["message"]
         return Rendered(subject=subject, body="".join(part(context_)).strip())
+
+
+def rendered(notification: Notification, renderer: Renderer, name: str) -> Rendered:
+    """An e-mail's or in-app message's subject and text, rendered from the stored event data."""
+    if notification.data is None:  # nothing to render from: the stored text is the message
+        return Rendered(subject=notification.subject, body=notification.body)
+    event = EVENTS_BY_NAME[notification.event_type].model_validate_json(notification.data)
+    return renderer.render(
+        notification.event_type,
+        notification.channel,
+        notification.language,
+        {
+            "event": event,
+            "event_id": notification.event_id,
+            "name": name,
+            "is_subject": notification.is_subject,
+        },
+    )
+
+
+def greeting_name(recipient: str, contact: Contact | None, language: Language) -> str:
+    """Whom an e-mail addresses: the contact's name, else the office, else a polite form."""
+    if contact is not None:
+        return contact.name
+    kind, _, key = recipient.partition(":")
+    if kind == "regional":
+        return f"Disperindag Provinsi {key}" if language == "id" else f"Disperindag, province {key}"
+    if kind == MINISTRY:
+        return "Ditjen IKMA"
+    return "Bapak/Ibu" if language == "id" else "Sir or Madam"

@@ -43,7 +43,7 @@ from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox, OutgoingMessage
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
-from services.notify import rules
+from services.notify.domain import rules
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings
 from services.notify.store import NOTIFICATIONS

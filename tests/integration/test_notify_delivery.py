@@ -32,15 +32,17 @@ from contracts.registry import (
 )
 from ikm_cli.devextras import SmtpSink
 from ikmdev.infra import free_port
+from ikmkit.auth import Caller
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
-from services.notify import service
-from services.notify.domain import SubscriptionRequest
+from services.notify import handlers, queries
+from services.notify.bootstrap import bootstrap
+from services.notify.commands import Subscribe
 from services.notify.main import definition
 from services.notify.settings import NotifySettings
-from services.notify.store import COLLECTIONS, ContactRepository
-from services.notify.templates import Renderer
+from services.notify.store import COLLECTIONS
 from tests.conftest import STORE_KINDS, make_store
 from tests.support.kafka import owner_source
 from tests.support.service import RunningService, auth_headers, running_service
@@ -216,7 +218,7 @@ def registered(
             name="Budi Santoso",
             email=email,
             phone="081234567890",
-            preferred_language=language,  # type: ignore[arg-type]
+            preferred_language=language,
         ),
         registered_at=datetime.now(UTC),
     )
@@ -506,16 +508,17 @@ def attrs_of(event: Event, sequence: int) -> EnvelopeAttributes:
 
 
 async def test_a_batch_is_decided_in_order_and_written_in_bulk(fresh_store: Store) -> None:
-    await fresh_store.open(COLLECTIONS)
-    cache = service.SubscriptionCache(ttl=0)
-    await service.subscribe(
-        SubscriptionRequest(
+    await fresh_store.open([*COLLECTIONS, *OUTBOX_COLLECTIONS])
+    deps = bootstrap(fresh_store, Outbox("urn:ikm:test"), NotifySettings())
+    ministry = Caller(subject="officer", role="ministry")
+    await deps.units.run(
+        handlers.subscribe,
+        Subscribe(
             url="http://127.0.0.1:9/hook",
             event_types=["EnterpriseRegistered"],
             secret="s" * 16,
         ),
-        fresh_store,
-        cache,
+        ministry,
     )
     number = nib()
     first, second = f"first-{number}@example.id", f"second-{number}@example.id"
@@ -538,16 +541,17 @@ async def test_a_batch_is_decided_in_order_and_written_in_bulk(fresh_store: Stor
     )
     events: list[Event] = [registered(number, email=first), verified, update, verified]
     batch = [(event, attrs_of(event, i)) for i, event in enumerate(events, start=1)]
-    deciding = service.Deciding(renderer=Renderer(), subscriptions=cache)
-    async with fresh_store.transaction() as uow:
-        written = await service.notify_about_batch(batch, uow, deciding)
+    async with deps.units.open() as uow:
+        written = await handlers.notify_about(
+            uow, batch, deps.configured_contacts, deps.subscriptions
+        )
 
     # Each event sees the contacts learned before it: the update changes the address midway.
     emails = [n.target for n in written if n.channel == "email"]
     assert emails == [first, first, second]
-    async with fresh_store.transaction() as uow:
-        contact = (await ContactRepository(uow).get_many([f"enterprise:{number}"])).popitem()[1]
-        stored = await uow.count("notifications", {"event_id": batch[0][1].id})
+    async with deps.units.open() as uow:
+        contact = (await uow.contacts.get_many([f"enterprise:{number}"])).popitem()[1]
+        stored = await uow.tx.count("notifications", {"event_id": batch[0][1].id})
     assert contact.email == second
     assert stored == 4  # owner e-mail + owner inbox + regional inbox + webhook
 
@@ -555,9 +559,9 @@ async def test_a_batch_is_decided_in_order_and_written_in_bulk(fresh_store: Stor
     assert json.loads(hook.body)["data"]["owner"]["email"] == "f***"
     assert "Budi Santoso" not in hook.body and first not in hook.body
     # Inbox text is rendered when read, from the stored event data; masked for the officers.
-    messages, _ = await service.inbox_of(
-        "regional:34", fresh_store, Renderer(), cursor=None, limit=10
+    messages = await deps.units.read(
+        queries.messages_of, "regional:34", ministry, deps.renderer, cursor=None, limit=10
     )
-    texts = [text for n, text in messages if n.event_id == batch[0][1].id]
-    assert texts[0].subject == "IKM baru menunggu verifikasi: CV Maju Jaya"
+    texts = [m for m in messages.items if m.event_id == batch[0][1].id]
+    assert texts[0].title == "IKM baru menunggu verifikasi: CV Maju Jaya"
     assert "0812****7890" in texts[0].body and "081234567890" not in texts[0].body

@@ -33,7 +33,7 @@ from ikmkit.messaging.outbox import outbox_backlog
 from ikmkit.service.runtime import ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from ikmkit.store.resolve import store_for
-from services.notify import rules
+from services.notify.domain import rules
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings
 from services.registry.main import definition as registry_definition

@@ -2,13 +2,14 @@
 
 Adding a notification is one entry in ``RULES`` plus its template
 (``templates/<lang>/<EventName>.j2``). Webhook subscribers are matched
-separately (any event type, see ``domain.Subscription.wants``).
+separately (any event type, see ``webhooks.Subscription.wants``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contracts import registry as reg
@@ -16,13 +17,17 @@ from contracts import subsidy as sub
 from contracts import training as trn
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_NAME
+from contracts.envelope import EnvelopeAttributes
 from contracts.notify import DELIVERY_TOPIC, Channel
-from services.notify.domain import (
+from services.notify.domain.model import (
+    IN_APP,
     MINISTRY,
     Contact,
+    Notification,
     enterprise_recipient,
     participant_recipient,
     partner_recipient,
+    recipient_kind,
     regional_recipient,
 )
 
@@ -55,7 +60,7 @@ def ministry(*channels: Channel) -> Audience:
 
 
 def parties(*channels: Channel) -> Audience:
-    """Every party and witness of an MoU (the ministry reads its own inbox)."""
+    """Every party and witness of an MoU (the ministry reads its own in-app messages)."""
     return Audience(
         "MoU parties",
         lambda e: [
@@ -84,38 +89,38 @@ class Rule:
         return self.event.__name__
 
 
-EMAIL_AND_INBOX: tuple[Channel, ...] = ("email", "inbox")
+EMAIL_AND_IN_APP: tuple[Channel, ...] = ("email", IN_APP)
 
 _TABLE: tuple[Rule, ...] = (
     # registry
-    Rule(reg.EnterpriseRegistered, (owner(*EMAIL_AND_INBOX), regional_officers("inbox", "email"))),
-    Rule(reg.EnterpriseVerified, (owner(*EMAIL_AND_INBOX),)),
-    Rule(reg.EnterpriseSuspended, (owner(*EMAIL_AND_INBOX), regional_officers("inbox"))),
-    Rule(reg.EnterpriseReinstated, (owner(*EMAIL_AND_INBOX), regional_officers("inbox"))),
-    Rule(reg.EnterpriseClassChanged, (owner(*EMAIL_AND_INBOX), regional_officers("inbox"))),
-    Rule(reg.EnterpriseOnboardedToMarketplace, (owner("inbox"),)),
+    Rule(reg.EnterpriseRegistered, (owner(*EMAIL_AND_IN_APP), regional_officers(IN_APP, "email"))),
+    Rule(reg.EnterpriseVerified, (owner(*EMAIL_AND_IN_APP),)),
+    Rule(reg.EnterpriseSuspended, (owner(*EMAIL_AND_IN_APP), regional_officers(IN_APP))),
+    Rule(reg.EnterpriseReinstated, (owner(*EMAIL_AND_IN_APP), regional_officers(IN_APP))),
+    Rule(reg.EnterpriseClassChanged, (owner(*EMAIL_AND_IN_APP), regional_officers(IN_APP))),
+    Rule(reg.EnterpriseOnboardedToMarketplace, (owner(IN_APP),)),
     Rule(reg.PartnerRegistered, (partner("email"),)),
-    Rule(reg.MoUSigned, (parties(*EMAIL_AND_INBOX),)),
-    Rule(reg.MoUExpired, (parties(*EMAIL_AND_INBOX),)),
-    Rule(reg.MoUTerminated, (parties(*EMAIL_AND_INBOX),)),
+    Rule(reg.MoUSigned, (parties(*EMAIL_AND_IN_APP),)),
+    Rule(reg.MoUExpired, (parties(*EMAIL_AND_IN_APP),)),
+    Rule(reg.MoUTerminated, (parties(*EMAIL_AND_IN_APP),)),
     # subsidy
-    Rule(sub.SubsidyApplied, (owner("inbox"), regional_officers("inbox"))),
-    Rule(sub.SubsidyApproved, (owner(*EMAIL_AND_INBOX), regional_officers("inbox"))),
-    Rule(sub.SubsidyRejected, (owner(*EMAIL_AND_INBOX),)),
-    Rule(sub.SubsidyDisbursed, (owner(*EMAIL_AND_INBOX),)),
-    Rule(sub.SubsidyCancelled, (owner(*EMAIL_AND_INBOX),)),
-    Rule(sub.SubsidyOnHold, (owner("inbox"),)),
-    Rule(sub.SubsidyResumed, (owner("inbox"),)),
-    Rule(sub.BudgetExhausted, (ministry("inbox"), regional_officers("inbox", "email"))),
+    Rule(sub.SubsidyApplied, (owner(IN_APP), regional_officers(IN_APP))),
+    Rule(sub.SubsidyApproved, (owner(*EMAIL_AND_IN_APP), regional_officers(IN_APP))),
+    Rule(sub.SubsidyRejected, (owner(*EMAIL_AND_IN_APP),)),
+    Rule(sub.SubsidyDisbursed, (owner(*EMAIL_AND_IN_APP),)),
+    Rule(sub.SubsidyCancelled, (owner(*EMAIL_AND_IN_APP),)),
+    Rule(sub.SubsidyOnHold, (owner(IN_APP),)),
+    Rule(sub.SubsidyResumed, (owner(IN_APP),)),
+    Rule(sub.BudgetExhausted, (ministry(IN_APP), regional_officers(IN_APP, "email"))),
     # training
-    Rule(trn.ParticipantEnrolled, (participant(*EMAIL_AND_INBOX),)),
-    Rule(trn.ParticipantWaitlisted, (participant(*EMAIL_AND_INBOX),)),
-    Rule(trn.EnrollmentCancelled, (participant(*EMAIL_AND_INBOX),)),
-    Rule(trn.TrainingCompleted, (participant("inbox"),)),
-    Rule(trn.CertificateIssued, (participant(*EMAIL_AND_INBOX),)),
-    Rule(trn.PlacementRecorded, (participant("inbox"),)),
-    Rule(trn.MentorAssigned, (owner(*EMAIL_AND_INBOX), partner(*EMAIL_AND_INBOX))),
-    Rule(trn.MentorAssignmentEnded, (owner(*EMAIL_AND_INBOX), partner(*EMAIL_AND_INBOX))),
+    Rule(trn.ParticipantEnrolled, (participant(*EMAIL_AND_IN_APP),)),
+    Rule(trn.ParticipantWaitlisted, (participant(*EMAIL_AND_IN_APP),)),
+    Rule(trn.EnrollmentCancelled, (participant(*EMAIL_AND_IN_APP),)),
+    Rule(trn.TrainingCompleted, (participant(IN_APP),)),
+    Rule(trn.CertificateIssued, (participant(*EMAIL_AND_IN_APP),)),
+    Rule(trn.PlacementRecorded, (participant(IN_APP),)),
+    Rule(trn.MentorAssigned, (owner(*EMAIL_AND_IN_APP), partner(*EMAIL_AND_IN_APP))),
+    Rule(trn.MentorAssignmentEnded, (owner(*EMAIL_AND_IN_APP), partner(*EMAIL_AND_IN_APP))),
 )
 
 RULES: dict[type[Event], Rule] = {rule.event: rule for rule in _TABLE}
@@ -133,6 +138,48 @@ def deliveries_for(event: Event) -> list[tuple[str, Channel]]:
         for channel in audience.channels
     ]
     return list(dict.fromkeys(pairs))
+
+
+_REPLICATED = ("enterprise", "partner", "participant")
+
+
+def may_email(recipient: str, contact: Contact | None) -> bool:
+    """E-mail whoever has an address; replicated recipients also before their contact arrives
+    (events of different topics are unordered: the address is resolved again when sending)."""
+    if contact is not None:
+        return contact.email is not None
+    return recipient_kind(recipient) in _REPLICATED
+
+
+def notifications_for(
+    event: Event,
+    meta: EnvelopeAttributes,
+    contact_of: Callable[[str], Contact | None],
+    at: datetime,
+) -> list[Notification]:
+    """The notifications the rule table asks for, to the contacts known when deciding."""
+    pairs = deliveries_for(event)
+    if not pairs:
+        return []
+    subject, event_type, data = data_subject(event), type(event).__name__, event.model_dump_json()
+    made: list[Notification] = []
+    for recipient, channel in pairs:
+        contact = contact_of(recipient)
+        if channel == "email" and not may_email(recipient, contact):
+            continue
+        made.append(
+            Notification.to_recipient(
+                meta,
+                event_type,
+                recipient,
+                channel,
+                contact=contact,
+                data=data,
+                is_subject=recipient == subject,
+                at=at,
+            )
+        )
+    return made
 
 
 def data_subject(event: Event) -> str | None:

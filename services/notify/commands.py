@@ -1,0 +1,48 @@
+"""What notify is asked to do: HTTP request bodies, and the dispatcher's report of a send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BaseModel, Field, HttpUrl, UrlConstraints
+
+from contracts.values import ProvinceCode
+from ikmkit.service import limits
+from ikmkit.service.errors import InvalidInput
+from ikmkit.service.limits import MAX_IDS, Codes, Key, Secret, Text
+from services.notify.domain.model import Notification
+
+
+class Subscribe(BaseModel):
+    """``POST /subscriptions`` body."""
+
+    url: Annotated[HttpUrl, UrlConstraints(max_length=limits.URL_MAX)]
+    event_types: Codes = Field(min_length=1, description="Event names, e.g. SubsidyApproved.")
+    province: ProvinceCode | None = Field(None, description="Only events of this province.")
+    secret: Secret = Field(
+        min_length=16, description="Shared secret for the HMAC-SHA256 signature."
+    )
+    description: Text = ""
+
+
+class Redrive(BaseModel):
+    """``POST /dead/redrive`` body: these notifications, or every dead one."""
+
+    ids: Annotated[list[Key], MAX_IDS] = []
+    all: bool = False
+
+    def check(self) -> None:
+        if bool(self.ids) == self.all:
+            raise InvalidInput("give either ids or all=true", field="ids", rule="ids_or_all")
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What became of one send: ``error`` None when it was delivered; ``permanent`` when no
+    retry can help; ``target`` the address it went to when it was resolved only now."""
+
+    notification: Notification
+    error: str | None = None
+    permanent: bool = False
+    target: str | None = None

@@ -1,0 +1,125 @@
+"""Notify's writes, each in one unit of work (``Units.run``, or the consumer's).
+
+Deciding and sending are separate: ``notify_about`` (the consumer) writes one notification
+per (event, recipient, channel), with that dedup key as its id, in bulk; in-app messages are
+delivered right there. The dispatcher sends e-mails and webhooks and hands the outcomes to
+``record_outcomes``, which applies the domain's transitions and keeps the ledger.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+
+from contracts.base import Event
+from contracts.catalog import EVENTS_BY_NAME
+from contracts.envelope import EnvelopeAttributes
+from ikmkit.auth import Caller
+from ikmkit.service.errors import NotFound
+from services.notify.commands import Redrive, SendOutcome, Subscribe
+from services.notify.domain import access, rules, webhooks
+from services.notify.domain.model import IN_APP, Contact, Delivery, Notification, RetryPolicy
+from services.notify.domain.webhooks import Subscription
+from services.notify.replicas import ContactBook
+from services.notify.store import NotifyUnit, SubscriptionCache
+
+
+async def notify_about(
+    uow: NotifyUnit,
+    items: Sequence[tuple[Event, EnvelopeAttributes]],
+    configured: Mapping[str, Contact],
+    subscriptions: SubscriptionCache,
+) -> list[Notification]:
+    """Every notification the rule table and the webhook subscriptions ask for, for a batch
+    of events: one contact read, one bulk insert. Nothing is rendered here: e-mails are
+    rendered when sent and in-app messages when read, from the event data stored with them."""
+    book = await ContactBook.open(uow.contacts, items, configured)
+    made: list[Notification] = []
+    for event, meta in items:
+        book.learn(event)
+        made += rules.notifications_for(event, meta, book.get, uow.now)
+        wanted = await subscriptions.matching(uow, type(event).__name__, meta.region)
+        made += webhooks.notifications_for(event, meta, wanted, uow.now)
+    await book.save()
+    # An in-app message is delivered by this very write: the notification is its ledger entry.
+    await uow.notifications.add_many(made)
+    return made
+
+
+async def record_outcomes(
+    uow: NotifyUnit, outcomes: Sequence[SendOutcome], policy: RetryPolicy
+) -> None:
+    """Store what the dispatcher's sends came to; plain successes are written in bulk."""
+    delivered: dict[int, list[str]] = {}
+    lines: list[Delivery] = []
+    for outcome in outcomes:
+        after = uow.collect(
+            outcome.notification.attempted(
+                outcome.error, uow.now, policy, permanent=outcome.permanent, target=outcome.target
+            )
+        )
+        if after.status == "delivered" and outcome.target is None:
+            delivered.setdefault(after.attempts, []).append(after.id)
+        else:
+            await uow.notifications.save(after)
+        lines.append(Delivery.of(after, after.ledger_status, outcome.error, uow.now))
+    for attempts, ids in delivered.items():
+        await uow.notifications.mark_delivered(ids, attempts=attempts, at=uow.now)
+    await uow.ledger.add_many(lines)
+
+
+async def redrive(uow: NotifyUnit, cmd: Redrive, caller: Caller) -> list[str]:
+    """Put dead notifications back in the queue; each redrive is recorded in the ledger."""
+    access.authorize_operate(caller)
+    cmd.check()
+    ids = cmd.ids or await _every_dead(uow)
+    again: list[Notification] = []
+    for notification_id in ids:
+        found = await uow.notifications.find_one(notification_id)
+        if found is None:
+            raise NotFound(f"no notification {notification_id}", field="id")
+        again.append(await uow.notifications.save(uow.collect(found.redriven(uow.now))))
+    why = f"redriven by {caller.subject}"
+    await uow.ledger.add_many([Delivery.of(n, "redriven", why, uow.now) for n in again])
+    return [n.id for n in again]
+
+
+async def _every_dead(uow: NotifyUnit) -> list[str]:
+    ids: list[str] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = await uow.notifications.dead(500, cursor)
+        ids += [n.id for n in page]
+        if cursor is None:
+            return ids
+
+
+async def mark_read(uow: NotifyUnit, message_id: str, caller: Caller) -> None:
+    message = await uow.notifications.find_one(message_id)
+    if message is None or message.channel != IN_APP:
+        raise NotFound(f"no inbox message {message_id}", field="id")
+    access.authorize_mark_read(caller, message)
+    await uow.notifications.save(message.marked_read())
+
+
+async def subscribe(uow: NotifyUnit, cmd: Subscribe, caller: Caller) -> Subscription:
+    access.authorize_subscribe(caller, cmd.province)
+    webhooks.check_event_types(cmd.event_types, set(EVENTS_BY_NAME))
+    subscription = Subscription(
+        id=str(uuid.uuid4()),
+        url=str(cmd.url),
+        event_types=cmd.event_types,
+        province=cmd.province,
+        secret=cmd.secret,
+        description=cmd.description,
+        created_at=uow.now,
+    )
+    return await uow.subscriptions.add(subscription)
+
+
+async def unsubscribe(uow: NotifyUnit, subscription_id: str, caller: Caller) -> None:
+    access.authorize_unsubscribe(caller)
+    found = await uow.subscriptions.find_one(subscription_id)
+    if found is None:
+        raise NotFound(f"no subscription {subscription_id}", field="id")
+    await uow.subscriptions.save(found.stopped())

@@ -1,0 +1,214 @@
+"""Notify's reads: in-app messages, the delivery ledger, dead notifications, subscriptions,
+and the dispatcher's due work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from contracts.notify import Channel
+from ikmkit.auth import Caller
+from ikmkit.service.listing import Listing
+from services.notify.domain import access
+from services.notify.domain.model import (
+    IN_APP,
+    Contact,
+    Delivery,
+    LedgerStatus,
+    Notification,
+    Status,
+    mask_target,
+)
+from services.notify.domain.webhooks import Subscription
+from services.notify.store import NotifyUnit
+from services.notify.templates import Renderer, rendered
+
+
+class Message(BaseModel):
+    """An in-app message as its reader sees it (rendered from the event when read)."""
+
+    id: str
+    event_id: str
+    event_type: str
+    title: str
+    body: str
+    created_at: datetime
+    read: bool
+
+
+class Messages(Listing[Message]):
+    unread: int
+
+
+class Unread(BaseModel):
+    recipient: str
+    unread: int
+
+
+async def messages_of(
+    uow: NotifyUnit,
+    recipient: str,
+    caller: Caller,
+    renderer: Renderer,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Messages:
+    """A page of the recipient's in-app messages, newest first, and how many are unread."""
+    access.authorize_read_messages(caller, recipient)
+    found, next_cursor = await uow.notifications.messages(recipient, limit=limit, cursor=cursor)
+    items = []
+    for n in found:
+        text = rendered(n, renderer, "")
+        items.append(
+            Message(
+                id=n.id,
+                event_id=n.event_id,
+                event_type=n.event_type,
+                title=text.subject,
+                body=text.body,
+                created_at=n.created_at,
+                read=n.read,
+            )
+        )
+    unread = await uow.notifications.unread(recipient)
+    return Messages(items=items, next_cursor=next_cursor, unread=unread)
+
+
+async def unread_of(uow: NotifyUnit, recipient: str, caller: Caller) -> Unread:
+    access.authorize_read_messages(caller, recipient)
+    return Unread(recipient=recipient, unread=await uow.notifications.unread(recipient))
+
+
+class DeadNotification(BaseModel):
+    id: str
+    event_id: str
+    event_type: str
+    recipient: str
+    channel: Channel
+    attempts: int
+    last_error: str | None
+    redrives: int
+    created_at: datetime
+
+
+async def dead(
+    uow: NotifyUnit, caller: Caller, *, cursor: str | None, limit: int
+) -> Listing[DeadNotification]:
+    access.authorize_operate(caller)
+    found, next_cursor = await uow.notifications.dead(limit, cursor)
+    items = [DeadNotification.model_validate(n, from_attributes=True) for n in found]
+    return Listing(items=items, next_cursor=next_cursor)
+
+
+class NotificationState(BaseModel):
+    id: str
+    recipient: str
+    channel: Channel
+    target: str | None
+    status: Status
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class AttemptLine(BaseModel):
+    """A line of the delivery ledger (in-app messages: the write that delivered them)."""
+
+    id: str
+    notification_id: str
+    event_id: str
+    recipient: str
+    channel: Channel
+    target: str | None
+    attempt: int
+    status: LedgerStatus
+    error: str | None
+    at: datetime
+
+
+class DeliveryReport(BaseModel):
+    """Answers "was everyone told?": every notification of the event and every attempt."""
+
+    event_id: str
+    total: int
+    delivered: int
+    pending: int
+    dead: int
+    all_delivered: bool
+    summary: str
+    notifications: list[NotificationState]
+    attempts: list[AttemptLine]
+
+
+async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> DeliveryReport:
+    access.authorize_operate(caller)
+    notifications = await uow.notifications.of_event(event_id)
+    recorded = await uow.ledger.of_event(event_id)
+    lines = recorded + [Delivery.in_app(n) for n in notifications if n.channel == IN_APP]
+    lines.sort(key=lambda line: line.at)
+    delivered = sum(1 for n in notifications if n.status == "delivered")
+    dead = sum(1 for n in notifications if n.status == "dead")
+    total = len(notifications)
+    return DeliveryReport(
+        event_id=event_id,
+        total=total,
+        delivered=delivered,
+        pending=total - delivered - dead,
+        dead=dead,
+        all_delivered=total > 0 and delivered == total,
+        summary=f"delivered to {delivered} of {total} recipients/subscribers",
+        notifications=[_state(n) for n in notifications],
+        attempts=[AttemptLine.model_validate(line, from_attributes=True) for line in lines],
+    )
+
+
+def _state(n: Notification) -> NotificationState:
+    masked = n.model_copy(update={"target": mask_target(n.channel, n.target)})
+    return NotificationState.model_validate(masked, from_attributes=True)
+
+
+class SubscriptionView(BaseModel):
+    """A subscription without its secret."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    province: str | None
+    description: str
+    active: bool
+    created_at: datetime
+
+
+def subscription_view(subscription: Subscription) -> SubscriptionView:
+    return SubscriptionView.model_validate(subscription, from_attributes=True)
+
+
+async def subscriptions(uow: NotifyUnit, caller: Caller) -> Listing[SubscriptionView]:
+    access.authorize_list_subscriptions(caller)
+    found = await uow.subscriptions.active()
+    visible = [s for s in found if access.can_see_subscription(caller, s)]
+    return Listing(items=[subscription_view(s) for s in visible])
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """What the dispatcher needs for one pass: due notifications, their subscriptions, and
+    the recipients' contacts as they are now (one may have arrived or changed since)."""
+
+    notifications: list[Notification]
+    subscriptions: dict[str, Subscription]
+    contacts: dict[str, Contact]
+
+
+async def due(uow: NotifyUnit, limit: int) -> DueWork:
+    found = await uow.notifications.due(uow.now, limit)
+    subscription_ids = [n.subscription_id for n in found if n.subscription_id]
+    recipients = list({n.recipient for n in found if n.channel == "email"})
+    return DueWork(
+        found,
+        await uow.subscriptions.get_many(subscription_ids) if subscription_ids else {},
+        await uow.contacts.get_many(recipients) if recipients else {},
+    )

@@ -1,0 +1,71 @@
+"""The contact replica: names, addresses and languages learned from other services' events.
+
+Not a ``SequencedReplica``: contacts are keyed by recipient, and a participant's details
+arrive on course events (whose subject, and so whose sequence, is the course, shared by all
+its participants); and a missing event must not stop notifications (the address is read
+again when sending). The latest details win, in the order the events are decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from contracts.base import Event
+from contracts.envelope import EnvelopeAttributes
+from services.notify.domain import rules
+from services.notify.domain.model import Contact
+from services.notify.store import ContactRepository
+
+
+class ContactBook:
+    """The contacts a batch of events needs, changing as the batch teaches new details: each
+    event sees the contacts learned from the events before it. One read, one bulk write."""
+
+    def __init__(
+        self,
+        repository: ContactRepository,
+        configured: Mapping[str, Contact],
+        stored: dict[str, Contact],
+    ) -> None:
+        self._repository = repository
+        self._stored = stored
+        self._known: dict[str, Contact] = {**configured, **stored}
+        self._changed: dict[str, Contact] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        repository: ContactRepository,
+        items: Sequence[tuple[Event, EnvelopeAttributes]],
+        configured: Mapping[str, Contact],
+    ) -> ContactBook:
+        """``configured``: the regional offices' and the ministry's addresses (settings)."""
+        wanted = {c.recipient for event, _ in items for c in rules.contacts_in(event)}
+        wanted.update(
+            recipient
+            for event, _ in items
+            for recipient, _ in rules.deliveries_for(event)
+            if recipient not in configured
+        )
+        stored = await repository.get_many(sorted(wanted))
+        return cls(repository, configured, stored)
+
+    def learn(self, event: Event) -> None:
+        for contact in rules.contacts_in(event):
+            if not contact.same_as(self._known.get(contact.recipient)):
+                self._known[contact.recipient] = self._changed[contact.recipient] = contact
+
+    def get(self, recipient: str) -> Contact | None:
+        return self._known.get(recipient)
+
+    async def save(self) -> None:
+        """New contacts in bulk; known ones over the version they were read at."""
+        fresh: list[Contact] = []
+        for recipient, contact in self._changed.items():
+            stored = self._stored.get(recipient)
+            if stored is None:
+                fresh.append(contact)
+            else:
+                await self._repository.save(contact.model_copy(update={"version": stored.version}))
+        if fresh:
+            await self._repository.add_many(fresh)
