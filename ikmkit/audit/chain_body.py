@@ -7,17 +7,13 @@ data and its envelope attributes as canonical JSON. ``chain_body`` rebuilds them
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from contracts import envelope as ce
+from ikmkit.messaging.cloudevents import canonical_json
 
 NEEDS_ESCAPE = bytes(range(0x20)) + b'"\\\x7f'
 """ASCII bytes json.dumps would escape (plus DEL); non-ASCII always takes the exact path."""
-
-
-def canonical_json(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def headers_text(raw: dict[str, bytes]) -> dict[str, str]:
