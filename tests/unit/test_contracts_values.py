@@ -84,5 +84,6 @@ def test_the_published_schema_states_the_rule() -> None:
     assert (nib["type"], nib["pattern"]) == ("string", r"^\d{13}$")
 
 
-def test_roles_are_defined_once() -> None:
-    assert ROLES == get_args(Role)
+def test_roles_are_defined_once_and_listed_from_the_type() -> None:
+    assert ROLES == ("ministry", "regional", "partner", "enterprise", "service")
+    assert set(get_args(Role)) == set(ROLES)
