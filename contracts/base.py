@@ -8,6 +8,7 @@ binding, see ``contracts/envelope.py``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +41,14 @@ class Event(BaseModel):
     @classmethod
     def ce_type(cls) -> str:
         return f"{CE_TYPE_PREFIX}{cls.__name__}.v{cls.VERSION}"
+
+    @classmethod
+    def concerns_enterprise(cls, data: Mapping[str, Any], nib: str) -> bool:
+        """Whether an event of this type, given as its JSON ``data``, is about enterprise ``nib``
+        (beyond being its aggregate): by default when its ``nib`` field says so. An event that
+        names the enterprise another way says how, so tools reading the log (``ikm audit
+        --nib``) need not know each contract's formats."""
+        return data.get("nib") == nib
 
     def aggregate_id(self) -> str:
         return str(getattr(self, self.AGGREGATE_FIELD))

@@ -8,14 +8,20 @@ Recipients are logical keys (``enterprise:<nib>``, ``partner:<id>``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from contracts.base import Event, PersonalStr
 
 DELIVERY_TOPIC = "ikm.notify.delivery.v1"
 
 Channel = Literal["email", "inbox", "webhook"]
+
+
+def enterprise_recipient(nib: str) -> str:
+    """The recipient key of an enterprise."""
+    return f"enterprise:{nib}"
 
 
 class _DeliveryEvent(Event):
@@ -28,6 +34,10 @@ class _DeliveryEvent(Event):
     recipient: str
     channel: Channel
     attempts: int
+
+    @classmethod
+    def concerns_enterprise(cls, data: Mapping[str, Any], nib: str) -> bool:
+        return data.get("recipient") == enterprise_recipient(nib)
 
 
 class NotificationDelivered(_DeliveryEvent):

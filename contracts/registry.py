@@ -17,6 +17,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import Event, PersonalStr
+from contracts.values import Kbli, Language, Nib, ProvinceCode, RegencyCode
 
 ENTERPRISE_TOPIC = "ikm.registry.enterprise.v1"
 PARTNER_TOPIC = "ikm.registry.partner.v1"
@@ -45,7 +46,6 @@ MoUScope = Literal[
     "supply_chain_partnership",
     "vocational_link_and_match",
 ]
-Language = Literal["id", "en"]
 
 
 class _EnterpriseEvent(Event):
@@ -53,8 +53,8 @@ class _EnterpriseEvent(Event):
     AGGREGATE_FIELD: ClassVar[str] = "nib"
     REGION_FIELD: ClassVar[str | None] = "province"
 
-    nib: str
-    province: str
+    nib: Nib
+    province: ProvinceCode
 
 
 class OwnerContact(BaseModel):
@@ -73,8 +73,8 @@ class EnterpriseRegistered(_EnterpriseEvent):
 
     name: str
     legal_form: str = "perorangan"
-    regency: str
-    kbli: str
+    regency: RegencyCode
+    kbli: Kbli
     directorate: Directorate
     size_class: SizeClass
     workforce: int = 0
@@ -90,8 +90,8 @@ class EnterpriseUpdated(_EnterpriseEvent):
     """Fields of an enterprise changed; carries the new values of the fields consumers replicate."""
 
     name: str
-    regency: str
-    kbli: str
+    regency: RegencyCode
+    kbli: Kbli
     directorate: Directorate
     size_class: SizeClass
     workforce: int
@@ -159,8 +159,8 @@ class PartnerRegistered(Event):
     partner_id: str
     name: str
     partner_type: PartnerType
-    country: str
-    province: str | None = None
+    country: str  # not CountryCode: partners were published with any two letters
+    province: ProvinceCode | None = None
     contact_email: PersonalStr | None = None
     preferred_language: Language = "id"
     registered_at: datetime

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from contracts.base import Event
+from contracts.values import Kbli, Nib, ProvinceCode, RegencyCode
 
 APPLICATION_TOPIC = "ikm.subsidy.application.v1"
 BUDGET_TOPIC = "ikm.subsidy.budget.v1"
@@ -43,17 +44,17 @@ class _ApplicationEvent(Event):
     program_kind: ProgramKind
     program_name: str
     fiscal_year: int
-    nib: str
+    nib: Nib
     enterprise_name: str
-    province: str
-    regency: str
+    province: ProvinceCode
+    regency: RegencyCode
     directorate: str
 
 
 class SubsidyApplied(_ApplicationEvent):
     """An enterprise submitted an application (status ``submitted``)."""
 
-    kbli: str
+    kbli: Kbli
     line_count: int
     eligible_cost_rupiah: int
     requested_rebate_rupiah: int
@@ -130,7 +131,7 @@ class BudgetExhausted(Event):
     program_kind: ProgramKind
     program_name: str
     fiscal_year: int
-    province: str | None = None
+    province: str | None = None  # not ProvinceCode: budgets were keyed by any two digits
     pool: BudgetPool
     allocated_rupiah: int
     reserved_rupiah: int

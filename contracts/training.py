@@ -20,6 +20,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event, PersonalStr
+from contracts.values import CountryCode, Language, Nib, ProvinceCode
 
 COURSE_TOPIC = "ikm.training.course.v1"
 MENTOR_TOPIC = "ikm.training.mentor.v1"
@@ -33,7 +34,6 @@ CourseKind = Literal[
 ]
 ParticipantKind = Literal["ikm_owner", "ikm_worker", "civil_servant", "student", "other"]
 SessionKind = Literal["lecture", "site_visit", "workshop", "practice", "online"]
-Language = Literal["id", "en"]
 AssignmentEndReason = Literal["mou_expired", "mou_terminated", "ended_by_officer"]
 
 
@@ -69,10 +69,10 @@ class CourseScheduled(_CourseEvent):
     end_date: date
     venues: list[str] = []
     online_url: str | None = None
-    province: str | None = None
-    country: str = "ID"
+    province: ProvinceCode | None = None
+    country: CountryCode = "ID"
     """Where the course takes place (ISO 3166-1 alpha-2)."""
-    eligible_countries: list[str] = []
+    eligible_countries: list[CountryCode] = []
     """Countries participants may come from (e.g. Colombo Plan members); empty = any."""
     capacity: int
     language: Language = "id"
@@ -93,9 +93,9 @@ class _ParticipantEvent(_CourseEvent):
     participant_email: PersonalStr | None = None
     preferred_language: Language = "id"
     participant_kind: ParticipantKind
-    nib: str | None = None
-    province: str | None = None
-    country: str = "ID"
+    nib: Nib | None = None
+    province: ProvinceCode | None = None
+    country: CountryCode = "ID"
     course_title: str
     course_kind: CourseKind
 
@@ -130,8 +130,8 @@ class AttendanceRecorded(_CourseEvent):
     REGION_FIELD: ClassVar[str | None] = "province"
 
     participant_id: str
-    nib: str | None = None
-    province: str | None = None
+    nib: Nib | None = None
+    province: ProvinceCode | None = None
     session_id: str
     present: bool
     recorded_by: str
@@ -151,7 +151,7 @@ class CourseCompleted(_CourseEvent):
 
     REGION_FIELD: ClassVar[str | None] = "province"
 
-    province: str | None = None
+    province: ProvinceCode | None = None
     completed_count: int
     not_completed_count: int
     completed_by: str
@@ -182,8 +182,8 @@ class _MentorEvent(Event):
     REGION_FIELD: ClassVar[str | None] = "province"
 
     assignment_id: str
-    nib: str
-    province: str | None = None
+    nib: Nib
+    province: ProvinceCode | None = None
     partner_id: str
     mou_id: str
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field
@@ -29,7 +29,7 @@ Language = Literal["id", "en"]
 Role = Literal["ministry", "regional", "partner", "enterprise", "service"]
 """Who a caller is: a ministry officer, a regional (province) officer, a partner
 organisation, an enterprise (IKM), or another system."""
-ROLES: tuple[Role, ...] = ("ministry", "regional", "partner", "enterprise", "service")
+ROLES: tuple[Role, ...] = get_args(Role)
 
 # ISO 3166-1 alpha-2, officially assigned codes (249).
 ISO_COUNTRIES = frozenset(

@@ -6,7 +6,7 @@ Existing topics get the retention applied again (idempotent); partitions are onl
 ever added, never removed (Kafka cannot shrink a topic).
 
 Environment: ``KAFKA_BOOTSTRAP_SERVERS`` (and the ``KAFKA_SECURITY_PROTOCOL``/``KAFKA_SASL_*``
-client settings of ikmkit.settings), ``IKM_TOPIC_PARTITIONS`` (default 6),
+client settings of ikmkit.service.settings), ``IKM_TOPIC_PARTITIONS`` (default 6),
 ``IKM_TOPIC_REPLICATION_FACTOR`` (default 1; 3 in production),
 ``IKM_TOPIC_MIN_INSYNC_REPLICAS`` (default 1; 2 in production).
 """
@@ -23,7 +23,7 @@ from aiokafka.admin.new_partitions import NewPartitions
 from aiokafka.errors import IncompatibleBrokerVersion, KafkaConnectionError
 
 from contracts.catalog import all_topics
-from ikmkit.kafka_security import kafka_client_options
+from ikmkit.messaging.kafka_security import kafka_client_options
 
 AUDIT_RETENTION = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 

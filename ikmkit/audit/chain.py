@@ -19,59 +19,19 @@ undetectably without signatures, which is what ``ce_signature`` is for.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import ValidationError
 
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
+from ikmkit.audit.chain_body import NEEDS_ESCAPE, chain_body, fast_chain_body, headers_text
+from ikmkit.audit.findings import Finding, Kind, ranges
+from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
-
-
-class Kind(StrEnum):
-    TAMPERED = "tampered"  # the recomputed hash differs from ce_hash
-    GAP = "gap"  # sequence numbers missing from a stream
-    DUPLICATE = "duplicate"  # the same event delivered again (at-least-once; benign)
-    CONFLICT = "conflict"  # two different events claim the same sequence number
-    REORDERED = "reordered"  # a sequence number arrived after a higher one
-    UNCHAINED = "unchained"  # no ce_sequence / ce_hash
-    UNDECODABLE = "undecodable"  # headers or payload cannot be read
-    UNKNOWN_TYPE = "unknown_type"  # no contract for ce_type
-    CONTRACT_VIOLATION = "contract_violation"  # payload fails its contract
-    BAD_SIGNATURE = "bad_signature"  # ce_signature does not verify with the source's key
-    UNSIGNED = "unsigned"  # the source has a key but the event carries no signature
-    KEY_MISMATCH = "key_mismatch"  # Kafka key differs from ce_subject (wrong partition)
-    TRUNCATED = "truncated"  # a stream's first events are older than the partition's retention
-    # Against the outboxes' stream heads (ikmkit.audit.published):
-    MISSING = "missing"  # events the outbox published are not on the log
-    HEAD_MISMATCH = "head_mismatch"  # the log's event at the outbox's head has another hash
-    NOT_IN_OUTBOX = "not_in_outbox"  # a stream on the log its producer's outbox does not know
-    UNSENT = "unsent"  # the stream's last events are still in the relay's backlog (not missing)
-
-
-BENIGN = frozenset({Kind.DUPLICATE, Kind.TRUNCATED, Kind.UNSENT})
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    kind: Kind
-    topic: str
-    partition: int
-    offset: int
-    subject: str
-    sequence: int | None
-    event_id: str | None
-    event_type: str | None
-    detail: str
-
-    @property
-    def severity(self) -> str:
-        return "warning" if self.kind in BENIGN else "error"
 
 
 @dataclass(slots=True)
@@ -91,17 +51,8 @@ class Checked:
     def headers(self) -> dict[str, str]:
         """The headers as text (decoded on first use: most records never need it)."""
         if self._headers is None:
-            self._headers = _text(self.raw)
+            self._headers = headers_text(self.raw)
         return self._headers
-
-
-@dataclass(frozen=True, slots=True)
-class LogStream:
-    """A stream as read from the log: its partition, last sequence and some of its hashes."""
-
-    partition: int
-    last: int
-    hash_at: dict[int, str]
 
 
 @dataclass(slots=True)
@@ -123,66 +74,6 @@ _GENESIS = ce.GENESIS_HASH.encode()
 _MODELS: dict[bytes, type[Event]] = {t.encode(): m for t, m in EVENTS_BY_TYPE.items()}
 _REQUIRED = (ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
 _REQUIRED_SET = frozenset(_REQUIRED)
-_NEEDS_ESCAPE = bytes(range(0x20)) + b'"\\\x7f'
-"""ASCII bytes json.dumps would escape (plus DEL); non-ASCII always takes the exact path."""
-
-
-def _canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _text(raw: dict[str, bytes]) -> dict[str, str]:
-    return {k: v.decode("utf-8", "replace") for k, v in raw.items() if v is not None}
-
-
-def chain_body(headers: dict[str, str], payload: bytes, *, normalize_time: bool = False) -> bytes:
-    """The bytes ``chain_hash`` hashes after the previous hash, built as it builds them."""
-    time = headers[ce.H_TIME]
-    if normalize_time:
-        time = datetime.fromisoformat(time).isoformat()
-    canonical = _canonical(
-        {
-            "id": headers[ce.H_ID],
-            "region": headers.get(ce.H_REGION),
-            "sequence": int(headers[ce.H_SEQUENCE]),
-            "source": headers[ce.H_SOURCE],
-            "subject": headers[ce.H_SUBJECT],
-            "time": time,
-            "type": headers[ce.H_TYPE],
-        }
-    )
-    return b'{"data":' + payload + b"," + canonical[1:].encode()
-
-
-def fast_chain_body(raw: dict[str, bytes], payload: bytes) -> bytes | None:
-    """``chain_body`` straight from the header bytes, or None when that would not be exact.
-
-    json.dumps costs more than the rest of the check; when no attribute needs JSON
-    escaping and the sequence is a plain decimal, the canonical JSON is the header
-    bytes between quotes.
-    """
-    id_, source, subject, time, type_ = (
-        raw[ce.H_ID], raw[ce.H_SOURCE], raw[ce.H_SUBJECT], raw[ce.H_TIME], raw[ce.H_TYPE]
-    )  # fmt: skip
-    region = raw.get(ce.H_REGION)
-    sequence = raw[ce.H_SEQUENCE]
-    joined = b"".join((id_, source, subject, time, type_, region or b""))
-    if not joined.isascii() or len(joined.translate(None, _NEEDS_ESCAPE)) != len(joined):
-        return None
-    if not sequence.isdigit() or sequence[:1] == b"0":
-        return None
-    return b"".join(
-        (
-            b'{"data":', payload,
-            b',"id":"', id_,
-            b'","region":', b"null" if region is None else b'"' + region + b'"',
-            b',"sequence":', sequence,
-            b',"source":"', source,
-            b'","subject":"', subject,
-            b'","time":"', time,
-            b'","type":"', type_, b'"}',
-        )
-    )  # fmt: skip
 
 
 class ChainVerifier:
@@ -330,7 +221,7 @@ class ChainVerifier:
         if body is not None and hashlib.sha256(previous + body).hexdigest().encode() == claimed:
             return
         # The exact definition: escaped attributes, ce_time re-serialized as the outbox does.
-        headers = _text(raw)
+        headers = headers_text(raw)
         for normalize_time in (False, True):
             exact = chain_body(headers, payload, normalize_time=normalize_time)
             if hashlib.sha256(previous + exact).hexdigest().encode() == claimed:
@@ -386,7 +277,7 @@ class ChainVerifier:
                 or sequence_bytes[:1] == b"0"
                 or record.key != subject
                 or not joined.isascii()
-                or len(joined.translate(None, _NEEDS_ESCAPE)) != len(joined)
+                or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
             ):
                 models.append(self.check(record).model)
                 continue
@@ -443,7 +334,7 @@ class ChainVerifier:
             )
             missing = [n for n in missing if n > first]
         if missing:
-            detail = f"missing sequence numbers {_ranges(missing)} of 1..{stream.max_sequence}"
+            detail = f"missing sequence numbers {ranges(missing)} of 1..{stream.max_sequence}"
             found.append(self._stream_finding(Kind.GAP, stream, missing[0], detail))
         return found
 
@@ -488,7 +379,7 @@ class ChainVerifier:
         detail: str,
         offset: int | None = None,
     ) -> Finding:
-        headers = _text(raw)
+        headers = headers_text(raw)
         sequence = headers.get(ce.H_SEQUENCE)
         return Finding(
             kind,
@@ -501,16 +392,3 @@ class ChainVerifier:
             headers.get(ce.H_TYPE),
             detail,
         )
-
-
-def _ranges(numbers: list[int]) -> str:
-    parts: list[str] = []
-    start = previous = numbers[0]
-    for n in [*numbers[1:], None]:
-        if n is not None and n == previous + 1:
-            previous = n
-            continue
-        parts.append(str(start) if start == previous else f"{start}-{previous}")
-        if n is not None:
-            start = previous = n
-    return ", ".join(parts)

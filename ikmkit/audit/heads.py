@@ -24,8 +24,9 @@ import httpx
 from ikmkit.messaging.outbox import LEASE_ID, OUTBOX, OUTBOX_STREAMS
 from ikmkit.store import In, Range, Store
 
-MAX_PAGE = 5000
-DEFAULT_PAGE = 1000
+MAX_HEADS_PAGE = 5000
+"""Stream heads per page at most (not ``ikmkit.service.listing``'s page of a list endpoint)."""
+DEFAULT_HEADS_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,11 @@ def _split(stream_id: str) -> tuple[str, str]:
 
 
 async def read_heads(
-    store: Store, *, topic: str | None = None, after: str | None = None, limit: int = DEFAULT_PAGE
+    store: Store,
+    *,
+    topic: str | None = None,
+    after: str | None = None,
+    limit: int = DEFAULT_HEADS_PAGE,
 ) -> HeadsPage:
     """One page of stream heads in stream-id order, after the stream id ``after``.
 
@@ -129,7 +134,7 @@ async def heads_from_store(store: Store, *, topic: str | None = None) -> list[St
     heads: list[StreamHead] = []
     after: str | None = None
     while True:
-        page = await read_heads(store, topic=topic, after=after, limit=MAX_PAGE)
+        page = await read_heads(store, topic=topic, after=after, limit=MAX_HEADS_PAGE)
         heads += page.items
         if page.next is None:
             return heads
@@ -155,7 +160,7 @@ async def fetch_heads(
 ) -> tuple[str, list[str], list[StreamHead]]:
     """(service name, topics it produces, every stream head) from ``url``/audit/heads."""
     heads: list[StreamHead] = []
-    params: dict[str, str | int] = {"limit": MAX_PAGE}
+    params: dict[str, str | int] = {"limit": MAX_HEADS_PAGE}
     if topic:
         params["topic"] = topic
     async with httpx.AsyncClient(

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ikmkit.audit.heads import DEFAULT_PAGE, MAX_PAGE, read_heads
+from ikmkit.audit.heads import DEFAULT_HEADS_PAGE, MAX_HEADS_PAGE, read_heads
 from ikmkit.auth import CurrentCaller
 
 router = APIRouter(tags=["audit"])
@@ -25,7 +25,7 @@ async def audit_heads(
     after: Annotated[
         str | None, Query(max_length=1000, description="The `next` of the previous page.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    limit: Annotated[int, Query(ge=1, le=MAX_HEADS_PAGE)] = DEFAULT_HEADS_PAGE,
 ) -> dict[str, Any]:
     """Per stream (`topic` + `aggregate`): head `sequence` and `hash`, `unsent` events,
     `published` = sequence - unsent. Keyset pages in stream-id order; `next` is null on

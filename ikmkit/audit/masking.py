@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from contracts.base import Event
-from contracts.generate import personal_data_paths
+from contracts.schema import personal_data_paths
 
 MASK = "***"
 

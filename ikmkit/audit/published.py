@@ -20,10 +20,19 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from ikmkit.audit.chain import Finding, Kind, LogStream
+from ikmkit.audit.findings import Finding, Kind
 from ikmkit.audit.heads import OutboxHeads, StreamHead
 
 StreamKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LogStream:
+    """A stream as read from the log: its partition, last sequence and some of its hashes."""
+
+    partition: int
+    last: int
+    hash_at: dict[int, str]
 
 
 @dataclass

@@ -24,9 +24,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.base import Event
 from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
-from ikmkit.audit.chain import ChainVerifier, Checked, Finding, LogStream
+from ikmkit.audit.chain import ChainVerifier, Checked
+from ikmkit.audit.findings import Finding
 from ikmkit.audit.heads import OutboxHeads
-from ikmkit.audit.published import PublishedSummary, compare_published, wanted_sequences
+from ikmkit.audit.published import (
+    LogStream,
+    PublishedSummary,
+    compare_published,
+    wanted_sequences,
+)
 from ikmkit.audit.selection import Selection
 from ikmkit.messaging.consumer import Record
 from ikmkit.messaging.kafka_security import kafka_client_options

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts import envelope as ce
-from ikmkit.audit.chain import Checked, Finding
+from ikmkit.audit.chain import Checked
+from ikmkit.audit.findings import Finding
 from ikmkit.audit.masking import mask_payload
 from ikmkit.audit.replay import ReplayResult
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts import envelope as ce
+from contracts.base import Event
 from ikmkit.audit.chain import Checked
 
 
@@ -20,7 +21,7 @@ class Selection:
     aggregate: str | None = None
     types: frozenset[str] = frozenset()
     province: str | None = None
-    nib: str | None = None  # subject, payload ``nib`` or recipient ``enterprise:<nib>``
+    nib: str | None = None  # the subject, or an event its contract says concerns the enterprise
     subjects: frozenset[str] = frozenset()  # any of these aggregates
 
     def keys(self) -> frozenset[bytes]:
@@ -60,9 +61,7 @@ class Selection:
             return False
         try:
             data = json.loads(value)
-            return bool(
-                data.get("nib") == self.nib or data.get("recipient") == f"enterprise:{self.nib}"
-            )
+            return bool((checked.model or Event).concerns_enterprise(data, self.nib))
         except (ValueError, AttributeError):
             return False
 

@@ -49,7 +49,7 @@ log = logging.getLogger("ikmkit.messaging.consumer")
 E = TypeVar("E", bound=Event)
 type BatchHandler[U] = Callable[[list[tuple[Any, EnvelopeAttributes]], U], Awaitable[None]]
 
-__all__ = ["DeadLetterSink", "EventConsumer", "PermanentError", "Record", "RetryPolicy"]
+__all__ = ["DeadLetterSink", "EventConsumer", "PermanentError", "Record", "RedeliveryPolicy"]
 
 
 class PermanentError(Exception):
@@ -59,7 +59,12 @@ class PermanentError(Exception):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RedeliveryPolicy:
+    """How often a consumer tries an event that failed transiently before dead-lettering it.
+
+    Not ``ikmkit.unit_of_work.ConflictRetry``: that one re-runs a unit of work that lost an
+    optimistic-concurrency race; this one re-delivers an event whose handling failed."""
+
     max_attempts: int = 5
     base_delay: float = 0.2
     max_delay: float = 10.0
@@ -82,13 +87,13 @@ class EventConsumer[U: UnitOfWork]:
         group: str,
         units: Units[U],
         dead_letters: DeadLetterSink,
-        retry: RetryPolicy | None = None,
+        redelivery: RedeliveryPolicy | None = None,
         authenticity: Authenticity | None = None,
     ) -> None:
         self.group = group
         self._units = units
         self._dead_letters = DeadLetters(group, dead_letters)
-        self.retry = retry or RetryPolicy()
+        self.redelivery = redelivery or RedeliveryPolicy()
         self.authenticity = authenticity or Authenticity()
         self.subscriber: Any = None  # FastStream's subscriber, once subscribed
         self._handlers: dict[type[Event], Handler[U]] = {}
@@ -216,7 +221,7 @@ class EventConsumer[U: UnitOfWork]:
 
     async def _attempts(self, record: Record, envelope: Envelope) -> None:
         handler = self._deduplicated[type(envelope.event)]
-        for attempt in range(1, self.retry.max_attempts + 1):
+        for attempt in range(1, self.redelivery.max_attempts + 1):
             try:
                 await self._apply(handler, envelope)
                 return
@@ -226,18 +231,18 @@ class EventConsumer[U: UnitOfWork]:
                 return
             except Exception as exc:
                 metrics.EVENTS_FAILED.labels(self.group, "transient").inc()
-                if attempt == self.retry.max_attempts:
+                if attempt == self.redelivery.max_attempts:
                     await self._dead_letter(
                         record, "retries_exhausted", describe(exc), attempts=attempt
                     )
                     return
-                delay = self.retry.delay(attempt)
+                delay = self.redelivery.delay(attempt)
                 log.warning(
                     "event %s (%s) failed attempt %d/%d: %s; retrying in %.2fs",
                     envelope.attrs.id,
                     envelope.attrs.type,
                     attempt,
-                    self.retry.max_attempts,
+                    self.redelivery.max_attempts,
                     type(exc).__name__,
                     delay,
                 )

@@ -2,38 +2,33 @@
 
 A service's ``main.py`` builds a ``ServiceDefinition`` and calls
 ``create_service_app``; nothing touches the network or disk until the FastAPI
-lifespan starts, so importing ``main`` has no side effects.
+lifespan starts (``ikmkit.service.lifespan``), so importing ``main`` has no side effects.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from contracts.topics import dead_letter_topic, source_of
+from contracts.topics import source_of
 from ikmkit.audit import heads_api as audit_heads
 from ikmkit.auth import TokenVerifier
-from ikmkit.messaging.authenticity import Authenticity
-from ikmkit.messaging.consumer import EventConsumer, RetryPolicy
+from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
-from ikmkit.messaging.kafka import KafkaLogProbe, KafkaPublisher, ensure_topics
+from ikmkit.messaging.kafka import KafkaLogProbe, KafkaPublisher
 from ikmkit.messaging.kafka_security import faststream_security, kafka_client_options
-from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox, outbox_backlog
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.messaging.outbox_ops import ops_router
-from ikmkit.messaging.outbox_parking import parked_count
-from ikmkit.messaging.progress import ConsumerProgress, watch_consumers
-from ikmkit.messaging.relay import OUTBOX_PARKED, OutboxRelay
+from ikmkit.messaging.progress import ConsumerProgress
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.messaging.signing import signer_from_key
 from ikmkit.service.health import NamedCheck, default_checks, health_router
 from ikmkit.service.http import (
@@ -42,11 +37,11 @@ from ikmkit.service.http import (
     install_request_guard,
 )
 from ikmkit.service.instance import InstanceHeader, instance_id
-from ikmkit.service.production import refuse_unsafe_settings, refuse_unverifiable_producers
+from ikmkit.service.lifespan import service_lifespan
+from ikmkit.service.production import refuse_unsafe_settings
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.store.resolve import store_for
-from ikmkit.telemetry import metrics
 from ikmkit.telemetry.otel import configure_logging, setup_metrics_export, setup_tracing
 
 log = logging.getLogger("ikmkit.service.runtime")
@@ -136,7 +131,8 @@ def service_of[D](request: Request, kind: type[D]) -> D:
     return service
 
 
-def _build_runtime(definition: ServiceDefinition[Any]) -> Runtime:
+def build_runtime(definition: ServiceDefinition[Any]) -> Runtime:
+    """The clients, built from the settings; none connects until the lifespan starts."""
     settings = definition.settings
     store = definition.store or store_for(
         definition.name, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir
@@ -182,84 +178,6 @@ def _build_runtime(definition: ServiceDefinition[Any]) -> Runtime:
     )
 
 
-async def _start_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -> list[str]:
-    router = KafkaRouter()
-    topics: list[str] = []
-    retry = RetryPolicy(max_attempts=runtime.settings.consumer_max_attempts)
-    authenticity = Authenticity(runtime.settings.event_public_keys)
-    for spec in definition.consumers:
-        consumer = spec.build(runtime.service, runtime)
-        consumer.retry = retry
-        consumer.authenticity = authenticity
-        consumer.subscribe(router, batch=spec.batch, max_records=spec.max_records)
-        runtime.consumers.append(consumer)
-        topics += consumer.topics + [dead_letter_topic(t, consumer.group) for t in consumer.topics]
-    runtime.broker.include_router(router)
-    return topics
-
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    definition: ServiceDefinition[Any] = app.state.definition
-    runtime = _build_runtime(definition)
-    runtime.service = definition.bootstrap(runtime)
-    app.state.runtime = runtime
-    consumed = await _start_consumers(definition, runtime)
-    refuse_unverifiable_producers(definition.name, runtime.settings, runtime.consumers)
-    await runtime.store.open(definition.store_collections())
-    await runtime.publisher.start()
-    runtime.relay.watch_topics(consumed)
-    await ensure_topics(
-        runtime.settings.kafka_bootstrap_servers,
-        [*definition.produces, *consumed],
-        partitions=runtime.settings.topic_partitions,
-        security=kafka_client_options(runtime.settings),
-    )
-    await runtime.broker.start()
-    runtime.relay.start()
-    tasks = [asyncio.create_task(task(runtime.service, runtime)) for task in definition.background]
-    tasks.append(asyncio.create_task(_watch_outbox(runtime)))
-    if runtime.consumers:
-        tasks.append(asyncio.create_task(watch_consumers(runtime)))
-    log.info("%s started (store %s)", definition.name, runtime.store.kind)
-    try:
-        yield
-    finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        # Each step bounded: a hung client must not keep the process from exiting (the
-        # orchestrator would kill it anyway, after its grace period, with less said).
-        for step, stop in (
-            ("broker", runtime.broker.stop),
-            ("relay", runtime.relay.stop),
-            ("publisher", runtime.publisher.stop),
-            ("store", runtime.store.close),
-        ):
-            await _stop_bounded(step, stop)
-
-
-STOP_STEP_SECONDS = 10.0
-
-
-async def _stop_bounded(step: str, stop: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    try:
-        await asyncio.wait_for(stop(), STOP_STEP_SECONDS)
-    except Exception as exc:
-        log.warning("stopping the %s did not finish cleanly: %r", step, exc)
-
-
-async def _watch_outbox(runtime: Runtime) -> None:
-    while True:
-        with contextlib.suppress(Exception):
-            backlog = await outbox_backlog(runtime.store)
-            metrics.OUTBOX_BACKLOG.labels(runtime.name).set(backlog.pending)
-            metrics.OUTBOX_OLDEST_AGE.labels(runtime.name).set(backlog.oldest_age_seconds)
-            OUTBOX_PARKED.labels(runtime.name).set(await parked_count(runtime.store))
-        await asyncio.sleep(5)
-
-
 def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
     refuse_unsafe_settings(definition.name, definition.settings)
     configure_logging(definition.name)
@@ -269,7 +187,7 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
         title=f"IKM {definition.name} service",
         description=definition.description,
         version="1.0.0",
-        lifespan=_lifespan,
+        lifespan=service_lifespan(build_runtime),
     )
     app.state.definition = definition
     app.state.token_verifier = TokenVerifier.from_settings(definition.settings)

@@ -35,7 +35,7 @@ from ikm_cli.audit_rebuild import rebuild
 from ikm_cli.audit_trail import enterprise_trail
 from ikm_cli.main import app
 from ikmdev.infra import EmbeddedKafka
-from ikmkit.audit.chain import Kind
+from ikmkit.audit.findings import Kind
 from ikmkit.audit.replay import Selection, replay
 from ikmkit.messaging import inbox
 from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics

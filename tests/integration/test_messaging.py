@@ -12,7 +12,7 @@ import pytest
 
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from contracts.topics import dead_letter_topic, source_of
-from ikmkit.messaging.consumer import EventConsumer, PermanentError, RetryPolicy
+from ikmkit.messaging.consumer import EventConsumer, PermanentError, RedeliveryPolicy
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
 from ikmkit.messaging.kafka import KafkaPublisher
 from ikmkit.messaging.outbox import (
@@ -205,7 +205,7 @@ async def test_transient_errors_are_retried_with_backoff(
         group=group(),
         units=plain_units(store),
         dead_letters=publisher,
-        retry=RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05),
+        redelivery=RedeliveryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05),
     )
     consumer.handles(EnterpriseRegistered)(flaky)
     await produce_event(kafka, registered(key))
@@ -238,7 +238,7 @@ async def test_exhausted_retries_and_permanent_errors_go_to_the_dlq_and_the_cons
         group=name,
         units=plain_units(store),
         dead_letters=publisher,
-        retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
+        redelivery=RedeliveryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
     )
     consumer.handles(EnterpriseRegistered)(handler)
     for key in (always_failing, refused, fine):

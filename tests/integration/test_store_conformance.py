@@ -22,7 +22,7 @@ from ikmkit.store import (
 )
 from ikmkit.store.keyset import InvalidCursor
 from ikmkit.store.mongo import MongoStore
-from ikmkit.store.retry import retry_on_conflict
+from ikmkit.unit_of_work import ConflictRetry
 
 PEOPLE = "people"
 SPECS = [CollectionSpec(PEOPLE, unique=[("email",)], indexes=[("province", "age")])]
@@ -205,7 +205,8 @@ async def test_concurrent_read_modify_write_never_loses_an_update(
             await asyncio.sleep(0)  # let the others read the same version
             await uow.replace(PEOPLE, {**doc, "counter": doc["counter"] + 1})
 
-    await asyncio.gather(*(retry_on_conflict(increment) for _ in range(10)))
+    retry = ConflictRetry(max_attempts=50)
+    await asyncio.gather(*(retry.run(increment) for _ in range(10)))
     async with store.transaction() as uow:
         doc = await uow.get(PEOPLE, "p001")
     assert doc is not None

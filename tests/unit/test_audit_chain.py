@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
-from ikmkit.audit.chain import ChainVerifier, Kind
+from ikmkit.audit.chain import ChainVerifier
+from ikmkit.audit.findings import Kind
 from ikmkit.audit.masking import mask_payload
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.signing import signer_from_key, verify_signature
@@ -213,7 +214,7 @@ def test_the_fast_chain_body_hashes_exactly_what_the_outbox_hashes() -> None:
     """Attributes that need JSON escaping take the exact path; all must agree with chain_hash."""
     import hashlib
 
-    from ikmkit.audit.chain import chain_body, fast_chain_body
+    from ikmkit.audit.chain_body import chain_body, fast_chain_body
 
     weird = ["plain", 'quote"d', "back\\slash", "tab\there", "unicodé ✓", "line\u2028sep"]
     for n, text in enumerate(weird):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ikmkit.audit.chain import Kind, LogStream
+from ikmkit.audit.findings import Kind
 from ikmkit.audit.heads import OutboxHeads, StreamHead
-from ikmkit.audit.published import compare_published
+from ikmkit.audit.published import LogStream, compare_published
 
 T = "ikm.registry.enterprise.v1"
 OTHER = "ikm.training.course.v1"

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from contracts import generate
 from contracts.base import Event, PersonalStr
 from contracts.catalog import EVENTS_BY_NAME, all_topics
+from contracts.compatibility import Breaking, compare_schemas, compatibility_problems
+from contracts.schema import Schema, event_schema
 
 
 class _Address(BaseModel):
@@ -37,15 +39,15 @@ class _BaseV1(Event):
     happened_at: datetime
 
 
-def schema_of(model: type[Event]) -> generate.Schema:
-    return generate.event_schema(model)
+def schema_of(model: type[Event]) -> Schema:
+    return event_schema(model)
 
 
-def breaking(new_model: type[Event], old_model: type[Event] = _BaseV1) -> list[generate.Breaking]:
-    return generate.compare_schemas("Thing", schema_of(old_model), schema_of(new_model))
+def breaking(new_model: type[Event], old_model: type[Event] = _BaseV1) -> list[Breaking]:
+    return compare_schemas("Thing", schema_of(old_model), schema_of(new_model))
 
 
-def rules(problems: list[generate.Breaking]) -> list[tuple[str, str]]:
+def rules(problems: list[Breaking]) -> list[tuple[str, str]]:
     return [(p.rule, p.field) for p in problems]
 
 
@@ -149,7 +151,7 @@ def test_adding_a_required_field_fails() -> None:
 
 def test_a_removed_event_fails_the_gate() -> None:
     published = {"Thing": schema_of(_BaseV1)}
-    problems = generate.compatibility_problems(published, {})
+    problems = compatibility_problems(published, {})
     assert rules(problems) == [("event_removed", "")]
 
 

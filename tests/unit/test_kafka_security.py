@@ -15,7 +15,7 @@ from ikmkit.messaging.kafka_security import (
     kafka_client_options,
 )
 from ikmkit.messaging.progress import ConsumerLagProbe
-from ikmkit.service.runtime import _build_runtime
+from ikmkit.service.runtime import build_runtime
 from ikmkit.store.sqlite import SqliteStore
 from services.subsidy.main import definition
 from services.subsidy.settings import SubsidySettings
@@ -49,7 +49,7 @@ def test_sasl_settings_become_client_options() -> None:
 
 async def test_the_runtime_clients_carry_the_service_credentials(tmp_path: Path) -> None:
     settings = SubsidySettings(**SASL)
-    runtime = _build_runtime(definition(settings, store=SqliteStore(tmp_path / "s.db")))
+    runtime = build_runtime(definition(settings, store=SqliteStore(tmp_path / "s.db")))
     client = runtime.publisher._producer.client
     assert (client._security_protocol, client._sasl_plain_username) == (
         "SASL_PLAINTEXT",

@@ -1,0 +1,173 @@
+"""The compatibility rules of a published event schema (the gate of ``contracts.generate``).
+
+On a published topic only optional fields may be added; removing or renaming a field, changing
+its type, format, enum values or nullability, making an optional field required (or the
+reverse), adding a required field or dropping an event type is a breaking change and needs a
+new ``.v<N+1>`` topic (docs/contracts.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.schema import Schema
+
+
+@dataclass(frozen=True)
+class Breaking:
+    event: str
+    field: str
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"field '{self.field}'" if self.field else "the event"
+        return f"{self.event}: {where}: {self.detail} [{self.rule}]"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A schema node reduced to what compatibility depends on."""
+
+    kind: str  # "object" | "array" | "map" | "scalar" | "union"
+    nullable: bool
+    scalar: tuple[Any, ...] = ()
+    node: Any = None
+
+
+def _resolve(node: Schema, defs: Schema) -> Schema:
+    seen: set[str] = set()
+    while "$ref" in node:
+        name = str(node["$ref"]).rsplit("/", 1)[-1]
+        if name in seen:
+            break
+        seen.add(name)
+        node = {**defs.get(name, {}), **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _shape(node: Schema, defs: Schema) -> _Shape:
+    node = _resolve(node, defs)
+    options = node.get("anyOf") or node.get("oneOf")
+    if options:
+        non_null = [o for o in options if o.get("type") != "null"]
+        nullable = len(non_null) < len(options)
+        if len(non_null) == 1:
+            inner = _shape(non_null[0], defs)
+            return _Shape(inner.kind, nullable or inner.nullable, inner.scalar, inner.node)
+        key = tuple(sorted(json.dumps(_shape(o, defs).scalar, default=str) for o in non_null))
+        return _Shape("union", nullable, key, non_null)
+    kind = node.get("type")
+    if kind == "object" and "properties" in node:
+        return _Shape("object", False, (), node)
+    if kind == "object":
+        return _Shape("map", False, (), node.get("additionalProperties", {}))
+    if kind == "array":
+        return _Shape("array", False, (), node.get("items", {}))
+    enum = node.get("enum")
+    if "const" in node:
+        enum = [node["const"]]
+    return _Shape(
+        "scalar",
+        kind == "null",
+        (kind, node.get("format"), tuple(enum) if enum is not None else None),
+        node,
+    )
+
+
+def _describe(shape: _Shape) -> str:
+    if shape.kind != "scalar":
+        return shape.kind
+    kind, fmt, enum = shape.scalar
+    text = str(kind) + (f" ({fmt})" if fmt else "")
+    return text + (f" one of {list(enum)}" if enum is not None else "")
+
+
+def compare_schemas(event: str, old: Schema, new: Schema) -> list[Breaking]:
+    """Breaking changes between a published and a current schema of one event."""
+    problems: list[Breaking] = []
+    old_defs, new_defs = old.get("$defs", {}), new.get("$defs", {})
+
+    def report(path: str, rule: str, detail: str) -> None:
+        problems.append(Breaking(event, path, rule, detail))
+
+    def compare(old_node: Schema, new_node: Schema, path: str) -> None:
+        before, after = _shape(old_node, old_defs), _shape(new_node, new_defs)
+        if before.kind != after.kind or (before.kind == "union" and before.scalar != after.scalar):
+            report(
+                path, "type_changed", f"type changed from {_describe(before)} to {_describe(after)}"
+            )
+            return
+        if before.nullable != after.nullable:
+            report(
+                path,
+                "nullability_changed",
+                "may now be null" if after.nullable else "may no longer be null",
+            )
+        if before.kind == "scalar":
+            if before.scalar[:2] != after.scalar[:2]:
+                report(
+                    path,
+                    "type_changed",
+                    f"type changed from {_describe(before)} to {_describe(after)}",
+                )
+            elif before.scalar[2] != after.scalar[2]:
+                report(
+                    path,
+                    "enum_changed",
+                    f"allowed values changed from {_describe(before)} to {_describe(after)}",
+                )
+        elif before.kind in ("array", "map"):
+            compare(
+                before.node, after.node, f"{path}[]" if before.kind == "array" else f"{path}{{}}"
+            )
+        elif before.kind == "object":
+            compare_objects(before.node, after.node, path)
+
+    def compare_objects(old_obj: Schema, new_obj: Schema, prefix: str) -> None:
+        old_props, new_props = old_obj.get("properties", {}), new_obj.get("properties", {})
+        old_required, new_required = (
+            set(old_obj.get("required", [])),
+            set(new_obj.get("required", [])),
+        )
+        added = sorted(set(new_props) - set(old_props))
+        for name, old_prop in old_props.items():
+            path = f"{prefix}.{name}" if prefix else name
+            if name not in new_props:
+                hint = f" (renamed to one of {added}?)" if added else ""
+                report(path, "field_removed", f"removed or renamed{hint}")
+                continue
+            if name in new_required and name not in old_required:
+                report(path, "optional_became_required", "optional field became required")
+            elif name in old_required and name not in new_required:
+                report(path, "required_became_optional", "required field became optional")
+            compare(old_prop, new_props[name], path)
+        for name in added:
+            if name in new_required:
+                path = f"{prefix}.{name}" if prefix else name
+                report(path, "required_field_added", "new field is required (add it as optional)")
+
+    compare_objects(old, new, "")
+    for key in ("x-topic", "x-aggregate-field"):
+        if old.get(key) != new.get(key):
+            report(
+                "", "routing_changed", f"{key} changed from {old.get(key)!r} to {new.get(key)!r}"
+            )
+    return problems
+
+
+def compatibility_problems(
+    published: dict[str, Schema], current: dict[str, Schema]
+) -> list[Breaking]:
+    problems: list[Breaking] = []
+    for event, old in sorted(published.items()):
+        new = current.get(event)
+        if new is None:
+            problems.append(
+                Breaking(event, "", "event_removed", f"published on {old.get('x-topic')} but gone")
+            )
+            continue
+        problems += compare_schemas(event, old, new)
+    return problems

@@ -1,0 +1,119 @@
+"""Starting and stopping a service process: the FastAPI lifespan ``create_service_app`` installs.
+
+Start: build the runtime and the service's dependencies, subscribe the consumers, open the
+store, create the topics, start the broker, the relay and the background tasks. Stop: cancel
+the tasks, then stop each client within a bound, so a hung one cannot keep the process alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaRouter
+
+from contracts.topics import dead_letter_topic
+from ikmkit.messaging.authenticity import Authenticity
+from ikmkit.messaging.consumer import RedeliveryPolicy
+from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_security import kafka_client_options
+from ikmkit.messaging.outbox_metrics import watch_outbox
+from ikmkit.messaging.progress import watch_consumers
+from ikmkit.service.production import refuse_unverifiable_producers
+
+if TYPE_CHECKING:
+    from ikmkit.service.runtime import Runtime, ServiceDefinition
+
+log = logging.getLogger("ikmkit.service.lifespan")
+
+type Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+type RuntimeBuilder = Callable[[ServiceDefinition[Any]], Runtime]
+
+STOP_STEP_SECONDS = 10.0
+
+
+def service_lifespan(build: RuntimeBuilder) -> Lifespan:
+    """The lifespan of the app whose ``state.definition`` is the service; ``build`` makes its
+    runtime (``ikmkit.service.runtime.build_runtime``: passed in, so this module needs only
+    the runtime's types)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        definition: ServiceDefinition[Any] = app.state.definition
+        runtime = build(definition)
+        runtime.service = definition.bootstrap(runtime)
+        app.state.runtime = runtime
+        tasks = await _start(definition, runtime)
+        try:
+            yield
+        finally:
+            await _stop(runtime, tasks)
+
+    return lifespan
+
+
+async def _start(definition: ServiceDefinition[Any], runtime: Runtime) -> list[asyncio.Task[None]]:
+    consumed = _subscribe_consumers(definition, runtime)
+    refuse_unverifiable_producers(definition.name, runtime.settings, runtime.consumers)
+    await runtime.store.open(definition.store_collections())
+    await runtime.publisher.start()
+    runtime.relay.watch_topics(consumed)
+    await ensure_topics(
+        runtime.settings.kafka_bootstrap_servers,
+        [*definition.produces, *consumed],
+        partitions=runtime.settings.topic_partitions,
+        security=kafka_client_options(runtime.settings),
+    )
+    await runtime.broker.start()
+    runtime.relay.start()
+    tasks = [asyncio.create_task(task(runtime.service, runtime)) for task in definition.background]
+    tasks.append(asyncio.create_task(watch_outbox(runtime.store, runtime.name)))
+    if runtime.consumers:
+        tasks.append(asyncio.create_task(watch_consumers(runtime)))
+    log.info("%s started (store %s)", definition.name, runtime.store.kind)
+    return tasks
+
+
+def _subscribe_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -> list[str]:
+    """Build and subscribe every consumer; the topics they read, dead-letter topics included."""
+    router = KafkaRouter()
+    topics: list[str] = []
+    redelivery = RedeliveryPolicy(max_attempts=runtime.settings.consumer_max_attempts)
+    authenticity = Authenticity(runtime.settings.event_public_keys)
+    for spec in definition.consumers:
+        consumer = spec.build(runtime.service, runtime)
+        consumer.redelivery = redelivery
+        consumer.authenticity = authenticity
+        consumer.subscribe(router, batch=spec.batch, max_records=spec.max_records)
+        runtime.consumers.append(consumer)
+        topics += consumer.topics + [dead_letter_topic(t, consumer.group) for t in consumer.topics]
+    runtime.broker.include_router(router)
+    return topics
+
+
+async def _stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    # Each step bounded: a hung client must not keep the process from exiting (the
+    # orchestrator would kill it anyway, after its grace period, with less said).
+    for step, stop in (
+        ("broker", runtime.broker.stop),
+        ("relay", runtime.relay.stop),
+        ("publisher", runtime.publisher.stop),
+        ("store", runtime.store.close),
+    ):
+        await _stop_bounded(step, stop)
+
+
+async def _stop_bounded(step: str, stop: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    try:
+        await asyncio.wait_for(stop(), STOP_STEP_SECONDS)
+    except Exception as exc:
+        log.warning("stopping the %s did not finish cleanly: %r", step, exc)
