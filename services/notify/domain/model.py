@@ -39,11 +39,6 @@ MINISTRY = "ministry"
 # --- recipient keys -------------------------------------------------------------------------
 
 
-def enterprise_recipient(nib: str) -> str:
-    """The owner of an enterprise."""
-    return f"enterprise:{nib}"
-
-
 def regional_recipient(province: str) -> str:
     """The regional officers (Disperindag) of a province."""
     return f"regional:{province}"

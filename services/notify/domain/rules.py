@@ -18,13 +18,12 @@ from contracts import training as trn
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_NAME
 from contracts.envelope import EnvelopeAttributes
-from contracts.notify import DELIVERY_TOPIC, Channel
+from contracts.notify import DELIVERY_TOPIC, Channel, enterprise_recipient
 from services.notify.domain.model import (
     IN_APP,
     MINISTRY,
     Contact,
     Notification,
-    enterprise_recipient,
     participant_recipient,
     partner_recipient,
     recipient_kind,
