@@ -387,7 +387,7 @@ class Course(Versioned):
             "province": e.province,
             "country": e.country,
             "course_title": self.title,
-            "course_kind": e.kind,
+            "course_kind": self.kind,
         }
 
     def placed_event(
