@@ -341,15 +341,7 @@ class Course(Versioned):
             )
         if found is None:
             raise NotFound(f"participant {pid} is not in course {self.course_id}")
-        e = found
-        if e.status != "completed":
-            raise Conflict(
-                "only a participant who completed and was certified can be placed",
-                field="participant_id",
-                rule="not_certified",
-            )
-        if e.placement_partner_id is not None:
-            raise Conflict("placement already recorded", field="participant_id", rule="placed")
+        e = found.placeable()
         if placed_on < self.end_date:
             raise InvalidInput(
                 "placement comes after the training", field="placed_on", rule="after_course"
@@ -365,9 +357,7 @@ class Course(Versioned):
         )
         event = PlacementRecorded(
             **self.about(e),
-            company_partner_id=company_partner_id,
-            position=position,
-            placed_on=placed_on,
+            **placement.model_dump(include={"company_partner_id", "position", "placed_on"}),
             recorded_by=by,
             recorded_at=at,
         )

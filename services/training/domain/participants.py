@@ -128,6 +128,18 @@ class Enrollment(Versioned):
                 rule="not_enrolled",
             )
 
+    def placeable(self) -> Enrollment:
+        """This participant, if a company placement may be recorded for them."""
+        if self.status != "completed":
+            raise Conflict(
+                "only a participant who completed and was certified can be placed",
+                field="participant_id",
+                rule="not_certified",
+            )
+        if self.placement_partner_id is not None:
+            raise Conflict("placement already recorded", field="participant_id", rule="placed")
+        return self
+
     def refuse_duplicate(self) -> None:
         if self.status != "cancelled":
             raise Conflict(

@@ -106,16 +106,18 @@ def validate_course_fields(
     if kind == "webinar" and not online_url:
         raise InvalidInput("a webinar needs an online link", field="online_url", rule="required")
     if not 0 <= min_attendance_percent <= 100:
-        raise InvalidInput(
-            "min_attendance_percent must be 0..100", field="min_attendance_percent", rule="range"
-        )
+        field = "min_attendance_percent"
+        raise InvalidInput(f"{field} must be 0..100", field=field, rule="range")
     check_province(province)
-    host = check_country(country)
-    eligible = [
-        check_country(c, field=f"eligible_countries[{i}]") for i, c in enumerate(eligible_countries)
-    ]
+    countries = _countries(country, eligible_countries)
     _check_sessions(sessions, start_date, end_date)
-    return host, eligible
+    return countries
+
+
+def _countries(country: str, eligible: list[str]) -> tuple[str, list[str]]:
+    return check_country(country), [
+        check_country(c, field=f"eligible_countries[{i}]") for i, c in enumerate(eligible)
+    ]
 
 
 def _check_sessions(sessions: Sequence[CourseSession], start: date, end: date) -> None:
