@@ -15,6 +15,7 @@ from contracts.registry import (
     EnterpriseClassChanged,
     EnterpriseRegistered,
     EnterpriseSuspended,
+    MoUExpired,
     MoUParty,
     MoUSigned,
     MoUTerminated,
@@ -338,3 +339,23 @@ async def test_the_enterprise_replica_refuses_a_gap_and_advances_on_ignored_even
     with pytest.raises(Conflict) as refused:
         await units.run(mentoring.assign_mentor, cmd, MINISTRY)
     assert refused.value.rule == "suspended"
+
+
+async def test_an_mou_ending_before_its_signature_arrived_is_a_gap(
+    units: Units[TrainingUnit],
+) -> None:
+    expired = MoUExpired(
+        mou_id="mou-1",
+        scope="technical_assistance",
+        parties=[MoUParty(partner_id="pii")],
+        valid_until=date(2024, 12, 31),
+        expired_at=NOW,
+    )
+    with pytest.raises(SequenceGap):
+        async with units.open() as uow:
+            await consumers.on_mou_ended(expired, meta("mou-1", expired, 2), uow)
+    await sign_mou(units, "pii")
+    async with units.open() as uow:
+        await consumers.on_mou_ended(expired, meta("mou-1", expired, 2), uow)
+        coverage = await uow.coverage.of_partner("pii")
+    assert [(c.mou_id, c.status) for c in coverage] == [("mou-1", "expired")]
