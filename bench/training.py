@@ -31,9 +31,10 @@ from ikmkit.messaging.outbox import outbox_backlog
 from ikmkit.service.runtime import create_service_app
 from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.sqlite import SqliteStore
-from services.training import service
+from services.training import replicas
 from services.training.main import definition
 from services.training.settings import TrainingSettings
+from services.training.store import TrainingUnit
 
 WEBINARS = 156
 PARTICIPANTS = 13_871
@@ -110,7 +111,7 @@ async def _seed_enterprise_replica(store: SqliteStore) -> None:
                 sequence=1,
                 hash="0" * 64,
             )
-            await service.apply_enterprise_event(event, meta, uow)
+            await replicas.on_enterprise_event(event, meta, TrainingUnit(uow))
 
 
 async def _wait_for_outbox(store: SqliteStore) -> None:

@@ -1,4 +1,4 @@
-"""Training HTTP API: translates requests into use-case calls."""
+"""Training HTTP API: each endpoint parses, runs one handler or query, and answers."""
 
 from __future__ import annotations
 
@@ -6,40 +6,41 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from contracts.training import CourseKind
 from ikmkit.auth import CurrentCaller
-from ikmkit.service import limits
 from ikmkit.service.http import BULK_ROUTE
 from ikmkit.service.limits import Code, Cursor, Text
-from ikmkit.service.runtime import RuntimeDep, runtime_of
-from services.training import mentoring, service
-from services.training.domain import Course, Enrollment, MentorAssignment, ParticipantDetails
-from services.training.settings import TrainingSettings
+from ikmkit.service.listing import Listing
+from ikmkit.service.runtime import service_of
+from services.training import queries
+from services.training.bootstrap import Training
+from services.training.commands import (
+    AssignMentor,
+    BulkEnrollment,
+    CancelEnrollment,
+    EnrollParticipants,
+    RecordAttendance,
+    RecordPlacement,
+    ScheduleCourse,
+)
+from services.training.domain.mentoring import MentorAssignment
+from services.training.domain.model import Course
+from services.training.domain.participants import Enrollment, ParticipantDetails
+from services.training.handlers import courses, enrollments, mentoring
+from services.training.handlers.courses import CompletionOutcome
+from services.training.handlers.enrollments import BulkOutcome
+from services.training.queries import CertificateCheck, CourseQuery, TrainingStats
 
 router = APIRouter(tags=["training"])
 
 
-async def keys_of(request: Request) -> service.Keys:
-    settings = runtime_of(request).settings
-    assert isinstance(settings, TrainingSettings)
-    return service.Keys(
-        certificate=settings.certificate_key.get_secret_value().encode(),
-        pseudonym=settings.pseudonym_key.get_secret_value().encode(),
-    )
+async def _training(request: Request) -> Training:
+    return service_of(request, Training)
 
 
-KeysDep = Annotated[service.Keys, Depends(keys_of)]
-
-
-class Listing[T](BaseModel):
-    items: list[T]
-    next_cursor: str | None
-
-
-class BulkEnrollment(BaseModel):
-    participants: list[ParticipantDetails] = Field(min_length=1, max_length=limits.BULK_MAX)
+Deps = Annotated[Training, Depends(_training)]
 
 
 class Cancellation(BaseModel):
@@ -50,17 +51,14 @@ class Cancellation(BaseModel):
 
 
 @router.post("/courses", status_code=status.HTTP_201_CREATED)
-async def schedule_course(
-    body: service.ScheduleCourse, runtime: RuntimeDep, principal: CurrentCaller
-) -> Course:
-    service.authorize_course_management(principal, body)
-    return await service.schedule_course(body, principal.subject, runtime.store, runtime.outbox)
+async def schedule_course(body: ScheduleCourse, deps: Deps, caller: CurrentCaller) -> Course:
+    return await deps.units.run(courses.schedule_course, body, caller)
 
 
 @router.get("/courses")
 async def list_courses(
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    deps: Deps,
+    caller: CurrentCaller,
     kind: CourseKind | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
@@ -68,14 +66,13 @@ async def list_courses(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Cursor | None = None,
 ) -> Listing[Course]:
-    query = service.CourseQuery(kind, from_, to, province, limit, cursor)
-    items, next_cursor = await service.list_courses(query, principal, runtime.store)
-    return Listing(items=items, next_cursor=next_cursor)
+    query = CourseQuery(kind, from_, to, province, limit, cursor)
+    return await deps.units.read(queries.list_courses, query, caller)
 
 
 @router.get("/courses/{course_id}")
-async def get_course(course_id: str, runtime: RuntimeDep, principal: CurrentCaller) -> Course:
-    return await service.get_course(course_id, principal, runtime.store)
+async def get_course(course_id: str, deps: Deps, caller: CurrentCaller) -> Course:
+    return await deps.units.read(queries.get_course, course_id, caller)
 
 
 # --- enrollment -------------------------------------------------------------------------------
@@ -83,137 +80,114 @@ async def get_course(course_id: str, runtime: RuntimeDep, principal: CurrentCall
 
 @router.post("/courses/{course_id}/enrollments", status_code=status.HTTP_201_CREATED)
 async def enroll(
-    course_id: str,
-    body: ParticipantDetails,
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
-    keys: KeysDep,
+    course_id: str, body: ParticipantDetails, deps: Deps, caller: CurrentCaller
 ) -> Enrollment:
     """One participant: 201 with status ``enrolled`` or ``waitlisted``."""
-    return await service.enroll(course_id, body, principal, runtime.store, runtime.outbox, keys)
+    cmd = EnrollParticipants(course_id=course_id, participants=[body])
+    return await deps.units.run(enrollments.enroll, cmd, caller, deps.keys)
 
 
 @router.post("/courses/{course_id}/enrollments/bulk", openapi_extra=BULK_ROUTE)
 async def enroll_many(
-    course_id: str,
-    body: BulkEnrollment,
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
-    keys: KeysDep,
-) -> service.BulkOutcome:
+    course_id: str, body: BulkEnrollment, deps: Deps, caller: CurrentCaller
+) -> BulkOutcome:
     """Many participants (e.g. a webinar's registrations); refused rows are listed in ``errors``
     (row numbers start at 1), the others are enrolled or waitlisted."""
-    return await service.enroll_many(
-        course_id, body.participants, principal, runtime.store, runtime.outbox, keys
-    )
+    cmd = EnrollParticipants(course_id=course_id, participants=body.participants)
+    return await deps.units.run(enrollments.enroll_many, cmd, caller, deps.keys)
 
 
 @router.delete("/courses/{course_id}/enrollments/{participant_id}")
 async def cancel_enrollment(
     course_id: str,
     participant_id: str,
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    deps: Deps,
+    caller: CurrentCaller,
     reason: Text | None = None,
 ) -> Cancellation:
-    promoted = await service.cancel_enrollment(
-        course_id, participant_id, principal, reason, runtime.store, runtime.outbox
-    )
+    cmd = CancelEnrollment(course_id=course_id, participant_id=participant_id, reason=reason)
+    promoted = await deps.units.run(enrollments.cancel_enrollment, cmd, caller)
     return Cancellation(promoted_participant_id=promoted.participant_id if promoted else None)
 
 
 @router.get("/courses/{course_id}/participants")
 async def participants(
     course_id: str,
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    deps: Deps,
+    caller: CurrentCaller,
     status: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Cursor | None = None,
 ) -> Listing[Enrollment]:
-    items, next_cursor = await service.participants_of(
-        course_id, status, principal, runtime.store, limit=limit, cursor=cursor
+    return await deps.units.read(
+        queries.participants_of, course_id, status, caller, limit=limit, cursor=cursor
     )
-    return Listing(items=items, next_cursor=next_cursor)
 
 
 @router.post("/courses/{course_id}/attendance", openapi_extra=BULK_ROUTE)
 async def record_attendance(
-    course_id: str, body: service.RecordAttendance, runtime: RuntimeDep, principal: CurrentCaller
+    course_id: str, body: RecordAttendance, deps: Deps, caller: CurrentCaller
 ) -> dict[str, int]:
-    recorded = await service.record_attendance(
-        course_id, body, principal, runtime.store, runtime.outbox
-    )
+    recorded = await deps.units.run(courses.record_attendance, course_id, body, caller)
     return {"recorded": recorded}
 
 
 @router.post("/courses/{course_id}/complete")
-async def complete_course(
-    course_id: str, runtime: RuntimeDep, principal: CurrentCaller, keys: KeysDep
-) -> service.CompletionOutcome:
-    return await service.complete_course(course_id, principal, runtime.store, runtime.outbox, keys)
+async def complete_course(course_id: str, deps: Deps, caller: CurrentCaller) -> CompletionOutcome:
+    return await deps.units.run(courses.complete_course, course_id, caller, deps.keys)
 
 
 @router.post("/courses/{course_id}/placements", status_code=status.HTTP_201_CREATED)
 async def record_placement(
-    course_id: str, body: service.RecordPlacement, runtime: RuntimeDep, principal: CurrentCaller
+    course_id: str, body: RecordPlacement, deps: Deps, caller: CurrentCaller
 ) -> Enrollment:
-    return await service.record_placement(course_id, body, principal, runtime.store, runtime.outbox)
+    return await deps.units.run(courses.record_placement, course_id, body, caller)
 
 
 @router.get("/certificates/{number}")
-async def verify_certificate(
-    number: str, runtime: RuntimeDep, principal: CurrentCaller, keys: KeysDep
-) -> service.CertificateCheck:
-    return await service.verify_certificate(number, runtime.store, keys)
+async def verify_certificate(number: str, deps: Deps, caller: CurrentCaller) -> CertificateCheck:
+    return await deps.units.read(queries.verify_certificate, number, deps.keys)
 
 
 # --- mentors ----------------------------------------------------------------------------------
 
 
 @router.post("/mentor-assignments", status_code=status.HTTP_201_CREATED)
-async def assign_mentor(
-    body: mentoring.AssignMentor, runtime: RuntimeDep, principal: CurrentCaller
-) -> MentorAssignment:
+async def assign_mentor(body: AssignMentor, deps: Deps, caller: CurrentCaller) -> MentorAssignment:
     """Refused with 409 and the reason (``conflict.mou_required``, ``mou_expired``,
     ``mou_terminated``, ``mou_not_yet_valid``) unless a signed, unexpired technical-assistance
     MoU covers the partner."""
-    return await mentoring.assign_mentor(body, principal, runtime.store, runtime.outbox)
+    return await deps.units.run(mentoring.assign_mentor, body, caller)
 
 
 @router.get("/mentor-assignments")
 async def list_assignments(
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    deps: Deps,
+    caller: CurrentCaller,
     enterprise: Code | None = None,
     partner: Code | None = None,
     status: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Cursor | None = None,
 ) -> Listing[MentorAssignment]:
-    items, next_cursor = await mentoring.list_assignments(
-        principal,
-        runtime.store,
+    return await deps.units.read(
+        queries.list_assignments,
+        caller,
         enterprise=enterprise,
         partner=partner,
         status=status,
         limit=limit,
         cursor=cursor,
     )
-    return Listing(items=items, next_cursor=next_cursor)
 
 
 @router.get("/mentor-assignments/{assignment_id}")
-async def get_assignment(
-    assignment_id: str, runtime: RuntimeDep, principal: CurrentCaller
-) -> MentorAssignment:
-    return await mentoring.get_assignment(assignment_id, principal, runtime.store)
+async def get_assignment(assignment_id: str, deps: Deps, caller: CurrentCaller) -> MentorAssignment:
+    return await deps.units.read(queries.get_assignment, assignment_id, caller)
 
 
 @router.get("/stats")
-async def stats(
-    runtime: RuntimeDep, principal: CurrentCaller, province: Code | None = None
-) -> service.TrainingStats:
+async def stats(deps: Deps, caller: CurrentCaller, province: Code | None = None) -> TrainingStats:
     """National figures, or one province's (``?province=``); a regional officer always gets
     their own province's (asking for another is 403)."""
-    return await service.stats(principal, runtime.store, province)
+    return await deps.units.read(queries.stats, caller, province)

@@ -250,7 +250,7 @@ def test_cli_bulk_enrollment_reports_refused_rows(stack: Stack, tmp_path: Path) 
         assert result.returncode == 2, result.stderr
         assert "enrolled 3, waitlisted 1, refused 1" in result.stderr
         report = (tmp_path / "peserta.errors.csv").read_text().splitlines()
-        assert report[1].startswith("4,province,province_code,")
+        assert report[1].startswith("4,province,province_unknown,")
         stats = training.get("/stats").json()
         assert stats["courses_by_kind"]["webinar"] >= 1
 

@@ -14,10 +14,15 @@ import pytest
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import EnterpriseRegistered, MoUExpired, MoUParty, MoUSigned, OwnerContact
 from ikmkit.auth import Caller
+from ikmkit.clock import fixed_clock
 from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.service.errors import Conflict
 from ikmkit.store import Store
-from services.training import mentoring, service
+from services.training import consumers, queries, replicas
+from services.training.bootstrap import Training, bootstrap
+from services.training.commands import AssignMentor
+from services.training.handlers import mentoring
+from services.training.settings import TrainingSettings
 from services.training.store import COLLECTIONS
 
 MINISTRY = Caller("officer", "ministry")
@@ -26,14 +31,16 @@ VALID_UNTIL = date(2024, 12, 31)
 OUTBOX = Outbox("/ikm/training")
 
 
-def meta(event: MoUSigned | MoUExpired | EnterpriseRegistered, subject: str) -> EnvelopeAttributes:
+def meta(
+    event: MoUSigned | MoUExpired | EnterpriseRegistered, subject: str, sequence: int = 1
+) -> EnvelopeAttributes:
     return EnvelopeAttributes(
         id=str(uuid.uuid4()),
         type=event.ce_type(),
         source="/ikm/registry",
         time=datetime.now(UTC),
         subject=subject,
-        sequence=1,
+        sequence=sequence,
         hash="0" * 64,
     )
 
@@ -42,6 +49,11 @@ def meta(event: MoUSigned | MoUExpired | EnterpriseRegistered, subject: str) -> 
 async def store(fresh_store: Store) -> AsyncIterator[Store]:
     await fresh_store.open([*COLLECTIONS, *OUTBOX_COLLECTIONS])
     yield fresh_store
+
+
+def training_at(store: Store, day: date) -> Training:
+    """The service's dependencies with its clock fixed at 09:00 UTC on ``day``."""
+    return bootstrap(store, OUTBOX, TrainingSettings(), clock=fixed_clock(_at(day)))
 
 
 async def _signed_mou_and_enterprise(store: Store, nib: str, partner: str, mou_id: str) -> None:
@@ -67,9 +79,9 @@ async def _signed_mou_and_enterprise(store: Store, nib: str, partner: str, mou_i
         document_ref="NK/02/IKMA/2024",
         signed_at=datetime.now(UTC),
     )
-    async with store.transaction() as uow:
-        await service.apply_enterprise_event(registered, meta(registered, nib), uow)
-        await mentoring.apply_mou_signed(signed, meta(signed, mou_id), uow)
+    async with training_at(store, VALID_FROM).units.open() as uow:
+        await replicas.on_enterprise_event(registered, meta(registered, nib), uow)
+        await replicas.on_mou_signed(signed, meta(signed, mou_id), uow)
 
 
 def _at(day: date) -> datetime:
@@ -81,18 +93,19 @@ async def test_assignments_end_with_the_mou_and_none_start_after_it(store: Store
     partner = f"pii-bkti-{uuid.uuid4().hex[:6]}"
     mou_id = f"mou-{uuid.uuid4().hex[:8]}"
     await _signed_mou_and_enterprise(store, nib, partner, mou_id)
-    cmd = mentoring.AssignMentor(nib=nib, partner_id=partner, mentor_name="Ir. Bambang")
+    cmd = AssignMentor(nib=nib, partner_id=partner, mentor_name="Ir. Bambang")
+    june, january = training_at(store, date(2024, 6, 1)), training_at(store, date(2025, 1, 1))
 
-    made = await mentoring.assign_mentor(cmd, MINISTRY, store, OUTBOX, now=_at(date(2024, 6, 1)))
+    made = await june.units.run(mentoring.assign_mentor, cmd, MINISTRY)
     assert (made.status, made.ends_on) == ("active", VALID_UNTIL)
 
     # Past valid_until the MoU no longer covers the partner, whether MoUExpired came or not.
     with pytest.raises(Conflict) as refused:
-        await mentoring.assign_mentor(cmd, MINISTRY, store, OUTBOX, now=_at(date(2025, 1, 1)))
+        await january.units.run(mentoring.assign_mentor, cmd, MINISTRY)
     assert (refused.value.field, refused.value.rule) == ("partner_id", "mou_expired")
 
-    in_term = await service.stats(MINISTRY, store, now=_at(date(2024, 6, 1)))
-    after_term = await service.stats(MINISTRY, store, now=_at(date(2025, 1, 1)))
+    in_term = await june.units.read(queries.stats, MINISTRY)
+    after_term = await january.units.read(queries.stats, MINISTRY)
     assert (in_term.active_mentor_assignments, after_term.active_mentor_assignments) == (1, 0)
 
     # MoUExpired, even a late one, ends what is still active under the MoU.
@@ -104,9 +117,9 @@ async def test_assignments_end_with_the_mou_and_none_start_after_it(store: Store
         valid_until=VALID_UNTIL,
         expired_at=expired_at,
     )
-    async with store.transaction() as uow:
-        await mentoring.apply_mou_ended(expired, meta(expired, mou_id), uow, OUTBOX)
-    ended = await mentoring.get_assignment(made.id, MINISTRY, store)
+    async with training_at(store, date(2025, 1, 20)).units.open() as uow:
+        await consumers.on_mou_ended(expired, meta(expired, mou_id, sequence=2), uow)
+    ended = await june.units.read(queries.get_assignment, made.id, MINISTRY)
     assert (ended.status, ended.end_reason, ended.ended_at) == ("ended", "mou_expired", expired_at)
     async with store.transaction() as uow:
         stream = await uow.find("outbox", {"key": made.id}, order_by=[("sequence", 1)])
@@ -115,7 +128,7 @@ async def test_assignments_end_with_the_mou_and_none_start_after_it(store: Store
         "MentorAssignmentEnded",
     ]
     with pytest.raises(Conflict) as refused:
-        await mentoring.assign_mentor(cmd, MINISTRY, store, OUTBOX, now=_at(date(2024, 6, 2)))
+        await training_at(store, date(2024, 6, 2)).units.run(mentoring.assign_mentor, cmd, MINISTRY)
     assert refused.value.rule == "mou_expired"
-    in_term = await service.stats(MINISTRY, store, now=_at(date(2024, 6, 1)))
+    in_term = await june.units.read(queries.stats, MINISTRY)
     assert in_term.active_mentor_assignments == 0

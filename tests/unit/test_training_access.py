@@ -9,8 +9,10 @@ import pytest
 
 from ikmkit.auth import Caller
 from ikmkit.service.errors import Forbidden, NotFound
-from services.training import domain, mentoring, service
-from services.training.domain import Course, MentorAssignment
+from services.training.commands import ScheduleCourse
+from services.training.domain import access, rules
+from services.training.domain.mentoring import MentorAssignment
+from services.training.domain.model import Course
 
 NOW = datetime(2020, 4, 1, tzinfo=UTC)
 MINISTRY = Caller("officer", "ministry")
@@ -29,41 +31,40 @@ def course(province: str | None) -> Course:
         venues=["Semarang"],
         province=province,
         capacity=10,
-        sessions=domain.default_sessions(date(2020, 4, 1), online=False),
+        sessions=rules.default_sessions(date(2020, 4, 1), online=False),
         scheduled_by="officer",
         scheduled_at=NOW,
     )
 
 
 def test_statistics_scope() -> None:
-    assert service.province_scope(MINISTRY, None) is None
-    assert service.province_scope(MINISTRY, "33") == "33"
-    assert service.province_scope(JATENG, None) == "33"
-    assert service.province_scope(JATENG, "33") == "33"
+    assert access.province_scope(MINISTRY, None) is None
+    assert access.province_scope(MINISTRY, "33") == "33"
+    assert access.province_scope(JATENG, None) == "33"
+    assert access.province_scope(JATENG, "33") == "33"
     with pytest.raises(Forbidden) as refused:
-        service.province_scope(DKI, "33")
+        access.province_scope(DKI, "33")
     assert (refused.value.field, refused.value.rule) == ("province", "other_province")
     with pytest.raises(Forbidden):
-        service.province_scope(Caller("pt-x", "partner", partner_id="pt-x"), None)
+        access.province_scope(Caller("pt-x", "partner", partner_id="pt-x"), None)
 
 
 def test_another_provinces_course_is_not_found_for_a_regional_officer() -> None:
-    service.ensure_sees_course(JATENG, course("33"))
-    service.authorize_course_management(JATENG, course("33"))
+    assert access.can_see_course(JATENG, course("33"))
+    access.authorize_course_management(JATENG, course("33"))
     for hidden in (course("31"), course(None)):
+        assert not access.can_see_course(JATENG, hidden)
         with pytest.raises(NotFound):
-            service.ensure_sees_course(JATENG, hidden)
-        with pytest.raises(NotFound):
-            service.authorize_course_management(JATENG, hidden)
-    service.ensure_sees_course(Caller("ikm", "enterprise", nib="1" * 13), course("31"))
+            access.authorize_course_management(JATENG, hidden)
+    assert access.can_see_course(Caller("ikm", "enterprise", nib="1" * 13), course("31"))
 
 
 def test_scheduling_in_another_province_is_forbidden_naming_the_field() -> None:
-    cmd = service.ScheduleCourse.model_validate(
+    cmd = ScheduleCourse.model_validate(
         {**course("31").model_dump(), "course_id": None, "sessions": []}
     )
     with pytest.raises(Forbidden) as refused:
-        service.authorize_course_management(JATENG, cmd)
+        access.authorize_course_management(JATENG, cmd)
     assert refused.value.field == "province"
 
 
@@ -80,7 +81,7 @@ def test_mentor_assignment_audience() -> None:
         assigned_by="officer",
         assigned_at=NOW,
     )
-    sees = mentoring.may_see_assignment
+    sees = access.can_see_assignment
     assert sees(MINISTRY, assignment)
     assert sees(Caller("diy", "regional", province="34"), assignment)
     assert not sees(JATENG, assignment)

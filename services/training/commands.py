@@ -1,0 +1,99 @@
+"""Requests to the training service: every value bounded (``ikmkit.service.limits``) and the
+shared values typed (``contracts.values``).
+
+A participant's fields are checked row by row in the domain instead (``validate_participant``),
+so one bad row of a bulk enrollment is reported while the others are enrolled; eligible
+countries likewise, so a refusal names the list entry (``eligible_countries[1]``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from contracts.training import CourseKind, CourseSession
+from contracts.values import CountryCode, Email, Language, Nib, ProvinceCode
+from ikmkit.service import limits
+from ikmkit.service.limits import (
+    MAX_BULK,
+    MAX_SESSIONS,
+    Code,
+    Codes,
+    Count,
+    Name,
+    Names,
+    Percent,
+    Text,
+    Url,
+)
+from services.training.domain.participants import ParticipantDetails
+from services.training.domain.rules import INDONESIA
+
+
+class SessionInput(CourseSession):
+    session_id: Code
+    title: Name
+    venue: Name | None = None
+    host: Name | None = None
+
+
+class ScheduleCourse(BaseModel):
+    title: Name
+    kind: CourseKind
+    organizer_id: Code
+    co_organizer_ids: Codes = []
+    start_date: date
+    end_date: date
+    venues: Names = []
+    online_url: Url | None = None
+    province: ProvinceCode | None = None
+    country: CountryCode = INDONESIA
+    eligible_countries: Codes = []
+    capacity: Count
+    language: Language = "id"
+    sessions: Annotated[list[SessionInput], MAX_SESSIONS] = []
+    min_attendance_percent: Percent = 75
+    course_id: Code | None = Field(None, description="Chosen by the caller, else generated.")
+
+
+class BulkEnrollment(BaseModel):
+    participants: list[ParticipantDetails] = Field(min_length=1, max_length=limits.BULK_MAX)
+
+
+class EnrollParticipants(BaseModel):
+    """One participant (``POST .../enrollments``) or many (``.../enrollments/bulk``)."""
+
+    course_id: str
+    participants: list[ParticipantDetails] = Field(min_length=1, max_length=limits.BULK_MAX)
+
+
+class CancelEnrollment(BaseModel):
+    course_id: str
+    participant_id: str
+    reason: Text | None = None
+
+
+class AttendanceMark(BaseModel):
+    participant_id: Code
+    present: bool = True
+
+
+class RecordAttendance(BaseModel):
+    session_id: Code
+    marks: Annotated[list[AttendanceMark], MAX_BULK] = Field(min_length=1)
+
+
+class RecordPlacement(BaseModel):
+    participant_id: Code
+    company_partner_id: Code = Field(min_length=1)
+    position: Name = Field(min_length=1)
+    placed_on: date
+
+
+class AssignMentor(BaseModel):
+    nib: Nib
+    partner_id: Code = Field(min_length=1)
+    mentor_name: Name = Field(min_length=1)
+    mentor_email: Email | None = None
+    starts_on: date | None = None

@@ -1,0 +1,180 @@
+"""Who takes part in a course: the participant as given, validated and recognized, and their
+enrollment (a seat, a waitlist place, or what became of it)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts import values
+from contracts.training import CourseKind, ParticipantKind
+from contracts.values import Language
+from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.service.limits import Code, Name
+from ikmkit.store.repository import Versioned
+from services.training.domain import rules
+from services.training.domain.rules import INDONESIA
+
+if TYPE_CHECKING:
+    from services.training.domain.model import Course
+
+EnrollmentStatus = Literal["enrolled", "waitlisted", "cancelled", "completed", "not_completed"]
+
+ADMITTED: tuple[EnrollmentStatus, ...] = ("enrolled", "completed", "not_completed")
+"""Statuses of a participant who held a seat (what the ministry counts as a participant)."""
+
+IKM_KINDS: tuple[ParticipantKind, ...] = ("ikm_owner", "ikm_worker")
+
+
+class ParticipantDetails(BaseModel):
+    """Who enrolls: validated and normalized (see ``validate_participant``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: Name
+    email: Annotated[str, Field(max_length=values.EMAIL_MAX)] | None = None
+    kind: ParticipantKind
+    nib: Code | None = None
+    province: Code | None = None
+    country: Code = INDONESIA
+    preferred_language: Language = "id"
+    external_id: Code | None = None
+    """An identifier of the person (NIK, passport or student number); used only to recognize
+    the same person twice, never stored."""
+
+
+def validate_participant(
+    p: ParticipantDetails, course: Course, known_nib_province: str | None, nib_known: bool
+) -> ParticipantDetails:
+    """Normalizes a participant and checks them against the course and the enterprise replica."""
+    name = " ".join(p.name.split())
+    if not name:
+        raise InvalidInput("name must not be empty", field="name", rule="required")
+    email = rules.check_email(p.email) if p.email else None
+    country = rules.check_country(p.country)
+    if course.eligible_countries and country not in course.eligible_countries:
+        raise InvalidInput(
+            f"participants from {country} are not eligible for this course",
+            field="country",
+            rule="not_eligible",
+        )
+    province = rules.check_province(p.province)
+    if country != INDONESIA and province is not None:
+        raise InvalidInput(
+            "a foreign participant has no Indonesian province", field="province", rule="foreign"
+        )
+    nib = p.nib.strip() if p.nib else None
+    if p.kind in IKM_KINDS and nib is None:
+        raise InvalidInput("an IKM owner or worker needs the NIB", field="nib", rule="required")
+    if nib is not None:
+        rules.check_nib(nib)
+        if not nib_known:
+            raise InvalidInput(
+                f"NIB {nib} is not a registered enterprise (yet)", field="nib", rule="unknown_nib"
+            )
+        province = known_nib_province or province
+    return p.model_copy(
+        update={"name": name, "email": email, "country": country, "province": province, "nib": nib}
+    )
+
+
+def person_key(p: ParticipantDetails) -> str:
+    """What makes two enrollments the same person: an id, else the e-mail, else name + NIB or
+    name + country. Names are compared case- and space-insensitively."""
+    if p.external_id:
+        return f"id:{p.external_id.strip().upper()}"
+    if p.email:
+        return f"email:{p.email}"
+    name = " ".join(p.name.casefold().split())
+    return f"nib:{p.nib}:{name}" if p.nib else f"name:{p.country}:{name}"
+
+
+class Enrollment(Versioned):
+    """One person's place in one course (a seat, a waitlist place, or what became of it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    course_id: str
+    participant_id: str
+    name: str
+    email: str | None = None
+    kind: ParticipantKind
+    nib: str | None = None
+    province: str | None = None
+    country: str = INDONESIA
+    preferred_language: Language = "id"
+    status: EnrollmentStatus
+    seq: int
+    promoted_from_waitlist: bool = False
+    attended: dict[str, bool] = {}
+    enrolled_at: datetime | None = None
+    waitlisted_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    completed_at: datetime | None = None
+    certificate_number: str | None = None
+    placement_partner_id: str | None = None
+
+    def sessions_attended(self, session_ids: list[str]) -> int:
+        return sum(1 for s in session_ids if self.attended.get(s))
+
+    def require_seat(self) -> None:
+        if self.status != "enrolled":
+            raise Conflict(
+                f"participant {self.participant_id} is {self.status}, not enrolled",
+                field="participant_id",
+                rule="not_enrolled",
+            )
+
+    def placeable(self) -> Enrollment:
+        """This participant, if a company placement may be recorded for them."""
+        if self.status != "completed":
+            raise Conflict(
+                "only a participant who completed and was certified can be placed",
+                field="participant_id",
+                rule="not_certified",
+            )
+        if self.placement_partner_id is not None:
+            raise Conflict("placement already recorded", field="participant_id", rule="placed")
+        return self
+
+    def refuse_duplicate(self) -> None:
+        if self.status != "cancelled":
+            raise Conflict(
+                f"this person is already {self.status} in the course "
+                f"(participant {self.participant_id})",
+                field="participant",
+                rule="duplicate_enrollment",
+            )
+
+
+class Certificate(Versioned):
+    """An issued certificate; its number is the HMAC of its fields (``rules``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    course_id: str
+    course_title: str
+    course_kind: CourseKind
+    participant_id: str
+    holder_name: str
+    country: str
+    province: str | None = None
+    issued_on: date
+
+
+class Placement(Versioned):
+    """Diklat 3in1's third step: a certified graduate placed at a company partner."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    course_id: str
+    participant_id: str
+    company_partner_id: str
+    position: str
+    placed_on: date
+    province: str | None = None

@@ -1,0 +1,195 @@
+"""Pure validation rules of training: courses, participants, certificate numbers.
+
+Shared values (NIB, province, country, e-mail) are checked by ``contracts.values``; here they
+are applied field by field so a bulk request can refuse one row and keep the others, and a
+refusal names the field as the request wrote it (``eligible_countries[1]``)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from contracts import values
+from contracts.training import CourseKind, CourseSession
+from ikmkit.service.errors import InvalidInput
+
+INDONESIA = "ID"
+_CERTIFICATE = re.compile(r"^IKMT-(\d{4})-([A-Z2-7]{8})-([A-Z2-7]{6})$")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The HMAC keys of the service: one mints certificate numbers, one derives pseudonyms."""
+
+    certificate: bytes
+    pseudonym: bytes
+
+
+@cache
+def _adapter(kind: Any) -> TypeAdapter[str]:
+    return TypeAdapter(kind)
+
+
+def _checked(kind: Any, value: str, field: str) -> str:
+    """``value`` as the shared value type ``kind`` accepts it, or the type's rule as a refusal."""
+    try:
+        return _adapter(kind).validate_python(value)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(_message(error), field=field, rule=error["type"]) from None
+
+
+def _message(error: Any) -> str:
+    # pydantic leaves a template's conversions (``{code!r}``) unrendered; render them here.
+    try:
+        return str(error["msg"]).format(**error.get("ctx", {}))
+    except (KeyError, IndexError, ValueError):
+        return str(error["msg"])
+
+
+def check_country(code: str, field: str = "country") -> str:
+    return _checked(values.CountryCode, code, field)
+
+
+def check_province(code: str | None, field: str = "province") -> str | None:
+    return None if code is None else _checked(values.ProvinceCode, code, field)
+
+
+def check_nib(nib: str, field: str = "nib") -> str:
+    return _checked(values.Nib, nib, field)
+
+
+def check_email(email: str, field: str = "email") -> str:
+    return _checked(values.Email, email, field)
+
+
+# --- courses ---------------------------------------------------------------------------------
+
+
+def validate_course_fields(
+    *,
+    title: str,
+    start_date: date,
+    end_date: date,
+    capacity: int,
+    venues: list[str],
+    online_url: str | None,
+    kind: CourseKind,
+    province: str | None,
+    country: str,
+    eligible_countries: list[str],
+    sessions: Sequence[CourseSession],
+    min_attendance_percent: int,
+) -> tuple[str, list[str]]:
+    """Checks a new course; returns the normalized (country, eligible countries)."""
+    if not title.strip():
+        raise InvalidInput("title must not be empty", field="title", rule="required")
+    if end_date < start_date:
+        raise InvalidInput(
+            "end_date must not be before start_date", field="end_date", rule="end_before_start"
+        )
+    if capacity <= 0:
+        raise InvalidInput("capacity must be at least 1", field="capacity", rule="positive")
+    if not venues and not online_url:
+        raise InvalidInput(
+            "a course needs a venue or an online link", field="venues", rule="venue_or_online"
+        )
+    if kind == "webinar" and not online_url:
+        raise InvalidInput("a webinar needs an online link", field="online_url", rule="required")
+    if not 0 <= min_attendance_percent <= 100:
+        field = "min_attendance_percent"
+        raise InvalidInput(f"{field} must be 0..100", field=field, rule="range")
+    check_province(province)
+    countries = _countries(country, eligible_countries)
+    _check_sessions(sessions, start_date, end_date)
+    return countries
+
+
+def _countries(country: str, eligible: list[str]) -> tuple[str, list[str]]:
+    return check_country(country), [
+        check_country(c, field=f"eligible_countries[{i}]") for i, c in enumerate(eligible)
+    ]
+
+
+def _check_sessions(sessions: Sequence[CourseSession], start: date, end: date) -> None:
+    seen: set[str] = set()
+    for i, session in enumerate(sessions):
+        if session.session_id in seen:
+            raise InvalidInput(
+                f"session id {session.session_id!r} is used twice",
+                field=f"sessions[{i}].session_id",
+                rule="unique",
+            )
+        seen.add(session.session_id)
+        if not start <= session.day <= end:
+            raise InvalidInput(
+                "a session must fall within the course dates",
+                field=f"sessions[{i}].day",
+                rule="within_course",
+            )
+
+
+def default_sessions(start: date, online: bool) -> list[CourseSession]:
+    """A course declared without sessions has one, on its first day (a webinar, typically)."""
+    return [
+        CourseSession(
+            session_id="s1", title="Main session", kind="online" if online else "lecture", day=start
+        )
+    ]
+
+
+# --- participants ----------------------------------------------------------------------------
+
+
+def participant_id(key: bytes, person: str) -> str:
+    """A stable pseudonym of a person: the same person gets the same id in every course."""
+    digest = hmac.new(key, f"participant|{person}".encode(), hashlib.sha256).hexdigest()
+    return f"p-{digest[:20]}"
+
+
+def enrollment_id(course_id: str, pid: str) -> str:
+    return f"{course_id}|{pid}"
+
+
+# --- certificates ----------------------------------------------------------------------------
+
+
+def _b32(key: bytes, message: str, length: int) -> str:
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:length]
+
+
+def certificate_number(key: bytes, course_id: str, pid: str, issued_on: date) -> str:
+    """``IKMT-<year>-<serial>-<check>``: serial = HMAC(course, participant), check = HMAC over
+    the number's own parts and the certificate's fields. Only the key holder can mint one;
+    ``certificate_is_genuine`` recomputes both from the stored certificate."""
+    serial = _b32(key, f"serial|{course_id}|{pid}", 8)
+    year = issued_on.year
+    check = _b32(key, f"check|{year}|{serial}|{course_id}|{pid}|{issued_on.isoformat()}", 6)
+    return f"IKMT-{year}-{serial}-{check}"
+
+
+def check_certificate_format(number: str) -> str:
+    upper = number.strip().upper()
+    if not _CERTIFICATE.match(upper):
+        raise InvalidInput(
+            "certificate numbers look like IKMT-2020-ABCDEFGH-XYZ234",
+            field="certificate_number",
+            rule="certificate_format",
+        )
+    return upper
+
+
+def certificate_is_genuine(
+    key: bytes, number: str, course_id: str, pid: str, issued_on: date
+) -> bool:
+    return hmac.compare_digest(number, certificate_number(key, course_id, pid, issued_on))
