@@ -76,7 +76,7 @@ def check_province(code: str) -> str:
     if not is_province(code):
         raise PydanticCustomError(
             "province_unknown",
-            "province {code!r} is not one of the 38 Kemendagri province codes",
+            "province '{code}' is not one of the 38 Kemendagri province codes",
             {"code": code},
         )
     return code
@@ -86,7 +86,7 @@ def check_country(code: str) -> str:
     upper = code.strip().upper()
     if upper not in ISO_COUNTRIES:
         raise PydanticCustomError(
-            "iso3166", "{code!r} is not an ISO 3166-1 alpha-2 country code", {"code": code}
+            "iso3166", "'{code}' is not an ISO 3166-1 alpha-2 country code", {"code": code}
         )
     return upper
 

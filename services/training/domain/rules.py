@@ -45,15 +45,7 @@ def _checked(kind: Any, value: str, field: str) -> str:
         return _adapter(kind).validate_python(value)
     except ValidationError as exc:
         error = exc.errors()[0]
-        raise InvalidInput(_message(error), field=field, rule=error["type"]) from None
-
-
-def _message(error: Any) -> str:
-    # pydantic leaves a template's conversions (``{code!r}``) unrendered; render them here.
-    try:
-        return str(error["msg"]).format(**error.get("ctx", {}))
-    except (KeyError, IndexError, ValueError):
-        return str(error["msg"])
+        raise InvalidInput(error["msg"], field=field, rule=error["type"]) from None
 
 
 def check_country(code: str, field: str = "country") -> str:
