@@ -14,8 +14,7 @@ from contracts.registry import (
     MoUParty,
 )
 from ikmkit.service.errors import Conflict, InvalidInput
-from services.registry.domain import model, regions
-from services.registry.domain import rules
+from services.registry.domain import model, regions, rules
 from services.registry.domain.model import Enterprise, EnterpriseFacts, MarketplaceStore, MoU
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
