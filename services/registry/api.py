@@ -16,7 +16,8 @@ from ikmkit.service.listing import Listing
 from ikmkit.service.runtime import service_of
 from services.registry import commands, queries
 from services.registry.bootstrap import Registry
-from services.registry.domain.model import Enterprise, MoU, Partner
+from services.registry.domain.model import Enterprise, Partner
+from services.registry.domain.mou import MoU
 from services.registry.handlers import enterprises, imports, mous, partners
 
 

@@ -39,7 +39,7 @@ from ikmkit.service.limits import (
     Version,
 )
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE
-from services.registry.domain.model import MoUStatus
+from services.registry.domain.mou import MoUStatus
 
 
 class StoreInput(BaseModel):

@@ -8,7 +8,8 @@ from ikmkit.auth import Caller
 from ikmkit.service.listing import Listing
 from services.registry.commands import EnterpriseQuery, MoUQuery
 from services.registry.domain import access, rules
-from services.registry.domain.model import Enterprise, MoU, Partner
+from services.registry.domain.model import Enterprise, Partner
+from services.registry.domain.mou import MoU
 from services.registry.store import RegistryUnit
 
 

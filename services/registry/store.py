@@ -10,7 +10,8 @@ from ikmkit.store import CollectionSpec, GroupRow, Range, Transaction
 from ikmkit.store.port import Filter
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
-from services.registry.domain.model import Enterprise, MoU, Partner
+from services.registry.domain.model import Enterprise, Partner
+from services.registry.domain.mou import MoU
 
 ENTERPRISES = "enterprises"
 PARTNERS = "partners"

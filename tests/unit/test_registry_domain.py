@@ -14,8 +14,9 @@ from contracts.registry import (
     MoUParty,
 )
 from ikmkit.service.errors import Conflict, InvalidInput
-from services.registry.domain import model, regions, rules
-from services.registry.domain.model import Enterprise, EnterpriseFacts, MarketplaceStore, MoU
+from services.registry.domain import regions, rules
+from services.registry.domain.model import Enterprise, EnterpriseFacts, MarketplaceStore
+from services.registry.domain.mou import MoU
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -112,7 +113,7 @@ def test_personal_data_masks_keep_only_recognisable_parts() -> None:
 )
 def test_directorate_is_derived_from_the_kbli_division(kbli: str, directorate: str) -> None:
     assert rules.check_kbli(kbli) == kbli
-    assert model.directorate_for(kbli) == directorate
+    assert rules.directorate_for(kbli) == directorate
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_kbli_outside_manufacturing_is_rejected(kbli: str, rule: str) -> None:
     ],
 )
 def test_size_class_rule(workforce: int, investment: int, size: str) -> None:
-    assert model.size_class_for(workforce, investment) == size
+    assert rules.size_class_for(workforce, investment) == size
 
 
 # --- enterprise lifecycle ------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from lokal import partial_mask
 
 from ikmkit.auth import Caller
 from ikmkit.service.errors import Forbidden, NotFound
-from services.registry.domain.model import Enterprise, MoU
+from services.registry.domain.model import Enterprise
+from services.registry.domain.mou import MoU
 
 
 def _hidden(nib: str) -> NotFound:

@@ -9,8 +9,8 @@ notifications; the NIK is in no event at all.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,11 +25,6 @@ from contracts.registry import (
     EnterpriseSuspended,
     EnterpriseUpdated,
     EnterpriseVerified,
-    MoUExpired,
-    MoUParty,
-    MoUScope,
-    MoUSigned,
-    MoUTerminated,
     OwnerContact,
     PartnerRegistered,
     PartnerType,
@@ -40,50 +35,7 @@ from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.registry.domain import rules
-from services.registry.domain.rules import Violations
-
-MoUStatus = Literal["draft", "signed", "expired", "terminated"]
-
-
-# --- derived values -----------------------------------------------------------------------
-
-
-def directorate_for(kbli: str) -> Directorate:
-    """The Ditjen IKMA directorate that owns a manufacturing KBLI code (by its division).
-
-    - food, beverages, tobacco, wood, furniture (10-12, 16, 31): IKM Pangan, Barang dari Kayu
-      dan Furnitur;
-    - textiles, apparel, leather, paper, printing, chemicals, pharma, rubber, non-metallic
-      minerals, other manufacturing/crafts (13-15, 17-23, 32): IKM Kimia, Sandang dan Kerajinan;
-    - metals, electronics, machinery, vehicles, repair (24-30, 33): IKM Logam, Mesin,
-      Elektronika dan Alat Angkutan (LMEA).
-    """
-    division = int(kbli[:2])
-    if division in (10, 11, 12, 16, 31):
-        return "food_furniture_wood"
-    if division in (13, 14, 15, 17, 18, 19, 20, 21, 22, 23, 32):
-        return "chemicals_clothing_crafts"
-    return "metal_machinery_electronics_transport"
-
-
-SMALL_MAX_WORKFORCE = 19
-SMALL_MAX_INVESTMENT_RUPIAH = 1_000_000_000  # exclusive
-MEDIUM_MAX_INVESTMENT_RUPIAH = 15_000_000_000  # inclusive, for 20+ workers
-
-
-def size_class_for(workforce: int, investment_rupiah: int) -> SizeClass:
-    """THE size-class rule (Permenperin 64/M-IND/PER/7/2016; investment excludes land and
-    buildings). Every size class in the system comes from here.
-
-    - small: at most 19 workers and investment below Rp1 billion;
-    - medium: at most 19 workers and investment of at least Rp1 billion, or at least 20
-      workers and investment of at most Rp15 billion;
-    - large: at least 20 workers and investment above Rp15 billion (no longer an IKM).
-    """
-    if workforce <= SMALL_MAX_WORKFORCE:
-        return "small" if investment_rupiah < SMALL_MAX_INVESTMENT_RUPIAH else "medium"
-    return "medium" if investment_rupiah <= MEDIUM_MAX_INVESTMENT_RUPIAH else "large"
-
+from services.registry.domain.rules import Violations, directorate_for, size_class_for
 
 # --- enterprises --------------------------------------------------------------------------
 
@@ -380,113 +332,3 @@ class Partner(Versioned):
             preferred_language=p.preferred_language, registered_at=p.registered_at,
         )  # fmt: skip
         return Changed(p, (registered,))
-
-
-# --- MoUs ---------------------------------------------------------------------------------
-
-
-class MoU(Versioned):
-    model_config = ConfigDict(frozen=True)
-
-    mou_id: str
-    title: str
-    scope: MoUScope
-    parties: list[MoUParty]
-    valid_from: date
-    valid_until: date
-    signed_on: date | None = None
-    document_ref: str | None = None
-    status: MoUStatus = "draft"
-    termination_reason: str | None = None
-    terminated_by: str | None = None
-    created_by: str
-    created_at: datetime
-    signed_at: datetime | None = None
-    expired_at: datetime | None = None
-    terminated_at: datetime | None = None
-
-    @classmethod
-    def draft(cls, **fields: Any) -> MoU:
-        """A draft on terms the rules accept (no event: a draft binds no one yet)."""
-        rules.check_mou_terms(
-            fields["parties"], fields["valid_from"], fields["valid_until"], fields["title"]
-        )
-        return cls(**{**fields, "title": fields["title"].strip()})
-
-    def party_ids(self) -> list[str]:
-        return [p.partner_id for p in self.parties]
-
-    def sign(self, signed_on: date, document_ref: str, today: date, at: datetime) -> Changed[MoU]:
-        if self.status != "draft":
-            raise Conflict(
-                f"only a draft MoU can be signed; this one is {self.status}",
-                field="status",
-                rule="not_draft",
-            )
-        if self.valid_until < today:
-            raise InvalidInput(
-                f"the MoU ended on {self.valid_until}; an expired MoU cannot be signed",
-                field="valid_until",
-                rule="mou_expired",
-            )
-        if signed_on > today:
-            raise InvalidInput(
-                "signed_on cannot be in the future", field="signed_on", rule="future_date"
-            )
-        if signed_on > self.valid_until:
-            raise InvalidInput(
-                "signed_on is after the MoU's end date", field="signed_on", rule="after_end"
-            )
-        ref = rules.check_text(document_ref, "document_ref")
-        m = self.model_copy(
-            update={
-                "status": "signed",
-                "signed_on": signed_on,
-                "document_ref": ref,
-                "signed_at": at,
-            }
-        )
-        signed = MoUSigned(
-            mou_id=m.mou_id, title=m.title, scope=m.scope, parties=m.parties,
-            valid_from=m.valid_from, valid_until=m.valid_until, signed_on=signed_on,
-            document_ref=ref, signed_at=at,
-        )  # fmt: skip
-        return Changed(m, (signed,))
-
-    def is_due_to_expire(self, today: date) -> bool:
-        """A signed MoU expires once its end date has passed (the end date itself is valid)."""
-        return self.status == "signed" and self.valid_until < today
-
-    def expire(self, at: datetime) -> Changed[MoU]:
-        if not self.is_due_to_expire(at.date()):
-            raise Conflict(
-                f"MoU {self.mou_id} is not due to expire", field="status", rule="not_due"
-            )
-        m = self.model_copy(update={"status": "expired", "expired_at": at})
-        expired = MoUExpired(
-            mou_id=m.mou_id, scope=m.scope, parties=m.parties, valid_until=m.valid_until,
-            expired_at=at,
-        )  # fmt: skip
-        return Changed(m, (expired,))
-
-    def terminate(self, reason: str, by: str, at: datetime) -> Changed[MoU]:
-        if self.status != "signed":
-            raise Conflict(
-                f"only a signed MoU can be terminated; this one is {self.status}",
-                field="status",
-                rule="not_signed",
-            )
-        reason = rules.check_text(reason, "reason", max_length=500)
-        m = self.model_copy(
-            update={
-                "status": "terminated",
-                "termination_reason": reason,
-                "terminated_by": by,
-                "terminated_at": at,
-            }
-        )
-        terminated = MoUTerminated(
-            mou_id=m.mou_id, scope=m.scope, parties=m.parties, reason=reason,
-            terminated_by=by, terminated_at=at,
-        )  # fmt: skip
-        return Changed(m, (terminated,))

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from contracts import values
-from contracts.registry import MoUParty
+from contracts.registry import Directorate, MoUParty, SizeClass
 from ikmkit.service import limits
 from ikmkit.service.errors import InvalidInput
 from services.registry.domain import regions
@@ -265,6 +265,46 @@ def check_store(store: MarketplaceStore, field: str = "marketplace_stores") -> M
     if url.scheme not in ("http", "https") or not url.netloc:
         raise InvalidInput("shop_url must be an http(s) URL", field=field, rule="url_format")
     return store.model_copy(update={"platform": platform, "shop_url": store.shop_url.strip()})
+
+
+# --- derived values -----------------------------------------------------------------------
+
+
+def directorate_for(kbli: str) -> Directorate:
+    """The Ditjen IKMA directorate that owns a manufacturing KBLI code (by its division).
+
+    - food, beverages, tobacco, wood, furniture (10-12, 16, 31): IKM Pangan, Barang dari Kayu
+      dan Furnitur;
+    - textiles, apparel, leather, paper, printing, chemicals, pharma, rubber, non-metallic
+      minerals, other manufacturing/crafts (13-15, 17-23, 32): IKM Kimia, Sandang dan Kerajinan;
+    - metals, electronics, machinery, vehicles, repair (24-30, 33): IKM Logam, Mesin,
+      Elektronika dan Alat Angkutan (LMEA).
+    """
+    division = int(kbli[:2])
+    if division in (10, 11, 12, 16, 31):
+        return "food_furniture_wood"
+    if division in (13, 14, 15, 17, 18, 19, 20, 21, 22, 23, 32):
+        return "chemicals_clothing_crafts"
+    return "metal_machinery_electronics_transport"
+
+
+SMALL_MAX_WORKFORCE = 19
+SMALL_MAX_INVESTMENT_RUPIAH = 1_000_000_000  # exclusive
+MEDIUM_MAX_INVESTMENT_RUPIAH = 15_000_000_000  # inclusive, for 20+ workers
+
+
+def size_class_for(workforce: int, investment_rupiah: int) -> SizeClass:
+    """THE size-class rule (Permenperin 64/M-IND/PER/7/2016; investment excludes land and
+    buildings). Every size class in the system comes from here.
+
+    - small: at most 19 workers and investment below Rp1 billion;
+    - medium: at most 19 workers and investment of at least Rp1 billion, or at least 20
+      workers and investment of at most Rp15 billion;
+    - large: at least 20 workers and investment above Rp15 billion (no longer an IKM).
+    """
+    if workforce <= SMALL_MAX_WORKFORCE:
+        return "small" if investment_rupiah < SMALL_MAX_INVESTMENT_RUPIAH else "medium"
+    return "medium" if investment_rupiah <= MEDIUM_MAX_INVESTMENT_RUPIAH else "large"
 
 
 # --- partners and MoUs ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ikmkit.unit_of_work import Units
 from services.registry import queries
 from services.registry.commands import DraftMoU, SignMoU, TerminateMoU
 from services.registry.domain import access, rules
-from services.registry.domain.model import MoU
+from services.registry.domain.mou import MoU
 from services.registry.store import RegistryUnit
 
 
