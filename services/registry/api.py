@@ -45,6 +45,7 @@ async def register_enterprise(
     tags=["enterprises"],
     operation_id="import_enterprises",
     openapi_extra=BULK_ROUTE,
+    response_model_exclude_none=True,
 )
 async def import_enterprises(
     body: commands.ImportEnterprises, caller: CurrentCaller, deps: Deps

@@ -204,15 +204,11 @@ async def test_signed_mou_expires_once_its_end_date_passes(kafka: str, tmp_path:
     assert events[1].valid_until == date.fromisoformat(body["valid_until"])  # type: ignore[attr-defined]
 
 
-async def test_csv_import_is_validated_idempotent_and_emits_events(
-    kafka: str, fresh_store: Store, store_kind: str
-) -> None:
-    """``POST /enterprises/import`` with the rows of a CSV file (as ``ikm registry import``
-    sends them): every row checked on its own, idempotent, the events in the outbox."""
-    rows = 300 if store_kind == "sqlite" else 40
+def csv_rows(rows: int) -> list[dict[str, object]]:
+    """The rows of a CSV file, every 20th not manufacturing, then a repeated NIB and a row with
+    a broken NIK and regency."""
     prefix = int(new_nib()[0])
     body = enterprise_import_rows(rows, prefix=prefix, bad_every=20)
-    # a repeated NIB and a row with a broken NIK and regency
     body.append(dict(body[0]))
     body.append(
         {
@@ -221,6 +217,16 @@ async def test_csv_import_is_validated_idempotent_and_emits_events(
             "regency": "3273", "kbli": "10710", "workforce": 1, "investment_rupiah": 0,
         }
     )  # fmt: skip
+    return body
+
+
+async def test_csv_import_is_validated_idempotent_and_emits_events(
+    kafka: str, fresh_store: Store, store_kind: str
+) -> None:
+    """``POST /enterprises/import`` with the rows of a CSV file (as ``ikm registry import``
+    sends them): every row checked on its own, idempotent, the events in the outbox."""
+    rows = 300 if store_kind == "sqlite" else 40
+    body = csv_rows(rows)
     settings = RegistrySettings(kafka_bootstrap_servers=kafka)
     async with running_service(definition(settings, store=fresh_store)) as reg:
         first = await reg.client.post("/enterprises/import", json={"rows": body}, headers=MINISTRY)

@@ -296,15 +296,17 @@ async def test_import_answers_row_by_row(units: Units[RegistryUnit]) -> None:
         (3, "1000000000002", "rejected"),
         (4, "1000000000003", "rejected"),
     ]
-    broken = {(e.field, e.rule) for e in result.results[2].errors}
+    broken = {(e.field, e.rule) for e in result.results[2].errors or []}
     assert broken == {
         ("nib", "nib_format"),
         ("kbli", "kbli_not_manufacturing"),
         ("owner_nik", "nik_birth_date"),
     }
-    assert all(e.message for e in result.results[2].errors)
-    assert [(e.field, e.rule) for e in result.results[3].errors] == [("nib", "duplicate_in_file")]
-    missing = {(e.field, e.rule) for e in result.results[4].errors}
+    assert all(e.message for e in result.results[2].errors or [])
+    assert [(e.field, e.rule) for e in result.results[3].errors or []] == [
+        ("nib", "duplicate_in_file")
+    ]
+    missing = {(e.field, e.rule) for e in result.results[4].errors or []}
     assert missing == {
         (f, "missing") for f in ("province", "regency", "kbli", "workforce", "investment_rupiah")
     }
@@ -327,7 +329,7 @@ async def test_import_by_a_regional_officer_rejects_other_provinces(
     officer = caller("regional", province="34")
     result = await units.run(imports.import_enterprises, cmd, officer)
     assert [r.status for r in result.results] == ["imported", "rejected"]
-    assert [(e.field, e.rule) for e in result.results[1].errors] == [
+    assert [(e.field, e.rule) for e in result.results[1].errors or []] == [
         ("province", "forbidden_province")
     ]
     for role in ("partner", "enterprise"):

@@ -33,7 +33,8 @@ class RowResult(BaseModel):
     index: int
     nib: str | None
     status: Literal["imported", "existing", "rejected"]
-    errors: list[RowError] = []
+    errors: list[RowError] | None = None
+    """Every rule the row breaks (only on a rejected row)."""
 
 
 class ImportResult(BaseModel):
@@ -84,7 +85,7 @@ class _Rows:
 
     def add(self, index: int, nib: str | None, errors: list[RowError]) -> None:
         status: Literal["imported", "rejected"] = "rejected" if errors else "imported"
-        self.results.append(RowResult(index=index, nib=nib, status=status, errors=errors))
+        self.results.append(RowResult(index=index, nib=nib, status=status, errors=errors or None))
 
     def summary(self, existing: set[str]) -> ImportResult:
         for r in self.results:
