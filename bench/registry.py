@@ -89,6 +89,9 @@ def write_enterprise_csv(path: Path, rows: int, *, prefix: int = 9, bad_every: i
 def import_row(row: dict[str, str]) -> dict[str, object]:
     """A CSV row as ``ikm registry import`` sends it: lists split, empty cells left out."""
     cells: dict[str, object] = {k: v for k, v in row.items() if v}
+    for name in ("workforce", "investment_rupiah"):
+        if name in cells and str(cells[name]).isdigit():
+            cells[name] = int(str(cells[name]))
     for name in ("products", "campaigns"):
         if name in cells:
             cells[name] = str(cells[name]).split(";")

@@ -92,8 +92,9 @@ class EnterpriseRow(BaseModel):
     province: Code | None = None
     regency: Code | None = None
     kbli: Code | None = None
-    workforce: Count | None = None
-    investment_rupiah: Rupiah | None = None
+    # A number or the text a file had there: not a number is that row's error (int_parsing).
+    workforce: Count | Code | None = None
+    investment_rupiah: Rupiah | Code | None = None
     products: Names | None = None
     campaigns: Codes | None = None
     marketplace_stores: Stores | None = None
@@ -121,8 +122,9 @@ class UpdateEnterprise(BaseModel):
     province: ProvinceCode | None = None
     regency: RegencyCode | None = None
     kbli: Kbli | None = None
-    workforce: Count | None = None
-    investment_rupiah: Rupiah | None = None
+    # A number or the text a file had there: not a number is that row's error (int_parsing).
+    workforce: Count | Code | None = None
+    investment_rupiah: Rupiah | Code | None = None
     products: Names | None = None
     campaigns: Codes | None = None
     marketplace_stores: Stores | None = None

@@ -335,3 +335,14 @@ async def test_import_by_a_regional_officer_rejects_other_provinces(
     for role in ("partner", "enterprise"):
         with pytest.raises(Forbidden):
             await units.run(imports.import_enterprises, cmd, caller(role))  # type: ignore[arg-type]
+
+
+async def test_an_import_row_with_text_for_a_number_is_rejected_alone(
+    units: Units[RegistryUnit],
+) -> None:
+    cmd = import_of(enterprise("1000000000001"), enterprise("1000000000002", workforce="many"))
+    result = await units.run(imports.import_enterprises, cmd, MINISTRY)
+    assert [r.status for r in result.results] == ["imported", "rejected"]
+    assert [(e.field, e.rule) for e in result.results[1].errors or []] == [
+        ("workforce", "int_parsing")
+    ]

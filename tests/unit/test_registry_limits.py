@@ -80,10 +80,12 @@ def test_an_import_row_over_a_maximum_is_refused_naming_the_field(
 ) -> None:
     with pytest.raises(ValidationError) as refused:
         ImportEnterprises.model_validate({"rows": [import_row(), import_row(**fields)]})
-    (error,) = refused.value.errors()
-    assert error["loc"][:2] == ("rows", 1)
-    assert error["loc"][2] == field or error["loc"][-1] == field
-    assert error["type"] == error_type
+    errors = refused.value.errors()
+    # a number field may also hold the text a file had there: each kind refuses it
+    assert {(e["loc"][:2], e["loc"][2] == field or e["loc"][-1] == field) for e in errors} == {
+        (("rows", 1), True)
+    }
+    assert error_type in {e["type"] for e in errors}
 
 
 @pytest.mark.parametrize(
