@@ -1,175 +1,138 @@
-"""Subsidy HTTP API: translates requests into use-case calls."""
+"""Subsidy HTTP API: each endpoint parses, runs a handler or a query, returns the result."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from contracts.subsidy import ApplicationStatus, ProgramKind
-from ikmkit.auth import Caller, CurrentCaller
+from ikmkit.auth import CurrentCaller
 from ikmkit.service.limits import CODE_MAX, Code, Cursor, FiscalYear
-from ikmkit.service.runtime import Runtime, RuntimeDep
-from services.subsidy import service
-from services.subsidy.domain import Actor, Application, BudgetReport, Program, Stats
-from services.subsidy.settings import SubsidySettings
+from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE, Listing
+from ikmkit.service.runtime import service_of
+from services.subsidy import handlers, queries
+from services.subsidy.bootstrap import Subsidy
+from services.subsidy.commands import (
+    CancelApplication,
+    CreateProgram,
+    DisburseApplication,
+    RejectApplication,
+    SubmitApplication,
+)
+from services.subsidy.domain.model import Application, Program
+from services.subsidy.domain.reports import BudgetReport, Stats
 
 router = APIRouter(tags=["subsidy"])
 
 
-def _actor(principal: Caller) -> Actor:
-    return Actor(
-        subject=principal.subject,
-        role=principal.role,
-        province=principal.province,
-        nib=principal.nib,
-    )
+async def _subsidy(request: Request) -> Subsidy:
+    return service_of(request, Subsidy)
 
 
-def _settings(runtime: Runtime) -> SubsidySettings:
-    settings = runtime.settings
-    assert isinstance(settings, SubsidySettings)
-    return settings
-
-
-def _approval_gate(runtime: Runtime) -> asyncio.Semaphore:
-    gate = runtime.extras.get("approval_gate")
-    if gate is None:
-        gate = runtime.extras["approval_gate"] = asyncio.Semaphore(
-            _settings(runtime).approval_concurrency
-        )
-    assert isinstance(gate, asyncio.Semaphore)
-    return gate
+Deps = Annotated[Subsidy, Depends(_subsidy)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED)
-async def create_program(
-    body: service.CreateProgram, runtime: RuntimeDep, principal: CurrentCaller
-) -> Program:
-    principal.require("ministry")
-    return await service.create_program(body, _actor(principal), runtime.store)
+async def create_program(body: CreateProgram, deps: Deps, caller: CurrentCaller) -> Program:
+    return await deps.units.run(handlers.create_program, body, caller)
 
 
 @router.get("/programs")
 async def list_programs(
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    deps: Deps,
+    caller: CurrentCaller,
     fiscal_year: FiscalYear | None = None,
     kind: ProgramKind | None = None,
-) -> dict[str, list[Program]]:
-    return {"items": await service.list_programs(runtime.store, fiscal_year, kind)}
+    cursor: Cursor | None = None,
+    limit: Limit = MAX_PAGE,
+) -> Listing[Program]:
+    return await deps.units.read(
+        queries.list_programs,
+        caller,
+        fiscal_year=fiscal_year,
+        kind=kind,
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED)
 async def submit_application(
-    body: service.SubmitApplication, runtime: RuntimeDep, principal: CurrentCaller
+    body: SubmitApplication, deps: Deps, caller: CurrentCaller
 ) -> Application:
-    return await service.submit_application(body, _actor(principal), runtime.store, runtime.outbox)
+    return await deps.units.run(handlers.submit_application, body, caller)
 
 
 @router.get("/applications/{application_id}")
-async def get_application(
-    application_id: str, runtime: RuntimeDep, principal: CurrentCaller
-) -> Application:
-    return await service.get_application(application_id, _actor(principal), runtime.store)
+async def get_application(application_id: Code, deps: Deps, caller: CurrentCaller) -> Application:
+    return await deps.units.read(queries.get_application, application_id, caller)
 
 
 @router.get("/applications")
 async def search_applications(
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    deps: Deps,
+    caller: CurrentCaller,
     enterprise: Annotated[str | None, Query(description="NIB", max_length=CODE_MAX)] = None,
     status: ApplicationStatus | None = None,
     province: Code | None = None,
     cursor: Cursor | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
-    page = await service.search_applications(
-        _actor(principal),
-        runtime.store,
-        nib=enterprise,
-        status=status,
-        province=province,
-        limit=limit,
-        cursor=cursor,
-    )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    limit: Limit = DEFAULT_PAGE,
+) -> Listing[Application]:
+    search = queries.ApplicationSearch(enterprise, status, province, limit, cursor)
+    return await deps.units.read(queries.search_applications, search, caller)
 
 
 @router.post("/applications/{application_id}/review")
-async def start_review(
-    application_id: str, runtime: RuntimeDep, principal: CurrentCaller
-) -> Application:
-    return await service.start_review(application_id, _actor(principal), runtime.store)
+async def start_review(application_id: Code, deps: Deps, caller: CurrentCaller) -> Application:
+    return await deps.units.run(handlers.start_review, application_id, caller)
 
 
 @router.post("/applications/{application_id}/approve")
-async def approve(
-    application_id: str, runtime: RuntimeDep, principal: CurrentCaller
-) -> Application:
+async def approve(application_id: Code, deps: Deps, caller: CurrentCaller) -> Application:
     """Approve and reserve the rebate; if the budget or the enterprise's cap cannot cover it,
     the application is rejected instead (status ``rejected`` with the rule and reason)."""
-    return await service.approve(
-        application_id,
-        _actor(principal),
-        runtime.store,
-        runtime.outbox,
-        regional_limit_rupiah=_settings(runtime).regional_approval_limit_rupiah,
-        gate=_approval_gate(runtime),
-    )
+    limit = deps.settings.regional_approval_limit_rupiah
+    async with deps.approval_gate:
+        return await deps.units.run(
+            handlers.approve, application_id, caller, regional_limit_rupiah=limit
+        )
 
 
 @router.post("/applications/{application_id}/reject")
 async def reject(
-    application_id: str,
-    body: service.RejectApplication,
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    application_id: Code, body: RejectApplication, deps: Deps, caller: CurrentCaller
 ) -> Application:
-    return await service.reject(
-        application_id, body, _actor(principal), runtime.store, runtime.outbox
-    )
+    return await deps.units.run(handlers.reject, application_id, body, caller)
 
 
 @router.post("/applications/{application_id}/disburse")
 async def disburse(
-    application_id: str,
-    body: service.DisburseApplication,
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    application_id: Code, body: DisburseApplication, deps: Deps, caller: CurrentCaller
 ) -> Application:
-    return await service.disburse(
-        application_id, body, _actor(principal), runtime.store, runtime.outbox
-    )
+    return await deps.units.run(handlers.disburse, application_id, body, caller)
 
 
 @router.post("/applications/{application_id}/cancel")
 async def cancel(
-    application_id: str,
-    body: service.CancelApplication,
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    application_id: Code, body: CancelApplication, deps: Deps, caller: CurrentCaller
 ) -> Application:
-    return await service.cancel(
-        application_id, body, _actor(principal), runtime.store, runtime.outbox
-    )
+    return await deps.units.run(handlers.cancel, application_id, body, caller)
 
 
 @router.get("/budgets")
 async def budgets(
-    runtime: RuntimeDep,
-    principal: CurrentCaller,
+    deps: Deps,
+    caller: CurrentCaller,
     fiscal_year: FiscalYear | None = None,
     province: Code | None = None,
 ) -> BudgetReport:
-    return await service.budget_report(
-        _actor(principal), runtime.store, fiscal_year=fiscal_year, province=province
+    return await deps.units.read(
+        queries.budget_report, caller, fiscal_year=fiscal_year, province=province
     )
 
 
 @router.get("/stats")
-async def stats(
-    runtime: RuntimeDep, principal: CurrentCaller, fiscal_year: FiscalYear | None = None
-) -> Stats:
-    return await service.stats(_actor(principal), runtime.store, fiscal_year)
+async def stats(deps: Deps, caller: CurrentCaller, fiscal_year: FiscalYear | None = None) -> Stats:
+    return await deps.units.read(queries.stats, caller, fiscal_year=fiscal_year)

@@ -1,10 +1,16 @@
-"""Subsidy's event consumers: the registry's enterprise events feed the local replica."""
+"""Subsidy's event consumer: the registry's enterprise events feed the replica; a suspension
+holds the enterprise's open applications, a reinstatement resumes them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import (
     EnterpriseClassChanged,
+    EnterpriseOnboardedToMarketplace,
     EnterpriseRegistered,
     EnterpriseReinstated,
     EnterpriseSuspended,
@@ -14,28 +20,52 @@ from contracts.registry import (
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.service.runtime import Runtime
 from ikmkit.store import Transaction
-from services.subsidy import service
+from services.subsidy import handlers, replicas
+from services.subsidy.bootstrap import Subsidy
+from services.subsidy.store import SubsidyUnit
 
 GROUP = "subsidy"
 
+type Handler = Callable[[Any, EnvelopeAttributes, SubsidyUnit], Awaitable[None]]
 
-def build_consumer(runtime: Runtime) -> EventConsumer:
-    consumer = EventConsumer(group=GROUP, store=runtime.store, dead_letters=runtime.publisher)
-    consumer.handles(EnterpriseRegistered)(service.replicate_registered)
-    consumer.handles(EnterpriseUpdated)(service.replicate_updated)
-    consumer.handles(EnterpriseVerified)(service.replicate_verified)
-    consumer.handles(EnterpriseClassChanged)(service.replicate_class_changed)
 
-    @consumer.handles(EnterpriseSuspended)
-    async def on_suspended(
-        event: EnterpriseSuspended, meta: EnvelopeAttributes, uow: Transaction
-    ) -> None:
-        await service.hold_applications(event, meta, uow, runtime.outbox)
+def _replicating(
+    replicate: Callable[[Any, EnvelopeAttributes, Transaction], Awaitable[object]],
+) -> Handler:
+    async def handle(event: Any, meta: EnvelopeAttributes, uow: SubsidyUnit) -> None:
+        await replicate(event, meta, uow.tx)
 
-    @consumer.handles(EnterpriseReinstated)
-    async def on_reinstated(
-        event: EnterpriseReinstated, meta: EnvelopeAttributes, uow: Transaction
-    ) -> None:
-        await service.resume_applications(event, meta, uow, runtime.outbox)
+    return handle
 
+
+async def on_suspended(
+    event: EnterpriseSuspended, meta: EnvelopeAttributes, uow: SubsidyUnit
+) -> None:
+    if await replicas.suspended(event, meta, uow.tx) is not None:
+        await handlers.hold_applications(uow, event)
+
+
+async def on_reinstated(
+    event: EnterpriseReinstated, meta: EnvelopeAttributes, uow: SubsidyUnit
+) -> None:
+    if await replicas.reinstated(event, meta, uow.tx) is not None:
+        await handlers.resume_applications(uow, event)
+
+
+HANDLERS: dict[type[Event], Handler] = {
+    EnterpriseRegistered: _replicating(replicas.registered),
+    EnterpriseUpdated: _replicating(replicas.updated),
+    EnterpriseVerified: _replicating(replicas.verified),
+    EnterpriseClassChanged: _replicating(replicas.class_changed),
+    EnterpriseSuspended: on_suspended,
+    EnterpriseReinstated: on_reinstated,
+    EnterpriseOnboardedToMarketplace: _replicating(replicas.unchanged),
+}
+"""Every event type of the registry's enterprise topic (the replica's sequence has no gaps)."""
+
+
+def build_consumer(deps: Subsidy, runtime: Runtime) -> EventConsumer[SubsidyUnit]:
+    consumer = EventConsumer(group=GROUP, units=deps.units, dead_letters=runtime.publisher)
+    for event_type, handler in HANDLERS.items():
+        consumer.handles(event_type)(handler)
     return consumer

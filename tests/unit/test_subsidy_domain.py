@@ -8,20 +8,20 @@ from typing import Any
 
 import pytest
 
+from ikmkit.auth import Caller
 from ikmkit.service.errors import Conflict, Forbidden, InvalidInput
-from services.subsidy import domain
-from services.subsidy.domain import (
-    Actor,
+from services.subsidy.domain import access, reports, rules
+from services.subsidy.domain.model import (
     Application,
     Budget,
-    EnterpriseReplica,
     InvoiceLine,
     KbliRange,
     Program,
-    Refusal,
-    Reservation,
-    StatsCell,
+    budgets_of,
 )
+from services.subsidy.domain.reports import StatsCell
+from services.subsidy.domain.rules import Refusal, Reservation
+from services.subsidy.replicas import EnterpriseReplica
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -93,7 +93,7 @@ def application(**changes: Any) -> Application:
 
 def budget(allocated: int, reserved: int = 0, province: str | None = "34") -> Budget:
     return Budget(
-        id=domain.budget_id_for("prg-1", province),
+        id=rules.budget_id_for("prg-1", province),
         program_id="prg-1",
         program_kind="machine_restructuring",
         program_name="Restrukturisasi Mesin",
@@ -119,34 +119,34 @@ def budget(allocated: int, reserved: int = 0, province: str | None = "34") -> Bu
     ],
 )
 def test_machine_rebate_is_30_percent_rounded_down_and_capped(cost: int, expected: int) -> None:
-    assert domain.rebate_for(cost, program()) == expected
+    assert rules.rebate_for(cost, program()) == expected
 
 
 def test_tkdn_certification_is_free_up_to_the_cap() -> None:
     tkdn = program(
         kind="tkdn_certification", share_percent=100, cap_per_application_rupiah=5_000_000
     )
-    assert domain.rebate_for(3_750_000, tkdn) == 3_750_000
-    assert domain.rebate_for(7_000_000, tkdn) == 5_000_000
+    assert rules.rebate_for(3_750_000, tkdn) == 3_750_000
+    assert rules.rebate_for(7_000_000, tkdn) == 5_000_000
 
 
 def test_eligible_cost_sums_lines_and_rejects_non_positive_prices() -> None:
-    assert domain.eligible_cost([machine(2_000_000), machine(3_000_000)], program()) == 5_000_000
+    assert rules.eligible_cost([machine(2_000_000), machine(3_000_000)], program()) == 5_000_000
     for bad in (0, -5):
         with pytest.raises(InvalidInput) as err:
-            domain.eligible_cost([machine(1_000), machine(bad)], program())
+            rules.eligible_cost([machine(1_000), machine(bad)], program())
         assert (err.value.field, err.value.rule) == ("lines[1].price_rupiah", "positive")
     with pytest.raises(InvalidInput) as err:
-        domain.eligible_cost([], program())
+        rules.eligible_cost([], program())
     assert err.value.rule == "required"
 
 
 def test_locally_made_only_programs_pay_only_for_local_machines() -> None:
     local_only = program(locally_made_only=True)
     lines = [machine(4_000_000, locally_made=True), machine(9_000_000)]
-    assert domain.eligible_cost(lines, local_only) == 4_000_000
+    assert rules.eligible_cost(lines, local_only) == 4_000_000
     with pytest.raises(InvalidInput) as err:
-        domain.eligible_cost([machine(9_000_000)], local_only)
+        rules.eligible_cost([machine(9_000_000)], local_only)
     assert err.value.rule == "locally_made_only"
 
 
@@ -155,7 +155,7 @@ def test_line_kind_must_match_the_program() -> None:
         kind="certification_fee", description="TKDN", supplier="LVI", price_rupiah=1_000
     )
     with pytest.raises(InvalidInput) as err:
-        domain.eligible_cost([fee], program())
+        rules.eligible_cost([fee], program())
     assert (err.value.field, err.value.rule) == ("lines[0].kind", "line_kind")
 
 
@@ -173,7 +173,7 @@ def test_line_kind_must_match_the_program() -> None:
             "not_above_enterprise_cap",
         ),
         ({"closes_at": NOW - timedelta(days=20)}, "closes_at", "after_opens"),
-        ({"province_budgets": {"Aceh": 1}}, "province_budgets.Aceh", "province_code"),
+        ({"province_budgets": {"Aceh": 1}}, "province_budgets.Aceh", "province_unknown"),
         ({"province_budgets": {"11": -1}}, "province_budgets.11", "min_0"),
         (
             {"eligible_kbli_ranges": [KbliRange(from_kbli="30000", to_kbli="25000")]},
@@ -184,12 +184,12 @@ def test_line_kind_must_match_the_program() -> None:
 )
 def test_program_rules(changes: dict[str, Any], field: str, rule: str) -> None:
     with pytest.raises(InvalidInput) as err:
-        domain.check_program(program(**changes))
+        rules.check_program(program(**changes))
     assert (err.value.field, err.value.rule) == (field, rule)
 
 
 def test_budgets_of_a_program_are_one_per_province_plus_the_reserve() -> None:
-    budgets = domain.budgets_of(program(province_budgets={"34": 10, "11": 20}))
+    budgets = budgets_of(program(province_budgets={"34": 10, "11": 20}))
     assert [(b.id, b.allocated_rupiah) for b in budgets] == [
         ("prg-1:11", 20),
         ("prg-1:34", 10),
@@ -227,7 +227,7 @@ def test_window_is_half_open() -> None:
 def test_who_is_not_eligible_and_why(
     replica: EnterpriseReplica | None, prog: Program, rule: str
 ) -> None:
-    refusal = domain.ineligibility(replica, prog)
+    refusal = rules.ineligibility(replica, prog)
     assert refusal is not None and (refusal.field, refusal.rule) == ("nib", rule)
 
 
@@ -236,8 +236,8 @@ def test_verified_small_or_medium_enterprise_in_sector_is_eligible() -> None:
     prog = program(
         eligible_directorates=["metal_machinery_electronics_transport"], eligible_kbli_ranges=ranges
     )
-    assert domain.ineligibility(enterprise(), prog) is None
-    assert domain.ineligibility(enterprise(size_class="medium"), prog) is None
+    assert rules.ineligibility(enterprise(), prog) is None
+    assert rules.ineligibility(enterprise(size_class="medium"), prog) is None
 
 
 # --- state machine and reservation ------------------------------------------------------------
@@ -246,12 +246,12 @@ def test_verified_small_or_medium_enterprise_in_sector_is_eligible() -> None:
 @pytest.mark.parametrize("status", ["approved", "rejected", "disbursed", "cancelled", "on_hold"])
 def test_only_open_undecided_applications_can_be_approved(status: str) -> None:
     with pytest.raises(Conflict) as err:
-        domain.require_status(application(status=status), domain.DECIDABLE_STATUSES, "approve")
+        rules.require_status(application(status=status), rules.DECIDABLE_STATUSES, "approve")
     assert err.value.rule == f"cannot_approve_{status}"
 
 
 def test_reservation_comes_from_the_province_first() -> None:
-    decision = domain.decide_reservation(
+    decision = rules.decide_reservation(
         application(), 0, program(), budget(5_000_000), budget(10_000_000, province=None)
     )
     assert isinstance(decision, Reservation)
@@ -259,7 +259,7 @@ def test_reservation_comes_from_the_province_first() -> None:
 
 
 def test_reservation_falls_back_wholly_to_the_national_reserve() -> None:
-    decision = domain.decide_reservation(
+    decision = rules.decide_reservation(
         application(),
         0,
         program(),
@@ -273,7 +273,7 @@ def test_reservation_falls_back_wholly_to_the_national_reserve() -> None:
 def test_exhausted_budgets_refuse_and_are_announced_once() -> None:
     province = budget(2_000_000)
     reserve = budget(1_000_000, province=None).model_copy(update={"exhausted": True})
-    decision = domain.decide_reservation(application(), 0, program(), province, reserve)
+    decision = rules.decide_reservation(application(), 0, program(), province, reserve)
     assert isinstance(decision, Refusal) and decision.rule == "budget_exhausted"
     assert [b.id for b in decision.newly_exhausted] == ["prg-1:34"]
     assert "Rp 2,000,000 left" in decision.reason
@@ -281,9 +281,9 @@ def test_exhausted_budgets_refuse_and_are_announced_once() -> None:
 
 def test_enterprise_cap_limits_the_rebate_then_refuses() -> None:
     prog = program(cap_per_enterprise_rupiah=10_000_000)
-    partial = domain.decide_reservation(application(), 8_000_000, prog, budget(10**9), None)
+    partial = rules.decide_reservation(application(), 8_000_000, prog, budget(10**9), None)
     assert isinstance(partial, Reservation) and partial.rebate_rupiah == 2_000_000
-    none_left = domain.decide_reservation(application(), 10_000_000, prog, budget(10**9), None)
+    none_left = rules.decide_reservation(application(), 10_000_000, prog, budget(10**9), None)
     assert isinstance(none_left, Refusal) and none_left.rule == "enterprise_cap_reached"
 
 
@@ -298,30 +298,30 @@ def test_budget_moves_keep_it_reconciled() -> None:
     assert (b.reserved_rupiah, b.disbursed_rupiah, b.remaining_rupiah) == (0, 3_000_000, 7_000_000)
     with pytest.raises(Conflict):
         b.reserve(7_000_001)
-    assert domain.budget_report([b]).totals.reconciles
+    assert reports.budget_report([b]).totals.reconciles
 
 
 # --- roles ------------------------------------------------------------------------------------
 
 
 def test_enterprise_applies_only_for_its_own_nib() -> None:
-    owner = Actor(subject="o", role="enterprise", nib="1234567890123")
-    domain.may_apply(owner, "1234567890123", "34")
+    owner = Caller(subject="o", role="enterprise", nib="1234567890123")
+    access.authorize_apply(owner, "1234567890123", "34")
     with pytest.raises(Forbidden):
-        domain.may_apply(owner, "9999999999999", "34")
+        access.authorize_apply(owner, "9999999999999", "34")
 
 
 def test_regional_officer_reviews_only_its_province_and_up_to_the_limit() -> None:
-    jogja = Actor(subject="r", role="regional", province="34")
-    domain.may_approve(jogja, application(requested_rebate_rupiah=50_000_000), 50_000_000)
+    jogja = Caller(subject="r", role="regional", province="34")
+    access.authorize_approve(jogja, application(requested_rebate_rupiah=50_000_000), 50_000_000)
     with pytest.raises(Forbidden) as err:
-        domain.may_approve(jogja, application(requested_rebate_rupiah=50_000_001), 50_000_000)
+        access.authorize_approve(jogja, application(requested_rebate_rupiah=50_000_001), 50_000_000)
     assert err.value.rule == "regional_approval_limit"
     with pytest.raises(Forbidden) as err:
-        domain.may_approve(jogja, application(province="11"), 50_000_000)
+        access.authorize_approve(jogja, application(province="11"), 50_000_000)
     assert err.value.rule == "reviewer_scope"
-    domain.may_approve(
-        Actor(subject="m", role="ministry"), application(requested_rebate_rupiah=10**9), 1
+    access.authorize_approve(
+        Caller(subject="m", role="ministry"), application(requested_rebate_rupiah=10**9), 1
     )
 
 
@@ -335,7 +335,7 @@ def test_stats_count_approvals_and_rupiah_per_dimension() -> None:
         StatsCell("prg-1", "11", "food", "rejected", 4, 0),
         StatsCell("prg-2", "11", "food", "submitted", 1, 0),
     ]
-    stats = domain.stats_of(cells)
+    stats = reports.stats_of(cells)
     assert (stats.applications, stats.approvals) == (8, 3)
     assert (stats.approved_rupiah, stats.disbursed_rupiah) == (9_000_000, 3_000_000)
     by_province = {row.key: row for row in stats.by_province}

@@ -1,0 +1,52 @@
+"""Subsidy request models: every value bounded (``ikmkit.service.limits``, ``contracts.values``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from contracts.registry import Directorate
+from contracts.subsidy import ProgramKind
+from contracts.values import Nib
+from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, Rupiah
+from services.subsidy.domain.model import InvoiceLine, KbliRange
+
+
+class CreateProgram(BaseModel):
+    kind: ProgramKind
+    name: str = Field(min_length=3, max_length=200)
+    fiscal_year: FiscalYear
+    share_percent: Percent | None = Field(
+        None, description="Ministry's share of the eligible cost; default 30 (machines), 100 (TKDN)"
+    )
+    cap_per_application_rupiah: Rupiah
+    cap_per_enterprise_rupiah: Rupiah
+    eligible_directorates: Annotated[list[Directorate], MAX_ITEMS] = Field(default_factory=list)
+    eligible_kbli_ranges: Annotated[list[KbliRange], MAX_ITEMS] = Field(default_factory=list)
+    locally_made_only: bool = False
+    province_budgets: Annotated[dict[Code, Rupiah], MAX_ITEMS] = Field(
+        description="Rupiah per Kemendagri province code (2 digits)"
+    )
+    national_reserve_rupiah: Rupiah = 0
+    opens_at: datetime
+    closes_at: datetime
+
+
+class SubmitApplication(BaseModel):
+    program_id: Code
+    nib: Nib
+    lines: Annotated[list[InvoiceLine], MAX_LINES]
+
+
+class RejectApplication(BaseModel):
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+class DisburseApplication(BaseModel):
+    payment_reference: str = Field(min_length=3, max_length=100)
+
+
+class CancelApplication(BaseModel):
+    reason: str = Field(min_length=3, max_length=1000)

@@ -1,0 +1,405 @@
+"""The subsidy aggregates: a ``Program`` and its ``Budget`` pools, an enterprise's
+``Application``, and what an enterprise has committed of its cap (``EnterpriseUsage``).
+
+Every change of an application's status is a method here returning ``Changed(new state,
+events)``: the state machine and the events it publishes live together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.registry import Directorate
+from contracts.subsidy import (
+    ApplicationStatus,
+    BudgetExhausted,
+    BudgetPool,
+    ProgramKind,
+    SubsidyApplied,
+    SubsidyApproved,
+    SubsidyCancelled,
+    SubsidyDisbursed,
+    SubsidyOnHold,
+    SubsidyRejected,
+    SubsidyResumed,
+)
+from ikmkit.service.errors import Conflict
+from ikmkit.service.limits import Code, Rupiah
+from ikmkit.store.repository import Versioned
+from ikmkit.unit_of_work import Changed
+from services.subsidy.domain import rules
+from services.subsidy.domain.rules import Applicant, LineKind, Refusal, Reservation
+
+FROZEN = ConfigDict(frozen=True)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+# --- programs and their budgets -----------------------------------------------------------
+
+
+class KbliRange(BaseModel):
+    """Inclusive range of 5-digit KBLI codes, e.g. 25000..30999 for metal and machinery."""
+
+    model_config = FROZEN
+
+    from_kbli: Code
+    to_kbli: Code
+
+    def contains(self, kbli: str) -> bool:
+        return self.from_kbli <= kbli <= self.to_kbli
+
+
+class Program(Versioned):
+    model_config = FROZEN
+
+    id: str
+    kind: ProgramKind
+    name: str
+    fiscal_year: int
+    share_percent: int
+    cap_per_application_rupiah: int
+    cap_per_enterprise_rupiah: int
+    eligible_directorates: list[Directorate] = Field(default_factory=list)
+    eligible_kbli_ranges: list[KbliRange] = Field(default_factory=list)
+    locally_made_only: bool = False
+    province_budgets: dict[str, int]
+    national_reserve_rupiah: int = 0
+    opens_at: datetime
+    closes_at: datetime
+    created_by: str
+    created_at: datetime
+
+    def is_open(self, now: datetime) -> bool:
+        return self.opens_at <= now < self.closes_at
+
+
+class Budget(Versioned):
+    """One pool of a program's money: a province's allocation or the national reserve.
+
+    Invariant: reserved + disbursed + remaining = allocated, remaining >= 0.
+    """
+
+    model_config = FROZEN
+
+    id: str
+    program_id: str
+    program_kind: ProgramKind
+    program_name: str
+    fiscal_year: int
+    pool: BudgetPool
+    province: str | None
+    allocated_rupiah: int
+    reserved_rupiah: int = 0
+    disbursed_rupiah: int = 0
+    exhausted: bool = False  # a BudgetExhausted was published since the last release
+
+    @property
+    def remaining_rupiah(self) -> int:
+        return self.allocated_rupiah - self.reserved_rupiah - self.disbursed_rupiah
+
+    def covers(self, amount: int) -> bool:
+        return amount <= self.remaining_rupiah
+
+    def reserve(self, amount: int) -> Budget:
+        if not self.covers(amount):
+            raise Conflict("budget cannot cover the amount", rule="budget_exhausted")
+        return self.model_copy(
+            update={"reserved_rupiah": self.reserved_rupiah + amount, "exhausted": False}
+        )
+
+    def release(self, amount: int) -> Budget:
+        return self.model_copy(
+            update={"reserved_rupiah": self.reserved_rupiah - amount, "exhausted": False}
+        )
+
+    def disburse(self, amount: int) -> Budget:
+        return self.model_copy(
+            update={
+                "reserved_rupiah": self.reserved_rupiah - amount,
+                "disbursed_rupiah": self.disbursed_rupiah + amount,
+            }
+        )
+
+    def exhaust(self, app: Application, now: datetime) -> Changed[Budget]:
+        """Announce (once, until money comes back) that it cannot cover ``app``. Flagging it
+        also makes the refusal conflict with a concurrent reservation from the same pool."""
+        event = BudgetExhausted(
+            **self.model_dump(exclude={"id", "version", "exhausted"}),
+            budget_id=self.id,
+            remaining_rupiah=self.remaining_rupiah,
+            requested_rupiah=app.requested_rebate_rupiah,
+            application_id=app.id,
+            exhausted_at=now,
+        )
+        return Changed(self.model_copy(update={"exhausted": True}), (event,))
+
+
+def budgets_of(program: Program) -> list[Budget]:
+    pools: list[tuple[BudgetPool, str | None, int]] = [
+        *(("province", p, amount) for p, amount in sorted(program.province_budgets.items())),
+        ("national_reserve", None, program.national_reserve_rupiah),
+    ]
+    return [
+        Budget(
+            id=rules.budget_id_for(program.id, province),
+            program_id=program.id,
+            program_kind=program.kind,
+            program_name=program.name,
+            fiscal_year=program.fiscal_year,
+            pool=pool,
+            province=province,
+            allocated_rupiah=amount,
+        )
+        for pool, province, amount in pools
+    ]
+
+
+class EnterpriseUsage(Versioned):
+    """How much rebate an enterprise has committed (approved or paid) in one program: a
+    versioned counter per (program, NIB), so the yearly cap holds under races."""
+
+    model_config = FROZEN
+
+    id: str
+    committed_rupiah: int = 0
+
+    @staticmethod
+    def id_for(program_id: str, nib: str) -> str:
+        return f"{program_id}|{nib}"
+
+    def commit(self, amount: int) -> EnterpriseUsage:
+        return self.model_copy(update={"committed_rupiah": self.committed_rupiah + amount})
+
+    def release(self, amount: int) -> EnterpriseUsage:
+        return self.model_copy(update={"committed_rupiah": max(0, self.committed_rupiah - amount)})
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+class InvoiceLine(BaseModel):
+    """A machine on the supplier's invoice, or a TKDN certification fee."""
+
+    model_config = FROZEN
+
+    kind: LineKind
+    description: str = Field(min_length=1, max_length=200)
+    supplier: str = Field(min_length=1, max_length=200)
+    price_rupiah: Rupiah
+    locally_made: bool = False
+
+
+class Rejection(BaseModel):
+    model_config = FROZEN
+
+    rule: str
+    reason: str
+
+
+_ABOUT = (  # the fields every event of an application repeats (with its id)
+    "program_id", "program_kind", "program_name", "fiscal_year",
+    "nib", "enterprise_name", "province", "regency", "directorate",
+)  # fmt: skip
+
+
+class Application(Versioned):
+    model_config = FROZEN
+
+    id: str
+    program_id: str
+    program_kind: ProgramKind
+    program_name: str
+    fiscal_year: int
+    nib: str
+    enterprise_name: str
+    province: str
+    regency: str
+    directorate: str
+    kbli: str
+    lines: list[InvoiceLine]
+    eligible_cost_rupiah: int
+    requested_rebate_rupiah: int
+    rebate_rupiah: int = 0  # reserved (approved) or paid (disbursed); 0 otherwise
+    budget_id: str | None = None
+    status: ApplicationStatus = "submitted"
+    status_before_hold: ApplicationStatus | None = None
+    rejection: Rejection | None = None
+    payment_reference: str | None = None
+    submitted_by: str
+    submitted_at: datetime
+    reviewer: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @classmethod
+    def submit(
+        cls,
+        program: Program,
+        enterprise: Applicant | None,
+        lines: Sequence[InvoiceLine],
+        committed_rupiah: int,
+        by: str,
+        now: datetime,
+    ) -> Changed[Application]:
+        """A new application, if the program is open and the enterprise eligible."""
+        enterprise = rules.check_application(program, enterprise, now)
+        cost = rules.eligible_cost(lines, program)
+        rules.check_enterprise_cap(program, committed_rupiah)
+        app = cls(
+            id=new_id("app"),
+            program_id=program.id,
+            program_kind=program.kind,
+            program_name=program.name,
+            fiscal_year=program.fiscal_year,
+            nib=enterprise.nib,
+            enterprise_name=enterprise.name,
+            province=enterprise.province,
+            regency=enterprise.regency,
+            directorate=enterprise.directorate,
+            kbli=enterprise.kbli,
+            lines=list(lines),
+            eligible_cost_rupiah=cost,
+            requested_rebate_rupiah=rules.rebate_for(cost, program),
+            submitted_by=by,
+            submitted_at=now,
+        )
+        return Changed(app, (app._applied(),))
+
+    def _about(self) -> dict[str, Any]:
+        """What every event of the application says about it."""
+        return {"application_id": self.id, **{name: getattr(self, name) for name in _ABOUT}}
+
+    def _applied(self) -> SubsidyApplied:
+        return SubsidyApplied(
+            **self._about(),
+            kbli=self.kbli,
+            line_count=len(self.lines),
+            eligible_cost_rupiah=self.eligible_cost_rupiah,
+            requested_rebate_rupiah=self.requested_rebate_rupiah,
+            applied_by=self.submitted_by,
+            applied_at=self.submitted_at,
+        )
+
+    def _becomes(self, **changes: Any) -> Application:
+        return self.model_copy(update=changes)
+
+    @property
+    def reserved_rupiah(self) -> int:
+        """What this application holds of its budget (and of the enterprise's cap)."""
+        return self.rebate_rupiah if self.budget_id is not None else 0
+
+    def start_review(self, reviewer: str) -> Changed[Application]:
+        rules.require_status(self, ("submitted",), "review")
+        return Changed(self._becomes(status="under_review", reviewer=reviewer))
+
+    def approve(self, reservation: Reservation, by: str, now: datetime) -> Changed[Application]:
+        rules.require_status(self, rules.DECIDABLE_STATUSES, "approve")
+        budget = reservation.budget
+        approved = self._becomes(
+            status="approved",
+            rebate_rupiah=reservation.rebate_rupiah,
+            budget_id=budget.id,
+            decided_by=by,
+            decided_at=now,
+        )
+        event = SubsidyApproved(
+            **approved._about(),
+            eligible_cost_rupiah=approved.eligible_cost_rupiah,
+            rebate_rupiah=approved.rebate_rupiah,
+            budget_id=budget.id,
+            budget_pool=budget.pool,
+            approved_by=by,
+            approved_at=now,
+        )
+        return Changed(approved, (event,))
+
+    def reject(self, reason: str, by: str, now: datetime) -> Changed[Application]:
+        """A reviewer's decision."""
+        return self._rejected(Rejection(rule="reviewer_decision", reason=reason), by, now)
+
+    def refuse(self, refusal: Refusal, by: str, now: datetime) -> Changed[Application]:
+        """Rejected at approval: the budget or the enterprise's cap cannot cover it."""
+        return self._rejected(Rejection(rule=refusal.rule, reason=refusal.reason), by, now)
+
+    def _rejected(self, rejection: Rejection, by: str, now: datetime) -> Changed[Application]:
+        rules.require_status(self, rules.DECIDABLE_STATUSES, "reject")
+        rejected = self._becomes(
+            status="rejected", rejection=rejection, decided_by=by, decided_at=now, closed_at=now
+        )
+        event = SubsidyRejected(
+            **rejected._about(),
+            reason=rejection.reason,
+            rule=rejection.rule,
+            requested_rebate_rupiah=rejected.requested_rebate_rupiah,
+            rejected_by=by,
+            rejected_at=now,
+        )
+        return Changed(rejected, (event,))
+
+    def paid_with(self, payment_reference: str) -> bool:
+        """Already disbursed with this reference: repeating the payment changes nothing."""
+        return self.status == "disbursed" and self.payment_reference == payment_reference
+
+    def disburse(self, payment_reference: str, by: str, now: datetime) -> Changed[Application]:
+        if self.status == "disbursed":
+            raise Conflict(
+                f"already disbursed with payment reference {self.payment_reference}",
+                field="payment_reference",
+                rule="already_disbursed",
+            )
+        rules.require_status(self, ("approved",), "disburse")
+        assert self.budget_id is not None
+        paid = self._becomes(status="disbursed", payment_reference=payment_reference, closed_at=now)
+        event = SubsidyDisbursed(
+            **paid._about(),
+            rebate_rupiah=paid.rebate_rupiah,
+            budget_id=self.budget_id,
+            payment_reference=payment_reference,
+            disbursed_by=by,
+            disbursed_at=now,
+        )
+        return Changed(paid, (event,))
+
+    def cancel(self, reason: str, by: str, now: datetime) -> Changed[Application]:
+        """Withdrawn before payment; the reservation (``reserved_rupiah``) goes back."""
+        rules.require_status(self, rules.CANCELLABLE_STATUSES, "cancel")
+        released = self.reserved_rupiah
+        cancelled = self._becomes(
+            status="cancelled", rebate_rupiah=0, closed_at=now, status_before_hold=None
+        )
+        event = SubsidyCancelled(
+            **cancelled._about(),
+            reason=reason,
+            previous_status=self.status,
+            released_rupiah=released,
+            budget_id=self.budget_id if released else None,
+            cancelled_by=by,
+            cancelled_at=now,
+        )
+        return Changed(cancelled, (event,))
+
+    def hold(self, suspension_reason: str, at: datetime) -> Changed[Application]:
+        """The enterprise was suspended: the application waits, its reservation kept."""
+        held = self._becomes(status="on_hold", status_before_hold=self.status)
+        event = SubsidyOnHold(
+            **held._about(),
+            reason=f"enterprise suspended: {suspension_reason}",
+            previous_status=self.status,
+            held_at=at,
+        )
+        return Changed(held, (event,))
+
+    def resume(self, at: datetime) -> Changed[Application]:
+        """The enterprise was reinstated: back to where the application was."""
+        status = self.status_before_hold or "submitted"
+        resumed = self._becomes(status=status, status_before_hold=None)
+        return Changed(resumed, (SubsidyResumed(**resumed._about(), status=status, resumed_at=at),))
