@@ -36,6 +36,10 @@ class EnterpriseRepository(Repository[Enterprise]):
     id_field: ClassVar[str] = "nib"
     what: ClassVar[str] = "enterprise"
 
+    async def existing(self, nibs: Sequence[str]) -> set[str]:
+        """Which of these NIBs are registered (their documents are not parsed)."""
+        return set(await self.tx.get_many(ENTERPRISES, nibs))
+
     async def counts_by(self, field: str, where: Filter) -> list[GroupRow]:
         return await self.tx.group(ENTERPRISES, [field], where)
 

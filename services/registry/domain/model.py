@@ -1,4 +1,4 @@
-"""The registry's aggregates: an enterprise (IKM), a partner, an MoU.
+"""The registry's enterprise (IKM) and partner aggregates (the MoU is `domain/mou.py`).
 
 Every state change is a method that returns ``Changed(new_state, events)``: the events a
 transition causes are built here, next to the rule that allows it. Personal data (owner name,

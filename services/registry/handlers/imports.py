@@ -115,7 +115,11 @@ def _checked_rows(cmd: ImportEnterprises, caller: Caller, at: datetime) -> _Rows
             )
         if row.nib in seen:
             errors.append(
-                RowError(field="nib", rule="duplicate_in_file", message="NIB appears earlier")
+                RowError(
+                    field="nib",
+                    rule="duplicate_in_file",
+                    message="the NIB is in an earlier row of this request",
+                )
             )
         seen.add(row.nib or "")
         rows.add(index, row.nib, errors)
@@ -131,7 +135,7 @@ async def import_enterprises(
 ) -> ImportResult:
     access.authorize_import(caller)
     rows = _checked_rows(cmd, caller, uow.now)
-    existing = set(await uow.enterprises.get_many(list(rows.new)))
+    existing = await uow.enterprises.existing(list(rows.new))
     new = [uow.collect(r) for nib, r in rows.new.items() if nib not in existing]
     if new:
         await uow.enterprises.add_many(new)
