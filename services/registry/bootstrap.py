@@ -1,8 +1,7 @@
-"""The registry's dependencies, composed once: its units of work, settings and clock."""
+"""The registry's dependencies, composed once per process: its units of work, settings, clock."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ikmkit.clock import Clock, system_clock
@@ -22,22 +21,13 @@ class Registry:
 
 
 def bootstrap(
-    store: Store,
-    outbox: Outbox,
-    settings: RegistrySettings | None = None,
-    *,
-    clock: Clock = system_clock,
+    store: Store, outbox: Outbox, settings: RegistrySettings, *, clock: Clock = system_clock
 ) -> Registry:
-    units = Units(store, outbox, RegistryUnit, clock=clock)
-    return Registry(units, settings or RegistrySettings(), clock)
+    return Registry(Units(store, outbox, RegistryUnit, clock=clock), settings, clock)
 
 
-def from_runtime(clock: Clock = system_clock) -> Callable[[Runtime], Registry]:
+def from_runtime(runtime: Runtime, *, clock: Clock = system_clock) -> Registry:
     """``ServiceDefinition.bootstrap``: the registry on the runtime's store and outbox."""
-
-    def build(runtime: Runtime) -> Registry:
-        settings = runtime.settings
-        assert isinstance(settings, RegistrySettings)
-        return bootstrap(runtime.store, runtime.outbox, settings, clock=clock)
-
-    return build
+    settings = runtime.settings
+    assert isinstance(settings, RegistrySettings)
+    return bootstrap(runtime.store, runtime.outbox, settings, clock=clock)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -47,7 +48,7 @@ def definition(
         name="registry",
         settings=settings,
         collections=COLLECTIONS,
-        bootstrap=from_runtime(clock),
+        bootstrap=partial(from_runtime, clock=clock),
         routers=[api.router],
         produces=[ENTERPRISE_TOPIC, PARTNER_TOPIC, MOU_TOPIC],
         background=[expire_mous],
