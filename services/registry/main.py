@@ -7,51 +7,51 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from fastapi import FastAPI
 
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
-from ikmkit.service.runtime import BackgroundTask, Runtime, ServiceDefinition, create_service_app
+from ikmkit.clock import Clock, system_clock
+from ikmkit.service.runtime import Runtime, ServiceDefinition, create_service_app
 from ikmkit.store import Store
-from services.registry import api, regions, service
-from services.registry.service import Clock, Ports
+from services.registry import api
+from services.registry.bootstrap import Registry, from_runtime
+from services.registry.domain import regions
+from services.registry.handlers.mous import expire_due_mous
 from services.registry.settings import RegistrySettings
 from services.registry.store import COLLECTIONS
 
 log = logging.getLogger("ikm.registry")
 
 
-def mou_expiry_task(clock: Clock, interval: float) -> BackgroundTask:
-    """Every ``interval`` seconds, expire the signed MoUs whose end date has passed."""
-
-    async def expire_forever(runtime: Runtime) -> None:
-        ports = Ports(runtime.store, runtime.outbox, clock)
-        while True:
-            try:
-                expired = await service.expire_due_mous(ports)
-                if expired:
-                    log.info("expired %d MoUs", len(expired))
-            except Exception:
-                log.exception("MoU expiry pass failed; retrying next pass")
-            await asyncio.sleep(interval)
-
-    return expire_forever
+async def expire_mous(deps: Registry, runtime: Runtime) -> None:
+    """Every ``mou_expiry_interval`` seconds, expire the signed MoUs past their end date."""
+    while True:
+        try:
+            expired = await expire_due_mous(deps.units)
+            if expired:
+                log.info("expired %d MoUs", len(expired))
+        except Exception:
+            log.exception("MoU expiry pass failed; retrying next pass")
+        await asyncio.sleep(deps.settings.mou_expiry_interval)
 
 
 def definition(
     settings: RegistrySettings | None = None,
     store: Store | None = None,
-    clock: Clock = service.system_clock,
-) -> ServiceDefinition:
+    clock: Clock = system_clock,
+) -> ServiceDefinition[Registry]:
     settings = settings or RegistrySettings()
     regions.warm_up()
     return ServiceDefinition(
         name="registry",
         settings=settings,
         collections=COLLECTIONS,
-        routers=[api.build_router(clock)],
+        bootstrap=partial(from_runtime, clock=clock),
+        routers=[api.router],
         produces=[ENTERPRISE_TOPIC, PARTNER_TOPIC, MOU_TOPIC],
-        background=[mou_expiry_task(clock, settings.mou_expiry_interval)],
+        background=[expire_mous],
         description=(
             "Enterprises (IKM), partners and MoUs: the source of truth of who the programs serve."
             " Region codes are Kemendagri codes (those of the NIK)."

@@ -15,6 +15,3 @@ class RegistrySettings(ServiceSettings):
     mou_expiry_interval: float = Field(
         300.0, description="Seconds between passes that expire MoUs past their end date."
     )
-    import_batch_size: int = Field(
-        1000, description="CSV rows imported per unit of work by `ikm registry import`."
-    )

@@ -172,6 +172,7 @@ Request = Callable[[World], tuple[str, str, dict[str, Any] | None]]
 
 ENDPOINTS: dict[str, Request] = {
     "register": lambda w: ("POST", "/enterprises", enterprise_body()),
+    "import": lambda w: ("POST", "/enterprises/import", {"rows": [enterprise_body()]}),
     "get": lambda w: ("GET", f"/enterprises/{w.nib}", None),
     "list_34": lambda w: ("GET", "/enterprises?province=34", None),
     "patch": lambda w: ("PATCH", f"/enterprises/{w.nib}", {"version": 1, "workforce": 12}),
@@ -205,6 +206,7 @@ WHO = (
 # Expected status per endpoint, in the order of WHO.
 MATRIX: dict[str, tuple[int, ...]] = {
     "register": (201, 201, 403, 403, 403, 403, 403, 201),
+    "import": (200, 200, 200, 403, 403, 403, 403, 200),  # other provinces' rows: rejected
     "get": (200, 200, 404, 403, 403, 200, 404, 200),
     "list_34": (200, 200, 403, 403, 403, 403, 403, 200),
     "patch": (200, 200, 404, 403, 403, 200, 404, 403),
@@ -315,6 +317,57 @@ async def test_bad_enterprise_input_names_field_and_rule(
     )
     assert response.status_code == 422, response.text
     assert error_of(response) == (field, rule)
+
+
+async def test_import_answers_each_row_and_refuses_only_a_bad_envelope(
+    registry: RunningService,
+) -> None:
+    nib, other = new_nib(), new_nib()
+    rows = [
+        enterprise_body(nib),
+        enterprise_body(other, province="32", regency="3273"),
+        enterprise_body("12345", kbli="47111"),
+    ]
+    officer = auth_headers("regional", province="34")
+    r = await registry.client.post("/enterprises/import", json={"rows": rows}, headers=officer)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert (result["rows"], result["imported"], result["existing"], result["rejected"]) == (
+        3,
+        1,
+        0,
+        2,
+    )
+    first, outside, broken = result["results"]
+    assert first == {"index": 0, "nib": nib, "status": "imported"}
+    assert [(e["field"], e["rule"]) for e in outside["errors"]] == [
+        ("province", "forbidden_province")
+    ]
+    assert {(e["field"], e["rule"]) for e in broken["errors"]} == {
+        ("nib", "nib_format"),
+        ("kbli", "kbli_not_manufacturing"),
+    }
+    assert (await registry.client.get(f"/enterprises/{nib}", headers=MINISTRY)).status_code == 200
+    for envelope, loc in (
+        ({"rows": []}, ["body", "rows"]),
+        ({"rows": [{}] * 5001}, ["body", "rows"]),
+        ({"rows": ["not an object"]}, ["body", "rows", 0]),
+        ({"rows": [enterprise_body(street="x" * 2001)]}, ["body", "rows", 0, "street"]),
+    ):
+        r = await registry.client.post("/enterprises/import", json=envelope, headers=MINISTRY)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == loc
+
+
+@pytest.mark.xfail(
+    reason="ikmkit RequestGuard finds BULK_ROUTE only among the app's own routes; FastAPI 0.165"
+    " wraps included routers (_IncludedRouter), so a router's bulk route keeps the 1 MiB limit",
+    strict=False,
+)
+async def test_import_takes_the_bulk_body_allowance(registry: RunningService) -> None:
+    rows = [enterprise_body(new_nib()) for _ in range(3000)]  # ~1.4 MB: over 1 MiB
+    r = await registry.client.post("/enterprises/import", json={"rows": rows}, headers=MINISTRY)
+    assert r.status_code == 200, r.text[:300]
 
 
 async def test_duplicate_nib_is_409_naming_the_existing_record(registry: RunningService) -> None:
@@ -470,6 +523,7 @@ async def test_openapi_is_served_at_docs(registry: RunningService) -> None:
         "/enterprises",
         "/enterprises/{nib}",
         "/enterprises/{nib}/verify",
+        "/enterprises/import",
         "/partners",
         "/mous",
         "/mous/{mou_id}/sign",

@@ -1,5 +1,5 @@
 """Registry lifecycles on both store adapters, with the events checked on the real topics;
-MoU expiry with an injected clock; the CSV import."""
+MoU expiry with an injected clock; the bulk import of a CSV file's rows."""
 
 from __future__ import annotations
 
@@ -8,18 +8,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench.registry import write_enterprise_csv
+from bench.registry import enterprise_import_rows
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
 from ikmkit.auth import issue_token
-from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
+from ikmkit.messaging.outbox import OUTBOX
 from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
-from services.registry import bulk
 from services.registry.main import definition
-from services.registry.service import Ports
 from services.registry.settings import RegistrySettings
-from services.registry.store import COLLECTIONS, ENTERPRISES
+from services.registry.store import ENTERPRISES
 from tests.integration.test_registry_api import (
     MINISTRY,
     enterprise_body,
@@ -206,43 +204,54 @@ async def test_signed_mou_expires_once_its_end_date_passes(kafka: str, tmp_path:
     assert events[1].valid_until == date.fromisoformat(body["valid_until"])  # type: ignore[attr-defined]
 
 
-async def test_csv_import_is_validated_idempotent_and_emits_events(
-    fresh_store: Store, tmp_path: Path, store_kind: str
-) -> None:
-    rows = 300 if store_kind == "sqlite" else 40
-    path = tmp_path / "ikm.csv"
+def csv_rows(rows: int) -> list[dict[str, object]]:
+    """The rows of a CSV file, every 20th not manufacturing, then a repeated NIB and a row with
+    a broken NIK and regency."""
     prefix = int(new_nib()[0])
-    write_enterprise_csv(path, rows, prefix=prefix, bad_every=20)
-    with path.open("a") as handle:  # a repeated NIB and a row with a broken NIK and regency
-        handle.write(path.read_text().splitlines()[1] + "\n")
-        handle.write(f"{prefix}999999999999,UD X,UD,Ani,3471019905900001,,,34,3273,10710,1,0,,,\n")
-    await fresh_store.open([*COLLECTIONS, *OUTBOX_COLLECTIONS])
-    ports = Ports(fresh_store, Outbox("/ikm/registry"))
-    progress: list[int] = []
-    with path.open(newline="") as handle:
-        report = await bulk.import_enterprises(
-            bulk.read_csv(handle), ports, batch_size=64, on_progress=progress.append
+    body = enterprise_import_rows(rows, prefix=prefix, bad_every=20)
+    body.append(dict(body[0]))
+    body.append(
+        {
+            "nib": f"{prefix}999999999999", "name": "UD X", "legal_form": "UD",
+            "owner_name": "Ani", "owner_nik": "3471019905900001", "province": "34",
+            "regency": "3273", "kbli": "10710", "workforce": 1, "investment_rupiah": 0,
+        }
+    )  # fmt: skip
+    return body
+
+
+async def test_csv_import_is_validated_idempotent_and_emits_events(
+    kafka: str, fresh_store: Store, store_kind: str
+) -> None:
+    """``POST /enterprises/import`` with the rows of a CSV file (as ``ikm registry import``
+    sends them): every row checked on its own, idempotent, the events in the outbox."""
+    rows = 300 if store_kind == "sqlite" else 40
+    body = csv_rows(rows)
+    settings = RegistrySettings(kafka_bootstrap_servers=kafka)
+    async with running_service(definition(settings, store=fresh_store)) as reg:
+        first = await reg.client.post("/enterprises/import", json={"rows": body}, headers=MINISTRY)
+        assert first.status_code == 200, first.text
+        report = first.json()
+        bad = rows // 20
+        assert (report["rows"], report["imported"], report["rejected"]) == (
+            rows + 2,
+            rows - bad,
+            bad + 2,
         )
-    bad = rows // 20
-    assert (report.rows, report.imported, report.rejected_rows) == (rows + 2, rows - bad, bad + 2)
-    assert sum(progress) == rows + 2
-    rules = {(e.field, e.rule) for e in report.errors}
-    assert ("kbli", "kbli_not_manufacturing") in rules
-    assert ("nib", "duplicate_in_file") in rules
-    assert {("owner_nik", "nik_birth_date"), ("regency", "regency_not_in_province")} <= rules
-    async with fresh_store.transaction() as uow:
-        enterprises = await uow.count(ENTERPRISES)
-        events = await uow.count(OUTBOX)
-    assert enterprises == rows - bad
-    assert (
-        events == (rows - bad) + rows // 10
-    )  # one EnterpriseRegistered each, plus store onboardings
-    with path.open(newline="") as handle:
-        again = await bulk.import_enterprises(bulk.read_csv(handle), ports, batch_size=64)
-    assert (again.imported, again.existing) == (0, rows - bad)
-    async with fresh_store.transaction() as uow:
-        assert await uow.count(OUTBOX) == events
-    report_path = tmp_path / "errors.csv"
-    with report_path.open("w", newline="") as out:
-        bulk.write_error_report(report.errors, out)
-    assert report_path.read_text().splitlines()[0] == "row,nib,field,rule,message"
+        assert [r["index"] for r in report["results"]] == list(range(rows + 2))
+        errors = [e for r in report["results"] for e in r.get("errors", [])]
+        assert all(e["field"] and e["rule"] and e["message"] for e in errors)
+        rules = {(e["field"], e["rule"]) for e in errors}
+        assert ("kbli", "kbli_not_manufacturing") in rules
+        assert ("nib", "duplicate_in_file") in rules
+        assert {("owner_nik", "nik_birth_date"), ("regency", "regency_not_in_province")} <= rules
+        async with fresh_store.transaction() as uow:
+            enterprises = await uow.count(ENTERPRISES)
+            events = await uow.count(OUTBOX)
+        assert enterprises == rows - bad
+        # one EnterpriseRegistered each, plus store onboardings
+        assert events == (rows - bad) + rows // 10
+        again = await reg.client.post("/enterprises/import", json={"rows": body}, headers=MINISTRY)
+        assert (again.json()["imported"], again.json()["existing"]) == (0, rows - bad)
+        async with fresh_store.transaction() as uow:
+            assert await uow.count(OUTBOX) == events

@@ -7,10 +7,16 @@ from datetime import UTC, date, datetime
 import pytest
 from lokal import PROVINCES, partial_mask
 
-from contracts.registry import MoUParty
+from contracts.registry import (
+    EnterpriseClassChanged,
+    EnterpriseOnboardedToMarketplace,
+    EnterpriseUpdated,
+    MoUParty,
+)
 from ikmkit.service.errors import Conflict, InvalidInput
-from services.registry import domain, regions
-from services.registry.domain import Enterprise, EnterpriseFacts, MarketplaceStore, MoU
+from services.registry.domain import regions, rules
+from services.registry.domain.model import Enterprise, EnterpriseFacts, MarketplaceStore
+from services.registry.domain.mou import MoU
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -34,10 +40,10 @@ def test_all_38_provinces_are_known_with_kemendagri_codes() -> None:
 
 def test_regency_must_exist_and_belong_to_its_province() -> None:
     assert regions.regency_name("3471") == "Kota Yogyakarta"
-    assert domain.check_regency("3471", "34") == "3471"
-    assert rule_of(domain.check_regency, "3471", "32") == ("regency", "regency_not_in_province")
-    assert rule_of(domain.check_regency, "3499", "34") == ("regency", "regency_unknown")
-    assert rule_of(domain.check_province, "00") == ("province", "province_unknown")
+    assert rules.check_regency("3471", "34") == "3471"
+    assert rule_of(rules.check_regency, "3471", "32") == ("regency", "regency_not_in_province")
+    assert rule_of(rules.check_regency, "3499", "34") == ("regency", "regency_unknown")
+    assert rule_of(rules.check_province, "00") == ("province", "province_unknown")
 
 
 # --- identifiers ----------------------------------------------------------------------------
@@ -45,12 +51,12 @@ def test_regency_must_exist_and_belong_to_its_province() -> None:
 
 @pytest.mark.parametrize("nib", ["123", "12345678901234", "12345678901a3", ""])
 def test_nib_must_be_13_digits(nib: str) -> None:
-    assert rule_of(domain.check_nib, nib) == ("nib", "nib_format")
+    assert rule_of(rules.check_nib, nib) == ("nib", "nib_format")
 
 
 def test_nik_accepts_a_well_formed_number_for_men_and_women() -> None:
-    assert domain.check_nik("3471010105900001") == "3471010105900001"  # born 01-05-1990
-    assert domain.check_nik("3471014105900001") == "3471014105900001"  # woman: day + 40
+    assert rules.check_nik("3471010105900001") == "3471010105900001"  # born 01-05-1990
+    assert rules.check_nik("3471014105900001") == "3471014105900001"  # woman: day + 40
 
 
 @pytest.mark.parametrize(
@@ -69,20 +75,20 @@ def test_nik_accepts_a_well_formed_number_for_men_and_women() -> None:
     ],
 )
 def test_nik_rules(nik: str, rule: str) -> None:
-    assert rule_of(domain.check_nik, nik) == ("owner_nik", rule)
+    assert rule_of(rules.check_nik, nik) == ("owner_nik", rule)
 
 
 def test_nik_from_before_the_papua_split_keeps_its_old_code() -> None:
     # Merauke was 91.01 before Papua Selatan (93) was created in 2022.
-    assert domain.check_nik("9101010105900001") == "9101010105900001"
+    assert rules.check_nik("9101010105900001") == "9101010105900001"
 
 
 def test_phone_is_normalized_to_e164_and_email_checked() -> None:
-    assert domain.check_phone("0812-3456-7890") == "+6281234567890"
-    assert domain.check_phone("+62 812 3456 7890") == "+6281234567890"
-    assert rule_of(domain.check_phone, "12345") == ("owner_phone", "phone_format")
-    assert domain.check_email("Budi@Example.ID") == "budi@example.id"
-    assert rule_of(domain.check_email, "budi@") == ("owner_email", "email_format")
+    assert rules.check_phone("0812-3456-7890") == "+6281234567890"
+    assert rules.check_phone("+62 812 3456 7890") == "+6281234567890"
+    assert rule_of(rules.check_phone, "12345") == ("owner_phone", "phone_format")
+    assert rules.check_email("Budi@Example.ID") == "budi@example.id"
+    assert rule_of(rules.check_email, "budi@") == ("owner_email", "email_format")
 
 
 def test_personal_data_masks_keep_only_recognisable_parts() -> None:
@@ -106,8 +112,8 @@ def test_personal_data_masks_keep_only_recognisable_parts() -> None:
     ],
 )
 def test_directorate_is_derived_from_the_kbli_division(kbli: str, directorate: str) -> None:
-    assert domain.check_kbli(kbli) == kbli
-    assert domain.directorate_for(kbli) == directorate
+    assert rules.check_kbli(kbli) == kbli
+    assert rules.directorate_for(kbli) == directorate
 
 
 @pytest.mark.parametrize(
@@ -119,7 +125,7 @@ def test_directorate_is_derived_from_the_kbli_division(kbli: str, directorate: s
     ],
 )
 def test_kbli_outside_manufacturing_is_rejected(kbli: str, rule: str) -> None:
-    assert rule_of(domain.check_kbli, kbli) == ("kbli", rule)
+    assert rule_of(rules.check_kbli, kbli) == ("kbli", rule)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +141,7 @@ def test_kbli_outside_manufacturing_is_rejected(kbli: str, rule: str) -> None:
     ],
 )
 def test_size_class_rule(workforce: int, investment: int, size: str) -> None:
-    assert domain.size_class_for(workforce, investment) == size
+    assert rules.size_class_for(workforce, investment) == size
 
 
 # --- enterprise lifecycle ------------------------------------------------------------------------
@@ -164,78 +170,82 @@ def test_a_large_industry_cannot_register_as_ikm() -> None:
 
 
 def test_lifecycle_registered_verified_suspended_reinstated() -> None:
-    e = Enterprise.register("1234567890123", facts(), NOW)
+    e = Enterprise.register("1234567890123", facts(), NOW).state
     assert (e.status, e.size_class, e.directorate) == (
         "registered",
         "small",
         "metal_machinery_electronics_transport",
     )
     with pytest.raises(Conflict):
-        e.reinstate("no", NOW)
-    active = e.verify("officer-34", NOW)
+        e.reinstate("no", "officer-34", NOW)
+    active = e.verify("officer-34", NOW).state
     assert (active.status, active.verified_by) == ("active", "officer-34")
     with pytest.raises(Conflict):
         active.verify("officer-34", NOW)
-    suspended = active.suspend("fake address", NOW)
+    suspended = active.suspend("fake address", "officer-34", NOW).state
     assert (suspended.status, suspended.status_reason) == ("suspended", "fake address")
     with pytest.raises(Conflict):
-        suspended.suspend("again", NOW)
+        suspended.suspend("again", "officer-34", NOW)
     with pytest.raises(InvalidInput):
-        active.suspend("   ", NOW)
-    back = suspended.reinstate("address confirmed", NOW)
+        active.suspend("   ", "officer-34", NOW)
+    back = suspended.reinstate("address confirmed", "officer-34", NOW).state
     assert back.status == "active"
-    assert e.suspend("x", NOW).reinstate("y", NOW).status == "registered"
+    assert e.suspend("x", "m", NOW).state.reinstate("y", "m", NOW).state.status == "registered"
 
 
 def test_update_detects_class_change_and_new_stores() -> None:
-    e = Enterprise.register("1234567890123", facts(), NOW)
+    e = Enterprise.register("1234567890123", facts(), NOW).state
     shopee = MarketplaceStore(platform="shopee", shop_url="https://shopee.co.id/maju")
     change = e.update(facts(workforce=25, marketplace_stores=[shopee]), NOW)
-    assert change.class_changed
-    assert (change.before.size_class, change.after.size_class) == ("small", "medium")
-    assert sorted(change.changed_fields) == ["marketplace_stores", "workforce"]
-    assert [s.platform for s in change.new_stores] == ["shopee"]
-    assert change.after.marketplace_stores[0].onboarded_at == NOW
-    again = change.after.update(change.after.facts(), NOW)
-    assert again.changed_fields == [] and again.new_stores == []
+    updated, class_changed, onboarded = change.events
+    assert isinstance(updated, EnterpriseUpdated)
+    assert isinstance(class_changed, EnterpriseClassChanged)
+    assert isinstance(onboarded, EnterpriseOnboardedToMarketplace)
+    assert (class_changed.previous_class, class_changed.new_class) == ("small", "medium")
+    assert (e.size_class, change.state.size_class) == ("small", "medium")
+    assert sorted(updated.changed_fields) == ["marketplace_stores", "workforce"]
+    assert [onboarded.platform] == ["shopee"]
+    assert change.state.marketplace_stores[0].onboarded_at == NOW
+    again = change.state.update(change.state.facts(), NOW)
+    assert again.events == () and again.state == change.state
     with pytest.raises(InvalidInput) as caught:
         e.update(facts(province="32", regency="3273"), NOW)
     assert caught.value.rule == "province_immutable"
 
 
 def test_marketplace_store_rules() -> None:
-    ok = domain.check_store(
+    ok = rules.check_store(
         MarketplaceStore(platform="Tokopedia", shop_url=" https://tokopedia.com/x ")
     )
     assert (ok.platform, ok.shop_url) == ("tokopedia", "https://tokopedia.com/x")
     with pytest.raises(InvalidInput) as caught:
-        domain.check_store(MarketplaceStore(platform="myspace", shop_url="https://x.id"))
+        rules.check_store(MarketplaceStore(platform="myspace", shop_url="https://x.id"))
     assert caught.value.rule == "platform"
     with pytest.raises(InvalidInput) as caught:
-        domain.check_store(MarketplaceStore(platform="shopee", shop_url="shopee/maju"))
+        rules.check_store(MarketplaceStore(platform="shopee", shop_url="shopee/maju"))
     assert caught.value.rule == "url_format"
 
 
 def test_campaigns_are_hashtags() -> None:
-    assert domain.check_campaigns(
+    assert rules.check_campaigns(
         ["SemuanyaAdaDisini", "#SemuanyaAdaDisini", "#BanggaBuatanIndonesia"]
     ) == [
         "#SemuanyaAdaDisini",
         "#BanggaBuatanIndonesia",
     ]
-    assert rule_of(domain.check_campaigns, ["has space"]) == ("campaigns", "campaign_format")
+    assert rule_of(rules.check_campaigns, ["has space"]) == ("campaigns", "campaign_format")
 
 
 # --- partners and MoUs ------------------------------------------------------------------------
 
 
 def test_partner_rules() -> None:
-    assert rule_of(domain.check_partner_id, "ministry") == ("partner_id", "reserved")
-    assert rule_of(domain.check_partner_id, "PII BKTI") == ("partner_id", "partner_id_format")
-    assert domain.check_country("lk") == "LK"
-    assert rule_of(domain.check_country, "Sri Lanka") == ("country", "country_format")
-    assert domain.check_partner_region("ID", "34", "3471") == ("34", "3471")
-    assert rule_of(domain.check_partner_region, "LK", "34", None) == ("province", "foreign_region")
+    assert rule_of(rules.check_partner_id, "ministry") == ("partner_id", "reserved")
+    assert rule_of(rules.check_partner_id, "PII BKTI") == ("partner_id", "partner_id_format")
+    assert rules.check_country("lk") == "LK"
+    assert rule_of(rules.check_country, "Sri Lanka") == ("country", "country_format")
+    assert rules.check_partner_region("ID", "34", "3471") == ("34", "3471")
+    assert rule_of(rules.check_partner_region, "LK", "34", None) == ("province", "foreign_region")
 
 
 def parties(*ids: str, witness: str | None = None) -> list[MoUParty]:
@@ -247,8 +257,8 @@ def parties(*ids: str, witness: str | None = None) -> list[MoUParty]:
 
 def test_mou_terms() -> None:
     start, end = date(2025, 1, 1), date(2026, 1, 1)
-    domain.check_mou_terms(parties("ydba", "ypti", witness="ministry"), start, end, "Ayah angkat")
-    domain.check_mou_terms(parties("ministry", "pii-bkti"), start, end, "Pendamping teknis")
+    rules.check_mou_terms(parties("ydba", "ypti", witness="ministry"), start, end, "Ayah angkat")
+    rules.check_mou_terms(parties("ministry", "pii-bkti"), start, end, "Pendamping teknis")
     cases = [
         (parties("ydba", witness="ministry"), start, end, "min_parties"),
         (parties("ydba", "ypti"), start, end, "ministry_missing"),
@@ -258,7 +268,7 @@ def test_mou_terms() -> None:
     ]
     for party_list, valid_from, valid_until, rule in cases:
         with pytest.raises(InvalidInput) as caught:
-            domain.check_mou_terms(party_list, valid_from, valid_until, "t")
+            rules.check_mou_terms(party_list, valid_from, valid_until, "t")
         assert caught.value.rule == rule
 
 
@@ -277,17 +287,17 @@ def mou(valid_until: date = date(2025, 12, 31)) -> MoU:
 
 def test_mou_lifecycle_sign_expire_terminate() -> None:
     draft = mou()
-    signed = draft.sign(date(2025, 5, 30), "NK/01/2025", NOW.date(), NOW)
+    signed = draft.sign(date(2025, 5, 30), "NK/01/2025", NOW.date(), NOW).state
     assert (signed.status, signed.document_ref) == ("signed", "NK/01/2025")
     with pytest.raises(Conflict):
         signed.sign(date(2025, 5, 30), "x", NOW.date(), NOW)
     assert not signed.is_due_to_expire(date(2025, 12, 31))  # the end date itself is still valid
     assert signed.is_due_to_expire(date(2026, 1, 1))
-    expired = signed.expire(datetime(2026, 1, 1, tzinfo=UTC))
+    expired = signed.expire(datetime(2026, 1, 1, tzinfo=UTC)).state
     assert expired.status == "expired"
     with pytest.raises(Conflict):
         expired.terminate("late", "m", NOW)
-    terminated = signed.terminate("partner dissolved", "m", NOW)
+    terminated = signed.terminate("partner dissolved", "m", NOW).state
     assert (terminated.status, terminated.termination_reason) == ("terminated", "partner dissolved")
     assert not terminated.is_due_to_expire(date(2030, 1, 1))
 

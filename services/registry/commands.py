@@ -1,0 +1,188 @@
+"""What clients send the registry: request bodies and list filters, every value bounded.
+
+Shared value types (NIB, NIK, region codes, KBLI, e-mail, country, language) carry the
+platform's rule into the OpenAPI; the domain adds the rules that need its tables or more than
+one field (``domain.rules``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from contracts.registry import EnterpriseStatus, MoUParty, MoUScope, PartnerType, SizeClass
+from contracts.values import (
+    EMAIL_MAX,
+    CountryCode,
+    Email,
+    Kbli,
+    Language,
+    Nib,
+    Nik,
+    ProvinceCode,
+    RegencyCode,
+)
+from ikmkit.service.limits import (
+    MAX_BULK,
+    MAX_ITEMS,
+    Code,
+    Codes,
+    Count,
+    Cursor,
+    Name,
+    Names,
+    Rupiah,
+    Text,
+    Url,
+    Version,
+)
+from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE
+from services.registry.domain.mou import MoUStatus
+
+
+class StoreInput(BaseModel):
+    platform: Code = Field(description="tokopedia, shopee, bukalapak, blibli, blanja, gojek, ...")
+    shop_url: Url
+
+
+Stores = Annotated[list[StoreInput], MAX_ITEMS]
+
+
+class RegisterEnterprise(BaseModel):
+    """Body of ``POST /enterprises``."""
+
+    nib: Nib
+    name: Name
+    legal_form: Code = Field(
+        "perorangan", description="PT, CV, UD, firma, koperasi, perorangan, ..."
+    )
+    owner_name: Name
+    owner_nik: Nik | None = None
+    owner_phone: Code | None = None
+    owner_email: Email | None = None
+    preferred_language: Language = "id"
+    street: Text = ""
+    postal_code: Code | None = None
+    province: ProvinceCode
+    regency: RegencyCode
+    kbli: Kbli = Field(description="KBLI 2020, 5 digits, manufacturing 10xxx-33xxx")
+    workforce: Count
+    investment_rupiah: Rupiah = Field(description="Investment excluding land and buildings, rupiah")
+    products: Names = []
+    campaigns: Codes = Field([], description="e.g. #SemuanyaAdaDisini")
+    marketplace_stores: Stores = []
+
+
+class EnterpriseRow(BaseModel):
+    """One row of a bulk import: the fields of ``POST /enterprises``, only their sizes checked
+    at the door; whether the row is a valid registration is decided for that row alone."""
+
+    nib: Code | None = None
+    name: Name | None = None
+    legal_form: Code | None = None
+    owner_name: Name | None = None
+    owner_nik: Code | None = None
+    owner_phone: Code | None = None
+    owner_email: Annotated[str, Field(max_length=EMAIL_MAX)] | None = None
+    preferred_language: Code | None = None
+    street: Text | None = None
+    postal_code: Code | None = None
+    province: Code | None = None
+    regency: Code | None = None
+    kbli: Code | None = None
+    # A number or the text a file had there: not a number is that row's error (int_parsing).
+    workforce: Count | Code | None = None
+    investment_rupiah: Rupiah | Code | None = None
+    products: Names | None = None
+    campaigns: Codes | None = None
+    marketplace_stores: Stores | None = None
+
+
+class ImportEnterprises(BaseModel):
+    """Body of ``POST /enterprises/import``: each row is checked on its own."""
+
+    rows: Annotated[list[EnterpriseRow], MAX_BULK] = Field(min_length=1)
+
+
+class UpdateEnterprise(BaseModel):
+    """Body of ``PATCH /enterprises/{nib}``: the fields to change and the version read."""
+
+    version: Version = Field(description="The version the change is based on (optimistic locking)")
+    name: Name | None = None
+    legal_form: Code | None = None
+    owner_name: Name | None = None
+    owner_nik: Nik | None = None
+    owner_phone: Code | None = None
+    owner_email: Email | None = None
+    preferred_language: Language | None = None
+    street: Text | None = None
+    postal_code: Code | None = None
+    province: ProvinceCode | None = None
+    regency: RegencyCode | None = None
+    kbli: Kbli | None = None
+    # A number or the text a file had there: not a number is that row's error (int_parsing).
+    workforce: Count | Code | None = None
+    investment_rupiah: Rupiah | Code | None = None
+    products: Names | None = None
+    campaigns: Codes | None = None
+    marketplace_stores: Stores | None = None
+
+
+class StatusChange(BaseModel):
+    reason: Text
+
+
+class EnterpriseQuery(BaseModel):
+    province: ProvinceCode | None = None
+    regency: RegencyCode | None = None
+    kbli: Kbli | None = None
+    status: EnterpriseStatus | None = None
+    size_class: SizeClass | None = None
+    cursor: Cursor | None = None
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
+
+
+class RegisterPartner(BaseModel):
+    partner_id: Code | None = Field(None, description="Slug such as pii-bkti; generated if absent")
+    name: Name
+    partner_type: PartnerType
+    country: CountryCode = "ID"
+    province: ProvinceCode | None = None
+    regency: RegencyCode | None = None
+    contact_email: Email | None = None
+    preferred_language: Language = "id"
+    memberships: Codes = Field([], description="e.g. colombo_plan")
+
+
+class PartyInput(MoUParty):
+    partner_id: Code
+
+
+class DraftMoU(BaseModel):
+    title: Name
+    scope: MoUScope
+    parties: Annotated[list[PartyInput], MAX_ITEMS] = Field(
+        description="Partner ids; the ministry is 'ministry'"
+    )
+    valid_from: date
+    valid_until: date
+    document_ref: Text | None = None
+
+
+class SignMoU(BaseModel):
+    signed_on: date | None = Field(None, description="Defaults to today")
+    document_ref: Text | None = Field(None, description="Required unless the draft has one")
+
+
+class TerminateMoU(BaseModel):
+    reason: Text
+
+
+class MoUQuery(BaseModel):
+    party: Code | None = None
+    scope: MoUScope | None = None
+    status: MoUStatus | None = None
+    cursor: Cursor | None = None
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)

@@ -1,0 +1,125 @@
+"""The MoU aggregate: a memorandum of understanding between the ministry and partners,
+drafted, signed, and ended by its end date (expired) or early (terminated). Each transition
+returns ``Changed(new_state, events)``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import ConfigDict
+
+from contracts.registry import MoUExpired, MoUParty, MoUScope, MoUSigned, MoUTerminated
+from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.store.repository import Versioned
+from ikmkit.unit_of_work import Changed
+from services.registry.domain import rules
+
+MoUStatus = Literal["draft", "signed", "expired", "terminated"]
+
+
+class MoU(Versioned):
+    model_config = ConfigDict(frozen=True)
+
+    mou_id: str
+    title: str
+    scope: MoUScope
+    parties: list[MoUParty]
+    valid_from: date
+    valid_until: date
+    signed_on: date | None = None
+    document_ref: str | None = None
+    status: MoUStatus = "draft"
+    termination_reason: str | None = None
+    terminated_by: str | None = None
+    created_by: str
+    created_at: datetime
+    signed_at: datetime | None = None
+    expired_at: datetime | None = None
+    terminated_at: datetime | None = None
+
+    @classmethod
+    def draft(cls, **fields: Any) -> MoU:
+        """A draft on terms the rules accept (no event: a draft binds no one yet)."""
+        rules.check_mou_terms(
+            fields["parties"], fields["valid_from"], fields["valid_until"], fields["title"]
+        )
+        return cls(**{**fields, "title": fields["title"].strip()})
+
+    def party_ids(self) -> list[str]:
+        return [p.partner_id for p in self.parties]
+
+    def sign(self, signed_on: date, document_ref: str, today: date, at: datetime) -> Changed[MoU]:
+        if self.status != "draft":
+            raise Conflict(
+                f"only a draft MoU can be signed; this one is {self.status}",
+                field="status",
+                rule="not_draft",
+            )
+        if self.valid_until < today:
+            raise InvalidInput(
+                f"the MoU ended on {self.valid_until}; an expired MoU cannot be signed",
+                field="valid_until",
+                rule="mou_expired",
+            )
+        if signed_on > today:
+            raise InvalidInput(
+                "signed_on cannot be in the future", field="signed_on", rule="future_date"
+            )
+        if signed_on > self.valid_until:
+            raise InvalidInput(
+                "signed_on is after the MoU's end date", field="signed_on", rule="after_end"
+            )
+        ref = rules.check_text(document_ref, "document_ref")
+        m = self.model_copy(
+            update={
+                "status": "signed",
+                "signed_on": signed_on,
+                "document_ref": ref,
+                "signed_at": at,
+            }
+        )
+        signed = MoUSigned(
+            mou_id=m.mou_id, title=m.title, scope=m.scope, parties=m.parties,
+            valid_from=m.valid_from, valid_until=m.valid_until, signed_on=signed_on,
+            document_ref=ref, signed_at=at,
+        )  # fmt: skip
+        return Changed(m, (signed,))
+
+    def is_due_to_expire(self, today: date) -> bool:
+        """A signed MoU expires once its end date has passed (the end date itself is valid)."""
+        return self.status == "signed" and self.valid_until < today
+
+    def expire(self, at: datetime) -> Changed[MoU]:
+        if not self.is_due_to_expire(at.date()):
+            raise Conflict(
+                f"MoU {self.mou_id} is not due to expire", field="status", rule="not_due"
+            )
+        m = self.model_copy(update={"status": "expired", "expired_at": at})
+        expired = MoUExpired(
+            mou_id=m.mou_id, scope=m.scope, parties=m.parties, valid_until=m.valid_until,
+            expired_at=at,
+        )  # fmt: skip
+        return Changed(m, (expired,))
+
+    def terminate(self, reason: str, by: str, at: datetime) -> Changed[MoU]:
+        if self.status != "signed":
+            raise Conflict(
+                f"only a signed MoU can be terminated; this one is {self.status}",
+                field="status",
+                rule="not_signed",
+            )
+        reason = rules.check_text(reason, "reason", max_length=500)
+        m = self.model_copy(
+            update={
+                "status": "terminated",
+                "termination_reason": reason,
+                "terminated_by": by,
+                "terminated_at": at,
+            }
+        )
+        terminated = MoUTerminated(
+            mou_id=m.mou_id, scope=m.scope, parties=m.parties, reason=reason,
+            terminated_by=by, terminated_at=at,
+        )  # fmt: skip
+        return Changed(m, (terminated,))

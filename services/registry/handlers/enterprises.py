@@ -1,0 +1,91 @@
+"""Enterprise use cases: register, update, verify, suspend, reinstate."""
+
+from __future__ import annotations
+
+from ikmkit.auth import Caller
+from ikmkit.service.errors import Conflict
+from ikmkit.store import DuplicateKey
+from ikmkit.unit_of_work import contended
+from services.registry.commands import RegisterEnterprise, StatusChange, UpdateEnterprise
+from services.registry.domain import access
+from services.registry.domain.model import Enterprise, EnterpriseFacts
+from services.registry.domain.rules import Violations
+from services.registry.store import RegistryUnit
+
+
+def valid_facts(data: dict[str, object]) -> EnterpriseFacts:
+    """The facts after every rule, or the first rule broken (``InvalidInput``)."""
+    violations = Violations()
+    facts = EnterpriseFacts.checked(data, violations)
+    violations.raise_first()
+    assert facts is not None
+    return facts
+
+
+# A registration racing another of the same NIB runs again, to answer with the record it lost to.
+@contended(5, also=(DuplicateKey,))
+async def register_enterprise(
+    uow: RegistryUnit, cmd: RegisterEnterprise, caller: Caller
+) -> Enterprise:
+    access.authorize_register(caller, cmd.province)
+    facts = valid_facts(cmd.model_dump())
+    existing = await uow.enterprises.find_one(cmd.nib)
+    if existing is not None:
+        raise _already_registered(existing, caller)
+    return await uow.enterprises.add(uow.collect(Enterprise.register(cmd.nib, facts, uow.now)))
+
+
+def _already_registered(existing: Enterprise, caller: Caller) -> Conflict:
+    nib = existing.nib
+    if access.can_see_enterprise(caller, nib, existing.province):
+        return Conflict(
+            f"NIB {nib} is already registered: {existing.name} (province {existing.province},"
+            f" status {existing.status}, GET /enterprises/{nib})",
+            field="nib",
+            rule="duplicate",
+        )
+    return Conflict(f"NIB {nib} is already registered", field="nib", rule="duplicate")
+
+
+async def update_enterprise(
+    uow: RegistryUnit, nib: str, cmd: UpdateEnterprise, caller: Caller
+) -> Enterprise:
+    current = await uow.enterprises.get(nib)
+    access.authorize_edit(caller, current)
+    if cmd.version != current.version:
+        raise Conflict(
+            f"enterprise {nib} is at version {current.version}, not {cmd.version};"
+            " read it again and reapply the change",
+            field="version",
+            rule="version_conflict",
+        )
+    changes = cmd.model_dump(exclude_unset=True, exclude={"version"})
+    facts = valid_facts({**current.facts().model_dump(), **changes})
+    changed = current.update(facts, uow.now)
+    if not changed.events:
+        return current
+    return await uow.enterprises.save(uow.collect(changed))
+
+
+async def verify_enterprise(uow: RegistryUnit, nib: str, caller: Caller) -> Enterprise:
+    current = await uow.enterprises.get(nib)
+    access.authorize_officer_action(caller, current)
+    return await uow.enterprises.save(uow.collect(current.verify(caller.subject, uow.now)))
+
+
+async def suspend_enterprise(
+    uow: RegistryUnit, nib: str, cmd: StatusChange, caller: Caller
+) -> Enterprise:
+    current = await uow.enterprises.get(nib)
+    access.authorize_officer_action(caller, current)
+    changed = current.suspend(cmd.reason, caller.subject, uow.now)
+    return await uow.enterprises.save(uow.collect(changed))
+
+
+async def reinstate_enterprise(
+    uow: RegistryUnit, nib: str, cmd: StatusChange, caller: Caller
+) -> Enterprise:
+    current = await uow.enterprises.get(nib)
+    access.authorize_officer_action(caller, current)
+    changed = current.reinstate(cmd.reason, caller.subject, uow.now)
+    return await uow.enterprises.save(uow.collect(changed))

@@ -1,0 +1,142 @@
+"""Bulk import of enterprises (``POST /enterprises/import``): every row is checked on its own
+by the rules of ``POST /enterprises``, so one bad row never fails the others.
+
+Idempotent: a row whose NIB is already registered is ``existing`` and changes nothing, so a
+file can be sent again. The imported rows and their events commit in one unit of work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from ikmkit.auth import Caller
+from ikmkit.service.errors import InvalidInput
+from ikmkit.store import DuplicateKey
+from ikmkit.unit_of_work import Changed, contended
+from services.registry.commands import EnterpriseRow, ImportEnterprises, RegisterEnterprise
+from services.registry.domain import access
+from services.registry.domain.model import Enterprise, EnterpriseFacts
+from services.registry.domain.rules import Violations
+from services.registry.store import RegistryUnit
+
+
+class RowError(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class RowResult(BaseModel):
+    index: int
+    nib: str | None
+    status: Literal["imported", "existing", "rejected"]
+    errors: list[RowError] | None = None
+    """Every rule the row breaks (only on a rejected row)."""
+
+
+class ImportResult(BaseModel):
+    rows: int
+    imported: int
+    existing: int
+    rejected: int
+    results: list[RowResult]
+
+
+def _error(exc: InvalidInput) -> RowError:
+    return RowError(field=exc.field or "", rule=exc.rule or "", message=exc.message)
+
+
+def _request_errors(exc: ValidationError) -> tuple[list[RowError], set[str]]:
+    errors = [
+        RowError(field=".".join(str(p) for p in e["loc"]), rule=e["type"], message=e["msg"])
+        for e in exc.errors()
+    ]
+    return errors, {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+
+
+def check_row(
+    row: EnterpriseRow, at: datetime
+) -> tuple[Changed[Enterprise] | None, list[RowError]]:
+    """The row as a registration, or every rule it breaks: the request model's rules, then the
+    domain's on the fields the request model accepted."""
+    given = row.model_dump(exclude_none=True)
+    try:
+        cmd = RegisterEnterprise.model_validate(given)
+    except ValidationError as exc:
+        errors, broken = _request_errors(exc)
+        violations = Violations()
+        EnterpriseFacts.check_fields({**given, **dict.fromkeys(broken)}, violations)
+        return None, errors + [_error(v) for v in violations.found]
+    violations = Violations()
+    facts = EnterpriseFacts.checked(cmd.model_dump(), violations)
+    registered = facts and violations.check(Enterprise.register, cmd.nib, facts, at)
+    return registered or None, [_error(v) for v in violations.found]
+
+
+class _Rows:
+    """The results of one request's rows, in order, and the enterprises to add."""
+
+    def __init__(self) -> None:
+        self.results: list[RowResult] = []
+        self.new: dict[str, Changed[Enterprise]] = {}
+
+    def add(self, index: int, nib: str | None, errors: list[RowError]) -> None:
+        status: Literal["imported", "rejected"] = "rejected" if errors else "imported"
+        self.results.append(RowResult(index=index, nib=nib, status=status, errors=errors or None))
+
+    def summary(self, existing: set[str]) -> ImportResult:
+        for r in self.results:
+            if r.status == "imported" and r.nib in existing:
+                r.status = "existing"
+        count = {s: sum(r.status == s for r in self.results) for s in ("imported", "existing")}
+        return ImportResult(
+            rows=len(self.results),
+            rejected=len(self.results) - count["imported"] - count["existing"],
+            results=self.results,
+            **count,
+        )
+
+
+def _checked_rows(cmd: ImportEnterprises, caller: Caller, at: datetime) -> _Rows:
+    rows = _Rows()
+    seen: set[str] = set()
+    for index, row in enumerate(cmd.rows):
+        registered, errors = check_row(row, at)
+        if row.province and not access.may_import_into(caller, row.province):
+            errors.append(
+                RowError(
+                    field="province",
+                    rule="forbidden_province",
+                    message=f"a regional officer of province {caller.province} imports only there",
+                )
+            )
+        if row.nib in seen:
+            errors.append(
+                RowError(
+                    field="nib",
+                    rule="duplicate_in_file",
+                    message="the NIB is in an earlier row of this request",
+                )
+            )
+        seen.add(row.nib or "")
+        rows.add(index, row.nib, errors)
+        if registered is not None and not errors:
+            rows.new[registered.state.nib] = registered
+    return rows
+
+
+# Rows registered through the API while this import ran: run it again, they are existing then.
+@contended(5, also=(DuplicateKey,))
+async def import_enterprises(
+    uow: RegistryUnit, cmd: ImportEnterprises, caller: Caller
+) -> ImportResult:
+    access.authorize_import(caller)
+    rows = _checked_rows(cmd, caller, uow.now)
+    existing = await uow.enterprises.existing(list(rows.new))
+    new = [uow.collect(r) for nib, r in rows.new.items() if nib not in existing]
+    if new:
+        await uow.enterprises.add_many(new)
+    return rows.summary(existing)
