@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import values
@@ -181,11 +181,7 @@ class RequestGuard:
 
     def limit_for(self, scope: Scope) -> int:
         if self._bulk is None:  # routes are all included by the first request
-            self._bulk = [
-                (route.path_regex, route.methods or set())
-                for route in self.routes_of.routes
-                if isinstance(route, APIRoute) and (route.openapi_extra or {}).get("x-ikm-bulk")
-            ]
+            self._bulk = _bulk_routes(self.routes_of)
         for pattern, methods in self._bulk:
             if scope["method"] in methods and pattern.match(scope["path"]):
                 return self.bulk_max_bytes
@@ -332,6 +328,17 @@ async def _invalid_unicode(loc: Iterable[str | int], send: Send) -> None:
 
 def _human(size: int) -> str:
     return f"{size / 1024 / 1024:g} MiB" if size >= 1024 * 1024 else f"{size / 1024:g} KiB"
+
+
+def _bulk_routes(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    """The operations marked ``x-ikm-bulk``, read from the app's OpenAPI: it lists every route
+    with its full path however routers were included (FastAPI wraps included routers)."""
+    bulk: list[tuple[re.Pattern[str], set[str]]] = []
+    for path, operations in app.openapi().get("paths", {}).items():
+        methods = {m.upper() for m, op in operations.items() if (op or {}).get("x-ikm-bulk")}
+        if methods:
+            bulk.append((compile_path(path)[0], methods))
+    return bulk
 
 
 def install_request_guard(app: FastAPI, *, max_bytes: int, bulk_max_bytes: int) -> None:

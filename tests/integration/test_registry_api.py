@@ -359,11 +359,6 @@ async def test_import_answers_each_row_and_refuses_only_a_bad_envelope(
         assert r.json()["detail"][0]["loc"] == loc
 
 
-@pytest.mark.xfail(
-    reason="ikmkit RequestGuard finds BULK_ROUTE only among the app's own routes; FastAPI 0.165"
-    " wraps included routers (_IncludedRouter), so a router's bulk route keeps the 1 MiB limit",
-    strict=False,
-)
 async def test_import_takes_the_bulk_body_allowance(registry: RunningService) -> None:
     rows = [enterprise_body(new_nib()) for _ in range(3000)]  # ~1.4 MB: over 1 MiB
     r = await registry.client.post("/enterprises/import", json={"rows": rows}, headers=MINISTRY)
