@@ -10,14 +10,14 @@ tests/deploy/test_kafka_acls.py checks it against the contract catalog.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from contracts.topics import TOPIC_PREFIX, dead_letter_topic
-from ikmkit.messaging.outbox import Outbox
-from ikmkit.service.runtime import Runtime, ServiceDefinition
-from ikmkit.store import Store
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.service.runtime import ServiceDefinition, build_runtime
 
 SERVICES = ("registry", "subsidy", "training", "notify")
 AUDIT_USER = "ikm-audit"
@@ -41,24 +41,26 @@ def user_name(service: str) -> str:
     return f"ikm-{service}"
 
 
-def subscriptions(definition: ServiceDefinition) -> dict[str, list[str]]:
+def subscriptions(definition: ServiceDefinition[Any]) -> dict[str, list[str]]:
     """Consumer group -> topics, by building the service's consumers (no I/O)."""
-    # Builders only keep references to these parts; nothing is opened or sent.
-    runtime = Runtime(
-        definition.name,
-        definition.settings,
-        store=cast(Store, None),
-        outbox=Outbox(f"/ikm/{definition.name}"),
-        publisher=cast(Any, None),
-        relay=cast(Any, None),
-        broker=cast(Any, None),
-    )
-    consumers = [spec.build(runtime) for spec in definition.consumers]
+
+    async def build() -> list[EventConsumer[Any]]:
+        # Building a runtime, the service's dependencies and its consumers opens and sends
+        # nothing; the Kafka clients only want to be made where an event loop runs.
+        runtime = build_runtime(definition)
+        deps = definition.bootstrap(runtime)
+        built = [spec.build(deps, runtime) for spec in definition.consumers]
+        await runtime.relay.stop()
+        await runtime.publisher.stop()
+        return built
+
+    consumers = asyncio.run(build())
     return {consumer.group: consumer.topics for consumer in consumers}
 
 
 def service_access(service: str) -> Access:
-    definition: ServiceDefinition = importlib.import_module(f"services.{service}.main").definition()
+    main = importlib.import_module(f"services.{service}.main")
+    definition: ServiceDefinition[Any] = main.definition()
     groups = subscriptions(definition)
     dead_letters = [dead_letter_topic(t, g) for g, topics in groups.items() for t in topics]
     return Access(
