@@ -11,7 +11,7 @@ from ikmkit.service.runtime import Runtime
 from ikmkit.store import Store
 from ikmkit.unit_of_work import Units
 from services.notify.dispatcher import Dispatcher
-from services.notify.domain.model import MINISTRY, Contact, RetryPolicy, regional_recipient
+from services.notify.domain.model import MINISTRY, Contact, DeliveryRetries, regional_recipient
 from services.notify.senders import EmailSender, HttpWebhookSender, SmtpMailer, WebhookSender
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyUnit, SubscriptionCache
@@ -46,7 +46,7 @@ def bootstrap(
     email = email or SmtpMailer(settings)
     webhooks = webhooks or HttpWebhookSender(settings.webhook_timeout)
     renderer = Renderer()
-    policy = RetryPolicy(
+    policy = DeliveryRetries(
         max_attempts=settings.max_attempts,
         base_seconds=settings.retry_base_seconds,
         max_seconds=settings.retry_max_seconds,

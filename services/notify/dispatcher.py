@@ -18,7 +18,7 @@ import traceback
 from ikmkit.unit_of_work import Units
 from services.notify import handlers, queries
 from services.notify.commands import SendOutcome
-from services.notify.domain.model import Notification, RetryPolicy
+from services.notify.domain.model import DeliveryRetries, Notification
 from services.notify.domain.webhooks import signed_headers
 from services.notify.queries import DueWork
 from services.notify.senders import EmailSender, UndeliverableAddress, WebhookSender
@@ -36,7 +36,7 @@ class Dispatcher:
         email: EmailSender,
         webhooks: WebhookSender,
         renderer: Renderer,
-        policy: RetryPolicy,
+        policy: DeliveryRetries,
         batch_size: int = 500,
         concurrency: int = 16,
         idle_seconds: float = 0.5,

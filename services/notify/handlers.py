@@ -18,7 +18,7 @@ from ikmkit.auth import Caller
 from ikmkit.service.errors import NotFound
 from services.notify.commands import Redrive, SendOutcome, Subscribe
 from services.notify.domain import access, rules, webhooks
-from services.notify.domain.model import IN_APP, Contact, Delivery, Notification, RetryPolicy
+from services.notify.domain.model import IN_APP, Contact, Delivery, DeliveryRetries, Notification
 from services.notify.domain.webhooks import Subscription
 from services.notify.replicas import ContactBook
 from services.notify.store import NotifyUnit, SubscriptionCache
@@ -47,7 +47,7 @@ async def notify_about(
 
 
 async def record_outcomes(
-    uow: NotifyUnit, outcomes: Sequence[SendOutcome], policy: RetryPolicy
+    uow: NotifyUnit, outcomes: Sequence[SendOutcome], policy: DeliveryRetries
 ) -> None:
     """Store what the dispatcher's sends came to; plain successes are written in bulk."""
     delivered: dict[int, list[str]] = {}

@@ -14,7 +14,7 @@ from contracts.registry import EnterpriseRegistered, MoUParty, MoUSigned, OwnerC
 from ikmkit.auth import Caller
 from ikmkit.service.errors import InvalidInput
 from services.notify.domain import access, model, rules, webhooks
-from services.notify.domain.model import Notification, RetryPolicy
+from services.notify.domain.model import DeliveryRetries, Notification
 from services.notify.domain.webhooks import Subscription
 from services.notify.queries import subscription_view
 from services.notify.templates import TEMPLATE_DIR, Renderer
@@ -59,7 +59,7 @@ def test_dedup_key_is_event_recipient_channel() -> None:
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
-    policy = RetryPolicy(base_seconds=1, max_seconds=10)
+    policy = DeliveryRetries(base_seconds=1, max_seconds=10)
     assert policy.delay(1, rand=lambda lo, hi: hi) == 1
     assert policy.delay(3, rand=lambda lo, hi: hi) == 4
     assert policy.delay(3, rand=lambda lo, hi: lo) == 2
@@ -67,7 +67,7 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
 
 
 def test_failed_attempt_schedules_a_retry_then_parks_as_dead() -> None:
-    policy = RetryPolicy(max_attempts=2, base_seconds=1, max_seconds=1)
+    policy = DeliveryRetries(max_attempts=2, base_seconds=1, max_seconds=1)
     first = pending().failed("refused", NOW, policy).state
     assert first.status == "pending" and first.attempts == 1 and first.last_error == "refused"
     retry_at = first.next_attempt_at

@@ -18,7 +18,7 @@ from ikmkit.unit_of_work import Units
 from services.notify import handlers, queries
 from services.notify.bootstrap import Notify, bootstrap
 from services.notify.commands import Redrive, SendOutcome, Subscribe
-from services.notify.domain.model import Notification, RetryPolicy
+from services.notify.domain.model import DeliveryRetries, Notification
 from services.notify.senders import UndeliverableAddress
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
@@ -28,7 +28,7 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 NIB = "1234567890123"
 OWNER = f"enterprise:{NIB}"
 MINISTRY = Caller(subject="officer", role="ministry")
-POLICY = RetryPolicy(max_attempts=2, base_seconds=1, max_seconds=1)
+POLICY = DeliveryRetries(max_attempts=2, base_seconds=1, max_seconds=1)
 
 
 class Clock:

@@ -86,7 +86,7 @@ class Contact(Versioned):
 # --- retries --------------------------------------------------------------------------------
 
 
-class RetryPolicy(BaseModel):
+class DeliveryRetries(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     max_attempts: int = 6
@@ -174,7 +174,7 @@ class Notification(Versioned):
         self,
         error: str | None,
         at: datetime,
-        policy: RetryPolicy,
+        policy: DeliveryRetries,
         *,
         permanent: bool = False,
         target: str | None = None,
@@ -201,7 +201,7 @@ class Notification(Versioned):
         self,
         error: str,
         at: datetime,
-        policy: RetryPolicy,
+        policy: DeliveryRetries,
         *,
         permanent: bool = False,
         target: str | None = None,
