@@ -166,8 +166,12 @@ class PartnerRegistered(Event):
     registered_at: datetime
 
 
+MINISTRY_PARTY_ID = "ministry"
+"""The ``partner_id`` of the ministry itself when it is a party to an MoU."""
+
+
 class MoUParty(BaseModel):
-    """A party to an MoU: the ministry (``partner_id`` = ``ministry``) or a registered partner."""
+    """A party to an MoU: the ministry (``MINISTRY_PARTY_ID``) or a registered partner."""
 
     model_config = ConfigDict(frozen=True)
 

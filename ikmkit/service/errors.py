@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
 
 class AppError(Exception):
     status_code = 400
@@ -41,3 +46,19 @@ class Forbidden(AppError):
 class Unauthorized(AppError):
     status_code = 401
     error_type = "unauthorized"
+
+
+@cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
+
+
+def checked(kind: Any, value: object, field: str, *, rule: str | None = None) -> str:
+    """``value`` as the text type ``kind`` (a ``contracts.values`` type) accepts it, or its
+    rule as an ``InvalidInput`` naming ``field``: the domain checks a shared value with the
+    same rule its request model does, and reports it among its other rules."""
+    try:
+        return str(_adapter(kind).validate_python(value))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(error["msg"], field=field, rule=rule or error["type"]) from None

@@ -11,6 +11,7 @@ from datetime import date
 
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import (
+    MINISTRY_PARTY_ID,
     EnterpriseClassChanged,
     EnterpriseOnboardedToMarketplace,
     EnterpriseRegistered,
@@ -26,8 +27,6 @@ from contracts.registry import (
 from ikmkit.messaging.replica import Replicated, SequencedReplica
 from services.training.domain.mentoring import MoUCoverage, MoUStatus
 from services.training.store import ENTERPRISE_REPLICA, MOU_REPLICA, TrainingUnit
-
-MINISTRY = "ministry"
 
 type EnterpriseEvent = (
     EnterpriseRegistered
@@ -117,7 +116,9 @@ MOUS = SequencedReplica(MOU_REPLICA, MoUReplica)
 
 
 def _partners(parties: list[MoUParty]) -> list[str]:
-    return [p.partner_id for p in parties if p.role == "party" and p.partner_id != MINISTRY]
+    return [
+        p.partner_id for p in parties if p.role == "party" and p.partner_id != MINISTRY_PARTY_ID
+    ]
 
 
 async def on_mou_signed(event: MoUSigned, meta: EnvelopeAttributes, uow: TrainingUnit) -> None:

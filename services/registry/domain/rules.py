@@ -17,19 +17,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lokal import parse_nik, parse_phone
-from pydantic import TypeAdapter, ValidationError
-from pydantic_core import PydanticCustomError
 
 from contracts import values
-from contracts.registry import Directorate, MoUParty, SizeClass
+from contracts.registry import MINISTRY_PARTY_ID, Directorate, MoUParty, SizeClass
 from ikmkit.service import limits
-from ikmkit.service.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput, checked
 from services.registry.domain import regions
 
 if TYPE_CHECKING:
     from services.registry.domain.model import MarketplaceStore
 
-MINISTRY_PARTY = "ministry"
 """The ministry's ``partner_id`` when it is a party to or a witness of an MoU."""
 
 LEGAL_FORMS = ("PT", "CV", "UD", "firma", "koperasi", "perorangan", "PT_perorangan", "yayasan")
@@ -43,9 +40,6 @@ MANUFACTURING_DIVISIONS = range(10, 34)
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _POSTAL_CODE = re.compile(r"^\d{5}$")
 _CAMPAIGN = re.compile(r"^#?[A-Za-z0-9_]{2,64}$")
-_NIB = TypeAdapter(values.Nib)
-_KBLI = TypeAdapter(values.Kbli)
-_LANGUAGE = TypeAdapter(values.Language)
 
 
 @dataclass
@@ -66,27 +60,11 @@ class Violations:
             raise self.found[0]
 
 
-def _platform_rule[T](adapter: TypeAdapter[T], value: object, field: str) -> T:
-    """A ``contracts.values`` rule, reported as a domain error (same rule code)."""
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(error["msg"], field=field, rule=error["type"]) from None
-
-
-def _custom_rule[T](check: Callable[[str], T], value: str, field: str, rule: str = "") -> T:
-    try:
-        return check(value)
-    except PydanticCustomError as exc:
-        raise InvalidInput(exc.message(), field=field, rule=rule or exc.type) from None
-
-
 # --- identifiers and contacts -----------------------------------------------------------------
 
 
 def check_nib(nib: str, field: str = "nib") -> str:
-    return _platform_rule(_NIB, nib, field)
+    return checked(values.Nib, nib, field)
 
 
 def check_nik(nik: str, field: str = "owner_nik") -> str:
@@ -136,18 +114,18 @@ def check_phone(phone: str, field: str = "owner_phone") -> str:
 
 
 def check_email(email: str, field: str = "owner_email") -> str:
-    return _custom_rule(values.normalize_email, email, field)
+    return checked(values.Email, email, field)
 
 
 def check_language(language: str, field: str = "preferred_language") -> str:
-    return _platform_rule(_LANGUAGE, language, field)
+    return checked(values.Language, language, field)
 
 
 # --- regions and classification ------------------------------------------------------------
 
 
 def check_province(province: str, field: str = "province") -> str:
-    return _custom_rule(values.check_province, province, field)
+    return checked(values.ProvinceCode, province, field)
 
 
 def check_regency(regency: str, province: str, field: str = "regency") -> str:
@@ -167,7 +145,7 @@ def check_regency(regency: str, province: str, field: str = "regency") -> str:
 
 
 def check_kbli(kbli: str, field: str = "kbli") -> str:
-    _platform_rule(_KBLI, kbli, field)
+    checked(values.Kbli, kbli, field)
     if int(kbli[:2]) not in MANUFACTURING_DIVISIONS:
         raise InvalidInput(
             f"KBLI {kbli} is not manufacturing (section C, divisions 10-33)",
@@ -311,7 +289,7 @@ def size_class_for(workforce: int, investment_rupiah: int) -> SizeClass:
 
 
 def check_partner_id(partner_id: str, field: str = "partner_id") -> str:
-    if partner_id == MINISTRY_PARTY:
+    if partner_id == MINISTRY_PARTY_ID:
         raise InvalidInput(
             "'ministry' is reserved for the ministry itself", field=field, rule="reserved"
         )
@@ -326,7 +304,7 @@ def check_partner_id(partner_id: str, field: str = "partner_id") -> str:
 
 def check_country(country: str, field: str = "country") -> str:
     # The platform's ISO 3166-1 list; the registry has always called the rule country_format.
-    return _custom_rule(values.check_country, country, field, "country_format")
+    return checked(values.CountryCode, country, field, rule="country_format")
 
 
 def check_partner_region(
@@ -358,7 +336,7 @@ def check_mou_terms(
         )
     if sum(1 for p in parties if p.role == "party") < 2:
         raise InvalidInput("an MoU needs at least two parties", field="parties", rule="min_parties")
-    if MINISTRY_PARTY not in ids:
+    if MINISTRY_PARTY_ID not in ids:
         raise InvalidInput(
             "the ministry ('ministry') must take part, as a party or as a witness",
             field="parties",
@@ -371,4 +349,4 @@ def check_mou_terms(
 
 
 def non_ministry_parties(parties: Iterable[MoUParty]) -> Iterator[str]:
-    return (p.partner_id for p in parties if p.partner_id != MINISTRY_PARTY)
+    return (p.partner_id for p in parties if p.partner_id != MINISTRY_PARTY_ID)

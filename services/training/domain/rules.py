@@ -13,14 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Any
-
-from pydantic import TypeAdapter, ValidationError
 
 from contracts import values
 from contracts.training import CourseKind, CourseSession
-from ikmkit.service.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput, checked
 
 INDONESIA = "ID"
 _CERTIFICATE = re.compile(r"^IKMT-(\d{4})-([A-Z2-7]{8})-([A-Z2-7]{6})$")
@@ -34,34 +30,20 @@ class Keys:
     pseudonym: bytes
 
 
-@cache
-def _adapter(kind: Any) -> TypeAdapter[str]:
-    return TypeAdapter(kind)
-
-
-def _checked(kind: Any, value: str, field: str) -> str:
-    """``value`` as the shared value type ``kind`` accepts it, or the type's rule as a refusal."""
-    try:
-        return _adapter(kind).validate_python(value)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(error["msg"], field=field, rule=error["type"]) from None
-
-
 def check_country(code: str, field: str = "country") -> str:
-    return _checked(values.CountryCode, code, field)
+    return checked(values.CountryCode, code, field)
 
 
 def check_province(code: str | None, field: str = "province") -> str | None:
-    return None if code is None else _checked(values.ProvinceCode, code, field)
+    return None if code is None else checked(values.ProvinceCode, code, field)
 
 
 def check_nib(nib: str, field: str = "nib") -> str:
-    return _checked(values.Nib, nib, field)
+    return checked(values.Nib, nib, field)
 
 
 def check_email(email: str, field: str = "email") -> str:
-    return _checked(values.Email, email, field)
+    return checked(values.Email, email, field)
 
 
 # --- courses ---------------------------------------------------------------------------------
