@@ -171,7 +171,7 @@ MINISTRY_PARTY_ID = "ministry"
 
 
 class MoUParty(BaseModel):
-    """A party to an MoU: the ministry (``MINISTRY_PARTY_ID``) or a registered partner."""
+    """A party to an MoU: the ministry (``partner_id`` = ``ministry``) or a registered partner."""
 
     model_config = ConfigDict(frozen=True)
 
