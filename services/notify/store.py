@@ -102,7 +102,7 @@ class NotificationRepository(Repository[Notification]):
         )
 
 
-class DeliveryLedger(Repository[Delivery]):
+class DeliveryRepository(Repository[Delivery]):
     """Every attempt: time, channel, target (e-mail masked), status, error."""
 
     collection = DELIVERIES
@@ -139,7 +139,7 @@ class NotifyUnit(UnitOfWork):
     def __init__(self, tx: Transaction) -> None:
         super().__init__(tx)
         self.notifications = NotificationRepository(tx)
-        self.ledger = DeliveryLedger(tx)
+        self.ledger = DeliveryRepository(tx)
         self.subscriptions = SubscriptionRepository(tx)
         self.contacts = ContactRepository(tx)
 

@@ -43,14 +43,14 @@ COLLECTIONS = (
 PAGE = 500
 
 
-class Programs(Repository[Program]):
+class ProgramRepository(Repository[Program]):
     collection = PROGRAMS
     model = Program
     id_field = "id"
     what = "program"
 
 
-class Budgets(Repository[Budget]):
+class BudgetRepository(Repository[Budget]):
     collection = BUDGETS
     model = Budget
     id_field = "id"
@@ -74,7 +74,7 @@ class Budgets(Repository[Budget]):
         return await _all(self, where, order_by=[("program_id", 1)])
 
 
-class Applications(Repository[Application]):
+class ApplicationRepository(Repository[Application]):
     collection = APPLICATIONS
     model = Application
     id_field = "id"
@@ -104,7 +104,7 @@ class Applications(Repository[Application]):
         ]
 
 
-class Usages(Repository[EnterpriseUsage]):
+class UsageRepository(Repository[EnterpriseUsage]):
     collection = ENTERPRISE_USAGE
     model = EnterpriseUsage
     id_field = "id"
@@ -135,7 +135,7 @@ async def _all[M: Versioned](
 class SubsidyUnit(UnitOfWork):
     def __init__(self, tx: Transaction) -> None:
         super().__init__(tx)
-        self.programs = Programs(tx)
-        self.budgets = Budgets(tx)
-        self.applications = Applications(tx)
-        self.usages = Usages(tx)
+        self.programs = ProgramRepository(tx)
+        self.budgets = BudgetRepository(tx)
+        self.applications = ApplicationRepository(tx)
+        self.usages = UsageRepository(tx)

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import InvalidInput
+from ikmkit.service.bulk import Violation
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import Changed, contended
 from services.registry.commands import EnterpriseRow, ImportEnterprises, RegisterEnterprise
@@ -23,17 +23,11 @@ from services.registry.domain.rules import Violations
 from services.registry.store import RegistryUnit
 
 
-class RowError(BaseModel):
-    field: str
-    rule: str
-    message: str
-
-
-class RowResult(BaseModel):
+class ImportedRow(BaseModel):
     index: int
     nib: str | None
     status: Literal["imported", "existing", "rejected"]
-    errors: list[RowError] | None = None
+    errors: list[Violation] | None = None
     """Every rule the row breaks (only on a rejected row)."""
 
 
@@ -42,16 +36,12 @@ class ImportResult(BaseModel):
     imported: int
     existing: int
     rejected: int
-    results: list[RowResult]
+    results: list[ImportedRow]
 
 
-def _error(exc: InvalidInput) -> RowError:
-    return RowError(field=exc.field or "", rule=exc.rule or "", message=exc.message)
-
-
-def _request_errors(exc: ValidationError) -> tuple[list[RowError], set[str]]:
+def _request_errors(exc: ValidationError) -> tuple[list[Violation], set[str]]:
     errors = [
-        RowError(field=".".join(str(p) for p in e["loc"]), rule=e["type"], message=e["msg"])
+        Violation(field=".".join(str(p) for p in e["loc"]), rule=e["type"], message=e["msg"])
         for e in exc.errors()
     ]
     return errors, {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
@@ -59,7 +49,7 @@ def _request_errors(exc: ValidationError) -> tuple[list[RowError], set[str]]:
 
 def check_row(
     row: EnterpriseRow, at: datetime
-) -> tuple[Changed[Enterprise] | None, list[RowError]]:
+) -> tuple[Changed[Enterprise] | None, list[Violation]]:
     """The row as a registration, or every rule it breaks: the request model's rules, then the
     domain's on the fields the request model accepted."""
     given = row.model_dump(exclude_none=True)
@@ -69,23 +59,23 @@ def check_row(
         errors, broken = _request_errors(exc)
         violations = Violations()
         EnterpriseFacts.check_fields({**given, **dict.fromkeys(broken)}, violations)
-        return None, errors + [_error(v) for v in violations.found]
+        return None, errors + [Violation.of(v) for v in violations.found]
     violations = Violations()
     facts = EnterpriseFacts.checked(cmd.model_dump(), violations)
     registered = facts and violations.check(Enterprise.register, cmd.nib, facts, at)
-    return registered or None, [_error(v) for v in violations.found]
+    return registered or None, [Violation.of(v) for v in violations.found]
 
 
 class _Rows:
     """The results of one request's rows, in order, and the enterprises to add."""
 
     def __init__(self) -> None:
-        self.results: list[RowResult] = []
+        self.results: list[ImportedRow] = []
         self.new: dict[str, Changed[Enterprise]] = {}
 
-    def add(self, index: int, nib: str | None, errors: list[RowError]) -> None:
+    def add(self, index: int, nib: str | None, errors: list[Violation]) -> None:
         status: Literal["imported", "rejected"] = "rejected" if errors else "imported"
-        self.results.append(RowResult(index=index, nib=nib, status=status, errors=errors or None))
+        self.results.append(ImportedRow(index=index, nib=nib, status=status, errors=errors or None))
 
     def summary(self, existing: set[str]) -> ImportResult:
         for r in self.results:
@@ -107,7 +97,7 @@ def _checked_rows(cmd: ImportEnterprises, caller: Caller, at: datetime) -> _Rows
         registered, errors = check_row(row, at)
         if row.province and not access.may_import_into(caller, row.province):
             errors.append(
-                RowError(
+                Violation(
                     field="province",
                     rule="forbidden_province",
                     message=f"a regional officer of province {caller.province} imports only there",
@@ -115,7 +105,7 @@ def _checked_rows(cmd: ImportEnterprises, caller: Caller, at: datetime) -> _Rows
             )
         if row.nib in seen:
             errors.append(
-                RowError(
+                Violation(
                     field="nib",
                     rule="duplicate_in_file",
                     message="the NIB is in an earlier row of this request",

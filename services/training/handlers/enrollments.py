@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from ikmkit.auth import Caller
+from ikmkit.service.bulk import RowViolation
 from ikmkit.service.errors import AppError, Conflict, NotFound
 from services.training.commands import CancelEnrollment, EnrollParticipants
 from services.training.domain import access, rules
@@ -25,14 +26,7 @@ from services.training.replicas import ENTERPRISES
 from services.training.store import TrainingUnit
 
 
-class RowError(BaseModel):
-    row: int
-    field: str | None
-    rule: str | None
-    message: str
-
-
-class RowResult(BaseModel):
+class EnrolledRow(BaseModel):
     row: int
     participant_id: str
     status: str
@@ -42,8 +36,8 @@ class BulkOutcome(BaseModel):
     course_id: str
     enrolled: int = 0
     waitlisted: int = 0
-    results: list[RowResult] = []
-    errors: list[RowError] = []
+    results: list[EnrolledRow] = []
+    errors: list[RowViolation] = []
 
 
 @dataclass
@@ -56,12 +50,12 @@ class _Rows:
     def refuse(self, row: int, exc: AppError) -> None:
         self.failures.append(exc)
         self.outcome.errors.append(
-            RowError(row=row, field=exc.field, rule=exc.rule, message=exc.message)
+            RowViolation(row=row, field=exc.field, rule=exc.rule, message=exc.message)
         )
 
     def accept(self, row: int, enrollment: Enrollment) -> None:
         self.outcome.results.append(
-            RowResult(row=row, participant_id=enrollment.participant_id, status=enrollment.status)
+            EnrolledRow(row=row, participant_id=enrollment.participant_id, status=enrollment.status)
         )
         if enrollment.status == "enrolled":
             self.outcome.enrolled += 1
