@@ -19,9 +19,7 @@ GROUPS = {
     "dev": LazyCommand("ikm_cli.dev", "Run the whole system locally."),
     "registry": LazyCommand("ikm_cli.registry", "registry commands: bulk import."),
     "training": LazyCommand("ikm_cli.training", "training commands."),
-    "notify": LazyCommand(
-        "ikm_cli.notify", "notify commands: dead notifications, deliveries."
-    ),
+    "notify": LazyCommand("ikm_cli.notify", "notify commands: dead notifications, deliveries."),
     "audit": LazyCommand("ikm_cli.audit", "Audit the event log: replay, trail, rebuild."),
     "outbox": LazyCommand(
         "ikm_cli.outbox", "Outbox operations: parked events, republishing a lost topic."

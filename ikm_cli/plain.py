@@ -3,8 +3,8 @@
 Typer coerces every parameter (even ``--help``) through a pydantic ``TypeAdapter``;
 importing pydantic for it costs more than a third of ``ikm token``'s start-up budget
 (0.3 s). ``plain_params`` gives a command's ``bool``, ``str`` and ``int`` parameters
-(optional or not) plain coercion instead; other parameter types keep typer's. ``tests/unit/test_cli_startup.py`` fails if typer changes
-so that this no longer holds.
+(optional or not) plain coercion instead; other parameter types keep typer's.
+``tests/unit/test_cli_startup.py`` fails if typer changes so that this no longer holds.
 """
 
 from __future__ import annotations
