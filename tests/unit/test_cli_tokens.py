@@ -23,7 +23,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def test_roles_and_defaults_are_the_services(clean_env: pytest.MonkeyPatch) -> None:
-    assert tokens.ROLES == tuple(ROLES)
+    assert tuple(ROLES) == tokens.ROLES
     assert tokens.DEV_JWT_SECRET == DEV_JWT_SECRET
     services = ServiceSettings(env="development")
     assert TokenSettings.from_env() == TokenSettings(
