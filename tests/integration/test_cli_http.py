@@ -236,3 +236,104 @@ def test_an_unreachable_service_is_named(tmp_path: Path) -> None:
     result = ikm("registry", "import", str(file), "--url", url)
     assert result.exit_code == 1
     assert f"cannot reach {url}/enterprises/import: ConnectError" in result.stderr
+
+
+# ---------------------------------------------- --json on every command that talks to a service
+
+DEAD = {"id": "n1", "event_type": "EnterpriseRegistered", "recipient": "enterprise:1",
+        "channel": "email", "attempts": 8, "redrives": 0, "last_error": "550"}  # fmt: skip
+PARKED = {"id": "e1", "topic": "t", "key": "k", "sequence": 1, "size_bytes": 9, "held_behind": 0,
+          "parked_at": "2026-01-01T00:00:00Z", "reason": "too large"}  # fmt: skip
+
+
+def fake_services() -> FastAPI:
+    """One server answering for notify, training and any service's outbox operations."""
+    api = FastAPI()
+    install_error_handlers(api)
+    answers: dict[tuple[str, str], Any] = {
+        ("GET", "/dead"): {"items": [DEAD], "next_cursor": None},
+        ("POST", "/dead/redrive"): {"redriven": ["n1"], "count": 1},
+        ("GET", "/deliveries"): {
+            "summary": "told 1 of 1",
+            "pending": 0,
+            "dead": 0,
+            "notifications": [],
+        },
+        ("GET", "/ops/outbox"): {
+            "service": "notify",
+            "pending": 0,
+            "parked": 1,
+            "oldest_pending_age_seconds": 0,
+            "last_log_check": None,
+        },
+        ("GET", "/ops/outbox/parked"): {"items": [PARKED]},
+        ("POST", "/ops/outbox/parked/e1/retry"): {"partition": 0, "offset": 7, "released": 2},
+        ("POST", "/ops/outbox/republish"): {"republishing": 3},
+        ("POST", "/ops/outbox/verify"): {"clean": True},
+        ("GET", "/stats"): {"courses": 1, "province_scope": None},
+        ("GET", "/certificates/C-1"): {"number": "C-1", "genuine": True},
+        ("POST", "/courses/c1/enrollments/bulk"): {"enrolled": 1, "waitlisted": 0, "errors": []},
+    }
+
+    @api.api_route("/{path:path}", methods=["GET", "POST"])
+    async def answer(path: str, request: Request, who: CallerDep) -> Any:
+        if who.role != "ministry":
+            raise Forbidden(f"role {who.role!r} may not do this; needs one of ministry")
+        return answers[(request.method, f"/{path}")]
+
+    return api
+
+
+@pytest.fixture(scope="module")
+def services_url() -> Iterator[str]:
+    with serve(fake_services()) as url:
+        yield url
+
+
+COMMANDS = [
+    (["notify", "dead", "list"], lambda doc: doc == [DEAD]),
+    (["notify", "dead", "redrive", "n1"], lambda doc: doc["count"] == 1),
+    (["notify", "deliveries", "ev-1"], lambda doc: doc["summary"] == "told 1 of 1"),
+    (["outbox", "status"], lambda doc: doc["parked"] == 1),
+    (["outbox", "parked"], lambda doc: doc == [PARKED]),
+    (["outbox", "retry", "e1"], lambda doc: doc["released"] == 2),
+    (["outbox", "republish", "--topic", "t"], lambda doc: doc["republishing"] == 3),
+    (["outbox", "verify"], lambda doc: doc["clean"] is True),
+    (["training", "stats"], lambda doc: doc["courses"] == 1),
+    (["training", "verify", "C-1"], lambda doc: doc["genuine"] is True),
+]
+
+
+@pytest.mark.parametrize(("args", "check"), COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
+def test_json_is_the_result_alone_on_stdout(services_url: str, args: list[str], check: Any) -> None:
+    result = ikm(*args, "--url", services_url, "--json")
+    assert result.exit_code == 0, result.output
+    assert check(json.loads(result.stdout))
+
+
+def test_without_json_the_result_is_shown_for_people(services_url: str) -> None:
+    status = ikm("outbox", "status", "--url", services_url)
+    assert status.stdout.strip() == "notify: 0 pending (oldest 0s), 1 parked; log not checked yet"
+    dead = ikm("notify", "dead", "list", "--url", services_url)
+    assert "1 dead notification(s)" in dead.stdout and "│ n1 │" in dead.stdout
+
+
+def test_enroll_json_is_the_summed_outcome(services_url: str, tmp_path: Path) -> None:
+    file = tmp_path / "p.csv"
+    file.write_text("name,email\nAni,ani@example.id\n")
+    result = ikm("training", "enroll", "c1", str(file), "--url", services_url, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"enrolled": 1, "waitlisted": 0, "refused": []}
+    assert "enrolled 1, waitlisted 0, refused 0" in result.stderr
+
+
+def test_every_client_refusal_reads_the_same(services_url: str) -> None:
+    regional = issue_token(subject="o", role="regional", province="34")
+    for args in (["notify", "dead", "list"], ["outbox", "status"], ["training", "stats"]):
+        result = ikm(*args, "--url", services_url, "--token", regional, "--json")
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr.strip() == (
+            "error: 403 Forbidden: [forbidden]: role 'regional' may not do this; "
+            "needs one of ministry"
+        )
