@@ -24,6 +24,7 @@ from ikm_cli.output import JsonOption, emit_json, fail, stderr
 from ikmkit.service.limits import BULK_MAX
 
 app = typer.Typer(help="registry commands: bulk import.", no_args_is_help=True)
+HTTP_TOO_LARGE = 413
 
 
 @dataclass
@@ -64,9 +65,26 @@ def send_rows(
     """POST the rows in batches to ``/enterprises/import``; ServiceError stops at a refusal."""
     totals = ImportTotals()
     for before, chunk in batches(rows, batch):
-        totals.add(client.call("POST", "/enterprises/import", json={"rows": chunk}), before)
+        _send(client, chunk, before, totals)
         advance(len(chunk))
     return totals
+
+
+def _send(
+    client: ServiceClient, chunk: list[dict[str, Any]], before: int, totals: ImportTotals
+) -> None:
+    """One batch; a batch over the service's body limit (413) is sent again in halves."""
+    try:
+        answer = client.call("POST", "/enterprises/import", json={"rows": chunk})
+    except ServiceError as exc:
+        if exc.status != HTTP_TOO_LARGE or len(chunk) == 1:
+            raise
+        half = len(chunk) // 2
+        stderr().print(f"{len(chunk)} rows are too large for one request: sending {half}")
+        _send(client, chunk[:half], before, totals)
+        _send(client, chunk[half:], before + half, totals)
+        return
+    totals.add(answer, before)
 
 
 def _import(client: ServiceClient, file: Path, batch: int) -> ImportTotals:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import pytest
 import uvicorn
 from fastapi import Body, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from typer.testing import CliRunner, Result
 
 from ikm_cli.main import app as ikm_app
@@ -337,3 +338,23 @@ def test_every_client_refusal_reads_the_same(services_url: str) -> None:
             "error: 403 Forbidden: [forbidden]: role 'regional' may not do this; "
             "needs one of ministry"
         )
+
+
+def test_a_batch_over_the_body_limit_is_sent_again_in_halves(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    api = fake.app()
+
+    @api.middleware("http")
+    async def at_most_two_rows(request: Request, call_next: Any) -> Any:
+        if int(request.headers.get("content-length", "0")) > 400:
+            return JSONResponse({"detail": [{"loc": [], "msg": "too large", "type": "size"}]}, 413)
+        return await call_next(request)
+
+    file = write_csv(tmp_path / "big.csv", *(good(nib) for nib in NIBS[:5]))
+    with serve(api) as url:
+        result = ikm("registry", "import", str(file), "--url", url, "--batch", "5", "--json")
+    assert result.exit_code == 0, result.output
+    summed = json.loads(result.stdout)
+    assert summed["imported"] == 5
+    assert [r["row"] for r in summed["results"]] == [1, 2, 3, 4, 5]
+    assert all(len(sent) <= 2 for sent in fake.requests)
