@@ -100,16 +100,8 @@ def replay_command(
     )
     bootstrap = kafka_servers(kafka)
     outbox = None if log_only else _outbox_heads(service, store, token, bootstrap, topic)
-    if workers is None:
-        large = asyncio.run(records_in(bootstrap, topic)) >= PARALLEL_FROM
-        workers = DEFAULT_WORKERS if large else 1
-    with progress("replay") as advance:
-        result = asyncio.run(
-            replay(
-                bootstrap, topic, selection, public_keys=_public_keys(public_key),
-                collect=events, progress=advance, workers=workers, outbox=outbox,
-            )
-        )  # fmt: skip
+    keys = _public_keys(public_key)
+    result = _read_log(bootstrap, topic, selection, events, keys, workers, outbox)
     document = report_document(result, include_events=events)
     write_json(report, document)
     if csv_path is not None:
@@ -122,6 +114,27 @@ def replay_command(
     stderr().print(f"report: {report}" + (f", findings CSV: {csv_path}" if csv_path else ""))
     if result.errors:
         raise typer.Exit(1)
+
+
+def _read_log(
+    kafka: str,
+    topics: list[str] | None,
+    selection: Selection,
+    collect: bool,
+    public_keys: dict[str, str],
+    workers: int | None,
+    outbox: OutboxHeads | None,
+) -> ReplayResult:
+    if workers is None:
+        large = asyncio.run(records_in(kafka, topics)) >= PARALLEL_FROM
+        workers = DEFAULT_WORKERS if large else 1
+    with progress("replay") as advance:
+        return asyncio.run(
+            replay(
+                kafka, topics, selection, public_keys=public_keys, collect=collect,
+                progress=advance, workers=workers, outbox=outbox,
+            )
+        )  # fmt: skip
 
 
 def _public_keys(values: list[str] | None) -> dict[str, str]:

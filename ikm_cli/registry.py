@@ -103,6 +103,15 @@ def _import(client: ServiceClient, file: Path, batch: int) -> ImportTotals:
         return send_rows(client, read_rows(handle), batch, lambda n: progress.advance(task, n))
 
 
+def _summarize(totals: ImportTotals, elapsed: float, errors_path: Path) -> None:
+    stderr().print(
+        f"{totals.rows} rows in {elapsed:.1f}s ({totals.rows / max(elapsed, 1e-9):,.0f} rows/s):"
+        f" {totals.imported} imported, {totals.existing} already registered,"
+        f" {totals.rejected} rejected ({len(totals.errors)} errors, see {errors_path})",
+        highlight=False,
+    )
+
+
 @app.command("import")
 def import_csv(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of enterprises.")],
@@ -135,13 +144,7 @@ def import_csv(
             raise
     with errors_path.open("w", newline="") as out:
         write_error_report(totals.errors, out)
-    elapsed = time.perf_counter() - started
-    stderr().print(
-        f"{totals.rows} rows in {elapsed:.1f}s ({totals.rows / max(elapsed, 1e-9):,.0f} rows/s):"
-        f" {totals.imported} imported, {totals.existing} already registered,"
-        f" {totals.rejected} rejected ({len(totals.errors)} errors, see {errors_path})",
-        highlight=False,
-    )
+    _summarize(totals, time.perf_counter() - started, errors_path)
     if as_json:
         emit_json(totals.document())
     if totals.rejected:
