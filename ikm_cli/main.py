@@ -7,6 +7,7 @@ group is invoked (``ikm_cli.lazy``).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -50,6 +51,9 @@ def token(
     ttl: Annotated[
         int, typer.Option(help="Lifetime in seconds (<= IKM_JWT_MAX_LIFETIME).")
     ] = DEFAULT_TTL,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='{"token": ..., "expires_in": TTL} on stdout.')
+    ] = False,
 ) -> None:
     """Issue a bearer token signed with IKM_JWT_SECRET (default: the development secret).
 
@@ -67,7 +71,7 @@ def token(
         subject=subject, role=role, province=province, nib=nib, partner_id=partner_id,
         ttl_seconds=ttl, settings=settings,
     )  # fmt: skip
-    print(issued)
+    print(json.dumps({"token": issued, "expires_in": ttl}) if as_json else issued)
 
 
 if __name__ == "__main__":

@@ -74,3 +74,11 @@ def test_a_group_is_imported_when_invoked(tmp_path: Path) -> None:
     output, probe = run_ikm("dev", "status", "--json", env={"IKM_STATE_DIR": str(tmp_path)})
     assert probe["code"] == 1 and json.loads(output) == {"running": False}
     assert "ikm_cli.dev" in probe["heavy"]
+
+
+def test_token_json_is_one_document() -> None:
+    output, probe = run_ikm("token", "service", "--ttl", "60", "--json")
+    assert probe == {"code": 0, "heavy": []}
+    document = json.loads(output)
+    assert document["expires_in"] == 60
+    assert jwt.decode(document["token"], options={"verify_signature": False})["role"] == "service"
