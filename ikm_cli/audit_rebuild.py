@@ -51,7 +51,7 @@ from ikmkit.audit.heads import OutboxHeads, heads_from_store
 from ikmkit.audit.published import compare_published, wanted_sequences
 from ikmkit.audit.replay import LogReader
 from ikmkit.messaging.authenticity import Authenticity
-from ikmkit.messaging.consumer import EventConsumer, Record, RetryPolicy
+from ikmkit.messaging.consumer import EventConsumer, Record
 from ikmkit.messaging.inbox import INBOX
 from ikmkit.messaging.kafka import KafkaPublisher
 from ikmkit.messaging.outbox import (
@@ -184,7 +184,6 @@ def scratch_consumers(
     consumers = []
     for spec in definition.consumers:
         consumer = spec.build(runtime.service, runtime)
-        consumer.retry = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
         consumer.authenticity = authenticity
         consumers.append(consumer)
     return consumers
