@@ -54,6 +54,7 @@ from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.consumer import EventConsumer, Record
 from ikmkit.messaging.inbox import INBOX
 from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_security import faststream_security, kafka_client_options
 from ikmkit.messaging.outbox import (
     OUTBOX,
     OUTBOX_STREAMS,
@@ -63,6 +64,7 @@ from ikmkit.messaging.outbox import (
 )
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.service.runtime import Runtime, ServiceDefinition
+from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 
@@ -129,8 +131,10 @@ class CollectingPublisher(KafkaPublisher):
     """The scratch runtime's publisher: dead letters of the rebuild stay here, and nothing
     is ever sent (its producer is never started; the audit never writes to Kafka)."""
 
-    def __init__(self, kafka: str) -> None:
-        super().__init__(kafka, client_id="ikm-audit-rebuild")
+    def __init__(self, kafka: str, settings: ServiceSettings) -> None:
+        super().__init__(
+            kafka, client_id="ikm-audit-rebuild", security=kafka_client_options(settings)
+        )
         self.messages: list[OutgoingMessage] = []
 
     async def publish(self, message: OutgoingMessage) -> None:
@@ -169,7 +173,7 @@ def scratch_runtime(
         Outbox(source_of(definition.name)),
         publisher=publisher,
         relay=OutboxRelay(scratch, publisher, service=definition.name),
-        broker=KafkaBroker(kafka),
+        broker=KafkaBroker(kafka, security=faststream_security(definition.settings)),
     )
     runtime.service = definition.bootstrap(runtime)
     return runtime
@@ -205,7 +209,7 @@ async def rebuild(
         scratch = SqliteStore(Path(tmp) / f"{service}.db")
         await scratch.open(definition.store_collections())
         try:
-            dead_letters = CollectingPublisher(kafka)
+            dead_letters = CollectingPublisher(kafka, definition.settings)
             runtime = scratch_runtime(definition, scratch, dead_letters, kafka)
             consumers = scratch_consumers(definition, runtime)
             heads = OutboxHeads()
