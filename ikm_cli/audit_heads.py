@@ -10,7 +10,6 @@ so: a log audited alone cannot show that events are missing from it.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from dataclasses import dataclass, field
 
@@ -18,11 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ikm_cli.audit_rebuild import SERVICES, load_definition
-from ikm_cli.dev import STATE_FILE
+from ikm_cli.state import STATE_FILE, read_state
+from ikm_cli.tokens import issue_token
 from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads, fetch_heads, heads_from_store
 from ikmkit.audit.published import PublishedSummary
-from ikmkit.auth import issue_token
-from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.resolve import store_for
 
 SERVICES_ENV = "IKM_AUDIT_SERVICES"
@@ -48,10 +46,9 @@ def resolve_sources(urls: list[str], stores: list[str], kafka: str) -> HeadsSour
         return HeadsSources([_url(u) for u in urls], list(stores))
     if os.environ.get(SERVICES_ENV):
         return HeadsSources([_url(u) for u in os.environ[SERVICES_ENV].split(",") if u.strip()])
-    if STATE_FILE.exists():
-        state = json.loads(STATE_FILE.read_text())
-        if state.get("kafka") == kafka and state.get("services"):
-            return HeadsSources(list(state["services"].values()))
+    state = read_state(STATE_FILE)
+    if state and state.get("kafka") == kafka and state.get("services"):
+        return HeadsSources(list(state["services"].values()))
     raise NoHeadsSource(
         "no services to compare the log with: give --service URL (repeatable) or --store "
         f"SERVICE, set {SERVICES_ENV}, or run the dev stack; --log-only checks the log alone "
@@ -65,11 +62,10 @@ def _url(value: str) -> str:
 
 
 def audit_token(explicit: str | None) -> str:
-    """``--token``, else ``IKM_AUDIT_TOKEN``, else a short-lived service token (IKM_JWT_SECRET)."""
-    if explicit or os.environ.get(TOKEN_ENV):
-        return explicit or os.environ[TOKEN_ENV]
-    secret = os.environ.get("IKM_JWT_SECRET", DEV_JWT_SECRET)
-    return issue_token(secret, subject="ikm-audit", role="service", ttl_seconds=900)
+    """``--token``, else ``IKM_AUDIT_TOKEN``, else ``IKM_TOKEN``, else a short-lived service
+    token signed with IKM_JWT_SECRET (the heads are the service role's to read)."""
+    given = explicit or os.environ.get(TOKEN_ENV) or os.environ.get("IKM_TOKEN")
+    return given or issue_token(subject="ikm-audit", role="service", ttl_seconds=900)
 
 
 async def collect_heads(sources: HeadsSources, token: str, topics: list[str] | None) -> OutboxHeads:

@@ -43,16 +43,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from faststream.kafka import KafkaBroker
+
 from contracts.topics import source_of
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.heads import OutboxHeads, heads_from_store
 from ikmkit.audit.published import compare_published, wanted_sequences
 from ikmkit.audit.replay import LogReader
 from ikmkit.messaging.authenticity import Authenticity
-from ikmkit.messaging.consumer import EventConsumer, Record, RetryPolicy
+from ikmkit.messaging.consumer import EventConsumer, Record
 from ikmkit.messaging.inbox import INBOX
-from ikmkit.messaging.outbox import OUTBOX, OUTBOX_STREAMS, Outbox, OutgoingMessage
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_security import faststream_security, kafka_client_options
+from ikmkit.messaging.outbox import (
+    OUTBOX,
+    OUTBOX_STREAMS,
+    Outbox,
+    OutgoingMessage,
+    PublishResult,
+)
+from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.service.runtime import Runtime, ServiceDefinition
+from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 
@@ -115,14 +127,21 @@ class RebuildReport:
         return not self.differences and not self.stream_differences
 
 
-class CollectingDeadLetters:
-    """Dead letters of the rebuild stay here: the audit never writes to Kafka."""
+class CollectingPublisher(KafkaPublisher):
+    """The scratch runtime's publisher: dead letters of the rebuild stay here, and nothing
+    is ever sent (its producer is never started; the audit never writes to Kafka)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kafka: str, settings: ServiceSettings) -> None:
+        super().__init__(
+            kafka, client_id="ikm-audit-rebuild", security=kafka_client_options(settings)
+        )
         self.messages: list[OutgoingMessage] = []
 
     async def publish(self, message: OutgoingMessage) -> None:
         self.messages.append(message)
+
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
+        return [PublishResult(error="a rebuild publishes nothing") for _ in messages]
 
     def reasons(self) -> list[str]:
         return [
@@ -130,32 +149,45 @@ class CollectingDeadLetters:
         ]
 
 
-def load_definition(service: str, settings: Any = None) -> ServiceDefinition:
+def load_definition(service: str, settings: Any = None) -> ServiceDefinition[Any]:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     main = importlib.import_module(f"services.{service}.main")
-    definition: ServiceDefinition = main.definition(settings) if settings else main.definition()
+    definition: ServiceDefinition[Any] = (
+        main.definition(settings) if settings else main.definition()
+    )
     return definition
 
 
-def _scratch_consumers(
-    definition: ServiceDefinition, scratch: Store, dead_letters: CollectingDeadLetters
-) -> list[EventConsumer]:
+def scratch_runtime(
+    definition: ServiceDefinition[Any], scratch: Store, publisher: CollectingPublisher, kafka: str
+) -> Runtime:
+    """The service's runtime over the scratch store, with nothing started: the relay and the
+    broker exist (as in production) but never run; outgoing events stay in the scratch
+    outbox, dead letters in the ``publisher``. Its ``service`` is what the service's own
+    ``bootstrap`` builds from it."""
     runtime = Runtime(
         definition.name,
         definition.settings,
         scratch,
         Outbox(source_of(definition.name)),
-        publisher=cast(Any, dead_letters),
-        relay=cast(Any, None),  # nothing is relayed: outgoing events stay in the scratch outbox
-        broker=cast(Any, None),
+        publisher=publisher,
+        relay=OutboxRelay(scratch, publisher, service=definition.name),
+        broker=KafkaBroker(kafka, security=faststream_security(definition.settings)),
     )
+    runtime.service = definition.bootstrap(runtime)
+    return runtime
+
+
+def scratch_consumers(
+    definition: ServiceDefinition[Any], runtime: Runtime
+) -> list[EventConsumer[Any]]:
+    """The service's own consumers, built by its ``ConsumerSpec``s from its dependencies."""
     # A rebuild judges events as the live consumers do: forged ones are not applied.
     authenticity = Authenticity(definition.settings.event_public_keys)
     consumers = []
     for spec in definition.consumers:
-        consumer = spec.build(runtime)
-        consumer.retry = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+        consumer = spec.build(runtime.service, runtime)
         consumer.authenticity = authenticity
         consumers.append(consumer)
     return consumers
@@ -166,7 +198,7 @@ async def rebuild(
     kafka: str,
     live: Store,
     *,
-    definition: ServiceDefinition | None = None,
+    definition: ServiceDefinition[Any] | None = None,
     workdir: Path | None = None,
 ) -> RebuildReport:
     """Rebuild ``service``'s event-fed state into a scratch store and diff it with ``live``."""
@@ -177,8 +209,9 @@ async def rebuild(
         scratch = SqliteStore(Path(tmp) / f"{service}.db")
         await scratch.open(definition.store_collections())
         try:
-            dead_letters = CollectingDeadLetters()
-            consumers = _scratch_consumers(definition, scratch, dead_letters)
+            dead_letters = CollectingPublisher(kafka, definition.settings)
+            runtime = scratch_runtime(definition, scratch, dead_letters, kafka)
+            consumers = scratch_consumers(definition, runtime)
             heads = OutboxHeads()
             heads.add(service, "live store", definition.produces, await heads_from_store(live))
             consumed = sorted({t for c in consumers for t in c.topics})
@@ -201,7 +234,7 @@ async def rebuild(
 
 
 async def _replay_into(
-    kafka: str, report: RebuildReport, consumers: Sequence[EventConsumer], consumed: list[str]
+    kafka: str, report: RebuildReport, consumers: Sequence[EventConsumer[Any]], consumed: list[str]
 ) -> ChainVerifier:
     """Feed every record to the consumers of its topic; also track the log's stream heads."""
     verifier = ChainVerifier()
@@ -260,7 +293,7 @@ async def _all_documents(store: Store, collection: str) -> Any:
 
 
 async def _diff_collections(
-    definition: ServiceDefinition, live: Store, scratch: Store, report: RebuildReport
+    definition: ServiceDefinition[Any], live: Store, scratch: Store, report: RebuildReport
 ) -> None:
     derived = DERIVED_COLLECTIONS.get(definition.name, ())
     volatile = VOLATILE_FIELDS.get(definition.name, {})

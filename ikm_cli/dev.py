@@ -25,6 +25,8 @@ from rich.console import Console
 from contracts.catalog import all_topics
 from ikm_cli.devkeys import signing_env
 from ikm_cli.launcher import ServiceProcess, StartupError, start_service, wait_ready
+from ikm_cli.output import JsonOption, emit, stdout
+from ikm_cli.state import STATE_DIR, STATE_FILE, read_state
 from ikm_cli.supervisor import Supervisor
 from ikmdev.infra import EmbeddedKafka, KafkaEndpoint, free_port, resolve_kafka
 from ikmkit.messaging.kafka import ensure_topics
@@ -33,13 +35,11 @@ app = typer.Typer(help="Run the whole system locally.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)  # a message stays one line in dev.log
 
 SERVICES: dict[str, int] = {"registry": 8001, "subsidy": 8002, "training": 8003, "notify": 8004}
-STATE_DIR = Path(os.environ.get("IKM_STATE_DIR", ".ikm"))
-STATE_FILE = STATE_DIR / "dev.json"
 LOG_DIR = STATE_DIR / "logs"
 
 STATUS_KEYS = ("pids", "restarts", "broker", "failed", "supervision", "smtp", "smtp_inbox")
 
-__all__ = ["SERVICES", "STATE_FILE", "ServiceProcess", "start_service", "wait_ready"]
+__all__ = ["SERVICES", "ServiceProcess", "start_service", "wait_ready"]
 
 
 def _port_for(preferred: int) -> int:
@@ -251,9 +251,12 @@ def up(
     any_ports: Annotated[
         bool, typer.Option("--any-ports", help="Free ports instead of 8001-8004 (several stacks).")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Start Kafka (resolved) and every service; foreground unless --detach."""
-    if STATE_FILE.exists() and _alive(json.loads(STATE_FILE.read_text()).get("supervisor_pid")):
+    """Start Kafka (resolved) and every service; foreground unless --detach (then the
+    stack's status is the result)."""
+    running = read_state(STATE_FILE)
+    if running and _alive(running.get("supervisor_pid")):
         console.print(
             "[yellow]already running[/]; `ikm dev status` shows it, `ikm dev down` stops it"
         )
@@ -261,6 +264,12 @@ def up(
     if not detach:
         _supervise(data_dir, any_ports)
         return
+    state = _start_detached(data_dir, any_ports)
+    emit(_summary(state), as_json, lambda: _show_status(state))
+
+
+def _start_detached(data_dir: Path, any_ports: bool) -> dict[str, Any]:
+    """The supervisor as a background process; its state once every service is ready."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         STATE_FILE.unlink()
@@ -278,9 +287,9 @@ def up(
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if STATE_FILE.exists():
-            console.print(STATE_FILE.read_text())
-            return
+        state = read_state(STATE_FILE)
+        if state is not None:
+            return state
         if child.poll() is not None:
             console.print(_tail(STATE_DIR / "dev.log", log_start))
             console.print(f"[red]failed to start[/]; see {STATE_DIR / 'dev.log'}")
@@ -308,33 +317,34 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-@app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
-) -> None:
-    """Where Kafka and the services are."""
-    if not STATE_FILE.exists():
-        if as_json:
-            print(json.dumps({"running": False}))
-        else:
-            console.print("not running")
-        raise typer.Exit(1)
-    state = json.loads(STATE_FILE.read_text())
-    summary = {
+def _summary(state: dict[str, Any]) -> dict[str, Any]:
+    return {
         "kafka": state["kafka"],
         "services": state["services"],
         **{k: v for k, v in state.items() if k in STATUS_KEYS},
     }
-    if as_json:
-        print(json.dumps(summary))
-        return
-    console.print(f"kafka     {state['kafka']} ({state.get('kafka_kind')})")
+
+
+def _show_status(state: dict[str, Any]) -> None:
+    out = stdout()
+    out.print(f"kafka     {state['kafka']} ({state.get('kafka_kind')})", highlight=False)
     for name, info in state.get("supervision", {}).items():
         url = state["services"].get(name, state["kafka"])
-        console.print(
+        out.print(
             f"{name:<9} {url:<24} {info['state']:<10} pid {info['pid']}  "
-            f"restarts {info['restarts']}"
+            f"restarts {info['restarts']}",
+            highlight=False,
         )
+
+
+@app.command()
+def status(as_json: JsonOption = False) -> None:
+    """Where Kafka and the services are; exit 1 when no stack is running."""
+    state = read_state(STATE_FILE)
+    if state is None:
+        emit({"running": False}, as_json, lambda: console.print("not running"))
+        raise typer.Exit(1)
+    emit(_summary(state), as_json, lambda: _show_status(state))
 
 
 @app.command()

@@ -1,29 +1,54 @@
-"""``ikm registry`` commands."""
+"""``ikm registry`` commands: clients of the registry's HTTP API (it owns its store)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from contracts.topics import source_of
-from ikm_cli.devkeys import stored_private_key
-from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
-from ikmkit.messaging.signing import signer_from_key
-from ikmkit.service.errors import InvalidInput
-from ikmkit.store.resolve import store_for
-from services.registry import bulk
-from services.registry.service import Ports
-from services.registry.settings import RegistrySettings
-from services.registry.store import COLLECTIONS
+from ikm_cli.client import ServiceClient, ServiceError, TokenOption, UrlOption, connect
+from ikm_cli.enterprise_csv import (
+    MissingColumns,
+    RowError,
+    batches,
+    read_rows,
+    row_errors,
+    write_error_report,
+)
+from ikm_cli.output import JsonOption, emit_json, fail, stderr
+from ikmkit.service.limits import BULK_MAX
 
-app = typer.Typer(help="registry commands.", no_args_is_help=True)
-console = Console(stderr=True)
+app = typer.Typer(help="registry commands: bulk import.", no_args_is_help=True)
+HTTP_TOO_LARGE = 413
+
+
+@dataclass
+class ImportTotals:
+    """The registry's per-request answers summed over the file, rows numbered as in it."""
+
+    rows: int = 0
+    imported: int = 0
+    existing: int = 0
+    rejected: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, answer: dict[str, Any], before: int) -> None:
+        for key in ("rows", "imported", "existing", "rejected"):
+            setattr(self, key, getattr(self, key) + int(answer[key]))
+        for result in answer["results"]:
+            index = before + int(result["index"])
+            self.results.append({**result, "index": index, "row": index + 1})
+            self.errors += row_errors(result, index + 1)
+
+    def document(self) -> dict[str, Any]:
+        counts = ("rows", "imported", "existing", "rejected")
+        return {**{k: getattr(self, k) for k in counts}, "results": self.results}
 
 
 def _count_rows(path: Path) -> int:
@@ -31,39 +56,60 @@ def _count_rows(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
-async def _import(path: Path, errors_path: Path, batch_size: int | None) -> bulk.ImportReport:
-    settings = RegistrySettings()
-    store = store_for("registry", mongodb_url=settings.mongodb_url, data_dir=settings.data_dir)
-    # The same key as the running registry, so consumers that verify signatures accept these
-    # events: the configured one, else the one `ikm dev up` made for this data dir.
-    key = (
-        settings.event_signing_key.get_secret_value()
-        if settings.event_signing_key
-        else stored_private_key("registry", settings.data_dir)
-    )
-    outbox = Outbox(source_of("registry"), signer=signer_from_key(key) if key else None)
-    await store.open([*COLLECTIONS, *OUTBOX_COLLECTIONS])
+def send_rows(
+    client: ServiceClient,
+    rows: Iterable[dict[str, Any]],
+    batch: int,
+    advance: Callable[[int], None] = lambda n: None,
+) -> ImportTotals:
+    """POST the rows in batches to ``/enterprises/import``; ServiceError stops at a refusal."""
+    totals = ImportTotals()
+    for before, chunk in batches(rows, batch):
+        _send(client, chunk, before, totals)
+        advance(len(chunk))
+    return totals
+
+
+def _send(
+    client: ServiceClient, chunk: list[dict[str, Any]], before: int, totals: ImportTotals
+) -> None:
+    """One batch; a batch over the service's body limit (413) is sent again in halves."""
     try:
-        columns = (
-            TextColumn("[bold]importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("rows"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console) as progress, path.open(newline="") as handle:
-            task = progress.add_task("import", total=_count_rows(path))
-            report = await bulk.import_enterprises(
-                bulk.read_csv(handle),
-                Ports(store, outbox),
-                batch_size=batch_size or settings.import_batch_size,
-                on_progress=lambda n: progress.advance(task, n),
-            )
-    finally:
-        await store.close()
-    with errors_path.open("w", newline="") as out:
-        bulk.write_error_report(report.errors, out)
-    return report
+        answer = client.call("POST", "/enterprises/import", json={"rows": chunk})
+    except ServiceError as exc:
+        if exc.status != HTTP_TOO_LARGE or len(chunk) == 1:
+            raise
+        half = len(chunk) // 2
+        stderr().print(f"{len(chunk)} rows are too large for one request: sending {half}")
+        _send(client, chunk[:half], before, totals)
+        _send(client, chunk[half:], before + half, totals)
+        return
+    totals.add(answer, before)
+
+
+def _import(client: ServiceClient, file: Path, batch: int) -> ImportTotals:
+    columns = (
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+    )
+    with (
+        Progress(*columns, console=stderr()) as progress,
+        file.open(newline="", encoding="utf-8-sig") as handle,
+    ):
+        task = progress.add_task("import", total=_count_rows(file))
+        return send_rows(client, read_rows(handle), batch, lambda n: progress.advance(task, n))
+
+
+def _summarize(totals: ImportTotals, elapsed: float, errors_path: Path) -> None:
+    stderr().print(
+        f"{totals.rows} rows in {elapsed:.1f}s ({totals.rows / max(elapsed, 1e-9):,.0f} rows/s):"
+        f" {totals.imported} imported, {totals.existing} already registered,"
+        f" {totals.rejected} rejected ({len(totals.errors)} errors, see {errors_path})",
+        highlight=False,
+    )
 
 
 @app.command("import")
@@ -72,26 +118,34 @@ def import_csv(
     errors: Annotated[
         Path | None, typer.Option(help="Per-row error report (default FILE.errors.csv).")
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Rows per unit of work.")] = None,
+    batch: Annotated[
+        int, typer.Option(min=1, max=BULK_MAX, help="Rows per request (one unit of work).")
+    ] = 1000,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Validate and import enterprises from a CSV file into the registry's store.
+    """Import enterprises from a CSV file through the registry's POST /enterprises/import.
 
-    Idempotent: rows whose NIB is registered already are skipped. The events are written to
-    the registry's outbox; a running registry publishes them. Columns: see
-    ``services/registry/bulk.py``.
+    Every row is checked by the registry with the rules of POST /enterprises; rows whose NIB
+    is registered already are skipped (re-sending a file changes nothing). Rejected rows go
+    to the error report (row, nib, field, rule, message); exit 1 if there are any. Columns:
+    see ``ikm_cli/enterprise_csv.py``.
     """
     errors_path = errors or file.with_suffix(".errors.csv")
     started = time.perf_counter()
-    try:
-        report = asyncio.run(_import(file, errors_path, batch_size))
-    except InvalidInput as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(2) from exc
-    elapsed = time.perf_counter() - started
-    console.print(
-        f"{report.rows} rows in {elapsed:.1f}s ({report.rows / max(elapsed, 1e-9):,.0f} rows/s):"
-        f" {report.imported} imported, {report.existing} already registered,"
-        f" {report.rejected_rows} rejected ({len(report.errors)} errors, see {errors_path})"
-    )
-    if report.errors:
+    with connect("registry", url, token, timeout=300) as client:
+        try:
+            totals = _import(client, file, batch)
+        except MissingColumns as exc:
+            fail(str(exc), code=2)
+        except ServiceError:
+            stderr().print("[red]import stopped[/]: the batches sent before were committed")
+            raise
+    with errors_path.open("w", newline="") as out:
+        write_error_report(totals.errors, out)
+    _summarize(totals, time.perf_counter() - started, errors_path)
+    if as_json:
+        emit_json(totals.document())
+    if totals.rejected:
         raise typer.Exit(1)

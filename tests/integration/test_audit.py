@@ -268,7 +268,7 @@ async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
     cli = await asyncio.to_thread(
         CliRunner().invoke,
         app,
-        ["audit", "trail", nib, "--kafka", audit_kafka, "--json", str(output)],
+        ["audit", "trail", nib, "--kafka", audit_kafka, "--output", str(output)],
     )
     assert cli.exit_code == 0, cli.output
     text = output.read_text()

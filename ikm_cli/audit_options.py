@@ -1,0 +1,72 @@
+"""What the ``ikm audit`` commands share: where Kafka is, time options, the progress bar."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from ikm_cli.output import stderr
+from ikm_cli.state import kafka_address
+from ikmkit.audit.replay import Progress as ProgressCallback
+
+KafkaOption = Annotated[str | None, typer.Option("--kafka", help="Kafka bootstrap servers.")]
+TopicOption = Annotated[
+    list[str] | None,
+    typer.Option("--topic", "-t", help="Topic to read (repeatable). Default: every ikm.* topic."),
+]
+
+
+def kafka_servers(kafka: str | None) -> str:
+    """``--kafka``, else ``KAFKA_BOOTSTRAP_SERVERS``, else the running dev stack's broker."""
+    found = kafka or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_address()
+    if found:
+        return found
+    raise typer.BadParameter(
+        "no --kafka, no KAFKA_BOOTSTRAP_SERVERS and no dev stack running", param_hint="--kafka"
+    )
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO-8601 time: {value!r}", param_hint=name) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@contextmanager
+def progress(label: str) -> Iterator[ProgressCallback]:
+    """A progress bar with events/s on stderr; yields the callback ``replay`` reports to."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>10,.0f} events/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr()) as bar:
+        task = bar.add_task(label, total=None, rate=0.0)
+        started = time.perf_counter()
+
+        def advance(done: int, total: int) -> None:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        yield advance

@@ -1,0 +1,122 @@
+"""How every ``ikm`` command reaches a service: one target rule, one token rule, one error shape.
+
+Target: ``--url``, else ``IKM_<SERVICE>_URL`` (e.g. ``IKM_REGISTRY_URL``), else ``IKM_URL``,
+else the running dev stack (``ikm dev up``'s state file). Token: ``--token``, else
+``IKM_TOKEN``, else a development ministry token signed with ``IKM_JWT_SECRET``.
+A refusal is printed as its status and the body's error details
+(``403 Forbidden: forbidden.other_province: ...``) and the command exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ikm_cli import state
+from ikm_cli.output import fail
+from ikm_cli.tokens import issue_token
+
+if TYPE_CHECKING:
+    import httpx
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(help="Service URL (else IKM_<SERVICE>_URL, IKM_URL, the dev stack)."),
+]
+TokenOption = Annotated[
+    str | None, typer.Option(help="Bearer token (else IKM_TOKEN, else a dev ministry token).")
+]
+
+
+class ServiceError(Exception):
+    """The service refused (``status``) or could not be reached (``status`` None)."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def service_url(service: str | None, url: str | None = None) -> str:
+    """The base URL of ``service`` by the rule in the module doc."""
+    env = f"IKM_{service.upper()}_URL" if service else None
+    for candidate in (url, os.environ.get(env) if env else None, os.environ.get("IKM_URL")):
+        if candidate:
+            return candidate.rstrip("/")
+    found = state.service_url(service) if service else None
+    if found:
+        return found
+    if env is None:
+        why = "no --url, no IKM_URL and no service named to look up in the dev stack"
+    else:
+        why = f"no --url, no {env}, no IKM_URL and no dev stack running"
+    raise typer.BadParameter(why, param_hint="--url")
+
+
+def bearer_token(token: str | None = None) -> str:
+    return token or os.environ.get("IKM_TOKEN") or issue_token(subject="ikm-cli", role="ministry")
+
+
+def error_details(response: httpx.Response) -> str:
+    """``STATUS Reason: type: message; ...`` from the services' one error shape."""
+    head = f"{response.status_code} {response.reason_phrase}".strip()
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        return f"{head}: {response.text}" if response.text else head
+    if not isinstance(detail, list):
+        return f"{head}: {detail}"
+    return f"{head}: " + "; ".join(_one_error(d) for d in detail)
+
+
+def _one_error(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    where = ".".join(str(p) for p in error.get("loc", []) if p != "body")
+    kind = error.get("type", "")
+    prefix = " ".join(p for p in (where, f"[{kind}]" if kind else "") if p)
+    return f"{prefix}: {error.get('msg', '')}" if prefix else str(error.get("msg", ""))
+
+
+class ServiceClient:
+    """An HTTP client of one service; ``call`` returns the JSON body or raises ServiceError."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 60) -> None:
+        import httpx  # here, not at the top: `ikm --help` and `ikm token` never need it
+
+        self.base_url = base_url
+        self._http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise ServiceError(None, f"cannot reach {self.base_url}{path}: {why}") from exc
+        if response.status_code >= 400:
+            raise ServiceError(response.status_code, error_details(response))
+        return response.json() if response.content else None
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@contextmanager
+def connect(
+    service: str | None, url: str | None = None, token: str | None = None, *, timeout: float = 60
+) -> Iterator[ServiceClient]:
+    """A client of ``service``; a ServiceError inside is printed and exits 1."""
+    client = ServiceClient(service_url(service, url), bearer_token(token), timeout=timeout)
+    try:
+        yield client
+    except ServiceError as exc:
+        fail(str(exc))
+    finally:
+        client.close()

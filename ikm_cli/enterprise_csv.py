@@ -1,0 +1,111 @@
+"""Enterprises in a CSV file, as the rows of ``POST /enterprises/import``; the error report.
+
+Columns (header row required): ``nib, name, legal_form, owner_name, owner_nik, owner_phone,
+owner_email, preferred_language, street, postal_code, province, regency, kbli, workforce,
+investment_rupiah, products, campaigns, marketplace_stores``. ``products`` and ``campaigns``
+are ``;``-separated; ``marketplace_stores`` is ``platform=url;platform=url``. Empty cells are
+left out (the service's defaults apply); other columns are ignored. Nothing is validated
+here beyond the header: the registry checks every row with the rules of ``POST /enterprises``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+REQUIRED_COLUMNS = ("nib", "name", "owner_name", "province", "regency", "kbli")
+COLUMNS = (
+    "nib", "name", "legal_form", "owner_name", "owner_nik", "owner_phone", "owner_email",
+    "preferred_language", "street", "postal_code", "province", "regency", "kbli", "workforce",
+    "investment_rupiah", "products", "campaigns", "marketplace_stores",
+)  # fmt: skip
+LISTS = ("products", "campaigns")
+NUMBERS = ("workforce", "investment_rupiah")
+ERROR_REPORT_COLUMNS = ("row", "nib", "field", "rule", "message")
+
+
+class MissingColumns(ValueError):
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"the CSV header lacks columns: {', '.join(missing)}")
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based data row number in the file (the header is not counted)
+    nib: str
+    field: str
+    rule: str
+    message: str
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def _stores(value: str) -> list[dict[str, str]]:
+    stores = []
+    for part in _split(value):
+        platform, _, url = part.partition("=")
+        stores.append({"platform": platform.strip(), "shop_url": url.strip()})
+    return stores
+
+
+def to_row(cells: dict[str | None, str | None]) -> dict[str, Any]:
+    """One CSV record as one request row: known columns, empty cells left out."""
+    row: dict[str, Any] = {}
+    for column in COLUMNS:
+        value = (cells.get(column) or "").strip()
+        if not value:
+            continue
+        if column in LISTS:
+            row[column] = _split(value)
+        elif column == "marketplace_stores":
+            row[column] = _stores(value)
+        elif column in NUMBERS and value.isdigit():
+            row[column] = int(value)  # a non-number is sent as it is: the registry names the rule
+        else:
+            row[column] = value
+    return row
+
+
+def read_rows(handle: TextIO) -> Iterator[dict[str, Any]]:
+    """The file's rows; ``MissingColumns`` (before any row) if a required column is absent."""
+    reader = csv.DictReader(handle)
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise MissingColumns(missing)
+    for cells in reader:
+        yield to_row(cells)
+
+
+def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[tuple[int, list[Any]]]:
+    """``(rows before this batch, batch)`` for consecutive batches of ``size`` rows."""
+    batch: list[dict[str, Any]] = []
+    done = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield done, batch
+            done += len(batch)
+            batch = []
+    if batch:
+        yield done, batch
+
+
+def row_errors(result: dict[str, Any], row: int) -> list[RowError]:
+    """The errors of one rejected row of a response, numbered as the file's ``row``."""
+    nib = str(result.get("nib") or "")
+    return [
+        RowError(row, nib, e.get("field") or "", e.get("rule") or "", e.get("message") or "")
+        for e in result.get("errors", [])
+    ]
+
+
+def write_error_report(errors: Iterable[RowError], handle: TextIO) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(ERROR_REPORT_COLUMNS)
+    for e in errors:
+        writer.writerow([e.row, e.nib, e.field, e.rule, e.message])
