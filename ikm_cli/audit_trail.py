@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 from contracts import envelope as ce
 from contracts.catalog import EVENTS_BY_TYPE
-from ikmkit.audit.chain import Checked, Finding
+from ikmkit.audit.chain import Checked
+from ikmkit.audit.findings import Finding
 from ikmkit.audit.replay import Progress, replay
 from ikmkit.audit.selection import Selection
 
