@@ -16,7 +16,6 @@ from services.notify.domain.model import (
     IN_APP,
     Contact,
     Delivery,
-    LedgerStatus,
     Notification,
     Status,
     mask_target,
@@ -114,21 +113,6 @@ class NotificationState(BaseModel):
     delivered_at: datetime | None
 
 
-class AttemptLine(BaseModel):
-    """A line of the delivery ledger (in-app messages: the write that delivered them)."""
-
-    id: str
-    notification_id: str
-    event_id: str
-    recipient: str
-    channel: Channel
-    target: str | None
-    attempt: int
-    status: LedgerStatus
-    error: str | None
-    at: datetime
-
-
 class DeliveryReport(BaseModel):
     """Answers "was everyone told?": every notification of the event and every attempt."""
 
@@ -140,7 +124,7 @@ class DeliveryReport(BaseModel):
     all_delivered: bool
     summary: str
     notifications: list[NotificationState]
-    attempts: list[AttemptLine]
+    attempts: list[Delivery]
 
 
 async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> DeliveryReport:
@@ -161,7 +145,7 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
         all_delivered=total > 0 and delivered == total,
         summary=f"delivered to {delivered} of {total} recipients/subscribers",
         notifications=[_state(n) for n in notifications],
-        attempts=[AttemptLine.model_validate(line, from_attributes=True) for line in lines],
+        attempts=lines,
     )
 
 
