@@ -175,7 +175,7 @@ def scratch_runtime(
         relay=OutboxRelay(scratch, publisher, service=definition.name),
         broker=KafkaBroker(kafka, security=faststream_security(definition.settings)),
     )
-    runtime.service = definition.bootstrap(runtime)
+    runtime.deps = definition.bootstrap(runtime)
     return runtime
 
 
@@ -187,7 +187,7 @@ def scratch_consumers(
     authenticity = Authenticity(definition.settings.event_public_keys)
     consumers = []
     for spec in definition.consumers:
-        consumer = spec.build(runtime.service, runtime)
+        consumer = spec.build(runtime.deps, runtime)
         consumer.authenticity = authenticity
         consumers.append(consumer)
     return consumers

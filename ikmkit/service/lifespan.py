@@ -46,7 +46,7 @@ def service_lifespan(build: RuntimeBuilder) -> Lifespan:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         definition: ServiceDefinition[Any] = app.state.definition
         runtime = build(definition)
-        runtime.service = definition.bootstrap(runtime)
+        runtime.deps = definition.bootstrap(runtime)
         app.state.runtime = runtime
         tasks = await _start(definition, runtime)
         try:
@@ -71,7 +71,7 @@ async def _start(definition: ServiceDefinition[Any], runtime: Runtime) -> list[a
     )
     await runtime.broker.start()
     runtime.relay.start()
-    tasks = [asyncio.create_task(task(runtime.service, runtime)) for task in definition.background]
+    tasks = [asyncio.create_task(task(runtime.deps, runtime)) for task in definition.background]
     tasks.append(asyncio.create_task(watch_outbox(runtime.store, runtime.name)))
     if runtime.consumers:
         tasks.append(asyncio.create_task(watch_consumers(runtime)))
@@ -86,7 +86,7 @@ def _subscribe_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -
     redelivery = RedeliveryPolicy(max_attempts=runtime.settings.consumer_max_attempts)
     authenticity = Authenticity(runtime.settings.event_public_keys)
     for spec in definition.consumers:
-        consumer = spec.build(runtime.service, runtime)
+        consumer = spec.build(runtime.deps, runtime)
         consumer.redelivery = redelivery
         consumer.authenticity = authenticity
         consumer.subscribe(router, batch=spec.batch, max_records=spec.max_records)

@@ -105,7 +105,7 @@ class Runtime:
     broker: KafkaBroker
     consumers: list[EventConsumer[Any]] = field(default_factory=list)
     progress: ConsumerProgress = field(default_factory=ConsumerProgress)
-    service: Any = None
+    deps: Any = None
     """The service's dependencies, as its ``bootstrap`` built them."""
 
 
@@ -123,12 +123,12 @@ RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 """Inject the service's runtime into a FastAPI endpoint."""
 
 
-def service_of[D](request: Request, kind: type[D]) -> D:
+def deps_of[D](request: Request, kind: type[D]) -> D:
     """The service's dependencies (what its ``bootstrap`` built), checked to be a ``kind``."""
-    service = runtime_of(request).service
-    if not isinstance(service, kind):
-        raise TypeError(f"the service's dependencies are a {type(service).__name__}, not {kind}")
-    return service
+    deps = runtime_of(request).deps
+    if not isinstance(deps, kind):
+        raise TypeError(f"the service's dependencies are a {type(deps).__name__}, not {kind}")
+    return deps
 
 
 def build_runtime(definition: ServiceDefinition[Any]) -> Runtime:

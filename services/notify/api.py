@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.limits import KEY_MAX, Cursor
 from ikmkit.service.listing import Listing
-from ikmkit.service.runtime import service_of
+from ikmkit.service.runtime import deps_of
 from services.notify import handlers, queries
 from services.notify.bootstrap import Notify
 from services.notify.commands import Redrive, Subscribe
@@ -28,7 +28,7 @@ router = APIRouter()
 
 
 async def _notify(request: Request) -> Notify:
-    return service_of(request, Notify)
+    return deps_of(request, Notify)
 
 
 Deps = Annotated[Notify, Depends(_notify)]

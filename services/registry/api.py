@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.http import BULK_ROUTE
 from ikmkit.service.listing import Listing
-from ikmkit.service.runtime import service_of
+from ikmkit.service.runtime import deps_of
 from services.registry import commands, queries
 from services.registry.bootstrap import Registry
 from services.registry.domain.model import Enterprise, Partner
@@ -22,7 +22,7 @@ from services.registry.handlers import enterprises, imports, mous, partners
 
 
 async def _registry(request: Request) -> Registry:
-    return service_of(request, Registry)
+    return deps_of(request, Registry)
 
 
 Deps = Annotated[Registry, Depends(_registry)]

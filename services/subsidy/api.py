@@ -10,7 +10,7 @@ from contracts.subsidy import ApplicationStatus, ProgramKind
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.limits import CODE_MAX, Code, Cursor, FiscalYear
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE, Listing
-from ikmkit.service.runtime import service_of
+from ikmkit.service.runtime import deps_of
 from services.subsidy import handlers, queries
 from services.subsidy.bootstrap import Subsidy
 from services.subsidy.commands import (
@@ -27,7 +27,7 @@ router = APIRouter(tags=["subsidy"])
 
 
 async def _subsidy(request: Request) -> Subsidy:
-    return service_of(request, Subsidy)
+    return deps_of(request, Subsidy)
 
 
 Deps = Annotated[Subsidy, Depends(_subsidy)]

@@ -13,7 +13,7 @@ from ikmkit.auth import CurrentCaller
 from ikmkit.service.http import BULK_ROUTE
 from ikmkit.service.limits import Code, Cursor, Text
 from ikmkit.service.listing import Listing
-from ikmkit.service.runtime import service_of
+from ikmkit.service.runtime import deps_of
 from services.training import queries
 from services.training.bootstrap import Training
 from services.training.commands import (
@@ -37,7 +37,7 @@ router = APIRouter(tags=["training"])
 
 
 async def _training(request: Request) -> Training:
-    return service_of(request, Training)
+    return deps_of(request, Training)
 
 
 Deps = Annotated[Training, Depends(_training)]
