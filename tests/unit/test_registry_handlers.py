@@ -346,3 +346,18 @@ async def test_an_import_row_with_text_for_a_number_is_rejected_alone(
     assert [(e.field, e.rule) for e in result.results[1].errors or []] == [
         ("workforce", "int_parsing")
     ]
+
+
+async def test_an_import_row_whose_number_came_as_text_is_checked_as_the_number(
+    units: Units[RegistryUnit],
+) -> None:
+    # Found by the API fuzzer: a broken field beside a number sent as digits in text ("0000")
+    # reached the domain's rules as text, and the request answered 500.
+    row = enterprise("12345", workforce="many", investment_rupiah="0000")
+    row["marketplace_stores"] = [{"platform": "tokopedia", "shop_url": "https://tokopedia.com/a"}]
+    result = await units.run(imports.import_enterprises, import_of(row), MINISTRY)
+    assert [r.status for r in result.results] == ["rejected"]
+    assert {(e.field, e.rule) for e in result.results[0].errors or []} == {
+        ("nib", "nib_format"),
+        ("workforce", "int_parsing"),
+    }

@@ -8,9 +8,10 @@ file can be sent again. The imported rows and their events commit in one unit of
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ikmkit.auth import Caller
 from ikmkit.service.bulk import Violation
@@ -58,12 +59,32 @@ def check_row(
     except ValidationError as exc:
         errors, broken = _request_errors(exc)
         violations = Violations()
-        EnterpriseFacts.check_fields({**given, **dict.fromkeys(broken)}, violations)
+        EnterpriseFacts.check_fields(_accepted(given, broken), violations)
         return None, errors + [Violation.of(v) for v in violations.found]
     violations = Violations()
     facts = EnterpriseFacts.checked(cmd.model_dump(), violations)
     registered = facts and violations.check(Enterprise.register, cmd.nib, facts, at)
     return registered or None, [Violation.of(v) for v in violations.found]
+
+
+def _accepted(given: dict[str, Any], broken: set[str]) -> dict[str, Any]:
+    """The fields the request model accepted, as it converts them (the domain's rules must see
+    the number 0, not the text "0000" a file had); the broken ones as missing."""
+    return {
+        name: None if name in broken else _converted(_field(name), value)
+        for name, value in given.items()
+    }
+
+
+def _converted(field: TypeAdapter[Any], value: object) -> object:
+    return field.dump_python(field.validate_python(value))
+
+
+@cache
+def _field(name: str) -> TypeAdapter[Any]:
+    info = RegisterEnterprise.model_fields[name]
+    hint: Any = Annotated[info.annotation, info]
+    return TypeAdapter(hint)
 
 
 class _Rows:
