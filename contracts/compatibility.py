@@ -85,48 +85,55 @@ def _describe(shape: _Shape) -> str:
     return text + (f" one of {list(enum)}" if enum is not None else "")
 
 
-def compare_schemas(event: str, old: Schema, new: Schema) -> list[Breaking]:
-    """Breaking changes between a published and a current schema of one event."""
-    problems: list[Breaking] = []
-    old_defs, new_defs = old.get("$defs", {}), new.get("$defs", {})
+class _SchemaComparison:
+    """One walk over an old and a new schema of an event, collecting what breaks."""
 
-    def report(path: str, rule: str, detail: str) -> None:
-        problems.append(Breaking(event, path, rule, detail))
+    def __init__(self, event: str, old: Schema, new: Schema) -> None:
+        self.event = event
+        self.old_defs, self.new_defs = old.get("$defs", {}), new.get("$defs", {})
+        self.problems: list[Breaking] = []
 
-    def compare(old_node: Schema, new_node: Schema, path: str) -> None:
-        before, after = _shape(old_node, old_defs), _shape(new_node, new_defs)
+    def report(self, path: str, rule: str, detail: str) -> None:
+        self.problems.append(Breaking(self.event, path, rule, detail))
+
+    def compare(self, old_node: Schema, new_node: Schema, path: str) -> None:
+        before, after = _shape(old_node, self.old_defs), _shape(new_node, self.new_defs)
         if before.kind != after.kind or (before.kind == "union" and before.scalar != after.scalar):
-            report(
+            self.report(
                 path, "type_changed", f"type changed from {_describe(before)} to {_describe(after)}"
             )
             return
         if before.nullable != after.nullable:
-            report(
+            self.report(
                 path,
                 "nullability_changed",
                 "may now be null" if after.nullable else "may no longer be null",
             )
         if before.kind == "scalar":
-            if before.scalar[:2] != after.scalar[:2]:
-                report(
-                    path,
-                    "type_changed",
-                    f"type changed from {_describe(before)} to {_describe(after)}",
-                )
-            elif before.scalar[2] != after.scalar[2]:
-                report(
-                    path,
-                    "enum_changed",
-                    f"allowed values changed from {_describe(before)} to {_describe(after)}",
-                )
+            self.compare_scalars(before, after, path)
         elif before.kind in ("array", "map"):
-            compare(
+            self.compare(
                 before.node, after.node, f"{path}[]" if before.kind == "array" else f"{path}{{}}"
             )
         elif before.kind == "object":
-            compare_objects(before.node, after.node, path)
+            self.compare_objects(before.node, after.node, path)
 
-    def compare_objects(old_obj: Schema, new_obj: Schema, prefix: str) -> None:
+    def compare_scalars(self, before: _Shape, after: _Shape, path: str) -> None:
+        # scalar is (type, format, enum): type or format differ before the allowed values matter
+        if before.scalar[:2] != after.scalar[:2]:
+            self.report(
+                path,
+                "type_changed",
+                f"type changed from {_describe(before)} to {_describe(after)}",
+            )
+        elif before.scalar[2] != after.scalar[2]:
+            self.report(
+                path,
+                "enum_changed",
+                f"allowed values changed from {_describe(before)} to {_describe(after)}",
+            )
+
+    def compare_objects(self, old_obj: Schema, new_obj: Schema, prefix: str) -> None:
         old_props, new_props = old_obj.get("properties", {}), new_obj.get("properties", {})
         old_required, new_required = (
             set(old_obj.get("required", [])),
@@ -137,25 +144,36 @@ def compare_schemas(event: str, old: Schema, new: Schema) -> list[Breaking]:
             path = f"{prefix}.{name}" if prefix else name
             if name not in new_props:
                 hint = f" (renamed to one of {added}?)" if added else ""
-                report(path, "field_removed", f"removed or renamed{hint}")
+                self.report(path, "field_removed", f"removed or renamed{hint}")
                 continue
             if name in new_required and name not in old_required:
-                report(path, "optional_became_required", "optional field became required")
+                self.report(path, "optional_became_required", "optional field became required")
             elif name in old_required and name not in new_required:
-                report(path, "required_became_optional", "required field became optional")
-            compare(old_prop, new_props[name], path)
+                self.report(path, "required_became_optional", "required field became optional")
+            self.compare(old_prop, new_props[name], path)
         for name in added:
             if name in new_required:
                 path = f"{prefix}.{name}" if prefix else name
-                report(path, "required_field_added", "new field is required (add it as optional)")
+                self.report(
+                    path, "required_field_added", "new field is required (add it as optional)"
+                )
 
-    compare_objects(old, new, "")
-    for key in ("x-topic", "x-aggregate-field"):
-        if old.get(key) != new.get(key):
-            report(
-                "", "routing_changed", f"{key} changed from {old.get(key)!r} to {new.get(key)!r}"
-            )
-    return problems
+    def compare_routing(self, old: Schema, new: Schema) -> None:
+        for key in ("x-topic", "x-aggregate-field"):
+            if old.get(key) != new.get(key):
+                self.report(
+                    "",
+                    "routing_changed",
+                    f"{key} changed from {old.get(key)!r} to {new.get(key)!r}",
+                )
+
+
+def compare_schemas(event: str, old: Schema, new: Schema) -> list[Breaking]:
+    """Breaking changes between a published and a current schema of one event."""
+    comparison = _SchemaComparison(event, old, new)
+    comparison.compare_objects(old, new, "")
+    comparison.compare_routing(old, new)
+    return comparison.problems
 
 
 def compatibility_problems(

@@ -47,7 +47,6 @@ def _channel_id(topic: str) -> str:
 
 
 def cloudevents_headers_schema() -> Schema:
-    string = {"type": "string"}
     return {
         "type": "object",
         "description": "CloudEvents 1.0 Kafka binary binding plus the platform's extensions.",
@@ -62,32 +61,37 @@ def cloudevents_headers_schema() -> Schema:
             ce.H_HASH,
             ce.H_CONTENT_TYPE,
         ],
-        "properties": {
-            ce.H_SPECVERSION: {"const": ce.SPEC_VERSION},
-            ce.H_ID: {**string, "description": "Event id (UUID); consumers deduplicate on it."},
-            ce.H_TYPE: {**string, "description": "id.go.kemenperin.ikm.<Event>.v<N>"},
-            ce.H_SOURCE: {**string, "description": "/ikm/<service>"},
-            ce.H_TIME: {**string, "format": "date-time", "description": "When it happened (UTC)"},
-            ce.H_SUBJECT: {**string, "description": "Aggregate id; equals the Kafka key."},
-            ce.H_REGION: {**string, "description": "Province code (Kemendagri), if any."},
-            ce.H_SEQUENCE: {
-                **string,
-                "pattern": "^[1-9][0-9]*$",
-                "description": "Aggregate sequence number per topic: 1, 2, 3 ... without gaps.",
-            },
-            ce.H_HASH: {
-                **string,
-                "pattern": "^[0-9a-f]{64}$",
-                "description": "sha256(previous ce_hash + canonical JSON of the event), hex; "
-                "the first event's previous hash is 64 zeros. See docs/contracts.md.",
-            },
-            ce.H_SIGNATURE: {
-                **string,
-                "description": "Optional Ed25519 signature of ce_hash (base64) by the source.",
-            },
-            ce.H_CONTENT_TYPE: {"const": ce.CONTENT_TYPE},
-            ce.H_TRACEPARENT: {**string, "description": "W3C trace context."},
+        "properties": _cloudevents_header_properties(),
+    }
+
+
+def _cloudevents_header_properties() -> Schema:
+    string = {"type": "string"}
+    return {
+        ce.H_SPECVERSION: {"const": ce.SPEC_VERSION},
+        ce.H_ID: {**string, "description": "Event id (UUID); consumers deduplicate on it."},
+        ce.H_TYPE: {**string, "description": "id.go.kemenperin.ikm.<Event>.v<N>"},
+        ce.H_SOURCE: {**string, "description": "/ikm/<service>"},
+        ce.H_TIME: {**string, "format": "date-time", "description": "When it happened (UTC)"},
+        ce.H_SUBJECT: {**string, "description": "Aggregate id; equals the Kafka key."},
+        ce.H_REGION: {**string, "description": "Province code (Kemendagri), if any."},
+        ce.H_SEQUENCE: {
+            **string,
+            "pattern": "^[1-9][0-9]*$",
+            "description": "Aggregate sequence number per topic: 1, 2, 3 ... without gaps.",
         },
+        ce.H_HASH: {
+            **string,
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "sha256(previous ce_hash + canonical JSON of the event), hex; "
+            "the first event's previous hash is 64 zeros. See docs/contracts.md.",
+        },
+        ce.H_SIGNATURE: {
+            **string,
+            "description": "Optional Ed25519 signature of ce_hash (base64) by the source.",
+        },
+        ce.H_CONTENT_TYPE: {"const": ce.CONTENT_TYPE},
+        ce.H_TRACEPARENT: {**string, "description": "W3C trace context."},
     }
 
 
@@ -105,40 +109,42 @@ def _hoisted_schemas() -> dict[str, Schema]:
     return schemas
 
 
-def asyncapi_document() -> Schema:
-    """One AsyncAPI 3.0 document: a channel per topic, a message per event type."""
-    channels: Schema = {}
-    operations: Schema = {}
-    messages: Schema = {}
-    for topic in all_topics():
-        channel_id = _channel_id(topic)
-        service = topic.split(".")[1]
-        names = sorted(m.__name__ for m in events_on(topic))
-        channels[channel_id] = {
-            "address": topic,
-            "title": topic,
-            "description": f"Published by the {service} service; Kafka key = aggregate id.",
-            "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
-        }
-        operations[f"{service}_publishes_{channel_id}"] = {
-            "action": "send",
-            "title": f"{service} publishes on {topic}",
-            "channel": {"$ref": f"#/channels/{channel_id}"},
-            "messages": [{"$ref": f"#/channels/{channel_id}/messages/{n}"} for n in names],
-        }
-        for name in names:
-            model = EVENTS_BY_NAME[name]
-            messages[name] = {
-                "name": name,
-                "title": name,
-                "summary": (model.__doc__ or name).strip().splitlines()[0],
-                "contentType": ce.CONTENT_TYPE,
-                "headers": {"$ref": "#/components/schemas/CloudEventsHeaders"},
-                "payload": {"$ref": f"#/components/schemas/{name}"},
-                "bindings": {"kafka": {"key": {"type": "string"}, "bindingVersion": "0.5.0"}},
-                "x-cloudevents-type": model.ce_type(),
-                "x-aggregate-field": model.AGGREGATE_FIELD,
-            }
+def _topic_channel(topic: str, service: str, names: list[str]) -> Schema:
+    return {
+        "address": topic,
+        "title": topic,
+        "description": f"Published by the {service} service; Kafka key = aggregate id.",
+        "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
+    }
+
+
+def _publish_operation(topic: str, service: str, names: list[str]) -> Schema:
+    channel_id = _channel_id(topic)
+    return {
+        "action": "send",
+        "title": f"{service} publishes on {topic}",
+        "channel": {"$ref": f"#/channels/{channel_id}"},
+        "messages": [{"$ref": f"#/channels/{channel_id}/messages/{n}"} for n in names],
+    }
+
+
+def _event_message(name: str) -> Schema:
+    model = EVENTS_BY_NAME[name]
+    return {
+        "name": name,
+        "title": name,
+        "summary": (model.__doc__ or name).strip().splitlines()[0],
+        "contentType": ce.CONTENT_TYPE,
+        "headers": {"$ref": "#/components/schemas/CloudEventsHeaders"},
+        "payload": {"$ref": f"#/components/schemas/{name}"},
+        "bindings": {"kafka": {"key": {"type": "string"}, "bindingVersion": "0.5.0"}},
+        "x-cloudevents-type": model.ce_type(),
+        "x-aggregate-field": model.AGGREGATE_FIELD,
+    }
+
+
+def _asyncapi_header() -> Schema:
+    """Everything in the document that does not depend on the catalog."""
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -157,6 +163,24 @@ def asyncapi_document() -> Schema:
                 "description": "Set KAFKA_BOOTSTRAP_SERVERS for a real deployment.",
             }
         },
+    }
+
+
+def asyncapi_document() -> Schema:
+    """One AsyncAPI 3.0 document: a channel per topic, a message per event type."""
+    channels: Schema = {}
+    operations: Schema = {}
+    messages: Schema = {}
+    for topic in all_topics():
+        channel_id = _channel_id(topic)
+        service = topic.split(".")[1]
+        names = sorted(m.__name__ for m in events_on(topic))
+        channels[channel_id] = _topic_channel(topic, service, names)
+        operations[f"{service}_publishes_{channel_id}"] = _publish_operation(topic, service, names)
+        for name in names:
+            messages[name] = _event_message(name)
+    return {
+        **_asyncapi_header(),
         "channels": channels,
         "operations": operations,
         "components": {

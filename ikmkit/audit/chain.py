@@ -28,7 +28,13 @@ from pydantic import ValidationError
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
-from ikmkit.audit.chain_body import NEEDS_ESCAPE, chain_body, fast_chain_body, headers_text
+from ikmkit.audit.chain_body import (
+    NEEDS_ESCAPE,
+    chain_body,
+    fast_chain_body,
+    headers_text,
+    plain_chain_body,
+)
 from ikmkit.audit.findings import Finding, Kind, ranges
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
@@ -248,66 +254,62 @@ class ChainVerifier:
         stream, plain attributes, no signature keys) inlined: replay speed is per-record
         Python overhead. Anything else, including every failure, goes through ``check``.
         """
-        models: list[type[Event] | None] = []
         if self._public_keys:
             return [self.check(r).model for r in records]
-        streams, sha256, genesis = self._streams, hashlib.sha256, _GENESIS
+        models: list[type[Event] | None] = []
+        check_next_event = self._check_next_event
         for record in records:
-            raw = dict(record.headers)
-            try:
-                id_, source, subject, time, type_ = (
-                    raw[ce.H_ID], raw[ce.H_SOURCE], raw[ce.H_SUBJECT], raw[ce.H_TIME],
-                    raw[ce.H_TYPE],
-                )  # fmt: skip
-                sequence_bytes, claimed = raw[ce.H_SEQUENCE], raw[ce.H_HASH]
-                stream = streams[(record.topic, subject)]
-                model = _MODELS[type_]
-                sequence = int(sequence_bytes)
-                datetime.fromisoformat(time.decode())
-            except (KeyError, ValueError, TypeError, AttributeError):
-                models.append(self.check(record).model)
-                continue
-            region = raw.get(ce.H_REGION)
-            joined = b"".join((id_, source, subject, time, type_, region or b""))
-            previous = genesis if sequence == 1 else stream.hashes.get(sequence - 1)
-            if (
-                sequence != stream.max_sequence + 1
-                or previous is None
-                or stream.pending
-                or sequence_bytes[:1] == b"0"
-                or record.key != subject
-                or not joined.isascii()
-                or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
-            ):
-                models.append(self.check(record).model)
-                continue
-            payload = record.value or b""
-            body = b"".join(
-                (
-                    b'{"data":', payload,
-                    b',"id":"', id_,
-                    b'","region":', b"null" if region is None else b'"' + region + b'"',
-                    b',"sequence":', sequence_bytes,
-                    b',"source":"', source,
-                    b'","subject":"', subject,
-                    b'","time":"', time,
-                    b'","type":"', type_, b'"}',
-                )
-            )  # fmt: skip
-            if sha256(previous + body).hexdigest().encode() != claimed:
-                models.append(self.check(record).model)
-                continue
-            try:
-                model.__pydantic_validator__.validate_json(payload)
-            except ValidationError:
-                models.append(self.check(record).model)
-                continue
-            self.events_checked += 1
-            stream.hashes[sequence] = claimed
-            stream.max_sequence = sequence
-            stream.selected = True
-            models.append(model)
+            model = check_next_event(record)
+            models.append(model if model is not None else self.check(record).model)
         return models
+
+    def _check_next_event(self, record: Record) -> type[Event] | None:
+        """``check_all``'s fast path: the record's contract if it passed, None to fall back."""
+        raw = dict(record.headers)
+        try:
+            id_, source, subject, time, type_ = (
+                raw[ce.H_ID], raw[ce.H_SOURCE], raw[ce.H_SUBJECT], raw[ce.H_TIME],
+                raw[ce.H_TYPE],
+            )  # fmt: skip
+            sequence_bytes, claimed = raw[ce.H_SEQUENCE], raw[ce.H_HASH]
+            stream = self._streams[(record.topic, subject)]
+            model = _MODELS[type_]
+            sequence = int(sequence_bytes)
+            datetime.fromisoformat(time.decode())
+        except (KeyError, ValueError, TypeError, AttributeError):
+            return None
+        region = raw.get(ce.H_REGION)
+        joined = b"".join((id_, source, subject, time, type_, region or b""))
+        previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1)
+        if (
+            sequence != stream.max_sequence + 1
+            or previous is None
+            or stream.pending
+            or sequence_bytes[:1] == b"0"
+            or record.key != subject
+            or not joined.isascii()
+            or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
+        ):
+            return None
+        payload = record.value or b""
+        body = plain_chain_body(payload, id_, source, subject, time, type_, region, sequence_bytes)
+        if hashlib.sha256(previous + body).hexdigest().encode() != claimed:
+            return None
+        return self._accept_next_event(stream, model, payload, sequence, claimed)
+
+    def _accept_next_event(
+        self, stream: _Stream, model: type[Event], payload: bytes, sequence: int, claimed: bytes
+    ) -> type[Event] | None:
+        """Validate a correctly chained event against its contract and extend its stream."""
+        try:
+            model.__pydantic_validator__.validate_json(payload)
+        except ValidationError:
+            return None
+        self.events_checked += 1
+        stream.hashes[sequence] = claimed
+        stream.max_sequence = sequence
+        stream.selected = True
+        return model
 
     def finish(self, truncated: frozenset[tuple[str, int]] = frozenset()) -> list[Finding]:
         """Gaps of every selected stream; returns all findings.

@@ -57,6 +57,20 @@ def fast_chain_body(raw: dict[str, bytes], payload: bytes) -> bytes | None:
         return None
     if not sequence.isdigit() or sequence[:1] == b"0":
         return None
+    return plain_chain_body(payload, id_, source, subject, time, type_, region, sequence)
+
+
+def plain_chain_body(
+    payload: bytes,
+    id_: bytes,
+    source: bytes,
+    subject: bytes,
+    time: bytes,
+    type_: bytes,
+    region: bytes | None,
+    sequence: bytes,
+) -> bytes:
+    """``chain_body`` of attributes the caller has checked need no JSON escaping."""
     return b"".join(
         (
             b'{"data":', payload,

@@ -345,12 +345,26 @@ async def _replay_parallel(
             )
             for i in range(workers)
         ]
-        pending: set[asyncio.Future[ReplayResult]] = set(shards)
-        while pending:
-            _, pending = await asyncio.wait(pending, timeout=0.2)
-            if progress is not None:
-                progress(done.value, total.value)
+        await _wait_reporting_progress(shards, progress, done, total)
         parts = [shard.result() for shard in shards]
+    merged = _merge_shards(parts, selection)
+    merged.seconds = time.perf_counter() - started
+    return merged
+
+
+async def _wait_reporting_progress(
+    shards: list[asyncio.Future[ReplayResult]], progress: Progress | None, done: Any, total: Any
+) -> None:
+    """Wait for every shard; ``done`` and ``total`` are the counters the workers share."""
+    pending: set[asyncio.Future[ReplayResult]] = set(shards)
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=0.2)
+        if progress is not None:
+            progress(done.value, total.value)
+
+
+def _merge_shards(parts: list[ReplayResult], selection: Selection) -> ReplayResult:
+    """One result from the shards' results (without ``seconds``: the caller timed the whole)."""
     merged = ReplayResult(
         topics=sorted({t for part in parts for t in part.topics}), selection=selection
     )
@@ -362,7 +376,6 @@ async def _replay_parallel(
         merged.by_type.update(part.by_type)
         merged.findings += part.findings
         merged.log_streams.update(part.log_streams)
-    merged.seconds = time.perf_counter() - started
     return merged
 
 

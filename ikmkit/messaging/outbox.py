@@ -127,6 +127,33 @@ class Outbox:
         sequence = 1 if stream is None else int(stream["sequence"]) + 1
         previous_hash = GENESIS_HASH if stream is None else str(stream["hash"])
         payload = event_payload(event)
+        attrs = self._chained_envelope(
+            event, payload, sequence, previous_hash, event_id, at, traceparent
+        )
+        created_ns = _next_created_ns(stream)
+        row = {
+            "id": attrs.id,
+            "topic": event.TOPIC,
+            "key": attrs.subject,
+            "headers": {k: v.decode() for k, v in to_headers(attrs)},
+            "payload": payload,
+            "created_ns": created_ns,
+            "sequence": sequence,
+            "sent": False,
+        }
+        return attrs, row, {"sequence": sequence, "hash": attrs.hash, "created_ns": created_ns}
+
+    def _chained_envelope(
+        self,
+        event: Event,
+        payload: str,
+        sequence: int,
+        previous_hash: str,
+        event_id: str | None,
+        at: datetime | None,
+        traceparent: str | None,
+    ) -> EnvelopeAttributes:
+        """The envelope with its chain hash (and signature, if this outbox signs)."""
         unsigned = EnvelopeAttributes(
             id=event_id or str(uuid.uuid4()),
             type=event.ce_type(),
@@ -140,23 +167,7 @@ class Outbox:
         )
         digest = chain_hash(previous_hash, unsigned, payload)
         signature = self._signer(digest) if self._signer else None
-        attrs = unsigned.model_copy(update={"hash": digest, "signature": signature})
-        # The relay publishes in created_ns order: keep it increasing along each stream even
-        # when replicas' clocks disagree, so an aggregate's events are published in sequence.
-        created_ns = time.time_ns()
-        if stream is not None:
-            created_ns = max(created_ns, int(stream.get("created_ns", 0)) + 1)
-        row = {
-            "id": attrs.id,
-            "topic": event.TOPIC,
-            "key": attrs.subject,
-            "headers": {k: v.decode() for k, v in to_headers(attrs)},
-            "payload": payload,
-            "created_ns": created_ns,
-            "sequence": sequence,
-            "sent": False,
-        }
-        return attrs, row, {"sequence": sequence, "hash": digest, "created_ns": created_ns}
+        return unsigned.model_copy(update={"hash": digest, "signature": signature})
 
     async def _save_heads(
         self,
@@ -256,3 +267,12 @@ def row_message(row: dict[str, Any], *, force: bool = False) -> OutgoingMessage:
         headers=[(k, v.encode()) for k, v in headers.items()],
         force=force,
     )
+
+
+def _next_created_ns(stream: dict[str, Any] | None) -> int:
+    # The relay publishes in created_ns order: keep it increasing along each stream even
+    # when replicas' clocks disagree, so an aggregate's events are published in sequence.
+    created_ns = time.time_ns()
+    if stream is not None:
+        created_ns = max(created_ns, int(stream.get("created_ns", 0)) + 1)
+    return created_ns

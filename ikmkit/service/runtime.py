@@ -148,13 +148,26 @@ def build_runtime(definition: ServiceDefinition[Any]) -> Runtime:
         security=kafka_client_options(settings),
         max_message_bytes=settings.outbox_max_message_bytes,
     )
+    relay = _outbox_relay(definition, store, publisher)
+    outbox.on_add(relay.wake)
+    broker = _kafka_broker(definition)
+    progress = ConsumerProgress(settings.consumer_stall_seconds)
+    return Runtime(
+        definition.name, settings, store, outbox, publisher, relay, broker, progress=progress
+    )
+
+
+def _outbox_relay(
+    definition: ServiceDefinition[Any], store: Store, publisher: KafkaPublisher
+) -> OutboxRelay:
+    settings = definition.settings
     probe = KafkaLogProbe(
         settings.kafka_bootstrap_servers,
         partitions=settings.topic_partitions,
         client_id=f"ikm-{definition.name}-log",
         security=kafka_client_options(settings),
     )
-    relay = OutboxRelay(
+    return OutboxRelay(
         store,
         publisher,
         batch_size=settings.outbox_batch_size,
@@ -164,17 +177,16 @@ def build_runtime(definition: ServiceDefinition[Any]) -> Runtime:
         verify_interval=settings.outbox_verify_interval,
         service=definition.name,
     )
-    outbox.on_add(relay.wake)
-    broker = KafkaBroker(
+
+
+def _kafka_broker(definition: ServiceDefinition[Any]) -> KafkaBroker:
+    settings = definition.settings
+    return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"ikm-{definition.name}",
         security=faststream_security(settings),
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ikm.{definition.name}.broker"),
-    )
-    progress = ConsumerProgress(settings.consumer_stall_seconds)
-    return Runtime(
-        definition.name, settings, store, outbox, publisher, relay, broker, progress=progress
     )
 
 

@@ -333,19 +333,7 @@ class Course(Versioned):
         at: datetime,
     ) -> Changed[Placed]:
         """Diklat 3in1's third step: a certified graduate was placed at a company partner."""
-        if self.kind != "diklat_3in1":
-            raise Conflict(
-                "placements are recorded for Diklat 3in1 courses only",
-                field="course_id",
-                rule="not_3in1",
-            )
-        if found is None:
-            raise NotFound(f"participant {pid} is not in course {self.course_id}")
-        e = found.placeable()
-        if placed_on < self.end_date:
-            raise InvalidInput(
-                "placement comes after the training", field="placed_on", rule="after_course"
-            )
+        e = self._placeable(pid, found, placed_on)
         placement = Placement(
             id=e.id,
             course_id=self.course_id,
@@ -363,6 +351,23 @@ class Course(Versioned):
         )
         placed = e.model_copy(update={"placement_partner_id": company_partner_id})
         return Changed(Placed(placed, placement), (event,))
+
+    def _placeable(self, pid: str, found: Enrollment | None, placed_on: date) -> Enrollment:
+        """The enrollment to place, or why this course or participant cannot take a placement."""
+        if self.kind != "diklat_3in1":
+            raise Conflict(
+                "placements are recorded for Diklat 3in1 courses only",
+                field="course_id",
+                rule="not_3in1",
+            )
+        if found is None:
+            raise NotFound(f"participant {pid} is not in course {self.course_id}")
+        e = found.placeable()
+        if placed_on < self.end_date:
+            raise InvalidInput(
+                "placement comes after the training", field="placed_on", rule="after_course"
+            )
+        return e
 
     def about(self, e: Enrollment) -> dict[str, Any]:
         """The participant and course fields every participant event carries."""
