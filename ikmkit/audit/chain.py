@@ -285,6 +285,7 @@ class ChainVerifier:
             sequence != stream.max_sequence + 1
             or previous is None
             or stream.pending
+            or not sequence_bytes.isdigit()  # "+2", " 2", "2_0" parse; the hash is of the bytes
             or sequence_bytes[:1] == b"0"
             or record.key != subject
             or not joined.isascii()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -75,7 +76,13 @@ def verify(records: list[FakeRecord], **kwargs) -> list[tuple[Kind, int | None]]
     batched = ChainVerifier(**kwargs)
     models = batched.check_all(records)
     assert len(models) == len(records)
-    assert sorted((f.kind, f.sequence) for f in batched.finish()) == sorted(one_by_one)
+
+    def order(finding: tuple[Kind, int | None]) -> tuple[str, int]:
+        return finding[0].value, -1 if finding[1] is None else finding[1]
+
+    assert sorted(((f.kind, f.sequence) for f in batched.finish()), key=order) == sorted(
+        one_by_one, key=order
+    )
     return one_by_one
 
 
@@ -212,8 +219,6 @@ def test_personal_data_is_masked_by_the_contract_marking() -> None:
 
 def test_the_fast_chain_body_hashes_exactly_what_the_outbox_hashes() -> None:
     """Attributes that need JSON escaping take the exact path; all must agree with chain_hash."""
-    import hashlib
-
     from ikmkit.audit.chain_body import chain_body, fast_chain_body
 
     weird = ["plain", 'quote"d', "back\\slash", "tab\there", "unicodé ✓", "line\u2028sep"]
@@ -257,3 +262,26 @@ def test_history_lost_to_retention_is_a_warning_not_a_gap() -> None:
     for record in records:
         untruncated.check(record)
     assert [(f.kind, f.sequence) for f in untruncated.finish()] == [(Kind.GAP, 1)]
+
+
+def test_a_sequence_written_another_way_is_tampering_on_the_fast_path_too() -> None:
+    # "+2" parses as 2; a hash recomputed over the bytes '"sequence":+2' must not pass
+    # check_all (replay's fast path) when check (and any other verifier) refuses it.
+    import hashlib
+
+    records = stream("1000000000010", 3)
+    headers = dict(records[1].headers)
+    previous = dict(records[0].headers)["ce_hash"]
+    body = (
+        b'{"data":' + (records[1].value or b"") + b',"id":"' + headers["ce_id"]
+        + b'","region":"34","sequence":+2,"source":"' + headers["ce_source"]
+        + b'","subject":"' + headers["ce_subject"] + b'","time":"' + headers["ce_time"]
+        + b'","type":"' + headers["ce_type"] + b'"}'
+    )  # fmt: skip
+    forged = hashlib.sha256(previous + body).hexdigest().encode()
+    forged_headers = [
+        (k, b"+2" if k == "ce_sequence" else forged if k == "ce_hash" else v)
+        for k, v in records[1].headers
+    ]
+    records[1] = replace(records[1], headers=forged_headers)
+    assert verify(records) == [(Kind.TAMPERED, None), (Kind.TAMPERED, 3)]
