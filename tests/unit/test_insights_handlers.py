@@ -189,7 +189,9 @@ async def test_enterprises_count_by_dimension_and_move_between_stocks(
     )
     assert await total(units, "enterprises.registered") == 2
     assert await total(units, "enterprises.registered", province="32", regency="3273") == 1
-    by_dim = await points(units, "enterprises.registered", by="dimension", dimension="kbli_division")
+    by_dim = await points(
+        units, "enterprises.registered", by="dimension", dimension="kbli_division"
+    )
     assert by_dim == {"kbli_division:10": 2}
     assert await points(units, "campaigns.participants", by="dimension") == {
         "campaign:#SemuanyaAdaDisini": 1
@@ -246,7 +248,9 @@ async def test_link_and_match_counts_distinct_schools_and_companies_in_any_order
     await feed.one(link_and_match("m3", "smk-1", "co-1"))
     assert await total(units, "linkmatch.smk") == 1
     assert await total(units, "linkmatch.companies") == 2
-    assert await points(units, "linkmatch.smk") == {f"2026-{m:02d}": int(m == 3) for m in range(1, 13)}
+    assert await points(units, "linkmatch.smk") == {
+        f"2026-{m:02d}": int(m == 3) for m in range(1, 13)
+    }
     assert await points(units, "linkmatch.companies", by="province") == {"32": 1, "33": 1}
     assert await points(units, "partners.registered", by="dimension") == {
         "partner_type:company": 2,
@@ -433,7 +437,9 @@ async def test_regional_officers_read_only_their_province_and_others_nothing(
     units: Units[InsightsUnit],
 ) -> None:
     feed = Feed(units)
-    await feed.batch(registered("1234567890123"), registered("1234567890124", province="33", regency="3374"))
+    await feed.batch(
+        registered("1234567890123"), registered("1234567890124", province="33", regency="3374")
+    )
     mine = await units.read(queries.indicator_series, "enterprises.registered", JABAR)
     assert (mine.province, mine.total) == ("32", 1)
     with pytest.raises(Forbidden) as refused:
@@ -443,7 +449,10 @@ async def test_regional_officers_read_only_their_province_and_others_nothing(
     assert [r.province for r in table.items] == ["32"]
     rows = await units.read(queries.export_rows, JABAR, fiscal_year=2026)
     assert {r.province for r in rows} == {"32"}
-    for caller in (Caller("e", "enterprise", nib="1234567890123"), Caller("p", "partner", partner_id="p")):
+    for caller in (
+        Caller("e", "enterprise", nib="1234567890123"),
+        Caller("p", "partner", partner_id="p"),
+    ):
         with pytest.raises(Forbidden):
             await units.read(queries.list_indicators, caller)
         with pytest.raises(Forbidden):
