@@ -100,7 +100,7 @@ async def indicator_series(
     by: By = "month",
     dimension: str | None = None,
 ) -> IndicatorSeries:
-    province = access.visible_province(caller, province)
+    province, regency = access.visible_place(caller, province, regency)
     definition = definition_of(indicator)
     period = Period.of(fiscal_year, start, end)
     place: dict[str, Any] = {}

@@ -87,10 +87,11 @@ _STATUS_AFTER: dict[type[Any], Callable[[Any], str]] = {
 
 
 def enterprise_after(event: Any, current: EnterpriseReplica | None) -> EnterpriseReplica:
-    """The enterprise after ``event`` (any event of the enterprise topic)."""
-    if current is None and not isinstance(event, EnterpriseRegistered):
-        current = EnterpriseReplica(province=event.province)
-    fields: dict[str, Any] = {"province": event.province}
+    """The enterprise after ``event`` (any event of the enterprise topic, even one of a type
+    added later: what it does not say is kept)."""
+    fields: dict[str, Any] = {}
+    if getattr(event, "province", None):
+        fields["province"] = event.province
     if isinstance(event, EnterpriseRegistered | EnterpriseUpdated):
         known = current.campaigns if current is not None else []
         fields |= {
@@ -106,7 +107,7 @@ def enterprise_after(event: Any, current: EnterpriseReplica | None) -> Enterpris
     if status is not None:
         fields["status"] = status(event)
     if current is None:
-        return EnterpriseReplica(**fields)
+        return EnterpriseReplica(**{"province": "-", **fields})
     return current.model_copy(update=fields)
 
 

@@ -121,6 +121,8 @@ async def test_events_become_indicators_targets_progress_and_a_clean_rebuild(
         assert await total("webinars.held") == 1
         assert await total("webinars.participants") == 2
         assert await total("subsidy.applications") == 1
+        assert await total("subsidy.applications", **{"from": "2026-04", "to": "2026-12"}) == 0
+        assert await total("enterprises.registered", by="regency") == 3
 
         listing = (await client.get("/indicators", headers=MINISTRY)).json()
         assert len(listing["items"]) == 29

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -15,6 +15,7 @@ from contracts.envelope import EnvelopeAttributes
 from contracts.insights import TargetSet
 from contracts.notify import NotificationDelivered
 from contracts.registry import (
+    ENTERPRISE_TOPIC,
     EnterpriseClassChanged,
     EnterpriseOnboardedToMarketplace,
     EnterpriseRegistered,
@@ -27,7 +28,7 @@ from contracts.registry import (
     OwnerContact,
     PartnerRegistered,
 )
-from contracts.subsidy import SubsidyApplied, SubsidyApproved, SubsidyDisbursed
+from contracts.subsidy import APPLICATION_TOPIC, SubsidyApplied, SubsidyApproved, SubsidyDisbursed
 from contracts.training import CourseScheduled, MentorAssigned, ParticipantEnrolled
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
@@ -39,6 +40,7 @@ from services.insights import consumers, queries
 from services.insights.commands import SetTarget
 from services.insights.domain.indicators import CATALOG
 from services.insights.handlers import targets
+from services.insights.replicas import ENTERPRISES
 from services.insights.store import COLLECTIONS, COUNTS, InsightsUnit
 from tests.support.units import memory_units, recorded_events
 
@@ -375,6 +377,44 @@ async def test_a_redelivered_event_counts_once_and_a_gap_is_refused(
         await feed.one(suspended, feed.meta(suspended, sequence=3))
 
 
+class EnterpriseAudited(Event):
+    """An enterprise event type insights does not know (added to the topic later)."""
+
+    TOPIC: ClassVar[str] = ENTERPRISE_TOPIC
+    AGGREGATE_FIELD: ClassVar[str] = "nib"
+
+    nib: str
+    auditor: str
+
+
+class ReviewStarted(Event):
+    TOPIC: ClassVar[str] = APPLICATION_TOPIC
+    AGGREGATE_FIELD: ClassVar[str] = "application_id"
+
+    application_id: str
+    started_at: datetime
+
+
+async def test_event_types_added_later_advance_replicas_and_count_nothing(
+    units: Units[InsightsUnit],
+) -> None:
+    feed = Feed(units)
+    nib = "1234567890123"
+    await feed.batch(
+        registered(nib),
+        EnterpriseAudited(nib=nib, auditor="bpk"),
+        ReviewStarted(application_id="a1", started_at=MAY),
+    )
+    await feed.one(
+        EnterpriseVerified(nib=nib, province="32", verified_by="x", verified_at=MAY)
+    )  # sequence 3: no gap, the unknown type advanced the replica
+    async with units.store.transaction() as tx:
+        replica = await ENTERPRISES.get(tx, nib)
+    assert replica is not None
+    assert (replica.sequence, replica.status, replica.regency) == (3, "active", "3273")
+    assert await total(units, "enterprises.active", province="32") == 1
+
+
 async def test_cells_that_return_to_zero_are_removed(units: Units[InsightsUnit]) -> None:
     feed = Feed(units)
     nib = "1234567890123"
@@ -445,6 +485,12 @@ async def test_regional_officers_read_only_their_province_and_others_nothing(
     with pytest.raises(Forbidden) as refused:
         await units.read(queries.indicator_series, "enterprises.registered", JABAR, province="33")
     assert refused.value.rule == "own_province"
+    with pytest.raises(Forbidden):
+        await units.read(queries.indicator_series, "enterprises.registered", JABAR, regency="3374")
+    in_regency = await units.read(
+        queries.indicator_series, "enterprises.registered", MINISTRY, regency="3374"
+    )
+    assert (in_regency.province, in_regency.total) == ("33", 1)
     table = await units.read(queries.province_table, JABAR, fiscal_year=2026)
     assert [r.province for r in table.items] == ["32"]
     rows = await units.read(queries.export_rows, JABAR, fiscal_year=2026)
@@ -467,3 +513,22 @@ async def test_the_catalog_is_documented() -> None:
         assert f"`{indicator.id}`" in doc
         assert indicator.title_id and indicator.title_en and indicator.definition
     assert len({i.id for i in CATALOG}) == len(CATALOG) == 29
+
+
+async def test_the_consumer_handles_every_event_type_of_its_topics(
+    units: Units[InsightsUnit],
+) -> None:
+    from types import SimpleNamespace
+
+    from contracts.catalog import events_on
+    from services.insights.bootstrap import Insights
+    from services.insights.handlers.events import TOPICS
+    from services.insights.settings import InsightsSettings
+
+    deps = Insights(units=units, settings=InsightsSettings(), clock=units.clock)
+    runtime: Any = SimpleNamespace(publisher=None)
+    consumer = consumers.build_consumer(deps, runtime)
+    assert consumer.topics == sorted(TOPICS)
+    for topic in TOPICS:
+        for event_type in events_on(topic):
+            assert event_type in consumer._handlers, event_type

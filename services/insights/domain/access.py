@@ -6,7 +6,7 @@ The ministry and services see everything; a regional officer sees only their own
 from __future__ import annotations
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import Forbidden
+from ikmkit.service.errors import Forbidden, InvalidInput
 
 
 def authorize_set_target(caller: Caller) -> None:
@@ -30,3 +30,19 @@ def visible_province(caller: Caller, province: str | None) -> str | None:
             rule="own_province",
         )
     return caller.province
+
+
+def visible_place(
+    caller: Caller, province: str | None, regency: str | None
+) -> tuple[str | None, str | None]:
+    """``visible_province`` for a read that may name a regency (which names its province)."""
+    if regency is not None and province is None:
+        province = regency[:2]
+    province = visible_province(caller, province)
+    if regency is not None and province is not None and not regency.startswith(province):
+        raise InvalidInput(
+            f"regency {regency} is not in province {province}",
+            field="regency",
+            rule="regency_province",
+        )
+    return province, regency

@@ -27,12 +27,13 @@ LINK_AND_MATCH = "vocational_link_and_match"
 MEMBER_INDICATOR = {"vocational_school": "linkmatch.smk", "company": "linkmatch.companies"}
 
 
-def domain_time(event: Any) -> datetime:
-    """When the event happened in the domain: its one ``*_at`` field."""
+def domain_time(event: Any, meta: EnvelopeAttributes) -> datetime:
+    """When the event happened in the domain: its ``*_at`` field (an event type without one,
+    e.g. added to the topic later: when it was published)."""
     for name, value in event:
         if name.endswith("_at") and isinstance(value, datetime):
             return value
-    raise ValueError(f"{type(event).__name__} has no *_at time")
+    return meta.time
 
 
 async def count_enterprise_event(
@@ -44,7 +45,7 @@ async def count_enterprise_event(
     if change is None:
         return
     before, after = change
-    at = domain_time(event)
+    at = domain_time(event, meta)
     tally.move(before.stock() if before else None, after.stock(), at)
     _count_enterprise_facts(event, before, after, at, tally)
 
@@ -108,7 +109,7 @@ async def count_mou_event(
     if change is None:
         return
     before, after = change
-    at = domain_time(event)
+    at = domain_time(event, meta)
     tally.move(before.stock() if before else None, after.stock(), at)
     where = (after.province, after.regency)
     if isinstance(event, MoUSigned):
