@@ -6,6 +6,7 @@ It runs on its own embedded broker: the rebuild replays the whole log of its top
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Iterator
@@ -15,10 +16,12 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
 from contracts.subsidy import SubsidyApplied, SubsidyApproved
 from contracts.training import CourseScheduled
 from ikm_cli.audit_rebuild import rebuild
+from ikm_cli.main import app
 from ikmdev.infra import EmbeddedKafka
 from ikmkit.store.sqlite import SqliteStore
 from services.insights.main import definition
@@ -193,3 +196,13 @@ async def test_events_become_indicators_targets_progress_and_a_clean_rebuild(
         assert report.compared[MEMBERS] == (2, 2)
         assert report.differences == [], report.differences
         assert report.clean, report.stream_differences
+
+    # the same check as an operator runs it, on the store the stopped service left
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["audit", "rebuild", "insights", "--kafka", insights_kafka],
+        env={"IKM_DATA_DIR": str(tmp_path), "MONGODB_URL": ""},
+    )
+    assert result.exit_code == 0, (result.output, repr(result.exception))
+    assert "no differences" in result.output
