@@ -87,6 +87,11 @@ async def _rows(
     ]
 
 
+def _place(province: str | None, regency: str | None) -> dict[str, str]:
+    place = {"province": province, "regency": regency}
+    return {k: v for k, v in place.items() if v is not None}
+
+
 async def indicator_series(
     uow: InsightsUnit,
     indicator: str,
@@ -103,11 +108,7 @@ async def indicator_series(
     province, regency = access.visible_place(caller, province, regency)
     definition = definition_of(indicator)
     period = Period.of(fiscal_year, start, end)
-    place: dict[str, Any] = {}
-    if province is not None:
-        place["province"] = province
-    if regency is not None:
-        place["regency"] = regency
+    place = _place(province, regency)
     totals = {**place, "dimension": _dimension_filter("month", dimension)}
     rows = await _rows(uow, definition, period, totals, [])
     if by == "month":

@@ -41,7 +41,7 @@ COLLECTIONS = (
         indexes=[
             ("indicator", "fiscal_year"),
             ("indicator", "province", "fiscal_year"),
-            ("fiscal_year", "dimension", "province"),
+            ("indicator", "dimension", "fiscal_year"),
         ],
     ),
     CollectionSpec(MEMBERS),
