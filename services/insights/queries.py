@@ -55,14 +55,16 @@ def definition_of(indicator: str) -> IndicatorDefinition:
 
 
 def _dimension_filter(by: By, dimension: str | None) -> Any:
-    """Total cells, one dimension value's cells (``kind:webinar``), or for ``by=dimension``
-    every value of one dimension (``kind``) or of all of them."""
+    """Total cells, or one dimension value's cells (``kind:webinar``); for ``by=dimension``
+    every value of one dimension (``kind``), the values starting with a prefix
+    (``course_country:KSST-1/``: one course's countries), or every dimension's values."""
     if by != "dimension":
         return dimension if dimension and ":" in dimension else TOTAL
-    if dimension:
-        name = dimension.split(":")[0]
-        return Range(gte=f"{name}:", lt=f"{name};")
-    return Range(gte="a")
+    if not dimension:
+        return Range(gte="a")
+    if ":" in dimension:
+        return Range(gte=dimension, lt=dimension + "\uffff")
+    return Range(gte=f"{dimension}:", lt=f"{dimension};")
 
 
 async def _rows(

@@ -349,6 +349,11 @@ async def test_programs_count_participants_subsidies_mentoring_and_notifications
         "country:TL": 1,
     }
     assert await total(units, "participants.enrolled", dimension="course:c1") == 2
+    one_course = {"by": "dimension", "dimension": "course_country:c1/"}
+    assert await points(units, "participants.enrolled", **one_course) == {
+        "course_country:c1/ID": 1,
+        "course_country:c1/TL": 1,
+    }
     assert await points(units, "subsidy.reserved_rupiah", by="dimension") == {
         "program:Restrukturisasi Mesin 2026": 30_000_000
     }

@@ -194,10 +194,12 @@ CATALOG: tuple[IndicatorDefinition, ...] = (
         "Course participants",
         "Participants who took a seat in a course in the month (ParticipantEnrolled, at "
         "enrolled_at) less seats given up (EnrollmentCancelled of a seat), by course kind, "
-        "country and course; in the participant's province when known.",
+        "country and course (and course_country, 'course id/country': a course's "
+        "participants by country); in the participant's province when known.",
         "course_kind",
         "country",
         "course",
+        "course_country",
     ),
     _i(
         "webinars.participants",

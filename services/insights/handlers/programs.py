@@ -56,7 +56,12 @@ def _time(event: Any) -> Any:
 
 
 def _participants(event: Any, at: Any, amount: int, tally: Tally) -> None:
-    dims = {"course_kind": event.course_kind, "country": event.country, "course": event.course_id}
+    dims = {
+        "course_kind": event.course_kind,
+        "country": event.country,
+        "course": event.course_id,
+        "course_country": f"{event.course_id}/{event.country}",
+    }
     tally.add("participants.enrolled", at, event.province, amount=amount, dimensions=dims)
     if event.course_kind == WEBINAR:
         dims = {"course": event.course_id}
