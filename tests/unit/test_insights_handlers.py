@@ -537,3 +537,27 @@ async def test_the_consumer_handles_every_event_type_of_its_topics(
     for topic in TOPICS:
         for event_type in events_on(topic):
             assert event_type in consumer._handlers, event_type
+
+
+async def test_a_stock_carries_over_fiscal_years_and_reads_at_the_end_of_the_period(
+    units: Units[InsightsUnit],
+) -> None:
+    feed = Feed(units)
+    nib = "1234567890123"
+    last_year = datetime(2025, 11, 3, tzinfo=UTC)
+    await feed.batch(
+        registered(nib, at=last_year),
+        EnterpriseVerified(nib=nib, province="32", verified_by="x", verified_at=last_year),
+        registered("1234567890124", at=last_year),
+    )
+    await feed.batch(
+        EnterpriseVerified(nib="1234567890124", province="32", verified_by="x", verified_at=MARCH),
+        EnterpriseSuspended(nib=nib, province="32", reason="r", suspended_by="x", suspended_at=MAY),
+    )
+    assert await total(units, "enterprises.active", fiscal_year=2025) == 1
+    assert await total(units, "enterprises.registered", fiscal_year=2026) == 0
+    assert await total(units, "enterprises.active") == 1
+    assert await total(units, "enterprises.active", end="2026-04") == 2
+    assert await total(units, "enterprises.active", fiscal_year=None) == 1
+    monthly = await points(units, "enterprises.active", start="2026-02", end="2026-05")
+    assert monthly == {"2026-02": 1, "2026-03": 2, "2026-04": 2, "2026-05": 1}
