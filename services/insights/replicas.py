@@ -9,7 +9,7 @@ type added to the topic later) still advance its sequence, so a missing event is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from contracts.envelope import EnvelopeAttributes
@@ -29,12 +29,13 @@ from contracts.registry import (
     MoUTerminated,
     PartnerRegistered,
 )
-from ikmkit.messaging.replica import Replicated, SequencedReplica
+from ikmkit.messaging.replica import Replicated, SequencedReplica, SequenceGap
 from ikmkit.store import Transaction
 from services.insights.domain.tally import Position
-from services.insights.store import ENTERPRISE_REPLICA, MOU_REPLICA, PARTNER_REPLICA
 
-REPLICATED_TOPICS = (ENTERPRISE_TOPIC, PARTNER_TOPIC, MOU_TOPIC)
+ENTERPRISE_REPLICA = "enterprise_replica"
+PARTNER_REPLICA = "partner_replica"
+MOU_REPLICA = "mou_replica"
 
 STOCK_OF_STATUS = {"active": "enterprises.active", "suspended": "enterprises.suspended"}
 
@@ -138,18 +139,88 @@ def party_ids(event: MoUSigned) -> list[str]:
     return [i for i in dict.fromkeys(ids) if i != MINISTRY_PARTY_ID]
 
 
-async def track[M: Replicated](
-    replica: SequencedReplica[M],
-    tx: Transaction,
-    meta: EnvelopeAttributes,
-    change: Callable[[M | None], M],
-) -> tuple[M | None, M] | None:
-    """Apply an event to a replica: (before, after), or None if it was applied already."""
-    seen: list[M | None] = []
+class ReplicaView[M: Replicated]:
+    """One unit of work's view of a replica: each aggregate is read once (one ``get_many``
+    for a whole batch), the events are applied in memory by ``SequencedReplica``'s rule (a
+    replay changes nothing, the next sequence applies, a gap is ``SequenceGap``) and each
+    changed aggregate is written once, by ``flush``."""
 
-    def remembered(current: M | None) -> M:
-        seen.append(current)
-        return change(current)
+    def __init__(self, replica: SequencedReplica[M], tx: Transaction) -> None:
+        self.replica = replica
+        self.tx = tx
+        self._stored: dict[str, M] = {}
+        self._current: dict[str, M | None] = {}
+        self._changed: set[str] = set()
 
-    after = await replica.apply(tx, meta, remembered)
-    return None if after is None else (seen[0], after)
+    async def load(self, keys: Sequence[str]) -> None:
+        missing = [k for k in dict.fromkeys(keys) if k not in self._current]
+        if missing:
+            found = await self.replica.get_many(self.tx, missing)
+            self._stored.update(found)
+            self._current.update({k: found.get(k) for k in missing})
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, M]:
+        await self.load(keys)
+        return {k: v for k in keys if (v := self._current[k]) is not None}
+
+    async def apply(
+        self, meta: EnvelopeAttributes, change: Callable[[M | None], M]
+    ) -> tuple[M | None, M] | None:
+        """(before, after) the event ``meta`` describes; None if it was applied before."""
+        await self.load([meta.subject])
+        current = self._current[meta.subject]
+        applied = current.sequence if current is not None else 0
+        if meta.sequence <= applied:
+            return None
+        if meta.sequence != applied + 1:
+            raise SequenceGap(
+                f"{self.replica.collection}/{meta.subject}: event {meta.id} ({meta.type}) has"
+                f" sequence {meta.sequence}, but the replica has applied {applied}: events"
+                f" {applied + 1}..{meta.sequence - 1} are missing"
+            )
+        new = change(current).model_copy(update={"sequence": meta.sequence})
+        self._current[meta.subject] = new
+        self._changed.add(meta.subject)
+        return current, new
+
+    async def flush(self) -> None:
+        fresh: list[dict[str, Any]] = []
+        for key in sorted(self._changed):
+            now = self._current[key]
+            assert now is not None
+            doc = {**now.model_dump(mode="json"), "id": key}
+            stored = self._stored.get(key)
+            if stored is None:
+                fresh.append(doc)
+            else:
+                await self.tx.replace(self.replica.collection, {**doc, "version": stored.version})
+        if fresh:
+            await self.tx.insert_many(self.replica.collection, fresh)
+        self._changed.clear()
+
+
+class Replicas:
+    """The three replicas as one unit of work sees them."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.enterprises = ReplicaView(ENTERPRISES, tx)
+        self.partners = ReplicaView(PARTNERS, tx)
+        self.mous = ReplicaView(MOUS, tx)
+        self._by_topic: dict[str, ReplicaView[Any]] = {
+            ENTERPRISE_TOPIC: self.enterprises,
+            PARTNER_TOPIC: self.partners,
+            MOU_TOPIC: self.mous,
+        }
+
+    async def load(self, items: Sequence[tuple[Any, EnvelopeAttributes]]) -> None:
+        """Read every aggregate a batch's events concern, one read per replica."""
+        subjects: dict[str, list[str]] = {}
+        for event, meta in items:
+            if type(event).TOPIC in self._by_topic:
+                subjects.setdefault(type(event).TOPIC, []).append(meta.subject)
+        for topic, keys in subjects.items():
+            await self._by_topic[topic].load(keys)
+
+    async def flush(self) -> None:
+        for view in self._by_topic.values():
+            await view.flush()

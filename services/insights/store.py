@@ -23,13 +23,11 @@ from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
 from services.insights.domain.model import Target
 from services.insights.domain.tally import Tally, part
+from services.insights.replicas import ENTERPRISE_REPLICA, MOU_REPLICA, PARTNER_REPLICA, Replicas
 
 COUNTS = "counts"
 MEMBERS = "members"
 MOU_PARTIES = "mou_parties"
-ENTERPRISE_REPLICA = "enterprise_replica"
-PARTNER_REPLICA = "partner_replica"
-MOU_REPLICA = "mou_replica"
 TARGETS = "targets"
 
 DERIVED = (COUNTS, MEMBERS, MOU_PARTIES, ENTERPRISE_REPLICA, PARTNER_REPLICA, MOU_REPLICA)
@@ -169,3 +167,4 @@ class InsightsUnit(UnitOfWork):
         self.counts = CountRepository(tx)
         self.members = MemberRepository(tx)
         self.mou_parties = MoUPartyRepository(tx)
+        self.replicas = Replicas(tx)

@@ -561,3 +561,15 @@ async def test_a_stock_carries_over_fiscal_years_and_reads_at_the_end_of_the_per
     assert await total(units, "enterprises.active", fiscal_year=None) == 1
     monthly = await points(units, "enterprises.active", start="2026-02", end="2026-05")
     assert monthly == {"2026-02": 1, "2026-03": 2, "2026-04": 2, "2026-05": 1}
+
+
+async def test_partners_and_their_mous_in_one_batch_count_in_either_order(
+    units: Units[InsightsUnit],
+) -> None:
+    feed = Feed(units)
+    await feed.batch(partner("smk-1", "vocational_school"), link_and_match("m1", "smk-1"))
+    await feed.batch(link_and_match("m2", "smk-2", "co-1"), partner("smk-2", "vocational_school"))
+    await feed.batch(partner("co-1", "company"))
+    assert await total(units, "linkmatch.smk") == 2
+    assert await total(units, "linkmatch.companies") == 1
+    assert await total(units, "partners.registered") == 3

@@ -46,6 +46,8 @@ async def count(uow: InsightsUnit, event: Any, meta: EnvelopeAttributes, tally: 
 async def count_events(uow: InsightsUnit, items: Sequence[tuple[Any, EnvelopeAttributes]]) -> None:
     """Count a batch of events, in order, and write every touched cell once."""
     tally = Tally()
+    await uow.replicas.load(items)
     for event, meta in items:
         await count(uow, event, meta, tally)
+    await uow.replicas.flush()
     await uow.counts.apply(tally)

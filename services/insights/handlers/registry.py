@@ -39,8 +39,8 @@ def domain_time(event: Any, meta: EnvelopeAttributes) -> datetime:
 async def count_enterprise_event(
     event: Any, meta: EnvelopeAttributes, uow: InsightsUnit, tally: Tally
 ) -> None:
-    change = await replicas.track(
-        replicas.ENTERPRISES, uow.tx, meta, lambda c: replicas.enterprise_after(event, c)
+    change = await uow.replicas.enterprises.apply(
+        meta, lambda c: replicas.enterprise_after(event, c)
     )
     if change is None:
         return
@@ -84,9 +84,7 @@ def _count_enterprise_facts(
 async def count_partner_event(
     event: Any, meta: EnvelopeAttributes, uow: InsightsUnit, tally: Tally
 ) -> None:
-    change = await replicas.track(
-        replicas.PARTNERS, uow.tx, meta, lambda c: replicas.partner_after(event, c)
-    )
+    change = await uow.replicas.partners.apply(meta, lambda c: replicas.partner_after(event, c))
     if change is None or not isinstance(event, PartnerRegistered):
         return
     at = event.registered_at
@@ -103,9 +101,7 @@ async def count_partner_event(
 async def count_mou_event(
     event: Any, meta: EnvelopeAttributes, uow: InsightsUnit, tally: Tally
 ) -> None:
-    change = await replicas.track(
-        replicas.MOUS, uow.tx, meta, lambda c: replicas.mou_after(event, meta, c)
-    )
+    change = await uow.replicas.mous.apply(meta, lambda c: replicas.mou_after(event, meta, c))
     if change is None:
         return
     before, after = change
@@ -136,7 +132,7 @@ async def _link_and_match_parties(event: MoUSigned, uow: InsightsUnit, tally: Ta
         for pid in ids
     ]
     await uow.mou_parties.put(parties)
-    known = await replicas.PARTNERS.get_many(uow.tx, ids)
+    known = await uow.replicas.partners.get_many(ids)
     for pid, partner in known.items():
         indicator = MEMBER_INDICATOR.get(partner.partner_type or "")
         if indicator is not None:
