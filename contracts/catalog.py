@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from types import ModuleType
 
-from contracts import notify, registry, subsidy, training
+from contracts import insights, notify, registry, subsidy, training
 from contracts.base import Event
 
 MODULES_BY_SERVICE: dict[str, ModuleType] = {
@@ -19,6 +19,7 @@ MODULES_BY_SERVICE: dict[str, ModuleType] = {
     "subsidy": subsidy,
     "training": training,
     "notify": notify,
+    "insights": insights,
 }
 """The contract module of each service: the events it, and only it, publishes."""
 

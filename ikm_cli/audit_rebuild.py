@@ -68,7 +68,7 @@ from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
 
-SERVICES = ("registry", "subsidy", "training", "notify")
+SERVICES = ("registry", "subsidy", "training", "notify", "insights")
 MESSAGING_COLLECTIONS = frozenset({OUTBOX, OUTBOX_STREAMS, INBOX})
 ALWAYS_IGNORED = frozenset({"version"})
 
@@ -83,6 +83,14 @@ DERIVED_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "subsidy": ("enterprises",),  # replica of the registry's enterprise events
     "training": ("enterprise_replica", "mou_coverage"),
     "notify": ("notifications", "contacts"),
+    "insights": (
+        "counts",
+        "members",
+        "mou_parties",
+        "enterprise_replica",
+        "partner_replica",
+        "mou_replica",
+    ),
 }
 SKIPPED_COLLECTIONS: dict[str, dict[str, str]] = {
     "notify": {

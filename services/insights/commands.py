@@ -1,0 +1,20 @@
+"""Request models of the insights service."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.values import ProvinceCode, RegencyCode
+from ikmkit.service.limits import COUNT_MAX, RUPIAH_MAX, Code, FiscalYear
+
+
+class SetTarget(BaseModel):
+    """The target of ``indicator`` (in its unit) for a province, optionally a regency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: Code
+    fiscal_year: FiscalYear
+    province: ProvinceCode
+    regency: RegencyCode | None = None
+    value: int = Field(ge=0, le=max(COUNT_MAX, RUPIAH_MAX))

@@ -1,0 +1,1 @@
+"""The insights domain: the indicator catalog, how events count, targets and progress."""

@@ -1,0 +1,177 @@
+"""What the read side answers, and the arithmetic behind it: a period of months, an
+indicator's series over it (flows sum their months; stocks sum every change up to the end of
+the period), and progress against a target for the elapsed share of the fiscal year."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from services.insights.domain.indicators import Kind
+
+By = Literal["month", "province", "regency", "dimension"]
+Month = tuple[int, int]
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    value: int
+
+
+class IndicatorSeries(BaseModel):
+    indicator: str
+    unit: str
+    kind: Kind
+    fiscal_year: int | None
+    province: str | None = None
+    regency: str | None = None
+    by: By
+    total: int
+    points: list[Point]
+
+
+class Progress(BaseModel):
+    indicator: str
+    fiscal_year: int
+    province: str | None
+    """None: the nation (every province's target and figure summed)."""
+    regency: str | None = None
+    actual: int
+    target: int
+    percent: float
+    expected_percent: float
+    """How much of the fiscal year has elapsed, by the service's clock."""
+    on_track: bool
+
+
+class ProvinceRow(BaseModel):
+    province: str
+    name: str
+    values: dict[str, int]
+    progress: dict[str, Progress]
+
+
+class ExportRow(BaseModel):
+    indicator: str
+    province: str
+    regency: str
+    month: str
+    value: int
+
+
+def month_key(month: Month) -> str:
+    return f"{month[0]:04d}-{month[1]:02d}"
+
+
+def parse_month(text: str) -> Month:
+    year, month = text.split("-")
+    return int(year), int(month)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Months from ``start`` to ``end`` inclusive (None: unbounded)."""
+
+    start: Month | None = None
+    end: Month | None = None
+
+    @classmethod
+    def of(cls, fiscal_year: int | None, start: str | None, end: str | None) -> Period:
+        first = parse_month(start) if start else None
+        last = parse_month(end) if end else None
+        if fiscal_year is not None:
+            first = max(first or (fiscal_year, 1), (fiscal_year, 1))
+            last = min(last or (fiscal_year, 12), (fiscal_year, 12))
+        return cls(first, last)
+
+    def years(self, kind: Kind) -> tuple[int | None, int | None]:
+        """The fiscal years to read: a stock needs every change before the period too."""
+        first = None if kind == "stock" or self.start is None else self.start[0]
+        return first, None if self.end is None else self.end[0]
+
+    def months(self) -> list[Month]:
+        if self.start is None or self.end is None:
+            return []
+        found, (year, month) = [], self.start
+        while (year, month) <= self.end:
+            found.append((year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return found
+
+    def before_end(self, month: Month) -> bool:
+        return self.end is None or month <= self.end
+
+    def holds(self, month: Month) -> bool:
+        return (self.start is None or self.start <= month) and self.before_end(month)
+
+
+@dataclass(frozen=True)
+class Row:
+    """The sum of an indicator's cells in one month under one key (province, regency...)."""
+
+    month: Month
+    key: str
+    value: int
+
+
+def totals_by_key(kind: Kind, period: Period, rows: Iterable[Row]) -> dict[str, int]:
+    """The value per key over the period: a flow's months summed, a stock at its end."""
+    values: dict[str, int] = {}
+    for row in rows:
+        if period.holds(row.month) or (kind == "stock" and period.before_end(row.month)):
+            values[row.key] = values.get(row.key, 0) + row.value
+    return values
+
+
+def by_month(kind: Kind, period: Period, rows: Iterable[Row]) -> list[Point]:
+    """One point per month of the period (or per month with data, for an open period); a
+    stock's point is its value at the end of the month."""
+    per_month: dict[Month, int] = {}
+    for row in rows:
+        per_month[row.month] = per_month.get(row.month, 0) + row.value
+    months = period.months() or sorted(m for m in per_month if period.holds(m))
+    if kind == "flow":
+        return [Point(key=month_key(m), value=per_month.get(m, 0)) for m in months]
+    points = []
+    for month in months:
+        value = sum(v for m, v in per_month.items() if m <= month)
+        points.append(Point(key=month_key(month), value=value))
+    return points
+
+
+def expected_percent(fiscal_year: int, now: datetime) -> float:
+    """The elapsed share of the fiscal year (a calendar year) at ``now``, in percent."""
+    start = datetime(fiscal_year, 1, 1, tzinfo=UTC)
+    end = datetime(fiscal_year + 1, 1, 1, tzinfo=UTC)
+    share = (now - start) / (end - start)
+    return round(min(max(share, 0.0), 1.0) * 100, 1)
+
+
+def progress(
+    indicator: str,
+    fiscal_year: int,
+    province: str | None,
+    regency: str | None,
+    actual: int,
+    target: int,
+    now: datetime,
+) -> Progress:
+    percent = round(actual * 100 / target, 1) if target > 0 else 100.0
+    expected = expected_percent(fiscal_year, now)
+    return Progress(
+        indicator=indicator,
+        fiscal_year=fiscal_year,
+        province=province,
+        regency=regency,
+        actual=actual,
+        target=target,
+        percent=percent,
+        expected_percent=expected,
+        on_track=percent >= expected,
+    )

@@ -1,0 +1,119 @@
+"""Counting: a batch of events adds deltas to cells, one cell per (indicator, fiscal year,
+month, province, regency, dimension); the cells are then written once each.
+
+Every delta is written to the indicator's total cell (dimension ``-``) and to one cell per
+dimension value (``<dimension>:<value>``), so a breakdown is a read of its own cells."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+NONE = "-"
+TOTAL = NONE
+
+
+def part(value: str | None) -> str:
+    """A key part: ``-`` for none; ``|`` (the id separator) never appears inside a part."""
+    return NONE if value is None or value == "" else str(value).replace("|", "/")
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    indicator: str
+    fiscal_year: int
+    month: int
+    province: str
+    regency: str
+    dimension: str
+
+    @property
+    def id(self) -> str:
+        return "|".join(
+            [
+                self.indicator,
+                str(self.fiscal_year),
+                str(self.month),
+                self.province,
+                self.regency,
+                self.dimension,
+            ]
+        )
+
+    def document(self, value: int) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "indicator": self.indicator,
+            "fiscal_year": self.fiscal_year,
+            "month": self.month,
+            "province": self.province,
+            "regency": self.regency,
+            "dimension": self.dimension,
+            "value": value,
+        }
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where one thing is counted in a stock indicator (an enterprise as active in a regency
+    and size class, an MoU in force by scope): moving it is -1 here, +1 there."""
+
+    indicator: str
+    province: str | None
+    regency: str | None = None
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Tally:
+    """Deltas per cell, summed in memory."""
+
+    deltas: dict[Cell, int] = field(default_factory=dict)
+
+    def add(
+        self,
+        indicator: str,
+        at: date | datetime,
+        province: str | None,
+        regency: str | None = None,
+        *,
+        amount: int = 1,
+        dimensions: Mapping[str, str | None] | None = None,
+    ) -> None:
+        if amount == 0:
+            return
+        where = (indicator, at.year, at.month, part(province), part(regency))
+        self._bump(Cell(*where, TOTAL), amount)
+        for name, value in (dimensions or {}).items():
+            if value is not None:
+                self._bump(Cell(*where, f"{name}:{part(value)}"), amount)
+
+    def add_at(self, position: Position, at: date | datetime, amount: int) -> None:
+        self.add(
+            position.indicator,
+            at,
+            position.province,
+            position.regency,
+            amount=amount,
+            dimensions=dict(position.dimensions),
+        )
+
+    def move(self, before: Position | None, after: Position | None, at: datetime) -> None:
+        """A stock changes: one less where it was counted, one more where it is now."""
+        if before == after:
+            return
+        if before is not None:
+            self.add_at(before, at, -1)
+        if after is not None:
+            self.add_at(after, at, 1)
+
+    def merge(self, other: Tally) -> None:
+        for cell, amount in other.deltas.items():
+            self._bump(cell, amount)
+
+    def _bump(self, cell: Cell, amount: int) -> None:
+        self.deltas[cell] = self.deltas.get(cell, 0) + amount
+
+    def __iter__(self) -> Iterator[tuple[Cell, int]]:
+        return iter(sorted((c, d) for c, d in self.deltas.items() if d != 0))

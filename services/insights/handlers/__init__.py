@@ -1,0 +1,1 @@
+"""Insights' writes: counting events into the projections, and setting targets."""

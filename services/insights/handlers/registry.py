@@ -1,0 +1,139 @@
+"""How the registry's events count: enterprises, partners, MoUs (and link-and-match)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from contracts.envelope import EnvelopeAttributes
+from contracts.registry import (
+    EnterpriseClassChanged,
+    EnterpriseOnboardedToMarketplace,
+    EnterpriseRegistered,
+    EnterpriseUpdated,
+    EnterpriseVerified,
+    MoUExpired,
+    MoUSigned,
+    MoUTerminated,
+    PartnerRegistered,
+)
+from services.insights import replicas
+from services.insights.domain.tally import Tally
+from services.insights.replicas import EnterpriseReplica, MoUReplica
+from services.insights.store import InsightsUnit, MoUParty
+
+CLASS_RANK = {"small": 1, "medium": 2, "large": 3}
+LINK_AND_MATCH = "vocational_link_and_match"
+MEMBER_INDICATOR = {"vocational_school": "linkmatch.smk", "company": "linkmatch.companies"}
+
+
+def domain_time(event: Any, meta: EnvelopeAttributes) -> datetime:
+    """When the event happened in the domain: its ``*_at`` field (an event type without one,
+    e.g. added to the topic later: when it was published)."""
+    for name, value in event:
+        if name.endswith("_at") and isinstance(value, datetime):
+            return value
+    return meta.time
+
+
+async def count_enterprise_event(
+    event: Any, meta: EnvelopeAttributes, uow: InsightsUnit, tally: Tally
+) -> None:
+    change = await uow.replicas.enterprises.apply(
+        meta, lambda c: replicas.enterprise_after(event, c)
+    )
+    if change is None:
+        return
+    before, after = change
+    at = domain_time(event, meta)
+    tally.move(before.stock() if before else None, after.stock(), at)
+    _count_enterprise_facts(event, before, after, at, tally)
+
+
+def _count_enterprise_facts(
+    event: Any,
+    before: EnterpriseReplica | None,
+    after: EnterpriseReplica,
+    at: datetime,
+    tally: Tally,
+) -> None:
+    where = (after.province, after.regency)
+    if isinstance(event, EnterpriseRegistered):
+        dims = {
+            "size_class": after.size_class,
+            "directorate": after.directorate,
+            "kbli_division": (after.kbli or "")[:2] or None,
+        }
+        tally.add("enterprises.registered", at, *where, dimensions=dims)
+    elif isinstance(event, EnterpriseVerified):
+        dims = {"size_class": after.size_class}
+        tally.add("enterprises.verified", at, *where, dimensions=dims)
+    elif isinstance(event, EnterpriseClassChanged):
+        if CLASS_RANK[event.new_class] > CLASS_RANK[event.previous_class]:
+            dims = {"new_class": event.new_class}
+            tally.add("enterprises.class_changes", at, *where, dimensions=dims)
+    elif isinstance(event, EnterpriseOnboardedToMarketplace):
+        tally.add("esmart.onboarded", at, *where, dimensions={"platform": event.platform})
+    if isinstance(event, EnterpriseRegistered | EnterpriseUpdated):
+        known = set(before.campaigns) if before is not None else set()
+        for campaign in after.campaigns:
+            if campaign not in known:
+                tally.add("campaigns.participants", at, *where, dimensions={"campaign": campaign})
+
+
+async def count_partner_event(
+    event: Any, meta: EnvelopeAttributes, uow: InsightsUnit, tally: Tally
+) -> None:
+    change = await uow.replicas.partners.apply(meta, lambda c: replicas.partner_after(event, c))
+    if change is None or not isinstance(event, PartnerRegistered):
+        return
+    at = event.registered_at
+    dims = {"partner_type": event.partner_type}
+    tally.add("partners.registered", at, event.province, dimensions=dims)
+    indicator = MEMBER_INDICATOR.get(event.partner_type)
+    if indicator is None:
+        return
+    # link-and-match MoUs this partner signed before its registration reached us
+    for party in await uow.mou_parties.of_partner(event.partner_id):
+        await uow.members.claim(tally, indicator, party.signed_on, event.partner_id, event.province)
+
+
+async def count_mou_event(
+    event: Any, meta: EnvelopeAttributes, uow: InsightsUnit, tally: Tally
+) -> None:
+    change = await uow.replicas.mous.apply(meta, lambda c: replicas.mou_after(event, meta, c))
+    if change is None:
+        return
+    before, after = change
+    at = domain_time(event, meta)
+    tally.move(before.stock() if before else None, after.stock(), at)
+    where = (after.province, after.regency)
+    if isinstance(event, MoUSigned):
+        tally.add("mous.signed", at, *where, dimensions={"scope": event.scope})
+        if event.scope == LINK_AND_MATCH:
+            tally.add("linkmatch.agreements", at, *where)
+            await _link_and_match_parties(event, uow, tally)
+    elif isinstance(event, MoUExpired | MoUTerminated) and _was_in_force(before):
+        ended = "expired" if isinstance(event, MoUExpired) else "terminated"
+        tally.add("mous.ended", at, *where, dimensions={"ended": ended})
+
+
+def _was_in_force(before: MoUReplica | None) -> bool:
+    return before is not None and before.status == "signed"
+
+
+async def _link_and_match_parties(event: MoUSigned, uow: InsightsUnit, tally: Tally) -> None:
+    signed_on = event.signed_at.date()
+    ids = replicas.party_ids(event)
+    parties = [
+        MoUParty(
+            id=f"{pid}|{event.mou_id}", partner_id=pid, mou_id=event.mou_id, signed_on=signed_on
+        )
+        for pid in ids
+    ]
+    await uow.mou_parties.put(parties)
+    known = await uow.replicas.partners.get_many(ids)
+    for pid, partner in known.items():
+        indicator = MEMBER_INDICATOR.get(partner.partner_type or "")
+        if indicator is not None:
+            await uow.members.claim(tally, indicator, signed_on, pid, partner.province)

@@ -1,0 +1,38 @@
+"""Setting a target (ministry only): a new one, or a new value for an existing one."""
+
+from __future__ import annotations
+
+from contracts.insights import target_id
+from ikmkit.auth import Caller
+from ikmkit.service.errors import InvalidInput
+from services.insights.commands import SetTarget
+from services.insights.domain import access
+from services.insights.domain.indicators import INDICATORS
+from services.insights.domain.model import Target
+from services.insights.store import InsightsUnit
+
+
+async def set_target(uow: InsightsUnit, cmd: SetTarget, caller: Caller) -> Target:
+    access.authorize_set_target(caller)
+    _check(cmd)
+    by, at = caller.subject, uow.now
+    existing = await uow.targets.find_one(
+        target_id(cmd.indicator, cmd.fiscal_year, cmd.province, cmd.regency)
+    )
+    if existing is not None:
+        return await uow.targets.save(uow.collect(existing.change(cmd.value, by, at)))
+    where = (cmd.indicator, cmd.fiscal_year, cmd.province, cmd.regency)
+    return await uow.targets.add(uow.collect(Target.set(*where, cmd.value, by, at)))
+
+
+def _check(cmd: SetTarget) -> None:
+    if cmd.indicator not in INDICATORS:
+        raise InvalidInput(
+            f"unknown indicator {cmd.indicator!r}", field="indicator", rule="indicator_unknown"
+        )
+    if cmd.regency is not None and not cmd.regency.startswith(cmd.province):
+        raise InvalidInput(
+            f"regency {cmd.regency} is not in province {cmd.province}",
+            field="regency",
+            rule="regency_province",
+        )
