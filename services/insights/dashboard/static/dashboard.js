@@ -307,7 +307,7 @@
   function barChart(id, title, points, format, total) {
     if (!points.length) return figure(id, title, total, noData());
     points = points.slice().sort(function (a, b) { return b.value - a.value; });
-    var W = 400, rowH = 24, labelW = 150, valueW = 96, top = 4;
+    var W = 420, rowH = 24, labelW = 170, valueW = 96, top = 4;
     var H = top * 2 + points.length * rowH;
     var barW = W - labelW - valueW;
     var max = Math.max.apply(null, points.map(function (p) { return p.value; })) || 1;
@@ -317,7 +317,7 @@
     points.forEach(function (p, i) {
       var y = top + i * rowH;
       var w = barW * p.value / max;
-      var label = p.label.length > 22 ? p.label.slice(0, 21) + "…" : p.label;
+      var label = p.label.length > 27 ? p.label.slice(0, 26) + "…" : p.label;
       append(chart, [
         svg("text", { x: labelW - 6, y: y + rowH / 2 + 4, "class": "label", "text-anchor": "end", text: label },
           [svg("title", { text: p.label })]),
