@@ -159,12 +159,9 @@ async def test_sign_in_then_the_national_figures_in_indonesian(visit: Visit) -> 
     assert await visit.text(cell) == fmt_id(actual("esmart.onboarded", "32"))
     on_track = await visit.values(f"{west_java} .progress-line", "data-on-track")
     assert on_track == ["true", "true", "false"]
-    assert await visit.values('tr[data-province="34"] .progress-line', "data-on-track") == [
-        "false"
-    ]
-    assert await visit.text('#target-table tr[data-indicator="esmart.onboarded"] td:last-child') == (
-        "3 / 5"
-    )
+    assert await visit.values('tr[data-province="34"] .progress-line', "data-on-track") == ["false"]
+    provinces_on_track = '#target-table tr[data-indicator="esmart.onboarded"] td:last-child'
+    assert await visit.text(provinces_on_track) == "3 / 5"
     await page.screenshot(path=screenshot_path("insights-dashboard-national-id"), full_page=True)
     visit.assert_clean()
 
@@ -201,7 +198,9 @@ async def test_the_province_page_breaks_down_by_regency_with_targets(visit: Visi
     assert regencies == ["3201", "3204", "3273"]
     assert await visit.text('#regency-table tr[data-regency="3273"] th') == "Kota Bandung"
     for code in regencies:
-        cell = f'#regency-table tr[data-regency="{code}"] td[data-indicator="enterprises.registered"]'
+        cell = (
+            f'#regency-table tr[data-regency="{code}"] td[data-indicator="enterprises.registered"]'
+        )
         assert await visit.text(cell) == fmt_id(actual("enterprises.registered", "32", code))
     bars = await visit.values('[data-chart="regencies"] rect.bar')
     assert sorted(map(int, bars)) == sorted(
@@ -209,7 +208,12 @@ async def test_the_province_page_breaks_down_by_regency_with_targets(visit: Visi
     )
     targets = await visit.values("#target-table tbody tr", "data-indicator")
     assert sorted(targets) == sorted(
-        ["enterprises.registered", "esmart.onboarded", "linkmatch.agreements", "webinars.participants"]
+        [
+            "enterprises.registered",
+            "esmart.onboarded",
+            "linkmatch.agreements",
+            "webinars.participants",
+        ]
     )
     behind = '#target-table tr[data-indicator="linkmatch.agreements"]'
     assert await page.locator(behind).get_attribute("data-on-track") == "false"

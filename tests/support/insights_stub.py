@@ -122,15 +122,20 @@ def split(total: int, weights: Iterable[int]) -> list[int]:
 
 def build_facts() -> list[Fact]:
     facts = []
+    weights = [weight for weight, _ in PLACES.values()]
     for indicator, (*_, totals) in INDICATORS.items():
         for dimension, total in totals.items():
-            by_province = split(total, (w for w, _ in PLACES.values()))
-            for (province, (_, regencies)), in_province in zip(PLACES.items(), by_province):
-                for regency, in_regency in zip(regencies, split(in_province, [2, 1, 1][: len(regencies)])):
+            for (province, (_, regencies)), in_province in zip(
+                PLACES.items(), split(total, weights), strict=True
+            ):
+                regency_weights = [2, 1, 1][: len(regencies)]
+                for regency, in_regency in zip(
+                    regencies, split(in_province, regency_weights), strict=True
+                ):
                     for month, value in enumerate(split(in_regency, MONTH_WEIGHTS), start=1):
-                        if value:
-                            facts.append(Fact(indicator, province, regency, month, dimension, value))
-    return facts  # fmt: skip
+                        fact = Fact(indicator, province, regency, month, dimension, value)
+                        facts += [fact] if value else []
+    return facts
 
 
 FACTS = build_facts()
@@ -205,7 +210,9 @@ def _scope(caller: Caller, province: str | None) -> str | None:
     return province
 
 
-def _progress(fiscal_year: int | None, province: str | None, indicator: str | None) -> list[Progress]:
+def _progress(
+    fiscal_year: int | None, province: str | None, indicator: str | None
+) -> list[Progress]:
     if (fiscal_year or FISCAL_YEAR) != FISCAL_YEAR:
         return []
     items = []
@@ -284,7 +291,9 @@ def stub_insights_app() -> FastAPI:
         for province in PLACES:
             if own is not None and province != own:
                 continue
-            progress = {p.indicator: p for p in _progress(fiscal_year, province, None) if not p.regency}
+            progress = {
+                p.indicator: p for p in _progress(fiscal_year, province, None) if not p.regency
+            }
             rows.append(ProvinceRow(
                 province=province, name=PROVINCES[province],
                 values={i: actual(i, province) if (fiscal_year or FISCAL_YEAR) == FISCAL_YEAR else 0

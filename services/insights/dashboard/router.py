@@ -78,9 +78,7 @@ async def national_dashboard(
     return _page(request, lang, fiscal_year, province=None)
 
 
-@router.get(
-    "/provinces/{code}", response_class=HTMLResponse, summary="Province dashboard (HTML)"
-)
+@router.get("/provinces/{code}", response_class=HTMLResponse, summary="Province dashboard (HTML)")
 async def province_dashboard(
     request: Request,
     code: ProvinceCode,
@@ -155,4 +153,3 @@ def _script_json(value: object) -> str:
     """JSON safe inside a <script> element (no '</script>', no HTML comment openers)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
