@@ -191,6 +191,7 @@ async def test_the_national_page_in_english(visit: Visit) -> None:
 async def test_the_province_page_breaks_down_by_regency_with_targets(visit: Visit) -> None:
     page = await visit.signed_in("/dashboard/provinces/32", token("ministry"))
     assert await visit.text("#page-title") == "Provinsi Jawa Barat"
+    assert await page.locator("#back-national").is_visible()
     assert await visit.text('.card[data-indicator="esmart.onboarded"] .value') == fmt_id(
         actual("esmart.onboarded", "32")
     )
@@ -232,6 +233,7 @@ async def test_a_regional_officer_sees_only_their_province(visit: Visit) -> None
     assert page.url == visit.server + "/dashboard/provinces/32?lang=id"
     assert await visit.text("#page-title") == "Provinsi Jawa Barat"
     assert "Dinas provinsi · Jawa Barat" in await visit.text("#who")
+    assert await page.locator("#back-national").is_hidden()
     assert await visit.text('.card[data-indicator="webinars.participants"] .value') == fmt_id(
         actual("webinars.participants", "32")
     )

@@ -586,6 +586,8 @@
     $("content").hidden = false;
     $("page-error").hidden = true;
     showWho(claims, role);
+    var back = $("back-national");
+    if (back) back.hidden = role === "regional";
     setState("loading");
     var sections = guarded($("cards"), function () {
       return api("/indicators", {}).then(function (listing) {
@@ -605,6 +607,11 @@
   }
 
   $("signin-form").addEventListener("submit", onSignIn);
+  // An empty year means "the API's default": leave the parameter out rather than send "".
+  $("year-form").addEventListener("submit", function () {
+    var year = $("fiscal-year");
+    if (!year.value) year.disabled = true;
+  });
   $("signout").addEventListener("click", function () { signOut(""); });
   start();
 })();
