@@ -188,6 +188,19 @@ async def test_the_national_page_in_english(visit: Visit) -> None:
     visit.assert_clean()
 
 
+async def test_another_fiscal_year_is_chosen_on_the_page(visit: Visit) -> None:
+    page = await visit.signed_in("/dashboard", token("ministry"))
+    await page.fill("#fiscal-year", "2025")
+    await page.click("#year-form button[type=submit]")
+    await page.wait_for_selector(READY)
+    assert page.url == visit.server + "/dashboard?lang=id&fiscal_year=2025"
+    assert await visit.text("#year-shown") == "Tahun anggaran 2025"
+    assert await visit.text('.card[data-indicator="linkmatch.smk"] .value') == "0"
+    west_java = '#province-table tr[data-province="32"] .progress-cell'
+    assert await visit.text(west_java) == "Belum ada target"
+    visit.assert_clean()
+
+
 async def test_the_province_page_breaks_down_by_regency_with_targets(visit: Visit) -> None:
     page = await visit.signed_in("/dashboard/provinces/32", token("ministry"))
     assert await visit.text("#page-title") == "Provinsi Jawa Barat"
