@@ -243,6 +243,7 @@
         banner.hidden = false;
         banner.textContent = S.forbidden + (error.message ? " " + error.message : "");
       }
+      if (container.classList.contains("value")) clear(container);  // a card: the error replaces "loading"
       append(container, [el("p", { "class": "error", role: "alert", text: error && error.message ? error.message : S.load_error })]);
       if (!(error instanceof ApiError)) console.error(error);
     });
