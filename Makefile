@@ -5,8 +5,10 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test lint typecheck unit integration e2e chaos bench fmt contracts contracts-check contracts-publish up down clean secrets
 
+# Debian's chromium for the dashboard's browser tests: apt-get only when /usr/bin/chromium is missing.
 install:
 	$(UV) sync --frozen
+	bash scripts/ensure-chromium
 
 run: install
 	$(RUN) ikm dev up
