@@ -14,6 +14,7 @@ from ikmkit.clock import Clock, system_clock
 from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.insights import api, consumers
+from services.insights.dashboard.router import router as dashboard_router
 from services.insights.bootstrap import Insights, from_runtime
 from services.insights.settings import InsightsSettings
 from services.insights.store import COLLECTIONS
@@ -24,7 +25,7 @@ def definition(
     store: Store | None = None,
     clock: Clock = system_clock,
 ) -> ServiceDefinition[Insights]:
-    routers = [api.router]  # the dashboard's router joins this list
+    routers = [api.router, dashboard_router]
     return ServiceDefinition(
         name="insights",
         settings=settings or InsightsSettings(),
