@@ -321,14 +321,39 @@ class Partner(Versioned):
     contact_email: str | None = None
     preferred_language: Language = "id"
     memberships: list[str] = []
+    member_count: int | None = None
+    """Members of an association (associations only)."""
     registered_at: datetime
+
+    @classmethod
+    def checked(
+        cls, data: dict[str, Any], at: datetime, violations: Violations
+    ) -> Changed[Partner] | None:
+        """The registration ``data`` asks for after every rule (``None``: see ``violations``);
+        ``data`` has the fields of ``RegisterPartner``, its ``partner_id`` given."""
+        partner_id = violations.check(rules.check_partner_id, data["partner_id"])
+        country = violations.check(rules.check_country, data["country"])
+        region = country and violations.check(
+            rules.check_partner_region, country, data.get("province"), data.get("regency")
+        )
+        name = violations.check(rules.check_text, data["name"], "name")
+        count = data.get("member_count")
+        if count is not None:
+            violations.check(rules.check_member_count, count, data["partner_type"])
+        if violations.found or not region:
+            return None
+        province, regency = region
+        fields = {"partner_id": partner_id, "country": country, "name": name}
+        fields |= {"province": province, "regency": regency, "registered_at": at}
+        return cls.register(**{**data, **fields})
 
     @classmethod
     def register(cls, **fields: Any) -> Changed[Partner]:
         p = cls(**fields)
         registered = PartnerRegistered(
             partner_id=p.partner_id, name=p.name, partner_type=p.partner_type, country=p.country,
-            province=p.province, contact_email=p.contact_email,
-            preferred_language=p.preferred_language, registered_at=p.registered_at,
+            province=p.province, regency=p.regency, contact_email=p.contact_email,
+            preferred_language=p.preferred_language, member_count=p.member_count,
+            registered_at=p.registered_at,
         )  # fmt: skip
         return Changed(p, (registered,))

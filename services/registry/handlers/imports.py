@@ -40,7 +40,7 @@ class ImportResult(BaseModel):
     results: list[ImportedRow]
 
 
-def _request_errors(exc: ValidationError) -> tuple[list[Violation], set[str]]:
+def request_errors(exc: ValidationError) -> tuple[list[Violation], set[str]]:
     errors = [
         Violation(field=".".join(str(p) for p in e["loc"]), rule=e["type"], message=e["msg"])
         for e in exc.errors()
@@ -57,7 +57,7 @@ def check_row(
     try:
         cmd = RegisterEnterprise.model_validate(given)
     except ValidationError as exc:
-        errors, broken = _request_errors(exc)
+        errors, broken = request_errors(exc)
         violations = Violations()
         EnterpriseFacts.check_fields(_accepted(given, broken), violations)
         return None, errors + [Violation.of(v) for v in violations.found]
