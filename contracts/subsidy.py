@@ -2,8 +2,9 @@
 
 Topics:
 - ``ikm.subsidy.application.v1``: key application id; ``ce_region`` = the enterprise's province.
-  ``SubsidyApplied`` → (``SubsidyReviewStarted``) → ``SubsidyApproved`` | ``SubsidyRejected`` → ``SubsidyDisbursed`` |
-  ``SubsidyCancelled``; ``SubsidyOnHold`` / ``SubsidyResumed`` while the enterprise is suspended.
+  ``SubsidyApplied`` → (``SubsidyReviewStarted``) → ``SubsidyApproved`` | ``SubsidyRejected``
+  → ``SubsidyDisbursed`` | ``SubsidyCancelled``; ``SubsidyOnHold`` / ``SubsidyResumed`` while
+  the enterprise is suspended.
 - ``ikm.subsidy.budget.v1``: key budget id (``<program_id>:<province>`` or
   ``<program_id>:national_reserve``); ``ce_region`` = the province (none for the reserve).
 

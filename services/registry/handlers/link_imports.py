@@ -22,6 +22,7 @@ from ikmkit.service.errors import InvalidInput
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import Changed, contended
 from services.registry.commands import (
+    DraftMoU,
     ImportedMoU,
     ImportMoUs,
     ImportPartners,
@@ -156,7 +157,7 @@ def derived_mou_id(cmd: ImportedMoU) -> str:
 
 
 def _drafted(cmd: ImportedMoU, mou_id: str, caller: Caller, at: datetime) -> MoU:
-    fields = cmd.model_dump(exclude={"mou_id", "signed_on"})
+    fields = {name: getattr(cmd, name) for name in DraftMoU.model_fields}
     return MoU.draft(**fields, mou_id=mou_id, created_by=caller.subject, created_at=at)
 
 
