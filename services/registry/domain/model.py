@@ -343,7 +343,7 @@ class Partner(Versioned):
         if violations.found or not region:
             return None
         province, regency = region
-        fields = {"partner_id": partner_id, "country": country, "name": name}
+        fields: dict[str, Any] = {"partner_id": partner_id, "country": country, "name": name}
         fields |= {"province": province, "regency": regency, "registered_at": at}
         return cls.register(**{**data, **fields})
 
