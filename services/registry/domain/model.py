@@ -331,21 +331,33 @@ class Partner(Versioned):
     ) -> Changed[Partner] | None:
         """The registration ``data`` asks for after every rule (``None``: see ``violations``);
         ``data`` has the fields of ``RegisterPartner``, its ``partner_id`` given."""
-        partner_id = violations.check(rules.check_partner_id, data["partner_id"])
-        country = violations.check(rules.check_country, data["country"])
+        fields = cls.check_fields(data, violations)
+        if violations.found:
+            return None
+        return cls.register(**{**data, **fields, "registered_at": at})
+
+    @staticmethod
+    def check_fields(data: dict[str, Any], violations: Violations) -> dict[str, Any]:
+        """Every rule on every field ``data`` has (absent or ``None``: nothing to check)."""
+
+        def rule(key: str, check: Any, *args: Any) -> Any:
+            value = data.get(key)
+            return value if value is None else violations.check(check, value, *args)
+
+        partner_id = rule("partner_id", rules.check_partner_id)
+        country = rule("country", rules.check_country)
         region = country and violations.check(
             rules.check_partner_region, country, data.get("province"), data.get("regency")
         )
-        name = violations.check(rules.check_text, data["name"], "name")
-        count = data.get("member_count")
-        if count is not None:
-            violations.check(rules.check_member_count, count, data["partner_type"])
-        if violations.found or not region:
-            return None
-        province, regency = region
-        fields: dict[str, Any] = {"partner_id": partner_id, "country": country, "name": name}
-        fields |= {"province": province, "regency": regency, "registered_at": at}
-        return cls.register(**{**data, **fields})
+        kind = data.get("partner_type")
+        return {
+            "partner_id": partner_id,
+            "country": country,
+            "province": region[0] if region else None,
+            "regency": region[1] if region else None,
+            "name": rule("name", rules.check_text, "name"),
+            "member_count": kind and rule("member_count", rules.check_member_count, kind),
+        }
 
     @classmethod
     def register(cls, **fields: Any) -> Changed[Partner]:

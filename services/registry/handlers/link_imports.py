@@ -34,7 +34,7 @@ from services.registry.domain import access, rules
 from services.registry.domain.model import Partner
 from services.registry.domain.mou import MoU
 from services.registry.domain.rules import Violations
-from services.registry.handlers.imports import request_errors
+from services.registry.handlers.imports import accepted, request_errors
 from services.registry.store import RegistryUnit
 
 RowStatus = Literal["imported", "existing", "rejected"]
@@ -99,12 +99,16 @@ def _repeated(key: str | None, seen: set[str], what: str) -> list[Violation]:
 def check_partner_row(
     row: PartnerRow, at: datetime
 ) -> tuple[Changed[Partner] | None, list[Violation]]:
-    """The row as a registration, or every rule it breaks: the request model's, then (on a
-    row the request model accepts) the domain's."""
+    """The row as a registration, or every rule it breaks: the request model's, then the
+    domain's on the fields the request model accepted."""
+    given = row.model_dump(exclude_none=True)
     try:
-        cmd = RegisterPartner.model_validate(row.model_dump(exclude_none=True))
+        cmd = RegisterPartner.model_validate(given)
     except ValidationError as exc:
-        return None, request_errors(exc)[0]
+        errors, broken = request_errors(exc)
+        violations = Violations()
+        Partner.check_fields(accepted(RegisterPartner, given, broken), violations)
+        return None, errors + [Violation.of(v) for v in violations.found]
     if cmd.partner_id is None:
         message = "an imported partner needs its partner_id (the key that makes a re-send safe)"
         return None, [Violation(field="partner_id", rule="missing", message=message)]
