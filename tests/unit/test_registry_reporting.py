@@ -336,5 +336,9 @@ def test_an_mou_row_id_is_derived_from_its_terms() -> None:
     one = ImportedMoU.model_validate(mou_row("a-1", "b-2"))
     same = ImportedMoU.model_validate(mou_row("a-1", "b-2"))
     other = ImportedMoU.model_validate(mou_row("a-1", "b-2", title="Other"))
+    signed = ImportedMoU.model_validate(
+        mou_row("a-1", "b-2", signed_on="2026-01-02", document_ref="NK/1")
+    )
+    assert link_imports.derived_mou_id(signed) == link_imports.derived_mou_id(one)
     assert link_imports.derived_mou_id(one) == link_imports.derived_mou_id(same)
     assert link_imports.derived_mou_id(one) != link_imports.derived_mou_id(other)

@@ -154,8 +154,9 @@ def _as_command(row: MoURow) -> dict[str, Any]:
 
 
 def derived_mou_id(cmd: ImportedMoU) -> str:
-    """An id from the MoU's terms: the same row sent again names the same MoU."""
-    terms = cmd.model_dump(mode="json", exclude={"mou_id"})
+    """An id from the MoU's terms (not its signature: a draft's row signed later names the
+    same MoU): the same row sent again names the same MoU."""
+    terms = cmd.model_dump(mode="json", exclude={"mou_id", "signed_on", "document_ref"})
     digest = hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()
     return f"mou-{digest[:16]}"
 
