@@ -164,6 +164,10 @@ class PartnerRegistered(Event):
     contact_email: PersonalStr | None = None
     preferred_language: Language = "id"
     registered_at: datetime
+    regency: RegencyCode | None = None
+    member_count: int | None = Field(
+        None, ge=0, description="Members of an association (optional), e.g. PII BKTI's ~290."
+    )
 
 
 MINISTRY_PARTY_ID = "ministry"
@@ -184,6 +188,7 @@ class MoUSigned(Event):
 
     TOPIC: ClassVar[str] = MOU_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "mou_id"
+    REGION_FIELD: ClassVar[str | None] = "province"
 
     mou_id: str
     title: str
@@ -194,6 +199,12 @@ class MoUSigned(Event):
     signed_on: date
     document_ref: str
     signed_at: datetime
+    province: ProvinceCode | None = Field(
+        None, description="Province the MoU is carried out in (optional; none: national)."
+    )
+    regency: RegencyCode | None = Field(
+        None, description="Regency/city within the province (optional)."
+    )
 
 
 class MoUExpired(Event):
@@ -202,12 +213,19 @@ class MoUExpired(Event):
 
     TOPIC: ClassVar[str] = MOU_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "mou_id"
+    REGION_FIELD: ClassVar[str | None] = "province"
 
     mou_id: str
     scope: MoUScope
     parties: list[MoUParty]
     valid_until: date
     expired_at: datetime
+    province: ProvinceCode | None = Field(
+        None, description="Province the MoU is carried out in (optional; none: national)."
+    )
+    regency: RegencyCode | None = Field(
+        None, description="Regency/city within the province (optional)."
+    )
 
 
 class MoUTerminated(Event):
@@ -215,6 +233,7 @@ class MoUTerminated(Event):
 
     TOPIC: ClassVar[str] = MOU_TOPIC
     AGGREGATE_FIELD: ClassVar[str] = "mou_id"
+    REGION_FIELD: ClassVar[str | None] = "province"
 
     mou_id: str
     scope: MoUScope
@@ -222,3 +241,9 @@ class MoUTerminated(Event):
     reason: str
     terminated_by: str
     terminated_at: datetime
+    province: ProvinceCode | None = Field(
+        None, description="Province the MoU is carried out in (optional; none: national)."
+    )
+    regency: RegencyCode | None = Field(
+        None, description="Regency/city within the province (optional)."
+    )

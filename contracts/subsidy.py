@@ -2,8 +2,9 @@
 
 Topics:
 - ``ikm.subsidy.application.v1``: key application id; ``ce_region`` = the enterprise's province.
-  ``SubsidyApplied`` → ``SubsidyApproved`` | ``SubsidyRejected`` → ``SubsidyDisbursed`` |
-  ``SubsidyCancelled``; ``SubsidyOnHold`` / ``SubsidyResumed`` while the enterprise is suspended.
+  ``SubsidyApplied`` → (``SubsidyReviewStarted``) → ``SubsidyApproved`` | ``SubsidyRejected``
+  → ``SubsidyDisbursed`` | ``SubsidyCancelled``; ``SubsidyOnHold`` / ``SubsidyResumed`` while
+  the enterprise is suspended.
 - ``ikm.subsidy.budget.v1``: key budget id (``<program_id>:<province>`` or
   ``<program_id>:national_reserve``); ``ce_region`` = the province (none for the reserve).
 
@@ -60,6 +61,13 @@ class SubsidyApplied(_ApplicationEvent):
     requested_rebate_rupiah: int
     applied_by: str
     applied_at: datetime
+
+
+class SubsidyReviewStarted(_ApplicationEvent):
+    """A reviewer took the application up (status ``under_review``): who, and when."""
+
+    reviewer: str
+    review_started_at: datetime
 
 
 class SubsidyApproved(_ApplicationEvent):

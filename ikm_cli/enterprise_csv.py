@@ -95,17 +95,18 @@ def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[tuple[int, li
         yield done, batch
 
 
-def row_errors(result: dict[str, Any], row: int) -> list[RowError]:
-    """The errors of one rejected row of a response, numbered as the file's ``row``."""
-    nib = str(result.get("nib") or "")
+def row_errors(result: dict[str, Any], row: int, key: str = "nib") -> list[RowError]:
+    """The errors of one rejected row of a response, numbered as the file's ``row``; ``key``
+    names the row's record (``nib``; ``partner_id``, ``mou_id`` in the other imports)."""
+    nib = str(result.get(key) or "")
     return [
         RowError(row, nib, e.get("field") or "", e.get("rule") or "", e.get("message") or "")
         for e in result.get("errors", [])
     ]
 
 
-def write_error_report(errors: Iterable[RowError], handle: TextIO) -> None:
+def write_error_report(errors: Iterable[RowError], handle: TextIO, key: str = "nib") -> None:
     writer = csv.writer(handle)
-    writer.writerow(ERROR_REPORT_COLUMNS)
+    writer.writerow((ERROR_REPORT_COLUMNS[0], key, *ERROR_REPORT_COLUMNS[2:]))
     for e in errors:
         writer.writerow([e.row, e.nib, e.field, e.rule, e.message])

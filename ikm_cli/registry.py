@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,11 +20,28 @@ from ikm_cli.enterprise_csv import (
     row_errors,
     write_error_report,
 )
+from ikm_cli.link_csv import MOUS, PARTNERS
 from ikm_cli.output import JsonOption, emit_json, fail, stderr
 from ikmkit.service.limits import BULK_MAX
 
 app = typer.Typer(help="registry commands: bulk import.", no_args_is_help=True)
 HTTP_TOO_LARGE = 413
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a file is imported as: the endpoint, the key naming a row's record, the reader."""
+
+    path: str
+    key: str
+    read: Callable[[TextIO], Iterator[dict[str, Any]]]
+    existing: str
+    """How the summary names the rows that were there already."""
+
+
+ENTERPRISES = Target("/enterprises/import", "nib", read_rows, "already registered")
+PARTNER_TARGET = Target("/partners/import", "partner_id", PARTNERS.read_rows, "already registered")
+MOU_TARGET = Target("/mous/import", "mou_id", MOUS.read_rows, "already imported")
 
 
 @dataclass
@@ -37,6 +54,7 @@ class ImportTotals:
     rejected: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    key: str = "nib"
 
     def add(self, answer: dict[str, Any], before: int) -> None:
         for key in ("rows", "imported", "existing", "rejected"):
@@ -44,7 +62,7 @@ class ImportTotals:
         for result in answer["results"]:
             index = before + int(result["index"])
             self.results.append({**result, "index": index, "row": index + 1})
-            self.errors += row_errors(result, index + 1)
+            self.errors += row_errors(result, index + 1, self.key)
 
     def document(self) -> dict[str, Any]:
         counts = ("rows", "imported", "existing", "rejected")
@@ -61,33 +79,39 @@ def send_rows(
     rows: Iterable[dict[str, Any]],
     batch: int,
     advance: Callable[[int], None] = lambda n: None,
+    target: Target = ENTERPRISES,
 ) -> ImportTotals:
-    """POST the rows in batches to ``/enterprises/import``; ServiceError stops at a refusal."""
-    totals = ImportTotals()
+    """POST the rows in batches to the target (``/enterprises/import`` unless told);
+    ServiceError stops at a refusal."""
+    totals = ImportTotals(key=target.key)
     for before, chunk in batches(rows, batch):
-        _send(client, chunk, before, totals)
+        _send(client, target.path, chunk, before, totals)
         advance(len(chunk))
     return totals
 
 
 def _send(
-    client: ServiceClient, chunk: list[dict[str, Any]], before: int, totals: ImportTotals
+    client: ServiceClient,
+    path: str,
+    chunk: list[dict[str, Any]],
+    before: int,
+    totals: ImportTotals,
 ) -> None:
     """One batch; a batch over the service's body limit (413) is sent again in halves."""
     try:
-        answer = client.call("POST", "/enterprises/import", json={"rows": chunk})
+        answer = client.call("POST", path, json={"rows": chunk})
     except ServiceError as exc:
         if exc.status != HTTP_TOO_LARGE or len(chunk) == 1:
             raise
         half = len(chunk) // 2
         stderr().print(f"{len(chunk)} rows are too large for one request: sending {half}")
-        _send(client, chunk[:half], before, totals)
-        _send(client, chunk[half:], before + half, totals)
+        _send(client, path, chunk[:half], before, totals)
+        _send(client, path, chunk[half:], before + half, totals)
         return
     totals.add(answer, before)
 
 
-def _import(client: ServiceClient, file: Path, batch: int) -> ImportTotals:
+def _import(client: ServiceClient, file: Path, batch: int, target: Target) -> ImportTotals:
     columns = (
         TextColumn("[bold]importing"),
         BarColumn(),
@@ -100,13 +124,14 @@ def _import(client: ServiceClient, file: Path, batch: int) -> ImportTotals:
         file.open(newline="", encoding="utf-8-sig") as handle,
     ):
         task = progress.add_task("import", total=_count_rows(file))
-        return send_rows(client, read_rows(handle), batch, lambda n: progress.advance(task, n))
+        rows = target.read(handle)
+        return send_rows(client, rows, batch, lambda n: progress.advance(task, n), target)
 
 
-def _summarize(totals: ImportTotals, elapsed: float, errors_path: Path) -> None:
+def _summarize(totals: ImportTotals, elapsed: float, errors_path: Path, target: Target) -> None:
     stderr().print(
         f"{totals.rows} rows in {elapsed:.1f}s ({totals.rows / max(elapsed, 1e-9):,.0f} rows/s):"
-        f" {totals.imported} imported, {totals.existing} already registered,"
+        f" {totals.imported} imported, {totals.existing} {target.existing},"
         f" {totals.rejected} rejected ({len(totals.errors)} errors, see {errors_path})",
         highlight=False,
     )
@@ -132,20 +157,79 @@ def import_csv(
     to the error report (row, nib, field, rule, message); exit 1 if there are any. Columns:
     see ``ikm_cli/enterprise_csv.py``.
     """
+    run_import(file, errors, batch, url, token, as_json, ENTERPRISES)
+
+
+def run_import(
+    file: Path,
+    errors: Path | None,
+    batch: int,
+    url: str | None,
+    token: str | None,
+    as_json: bool,
+    target: Target,
+) -> None:
+    """Send the file in batches, write the error report, summarize; exit 1 on rejected rows."""
     errors_path = errors or file.with_suffix(".errors.csv")
     started = time.perf_counter()
     with connect("registry", url, token, timeout=300) as client:
         try:
-            totals = _import(client, file, batch)
+            totals = _import(client, file, batch, target)
         except MissingColumns as exc:
             fail(str(exc), code=2)
         except ServiceError:
             stderr().print("[red]import stopped[/]: the batches sent before were committed")
             raise
     with errors_path.open("w", newline="") as out:
-        write_error_report(totals.errors, out)
-    _summarize(totals, time.perf_counter() - started, errors_path)
+        write_error_report(totals.errors, out, target.key)
+    _summarize(totals, time.perf_counter() - started, errors_path, target)
     if as_json:
         emit_json(totals.document())
     if totals.rejected:
         raise typer.Exit(1)
+
+
+ErrorsOption = Annotated[
+    Path | None, typer.Option(help="Per-row error report (default FILE.errors.csv).")
+]
+BatchOption = Annotated[
+    int, typer.Option(min=1, max=BULK_MAX, help="Rows per request (one unit of work).")
+]
+
+
+@app.command("import-partners")
+def import_partners(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of partners.")],
+    errors: ErrorsOption = None,
+    batch: BatchOption = 1000,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import partners (SMK, companies, associations...) through POST /partners/import.
+
+    Every row is checked with the rules of POST /partners; rows whose partner_id is
+    registered already are skipped (re-sending a file changes nothing). Rejected rows go to
+    the error report (row, partner_id, field, rule, message); exit 1 if there are any.
+    Columns: see docs/registry.md (``ikm_cli/link_csv.py``).
+    """
+    run_import(file, errors, batch, url, token, as_json, PARTNER_TARGET)
+
+
+@app.command("import-mous")
+def import_mous(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of MoUs.")],
+    errors: ErrorsOption = None,
+    batch: BatchOption = 1000,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import MoUs between registered partners through POST /mous/import (ministry token).
+
+    Parties are named by partner id (``ministry:witness;smk-1;pt-astra``); a row with
+    ``signed_on`` is imported signed. Rows already imported are skipped (re-sending a file
+    changes nothing). Rejected rows go to the error report (row, mou_id, field, rule,
+    message); exit 1 if there are any. Columns: see docs/registry.md.
+    """
+    run_import(file, errors, batch, url, token, as_json, MOU_TARGET)

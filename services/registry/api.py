@@ -18,7 +18,7 @@ from services.registry import commands, queries
 from services.registry.bootstrap import Registry
 from services.registry.domain.model import Enterprise, Partner
 from services.registry.domain.mou import MoU
-from services.registry.handlers import enterprises, imports, mous, partners
+from services.registry.handlers import enterprises, imports, link_imports, mous, partners
 
 
 async def _registry(request: Request) -> Registry:
@@ -59,7 +59,8 @@ async def import_enterprises(
 async def list_enterprises(
     query: Annotated[commands.EnterpriseQuery, Query()], caller: CurrentCaller, deps: Deps
 ) -> Listing[Enterprise]:
-    """Filter by province, regency, KBLI, status and size class; pass ``next_cursor`` on."""
+    """Filter by province, regency, KBLI, status, size class, marketplace platform and
+    campaign; pass ``next_cursor`` on."""
     return await deps.units.read(queries.list_enterprises, query, caller)
 
 
@@ -105,6 +106,31 @@ async def register_partner(
     return await deps.units.run(partners.register_partner, body, caller)
 
 
+@router.post(
+    "/partners/import",
+    tags=["partners"],
+    operation_id="import_partners",
+    openapi_extra=BULK_ROUTE,
+    response_model_exclude_none=True,
+)
+async def import_partners(
+    body: commands.ImportPartners, caller: CurrentCaller, deps: Deps
+) -> link_imports.PartnerImportResult:
+    """Register up to 5000 partners; each row is answered with its result (``imported``,
+    ``existing`` when its ``partner_id`` is registered, or ``rejected`` with every rule it
+    breaks)."""
+    return await deps.units.run(link_imports.import_partners, body, caller)
+
+
+@router.get("/partners", tags=["partners"])
+async def list_partners(
+    query: Annotated[commands.PartnerQuery, Query()], caller: CurrentCaller, deps: Deps
+) -> Listing[Partner]:
+    """Filter by partner type, country and province; pass ``next_cursor`` on. A partner sees
+    only itself."""
+    return await deps.units.read(queries.list_partners, query, caller)
+
+
 @router.get("/partners/{partner_id}", tags=["partners"])
 async def get_partner(partner_id: str, caller: CurrentCaller, deps: Deps) -> Partner:
     return await deps.units.read(queries.get_partner, partner_id, caller)
@@ -117,6 +143,22 @@ async def get_partner(partner_id: str, caller: CurrentCaller, deps: Deps) -> Par
 async def draft_mou(body: commands.DraftMoU, caller: CurrentCaller, deps: Deps) -> MoU:
     """Create a draft MoU; the ministry takes part as a party or a witness."""
     return await deps.units.run(mous.draft_mou, body, caller)
+
+
+@router.post(
+    "/mous/import",
+    tags=["mous"],
+    operation_id="import_mous",
+    openapi_extra=BULK_ROUTE,
+    response_model_exclude_none=True,
+)
+async def import_mous(
+    body: commands.ImportMoUs, caller: CurrentCaller, deps: Deps
+) -> link_imports.MoUImportResult:
+    """Draft (and, with ``signed_on``, sign) up to 5000 MoUs between registered partners; each
+    row is answered with its result (``imported``, ``existing`` or ``rejected`` with every
+    rule it breaks). Ministry only."""
+    return await deps.units.run(link_imports.import_mous, body, caller)
 
 
 @router.get("/mous", tags=["mous"])

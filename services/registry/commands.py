@@ -25,6 +25,7 @@ from contracts.values import (
     RegencyCode,
 )
 from ikmkit.service.limits import (
+    COUNT_MAX,
     MAX_BULK,
     MAX_ITEMS,
     Code,
@@ -48,6 +49,7 @@ class StoreInput(BaseModel):
 
 
 Stores = Annotated[list[StoreInput], MAX_ITEMS]
+MemberCount = Annotated[int, Field(ge=0, le=COUNT_MAX)]
 
 
 class RegisterEnterprise(BaseModel):
@@ -140,6 +142,12 @@ class EnterpriseQuery(BaseModel):
     kbli: Kbli | None = None
     status: EnterpriseStatus | None = None
     size_class: SizeClass | None = None
+    marketplace_platform: Code | None = Field(
+        None, description="e-Smart IKM: enterprises with a store on this platform (tokopedia...)"
+    )
+    campaign: Code | None = Field(
+        None, description="Enterprises taking part in this campaign (with or without its #)"
+    )
     cursor: Cursor | None = None
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
 
@@ -154,10 +162,49 @@ class RegisterPartner(BaseModel):
     contact_email: Email | None = None
     preferred_language: Language = "id"
     memberships: Codes = Field([], description="e.g. colombo_plan")
+    member_count: MemberCount | None = Field(
+        None, description="Members of an association (e.g. PII BKTI: ~290 universities)"
+    )
+
+
+class PartnerRow(BaseModel):
+    """One row of a partner import: the fields of ``POST /partners``, only their sizes checked
+    at the door; whether the row is a valid registration is decided for that row alone."""
+
+    partner_id: Code | None = None
+    name: Name | None = None
+    partner_type: Code | None = None
+    country: Code | None = None
+    province: Code | None = None
+    regency: Code | None = None
+    contact_email: Annotated[str, Field(max_length=EMAIL_MAX)] | None = None
+    preferred_language: Code | None = None
+    memberships: Codes | None = None
+    # A number or the text a file had there: not a number is that row's error (int_parsing).
+    member_count: Count | Code | None = None
+
+
+class ImportPartners(BaseModel):
+    """Body of ``POST /partners/import``: each row is checked on its own."""
+
+    rows: Annotated[list[PartnerRow], MAX_BULK] = Field(min_length=1)
+
+
+class PartnerQuery(BaseModel):
+    partner_type: PartnerType | None = None
+    country: CountryCode | None = None
+    province: ProvinceCode | None = None
+    cursor: Cursor | None = None
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
 
 
 class PartyInput(MoUParty):
     partner_id: Code
+
+
+class PartyRow(BaseModel):
+    partner_id: Code | None = None
+    role: Code | None = None
 
 
 class DraftMoU(BaseModel):
@@ -169,6 +216,38 @@ class DraftMoU(BaseModel):
     valid_from: date
     valid_until: date
     document_ref: Text | None = None
+    province: ProvinceCode | None = Field(None, description="Where it is carried out (optional)")
+    regency: RegencyCode | None = Field(None, description="Regency/city in that province")
+
+
+class MoURow(BaseModel):
+    """One row of an MoU import: a draft, signed at once when ``signed_on`` is given. Without
+    ``mou_id`` the id is derived from the row's terms, so a file sent again is ``existing``."""
+
+    mou_id: Code | None = None
+    title: Name | None = None
+    scope: Code | None = None
+    parties: Annotated[list[PartyRow], MAX_ITEMS] | None = None
+    valid_from: Code | None = None
+    valid_until: Code | None = None
+    signed_on: Code | None = None
+    document_ref: Text | None = None
+    province: Code | None = None
+    regency: Code | None = None
+
+
+class ImportMoUs(BaseModel):
+    """Body of ``POST /mous/import``: each row is checked on its own."""
+
+    rows: Annotated[list[MoURow], MAX_BULK] = Field(min_length=1)
+
+
+class ImportedMoU(DraftMoU):
+    """An import row as a command: a draft, its id if the file gives one, signed if
+    ``signed_on`` is given."""
+
+    mou_id: Code | None = None
+    signed_on: date | None = None
 
 
 class SignMoU(BaseModel):
@@ -182,6 +261,7 @@ class TerminateMoU(BaseModel):
 
 class MoUQuery(BaseModel):
     party: Code | None = None
+    province: ProvinceCode | None = None
     scope: MoUScope | None = None
     status: MoUStatus | None = None
     cursor: Cursor | None = None

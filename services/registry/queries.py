@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from ikmkit.auth import Caller
 from ikmkit.service.listing import Listing
-from services.registry.commands import EnterpriseQuery, MoUQuery
+from services.registry.commands import EnterpriseQuery, MoUQuery, PartnerQuery
 from services.registry.domain import access, rules
 from services.registry.domain.model import Enterprise, Partner
 from services.registry.domain.mou import MoU
@@ -31,13 +31,46 @@ async def list_enterprises(
         "size_class": query.size_class,
     }
     where = {name: value for name, value in filters.items() if value is not None}
-    items, next_cursor = await uow.enterprises.page(where, limit=query.limit, cursor=query.cursor)
+    tag, more = _tag_filter(query)
+    if tag is None:
+        items, next_cursor = await uow.enterprises.page(
+            where, limit=query.limit, cursor=query.cursor
+        )
+    else:
+        items, next_cursor = await uow.enterprises.page_tagged(
+            tag, {**where, **more}, limit=query.limit, cursor=query.cursor
+        )
     return Listing(items=[access.as_seen_by(caller, e) for e in items], next_cursor=next_cursor)
+
+
+def _tag_filter(query: EnterpriseQuery) -> tuple[str | None, dict[str, bool]]:
+    """The tag row to list by (a campaign's if both are asked) and the platform on it."""
+    platform = query.marketplace_platform and rules.check_platform(
+        query.marketplace_platform, "marketplace_platform"
+    )
+    campaign = query.campaign and rules.check_campaigns([query.campaign], "campaign")[0]
+    if campaign:
+        return f"campaign:{campaign}", ({f"platforms.{platform}": True} if platform else {})
+    if platform:
+        return f"platform:{platform}", {}
+    return None, {}
 
 
 async def get_partner(uow: RegistryUnit, partner_id: str, caller: Caller) -> Partner:
     access.authorize_read_partner(caller, partner_id)
     return await uow.partners.get(partner_id)
+
+
+async def list_partners(uow: RegistryUnit, query: PartnerQuery, caller: Caller) -> Listing[Partner]:
+    filters = {
+        "partner_id": access.visible_partner(caller),
+        "partner_type": query.partner_type,
+        "country": query.country,
+        "province": query.province,
+    }
+    where = {name: value for name, value in filters.items() if value is not None}
+    items, next_cursor = await uow.partners.page(where, limit=query.limit, cursor=query.cursor)
+    return Listing(items=items, next_cursor=next_cursor)
 
 
 async def get_mou(uow: RegistryUnit, mou_id: str, caller: Caller) -> MoU:
@@ -48,7 +81,7 @@ async def get_mou(uow: RegistryUnit, mou_id: str, caller: Caller) -> MoU:
 
 async def list_mous(uow: RegistryUnit, query: MoUQuery, caller: Caller) -> Listing[MoU]:
     party = access.visible_party(caller, query.party)
-    filters = {"scope": query.scope, "status": query.status}
+    filters = {"scope": query.scope, "status": query.status, "province": query.province}
     where = {name: value for name, value in filters.items() if value is not None}
     if party is None:
         items, next_cursor = await uow.mous.page(where, limit=query.limit, cursor=query.cursor)

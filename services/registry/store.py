@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
+from ikmkit.service import limits
 from ikmkit.store import CollectionSpec, GroupRow, Range, Transaction
 from ikmkit.store.port import Filter
 from ikmkit.store.repository import Repository
@@ -18,14 +19,26 @@ PARTNERS = "partners"
 MOUS = "mous"
 MOU_PARTIES = "mou_parties"
 """One row per (MoU, party): lets MoUs be listed by party on every store adapter."""
+ENTERPRISE_TAGS = "enterprise_tags"
+"""One row per (enterprise, marketplace platform) and per (enterprise, campaign), with the
+enterprise's list filters repeated: lets ``GET /enterprises`` filter by platform and campaign
+in the store (no adapter filters on membership of a list)."""
+TAG_FILTERS = ("province", "regency", "kbli", "status", "size_class")
+"""The enterprise fields a tag row repeats, so a listing by tag filters by them too."""
 
 COLLECTIONS = (
     CollectionSpec(
         ENTERPRISES,
         indexes=[("province", "status"), ("regency",), ("kbli",), ("size_class",), ("status",)],
     ),
-    CollectionSpec(PARTNERS, indexes=[("partner_type",)]),
-    CollectionSpec(MOUS, indexes=[("status", "valid_until"), ("scope",)]),
+    CollectionSpec(
+        ENTERPRISE_TAGS,
+        indexes=[("tag", "province", "status"), ("tag", "regency"), ("nib",)],
+    ),
+    CollectionSpec(
+        PARTNERS, indexes=[("partner_type",), ("country", "partner_type"), ("province",)]
+    ),
+    CollectionSpec(MOUS, indexes=[("status", "valid_until"), ("scope",), ("province",)]),
     CollectionSpec(MOU_PARTIES, indexes=[("partner_id", "status"), ("mou_id",)]),
 )
 
@@ -39,6 +52,46 @@ class EnterpriseRepository(Repository[Enterprise]):
     async def existing(self, nibs: Sequence[str]) -> set[str]:
         """Which of these NIBs are registered (their documents are not parsed)."""
         return set(await self.tx.get_many(ENTERPRISES, nibs))
+
+    async def add(self, item: Enterprise) -> Enterprise:
+        added = await super().add(item)
+        await self.tx.insert_many(ENTERPRISE_TAGS, _tag_rows(item))
+        return added
+
+    async def add_many(self, items: Sequence[Enterprise]) -> None:
+        await super().add_many(items)
+        await self.tx.insert_many(ENTERPRISE_TAGS, [row for e in items for row in _tag_rows(e)])
+
+    async def save(self, item: Enterprise) -> Enterprise:
+        saved = await super().save(item)
+        await self._retag(item)
+        return saved
+
+    async def _retag(self, item: Enterprise) -> None:
+        """The tag rows follow the enterprise: gone tags deleted, kept ones refreshed."""
+        found = await self.tx.find(ENTERPRISE_TAGS, {"nib": item.nib}, limit=_TAGS_MAX)
+        before = {row["id"] for row in found.items}
+        rows = {row.pop("id"): row for row in _tag_rows(item)}
+        for stale in before - rows.keys():
+            await self.tx.delete(ENTERPRISE_TAGS, stale)
+        kept = {i: row for i, row in rows.items() if i in before}
+        if kept:
+            await self.tx.patch_each(ENTERPRISE_TAGS, kept)
+        new = [{"id": i, **row} for i, row in rows.items() if i not in before]
+        if new:
+            await self.tx.insert_many(ENTERPRISE_TAGS, new)
+
+    async def page_tagged(
+        self, tag: str, where: Filter, *, limit: int, cursor: str | None
+    ) -> tuple[list[Enterprise], str | None]:
+        """Enterprises with ``tag`` (``platform:<p>`` or ``campaign:<#c>``) matching ``where``
+        (fields of ``TAG_FILTERS``, or ``platforms.<p>``), in NIB order."""
+        page = await self.tx.find(
+            ENTERPRISE_TAGS, {"tag": tag, **where}, limit=limit, cursor=cursor
+        )
+        found = await self.get_many([row["nib"] for row in page.items])
+        items = [found[row["nib"]] for row in page.items if row["nib"] in found]
+        return items, page.next_cursor
 
     async def counts_by(self, field: str, where: Filter) -> list[GroupRow]:
         return await self.tx.group(ENTERPRISES, [field], where)
@@ -67,6 +120,14 @@ class MoURepository(Repository[MoU]):
         await self.tx.insert_many(MOU_PARTIES, [_party_row(item, p) for p in item.party_ids()])
         return added
 
+    async def add_many(self, items: Sequence[MoU]) -> None:
+        await super().add_many(items)
+        rows = [_party_row(m, p) for m in items for p in m.party_ids()]
+        await self.tx.insert_many(MOU_PARTIES, rows)
+
+    async def existing(self, mou_ids: Sequence[str]) -> set[str]:
+        return set(await self.tx.get_many(MOUS, mou_ids))
+
     async def save(self, item: MoU) -> MoU:
         saved = await super().save(item)
         # The party rows repeat the status so a party's MoUs can be filtered by it.
@@ -91,6 +152,21 @@ class MoURepository(Repository[MoU]):
 
     async def counts_by(self, fields: Sequence[str]) -> list[GroupRow]:
         return await self.tx.group(MOUS, list(fields))
+
+
+_TAGS_MAX = 2 * limits.ITEMS_MAX + 50
+"""More than the tag rows one enterprise can have (its platforms and campaigns)."""
+
+
+def _tag_rows(e: Enterprise) -> list[dict[str, Any]]:
+    platforms = sorted({s.platform for s in e.marketplace_stores})
+    common = {
+        "nib": e.nib,
+        **{name: getattr(e, name) for name in TAG_FILTERS},
+        "platforms": dict.fromkeys(platforms, True),
+    }
+    tags = [f"platform:{p}" for p in platforms] + [f"campaign:{c}" for c in e.campaigns]
+    return [{"id": f"{e.nib}|{tag}", "tag": tag, **common} for tag in dict.fromkeys(tags)]
 
 
 def _party_row(mou: MoU, partner_id: str) -> dict[str, Any]:

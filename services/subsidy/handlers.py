@@ -65,7 +65,7 @@ async def submit_application(
 async def start_review(uow: SubsidyUnit, application_id: str, caller: Caller) -> Application:
     app = await uow.applications.get(application_id)
     access.authorize_review(caller, app)
-    return await uow.applications.save(uow.collect(app.start_review(caller.subject)))
+    return await uow.applications.save(uow.collect(app.start_review(caller.subject, uow.now)))
 
 
 @contended(200, also=(DuplicateKey,))

@@ -87,7 +87,7 @@ class ApplicationRepository(Repository[Application]):
         where = {} if fiscal_year is None else {"fiscal_year": fiscal_year}
         rows = await self.tx.group(
             APPLICATIONS,
-            ["program_id", "province", "directorate", "status"],
+            ["program_id", "program_name", "province", "directorate", "status"],
             where,
             sums=["rebate_rupiah"],
         )
@@ -99,6 +99,7 @@ class ApplicationRepository(Repository[Application]):
                 status=str(r.key["status"]),
                 count=r.count,
                 rebate_rupiah=int(r.sums.get("rebate_rupiah", 0)),
+                program_name=str(r.key["program_name"]),
             )
             for r in rows
         ]

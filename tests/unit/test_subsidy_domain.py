@@ -341,3 +341,17 @@ def test_stats_count_approvals_and_rupiah_per_dimension() -> None:
     by_province = {row.key: row for row in stats.by_province}
     assert (by_province["34"].approvals, by_province["11"].applications) == (3, 5)
     assert [row.key for row in stats.by_program] == ["prg-1", "prg-2"]
+
+
+def test_stats_name_programs_and_keep_their_id_as_the_key() -> None:
+    cells = [
+        StatsCell("prg-1", "34", "metal", "approved", 2, 6_000_000, "Restrukturisasi Mesin"),
+        StatsCell("prg-1", "11", "food", "submitted", 1, 0, "Restrukturisasi Mesin"),
+        StatsCell("prg-2", "11", "food", "submitted", 1, 0, "Sertifikasi TKDN"),
+    ]
+    stats = reports.stats_of(cells)
+    assert [(r.key, r.name, r.applications) for r in stats.by_program] == [
+        ("prg-1", "Restrukturisasi Mesin", 3),
+        ("prg-2", "Sertifikasi TKDN", 1),
+    ]
+    assert all(r.name is None for r in stats.by_province)

@@ -32,6 +32,7 @@ from contracts.subsidy import (
     SubsidyOnHold,
     SubsidyRejected,
     SubsidyResumed,
+    SubsidyReviewStarted,
 )
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
@@ -393,3 +394,32 @@ async def test_lists_show_each_caller_only_what_it_may_see(units: Units[SubsidyU
         )
     stats = await units.read(queries.stats, MINISTRY, fiscal_year=2026)
     assert (stats.applications, stats.approvals) == (1, 0)
+
+
+# --- gaps of issue #13 ------------------------------------------------------------------------
+
+
+async def test_start_review_announces_who_started_it_and_when(units: Units[SubsidyUnit]) -> None:
+    app = await submitted(units)
+    await units.run(handlers.start_review, app.id, JOGJA)
+    [event] = await events_of(units, SubsidyReviewStarted)
+    assert (event.application_id, event.reviewer, event.review_started_at) == (
+        app.id,
+        "officer-34",
+        NOW,
+    )
+    assert (event.program_name, event.province) == ("Restrukturisasi Mesin IKM", "34")
+    with pytest.raises(Conflict):
+        await units.run(handlers.start_review, app.id, JOGJA)
+    assert len(await events_of(units, SubsidyReviewStarted)) == 1
+
+
+async def test_stats_name_each_program_next_to_its_id(units: Units[SubsidyUnit]) -> None:
+    app = await submitted(units)
+    stats = await units.read(queries.stats, MINISTRY, fiscal_year=2026)
+    [row] = stats.by_program
+    assert (row.key, row.name, row.applications) == (
+        app.program_id,
+        "Restrukturisasi Mesin IKM",
+        1,
+    )

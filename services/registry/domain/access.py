@@ -109,6 +109,21 @@ def authorize_read_partner(caller: Caller, partner_id: str) -> None:
         raise NotFound(f"partner {partner_id} not found")
 
 
+def visible_partner(caller: Caller) -> str | None:
+    """The one partner a partner listing is limited to (a partner sees only itself)."""
+    caller.require("ministry", "service", "regional", "partner")
+    return (caller.partner_id or "") if caller.role == "partner" else None
+
+
+def authorize_import_partners(caller: Caller) -> None:
+    caller.require("ministry", "service")
+
+
+def authorize_import_mous(caller: Caller) -> None:
+    """An MoU import drafts and signs: the ministry alone signs."""
+    caller.require("ministry")
+
+
 def authorize_read_mou(caller: Caller, mou: MoU) -> None:
     caller.require("ministry", "service", "regional", "partner")
     if caller.role == "partner" and caller.partner_id not in mou.party_ids():

@@ -29,6 +29,9 @@ class MoU(Versioned):
     valid_until: date
     signed_on: date | None = None
     document_ref: str | None = None
+    province: str | None = None
+    """Where the MoU is carried out (optional: a national MoU has none)."""
+    regency: str | None = None
     status: MoUStatus = "draft"
     termination_reason: str | None = None
     terminated_by: str | None = None
@@ -44,7 +47,12 @@ class MoU(Versioned):
         rules.check_mou_terms(
             fields["parties"], fields["valid_from"], fields["valid_until"], fields["title"]
         )
-        return cls(**{**fields, "title": fields["title"].strip()})
+        province, regency = rules.check_mou_region(fields.get("province"), fields.get("regency"))
+        title = fields["title"].strip()
+        return cls(**{**fields, "title": title, "province": province, "regency": regency})
+
+    def _where(self) -> dict[str, str | None]:
+        return {"province": self.province, "regency": self.regency}
 
     def party_ids(self) -> list[str]:
         return [p.partner_id for p in self.parties]
@@ -82,7 +90,7 @@ class MoU(Versioned):
         signed = MoUSigned(
             mou_id=m.mou_id, title=m.title, scope=m.scope, parties=m.parties,
             valid_from=m.valid_from, valid_until=m.valid_until, signed_on=signed_on,
-            document_ref=ref, signed_at=at,
+            document_ref=ref, signed_at=at, **m._where(),
         )  # fmt: skip
         return Changed(m, (signed,))
 
@@ -98,7 +106,7 @@ class MoU(Versioned):
         m = self.model_copy(update={"status": "expired", "expired_at": at})
         expired = MoUExpired(
             mou_id=m.mou_id, scope=m.scope, parties=m.parties, valid_until=m.valid_until,
-            expired_at=at,
+            expired_at=at, **m._where(),
         )  # fmt: skip
         return Changed(m, (expired,))
 
@@ -120,6 +128,6 @@ class MoU(Versioned):
         )
         terminated = MoUTerminated(
             mou_id=m.mou_id, scope=m.scope, parties=m.parties, reason=reason,
-            terminated_by=by, terminated_at=at,
+            terminated_by=by, terminated_at=at, **m._where(),
         )  # fmt: skip
         return Changed(m, (terminated,))

@@ -229,12 +229,19 @@ def check_products(products: Sequence[str], field: str = "products") -> list[str
     return [check_text(p, field, max_length=120) for p in products]
 
 
-def check_store(store: MarketplaceStore, field: str = "marketplace_stores") -> MarketplaceStore:
-    platform = store.platform.strip().lower().replace(" ", "_")
-    if platform not in MARKETPLACES:
+def check_platform(platform: str, field: str = "marketplace_stores") -> str:
+    """An e-commerce platform of ``MARKETPLACES``, written as stored (``Tiktok Shop``:
+    ``tiktok_shop``)."""
+    name = platform.strip().lower().replace(" ", "_")
+    if name not in MARKETPLACES:
         raise InvalidInput(
             f"platform must be one of {', '.join(MARKETPLACES)}", field=field, rule="platform"
         )
+    return name
+
+
+def check_store(store: MarketplaceStore, field: str = "marketplace_stores") -> MarketplaceStore:
+    platform = check_platform(store.platform, field)
     if len(store.shop_url) > limits.URL_MAX:
         raise InvalidInput(
             f"shop_url is longer than {limits.URL_MAX} characters", field=field, rule="max_length"
@@ -302,6 +309,16 @@ def check_partner_id(partner_id: str, field: str = "partner_id") -> str:
     return partner_id
 
 
+def check_mou_id(mou_id: str, field: str = "mou_id") -> str:
+    if not _PARTNER_ID.match(mou_id):
+        raise InvalidInput(
+            "an MoU id must be 2-64 lowercase letters, digits or '-'",
+            field=field,
+            rule="mou_id_format",
+        )
+    return mou_id
+
+
 def check_country(country: str, field: str = "country") -> str:
     # The platform's ISO 3166-1 list; the registry has always called the rule country_format.
     return checked(values.CountryCode, country, field, rule="country_format")
@@ -321,6 +338,20 @@ def check_partner_region(
         if regency:
             check_regency(regency, province)
     return province, regency
+
+
+def check_member_count(count: int, partner_type: str, field: str = "member_count") -> int:
+    """Only an association counts members (PII BKTI: its member universities)."""
+    if partner_type != "association":
+        raise InvalidInput(
+            "only an association has a member count", field=field, rule="not_an_association"
+        )
+    return check_non_negative(count, field)
+
+
+def check_mou_region(province: str | None, regency: str | None) -> tuple[str | None, str | None]:
+    """Where an MoU is carried out: a province, and optionally a regency/city in it."""
+    return check_partner_region("ID", province, regency)
 
 
 def check_mou_terms(

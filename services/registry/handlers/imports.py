@@ -40,7 +40,7 @@ class ImportResult(BaseModel):
     results: list[ImportedRow]
 
 
-def _request_errors(exc: ValidationError) -> tuple[list[Violation], set[str]]:
+def request_errors(exc: ValidationError) -> tuple[list[Violation], set[str]]:
     errors = [
         Violation(field=".".join(str(p) for p in e["loc"]), rule=e["type"], message=e["msg"])
         for e in exc.errors()
@@ -57,9 +57,9 @@ def check_row(
     try:
         cmd = RegisterEnterprise.model_validate(given)
     except ValidationError as exc:
-        errors, broken = _request_errors(exc)
+        errors, broken = request_errors(exc)
         violations = Violations()
-        EnterpriseFacts.check_fields(_accepted(given, broken), violations)
+        EnterpriseFacts.check_fields(accepted(RegisterEnterprise, given, broken), violations)
         return None, errors + [Violation.of(v) for v in violations.found]
     violations = Violations()
     facts = EnterpriseFacts.checked(cmd.model_dump(), violations)
@@ -67,11 +67,11 @@ def check_row(
     return registered or None, [Violation.of(v) for v in violations.found]
 
 
-def _accepted(given: dict[str, Any], broken: set[str]) -> dict[str, Any]:
+def accepted(model: type[BaseModel], given: dict[str, Any], broken: set[str]) -> dict[str, Any]:
     """The fields the request model accepted, as it converts them (the domain's rules must see
     the number 0, not the text "0000" a file had); the broken ones as missing."""
     return {
-        name: None if name in broken else _converted(_field(name), value)
+        name: None if name in broken else _converted(_field(model, name), value)
         for name, value in given.items()
     }
 
@@ -81,8 +81,8 @@ def _converted(field: TypeAdapter[Any], value: object) -> object:
 
 
 @cache
-def _field(name: str) -> TypeAdapter[Any]:
-    info = RegisterEnterprise.model_fields[name]
+def _field(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    info = model.model_fields[name]
     hint: Any = Annotated[info.annotation, info]
     return TypeAdapter(hint)
 

@@ -25,6 +25,8 @@ async def draft_mou(uow: RegistryUnit, cmd: DraftMoU, caller: Caller) -> MoU:
         valid_from=cmd.valid_from,
         valid_until=cmd.valid_until,
         document_ref=cmd.document_ref,
+        province=cmd.province,
+        regency=cmd.regency,
         created_by=caller.subject,
         created_at=uow.now,
     )

@@ -27,6 +27,7 @@ from contracts.subsidy import (
     SubsidyOnHold,
     SubsidyRejected,
     SubsidyResumed,
+    SubsidyReviewStarted,
 )
 from ikmkit.service.errors import Conflict
 from ikmkit.service.limits import Code, Rupiah
@@ -297,9 +298,10 @@ class Application(Versioned):
         """What this application holds of its budget (and of the enterprise's cap)."""
         return self.rebate_rupiah if self.budget_id is not None else 0
 
-    def start_review(self, reviewer: str) -> Changed[Application]:
+    def start_review(self, reviewer: str, now: datetime) -> Changed[Application]:
         rules.require_status(self, ("submitted",), "review")
-        return Changed(self._becomes(status="under_review", reviewer=reviewer))
+        started = SubsidyReviewStarted(**self._about(), reviewer=reviewer, review_started_at=now)
+        return Changed(self._becomes(status="under_review", reviewer=reviewer), (started,))
 
     def approve(self, reservation: Reservation, by: str, now: datetime) -> Changed[Application]:
         rules.require_status(self, rules.DECIDABLE_STATUSES, "approve")

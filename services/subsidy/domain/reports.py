@@ -73,6 +73,8 @@ def budget_report(budgets: Iterable[Budget]) -> BudgetReport:
 
 class StatsRow(BaseModel):
     key: str
+    name: str | None = None
+    """The program's name (``by_program`` rows only; ``key`` stays the program id)."""
     applications: int = 0
     approvals: int = 0
     approved_rupiah: int = 0
@@ -99,6 +101,7 @@ class StatsCell:
     status: str
     count: int
     rebate_rupiah: int
+    program_name: str | None = None
 
 
 def stats_of(cells: Iterable[StatsCell]) -> Stats:
@@ -109,7 +112,8 @@ def stats_of(cells: Iterable[StatsCell]) -> Stats:
         keys = {"program": cell.program_id, "province": cell.province}
         keys["directorate"] = cell.directorate
         for dim, key in keys.items():
-            _add(dims[dim].setdefault(key, StatsRow(key=key)), cell)
+            name = cell.program_name if dim == "program" else None
+            _add(dims[dim].setdefault(key, StatsRow(key=key, name=name)), cell)
         _add(total, cell)
     return Stats(
         applications=total.applications,
