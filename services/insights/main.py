@@ -14,8 +14,8 @@ from ikmkit.clock import Clock, system_clock
 from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.insights import api, consumers
-from services.insights.dashboard.router import router as dashboard_router
 from services.insights.bootstrap import Insights, from_runtime
+from services.insights.dashboard.router import router as dashboard_router
 from services.insights.settings import InsightsSettings
 from services.insights.store import COLLECTIONS
 
