@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every IKM service; the first argument names the service:
-#   docker run ikm-platform registry|subsidy|training|notify|topics
+#   docker run ikm-platform registry|subsidy|training|notify|insights|topics
 # Settings come only from environment variables (docs/operations.md#configuration-reference).
 
 ARG PYTHON_IMAGE=python:3.13-slim-bookworm
@@ -43,6 +43,6 @@ ENV PATH=/opt/ikm/venv/bin:$PATH \
     IKM_DATA_DIR=/data
 USER 10001:10001
 WORKDIR /data
-EXPOSE 8001 8002 8003 8004
+EXPOSE 8001 8002 8003 8004 8005
 ENTRYPOINT ["/usr/local/bin/ikm-service"]
 CMD ["registry"]

@@ -34,7 +34,13 @@ from ikmkit.messaging.kafka import ensure_topics
 app = typer.Typer(help="Run the whole system locally.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)  # a message stays one line in dev.log
 
-SERVICES: dict[str, int] = {"registry": 8001, "subsidy": 8002, "training": 8003, "notify": 8004}
+SERVICES: dict[str, int] = {
+    "registry": 8001,
+    "subsidy": 8002,
+    "training": 8003,
+    "notify": 8004,
+    "insights": 8005,
+}
 LOG_DIR = STATE_DIR / "logs"
 
 STATUS_KEYS = ("pids", "restarts", "broker", "failed", "supervision", "smtp", "smtp_inbox")
@@ -249,7 +255,7 @@ def up(
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background.")] = False,
     data_dir: Annotated[Path, typer.Option(help="SQLite data directory.")] = STATE_DIR / "data",
     any_ports: Annotated[
-        bool, typer.Option("--any-ports", help="Free ports instead of 8001-8004 (several stacks).")
+        bool, typer.Option("--any-ports", help="Free ports instead of 8001-8005 (several stacks).")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("registry", "subsidy", "training", "notify")
+SERVICES = ("registry", "subsidy", "training", "notify", "insights")
 COMPOSE_ENV = ROOT / "deploy" / "compose" / ".env"
 
 

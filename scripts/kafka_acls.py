@@ -19,7 +19,7 @@ from contracts.topics import TOPIC_PREFIX, dead_letter_topic
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.service.runtime import ServiceDefinition, build_runtime
 
-SERVICES = ("registry", "subsidy", "training", "notify")
+SERVICES = ("registry", "subsidy", "training", "notify", "insights")
 AUDIT_USER = "ikm-audit"
 
 WRITE = ("Describe", "Write", "Create")

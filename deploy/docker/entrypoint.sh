@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs one IKM service by name (or the topic-creation job), as PID 1 via exec so
 # SIGTERM reaches uvicorn and in-flight requests finish.
-#   ikm-service registry|subsidy|training|notify   HTTP API + consumers on <NAME>_PORT
-#   ikm-service topics                             create the versioned Kafka topics, then exit
+#   ikm-service registry|subsidy|training|notify|insights   HTTP API + consumers on <NAME>_PORT
+#   ikm-service topics                                      create the versioned Kafka topics, then exit
 # Service names, ports and variables are checked against the settings classes by
 # tests/deploy/test_drift.py.
 set -eu
@@ -13,9 +13,10 @@ case "$service" in
   subsidy)  port="${SUBSIDY_PORT:-8002}" ;;
   training) port="${TRAINING_PORT:-8003}" ;;
   notify)   port="${NOTIFY_PORT:-8004}" ;;
+  insights) port="${INSIGHTS_PORT:-8005}" ;;
   topics)   exec python /opt/ikm/create_topics.py ;;
   *)
-    echo "usage: ikm-service registry|subsidy|training|notify|topics" >&2
+    echo "usage: ikm-service registry|subsidy|training|notify|insights|topics" >&2
     exit 64
     ;;
 esac

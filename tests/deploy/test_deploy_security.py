@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts.catalog import EVENTS_BY_TYPE, all_topics
 from contracts.topics import dead_letter_topic
 from ikmkit.service.settings import DEV_JWT_SECRET
+from services.insights.settings import InsightsSettings
 from services.notify.settings import NotifySettings
 from services.registry.settings import RegistrySettings
 from services.subsidy.settings import SubsidySettings
@@ -29,12 +30,13 @@ from tests.deploy.manifests import COMPOSE_FILE, K8S, OVERLAYS, ROOT, by_kind, r
 ACLS = runpy.run_path(str(ROOT / "scripts" / "kafka_acls.py"))
 SECRETS = runpy.run_path(str(ROOT / "scripts" / "gen_secrets.py"))
 USERS_FILE = K8S / "external" / "kafka-users.yaml"
-SERVICES = ("registry", "subsidy", "training", "notify")
+SERVICES = ("registry", "subsidy", "training", "notify", "insights")
 SETTINGS = {
     "registry": RegistrySettings,
     "subsidy": SubsidySettings,
     "training": TrainingSettings,
     "notify": NotifySettings,
+    "insights": InsightsSettings,
 }
 
 

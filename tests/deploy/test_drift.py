@@ -47,9 +47,9 @@ def check_environment(where: str, service: str, names: set[str]) -> None:
     assert not missing, f"{where}: {service} lacks required variables {sorted(missing)}"
 
 
-def test_the_four_services_have_settings_classes() -> None:
-    assert list(SERVICES) == ["registry", "subsidy", "training", "notify"]
-    assert [s.port for s in SERVICES.values()] == [8001, 8002, 8003, 8004]
+def test_the_five_services_have_settings_classes() -> None:
+    assert list(SERVICES) == ["registry", "subsidy", "training", "notify", "insights"]
+    assert [s.port for s in SERVICES.values()] == [8001, 8002, 8003, 8004, 8005]
 
 
 def test_entrypoint_runs_every_service_on_its_settings_port() -> None:

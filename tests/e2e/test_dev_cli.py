@@ -54,7 +54,7 @@ def test_dev_stack_starts_detached_reports_status_and_stops_everything(tmp_path:
         status = ikm("dev", "status", "--json", env=env)
         assert status.returncode == 0, status.stderr
         summary = json.loads(status.stdout)
-        assert set(summary["services"]) == {"registry", "subsidy", "training", "notify"}
+        assert set(summary["services"]) == {"registry", "subsidy", "training", "notify", "insights"}
         assert listening(summary["kafka"])
         for url in summary["services"].values():
             assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
