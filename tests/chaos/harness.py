@@ -60,7 +60,7 @@ class DevStack:
         )
 
     def up(self) -> dict[str, Any]:
-        # --any-ports: other stacks on this host (tests, developers) may hold 8001-8004
+        # --any-ports: other stacks on this host (tests, developers) may hold 8001-8005
         started = self.ikm(
             "dev", "up", "--detach", "--any-ports", "--data-dir", str(self.root / "data")
         )

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from contracts.topics import dead_letter_topic
 from tests.support.kafka import read_topic
 
-CONSUMER_GROUPS = ("subsidy", "training", "notify")
+CONSUMER_GROUPS = ("subsidy", "training", "notify", "insights")
 
 Readiness = dict[str, tuple[int, dict[str, Any]]]
 """Per service: the /readyz status code and body (``0, {}`` when it did not answer)."""

@@ -46,5 +46,11 @@ async def test_consumer_killed_mid_load_is_restarted_and_applies_each_event_once
 ) -> None:
     load, entry = await kill_mid_load(stack, "notify", after=REGISTRATIONS // 3)
     assert entry["restarts"] == 1
-    assert stack.status()["restarts"] == {"registry": 0, "subsidy": 0, "training": 0, "notify": 1}
+    assert stack.status()["restarts"] == {
+        "registry": 0,
+        "subsidy": 0,
+        "training": 0,
+        "notify": 1,
+        "insights": 0,
+    }
     check(await settle(stack, load), fault_report, "kill -9 notify mid-load")

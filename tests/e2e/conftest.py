@@ -20,10 +20,10 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def stack(
     kafka: str, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """All four services as separate processes on the session's broker, with an SMTP sink.
+    """All five services as separate processes on the session's broker, with an SMTP sink.
 
-    Package-scoped: the stack's consumers (groups ``notify``, ``subsidy``, ``training``) must
-    be gone before other packages' tests run those services in-process in the same groups.
+    Package-scoped: the stack's consumers (groups ``notify``, ``subsidy``, ``training``,
+    ``insights``) must be gone before other packages' tests run those services in-process in the same groups.
     """
     data_dir: Path = tmp_path_factory.mktemp("stack")
     env = {"NOTIFY_SMTP_HOST": smtp_sink.host, "NOTIFY_SMTP_PORT": str(smtp_sink.port)}

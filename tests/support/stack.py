@@ -30,7 +30,7 @@ class Stack:
 
 
 def start_stack(kafka: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
-    """The four services on free ports, with ``ikm dev``'s launcher; logs in ``data_dir/logs``."""
+    """The five services on free ports, with ``ikm dev``'s launcher; logs in ``data_dir/logs``."""
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka, "IKM_DATA_DIR": str(data_dir)}
     env.update(signing_env(SERVICES, data_dir, env))  # signed events, verified by consumers
     env.update(extra_env or {})

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
+from ikm_cli.dev import SERVICES
 from ikm_cli.supervisor import FAILED, RESTARTING, RUNNING, RestartPolicy, Supervisor
 
 
@@ -60,6 +63,21 @@ def test_a_crashed_child_is_restarted_alone_after_a_backoff() -> None:
     assert snapshot["notify"] == {"state": RUNNING, "pid": 100, "restarts": 0, "last_exit": None}
     assert snapshot["broker"]["restarts"] == 0
     assert "registry exited with -9; restarting in 0.5s" in lines
+
+
+@pytest.mark.parametrize("crashed", list(SERVICES))
+def test_every_service_of_the_dev_stack_is_restarted_alone(crashed: str) -> None:
+    """``ikm dev up`` supervises the five services (insights included) the same way."""
+    supervisor, children, clock, lines = supervised(*SERVICES, "broker")
+    children[crashed].exit_code = -9
+    run_for(supervisor, clock, 1)
+    snapshot = supervisor.snapshot()
+    assert set(snapshot) == {"registry", "subsidy", "training", "notify", "insights", "broker"}
+    assert snapshot[crashed] == {"state": RUNNING, "pid": 101, "restarts": 1, "last_exit": -9}
+    assert {n: s["restarts"] for n, s in snapshot.items() if n != crashed} == dict.fromkeys(
+        set(snapshot) - {crashed}, 0
+    )
+    assert f"{crashed} exited with -9; restarting in 0.5s" in lines
 
 
 def test_backoff_doubles_and_the_child_fails_after_five_restarts_in_a_minute() -> None:
