@@ -23,7 +23,8 @@ def stack(
     """All five services as separate processes on the session's broker, with an SMTP sink.
 
     Package-scoped: the stack's consumers (groups ``notify``, ``subsidy``, ``training``,
-    ``insights``) must be gone before other packages' tests run those services in-process in the same groups.
+    ``insights``) must be gone before other packages' tests run those services in-process in
+    the same groups.
     """
     data_dir: Path = tmp_path_factory.mktemp("stack")
     env = {"NOTIFY_SMTP_HOST": smtp_sink.host, "NOTIFY_SMTP_PORT": str(smtp_sink.port)}
