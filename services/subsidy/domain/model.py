@@ -146,16 +146,17 @@ class Budget(Versioned):
     def allocated(self, by: str, at: datetime) -> BudgetAllocated:
         """The announcement of this (new) budget: how much its pool holds."""
         return BudgetAllocated(
-            **self.model_dump(
-                include={
-                    "program_id", "program_kind", "program_name", "fiscal_year",
-                    "province", "pool", "allocated_rupiah",
-                }
-            ),  # fmt: skip
+            **self.model_dump(include=_ANNOUNCED),
             budget_id=self.id,
             allocated_by=by,
             allocated_at=at,
         )
+
+
+_ANNOUNCED = {  # what BudgetAllocated says of a budget (with its id)
+    "program_id", "program_kind", "program_name", "fiscal_year", "province", "pool",
+    "allocated_rupiah",
+}  # fmt: skip
 
 
 def allocate_budgets(program: Program) -> Changed[list[Budget]]:
