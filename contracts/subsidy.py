@@ -7,6 +7,8 @@ Topics:
   the enterprise is suspended.
 - ``ikm.subsidy.budget.v1``: key budget id (``<program_id>:<province>`` or
   ``<program_id>:national_reserve``); ``ce_region`` = the province (none for the reserve).
+  ``BudgetAllocated`` (once per budget, when its program is created) → ``BudgetExhausted``
+  (each time an approval finds it cannot cover a rebate, until money comes back).
 
 Money is integer rupiah. ``rebate_rupiah`` is the ministry's share of the eligible cost
 (30% of a machine's price, 100% of a TKDN certification fee), rounded down to the rupiah
@@ -125,6 +127,28 @@ class SubsidyResumed(_ApplicationEvent):
 
     status: ApplicationStatus
     resumed_at: datetime
+
+
+class BudgetAllocated(Event):
+    """A program was created: one of its budgets (a province's allocation, or the national
+    reserve with ``province`` None) now holds ``allocated_rupiah``. One per budget, its
+    stream's first event; what is reserved and disbursed from it follows from the
+    application events that name the ``budget_id``."""
+
+    TOPIC: ClassVar[str] = BUDGET_TOPIC
+    AGGREGATE_FIELD: ClassVar[str] = "budget_id"
+    REGION_FIELD: ClassVar[str | None] = "province"
+
+    budget_id: str
+    program_id: str
+    program_kind: ProgramKind
+    program_name: str
+    fiscal_year: int
+    province: ProvinceCode | None = None
+    pool: BudgetPool
+    allocated_rupiah: int
+    allocated_by: str
+    allocated_at: datetime
 
 
 class BudgetExhausted(Event):

@@ -5,12 +5,13 @@ officer reads their own province."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from lokal.provinces import PROVINCES
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import NotFound
+from ikmkit.service.errors import InvalidInput, NotFound
 from ikmkit.service.listing import Listing
 from ikmkit.store import In, Range
 from services.insights.domain import access
@@ -27,7 +28,9 @@ from services.insights.domain.reports import (
     Row,
     by_month,
     month_key,
+    percent_of,
     progress,
+    ratio_points,
     totals_by_key,
 )
 from services.insights.domain.tally import NONE, TOTAL
@@ -109,6 +112,13 @@ async def indicator_series(
 ) -> IndicatorSeries:
     province, regency = access.visible_place(caller, province, regency)
     definition = definition_of(indicator)
+    if not definition.has_regency and (regency is not None or by == "regency"):
+        raise InvalidInput(
+            f"{indicator} has no figures per regency", field="regency", rule="no_regency"
+        )
+    if definition.ratio is not None:  # computed from its two flows (budget use)
+        where = {"fiscal_year": fiscal_year, "province": province, "start": start, "end": end}
+        return await _ratio_series(uow, definition, caller, by, dimension, where)
     period = Period.of(fiscal_year, start, end)
     place = _place(province, regency)
     totals = {**place, "dimension": _dimension_filter("month", dimension)}
@@ -133,6 +143,41 @@ async def indicator_series(
         total=sum(totals_by_key(definition.kind, period, rows).values()),
         points=points,
     )
+
+
+async def _ratio_series(
+    uow: InsightsUnit,
+    definition: IndicatorDefinition,
+    caller: Caller,
+    by: By,
+    dimension: str | None,
+    where: dict[str, Any],
+) -> IndicatorSeries:
+    """A ratio indicator: its numerator's and denominator's series, divided."""
+    assert definition.ratio is not None
+    above, below = [
+        await indicator_series(uow, part, caller, by=by, dimension=dimension, **where)
+        for part in definition.ratio
+    ]
+    return above.model_copy(
+        update={
+            "indicator": definition.id,
+            "unit": definition.unit,
+            "total": percent_of(int(above.total), int(below.total)),
+            "points": ratio_points(by, above.points, below.points),
+        }
+    )
+
+
+async def _table_values(
+    uow: InsightsUnit, indicator: str, fiscal_year: int, province: str | None
+) -> Mapping[tuple[str | None, str | None], int | float]:
+    """``_actuals``, or for a ratio indicator the ratio of its two flows' actuals."""
+    ratio = definition_of(indicator).ratio
+    if ratio is None:
+        return await _actuals(uow, indicator, fiscal_year, province)
+    above, below = [await _actuals(uow, part, fiscal_year, province) for part in ratio]
+    return defaultdict(float, {key: percent_of(above[key], value) for key, value in below.items()})
 
 
 async def _actuals(
@@ -242,9 +287,9 @@ async def province_table(
     for indicator in wanted:
         definition_of(indicator)
     provinces = [only] if only is not None else sorted(PROVINCES)
-    values: dict[str, dict[str, int]] = {p: {} for p in provinces}
+    values: dict[str, dict[str, int | float]] = {p: {} for p in provinces}
     for indicator in wanted:
-        actual = await _actuals(uow, indicator, year, only)
+        actual = await _table_values(uow, indicator, year, only)
         for p in provinces:
             values[p][indicator] = actual[(p, None)]
     where: dict[str, Any] = {"fiscal_year": year, "indicator": In(wanted), "regency": None}

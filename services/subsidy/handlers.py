@@ -22,7 +22,7 @@ from services.subsidy.commands import (
     SubmitApplication,
 )
 from services.subsidy.domain import access, rules
-from services.subsidy.domain.model import Application, Program, budgets_of, new_id
+from services.subsidy.domain.model import Application, Program, allocate_budgets, new_id
 from services.subsidy.domain.rules import Refusal
 from services.subsidy.replicas import ENTERPRISES
 from services.subsidy.store import SubsidyUnit
@@ -41,7 +41,7 @@ async def create_program(uow: SubsidyUnit, cmd: CreateProgram, caller: Caller) -
         )
     )
     saved = await uow.programs.add(program)
-    await uow.budgets.add_many(budgets_of(saved))
+    await uow.budgets.add_many(uow.collect(allocate_budgets(saved)))
     return saved
 
 

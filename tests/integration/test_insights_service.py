@@ -32,6 +32,7 @@ from tests.support.service import auth_headers, running_service
 from tests.unit.test_insights_handlers import (
     MARCH,
     MAY,
+    allocated,
     application,
     enrolled,
     link_and_match,
@@ -65,6 +66,8 @@ def events() -> list[Any]:
     )
     subsidy = {"kbli": "10792", "line_count": 1, "eligible_cost_rupiah": 100_000_000}
     return [
+        allocated("32", 100_000_000),
+        allocated(None, 20_000_000),
         registered("1234567890001"),
         registered("1234567890002"),
         registered("1234567890003", province="33", regency="3374"),
@@ -126,9 +129,21 @@ async def test_events_become_indicators_targets_progress_and_a_clean_rebuild(
         assert await total("subsidy.applications") == 1
         assert await total("subsidy.applications", **{"from": "2026-04", "to": "2026-12"}) == 0
         assert await total("enterprises.registered", by="regency") == 3
+        assert await total("subsidy.allocated_rupiah") == 120_000_000
+        use = await client.get(
+            "/indicators/subsidy.budget_use",
+            params={"fiscal_year": 2026, "by": "province"},
+            headers=JABAR,
+        )
+        assert use.status_code == 200, use.text
+        assert (use.json()["unit"], use.json()["total"], use.json()["points"]) == (
+            "percent",
+            30.0,  # 30 of the province's 100 million
+            [{"key": "32", "value": 30.0}],
+        )
 
         listing = (await client.get("/indicators", headers=MINISTRY)).json()
-        assert len(listing["items"]) == 29
+        assert len(listing["items"]) == 31
         by_country = await client.get(
             "/indicators/participants.enrolled",
             params={"fiscal_year": 2026, "by": "dimension", "dimension": "country"},

@@ -28,7 +28,15 @@ from contracts.registry import (
     OwnerContact,
     PartnerRegistered,
 )
-from contracts.subsidy import APPLICATION_TOPIC, SubsidyApplied, SubsidyApproved, SubsidyDisbursed
+from contracts.subsidy import (
+    APPLICATION_TOPIC,
+    BudgetAllocated,
+    BudgetExhausted,
+    SubsidyApplied,
+    SubsidyApproved,
+    SubsidyCancelled,
+    SubsidyDisbursed,
+)
 from contracts.training import CourseScheduled, MentorAssigned, ParticipantEnrolled
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
@@ -167,13 +175,15 @@ async def units() -> AsyncIterator[Units[InsightsUnit]]:
         yield units
 
 
-async def total(units: Units[InsightsUnit], indicator: str, **filters: Any) -> int:
+async def total(units: Units[InsightsUnit], indicator: str, **filters: Any) -> int | float:
     filters.setdefault("fiscal_year", 2026)
     series = await units.read(queries.indicator_series, indicator, MINISTRY, **filters)
     return series.total
 
 
-async def points(units: Units[InsightsUnit], indicator: str, **filters: Any) -> dict[str, int]:
+async def points(
+    units: Units[InsightsUnit], indicator: str, **filters: Any
+) -> dict[str, int | float]:
     filters.setdefault("fiscal_year", 2026)
     series = await units.read(queries.indicator_series, indicator, MINISTRY, **filters)
     return {p.key: p.value for p in series.points}
@@ -517,7 +527,7 @@ async def test_the_catalog_is_documented() -> None:
     for indicator in CATALOG:
         assert f"`{indicator.id}`" in doc
         assert indicator.title_id and indicator.title_en and indicator.definition
-    assert len({i.id for i in CATALOG}) == len(CATALOG) == 29
+    assert len({i.id for i in CATALOG}) == len(CATALOG) == 31
 
 
 async def test_the_consumer_handles_every_event_type_of_its_topics(
@@ -573,3 +583,147 @@ async def test_partners_and_their_mous_in_one_batch_count_in_either_order(
     assert await total(units, "linkmatch.smk") == 2
     assert await total(units, "linkmatch.companies") == 1
     assert await total(units, "partners.registered") == 3
+
+
+MACHINES = "Restrukturisasi Mesin 2026"
+
+
+def allocated(
+    province: str | None, rupiah: int, *, program: str = MACHINES, at: datetime = MARCH
+) -> Event:
+    return BudgetAllocated(
+        budget_id=f"{program}:{province or 'national_reserve'}",
+        program_id=program,
+        program_kind="machine_restructuring",
+        program_name=program,
+        fiscal_year=2026,
+        province=province,
+        pool="province" if province else "national_reserve",
+        allocated_rupiah=rupiah,
+        allocated_by="officer",
+        allocated_at=at,
+    )
+
+
+def approved(app_id: str, rupiah: int, pool: str = "province") -> Event:
+    return application(
+        SubsidyApproved,
+        app_id,
+        eligible_cost_rupiah=rupiah * 10 // 3,
+        rebate_rupiah=rupiah,
+        budget_id=f"{MACHINES}:32",
+        budget_pool=pool,
+        approved_by="x",
+        approved_at=MAY,
+    )
+
+
+async def test_budget_allocations_and_budget_use_per_program_and_province(
+    units: Units[InsightsUnit],
+) -> None:
+    feed = Feed(units)
+    before_the_year = datetime(2025, 12, 15, tzinfo=UTC)
+    await feed.batch(
+        allocated("32", 100_000_000),
+        allocated("33", 50_000_000),
+        allocated(None, 50_000_000),
+        allocated("32", 40_000_000, program="TKDN 2026", at=before_the_year),
+        approved("a1", 30_000_000),
+        approved("a2", 10_000_000),
+        application(
+            SubsidyDisbursed,
+            "a1",
+            rebate_rupiah=30_000_000,
+            budget_id=f"{MACHINES}:32",
+            payment_reference="SP2D-1",
+            disbursed_by="x",
+            disbursed_at=MAY,
+        ),
+        application(
+            SubsidyCancelled,
+            "a2",
+            reason="withdrawn",
+            previous_status="approved",
+            released_rupiah=10_000_000,
+            budget_id=f"{MACHINES}:32",
+            cancelled_by="x",
+            cancelled_at=MAY,
+        ),
+        BudgetExhausted(
+            budget_id=f"{MACHINES}:33",
+            program_id=MACHINES,
+            program_kind="machine_restructuring",
+            program_name=MACHINES,
+            fiscal_year=2026,
+            province="33",
+            pool="province",
+            allocated_rupiah=50_000_000,
+            reserved_rupiah=0,
+            disbursed_rupiah=0,
+            remaining_rupiah=50_000_000,
+            requested_rupiah=60_000_000,
+            application_id="a3",
+            exhausted_at=MAY,
+        ),
+    )
+    # allocated: per province, the reserve nationally only, in the program's fiscal year
+    assert await total(units, "subsidy.allocated_rupiah") == 240_000_000
+    assert await points(units, "subsidy.allocated_rupiah", by="province") == {
+        "-": 50_000_000,
+        "32": 140_000_000,
+        "33": 50_000_000,
+    }
+    assert await total(units, "subsidy.allocated_rupiah", dimension="program:TKDN 2026") == (
+        40_000_000
+    )
+    assert await total(units, "subsidy.allocated_rupiah", fiscal_year=2025) == 0
+    assert await points(units, "subsidy.allocated_rupiah", start="2026-01", end="2026-03") == {
+        "2026-01": 40_000_000,
+        "2026-02": 0,
+        "2026-03": 200_000_000,
+    }
+    # budget use: reserved (paid stays counted, a release does not) / allocated x 100
+    assert await total(units, "subsidy.reserved_rupiah") == 30_000_000
+    use = await units.read(
+        queries.indicator_series, "subsidy.budget_use", MINISTRY, fiscal_year=2026
+    )
+    assert (use.unit, use.total) == ("percent", 12.5)  # 30 of 240 million
+    assert await total(units, "subsidy.budget_use", province="32") == 21.4  # 30 of 140
+    machines_32 = {"province": "32", "dimension": f"program:{MACHINES}"}
+    assert await total(units, "subsidy.budget_use", **machines_32) == 30.0
+    assert await points(units, "subsidy.budget_use", by="province") == {"32": 21.4, "33": 0.0}
+    assert await points(units, "subsidy.budget_use", by="dimension") == {
+        f"program:{MACHINES}": 15.0,  # 30 of 200 million
+        "program:TKDN 2026": 0.0,
+    }
+    monthly = await points(units, "subsidy.budget_use")
+    assert len(monthly) == 12
+    assert (monthly["2026-01"], monthly["2026-04"], monthly["2026-05"], monthly["2026-12"]) == (
+        0.0,
+        0.0,
+        12.5,
+        12.5,
+    )
+    jabar = await units.read(
+        queries.indicator_series, "subsidy.budget_use", JABAR, fiscal_year=2026
+    )
+    assert (jabar.province, jabar.total) == ("32", 21.4)
+    table = await units.read(
+        queries.province_table,
+        MINISTRY,
+        fiscal_year=2026,
+        indicators=["subsidy.allocated_rupiah", "subsidy.budget_use"],
+    )
+    rows = {row.province: row.values for row in table.items}
+    assert rows["32"] == {"subsidy.allocated_rupiah": 140_000_000, "subsidy.budget_use": 21.4}
+    assert rows["11"] == {"subsidy.allocated_rupiah": 0, "subsidy.budget_use": 0.0}
+    # budgets have no regency; a ratio takes no target (its parts do)
+    with pytest.raises(InvalidInput) as no_regency:
+        await total(units, "subsidy.budget_use", regency="3273")
+    assert no_regency.value.rule == "no_regency"
+    with pytest.raises(InvalidInput):
+        await points(units, "subsidy.allocated_rupiah", by="regency")
+    target = SetTarget(indicator="subsidy.budget_use", fiscal_year=2026, province="32", value=80)
+    with pytest.raises(InvalidInput) as refused:
+        await units.run(targets.set_target, target, MINISTRY)
+    assert refused.value.rule == "indicator_not_targetable"

@@ -24,6 +24,7 @@ from contracts.registry import (
     OwnerContact,
 )
 from contracts.subsidy import (
+    BudgetAllocated,
     BudgetExhausted,
     SubsidyApplied,
     SubsidyApproved,
@@ -141,6 +142,40 @@ async def approve(units: Units[SubsidyUnit], app_id: str, caller: Caller = MINIS
 
 async def events_of(units: Units[SubsidyUnit], *kinds: type[Event]) -> list[Any]:
     return [e for e in await recorded_events(units) if isinstance(e, kinds)]
+
+
+# --- programs ---------------------------------------------------------------------------------
+
+
+async def test_create_program_announces_each_budget_it_allocates(
+    units: Units[SubsidyUnit],
+) -> None:
+    program_id = await program(units, province_budget=100_000_000, reserve=25_000_000)
+    province, reserve = await events_of(units, BudgetAllocated)
+    assert [(e.budget_id, e.pool, e.province, e.allocated_rupiah) for e in (province, reserve)] == [
+        (f"{program_id}:34", "province", "34", 100_000_000),
+        (f"{program_id}:national_reserve", "national_reserve", None, 25_000_000),
+    ]
+    assert (province.program_id, province.program_name, province.fiscal_year) == (
+        program_id,
+        "Restrukturisasi Mesin IKM",
+        2026,
+    )
+    assert (province.program_kind, province.allocated_by, province.allocated_at) == (
+        "machine_restructuring",
+        MINISTRY.subject,
+        NOW,
+    )
+    assert (province.region(), reserve.region(), province.aggregate_id()) == (
+        "34",
+        None,
+        f"{program_id}:34",
+    )
+    async with units.open() as uow:  # the events describe what was stored
+        budgets = await uow.budgets.matching(2026, None)
+    assert sorted((b.id, b.allocated_rupiah) for b in budgets) == sorted(
+        (e.budget_id, e.allocated_rupiah) for e in (province, reserve)
+    )
 
 
 # --- submit -----------------------------------------------------------------------------------

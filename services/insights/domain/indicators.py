@@ -3,7 +3,9 @@ Indonesian and English titles, its definition and the dimensions it can be broke
 
 A "flow" indicator counts what happened in a month; a "stock" indicator is a current count,
 stored as the monthly changes of that count, so its value at a month is the sum of every
-change up to it (docs/insights.md)."""
+change up to it (docs/insights.md). A "ratio" indicator (``ratio`` = numerator and denominator
+indicator ids) has no cells of its own: it is computed when read, as a percentage of two flows
+over the same period, place and dimension value."""
 
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ class IndicatorDefinition(BaseModel):
     title_en: str
     definition: str
     dimensions: tuple[str, ...] = ()
+    ratio: tuple[str, str] | None = None
+    """(numerator, denominator): computed when read, numerator / denominator x 100."""
+    has_regency: bool = True
+    """False when the figures have no regency (budgets are per province)."""
 
 
 def _i(
@@ -34,6 +40,8 @@ def _i(
     definition: str,
     *dimensions: str,
     kind: Kind = "flow",
+    ratio: tuple[str, str] | None = None,
+    has_regency: bool = True,
 ) -> IndicatorDefinition:
     return IndicatorDefinition(
         id=id,
@@ -43,6 +51,8 @@ def _i(
         title_en=title_en,
         definition=definition,
         dimensions=dimensions,
+        ratio=ratio,
+        has_regency=has_regency,
     )
 
 
@@ -263,6 +273,35 @@ CATALOG: tuple[IndicatorDefinition, ...] = (
         "Subsidy disbursed (Rp)",
         "Rupiah paid out in the month (rebate_rupiah of SubsidyDisbursed), by program name.",
         "program",
+    ),
+    _i(
+        "subsidy.allocated_rupiah",
+        "rupiah",
+        "Pagu subsidi (Rp)",
+        "Subsidy budget allocated (Rp)",
+        "Rupiah allocated to programs' budgets (allocated_rupiah of BudgetAllocated, one per "
+        "budget when its program is created), by program name, in the budget's province; the "
+        "national reserve has no province (it counts nationally only). Counted in the month of "
+        "the allocation, or in January (December) of the program's fiscal year when the program "
+        "was created before (after) it.",
+        "program",
+        has_regency=False,
+    ),
+    _i(
+        "subsidy.budget_use",
+        "percent",
+        "Penyerapan pagu subsidi (%)",
+        "Subsidy budget use (%)",
+        "subsidy.reserved_rupiah / subsidy.allocated_rupiah x 100 for the same period, place "
+        "and program, computed when read (one decimal; 0 where nothing is allocated). Reserved "
+        "rupiah stay counted once disbursed, so this is the share of the allocation committed "
+        "(reserved or paid). Per province it compares what the province's enterprises were "
+        "approved with the province's own budget, so it passes 100 when approvals drew on the "
+        "national reserve; nationally the reserve is in the allocation. By month: the value at "
+        "the end of each month, from the start of the period.",
+        "program",
+        ratio=("subsidy.reserved_rupiah", "subsidy.allocated_rupiah"),
+        has_regency=False,
     ),
     _i(
         "mentoring.active",

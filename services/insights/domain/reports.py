@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from services.insights.domain.indicators import Kind
+from services.insights.domain.tally import NONE
 
 By = Literal["month", "province", "regency", "dimension"]
 Month = tuple[int, int]
@@ -21,7 +22,8 @@ class Point(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     key: str
-    value: int
+    value: int | float
+    """An integer count; a percentage (one decimal) for a ratio indicator."""
 
 
 class IndicatorSeries(BaseModel):
@@ -32,7 +34,7 @@ class IndicatorSeries(BaseModel):
     province: str | None = None
     regency: str | None = None
     by: By
-    total: int
+    total: int | float
     points: list[Point]
 
 
@@ -53,7 +55,7 @@ class Progress(BaseModel):
 class ProvinceRow(BaseModel):
     province: str
     name: str
-    values: dict[str, int]
+    values: dict[str, int | float]
     progress: dict[str, Progress]
 
 
@@ -143,6 +145,30 @@ def by_month(kind: Kind, period: Period, rows: Iterable[Row]) -> list[Point]:
         value = sum(v for m, v in per_month.items() if m <= month)
         points.append(Point(key=month_key(month), value=value))
     return points
+
+
+def percent_of(numerator: int, denominator: int) -> float:
+    """numerator / denominator x 100, one decimal; 0 when the denominator is not positive."""
+    return round(numerator * 100 / denominator, 1) if denominator > 0 else 0.0
+
+
+def ratio_points(by: By, numerator: list[Point], denominator: list[Point]) -> list[Point]:
+    """A ratio's points from its two flows' points. By month: at the end of each month, both
+    summed from the start of the period; by key: each key that has a denominator, but not
+    "no place" (the national reserve: its use shows in the provinces that drew on it)."""
+    above = {p.key: int(p.value) for p in numerator}
+    below = {p.key: int(p.value) for p in denominator}
+    if by == "month":
+        points, up, down = [], 0, 0
+        for month in sorted(above.keys() | below.keys()):
+            up, down = up + above.get(month, 0), down + below.get(month, 0)
+            points.append(Point(key=month, value=percent_of(up, down)))
+        return points
+    return [
+        Point(key=key, value=percent_of(above.get(key, 0), value))
+        for key, value in sorted(below.items())
+        if value > 0 and key != NONE
+    ]
 
 
 def expected_percent(fiscal_year: int, now: datetime) -> float:

@@ -10,7 +10,7 @@ from typing import Any
 from contracts.envelope import EnvelopeAttributes
 from contracts.notify import DELIVERY_TOPIC
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
-from contracts.subsidy import APPLICATION_TOPIC
+from contracts.subsidy import APPLICATION_TOPIC, BUDGET_TOPIC
 from contracts.training import COURSE_TOPIC, MENTOR_TOPIC
 from services.insights.domain.tally import Tally
 from services.insights.handlers import programs, registry
@@ -28,6 +28,7 @@ PLAIN: dict[str, PlainCounter] = {
     COURSE_TOPIC: programs.count_course_event,
     MENTOR_TOPIC: programs.count_mentor_event,
     APPLICATION_TOPIC: programs.count_application_event,
+    BUDGET_TOPIC: programs.count_budget_event,
     DELIVERY_TOPIC: programs.count_delivery_event,
 }
 TOPICS: tuple[str, ...] = (*REPLICATED, *PLAIN)

@@ -1,13 +1,16 @@
 """How the programs' events count: training (courses, participants, Diklat 3in1, mentors),
-subsidy (applications, approvals, rupiah) and notify (deliveries). These events carry all
-they need, so no replica is involved; event types not named here count for nothing."""
+subsidy (applications, approvals, rupiah, budgets allocated) and notify (deliveries). These
+events carry all they need, so no replica is involved; event types not named here count for
+nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.notify import NotificationDead, NotificationDelivered
 from contracts.subsidy import (
+    BudgetAllocated,
     SubsidyApplied,
     SubsidyApproved,
     SubsidyCancelled,
@@ -98,6 +101,30 @@ def count_application_event(event: Any, region: str | None, tally: Tally) -> Non
     else:
         at, amount = event.cancelled_at, -event.released_rupiah
         tally.add("subsidy.reserved_rupiah", at, *where, amount=amount, dimensions=dims)
+
+
+def count_budget_event(event: Any, region: str | None, tally: Tally) -> None:
+    """A budget's allocation, in its province (none: the national reserve), by program name.
+    (``BudgetExhausted`` counts for nothing: what is reserved comes from the approvals.)"""
+    if isinstance(event, BudgetAllocated):
+        tally.add(
+            "subsidy.allocated_rupiah",
+            allocation_month(event.allocated_at, event.fiscal_year),
+            event.province,
+            amount=event.allocated_rupiah,
+            dimensions={"program": event.program_name},
+        )
+
+
+def allocation_month(at: datetime, fiscal_year: int) -> datetime:
+    """When an allocation counts: its time, moved into the program's fiscal year if it lies
+    outside it (a program created in December for the next year counts in that January), so
+    a fiscal year's allocations and budget use are its programs'."""
+    if at.year < fiscal_year:
+        return datetime(fiscal_year, 1, 1, tzinfo=UTC)
+    if at.year > fiscal_year:
+        return datetime(fiscal_year, 12, 31, tzinfo=UTC)
+    return at
 
 
 def count_delivery_event(event: Any, region: str | None, tally: Tally) -> None:

@@ -30,6 +30,12 @@ def _check(cmd: SetTarget) -> None:
         raise InvalidInput(
             f"unknown indicator {cmd.indicator!r}", field="indicator", rule="indicator_unknown"
         )
+    if INDICATORS[cmd.indicator].ratio is not None:
+        raise InvalidInput(
+            f"{cmd.indicator} is a percentage computed when read; set targets on its parts",
+            field="indicator",
+            rule="indicator_not_targetable",
+        )
     if cmd.regency is not None and not cmd.regency.startswith(cmd.province):
         raise InvalidInput(
             f"regency {cmd.regency} is not in province {cmd.province}",

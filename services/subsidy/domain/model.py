@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.registry import Directorate
 from contracts.subsidy import (
     ApplicationStatus,
+    BudgetAllocated,
     BudgetExhausted,
     BudgetPool,
     ProgramKind,
@@ -141,6 +142,28 @@ class Budget(Versioned):
             exhausted_at=now,
         )
         return Changed(self.model_copy(update={"exhausted": True}), (event,))
+
+    def allocated(self, by: str, at: datetime) -> BudgetAllocated:
+        """The announcement of this (new) budget: how much its pool holds."""
+        return BudgetAllocated(
+            **self.model_dump(include=_ANNOUNCED),
+            budget_id=self.id,
+            allocated_by=by,
+            allocated_at=at,
+        )
+
+
+_ANNOUNCED = {  # what BudgetAllocated says of a budget (with its id)
+    "program_id", "program_kind", "program_name", "fiscal_year", "province", "pool",
+    "allocated_rupiah",
+}  # fmt: skip
+
+
+def allocate_budgets(program: Program) -> Changed[list[Budget]]:
+    """A new program's budgets, each announced by a ``BudgetAllocated`` (its first event)."""
+    budgets = budgets_of(program)
+    events = tuple(b.allocated(program.created_by, program.created_at) for b in budgets)
+    return Changed(budgets, events)
 
 
 def budgets_of(program: Program) -> list[Budget]:
