@@ -452,11 +452,14 @@ async def test_the_national_dashboard_shows_them(loaded: Loaded, lang: str, sep:
             for bar in await bars.all()
         }
         assert found == PLATFORMS
+        platform_names = await text('[data-chart="esmart-platforms"]')
+        assert all(name in platform_names for name in ("Tokopedia", "BliBli", "Blanja.com"))
         countries = page.locator('[data-chart="countries"] rect.bar')
         values = [int(str(await c.get_attribute("data-value"))) for c in await countries.all()]
         assert values == [2] * 10
         total = page.locator('[data-chart="countries"] .chart-total')
         assert await total.get_attribute("data-total") == "20"
+        assert "Sri Lanka" in await text('[data-chart="countries"]')
         trend = page.locator('[data-chart="trend-esmart.onboarded"] rect.bar')
         monthly = [int(str(await b.get_attribute("data-value"))) for b in await trend.all()]
         assert len(monthly) == 12 and sum(monthly) == sum(PLATFORMS.values())

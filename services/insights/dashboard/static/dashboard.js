@@ -96,9 +96,27 @@
     return id;
   }
 
+  // by=dimension keys come as "dimension:value" (e.g. "platform:tokopedia"); the value is shown.
+  function dimensionValue(key) {
+    var text = String(key);
+    var colon = text.indexOf(":");
+    return colon >= 0 ? text.slice(colon + 1) : text;
+  }
+
   function dimensionLabel(key) {
-    if (S["dim_" + key]) return S["dim_" + key];
-    return String(key);
+    var value = dimensionValue(key);
+    if (S["dim_" + value]) return S["dim_" + value];
+    return value;
+  }
+
+  var PLATFORM_NAMES = {
+    tokopedia: "Tokopedia", shopee: "Shopee", bukalapak: "Bukalapak", blibli: "BliBli",
+    blanja: "Blanja.com", gojek: "Gojek", lazada: "Lazada", tiktok_shop: "TikTok Shop"
+  };
+
+  function platformLabel(key) {
+    var value = dimensionValue(key);
+    return PLATFORM_NAMES[value] || value;
   }
 
   function countryLabel(code) {
@@ -422,7 +440,30 @@
     return preferred[0] || withCountry[0] || null;
   }
 
-  function breakdown(container, id, title, indicator, extra, label) {
+  // One course's participants by country: with a "course_country" dimension (keys
+  // "course_country:<course>/<country>"), the course with the most countries (the KSST course
+  // among webinars of Indonesians); else the indicator's participants by country.
+  function oneCourseByCountry(s) {
+    var courses = {};
+    (s.points || []).forEach(function (p) {
+      var value = dimensionValue(p.key);
+      var slash = value.lastIndexOf("/");
+      if (slash < 0) return;
+      var course = value.slice(0, slash);
+      (courses[course] || (courses[course] = [])).push({ key: value.slice(slash + 1), value: p.value });
+    });
+    var best = null;
+    Object.keys(courses).sort().forEach(function (course) {
+      var points = courses[course];
+      var sum = points.reduce(function (n, p) { return n + p.value; }, 0);
+      if (!best || points.length > best.points.length || (points.length === best.points.length && sum > best.total)) {
+        best = { points: points, total: sum };
+      }
+    });
+    return best || { points: [], total: 0 };
+  }
+
+  function breakdown(container, id, title, indicator, extra, label, pick) {
     var slot = el("div", { "class": "slot" });
     append(container, [slot]);
     if (!indicator) {
@@ -432,8 +473,9 @@
     return guarded(slot, function () {
       return series(indicator, extra).then(function (s) {
         var format = function (v) { return formatValue(v, indicator, s.unit); };
-        var points = (s.points || []).map(function (p) { return { key: String(p.key), label: label(String(p.key)), value: p.value }; });
-        append(slot, [barChart(id, title, points, format, { raw: s.total, text: format(s.total) })]);
+        var chosen = pick ? pick(s) : { points: (s.points || []).map(function (p) { return { key: dimensionValue(p.key), value: p.value }; }), total: s.total };
+        var points = chosen.points.map(function (p) { return { key: String(p.key), label: label(String(p.key)), value: p.value }; });
+        append(slot, [barChart(id, title, points, format, { raw: chosen.total, text: format(chosen.total) })]);
       });
     });
   }
@@ -442,12 +484,13 @@
     var container = clear($("breakdown-charts"));
     var country = countryIndicator();
     var countryParams = { by: "dimension" };
-    if (country && (catalog[country].dimensions || []).length > 1) countryParams.dimension = "country";
-    var identity = function (key) { return key; };
+    var perCourse = country && (catalog[country].dimensions || []).indexOf("course_country") >= 0;
+    if (perCourse) countryParams.dimension = "course_country";
+    else if (country && (catalog[country].dimensions || []).length > 1) countryParams.dimension = "country";
     return Promise.all([
-      breakdown(container, "esmart-platforms", S.chart_esmart, "esmart.onboarded", { by: "dimension" }, identity),
-      breakdown(container, "partner-types", S.chart_partners, "partners.registered", { by: "dimension" }, dimensionLabel),
-      breakdown(container, "countries", S.chart_countries, country, countryParams, countryLabel)
+      breakdown(container, "esmart-platforms", S.chart_esmart, "esmart.onboarded", { by: "dimension", dimension: "platform" }, platformLabel),
+      breakdown(container, "partner-types", S.chart_partners, "partners.registered", { by: "dimension", dimension: "partner_type" }, dimensionLabel),
+      breakdown(container, "countries", S.chart_countries, country, countryParams, countryLabel, perCourse ? oneCourseByCountry : null)
     ]);
   }
 
