@@ -128,7 +128,18 @@
 
   function provinceName(code) { return config.provinces[code] || code; }
 
-  function regencyName(code) { return config.regencies[code] || code; }
+  // "-": counted in the province without a regency (e.g. participants, who give only a province).
+  var NO_REGENCY = "-";
+
+  function regencyName(code) {
+    if (code === NO_REGENCY) return S.regency_unknown;
+    return config.regencies[code] || code;
+  }
+
+  function byRegency(a, b) {
+    if (a === NO_REGENCY || b === NO_REGENCY) return a === NO_REGENCY ? 1 : -1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
 
   // Month keys come as "YYYY-MM" (or a bare month number): a full year of columns, zeros filled.
   function monthPoints(series) {
@@ -205,7 +216,7 @@
   function pageUrl(province) {
     var url = config.dashboard_url + (province ? "/provinces/" + encodeURIComponent(province) : "");
     var query = new URLSearchParams({ lang: config.lang });
-    if (config.fiscal_year) query.set("fiscal_year", config.fiscal_year);
+    if (config.year_chosen) query.set("fiscal_year", config.year_chosen);
     return url + "?" + query.toString();
   }
 
@@ -530,10 +541,20 @@
     var node = $("target-table");
     return guarded(node.parentNode, function () {
       return api("/progress", { fiscal_year: config.fiscal_year }).then(function (listing) {
+        // Province rows (no regency) are counted on track or not; the national row (province
+        // null: the national figure against every province's target summed), when the API
+        // sends one, gives the actual and the target, else the provinces' rows are summed.
         var byIndicator = {};
+        var national = {};
         listing.items.filter(function (p) { return !p.regency; }).forEach(function (p) {
+          if (!p.province) { national[p.indicator] = p; return; }
           var sum = byIndicator[p.indicator] || (byIndicator[p.indicator] = { actual: 0, target: 0, on: 0, n: 0, expected: p.expected_percent });
           sum.actual += p.actual; sum.target += p.target; sum.n += 1; if (p.on_track) sum.on += 1;
+        });
+        Object.keys(national).forEach(function (indicator) {
+          var sum = byIndicator[indicator];
+          if (!sum) return;
+          sum.actual = national[indicator].actual; sum.target = national[indicator].target;
         });
         var rows = Object.keys(byIndicator).sort().map(function (indicator) {
           var sum = byIndicator[indicator];
@@ -564,7 +585,7 @@
         var values = all.map(function (s) {
           var map = {}; (s.points || []).forEach(function (p) { map[p.key] = p.value; }); return map;
         });
-        var rows = Object.keys(codes).sort().map(function (code) {
+        var rows = Object.keys(codes).sort(byRegency).map(function (code) {
           var cells = [el("th", { scope: "row", text: regencyName(code) })];
           REGENCY_INDICATORS.forEach(function (indicator, i) { cells.push(numberCell(values[i][code] || 0, indicator, all[i].unit)); });
           return el("tr", { "data-regency": code }, cells);
