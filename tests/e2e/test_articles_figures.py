@@ -183,6 +183,9 @@ def load_link_and_match(stack: Stack, tmp: Path) -> None:
             "valid_until": f"{YEAR + 3}-12-31",
             "signed_on": day_this_year(i).isoformat(),
             "document_ref": f"MoU/LM/{YEAR}/{i + 1:04d}",
+            # carried out where the school is
+            "province": partners[i % SMK]["province"],
+            "regency": partners[i % SMK]["regency"],
         }
         for i in range(AGREEMENTS)
     ]
@@ -413,8 +416,10 @@ def test_the_insights_api_shows_exactly_the_articles_figures(loaded: Loaded) -> 
         # The province table adds up to the national figures of indicators that have a place.
         rows = insights.get(
             "/provinces",
-            params={"fiscal_year": YEAR, "indicators": "esmart.onboarded,webinars.held"},
+            params={"fiscal_year": YEAR, "indicators": ",".join(EXPECTED_TOTALS)},
         ).json()["items"]
+        for indicator, expected in EXPECTED_TOTALS.items():
+            assert sum(r["values"][indicator] for r in rows) == expected, indicator
         assert sum(r["values"]["esmart.onboarded"] for r in rows) == sum(PLATFORMS.values())
         assert sum(r["values"]["webinars.held"] for r in rows) == WEBINARS
     assert loaded.durations["total"] < 180, loaded.durations
@@ -460,6 +465,10 @@ async def test_the_national_dashboard_shows_them(loaded: Loaded, lang: str, sep:
         total = page.locator('[data-chart="countries"] .chart-total')
         assert await total.get_attribute("data-total") == "20"
         assert "Sri Lanka" in await text('[data-chart="countries"]')
+        for indicator in ("esmart.onboarded", "linkmatch.agreements", "webinars.participants"):
+            cells = page.locator(f'#province-table td[data-indicator="{indicator}"]')
+            column = [int(str(await c.get_attribute("data-value"))) for c in await cells.all()]
+            assert len(column) == 38 and sum(column) == EXPECTED_TOTALS[indicator], indicator
         trend = page.locator('[data-chart="trend-esmart.onboarded"] rect.bar')
         monthly = [int(str(await b.get_attribute("data-value"))) for b in await trend.all()]
         assert len(monthly) == 12 and sum(monthly) == sum(PLATFORMS.values())
