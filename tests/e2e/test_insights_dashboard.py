@@ -253,6 +253,9 @@ async def test_sign_in_then_the_national_figures_in_indonesian(visit: Visit) -> 
         PARTNERS.values()
     )
 
+    # No course with foreign participants (the KSST course is test_articles_figures'): no data.
+    assert await page.locator('[data-chart="countries"] .no-data').is_visible()
+
     # Province table (every province) with progress against the targets set.
     rows = await visit.values("#province-table tbody tr", "data-province")
     assert {"11", "31", "32", "35", "94"} <= set(rows) and len(rows) == 38

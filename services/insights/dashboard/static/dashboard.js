@@ -452,8 +452,8 @@
   }
 
   // One course's participants by country: with a "course_country" dimension (keys
-  // "course_country:<course>/<country>"), the course with the most countries (the KSST course
-  // among webinars of Indonesians); else the indicator's participants by country.
+  // "course_country:<course>/<country>"), the course with the most countries among those with
+  // foreign participants (the KSST course among webinars of Indonesians); none: no data.
   function oneCourseByCountry(s) {
     var courses = {};
     (s.points || []).forEach(function (p) {
@@ -467,6 +467,7 @@
     Object.keys(courses).sort().forEach(function (course) {
       var points = courses[course];
       var sum = points.reduce(function (n, p) { return n + p.value; }, 0);
+      if (!points.some(function (p) { return p.key !== "ID"; })) return;
       if (!best || points.length > best.points.length || (points.length === best.points.length && sum > best.total)) {
         best = { points: points, total: sum };
       }
