@@ -422,7 +422,6 @@ def test_the_insights_api_shows_exactly_the_articles_figures(loaded: Loaded) -> 
             assert sum(r["values"][indicator] for r in rows) == expected, indicator
         assert sum(r["values"]["esmart.onboarded"] for r in rows) == sum(PLATFORMS.values())
         assert sum(r["values"]["webinars.held"] for r in rows) == WEBINARS
-    assert loaded.durations["total"] < 180, loaded.durations
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is missing")
