@@ -1,49 +1,156 @@
-"""The insights dashboard in a real browser (Debian's chromium, headless, driven by Playwright).
+"""The insights dashboard in a real browser (Debian's chromium, headless, driven by Playwright)
+against the real insights service, after events flow.
 
-The page is served with the insights API it reads; until the real service is merged that API
-is the STUB in tests/support/insights_stub.py (same JSON contract, same role rules, the
-articles' figures). ``dashboard_app`` is the one line to change for the real service.
-Screenshots: reports/screenshots/insights-dashboard-*.png.
+The module runs its own broker and the five services (``articles_stack``, as
+tests/e2e/test_articles_figures.py does for the articles' figures) and feeds them through the
+public APIs: enterprises with e-Smart stores and a campaign in three provinces
+(``POST /enterprises/import``), partners (``POST /partners/import``), a webinar with its
+participants (training), and regional targets (``POST /targets``). The page is then read as
+an officer sees it. Screenshots: reports/screenshots/insights-dashboard-*.png.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from playwright.async_api import Browser, Page, async_playwright
 
 from services.insights.dashboard.router import STRINGS
+from tests.e2e.test_articles_figures import articles_stack, eventually
 from tests.support.browser import (
     CHROMIUM,
     MISSING_CHROMIUM,
     launch_chromium,
-    live_server,
     screenshot_path,
 )
-from tests.support.insights_stub import actual, stub_insights_app
 from tests.support.service import auth_headers
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING_CHROMIUM)
 
 TOKEN_KEY = "ikm.dashboard.token"
 READY = "html[data-state=ready]"
+YEAR = datetime.now(UTC).year
+MINISTRY = auth_headers("ministry")
+
+# (province, regency) -> enterprises registered there; all but 35's have one e-Smart store
+ENTERPRISES = {("32", "3201"): 6, ("32", "3204"): 3, ("32", "3273"): 4, ("31", "3171"): 5,
+               ("35", "3578"): 2}  # fmt: skip
+PLATFORMS = ["tokopedia", "shopee", "bukalapak", "gojek", "blibli", "blanja"]
+WEBINAR = {"32": 7, "31": 4}  # webinar participants per province
+PARTNERS = {"vocational_school": 2, "company": 1, "university": 1}
+# (indicator, province, regency, target); actual 0 -> behind, target = actual -> on track
+TARGETS: list[tuple[str, str, str | None, int]] = [
+    ("esmart.onboarded", "31", None, 5),
+    ("esmart.onboarded", "32", None, 13),
+    ("esmart.onboarded", "35", None, 10),
+    ("webinars.participants", "32", None, 7),
+    ("linkmatch.agreements", "32", None, 50),
+    ("enterprises.registered", "32", "3273", 4),
+]
 
 
-def dashboard_app() -> FastAPI:
-    return stub_insights_app()  # at merge: services.insights.main.create_app() fed with events
+def actual(indicator: str, province: str | None = None, regency: str | None = None) -> int:
+    """What was fed, per indicator and place."""
+
+    def here(p: str, r: str | None = None) -> bool:
+        return (province is None or p == province) and (regency is None or r == regency)
+
+    if indicator == "enterprises.registered":
+        return sum(n for (p, r), n in ENTERPRISES.items() if here(p, r))
+    if indicator == "esmart.onboarded":
+        return sum(n for (p, r), n in ENTERPRISES.items() if here(p, r) and p != "35")
+    if indicator == "campaigns.participants":
+        return sum(n for (p, r), n in ENTERPRISES.items() if here(p, r) and p == "32")
+    if indicator == "webinars.participants":
+        return sum(n for p, n in WEBINAR.items() if here(p) and regency is None)
+    return 0
 
 
 def token(role: str, **claims: str) -> str:
     return auth_headers(role, **claims)["Authorization"].removeprefix("Bearer ")  # type: ignore[arg-type]
 
 
+def feed(urls: dict[str, str]) -> None:
+    """The events, through the public APIs; then wait until insights has counted them."""
+    rows: list[dict[str, Any]] = []
+    for (province, regency), count in ENTERPRISES.items():
+        for _ in range(count):
+            n = len(rows)
+            row: dict[str, Any] = {
+                "nib": f"8{n:012d}",
+                "name": f"IKM Dasbor {n}",
+                "owner_name": f"Pemilik {n}",
+                "province": province,
+                "regency": regency,
+                "kbli": "13134",
+                "workforce": 4 + n,
+                "investment_rupiah": 100_000_000,
+            }
+            if province != "35":
+                platform = PLATFORMS[n % len(PLATFORMS)]
+                row["marketplace_stores"] = [
+                    {"platform": platform, "shop_url": f"https://{platform}.example/d-{n}"}
+                ]
+            if province == "32":
+                row["campaigns"] = ["#SemuanyaAdaDisini"]
+            rows.append(row)
+    partners = [
+        {"partner_id": f"{kind[:3]}-{i}", "name": f"Mitra {kind} {i}", "partner_type": kind,
+         "province": "32", "regency": "3273"}
+        for kind, count in PARTNERS.items() for i in range(count)
+    ]  # fmt: skip
+    with httpx.Client(base_url=urls["registry"], headers=MINISTRY, timeout=60) as registry:
+        done = registry.post("/enterprises/import", json={"rows": rows})
+        assert done.status_code == 200, done.text
+        assert {r["status"] for r in done.json()["results"]} == {"imported"}, done.text
+        done = registry.post("/partners/import", json={"rows": partners})
+        assert done.status_code == 200, done.text
+    with httpx.Client(base_url=urls["training"], headers=MINISTRY, timeout=60) as training:
+        day = datetime.now(UTC).date().isoformat()
+        made = training.post(
+            "/courses",
+            json={"title": "Webinar e-Smart IKM", "kind": "webinar", "organizer_id": "ministry",
+                  "start_date": day, "end_date": day, "capacity": 50,
+                  "online_url": "https://webinar.example/dasbor"},
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        people = [
+            {"name": f"Peserta {p}-{i}", "email": f"p{p}-{i}@example.id", "kind": "student",
+             "province": p}
+            for p, n in WEBINAR.items() for i in range(n)
+        ]  # fmt: skip
+        sent = training.post(
+            f"/courses/{made.json()['course_id']}/enrollments/bulk", json={"participants": people}
+        )
+        assert sent.status_code == 200 and not sent.json().get("errors"), sent.text
+    with httpx.Client(base_url=urls["insights"], headers=MINISTRY, timeout=60) as insights:
+        for indicator, province, regency, value in TARGETS:
+            body = {"indicator": indicator, "fiscal_year": YEAR, "province": province,
+                    "regency": regency, "value": value}  # fmt: skip
+            assert insights.post("/targets", json=body).status_code == 201
+
+        def counted() -> bool | None:
+            wanted = ["enterprises.registered", "esmart.onboarded", "webinars.participants",
+                      "campaigns.participants"]  # fmt: skip
+            for indicator in wanted:
+                got = insights.get(f"/indicators/{indicator}", params={"fiscal_year": YEAR})
+                if got.json()["total"] != actual(indicator):
+                    return None
+            partners = insights.get("/indicators/partners.registered", params={"fiscal_year": YEAR})
+            return partners.json()["total"] == sum(PARTNERS.values()) or None
+
+        eventually(counted, "insights to count what was fed")
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with live_server(dashboard_app()) as url:
-        yield url
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with articles_stack(tmp_path_factory.mktemp("dashboard")) as stack:
+        feed(stack.urls)
+        yield stack.urls["insights"]
 
 
 @pytest.fixture(scope="module")
@@ -117,51 +224,56 @@ async def test_sign_in_then_the_national_figures_in_indonesian(visit: Visit) -> 
     await page.click("#signin-form button[type=submit]")
     await page.wait_for_selector(READY)
 
-    # The articles' figures, formatted the Indonesian way.
-    expected = {
-        "linkmatch.smk": "2.612",
-        "linkmatch.companies": "885",
-        "linkmatch.agreements": "4.997",
-        "webinars.held": "156",
-        "webinars.participants": "13.871",
-        "esmart.onboarded": "10.240",
-        "campaigns.participants": "1.600.000",
-    }
-    for indicator, shown in expected.items():
-        assert await visit.text(f'.card[data-indicator="{indicator}"] .value') == shown
+    # What was fed, this fiscal year (the page's default), formatted the Indonesian way.
+    for indicator in ("enterprises.registered", "esmart.onboarded", "campaigns.participants",
+                      "webinars.participants"):  # fmt: skip
+        card = f'.card[data-indicator="{indicator}"] .value'
+        assert await visit.text(card) == fmt_id(actual(indicator)), indicator
+    assert await visit.text('.card[data-indicator="linkmatch.smk"] .value') == "0"
     subsidy = await visit.text('.card[data-indicator="subsidy.reserved_rupiah"] .value')
-    assert subsidy.startswith("Rp") and subsidy.endswith("12.450.000.000")
+    assert subsidy.startswith("Rp") and subsidy.endswith("0")
     assert await visit.text("#headline h3") == "Angka utama"
-    assert await visit.text("#year-shown") == "Tahun anggaran 2026"
+    assert await visit.text("#year-shown") == f"Tahun anggaran {YEAR}"
 
     # Monthly trends: 12 columns summing to the total, Indonesian month names.
     trend = '[data-chart="trend-esmart.onboarded"]'
     bars = await visit.values(f"{trend} rect.bar")
-    assert len(bars) == 12 and sum(map(int, bars)) == 10_240
-    months = await visit.values(f"{trend} text.axis", "x")
-    assert len(months) >= 12
+    assert len(bars) == 12 and sum(map(int, bars)) == actual("esmart.onboarded")
+    assert int(bars[datetime.now(UTC).month - 1]) == actual("esmart.onboarded")
     assert "Mei" in await visit.text(trend) and "Agu" in await visit.text(trend)
 
-    # Breakdowns: six platforms, partner types, KSST participants from ten countries.
+    # Breakdowns: the six platforms by name, partner types.
     platforms = await visit.values('[data-chart="esmart-platforms"] rect.bar', "data-key")
-    assert set(platforms) == {"BliBli", "Blanja.com", "Bukalapak", "Gojek", "Shopee", "Tokopedia"}
+    assert set(platforms) == set(PLATFORMS)
+    shown = await visit.text('[data-chart="esmart-platforms"]')
+    assert all(name in shown for name in ("Tokopedia", "BliBli", "Blanja.com", "Gojek"))
     partners = await visit.text('[data-chart="partner-types"]')
     assert "SMK" in partners and "Perusahaan" in partners and "Perguruan tinggi" in partners
-    countries = await visit.values('[data-chart="countries"] rect.bar')
-    assert len(countries) == 10 and sum(map(int, countries)) == 20
+    assert sorted(map(int, await visit.values('[data-chart="partner-types"] rect.bar'))) == sorted(
+        PARTNERS.values()
+    )
 
-    # Province table with progress against targets.
+    # No course with foreign participants (the KSST course is test_articles_figures'): no data.
+    assert await page.locator('[data-chart="countries"] .no-data').is_visible()
+
+    # Province table (every province) with progress against the targets set.
     rows = await visit.values("#province-table tbody tr", "data-province")
-    assert rows == ["11", "31", "32", "34", "35"]
+    assert {"11", "31", "32", "35", "94"} <= set(rows) and len(rows) == 38
     west_java = '#province-table tr[data-province="32"]'
     assert (await visit.text(f"{west_java} th")) == "Jawa Barat"
     cell = f'{west_java} td[data-indicator="esmart.onboarded"]'
     assert await visit.text(cell) == fmt_id(actual("esmart.onboarded", "32"))
+    lines = await visit.values(f"{west_java} .progress-line", "data-indicator")
     on_track = await visit.values(f"{west_java} .progress-line", "data-on-track")
-    assert on_track == ["true", "true", "false"]
-    assert await visit.values('tr[data-province="34"] .progress-line', "data-on-track") == ["false"]
+    assert dict(zip(lines, on_track, strict=True)) == {
+        "esmart.onboarded": "true",
+        "webinars.participants": "true",
+        "linkmatch.agreements": "false",
+    }
+    assert await visit.values('tr[data-province="35"] .progress-line', "data-on-track") == ["false"]
+    assert await visit.text('tr[data-province="11"] .progress-cell') == "Belum ada target"
     provinces_on_track = '#target-table tr[data-indicator="esmart.onboarded"] td:last-child'
-    assert await visit.text(provinces_on_track) == "3 / 5"
+    assert await visit.text(provinces_on_track) == "2 / 3"
     await page.screenshot(path=screenshot_path("insights-dashboard-national-id"), full_page=True)
     visit.assert_clean()
 
@@ -171,8 +283,8 @@ async def test_the_national_page_in_english(visit: Visit) -> None:
     assert await page.locator("html").get_attribute("lang") == "en"
     assert await visit.text("#headline h3") == "Key figures"
     assert await visit.text("#provinces h3") == "Provinces and progress against targets"
-    assert await visit.text('.card[data-indicator="linkmatch.smk"] .value') == "2,612"
-    assert await visit.text('.card[data-indicator="webinars.participants"] .value') == "13,871"
+    card = '.card[data-indicator="enterprises.registered"] .value'
+    assert await visit.text(card) == fmt_en(actual("enterprises.registered"))
     trend = await visit.text('[data-chart="trend-webinars.participants"]')
     assert "May" in trend and "Mei" not in trend
     assert "Vocational school (SMK)" in await visit.text('[data-chart="partner-types"]')
@@ -190,12 +302,12 @@ async def test_the_national_page_in_english(visit: Visit) -> None:
 
 async def test_another_fiscal_year_is_chosen_on_the_page(visit: Visit) -> None:
     page = await visit.signed_in("/dashboard", token("ministry"))
-    await page.fill("#fiscal-year", "2025")
+    await page.fill("#fiscal-year", str(YEAR - 1))
     await page.click("#year-form button[type=submit]")
     await page.wait_for_selector(READY)
-    assert page.url == visit.server + "/dashboard?lang=id&fiscal_year=2025"
-    assert await visit.text("#year-shown") == "Tahun anggaran 2025"
-    assert await visit.text('.card[data-indicator="linkmatch.smk"] .value') == "0"
+    assert page.url == visit.server + f"/dashboard?lang=id&fiscal_year={YEAR - 1}"
+    assert await visit.text("#year-shown") == f"Tahun anggaran {YEAR - 1}"
+    assert await visit.text('.card[data-indicator="esmart.onboarded"] .value') == "0"
     west_java = '#province-table tr[data-province="32"] .progress-cell'
     assert await visit.text(west_java) == "Belum ada target"
     visit.assert_clean()
@@ -208,8 +320,15 @@ async def test_the_province_page_breaks_down_by_regency_with_targets(visit: Visi
     assert await visit.text('.card[data-indicator="esmart.onboarded"] .value') == fmt_id(
         actual("esmart.onboarded", "32")
     )
-    regencies = await visit.values("#regency-table tbody tr", "data-regency")
-    assert regencies == ["3201", "3204", "3273"]
+    # Participants give a province only: their row is the last, "without a regency".
+    rows = await visit.values("#regency-table tbody tr", "data-regency")
+    assert rows == ["3201", "3204", "3273", "-"]
+    regencies = rows[:-1]
+    unknown = '#regency-table tr[data-regency="-"]'
+    assert await visit.text(f"{unknown} th") == "Tanpa kabupaten/kota"
+    assert await visit.text(f'{unknown} td[data-indicator="webinars.participants"]') == fmt_id(
+        actual("webinars.participants", "32")
+    )
     assert await visit.text('#regency-table tr[data-regency="3273"] th') == "Kota Bandung"
     for code in regencies:
         cell = (
@@ -249,6 +368,9 @@ async def test_a_regional_officer_sees_only_their_province(visit: Visit) -> None
     assert await page.locator("#back-national").is_hidden()
     assert await visit.text('.card[data-indicator="webinars.participants"] .value') == fmt_id(
         actual("webinars.participants", "32")
+    )
+    assert await visit.text('.card[data-indicator="enterprises.registered"] .value') == fmt_id(
+        actual("enterprises.registered", "32")
     )
     await page.screenshot(path=screenshot_path("insights-dashboard-regional-32"), full_page=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,10 @@ def _page(
         "lang": lang,
         "page": "province" if province else "national",
         "province": province,
-        "fiscal_year": fiscal_year,
+        # The API without a year counts all time: the page shows one fiscal year, this one
+        # unless asked (the API's own default for /provinces and /progress).
+        "fiscal_year": fiscal_year or datetime.now(UTC).year,
+        "year_chosen": fiscal_year,  # links keep only a year the officer chose
         "api_base": base,
         "dashboard_url": base + PREFIX,
         "provinces": dict(PROVINCES),

@@ -96,9 +96,27 @@
     return id;
   }
 
+  // by=dimension keys come as "dimension:value" (e.g. "platform:tokopedia"); the value is shown.
+  function dimensionValue(key) {
+    var text = String(key);
+    var colon = text.indexOf(":");
+    return colon >= 0 ? text.slice(colon + 1) : text;
+  }
+
   function dimensionLabel(key) {
-    if (S["dim_" + key]) return S["dim_" + key];
-    return String(key);
+    var value = dimensionValue(key);
+    if (S["dim_" + value]) return S["dim_" + value];
+    return value;
+  }
+
+  var PLATFORM_NAMES = {
+    tokopedia: "Tokopedia", shopee: "Shopee", bukalapak: "Bukalapak", blibli: "BliBli",
+    blanja: "Blanja.com", gojek: "Gojek", lazada: "Lazada", tiktok_shop: "TikTok Shop"
+  };
+
+  function platformLabel(key) {
+    var value = dimensionValue(key);
+    return PLATFORM_NAMES[value] || value;
   }
 
   function countryLabel(code) {
@@ -110,7 +128,18 @@
 
   function provinceName(code) { return config.provinces[code] || code; }
 
-  function regencyName(code) { return config.regencies[code] || code; }
+  // "-": counted in the province without a regency (e.g. participants, who give only a province).
+  var NO_REGENCY = "-";
+
+  function regencyName(code) {
+    if (code === NO_REGENCY) return S.regency_unknown;
+    return config.regencies[code] || code;
+  }
+
+  function byRegency(a, b) {
+    if (a === NO_REGENCY || b === NO_REGENCY) return a === NO_REGENCY ? 1 : -1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
 
   // Month keys come as "YYYY-MM" (or a bare month number): a full year of columns, zeros filled.
   function monthPoints(series) {
@@ -187,7 +216,7 @@
   function pageUrl(province) {
     var url = config.dashboard_url + (province ? "/provinces/" + encodeURIComponent(province) : "");
     var query = new URLSearchParams({ lang: config.lang });
-    if (config.fiscal_year) query.set("fiscal_year", config.fiscal_year);
+    if (config.year_chosen) query.set("fiscal_year", config.year_chosen);
     return url + "?" + query.toString();
   }
 
@@ -422,7 +451,31 @@
     return preferred[0] || withCountry[0] || null;
   }
 
-  function breakdown(container, id, title, indicator, extra, label) {
+  // One course's participants by country: with a "course_country" dimension (keys
+  // "course_country:<course>/<country>"), the course with the most countries among those with
+  // foreign participants (the KSST course among webinars of Indonesians); none: no data.
+  function oneCourseByCountry(s) {
+    var courses = {};
+    (s.points || []).forEach(function (p) {
+      var value = dimensionValue(p.key);
+      var slash = value.lastIndexOf("/");
+      if (slash < 0) return;
+      var course = value.slice(0, slash);
+      (courses[course] || (courses[course] = [])).push({ key: value.slice(slash + 1), value: p.value });
+    });
+    var best = null;
+    Object.keys(courses).sort().forEach(function (course) {
+      var points = courses[course];
+      var sum = points.reduce(function (n, p) { return n + p.value; }, 0);
+      if (!points.some(function (p) { return p.key !== "ID"; })) return;
+      if (!best || points.length > best.points.length || (points.length === best.points.length && sum > best.total)) {
+        best = { points: points, total: sum };
+      }
+    });
+    return best || { points: [], total: 0 };
+  }
+
+  function breakdown(container, id, title, indicator, extra, label, pick) {
     var slot = el("div", { "class": "slot" });
     append(container, [slot]);
     if (!indicator) {
@@ -432,8 +485,9 @@
     return guarded(slot, function () {
       return series(indicator, extra).then(function (s) {
         var format = function (v) { return formatValue(v, indicator, s.unit); };
-        var points = (s.points || []).map(function (p) { return { key: String(p.key), label: label(String(p.key)), value: p.value }; });
-        append(slot, [barChart(id, title, points, format, { raw: s.total, text: format(s.total) })]);
+        var chosen = pick ? pick(s) : { points: (s.points || []).map(function (p) { return { key: dimensionValue(p.key), value: p.value }; }), total: s.total };
+        var points = chosen.points.map(function (p) { return { key: String(p.key), label: label(String(p.key)), value: p.value }; });
+        append(slot, [barChart(id, title, points, format, { raw: chosen.total, text: format(chosen.total) })]);
       });
     });
   }
@@ -442,12 +496,13 @@
     var container = clear($("breakdown-charts"));
     var country = countryIndicator();
     var countryParams = { by: "dimension" };
-    if (country && (catalog[country].dimensions || []).length > 1) countryParams.dimension = "country";
-    var identity = function (key) { return key; };
+    var perCourse = country && (catalog[country].dimensions || []).indexOf("course_country") >= 0;
+    if (perCourse) countryParams.dimension = "course_country";
+    else if (country && (catalog[country].dimensions || []).length > 1) countryParams.dimension = "country";
     return Promise.all([
-      breakdown(container, "esmart-platforms", S.chart_esmart, "esmart.onboarded", { by: "dimension" }, identity),
-      breakdown(container, "partner-types", S.chart_partners, "partners.registered", { by: "dimension" }, dimensionLabel),
-      breakdown(container, "countries", S.chart_countries, country, countryParams, countryLabel)
+      breakdown(container, "esmart-platforms", S.chart_esmart, "esmart.onboarded", { by: "dimension", dimension: "platform" }, platformLabel),
+      breakdown(container, "partner-types", S.chart_partners, "partners.registered", { by: "dimension", dimension: "partner_type" }, dimensionLabel),
+      breakdown(container, "countries", S.chart_countries, country, countryParams, countryLabel, perCourse ? oneCourseByCountry : null)
     ]);
   }
 
@@ -487,10 +542,20 @@
     var node = $("target-table");
     return guarded(node.parentNode, function () {
       return api("/progress", { fiscal_year: config.fiscal_year }).then(function (listing) {
+        // Province rows (no regency) are counted on track or not; the national row (province
+        // null: the national figure against every province's target summed), when the API
+        // sends one, gives the actual and the target, else the provinces' rows are summed.
         var byIndicator = {};
+        var national = {};
         listing.items.filter(function (p) { return !p.regency; }).forEach(function (p) {
+          if (!p.province) { national[p.indicator] = p; return; }
           var sum = byIndicator[p.indicator] || (byIndicator[p.indicator] = { actual: 0, target: 0, on: 0, n: 0, expected: p.expected_percent });
           sum.actual += p.actual; sum.target += p.target; sum.n += 1; if (p.on_track) sum.on += 1;
+        });
+        Object.keys(national).forEach(function (indicator) {
+          var sum = byIndicator[indicator];
+          if (!sum) return;
+          sum.actual = national[indicator].actual; sum.target = national[indicator].target;
         });
         var rows = Object.keys(byIndicator).sort().map(function (indicator) {
           var sum = byIndicator[indicator];
@@ -521,7 +586,7 @@
         var values = all.map(function (s) {
           var map = {}; (s.points || []).forEach(function (p) { map[p.key] = p.value; }); return map;
         });
-        var rows = Object.keys(codes).sort().map(function (code) {
+        var rows = Object.keys(codes).sort(byRegency).map(function (code) {
           var cells = [el("th", { scope: "row", text: regencyName(code) })];
           REGENCY_INDICATORS.forEach(function (indicator, i) { cells.push(numberCell(values[i][code] || 0, indicator, all[i].unit)); });
           return el("tr", { "data-regency": code }, cells);
