@@ -37,7 +37,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from ikmdev.infra import EmbeddedKafka
-from tests.support.browser import CHROMIUM, launch_chromium, screenshot_path
+from tests.support.browser import launch_chromium, needs_chromium, screenshot_path
 from tests.support.service import auth_headers
 from tests.support.stack import Stack, start_stack
 
@@ -424,7 +424,7 @@ def test_the_insights_api_shows_exactly_the_articles_figures(loaded: Loaded) -> 
         assert sum(r["values"]["webinars.held"] for r in rows) == WEBINARS
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is missing")
+@needs_chromium
 @pytest.mark.parametrize(("lang", "sep"), [("id", "."), ("en", ",")], ids=["indonesian", "english"])
 async def test_the_national_dashboard_shows_them(loaded: Loaded, lang: str, sep: str) -> None:
     def shown(n: int) -> str:

@@ -22,14 +22,13 @@ from playwright.async_api import Browser, Page, async_playwright
 from services.insights.dashboard.router import STRINGS
 from tests.e2e.test_articles_figures import articles_stack, eventually
 from tests.support.browser import (
-    CHROMIUM,
-    MISSING_CHROMIUM,
     launch_chromium,
+    needs_chromium,
     screenshot_path,
 )
 from tests.support.service import auth_headers
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING_CHROMIUM)
+pytestmark = needs_chromium
 
 TOKEN_KEY = "ikm.dashboard.token"
 READY = "html[data-state=ready]"

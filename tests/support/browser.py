@@ -7,8 +7,10 @@ download. Screenshots go to ``reports/screenshots/`` (kept as CI artifacts, not 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -20,6 +22,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MISSING_CHROMIUM = f"{CHROMIUM} is missing: run `make install` (scripts/ensure-chromium, needs apt)"
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"), reason=MISSING_CHROMIUM
+)
+"""Skips the browser tests on a developer's machine without chromium; never in CI, where a
+missing browser must fail them (make install puts it there)."""
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
 
 
