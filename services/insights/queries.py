@@ -33,7 +33,7 @@ from services.insights.domain.reports import (
     ratio_points,
     totals_by_key,
 )
-from services.insights.domain.tally import NONE, TOTAL
+from services.insights.domain.tally import NONE, TOTAL, current_fiscal_year
 from services.insights.store import COUNTS, InsightsUnit
 
 ALL = 10_000
@@ -261,7 +261,7 @@ async def list_progress(
     """Actual against target for every target (and, for a national reader asking for no
     province, the nation: every province's target summed)."""
     province = access.visible_province(caller, province)
-    year = fiscal_year or uow.now.year
+    year = fiscal_year or current_fiscal_year(uow.now)
     where: dict[str, Any] = {"fiscal_year": year}
     if indicator is not None:
         definition_of(indicator)
@@ -282,7 +282,7 @@ async def province_table(
     """One row per province (a regional officer: theirs): the indicators' values and their
     progress where the province has a target."""
     only = access.visible_province(caller, None)
-    year = fiscal_year or uow.now.year
+    year = fiscal_year or current_fiscal_year(uow.now)
     wanted = indicators or [i.id for i in CATALOG]
     for indicator in wanted:
         definition_of(indicator)
@@ -315,7 +315,10 @@ async def export_rows(
 ) -> list[ExportRow]:
     """Every total cell of a fiscal year (a stock's cells are its monthly changes)."""
     province = access.visible_province(caller, province)
-    where: dict[str, Any] = {"fiscal_year": fiscal_year or uow.now.year, "dimension": TOTAL}
+    where: dict[str, Any] = {
+        "fiscal_year": fiscal_year or current_fiscal_year(uow.now),
+        "dimension": TOTAL,
+    }
     if province is not None:
         where["province"] = province
     rows: list[ExportRow] = []

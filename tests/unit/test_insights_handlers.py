@@ -468,11 +468,12 @@ async def test_targets_are_set_by_the_ministry_and_progress_follows_the_clock(
     with pytest.raises(InvalidInput):
         await units.run(targets.set_target, cmd.model_copy(update={"regency": "3374"}), MINISTRY)
 
+    units.clock = fixed_clock(datetime(2026, 7, 2, 5, tzinfo=UTC))  # noon in Jakarta
     listing = await units.read(queries.list_progress, MINISTRY, fiscal_year=2026)
     national, jabar = listing.items
     assert (national.province, national.actual, national.target) == (None, 4, 6)
     assert (jabar.province, jabar.actual, jabar.target, jabar.percent) == ("32", 3, 6, 50.0)
-    assert jabar.expected_percent == 50.0  # 2 July, noon: half of 2026 has passed
+    assert jabar.expected_percent == 50.0  # 2 July, noon WIB: half of 2026 has passed
     assert jabar.on_track is True
     mine = await units.read(queries.list_progress, JABAR, fiscal_year=2026)
     assert [p.province for p in mine.items] == ["32"]
@@ -727,3 +728,18 @@ async def test_budget_allocations_and_budget_use_per_program_and_province(
     with pytest.raises(InvalidInput) as refused:
         await units.run(targets.set_target, target, MINISTRY)
     assert refused.value.rule == "indicator_not_targetable"
+
+
+async def test_months_and_fiscal_years_are_the_ministrys_jakarta_time(
+    units: Units[InsightsUnit],
+) -> None:
+    # 20:00 UTC on 31 January is 03:00 WIB on 1 February; 18:00 UTC on 31 December 2025 is
+    # already 2026 in Jakarta: officers count by the dates they live by.
+    feed = Feed(units)
+    await feed.batch(
+        registered("1234567890131", at=datetime(2026, 1, 31, 20, tzinfo=UTC)),
+        registered("1234567890132", at=datetime(2025, 12, 31, 18, tzinfo=UTC)),
+    )
+    months = await points(units, "enterprises.registered", by="month")
+    assert (months["2026-01"], months["2026-02"], sum(months.values())) == (1, 1, 2)
+    assert await total(units, "enterprises.registered", fiscal_year=2025) == 0

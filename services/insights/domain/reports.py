@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from services.insights.domain.indicators import Kind
-from services.insights.domain.tally import NONE
+from services.insights.domain.tally import NONE, REPORTING_TIME
 
 By = Literal["month", "province", "regency", "dimension"]
 Month = tuple[int, int]
@@ -173,8 +173,8 @@ def ratio_points(by: By, numerator: list[Point], denominator: list[Point]) -> li
 
 def expected_percent(fiscal_year: int, now: datetime) -> float:
     """The elapsed share of the fiscal year (a calendar year) at ``now``, in percent."""
-    start = datetime(fiscal_year, 1, 1, tzinfo=UTC)
-    end = datetime(fiscal_year + 1, 1, 1, tzinfo=UTC)
+    start = datetime(fiscal_year, 1, 1, tzinfo=REPORTING_TIME)
+    end = datetime(fiscal_year + 1, 1, 1, tzinfo=REPORTING_TIME)
     share = (now - start) / (end - start)
     return round(min(max(share, 0.0), 1.0) * 100, 1)
 

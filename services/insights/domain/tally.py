@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 NONE = "-"
 TOTAL = NONE
@@ -17,6 +17,15 @@ TOTAL = NONE
 def part(value: str | None) -> str:
     """A key part: ``-`` for none; ``|`` (the id separator) never appears inside a part."""
     return NONE if value is None or value == "" else str(value).replace("|", "/")
+
+
+REPORTING_TIME = timezone(timedelta(hours=7), "WIB")
+"""The ministry counts months and fiscal years by Jakarta time (WIB, UTC+7, no daylight saving):
+an event at 03:00 WIB on 1 February is February's, though it is still January in UTC."""
+
+
+def current_fiscal_year(now: datetime) -> int:
+    return now.astimezone(REPORTING_TIME).year
 
 
 @dataclass(frozen=True, order=True)
@@ -83,7 +92,8 @@ class Tally:
     ) -> None:
         if amount == 0:
             return
-        where = (indicator, at.year, at.month, part(province), part(regency))
+        local = at.astimezone(REPORTING_TIME) if isinstance(at, datetime) else at
+        where = (indicator, local.year, local.month, part(province), part(regency))
         self._bump(Cell(*where, TOTAL), amount)
         for name, value in (dimensions or {}).items():
             if value is not None:
