@@ -15,8 +15,8 @@ dashboard with 1.6 million enterprises in the projections.
 2. **National dashboard.** ``enterprise_projection`` writes what the handlers would write
    for 1.6 million enterprises (registered, 85% verified, 20% onboarded to a marketplace,
    60% in the #SemuanyaAdaDisini campaign, over 2023-01..2026-11 in every regency): the
-   ``counts`` cells (summed with the handlers' own ``Tally``: one ``add`` per distinct
-   enterprise profile with the number of enterprises as the amount) and one
+   ``counts`` cells (the handlers' own ``Cell`` documents, each value summed over the
+   enterprises counted in it, per indicator and dimension at once with numpy) and one
    ``enterprise_replica`` document per enterprise, inserted in large batches. A sample of
    the same enterprises is first fed as events through the real handler path
    (``events.count_events``) on a separate store and both collections compared: the bench
@@ -66,9 +66,9 @@ from ikmdev.infra import EmbeddedKafka
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.inbox import INBOX
 from ikmkit.messaging.kafka import ensure_topics
-from ikmkit.store import Store
+from ikmkit.store import CollectionSpec, Store
 from ikmkit.store.sqlite import SqliteStore
-from services.insights.domain.tally import Tally
+from services.insights.domain.tally import TOTAL, Cell, part
 from services.insights.handlers import events as insight_events
 from services.insights.main import definition
 from services.insights.replicas import ENTERPRISE_REPLICA, EnterpriseReplica
@@ -215,80 +215,108 @@ class Enterprises:
         return found
 
 
-def enterprise_projection(e: Enterprises) -> tuple[Tally, Iterator[dict[str, Any]]]:
-    """What insights' handlers write for these enterprises' events: the ``counts`` deltas
-    (through the handlers' ``Tally``, one ``add`` per distinct profile with its number of
-    enterprises as the amount) and the ``enterprise_replica`` documents (lazily)."""
-    tally = Tally()
-    months = [_at(m, 0) for m in range(MONTHS)]
-    province = [r[:2] for r in e.regencies]
-    # registered: place, month, size, KBLI (directorate and division follow from it)
-    for (reg, month, size, kbli), n in _profiles(e.regency, e.registered, e.size, e.kbli):
-        dims = {
-            "size_class": SIZES[size],
-            "directorate": KBLIS[kbli][1],
-            "kbli_division": KBLIS[kbli][0][:2],
-        }
-        where = (province[reg], e.regencies[reg])
-        tally.add("enterprises.registered", months[month], *where, amount=n, dimensions=dims)
+def enterprise_projection(e: Enterprises) -> tuple[list[dict[str, Any]], Iterator[dict[str, Any]]]:
+    """What insights' handlers write for these enterprises' events: the ``counts`` cells
+    (``Cell.document``, each cell's value summed over the enterprises counted in it, per
+    indicator and dimension at once with numpy) and the ``enterprise_replica`` documents
+    (lazily). ``check_against_handlers`` proves them equal to the handler path's."""
+    cells: list[dict[str, Any]] = []
+    size = ("size_class", [SIZES[s] for s in range(len(SIZES))])
+    # registered: by size class, directorate and KBLI division (both follow from the KBLI)
+    directorates = sorted({d for _, d in KBLIS})
+    divisions = sorted({k[:2] for k, _ in KBLIS})
+    directorate = np.array([directorates.index(d) for _, d in KBLIS])[e.kbli]
+    division = np.array([divisions.index(k[:2]) for k, _ in KBLIS])[e.kbli]
+    registered = [
+        (*size, e.size),
+        ("directorate", directorates, directorate),
+        ("kbli_division", divisions, division),
+    ]
+    every = np.ones(len(e), dtype=bool)
+    cells += _cells(e, "enterprises.registered", every, e.registered, registered)
     # campaign participants, at registration
-    took = e.campaign
-    for (reg, month), n in _profiles(e.regency[took], e.registered[took]):
-        dims = {"campaign": CAMPAIGN}
-        where = (province[reg], e.regencies[reg])
-        tally.add("campaigns.participants", months[month], *where, amount=n, dimensions=dims)
+    campaign = ("campaign", [CAMPAIGN])
+    zeros = np.zeros(len(e), dtype=np.int64)
+    cells += _cells(e, "campaigns.participants", e.campaign, e.registered, [(*campaign, zeros)])
     # verified: counted, and moved into the active stock
-    done = e.verified >= 0
-    for (reg, month, size), n in _profiles(e.regency[done], e.verified[done], e.size[done]):
-        dims = {"size_class": SIZES[size]}
-        where = (province[reg], e.regencies[reg])
-        tally.add("enterprises.verified", months[month], *where, amount=n, dimensions=dims)
-        tally.add("enterprises.active", months[month], *where, amount=n, dimensions=dims)
+    for indicator in ("enterprises.verified", "enterprises.active"):
+        cells += _cells(e, indicator, e.verified >= 0, e.verified, [(*size, e.size)])
     # onboarded to a marketplace
-    done = e.onboarded >= 0
-    for (reg, month, platform), n in _profiles(
-        e.regency[done], e.onboarded[done], e.platform[done]
-    ):
-        dims = {"platform": PLATFORMS[platform]}
-        where = (province[reg], e.regencies[reg])
-        tally.add("esmart.onboarded", months[month], *where, amount=n, dimensions=dims)
-    return tally, _replica_documents(e)
+    platform = ("platform", list(PLATFORMS))
+    cells += _cells(e, "esmart.onboarded", e.onboarded >= 0, e.onboarded, [(*platform, e.platform)])
+    return cells, _replica_documents(e)
+
+
+def _cells(
+    e: Enterprises,
+    indicator: str,
+    which: np.ndarray,
+    month: np.ndarray,
+    dimensions: list[tuple[str, list[str], np.ndarray]],
+) -> list[dict[str, Any]]:
+    """The cells of ``indicator`` for the enterprises ``which``, counted in their ``month``:
+    the total cells (``-``) and one cell per value of each dimension, as ``Tally`` makes them."""
+    months = [_month(m) for m in range(MONTHS)]
+    found: list[dict[str, Any]] = []
+    keyed: list[tuple[str, list[str] | None, np.ndarray | None]] = [
+        (TOTAL, None, None),
+        *((f"{name}:", labels, column[which]) for name, labels, column in dimensions),
+    ]
+    for prefix, labels, column in keyed:
+        columns = [e.regency[which], month[which]] + ([] if column is None else [column])
+        for row, n in _profiles(*columns):
+            regency = e.regencies[row[0]]
+            year, m = months[row[1]]
+            dimension = prefix if labels is None else prefix + part(labels[row[2]])
+            cell = Cell(indicator, year, m, part(regency[:2]), part(regency), dimension)
+            found.append(cell.document(n))
+    return found
 
 
 def _profiles(*columns: np.ndarray) -> Iterator[tuple[tuple[int, ...], int]]:
     """Each distinct row of ``columns`` and how many times it occurs."""
     if not len(columns[0]):
         return
-    rows, counts = np.unique(np.stack(columns, axis=1), axis=0, return_counts=True)
-    for row, n in zip(rows.tolist(), counts.tolist(), strict=True):
-        yield tuple(row), n
+    radices = [int(c.max()) + 1 for c in columns]
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, radix in zip(columns, radices, strict=True):
+        key = key * radix + column
+    keys, counts = np.unique(key, return_counts=True)
+    for k, n in zip(keys.tolist(), counts.tolist(), strict=True):
+        row, rest = [], k
+        for radix in reversed(radices):
+            rest, digit = divmod(rest, radix)
+            row.append(digit)
+        yield tuple(reversed(row)), n
 
 
 def _replica_documents(e: Enterprises) -> Iterator[dict[str, Any]]:
     template = EnterpriseReplica(province="-").model_dump(mode="json")
-    divisions = [(k, d) for k, d in KBLIS]
-    sequence = 1 + (e.verified >= 0) + (e.onboarded >= 0)
-    for i in range(len(e)):
-        regency = e.regencies[int(e.regency[i])]
-        kbli, directorate = divisions[int(e.kbli[i])]
+    sequence = (1 + (e.verified >= 0) + (e.onboarded >= 0)).tolist()
+    verified = (e.verified >= 0).tolist()
+    columns = zip(
+        e.regency.tolist(), e.kbli.tolist(), e.size.tolist(), e.campaign.tolist(), strict=True
+    )
+    for i, (regency_at, kbli_at, size_at, campaign) in enumerate(columns):
+        regency = e.regencies[regency_at]
+        kbli, directorate = KBLIS[kbli_at]
         yield {
             **template,
-            "sequence": int(sequence[i]),
-            "status": "active" if e.verified[i] >= 0 else "registered",
+            "sequence": sequence[i],
+            "status": "active" if verified[i] else "registered",
             "province": regency[:2],
             "regency": regency,
-            "size_class": SIZES[int(e.size[i])],
+            "size_class": SIZES[size_at],
             "directorate": directorate,
             "kbli": kbli,
-            "campaigns": [CAMPAIGN] if e.campaign[i] else [],
+            "campaigns": [CAMPAIGN] if campaign else [],
             "id": e.nib(i),
         }
 
 
 async def write_projection(store: Store, e: Enterprises) -> int:
     """Insert ``e``'s projection documents in large batches; returns the cells written."""
-    tally, replicas = enterprise_projection(e)
-    cells = [cell.document(delta) for cell, delta in tally]
+    cells, replicas = enterprise_projection(e)
     for start in range(0, len(cells), INSERT_BATCH):
         async with store.transaction() as tx:
             await tx.insert_many(COUNTS, cells[start : start + INSERT_BATCH])
@@ -657,9 +685,13 @@ async def _dashboard(kafka: str, workdir: Path) -> list[Figure]:
     e = Enterprises.generate(DASHBOARD_ENTERPRISES)
     checked = await check_against_handlers(e.head(SAMPLE))
     path = workdir / "insights-dashboard.db"
+    # bulk load first, indexes after (one pass each, as the service's start creates them)
+    store = SqliteStore(path)
+    await store.open([CollectionSpec(spec.name) for spec in COLLECTIONS])
+    cells = await write_projection(store, e)
+    await store.close()
     store = SqliteStore(path)
     await store.open(COLLECTIONS)
-    cells = await write_projection(store, e)
     await store.close()
     generated = time.perf_counter() - started
 
