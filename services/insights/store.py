@@ -37,9 +37,12 @@ COLLECTIONS = (
     CollectionSpec(
         COUNTS,
         indexes=[
-            ("indicator", "fiscal_year"),
+            # Every read names an indicator and a dimension (its total or one value), then
+            # groups and sums by the rest: with all of them in the index, SQLite answers the
+            # dashboard's reads from the index alone instead of parsing each cell's JSON
+            # (16x faster with 1.6 million enterprises; docs/insights.md, "Speed").
+            ("indicator", "dimension", "fiscal_year", "month", "province", "regency", "value"),
             ("indicator", "province", "fiscal_year"),
-            ("indicator", "dimension", "fiscal_year"),
         ],
     ),
     CollectionSpec(MEMBERS),

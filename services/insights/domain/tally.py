@@ -126,4 +126,14 @@ class Tally:
         self.deltas[cell] = self.deltas.get(cell, 0) + amount
 
     def __iter__(self) -> Iterator[tuple[Cell, int]]:
-        return iter(sorted((c, d) for c, d in self.deltas.items() if d != 0))
+        """The non-zero deltas in cell order (one key per cell: comparing the dataclasses
+        pairwise was a tenth of a batch's time)."""
+        changed = [(c, d) for c, d in self.deltas.items() if d != 0]
+        changed.sort(key=_cell_order)
+        return iter(changed)
+
+
+def _cell_order(item: tuple[Cell, int]) -> tuple[str, int, int, str, str, str]:
+    """``Cell``'s own order (its fields in declaration order)."""
+    c = item[0]
+    return (c.indicator, c.fiscal_year, c.month, c.province, c.regency, c.dimension)
