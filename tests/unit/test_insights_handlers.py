@@ -364,6 +364,12 @@ async def test_programs_count_participants_subsidies_mentoring_and_notifications
         "course_country:c1/ID": 1,
         "course_country:c1/TL": 1,
     }
+    by_province = {"by": "dimension", "dimension": "course_province:c1/"}
+    assert sum((await points(units, "participants.enrolled", **by_province)).values()) == 2
+    by_kind = {"by": "dimension", "dimension": "course_participant_kind:c1/"}
+    assert await points(units, "participants.enrolled", **by_kind) == {
+        "course_participant_kind:c1/ikm_owner": 2
+    }
     assert await points(units, "subsidy.reserved_rupiah", by="dimension") == {
         "program:Restrukturisasi Mesin 2026": 30_000_000
     }

@@ -204,12 +204,15 @@ CATALOG: tuple[IndicatorDefinition, ...] = (
         "Course participants",
         "Participants who took a seat in a course in the month (ParticipantEnrolled, at "
         "enrolled_at) less seats given up (EnrollmentCancelled of a seat), by course kind, "
-        "country and course (and course_country, 'course id/country': a course's "
-        "participants by country); in the participant's province when known.",
+        "country and course, and one course's participants by country, province and kind "
+        "(course_country, course_province, course_participant_kind: 'course id/value'); in "
+        "the participant's province when known.",
         "course_kind",
         "country",
         "course",
         "course_country",
+        "course_province",
+        "course_participant_kind",
     ),
     _i(
         "webinars.participants",

@@ -64,6 +64,8 @@ def _participants(event: Any, at: Any, amount: int, tally: Tally) -> None:
         "country": event.country,
         "course": event.course_id,
         "course_country": f"{event.course_id}/{event.country}",
+        "course_province": f"{event.course_id}/{event.province or '-'}",
+        "course_participant_kind": f"{event.course_id}/{event.participant_kind}",
     }
     tally.add("participants.enrolled", at, event.province, amount=amount, dimensions=dims)
     if event.course_kind == WEBINAR:
