@@ -22,7 +22,8 @@ from aiokafka import AIOKafkaProducer
 from bench.common import Figure
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import EnterpriseVerified
-from ikmkit.audit.replay import DEFAULT_WORKERS, LogReader, replay
+from ikmkit.audit.reader import LogReader
+from ikmkit.audit.replay import DEFAULT_WORKERS, replay
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.kafka import delete_topics, ensure_topics
 

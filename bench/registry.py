@@ -11,7 +11,6 @@ are checked afterwards: every registration counted must be stored and published 
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import multiprocessing
 import os
@@ -28,6 +27,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import Figure
+from bench.enterprises import enterprise_import_rows, enterprise_row
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import free_port
 from ikmkit.auth import issue_token
@@ -43,75 +43,6 @@ CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
-
-REGENCIES = ("3471", "3404", "3273", "1171", "3578", "7371")
-KBLIS = ("10710", "14111", "16101", "25920", "29300", "31001")
-CSV_COLUMNS = (
-    "nib", "name", "legal_form", "owner_name", "owner_nik", "owner_phone", "owner_email",
-    "province", "regency", "kbli", "workforce", "investment_rupiah", "products", "campaigns",
-    "marketplace_stores",
-)  # fmt: skip
-
-
-def enterprise_row(i: int, prefix: int) -> dict[str, str]:
-    regency = REGENCIES[i % len(REGENCIES)]
-    return {
-        "nib": f"{prefix}{i:012d}",
-        "name": f"IKM Bench {i}",
-        "legal_form": ("CV", "UD", "PT", "perorangan")[i % 4],
-        "owner_name": f"Pemilik {i}",
-        "owner_nik": "3471010105900001",
-        "owner_phone": f"0812{i % 100_000_000:08d}",
-        "owner_email": f"owner{i}@example.id",
-        "province": regency[:2],
-        "regency": regency,
-        "kbli": KBLIS[i % len(KBLIS)],
-        "workforce": str(i % 30),
-        "investment_rupiah": str((i % 50) * 100_000_000),
-        "products": "produk a;produk b",
-        "campaigns": "#SemuanyaAdaDisini" if i % 3 == 0 else "",
-        "marketplace_stores": f"shopee=https://shopee.co.id/ikm{i}" if i % 10 == 0 else "",
-    }
-
-
-def write_enterprise_csv(path: Path, rows: int, *, prefix: int = 9, bad_every: int = 0) -> None:
-    """A CSV of ``rows`` enterprises; every ``bad_every``-th row has a non-manufacturing KBLI."""
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for i in range(rows):
-            row = enterprise_row(i, prefix)
-            if bad_every and i % bad_every == bad_every - 1:
-                row["kbli"] = "47111"
-            writer.writerow(row)
-
-
-def import_row(row: dict[str, str]) -> dict[str, object]:
-    """A CSV row as ``ikm registry import`` sends it: lists split, empty cells left out."""
-    cells: dict[str, object] = {k: v for k, v in row.items() if v}
-    for name in ("workforce", "investment_rupiah"):
-        if name in cells and str(cells[name]).isdigit():
-            cells[name] = int(str(cells[name]))
-    for name in ("products", "campaigns"):
-        if name in cells:
-            cells[name] = str(cells[name]).split(";")
-    if "marketplace_stores" in cells:
-        pairs = (s.partition("=") for s in str(cells["marketplace_stores"]).split(";"))
-        cells["marketplace_stores"] = [{"platform": p, "shop_url": u} for p, _, u in pairs]
-    return cells
-
-
-def enterprise_import_rows(
-    rows: int, *, prefix: int = 9, bad_every: int = 0
-) -> list[dict[str, object]]:
-    """The rows of ``write_enterprise_csv(path, rows, ...)``, as the import endpoint takes them."""
-    found = []
-    for i in range(rows):
-        row = enterprise_row(i, prefix)
-        if bad_every and i % bad_every == bad_every - 1:
-            row["kbli"] = "47111"
-        found.append(import_row(row))
-    return found
 
 
 def _json_body(i: int, tag: str) -> dict[str, object]:
@@ -331,33 +262,45 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
     run = f"{random.randrange(1000):03d}"  # NIBs of this run start with 7<run> or 8<run>
     warm_up, measured = f"7{run}", f"8{run}"
     try:
-        if use_wrk:
-            _wrk_load(url, token, warm_up, 3, workdir)
-        else:
-            asyncio.run(_client_load(url, token, 0, 500, warm_up))
+        _warm_up(url, token, warm_up, use_wrk, workdir)
         stored_before = _stored_enterprises(url, token)
-        load = (
-            _wrk_load(url, token, measured, WRK_SECONDS, workdir)
-            if use_wrk
-            else _httpx_load(url, token, measured)
-        )
+        load = _measured_load(url, token, measured, use_wrk, workdir)
         drain = _wait_for_outbox(url)
         stored = _stored_enterprises(url, token) - stored_before
     finally:
         process.terminate()
         process.wait(timeout=15)
     published = len(asyncio.run(_published_nibs(kafka, ENTERPRISE_TOPIC, (measured,))))
-    succeeded = load.requests - load.failures
-    rate = succeeded / load.seconds
-    # wrk stops counting at its deadline with up to one request per connection in flight;
-    # the server may still store those.
-    in_flight = WRK_CONNECTIONS if use_wrk else 0
-    real = succeeded <= stored <= succeeded + in_flight
     print(
         f"registry HTTP load generator: {load.generator}; {load.requests} requests in"
         f" {load.seconds:.1f}s, {load.failures} failed; {stored} enterprises stored,"
         f" {published} of them published to Kafka; latency ms {load.latency_ms}"
     )
+    # wrk stops counting at its deadline with up to one request per connection in flight;
+    # the server may still store those.
+    in_flight = WRK_CONNECTIONS if use_wrk else 0
+    return _http_figures(load, stored, published, drain, in_flight)
+
+
+def _warm_up(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> None:
+    if use_wrk:
+        _wrk_load(url, token, tag, 3, workdir)
+    else:
+        asyncio.run(_client_load(url, token, 0, 500, tag))
+
+
+def _measured_load(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> LoadResult:
+    if use_wrk:
+        return _wrk_load(url, token, tag, WRK_SECONDS, workdir)
+    return _httpx_load(url, token, tag)
+
+
+def _http_figures(
+    load: LoadResult, stored: int, published: int, drain: float, in_flight: int
+) -> list[Figure]:
+    succeeded = load.requests - load.failures
+    rate = succeeded / load.seconds
+    real = succeeded <= stored <= succeeded + in_flight
     figures = [
         Figure(
             "registry", f"HTTP registrations (1 process, SQLite; {load.generator})", rate, "req/s",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from bench.common import Figure
 from contracts.envelope import EnvelopeAttributes
@@ -76,7 +77,7 @@ def _participant(i: int) -> dict[str, Any]:
 def _webinar(n: int) -> dict[str, Any]:
     day = date(2020, 4, 1) + timedelta(days=n * 2)
     return {
-        "course_id": f"webinar-2020-{n:03d}",
+        "course_id": _course_id(n),
         "title": f"Webinar #SemuanyaAdaDisini {n + 1}",
         "kind": "webinar",
         "organizer_id": "ministry",
@@ -119,60 +120,69 @@ async def _wait_for_outbox(store: SqliteStore) -> None:
         await asyncio.sleep(0.05)
 
 
+def _course_id(n: int) -> str:
+    return f"webinar-2020-{n:03d}"
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    """A ministry official's client of the in-process app."""
+    token = issue_token(DEV_JWT_SECRET, subject="bench", role="ministry")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://training",
+        headers={"Authorization": "Bearer " + token},
+        timeout=120,
+    )
+
+
+async def _load(client: httpx.AsyncClient, per_webinar: list[list[int]]) -> int:
+    """Schedule every webinar and bulk-enroll its participants; how many were enrolled."""
+    enrolled = 0
+    for n in range(WEBINARS):
+        r = await client.post("/courses", json=_webinar(n))
+        r.raise_for_status()
+        rows = [_participant(i) for i in per_webinar[n]]
+        r = await client.post(
+            f"/courses/{_course_id(n)}/enrollments/bulk", json={"participants": rows}
+        )
+        r.raise_for_status()
+        outcome = r.json()
+        if outcome["errors"]:
+            raise RuntimeError(f"refused rows: {outcome['errors'][:3]}")
+        enrolled += outcome["enrolled"]
+    return enrolled
+
+
+async def _complete(client: httpx.AsyncClient, course: str) -> None:
+    """Record one session's attendance, then close the course (certificates)."""
+    enrolled = await client.get(
+        f"/courses/{course}/participants", params={"status": "enrolled", "limit": 1000}
+    )
+    ids = [p["participant_id"] for p in enrolled.json()["items"]]
+    # Most attended: every 10th registrant did not show up.
+    marks = [{"participant_id": pid, "present": k % 10 != 0} for k, pid in enumerate(ids)]
+    attendance = {"session_id": "s1", "marks": marks}
+    (await client.post(f"/courses/{course}/attendance", json=attendance)).raise_for_status()
+    (await client.post(f"/courses/{course}/complete")).raise_for_status()
+
+
 async def run(kafka: str, workdir: Path) -> list[Figure]:
     store = SqliteStore(workdir / "training.db")
     settings = TrainingSettings(kafka_bootstrap_servers=kafka, outbox_batch_size=5000)
     app = create_service_app(definition(settings, store=store))
-    headers = {
-        "Authorization": "Bearer " + issue_token(DEV_JWT_SECRET, subject="bench", role="ministry")
-    }
     per_webinar = [list(range(PARTICIPANTS))[n::WEBINARS] for n in range(WEBINARS)]
     async with app.router.lifespan_context(app):
         await _seed_enterprise_replica(store)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://training", headers=headers, timeout=120
-        ) as client:
+        async with _client(app) as client:
             started = time.perf_counter()
-            enrolled = 0
-            for n in range(WEBINARS):
-                r = await client.post("/courses", json=_webinar(n))
-                r.raise_for_status()
-                rows = [_participant(i) for i in per_webinar[n]]
-                r = await client.post(
-                    f"/courses/webinar-2020-{n:03d}/enrollments/bulk", json={"participants": rows}
-                )
-                r.raise_for_status()
-                outcome = r.json()
-                if outcome["errors"]:
-                    raise RuntimeError(f"refused rows: {outcome['errors'][:3]}")
-                enrolled += outcome["enrolled"]
+            enrolled = await _load(client, per_webinar)
             loaded = time.perf_counter() - started
             await _wait_for_outbox(store)
             on_kafka = time.perf_counter() - started
 
             started = time.perf_counter()
             for n in range(WEBINARS):
-                course = f"webinar-2020-{n:03d}"
-                ids = [
-                    p["participant_id"]
-                    for p in (
-                        await client.get(
-                            f"/courses/{course}/participants",
-                            params={"status": "enrolled", "limit": 1000},
-                        )
-                    ).json()["items"]
-                ]
-                # Most attended: every 10th registrant did not show up.
-                marks = [
-                    {"participant_id": pid, "present": k % 10 != 0} for k, pid in enumerate(ids)
-                ]
-                (
-                    await client.post(
-                        f"/courses/{course}/attendance", json={"session_id": "s1", "marks": marks}
-                    )
-                ).raise_for_status()
-                (await client.post(f"/courses/{course}/complete")).raise_for_status()
+                await _complete(client, _course_id(n))
             completed = time.perf_counter() - started
             await _wait_for_outbox(store)
             stats = (await client.get("/stats")).json()
@@ -181,6 +191,12 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         f"loaded {WEBINARS} webinars / {enrolled} participants in {loaded:.2f}s; "
         f"all on Kafka after {on_kafka:.2f}s; completed in {completed:.2f}s"
     )
+    return _figures(loaded, on_kafka, completed, stats)
+
+
+def _figures(
+    loaded: float, on_kafka: float, completed: float, stats: dict[str, Any]
+) -> list[Figure]:
     return [
         Figure(
             NAME,

@@ -2,7 +2,7 @@
 
 How: the service's own ``EventConsumer``s (from its ``main.definition``) are built
 over a scratch SQLite store and fed every record of the topics they consume,
-read group-less up to the end offsets seen at the start (``ikmkit.audit.replay``),
+read group-less up to the end offsets seen at the start (``ikmkit.audit.reader``),
 through ``EventConsumer.process``: the same decoding, inbox deduplication and
 handlers as in production. Nothing reaches Kafka: the scratch runtime has no
 relay and dead letters are collected and reported, not published; background
@@ -49,7 +49,7 @@ from contracts.topics import source_of
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.heads import OutboxHeads, heads_from_store
 from ikmkit.audit.published import compare_published, wanted_sequences
-from ikmkit.audit.replay import LogReader
+from ikmkit.audit.reader import LogReader
 from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.consumer import EventConsumer, Record
 from ikmkit.messaging.inbox import INBOX

@@ -1,9 +1,7 @@
 """Replay topics from Kafka without touching any consumer group.
 
-The reader assigns partitions manually (no group id, no offset commits), so
-production consumer groups never rebalance or move; it captures each
-partition's end offset at the start and stops there, so a replay of a live
-system is a consistent snapshot. Filters apply to the event's own ``ce_time``
+The records come from a group-less ``LogReader`` (``ikmkit.audit.reader``), so a replay
+of a live system is a consistent snapshot. Filters apply to the event's own ``ce_time``
 (the embedded broker's time index is unreliable, so there is no
 ``offsets_for_times``): every record is read and verified, because a stream's
 hash chain needs its predecessors, and only selected events are reported.
@@ -15,15 +13,12 @@ import asyncio
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from contracts.base import Event
-from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
 from ikmkit.audit.chain import ChainVerifier, Checked
 from ikmkit.audit.findings import Finding
 from ikmkit.audit.heads import OutboxHeads
@@ -33,9 +28,9 @@ from ikmkit.audit.published import (
     compare_published,
     wanted_sequences,
 )
+from ikmkit.audit.reader import LogReader
 from ikmkit.audit.selection import Selection
 from ikmkit.messaging.consumer import Record
-from ikmkit.messaging.kafka_security import kafka_client_options
 
 DEFAULT_WORKERS = 3
 """Worker processes ``ikm audit replay`` uses on a large log (bench/audit.py measures it)."""
@@ -72,112 +67,6 @@ class ReplayResult:
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
-
-
-class LogReader:
-    """Reads topics from the beginning to the end offsets seen at ``open``, group-less."""
-
-    def __init__(
-        self,
-        bootstrap_servers: str,
-        topics: Sequence[str] | None = None,
-        *,
-        max_records: int = 5000,
-        shard: tuple[int, int] | None = None,
-    ) -> None:
-        """``shard=(i, n)``: only every n-th partition from the i-th (parallel replay)."""
-        self._shard = shard
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="ikm-audit",
-            fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            **kafka_client_options(),
-        )
-        self._requested = list(topics) if topics else None
-        self._max_records = max_records
-        self.topics: list[str] = []
-        self.total = 0
-        self._end: dict[TopicPartition, int] = {}
-        self.truncated: frozenset[tuple[str, int]] = frozenset()
-
-    async def open(self) -> None:
-        await self._consumer.start()
-        available = await self._consumer.topics()
-        self.topics = sorted(
-            self._requested
-            if self._requested is not None
-            else (
-                t for t in available if t.startswith(TOPIC_PREFIX) and not is_dead_letter_topic(t)
-            )
-        )
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in self.topics
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
-        if self._shard is not None:
-            index, count = self._shard
-            partitions = partitions[index::count]
-        if not partitions:
-            return
-        self._consumer.assign(partitions)
-        begin = await self._consumer.beginning_offsets(partitions)
-        end = await self._consumer.end_offsets(partitions)
-        self._end = {tp: end[tp] for tp in partitions if end[tp] > begin[tp]}
-        self.truncated = frozenset((tp.topic, tp.partition) for tp in partitions if begin[tp] > 0)
-        self.total = sum(end[tp] - begin[tp] for tp in self._end)
-        for tp in partitions:
-            if tp in self._end:
-                self._consumer.seek(tp, begin[tp])
-        idle = [tp for tp in partitions if tp not in self._end]
-        if idle:
-            self._consumer.pause(*idle)
-
-    async def close(self) -> None:
-        await self._consumer.stop()
-
-    async def batches(self) -> AsyncIterator[list[Record]]:
-        """Batches in offset order per partition, up to the end offsets of the snapshot.
-
-        The embedded broker under-reports ``ListOffsets(latest)`` for multi-record
-        batches, but its fetch responses carry the right high watermark: the end of
-        a partition is the larger of the two, taken at its first fetch.
-        """
-        remaining = dict(self._end)
-        exact: set[TopicPartition] = set()
-        while remaining:
-            fetched = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            for tp, fetched_records in fetched.items():
-                end = remaining.get(tp)
-                if end is None:
-                    continue
-                if tp not in exact:
-                    exact.add(tp)
-                    end = self._widen(tp, end)
-                    remaining[tp] = end
-                records: list[Record] = list(fetched_records)
-                if records[-1].offset >= end - 1:
-                    records = [r for r in records if r.offset < end]
-                    del remaining[tp]
-                    self._consumer.pause(tp)
-                yield records
-
-    def _widen(self, tp: TopicPartition, reported_end: int) -> int:
-        highwater: int | None = self._consumer.highwater(tp)
-        if highwater is None or highwater <= reported_end:
-            return reported_end
-        self.total += highwater - reported_end
-        self._end[tp] = highwater
-        return highwater
-
-    @property
-    def end_offsets(self) -> dict[TopicPartition, int]:
-        """End offset per non-empty partition (exact once ``batches`` has read it)."""
-        return dict(self._end)
 
 
 async def replay(

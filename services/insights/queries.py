@@ -112,10 +112,7 @@ async def indicator_series(
 ) -> IndicatorSeries:
     province, regency = access.visible_place(caller, province, regency)
     definition = definition_of(indicator)
-    if not definition.has_regency and (regency is not None or by == "regency"):
-        raise InvalidInput(
-            f"{indicator} has no figures per regency", field="regency", rule="no_regency"
-        )
+    _require_regency_figures(definition, regency, by)
     if definition.ratio is not None:  # computed from its two flows (budget use)
         where = {"fiscal_year": fiscal_year, "province": province, "start": start, "end": end}
         return await _ratio_series(uow, definition, caller, by, dimension, where)
@@ -126,12 +123,7 @@ async def indicator_series(
     if by == "month":
         points = by_month(definition.kind, period, rows)
     else:
-        key = KEY_FIELD[by] or "province"
-        keyed = {**place, "dimension": _dimension_filter(by, dimension)}
-        values = totals_by_key(
-            definition.kind, period, await _rows(uow, definition, period, keyed, [key])
-        )
-        points = [Point(key=k, value=v) for k, v in sorted(values.items()) if v]
+        points = await _points_by_key(uow, definition, period, place, by, dimension)
     return IndicatorSeries(
         indicator=indicator,
         unit=definition.unit,
@@ -143,6 +135,30 @@ async def indicator_series(
         total=sum(totals_by_key(definition.kind, period, rows).values()),
         points=points,
     )
+
+
+def _require_regency_figures(definition: IndicatorDefinition, regency: str | None, by: By) -> None:
+    if not definition.has_regency and (regency is not None or by == "regency"):
+        raise InvalidInput(
+            f"{definition.id} has no figures per regency", field="regency", rule="no_regency"
+        )
+
+
+async def _points_by_key(
+    uow: InsightsUnit,
+    definition: IndicatorDefinition,
+    period: Period,
+    place: dict[str, str],
+    by: By,
+    dimension: str | None,
+) -> list[Point]:
+    """The series per province, regency or dimension value: a query of its own, grouped by
+    that key (the month totals cannot be split by it); keys with nothing are left out."""
+    key = KEY_FIELD[by] or "province"
+    keyed = {**place, "dimension": _dimension_filter(by, dimension)}
+    rows = await _rows(uow, definition, period, keyed, [key])
+    values = totals_by_key(definition.kind, period, rows)
+    return [Point(key=k, value=v) for k, v in sorted(values.items()) if v]
 
 
 async def _ratio_series(

@@ -20,7 +20,8 @@ from services.subsidy.commands import (
     RejectApplication,
     SubmitApplication,
 )
-from services.subsidy.domain.model import Application, Program
+from services.subsidy.domain.model import Application
+from services.subsidy.domain.programs import Program
 from services.subsidy.domain.reports import BudgetReport, Stats
 
 router = APIRouter(tags=["subsidy"])

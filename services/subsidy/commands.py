@@ -11,7 +11,8 @@ from contracts.registry import Directorate
 from contracts.subsidy import ProgramKind
 from contracts.values import Nib
 from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, Rupiah
-from services.subsidy.domain.model import InvoiceLine, KbliRange
+from services.subsidy.domain.model import InvoiceLine
+from services.subsidy.domain.programs import KbliRange
 
 
 class CreateProgram(BaseModel):

@@ -22,7 +22,8 @@ from services.subsidy.commands import (
     SubmitApplication,
 )
 from services.subsidy.domain import access, rules
-from services.subsidy.domain.model import Application, Program, allocate_budgets, new_id
+from services.subsidy.domain.model import Application, new_id
+from services.subsidy.domain.programs import Program, allocate_budgets
 from services.subsidy.domain.rules import Refusal
 from services.subsidy.replicas import ENTERPRISES
 from services.subsidy.store import SubsidyUnit

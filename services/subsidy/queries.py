@@ -9,7 +9,8 @@ from ikmkit.auth import Caller
 from ikmkit.service.errors import NotFound
 from ikmkit.service.listing import Listing
 from services.subsidy.domain import access, reports
-from services.subsidy.domain.model import Application, Program
+from services.subsidy.domain.model import Application
+from services.subsidy.domain.programs import Program
 from services.subsidy.domain.reports import BudgetReport, Stats
 from services.subsidy.store import SubsidyUnit
 

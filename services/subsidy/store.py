@@ -14,7 +14,8 @@ from ikmkit.store import CollectionSpec, In, Transaction
 from ikmkit.store.port import Filter, OrderBy
 from ikmkit.store.repository import Repository, Versioned
 from ikmkit.unit_of_work import UnitOfWork
-from services.subsidy.domain.model import Application, Budget, EnterpriseUsage, Program
+from services.subsidy.domain.model import Application
+from services.subsidy.domain.programs import Budget, EnterpriseUsage, Program
 from services.subsidy.domain.reports import StatsCell
 from services.subsidy.domain.rules import budget_id_for
 from services.subsidy.replicas import ENTERPRISES

@@ -11,14 +11,8 @@ import pytest
 from ikmkit.auth import Caller
 from ikmkit.service.errors import Conflict, Forbidden, InvalidInput
 from services.subsidy.domain import access, reports, rules
-from services.subsidy.domain.model import (
-    Application,
-    Budget,
-    InvoiceLine,
-    KbliRange,
-    Program,
-    budgets_of,
-)
+from services.subsidy.domain.model import Application, InvoiceLine
+from services.subsidy.domain.programs import Budget, KbliRange, Program, budgets_of
 from services.subsidy.domain.reports import StatsCell
 from services.subsidy.domain.rules import Refusal, Reservation
 from services.subsidy.replicas import EnterpriseReplica

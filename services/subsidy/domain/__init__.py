@@ -1,3 +1,3 @@
-"""The subsidy domain: programs, budgets and applications (``model``), the rules they obey
-(``rules``), who may do what (``access``) and the reports (``reports``). Pure: no I/O, no
-clock (times are passed in)."""
+"""The subsidy domain: programs and their budgets (``programs``), applications (``model``),
+the rules they obey (``rules``), who may do what (``access``) and the reports (``reports``).
+Pure: no I/O, no clock (times are passed in)."""

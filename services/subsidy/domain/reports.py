@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from contracts.subsidy import BudgetPool, ProgramKind
-from services.subsidy.domain.model import Budget
+from services.subsidy.domain.programs import Budget
 from services.subsidy.domain.rules import COMMITTED_STATUSES
 
 

@@ -24,13 +24,8 @@ from contracts.values import is_province
 from ikmkit.service.errors import Conflict, InvalidInput
 
 if TYPE_CHECKING:
-    from services.subsidy.domain.model import (
-        Application,
-        Budget,
-        InvoiceLine,
-        KbliRange,
-        Program,
-    )
+    from services.subsidy.domain.model import Application, InvoiceLine
+    from services.subsidy.domain.programs import Budget, KbliRange, Program
 
 LineKind = Literal["machine", "certification_fee"]
 
