@@ -63,7 +63,7 @@ class TargetRepository(Repository[Target]):
 
 class CountRepository:
     """The ``counts`` cells: a tally is written with one read of every touched cell, then one
-    insert (new cells) and one write per changed cell."""
+    insert (new cells), one bulk write (changed cells) and a delete per cell back to 0."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
@@ -74,6 +74,7 @@ class CountRepository:
             return
         stored = await self.tx.get_many(COUNTS, [cell.id for cell, _ in deltas])
         new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for cell, delta in deltas:
             before = stored.get(cell.id)
             if before is None:
@@ -81,7 +82,9 @@ class CountRepository:
             elif before["value"] + delta == 0:
                 await self.tx.delete(COUNTS, cell.id)
             else:
-                await self.tx.replace(COUNTS, {**before, "value": before["value"] + delta})
+                changed.append({**before, "value": before["value"] + delta})
+        if changed:
+            await self.tx.replace_many(COUNTS, changed)
         if new:
             await self.tx.insert_many(COUNTS, new)
 

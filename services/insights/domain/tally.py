@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 
 NONE = "-"
 TOTAL = NONE
@@ -37,7 +38,7 @@ class Cell:
     regency: str
     dimension: str
 
-    @property
+    @cached_property
     def id(self) -> str:
         return "|".join(
             [
