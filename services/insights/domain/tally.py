@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from functools import cached_property
 
 NONE = "-"
 TOTAL = NONE
@@ -38,30 +37,48 @@ class Cell:
     regency: str
     dimension: str
 
-    @cached_property
+    @property
     def id(self) -> str:
-        return "|".join(
-            [
-                self.indicator,
-                str(self.fiscal_year),
-                str(self.month),
-                self.province,
-                self.regency,
-                self.dimension,
-            ]
+        return cell_id(self.key)
+
+    @property
+    def key(self) -> CellKey:
+        return (
+            self.indicator,
+            self.fiscal_year,
+            self.month,
+            self.province,
+            self.regency,
+            self.dimension,
         )
 
     def document(self, value: int) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "indicator": self.indicator,
-            "fiscal_year": self.fiscal_year,
-            "month": self.month,
-            "province": self.province,
-            "regency": self.regency,
-            "dimension": self.dimension,
-            "value": value,
-        }
+        return cell_document(self.key, value)
+
+
+type CellKey = tuple[str, int, int, str, str, str]
+"""A cell's fields in ``Cell``'s order: what a tally sums by (a plain tuple hashes and compares
+several times faster than the frozen dataclass, and a batch makes ~5 of them per event)."""
+
+
+def cell_id(key: CellKey) -> str:
+    indicator, fiscal_year, month, province, regency, dimension = key
+    return f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}"
+
+
+def cell_document(key: CellKey, value: int) -> dict[str, object]:
+    """The ``counts`` document of the cell ``key`` holding ``value``."""
+    indicator, fiscal_year, month, province, regency, dimension = key
+    return {
+        "id": f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}",
+        "indicator": indicator,
+        "fiscal_year": fiscal_year,
+        "month": month,
+        "province": province,
+        "regency": regency,
+        "dimension": dimension,
+        "value": value,
+    }
 
 
 @dataclass(frozen=True)
@@ -73,11 +90,6 @@ class Position:
     province: str | None
     regency: str | None = None
     dimensions: tuple[tuple[str, str], ...] = ()
-
-
-type CellKey = tuple[str, int, int, str, str, str]
-"""A cell's fields in ``Cell``'s order: what a tally sums by (a plain tuple hashes and compares
-several times faster than the frozen dataclass, and a batch makes ~5 of them per event)."""
 
 
 @dataclass
@@ -135,7 +147,10 @@ class Tally:
         for key, amount in other.sums.items():
             self.sums[key] = self.sums.get(key, 0) + amount
 
+    def changed(self) -> list[tuple[CellKey, int]]:
+        """The non-zero deltas in cell order (a key is its cell's fields in order)."""
+        return sorted((k, d) for k, d in self.sums.items() if d != 0)
+
     def __iter__(self) -> Iterator[tuple[Cell, int]]:
-        """The non-zero deltas in cell order (the keys are the cells' fields in order)."""
-        changed = sorted((k, d) for k, d in self.sums.items() if d != 0)
-        return iter([(Cell(*k), d) for k, d in changed])
+        """The non-zero deltas in cell order."""
+        return iter([(Cell(*k), d) for k, d in self.changed()])
