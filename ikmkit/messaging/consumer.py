@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -207,9 +208,9 @@ class EventConsumer[U: UnitOfWork]:
                 await self._handlers[type(env.event)](env.event, env.attrs, uow)
 
     def _count(self, ready: list[tuple[Record, Envelope]], processed: set[str]) -> None:
-        for _, env in ready:
-            if env.attrs.id in processed:
-                metrics.EVENTS_PROCESSED.labels(self.group, type(env.event).__name__).inc()
+        by_type = Counter(type(env.event).__name__ for _, env in ready if env.attrs.id in processed)
+        for name, n in by_type.items():
+            metrics.EVENTS_PROCESSED.labels(self.group, name).inc(n)
         duplicates = len(ready) - len(processed)
         if duplicates:
             metrics.EVENTS_DUPLICATE.labels(self.group).inc(duplicates)

@@ -17,7 +17,7 @@ from functools import wraps
 from typing import Any
 
 from bson.errors import InvalidStringData
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
@@ -184,6 +184,37 @@ class MongoTransaction:
         if result.matched_count != 1:
             raise VersionConflict(collection, str(doc["id"]), expected)
         return stored
+
+    @_guarded
+    async def replace_many(self, collection: str, docs: Sequence[Document]) -> None:
+        if not docs:
+            return
+        raws = [_to_raw({**doc, "version": int(doc["version"]) + 1}) for doc in docs]
+        operations = [
+            ReplaceOne({"_id": doc["id"], "version": int(doc["version"])}, raw)
+            for doc, raw in zip(docs, raws, strict=True)
+        ]
+        try:
+            result = await self._coll(collection).bulk_write(
+                operations, ordered=True, session=self._session
+            )
+        except PyMongoError as exc:
+            if "E11000" not in str(exc) and not isinstance(exc, DuplicateKeyError):
+                raise
+            for doc in docs:
+                dup = await self._duplicate_outside(collection, doc)
+                if dup.existing_id is not None and dup.existing_id != doc["id"]:
+                    raise dup from exc
+            raise DuplicateKey(collection, ("?",), None) from exc
+        if result.matched_count != len(docs):
+            # the first document not written: what is stored is not what this wrote
+            for doc, raw in zip(docs, raws, strict=True):
+                stored = await self._coll(collection).find_one(
+                    {"_id": doc["id"]}, session=self._session
+                )
+                if stored != raw:
+                    raise VersionConflict(collection, str(doc["id"]), int(doc["version"]))
+            raise VersionConflict(collection, str(docs[0]["id"]), int(docs[0]["version"]))
 
     @_guarded
     async def patch_many(

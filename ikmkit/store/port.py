@@ -130,6 +130,11 @@ class Transaction(Protocol):
         """Write ``doc`` if the stored version is ``doc['version']``, else ``VersionConflict``."""
         ...
 
+    async def replace_many(self, collection: str, docs: Sequence[Document]) -> None:
+        """``replace`` each of ``docs`` (distinct ids), in one go: ``VersionConflict`` if any
+        stored version is not its ``doc['version']`` (the transaction must then be abandoned)."""
+        ...
+
     async def patch_many(
         self, collection: str, doc_ids: Sequence[str], fields: Mapping[str, Any]
     ) -> int:

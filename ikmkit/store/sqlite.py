@@ -88,8 +88,13 @@ def _where(where: Filter | None) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""``json.dumps(doc, separators=(",", ":"), ensure_ascii=False)``, without building an encoder
+per document."""
+
+
 def _dumps(doc: Document) -> str:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(doc)
 
 
 class _Guarded:
@@ -201,6 +206,50 @@ class SqliteTransaction:
         if cur.rowcount != 1:
             raise VersionConflict(collection, str(doc["id"]), expected)
         return stored
+
+    async def replace_many(self, collection: str, docs: Sequence[Document]) -> None:
+        self._spec(collection)
+        if not docs:
+            return
+        rows = []
+        for doc in docs:
+            expected = int(doc["version"])
+            rows.append(
+                (expected + 1, _dumps({**doc, "version": expected + 1}), doc["id"], expected)
+            )
+        try:
+            cur = self._conn.executemany(
+                f"UPDATE {_table(collection)} SET version = ?, doc = ? "
+                "WHERE id = ? AND version = ?",
+                rows,
+            )
+        except sqlite3.IntegrityError as exc:
+            raise self._unique_clash(collection, docs) from exc
+        if cur.rowcount != len(rows):
+            raise self._conflict(collection, rows)
+
+    def _unique_clash(self, collection: str, docs: Sequence[Document]) -> DuplicateKey:
+        """The unique key one of ``docs`` would share with another document."""
+        for doc in docs:
+            for fields in self._spec(collection).unique:
+                clause, params = _where({f: field_value(doc, f) for f in fields})
+                row = self._conn.execute(
+                    f"SELECT id FROM {_table(collection)}{clause} AND id != ?", [*params, doc["id"]]
+                ).fetchone()
+                if row is not None:
+                    return DuplicateKey(collection, fields, row[0])
+        return DuplicateKey(collection, ("?",), None)
+
+    def _conflict(self, collection: str, rows: Sequence[tuple[Any, ...]]) -> VersionConflict:
+        """The first document ``replace_many`` did not write (its version was not the one
+        expected): whatever is stored under its id is not what this statement wrote."""
+        for version, text, doc_id, expected in rows:
+            stored = self._conn.execute(
+                f"SELECT version, doc FROM {_table(collection)} WHERE id = ?", (doc_id,)
+            ).fetchone()
+            if stored is None or tuple(stored) != (version, text):
+                return VersionConflict(collection, str(doc_id), expected)
+        return VersionConflict(collection, str(rows[0][2]), rows[0][3])
 
     async def patch_many(
         self, collection: str, doc_ids: Sequence[str], fields: Mapping[str, Any]

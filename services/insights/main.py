@@ -33,7 +33,7 @@ def definition(
         bootstrap=partial(from_runtime, clock=clock),
         routers=routers,
         produces=[TARGET_TOPIC],
-        consumers=[ConsumerSpec(consumers.build_consumer, batch=True)],
+        consumers=[ConsumerSpec(consumers.build_consumer, batch=True, max_records=5000)],
         description="Program indicators built from every domain event (enterprises, partners, "
         "MoUs and link-and-match, courses and participants, Diklat 3in1, subsidies, mentoring, "
         "notifications), regional targets and progress, CSV/XLSX export.",

@@ -185,6 +185,7 @@ class ReplicaView[M: Replicated]:
 
     async def flush(self) -> None:
         fresh: list[dict[str, Any]] = []
+        known: list[dict[str, Any]] = []
         for key in sorted(self._changed):
             now = self._current[key]
             assert now is not None
@@ -193,7 +194,9 @@ class ReplicaView[M: Replicated]:
             if stored is None:
                 fresh.append(doc)
             else:
-                await self.tx.replace(self.replica.collection, {**doc, "version": stored.version})
+                known.append({**doc, "version": stored.version})
+        if known:
+            await self.tx.replace_many(self.replica.collection, known)
         if fresh:
             await self.tx.insert_many(self.replica.collection, fresh)
         self._changed.clear()

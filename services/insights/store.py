@@ -22,7 +22,7 @@ from ikmkit.store import CollectionSpec, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
 from services.insights.domain.model import Target
-from services.insights.domain.tally import Tally, part
+from services.insights.domain.tally import Tally, cell_document, cell_id, part
 from services.insights.replicas import ENTERPRISE_REPLICA, MOU_REPLICA, PARTNER_REPLICA, Replicas
 
 COUNTS = "counts"
@@ -63,25 +63,29 @@ class TargetRepository(Repository[Target]):
 
 class CountRepository:
     """The ``counts`` cells: a tally is written with one read of every touched cell, then one
-    insert (new cells) and one write per changed cell."""
+    insert (new cells), one bulk write (changed cells) and a delete per cell back to 0."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
     async def apply(self, tally: Tally) -> None:
-        deltas = list(tally)
+        deltas = tally.changed()
         if not deltas:
             return
-        stored = await self.tx.get_many(COUNTS, [cell.id for cell, _ in deltas])
+        ids = [cell_id(key) for key, _ in deltas]
+        stored = await self.tx.get_many(COUNTS, ids)
         new: list[dict[str, Any]] = []
-        for cell, delta in deltas:
-            before = stored.get(cell.id)
+        changed: list[dict[str, Any]] = []
+        for (key, delta), doc_id in zip(deltas, ids, strict=True):
+            before = stored.get(doc_id)
             if before is None:
-                new.append(cell.document(delta))
+                new.append(cell_document(key, delta))
             elif before["value"] + delta == 0:
-                await self.tx.delete(COUNTS, cell.id)
+                await self.tx.delete(COUNTS, doc_id)
             else:
-                await self.tx.replace(COUNTS, {**before, "value": before["value"] + delta})
+                changed.append({**before, "value": before["value"] + delta})
+        if changed:
+            await self.tx.replace_many(COUNTS, changed)
         if new:
             await self.tx.insert_many(COUNTS, new)
 

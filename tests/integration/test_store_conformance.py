@@ -99,6 +99,31 @@ async def test_replace_uses_optimistic_concurrency(store: Store) -> None:
     assert (current["age"], current["version"]) == (40, 2)
 
 
+async def test_replace_many_writes_each_document_or_none_on_a_stale_version(
+    store: Store,
+) -> None:
+    await seed(store, 4)
+    async with store.transaction() as uow:
+        docs = await uow.get_many(PEOPLE, ["p000", "p001", "p002"])
+        await uow.replace_many(PEOPLE, [{**d, "age": 99} for d in docs.values()])
+    async with store.transaction() as uow:
+        after = await uow.get_many(PEOPLE, ["p000", "p001", "p002", "p003"])
+    assert {k: (d["age"], d["version"]) for k, d in after.items() if k != "p003"} == {
+        k: (99, 2) for k in ("p000", "p001", "p002")
+    }
+    stale = [{**after["p000"], "age": 1}, {**docs["p001"], "age": 1}]  # p001: version 1
+    with pytest.raises(VersionConflict) as caught:
+        async with store.transaction() as uow:
+            await uow.replace_many(PEOPLE, stale)
+    assert caught.value.doc_id == "p001"
+    async with store.transaction() as uow:
+        kept = await uow.get_many(PEOPLE, ["p000", "p001"])
+    assert {k: (d["age"], d["version"]) for k, d in kept.items()} == {
+        "p000": (99, 2),
+        "p001": (99, 2),
+    }
+
+
 async def test_a_failed_unit_of_work_leaves_nothing_behind(store: Store) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as uow:

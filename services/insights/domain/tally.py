@@ -39,28 +39,46 @@ class Cell:
 
     @property
     def id(self) -> str:
-        return "|".join(
-            [
-                self.indicator,
-                str(self.fiscal_year),
-                str(self.month),
-                self.province,
-                self.regency,
-                self.dimension,
-            ]
+        return cell_id(self.key)
+
+    @property
+    def key(self) -> CellKey:
+        return (
+            self.indicator,
+            self.fiscal_year,
+            self.month,
+            self.province,
+            self.regency,
+            self.dimension,
         )
 
     def document(self, value: int) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "indicator": self.indicator,
-            "fiscal_year": self.fiscal_year,
-            "month": self.month,
-            "province": self.province,
-            "regency": self.regency,
-            "dimension": self.dimension,
-            "value": value,
-        }
+        return cell_document(self.key, value)
+
+
+type CellKey = tuple[str, int, int, str, str, str]
+"""A cell's fields in ``Cell``'s order: what a tally sums by (a plain tuple hashes and compares
+several times faster than the frozen dataclass, and a batch makes ~5 of them per event)."""
+
+
+def cell_id(key: CellKey) -> str:
+    indicator, fiscal_year, month, province, regency, dimension = key
+    return f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}"
+
+
+def cell_document(key: CellKey, value: int) -> dict[str, object]:
+    """The ``counts`` document of the cell ``key`` holding ``value``."""
+    indicator, fiscal_year, month, province, regency, dimension = key
+    return {
+        "id": f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}",
+        "indicator": indicator,
+        "fiscal_year": fiscal_year,
+        "month": month,
+        "province": province,
+        "regency": regency,
+        "dimension": dimension,
+        "value": value,
+    }
 
 
 @dataclass(frozen=True)
@@ -78,7 +96,11 @@ class Position:
 class Tally:
     """Deltas per cell, summed in memory."""
 
-    deltas: dict[Cell, int] = field(default_factory=dict)
+    sums: dict[CellKey, int] = field(default_factory=dict)
+
+    @property
+    def deltas(self) -> dict[Cell, int]:
+        return {Cell(*key): amount for key, amount in self.sums.items()}
 
     def add(
         self,
@@ -93,11 +115,14 @@ class Tally:
         if amount == 0:
             return
         local = at.astimezone(REPORTING_TIME) if isinstance(at, datetime) else at
-        where = (indicator, local.year, local.month, part(province), part(regency))
-        self._bump(Cell(*where, TOTAL), amount)
+        year, month, where, where_regency = local.year, local.month, part(province), part(regency)
+        sums = self.sums
+        key: CellKey = (indicator, year, month, where, where_regency, TOTAL)
+        sums[key] = sums.get(key, 0) + amount
         for name, value in (dimensions or {}).items():
             if value is not None:
-                self._bump(Cell(*where, f"{name}:{part(value)}"), amount)
+                key = (indicator, year, month, where, where_regency, f"{name}:{part(value)}")
+                sums[key] = sums.get(key, 0) + amount
 
     def add_at(self, position: Position, at: date | datetime, amount: int) -> None:
         self.add(
@@ -119,21 +144,13 @@ class Tally:
             self.add_at(after, at, 1)
 
     def merge(self, other: Tally) -> None:
-        for cell, amount in other.deltas.items():
-            self._bump(cell, amount)
+        for key, amount in other.sums.items():
+            self.sums[key] = self.sums.get(key, 0) + amount
 
-    def _bump(self, cell: Cell, amount: int) -> None:
-        self.deltas[cell] = self.deltas.get(cell, 0) + amount
+    def changed(self) -> list[tuple[CellKey, int]]:
+        """The non-zero deltas in cell order (a key is its cell's fields in order)."""
+        return sorted((k, d) for k, d in self.sums.items() if d != 0)
 
     def __iter__(self) -> Iterator[tuple[Cell, int]]:
-        """The non-zero deltas in cell order (one key per cell: comparing the dataclasses
-        pairwise was a tenth of a batch's time)."""
-        changed = [(c, d) for c, d in self.deltas.items() if d != 0]
-        changed.sort(key=_cell_order)
-        return iter(changed)
-
-
-def _cell_order(item: tuple[Cell, int]) -> tuple[str, int, int, str, str, str]:
-    """``Cell``'s own order (its fields in declaration order)."""
-    c = item[0]
-    return (c.indicator, c.fiscal_year, c.month, c.province, c.regency, c.dimension)
+        """The non-zero deltas in cell order."""
+        return iter([(Cell(*k), d) for k, d in self.changed()])

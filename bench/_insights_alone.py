@@ -1,0 +1,93 @@
+"""The insights consumer alone (no Kafka): the bench's event mix, enveloped as the relay does,
+fed to the real ``EventConsumer`` (batch path, as ``main.py`` wires it) in batches of
+``max_records`` on a SQLite file. For profiling the consumer phase of ``bench/insights.py``:
+
+    python -m bench._insights_alone [--profile out.prof] [--batch 5000]
+
+(``PRAGMAS="wal_autocheckpoint=10000"`` tries SQLite settings on its connection.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.insights import Envelopes, event_mix
+from contracts.catalog import events_on
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.store.sqlite import SqliteStore
+from ikmkit.unit_of_work import Units
+from services.insights.consumers import GROUP, on_batch, on_event
+from services.insights.handlers import events as insight_events
+from services.insights.store import COLLECTIONS, InsightsUnit
+
+
+@dataclass(frozen=True)
+class _Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+class _NoDeadLetters:
+    async def send(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("no dead letter expected")
+
+
+async def run(batch: int, profile: str | None) -> None:
+    feed = Envelopes()
+    records = [
+        _Record(t, 0, i, k, v, h)
+        for i, (t, k, v, h) in enumerate(feed.record(e) for e in event_mix(random.Random(13)))
+    ]
+    with tempfile.TemporaryDirectory() as workdir:
+        store = SqliteStore(Path(workdir) / "alone.db")
+        await store.open([*COLLECTIONS, *INBOX_COLLECTIONS])
+        for pragma in os.environ.get("PRAGMAS", "").split(";"):
+            if pragma:
+                store._conn.execute("PRAGMA " + pragma)  # type: ignore[union-attr]
+        units = Units(store, Outbox("insights"), InsightsUnit)
+        consumer = EventConsumer(group=GROUP, units=units, dead_letters=_NoDeadLetters())  # type: ignore[arg-type]
+        for topic in insight_events.TOPICS:
+            for event_type in events_on(topic):
+                consumer.handles(event_type)(on_event)
+        consumer.handles_batch(on_batch)
+        profiler = cProfile.Profile() if profile else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        for start in range(0, len(records), batch):
+            await consumer.process(records[start : start + batch])
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        took = time.perf_counter() - started
+        async with store.transaction() as tx:
+            done = await tx.count(INBOX)
+        await store.close()
+    rate = len(records) / took
+    print(f"{len(records):,} events ({done:,} processed) in {took:.2f}s: {rate:,.0f} events/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--profile")
+    args = parser.parse_args()
+    asyncio.run(run(args.batch, args.profile))
+
+
+if __name__ == "__main__":
+    main()
