@@ -24,8 +24,15 @@ from services.notify.settings import NotifySettings
 from services.registry.settings import RegistrySettings
 from services.subsidy.settings import SubsidySettings
 from services.training.settings import TrainingSettings
-from tests.deploy.kustomize import load_documents
-from tests.deploy.manifests import COMPOSE_FILE, K8S, OVERLAYS, ROOT, by_kind, rendered
+from tests.deploy.manifests import (
+    COMPOSE_FILE,
+    K8S,
+    OVERLAYS,
+    ROOT,
+    by_kind,
+    load_documents,
+    rendered,
+)
 
 ACLS = runpy.run_path(str(ROOT / "scripts" / "kafka_acls.py"))
 SECRETS = runpy.run_path(str(ROOT / "scripts" / "gen_secrets.py"))

@@ -9,15 +9,17 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy import kustomize
 from tests.deploy.manifests import (
     K8S,
     OVERLAYS,
+    RenderError,
     by_kind,
     compose_errors,
     k8s_errors,
     k8s_resource_files,
     load_compose,
+    load_documents,
+    render,
     rendered,
 )
 
@@ -67,7 +69,7 @@ def test_compose_starts_everything_in_order() -> None:
 
 @pytest.mark.parametrize("path", k8s_resource_files(), ids=lambda p: str(p.relative_to(K8S)))
 def test_every_manifest_matches_the_kubernetes_schema(path: Path) -> None:
-    for document in kustomize.load_documents(path):
+    for document in load_documents(path):
         assert k8s_errors(document) == [], f"{document['kind']}/{document['metadata']['name']}"
 
 
@@ -134,7 +136,7 @@ def test_each_service_has_probes_resources_autoscaling_budget_and_policy(overlay
 
 
 def test_consumers_never_scale_past_the_partitions_they_can_use() -> None:
-    topics = kustomize.load_documents(K8S / "external" / "kafka-topics.yaml")
+    topics = load_documents(K8S / "external" / "kafka-topics.yaml")
     partitions = min(t["spec"]["partitions"] for t in topics)
     for overlay in OVERLAYS:
         documents = rendered(overlay)
@@ -171,16 +173,33 @@ def test_external_operator_examples_parse() -> None:
     assert kinds == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "MongoDBCommunity"}
 
 
-# --- the renderer itself ---------------------------------------------------------------------
+# --- the rendering plumbing (kubectl kustomize) ----------------------------------------------
 
 
-def test_renderer_merges_named_lists_and_refuses_what_it_does_not_know(tmp_path: Path) -> None:
+def test_kustomize_merges_named_lists_and_refuses_a_broken_kustomization(tmp_path: Path) -> None:
     base = {"containers": [{"name": "a", "image": "x", "env": [{"name": "K", "value": "1"}]}]}
     patch = {"containers": [{"name": "a", "env": [{"name": "L", "value": "2"}]}]}
-    merged = kustomize.strategic_merge(base, patch)
-    assert merged["containers"][0]["image"] == "x"
-    assert [e["name"] for e in merged["containers"][0]["env"]] == ["K", "L"]
 
-    (tmp_path / "kustomization.yaml").write_text("configMapGenerator: []\n")
-    with pytest.raises(kustomize.Unsupported):
-        kustomize.render(tmp_path)
+    def deployment(pod: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "a"},
+            "spec": {"template": {"spec": pod}},
+        }
+
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(deployment(base)))
+    (tmp_path / "patch.yaml").write_text(yaml.safe_dump(deployment(patch)))
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: [base.yaml]\npatches: [{path: patch.yaml}]\n"
+    )
+    [merged] = [d["spec"]["template"]["spec"] for d in render(tmp_path)]
+    assert merged["containers"][0]["image"] == "x"
+    # Kustomize's strategic merge puts the patch's new list items first.
+    assert [e["name"] for e in merged["containers"][0]["env"]] == ["L", "K"]
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "kustomization.yaml").write_text("configMapGeneratr: []\n")
+    with pytest.raises(RenderError, match="configMapGeneratr"):
+        render(broken)
