@@ -66,6 +66,10 @@ def _service_env(kafka: str, data_dir: Path, extra: dict[str, str]) -> dict[str,
         "IKM_DATA_DIR": str(data_dir),
         # The embedded stack is a developer's: the dev JWT secret and generated signing keys.
         "IKM_ENV": "development",
+        # Development only: webhooks to receivers on this machine (production allows none).
+        "NOTIFY_WEBHOOK_ALLOWED_HOSTS": os.environ.get(
+            "NOTIFY_WEBHOOK_ALLOWED_HOSTS", "localhost,127.0.0.0/8,::1"
+        ),
     }
     env.update(signing_env(SERVICES, data_dir, env))  # every service signs, every consumer checks
     env.update(extra)

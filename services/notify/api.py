@@ -15,7 +15,9 @@ from ikmkit.service.runtime import deps_of
 from services.notify import handlers, queries
 from services.notify.bootstrap import Notify
 from services.notify.commands import Redrive, Subscribe
+from services.notify.domain import access
 from services.notify.queries import (
+    CreatedSubscription,
     DeadNotification,
     DeliveryReport,
     Messages,
@@ -71,12 +73,16 @@ async def mark_read(message_id: str, deps: Deps, caller: CurrentCaller) -> None:
     "/subscriptions",
     tags=["webhooks"],
     status_code=status.HTTP_201_CREATED,
-    summary="Subscribe a URL to event types (signed HMAC-SHA256 POSTs; see docs/notify.md)",
+    summary="Subscribe a URL to event types (Standard Webhooks signed POSTs; docs/notify.md)",
 )
-async def subscribe(body: Subscribe, deps: Deps, caller: CurrentCaller) -> SubscriptionView:
+async def subscribe(body: Subscribe, deps: Deps, caller: CurrentCaller) -> CreatedSubscription:
+    access.authorize_subscribe(caller, body.province)  # before any look-up of the host
+    await deps.guard.check(str(body.url))
     created = await deps.units.run(handlers.subscribe, body, caller)
     deps.subscriptions.invalidate()
-    return subscription_view(created)
+    generated = created.secret if body.secret is None else None
+    view = subscription_view(created).model_dump()
+    return CreatedSubscription(**view, generated_secret=generated)
 
 
 @router.get("/subscriptions", tags=["webhooks"], summary="Active webhook subscriptions")

@@ -11,8 +11,15 @@ from ikmkit.service.runtime import Runtime
 from ikmkit.store import Store
 from ikmkit.unit_of_work import Units
 from services.notify.dispatcher import Dispatcher
+from services.notify.domain.destinations import AllowList
 from services.notify.domain.model import MINISTRY, Contact, DeliveryRetries, regional_recipient
-from services.notify.senders import EmailSender, HttpWebhookSender, SmtpMailer, WebhookSender
+from services.notify.senders import (
+    EmailSender,
+    HttpWebhookSender,
+    SmtpMailer,
+    WebhookGuard,
+    WebhookSender,
+)
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyUnit, SubscriptionCache
 from services.notify.templates import Renderer
@@ -30,6 +37,7 @@ class Notify:
     dispatcher: Dispatcher
     email: EmailSender
     webhooks: WebhookSender
+    guard: WebhookGuard
 
 
 def bootstrap(
@@ -40,11 +48,13 @@ def bootstrap(
     clock: Clock = system_clock,
     email: EmailSender | None = None,
     webhooks: WebhookSender | None = None,
+    guard: WebhookGuard | None = None,
 ) -> Notify:
     """No I/O: connections open when the first message is sent."""
     units = Units(store, outbox, NotifyUnit, clock=clock)
     email = email or SmtpMailer(settings)
-    webhooks = webhooks or HttpWebhookSender(settings.webhook_timeout)
+    guard = guard or WebhookGuard(AllowList.parse(settings.webhook_allowed_hosts))
+    webhooks = webhooks or HttpWebhookSender(settings.webhook_timeout, guard)
     renderer = Renderer()
     policy = DeliveryRetries(
         max_attempts=settings.max_attempts,
@@ -63,7 +73,9 @@ def bootstrap(
     )
     contacts = configured_contacts(settings)
     cache = SubscriptionCache()
-    return Notify(units, settings, clock, renderer, contacts, cache, dispatcher, email, webhooks)
+    return Notify(
+        units, settings, clock, renderer, contacts, cache, dispatcher, email, webhooks, guard
+    )
 
 
 def from_runtime(runtime: Runtime, *, clock: Clock = system_clock) -> Notify:

@@ -20,8 +20,13 @@ class Subscribe(BaseModel):
     url: Annotated[HttpUrl, UrlConstraints(max_length=limits.URL_MAX)]
     event_types: Codes = Field(min_length=1, description="Event names, e.g. SubsidyApproved.")
     province: ProvinceCode | None = Field(None, description="Only events of this province.")
-    secret: Secret = Field(
-        min_length=16, description="Shared secret for the HMAC-SHA256 signature."
+    secret: Annotated[Secret, Field(min_length=16)] | None = Field(
+        None,
+        description=(
+            "Signing secret (Standard Webhooks): whsec_ + base64 of 24-64 bytes, or any other"
+            " text of 16+ characters, used as its UTF-8 bytes. Omitted: notify generates a"
+            " whsec_ secret and returns it once, as generated_secret."
+        ),
     )
     description: Text = ""
 

@@ -105,12 +105,14 @@ async def mark_read(uow: NotifyUnit, message_id: str, caller: Caller) -> None:
 async def subscribe(uow: NotifyUnit, cmd: Subscribe, caller: Caller) -> Subscription:
     access.authorize_subscribe(caller, cmd.province)
     webhooks.check_event_types(cmd.event_types, set(EVENTS_BY_NAME))
+    if cmd.secret is not None:
+        webhooks.check_secret(cmd.secret)
     subscription = Subscription(
         id=str(uuid.uuid4()),
         url=str(cmd.url),
         event_types=cmd.event_types,
         province=cmd.province,
-        secret=cmd.secret,
+        secret=cmd.secret or webhooks.new_secret(),
         description=cmd.description,
         created_at=uow.now,
     )

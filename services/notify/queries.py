@@ -166,6 +166,13 @@ class SubscriptionView(BaseModel):
     created_at: datetime
 
 
+class CreatedSubscription(SubscriptionView):
+    """``POST /subscriptions``'s answer: the secret only when notify generated it (shown
+    this once)."""
+
+    generated_secret: str | None = None
+
+
 def subscription_view(subscription: Subscription) -> SubscriptionView:
     return SubscriptionView.model_validate(subscription, from_attributes=True)
 

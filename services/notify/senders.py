@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+from collections.abc import Awaitable, Callable
 from email.header import Header
 from email.quoprimime import body_encode
 from email.utils import formatdate, parseaddr
@@ -12,6 +14,9 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from ikmkit.service.errors import InvalidInput
+from services.notify.domain import destinations
+from services.notify.domain.destinations import AllowList, literal_address, refusal
 from services.notify.settings import NotifySettings
 
 
@@ -115,15 +120,77 @@ class UndeliverableAddress(ValueError):
     """The address can never be delivered to: the notification is dead at once."""
 
 
-class HttpWebhookSender:
-    def __init__(self, timeout: float) -> None:
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the system resolver, as the HTTP client uses)."""
+    found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+class WebhookGuard:
+    """The SSRF guard (rules in ``domain.destinations``): checked when a subscription is
+    made and again before every send, since what a name resolves to can change."""
+
+    def __init__(
+        self, allowed: AllowList, resolver: Resolver = resolve, timeout: float = 5.0
+    ) -> None:
+        self.allowed = allowed
+        self._resolve = resolver
         self._timeout = timeout
+
+    async def addresses(self, url: str) -> list[str]:
+        """The addresses ``url`` may be called at; ``InvalidInput`` (``url``) when none."""
+        parsed = httpx.URL(url)
+        host = parsed.host
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        literal = literal_address(host)
+        if literal is not None:
+            found = [str(literal)]
+        elif self.allowed.allows_host(host):
+            return []
+        else:
+            try:
+                found = await asyncio.wait_for(self._resolve(host, port), self._timeout)
+            except (OSError, TimeoutError, UnicodeError):
+                found = []
+            if not found:
+                raise InvalidInput(
+                    f"{host} does not resolve", field="url", rule=destinations.UNRESOLVABLE
+                )
+        why = refusal(host, found, self.allowed)
+        if why is not None:
+            raise InvalidInput(why, field="url", rule=destinations.PRIVATE_ADDRESS)
+        return found
+
+    async def check(self, url: str) -> None:
+        await self.addresses(url)
+
+
+class HttpWebhookSender:
+    """POSTs to a checked address: the guard resolves the host, and the request goes to the
+    address it approved (``Host`` and TLS server name stay the URL's), so the name cannot be
+    re-pointed at an internal address between the check and the connection."""
+
+    def __init__(self, timeout: float, guard: WebhookGuard) -> None:
+        self._timeout = timeout
+        self._guard = guard
         self._client: httpx.AsyncClient | None = None
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
-        response = await self._client.post(url, content=body, headers=headers)
+        addresses = await self._guard.addresses(url)
+        target = httpx.URL(url)
+        extensions: dict[str, str] = {}
+        if addresses:
+            extensions = {"sni_hostname": target.host}
+            headers = {**headers, "Host": target.netloc.decode("ascii")}
+            target = target.copy_with(host=addresses[0])
+        response = await self._client.post(
+            target, content=body, headers=headers, extensions=extensions
+        )
         if not 200 <= response.status_code < 300:
             raise WebhookRejected(f"HTTP {response.status_code} from {url}")
 

@@ -25,6 +25,14 @@ class NotifySettings(ServiceSettings):
     smtp_timeout: float = Field(10.0, description="Seconds before an SMTP operation fails.")
     smtp_connections: int = Field(8, description="SMTP connections kept open and reused.")
     webhook_timeout: float = Field(10.0, description="Seconds a webhook receiver may take.")
+    webhook_allowed_hosts: str = Field(
+        "",
+        description=(
+            "Webhook destinations allowed although internal (comma-separated host names, IP"
+            " addresses, CIDR networks). Empty: loopback, link-local, private, multicast and"
+            " reserved addresses are refused."
+        ),
+    )
     max_attempts: int = Field(6, description="Send attempts before a notification is dead.")
     retry_base_seconds: float = Field(2.0, description="First retry after about this long.")
     retry_max_seconds: float = Field(600.0, description="Longest wait between attempts.")

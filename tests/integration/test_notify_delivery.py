@@ -8,8 +8,6 @@ One notify service per store kind serves every test of the module.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -21,6 +19,8 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
@@ -35,12 +35,16 @@ from ikmdev.infra import free_port
 from ikmkit.auth import Caller
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
+from ikmkit.service.errors import InvalidInput
 from ikmkit.store import Store
 from ikmkit.store.mongo import MongoStore
 from services.notify import handlers, queries
 from services.notify.bootstrap import bootstrap
 from services.notify.commands import Subscribe
+from services.notify.domain import webhooks
+from services.notify.domain.destinations import AllowList
 from services.notify.main import definition
+from services.notify.senders import HttpWebhookSender, WebhookGuard
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS
 from tests.conftest import STORE_KINDS, make_store
@@ -62,6 +66,8 @@ class Receiver:
         self.calls: dict[str, int] = {}
         self.accepted: dict[str, list[dict[str, Any]]] = {}
         self.bad_signatures = 0
+        self.hosts: dict[str, list[str]] = {}  # path -> Host header of each call
+        self.ids: dict[str, list[str]] = {}  # path -> webhook-id of each call
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -77,14 +83,15 @@ class Receiver:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def handle(self, request: BaseHTTPRequestHandler, path: str, body: bytes) -> None:
-        timestamp = request.headers["X-IKM-Timestamp"]
-        expected = hmac.new(
-            self.secrets[path].encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-        ).hexdigest()
-        fresh = abs(time.time() - int(timestamp)) <= 300
-        if not (
-            fresh and hmac.compare_digest(f"sha256={expected}", request.headers["X-IKM-Signature"])
-        ):
+        # Standard Webhooks, checked by its reference library: a whsec_ secret as given, an
+        # older plain secret as its UTF-8 bytes (docs/notify.md).
+        secret = self.secrets[path]
+        key: str | bytes = secret if secret.startswith("whsec_") else secret.encode()
+        self.hosts.setdefault(path, []).append(str(request.headers["Host"]))
+        self.ids.setdefault(path, []).append(str(request.headers["webhook-id"]))
+        try:
+            Webhook(key).verify(body, dict(request.headers.items()))
+        except WebhookVerificationError:
             self.bad_signatures += 1
             request.send_response(401)
             request.end_headers()
@@ -134,6 +141,7 @@ async def notify(
         retry_max_seconds=0.2,
         dispatch_idle_seconds=0.05,
         regional_emails={"32": "ikm@disperindag.jabarprov.example"},
+        webhook_allowed_hosts="127.0.0.1",  # the local receiver; production allows none
     )
     async with running_service(definition(settings, store=store)) as service:
         yield service
@@ -438,6 +446,96 @@ async def test_webhook_500s_then_200_signed(
     )
     hook = [n for n in report["notifications"] if n["channel"] == "webhook"]
     assert len(hook) == 1 and hook[0]["attempts"] == 3
+    assert receiver.ids[path] == [hook[0]["id"]] * 3  # webhook-id: the same on every retry
+
+
+async def test_a_generated_whsec_secret_is_returned_once_and_signs(
+    notify: RunningService, producer: AIOKafkaProducer, receiver: Receiver
+) -> None:
+    path = f"/hooks/{uuid.uuid4().hex}"
+    created = await notify.client.post(
+        "/subscriptions",
+        json={
+            "url": receiver.url + path,
+            "event_types": ["EnterpriseRegistered"],
+            "province": "36",  # only this test's events
+        },
+        headers=MINISTRY,
+    )
+    assert created.status_code == 201, created.text
+    secret = created.json()["generated_secret"]
+    assert secret.startswith("whsec_")
+    listed = await notify.client.get("/subscriptions", headers=MINISTRY)
+    assert secret not in listed.text
+    receiver.secrets[path] = secret
+    event_id = await publish(producer, registered(nib(), email=None, province="36"))
+
+    async def accepted() -> list[dict[str, Any]] | None:
+        return [e for e in receiver.accepted.get(path, []) if e["id"] == event_id] or None
+
+    await until(accepted, "the webhook signed with the generated secret to be accepted")
+    assert receiver.bad_signatures == 0
+    gone = await notify.client.delete(f"/subscriptions/{created.json()['id']}", headers=MINISTRY)
+    assert gone.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/x",
+        "http://192.168.1.20:8080/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://127.0.0.2:9/x",  # loopback, but not the allowed 127.0.0.1
+        "http://[::1]:9/x",
+        "http://[fd00::1]/x",
+        "http://0.0.0.0:9/x",
+    ],
+)
+async def test_internal_urls_are_refused(notify: RunningService, url: str) -> None:
+    refused = await notify.client.post(
+        "/subscriptions",
+        json={"url": url, "event_types": ["EnterpriseRegistered"], "secret": "x" * 16},
+        headers=MINISTRY,
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["detail"]
+    assert error["loc"] == ["body", "url"]
+    assert error["type"] == "invalid.webhook_private_address"
+
+
+async def test_the_sender_posts_to_the_checked_address_and_checks_again(
+    receiver: Receiver,
+) -> None:
+    """A name is resolved and checked before every send, and the request goes to the address
+    that passed (Host stays the name): re-pointing the name at an internal address stops it."""
+    table = {"hooks.test": ["127.0.0.1"]}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return table[host]
+
+    guard = WebhookGuard(AllowList.parse("127.0.0.0/8"), resolve)
+    sender = HttpWebhookSender(5.0, guard)
+    path = f"/hooks/{uuid.uuid4().hex}"
+    secret = webhooks.new_secret()
+    receiver.secrets[path] = secret
+    port = receiver.server.server_address[1]
+    url = f"http://hooks.test:{port}{path}"
+    body = b'{"id":"e-1"}'
+    subscription = webhooks.Subscription(
+        id="s", url=url, event_types=["X"], secret=secret, created_at=datetime.now(UTC)
+    )
+    headers = webhooks.signed_headers(subscription, body, str(int(time.time())), "n-1")
+    try:
+        await sender.post(url, body, headers)
+        assert receiver.accepted[path] == [{"id": "e-1"}]
+        assert receiver.hosts[path] == [f"hooks.test:{port}"]
+        table["hooks.test"] = ["10.0.0.1"]
+        with pytest.raises(InvalidInput) as refused:
+            await sender.post(url, body, headers)
+        assert refused.value.rule == "webhook_private_address"
+        assert len(receiver.hosts[path]) == 1
+    finally:
+        await sender.close()
 
 
 async def test_province_filter(

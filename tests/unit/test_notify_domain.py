@@ -3,6 +3,7 @@ templates and masking."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
@@ -93,14 +94,16 @@ def test_only_dead_notifications_are_redriven() -> None:
 
 def test_webhook_signature_follows_the_documented_recipe() -> None:
     body = b'{"id":"e1"}'
-    expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert webhooks.webhook_signature("s3cret", "1700000000", body) == f"sha256={expected}"
-    signature = f"sha256={expected}"
+    mac = hmac.new(b"s3cret", b"n1.1700000000." + body, hashlib.sha256).digest()
+    expected = base64.b64encode(mac).decode()
+    assert webhooks.webhook_signature("s3cret", "n1", "1700000000", body) == f"v1,{expected}"
+    signature = {"webhook-id": "n1", "webhook-timestamp": "1700000000"}
+    signature["webhook-signature"] = f"v1,{expected}"
     ok = webhooks.verify_webhook_signature
-    assert ok("s3cret", "1700000000", body, signature, now=1700000100)
-    assert not ok("other", "1700000000", body, signature, now=1700000100)
-    assert not ok("s3cret", "1700000000", body + b" ", signature, now=1700000100)
-    assert not ok("s3cret", "1700000000", body, signature, now=1700001000)  # stale
+    assert ok("s3cret", signature, body, now=1700000100)
+    assert not ok("other", signature, body, now=1700000100)
+    assert not ok("s3cret", signature, body + b" ", now=1700000100)
+    assert not ok("s3cret", signature, body, now=1700001000)  # stale
 
 
 def test_subscription_province_filter() -> None:

@@ -6,9 +6,13 @@ contract-marked personal data masked.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
+import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +25,11 @@ from ikmkit.service.errors import InvalidInput
 from ikmkit.store.repository import Versioned
 from services.notify.domain.model import Notification, notification_id, subscription_recipient
 
-SIGNATURE_HEADER = "X-IKM-Signature"
-TIMESTAMP_HEADER = "X-IKM-Timestamp"
+# Standard Webhooks (https://www.standardwebhooks.com/): headers and secret form.
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
 
 
 class Subscription(Versioned):
@@ -85,31 +92,74 @@ def notifications_for(
     ]
 
 
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """``sha256=`` + hex HMAC-SHA256 over ``<timestamp>.<body>`` (see docs/notify.md)."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
+def signing_key(secret: str) -> bytes:
+    """The HMAC key: a ``whsec_<base64>`` secret's decoded bytes (Standard Webhooks); any
+    other secret (subscriptions made before the standard, or a chosen passphrase) is used as
+    its UTF-8 bytes, so existing receivers keep their secret (docs/notify.md)."""
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    return secret.encode()
+
+
+def check_secret(secret: str) -> None:
+    """A ``whsec_`` secret must be base64 of 24 to 64 bytes (the standard's range)."""
+    if not secret.startswith(SECRET_PREFIX):
+        return
+    try:
+        size = len(signing_key(secret))
+    except (binascii.Error, ValueError):
+        size = -1
+    if not 24 <= size <= 64:
+        raise InvalidInput(
+            "a whsec_ secret is whsec_ + base64 of 24 to 64 random bytes",
+            field="secret",
+            rule="webhook_secret_format",
+        )
+
+
+def new_secret() -> str:
+    """``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
+    """``v1,`` + base64 HMAC-SHA256 over ``<id>.<timestamp>.<body>`` (Standard Webhooks)."""
+    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    mac = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return f"v1,{base64.b64encode(mac).decode()}"
 
 
 def verify_webhook_signature(
-    secret: str, timestamp: str, body: bytes, signature: str, *, now: float, tolerance: float = 300
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: float,
+    tolerance: float = 300,
 ) -> bool:
-    """The receiver's check: right signature, and a timestamp recent enough to stop replays."""
+    """The receiver's check: a ``v1`` signature among the space-separated ones matches, and
+    the timestamp is recent enough to stop replays."""
+    found = {k.lower(): v for k, v in headers.items()}
+    msg_id, timestamp = found.get(ID_HEADER, ""), found.get(TIMESTAMP_HEADER, "")
     try:
-        fresh = abs(now - float(timestamp)) <= tolerance
+        fresh = abs(now - int(timestamp)) <= tolerance
     except ValueError:
         return False
-    return fresh and hmac.compare_digest(webhook_signature(secret, timestamp, body), signature)
+    expected = webhook_signature(secret, msg_id, timestamp, body)
+    offered = found.get(SIGNATURE_HEADER, "").split(" ")
+    return bool(msg_id) and fresh and any(hmac.compare_digest(expected, o) for o in offered)
 
 
 def signed_headers(
     subscription: Subscription, body: bytes, timestamp: str, delivery_id: str
 ) -> dict[str, str]:
+    """Standard Webhooks headers; ``webhook-id`` is the notification id, the same on every
+    retry of one delivery (receivers drop duplicates with it)."""
     return {
         "Content-Type": "application/cloudevents+json",
+        ID_HEADER: delivery_id,
         TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: webhook_signature(subscription.secret, timestamp, body),
-        "X-IKM-Delivery-Id": delivery_id,
+        SIGNATURE_HEADER: webhook_signature(subscription.secret, delivery_id, timestamp, body),
     }
 
 
