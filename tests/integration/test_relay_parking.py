@@ -59,6 +59,9 @@ async def test_an_oversized_event_is_parked_and_holds_back_only_its_own_stream(
         later = await add(store, topic, victim, "added while parked")
         more = await add(store, topic, other, "o3")
         await eventually(lambda: _has(kafka, topic, [more]))
+        # The pass that published "o3" records its outcomes (and holds "later") after the
+        # publish: wait for that record, or stopping the relay may cut the pass short.
+        await eventually(lambda: _recorded(store, more, later))
     finally:
         await relay.stop()
 
@@ -118,6 +121,12 @@ async def test_a_forced_retry_skips_the_services_own_size_check(
     relay.released(outcome.stream)
     assert await relay.publish_pending() == 1
     assert (await on_topic(kafka, topic))["k"] == [big, after]
+
+
+async def _recorded(store: Store, sent: str, held: str) -> bool:
+    async with store.transaction() as uow:
+        rows = await uow.get_many(OUTBOX, [sent, held])
+    return rows[sent].get("sent") is True and rows[held].get("held") is True
 
 
 async def _has(kafka: str, topic: str, ids: list[str]) -> bool:
