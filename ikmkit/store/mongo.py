@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
+from ikmkit.store.mongo_query import Raw, from_raw, keyset_query, mongo_path, mongo_query, to_raw
 from ikmkit.store.port import (
     ENCODING_ERRORS,
     CollectionSpec,
@@ -30,10 +31,8 @@ from ikmkit.store.port import (
     DuplicateKey,
     Filter,
     GroupRow,
-    In,
     OrderBy,
     Page,
-    Range,
     StoreError,
     Transaction,
     TransactionConflict,
@@ -41,7 +40,6 @@ from ikmkit.store.port import (
     unstorable,
 )
 
-Raw = dict[str, Any]
 _UNSTORABLE: tuple[type[Exception], ...] = (*ENCODING_ERRORS, InvalidStringData)
 
 
@@ -59,39 +57,6 @@ def _guarded[**P, T](
             raise unstorable(exc) from exc
 
     return guarded
-
-
-def _path(path: str) -> str:
-    return "_id" if path == "id" else path
-
-
-def _query(where: Filter | None) -> Raw:
-    query: Raw = {}
-    for path, value in (where or {}).items():
-        if isinstance(value, In):
-            query[_path(path)] = {"$in": list(value.values)}
-        elif isinstance(value, Range):
-            bounds: Raw = {}
-            if value.gte is not None:
-                bounds["$gte"] = value.gte
-            if value.lt is not None:
-                bounds["$lt"] = value.lt
-            if bounds:
-                query[_path(path)] = bounds
-        else:
-            query[_path(path)] = value
-    return query
-
-
-def _to_raw(doc: Document) -> Raw:
-    raw = {k: v for k, v in doc.items() if k != "id"}
-    raw["_id"] = doc["id"]
-    return raw
-
-
-def _from_raw(raw: Raw) -> Document:
-    doc = {k: v for k, v in raw.items() if k != "_id"}
-    return {"id": raw["_id"], **doc}
 
 
 def _is_transient(exc: PyMongoError) -> bool:
@@ -134,18 +99,18 @@ class MongoTransaction:
     @_guarded
     async def get(self, collection: str, doc_id: str) -> Document | None:
         raw = await self._coll(collection).find_one({"_id": doc_id}, session=self._session)
-        return None if raw is None else _from_raw(raw)
+        return None if raw is None else from_raw(raw)
 
     @_guarded
     async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
         cursor = self._coll(collection).find({"_id": {"$in": list(doc_ids)}}, session=self._session)
-        return {str(raw["_id"]): _from_raw(raw) async for raw in cursor}
+        return {str(raw["_id"]): from_raw(raw) async for raw in cursor}
 
     @_guarded
     async def insert(self, collection: str, doc: Document) -> Document:
         stored = {**doc, "version": 1}
         try:
-            await self._coll(collection).insert_one(_to_raw(stored), session=self._session)
+            await self._coll(collection).insert_one(to_raw(stored), session=self._session)
         except DuplicateKeyError as exc:
             raise await self._duplicate_outside(collection, stored) from exc
         return stored
@@ -159,7 +124,7 @@ class MongoTransaction:
     async def insert_many(self, collection: str, docs: Sequence[Document]) -> None:
         if not docs:
             return
-        raws = [_to_raw({**d, "version": 1}) for d in docs]
+        raws = [to_raw({**d, "version": 1}) for d in docs]
         try:
             await self._coll(collection).insert_many(raws, ordered=True, session=self._session)
         except PyMongoError as exc:
@@ -177,7 +142,7 @@ class MongoTransaction:
         stored = {**doc, "version": expected + 1}
         try:
             result = await self._coll(collection).replace_one(
-                {"_id": doc["id"], "version": expected}, _to_raw(stored), session=self._session
+                {"_id": doc["id"], "version": expected}, to_raw(stored), session=self._session
             )
         except DuplicateKeyError as exc:
             raise await self._duplicate_outside(collection, stored) from exc
@@ -189,7 +154,7 @@ class MongoTransaction:
     async def replace_many(self, collection: str, docs: Sequence[Document]) -> None:
         if not docs:
             return
-        raws = [_to_raw({**doc, "version": int(doc["version"]) + 1}) for doc in docs]
+        raws = [to_raw({**doc, "version": int(doc["version"]) + 1}) for doc in docs]
         operations = [
             ReplaceOne({"_id": doc["id"], "version": int(doc["version"])}, raw)
             for doc, raw in zip(docs, raws, strict=True)
@@ -259,21 +224,21 @@ class MongoTransaction:
         cursor: str | None = None,
     ) -> Page:
         order = full_order(order_by)
-        query = _query(where)
+        query = mongo_query(where)
         if cursor:
-            keyset = _keyset(order, decode_cursor(cursor, order))
+            keyset = keyset_query(order, decode_cursor(cursor, order))
             query = {"$and": [query, keyset]} if query else keyset
         found = self._coll(collection).find(query, session=self._session)
-        found = found.sort([(_path(f), d) for f, d in order]).limit(limit + 1)
+        found = found.sort([(mongo_path(f), d) for f, d in order]).limit(limit + 1)
         raws = [raw async for raw in found]
-        items = [_from_raw(r) for r in raws[:limit]]
+        items = [from_raw(r) for r in raws[:limit]]
         next_cursor = encode_cursor(items[-1], order) if len(raws) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     @_guarded
     async def count(self, collection: str, where: Filter | None = None) -> int:
         return int(
-            await self._coll(collection).count_documents(_query(where), session=self._session)
+            await self._coll(collection).count_documents(mongo_query(where), session=self._session)
         )
 
     @_guarded
@@ -286,12 +251,12 @@ class MongoTransaction:
         sums: Sequence[str] = (),
     ) -> list[GroupRow]:
         group: Raw = {
-            "_id": {f"k{i}": f"${_path(f)}" for i, f in enumerate(by)},
+            "_id": {f"k{i}": f"${mongo_path(f)}" for i, f in enumerate(by)},
             "count": {"$sum": 1},
         }
         for i, path in enumerate(sums):
             group[f"s{i}"] = {"$sum": f"${path}"}
-        pipeline = [{"$match": _query(where)}, {"$group": group}]
+        pipeline = [{"$match": mongo_query(where)}, {"$group": group}]
         rows: list[GroupRow] = []
         cursor = await self._coll(collection).aggregate(pipeline, session=self._session)
         async for raw in cursor:
@@ -299,15 +264,6 @@ class MongoTransaction:
             totals = {s: raw[f"s{i}"] for i, s in enumerate(sums)}
             rows.append(GroupRow(key=key, count=int(raw["count"]), sums=totals))
         return rows
-
-
-def _keyset(order: list[tuple[str, Any]], values: list[Any]) -> Raw:
-    ors: list[Raw] = []
-    for i, (path, direction) in enumerate(order):
-        clause: Raw = {_path(p): values[j] for j, (p, _) in enumerate(order[:i])}
-        clause[_path(path)] = {"$gt" if direction == 1 else "$lt": values[i]}
-        ors.append(clause)
-    return {"$or": ors}
 
 
 def _discard_server_session(session: AsyncClientSession) -> None:
@@ -357,7 +313,9 @@ class MongoStore:
                 await db.create_collection(spec.name)
             for unique, field_sets in ((True, spec.unique), (False, spec.indexes)):
                 for fields in field_sets:
-                    await db[spec.name].create_index([(_path(f), 1) for f in fields], unique=unique)
+                    await db[spec.name].create_index(
+                        [(mongo_path(f), 1) for f in fields], unique=unique
+                    )
             self._specs[spec.name] = spec
 
     async def close(self) -> None:

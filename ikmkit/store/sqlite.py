@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -20,106 +19,33 @@ from typing import Any
 
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
 from ikmkit.store.port import (
-    ENCODING_ERRORS,
     CollectionSpec,
     Document,
     DuplicateKey,
     Filter,
     GroupRow,
-    In,
     OrderBy,
     Page,
-    Range,
     StoreError,
     Transaction,
     VersionConflict,
-    unstorable,
 )
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-
-
-def _table(name: str) -> str:
-    if not _NAME.match(name):
-        raise StoreError(f"invalid collection name {name!r}")
-    return f'"c_{name}"'
-
-
-def _expr(path: str) -> str:
-    if path == "id":
-        return "id"
-    if path == "version":
-        return "version"
-    if not _PATH.match(path):
-        raise StoreError(f"invalid field path {path!r}")
-    return f"json_extract(doc, '$.{path}')"
-
-
-def _sql_value(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
-    return value
-
-
-def _where(where: Filter | None) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    for path, value in (where or {}).items():
-        expr = _expr(path)
-        if isinstance(value, In):
-            if not value.values:
-                clauses.append("0")
-                continue
-            clauses.append(f"{expr} IN ({','.join('?' * len(value.values))})")
-            params.extend(_sql_value(v) for v in value.values)
-        elif isinstance(value, Range):
-            if value.gte is not None:
-                clauses.append(f"{expr} >= ?")
-                params.append(_sql_value(value.gte))
-            if value.lt is not None:
-                clauses.append(f"{expr} < ?")
-                params.append(_sql_value(value.lt))
-        elif value is None:
-            clauses.append(f"{expr} IS NULL")
-        else:
-            clauses.append(f"{expr} = ?")
-            params.append(_sql_value(value))
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""``json.dumps(doc, separators=(",", ":"), ensure_ascii=False)``, without building an encoder
-per document."""
-
-
-def _dumps(doc: Document) -> str:
-    return _ENCODER.encode(doc)
-
-
-class _Guarded:
-    """The connection as a unit of work uses it: a value SQLite cannot bind (a lone surrogate
-    cannot be encoded as UTF-8; an int beyond 64 bits) is the caller's error, not a crash."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        try:
-            return self._conn.execute(sql, params)
-        except ENCODING_ERRORS as exc:
-            raise unstorable(exc) from exc
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> sqlite3.Cursor:
-        try:
-            return self._conn.executemany(sql, rows)
-        except ENCODING_ERRORS as exc:
-            raise unstorable(exc) from exc
+from ikmkit.store.sqlite_sql import (
+    Guarded,
+    checked,
+    dumps,
+    field_sql,
+    keyset_sql,
+    load,
+    number,
+    table_name,
+    where_sql,
+)
 
 
 class SqliteTransaction:
     def __init__(self, conn: sqlite3.Connection, specs: Mapping[str, CollectionSpec]) -> None:
-        self._conn = _Guarded(conn)
+        self._conn = Guarded(conn)
         self._specs = specs
 
     def _spec(self, collection: str) -> CollectionSpec:
@@ -131,9 +57,9 @@ class SqliteTransaction:
     async def get(self, collection: str, doc_id: str) -> Document | None:
         self._spec(collection)
         row = self._conn.execute(
-            f"SELECT doc FROM {_table(collection)} WHERE id = ?", (doc_id,)
+            f"SELECT doc FROM {table_name(collection)} WHERE id = ?", (doc_id,)
         ).fetchone()
-        return None if row is None else _load(row[0])
+        return None if row is None else load(row[0])
 
     async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
         self._spec(collection)
@@ -143,9 +69,9 @@ class SqliteTransaction:
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                f"SELECT id, doc FROM {_table(collection)} WHERE id IN ({marks})", chunk
+                f"SELECT id, doc FROM {table_name(collection)} WHERE id IN ({marks})", chunk
             ).fetchall()
-            found.update((row[0], _load(row[1])) for row in rows)
+            found.update((row[0], load(row[1])) for row in rows)
         return found
 
     def _duplicate(
@@ -153,13 +79,13 @@ class SqliteTransaction:
     ) -> DuplicateKey:
         spec = self._spec(collection)
         if self._conn.execute(
-            f"SELECT 1 FROM {_table(collection)} WHERE id = ?", (doc["id"],)
+            f"SELECT 1 FROM {table_name(collection)} WHERE id = ?", (doc["id"],)
         ).fetchone():
             return DuplicateKey(collection, ("id",), str(doc["id"]))
         for fields in spec.unique:
-            clause, params = _where({f: field_value(doc, f) for f in fields})
+            clause, params = where_sql({f: field_value(doc, f) for f in fields})
             row = self._conn.execute(
-                f"SELECT id FROM {_table(collection)}{clause}", params
+                f"SELECT id FROM {table_name(collection)}{clause}", params
             ).fetchone()
             if row is not None:
                 return DuplicateKey(collection, fields, row[0])
@@ -170,8 +96,8 @@ class SqliteTransaction:
         stored = {**doc, "version": 1}
         try:
             self._conn.execute(
-                f"INSERT INTO {_table(collection)} (id, version, doc) VALUES (?, 1, ?)",
-                (stored["id"], _dumps(stored)),
+                f"INSERT INTO {table_name(collection)} (id, version, doc) VALUES (?, 1, ?)",
+                (stored["id"], dumps(stored)),
             )
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(collection, stored, exc) from exc
@@ -179,10 +105,10 @@ class SqliteTransaction:
 
     async def insert_many(self, collection: str, docs: Sequence[Document]) -> None:
         self._spec(collection)
-        rows = [(d["id"], _dumps({**d, "version": 1})) for d in docs]
+        rows = [(d["id"], dumps({**d, "version": 1})) for d in docs]
         try:
             self._conn.executemany(
-                f"INSERT INTO {_table(collection)} (id, version, doc) VALUES (?, 1, ?)", rows
+                f"INSERT INTO {table_name(collection)} (id, version, doc) VALUES (?, 1, ?)", rows
             )
         except sqlite3.IntegrityError as exc:
             for doc in docs:
@@ -197,9 +123,9 @@ class SqliteTransaction:
         stored = {**doc, "version": expected + 1}
         try:
             cur = self._conn.execute(
-                f"UPDATE {_table(collection)} SET version = ?, doc = ? "
-                "WHERE id = ? AND version = ?",
-                (expected + 1, _dumps(stored), doc["id"], expected),
+                f"UPDATE {table_name(collection)} SET version = ?, doc = ?"
+                " WHERE id = ? AND version = ?",
+                (expected + 1, dumps(stored), doc["id"], expected),
             )
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(collection, stored, exc) from exc
@@ -215,12 +141,12 @@ class SqliteTransaction:
         for doc in docs:
             expected = int(doc["version"])
             rows.append(
-                (expected + 1, _dumps({**doc, "version": expected + 1}), doc["id"], expected)
+                (expected + 1, dumps({**doc, "version": expected + 1}), doc["id"], expected)
             )
         try:
             cur = self._conn.executemany(
-                f"UPDATE {_table(collection)} SET version = ?, doc = ? "
-                "WHERE id = ? AND version = ?",
+                f"UPDATE {table_name(collection)} SET version = ?, doc = ?"
+                " WHERE id = ? AND version = ?",
                 rows,
             )
         except sqlite3.IntegrityError as exc:
@@ -232,9 +158,10 @@ class SqliteTransaction:
         """The unique key one of ``docs`` would share with another document."""
         for doc in docs:
             for fields in self._spec(collection).unique:
-                clause, params = _where({f: field_value(doc, f) for f in fields})
+                clause, params = where_sql({f: field_value(doc, f) for f in fields})
                 row = self._conn.execute(
-                    f"SELECT id FROM {_table(collection)}{clause} AND id != ?", [*params, doc["id"]]
+                    f"SELECT id FROM {table_name(collection)}{clause} AND id != ?",
+                    [*params, doc["id"]],
                 ).fetchone()
                 if row is not None:
                     return DuplicateKey(collection, fields, row[0])
@@ -245,7 +172,7 @@ class SqliteTransaction:
         expected): whatever is stored under its id is not what this statement wrote."""
         for version, text, doc_id, expected in rows:
             stored = self._conn.execute(
-                f"SELECT version, doc FROM {_table(collection)} WHERE id = ?", (doc_id,)
+                f"SELECT version, doc FROM {table_name(collection)} WHERE id = ?", (doc_id,)
             ).fetchone()
             if stored is None or tuple(stored) != (version, text):
                 return VersionConflict(collection, str(doc_id), expected)
@@ -258,13 +185,13 @@ class SqliteTransaction:
         ids = list(doc_ids)
         if not ids:
             return 0
-        setters = ", ".join(f"'$.{_checked(f)}', json(?)" for f in fields)
+        setters = ", ".join(f"'$.{checked(f)}', json(?)" for f in fields)
         values = [json.dumps(v) for v in fields.values()]
         total = 0
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             cur = self._conn.execute(
-                f"UPDATE {_table(collection)} SET version = version + 1, "
+                f"UPDATE {table_name(collection)} SET version = version + 1, "
                 f"doc = json_set(json_set(doc, {setters}), '$.version', version + 1) "
                 f"WHERE id IN ({','.join('?' * len(chunk))})",
                 [*values, *chunk],
@@ -280,9 +207,9 @@ class SqliteTransaction:
             params = [json.dumps(v) for v in fields.values()]
             by_shape.setdefault(tuple(fields), []).append([*params, doc_id])
         for shape, rows in by_shape.items():
-            setters = ", ".join(f"'$.{_checked(f)}', json(?)" for f in shape)
+            setters = ", ".join(f"'$.{checked(f)}', json(?)" for f in shape)
             cur = self._conn.executemany(
-                f"UPDATE {_table(collection)} SET version = version + 1, "
+                f"UPDATE {table_name(collection)} SET version = version + 1, "
                 f"doc = json_set(json_set(doc, {setters}), '$.version', version + 1) "
                 "WHERE id = ?",
                 rows,
@@ -292,7 +219,7 @@ class SqliteTransaction:
 
     async def delete(self, collection: str, doc_id: str) -> bool:
         self._spec(collection)
-        cur = self._conn.execute(f"DELETE FROM {_table(collection)} WHERE id = ?", (doc_id,))
+        cur = self._conn.execute(f"DELETE FROM {table_name(collection)} WHERE id = ?", (doc_id,))
         return cur.rowcount == 1
 
     async def find(
@@ -306,24 +233,24 @@ class SqliteTransaction:
     ) -> Page:
         self._spec(collection)
         order = full_order(order_by)
-        clause, params = _where(where)
+        clause, params = where_sql(where)
         if cursor:
-            keyset, keyset_params = _keyset(order, decode_cursor(cursor, order))
+            keyset, keyset_params = keyset_sql(order, decode_cursor(cursor, order))
             clause = f"{clause} AND {keyset}" if clause else f" WHERE {keyset}"
             params.extend(keyset_params)
-        order_sql = ", ".join(f"{_expr(f)} {'ASC' if d == 1 else 'DESC'}" for f, d in order)
+        order_sql = ", ".join(f"{field_sql(f)} {'ASC' if d == 1 else 'DESC'}" for f, d in order)
         rows = self._conn.execute(
-            f"SELECT doc FROM {_table(collection)}{clause} ORDER BY {order_sql} LIMIT ?",
+            f"SELECT doc FROM {table_name(collection)}{clause} ORDER BY {order_sql} LIMIT ?",
             [*params, limit + 1],
         ).fetchall()
-        items = [_load(r[0]) for r in rows[:limit]]
+        items = [load(r[0]) for r in rows[:limit]]
         next_cursor = encode_cursor(items[-1], order) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     async def count(self, collection: str, where: Filter | None = None) -> int:
         self._spec(collection)
-        clause, params = _where(where)
-        row = self._conn.execute(f"SELECT COUNT(*) FROM {_table(collection)}{clause}", params)
+        clause, params = where_sql(where)
+        row = self._conn.execute(f"SELECT COUNT(*) FROM {table_name(collection)}{clause}", params)
         return int(row.fetchone()[0])
 
     async def group(
@@ -335,47 +262,19 @@ class SqliteTransaction:
         sums: Sequence[str] = (),
     ) -> list[GroupRow]:
         self._spec(collection)
-        clause, params = _where(where)
-        keys = [_expr(f) for f in by]
-        select = [*keys, "COUNT(*)", *(f"TOTAL({_expr(s)})" for s in sums)]
+        clause, params = where_sql(where)
+        keys = [field_sql(f) for f in by]
+        select = [*keys, "COUNT(*)", *(f"TOTAL({field_sql(s)})" for s in sums)]
         group_sql = f" GROUP BY {', '.join(keys)}" if keys else ""
         rows = self._conn.execute(
-            f"SELECT {', '.join(select)} FROM {_table(collection)}{clause}{group_sql}", params
+            f"SELECT {', '.join(select)} FROM {table_name(collection)}{clause}{group_sql}", params
         ).fetchall()
         result: list[GroupRow] = []
         for row in rows:
             key = dict(zip(by, row[: len(by)], strict=True))
-            totals = {s: _number(v) for s, v in zip(sums, row[len(by) + 1 :], strict=True)}
+            totals = {s: number(v) for s, v in zip(sums, row[len(by) + 1 :], strict=True)}
             result.append(GroupRow(key=key, count=int(row[len(by)]), sums=totals))
         return result
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
-
-
-def _checked(path: str) -> str:
-    if not _PATH.match(path):
-        raise StoreError(f"invalid field path {path!r}")
-    return path
-
-
-def _load(raw: str) -> Document:
-    doc: Document = json.loads(raw)
-    return doc
-
-
-def _keyset(order: list[tuple[str, Any]], values: list[Any]) -> tuple[str, list[Any]]:
-    """``(a, b, id) > (va, vb, vid)`` honouring each field's direction."""
-    ors: list[str] = []
-    params: list[Any] = []
-    for i, (path, direction) in enumerate(order):
-        ands = [f"{_expr(p)} = ?" for p, _ in order[:i]]
-        params.extend(values[:i])
-        ands.append(f"{_expr(path)} {'>' if direction == 1 else '<'} ?")
-        params.append(values[i])
-        ors.append("(" + " AND ".join(ands) + ")")
-    return "(" + " OR ".join(ors) + ")", params
 
 
 class SqliteStore:
@@ -402,7 +301,7 @@ class SqliteStore:
             self._create(conn, spec)
 
     def _create(self, conn: sqlite3.Connection, spec: CollectionSpec) -> None:
-        table = _table(spec.name)
+        table = table_name(spec.name)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} "
             "(id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)"
@@ -410,7 +309,7 @@ class SqliteStore:
         for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
             for fields in field_sets:
                 name = f"ix_{spec.name}_{'_'.join(f.replace('.', '_') for f in fields)}"
-                cols = ", ".join(_expr(f) for f in fields)
+                cols = ", ".join(field_sql(f) for f in fields)
                 conn.execute(f'CREATE {kind} IF NOT EXISTS "{name}" ON {table} ({cols})')
         self._specs[spec.name] = spec
 

@@ -5,7 +5,6 @@ course's events are born here, in seat order, on the course's stream."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -30,6 +29,7 @@ from ikmkit.service.errors import Conflict, InvalidInput, NotFound
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.training.domain import rules
+from services.training.domain.outcomes import Cancellation, Completion, Placed, Seat
 from services.training.domain.participants import (
     Certificate,
     Enrollment,
@@ -54,35 +54,6 @@ SCHEDULED_FIELDS = {
     "eligible_countries",
     "min_attendance_percent",
 }
-
-
-@dataclass(frozen=True)
-class Seat:
-    """A newcomer's place: the course with its counts, and the enrollment."""
-
-    course: Course
-    enrollment: Enrollment
-
-
-@dataclass(frozen=True)
-class Cancellation:
-    course: Course
-    left: Enrollment
-    promoted: Enrollment | None
-
-
-@dataclass(frozen=True)
-class Completion:
-    course: Course
-    passed: list[Enrollment]
-    failed: list[Enrollment]
-    certificates: list[Certificate]
-
-
-@dataclass(frozen=True)
-class Placed:
-    enrollment: Enrollment
-    placement: Placement
 
 
 class Course(Versioned):

@@ -1,0 +1,120 @@
+"""SQL building and document encoding for the SQLite adapter (``ikmkit.store.sqlite``):
+table and field-path names, filters and keyset conditions as SQL, JSON in and out."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from ikmkit.store.port import ENCODING_ERRORS, Document, Filter, In, Range, StoreError, unstorable
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def table_name(name: str) -> str:
+    if not NAME.match(name):
+        raise StoreError(f"invalid collection name {name!r}")
+    return f'"c_{name}"'
+
+
+def field_sql(path: str) -> str:
+    if path == "id":
+        return "id"
+    if path == "version":
+        return "version"
+    if not PATH.match(path):
+        raise StoreError(f"invalid field path {path!r}")
+    return f"json_extract(doc, '$.{path}')"
+
+
+def sql_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return value
+
+
+def where_sql(where: Filter | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for path, value in (where or {}).items():
+        expr = field_sql(path)
+        if isinstance(value, In):
+            if not value.values:
+                clauses.append("0")
+                continue
+            clauses.append(f"{expr} IN ({','.join('?' * len(value.values))})")
+            params.extend(sql_value(v) for v in value.values)
+        elif isinstance(value, Range):
+            if value.gte is not None:
+                clauses.append(f"{expr} >= ?")
+                params.append(sql_value(value.gte))
+            if value.lt is not None:
+                clauses.append(f"{expr} < ?")
+                params.append(sql_value(value.lt))
+        elif value is None:
+            clauses.append(f"{expr} IS NULL")
+        else:
+            clauses.append(f"{expr} = ?")
+            params.append(sql_value(value))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""``json.dumps(doc, separators=(",", ":"), ensure_ascii=False)``, without building an encoder
+per document."""
+
+
+def dumps(doc: Document) -> str:
+    return ENCODER.encode(doc)
+
+
+class Guarded:
+    """The connection as a unit of work uses it: a value SQLite cannot bind (a lone surrogate
+    cannot be encoded as UTF-8; an int beyond 64 bits) is the caller's error, not a crash."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except ENCODING_ERRORS as exc:
+            raise unstorable(exc) from exc
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> sqlite3.Cursor:
+        try:
+            return self._conn.executemany(sql, rows)
+        except ENCODING_ERRORS as exc:
+            raise unstorable(exc) from exc
+
+
+def number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def checked(path: str) -> str:
+    if not PATH.match(path):
+        raise StoreError(f"invalid field path {path!r}")
+    return path
+
+
+def load(raw: str) -> Document:
+    doc: Document = json.loads(raw)
+    return doc
+
+
+def keyset_sql(order: list[tuple[str, Any]], values: list[Any]) -> tuple[str, list[Any]]:
+    """``(a, b, id) > (va, vb, vid)`` honouring each field's direction."""
+    ors: list[str] = []
+    params: list[Any] = []
+    for i, (path, direction) in enumerate(order):
+        ands = [f"{field_sql(p)} = ?" for p, _ in order[:i]]
+        params.extend(values[:i])
+        ands.append(f"{field_sql(path)} {'>' if direction == 1 else '<'} ?")
+        params.append(values[i])
+        ors.append("(" + " AND ".join(ands) + ")")
+    return "(" + " OR ".join(ors) + ")", params
