@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -24,6 +26,37 @@ class InvalidInput(AppError):
 
     status_code = 422
     error_type = "invalid"
+
+
+class InvalidInputs(InvalidInput):
+    """Several fields break rules: one 422 naming every field and rule at once."""
+
+    def __init__(self, violations: Sequence[InvalidInput]) -> None:
+        self.violations = list(violations)
+        first = self.violations[0]
+        super().__init__(first.message, field=first.field, rule=first.rule)
+
+
+@dataclass
+class Violations:
+    """Runs rule checks, keeping every violation, so one answer names them all."""
+
+    found: list[InvalidInput] = field(default_factory=list)
+
+    def check[T](self, rule: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return rule(*args, **kwargs)
+        except InvalidInputs as exc:
+            self.found.extend(exc.violations)
+        except InvalidInput as exc:
+            self.found.append(exc)
+        return None
+
+    def raise_all(self) -> None:
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise InvalidInputs(self.found)
 
 
 class NotFound(AppError):

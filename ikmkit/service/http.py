@@ -20,7 +20,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import values
-from ikmkit.service.errors import AppError
+from ikmkit.service.errors import AppError, InvalidInputs
 from ikmkit.store import DuplicateKey, TransactionConflict, UnstorableValue, VersionConflict
 from ikmkit.store.keyset import InvalidCursor
 from ikmkit.telemetry import metrics
@@ -39,15 +39,18 @@ def error_body(
     return {"detail": [error]}
 
 
-def _app_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
+def _entry(exc: AppError) -> dict[str, object]:
     loc: list[str | int] = ["body", exc.field] if exc.field else []
     error_type = f"{exc.error_type}.{exc.rule}" if exc.rule else exc.error_type
+    return {"loc": loc, "msg": exc.message, "type": error_type}
+
+
+def _app_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    every = exc.violations if isinstance(exc, InvalidInputs) else [exc]
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     return JSONResponse(
-        error_body(exc.message, loc=loc, error_type=error_type),
-        status_code=exc.status_code,
-        headers=headers,
+        {"detail": [_entry(e) for e in every]}, status_code=exc.status_code, headers=headers
     )
 
 

@@ -25,7 +25,7 @@ from contracts.registry import (
 from contracts.values import Role
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
-from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, InvalidInputs, NotFound
 from ikmkit.unit_of_work import Units
 from services.registry import queries
 from services.registry.commands import (
@@ -121,6 +121,17 @@ async def test_registration_refusals(units: Units[RegistryUnit]) -> None:
     with pytest.raises(InvalidInput) as refused:
         await units.run(enterprises.register_enterprise, bad, MINISTRY)
     assert (refused.value.field, refused.value.rule) == ("kbli", "kbli_not_manufacturing")
+    assert await recorded_events(units) == []
+
+
+async def test_a_registration_breaking_several_rules_names_every_one(
+    units: Units[RegistryUnit],
+) -> None:
+    bad = RegisterEnterprise.model_validate(enterprise(kbli="47111", regency="3201"))
+    with pytest.raises(InvalidInputs) as refused:
+        await units.run(enterprises.register_enterprise, bad, MINISTRY)
+    named = {(v.field, v.rule) for v in refused.value.violations}
+    assert named == {("kbli", "kbli_not_manufacturing"), ("regency", "regency_not_in_province")}
     assert await recorded_events(units) == []
 
 

@@ -14,7 +14,7 @@ from ikmkit.service.errors import InvalidInput
 from services.registry.commands import ImportEnterprises
 from services.registry.domain import rules
 from services.registry.domain.model import EnterpriseFacts
-from services.registry.domain.rules import Violations
+from ikmkit.service.errors import Violations
 
 
 class CountingTag(str):

@@ -31,11 +31,11 @@ from contracts.registry import (
     SizeClass,
 )
 from contracts.values import Language
-from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.registry.domain import rules
-from services.registry.domain.rules import Violations, directorate_for, size_class_for
+from services.registry.domain.rules import directorate_for, size_class_for
 
 # --- enterprises --------------------------------------------------------------------------
 

@@ -10,10 +10,9 @@ manufacturing) live here alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lokal import parse_nik, parse_phone
@@ -40,24 +39,6 @@ MANUFACTURING_DIVISIONS = range(10, 34)
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _POSTAL_CODE = re.compile(r"^\d{5}$")
 _CAMPAIGN = re.compile(r"^#?[A-Za-z0-9_]{2,64}$")
-
-
-@dataclass
-class Violations:
-    """Runs rule checks, keeping every violation (an import row reports them all)."""
-
-    found: list[InvalidInput] = field(default_factory=list)
-
-    def check[T](self, rule: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-        try:
-            return rule(*args, **kwargs)
-        except InvalidInput as exc:
-            self.found.append(exc)
-            return None
-
-    def raise_first(self) -> None:
-        if self.found:
-            raise self.found[0]
 
 
 # --- identifiers and contacts -----------------------------------------------------------------

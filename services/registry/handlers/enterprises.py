@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import Conflict
+from ikmkit.service.errors import Conflict, Violations
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import contended
 from services.registry.commands import RegisterEnterprise, StatusChange, UpdateEnterprise
 from services.registry.domain import access
 from services.registry.domain.model import Enterprise, EnterpriseFacts
-from services.registry.domain.rules import Violations
 from services.registry.store import RegistryUnit
 
 
@@ -17,7 +16,7 @@ def valid_facts(data: dict[str, object]) -> EnterpriseFacts:
     """The facts after every rule, or the first rule broken (``InvalidInput``)."""
     violations = Violations()
     facts = EnterpriseFacts.checked(data, violations)
-    violations.raise_first()
+    violations.raise_all()
     assert facts is not None
     return facts
 

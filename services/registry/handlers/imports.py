@@ -15,12 +15,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ikmkit.auth import Caller
 from ikmkit.service.bulk import Violation
+from ikmkit.service.errors import Violations
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import Changed, contended
 from services.registry.commands import EnterpriseRow, ImportEnterprises, RegisterEnterprise
 from services.registry.domain import access
 from services.registry.domain.model import Enterprise, EnterpriseFacts
-from services.registry.domain.rules import Violations
 from services.registry.store import RegistryUnit
 
 

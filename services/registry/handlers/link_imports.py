@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ikmkit.auth import Caller
 from ikmkit.service.bulk import Violation
-from ikmkit.service.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import Changed, contended
 from services.registry.commands import (
@@ -33,7 +33,6 @@ from services.registry.commands import (
 from services.registry.domain import access, rules
 from services.registry.domain.model import Partner
 from services.registry.domain.mou import MoU
-from services.registry.domain.rules import Violations
 from services.registry.handlers.imports import accepted, request_errors
 from services.registry.store import RegistryUnit
 

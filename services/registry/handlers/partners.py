@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import Conflict
+from ikmkit.service.errors import Conflict, Violations
 from services.registry.commands import RegisterPartner
 from services.registry.domain import access
 from services.registry.domain.model import Partner
-from services.registry.domain.rules import Violations
 from services.registry.store import RegistryUnit
 
 
@@ -20,7 +19,7 @@ async def register_partner(uow: RegistryUnit, cmd: RegisterPartner, caller: Call
     registered = Partner.checked(
         {**cmd.model_dump(), "partner_id": partner_id}, uow.now, violations
     )
-    violations.raise_first()
+    violations.raise_all()
     assert registered is not None
     existing = await uow.partners.find_one(partner_id)
     if existing is not None:
