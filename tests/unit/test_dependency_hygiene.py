@@ -160,7 +160,11 @@ def _closure(requirements: list[Requirement]) -> set[str]:
         if name in seen and not extras:
             continue
         seen.add(name)
-        for spec in metadata.requires(requirement.name) or []:
+        try:
+            specs = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:  # not installed here: out of sync, `uv sync`
+            continue
+        for spec in specs:
             needed = Requirement(spec)
             wanted = needed.marker is None or any(
                 needed.marker.evaluate({"extra": extra}) for extra in extras or {""}
