@@ -155,12 +155,16 @@ def _kafka_key() -> Schema:
     return {"kafka": {"key": {"type": "string"}, "bindingVersion": KAFKA_BINDING_VERSION}}
 
 
+def _first_paragraph(text: str) -> str:
+    return " ".join(text.strip().split("\n\n")[0].split())
+
+
 def _event_message(name: str) -> Schema:
     model = EVENTS_BY_NAME[name]
     return {
         "name": name,
         "title": name,
-        "summary": (model.__doc__ or name).strip().splitlines()[0],
+        "summary": _first_paragraph(model.__doc__ or name),
         "contentType": ce.CONTENT_TYPE,
         "headers": _ref("components", "schemas", "CloudEventsHeaders"),
         "payload": _ref("components", "schemas", name),
@@ -288,7 +292,7 @@ class _Builder:
         binding = {"groupId": {"type": "string", "enum": [group]}}
         for topic in sorted(consumer.topics):
             names = self.topic(topic) if topic in TOPIC_OWNERS else []
-            if topic not in self.channels:
+            if channel_id(topic) not in self.channels:  # not a contract topic
                 self.channels[channel_id(topic)] = {"address": topic, "messages": {}}
             receive = self.operation(
                 f"{group}_receives_{channel_id(topic)}",

@@ -53,7 +53,7 @@ def _type(schema: Node) -> str:
     for combiner in ("anyOf", "oneOf", "allOf"):
         if combiner in schema:
             return " | ".join(_type(option) for option in schema[combiner])
-    kind = schema.get("type", "any")
+    kind = schema.get("type", "constant" if "const" in schema else "any")
     if kind == "array":
         return f"array of {_type(schema.get('items', {}))}"
     if isinstance(kind, list):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from contracts.catalog import TOPIC_OWNERS
+from contracts.catalog import TOPIC_OWNERS, events_on
 from contracts.topics import dead_letter_topic
 from tests.conftest import make_store
 from tests.support.asyncapi import asyncapi_errors
@@ -107,6 +107,9 @@ async def test_service_serves_a_conformant_asyncapi_document_and_page(
                 for op in receives
             }
             assert received == set(consumer.topics)
+            for topic in consumer.topics:
+                channel = document["channels"][addresses[topic]]
+                assert set(channel["messages"]) == {m.__name__ for m in events_on(topic)}
             for topic in consumer.topics:
                 dlq = dead_letter_topic(topic, consumer.group)
                 assert dlq in addresses, dlq

@@ -6,7 +6,7 @@ import json
 
 from contracts import generate
 from contracts.asyncapi import DEAD_LETTER_HEADERS, ConsumerGroup, asyncapi_document
-from contracts.catalog import TOPIC_OWNERS
+from contracts.catalog import TOPIC_OWNERS, events_on
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC
 from contracts.topics import dead_letter_topic
 from ikmkit.messaging import deadletter
@@ -38,6 +38,12 @@ def test_a_service_document_has_its_groups_receives_and_dead_letter_channels() -
     assert {op["x-consumer-group"] for op in receives} == {"training"}
     assert {op["bindings"]["kafka"]["groupId"]["enum"][0] for op in receives} == {"training"}
     assert len(receives) == len(TRAINING.topics)
+    for operation in receives:
+        channel = document["channels"][operation["channel"]["$ref"].rsplit("/", 1)[-1]]
+        expected = {m.__name__ for m in events_on(channel["address"])}
+        assert set(channel["messages"]) == expected
+        assert {m["$ref"].rsplit("/", 1)[-1] for m in operation["messages"]} == expected
+        assert expected <= set(document["components"]["messages"])
     channels = document["channels"]
     sends = {
         channels[op["channel"]["$ref"].rsplit("/", 1)[-1]]["address"]
