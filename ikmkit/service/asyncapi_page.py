@@ -87,7 +87,7 @@ def _fields(schema: Node) -> str:
     rows = [
         "<tr>"
         f"<td><code>{escape(name)}</code>"
-        f"{' <span class=pd>personal data</span>' if _personal(field) else ''}</td>"
+        f"{' <span class="pd">personal data</span>' if _personal(field) else ''}</td>"
         f"<td>{_type(field)}</td><td>{'yes' if name in required else ''}</td>"
         f"<td>{_rules(field)}</td><td>{escape(str(field.get('description', '')))}</td>"
         "</tr>"
@@ -147,7 +147,7 @@ def _operations(document: Node) -> str:
         messages = ", ".join(_link("message", _ref_name(m["$ref"])) for m in operation["messages"])
         action = escape(operation["action"])
         rows.append(
-            f"<tr><td><code>{escape(key)}</code></td><td class={action}>{action}</td>"
+            f'<tr><td><code>{escape(key)}</code></td><td class="{action}">{action}</td>'
             f"<td><code>{escape(channel['address'])}</code></td>"
             f"<td>{escape(operation.get('x-consumer-group', ''))}</td><td>{messages}</td></tr>"
         )
