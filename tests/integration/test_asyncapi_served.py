@@ -17,6 +17,7 @@ import pytest
 
 from contracts.catalog import TOPIC_OWNERS, events_on
 from contracts.topics import dead_letter_topic
+from ikmkit.messaging.consumer import EventConsumer
 from tests.conftest import make_store
 from tests.support.asyncapi import asyncapi_errors
 from tests.support.service import RunningService, running_service
@@ -26,12 +27,7 @@ SERVICES = ["registry", "subsidy", "training", "notify", "insights"]
 
 def _settings(service: str, kafka: str) -> Any:
     module = import_module(f"services.{service}.settings")
-    settings_class = next(
-        getattr(module, name)
-        for name in dir(module)
-        if name.endswith("Settings") and name.lower() == f"{service}settings"
-    )
-    return settings_class(kafka_bootstrap_servers=kafka)
+    return getattr(module, f"{service.capitalize()}Settings")(kafka_bootstrap_servers=kafka)
 
 
 async def _document(running: RunningService) -> dict[str, Any]:
@@ -79,6 +75,52 @@ def _assert_dead_letter_documented(document: dict[str, Any]) -> None:
     )
 
 
+def _assert_consumer_side(document: dict[str, Any], consumer: EventConsumer[Any]) -> None:
+    """A receive operation per topic the group follows, and the group's dead-letter channels."""
+    addresses = _addresses(document)
+    channels = document["channels"]
+    assert consumer.topics, consumer.group
+    received = {
+        channels[op["channel"]["$ref"].rsplit("/", 1)[-1]]["address"]
+        for op in document["operations"].values()
+        if op["action"] == "receive" and op.get("x-consumer-group") == consumer.group
+    }
+    assert received == set(consumer.topics)
+    for topic in consumer.topics:
+        assert set(channels[addresses[topic]]["messages"]) == {m.__name__ for m in events_on(topic)}
+        dlq = dead_letter_topic(topic, consumer.group)
+        assert dlq in addresses, dlq
+        messages = channels[addresses[dlq]]["messages"]
+        assert list(messages.values()) == [{"$ref": "#/components/messages/DeadLetter"}]
+    dead_letters = {dead_letter_topic(t, consumer.group) for t in consumer.topics}
+    assert _operations(document, "send") >= dead_letters
+    _assert_dead_letter_documented(document)
+
+
+def _assert_servers_secured(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert {s["type"] for s in schemes.values()} >= {"scramSha512"}
+    servers = document["servers"]
+    assert {s["protocol"] for s in servers.values()} >= {"kafka", "kafka-secure"}
+    assert any(not s.get("security") for s in servers.values())  # dev: plaintext
+    assert any(s.get("security") for s in servers.values())
+
+
+async def _assert_page_names_everything(running: RunningService, document: dict[str, Any]) -> None:
+    page = await running.client.get("/asyncapi")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    parsed = _Text()
+    parsed.feed(page.text)
+    text = " ".join(parsed.text)
+    assert "script" not in parsed.tags
+    assert all(src.startswith(("#", "/")) for src in parsed.sources)  # nothing from elsewhere
+    for address in _addresses(document):
+        assert address in text, address
+    for name in document["components"]["messages"]:
+        assert name in text, name
+
+
 @pytest.mark.parametrize("service", SERVICES)
 async def test_service_serves_a_conformant_asyncapi_document_and_page(
     service: str, kafka: str, tmp_path: Path
@@ -90,54 +132,10 @@ async def test_service_serves_a_conformant_asyncapi_document_and_page(
     async with running_service(definition) as running:
         document = await _document(running)
         assert asyncapi_errors(document) == []
-        addresses = _addresses(document)
-
         produced = {t for t, owner in TOPIC_OWNERS.items() if owner == service}
         assert _operations(document, "send") >= produced
         assert running.runtime.consumers or service == "registry"
         for consumer in running.runtime.consumers:
-            assert consumer.topics, consumer.group
-            receives = [
-                op
-                for op in document["operations"].values()
-                if op["action"] == "receive" and op.get("x-consumer-group") == consumer.group
-            ]
-            received = {
-                document["channels"][op["channel"]["$ref"].rsplit("/", 1)[-1]]["address"]
-                for op in receives
-            }
-            assert received == set(consumer.topics)
-            for topic in consumer.topics:
-                channel = document["channels"][addresses[topic]]
-                assert set(channel["messages"]) == {m.__name__ for m in events_on(topic)}
-            for topic in consumer.topics:
-                dlq = dead_letter_topic(topic, consumer.group)
-                assert dlq in addresses, dlq
-                messages = document["channels"][addresses[dlq]]["messages"]
-                assert list(messages.values()) == [{"$ref": "#/components/messages/DeadLetter"}]
-            assert _operations(document, "send") >= {
-                dead_letter_topic(t, consumer.group) for t in consumer.topics
-            }
-
-        if running.runtime.consumers:
-            _assert_dead_letter_documented(document)
-
-        schemes = document["components"]["securitySchemes"]
-        assert {s["type"] for s in schemes.values()} >= {"scramSha512"}
-        servers = document["servers"]
-        assert {s["protocol"] for s in servers.values()} >= {"kafka", "kafka-secure"}
-        assert any(not s.get("security") for s in servers.values())  # dev: plaintext
-        assert any(s.get("security") for s in servers.values())
-
-        page = await running.client.get("/asyncapi")
-        assert page.status_code == 200
-        assert page.headers["content-type"].startswith("text/html")
-        parsed = _Text()
-        parsed.feed(page.text)
-        text = " ".join(parsed.text)
-        assert "script" not in parsed.tags
-        assert all(src.startswith("#") or src.startswith("/") for src in parsed.sources)
-        for address in addresses:
-            assert address in text, address
-        for name in document["components"]["messages"]:
-            assert name in text, name
+            _assert_consumer_side(document, consumer)
+        _assert_servers_secured(document)
+        await _assert_page_names_everything(running, document)
