@@ -1,12 +1,14 @@
 """Generate, check and publish the event contracts; the compatibility gate.
 
 ``python -m contracts.generate``            write ``contracts/schemas/<Event>.json`` and
-                                            ``contracts/asyncapi.yaml`` from the catalog
+                                            ``contracts/asyncapi.json`` from the catalog
 ``python -m contracts.generate --check``    fail if those committed files are stale
 ``python -m contracts.generate --gate``     fail if the committed schemas break a published one
 ``python -m contracts.generate --publish``  snapshot the committed schemas into
                                             ``contracts/published/`` (a release step)
 
+The AsyncAPI document is ``contracts.asyncapi``'s (the platform's: every topic and its
+owner; each service serves its own, with its consumer groups, at ``/asyncapi.json``).
 The gate compares the *committed* generated schemas (not the live models) with the
 published snapshot, so work in progress on a model fails nothing until it is
 regenerated. The rules are ``contracts.compatibility``'s; a schema is
@@ -23,177 +25,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from contracts import envelope as ce
-from contracts.base import PERSONAL_DATA_MARK
-from contracts.catalog import EVENTS_BY_NAME, all_topics, events_on
+from contracts.asyncapi import asyncapi_document
+from contracts.catalog import EVENTS_BY_NAME
 from contracts.compatibility import Breaking, compatibility_problems
-from contracts.schema import Schema, event_schema, personal_data_paths
+from contracts.schema import Schema, event_schema
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
 SCHEMAS_DIR = CONTRACTS_DIR / "schemas"
 PUBLISHED_DIR = CONTRACTS_DIR / "published"
-ASYNCAPI_FILE = CONTRACTS_DIR / "asyncapi.yaml"
+ASYNCAPI_FILE = CONTRACTS_DIR / "asyncapi.json"
 
 
 def render_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-# --------------------------------------------------------------------------- AsyncAPI
-
-
-def _channel_id(topic: str) -> str:
-    return topic.replace(".", "_")
-
-
-def cloudevents_headers_schema() -> Schema:
-    return {
-        "type": "object",
-        "description": "CloudEvents 1.0 Kafka binary binding plus the platform's extensions.",
-        "required": [
-            ce.H_SPECVERSION,
-            ce.H_ID,
-            ce.H_TYPE,
-            ce.H_SOURCE,
-            ce.H_TIME,
-            ce.H_SUBJECT,
-            ce.H_SEQUENCE,
-            ce.H_HASH,
-            ce.H_CONTENT_TYPE,
-        ],
-        "properties": _cloudevents_header_properties(),
-    }
-
-
-def _cloudevents_header_properties() -> Schema:
-    string = {"type": "string"}
-    return {
-        ce.H_SPECVERSION: {"const": ce.SPEC_VERSION},
-        ce.H_ID: {**string, "description": "Event id (UUID); consumers deduplicate on it."},
-        ce.H_TYPE: {**string, "description": "id.go.kemenperin.ikm.<Event>.v<N>"},
-        ce.H_SOURCE: {**string, "description": "/ikm/<service>"},
-        ce.H_TIME: {**string, "format": "date-time", "description": "When it happened (UTC)"},
-        ce.H_SUBJECT: {**string, "description": "Aggregate id; equals the Kafka key."},
-        ce.H_REGION: {**string, "description": "Province code (Kemendagri), if any."},
-        ce.H_SEQUENCE: {
-            **string,
-            "pattern": "^[1-9][0-9]*$",
-            "description": "Aggregate sequence number per topic: 1, 2, 3 ... without gaps.",
-        },
-        ce.H_HASH: {
-            **string,
-            "pattern": "^[0-9a-f]{64}$",
-            "description": "sha256(previous ce_hash + canonical JSON of the event), hex; "
-            "the first event's previous hash is 64 zeros. See docs/contracts.md.",
-        },
-        ce.H_SIGNATURE: {
-            **string,
-            "description": "Optional Ed25519 signature of ce_hash (base64) by the source.",
-        },
-        ce.H_CONTENT_TYPE: {"const": ce.CONTENT_TYPE},
-        ce.H_TRACEPARENT: {**string, "description": "W3C trace context."},
-    }
-
-
-def _hoisted_schemas() -> dict[str, Schema]:
-    """Every event's schema with nested models moved to ``components/schemas``."""
-    schemas: dict[str, Schema] = {}
-    for name, model in sorted(EVENTS_BY_NAME.items()):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for def_name, definition in schema.pop("$defs", {}).items():
-            if schemas.get(def_name, definition) != definition:
-                raise ValueError(f"two different nested models are both named {def_name!r}")
-            schemas[def_name] = definition
-        schema["x-personal-data-fields"] = personal_data_paths(model.model_json_schema())
-        schemas[name] = schema
-    return schemas
-
-
-def _topic_channel(topic: str, service: str, names: list[str]) -> Schema:
-    return {
-        "address": topic,
-        "title": topic,
-        "description": f"Published by the {service} service; Kafka key = aggregate id.",
-        "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
-    }
-
-
-def _publish_operation(topic: str, service: str, names: list[str]) -> Schema:
-    channel_id = _channel_id(topic)
-    return {
-        "action": "send",
-        "title": f"{service} publishes on {topic}",
-        "channel": {"$ref": f"#/channels/{channel_id}"},
-        "messages": [{"$ref": f"#/channels/{channel_id}/messages/{n}"} for n in names],
-    }
-
-
-def _event_message(name: str) -> Schema:
-    model = EVENTS_BY_NAME[name]
-    return {
-        "name": name,
-        "title": name,
-        "summary": (model.__doc__ or name).strip().splitlines()[0],
-        "contentType": ce.CONTENT_TYPE,
-        "headers": {"$ref": "#/components/schemas/CloudEventsHeaders"},
-        "payload": {"$ref": f"#/components/schemas/{name}"},
-        "bindings": {"kafka": {"key": {"type": "string"}, "bindingVersion": "0.5.0"}},
-        "x-cloudevents-type": model.ce_type(),
-        "x-aggregate-field": model.AGGREGATE_FIELD,
-    }
-
-
-def _asyncapi_header() -> Schema:
-    """Everything in the document that does not depend on the catalog."""
-    return {
-        "asyncapi": "3.0.0",
-        "info": {
-            "title": "IKM platform events",
-            "version": "1.0.0",
-            "description": "Every topic of the Kemenperin IKM platform (generated from "
-            "contracts/; do not edit: run `make contracts`). Fields marked "
-            f"`{PERSONAL_DATA_MARK}: true` carry personal data (UU PDP, Law 27/2022).",
-        },
-        "defaultContentType": ce.CONTENT_TYPE,
-        "servers": {
-            "kafka": {
-                "host": "localhost:9092",
-                "pathname": "",
-                "protocol": "kafka",
-                "description": "Set KAFKA_BOOTSTRAP_SERVERS for a real deployment.",
-            }
-        },
-    }
-
-
-def asyncapi_document() -> Schema:
-    """One AsyncAPI 3.0 document: a channel per topic, a message per event type."""
-    channels: Schema = {}
-    operations: Schema = {}
-    messages: Schema = {}
-    for topic in all_topics():
-        channel_id = _channel_id(topic)
-        service = topic.split(".")[1]
-        names = sorted(m.__name__ for m in events_on(topic))
-        channels[channel_id] = _topic_channel(topic, service, names)
-        operations[f"{service}_publishes_{channel_id}"] = _publish_operation(topic, service, names)
-        for name in names:
-            messages[name] = _event_message(name)
-    return {
-        **_asyncapi_header(),
-        "channels": channels,
-        "operations": operations,
-        "components": {
-            "messages": messages,
-            "schemas": {"CloudEventsHeaders": cloudevents_headers_schema(), **_hoisted_schemas()},
-        },
-    }
-
-
-def render_yaml(value: Any) -> str:
-    import yaml  # a dev tool dependency; only generation needs it
-
-    return yaml.safe_dump(value, sort_keys=True, allow_unicode=True, width=100)
 
 
 # --------------------------------------------------------------------------- files
@@ -203,7 +47,7 @@ def expected_files() -> dict[Path, str]:
     files = {
         SCHEMAS_DIR / f"{n}.json": render_json(event_schema(m)) for n, m in EVENTS_BY_NAME.items()
     }
-    files[ASYNCAPI_FILE] = render_yaml(asyncapi_document())
+    files[ASYNCAPI_FILE] = render_json(asyncapi_document())
     return files
 
 

@@ -30,6 +30,7 @@ from ikmkit.messaging.outbox_ops import ops_router
 from ikmkit.messaging.progress import ConsumerProgress
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.messaging.signing import signer_from_key
+from ikmkit.service.asyncapi_routes import router as asyncapi_router
 from ikmkit.service.health import NamedCheck, default_checks, health_router
 from ikmkit.service.http import (
     install_error_handlers,
@@ -215,6 +216,7 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
     app.include_router(health_router([*default_checks(), *definition.readiness]))
     app.include_router(audit_heads.router)
     app.include_router(ops_router())
+    app.include_router(asyncapi_router)
     for router in definition.routers:
         app.include_router(router)
     # No internal "http send"/"http receive" spans: two or three extra spans per request,
