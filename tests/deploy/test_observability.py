@@ -100,6 +100,9 @@ def test_compose_runs_prometheus_grafana_a_kafka_ui_and_jaeger_v2() -> None:
     # Domain topics are the audit log: the UI browses them and deletes nothing.
     assert ui["environment"]["KAFKA_CLUSTERS_0_READONLY"] == "true"
     assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    # No login of their own, event payloads on screen: reachable from the host only.
+    for name in ("prometheus", "grafana", "kafka-ui"):
+        assert all(p.startswith("127.0.0.1:") for p in services[name]["ports"]), name
     collector = load_yaml(COMPOSE_DIR / "otel-collector.yaml")
     assert collector["exporters"]["otlp_grpc/jaeger"]["endpoint"] == "jaeger:4317"
 
@@ -121,6 +124,11 @@ def test_prometheus_scrapes_every_service_the_collector_and_each_readyz() -> Non
     # The services are scraped once, by Prometheus: a second scrape by the collector,
     # re-exported on :8889, would double every sum.
     assert "prometheus" not in collector["receivers"]
+    # What :8889 carries: request rates and durations derived from the traces.
+    pipelines = collector["service"]["pipelines"]
+    assert "spanmetrics" in pipelines["traces"]["exporters"]
+    assert "spanmetrics" in pipelines["metrics"]["receivers"]
+    assert "prometheus" in pipelines["metrics"]["exporters"]
     probe = jobs["ikm-readyz"]
     assert targets(probe) == {f"http://{name}:{port}/readyz" for name, port in PORTS.items()}
     assert probe["metrics_path"] == "/probe"
