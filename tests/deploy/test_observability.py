@@ -197,6 +197,35 @@ def test_operations_md_documents_exactly_the_alerts() -> None:
     assert documented == {rule["alert"] for rule in alert_rules()} | on_kubernetes
 
 
+def table_rows(text: str, start: str, end: str) -> dict[str, str]:
+    """First cell -> second cell of the Markdown table rows between two markers."""
+    section = text[text.index(start) : text.index(end, text.index(start))]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ")]
+    assert rows, f"no table after {start!r}"
+    # rows[0] is the header; the |---| line does not start with "| ".
+    return {cells[0].removeprefix("| "): cells[1].rstrip(" |") for cells in rows[1:]}
+
+
+def test_every_fault_in_operations_md_names_its_alerts() -> None:
+    text = OPERATIONS_DOC.read_text(encoding="utf-8")
+    faults = table_rows(text, "## Faults: what the operator sees and does", "## Scaling")
+    mapped = table_rows(text, "<!-- fault alerts:", "\n\n")
+    assert set(mapped) == set(faults), "a fault without its alerts row (or a stale row)"
+    kafka = by_kind(
+        load_documents(DEPLOY / "k8s" / "external" / "kafka-monitoring.yaml"), "PrometheusRule"
+    )["ikm-kafka"]
+    alerts = {rule["alert"] for rule in alert_rules()} | {
+        r["alert"] for g in kafka["spec"]["groups"] for r in g["rules"]
+    }
+    named = set()
+    for fault, cell in mapped.items():
+        names = set(re.findall(r"\bIkm\w+", cell))
+        assert names or cell.startswith("none ("), f"{fault}: no alert and no reason"
+        assert names <= alerts, f"{fault}: no such alert {sorted(names - alerts)}"
+        named |= names
+    assert named == alerts, f"alerts for no documented fault: {sorted(alerts - named)}"
+
+
 def test_metric_check_catches_typos_and_broken_expressions() -> None:
     assert "ikm_outbox_backlog" in defined_metrics()
     assert "ikm_events_dead_lettered_total" in defined_metrics()
