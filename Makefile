@@ -6,9 +6,11 @@ PYTEST_ARGS ?=
 .PHONY: install run test lint typecheck unit integration e2e chaos bench fmt contracts contracts-check contracts-publish up down clean secrets
 
 # Debian's chromium for the dashboard's browser tests: apt-get only when /usr/bin/chromium is missing.
+# Debian's prometheus package for promtool (alert rule tests): apt-get only when promtool is missing.
 install:
 	$(UV) sync --frozen
 	bash scripts/ensure-chromium
+	bash scripts/ensure-promtool
 
 run: install
 	$(RUN) ikm dev up

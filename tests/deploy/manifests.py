@@ -27,6 +27,10 @@ K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "prod")
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 K8S_SCHEMAS = SCHEMAS / "kubernetes" / "v1.33.0-local-strict"
+CRD_SCHEMAS = SCHEMAS / "crds"
+
+
+CRD_GROUPS = ("kafka.strimzi.io", "monitoring.coreos.com")
 
 
 class NoSchema(Exception):
@@ -89,6 +93,12 @@ def _k8s_registry() -> Registry:
 
 
 def k8s_schema_file(document: dict[str, Any]) -> Path:
+    group, _, version = document["apiVersion"].rpartition("/")
+    if group in CRD_GROUPS:
+        # Operator resources (Strimzi, Prometheus Operator): the CRD catalog's naming.
+        path = CRD_SCHEMAS / group / f"{document['kind'].lower()}_{version}.json"
+        if path.exists():
+            return path
     # Same naming as kubernetes-validate: rbac.authorization.k8s.io/v1 -> rbac-v1.
     api_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", document["apiVersion"])
     path = K8S_SCHEMAS / f"{document['kind'].lower()}-{api_version}.json"
