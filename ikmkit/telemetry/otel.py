@@ -7,7 +7,8 @@ OTLP endpoint and headers from ``OTEL_EXPORTER_OTLP_*``. Trace context crosses
 Kafka in the W3C ``traceparent`` header.
 
 Logs: one JSON object per line with trace and span ids; personal data
-(NIK, phone numbers, e-mail addresses) is masked before anything is written.
+(NIK, NPWP, phone, e-mail and bank account numbers) is masked before anything is written,
+by the same rules as every other surface (``contracts.privacy``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,16 +35,10 @@ from opentelemetry.sdk.trace.export import (
 )
 from prometheus_client import REGISTRY, CollectorRegistry
 
-_NIK = re.compile(r"(?<!\d)(\d{6})\d{6}(\d{4})(?!\d)")
-_PHONE = re.compile(r"(?<![\d\w])(\+62|62|0)8\d{1,2}[\s-]?\d{3,4}[\s-]?\d{2,5}(?!\d)")
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+from contracts.privacy import scrub_text
 
-
-def mask_personal_data(text: str) -> str:
-    """Mask NIKs, Indonesian phone numbers and e-mail addresses in free text."""
-    text = _NIK.sub(lambda m: f"{m.group(1)}******{m.group(2)}", text)
-    text = _PHONE.sub("[phone]", text)
-    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+mask_personal_data = scrub_text
+"""Mask NIKs, NPWPs, phone, e-mail and bank account numbers in free text (``contracts.privacy``)."""
 
 
 class JsonFormatter(logging.Formatter):

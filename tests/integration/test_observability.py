@@ -225,7 +225,8 @@ async def test_logs_are_json_with_trace_ids_and_no_personal_data(
     text = logs.getvalue()
     for personal in (OWNER_NAME, OWNER_EMAIL, OWNER_PHONE, "3471015507900002"):
         assert personal not in text
-    assert "s***@example.id" in text and "347101******0002" in text  # masked, not dropped
+    assert "s***@example.id" in text and "3471********0002" in text  # masked, not dropped
+    assert "0812****7890" in text
     processing = [e for e in traced if e["message"].startswith("processing ")]
     assert processing, "notify's per-event debug line is missing"
     assert nib  # the registration above went through while logs were captured
