@@ -6,6 +6,8 @@ variables: ``OTEL_TRACES_EXPORTER`` (``otlp``, ``console`` or ``none``; default
 OTLP endpoint and headers from ``OTEL_EXPORTER_OTLP_*``. Trace context crosses
 Kafka in the W3C ``traceparent`` header.
 
+Metrics are prometheus-client's alone (``ikmkit.telemetry.metrics``, scraped at ``/metrics``).
+
 Logs: one JSON object per line with trace and span ids; personal data
 (NIK, NPWP, phone, e-mail and bank account numbers) is masked before anything is written,
 by the same rules as every other surface (``contracts.privacy``).
@@ -17,15 +19,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from opentelemetry import metrics as otel_metrics
 from opentelemetry import propagate, trace
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -33,7 +31,6 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SpanExporter,
 )
-from prometheus_client import REGISTRY, CollectorRegistry
 
 from contracts.privacy import scrub_text
 
@@ -131,79 +128,3 @@ def event_span(
         # log line carries the trace id that leads to the request that caused it.
         _events_log.debug("processing %s %s (group %s)", event_type, event_id, group)
         yield span
-
-
-def setup_metrics_export(service: str) -> MeterProvider | None:
-    """Also push the Prometheus metrics over OTLP when an OTLP endpoint is configured.
-
-    Prometheus scraping ``/metrics`` stays the primary path; this is for
-    deployments that only run an OpenTelemetry Collector. ``OTEL_METRICS_EXPORTER``
-    (``otlp`` or ``none``) overrides the default (``otlp`` iff an endpoint is set).
-    """
-    default = "otlp" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none"
-    if os.environ.get("OTEL_METRICS_EXPORTER", default).strip().lower() != "otlp":
-        return None
-    current = otel_metrics.get_meter_provider()
-    if isinstance(current, MeterProvider):  # once per process, like the tracer provider
-        return current
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-    provider = metrics_provider(service, PeriodicExportingMetricReader(OTLPMetricExporter()))
-    otel_metrics.set_meter_provider(provider)
-    return provider
-
-
-def metrics_provider(
-    service: str, reader: MetricReader, registry: CollectorRegistry = REGISTRY
-) -> MeterProvider:
-    """A meter provider whose instruments mirror the Prometheus ``registry``."""
-    name = os.environ.get("OTEL_SERVICE_NAME", f"ikm-{service}")
-    provider = MeterProvider(
-        resource=Resource.create({"service.name": name}), metric_readers=[reader]
-    )
-    bridge_prometheus(provider.get_meter("ikmkit.telemetry.metrics"), registry)
-    return provider
-
-
-def bridge_prometheus(meter: Meter, registry: CollectorRegistry = REGISTRY) -> None:
-    """Register an observable OTel instrument for each Prometheus family in ``registry``.
-
-    Counters and gauges map one to one; a histogram is exported as its ``_count``
-    and ``_sum`` counters (observable instruments cannot carry buckets).
-    """
-    for family in registry.collect():
-        if family.type == "counter":
-            meter.create_observable_counter(
-                f"{family.name}_total",
-                [_samples(registry, family.name, f"{family.name}_total")],
-                description=family.documentation,
-            )
-        elif family.type == "gauge":
-            meter.create_observable_gauge(
-                family.name,
-                [_samples(registry, family.name, family.name)],
-                description=family.documentation,
-            )
-        elif family.type == "histogram":
-            for suffix in ("_count", "_sum"):
-                meter.create_observable_counter(
-                    f"{family.name}{suffix}",
-                    [_samples(registry, family.name, f"{family.name}{suffix}")],
-                    description=family.documentation,
-                )
-
-
-def _samples(
-    registry: CollectorRegistry, family_name: str, sample_name: str
-) -> Callable[[CallbackOptions], Iterable[Observation]]:
-    def observe(_: CallbackOptions) -> Iterable[Observation]:
-        for family in registry.collect():
-            if family.name == family_name:
-                return [
-                    Observation(sample.value, dict(sample.labels))
-                    for sample in family.samples
-                    if sample.name == sample_name
-                ]
-        return []
-
-    return observe
