@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from opentelemetry import propagate, trace
+from opentelemetry import propagate
 
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.store import CollectionSpec, Store, Transaction
+from ikmkit.telemetry.otel import producer_span
 
 OUTBOX = "outbox"
 OUTBOX_STREAMS = "outbox_streams"
@@ -47,7 +48,6 @@ OUTBOX_COLLECTIONS = (
 )
 
 log = logging.getLogger("ikmkit.messaging.outbox")
-tracer = trace.get_tracer("ikmkit.messaging.outbox")
 
 Signer = Callable[[str], str]
 """Signs an event's chain hash; returns the signature (base64)."""
@@ -247,16 +247,7 @@ def row_stream(row: dict[str, Any]) -> str:
 
 def row_message(row: dict[str, Any], *, force: bool = False) -> OutgoingMessage:
     headers = dict(row["headers"])
-    with tracer.start_as_current_span(
-        f"{row['topic']} publish",
-        context=propagate.extract(headers),
-        kind=trace.SpanKind.PRODUCER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": row["topic"],
-            "messaging.message.id": row["id"],
-        },
-    ):
+    with producer_span(row["topic"], message_id=row["id"], key=str(row["key"]), headers=headers):
         traceparent = current_traceparent()
     if traceparent:
         headers[H_TRACEPARENT] = traceparent

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.metrics import NoOpMeterProvider
 
@@ -186,7 +185,6 @@ def _kafka_broker(definition: ServiceDefinition[Any]) -> KafkaBroker:
         settings.kafka_bootstrap_servers,
         client_id=f"ikm-{definition.name}",
         security=faststream_security(settings),
-        middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ikm.{definition.name}.broker"),
     )
 

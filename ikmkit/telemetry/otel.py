@@ -19,9 +19,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Literal
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
@@ -97,34 +98,100 @@ def setup_tracing(service: str) -> TracerProvider:
 
 
 _consumer_tracer = trace.get_tracer("ikmkit.messaging.consumer")
+_producer_tracer = trace.get_tracer("ikmkit.messaging.outbox")
 _events_log = logging.getLogger("ikmkit.messaging.consumer")
+
+MessagingOperation = Literal["send", "process"]
+
+
+def messaging_attributes(
+    operation: MessagingOperation,
+    topic: str,
+    *,
+    message_id: str,
+    key: bytes | str | None = None,
+    group: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> dict[str, str | int]:
+    """Span attributes of one Kafka message, by the current messaging semantic conventions."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.operation.name": operation,
+        "messaging.operation.type": operation,
+        "messaging.destination.name": topic,
+        "messaging.message.id": message_id,
+    }
+    if group is not None:
+        attributes["messaging.consumer.group.name"] = group
+    if partition is not None:
+        attributes["messaging.destination.partition.id"] = str(partition)
+    if offset is not None:
+        attributes["messaging.kafka.offset"] = offset
+    if key is not None:  # an aggregate id (NIB, partner id): never personal data
+        text = key.decode(errors="replace") if isinstance(key, bytes) else key
+        attributes["messaging.kafka.message.key"] = text
+    return attributes
 
 
 @contextmanager
 def event_span(
-    traceparent: str | None, *, topic: str, group: str, event_id: str, event_type: str
+    traceparent: str | None,
+    *,
+    topic: str,
+    group: str,
+    event_id: str,
+    event_type: str,
+    partition: int | None = None,
+    offset: int | None = None,
+    key: bytes | None = None,
 ) -> Iterator[trace.Span]:
     """A CONSUMER span for one event, a child of the span that published it.
 
-    FastStream's middleware starts a fresh trace for a batch (it only links the
-    producers), so each event gets its own span continuing the producer's trace:
-    an HTTP request, its outbox relay and every consumer's effect share one trace.
+    Each event gets its own span continuing the producer's trace (a batch has no span
+    of its own: FastStream's telemetry middleware would start a fresh trace per batch,
+    named by the deprecated ``messaging.operation``): an HTTP request, its outbox relay
+    and every consumer's effect share one trace.
     """
     parent = propagate.extract({"traceparent": traceparent}) if traceparent else None
+    attributes = messaging_attributes(
+        "process",
+        topic,
+        message_id=event_id,
+        key=key,
+        group=group,
+        partition=partition,
+        offset=offset,
+    )
     with _consumer_tracer.start_as_current_span(
-        f"{topic} process",
+        f"process {topic}",
         context=parent,
         kind=trace.SpanKind.CONSUMER,
         attributes={
-            "messaging.system": "kafka",
-            "messaging.operation": "process",
-            "messaging.destination.name": topic,
-            "messaging.consumer.group.name": group,
-            "messaging.message.id": event_id,
+            **attributes,
+            "cloudevents.event_id": event_id,
             "cloudevents.event_type": event_type,
         },
     ) as span:
         # Ids and type only (never the payload): with IKM_LOG_LEVEL=DEBUG each event's
         # log line carries the trace id that leads to the request that caused it.
         _events_log.debug("processing %s %s (group %s)", event_type, event_id, group)
+        yield span
+
+
+@contextmanager
+def producer_span(
+    topic: str, *, message_id: str, key: str, headers: Mapping[str, str]
+) -> Iterator[trace.Span]:
+    """The PRODUCER span of one outbox event, a child of the request that recorded it.
+
+    The relay writes this span's context into the message's ``traceparent``, so every
+    consumer's span is its child.
+    """
+    with _producer_tracer.start_as_current_span(
+        f"send {topic}",
+        context=propagate.extract(dict(headers)),
+        kind=trace.SpanKind.PRODUCER,
+        attributes=messaging_attributes("send", topic, message_id=message_id, key=key),
+    ) as span:
         yield span

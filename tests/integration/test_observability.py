@@ -169,6 +169,12 @@ async def test_one_trace_from_registry_request_to_notify_effect(
         ancestor = by_id[ancestor.parent.span_id]
     assert ancestor.kind == SpanKind.SERVER and ancestor.name == "POST /enterprises"
     assert consumer_span.context.trace_id == ancestor.context.trace_id
+    # Current messaging conventions only: no span says the deprecated messaging.operation.
+    deprecated = [s.name for s in finished if "messaging.operation" in (s.attributes or {})]
+    assert deprecated == []
+    assert consumer_span.attributes is not None
+    assert consumer_span.attributes["messaging.operation.name"] == "process"
+    assert producer.attributes["messaging.operation.name"] == "send"
     assert nib  # the trace belongs to this registration (the inbox item was checked above)
 
 
