@@ -179,19 +179,42 @@ def event_span(
         yield span
 
 
-@contextmanager
-def producer_span(
+def start_send_span(
     topic: str, *, message_id: str, key: str, headers: Mapping[str, str]
-) -> Iterator[trace.Span]:
+) -> trace.Span:
     """The PRODUCER span of one outbox event, a child of the request that recorded it.
 
-    The relay writes this span's context into the message's ``traceparent``, so every
-    consumer's span is its child.
+    The relay writes this span's context into the message's ``traceparent`` (every
+    consumer's span is its child) and ends it with :func:`end_send_span` once the broker
+    answered, so it covers the send and says where the event landed.
     """
-    with _producer_tracer.start_as_current_span(
+    return _producer_tracer.start_span(
         f"send {topic}",
         context=propagate.extract(dict(headers)),
         kind=trace.SpanKind.PRODUCER,
         attributes=messaging_attributes("send", topic, message_id=message_id, key=key),
-    ) as span:
-        yield span
+    )
+
+
+def end_send_span(
+    span: trace.Span,
+    *,
+    partition: int | None = None,
+    offset: int | None = None,
+    error: str | None = None,
+) -> None:
+    if partition is not None:
+        span.set_attribute("messaging.destination.partition.id", str(partition))
+    if offset is not None:
+        span.set_attribute("messaging.kafka.offset", offset)
+    if error is not None:
+        # The publisher's error descriptions name Kafka errors, never payloads.
+        span.set_attribute("error.type", error.split(":", 1)[0])
+        span.set_status(trace.Status(trace.StatusCode.ERROR, error))
+    span.end()
+
+
+def traceparent_of(span: trace.Span) -> str | None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")

@@ -175,6 +175,14 @@ async def test_one_trace_from_registry_request_to_notify_effect(
     assert consumer_span.attributes is not None
     assert consumer_span.attributes["messaging.operation.name"] == "process"
     assert producer.attributes["messaging.operation.name"] == "send"
+    # The send span ends when the broker answered: it says where the event landed, and
+    # the consumer's span read it from there.
+    landed = {
+        k: producer.attributes[k]
+        for k in ("messaging.destination.partition.id", "messaging.kafka.offset")
+    }
+    read = {k: consumer_span.attributes[k] for k in landed}
+    assert landed == read
     assert nib  # the trace belongs to this registration (the inbox item was checked above)
 
 

@@ -7,14 +7,14 @@ span name ``{operation} {destination}``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
-from ikmkit.messaging.outbox import row_message
+from ikmkit.messaging.outbox import OutgoingMessage, PublishResult, publish_rows, row_message
 from ikmkit.telemetry.otel import event_span, setup_tracing
 
 TOPIC = "ikm.registry.enterprise.v1"
@@ -90,3 +90,43 @@ def test_the_relay_producer_span_says_send_and_names_destination_key_and_id(
     # The message carries the producer span's context to its consumers.
     sent = dict(message.headers)["traceparent"].decode()
     assert sent.split("-")[2] == format(span.context.span_id, "016x")
+
+
+class _Publisher:
+    """Lands every message on partition 2 from offset 41, except the second (refused)."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self.exporter = exporter
+        self.open_during_send: list[str] = []
+
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
+        # The send spans are still open: they cover the round trip to the broker.
+        self.open_during_send = [s.name for s in self.exporter.get_finished_spans()]
+        return [
+            PublishResult(error="MessageSizeTooLargeError", permanent=True)
+            if i == 1
+            else PublishResult(partition=2, offset=41 + i, batch_offset=41)
+            for i in range(len(messages))
+        ]
+
+
+async def test_the_relay_send_span_covers_the_publish_and_says_where_it_landed(
+    exporter: InMemorySpanExporter,
+) -> None:
+    exporter.clear()
+    rows = [
+        {"id": f"e-{i}", "topic": TOPIC, "key": "1234567890123", "payload": "{}", "headers": {}}
+        for i in range(3)
+    ]
+    publisher = _Publisher(exporter)
+    results = await publish_rows(publisher, rows)
+    assert [r.ok for r in results] == [True, False, True]
+    assert publisher.open_during_send == []
+    spans = {s.attributes["messaging.message.id"]: s for s in exporter.get_finished_spans()}  # type: ignore[index]
+    landed = spans["e-2"].attributes or {}
+    assert landed["messaging.destination.partition.id"] == "2"
+    assert landed["messaging.kafka.offset"] == 43
+    refused = spans["e-1"]
+    assert refused.status.status_code == StatusCode.ERROR
+    assert (refused.attributes or {})["error.type"] == "MessageSizeTooLargeError"
+    assert "messaging.kafka.offset" not in (refused.attributes or {})
