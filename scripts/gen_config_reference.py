@@ -41,10 +41,10 @@ END = "<!-- END GENERATED: config-reference -->"
 # manifests although no settings class declares them.
 STANDARD_VARIABLES: dict[str, str] = {
     "IKM_LOG_LEVEL": "Log level of the JSON logs (DEBUG, INFO, WARNING, ERROR). Default INFO.",
-    "OTEL_SERVICE_NAME": "Service name on traces and pushed metrics. Default ikm-<service>.",
+    "OTEL_SERVICE_NAME": "Service name on traces. Default ikm-<service>.",
     "OTEL_EXPORTER_OTLP_ENDPOINT": "OTLP/HTTP endpoint of a collector; set: traces are exported.",
     "OTEL_TRACES_EXPORTER": "otlp, console or none. Default otlp iff an endpoint is set.",
-    "OTEL_METRICS_EXPORTER": "otlp or none: also push the /metrics values over OTLP.",
+    "OTEL_METRICS_EXPORTER": "none: metrics are scraped at /metrics, never pushed over OTLP.",
     "OTEL_EXPORTER_OTLP_HEADERS": "Headers for the OTLP exporter (e.g. an API key).",
     "OTEL_RESOURCE_ATTRIBUTES": "Extra resource attributes, e.g. deployment.environment=prod.",
 }

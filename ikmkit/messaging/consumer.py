@@ -181,13 +181,13 @@ class EventConsumer[U: UnitOfWork]:
             async with self._units.open() as uow:
                 ids = list(dict.fromkeys(env.attrs.id for _, env in ready))
                 fresh = await inbox.unprocessed(uow.tx, self.group, ids)
-                todo: list[Envelope] = []
-                for _, env in ready:
+                todo: list[tuple[Record, Envelope]] = []
+                for record, env in ready:
                     if env.attrs.id in fresh:
                         fresh.discard(env.attrs.id)
-                        todo.append(env)
+                        todo.append((record, env))
                 await self._handle_together(todo, uow)
-                done = {env.attrs.id for env in todo}
+                done = {env.attrs.id for _, env in todo}
                 await inbox.mark_processed(uow.tx, self.group, sorted(done))
         except Exception as exc:
             log.info(
@@ -197,14 +197,14 @@ class EventConsumer[U: UnitOfWork]:
         self._count(ready, processed=done)
         return True
 
-    async def _handle_together(self, todo: list[Envelope], uow: U) -> None:
+    async def _handle_together(self, todo: list[tuple[Record, Envelope]], uow: U) -> None:
         if not todo:
             return
         if self._batch_handler is not None:
-            await self._batch_handler([(env.event, env.attrs) for env in todo], uow)
+            await self._batch_handler([(env.event, env.attrs) for _, env in todo], uow)
             return
-        for env in todo:
-            with self._span(env):
+        for record, env in todo:
+            with self._span(record, env):
                 await self._handlers[type(env.event)](env.event, env.attrs, uow)
 
     def _count(self, ready: list[tuple[Record, Envelope]], processed: set[str]) -> None:
@@ -217,7 +217,7 @@ class EventConsumer[U: UnitOfWork]:
 
     async def _process_one(self, record: Record, envelope: Envelope) -> None:
         # Retries, their warnings and a dead letter all belong to the event's trace.
-        with self._span(envelope):
+        with self._span(record, envelope):
             await self._attempts(record, envelope)
 
     async def _attempts(self, record: Record, envelope: Envelope) -> None:
@@ -257,14 +257,17 @@ class EventConsumer[U: UnitOfWork]:
         else:
             metrics.EVENTS_DUPLICATE.labels(self.group).inc()
 
-    def _span(self, envelope: Envelope) -> AbstractContextManager[object]:
+    def _span(self, record: Record, envelope: Envelope) -> AbstractContextManager[object]:
         """The event's span continues the trace of the request that produced it."""
         return event_span(
             envelope.attrs.traceparent,
-            topic=type(envelope.event).TOPIC,
+            topic=record.topic,
             group=self.group,
             event_id=envelope.attrs.id,
             event_type=envelope.attrs.type,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
         )
 
     async def _dead_letter(self, record: Record, reason: str, error: str, *, attempts: int) -> None:

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from opentelemetry import propagate, trace
+from opentelemetry import propagate
+from opentelemetry.trace import Span
 
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.store import CollectionSpec, Store, Transaction
+from ikmkit.telemetry.otel import end_send_span, start_send_span, traceparent_of
 
 OUTBOX = "outbox"
 OUTBOX_STREAMS = "outbox_streams"
@@ -47,7 +49,6 @@ OUTBOX_COLLECTIONS = (
 )
 
 log = logging.getLogger("ikmkit.messaging.outbox")
-tracer = trace.get_tracer("ikmkit.messaging.outbox")
 
 Signer = Callable[[str], str]
 """Signs an event's chain hash; returns the signature (base64)."""
@@ -245,19 +246,16 @@ def row_stream(row: dict[str, Any]) -> str:
     return f"{row['topic']}|{row['key']}"
 
 
-def row_message(row: dict[str, Any], *, force: bool = False) -> OutgoingMessage:
+def row_message(
+    row: dict[str, Any], *, force: bool = False, span: Span | None = None
+) -> OutgoingMessage:
+    """The Kafka message of an outbox row, its ``traceparent`` naming the send ``span``
+    (without one, a send span that ends at once: the caller reports no outcome)."""
     headers = dict(row["headers"])
-    with tracer.start_as_current_span(
-        f"{row['topic']} publish",
-        context=propagate.extract(headers),
-        kind=trace.SpanKind.PRODUCER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": row["topic"],
-            "messaging.message.id": row["id"],
-        },
-    ):
-        traceparent = current_traceparent()
+    sending = span or _send_span(row, headers)
+    traceparent = traceparent_of(sending)
+    if span is None:
+        end_send_span(sending)
     if traceparent:
         headers[H_TRACEPARENT] = traceparent
     return OutgoingMessage(
@@ -267,6 +265,33 @@ def row_message(row: dict[str, Any], *, force: bool = False) -> OutgoingMessage:
         headers=[(k, v.encode()) for k, v in headers.items()],
         force=force,
     )
+
+
+def _send_span(row: dict[str, Any], headers: dict[str, str]) -> Span:
+    return start_send_span(row["topic"], message_id=row["id"], key=str(row["key"]), headers=headers)
+
+
+async def publish_rows(
+    publisher: Publisher, rows: Sequence[dict[str, Any]], *, force: bool = False
+) -> list[PublishResult]:
+    """Publish outbox rows, each in a send span that ends with where it landed (or why not)."""
+    spans = [_send_span(row, dict(row["headers"])) for row in rows]
+    try:
+        outcome: list[PublishResult] | None = await publisher.publish_batch(
+            [
+                row_message(row, force=force, span=span)
+                for row, span in zip(rows, spans, strict=True)
+            ]
+        )
+    except BaseException as exc:
+        for span in spans:
+            end_send_span(span, error=type(exc).__name__)
+        raise
+    # A publisher of the older contract returns nothing: it raises if any failed.
+    results = outcome if outcome is not None else [PublishResult() for _ in rows]
+    for span, result in zip(spans, results, strict=True):
+        end_send_span(span, partition=result.partition, offset=result.offset, error=result.error)
+    return results
 
 
 def _next_created_ns(stream: dict[str, Any] | None) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ikmkit.messaging.outbox import OUTBOX, Publisher, PublishResult, row_message, row_stream
+from ikmkit.messaging.outbox import OUTBOX, Publisher, PublishResult, publish_rows, row_stream
 from ikmkit.store import Store, Transaction
 
 PAGE = 1000
@@ -104,7 +104,7 @@ async def retry_parked(
         row = await uow.get(OUTBOX, event_id)
     if row is None or not row.get("parked"):
         raise NotParked(event_id)
-    [result] = await publisher.publish_batch([row_message(row, force=force)])
+    [result] = await publish_rows(publisher, [row], force=force)
     if not result.ok and not result.permanent:  # the broker is unreachable: nothing learnt
         return RetryOutcome(published=False, stream=row_stream(row), reason=result.error)
     if not result.ok:

@@ -36,7 +36,7 @@ from ikmkit.messaging.outbox import (
     OUTBOX_STREAMS,
     Publisher,
     PublishResult,
-    row_message,
+    publish_rows,
     row_stream,
 )
 from ikmkit.messaging.outbox_log import (
@@ -192,11 +192,7 @@ class OutboxRelay:
         parked = self._parked if self._parked is not None else set()
         waiting = [row for row in page.items if row_stream(row) in parked]
         rows = [row for row in page.items if row_stream(row) not in parked]
-        results: list[PublishResult] | None = await self._publisher.publish_batch(
-            [row_message(row) for row in rows]
-        )
-        if results is None:  # a publisher of the older contract: it raises if any failed
-            results = [PublishResult() for _ in rows]
+        results = await publish_rows(self._publisher, rows)
         return await self._record(rows, results, waiting)
 
     async def _record(

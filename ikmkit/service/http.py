@@ -1,4 +1,4 @@
-"""HTTP plumbing: one error format for every service, and latency metrics.
+"""HTTP plumbing: one error format for every service, and the request guard.
 
 Every error body has FastAPI's validation shape, so clients parse one format:
 ``{"detail": [{"loc": ["body", "nib"], "msg": "...", "type": "invalid.nib_length"}]}``.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,7 +22,6 @@ from contracts import values
 from ikmkit.service.errors import AppError, InvalidInputs
 from ikmkit.store import DuplicateKey, TransactionConflict, UnstorableValue, VersionConflict
 from ikmkit.store.keyset import InvalidCursor
-from ikmkit.telemetry import metrics
 
 
 def error_body(
@@ -118,39 +116,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TransactionConflict, _transaction_conflict)
     app.add_exception_handler(InvalidCursor, _bad_cursor)
     app.add_exception_handler(UnstorableValue, _unstorable)
-
-
-class LatencyMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware task per request): observes each request's latency."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observe_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe_status)
-        finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            metrics.HTTP_LATENCY.labels(self.service, scope["method"], path, str(status)).observe(
-                time.perf_counter() - started
-            )
-
-
-def install_latency_metrics(app: FastAPI, service: str) -> None:
-    app.add_middleware(LatencyMiddleware, service=service)
 
 
 # --- the door: body size and valid Unicode, before any handler runs ------------------------

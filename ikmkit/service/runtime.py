@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.metrics import NoOpMeterProvider
 
 from contracts.topics import source_of
 from ikmkit.audit import heads_api as audit_heads
@@ -34,7 +34,6 @@ from ikmkit.service.asyncapi_routes import router as asyncapi_router
 from ikmkit.service.health import NamedCheck, default_checks, health_router
 from ikmkit.service.http import (
     install_error_handlers,
-    install_latency_metrics,
     install_request_guard,
 )
 from ikmkit.service.instance import InstanceHeader, instance_id
@@ -43,7 +42,8 @@ from ikmkit.service.production import refuse_unsafe_settings
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.store.resolve import store_for
-from ikmkit.telemetry.otel import configure_logging, setup_metrics_export, setup_tracing
+from ikmkit.telemetry.http_metrics import HttpServerMetrics
+from ikmkit.telemetry.otel import configure_logging, setup_tracing
 
 log = logging.getLogger("ikmkit.service.runtime")
 
@@ -186,7 +186,6 @@ def _kafka_broker(definition: ServiceDefinition[Any]) -> KafkaBroker:
         settings.kafka_bootstrap_servers,
         client_id=f"ikm-{definition.name}",
         security=faststream_security(settings),
-        middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ikm.{definition.name}.broker"),
     )
 
@@ -195,7 +194,6 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
     refuse_unsafe_settings(definition.name, definition.settings)
     configure_logging(definition.name)
     provider = setup_tracing(definition.name)
-    setup_metrics_export(definition.name)
     app = FastAPI(
         title=f"IKM {definition.name} service",
         description=definition.description,
@@ -211,7 +209,7 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
         max_bytes=definition.settings.max_request_bytes,
         bulk_max_bytes=definition.settings.max_bulk_request_bytes,
     )
-    install_latency_metrics(app, definition.name)
+    app.add_middleware(HttpServerMetrics, service=definition.name)
     app.add_middleware(InstanceHeader, instance=instance_id())
     app.include_router(health_router([*default_checks(), *definition.readiness]))
     app.include_router(audit_heads.router)
@@ -226,5 +224,6 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
         tracer_provider=provider,
         excluded_urls="healthz,readyz,metrics",
         exclude_spans=["send", "receive"],
+        meter_provider=NoOpMeterProvider(),  # traces only: HttpServerMetrics is the HTTP metric
     )
     return app

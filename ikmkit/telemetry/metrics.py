@@ -1,4 +1,10 @@
-"""Prometheus metrics shared by every service (exposed at ``/metrics``)."""
+"""Prometheus metrics shared by every service (exposed at ``/metrics``).
+
+prometheus-client is the one metrics pipeline: Prometheus scrapes ``/metrics`` (an
+OpenTelemetry Collector can scrape it too). The flow metrics keep their ``ikm_`` names; the
+HTTP metric follows the OTel semantic conventions, dots as underscores. The table in
+``docs/operations.md`` is generated from the registry (``python -m ikmkit.telemetry.reference``).
+"""
 
 from __future__ import annotations
 
@@ -26,8 +32,10 @@ OUTBOX_OLDEST_AGE = Gauge(
 CONSUMER_LAG = Gauge(
     "ikm_consumer_lag", "Messages behind the partition end", ["group", "topic", "partition"]
 )
-HTTP_LATENCY = Histogram(
-    "ikm_http_request_duration_seconds",
-    "HTTP request latency",
-    ["service", "method", "route", "status"],
+HTTP_SERVER_DURATION = Histogram(
+    "http_server_request_duration_seconds",
+    "Duration of HTTP server requests (OTel semantic convention http.server.request.duration)",
+    ["service_name", "http_request_method", "http_route", "http_response_status_code"],
+    # The boundaries the semantic convention recommends for this instrument.
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10),
 )

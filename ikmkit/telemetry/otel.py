@@ -6,8 +6,11 @@ variables: ``OTEL_TRACES_EXPORTER`` (``otlp``, ``console`` or ``none``; default
 OTLP endpoint and headers from ``OTEL_EXPORTER_OTLP_*``. Trace context crosses
 Kafka in the W3C ``traceparent`` header.
 
+Metrics are prometheus-client's alone (``ikmkit.telemetry.metrics``, scraped at ``/metrics``).
+
 Logs: one JSON object per line with trace and span ids; personal data
-(NIK, phone numbers, e-mail addresses) is masked before anything is written.
+(NIK, NPWP, phone, e-mail and bank account numbers) is masked before anything is written,
+by the same rules as every other surface (``contracts.privacy``).
 """
 
 from __future__ import annotations
@@ -15,17 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Literal
 
-from opentelemetry import metrics as otel_metrics
 from opentelemetry import propagate, trace
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -33,18 +32,11 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SpanExporter,
 )
-from prometheus_client import REGISTRY, CollectorRegistry
 
-_NIK = re.compile(r"(?<!\d)(\d{6})\d{6}(\d{4})(?!\d)")
-_PHONE = re.compile(r"(?<![\d\w])(\+62|62|0)8\d{1,2}[\s-]?\d{3,4}[\s-]?\d{2,5}(?!\d)")
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+from contracts.privacy import scrub_text
 
-
-def mask_personal_data(text: str) -> str:
-    """Mask NIKs, Indonesian phone numbers and e-mail addresses in free text."""
-    text = _NIK.sub(lambda m: f"{m.group(1)}******{m.group(2)}", text)
-    text = _PHONE.sub("[phone]", text)
-    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+mask_personal_data = scrub_text
+"""Mask NIKs, NPWPs, phone, e-mail and bank account numbers in free text (``contracts.privacy``)."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -106,30 +98,78 @@ def setup_tracing(service: str) -> TracerProvider:
 
 
 _consumer_tracer = trace.get_tracer("ikmkit.messaging.consumer")
+_producer_tracer = trace.get_tracer("ikmkit.messaging.outbox")
 _events_log = logging.getLogger("ikmkit.messaging.consumer")
+
+MessagingOperation = Literal["send", "process"]
+
+
+def messaging_attributes(
+    operation: MessagingOperation,
+    topic: str,
+    *,
+    message_id: str,
+    key: bytes | str | None = None,
+    group: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> dict[str, str | int]:
+    """Span attributes of one Kafka message, by the current messaging semantic conventions."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.operation.name": operation,
+        "messaging.operation.type": operation,
+        "messaging.destination.name": topic,
+        "messaging.message.id": message_id,
+    }
+    if group is not None:
+        attributes["messaging.consumer.group.name"] = group
+    if partition is not None:
+        attributes["messaging.destination.partition.id"] = str(partition)
+    if offset is not None:
+        attributes["messaging.kafka.offset"] = offset
+    if key is not None:  # an aggregate id (NIB, partner id): never personal data
+        text = key.decode(errors="replace") if isinstance(key, bytes) else key
+        attributes["messaging.kafka.message.key"] = text
+    return attributes
 
 
 @contextmanager
 def event_span(
-    traceparent: str | None, *, topic: str, group: str, event_id: str, event_type: str
+    traceparent: str | None,
+    *,
+    topic: str,
+    group: str,
+    event_id: str,
+    event_type: str,
+    partition: int | None = None,
+    offset: int | None = None,
+    key: bytes | None = None,
 ) -> Iterator[trace.Span]:
     """A CONSUMER span for one event, a child of the span that published it.
 
-    FastStream's middleware starts a fresh trace for a batch (it only links the
-    producers), so each event gets its own span continuing the producer's trace:
-    an HTTP request, its outbox relay and every consumer's effect share one trace.
+    Each event gets its own span continuing the producer's trace (a batch has no span
+    of its own: FastStream's telemetry middleware would start a fresh trace per batch,
+    named by the deprecated ``messaging.operation``): an HTTP request, its outbox relay
+    and every consumer's effect share one trace.
     """
     parent = propagate.extract({"traceparent": traceparent}) if traceparent else None
+    attributes = messaging_attributes(
+        "process",
+        topic,
+        message_id=event_id,
+        key=key,
+        group=group,
+        partition=partition,
+        offset=offset,
+    )
     with _consumer_tracer.start_as_current_span(
-        f"{topic} process",
+        f"process {topic}",
         context=parent,
         kind=trace.SpanKind.CONSUMER,
         attributes={
-            "messaging.system": "kafka",
-            "messaging.operation": "process",
-            "messaging.destination.name": topic,
-            "messaging.consumer.group.name": group,
-            "messaging.message.id": event_id,
+            **attributes,
+            "cloudevents.event_id": event_id,
             "cloudevents.event_type": event_type,
         },
     ) as span:
@@ -139,77 +179,42 @@ def event_span(
         yield span
 
 
-def setup_metrics_export(service: str) -> MeterProvider | None:
-    """Also push the Prometheus metrics over OTLP when an OTLP endpoint is configured.
+def start_send_span(
+    topic: str, *, message_id: str, key: str, headers: Mapping[str, str]
+) -> trace.Span:
+    """The PRODUCER span of one outbox event, a child of the request that recorded it.
 
-    Prometheus scraping ``/metrics`` stays the primary path; this is for
-    deployments that only run an OpenTelemetry Collector. ``OTEL_METRICS_EXPORTER``
-    (``otlp`` or ``none``) overrides the default (``otlp`` iff an endpoint is set).
+    The relay writes this span's context into the message's ``traceparent`` (every
+    consumer's span is its child) and ends it with :func:`end_send_span` once the broker
+    answered, so it covers the send and says where the event landed.
     """
-    default = "otlp" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none"
-    if os.environ.get("OTEL_METRICS_EXPORTER", default).strip().lower() != "otlp":
-        return None
-    current = otel_metrics.get_meter_provider()
-    if isinstance(current, MeterProvider):  # once per process, like the tracer provider
-        return current
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-    provider = metrics_provider(service, PeriodicExportingMetricReader(OTLPMetricExporter()))
-    otel_metrics.set_meter_provider(provider)
-    return provider
-
-
-def metrics_provider(
-    service: str, reader: MetricReader, registry: CollectorRegistry = REGISTRY
-) -> MeterProvider:
-    """A meter provider whose instruments mirror the Prometheus ``registry``."""
-    name = os.environ.get("OTEL_SERVICE_NAME", f"ikm-{service}")
-    provider = MeterProvider(
-        resource=Resource.create({"service.name": name}), metric_readers=[reader]
+    return _producer_tracer.start_span(
+        f"send {topic}",
+        context=propagate.extract(dict(headers)),
+        kind=trace.SpanKind.PRODUCER,
+        attributes=messaging_attributes("send", topic, message_id=message_id, key=key),
     )
-    bridge_prometheus(provider.get_meter("ikmkit.telemetry.metrics"), registry)
-    return provider
 
 
-def bridge_prometheus(meter: Meter, registry: CollectorRegistry = REGISTRY) -> None:
-    """Register an observable OTel instrument for each Prometheus family in ``registry``.
-
-    Counters and gauges map one to one; a histogram is exported as its ``_count``
-    and ``_sum`` counters (observable instruments cannot carry buckets).
-    """
-    for family in registry.collect():
-        if family.type == "counter":
-            meter.create_observable_counter(
-                f"{family.name}_total",
-                [_samples(registry, family.name, f"{family.name}_total")],
-                description=family.documentation,
-            )
-        elif family.type == "gauge":
-            meter.create_observable_gauge(
-                family.name,
-                [_samples(registry, family.name, family.name)],
-                description=family.documentation,
-            )
-        elif family.type == "histogram":
-            for suffix in ("_count", "_sum"):
-                meter.create_observable_counter(
-                    f"{family.name}{suffix}",
-                    [_samples(registry, family.name, f"{family.name}{suffix}")],
-                    description=family.documentation,
-                )
+def end_send_span(
+    span: trace.Span,
+    *,
+    partition: int | None = None,
+    offset: int | None = None,
+    error: str | None = None,
+) -> None:
+    if partition is not None:
+        span.set_attribute("messaging.destination.partition.id", str(partition))
+    if offset is not None:
+        span.set_attribute("messaging.kafka.offset", offset)
+    if error is not None:
+        # The publisher's error descriptions name Kafka errors, never payloads.
+        span.set_attribute("error.type", error.split(":", 1)[0])
+        span.set_status(trace.Status(trace.StatusCode.ERROR, error))
+    span.end()
 
 
-def _samples(
-    registry: CollectorRegistry, family_name: str, sample_name: str
-) -> Callable[[CallbackOptions], Iterable[Observation]]:
-    def observe(_: CallbackOptions) -> Iterable[Observation]:
-        for family in registry.collect():
-            if family.name == family_name:
-                return [
-                    Observation(sample.value, dict(sample.labels))
-                    for sample in family.samples
-                    if sample.name == sample_name
-                ]
-        return []
-
-    return observe
+def traceparent_of(span: trace.Span) -> str | None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")

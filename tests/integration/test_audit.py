@@ -283,7 +283,7 @@ async def test_trail_tells_one_enterprises_story_across_topics_with_trace_ids(
     assert rows[3]["trace_id"] == format(trace_id, "032x")
     assert rows[3]["data"]["nib"] == nib
     # personal data is masked by the contract's marking; business data is not
-    assert rows[0]["data"]["owner"]["name"] == "B***"
+    assert rows[0]["data"]["owner"]["name"] == "B*** S***"
     assert "Budi Santoso" not in text and "budi@example.id" not in text
     assert rows[0]["data"]["name"] == "CV Maju"
 

@@ -432,9 +432,9 @@ async def test_webhook_500s_then_200_signed(
     assert cloudevent["data"]["nib"] == number
     # Subscribers get the contract-marked personal data masked, everything else as is.
     assert cloudevent["data"]["owner"] == {
-        "name": "B***",
+        "name": "B*** S***",
         "email": None,
-        "phone": "0***",
+        "phone": "0812****7890",
         "preferred_language": "id",
     }
     assert cloudevent["data"]["name"] == "CV Maju Jaya"
@@ -654,7 +654,7 @@ async def test_a_batch_is_decided_in_order_and_written_in_bulk(fresh_store: Stor
     assert stored == 4  # owner e-mail + owner inbox + regional inbox + webhook
 
     hook = next(n for n in written if n.channel == "webhook")
-    assert json.loads(hook.body)["data"]["owner"]["email"] == "f***"
+    assert json.loads(hook.body)["data"]["owner"]["email"] == "f***@example.id"
     assert "Budi Santoso" not in hook.body and first not in hook.body
     # Inbox text is rendered when read, from the stored event data; masked for the officers.
     messages = await deps.units.read(

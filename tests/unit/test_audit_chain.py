@@ -212,7 +212,11 @@ def test_personal_data_is_masked_by_the_contract_marking() -> None:
         "owner": {"name": "Budi Santoso", "email": "budi@example.id", "phone": "081234567890"},
     }
     masked = mask_payload(EnterpriseRegistered, data)
-    assert masked["owner"] == {"name": "B***", "email": "b***", "phone": "0***"}
+    assert masked["owner"] == {
+        "name": "B*** S***",
+        "email": "b***@example.id",
+        "phone": "0812****7890",
+    }
     assert masked["name"] == "CV Maju"  # a business name is not personal data
     assert data["owner"]["name"] == "Budi Santoso"  # the input is untouched
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from lokal.samaran import partial_mask
 from pydantic import BaseModel, ConfigDict
 
+from contracts import privacy
 from contracts.envelope import EnvelopeAttributes
 from contracts.notify import Channel, NotificationDead, NotificationDelivered
 from contracts.values import Language
@@ -310,16 +310,16 @@ def mask_target(channel: Channel, target: str | None) -> str | None:
     """What a ledger reader may see of an address: e-mail addresses are personal data."""
     if target is None or channel != "email":
         return target
-    return partial_mask("EMAIL", target)
+    return privacy.mask_email(target)
 
 
 def mask_nik(value: str | None) -> str:
-    return "" if not value else partial_mask("NIK", value)
+    return privacy.mask_nik(value or "")
 
 
 def mask_phone(value: str | None) -> str:
-    return "" if not value else partial_mask("PHONE", value)
+    return privacy.mask_phone(value or "")
 
 
 def mask_email(value: str | None) -> str:
-    return "" if not value else partial_mask("EMAIL", value)
+    return privacy.mask_email(value or "")

@@ -10,8 +10,7 @@
 
 from __future__ import annotations
 
-from lokal import partial_mask
-
+from contracts.privacy import mask_nik
 from ikmkit.auth import Caller
 from ikmkit.service.errors import Forbidden, NotFound
 from services.registry.domain.model import Enterprise
@@ -76,7 +75,7 @@ def as_seen_by(caller: Caller, enterprise: Enterprise) -> Enterprise:
     """What the caller may read: other systems see the owner's NIK masked."""
     if caller.role in ("ministry", "regional", "enterprise") or enterprise.owner_nik is None:
         return enterprise
-    return enterprise.model_copy(update={"owner_nik": partial_mask("NIK", enterprise.owner_nik)})
+    return enterprise.model_copy(update={"owner_nik": mask_nik(enterprise.owner_nik)})
 
 
 def visible_province(caller: Caller, requested: str | None) -> str | None:
