@@ -112,16 +112,19 @@ class FieldError:
     rule: str
     detail: str
     context: Mapping[str, Any] | None = None
+    named: bool = False
+    """``loc`` holds a domain field name (``eligible_countries[1]``), read as a path."""
 
     @classmethod
     def of_field(cls, field: str | None, rule: str, detail: str) -> FieldError:
-        return cls(["body", field] if field else ["body"], rule, detail)
+        return cls(["body", field] if field else ["body"], rule, detail, named=True)
 
     def as_json(self) -> dict[str, Any]:
         where, path = (self.loc[0], self.loc[1:]) if self.loc else ("body", [])
         entry: dict[str, Any] = {}
         if where == "body":
-            path = [p for part in path for p in (_parts(part) if isinstance(part, str) else [part])]
+            if self.named:
+                path = [p for part in path for p in (_parts(str(part)))]
             entry["pointer"] = _pointer(path)
             entry["field"] = _dotted(path) or None
         else:
