@@ -22,6 +22,7 @@ from ikmkit.service.errors import (
     Violations,
 )
 from ikmkit.service.http import install_error_handlers, install_request_guard
+from ikmkit.service.openapi import Problem, ValidationProblem
 from ikmkit.service.problems import MEDIA_TYPE, PROBLEM_BASE, type_uri
 from ikmkit.store import TransactionConflict
 
@@ -97,6 +98,7 @@ def problem_of(response: httpx.Response, status: int, path: str) -> dict[str, An
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
     assert (body["status"], body["instance"]) == (status, path)
+    (ValidationProblem if status == 422 else Problem).model_validate(body)  # the declared schema
     return body
 
 
