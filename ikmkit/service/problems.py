@@ -41,6 +41,7 @@ CATEGORIES: dict[str, tuple[int, str]] = {
     "too_large": (413, "Request body too large"),
     "http": (0, "HTTP error"),  # routing and protocol errors; the status names the title
     "server": (500, "Internal server error"),
+    "unavailable": (503, "Service unavailable"),
 }
 """The first part of every rule code: its status and the problem's title."""
 
