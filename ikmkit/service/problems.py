@@ -177,8 +177,12 @@ def validation_problem(errors: Sequence[FieldError], *, instance: str) -> dict[s
 def from_pydantic(error: Mapping[str, Any], rule: str) -> FieldError:
     """A pydantic error without its ``input`` (and any ``ctx`` value that might repeat it)."""
     ctx = error.get("ctx") or {}
-    safe = {k: v for k, v in ctx.items() if k in SAFE_CONTEXT and _plain(v)}
-    return FieldError(list(error.get("loc", ())), rule, str(error.get("msg", "")), safe or None)
+    sent = error.get("input")
+    safe = {k: v for k, v in ctx.items() if k in SAFE_CONTEXT and _plain(v) and v != sent}
+    message = str(error.get("msg", ""))
+    if isinstance(sent, str) and len(sent) >= 3:  # a custom rule's message may quote it
+        message = message.replace(sent, "(the value sent)")
+    return FieldError(list(error.get("loc", ())), rule, message, safe or None)
 
 
 def _plain(value: object) -> bool:

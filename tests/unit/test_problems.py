@@ -195,3 +195,18 @@ async def test_a_secured_endpoint_without_a_token_is_a_401_problem() -> None:
         r = await c.get("/mine")
     assert problem_of(r, 401, "/mine")["rule"].startswith("unauthorized")
     assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_rule_message_quoting_the_value_sent_does_not_repeat_it() -> None:
+    from ikmkit.service.problems import from_pydantic
+
+    error = {
+        "type": "email_format",
+        "loc": ("body", "owner_email"),
+        "msg": "not a valid e-mail address: budi.santoso@@contoh.id has two @-signs",
+        "input": "budi.santoso@@contoh.id",
+        "ctx": {"reason": "budi.santoso@@contoh.id has two @-signs", "max_length": 254},
+    }
+    entry = from_pydantic(error, "invalid.email_format").as_json()
+    assert "budi" not in str(entry)
+    assert entry["context"] == {"max_length": 254}
