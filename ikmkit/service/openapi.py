@@ -29,7 +29,7 @@ DROPPED_SCHEMAS = ("HTTPValidationError", "ValidationError")
 class FieldProblem(BaseModel):
     """One failing field of a request and the rule it breaks."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(populate_by_name=True)
 
     pointer: str | None = Field(
         None, description="RFC 6901 JSON Pointer (URI fragment) into the body, e.g. #/owner_nik"
@@ -47,15 +47,19 @@ class FieldProblem(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem: every error a service answers."""
+    """An RFC 9457 problem: every error a service answers. Clients ignore members they do
+    not know (RFC 9457 3.2), so new extensions are not a breaking change."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(description=f"The problem's stable URI ({PROBLEM_BASE}...)")
+    type: str = Field(
+        description=f"The problem's stable URI ({PROBLEM_BASE}...)",
+        json_schema_extra={"format": "uri"},
+    )
     title: str = Field(description="Short summary of the problem type")
-    status: int = Field(description="The HTTP status code")
+    status: int = Field(ge=100, le=599, description="The HTTP status code")
     detail: str = Field(description="What happened, for a person")
-    instance: str = Field(description="The request path")
+    instance: str = Field(
+        description="The request path", json_schema_extra={"format": "uri-reference"}
+    )
     rule: str = Field(description="The problem type as a short code (docs/errors.md)")
     errors: list[FieldProblem] | None = Field(None, description="The fields concerned")
     limit_bytes: int | None = Field(None, description="413: the body limit in bytes")
@@ -75,6 +79,22 @@ STATUS_TEXT = {
     413: ("Problem", "The body is over the limit (too_large.body, limit_bytes)"),
     422: ("ValidationProblem", "Fields break rules: every one is listed in errors"),
     500: ("Problem", "The service failed (server.internal); nothing internal is shown"),
+}
+
+
+HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "Bearer: the scheme to authenticate with",
+            "schema": {"type": "string"},
+        }
+    },
+    409: {
+        "Retry-After": {
+            "description": "conflict.concurrent only: seconds to wait before retrying",
+            "schema": {"type": "integer"},
+        }
+    },
 }
 
 
@@ -102,7 +122,10 @@ def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str,
     if description == "Validation Error":  # FastAPI's, for its own 422 shape
         description = text
     content = {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-    return {**(existing or {}), "description": description, "content": content}
+    answer = {**(existing or {}), "description": description, "content": content}
+    if status in HEADERS:
+        answer["headers"] = {**answer.get("headers", {}), **HEADERS[status]}
+    return answer
 
 
 def describe_errors(document: dict[str, Any]) -> None:

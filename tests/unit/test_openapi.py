@@ -123,4 +123,6 @@ def test_the_operations_the_issue_names() -> None:
         "401", "403", "404", "409", "413", "422", "500",
     }  # fmt: skip
     assert "409" not in paths["/enterprises"]["get"]["responses"]
+    assert "WWW-Authenticate" in paths["/enterprises"]["get"]["responses"]["401"]["headers"]
+    assert "Retry-After" in paths["/enterprises"]["post"]["responses"]["409"]["headers"]
     assert set(paths["/healthz"]["get"]["responses"]) == {"200", "500"}

@@ -22,7 +22,7 @@ from ikmkit.service.errors import (
     Violations,
 )
 from ikmkit.service.http import install_error_handlers, install_request_guard
-from ikmkit.service.openapi import Problem, ValidationProblem
+from ikmkit.service.openapi import FieldProblem, Problem, ValidationProblem
 from ikmkit.service.problems import MEDIA_TYPE, PROBLEM_BASE, type_uri
 from ikmkit.store import TransactionConflict
 
@@ -99,6 +99,9 @@ def problem_of(response: httpx.Response, status: int, path: str) -> dict[str, An
     assert isinstance(body["detail"], str) and body["detail"]
     assert (body["status"], body["instance"]) == (status, path)
     (ValidationProblem if status == 422 else Problem).model_validate(body)  # the declared schema
+    assert set(body) <= set(Problem.model_fields), "a member the OpenAPI schema does not declare"
+    declared = {f.alias or name for name, f in FieldProblem.model_fields.items()}
+    assert all(set(e) <= declared for e in body.get("errors", []))
     return body
 
 
