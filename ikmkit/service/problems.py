@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 PROBLEM_BASE = "https://ikm.kemenperin.go.id/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -82,6 +83,7 @@ def http_rule(status: int) -> str:
 
 
 _INDEX = re.compile(r"\[(\d+)\]")
+_FRAGMENT_SAFE = "~!$&'()*+,;=:@-._"
 
 
 def _parts(field: str) -> list[str | int]:
@@ -94,8 +96,9 @@ def _parts(field: str) -> list[str | int]:
 
 
 def _pointer(path: Sequence[str | int]) -> str:
+    """RFC 6901 in its URI fragment form (section 6): ``~``/``/`` escaped, then percent-encoded."""
     escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return "#" + "".join(f"/{p}" for p in escaped)
+    return "#" + "".join(f"/{quote(p, safe=_FRAGMENT_SAFE)}" for p in escaped)
 
 
 def _dotted(path: Sequence[str | int]) -> str:
@@ -124,10 +127,12 @@ class FieldError:
         where, path = (self.loc[0], self.loc[1:]) if self.loc else ("body", [])
         entry: dict[str, Any] = {}
         if where == "body":
-            if self.named:
-                path = [p for part in path for p in (_parts(str(part)))]
-            entry["pointer"] = _pointer(path)
-            entry["field"] = _dotted(path) or None
+            if self.named:  # the domain's own name stays the field's name
+                entry["pointer"] = _pointer([p for part in path for p in _parts(str(part))])
+                entry["field"] = ".".join(str(part) for part in path) or None
+            else:
+                entry["pointer"] = _pointer(path)
+                entry["field"] = _dotted(path) or None
         else:
             entry["parameter"] = _dotted(path)
             entry["in"] = where

@@ -213,3 +213,21 @@ def test_a_rule_message_quoting_the_value_sent_does_not_repeat_it() -> None:
     entry = from_pydantic(error, "invalid.email_format").as_json()
     assert "budi" not in str(entry)
     assert entry["context"] == {"max_length": 254}
+
+
+def test_a_domain_field_name_is_kept_and_read_as_a_pointer() -> None:
+    from ikmkit.service.problems import FieldError
+
+    budget = FieldError.of_field("province_budgets.31", "invalid.min_0", "negative").as_json()
+    assert (budget["pointer"], budget["field"]) == ("#/province_budgets/31", "province_budgets.31")
+    line = FieldError.of_field("lines[0].price_rupiah", "invalid.positive", "zero").as_json()
+    assert (line["pointer"], line["loc"]) == (
+        "#/lines/0/price_rupiah",
+        ["body", "lines[0].price_rupiah"],
+    )
+    odd = FieldError(["body", "a/b", "~x"], "missing", "required").as_json()
+    assert odd["pointer"] == "#/a~1b/~0x"
+    whole = FieldError.of_field(None, "invalid.not_eligible", "not eligible").as_json()
+    assert (whole["pointer"], whole["field"]) == ("#", None)
+    spaced = FieldError(["body", "a b"], "missing", "required").as_json()
+    assert spaced["pointer"] == "#/a%20b"
