@@ -3,8 +3,8 @@
 Target: ``--url``, else ``IKM_<SERVICE>_URL`` (e.g. ``IKM_REGISTRY_URL``), else ``IKM_URL``,
 else the running dev stack (``ikm dev up``'s state file). Token: ``--token``, else
 ``IKM_TOKEN``, else a development ministry token signed with ``IKM_JWT_SECRET``.
-A refusal is printed as its status and the body's error details
-(``403 Forbidden: forbidden.other_province: ...``) and the command exits 1.
+A refusal is printed as its status and the problem's rule and detail, each field error of a
+422 listed (``403 Forbidden: province [forbidden.other_province]: ...``) and the command exits 1.
 """
 
 from __future__ import annotations
@@ -61,24 +61,37 @@ def bearer_token(token: str | None = None) -> str:
 
 
 def error_details(response: httpx.Response) -> str:
-    """``STATUS Reason: type: message; ...`` from the services' one error shape."""
+    """``STATUS Reason: field [rule]: message; ...`` from the services' RFC 9457 problems,
+    every field error of a 422 listed (a pre-problem ``{"detail": ...}`` body reads too)."""
     head = f"{response.status_code} {response.reason_phrase}".strip()
     try:
-        detail = response.json()["detail"]
-    except (ValueError, KeyError, TypeError):
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "detail" not in body:
         return f"{head}: {response.text}" if response.text else head
-    if not isinstance(detail, list):
-        return f"{head}: {detail}"
-    return f"{head}: " + "; ".join(_one_error(d) for d in detail)
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        return f"{head}: " + "; ".join(_one_error(e) for e in errors)
+    detail = body["detail"]
+    if isinstance(detail, list):  # FastAPI's own shape
+        return f"{head}: " + "; ".join(_one_error(d) for d in detail)
+    rule = body.get("rule")
+    return f"{head}: [{rule}]: {detail}" if rule else f"{head}: {detail}"
 
 
 def _one_error(error: Any) -> str:
     if not isinstance(error, dict):
         return str(error)
-    where = ".".join(str(p) for p in error.get("loc", []) if p != "body")
-    kind = error.get("type", "")
+    loc = error.get("loc")
+    if isinstance(loc, list):
+        where = ".".join(str(p) for p in loc if p != "body")
+    else:
+        where = str(error.get("field") or "")
+    kind = error.get("rule") or error.get("type", "")
+    message = error.get("detail", error.get("msg", ""))
     prefix = " ".join(p for p in (where, f"[{kind}]" if kind else "") if p)
-    return f"{prefix}: {error.get('msg', '')}" if prefix else str(error.get("msg", ""))
+    return f"{prefix}: {message}" if prefix else str(message)
 
 
 class ServiceClient:

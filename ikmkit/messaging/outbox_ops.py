@@ -51,7 +51,9 @@ def ops_router() -> APIRouter:
     return router
 
 
-@router.get("", summary="Outbox state: backlog, parked events, last log check")
+@router.get(
+    "", operation_id="outbox_status", summary="Outbox state: backlog, parked events, last log check"
+)
 async def status(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     caller.require("ministry")
     runtime = _runtime(request)
@@ -66,7 +68,11 @@ async def status(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     }
 
 
-@router.get("/parked", summary="Events parked because the broker refuses them")
+@router.get(
+    "/parked",
+    operation_id="list_parked_events",
+    summary="Events parked because the broker refuses them",
+)
 async def parked(
     request: Request,
     caller: CurrentCaller,
@@ -76,7 +82,11 @@ async def parked(
     return {"items": await list_parked(_runtime(request).store, limit=limit)}
 
 
-@router.post("/parked/{event_id}/retry", summary="Publish a parked event now")
+@router.post(
+    "/parked/{event_id}/retry",
+    operation_id="retry_parked_event",
+    summary="Publish a parked event now",
+)
 async def retry(
     event_id: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")],
     request: Request,
@@ -126,7 +136,11 @@ async def republish_topic(
     return {"topic": topic, "partitions": partition, "republishing": count}
 
 
-@router.post("/verify", summary="Check now that the log holds what was published")
+@router.post(
+    "/verify",
+    operation_id="verify_outbox",
+    summary="Check now that the log holds what was published",
+)
 async def verify(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     caller.require("ministry")
     try:

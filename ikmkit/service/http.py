@@ -1,7 +1,7 @@
 """HTTP plumbing: one error format for every service, and the request guard.
 
-Every error body has FastAPI's validation shape, so clients parse one format:
-``{"detail": [{"loc": ["body", "nib"], "msg": "...", "type": "invalid.nib_length"}]}``.
+Every error is an RFC 9457 problem (``ikmkit.service.problems``), whatever raised it: a
+domain rule, pydantic, the store, the router (404, 405), the door (413) or a bug (500).
 """
 
 from __future__ import annotations
@@ -12,110 +12,120 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import values
 from ikmkit.service.errors import AppError, InvalidInputs
+from ikmkit.service.problems import (
+    MEDIA_TYPE,
+    FieldError,
+    from_pydantic,
+    http_rule,
+    problem,
+    validation_problem,
+)
 from ikmkit.store import DuplicateKey, TransactionConflict, UnstorableValue, VersionConflict
 from ikmkit.store.keyset import InvalidCursor
 
 
-def error_body(
-    message: str,
-    *,
-    loc: list[str | int],
-    error_type: str,
-    ctx: dict[str, object] | None = None,
-) -> dict[str, object]:
-    error: dict[str, object] = {"loc": loc, "msg": message, "type": error_type}
-    if ctx is not None:
-        error["ctx"] = ctx
-    return {"detail": [error]}
+class ProblemResponse(JSONResponse):
+    media_type = MEDIA_TYPE
 
 
-def _entry(exc: AppError) -> dict[str, object]:
-    loc: list[str | int] = ["body", exc.field] if exc.field else []
-    error_type = f"{exc.error_type}.{exc.rule}" if exc.rule else exc.error_type
-    return {"loc": loc, "msg": exc.message, "type": error_type}
+def _answer(body: dict[str, Any], headers: dict[str, str] | None = None) -> ProblemResponse:
+    return ProblemResponse(body, status_code=body["status"], headers=headers)
 
 
-def _app_error(_: Request, exc: Exception) -> Response:
+def _rule_of(exc: AppError) -> str:
+    return f"{exc.error_type}.{exc.rule}" if exc.rule else exc.error_type
+
+
+def _field_error(exc: AppError) -> FieldError:
+    return FieldError.of_field(exc.field, _rule_of(exc), exc.message)
+
+
+def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    every = exc.violations if isinstance(exc, InvalidInputs) else [exc]
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse(
-        {"detail": [_entry(e) for e in every]}, status_code=exc.status_code, headers=headers
-    )
+    path = request.url.path
+    if exc.status_code == 422:
+        every = exc.violations if isinstance(exc, InvalidInputs) else [exc]
+        return _answer(validation_problem([_field_error(e) for e in every], instance=path))
+    errors = [_field_error(exc)] if exc.field else []
+    body = problem(exc.status_code, _rule_of(exc), exc.message, instance=path, errors=errors)
+    return _answer(body, {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None)
 
 
-def _version_conflict(_: Request, exc: Exception) -> Response:
-    return JSONResponse(
-        error_body(str(exc), loc=["body", "version"], error_type="conflict.version"),
-        status_code=409,
-    )
+def _version_conflict(request: Request, exc: Exception) -> Response:
+    errors = [FieldError(["body", "version"], "conflict.version", str(exc))]
+    body = problem(409, "conflict.version", str(exc), instance=request.url.path, errors=errors)
+    return _answer(body)
 
 
-def _transaction_conflict(_: Request, exc: Exception) -> Response:
-    return JSONResponse(
-        error_body(
-            "the record was changed by a concurrent request; retry",
-            loc=[],
-            error_type="conflict.concurrent",
-        ),
-        status_code=409,
-        headers={"Retry-After": "1"},
-    )
+def _transaction_conflict(request: Request, exc: Exception) -> Response:
+    message = "the record was changed by a concurrent request; retry"
+    body = problem(409, "conflict.concurrent", message, instance=request.url.path)
+    return _answer(body, {"Retry-After": "1"})
 
 
-def _duplicate(_: Request, exc: Exception) -> Response:
+def _duplicate(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DuplicateKey)
-    return JSONResponse(
-        error_body(
-            f"already exists: {exc.collection} {exc.existing_id}",
-            loc=["body", *exc.fields],
-            error_type="conflict.duplicate",
-        ),
-        status_code=409,
-    )
+    message = f"already exists: {exc.collection} {exc.existing_id}"
+    errors = [FieldError(["body", *exc.fields], "conflict.duplicate", message)]
+    body = problem(409, "conflict.duplicate", message, instance=request.url.path, errors=errors)
+    return _answer(body)
 
 
-def _bad_cursor(_: Request, exc: Exception) -> Response:
-    return JSONResponse(
-        error_body(str(exc), loc=["query", "cursor"], error_type="invalid.cursor"), status_code=422
-    )
+def _bad_cursor(request: Request, exc: Exception) -> Response:
+    errors = [FieldError(["query", "cursor"], "invalid.cursor", str(exc))]
+    return _answer(validation_problem(errors, instance=request.url.path))
 
 
-def _unstorable(_: Request, exc: Exception) -> Response:
+def _unstorable(request: Request, exc: Exception) -> Response:
     # The door (RequestGuard, field bounds) stops these first; this is the net under it.
-    return JSONResponse(
-        error_body(str(exc), loc=["body"], error_type="invalid.unstorable"), status_code=422
-    )
+    errors = [FieldError(["body"], "invalid.unstorable", str(exc))]
+    return _answer(validation_problem(errors, instance=request.url.path))
 
 
-def _invalid_request(_: Request, exc: Exception) -> Response:
-    """FastAPI's 422, with a shared value type's rule named as the domain names its rules."""
+def _invalid_request(request: Request, exc: Exception) -> Response:
+    """Pydantic's 422 as a problem listing every error, a shared value type's rule named as
+    the domain names its rules, and never the input."""
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {**error, "type": f"invalid.{error['type']}"}
-        if error.get("type") in values.RULES
-        else error
-        for error in exc.errors()
+        from_pydantic(e, f"invalid.{e['type']}" if e.get("type") in values.RULES else e["type"])
+        for e in exc.errors()
     ]
-    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+    return _answer(validation_problem(errors, instance=request.url.path))
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    """The router's 404 and 405 (and any ``HTTPException``), keeping its headers (``Allow``)."""
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "refused"
+    body = problem(exc.status_code, http_rule(exc.status_code), detail, instance=request.url.path)
+    return _answer(body, dict(exc.headers or {}))
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the log (ServerErrorMiddleware re-raises); the client learns only
+    # that it was not its fault.
+    message = "the service failed to answer; the error is logged"
+    return _answer(problem(500, "server.internal", message, instance=request.url.path))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(VersionConflict, _version_conflict)
     app.add_exception_handler(DuplicateKey, _duplicate)
     app.add_exception_handler(TransactionConflict, _transaction_conflict)
     app.add_exception_handler(InvalidCursor, _bad_cursor)
     app.add_exception_handler(UnstorableValue, _unstorable)
+    app.add_exception_handler(Exception, _internal_error)
 
 
 # --- the door: body size and valid Unicode, before any handler runs ------------------------
@@ -163,7 +173,7 @@ class RequestGuard:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"").strip()
         if declared.isdigit() and int(declared) > limit:
-            await _too_large(limit, receive, send, declared=int(declared))
+            await _too_large(limit, scope, receive, send, declared=int(declared))
             return
         chunks: list[bytes] = []
         size = 0
@@ -177,7 +187,7 @@ class RequestGuard:
             size += len(chunk)
             more = message.get("more_body", False)
             if size > limit:
-                await _too_large(limit, receive, send, read=size, more=more)
+                await _too_large(limit, scope, receive, send, read=size, more=more)
                 return
             chunks.append(chunk)
         body = b"".join(chunks)
@@ -185,7 +195,7 @@ class RequestGuard:
         if not content_type or _JSON_TYPE.match(content_type):  # FastAPI reads both as JSON
             bad = _unencodable_text(body)
             if bad is not None:
-                await _invalid_unicode(bad, send)
+                await _invalid_unicode(bad, scope, send)
                 return
         replayed = {"type": "http.request", "body": body, "more_body": False}
         await self.app(scope, _replay([replayed], receive), send)
@@ -238,14 +248,14 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode()
 
 
-async def _respond(status: int, body: dict[str, object], send: Send) -> None:
+async def _respond(body: dict[str, Any], send: Send) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": body["status"],
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", MEDIA_TYPE.encode()),
                 (b"content-length", str(len(payload)).encode()),
                 (b"connection", b"close"),
             ],
@@ -259,7 +269,14 @@ DRAIN_FACTOR = 8
 
 
 async def _too_large(
-    limit: int, receive: Receive, send: Send, *, declared: int = 0, read: int = 0, more: bool = True
+    limit: int,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    declared: int = 0,
+    read: int = 0,
+    more: bool = True,
 ) -> None:
     """413 naming the limit. A client writes its whole body before it reads an answer, and
     a socket closed with unread bytes is reset: the client would see a broken connection,
@@ -274,24 +291,19 @@ async def _too_large(
             break
         size += len(message.get("body", b""))
         more = message.get("more_body", False)
-    body = error_body(
-        f"request body is larger than the limit of {limit} bytes ({_human(limit)})",
-        loc=["body"],
-        error_type="too_large.body",
-        ctx={"limit_bytes": limit},
-    )
-    await _respond(413, body, send)
+    refusal = f"request body is larger than the limit of {limit} bytes ({_human(limit)})"
+    body = problem(413, "too_large.body", refusal, instance=scope["path"], limit_bytes=limit)
+    await _respond(body, send)
 
 
-async def _invalid_unicode(loc: Iterable[str | int], send: Send) -> None:
+async def _invalid_unicode(loc: Iterable[str | int], scope: Scope, send: Send) -> None:
     where = list(loc)
     field = ".".join(str(part) for part in where[1:]) or "body"
-    body = error_body(
-        f"{field} is not valid Unicode text (it contains a lone surrogate)",
-        loc=where,
-        error_type="invalid.unicode",
+    message = f"{field} is not valid Unicode text (it contains a lone surrogate)"
+    body = validation_problem(
+        [FieldError(where, "invalid.unicode", message)], instance=scope["path"]
     )
-    await _respond(422, body, send)
+    await _respond(body, send)
 
 
 def _human(size: int) -> str:

@@ -38,6 +38,7 @@ from ikmkit.service.http import (
 )
 from ikmkit.service.instance import InstanceHeader, instance_id
 from ikmkit.service.lifespan import service_lifespan
+from ikmkit.service.openapi import install_openapi
 from ikmkit.service.production import refuse_unsafe_settings
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import CollectionSpec, Store
@@ -204,6 +205,7 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
     app.state.token_verifier = TokenVerifier.from_settings(definition.settings)
     app.state.started = time.time()
     install_error_handlers(app)
+    install_openapi(app, public_url=definition.settings.public_url)
     install_request_guard(
         app,
         max_bytes=definition.settings.max_request_bytes,

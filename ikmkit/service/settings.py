@@ -119,6 +119,11 @@ class ServiceSettings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Interface the HTTP API listens on.")
     port: int = Field(8000, description="Port the HTTP API listens on.")
+    public_url: str | None = Field(
+        None,
+        description="URL clients reach the API at (e.g. https://ikm.example/registry): the"
+        " OpenAPI document's server. Unset: the document's own origin.",
+    )
     topic_partitions: int = Field(3, description="Partitions of topics this service creates.")
     outbox_batch_size: int = Field(1000, description="Events the relay publishes per pass.")
     outbox_poll_interval: float = Field(0.1, description="Seconds between idle relay passes.")

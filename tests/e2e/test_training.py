@@ -127,7 +127,7 @@ def test_ksst_capacity_building_waitlist(stack: Stack) -> None:
             json={"name": "Visitor", "kind": "other", "country": "FR"},
         )
         assert outsider.status_code == 422
-        assert outsider.json()["detail"][0]["type"] == "invalid.not_eligible"
+        assert outsider.json()["errors"][0]["rule"] == "invalid.not_eligible"
 
         twenty_first = training.post(
             f"/courses/{course_id}/enrollments",
@@ -182,7 +182,7 @@ def test_mentor_needs_a_signed_mou(stack: Stack) -> None:
             return r if r.status_code == 409 else None
 
         refusal = eventually(refused, "the enterprise to reach training")
-        assert refusal.json()["detail"][0]["type"] == "conflict.mou_required"
+        assert refusal.json()["rule"] == "conflict.mou_required"
 
         signed = registry.post(f"/mous/{mou_id}/sign", json={})
         assert signed.status_code == 200, signed.text
@@ -203,7 +203,7 @@ def test_mentor_needs_a_signed_mou(stack: Stack) -> None:
 
         assert eventually(ended, "the assignment to end")["end_reason"] == "mou_terminated"
         again = training.post("/mentor-assignments", json=assignment)
-        assert again.json()["detail"][0]["type"] == "conflict.mou_terminated"
+        assert again.json()["rule"] == "conflict.mou_terminated"
 
 
 def test_cli_bulk_enrollment_reports_refused_rows(stack: Stack, tmp_path: Path) -> None:

@@ -347,7 +347,8 @@ def test_a_batch_over_the_body_limit_is_sent_again_in_halves(tmp_path: Path) -> 
     @api.middleware("http")
     async def at_most_two_rows(request: Request, call_next: Any) -> Any:
         if int(request.headers.get("content-length", "0")) > 400:
-            return JSONResponse({"detail": [{"loc": [], "msg": "too large", "type": "size"}]}, 413)
+            too_large = {"status": 413, "detail": "too large", "rule": "too_large.body"}
+            return JSONResponse(too_large, 413, media_type="application/problem+json")
         return await call_next(request)
 
     file = write_csv(tmp_path / "big.csv", *(good(nib) for nib in NIBS[:5]))

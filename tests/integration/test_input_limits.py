@@ -48,7 +48,7 @@ async def subsidy(
 
 
 def only_error(response: Any) -> dict[str, Any]:
-    (error,) = response.json()["detail"]
+    (error,) = response.json()["errors"]
     return dict(error)
 
 
@@ -59,9 +59,9 @@ async def test_a_5_mb_body_is_413_naming_the_limit_and_stores_nothing(
     body = enterprise_body(nib, street="x" * (5 * 1000 * 1000))
     r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
     assert r.status_code == 413, r.text
-    error = only_error(r)
-    assert error["ctx"] == {"limit_bytes": MIB}
-    assert f"{MIB} bytes (1 MiB)" in error["msg"]
+    error = r.json()
+    assert error["limit_bytes"] == MIB and "errors" not in error
+    assert f"{MIB} bytes (1 MiB)" in error["detail"]
     assert (await registry.client.get(f"/enterprises/{nib}", headers=MINISTRY)).status_code == 404
 
 
@@ -82,7 +82,7 @@ async def test_a_1_mb_shop_url_patch_by_the_enterprise_is_refused(
     assert r.status_code == 422, r.text
     error = only_error(r)
     assert error["loc"] == ["body", "marketplace_stores", 0, "shop_url"]
-    assert error["type"] == "string_too_long" and error["ctx"] == {"max_length": 2048}
+    assert error["rule"] == "string_too_long" and error["context"] == {"max_length": 2048}
 
 
 async def test_40000_products_are_422_naming_the_field(registry: RunningService) -> None:
@@ -91,7 +91,7 @@ async def test_40000_products_are_422_naming_the_field(registry: RunningService)
     assert r.status_code == 422, r.text
     error = only_error(r)
     assert error["loc"] == ["body", "products"]
-    assert error["type"] == "too_long" and error["ctx"]["max_length"] == 200
+    assert error["rule"] == "too_long" and error["context"]["max_length"] == 200
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ async def test_a_lone_surrogate_is_422_naming_the_field(registry: RunningService
     )
     assert r.status_code == 422, r.text
     error = only_error(r)
-    assert error["loc"] == ["body", "street"] and error["type"] == "invalid.unicode"
+    assert error["loc"] == ["body", "street"] and error["rule"] == "invalid.unicode"
 
 
 async def test_surrogates_in_query_and_path_are_not_500(registry: RunningService) -> None:
@@ -145,7 +145,7 @@ async def test_an_internationalised_local_part_is_refused_at_the_door(
     assert r.status_code == 422, r.text
     error = only_error(r)
     assert error["loc"] == ["body", "owner_email"]
-    assert error["type"] == "invalid.email_smtputf8"
+    assert error["rule"] == "invalid.email_smtputf8"
 
 
 async def test_an_internationalised_domain_is_kept_in_ascii(registry: RunningService) -> None:

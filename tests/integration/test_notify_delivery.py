@@ -498,9 +498,9 @@ async def test_internal_urls_are_refused(notify: RunningService, url: str) -> No
         headers=MINISTRY,
     )
     assert refused.status_code == 422, refused.text
-    [error] = refused.json()["detail"]
+    [error] = refused.json()["errors"]
     assert error["loc"] == ["body", "url"]
-    assert error["type"] == "invalid.webhook_private_address"
+    assert error["rule"] == "invalid.webhook_private_address"
 
 
 async def test_the_sender_posts_to_the_checked_address_and_checks_again(
@@ -575,7 +575,7 @@ async def test_subscription_input_is_checked(notify: RunningService) -> None:
         headers=MINISTRY,
     )
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "event_types"]
+    assert bad.json()["errors"][0]["loc"] == ["body", "event_types"]
     regional = await notify.client.post(
         "/subscriptions",
         json={

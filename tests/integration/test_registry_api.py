@@ -287,8 +287,9 @@ async def test_regional_officer_sees_only_its_province(registry: RunningService)
 
 
 def error_of(response: Any) -> tuple[str, str]:
-    detail = response.json()["detail"][0]
-    return detail["loc"][-1], detail["type"]
+    """The first field error's field and rule (a problem's ``errors``)."""
+    detail = response.json()["errors"][0]
+    return detail["loc"][-1], detail["rule"]
 
 
 BAD_ENTERPRISES = [
@@ -329,6 +330,38 @@ async def test_bad_enterprise_input_names_field_and_rule(
     assert error_of(response) == (field, rule)
 
 
+async def test_one_422_lists_every_broken_field_as_a_problem_without_the_input(
+    registry: RunningService,
+) -> None:
+    """Domain rules (NIK, KBLI) and schema rules (workforce) each name their field at once;
+    nothing the client sent (a NIK, a name) comes back."""
+    for change, expected in (
+        (
+            {"owner_nik": "3471013205900001", "kbli": "47111"},
+            [
+                ("#/owner_nik", "invalid.nik_birth_date"),
+                ("#/kbli", "invalid.kbli_not_manufacturing"),
+            ],
+        ),
+        (
+            {"workforce": "many", "investment_rupiah": "lots"},
+            [("#/workforce", "int_parsing"), ("#/investment_rupiah", "int_parsing")],
+        ),
+    ):
+        body = enterprise_body(**change)
+        r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert (problem["status"], problem["instance"], problem["rule"]) == (
+            422,
+            "/enterprises",
+            "invalid",
+        )
+        assert [(e["pointer"], e["rule"]) for e in problem["errors"]] == expected
+        assert body["owner_nik"] not in r.text and body["owner_name"] not in r.text
+
+
 async def test_import_answers_each_row_and_refuses_only_a_bad_envelope(
     registry: RunningService,
 ) -> None:
@@ -366,7 +399,7 @@ async def test_import_answers_each_row_and_refuses_only_a_bad_envelope(
     ):
         r = await registry.client.post("/enterprises/import", json=envelope, headers=MINISTRY)
         assert r.status_code == 422, r.text
-        assert r.json()["detail"][0]["loc"] == loc
+        assert r.json()["errors"][0]["loc"] == loc
 
 
 async def test_import_takes_the_bulk_body_allowance(registry: RunningService) -> None:

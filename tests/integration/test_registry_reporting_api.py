@@ -121,4 +121,4 @@ async def test_enterprises_are_listed_by_marketplace_platform_and_campaign(
             "/enterprises", params={"marketplace_platform": "friendster"}, headers=MINISTRY
         )
         assert r.status_code == 422
-        assert r.json()["detail"][0]["type"] == "invalid.platform"
+        assert r.json()["errors"][0]["rule"] == "invalid.platform"

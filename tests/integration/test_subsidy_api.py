@@ -80,8 +80,10 @@ async def eventually[T](probe: Callable[[], Awaitable[T | None]], seconds: float
 
 
 def error_type(response: httpx.Response) -> tuple[list[str], str]:
-    detail = response.json()["detail"][0]
-    return detail["loc"], detail["type"]
+    """The first field error's loc and rule; a refusal naming no field: [] and its rule."""
+    problem = response.json()
+    first = problem.get("errors", [{"loc": [], "rule": problem["rule"]}])[0]
+    return first["loc"], first["rule"]
 
 
 async def test_subsidy_api_over_the_registry_events(

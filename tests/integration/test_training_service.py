@@ -142,13 +142,13 @@ async def test_course_enrollment_waitlist_and_refusals(
             "/courses", json=course_body(end_date=TODAY.isoformat()), headers=MINISTRY
         )
         assert bad.status_code == 422
-        assert bad.json()["detail"][0]["loc"] == ["body", "end_date"]
+        assert bad.json()["errors"][0]["loc"] == ["body", "end_date"]
         bad = await client.post("/courses", json=course_body(capacity=0), headers=MINISTRY)
-        assert (bad.status_code, bad.json()["detail"][0]["loc"]) == (422, ["body", "capacity"])
+        assert (bad.status_code, bad.json()["errors"][0]["loc"]) == (422, ["body", "capacity"])
         bad = await client.post(
             "/courses", json=course_body(eligible_countries=["ID", "XX"]), headers=MINISTRY
         )
-        assert bad.json()["detail"][0]["loc"] == ["body", "eligible_countries[1]"]
+        assert bad.json()["errors"][0]["loc"] == ["body", "eligible_countries[1]"]
 
         created = await client.post("/courses", json=course_body(), headers=MINISTRY)
         assert created.status_code == 201, created.text
@@ -158,7 +158,7 @@ async def test_course_enrollment_waitlist_and_refusals(
         owner = {"name": "Siti Rahma", "kind": "ikm_owner", "nib": nib, "email": "siti@example.id"}
         early = await client.post(f"/courses/{course_id}/enrollments", json=owner, headers=MINISTRY)
         assert (
-            early.status_code == 422 and early.json()["detail"][0]["type"] == "invalid.unknown_nib"
+            early.status_code == 422 and early.json()["errors"][0]["rule"] == "invalid.unknown_nib"
         )
         await feed.publish(enterprise_registered(nib))
 
@@ -171,7 +171,7 @@ async def test_course_enrollment_waitlist_and_refusals(
 
         again = await client.post(f"/courses/{course_id}/enrollments", json=owner, headers=MINISTRY)
         assert again.status_code == 409
-        assert again.json()["detail"][0]["type"] == "conflict.duplicate_enrollment"
+        assert again.json()["rule"] == "conflict.duplicate_enrollment"
 
         second = await client.post(
             f"/courses/{course_id}/enrollments",
@@ -183,7 +183,7 @@ async def test_course_enrollment_waitlist_and_refusals(
             json={"name": "Ayesha Khan", "kind": "ikm_owner", "country": "PK", "nib": None},
             headers=MINISTRY,
         )
-        assert third.status_code == 422 and third.json()["detail"][0]["loc"] == ["body", "nib"]
+        assert third.status_code == 422 and third.json()["errors"][0]["loc"] == ["body", "nib"]
         third = await client.post(
             f"/courses/{course_id}/enrollments",
             json={"name": "Ayesha Khan", "kind": "civil_servant", "country": "PK"},
@@ -204,7 +204,7 @@ async def test_course_enrollment_waitlist_and_refusals(
 
         early_close = await client.post(f"/courses/{course_id}/complete", headers=MINISTRY)
         assert early_close.status_code == 409
-        assert early_close.json()["detail"][0]["type"] == "conflict.not_ended"
+        assert early_close.json()["rule"] == "conflict.not_ended"
 
 
 async def test_completion_certificates_placement_and_stats(kafka: str, fresh_store: Store) -> None:
@@ -265,7 +265,7 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
             },
             headers=MINISTRY,
         )
-        assert early_placement.json()["detail"][0]["type"] == "conflict.not_certified"
+        assert early_placement.json()["rule"] == "conflict.not_certified"
 
         closed = (await client.post(f"/courses/{course_id}/complete", headers=MINISTRY)).json()
         assert (closed["completed"], closed["not_completed"]) == (1, 1)
@@ -283,7 +283,7 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
             headers=MINISTRY,
         )
         assert late.status_code == 409
-        assert late.json()["detail"][0]["type"] == "conflict.course_finished"
+        assert late.json()["rule"] == "conflict.course_finished"
 
         placed = await client.post(
             f"/courses/{course_id}/placements",
@@ -339,7 +339,7 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
         assert (other["courses"], other["participants"], other["distinct_people"]) == (1, 1, 1)
         assert (other["completions"], other["certificates"], other["placements"]) == (0, 0, 0)
         peek = await client.get("/stats", params={"province": "33"}, headers=regional_elsewhere)
-        assert (peek.status_code, peek.json()["detail"][0]["loc"][-1]) == (403, "province")
+        assert (peek.status_code, peek.json()["errors"][0]["loc"][-1]) == (403, "province")
 
         # Another province's course does not exist for a regional officer: no read, no write.
         assert (await client.get(f"/courses/{course_id}", headers=regional_here)).status_code == 200
@@ -376,7 +376,7 @@ async def test_mentor_assignment_follows_the_mou(
             return r if r.status_code == 409 else None
 
         refusal = await eventually(refused_for_mou, "the enterprise replica")
-        assert refusal.json()["detail"][0]["type"] == "conflict.mou_required"
+        assert refusal.json()["rule"] == "conflict.mou_required"
 
         # MoU events on their own topic, with no PartnerRegistered ever sent.
         await feed.publish(
@@ -436,4 +436,4 @@ async def test_mentor_assignment_follows_the_mou(
             "MentorAssignmentEnded",
         ]
         after = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
-        assert after.json()["detail"][0]["type"] == "conflict.mou_terminated"
+        assert after.json()["rule"] == "conflict.mou_terminated"

@@ -81,3 +81,44 @@ def test_a_refusal_reads_as_status_reason_and_every_error_detail() -> None:
     assert error_details(response(404, {"detail": "Not Found"})) == "404 Not Found: Not Found"
     plain = httpx.Response(502, text="bad gateway", request=httpx.Request("GET", "http://s/"))
     assert error_details(plain) == "502 Bad Gateway: bad gateway"
+
+
+def test_a_problem_reads_as_its_rule_and_every_field_error() -> None:
+    """The services' RFC 9457 problems: the rule and detail, or each field error of a 422."""
+    forbidden = response(
+        403,
+        {
+            "type": "https://ikm.kemenperin.go.id/problems/forbidden/role",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": "role 'enterprise' may not import enterprises",
+            "instance": "/enterprises/import",
+            "rule": "forbidden.role",
+        },
+    )
+    assert error_details(forbidden) == (
+        "403 Forbidden: [forbidden.role]: role 'enterprise' may not import enterprises"
+    )
+    invalid = response(
+        422,
+        {
+            "type": "https://ikm.kemenperin.go.id/problems/invalid",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "2 fields break a rule",
+            "instance": "/enterprises",
+            "rule": "invalid",
+            "errors": [
+                {"pointer": "#/owner_nik", "field": "owner_nik", "loc": ["body", "owner_nik"],
+                 "rule": "invalid.nik_length", "detail": "NIK has 16 digits"},
+                {"parameter": "limit", "in": "query", "field": "limit", "loc": ["query", "limit"],
+                 "rule": "greater_than", "detail": "must be > 0"},
+            ],
+        },
+    )  # fmt: skip
+    assert error_details(invalid) == (
+        "422 Unprocessable Entity: owner_nik [invalid.nik_length]: NIK has 16 digits; "
+        "query.limit [greater_than]: must be > 0"
+    )
+    routing = response(404, {"status": 404, "detail": "Not Found", "rule": "http.not_found"})
+    assert error_details(routing) == "404 Not Found: [http.not_found]: Not Found"
