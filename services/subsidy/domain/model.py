@@ -26,7 +26,7 @@ from contracts.subsidy import (
     SubsidyResumed,
     SubsidyReviewStarted,
 )
-from ikmkit.service.errors import Conflict
+from ikmkit.service.errors import Conflict, Violations
 from ikmkit.service.limits import Rupiah
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
@@ -105,9 +105,13 @@ class Application(Versioned):
         now: datetime,
     ) -> Changed[Application]:
         """A new application, if the program is open and the enterprise eligible."""
-        enterprise = rules.check_application(program, enterprise, now)
-        cost = rules.eligible_cost(lines, program)
-        rules.check_enterprise_cap(program, committed_rupiah)
+        found = Violations()
+        applicant = found.check(rules.check_application, program, enterprise, now)
+        cost = found.check(rules.eligible_cost, lines, program)
+        found.check(rules.check_enterprise_cap, program, committed_rupiah)
+        found.raise_all()
+        assert applicant is not None and cost is not None
+        enterprise = applicant
         app = cls(
             id=new_id("app"),
             program_id=program.id,
