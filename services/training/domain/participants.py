@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import values
 from contracts.training import CourseKind, ParticipantKind
 from contracts.values import Language
-from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.service.limits import Code, Name
 from ikmkit.store.repository import Versioned
 from services.training.domain import rules
@@ -48,23 +48,36 @@ class ParticipantDetails(BaseModel):
 def validate_participant(
     p: ParticipantDetails, course: Course, known_nib_province: str | None, nib_known: bool
 ) -> ParticipantDetails:
-    """Normalizes a participant and checks them against the course and the enterprise replica."""
+    """Normalizes a participant and checks them against the course and the enterprise
+    replica, naming every rule broken."""
+    found = Violations()
     name = " ".join(p.name.split())
     if not name:
-        raise InvalidInput("name must not be empty", field="name", rule="required")
-    email = rules.check_email(p.email) if p.email else None
-    country = rules.check_country(p.country)
-    if course.eligible_countries and country not in course.eligible_countries:
-        raise InvalidInput(
+        found.check(rules.fail, "name must not be empty", "name", "required")
+    email = found.check(rules.check_email, p.email) if p.email else None
+    country = found.check(rules.check_country, p.country)
+    if country and course.eligible_countries and country not in course.eligible_countries:
+        found.check(
+            rules.fail,
             f"participants from {country} are not eligible for this course",
-            field="country",
-            rule="not_eligible",
+            "country",
+            "not_eligible",
         )
-    province = rules.check_province(p.province)
-    if country != INDONESIA and province is not None:
-        raise InvalidInput(
-            "a foreign participant has no Indonesian province", field="province", rule="foreign"
+    province = found.check(rules.check_province, p.province)
+    if country and country != INDONESIA and p.province is not None:
+        found.check(
+            rules.fail, "a foreign participant has no Indonesian province", "province", "foreign"
         )
+    nib = found.check(_check_nib, p, nib_known)
+    found.raise_all()
+    if nib is not None:
+        province = known_nib_province or province
+    return p.model_copy(
+        update={"name": name, "email": email, "country": country, "province": province, "nib": nib}
+    )
+
+
+def _check_nib(p: ParticipantDetails, nib_known: bool) -> str | None:
     nib = p.nib.strip() if p.nib else None
     if p.kind in IKM_KINDS and nib is None:
         raise InvalidInput("an IKM owner or worker needs the NIB", field="nib", rule="required")
@@ -74,10 +87,7 @@ def validate_participant(
             raise InvalidInput(
                 f"NIB {nib} is not a registered enterprise (yet)", field="nib", rule="unknown_nib"
             )
-        province = known_nib_province or province
-    return p.model_copy(
-        update={"name": name, "email": email, "country": country, "province": province, "nib": nib}
-    )
+    return nib
 
 
 def person_key(p: ParticipantDetails) -> str:
