@@ -10,11 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from ikmkit.service import limits
-from ikmkit.service.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput, Violations
 from services.registry.commands import ImportEnterprises
 from services.registry.domain import rules
 from services.registry.domain.model import EnterpriseFacts
-from ikmkit.service.errors import Violations
 
 
 class CountingTag(str):
