@@ -23,6 +23,13 @@ from ikmkit.auth import CurrentCaller
 from ikmkit.messaging.outbox import OUTBOX, outbox_backlog
 from ikmkit.messaging.outbox_log import LogCheck, republish
 from ikmkit.messaging.outbox_parking import NotParked, list_parked, parked_count, retry_parked
+from ikmkit.messaging.outbox_views import (
+    LogCheckView,
+    OutboxStatus,
+    ParkedEvents,
+    Republishing,
+    RetriedEvent,
+)
 from ikmkit.service.errors import AppError, Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -51,7 +58,9 @@ def ops_router() -> APIRouter:
     return router
 
 
-@router.get("", summary="Outbox state: backlog, parked events, last log check")
+@router.get(
+    "", summary="Outbox state: backlog, parked events, last log check", response_model=OutboxStatus
+)
 async def status(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     caller.require("ministry")
     runtime = _runtime(request)
@@ -66,7 +75,11 @@ async def status(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     }
 
 
-@router.get("/parked", summary="Events parked because the broker refuses them")
+@router.get(
+    "/parked",
+    summary="Events parked because the broker refuses them",
+    response_model=ParkedEvents,
+)
 async def parked(
     request: Request,
     caller: CurrentCaller,
@@ -76,7 +89,9 @@ async def parked(
     return {"items": await list_parked(_runtime(request).store, limit=limit)}
 
 
-@router.post("/parked/{event_id}/retry", summary="Publish a parked event now")
+@router.post(
+    "/parked/{event_id}/retry", summary="Publish a parked event now", response_model=RetriedEvent
+)
 async def retry(
     event_id: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")],
     request: Request,
@@ -103,7 +118,11 @@ async def retry(
     }
 
 
-@router.post("/republish", summary="Publish a topic's events again from the outbox")
+@router.post(
+    "/republish",
+    summary="Publish a topic's events again from the outbox",
+    response_model=Republishing,
+)
 async def republish_topic(
     request: Request,
     caller: CurrentCaller,
@@ -126,7 +145,11 @@ async def republish_topic(
     return {"topic": topic, "partitions": partition, "republishing": count}
 
 
-@router.post("/verify", summary="Check now that the log holds what was published")
+@router.post(
+    "/verify",
+    summary="Check now that the log holds what was published",
+    response_model=LogCheckView,
+)
 async def verify(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     caller.require("ministry")
     try:

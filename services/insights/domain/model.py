@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.insights import TargetSet, target_id
+from contracts.values import ProvinceText, RegencyText
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 
@@ -15,8 +16,8 @@ class Target(Versioned):
     target_id: str
     indicator: str
     fiscal_year: int
-    province: str
-    regency: str | None = None
+    province: ProvinceText
+    regency: RegencyText | None = None
     value: int
     set_by: str
     set_at: datetime

@@ -26,6 +26,7 @@ from contracts.subsidy import (
     SubsidyResumed,
     SubsidyReviewStarted,
 )
+from contracts.values import KbliText, NibText, ProvinceText, RegencyText
 from ikmkit.service.errors import Conflict, Violations
 from ikmkit.service.limits import Rupiah
 from ikmkit.store.repository import Versioned
@@ -72,12 +73,12 @@ class Application(Versioned):
     program_kind: ProgramKind
     program_name: str
     fiscal_year: int
-    nib: str
+    nib: NibText
     enterprise_name: str
-    province: str
-    regency: str
+    province: ProvinceText
+    regency: RegencyText
     directorate: str
-    kbli: str
+    kbli: KbliText
     lines: list[InvoiceLine]
     eligible_cost_rupiah: int
     requested_rebate_rupiah: int

@@ -7,14 +7,15 @@ A budget's changes are methods here; the ``Application`` that draws on it is in 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.registry import Directorate
 from contracts.subsidy import BudgetAllocated, BudgetExhausted, BudgetPool, ProgramKind
+from contracts.values import KbliText
 from ikmkit.service.errors import Conflict
-from ikmkit.service.limits import Code
+from ikmkit.service.limits import CODE_MAX
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.subsidy.domain import rules
@@ -30,8 +31,9 @@ class KbliRange(BaseModel):
 
     model_config = FROZEN
 
-    from_kbli: Code
-    to_kbli: Code
+    # Documented as KBLI; the program's rules check them (kbli_format, naming the range).
+    from_kbli: Annotated[KbliText, Field(max_length=CODE_MAX)]
+    to_kbli: Annotated[KbliText, Field(max_length=CODE_MAX)]
 
     def contains(self, kbli: str) -> bool:
         return self.from_kbli <= kbli <= self.to_kbli

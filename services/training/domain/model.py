@@ -24,7 +24,7 @@ from contracts.training import (
     PlacementRecorded,
     TrainingCompleted,
 )
-from contracts.values import Language
+from contracts.values import CountryText, Language, ProvinceText
 from ikmkit.service.errors import Conflict, InvalidInput, NotFound
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
@@ -68,9 +68,9 @@ class Course(Versioned):
     end_date: date
     venues: list[str] = []
     online_url: str | None = None
-    province: str | None = None
-    country: str = INDONESIA
-    eligible_countries: list[str] = []
+    province: ProvinceText | None = None
+    country: CountryText = INDONESIA
+    eligible_countries: list[CountryText] = []
     capacity: int
     language: Language = "id"
     sessions: list[CourseSession]

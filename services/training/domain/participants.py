@@ -12,7 +12,7 @@ from contracts import values
 from contracts.training import CourseKind, ParticipantKind
 from contracts.values import Language
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
-from ikmkit.service.limits import Code, Name
+from ikmkit.service.limits import CODE_MAX, Code, Name
 from ikmkit.store.repository import Versioned
 from services.training.domain import rules
 from services.training.domain.rules import INDONESIA
@@ -34,11 +34,12 @@ class ParticipantDetails(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: Name
-    email: Annotated[str, Field(max_length=values.EMAIL_MAX)] | None = None
+    # Documented with their rules; ``validate_participant`` checks them row by row.
+    email: Annotated[values.EmailText, Field(max_length=values.EMAIL_MAX)] | None = None
     kind: ParticipantKind
-    nib: Code | None = None
-    province: Code | None = None
-    country: Code = INDONESIA
+    nib: Annotated[values.NibText, Field(max_length=CODE_MAX)] | None = None
+    province: Annotated[values.ProvinceText, Field(max_length=CODE_MAX)] | None = None
+    country: Annotated[values.CountryText, Field(max_length=CODE_MAX)] = INDONESIA
     preferred_language: Language = "id"
     external_id: Code | None = None
     """An identifier of the person (NIK, passport or student number); used only to recognize
