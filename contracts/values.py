@@ -186,6 +186,7 @@ Email = Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(normalize_ema
 # The same values as documented, unchecked: stored and echoed values (checked on the way in),
 # and bulk rows, whose rules the domain applies row by row.
 NibText = Annotated[str, _NIB]
+NikText = Annotated[str, _NIK]
 ProvinceText = Annotated[str, _PROVINCE]
 RegencyText = Annotated[str, _REGENCY]
 KbliText = Annotated[str, _KBLI]

@@ -108,6 +108,67 @@ def properties(document: Schema) -> Iterator[Property]:
             yield Property(model, name, any(CONSTRAINTS & o.keys() for o in found))
 
 
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            yield node["$ref"].rsplit("/", 1)[-1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def request_models(document: Schema) -> set[str]:
+    """The models a client sends (request bodies, and every model they contain)."""
+    models = document.get("components", {}).get("schemas", {})
+    bodies = [
+        operation.get("requestBody", {})
+        for operations in document["paths"].values()
+        for operation in operations.values()
+    ]
+    found: set[str] = set()
+    waiting = list(_refs(bodies))
+    while waiting:
+        name = waiting.pop()
+        if name not in found:
+            found.add(name)
+            waiting += _refs(models[name])
+    return found
+
+
+RULED_NAMES = frozenset(
+    {
+        "nib",
+        "owner_nik",
+        "province",
+        "regency",
+        "kbli",
+        "from_kbli",
+        "to_kbli",
+        "country",
+        "eligible_countries",
+        "email",
+        "owner_email",
+        "contact_email",
+        "mentor_email",
+    }
+)
+"""Fields holding a shared value (``contracts.values``): their rule is a pattern or format."""
+RULE_KEYWORDS = frozenset({"pattern", "format", "enum"})
+
+
+def ruled_fields(document: Schema) -> Iterator[tuple[str, bool]]:
+    """(``Model.field``, whether it documents its rule) for each shared-value field."""
+    for model, schema in document.get("components", {}).get("schemas", {}).items():
+        for name, field in schema.get("properties", {}).items():
+            if name not in RULED_NAMES:
+                continue
+            found = options(document, field)
+            found += [resolve(document, o["items"]) for o in found if "items" in o]
+            yield f"{model}.{name}", any(RULE_KEYWORDS & o.keys() for o in found)
+
+
 def constraint_count(document: Schema) -> tuple[int, int]:
     """(constrained properties, properties) of one document."""
     every = list(properties(document))
@@ -142,11 +203,27 @@ def untyped_responses(document: Schema) -> list[str]:
     return [where for where, schema in json_responses(document) if untyped(document, schema)]
 
 
+def request_count(document: Schema) -> tuple[int, int]:
+    """(constrained properties, properties) of the models a client sends."""
+    sent = request_models(document)
+    every = [p for p in properties(document) if p.model in sent]
+    return sum(p.constrained for p in every), len(every)
+
+
 def report() -> str:
     lines, constrained, total, responses, loose = [], 0, 0, 0, 0
+    sent_constrained, sent_total, ruled_documented, ruled_total = 0, 0, 0, 0
     for service in SERVICES:
         document = openapi(service)
         some, every = constraint_count(document)
+        sent_some, sent_every = request_count(document)
+        sent_constrained, sent_total = sent_constrained + sent_some, sent_total + sent_every
+        ruled = list(ruled_fields(document))
+        documented = sum(ok for _, ok in ruled)
+        ruled_documented, ruled_total = ruled_documented + documented, ruled_total + len(ruled)
+        lines.append(f"{service}: requests {sent_some}/{sent_every} properties constrained")
+        lines.append(f"{service}: shared-value fields {documented}/{len(ruled)} with their rule")
+        lines += [f"  no rule: {where}" for where, ok in ruled if not ok]
         bodies = list(json_responses(document))
         bare = untyped_responses(document)
         constrained, total = constrained + some, total + every
@@ -156,6 +233,8 @@ def report() -> str:
             f"{len(bare)}/{len(bodies)} 2xx JSON responses untyped"
         )
         lines += [f"  untyped: {where}" for where in bare]
+    lines.append(f"all: requests {sent_constrained}/{sent_total} properties constrained")
+    lines.append(f"all: shared-value fields {ruled_documented}/{ruled_total} with their rule")
     lines.append(
         f"all: {constrained}/{total} properties constrained; "
         f"{loose}/{responses} 2xx JSON responses untyped"

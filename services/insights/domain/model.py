@@ -5,9 +5,11 @@ meetings). Setting or changing one is the ``TargetSet`` event."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from contracts.insights import TargetSet, target_id
-from contracts.values import ProvinceText, RegencyText
+from contracts.values import ProvinceText, RegencyText, documented
+from ikmkit.service.limits import YEAR_MAX, YEAR_MIN
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 
@@ -15,7 +17,7 @@ from ikmkit.unit_of_work import Changed
 class Target(Versioned):
     target_id: str
     indicator: str
-    fiscal_year: int
+    fiscal_year: Annotated[int, documented(minimum=YEAR_MIN, maximum=YEAR_MAX)]
     province: ProvinceText
     regency: RegencyText | None = None
     value: int

@@ -47,6 +47,17 @@ from ikmkit.unit_of_work import Changed
 from services.registry.domain import rules
 from services.registry.domain.rules import directorate_for, size_class_for
 
+MaskedNik = Annotated[
+    str,
+    documented(
+        "The owner's NIK (16 digits); systems (role service, partner) see it masked, the"
+        " middle 8 digits as * (3201********0001)",
+        pattern=r"^\d{4}[\d*]{8}\d{4}$",
+        minLength=16,
+        maxLength=16,
+    ),
+]
+
 # --- enterprises --------------------------------------------------------------------------
 
 
@@ -76,7 +87,7 @@ class EnterpriseFacts(BaseModel):
     name: str
     legal_form: str
     owner_name: str
-    owner_nik: str | None = None
+    owner_nik: MaskedNik | None = None
     owner_phone: str | None = None
     owner_email: EmailText | None = None
     preferred_language: Language = "id"

@@ -32,7 +32,7 @@ from ikmkit.service.limits import Rupiah
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.subsidy.domain import rules
-from services.subsidy.domain.programs import FROZEN, Program
+from services.subsidy.domain.programs import FROZEN, Program, Year
 from services.subsidy.domain.rules import Applicant, LineKind, Refusal, Reservation
 
 
@@ -72,7 +72,7 @@ class Application(Versioned):
     program_id: str
     program_kind: ProgramKind
     program_name: str
-    fiscal_year: int
+    fiscal_year: Year
     nib: NibText
     enterprise_name: str
     province: ProvinceText

@@ -111,11 +111,11 @@ class Enrollment(Versioned):
     course_id: str
     participant_id: str
     name: str
-    email: str | None = None
+    email: values.EmailText | None = None
     kind: ParticipantKind
-    nib: str | None = None
-    province: str | None = None
-    country: str = INDONESIA
+    nib: values.NibText | None = None
+    province: values.ProvinceText | None = None
+    country: values.CountryText = INDONESIA
     preferred_language: Language = "id"
     status: EnrollmentStatus
     seq: int
@@ -172,8 +172,8 @@ class Certificate(Versioned):
     course_kind: CourseKind
     participant_id: str
     holder_name: str
-    country: str
-    province: str | None = None
+    country: values.CountryText
+    province: values.ProvinceText | None = None
     issued_on: date
 
 
