@@ -138,3 +138,10 @@ def test_every_shared_value_field_documents_its_rule(service: str) -> None:
 def test_every_request_property_carries_a_constraint(service: str) -> None:
     constrained, total = request_count(document(service))
     assert constrained == total, f"{service}: {constrained}/{total} request properties"
+
+
+def test_the_export_documents_its_csv_and_xlsx_bodies() -> None:
+    content = document("insights")["paths"]["/export"]["get"]["responses"]["200"]["content"]
+    assert content["text/csv"]["schema"]["type"] == "string"
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert content[xlsx]["schema"] == {"type": "string", "format": "binary"}
