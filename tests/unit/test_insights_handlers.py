@@ -759,3 +759,14 @@ async def test_a_target_breaking_several_rules_names_each(units: Units[InsightsU
         ("indicator", "indicator_unknown"),
         ("regency", "regency_province"),
     }
+
+
+async def test_a_series_query_breaking_several_rules_names_each(
+    units: Units[InsightsUnit],
+) -> None:
+    with pytest.raises(InvalidInputs) as refused:
+        await total(units, "subsidy.allocated_rupiah", province="32", regency="3374")
+    assert {(v.field, v.rule) for v in refused.value.violations} == {
+        ("regency", "regency_province"),
+        ("regency", "no_regency"),
+    }
