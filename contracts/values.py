@@ -117,53 +117,81 @@ def normalize_email(value: str) -> str:
     return address.lower()
 
 
-def _schema(**schema: Any) -> Any:
-    return Field(json_schema_extra=schema)
+def documented(description: str | None = None, **schema: Any) -> Any:
+    """JSON Schema keywords (``pattern``, ``minimum``...) shown to clients without validating
+    here: for values whose rule is checked elsewhere (the domain, row by row), or that a
+    response echoes after the request's check."""
+    return Field(description=description, json_schema_extra=schema)
 
 
-Nib = Annotated[
-    str,
-    AfterValidator(_digits("nib_format", 13, "NIB")),
-    _schema(pattern=r"^\d{13}$", minLength=13, maxLength=13, examples=["1234567890123"]),
-    Field(description="NIB (Nomor Induk Berusaha) from OSS: 13 digits"),
-]
-Nik = Annotated[
-    str,
-    AfterValidator(_digits("nik_length", 16, "NIK")),
-    _schema(pattern=r"^\d{16}$", minLength=16, maxLength=16),
-    Field(description="NIK (Nomor Induk Kependudukan): 16 digits; personal data"),
-]
-ProvinceCode = Annotated[
-    str,
-    AfterValidator(check_province),
-    _schema(pattern=r"^\d{2}$", minLength=2, maxLength=2, examples=["33"]),
-    Field(description="Kemendagri province code, 2 digits"),
-]
+_NIB = documented(
+    "NIB (Nomor Induk Berusaha) from OSS: 13 digits",
+    pattern=r"^\d{13}$",
+    minLength=13,
+    maxLength=13,
+    examples=["1234567890123"],
+)
+_NIK = documented(
+    "NIK (Nomor Induk Kependudukan), 16 digits: Kemendagri district of issue (6), birth date"
+    " DDMMYY (women: day + 40), serial (4, not 0000); personal data",
+    pattern=r"^\d{16}$",
+    minLength=16,
+    maxLength=16,
+)
+_PROVINCE = documented(
+    "Kemendagri province code, 2 digits (one of the 38 provinces)",
+    pattern=r"^\d{2}$",
+    minLength=2,
+    maxLength=2,
+    examples=["33"],
+)
+_REGENCY = documented(
+    "Kemendagri regency/city code, 4 digits starting with its province's code (a regency"
+    " given with a province must lie in it)",
+    pattern=r"^\d{4}$",
+    minLength=4,
+    maxLength=4,
+    examples=["3374"],
+)
+_KBLI = documented(
+    "KBLI 2020 business classification, 5 digits",
+    pattern=r"^\d{5}$",
+    minLength=5,
+    maxLength=5,
+    examples=["10792"],
+)
+_COUNTRY = documented(
+    "ISO 3166-1 alpha-2 country code",
+    pattern=r"^[A-Za-z]{2}$",
+    minLength=2,
+    maxLength=2,
+    examples=["ID"],
+)
+_EMAIL = documented(
+    "An e-mail address (normalized: ASCII before the @, domain lower case); personal data",
+    format="email",
+    maxLength=EMAIL_MAX,
+)
+
+Nib = Annotated[str, AfterValidator(_digits("nib_format", 13, "NIB")), _NIB]
+Nik = Annotated[str, AfterValidator(_digits("nik_length", 16, "NIK")), _NIK]
+ProvinceCode = Annotated[str, AfterValidator(check_province), _PROVINCE]
 RegencyCode = Annotated[
-    str,
-    AfterValidator(_digits("regency_unknown", 4, "a regency/city code")),
-    _schema(pattern=r"^\d{4}$", minLength=4, maxLength=4, examples=["3374"]),
-    Field(description="Kemendagri regency/city code, 4 digits starting with the province's"),
+    str, AfterValidator(_digits("regency_unknown", 4, "a regency/city code")), _REGENCY
 ]
-Kbli = Annotated[
-    str,
-    AfterValidator(_digits("kbli_format", 5, "KBLI")),
-    _schema(pattern=r"^\d{5}$", minLength=5, maxLength=5, examples=["10792"]),
-    Field(description="KBLI 2020 business classification, 5 digits"),
-]
-CountryCode = Annotated[
-    str,
-    AfterValidator(check_country),
-    _schema(pattern=r"^[A-Za-z]{2}$", minLength=2, maxLength=2, examples=["ID"]),
-    Field(description="ISO 3166-1 alpha-2 country code"),
-]
-Email = Annotated[
-    str,
-    Field(max_length=EMAIL_MAX),
-    AfterValidator(normalize_email),
-    _schema(format="email"),
-    Field(description="An e-mail address (normalized); personal data"),
-]
+Kbli = Annotated[str, AfterValidator(_digits("kbli_format", 5, "KBLI")), _KBLI]
+CountryCode = Annotated[str, AfterValidator(check_country), _COUNTRY]
+Email = Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(normalize_email), _EMAIL]
+
+# The same values as documented, unchecked: stored and echoed values (checked on the way in),
+# and bulk rows, whose rules the domain applies row by row.
+NibText = Annotated[str, _NIB]
+NikText = Annotated[str, _NIK]
+ProvinceText = Annotated[str, _PROVINCE]
+RegencyText = Annotated[str, _REGENCY]
+KbliText = Annotated[str, _KBLI]
+CountryText = Annotated[str, _COUNTRY]
+EmailText = Annotated[str, _EMAIL]
 
 RULES = frozenset(
     {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from ikmkit.audit.heads import DEFAULT_HEADS_PAGE, MAX_HEADS_PAGE, read_heads
 from ikmkit.auth import CurrentCaller
@@ -17,7 +18,27 @@ from ikmkit.auth import CurrentCaller
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit/heads", summary="Outbox stream heads: what this service published")
+class Head(BaseModel):
+    topic: str
+    aggregate: str
+    sequence: int = Field(description="The last sequence number stamped in the outbox")
+    hash: str = Field(description="Its chain hash")
+    unsent: int = Field(description="How many of the stream's last events are not published")
+    published: int = Field(description="The last sequence number published (sequence - unsent)")
+
+
+class HeadsAnswer(BaseModel):
+    service: str
+    produces: list[str] = Field(description="The topics this service writes")
+    items: list[Head]
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last")
+
+
+@router.get(
+    "/audit/heads",
+    summary="Outbox stream heads: what this service published",
+    response_model=HeadsAnswer,
+)
 async def audit_heads(
     request: Request,
     caller: CurrentCaller,

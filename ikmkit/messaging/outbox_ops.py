@@ -23,6 +23,13 @@ from ikmkit.auth import CurrentCaller
 from ikmkit.messaging.outbox import OUTBOX, outbox_backlog
 from ikmkit.messaging.outbox_log import LogCheck, republish
 from ikmkit.messaging.outbox_parking import NotParked, list_parked, parked_count, retry_parked
+from ikmkit.messaging.outbox_views import (
+    LogCheckView,
+    OutboxStatus,
+    ParkedEvents,
+    Republishing,
+    RetriedEvent,
+)
 from ikmkit.service.errors import AppError, Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -52,7 +59,10 @@ def ops_router() -> APIRouter:
 
 
 @router.get(
-    "", operation_id="outbox_status", summary="Outbox state: backlog, parked events, last log check"
+    "",
+    operation_id="outbox_status",
+    summary="Outbox state: backlog, parked events, last log check",
+    response_model=OutboxStatus,
 )
 async def status(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     caller.require("ministry")
@@ -72,6 +82,7 @@ async def status(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     "/parked",
     operation_id="list_parked_events",
     summary="Events parked because the broker refuses them",
+    response_model=ParkedEvents,
 )
 async def parked(
     request: Request,
@@ -86,6 +97,7 @@ async def parked(
     "/parked/{event_id}/retry",
     operation_id="retry_parked_event",
     summary="Publish a parked event now",
+    response_model=RetriedEvent,
 )
 async def retry(
     event_id: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")],
@@ -113,7 +125,11 @@ async def retry(
     }
 
 
-@router.post("/republish", summary="Publish a topic's events again from the outbox")
+@router.post(
+    "/republish",
+    summary="Publish a topic's events again from the outbox",
+    response_model=Republishing,
+)
 async def republish_topic(
     request: Request,
     caller: CurrentCaller,
@@ -140,6 +156,7 @@ async def republish_topic(
     "/verify",
     operation_id="verify_outbox",
     summary="Check now that the log holds what was published",
+    response_model=LogCheckView,
 )
 async def verify(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     caller.require("ministry")

@@ -8,8 +8,8 @@ from ikmkit.service.errors import AppError
 
 
 class Violation(BaseModel):
-    field: str | None
-    rule: str | None
+    field: str | None = None
+    rule: str | None = None
     message: str
 
     @classmethod

@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from ikmkit.messaging.outbox import outbox_backlog
 from ikmkit.messaging.outbox_parking import parked_count
@@ -40,6 +41,21 @@ CHECK_TIMEOUT_SECONDS = 3.0
 """A check that has not answered by then fails (a hung dependency is not a ready one)."""
 STORE_PING_SECONDS = 2.0
 BROKER_PING_SECONDS = 2.0
+
+
+class Readiness(BaseModel):
+    """``/readyz``'s answer (200 when ready, else 503 with the same body)."""
+
+    status: Literal["ready", "degraded", "not ready"]
+    failing: list[str] = Field(description="The checks that failed")
+    checks: dict[str, Any] = Field(
+        description="Each check's status (`ok` or why not) and the figures checks report"
+        " (backlog, parked events, stalled consumers)"
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
 
 
 @dataclass(frozen=True)
@@ -153,14 +169,15 @@ async def readiness(runtime: Runtime, checks: Sequence[NamedCheck]) -> tuple[boo
 def health_router(checks: Sequence[NamedCheck]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz", summary="Process is alive")
+    @router.get("/healthz", summary="Process is alive", response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @router.get(
         "/readyz",
         summary="Store, outbox, broker and consumers fit for work",
-        responses={503: {"description": "A check failed; `failing` names it"}},
+        responses={503: {"description": "A check failed; `failing` names it", "model": Readiness}},
+        response_model=Readiness,
     )
     async def readyz(request: Request, response: Response) -> dict[str, Any]:
         ready, body = await readiness(request.app.state.runtime, checks)

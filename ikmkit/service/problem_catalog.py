@@ -68,6 +68,8 @@ PLATFORM: dict[str, str] = {
 COMPUTED: dict[str, dict[str, str]] = {
     "ikmkit/auth.py": {},  # the token's rules: unauthorized.* in PLATFORM
     "ikmkit/service/errors.py": {},  # checked(): a value type's rule, in values.RULES
+    "services/subsidy/domain/rules.py": {},  # _fail(..., code=): read at the check() calls
+    "services/training/domain/rules.py": {},  # fail(..., code): read at the check() calls
     "services/training/domain/mentoring.py": {
         "conflict.mou_required": "no signed technical-assistance MoU covers this partner",
         "conflict.mou_terminated": "the partner's technical-assistance MoU was terminated",
@@ -120,6 +122,27 @@ def _module_constant(path: Path, root: Path, node: ast.expr) -> str | None:
     return value if isinstance(value, str) and names[0] in vars(module) else None
 
 
+FAILERS = ("fail", "_fail")
+"""Domain helpers ``fail(message, field, code)`` that raise ``InvalidInput`` for
+``Violations.check(fail, ...)``: the rule is the call's ``code``."""
+
+
+def _failed(node: ast.Call) -> tuple[str, str] | None:
+    """``found.check(fail, "message", "field", "code")`` (or ``at=``/``code=``) as (rule, text)."""
+    if _call_name(node) != "check" or not node.args:
+        return None
+    first = node.args[0]
+    if not (isinstance(first, ast.Name) and first.id in FAILERS):
+        return None
+    given = node.args[1:]
+    code_arg = next((k.value for k in node.keywords if k.arg == "code"), None)
+    if code_arg is None and len(given) >= 3:
+        code_arg = given[2]
+    rule = _text(code_arg) or "?"
+    message = _text(given[0]) if given else None
+    return f"invalid.{rule}", " ".join((message or "").split())
+
+
 def raised_rules(root: Path = ROOT) -> Iterator[Raised]:
     """Every rule raised in the scanned packages with a literal, an f-string or a module
     constant as its ``rule=``; a computed one is a ``Raised`` whose rule ends in ``.?``."""
@@ -128,6 +151,10 @@ def raised_rules(root: Path = ROOT) -> Iterator[Raised]:
             tree = ast.parse(path.read_text(), str(path))
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
+                    continue
+                failed = _failed(node)
+                if failed is not None:
+                    yield Raised(failed[0], str(path.relative_to(root)), failed[1])
                     continue
                 category = RAISERS.get(_call_name(node) or "")
                 if category is None:

@@ -121,7 +121,19 @@ async def list_progress(
     )
 
 
-@router.get("/export", response_class=Response)
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per indicator, province, regency and month",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 async def export_indicators(
     deps: Deps,
     caller: CurrentCaller,

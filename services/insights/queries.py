@@ -11,7 +11,7 @@ from typing import Any
 from lokal.provinces import PROVINCES
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import InvalidInput, NotFound
+from ikmkit.service.errors import InvalidInput, NotFound, Violations
 from ikmkit.service.listing import Listing
 from ikmkit.store import In, Range
 from services.insights.domain import access
@@ -110,9 +110,13 @@ async def indicator_series(
     by: By = "month",
     dimension: str | None = None,
 ) -> IndicatorSeries:
-    province, regency = access.visible_place(caller, province, regency)
+    found = Violations()
+    visible = found.check(access.visible_place, caller, province, regency)  # 403 at once
     definition = definition_of(indicator)
-    _require_regency_figures(definition, regency, by)
+    found.check(_require_regency_figures, definition, regency, by)
+    found.raise_all()
+    assert visible is not None
+    province, regency = visible
     if definition.ratio is not None:  # computed from its two flows (budget use)
         where = {"fiscal_year": fiscal_year, "province": province, "start": start, "end": end}
         return await _ratio_series(uow, definition, caller, by, dimension, where)

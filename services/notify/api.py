@@ -8,14 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel
 
+from contracts.catalog import EVENTS_BY_NAME
 from ikmkit.auth import CurrentCaller
+from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import KEY_MAX, Cursor
 from ikmkit.service.listing import Listing
 from ikmkit.service.runtime import deps_of
 from services.notify import handlers, queries
 from services.notify.bootstrap import Notify
 from services.notify.commands import Redrive, Subscribe
-from services.notify.domain import access
+from services.notify.domain import access, webhooks
 from services.notify.queries import (
     CreatedSubscription,
     DeadNotification,
@@ -77,7 +79,14 @@ async def mark_read(message_id: str, deps: Deps, caller: CurrentCaller) -> None:
 )
 async def subscribe(body: Subscribe, deps: Deps, caller: CurrentCaller) -> CreatedSubscription:
     access.authorize_subscribe(caller, body.province)  # before any look-up of the host
-    await deps.guard.check(str(body.url))
+    found = Violations()
+    try:
+        await deps.guard.check(str(body.url))
+    except InvalidInput as refused:
+        found.found.append(refused)
+    # The URL's refusal and the fields' together: one 422 names every broken rule.
+    found.check(webhooks.check_subscription, body.event_types, body.secret, set(EVENTS_BY_NAME))
+    found.raise_all()
     created = await deps.units.run(handlers.subscribe, body, caller)
     deps.subscriptions.invalidate()
     generated = created.secret if body.secret is None else None

@@ -15,7 +15,8 @@ from contracts.base import Event
 from contracts.catalog import EVENTS_BY_NAME
 from contracts.envelope import EnvelopeAttributes
 from ikmkit.auth import Caller
-from ikmkit.service.errors import NotFound
+from ikmkit.service.errors import NotFound, Violations
+from ikmkit.unit_of_work import Changed
 from services.notify.commands import Redrive, SendOutcome, Subscribe
 from services.notify.domain import access, rules, webhooks
 from services.notify.domain.model import IN_APP, Contact, Delivery, DeliveryRetries, Notification
@@ -73,12 +74,18 @@ async def redrive(uow: NotifyUnit, cmd: Redrive, caller: Caller) -> list[str]:
     access.authorize_operate(caller)
     cmd.check()
     ids = cmd.ids or await _every_dead(uow)
-    again: list[Notification] = []
-    for notification_id in ids:
+    refused = Violations()
+    redriven: list[Changed[Notification]] = []
+    for i, notification_id in enumerate(ids):
         found = await uow.notifications.find_one(notification_id)
         if found is None:
             raise NotFound(f"no notification {notification_id}", field="id")
-        again.append(await uow.notifications.save(uow.collect(found.redriven(uow.now))))
+        field = f"ids[{i}]" if cmd.ids else "id"
+        changed = refused.check(found.redriven, uow.now, field=field)
+        if changed is not None:
+            redriven.append(changed)
+    refused.raise_all()
+    again = [await uow.notifications.save(uow.collect(c)) for c in redriven]
     why = f"redriven by {caller.subject}"
     await uow.ledger.add_many([Delivery.of(n, "redriven", why, uow.now) for n in again])
     return [n.id for n in again]
@@ -104,9 +111,7 @@ async def mark_read(uow: NotifyUnit, message_id: str, caller: Caller) -> None:
 
 async def subscribe(uow: NotifyUnit, cmd: Subscribe, caller: Caller) -> Subscription:
     access.authorize_subscribe(caller, cmd.province)
-    webhooks.check_event_types(cmd.event_types, set(EVENTS_BY_NAME))
-    if cmd.secret is not None:
-        webhooks.check_secret(cmd.secret)
+    webhooks.check_subscription(cmd.event_types, cmd.secret, set(EVENTS_BY_NAME))
     subscription = Subscription(
         id=str(uuid.uuid4()),
         url=str(cmd.url),

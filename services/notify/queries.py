@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from contracts.notify import Channel
+from contracts.values import ProvinceText
 from ikmkit.auth import Caller
 from ikmkit.service.listing import Listing
 from services.notify.domain import access
@@ -160,7 +161,7 @@ class SubscriptionView(BaseModel):
     id: str
     url: str
     event_types: list[str]
-    province: str | None
+    province: ProvinceText | None
     description: str
     active: bool
     created_at: datetime

@@ -16,15 +16,23 @@ from contracts.registry import EnterpriseStatus, MoUParty, MoUScope, PartnerType
 from contracts.values import (
     EMAIL_MAX,
     CountryCode,
+    CountryText,
     Email,
+    EmailText,
     Kbli,
+    KbliText,
     Language,
     Nib,
+    NibText,
     Nik,
+    NikText,
     ProvinceCode,
+    ProvinceText,
     RegencyCode,
+    RegencyText,
 )
 from ikmkit.service.limits import (
+    CODE_MAX,
     COUNT_MAX,
     MAX_BULK,
     MAX_ITEMS,
@@ -49,6 +57,14 @@ class StoreInput(BaseModel):
 
 
 Stores = Annotated[list[StoreInput], MAX_ITEMS]
+# A value of an import row: documented with its rule, which the domain checks for that row
+# alone (a bad row is rejected, the others imported); only its size is checked at the door.
+NibRow = Annotated[NibText, Field(max_length=CODE_MAX)]
+NikRow = Annotated[NikText, Field(max_length=CODE_MAX)]
+ProvinceRow = Annotated[ProvinceText, Field(max_length=CODE_MAX)]
+RegencyRow = Annotated[RegencyText, Field(max_length=CODE_MAX)]
+KbliRow = Annotated[KbliText, Field(max_length=CODE_MAX)]
+CountryRow = Annotated[CountryText, Field(max_length=CODE_MAX)]
 MemberCount = Annotated[int, Field(ge=0, le=COUNT_MAX)]
 
 
@@ -81,19 +97,19 @@ class EnterpriseRow(BaseModel):
     """One row of a bulk import: the fields of ``POST /enterprises``, only their sizes checked
     at the door; whether the row is a valid registration is decided for that row alone."""
 
-    nib: Code | None = None
+    nib: NibRow | None = None
     name: Name | None = None
     legal_form: Code | None = None
     owner_name: Name | None = None
-    owner_nik: Code | None = None
+    owner_nik: NikRow | None = None
     owner_phone: Code | None = None
-    owner_email: Annotated[str, Field(max_length=EMAIL_MAX)] | None = None
+    owner_email: Annotated[EmailText, Field(max_length=EMAIL_MAX)] | None = None
     preferred_language: Code | None = None
     street: Text | None = None
     postal_code: Code | None = None
-    province: Code | None = None
-    regency: Code | None = None
-    kbli: Code | None = None
+    province: ProvinceRow | None = None
+    regency: RegencyRow | None = None
+    kbli: KbliRow | None = None
     # A number or the text a file had there: not a number is that row's error (int_parsing).
     workforce: Count | Code | None = None
     investment_rupiah: Rupiah | Code | None = None
@@ -174,10 +190,10 @@ class PartnerRow(BaseModel):
     partner_id: Code | None = None
     name: Name | None = None
     partner_type: Code | None = None
-    country: Code | None = None
-    province: Code | None = None
-    regency: Code | None = None
-    contact_email: Annotated[str, Field(max_length=EMAIL_MAX)] | None = None
+    country: CountryRow | None = None
+    province: ProvinceRow | None = None
+    regency: RegencyRow | None = None
+    contact_email: Annotated[EmailText, Field(max_length=EMAIL_MAX)] | None = None
     preferred_language: Code | None = None
     memberships: Codes | None = None
     # A number or the text a file had there: not a number is that row's error (int_parsing).
@@ -232,8 +248,8 @@ class MoURow(BaseModel):
     valid_until: Code | None = None
     signed_on: Code | None = None
     document_ref: Text | None = None
-    province: Code | None = None
-    regency: Code | None = None
+    province: ProvinceRow | None = None
+    regency: RegencyRow | None = None
 
 
 class ImportMoUs(BaseModel):

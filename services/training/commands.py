@@ -13,10 +13,12 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from contracts.training import CourseKind, CourseSession
-from contracts.values import CountryCode, Email, Language, Nib, ProvinceCode
+from contracts.values import CountryCode, CountryText, Email, Language, Nib, ProvinceCode
 from ikmkit.service import limits
 from ikmkit.service.limits import (
+    CODE_MAX,
     MAX_BULK,
+    MAX_ITEMS,
     MAX_SESSIONS,
     Code,
     Codes,
@@ -29,6 +31,9 @@ from ikmkit.service.limits import (
 )
 from services.training.domain.participants import ParticipantDetails
 from services.training.domain.rules import INDONESIA
+
+# Checked by the domain, each naming its index (eligible_countries[1]): documented here.
+CountryRow = Annotated[CountryText, Field(max_length=CODE_MAX)]
 
 
 class SessionInput(CourseSession):
@@ -49,7 +54,9 @@ class ScheduleCourse(BaseModel):
     online_url: Url | None = None
     province: ProvinceCode | None = None
     country: CountryCode = INDONESIA
-    eligible_countries: Codes = []
+    eligible_countries: Annotated[list[CountryRow], MAX_ITEMS] = Field(
+        [], description="Who may enroll (empty: anyone); each checked, naming its index"
+    )
     capacity: Count
     language: Language = "id"
     sessions: Annotated[list[SessionInput], MAX_SESSIONS] = []

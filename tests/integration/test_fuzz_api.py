@@ -1,4 +1,5 @@
-"""No input produces a 5xx: a bounded, deterministic schemathesis run against every service.
+"""No input produces a 5xx, and every 2xx body matches its documented schema: a bounded,
+deterministic schemathesis run against every service.
 
 Each service runs for real (uvicorn on a loopback port, its lifespan on: a SQLite store, the
 embedded broker, its relay and consumers) and schemathesis sends every operation of its
@@ -89,6 +90,15 @@ def fuzz_operation(operation: Any, base_url: str, failures: list[str]) -> Counte
                 f"{response.status_code} {case.method} {case.formatted_path} "
                 f"query={case.query!r} body={str(case.body)[:300]!r}"
             )
+        elif 200 <= response.status_code < 300:
+            # What a service answers is what its OpenAPI says (types, patterns, ranges).
+            try:
+                operation.validate_response(response)
+            except Exception as exc:
+                failures.append(
+                    f"{response.status_code} {case.method} {case.formatted_path}: body does not"
+                    f" match its schema: {str(exc)[:600]}"
+                )
 
     # create_test is what schemathesis' own pytest plugin builds each operation's test with;
     # its coverage mode (boundaries, huge integers, wrong types) found the fiscal_year 500s,

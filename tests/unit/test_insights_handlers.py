@@ -42,7 +42,7 @@ from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
 from ikmkit.messaging.inbox import deduplicated
 from ikmkit.messaging.replica import SequenceGap
-from ikmkit.service.errors import Forbidden, InvalidInput
+from ikmkit.service.errors import Forbidden, InvalidInput, InvalidInputs
 from ikmkit.unit_of_work import Units
 from services.insights import consumers, queries
 from services.insights.commands import SetTarget
@@ -749,3 +749,24 @@ async def test_months_and_fiscal_years_are_the_ministrys_jakarta_time(
     months = await points(units, "enterprises.registered", by="month")
     assert (months["2026-01"], months["2026-02"], sum(months.values())) == (1, 1, 2)
     assert await total(units, "enterprises.registered", fiscal_year=2025) == 0
+
+
+async def test_a_target_breaking_several_rules_names_each(units: Units[InsightsUnit]) -> None:
+    cmd = SetTarget(indicator="x", fiscal_year=2026, province="32", regency="3374", value=4)
+    with pytest.raises(InvalidInputs) as refused:
+        await units.run(targets.set_target, cmd, MINISTRY)
+    assert {(v.field, v.rule) for v in refused.value.violations} == {
+        ("indicator", "indicator_unknown"),
+        ("regency", "regency_province"),
+    }
+
+
+async def test_a_series_query_breaking_several_rules_names_each(
+    units: Units[InsightsUnit],
+) -> None:
+    with pytest.raises(InvalidInputs) as refused:
+        await total(units, "subsidy.allocated_rupiah", province="32", regency="3374")
+    assert {(v.field, v.rule) for v in refused.value.violations} == {
+        ("regency", "regency_province"),
+        ("regency", "no_regency"),
+    }

@@ -13,9 +13,9 @@ from contracts.envelope import EnvelopeAttributes
 from contracts.notify import NotificationDead, NotificationDelivered
 from contracts.registry import EnterpriseRegistered, EnterpriseVerified, OwnerContact
 from ikmkit.auth import Caller
-from ikmkit.service.errors import Forbidden, InvalidInput, NotFound
+from ikmkit.service.errors import Forbidden, InvalidInput, InvalidInputs, NotFound
 from ikmkit.unit_of_work import Units
-from services.notify import handlers, queries
+from services.notify import api, handlers, queries
 from services.notify.bootstrap import Notify, bootstrap
 from services.notify.commands import Redrive, SendOutcome, Subscribe
 from services.notify.domain.model import DeliveryRetries, Notification
@@ -314,3 +314,34 @@ async def test_subscriptions_check_event_names_and_are_listed_by_province(
     assert [s.province for s in seen.items] == ["34"]
     await units.run(handlers.unsubscribe, seen.items[0].id, MINISTRY)
     assert (await units.read(queries.subscriptions, regional)).items == []
+
+
+def named(err: pytest.ExceptionInfo[InvalidInput]) -> set[tuple[str | None, str | None]]:
+    every = err.value.violations if isinstance(err.value, InvalidInputs) else [err.value]
+    return {(v.field, v.rule) for v in every}
+
+
+async def test_a_subscription_breaking_several_rules_names_each(units: Units[NotifyUnit]) -> None:
+    cmd = Subscribe(
+        url="http://h.example/z", event_types=["NoSuchEvent"], secret="whsec_!!notbase64!!"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        await units.run(handlers.subscribe, cmd, MINISTRY)
+    assert named(caught) == {("event_types", "known_event"), ("secret", "webhook_secret_format")}
+
+
+async def test_redriving_several_live_notifications_names_each(
+    deps: Notify, units: Units[NotifyUnit]
+) -> None:
+    made = await decide(deps, registered())
+    ids = [n.id for n in made][:2]
+    with pytest.raises(InvalidInput) as caught:
+        await units.run(handlers.redrive, Redrive(ids=ids), MINISTRY)
+    assert named(caught) == {("ids[0]", "not_dead"), ("ids[1]", "not_dead")}
+
+
+async def test_the_api_names_an_internal_url_with_the_other_broken_fields(deps: Notify) -> None:
+    body = Subscribe(url="http://10.0.0.1/x", event_types=["NoSuchEvent"], secret="s" * 16)
+    with pytest.raises(InvalidInput) as caught:
+        await api.subscribe(body, deps, MINISTRY)
+    assert named(caught) == {("url", "webhook_private_address"), ("event_types", "known_event")}

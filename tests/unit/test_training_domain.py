@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ikmkit.service.errors import Conflict, InvalidInput
+from contracts.training import CourseSession
+from ikmkit.service.errors import Conflict, InvalidInput, InvalidInputs
 from services.training.domain import rules
 from services.training.domain.mentoring import MoUCoverage, covering_mou
 from services.training.domain.model import Course
@@ -174,3 +175,57 @@ def test_mou_gate_refuses_with_the_reason(coverages: list[MoUCoverage], rule: st
 def test_mou_gate_accepts_a_signed_valid_mou() -> None:
     valid = coverage("signed", date(2025, 1, 1), date(2027, 1, 1))
     assert covering_mou([valid], "p", date(2025, 6, 1)) == valid
+
+
+def named(err: pytest.ExceptionInfo[InvalidInput]) -> set[tuple[str | None, str | None]]:
+    every = err.value.violations if isinstance(err.value, InvalidInputs) else [err.value]
+    return {(v.field, v.rule) for v in every}
+
+
+def test_a_course_breaking_several_rules_is_refused_naming_each() -> None:
+    sessions = [
+        CourseSession(session_id="s1", title="a", kind="lecture", day=date(2018, 7, 18)),
+        CourseSession(session_id="s1", title="b", kind="lecture", day=date(2018, 8, 18)),
+    ]
+    with pytest.raises(InvalidInput) as caught:
+        validate(
+            title=" ",
+            end_date=date(2018, 7, 17),
+            capacity=0,
+            venues=[],
+            kind="webinar",
+            min_attendance_percent=101,
+            province="99",
+            country="XX",
+            eligible_countries=["BT", "ZZ"],
+            sessions=sessions,
+        )
+    assert named(caught) == {
+        ("title", "required"),
+        ("end_date", "end_before_start"),
+        ("capacity", "positive"),
+        ("venues", "venue_or_online"),
+        ("online_url", "required"),
+        ("min_attendance_percent", "range"),
+        ("province", "province_unknown"),
+        ("country", "iso3166"),
+        ("eligible_countries[1]", "iso3166"),
+        ("sessions[1].session_id", "unique"),
+        ("sessions[0].day", "within_course"),
+        ("sessions[1].day", "within_course"),
+    }
+
+
+def test_a_participant_breaking_several_rules_is_refused_naming_each() -> None:
+    details = ParticipantDetails(
+        name="  ", kind="ikm_owner", email="not an address", country="FR", province="31"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        validate_participant(details, course(), None, nib_known=False)
+    assert named(caught) == {
+        ("name", "required"),
+        ("email", "email_format"),
+        ("country", "not_eligible"),
+        ("province", "foreign"),
+        ("nib", "required"),
+    }

@@ -359,3 +359,15 @@ async def test_an_mou_ending_before_its_signature_arrived_is_a_gap(
         await consumers.on_mou_ended(expired, meta("mou-1", expired, 2), uow)
         coverage = await uow.coverage.of_partner("pii")
     assert [(c.mou_id, c.status) for c in coverage] == [("mou-1", "expired")]
+
+
+async def test_a_bulk_row_breaking_several_rules_names_each(units: Units[TrainingUnit]) -> None:
+    await units.run(courses.schedule_course, schedule(capacity=5), MINISTRY)
+    rows = [person("Andi", province="99", email="not an address"), person("Budi")]
+    cmd = EnrollParticipants(course_id="c-1", participants=rows)
+    outcome = await units.run(enrollments.enroll_many, cmd, MINISTRY, KEYS)
+    assert outcome.enrolled == 1
+    assert [(e.row, e.field, e.rule) for e in outcome.errors] == [
+        (1, "email", "email_format"),
+        (1, "province", "province_unknown"),
+    ]

@@ -5,8 +5,11 @@ meetings). Setting or changing one is the ``TargetSet`` event."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from contracts.insights import TargetSet, target_id
+from contracts.values import ProvinceText, RegencyText, documented
+from ikmkit.service.limits import YEAR_MAX, YEAR_MIN
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 
@@ -14,9 +17,9 @@ from ikmkit.unit_of_work import Changed
 class Target(Versioned):
     target_id: str
     indicator: str
-    fiscal_year: int
-    province: str
-    regency: str | None = None
+    fiscal_year: Annotated[int, documented(minimum=YEAR_MIN, maximum=YEAR_MAX)]
+    province: ProvinceText
+    regency: RegencyText | None = None
     value: int
     set_by: str
     set_at: datetime

@@ -7,15 +7,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts.values import ProvinceText, RegencyText, documented
+from ikmkit.service.limits import YEAR_MAX, YEAR_MIN
 from services.insights.domain.indicators import Kind
 from services.insights.domain.tally import NONE, REPORTING_TIME
 
 By = Literal["month", "province", "regency", "dimension"]
 Month = tuple[int, int]
+
+
+Year = Annotated[int, documented("Fiscal year", minimum=YEAR_MIN, maximum=YEAR_MAX)]
 
 
 class Point(BaseModel):
@@ -30,9 +35,9 @@ class IndicatorSeries(BaseModel):
     indicator: str
     unit: str
     kind: Kind
-    fiscal_year: int | None
-    province: str | None = None
-    regency: str | None = None
+    fiscal_year: Year | None
+    province: ProvinceText | None = None
+    regency: RegencyText | None = None
     by: By
     total: int | float
     points: list[Point]
@@ -40,10 +45,10 @@ class IndicatorSeries(BaseModel):
 
 class Progress(BaseModel):
     indicator: str
-    fiscal_year: int
-    province: str | None
+    fiscal_year: Year
+    province: ProvinceText | None
     """None: the nation (every province's target and figure summed)."""
-    regency: str | None = None
+    regency: RegencyText | None = None
     actual: int
     target: int
     percent: float
@@ -53,7 +58,7 @@ class Progress(BaseModel):
 
 
 class ProvinceRow(BaseModel):
-    province: str
+    province: ProvinceText
     name: str
     values: dict[str, int | float]
     progress: dict[str, Progress]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts.insights import target_id
 from ikmkit.auth import Caller
-from ikmkit.service.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput, Violations
 from services.insights.commands import SetTarget
 from services.insights.domain import access
 from services.insights.domain.indicators import INDICATORS
@@ -26,19 +26,27 @@ async def set_target(uow: InsightsUnit, cmd: SetTarget, caller: Caller) -> Targe
 
 
 def _check(cmd: SetTarget) -> None:
-    if cmd.indicator not in INDICATORS:
-        raise InvalidInput(
-            f"unknown indicator {cmd.indicator!r}", field="indicator", rule="indicator_unknown"
+    found = Violations()
+    found.check(_check_indicator, cmd.indicator)
+    if cmd.regency is not None and not cmd.regency.startswith(cmd.province):
+        found.found.append(
+            InvalidInput(
+                f"regency {cmd.regency} is not in province {cmd.province}",
+                field="regency",
+                rule="regency_province",
+            )
         )
-    if INDICATORS[cmd.indicator].ratio is not None:
+    found.raise_all()
+
+
+def _check_indicator(indicator: str) -> None:
+    if indicator not in INDICATORS:
         raise InvalidInput(
-            f"{cmd.indicator} is a percentage computed when read; set targets on its parts",
+            f"unknown indicator {indicator!r}", field="indicator", rule="indicator_unknown"
+        )
+    if INDICATORS[indicator].ratio is not None:
+        raise InvalidInput(
+            f"{indicator} is a percentage computed when read; set targets on its parts",
             field="indicator",
             rule="indicator_not_targetable",
-        )
-    if cmd.regency is not None and not cmd.regency.startswith(cmd.province):
-        raise InvalidInput(
-            f"regency {cmd.regency} is not in province {cmd.province}",
-            field="regency",
-            rule="regency_province",
         )

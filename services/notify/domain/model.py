@@ -230,11 +230,12 @@ class Notification(Versioned):
             parked, (NotificationDead(**parked._outcome(), last_error=error, dead_at=at),)
         )
 
-    def redriven(self, at: datetime) -> Changed[Notification]:
-        """A dead notification back in the queue, with a fresh set of attempts."""
+    def redriven(self, at: datetime, field: str = "id") -> Changed[Notification]:
+        """A dead notification back in the queue, with a fresh set of attempts (``field``:
+        where the request named it)."""
         if self.status != "dead":
             raise InvalidInput(
-                f"notification {self.id} is {self.status}, not dead", field="id", rule="not_dead"
+                f"notification {self.id} is {self.status}, not dead", field=field, rule="not_dead"
             )
         update = {"status": "pending", "attempts": 0, "next_attempt_at": at}
         return Changed(self.model_copy(update={**update, "redrives": self.redrives + 1}))

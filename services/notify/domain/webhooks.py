@@ -21,7 +21,7 @@ from pydantic import ConfigDict
 from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
 from ikmkit.audit.masking import mask_payload
-from ikmkit.service.errors import InvalidInput
+from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.store.repository import Versioned
 from services.notify.domain.model import Notification, notification_id, subscription_recipient
 
@@ -52,6 +52,15 @@ class Subscription(Versioned):
 
     def stopped(self) -> Subscription:
         return self.model_copy(update={"active": False})
+
+
+def check_subscription(event_types: list[str], secret: str | None, known: set[str]) -> None:
+    """Every rule a subscription's fields break, named at once."""
+    found = Violations()
+    found.check(check_event_types, event_types, known)
+    if secret is not None:
+        found.check(check_secret, secret)
+    found.raise_all()
 
 
 def check_event_types(event_types: list[str], known_events: set[str]) -> None:

@@ -10,7 +10,7 @@ notifications; the NIK is in no event at all.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,12 +30,33 @@ from contracts.registry import (
     PartnerType,
     SizeClass,
 )
-from contracts.values import Language
+from contracts.values import (
+    CountryText,
+    EmailText,
+    KbliText,
+    Language,
+    NibText,
+    ProvinceText,
+    RegencyText,
+    documented,
+)
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
+from ikmkit.service.limits import COUNT_MAX, RUPIAH_MAX
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.registry.domain import rules
 from services.registry.domain.rules import directorate_for, size_class_for
+
+MaskedNik = Annotated[
+    str,
+    documented(
+        "The owner's NIK (16 digits); systems (role service, partner) see it masked, the"
+        " middle 8 digits as * (3201********0001)",
+        pattern=r"^\d{4}[\d*]{8}\d{4}$",
+        minLength=16,
+        maxLength=16,
+    ),
+]
 
 # --- enterprises --------------------------------------------------------------------------
 
@@ -66,17 +87,17 @@ class EnterpriseFacts(BaseModel):
     name: str
     legal_form: str
     owner_name: str
-    owner_nik: str | None = None
+    owner_nik: MaskedNik | None = None
     owner_phone: str | None = None
-    owner_email: str | None = None
+    owner_email: EmailText | None = None
     preferred_language: Language = "id"
     street: str = ""
     postal_code: str | None = None
-    province: str
-    regency: str
-    kbli: str
-    workforce: int
-    investment_rupiah: int
+    province: ProvinceText
+    regency: RegencyText
+    kbli: KbliText
+    workforce: Annotated[int, documented(minimum=0, maximum=COUNT_MAX)]
+    investment_rupiah: Annotated[int, documented(minimum=0, maximum=RUPIAH_MAX)]
     products: list[str] = []
     campaigns: list[str] = []
     marketplace_stores: list[MarketplaceStore] = []
@@ -126,7 +147,7 @@ OWNER_FIELDS = ("owner_name", "owner_nik", "owner_phone", "owner_email", "prefer
 
 
 class Enterprise(EnterpriseFacts, Versioned):
-    nib: str
+    nib: NibText
     directorate: Directorate
     size_class: SizeClass
     status: EnterpriseStatus = "registered"
@@ -315,10 +336,10 @@ class Partner(Versioned):
     partner_id: str
     name: str
     partner_type: PartnerType
-    country: str
-    province: str | None = None
-    regency: str | None = None
-    contact_email: str | None = None
+    country: CountryText
+    province: ProvinceText | None = None
+    regency: RegencyText | None = None
+    contact_email: EmailText | None = None
     preferred_language: Language = "id"
     memberships: list[str] = []
     member_count: int | None = None

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict
 
 from contracts.registry import MoUExpired, MoUParty, MoUScope, MoUSigned, MoUTerminated
+from contracts.values import ProvinceText, RegencyText
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
@@ -29,9 +30,9 @@ class MoU(Versioned):
     valid_until: date
     signed_on: date | None = None
     document_ref: str | None = None
-    province: str | None = None
+    province: ProvinceText | None = None
     """Where the MoU is carried out (optional: a national MoU has none)."""
-    regency: str | None = None
+    regency: RegencyText | None = None
     status: MoUStatus = "draft"
     termination_reason: str | None = None
     terminated_by: str | None = None

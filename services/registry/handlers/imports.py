@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from ikmkit.auth import Caller
 from ikmkit.service.bulk import Violation
@@ -26,7 +26,7 @@ from services.registry.store import RegistryUnit
 
 class ImportedRow(BaseModel):
     index: int
-    nib: str | None
+    nib: str | None = Field(None, description="The row's NIB as sent (absent when it had none)")
     status: Literal["imported", "existing", "rejected"]
     errors: list[Violation] | None = None
     """Every rule the row breaks (only on a rejected row)."""

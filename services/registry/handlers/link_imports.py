@@ -41,7 +41,7 @@ RowStatus = Literal["imported", "existing", "rejected"]
 
 class ImportedPartner(BaseModel):
     index: int
-    partner_id: str | None
+    partner_id: str | None = None
     status: RowStatus
     errors: list[Violation] | None = None
     """Every rule the row breaks (only on a rejected row)."""
@@ -49,7 +49,7 @@ class ImportedPartner(BaseModel):
 
 class ImportedMoURow(BaseModel):
     index: int
-    mou_id: str | None
+    mou_id: str | None = None
     status: RowStatus
     errors: list[Violation] | None = None
     """Every rule the row breaks (only on a rejected row)."""

@@ -26,12 +26,13 @@ from contracts.subsidy import (
     SubsidyResumed,
     SubsidyReviewStarted,
 )
-from ikmkit.service.errors import Conflict
+from contracts.values import KbliText, NibText, ProvinceText, RegencyText
+from ikmkit.service.errors import Conflict, Violations
 from ikmkit.service.limits import Rupiah
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.subsidy.domain import rules
-from services.subsidy.domain.programs import FROZEN, Program
+from services.subsidy.domain.programs import FROZEN, Program, Year
 from services.subsidy.domain.rules import Applicant, LineKind, Refusal, Reservation
 
 
@@ -71,13 +72,13 @@ class Application(Versioned):
     program_id: str
     program_kind: ProgramKind
     program_name: str
-    fiscal_year: int
-    nib: str
+    fiscal_year: Year
+    nib: NibText
     enterprise_name: str
-    province: str
-    regency: str
+    province: ProvinceText
+    regency: RegencyText
     directorate: str
-    kbli: str
+    kbli: KbliText
     lines: list[InvoiceLine]
     eligible_cost_rupiah: int
     requested_rebate_rupiah: int
@@ -105,9 +106,13 @@ class Application(Versioned):
         now: datetime,
     ) -> Changed[Application]:
         """A new application, if the program is open and the enterprise eligible."""
-        enterprise = rules.check_application(program, enterprise, now)
-        cost = rules.eligible_cost(lines, program)
-        rules.check_enterprise_cap(program, committed_rupiah)
+        found = Violations()
+        applicant = found.check(rules.check_application, program, enterprise, now)
+        cost = found.check(rules.eligible_cost, lines, program)
+        found.check(rules.check_enterprise_cap, program, committed_rupiah)
+        found.raise_all()
+        assert applicant is not None and cost is not None
+        enterprise = applicant
         app = cls(
             id=new_id("app"),
             program_id=program.id,

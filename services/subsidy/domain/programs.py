@@ -7,14 +7,15 @@ A budget's changes are methods here; the ``Application`` that draws on it is in 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.registry import Directorate
 from contracts.subsidy import BudgetAllocated, BudgetExhausted, BudgetPool, ProgramKind
+from contracts.values import KbliText, ProvinceText, documented
 from ikmkit.service.errors import Conflict
-from ikmkit.service.limits import Code
+from ikmkit.service.limits import CODE_MAX, YEAR_MAX, YEAR_MIN
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.subsidy.domain import rules
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # only annotations: model imports this module
     from services.subsidy.domain.model import Application
 
 FROZEN = ConfigDict(frozen=True)
+Year = Annotated[int, documented("Fiscal year", minimum=YEAR_MIN, maximum=YEAR_MAX)]
 
 
 class KbliRange(BaseModel):
@@ -30,8 +32,9 @@ class KbliRange(BaseModel):
 
     model_config = FROZEN
 
-    from_kbli: Code
-    to_kbli: Code
+    # Documented as KBLI; the program's rules check them (kbli_format, naming the range).
+    from_kbli: Annotated[KbliText, Field(max_length=CODE_MAX)]
+    to_kbli: Annotated[KbliText, Field(max_length=CODE_MAX)]
 
     def contains(self, kbli: str) -> bool:
         return self.from_kbli <= kbli <= self.to_kbli
@@ -43,7 +46,7 @@ class Program(Versioned):
     id: str
     kind: ProgramKind
     name: str
-    fiscal_year: int
+    fiscal_year: Year
     share_percent: int
     cap_per_application_rupiah: int
     cap_per_enterprise_rupiah: int
@@ -73,9 +76,9 @@ class Budget(Versioned):
     program_id: str
     program_kind: ProgramKind
     program_name: str
-    fiscal_year: int
+    fiscal_year: Year
     pool: BudgetPool
-    province: str | None
+    province: ProvinceText | None
     allocated_rupiah: int
     reserved_rupiah: int = 0
     disbursed_rupiah: int = 0

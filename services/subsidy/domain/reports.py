@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from contracts.subsidy import BudgetPool, ProgramKind
-from services.subsidy.domain.programs import Budget
+from contracts.values import ProvinceText
+from services.subsidy.domain.programs import Budget, Year
 from services.subsidy.domain.rules import COMMITTED_STATUSES
 
 
@@ -17,9 +18,9 @@ class BudgetLine(BaseModel):
     program_id: str
     program_kind: ProgramKind
     program_name: str
-    fiscal_year: int
+    fiscal_year: Year
     pool: BudgetPool
-    province: str | None
+    province: ProvinceText | None
     allocated_rupiah: int
     reserved_rupiah: int
     disbursed_rupiah: int

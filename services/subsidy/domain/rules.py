@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, ProgramKind
 from contracts.values import is_province
-from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.service.errors import Conflict, InvalidInput, Violations
 
 if TYPE_CHECKING:
     from services.subsidy.domain.model import Application, InvoiceLine
@@ -70,63 +70,79 @@ def require_status(app: Application, allowed: Iterable[ApplicationStatus], actio
 
 
 def check_times(opens_at: datetime, closes_at: datetime) -> None:
+    found = Violations()
     for name, value in (("opens_at", opens_at), ("closes_at", closes_at)):
         if value.tzinfo is None:
-            raise InvalidInput("times need a timezone (UTC)", field=name, rule="timezone")
+            found.check(_fail, "times need a timezone (UTC)", at=name, code="timezone")
+    found.raise_all()
+
+
+def _fail(message: str, *, at: str, code: str) -> None:
+    # ``at``/``code``, not ``field``/``rule``: ``Violations.check`` takes ``rule`` itself.
+    raise InvalidInput(message, field=at, rule=code)
 
 
 def check_program(program: Program) -> Program:
-    """Every rule a new program must satisfy; raises ``InvalidInput`` naming the field."""
-    if not 1 <= program.share_percent <= 100:
-        raise InvalidInput("share must be 1..100 percent", field="share_percent", rule="range")
-    for name in ("cap_per_application_rupiah", "cap_per_enterprise_rupiah"):
-        if getattr(program, name) <= 0:
-            raise InvalidInput(f"{name} must be positive", field=name, rule="positive")
-    if program.cap_per_application_rupiah > program.cap_per_enterprise_rupiah:
-        raise InvalidInput(
-            "cap per application cannot exceed the cap per enterprise",
-            field="cap_per_application_rupiah",
-            rule="not_above_enterprise_cap",
-        )
-    if not 2000 <= program.fiscal_year <= 2100:
-        raise InvalidInput("fiscal year out of range", field="fiscal_year", rule="range")
-    if program.closes_at <= program.opens_at:
-        raise InvalidInput("window closes before it opens", field="closes_at", rule="after_opens")
-    _check_budgets(program)
-    _check_kbli_ranges(program.eligible_kbli_ranges)
+    """Every rule a new program must satisfy; one ``InvalidInput`` (or ``InvalidInputs``)
+    naming every field that breaks one."""
+    found = Violations()
+    found.check(_check_terms, program)
+    found.check(_check_budgets, program)
+    found.check(_check_kbli_ranges, program.eligible_kbli_ranges)
+    found.raise_all()
     return program
 
 
+def _check_terms(program: Program) -> None:
+    found = Violations()
+    if not 1 <= program.share_percent <= 100:
+        found.check(_fail, "share must be 1..100 percent", at="share_percent", code="range")
+    for name in ("cap_per_application_rupiah", "cap_per_enterprise_rupiah"):
+        if getattr(program, name) <= 0:
+            found.check(_fail, f"{name} must be positive", at=name, code="positive")
+    if program.cap_per_application_rupiah > program.cap_per_enterprise_rupiah:
+        found.check(
+            _fail,
+            "cap per application cannot exceed the cap per enterprise",
+            at="cap_per_application_rupiah",
+            code="not_above_enterprise_cap",
+        )
+    if not 2000 <= program.fiscal_year <= 2100:
+        found.check(_fail, "fiscal year out of range", at="fiscal_year", code="range")
+    if program.closes_at <= program.opens_at:
+        found.check(_fail, "window closes before it opens", at="closes_at", code="after_opens")
+    found.raise_all()
+
+
 def _check_budgets(program: Program) -> None:
+    found = Violations()
     if not program.province_budgets and program.national_reserve_rupiah <= 0:
-        raise InvalidInput("a program needs a budget", field="province_budgets", rule="required")
+        found.check(_fail, "a program needs a budget", at="province_budgets", code="required")
     for province, amount in program.province_budgets.items():
+        where = f"province_budgets.{province}"
         if not is_province(province):
-            raise InvalidInput(
+            found.check(
+                _fail,
                 f"{province!r} is not one of the Kemendagri province codes",
-                field=f"province_budgets.{province}",
-                rule="province_unknown",
+                at=where,
+                code="province_unknown",
             )
         if amount < 0:
-            raise InvalidInput(
-                "budget cannot be negative", field=f"province_budgets.{province}", rule="min_0"
-            )
+            found.check(_fail, "budget cannot be negative", at=where, code="min_0")
     if program.national_reserve_rupiah < 0:
-        raise InvalidInput(
-            "budget cannot be negative", field="national_reserve_rupiah", rule="min_0"
-        )
+        found.check(_fail, "budget cannot be negative", at="national_reserve_rupiah", code="min_0")
+    found.raise_all()
 
 
 def _check_kbli_ranges(ranges: Sequence[KbliRange]) -> None:
+    found = Violations()
     for i, kbli_range in enumerate(ranges):
+        where = f"eligible_kbli_ranges[{i}]"
         if not (_KBLI.match(kbli_range.from_kbli) and _KBLI.match(kbli_range.to_kbli)):
-            raise InvalidInput(
-                "KBLI codes have 5 digits", field=f"eligible_kbli_ranges[{i}]", rule="kbli_format"
-            )
-        if kbli_range.from_kbli > kbli_range.to_kbli:
-            raise InvalidInput(
-                "range ends before it starts", field=f"eligible_kbli_ranges[{i}]", rule="order"
-            )
+            found.check(_fail, "KBLI codes have 5 digits", at=where, code="kbli_format")
+        elif kbli_range.from_kbli > kbli_range.to_kbli:
+            found.check(_fail, "range ends before it starts", at=where, code="order")
+    found.raise_all()
 
 
 # --- who may apply --------------------------------------------------------------------------
@@ -193,13 +209,20 @@ def _sector_ineligibility(enterprise: Applicant, program: Program) -> InvalidInp
 
 
 def check_application(program: Program, enterprise: Applicant | None, now: datetime) -> Applicant:
-    """The enterprise, if it may apply to the program now (``InvalidInput`` why not)."""
-    _check_window(program, now)
+    """The enterprise, if it may apply to the program now; else why not (window and
+    eligibility together)."""
+    found = Violations()
+    found.check(_check_window, program, now)
     refusal = ineligibility(enterprise, program)
     if refusal is not None:
-        raise refusal
+        found.check(_raise, refusal)
+    found.raise_all()
     assert enterprise is not None
     return enterprise
+
+
+def _raise(error: InvalidInput) -> None:
+    raise error
 
 
 def _check_window(program: Program, now: datetime) -> None:
@@ -226,26 +249,31 @@ def check_enterprise_cap(program: Program, committed_rupiah: int) -> None:
 
 
 def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
-    """Validate the invoice lines against the program; the sum of the eligible prices."""
+    """Validate the invoice lines against the program (every bad line named); the sum of the
+    eligible prices."""
     if not lines:
         raise InvalidInput("at least one invoice line is needed", field="lines", rule="required")
     wanted = LINE_KIND_OF_PROGRAM[program.kind]
-    total = 0
+    found = Violations()
     for i, line in enumerate(lines):
         if line.price_rupiah <= 0:
-            raise InvalidInput(
+            found.check(
+                _fail,
                 "price must be a positive number of rupiah",
-                field=f"lines[{i}].price_rupiah",
-                rule="positive",
+                at=f"lines[{i}].price_rupiah",
+                code="positive",
             )
         if line.kind != wanted:
-            raise InvalidInput(
+            found.check(
+                _fail,
                 f"a {program.kind} program pays only for {wanted} lines",
-                field=f"lines[{i}].kind",
-                rule="line_kind",
+                at=f"lines[{i}].kind",
+                code="line_kind",
             )
-        if line.locally_made or not program.locally_made_only:
-            total += line.price_rupiah
+    found.raise_all()
+    total = sum(
+        line.price_rupiah for line in lines if line.locally_made or not program.locally_made_only
+    )
     if total == 0:
         raise InvalidInput(
             "the program pays only for locally made machines; none is",

@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 from pydantic import ConfigDict
 
 from contracts.training import AssignmentEndReason, MentorAssigned, MentorAssignmentEnded
+from contracts.values import EmailText, NibText, ProvinceText
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
@@ -86,13 +87,13 @@ class MentorAssignment(Versioned):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    nib: str
-    province: str | None = None
+    nib: NibText
+    province: ProvinceText | None = None
     enterprise_name: str | None = None
     partner_id: str
     mou_id: str
     mentor_name: str
-    mentor_email: str | None = None
+    mentor_email: EmailText | None = None
     starts_on: date
     ends_on: date
     status: AssignmentStatus = "active"

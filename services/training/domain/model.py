@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict
 
@@ -24,8 +24,9 @@ from contracts.training import (
     PlacementRecorded,
     TrainingCompleted,
 )
-from contracts.values import Language
+from contracts.values import CountryText, Language, ProvinceText, documented
 from ikmkit.service.errors import Conflict, InvalidInput, NotFound
+from ikmkit.service.limits import COUNT_MAX
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.training.domain import rules
@@ -68,10 +69,10 @@ class Course(Versioned):
     end_date: date
     venues: list[str] = []
     online_url: str | None = None
-    province: str | None = None
-    country: str = INDONESIA
-    eligible_countries: list[str] = []
-    capacity: int
+    province: ProvinceText | None = None
+    country: CountryText = INDONESIA
+    eligible_countries: list[CountryText] = []
+    capacity: Annotated[int, documented("Seats", minimum=1, maximum=COUNT_MAX)]
     language: Language = "id"
     sessions: list[CourseSession]
     min_attendance_percent: int = 75

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import values
 from contracts.training import CourseKind, ParticipantKind
 from contracts.values import Language
-from ikmkit.service.errors import Conflict, InvalidInput
-from ikmkit.service.limits import Code, Name
+from ikmkit.service.errors import Conflict, InvalidInput, Violations
+from ikmkit.service.limits import CODE_MAX, Code, Name
 from ikmkit.store.repository import Versioned
 from services.training.domain import rules
 from services.training.domain.rules import INDONESIA
@@ -34,11 +34,12 @@ class ParticipantDetails(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: Name
-    email: Annotated[str, Field(max_length=values.EMAIL_MAX)] | None = None
+    # Documented with their rules; ``validate_participant`` checks them row by row.
+    email: Annotated[values.EmailText, Field(max_length=values.EMAIL_MAX)] | None = None
     kind: ParticipantKind
-    nib: Code | None = None
-    province: Code | None = None
-    country: Code = INDONESIA
+    nib: Annotated[values.NibText, Field(max_length=CODE_MAX)] | None = None
+    province: Annotated[values.ProvinceText, Field(max_length=CODE_MAX)] | None = None
+    country: Annotated[values.CountryText, Field(max_length=CODE_MAX)] = INDONESIA
     preferred_language: Language = "id"
     external_id: Code | None = None
     """An identifier of the person (NIK, passport or student number); used only to recognize
@@ -48,23 +49,36 @@ class ParticipantDetails(BaseModel):
 def validate_participant(
     p: ParticipantDetails, course: Course, known_nib_province: str | None, nib_known: bool
 ) -> ParticipantDetails:
-    """Normalizes a participant and checks them against the course and the enterprise replica."""
+    """Normalizes a participant and checks them against the course and the enterprise
+    replica, naming every rule broken."""
+    found = Violations()
     name = " ".join(p.name.split())
     if not name:
-        raise InvalidInput("name must not be empty", field="name", rule="required")
-    email = rules.check_email(p.email) if p.email else None
-    country = rules.check_country(p.country)
-    if course.eligible_countries and country not in course.eligible_countries:
-        raise InvalidInput(
+        found.check(rules.fail, "name must not be empty", "name", "required")
+    email = found.check(rules.check_email, p.email) if p.email else None
+    country = found.check(rules.check_country, p.country)
+    if country and course.eligible_countries and country not in course.eligible_countries:
+        found.check(
+            rules.fail,
             f"participants from {country} are not eligible for this course",
-            field="country",
-            rule="not_eligible",
+            "country",
+            "not_eligible",
         )
-    province = rules.check_province(p.province)
-    if country != INDONESIA and province is not None:
-        raise InvalidInput(
-            "a foreign participant has no Indonesian province", field="province", rule="foreign"
+    province = found.check(rules.check_province, p.province)
+    if country and country != INDONESIA and p.province is not None:
+        found.check(
+            rules.fail, "a foreign participant has no Indonesian province", "province", "foreign"
         )
+    nib = found.check(_check_nib, p, nib_known)
+    found.raise_all()
+    if nib is not None:
+        province = known_nib_province or province
+    return p.model_copy(
+        update={"name": name, "email": email, "country": country, "province": province, "nib": nib}
+    )
+
+
+def _check_nib(p: ParticipantDetails, nib_known: bool) -> str | None:
     nib = p.nib.strip() if p.nib else None
     if p.kind in IKM_KINDS and nib is None:
         raise InvalidInput("an IKM owner or worker needs the NIB", field="nib", rule="required")
@@ -74,10 +88,7 @@ def validate_participant(
             raise InvalidInput(
                 f"NIB {nib} is not a registered enterprise (yet)", field="nib", rule="unknown_nib"
             )
-        province = known_nib_province or province
-    return p.model_copy(
-        update={"name": name, "email": email, "country": country, "province": province, "nib": nib}
-    )
+    return nib
 
 
 def person_key(p: ParticipantDetails) -> str:
@@ -100,11 +111,11 @@ class Enrollment(Versioned):
     course_id: str
     participant_id: str
     name: str
-    email: str | None = None
+    email: values.EmailText | None = None
     kind: ParticipantKind
-    nib: str | None = None
-    province: str | None = None
-    country: str = INDONESIA
+    nib: values.NibText | None = None
+    province: values.ProvinceText | None = None
+    country: values.CountryText = INDONESIA
     preferred_language: Language = "id"
     status: EnrollmentStatus
     seq: int
@@ -161,8 +172,8 @@ class Certificate(Versioned):
     course_kind: CourseKind
     participant_id: str
     holder_name: str
-    country: str
-    province: str | None = None
+    country: values.CountryText
+    province: values.ProvinceText | None = None
     issued_on: date
 
 

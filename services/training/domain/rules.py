@@ -16,7 +16,7 @@ from datetime import date
 
 from contracts import values
 from contracts.training import CourseKind, CourseSession
-from ikmkit.service.errors import InvalidInput, checked
+from ikmkit.service.errors import InvalidInput, Violations, checked
 
 INDONESIA = "ID"
 _CERTIFICATE = re.compile(r"^IKMT-(\d{4})-([A-Z2-7]{8})-([A-Z2-7]{6})$")
@@ -64,52 +64,67 @@ def validate_course_fields(
     sessions: Sequence[CourseSession],
     min_attendance_percent: int,
 ) -> tuple[str, list[str]]:
-    """Checks a new course; returns the normalized (country, eligible countries)."""
+    """Checks a new course, naming every rule it breaks; returns the normalized (country,
+    eligible countries)."""
+    found = Violations()
     if not title.strip():
-        raise InvalidInput("title must not be empty", field="title", rule="required")
+        found.check(fail, "title must not be empty", "title", "required")
     if end_date < start_date:
-        raise InvalidInput(
-            "end_date must not be before start_date", field="end_date", rule="end_before_start"
-        )
+        found.check(fail, "end_date must not be before start_date", "end_date", "end_before_start")
     if capacity <= 0:
-        raise InvalidInput("capacity must be at least 1", field="capacity", rule="positive")
+        found.check(fail, "capacity must be at least 1", "capacity", "positive")
     if not venues and not online_url:
-        raise InvalidInput(
-            "a course needs a venue or an online link", field="venues", rule="venue_or_online"
-        )
+        found.check(fail, "a course needs a venue or an online link", "venues", "venue_or_online")
     if kind == "webinar" and not online_url:
-        raise InvalidInput("a webinar needs an online link", field="online_url", rule="required")
+        found.check(fail, "a webinar needs an online link", "online_url", "required")
     if not 0 <= min_attendance_percent <= 100:
         field = "min_attendance_percent"
-        raise InvalidInput(f"{field} must be 0..100", field=field, rule="range")
-    check_province(province)
-    countries = _countries(country, eligible_countries)
-    _check_sessions(sessions, start_date, end_date)
+        found.check(fail, f"{field} must be 0..100", field, "range")
+    found.check(check_province, province)
+    countries = found.check(_countries, country, eligible_countries)
+    found.check(_check_sessions, sessions, start_date, end_date)
+    found.raise_all()
+    assert countries is not None
     return countries
 
 
+def fail(message: str, field: str, code: str) -> None:
+    """A broken rule, for ``Violations.check`` (which keeps it among the others)."""
+    raise InvalidInput(message, field=field, rule=code)
+
+
 def _countries(country: str, eligible: list[str]) -> tuple[str, list[str]]:
-    return check_country(country), [
-        check_country(c, field=f"eligible_countries[{i}]") for i, c in enumerate(eligible)
+    found = Violations()
+    normalized = found.check(check_country, country)
+    every = [
+        found.check(check_country, c, field=f"eligible_countries[{i}]")
+        for i, c in enumerate(eligible)
     ]
+    found.raise_all()
+    assert normalized is not None
+    return normalized, [c for c in every if c is not None]
 
 
 def _check_sessions(sessions: Sequence[CourseSession], start: date, end: date) -> None:
+    found = Violations()
     seen: set[str] = set()
     for i, session in enumerate(sessions):
         if session.session_id in seen:
-            raise InvalidInput(
+            found.check(
+                fail,
                 f"session id {session.session_id!r} is used twice",
-                field=f"sessions[{i}].session_id",
-                rule="unique",
+                f"sessions[{i}].session_id",
+                "unique",
             )
         seen.add(session.session_id)
         if not start <= session.day <= end:
-            raise InvalidInput(
+            found.check(
+                fail,
                 "a session must fall within the course dates",
-                field=f"sessions[{i}].day",
-                rule="within_course",
+                f"sessions[{i}].day",
+                "within_course",
             )
+    found.raise_all()
 
 
 def default_sessions(start: date, online: bool) -> list[CourseSession]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from ikmkit.auth import Caller
 from ikmkit.service.bulk import RowViolation
-from ikmkit.service.errors import AppError, Conflict, NotFound
+from ikmkit.service.errors import AppError, Conflict, InvalidInputs, NotFound
 from services.training.commands import CancelEnrollment, EnrollParticipants
 from services.training.domain import access, rules
 from services.training.domain.model import Course
@@ -49,8 +49,9 @@ class _Rows:
 
     def refuse(self, row: int, exc: AppError) -> None:
         self.failures.append(exc)
-        self.outcome.errors.append(
-            RowViolation(row=row, field=exc.field, rule=exc.rule, message=exc.message)
+        every = exc.violations if isinstance(exc, InvalidInputs) else [exc]
+        self.outcome.errors.extend(
+            RowViolation(row=row, field=e.field, rule=e.rule, message=e.message) for e in every
         )
 
     def accept(self, row: int, enrollment: Enrollment) -> None:
