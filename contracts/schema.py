@@ -67,3 +67,19 @@ def event_schema(model: type[Event]) -> Schema:
         "x-region-field": model.REGION_FIELD,
         "x-personal-data-fields": personal_data_paths(schema),
     }
+
+
+def schema_for(dataschema: str) -> Schema:
+    """The published JSON Schema a ``ce_dataschema`` names (the files this package carries)."""
+    import json
+    from pathlib import Path
+
+    prefix, _, rest = dataschema.partition("urn:ikm:contract:")
+    name, _, version = rest.rpartition(":v")
+    path = Path(__file__).resolve().parent / "schemas" / f"{name}.json"
+    if prefix or not name.isidentifier() or not version.isdigit() or not path.is_file():
+        raise KeyError(f"no published schema {dataschema!r}")
+    schema: Schema = json.loads(path.read_text(encoding="utf-8"))
+    if schema.get("$id") != dataschema:
+        raise KeyError(f"no published schema {dataschema!r} (the current one is {schema['$id']})")
+    return schema

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
-from contracts.chain import link_holds
+from contracts.chain import link_holds, payload_is_canonical
 from ikmkit.audit.chain_body import (
     KNOWN_CANONS,
     NEEDS_ESCAPE,
@@ -293,6 +293,8 @@ class ChainVerifier:
         ):
             return None
         payload = record.value or b""
+        if raw.get(ce.H_HASHCANON) is not None and not payload_is_canonical(payload):
+            return None
         body = plain_chain_body(payload, id_, source, subject, time, type_, region, plain)
         if hashlib.sha256(previous + body).hexdigest().encode() != claimed:
             return None

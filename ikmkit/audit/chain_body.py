@@ -8,7 +8,7 @@ where the RFC 8785 and the legacy canonical JSON of the attributes are the same 
 from __future__ import annotations
 
 from contracts import envelope as ce
-from contracts.chain import CANON_RFC8785, chain_attributes, spliced_body
+from contracts.chain import CANON_RFC8785, chain_attributes, payload_is_canonical, spliced_body
 
 NEEDS_ESCAPE = bytes(range(0x20)) + b'"\\\x7f'
 """ASCII bytes JSON may escape (plus DEL); non-ASCII always takes the exact path."""
@@ -49,8 +49,11 @@ def fast_chain_body(raw: dict[str, bytes], payload: bytes) -> bytes | None:
     joined = b"".join((id_, source, subject, time, type_, region or b""))
     if not joined.isascii() or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined):
         return None
-    if sequence is None or raw.get(ce.H_HASHCANON) not in KNOWN_CANONS:
+    canon = raw.get(ce.H_HASHCANON)
+    if sequence is None or canon not in KNOWN_CANONS:
         return None
+    if canon is not None and not payload_is_canonical(payload):
+        return None  # the splice is the RFC 8785 form only for a canonical payload
     return plain_chain_body(payload, id_, source, subject, time, type_, region, sequence)
 
 
