@@ -31,8 +31,18 @@ from contracts.schema import dataschema_of
 Headers = Sequence[tuple[str, bytes]]
 
 
+class UnrepresentableEvent(ValueError):
+    """The event holds a value RFC 8785 (I-JSON) cannot carry exactly, e.g. 2**53."""
+
+
 def event_payload(event: Event) -> str:
-    return canonical_json(event.model_dump(mode="json"))
+    try:
+        return canonical_json(event.model_dump(mode="json"))
+    except ValueError as exc:  # rfc8785's domain errors; nothing is published rounded
+        raise UnrepresentableEvent(
+            f"{type(event).__name__} cannot be written as RFC 8785 JSON "
+            f"(integers must lie within ±(2**53 - 1)): {type(exc).__name__}"
+        ) from exc
 
 
 def sequence_text(sequence: int) -> str:
@@ -185,6 +195,7 @@ def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> 
 __all__ = [
     "DecodeError",
     "Envelope",
+    "UnrepresentableEvent",
     "Headers",
     "chain_attributes",
     "chain_hash",

@@ -189,3 +189,24 @@ def test_the_recipe_reports_tampering(tmp_path: Path) -> None:
         f"('{records[0]['topic']}', '1234567890123'): event 1 does not match its ce_hash",
         f"('{records[0]['topic']}', '1234567890123'): event 5 follows event 3",
     ]
+
+
+async def test_new_events_also_verify_in_the_legacy_form() -> None:
+    # Why the change needs no .v2 topics: an auditor that predates it still verifies them.
+    written = await platform_records(every_event())
+    legacy = [
+        {"topic": r["topic"], "key": r["key"], "payload": r["value"],
+         "headers": {k: v for k, v in r["headers"] if k != ce.H_HASHCANON}}
+        for r in written
+    ]  # fmt: skip
+    assert findings(legacy) == []
+
+
+async def test_the_outbox_refuses_an_integer_json_readers_would_round() -> None:
+    from contracts.codec import UnrepresentableEvent
+    from contracts.registry import EnterpriseUpdated
+    from tests.support.event_samples import sample
+
+    event = sample(EnterpriseUpdated).model_copy(update={"investment_rupiah": 2**53})
+    with pytest.raises(UnrepresentableEvent, match="EnterpriseUpdated cannot be written"):
+        await platform_records([event])
