@@ -195,8 +195,8 @@ def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> 
 __all__ = [
     "DecodeError",
     "Envelope",
-    "UnrepresentableEvent",
     "Headers",
+    "UnrepresentableEvent",
     "chain_attributes",
     "chain_hash",
     "decode",
