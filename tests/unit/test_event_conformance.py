@@ -44,7 +44,10 @@ def _verified(sequence: int) -> list[tuple[str, bytes]]:
 
 
 _AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-_PAYLOAD = b'{"nib":"1234567890123","province":"34","verified_by":"o","verified_at":"2026-01-02T03:04:05Z"}'
+_PAYLOAD = (
+    b'{"nib":"1234567890123","province":"34",'
+    b'"verified_by":"o","verified_at":"2026-01-02T03:04:05Z"}'
+)
 
 
 def test_sequence_values_sort_lexicographically_like_the_numbers_they_carry() -> None:
