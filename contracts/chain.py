@@ -34,14 +34,64 @@ CANON_RFC8785 = "rfc8785"
 """``ce_hashcanon`` of events hashed over RFC 8785 canonical JSON."""
 
 
+class _Undecided(Exception):
+    """A value where the legacy and the RFC 8785 forms may differ: only JCS itself can tell."""
+
+
+def _no_float(text: str) -> float:
+    raise _Undecided(text)
+
+
+def _short_int(text: str) -> int:
+    if len(text.lstrip("-")) > 15:  # maybe beyond 2**53
+        raise _Undecided(text)
+    return int(text)
+
+
+_LEGACY = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_NO_FLOATS = json.JSONDecoder(parse_float=_no_float, parse_int=_short_int, parse_constant=_no_float)
+_MAY_BE_OUTSIDE_BMP = re.compile(r"[\U00010000-\U0010ffff]|\\u[dD][89abAB]")
+
+
+def _short_ints_only(text: str) -> Any:
+    """``text`` parsed, or ``_Undecided`` if a number in it is not a short integer or it may
+    hold characters outside the Basic Multilingual Plane: the only places where JSON written
+    by ``legacy_canonical_json`` and its RFC 8785 form differ (string escaping is the same).
+    The C ``json`` module decides in microseconds what the pure-Python JCS library takes
+    ten times as long to."""
+    if _MAY_BE_OUTSIDE_BMP.search(text):
+        raise _Undecided(text)
+    value, end = _NO_FLOATS.raw_decode(text)
+    if end != len(text):
+        raise ValueError("trailing characters")
+    return value
+
+
 def canonical_json(value: Any) -> str:
     """RFC 8785 (JCS) canonical JSON; integers beyond 2**53 are refused (I-JSON)."""
-    return rfc8785.dumps(value).decode()
+    text = _LEGACY.encode(value)
+    try:
+        _short_ints_only(text)
+    except _Undecided:
+        return rfc8785.dumps(value).decode()
+    return text
 
 
 def legacy_canonical_json(value: Any) -> str:
     """The canonical JSON of events without ``ce_hashcanon`` (before RFC 8785)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _LEGACY.encode(value)
+
+
+def payload_is_canonical(payload: bytes) -> bool:
+    """Whether ``payload`` is its own RFC 8785 form (the splice then is the definition)."""
+    try:
+        text = payload.decode()
+        try:
+            return _LEGACY.encode(_short_ints_only(text)) == text
+        except _Undecided:
+            return rfc8785.dumps(json.loads(text, parse_int=float)) == payload
+    except (ValueError, UnicodeError):
+        return False
 
 
 def parse_sequence(text: str) -> int:
@@ -77,45 +127,6 @@ def jcs_body(payload: bytes, attributes: Mapping[str, Any]) -> bytes:
     """The RFC 8785 definition itself: JCS of the whole event, data parsed from the payload
     with every number an IEEE double, as RFC 8785 reads JSON (and JavaScript does)."""
     return rfc8785.dumps({"data": json.loads(payload, parse_int=float), **attributes})
-
-
-class _Undecided(Exception):
-    """A value where the legacy and the RFC 8785 forms may differ: only JCS itself can tell."""
-
-
-def _no_float(text: str) -> float:
-    raise _Undecided(text)
-
-
-def _short_int(text: str) -> int:
-    if len(text.lstrip("-")) > 15:  # maybe beyond 2**53
-        raise _Undecided(text)
-    return int(text)
-
-
-_MAY_BE_OUTSIDE_BMP = re.compile(rb"[\xf0-\xf4]|\\u[dD][89abAB]")
-
-
-def payload_is_canonical(payload: bytes) -> bool:
-    """Whether ``payload`` is its own RFC 8785 form, decided quickly where JCS is not needed.
-
-    Without floats, long integers and characters outside the BMP, JCS and sorted-keys
-    ``json.dumps`` write the same bytes; the C ``json`` module then answers in microseconds.
-    Anything else is answered by JCS itself.
-    """
-    try:
-        if not _MAY_BE_OUTSIDE_BMP.search(payload):
-            value = json.loads(payload, parse_float=_no_float, parse_int=_short_int,
-                               parse_constant=_no_float)  # fmt: skip
-            return legacy_canonical_json(value).encode() == payload
-    except _Undecided:
-        pass
-    except (ValueError, UnicodeError):
-        return False
-    try:
-        return rfc8785.dumps(json.loads(payload, parse_int=float)) == payload
-    except (ValueError, UnicodeError):
-        return False
 
 
 def link_hash(previous_hash: str | bytes, body: bytes) -> str:
