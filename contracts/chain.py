@@ -50,7 +50,7 @@ def _short_int(text: str) -> int:
 
 _LEGACY = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _NO_FLOATS = json.JSONDecoder(parse_float=_no_float, parse_int=_short_int, parse_constant=_no_float)
-_MAY_BE_OUTSIDE_BMP = re.compile(r"[\U00010000-\U0010ffff]|\\u[dD][89abAB]")
+_MAY_BE_OUTSIDE_BMP = re.compile(r"[\U00010000-\U0010ffff\ud800-\udfff]|\\u[dD][89abAB]")
 
 
 def _short_ints_only(text: str) -> Any:
@@ -59,7 +59,8 @@ def _short_ints_only(text: str) -> Any:
     by ``legacy_canonical_json`` and its RFC 8785 form differ (string escaping is the same).
     The C ``json`` module decides in microseconds what the pure-Python JCS library takes
     ten times as long to."""
-    if _MAY_BE_OUTSIDE_BMP.search(text):
+    plain = text.isascii() and "\\u" not in text  # isascii is a flag check: no scan
+    if not plain and _MAY_BE_OUTSIDE_BMP.search(text):
         raise _Undecided(text)
     value, end = _NO_FLOATS.raw_decode(text)
     if end != len(text):

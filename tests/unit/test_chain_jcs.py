@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts import envelope as ce
 from contracts.schema import schema_for
@@ -210,3 +212,31 @@ async def test_the_outbox_refuses_an_integer_json_readers_would_round() -> None:
     event = sample(EnterpriseUpdated).model_copy(update={"investment_rupiah": 2**53})
     with pytest.raises(UnrepresentableEvent, match="EnterpriseUpdated cannot be written"):
         await platform_records([event])
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.text()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_the_quick_canonical_forms_agree_with_the_jcs_library(value: Any) -> None:
+    # canonical_json and payload_is_canonical take the C json module where the two forms
+    # cannot differ; whatever the value, they must answer as RFC 8785 itself does.
+    from contracts.chain import payload_is_canonical
+
+    try:
+        expected = rfc8785.dumps(value)
+    except ValueError:  # e.g. lone surrogates: neither writes them
+        with pytest.raises(ValueError):
+            canonical_json(value)
+        return
+    assert canonical_json(value).encode() == expected
+    assert payload_is_canonical(expected)
+    spaced = json.dumps(value, indent=1, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    assert payload_is_canonical(spaced) == (spaced == expected)
