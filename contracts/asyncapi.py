@@ -101,8 +101,18 @@ def _cloudevents_header_properties() -> Schema:
         ce.H_REGION: {**string, "description": "Province code (Kemendagri), if any."},
         ce.H_SEQUENCE: {
             **string,
-            "pattern": "^[1-9][0-9]*$",
-            "description": "Aggregate sequence number per topic: 1, 2, 3 ... without gaps.",
+            "pattern": "^[0-9]+$",
+            "description": "CloudEvents Sequence: the aggregate's sequence number per topic, 1, 2,"
+            f" 3 ... without gaps, zero-padded to {ce.SEQUENCE_WIDTH} digits (older events:"
+            " unpadded); parse as a decimal integer.",
+        },
+        ce.H_DATASCHEMA: {
+            **string,
+            "description": "$id of the event type's JSON Schema: urn:ikm:contract:<Event>:v<N>.",
+        },
+        ce.H_HASHCANON: {
+            "const": "rfc8785",
+            "description": "ce_hash is over RFC 8785 canonical JSON; absent on older events.",
         },
         ce.H_HASH: {
             **string,

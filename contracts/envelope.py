@@ -7,10 +7,18 @@ media type; the Kafka message key is the aggregate id (= ``ce_subject``).
 Extension attributes defined by this platform:
 
 - ``ce_region``: the province code (Kemendagri, 2 digits) the event concerns, if any;
-- ``ce_sequence``: the aggregate's sequence number, 1, 2, 3 ... without gaps;
+- ``ce_sequence``: the CloudEvents Sequence extension: the aggregate's sequence number, 1, 2,
+  3 ... without gaps, zero-padded to ``SEQUENCE_WIDTH`` digits so that the values sort
+  lexicographically as the extension requires (events written before that carry unpadded
+  numbers; readers parse both as decimal integers);
 - ``ce_hash``: ``sha256(previous hash + canonical JSON of the event)`` per aggregate,
-  hex-encoded, making each aggregate's stream tamper-evident;
+  hex-encoded, making each aggregate's stream tamper-evident (``contracts.chain``);
+- ``ce_hashcanon``: ``rfc8785`` when that canonical JSON is RFC 8785 (JCS); absent on events
+  hashed before the change (legacy sorted-keys JSON);
 - ``ce_signature``: optional Ed25519 signature of ``ce_hash`` (base64) by the source service.
+
+``ce_dataschema`` (a core attribute) is the ``$id`` of the event type's published JSON Schema,
+``urn:ikm:contract:<Event>:v<N>`` (``contracts.schema.dataschema_of``).
 
 W3C trace context travels in the ``traceparent`` header.
 """
@@ -30,12 +38,17 @@ H_SOURCE = "ce_source"
 H_TIME = "ce_time"
 H_SUBJECT = "ce_subject"
 H_SPECVERSION = "ce_specversion"
+H_DATASCHEMA = "ce_dataschema"
 H_REGION = "ce_region"
 H_SEQUENCE = "ce_sequence"
 H_HASH = "ce_hash"
+H_HASHCANON = "ce_hashcanon"
 H_SIGNATURE = "ce_signature"
 H_CONTENT_TYPE = "content-type"
 H_TRACEPARENT = "traceparent"
+
+SEQUENCE_WIDTH = 16
+"""Digits of ``ce_sequence``: 2**53 - 1, the largest sequence an RFC 8785 hash holds, has 16."""
 
 GENESIS_HASH = "0" * 64
 """The 'previous hash' of an aggregate's first event."""
@@ -56,3 +69,6 @@ class EnvelopeAttributes(BaseModel):
     hash: str
     signature: str | None = None
     traceparent: str | None = None
+    dataschema: str | None = None
+    hashcanon: str | None = None
+    """The hash's canonical JSON (``contracts.chain.CANON_RFC8785``); None: legacy."""

@@ -45,12 +45,21 @@ def personal_data_paths(schema: Schema) -> list[str]:
     return sorted(set(found))
 
 
+def dataschema_of(model: type[Event]) -> str:
+    """The ``$id`` of the event's published schema, sent as its CloudEvents ``dataschema``.
+
+    A URN, not a URL: it names the schema wherever it is served (the ``ikm-contracts``
+    wheel, the services, a registry); a breaking change is a new event version, so a new id.
+    """
+    return f"urn:ikm:contract:{model.__name__}:v{model.VERSION}"
+
+
 def event_schema(model: type[Event]) -> Schema:
     """The JSON Schema of one event's ``data``, with its routing facts as ``x-`` keys."""
     schema = model.model_json_schema()
     return {
         "$schema": JSON_SCHEMA_DIALECT,
-        "$id": f"urn:ikm:contract:{model.__name__}:v{model.VERSION}",
+        "$id": dataschema_of(model),
         **schema,
         "x-cloudevents-type": model.ce_type(),
         "x-topic": model.TOPIC,
@@ -58,3 +67,19 @@ def event_schema(model: type[Event]) -> Schema:
         "x-region-field": model.REGION_FIELD,
         "x-personal-data-fields": personal_data_paths(schema),
     }
+
+
+def schema_for(dataschema: str) -> Schema:
+    """The published JSON Schema a ``ce_dataschema`` names (the files this package carries)."""
+    import json
+    from pathlib import Path
+
+    prefix, _, rest = dataschema.partition("urn:ikm:contract:")
+    name, _, version = rest.rpartition(":v")
+    path = Path(__file__).resolve().parent / "schemas" / f"{name}.json"
+    if prefix or not name.isidentifier() or not version.isdigit() or not path.is_file():
+        raise KeyError(f"no published schema {dataschema!r}")
+    schema: Schema = json.loads(path.read_text(encoding="utf-8"))
+    if schema.get("$id") != dataschema:
+        raise KeyError(f"no published schema {dataschema!r} (the current one is {schema['$id']})")
+    return schema

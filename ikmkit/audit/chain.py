@@ -8,7 +8,7 @@ A stream is one aggregate on one topic (``topic`` + ``ce_subject``, which is
 also the Kafka key, so a stream lives in one partition and is read in order).
 Per stream the verifier expects ``ce_sequence`` 1, 2, 3 ... and
 ``ce_hash[n] == sha256(ce_hash[n-1] + canonical JSON of event n)``
-(``ikmkit.messaging.cloudevents.chain_hash``; the first event's predecessor is
+(``contracts.chain``, either canonical form; the first event's predecessor is
 ``GENESIS_HASH``). Each event is checked against the hash its predecessor
 *claims*, so one altered payload is one finding, not a cascade. An attacker who
 rewrites an event *and* recomputes its hash breaks the link to the next event,
@@ -28,12 +28,14 @@ from pydantic import ValidationError
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
+from contracts.chain import link_holds, payload_is_canonical
 from ikmkit.audit.chain_body import (
+    KNOWN_CANONS,
     NEEDS_ESCAPE,
-    chain_body,
     fast_chain_body,
     headers_text,
     plain_chain_body,
+    plain_sequence,
 )
 from ikmkit.audit.findings import Finding, Kind, ranges
 from ikmkit.audit.published import LogStream
@@ -226,12 +228,9 @@ class ChainVerifier:
         body = fast_chain_body(raw, payload)
         if body is not None and hashlib.sha256(previous + body).hexdigest().encode() == claimed:
             return
-        # The exact definition: escaped attributes, ce_time re-serialized as the outbox does.
-        headers = headers_text(raw)
-        for normalize_time in (False, True):
-            exact = chain_body(headers, payload, normalize_time=normalize_time)
-            if hashlib.sha256(previous + exact).hexdigest().encode() == claimed:
-                return
+        # The exact definition (contracts.chain), for either canonical form.
+        if link_holds(previous, headers_text(raw), payload):
+            return
         detail = "hash does not match the event and its predecessor's hash"
         problems.append(self._finding(Kind.TAMPERED, record, raw, detail, offset))
 
@@ -276,6 +275,7 @@ class ChainVerifier:
             model = _MODELS[type_]
             sequence = int(sequence_bytes)
             datetime.fromisoformat(time.decode())
+            plain = plain_sequence(sequence_bytes)
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
         region = raw.get(ce.H_REGION)
@@ -285,15 +285,17 @@ class ChainVerifier:
             sequence != stream.max_sequence + 1
             or previous is None
             or stream.pending
-            or not sequence_bytes.isdigit()  # "+2", " 2", "2_0" parse; the hash is of the bytes
-            or sequence_bytes[:1] == b"0"
+            or plain is None  # "+2", " 2", "2_0" parse as int; the fast path needs digits
+            or raw.get(ce.H_HASHCANON) not in KNOWN_CANONS
             or record.key != subject
             or not joined.isascii()
             or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
         ):
             return None
         payload = record.value or b""
-        body = plain_chain_body(payload, id_, source, subject, time, type_, region, sequence_bytes)
+        if raw.get(ce.H_HASHCANON) is not None and not payload_is_canonical(payload):
+            return None
+        body = plain_chain_body(payload, id_, source, subject, time, type_, region, plain)
         if hashlib.sha256(previous + body).hexdigest().encode() != claimed:
             return None
         return self._accept_next_event(stream, model, payload, sequence, claimed)
@@ -390,7 +392,7 @@ class ChainVerifier:
             record.partition,
             record.offset if offset is None else offset,
             headers.get(ce.H_SUBJECT, (record.key or b"").decode("utf-8", "replace")),
-            int(sequence) if sequence and sequence.isdigit() else None,
+            int(sequence) if sequence and sequence.isascii() and sequence.isdigit() else None,
             headers.get(ce.H_ID),
             headers.get(ce.H_TYPE),
             detail,

@@ -24,7 +24,7 @@ from opentelemetry.trace import Span
 
 from contracts.base import Event
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
-from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.cloudevents import chain_hash, envelope_for, event_payload, to_headers
 from ikmkit.store import CollectionSpec, Store, Transaction
 from ikmkit.telemetry.otel import end_send_span, start_send_span, traceparent_of
 
@@ -155,13 +155,11 @@ class Outbox:
         traceparent: str | None,
     ) -> EnvelopeAttributes:
         """The envelope with its chain hash (and signature, if this outbox signs)."""
-        unsigned = EnvelopeAttributes(
+        unsigned = envelope_for(
+            event,
             id=event_id or str(uuid.uuid4()),
-            type=event.ce_type(),
             source=self.source,
             time=at or datetime.now(UTC),
-            subject=event.aggregate_id(),
-            region=event.region(),
             sequence=sequence,
             hash="",
             traceparent=traceparent,

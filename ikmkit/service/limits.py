@@ -47,8 +47,9 @@ BULK_MAX = 5000
 
 INT64_MAX = 2**63 - 1
 """Every integer a store indexes must fit 64 bits (SQLite INTEGER, BSON int64)."""
-RUPIAH_MAX = 10**16
-"""Rp10 quadrillion: above Indonesia's whole state budget, far below 2^63."""
+RUPIAH_MAX = 2**53 - 1
+"""About Rp9 quadrillion: above Indonesia's whole state budget, and the largest integer every
+JSON reader holds exactly (I-JSON; events are RFC 8785 JSON, which refuses larger ones)."""
 COUNT_MAX = 10_000_000
 """Head counts and capacities (workforce, seats)."""
 YEAR_MIN, YEAR_MAX = 2000, 2100

@@ -90,7 +90,7 @@ async def test_rebate_from_registration_to_disbursement(stack: Stack, kafka: str
         records = await eventually(lifecycle)
         types = [(header(r, "ce_type") or "").split(".")[-2] for r in records]
         assert types == ["SubsidyApplied", "SubsidyApproved", "SubsidyDisbursed"]
-        assert [header(r, "ce_sequence") for r in records] == ["1", "2", "3"]
+        assert [header(r, "ce_sequence") for r in records] == [f"{n:016d}" for n in (1, 2, 3)]
         assert {header(r, "ce_region") for r in records} == {"34"}
 
         report = await client.get(

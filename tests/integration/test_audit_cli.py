@@ -218,7 +218,8 @@ async def copy_log(source: str, target: str, *, drop: set[tuple[str, str]]) -> N
     try:
         for topic in all_topics():
             for record in await read_topic(source, topic):
-                marks = (header(record, "ce_subject"), header(record, "ce_sequence"))
+                sequence = str(int(header(record, "ce_sequence") or "0"))  # padded on the log
+                marks = (header(record, "ce_subject"), sequence)
                 if marks in drop:
                     continue
                 await producer.send_and_wait(

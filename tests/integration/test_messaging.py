@@ -104,7 +104,7 @@ async def test_relay_publishes_in_order_per_aggregate_and_marks_sent(
     records = await read_topic(kafka, ENTERPRISE_TOPIC)
     for key in (first, second):
         mine = [r for r in records if r.key == key.encode()]
-        assert [header(r, "ce_sequence") for r in mine] == ["1", "2", "3"]
+        assert [header(r, "ce_sequence") for r in mine] == [f"{n:016d}" for n in (1, 2, 3)]
         assert [json.loads(r.value)["name"] for r in mine] == ["v0", "v1", "v2"]
         assert len({r.partition for r in mine}) == 1
 
