@@ -54,7 +54,7 @@ def check_row(
     """The row as a registration, or every rule it breaks: the request model's rules, then the
     domain's on the fields the request model accepted. Each value is checked once: the
     domain's rules run on what the request model's value types accepted (``typed``)."""
-    given = {name: value for name, value in row if value is not None}
+    given = {name: value for name, value in row.__dict__.items() if value is not None}
     try:
         cmd = RegisterEnterprise.model_validate(given)
     except ValidationError as exc:
