@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench._import_handler import handler_seconds
 from bench.common import Figure
 from bench.enterprises import enterprise_import_rows, enterprise_row
 from contracts.registry import ENTERPRISE_TOPIC
@@ -348,10 +349,12 @@ async def bench_import(kafka: str, workdir: Path) -> list[Figure]:
         again = await _import_all(registry.client, rows)
         second = time.perf_counter() - started
     assert again["imported"] == 0, "re-importing the same file must change nothing"
+    alone = await handler_seconds(rows, IMPORT_BATCH, workdir / "import-handler.db")
     return [
         Figure(
             "registry", f"CSV import, {CSV_ROWS:,} rows (1% invalid)", CSV_ROWS / first, "rows/s"
         ),
+        Figure("registry", "CSV import, the handler alone (no HTTP)", CSV_ROWS / alone, "rows/s"),
         Figure("registry", "CSV import total time", first, "s", target="minutes, not hours"),
         Figure("registry", "CSV re-import (no-op) rate", CSV_ROWS / second, "rows/s"),
         Figure(

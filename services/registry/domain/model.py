@@ -103,14 +103,22 @@ class EnterpriseFacts(BaseModel):
     marketplace_stores: list[MarketplaceStore] = []
 
     @classmethod
-    def checked(cls, data: dict[str, Any], violations: Violations) -> EnterpriseFacts | None:
-        """The facts in ``data`` after every rule; ``None`` (and ``violations``) if any broke."""
-        fields = cls.check_fields(data, violations)
+    def checked(
+        cls, data: dict[str, Any], violations: Violations, *, typed: bool = False
+    ) -> EnterpriseFacts | None:
+        """The facts in ``data`` after every rule; ``None`` (and ``violations``) if any broke.
+        ``typed``: see ``check_fields``."""
+        fields = cls.check_fields(data, violations, typed=typed)
         return None if violations.found else cls.model_validate(fields)
 
     @staticmethod
-    def check_fields(data: dict[str, Any], violations: Violations) -> dict[str, Any]:
-        """Every rule on every field ``data`` has (absent or ``None``: nothing to check)."""
+    def check_fields(
+        data: dict[str, Any], violations: Violations, *, typed: bool = False
+    ) -> dict[str, Any]:
+        """Every rule on every field ``data`` has (absent or ``None``: nothing to check).
+        ``typed``: ``data`` comes from a request model whose shared value types (``Email``,
+        ``ProvinceCode``, ``Kbli``, ``Language``) already applied the platform's rule to each
+        value; it is applied once, so here only the registry's own rules run on those."""
 
         def rule(key: str, check: Any, *args: Any) -> Any:
             value = data.get(key)
@@ -119,20 +127,23 @@ class EnterpriseFacts(BaseModel):
         def optional(key: str, check: Any) -> Any:
             return data.get(key) and rule(key, check)  # an empty one is no value
 
-        province = rule("province", rules.check_province)
+        def shared(key: str, check: Any) -> Any:
+            return data.get(key) if typed else rule(key, check)
+
+        province = shared("province", rules.check_province)
         return {
             "name": rule("name", rules.check_text, "name"),
             "legal_form": rule("legal_form", rules.check_legal_form),
             "owner_name": rule("owner_name", rules.check_text, "owner_name"),
             "owner_nik": optional("owner_nik", rules.check_nik),
             "owner_phone": optional("owner_phone", rules.check_phone),
-            "owner_email": optional("owner_email", rules.check_email),
-            "preferred_language": rule("preferred_language", rules.check_language),
+            "owner_email": data.get("owner_email") and shared("owner_email", rules.check_email),
+            "preferred_language": shared("preferred_language", rules.check_language),
             "street": rule("street", rules.check_street),
             "postal_code": optional("postal_code", rules.check_postal_code),
             "province": province,
             "regency": province and rule("regency", rules.check_regency, province),
-            "kbli": rule("kbli", rules.check_kbli),
+            "kbli": rule("kbli", rules.check_manufacturing if typed else rules.check_kbli),
             "workforce": rule("workforce", rules.check_non_negative, "workforce"),
             "investment_rupiah": rule(
                 "investment_rupiah", rules.check_non_negative, "investment_rupiah"

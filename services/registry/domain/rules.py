@@ -126,7 +126,11 @@ def check_regency(regency: str, province: str, field: str = "regency") -> str:
 
 
 def check_kbli(kbli: str, field: str = "kbli") -> str:
-    checked(values.Kbli, kbli, field)
+    return check_manufacturing(checked(values.Kbli, kbli, field), field)
+
+
+def check_manufacturing(kbli: str, field: str = "kbli") -> str:
+    """A KBLI code (already of the platform's format) of section C."""
     if int(kbli[:2]) not in MANUFACTURING_DIVISIONS:
         raise InvalidInput(
             f"KBLI {kbli} is not manufacturing (section C, divisions 10-33)",

@@ -52,17 +52,19 @@ def check_row(
     row: EnterpriseRow, at: datetime
 ) -> tuple[Changed[Enterprise] | None, list[Violation]]:
     """The row as a registration, or every rule it breaks: the request model's rules, then the
-    domain's on the fields the request model accepted."""
-    given = row.model_dump(exclude_none=True)
+    domain's on the fields the request model accepted. Each value is checked once: the
+    domain's rules run on what the request model's value types accepted (``typed``)."""
+    given = {name: value for name, value in row.__dict__.items() if value is not None}
     try:
         cmd = RegisterEnterprise.model_validate(given)
     except ValidationError as exc:
         errors, broken = request_errors(exc)
         violations = Violations()
-        EnterpriseFacts.check_fields(accepted(RegisterEnterprise, given, broken), violations)
+        fields = accepted(RegisterEnterprise, given, broken)
+        EnterpriseFacts.check_fields(fields, violations, typed=True)
         return None, errors + [Violation.of(v) for v in violations.found]
     violations = Violations()
-    facts = EnterpriseFacts.checked(cmd.model_dump(), violations)
+    facts = EnterpriseFacts.checked(cmd.model_dump(), violations, typed=True)
     registered = facts and violations.check(Enterprise.register, cmd.nib, facts, at)
     return registered or None, [Violation.of(v) for v in violations.found]
 
