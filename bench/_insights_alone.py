@@ -32,7 +32,7 @@ from services.insights.store import COLLECTIONS, InsightsUnit
 
 
 @dataclass(frozen=True)
-class _Record:
+class Record:
     topic: str
     partition: int
     offset: int
@@ -41,7 +41,7 @@ class _Record:
     headers: list[tuple[str, bytes]]
 
 
-class _NoDeadLetters:
+class NoDeadLetters:
     async def send(self, *args: object, **kwargs: object) -> None:
         raise AssertionError("no dead letter expected")
 
@@ -49,7 +49,7 @@ class _NoDeadLetters:
 async def run(batch: int, profile: str | None) -> None:
     feed = Envelopes()
     records = [
-        _Record(t, 0, i, k, v, h)
+        Record(t, 0, i, k, v, h)
         for i, (t, k, v, h) in enumerate(feed.record(e) for e in event_mix(random.Random(13)))
     ]
     with tempfile.TemporaryDirectory() as workdir:
@@ -59,7 +59,7 @@ async def run(batch: int, profile: str | None) -> None:
             if pragma:
                 store._conn.execute("PRAGMA " + pragma)  # type: ignore[union-attr]
         units = Units(store, Outbox("insights"), InsightsUnit)
-        consumer = EventConsumer(group=GROUP, units=units, dead_letters=_NoDeadLetters())  # type: ignore[arg-type]
+        consumer = EventConsumer(group=GROUP, units=units, dead_letters=NoDeadLetters())  # type: ignore[arg-type]
         for topic in insight_events.TOPICS:
             for event_type in events_on(topic):
                 consumer.handles(event_type)(on_event)

@@ -10,7 +10,12 @@ are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
    pooled SMTP) against a real SMTP sink: events/s persisted (3 notifications each:
    owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received);
 3. the SMTP sink's own capacity: pre-composed messages sent over as many connections as the
-   dispatcher uses, no store, no rendering: the ceiling for "delivered".
+   dispatcher uses, no store, no rendering: the ceiling for "delivered";
+4. the "typical FastStream consumer" peer (``bench/_faststream_peer.py``: per-message handler,
+   one SQLite insert and commit per event) reading the same events: events/s persisted.
+
+Exactly once: notify must have recorded every event once in its inbox and written exactly
+three notifications per event; the peer exactly one row per event.
 
 Rates are measured between the first and the last observation (join and rebalance time
 excluded for both). Other benchmarks publish on the same topic, so this one runs on its
@@ -31,6 +36,7 @@ from pathlib import Path
 import aiosmtplib
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench._faststream_peer import peer_rate
 from bench.common import Figure
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
@@ -48,6 +54,8 @@ EVENTS = 30_000
 RAW_RUNS = 3
 SINK_MESSAGES = 5_000
 TARGET_RATIO = 0.25
+PEER_TARGET = 3.0
+NOTIFICATIONS_PER_EVENT = 3  # owner e-mail, owner inbox, regional inbox
 PROVINCES = ("11", "31", "32", "34", "35", "73")
 
 
@@ -220,6 +228,8 @@ async def _notify_rates(kafka: str, workdir: Path, count: int) -> tuple[float, f
         sink.stop()
     if processed < count or mailed < count:
         raise RuntimeError(f"notify timed out: {processed} processed, {mailed} mailed")
+    if processed != count or notifications != NOTIFICATIONS_PER_EVENT * count:
+        raise RuntimeError(f"not exactly once: {processed} in the inbox, {notifications} written")
     return persisted.rate(), delivered.rate(), notifications
 
 
@@ -232,6 +242,9 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         await _publish(servers, EVENTS)
         raws = await _raw_rates(servers, EVENTS, RAW_RUNS)
         persisted, delivered, notifications = await _notify_rates(servers, workdir, EVENTS)
+        peer, rows = await peer_rate(
+            servers, ENTERPRISE_TOPIC, EnterpriseRegistered, workdir / "peer.db", EVENTS
+        )
     finally:
         with contextlib.suppress(Exception):
             broker.stop()
@@ -244,9 +257,12 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         Figure("notify", "notifications written", notifications, "docs"),
         Figure("notify", "events -> e-mail delivered to SMTP sink", delivered, "events/s"),
         Figure("notify", "SMTP sink capacity (bare client, no store)", capacity, "mails/s"),
+        Figure("notify", f"typical FastStream consumer peer ({rows:,} rows)", peer, "events/s"),
         _ratio("persisted / raw consume", persisted / raw),
         _ratio("delivered / raw consume", delivered / raw),
-    ]
+        Figure("notify", "persisted / typical FastStream peer", persisted / peer, "x",
+               target=f">= {PEER_TARGET:g}x", met=persisted / peer >= PEER_TARGET),
+    ]  # fmt: skip
 
 
 def _ratio(name: str, ratio: float) -> Figure:
