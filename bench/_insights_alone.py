@@ -64,7 +64,7 @@ async def run(batch: int, profile: str | None) -> None:
             for event_type in events_on(topic):
                 consumer.handles(event_type)(on_event)
         consumer.handles_batch(on_batch)
-        profiler = cProfile.Profile() if profile else None
+        profiler = cProfile.Profile(time.process_time) if profile else None
         started = time.perf_counter()
         if profiler:
             profiler.enable()

@@ -39,7 +39,7 @@ async def run(events: int, batch: int, profile: str | None) -> None:
         await store.open([*COLLECTIONS, *INBOX_COLLECTIONS])
         deps = bootstrap(store, Outbox("notify"), NotifySettings(data_dir=Path(workdir)))
         consumer = consumers.build_consumer(deps, _Runtime())  # type: ignore[arg-type]
-        profiler = cProfile.Profile() if profile else None
+        profiler = cProfile.Profile(time.process_time) if profile else None
         wall, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
