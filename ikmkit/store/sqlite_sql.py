@@ -86,14 +86,30 @@ def dumps(doc: Document) -> str:
     return text.decode()
 
 
-def _non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_non_finite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_non_finite(v) for v in value)
+def _non_finite(doc: Document) -> bool:
+    """Whether a float in ``doc`` is NaN or infinite (a loop over plain types first: this
+    runs for every document with a null in it)."""
+    todo: list[Any] = list(doc.values())
+    while todo:
+        value = todo.pop()
+        kind = type(value)
+        if kind in _SCALARS:
+            continue
+        if kind is dict:
+            todo.extend(value.values())
+        elif kind is list or kind is tuple:
+            todo.extend(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return True
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list | tuple):
+            todo.extend(value)
     return False
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 class Guarded:
