@@ -138,12 +138,15 @@ def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> 
         raise DecodeError("unknown_event_type", f"no contract for event type {attrs.type!r}")
     try:
         payload = (value or b"").decode()
-        data = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
         raise DecodeError("malformed_json", f"payload is not valid JSON: {exc}") from exc
     try:
-        event = model.model_validate(data)
+        # Parsed and validated in one pass (pydantic's JSON mode), not json.loads then validate.
+        event = model.model_validate_json(payload)
     except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            detail = exc.errors()[0]["msg"]
+            raise DecodeError("malformed_json", f"payload is not valid JSON: {detail}") from exc
         fields = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors()
