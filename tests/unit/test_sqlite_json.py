@@ -10,7 +10,7 @@ import pytest
 from ikmkit.store.sqlite_sql import ENCODER, dumps, load
 
 DOCS = [
-    {"id": "a", "text": "é ü 漢 \u2028 \x00 \"q\" \\", "list": [1, 2.5, None, True], "n": {"x": 1}},
+    {"id": "a", "text": 'é ü 漢 \u2028 \x00 "q" \\', "list": [1, 2.5, None, True], "n": {"x": 1}},
     {"id": "big", "value": 2**70, "negative": -(2**65)},
     {"id": "floats", "f": 1e16, "g": 1e-7, "h": -0.0, "i": 123456789.123},
     {"id": "nan", "value": float("nan"), "inf": [float("inf")], "none": None},
