@@ -11,7 +11,9 @@ are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
    owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received);
 3. the SMTP sink's own capacity: pre-composed messages sent over as many connections as the
    dispatcher uses, no store, no rendering: the ceiling for "delivered";
-4. the "typical FastStream consumer" peer (``bench/_faststream_peer.py``: per-message handler,
+4. diagnostic: notify again from the start of the topic (group rewound, new store) with the
+   dispatcher off: what the consumer persists with the process to itself;
+5. the "typical FastStream consumer" peer (``bench/_faststream_peer.py``: per-message handler,
    one SQLite insert and commit per event) reading the same events: events/s persisted.
 
 Exactly once: notify must have recorded every event once in its inbox and written exactly
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import subprocess
 import sys
 import time
@@ -45,6 +48,7 @@ from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.inbox import INBOX
 from ikmkit.messaging.kafka import ensure_topics
 from ikmkit.store.sqlite import SqliteStore
+from services.notify.consumers import GROUP
 from services.notify.main import definition
 from services.notify.senders import compose
 from services.notify.settings import NotifySettings
@@ -200,6 +204,39 @@ async def _sink_capacity(workdir: Path, messages: int, connections: int) -> floa
         sink.stop()
 
 
+async def _rewind(kafka: str, group: str) -> None:
+    """Set ``group``'s committed offsets back to the start of the topic."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(ENTERPRISE_TOPIC) or set()
+        await consumer.commit({TopicPartition(ENTERPRISE_TOPIC, p): 0 for p in partitions})
+    finally:
+        await consumer.stop()
+
+
+async def _consumer_only_rate(kafka: str, workdir: Path, count: int) -> float:
+    """Diagnostic: events/s persisted with the dispatcher off (nothing sent), on a new store,
+    after rewinding notify's consumer group: what the consumer does with the process alone."""
+    await _rewind(kafka, GROUP)
+    store = SqliteStore(workdir / "notify-consumer-only.db")
+    settings = NotifySettings(kafka_bootstrap_servers=kafka, data_dir=workdir)
+    service = dataclasses.replace(definition(settings, store=store), background=[])
+    persisted, processed = _Progress(), 0
+    async with running_service(service):
+        deadline = time.monotonic() + 600
+        while processed < count and time.monotonic() < deadline:
+            async with store.transaction() as uow:
+                processed = await uow.count(INBOX)
+            persisted.see(processed)
+            await asyncio.sleep(0.05)
+        async with store.transaction() as uow:
+            notifications = await uow.count("notifications")
+    if processed != count or notifications != NOTIFICATIONS_PER_EVENT * count:
+        raise RuntimeError(f"not exactly once: {processed} in the inbox, {notifications} written")
+    return persisted.rate()
+
+
 async def _notify_rates(kafka: str, workdir: Path, count: int) -> tuple[float, float, int]:
     sink = _SinkProcess(workdir)
     store = SqliteStore(workdir / "notify.db")
@@ -242,6 +279,7 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         await _publish(servers, EVENTS)
         raws = await _raw_rates(servers, EVENTS, RAW_RUNS)
         persisted, delivered, notifications = await _notify_rates(servers, workdir, EVENTS)
+        alone = await _consumer_only_rate(servers, workdir, EVENTS)
         peer, rows = await peer_rate(
             servers, ENTERPRISE_TOPIC, EnterpriseRegistered, workdir / "peer.db", EVENTS
         )
@@ -257,6 +295,7 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         Figure("notify", "notifications written", notifications, "docs"),
         Figure("notify", "events -> e-mail delivered to SMTP sink", delivered, "events/s"),
         Figure("notify", "SMTP sink capacity (bare client, no store)", capacity, "mails/s"),
+        Figure("notify", "diagnostic: persisted with the dispatcher off", alone, "events/s"),
         Figure("notify", f"typical FastStream consumer peer ({rows:,} rows)", peer, "events/s"),
         _ratio("persisted / raw consume", persisted / raw),
         _ratio("delivered / raw consume", delivered / raw),
