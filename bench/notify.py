@@ -11,8 +11,8 @@ are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
    owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received);
 3. the SMTP sink's own capacity: pre-composed messages sent over as many connections as the
    dispatcher uses, no store, no rendering: the ceiling for "delivered";
-4. diagnostic: notify again from the start of the topic (group rewound, new store) with the
-   dispatcher off: what the consumer persists with the process to itself;
+4. diagnostic: notify again from the start of the topic (a group of its own, a new store)
+   with the dispatcher off: what the consumer persists with the process to itself;
 5. the "typical FastStream consumer" peer (``bench/_faststream_peer.py``: per-message handler,
    one SQLite insert and commit per event) reading the same events: events/s persisted.
 
@@ -45,13 +45,17 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from ikmdev.infra import EmbeddedKafka, free_port, wait_for_port
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX
 from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.service.runtime import Runtime
 from ikmkit.store.sqlite import SqliteStore
-from services.notify.consumers import GROUP
+from services.notify.bootstrap import Notify
+from services.notify.consumers import GROUP, build_consumer
 from services.notify.main import definition
 from services.notify.senders import compose
 from services.notify.settings import NotifySettings
+from services.notify.store import NotifyUnit
 from tests.support.service import running_service
 
 EVENTS = 30_000
@@ -204,24 +208,21 @@ async def _sink_capacity(workdir: Path, messages: int, connections: int) -> floa
         sink.stop()
 
 
-async def _rewind(kafka: str, group: str) -> None:
-    """Set ``group``'s committed offsets back to the start of the topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(ENTERPRISE_TOPIC) or set()
-        await consumer.commit({TopicPartition(ENTERPRISE_TOPIC, p): 0 for p in partitions})
-    finally:
-        await consumer.stop()
-
-
 async def _consumer_only_rate(kafka: str, workdir: Path, count: int) -> float:
     """Diagnostic: events/s persisted with the dispatcher off (nothing sent), on a new store,
-    after rewinding notify's consumer group: what the consumer does with the process alone."""
-    await _rewind(kafka, GROUP)
+    by a consumer group of its own reading the topic from the start: what the consumer does
+    with the process to itself."""
     store = SqliteStore(workdir / "notify-consumer-only.db")
     settings = NotifySettings(kafka_bootstrap_servers=kafka, data_dir=workdir)
-    service = dataclasses.replace(definition(settings, store=store), background=[])
+    real = definition(settings, store=store)
+
+    def build(deps: Notify, runtime: Runtime) -> EventConsumer[NotifyUnit]:
+        consumer = build_consumer(deps, runtime)
+        consumer.group = f"{GROUP}-consumer-only"  # subscribes from the start of the topic
+        return consumer
+
+    spec = dataclasses.replace(real.consumers[0], build=build)
+    service = dataclasses.replace(real, background=[], consumers=[spec])
     persisted, processed = _Progress(), 0
     async with running_service(service):
         deadline = time.monotonic() + 600
