@@ -16,6 +16,9 @@ are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
 5. the "typical FastStream consumer" peer (``bench/_faststream_peer.py``: per-message handler,
    one SQLite insert and commit per event) reading the same events: events/s persisted.
 
+4 and 5 also print this process's CPU time per event: on a shared machine the wall-clock
+rates of two phases depend on what else runs at the time; CPU time much less.
+
 Exactly once: notify must have recorded every event once in its inbox and written exactly
 three notifications per event; the peer exactly one row per event.
 
@@ -280,10 +283,13 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         await _publish(servers, EVENTS)
         raws = await _raw_rates(servers, EVENTS, RAW_RUNS)
         persisted, delivered, notifications = await _notify_rates(servers, workdir, EVENTS)
+        cpu = time.process_time()
         alone = await _consumer_only_rate(servers, workdir, EVENTS)
+        alone_cpu, cpu = time.process_time() - cpu, time.process_time()
         peer, rows = await peer_rate(
             servers, ENTERPRISE_TOPIC, EnterpriseRegistered, workdir / "peer.db", EVENTS
         )
+        peer_cpu = time.process_time() - cpu
     finally:
         with contextlib.suppress(Exception):
             broker.stop()
@@ -297,7 +303,11 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         Figure("notify", "events -> e-mail delivered to SMTP sink", delivered, "events/s"),
         Figure("notify", "SMTP sink capacity (bare client, no store)", capacity, "mails/s"),
         Figure("notify", "diagnostic: persisted with the dispatcher off", alone, "events/s"),
+        Figure("notify", "diagnostic: its CPU time per event (this process)",
+               alone_cpu / EVENTS * 1e6, "us"),
         Figure("notify", f"typical FastStream consumer peer ({rows:,} rows)", peer, "events/s"),
+        Figure("notify", "diagnostic: peer's CPU time per event (this process)",
+               peer_cpu / EVENTS * 1e6, "us"),
         _ratio("persisted / raw consume", persisted / raw),
         _ratio("delivered / raw consume", delivered / raw),
         Figure("notify", "persisted / typical FastStream peer", persisted / peer, "x",
