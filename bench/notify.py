@@ -10,7 +10,17 @@ are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
    pooled SMTP) against a real SMTP sink: events/s persisted (3 notifications each:
    owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received);
 3. the SMTP sink's own capacity: pre-composed messages sent over as many connections as the
-   dispatcher uses, no store, no rendering: the ceiling for "delivered".
+   dispatcher uses, no store, no rendering: the ceiling for "delivered";
+4. diagnostic: notify again from the start of the topic (a group of its own, a new store)
+   with the dispatcher off: what the consumer persists with the process to itself;
+5. the "typical FastStream consumer" peer (``bench/_faststream_peer.py``: per-message handler,
+   one SQLite insert and commit per event) reading the same events: events/s persisted.
+
+4 and 5 also print this process's CPU time per event: on a shared machine the wall-clock
+rates of two phases depend on what else runs at the time; CPU time much less.
+
+Exactly once: notify must have recorded every event once in its inbox and written exactly
+three notifications per event; the peer exactly one row per event.
 
 Rates are measured between the first and the last observation (join and rebalance time
 excluded for both). Other benchmarks publish on the same topic, so this one runs on its
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import subprocess
 import sys
 import time
@@ -31,23 +42,31 @@ from pathlib import Path
 import aiosmtplib
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench._faststream_peer import peer_rate
 from bench.common import Figure
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from ikmdev.infra import EmbeddedKafka, free_port, wait_for_port
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX
 from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.service.runtime import Runtime
 from ikmkit.store.sqlite import SqliteStore
+from services.notify.bootstrap import Notify
+from services.notify.consumers import GROUP, build_consumer
 from services.notify.main import definition
 from services.notify.senders import compose
 from services.notify.settings import NotifySettings
+from services.notify.store import NotifyUnit
 from tests.support.service import running_service
 
 EVENTS = 30_000
 RAW_RUNS = 3
 SINK_MESSAGES = 5_000
 TARGET_RATIO = 0.25
+PEER_TARGET = 3.0
+NOTIFICATIONS_PER_EVENT = 3  # owner e-mail, owner inbox, regional inbox
 PROVINCES = ("11", "31", "32", "34", "35", "73")
 
 
@@ -192,6 +211,36 @@ async def _sink_capacity(workdir: Path, messages: int, connections: int) -> floa
         sink.stop()
 
 
+async def _consumer_only_rate(kafka: str, workdir: Path, count: int) -> float:
+    """Diagnostic: events/s persisted with the dispatcher off (nothing sent), on a new store,
+    by a consumer group of its own reading the topic from the start: what the consumer does
+    with the process to itself."""
+    store = SqliteStore(workdir / "notify-consumer-only.db")
+    settings = NotifySettings(kafka_bootstrap_servers=kafka, data_dir=workdir)
+    real = definition(settings, store=store)
+
+    def build(deps: Notify, runtime: Runtime) -> EventConsumer[NotifyUnit]:
+        consumer = build_consumer(deps, runtime)
+        consumer.group = f"{GROUP}-consumer-only"  # subscribes from the start of the topic
+        return consumer
+
+    spec = dataclasses.replace(real.consumers[0], build=build)
+    service = dataclasses.replace(real, background=[], consumers=[spec])
+    persisted, processed = _Progress(), 0
+    async with running_service(service):
+        deadline = time.monotonic() + 600
+        while processed < count and time.monotonic() < deadline:
+            async with store.transaction() as uow:
+                processed = await uow.count(INBOX)
+            persisted.see(processed)
+            await asyncio.sleep(0.05)
+        async with store.transaction() as uow:
+            notifications = await uow.count("notifications")
+    if processed != count or notifications != NOTIFICATIONS_PER_EVENT * count:
+        raise RuntimeError(f"not exactly once: {processed} in the inbox, {notifications} written")
+    return persisted.rate()
+
+
 async def _notify_rates(kafka: str, workdir: Path, count: int) -> tuple[float, float, int]:
     sink = _SinkProcess(workdir)
     store = SqliteStore(workdir / "notify.db")
@@ -220,6 +269,8 @@ async def _notify_rates(kafka: str, workdir: Path, count: int) -> tuple[float, f
         sink.stop()
     if processed < count or mailed < count:
         raise RuntimeError(f"notify timed out: {processed} processed, {mailed} mailed")
+    if processed != count or notifications != NOTIFICATIONS_PER_EVENT * count:
+        raise RuntimeError(f"not exactly once: {processed} in the inbox, {notifications} written")
     return persisted.rate(), delivered.rate(), notifications
 
 
@@ -232,6 +283,13 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         await _publish(servers, EVENTS)
         raws = await _raw_rates(servers, EVENTS, RAW_RUNS)
         persisted, delivered, notifications = await _notify_rates(servers, workdir, EVENTS)
+        cpu = time.process_time()
+        alone = await _consumer_only_rate(servers, workdir, EVENTS)
+        alone_cpu, cpu = time.process_time() - cpu, time.process_time()
+        peer, rows = await peer_rate(
+            servers, ENTERPRISE_TOPIC, EnterpriseRegistered, workdir / "peer.db", EVENTS
+        )
+        peer_cpu = time.process_time() - cpu
     finally:
         with contextlib.suppress(Exception):
             broker.stop()
@@ -244,9 +302,17 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         Figure("notify", "notifications written", notifications, "docs"),
         Figure("notify", "events -> e-mail delivered to SMTP sink", delivered, "events/s"),
         Figure("notify", "SMTP sink capacity (bare client, no store)", capacity, "mails/s"),
+        Figure("notify", "diagnostic: persisted with the dispatcher off", alone, "events/s"),
+        Figure("notify", "diagnostic: its CPU time per event (this process)",
+               alone_cpu / EVENTS * 1e6, "us"),
+        Figure("notify", f"typical FastStream consumer peer ({rows:,} rows)", peer, "events/s"),
+        Figure("notify", "diagnostic: peer's CPU time per event (this process)",
+               peer_cpu / EVENTS * 1e6, "us"),
         _ratio("persisted / raw consume", persisted / raw),
         _ratio("delivered / raw consume", delivered / raw),
-    ]
+        Figure("notify", "persisted / typical FastStream peer", persisted / peer, "x",
+               target=f">= {PEER_TARGET:g}x", met=persisted / peer >= PEER_TARGET),
+    ]  # fmt: skip
 
 
 def _ratio(name: str, ratio: float) -> Figure:

@@ -7,7 +7,6 @@ the wire are exactly the bytes the hash chain covers (``contracts.chain``). Part
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -178,12 +177,15 @@ def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> 
         raise DecodeError("unknown_event_type", f"no contract for event type {attrs.type!r}")
     try:
         payload = (value or b"").decode()
-        data = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
         raise DecodeError("malformed_json", f"payload is not valid JSON: {exc}") from exc
     try:
-        event = model.model_validate(data)
+        # Parsed and validated in one pass (pydantic's JSON mode), not json.loads then validate.
+        event = model.model_validate_json(payload)
     except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            detail = exc.errors()[0]["msg"]
+            raise DecodeError("malformed_json", f"payload is not valid JSON: {detail}") from exc
         fields = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors()

@@ -16,6 +16,7 @@ nothing it keeps still ``advance`` the sequence.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,15 @@ class SequenceGap(PermanentError):
     reason = "sequence_gap"
 
 
+_SEEN: weakref.WeakKeyDictionary[Transaction, dict[str, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per transaction and collection, the replica copies read or written in it (None: absent).
+A batch of events in one unit of work reads each aggregate once (``prefetch``, or its first
+event) and its later events use the copy the previous one wrote; the transaction's end
+(commit or rollback) drops them with it. Only ``SequencedReplica`` writes its collection."""
+
+
 @dataclass(frozen=True)
 class SequencedReplica[M: Replicated]:
     """The replica of one kind of aggregate in ``collection``, keyed by the event's subject."""
@@ -46,8 +56,25 @@ class SequencedReplica[M: Replicated]:
     model: type[M]
 
     async def get(self, tx: Transaction, key: str) -> M | None:
+        seen = self._seen(tx)
+        if key in seen:
+            found: M | None = seen[key]
+            return found
         doc = await tx.get(self.collection, key)
-        return None if doc is None else self.model.model_validate(doc)
+        seen[key] = None if doc is None else self.model.model_validate(doc)
+        return seen[key]  # type: ignore[no-any-return]
+
+    async def prefetch(self, tx: Transaction, keys: Sequence[str]) -> None:
+        """Read the copies of ``keys`` in one query, for the events of a batch to apply."""
+        seen = self._seen(tx)
+        wanted = [k for k in dict.fromkeys(keys) if k not in seen]
+        docs = await tx.get_many(self.collection, wanted)
+        for key in wanted:
+            doc = docs.get(key)
+            seen[key] = None if doc is None else self.model.model_validate(doc)
+
+    def _seen(self, tx: Transaction) -> dict[str, Any]:
+        return _SEEN.setdefault(tx, {}).setdefault(self.collection, {})
 
     async def get_many(self, tx: Transaction, keys: Sequence[str]) -> dict[str, M]:
         docs = await tx.get_many(self.collection, keys)
@@ -71,9 +98,10 @@ class SequencedReplica[M: Replicated]:
         new = change(current).model_copy(update={"sequence": meta.sequence})
         doc: dict[str, Any] = {**new.model_dump(mode="json"), "id": meta.subject}
         if current is None:
-            await tx.insert(self.collection, doc)
+            stored = await tx.insert(self.collection, doc)
         else:
-            await tx.replace(self.collection, {**doc, "version": current.version})
+            stored = await tx.replace(self.collection, {**doc, "version": current.version})
+        self._seen(tx)[meta.subject] = new.model_copy(update={"version": stored["version"]})
         return new
 
     async def advance(self, tx: Transaction, meta: EnvelopeAttributes) -> None:

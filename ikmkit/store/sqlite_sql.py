@@ -4,10 +4,13 @@ table and field-path names, filters and keyset conditions as SQL, JSON in and ou
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from ikmkit.store.port import ENCODING_ERRORS, Document, Filter, In, Range, StoreError, unstorable
 
@@ -69,7 +72,44 @@ per document."""
 
 
 def dumps(doc: Document) -> str:
-    return ENCODER.encode(doc)
+    """The document's JSON text: what ``ENCODER`` writes, four to five times faster (orjson;
+    only a float's exponent may be spelled differently, ``1e-7`` for ``1e-07``, the same
+    number). What orjson refuses (an int beyond 64 bits, a lone surrogate, a non-string key)
+    and what it would change (a non-finite float becomes ``null``) go through ``ENCODER``, so
+    the stored values never differ."""
+    try:
+        text = orjson.dumps(doc)
+    except orjson.JSONEncodeError:
+        return ENCODER.encode(doc)
+    if b"null" in text and _non_finite(doc):
+        return ENCODER.encode(doc)
+    return text.decode()
+
+
+def _non_finite(doc: Document) -> bool:
+    """Whether a float in ``doc`` is NaN or infinite (a loop over plain types first: this
+    runs for every document with a null in it)."""
+    todo: list[Any] = list(doc.values())
+    while todo:
+        value = todo.pop()
+        kind = type(value)
+        if kind in _SCALARS:
+            continue
+        if kind is dict:
+            todo.extend(value.values())
+        elif kind is list or kind is tuple:
+            todo.extend(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return True
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list | tuple):
+            todo.extend(value)
+    return False
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 class Guarded:
@@ -103,6 +143,7 @@ def checked(path: str) -> str:
 
 
 def load(raw: str) -> Document:
+    # Not orjson: it reads an int beyond 64 bits as a float.
     doc: Document = json.loads(raw)
     return doc
 

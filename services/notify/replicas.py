@@ -26,11 +26,14 @@ class ContactBook:
         repository: ContactRepository,
         configured: Mapping[str, Contact],
         stored: dict[str, Contact],
+        taught: dict[int, list[Contact]] | None = None,
     ) -> None:
         self._repository = repository
         self._stored = stored
         self._known: dict[str, Contact] = {**configured, **stored}
         self._changed: dict[str, Contact] = {}
+        self._taught = taught or {}
+        """Each event's contacts, made once in ``open`` (by ``id`` of the event) for ``learn``."""
 
     @classmethod
     async def open(
@@ -40,7 +43,8 @@ class ContactBook:
         configured: Mapping[str, Contact],
     ) -> ContactBook:
         """``configured``: the regional offices' and the ministry's addresses (settings)."""
-        wanted = {c.recipient for event, _ in items for c in rules.contacts_in(event)}
+        taught = {id(event): rules.contacts_in(event) for event, _ in items}
+        wanted = {c.recipient for contacts in taught.values() for c in contacts}
         wanted.update(
             recipient
             for event, _ in items
@@ -48,10 +52,11 @@ class ContactBook:
             if recipient not in configured
         )
         stored = await repository.get_many(sorted(wanted))
-        return cls(repository, configured, stored)
+        return cls(repository, configured, stored, taught)
 
     def learn(self, event: Event) -> None:
-        for contact in rules.contacts_in(event):
+        taught = self._taught.pop(id(event), None)
+        for contact in rules.contacts_in(event) if taught is None else taught:
             if not contact.same_as(self._known.get(contact.recipient)):
                 self._known[contact.recipient] = self._changed[contact.recipient] = contact
 

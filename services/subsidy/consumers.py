@@ -64,8 +64,17 @@ HANDLERS: dict[type[Event], Handler] = {
 """Every event type of the registry's enterprise topic (the replica's sequence has no gaps)."""
 
 
+async def on_batch(items: list[tuple[Any, EnvelopeAttributes]], uow: SubsidyUnit) -> None:
+    """A batch in one unit of work: the enterprises it concerns read in one query, then each
+    event in order, as alone (an event sees what the ones before it wrote)."""
+    await replicas.ENTERPRISES.prefetch(uow.tx, [meta.subject for _, meta in items])
+    for event, meta in items:
+        await HANDLERS[type(event)](event, meta, uow)
+
+
 def build_consumer(deps: Subsidy, runtime: Runtime) -> EventConsumer[SubsidyUnit]:
     consumer = EventConsumer(group=GROUP, units=deps.units, dead_letters=runtime.publisher)
     for event_type, handler in HANDLERS.items():
         consumer.handles(event_type)(handler)
+    consumer.handles_batch(on_batch)
     return consumer

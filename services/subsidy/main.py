@@ -31,7 +31,7 @@ def definition(
         bootstrap=partial(from_runtime, clock=clock),
         routers=[api.router],
         produces=[APPLICATION_TOPIC, BUDGET_TOPIC],
-        consumers=[ConsumerSpec(consumers.build_consumer, batch=False)],
+        consumers=[ConsumerSpec(consumers.build_consumer, batch=True)],
         description="Machine-restructuring rebates and free TKDN certification, within budget.",
         store=store,
     )

@@ -3,9 +3,13 @@ MoU that ends also ends the mentor assignments under it."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
-from contracts.registry import MoUExpired, MoUSigned, MoUTerminated
+from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, MoUExpired, MoUSigned, MoUTerminated
 from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.messaging.inbox import Handler
 from ikmkit.service.runtime import Runtime
 from services.training import replicas
 from services.training.bootstrap import Training
@@ -27,11 +31,27 @@ async def on_mou_ended(
         await mentoring.end_assignments_under(uow, event.mou_id, "mou_terminated", at)
 
 
+HANDLERS: dict[type[Event], Handler[TrainingUnit]] = {
+    **dict.fromkeys(replicas.ENTERPRISE_EVENTS, replicas.on_enterprise_event),
+    MoUSigned: replicas.on_mou_signed,
+    MoUExpired: on_mou_ended,
+    MoUTerminated: on_mou_ended,
+}
+
+
+async def on_batch(items: list[tuple[Any, EnvelopeAttributes]], uow: TrainingUnit) -> None:
+    """A batch in one unit of work: the replicas it concerns read in one query each, then
+    each event in order, as alone (an event sees what the ones before it wrote)."""
+    enterprises = [m.subject for e, m in items if e.TOPIC == ENTERPRISE_TOPIC]
+    await replicas.ENTERPRISES.prefetch(uow.tx, enterprises)
+    await replicas.MOUS.prefetch(uow.tx, [m.subject for e, m in items if e.TOPIC == MOU_TOPIC])
+    for event, meta in items:
+        await HANDLERS[type(event)](event, meta, uow)
+
+
 def build_consumer(deps: Training, runtime: Runtime) -> EventConsumer[TrainingUnit]:
     consumer = EventConsumer(group=GROUP, units=deps.units, dead_letters=runtime.publisher)
-    for event_type in replicas.ENTERPRISE_EVENTS:
-        consumer.handles(event_type)(replicas.on_enterprise_event)
-    consumer.handles(MoUSigned)(replicas.on_mou_signed)
-    consumer.handles(MoUExpired)(on_mou_ended)
-    consumer.handles(MoUTerminated)(on_mou_ended)
+    for event_type, handler in HANDLERS.items():
+        consumer.handles(event_type)(handler)
+    consumer.handles_batch(on_batch)
     return consumer

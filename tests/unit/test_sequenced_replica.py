@@ -85,3 +85,32 @@ async def test_a_duplicate_event_has_no_second_effect() -> None:
         async with units.open() as uow:  # another group has its own record of what it did
             assert await deduplicated("group-b", handler)(None, event_meta, uow) is True
     assert applied == [event_meta.id, event_meta.id]
+
+
+async def test_a_batch_reads_each_copy_once_and_writes_over_the_version_it_wrote() -> None:
+    """Prefetched and written copies are reused within the transaction; each write is over
+    the version the previous one stored (no VersionConflict), and the store agrees."""
+    async with memory_units(UnitOfWork, [CollectionSpec(SHOPS.collection)]) as units:
+        async with units.open() as uow:
+            await SHOPS.apply(uow.tx, meta(1, "a"), renamed("a1"))
+        async with units.open() as uow:
+            await SHOPS.prefetch(uow.tx, ["a", "b", "a"])
+            await SHOPS.apply(uow.tx, meta(2, "a"), renamed("a2"))
+            await SHOPS.apply(uow.tx, meta(3, "a"), renamed("a3"))
+            await SHOPS.apply(uow.tx, meta(1, "b"), renamed("b1"))
+            await SHOPS.apply(uow.tx, meta(2, "b"), renamed("b2"))
+        async with units.open() as uow:
+            stored = await uow.tx.get_many(SHOPS.collection, ["a", "b"])
+    assert (stored["a"]["name"], stored["a"]["sequence"], stored["a"]["version"]) == ("a3", 3, 3)
+    assert (stored["b"]["name"], stored["b"]["sequence"], stored["b"]["version"]) == ("b2", 2, 2)
+
+
+async def test_a_rolled_back_batch_leaves_no_copy_behind() -> None:
+    async with memory_units(UnitOfWork, [CollectionSpec(SHOPS.collection)]) as units:
+        with pytest.raises(SequenceGap):
+            async with units.open() as uow:
+                await SHOPS.apply(uow.tx, meta(1), renamed("a"))
+                await SHOPS.apply(uow.tx, meta(3), renamed("gap"))
+        async with units.open() as uow:
+            assert await SHOPS.get(uow.tx, "1234567890123") is None
+            assert (await SHOPS.apply(uow.tx, meta(1), renamed("again"))).name == "again"  # type: ignore[union-attr]
