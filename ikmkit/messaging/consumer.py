@@ -25,7 +25,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -201,7 +201,11 @@ class EventConsumer[U: UnitOfWork]:
         if not todo:
             return
         if self._batch_handler is not None:
-            await self._batch_handler([(env.event, env.attrs) for _, env in todo], uow)
+            # One call for the batch, but each event keeps its span in its request's trace.
+            with ExitStack() as spans:
+                for record, env in todo:
+                    spans.enter_context(self._span(record, env))
+                await self._batch_handler([(env.event, env.attrs) for _, env in todo], uow)
             return
         for record, env in todo:
             with self._span(record, env):
