@@ -68,7 +68,14 @@ class Outbox:
         self._listeners: list[Callable[[], None]] = []
 
     def on_add(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` when a unit of work that added events has committed (the relay's
+        wake-up; ``Units`` reports the commit through ``committed``)."""
         self._listeners.append(listener)
+
+    def committed(self) -> None:
+        """Events added in a transaction are committed: they can be relayed now."""
+        for listener in self._listeners:
+            listener()
 
     async def add(
         self,
@@ -83,7 +90,6 @@ class Outbox:
         attrs, row, head = self._stamp(event, stream, event_id, at, current_traceparent())
         await self._save_heads(uow, {stream_id: (stream, head)})
         await uow.insert(OUTBOX, row)
-        self._notify()
         return attrs
 
     async def add_many(
@@ -107,13 +113,7 @@ class Outbox:
             stamped.append(attrs)
         await self._save_heads(uow, heads)
         await uow.insert_many(OUTBOX, rows)
-        if rows:
-            self._notify()
         return stamped
-
-    def _notify(self) -> None:
-        for listener in self._listeners:
-            listener()
 
     def _stamp(
         self,
