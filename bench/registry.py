@@ -43,6 +43,9 @@ CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
+# The event loop the service processes run on (uvicorn --loop): uvloop, as production's
+# "auto" picks, unless BENCH_LOOP says otherwise (asyncio: see docs/performance.md).
+LOOP = os.environ.get("BENCH_LOOP", "uvloop")
 
 
 def json_body(i: int, tag: str) -> dict[str, object]:
@@ -100,7 +103,7 @@ def start_service(
     process = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", app, "--factory",
-            "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+            "--port", str(port), "--loop", LOOP, "--http", "httptools", "--no-access-log",
             "--log-level", "warning",
         ],
         env=environment, stdout=log, stderr=subprocess.STDOUT,
