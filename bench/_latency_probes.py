@@ -45,27 +45,37 @@ class LeanHttp:
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection(self._host, self._port)
 
-    async def post(self, path: str, body: object) -> int:
-        payload = json.dumps(body).encode()
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nAuthorization: {self._auth}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-        ).encode()
-        reader, writer = self._idle.pop() if self._idle else await self._connect()
-        writer.write(head + payload)
-        status_line = await reader.readline()
-        if not status_line:  # the server closed this idle connection (keep-alive timeout)
-            writer.close()
-            reader, writer = await self._connect()
-            writer.write(head + payload)
-            status_line = await reader.readline()
-        status = int(status_line.split()[1])
+    @staticmethod
+    async def _exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+    ) -> int:
+        writer.write(request)
+        status = int((await reader.readline()).split()[1])
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
         await reader.readexactly(length)
+        return status
+
+    async def post(self, path: str, body: object) -> int:
+        payload = json.dumps(body).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nAuthorization: {self._auth}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode()
+        reused = bool(self._idle)
+        reader, writer = self._idle.pop() if reused else await self._connect()
+        try:
+            status = await self._exchange(reader, writer, head + payload)
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+            if not reused:
+                raise
+            # The server closed this idle connection (keep-alive timeout): once more, anew.
+            writer.close()
+            reader, writer = await self._connect()
+            status = await self._exchange(reader, writer, head + payload)
         self._idle.append((reader, writer))
         return status
 
