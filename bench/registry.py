@@ -44,9 +44,12 @@ CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
+# The event loop the service processes run on (uvicorn --loop): uvloop, as production's
+# "auto" picks, unless BENCH_LOOP says otherwise (asyncio: see docs/performance.md).
+LOOP = os.environ.get("BENCH_LOOP", "uvloop")
 
 
-def _json_body(i: int, tag: str) -> dict[str, object]:
+def json_body(i: int, tag: str) -> dict[str, object]:
     row = enterprise_row(i, 0)
     return {
         "nib": f"{tag}{i:09d}",
@@ -73,7 +76,7 @@ async def _client_load(url: str, token: str, start: int, count: int, tag: str) -
             while next_index < start + count:
                 i = next_index
                 next_index += 1
-                response = await client.post("/enterprises", json=_json_body(i, tag))
+                response = await client.post("/enterprises", json=json_body(i, tag))
                 failures += response.status_code != 201
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY_PER_PROCESS)))
@@ -84,22 +87,27 @@ def _client_process(args: tuple[str, str, int, int, str]) -> int:
     return asyncio.run(_client_load(*args))
 
 
-def _start_registry(kafka: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_service(
+    app: str, kafka: str, workdir: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``uvicorn <app> --factory`` as its own process (uvloop, httptools); its URL once ready."""
     port = free_port()
-    env = {
+    name = app.split(".")[1]
+    environment = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "IKM_DATA_DIR": str(workdir / "data"),
         "IKM_LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
-    log = (workdir / "registry.log").open("ab")
+    log = (workdir / f"{name}.log").open("ab")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "services.registry.main:create_app", "--factory",
-            "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+            sys.executable, "-m", "uvicorn", app, "--factory",
+            "--port", str(port), "--loop", LOOP, "--http", "httptools", "--no-access-log",
             "--log-level", "warning",
         ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=environment, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -111,7 +119,11 @@ def _start_registry(kafka: str, workdir: Path) -> tuple[subprocess.Popen[bytes],
             pass
         time.sleep(0.2)
     process.terminate()
-    raise RuntimeError(f"registry did not become ready; see {workdir / 'registry.log'}")
+    raise RuntimeError(f"{name} did not become ready; see {workdir / f'{name}.log'}")
+
+
+def _start_registry(kafka: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    return start_service("services.registry.main:create_app", kafka, workdir)
 
 
 def _wait_for_outbox(url: str, timeout: float = 120) -> float:
@@ -167,7 +179,7 @@ class LoadResult:
 
 
 def _wrk_script(token: str, tag: str) -> str:
-    body = {**_json_body(7, tag), "nib": "NIB"}
+    body = {**json_body(7, tag), "nib": "NIB"}
     return _WRK_SCRIPT % {"body": json.dumps(body), "token": token, "tag": tag}
 
 

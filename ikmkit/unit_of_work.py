@@ -49,6 +49,18 @@ class UnitOfWork:
         self.now = system_clock()
         """When this unit of work runs: the one time its handler uses (set by ``Units``)."""
         self._events: list[Event] = []
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this unit of work has committed (not if it rolls back): wake
+        whoever reads what it wrote (``Units`` wakes the outbox relay this way)."""
+        self._after_commit.append(callback)
+
+    def committed(self) -> None:
+        """The transaction committed (called by ``Units``): run the ``after_commit`` callbacks."""
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def collect[T](self, changed: Changed[T]) -> T:
         """Keep the domain's events for the outbox; return the new state."""
@@ -117,11 +129,15 @@ class Units[U: UnitOfWork]:
             uow.now = self.clock()
             yield uow
             await self.flush(uow)
+        # Committed: readers woken now find the writes (before the commit they would not,
+        # and a poll interval later is latency).
+        uow.committed()
 
     async def flush(self, uow: U) -> None:
         events = uow.take_events()
         if events:
             await self.outbox.add_many(uow.tx, events)
+            uow.after_commit(self.outbox.committed)
 
     async def run[**P, T](
         self, handler: Callable[Concatenate[U, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs

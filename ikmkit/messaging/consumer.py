@@ -135,10 +135,15 @@ class EventConsumer[U: UnitOfWork]:
             "auto_offset_reset": "earliest",
             "title": f"{self.group}",
             "decoder": _keep_raw_body,
+            # Latency: a fetch the broker holds until data comes returns at once on Kafka, but
+            # brokers that answer only at the max wait (the embedded Tansu) add all of it.
+            "fetch_max_wait_ms": 5,
         }
         if batch:
+            # getmany returns what is fetched at once, waiting only while there is nothing;
+            # FastStream then sleeps as long again before its next getmany: keep both short.
             self.subscriber = router.subscriber(
-                *self.topics, batch=True, max_records=max_records, batch_timeout_ms=100, **options
+                *self.topics, batch=True, max_records=max_records, batch_timeout_ms=5, **options
             )
 
             @self.subscriber  # type: ignore[untyped-decorator]

@@ -83,7 +83,7 @@ class KafkaPublisher:
             client_id=client_id,
             acks="all",
             enable_idempotence=False,
-            linger_ms=2,
+            linger_ms=1,  # dead letters; relay batches are complete and never linger
             max_batch_size=256 * 1024,
             request_timeout_ms=15000,
         )
@@ -144,6 +144,7 @@ class KafkaPublisher:
             )
             if not members:
                 continue
+            batch.close()  # complete: sent at once, not after linger_ms (an open one lingers)
             try:
                 metadata = await (
                     await self._producer.send_batch(batch, tp.topic, partition=tp.partition)

@@ -11,6 +11,7 @@ each landed. A published row is kept: it is what restores a lost log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -69,7 +70,14 @@ class Outbox:
         self._listeners: list[Callable[[], None]] = []
 
     def on_add(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` when a unit of work that added events has committed (the relay's
+        wake-up; ``Units`` reports the commit through ``committed``)."""
         self._listeners.append(listener)
+
+    def committed(self) -> None:
+        """Events added in a transaction are committed: they can be relayed now."""
+        for listener in self._listeners:
+            listener()
 
     async def add(
         self,
@@ -84,7 +92,6 @@ class Outbox:
         attrs, row, head = self._stamp(event, stream, event_id, at, current_traceparent())
         await self._save_heads(uow, {stream_id: (stream, head)})
         await uow.insert(OUTBOX, row)
-        self._notify()
         return attrs
 
     async def add_many(
@@ -108,13 +115,7 @@ class Outbox:
             stamped.append(attrs)
         await self._save_heads(uow, heads)
         await uow.insert_many(OUTBOX, rows)
-        if rows:
-            self._notify()
         return stamped
-
-    def _notify(self) -> None:
-        for listener in self._listeners:
-            listener()
 
     def _stamp(
         self,
@@ -269,18 +270,24 @@ def _send_span(row: dict[str, Any], headers: dict[str, str]) -> Span:
     return start_send_span(row["topic"], message_id=row["id"], key=str(row["key"]), headers=headers)
 
 
+YIELD_EVERY = 100
+"""Rows turned into messages between two chances for the event loop to serve others."""
+
+
 async def publish_rows(
     publisher: Publisher, rows: Sequence[dict[str, Any]], *, force: bool = False
 ) -> list[PublishResult]:
     """Publish outbox rows, each in a send span that ends with where it landed (or why not)."""
     spans = [_send_span(row, dict(row["headers"])) for row in rows]
     try:
-        outcome: list[PublishResult] | None = await publisher.publish_batch(
-            [
-                row_message(row, force=force, span=span)
-                for row, span in zip(rows, spans, strict=True)
-            ]
-        )
+        messages = []
+        for start in range(0, len(rows), YIELD_EVERY):
+            if start:  # a full page is tens of ms of work: let waiting requests in meanwhile
+                await asyncio.sleep(0)
+            stop = start + YIELD_EVERY
+            pairs = zip(rows[start:stop], spans[start:stop], strict=True)
+            messages += [row_message(row, force=force, span=span) for row, span in pairs]
+        outcome: list[PublishResult] | None = await publisher.publish_batch(messages)
     except BaseException as exc:
         for span in spans:
             end_send_span(span, error=type(exc).__name__)

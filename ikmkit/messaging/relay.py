@@ -84,7 +84,6 @@ class OutboxRelay:
         poll_interval: float = 0.1,
         lease_seconds: float = 10.0,
         owner: str | None = None,
-        coalesce_seconds: float = 0.005,
         log_probe: LogProbe | None = None,
         topics: Iterable[str] = (),
         verify_interval: float = 5.0,
@@ -96,7 +95,6 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._lease_seconds = lease_seconds
         self._owner = owner or str(uuid.uuid4())
-        self._coalesce = coalesce_seconds
         self._probe = log_probe
         self._topics = sorted(set(topics))
         self._verify_interval = verify_interval
@@ -157,7 +155,12 @@ class OutboxRelay:
                     await uow.replace(OUTBOX_STREAMS, {**lease, "expires": 0.0})
 
     async def _run(self) -> None:
+        """Relay on every commit (``wake``), at once and while there is more; poll as a fallback.
+
+        No waiting to batch: what commits while a pass is publishing is relayed together by
+        the next pass, so batches grow with the load and a lone event goes out immediately."""
         while True:
+            self._wake.clear()  # a commit from here on wakes the next pass
             try:
                 published = await self.publish_pending()
             except Exception:
@@ -170,9 +173,8 @@ class OutboxRelay:
             elif published < self._batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                self._wake.clear()
-                # Let concurrent requests' commits pile up: one pass relays them all.
-                await asyncio.sleep(self._coalesce)
+                # Commits made ready in this same loop iteration join this pass (no timer).
+                await asyncio.sleep(0)
 
     async def publish_pending(self) -> int:
         """One relay pass: publish up to a batch of pending events and record each outcome."""

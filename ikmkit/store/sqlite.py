@@ -4,7 +4,8 @@ Each collection is a table ``(id TEXT PRIMARY KEY, version INTEGER, doc TEXT)``
 holding the JSON document; unique keys and indexes are expression indexes on
 ``json_extract``. Transactions are serialized by an asyncio lock on the single
 writer connection (``BEGIN IMMEDIATE``), which is what SQLite allows anyway;
-statements are microseconds, so they run on the event loop without threads.
+statements are microseconds, so they run on the event loop without threads. WAL
+checkpoints, which fsync, run on a thread of their own (``sqlite_checkpoint``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ikmkit.store.port import (
     Transaction,
     VersionConflict,
 )
+from ikmkit.store.sqlite_checkpoint import Checkpointer
 from ikmkit.store.sqlite_sql import (
     Guarded,
     checked,
@@ -287,6 +289,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._specs: dict[str, CollectionSpec] = {}
+        self._checkpointer: Checkpointer | None = None
 
     async def open(self, collections: Sequence[CollectionSpec]) -> None:
         if self._path != ":memory:":
@@ -296,6 +299,10 @@ class SqliteStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA cache_size=-65536")
+        if self._path != ":memory:":  # checkpoints on a thread, not inside a request's COMMIT
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = Checkpointer(self._path)
+            self._checkpointer.start()
         self._conn = conn
         for spec in collections:
             self._create(conn, spec)
@@ -314,6 +321,9 @@ class SqliteStore:
         self._specs[spec.name] = spec
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None

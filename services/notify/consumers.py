@@ -22,7 +22,7 @@ def build_consumer(deps: Notify, runtime: Runtime) -> EventConsumer[NotifyUnit]:
     async def on_batch(items: list[tuple[Event, EnvelopeAttributes]], uow: NotifyUnit) -> None:
         made = await handlers.notify_about(uow, items, deps.configured_contacts, deps.subscriptions)
         if any(n.channel in SENT_LATER for n in made):
-            deps.dispatcher.wake()
+            uow.after_commit(deps.dispatcher.wake)  # committed, the dispatcher finds them
 
     async def on_event(event: Event, meta: EnvelopeAttributes, uow: NotifyUnit) -> None:
         await on_batch([(event, meta)], uow)

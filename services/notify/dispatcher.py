@@ -57,7 +57,10 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        """A pass on every wake (notifications committed), at once and while there is more;
+        ``idle_seconds`` is only the fallback for retries falling due."""
         while True:
+            self._wake.clear()  # what is committed from here on wakes the next pass
             try:
                 attempted = await self.dispatch_due()
             except Exception:
@@ -68,7 +71,6 @@ class Dispatcher:
             if attempted < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle)
-                self._wake.clear()
 
     async def dispatch_due(self) -> int:
         """Send one batch of due e-mails and webhooks; returns how many were attempted."""

@@ -64,10 +64,33 @@ async def group_lag(kafka: str, group: str, topic: str) -> dict[int, int]:
     try:
         await consumer._client.force_metadata_update()
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = await consumer.end_offsets(partitions)
-        return {tp.partition: ends[tp] - (await consumer.committed(tp) or 0) for tp in partitions}
+        committed = {tp: await consumer.committed(tp) or 0 for tp in partitions}
     finally:
         await consumer.stop()
+    return await _records_from(kafka, committed)
+
+
+async def _records_from(kafka: str, offsets: dict[TopicPartition, int]) -> dict[int, int]:
+    """How many records each partition holds at or after ``offsets``, read from the log.
+
+    Counted, not computed from end offsets: the embedded broker reports a partition's end as
+    its last record batch's base offset + 1, short of the end by that batch's other records."""
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    await reader.start()
+    try:
+        reader.assign(list(offsets))
+        for tp, offset in offsets.items():
+            reader.seek(tp, offset)
+        found = {tp.partition: 0 for tp in offsets}
+        quiet = 0
+        while quiet < 2:  # two empty fetches in a row: nothing more on the log
+            batches = await reader.getmany(timeout_ms=300)
+            quiet = 0 if batches else quiet + 1
+            for tp, records in batches.items():
+                found[tp.partition] += sum(r.offset >= offsets[tp] for r in records)
+        return found
+    finally:
+        await reader.stop()
 
 
 async def caught_up(kafka: str, topic: str, timeout: float = 60) -> dict[str, dict[int, int]]:

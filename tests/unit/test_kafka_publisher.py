@@ -19,6 +19,10 @@ from ikmkit.messaging.outbox import OutgoingMessage
 class Batch:
     def __init__(self) -> None:
         self.values: list[bytes] = []
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
     def append(self, *, key: bytes, value: bytes, timestamp: None, headers: Any) -> bool:
         if len(self.values) == 3:  # room for three records per batch
@@ -43,6 +47,8 @@ class Broker:
 
     async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> asyncio.Future[Any]:
         self.requests += 1
+        # A batch handed over open would wait linger_ms for records that never come.
+        assert batch.closed, "the publisher sends complete (closed) batches"
         values = batch.values
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.down:
