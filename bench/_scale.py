@@ -240,6 +240,7 @@ async def _measure(stack: Stack) -> list[Figure]:
     reached = await _caught_up(stack, started)
     await asyncio.sleep(2)  # a late duplicate e-mail would show in the count
     peaks = stack.peak_rss()
+    cpu = stack.cpu()
     delivered = stack.delivered()
     published = await published_counts(kafka, ENTERPRISE_TOPIC, str(PREFIX))
     stored = _stored(stack)
@@ -251,7 +252,9 @@ async def _measure(stack: Stack) -> list[Figure]:
         rate,
         *_count_figures(stored, published, delivered),
         *_rss_figures(peaks),
-    ]
+        *(Figure(NAME, f"CPU time used by {name}, start-up to caught up", seconds, "s")
+          for name, seconds in cpu.items()),
+    ]  # fmt: skip
 
 
 def main() -> None:

@@ -43,6 +43,15 @@ def memory_mb(pid: int, key: str = "VmHWM") -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Stack:
     kafka: KafkaEndpoint
@@ -96,6 +105,14 @@ class Stack:
         if broker is not None and broker.pid is not None:
             peaks["broker (Tansu)"] = memory_mb(broker.pid)
         return peaks
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds each live service (and the embedded broker) has used so far."""
+        used = {n: cpu_seconds(s.process.pid) for n, s in self.services.items()}
+        broker = self.kafka.embedded
+        if broker is not None and broker.pid is not None:
+            used["broker (Tansu)"] = cpu_seconds(broker.pid)
+        return used
 
     def delivered(self) -> int:
         assert self.sink_count is not None
