@@ -46,6 +46,7 @@ from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import resolve_kafka
 from ikmkit.auth import issue_token
 from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.progress import ConsumerLagProbe
 from ikmkit.service.settings import DEV_JWT_SECRET
 
 ENTERPRISES = int(os.environ.get("SCALE_ENTERPRISES", "1600000"))
@@ -93,28 +94,42 @@ async def _caught_up(stack: Stack, started: float) -> dict[str, float]:
     """Seconds from the import's start until: the outbox drained, each group's lag 0, every
     e-mail received. Raises when the bound passes first."""
     reached: dict[str, float] = {}
-    wanted = {"outbox drained", *CONSUMER_GROUPS, "e-mails received"}
-    kafka = stack.kafka.bootstrap_servers
-    async with httpx.AsyncClient(base_url=stack.url("registry"), timeout=30) as registry:
-        while wanted - reached.keys():
-            now = time.perf_counter() - started
-            if now > CATCH_UP_LIMIT:
-                raise TimeoutError(f"not caught up after {now:.0f}s: {wanted - reached.keys()}")
-            checks = (await registry.get("/readyz")).json()["checks"]
-            if checks.get("outbox_backlog") == 0:
-                reached.setdefault("outbox drained", now)
-            if "outbox drained" in reached:
-                # A group is caught up from the last time its lag became 0 (insights
-                # lags again while notify's delivery events keep coming).
-                for group, lag in (await consumer_lag(kafka, CONSUMER_GROUPS)).items():
-                    if lag == 0:
-                        reached.setdefault(group, now)
-                    else:
-                        reached.pop(group, None)
-            if stack.delivered() >= ENTERPRISES:
-                reached.setdefault("e-mails received", now)
-            await asyncio.sleep(1)
+    probe = ConsumerLagProbe(stack.kafka.bootstrap_servers, client_id="bench-scale")
+    await probe.start()
+    try:
+        async with httpx.AsyncClient(base_url=stack.url("registry"), timeout=30) as registry:
+            await _watch(stack, started, registry, probe, reached)
+    finally:
+        await probe.stop()
     return reached
+
+
+async def _watch(
+    stack: Stack,
+    started: float,
+    registry: httpx.AsyncClient,
+    probe: ConsumerLagProbe,
+    reached: dict[str, float],
+) -> None:
+    wanted = {"outbox drained", *CONSUMER_GROUPS, "e-mails received"}
+    while wanted - reached.keys():
+        now = time.perf_counter() - started
+        if now > CATCH_UP_LIMIT:
+            raise TimeoutError(f"not caught up after {now:.0f}s: {wanted - reached.keys()}")
+        checks = (await registry.get("/readyz")).json()["checks"]
+        if checks.get("outbox_backlog") == 0:
+            reached.setdefault("outbox drained", now)
+        if "outbox drained" in reached:
+            # A group is caught up from the last time its lag became 0 (insights
+            # lags again while notify's delivery events keep coming).
+            for group, lag in (await consumer_lag(probe, CONSUMER_GROUPS)).items():
+                if lag == 0:
+                    reached.setdefault(group, now)
+                else:
+                    reached.pop(group, None)
+        if stack.delivered() >= ENTERPRISES:
+            reached.setdefault("e-mails received", now)
+        await asyncio.sleep(1)
 
 
 def _stored(stack: Stack) -> dict[str, int]:

@@ -158,15 +158,10 @@ def consumed_topics(group: str) -> list[str]:
     return [ENTERPRISE_TOPIC]
 
 
-async def consumer_lag(kafka: str, groups: tuple[str, ...]) -> dict[str, int]:
+async def consumer_lag(probe: ConsumerLagProbe, groups: tuple[str, ...]) -> dict[str, int]:
     """Per group: records past its committed offsets (from the log start when it has
     committed nothing), measured by the services' own probe."""
-    probe = ConsumerLagProbe(kafka, client_id="bench-scale")
-    await probe.start()
-    try:
-        return {g: sum((await probe.measure(g, consumed_topics(g))).values()) for g in groups}
-    finally:
-        await probe.stop()
+    return {g: sum((await probe.measure(g, consumed_topics(g))).values()) for g in groups}
 
 
 @dataclass(frozen=True)
