@@ -28,7 +28,8 @@ from pydantic import ValidationError
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
-from contracts.chain import link_holds, payload_is_canonical
+from contracts.chain import link_holds
+from ikmkit.audit.canonical import payload_is_canonical
 from ikmkit.audit.chain_body import (
     KNOWN_CANONS,
     NEEDS_ESCAPE,
@@ -271,15 +272,15 @@ class ChainVerifier:
                 raw[ce.H_TYPE],
             )  # fmt: skip
             sequence_bytes, claimed = raw[ce.H_SEQUENCE], raw[ce.H_HASH]
-            stream = self._streams[(record.topic, subject)]
             model = _MODELS[type_]
             sequence = int(sequence_bytes)
             datetime.fromisoformat(time.decode())
             plain = plain_sequence(sequence_bytes)
+            region = raw.get(ce.H_REGION)
+            joined = b"".join((id_, source, subject, time, type_, region or b""))
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
-        region = raw.get(ce.H_REGION)
-        joined = b"".join((id_, source, subject, time, type_, region or b""))
+        stream = self._streams.get((record.topic, subject)) or self._new_stream(record, subject)
         previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1)
         if (
             sequence != stream.max_sequence + 1
@@ -299,6 +300,12 @@ class ChainVerifier:
         if hashlib.sha256(previous + body).hexdigest().encode() != claimed:
             return None
         return self._accept_next_event(stream, model, payload, sequence, claimed)
+
+    def _new_stream(self, record: Record, subject: bytes) -> _Stream:
+        """A stream met for the first time (kept even if its first record falls back)."""
+        stream = _Stream(record.topic, subject.decode("utf-8", "replace"), record.partition)
+        self._streams[(record.topic, subject)] = stream
+        return stream
 
     def _accept_next_event(
         self, stream: _Stream, model: type[Event], payload: bytes, sequence: int, claimed: bytes
