@@ -43,7 +43,7 @@ def quick_canonical(payload: bytes) -> bool:
     if not payload.isascii() and _BEYOND_BMP.search(payload):
         return False
     try:
-        value = from_json(payload, allow_inf_nan=False)
+        value = from_json(payload, allow_inf_nan=False, cache_strings=False)
     except ValueError:
         return False
     if not _plain(value):

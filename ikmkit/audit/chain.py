@@ -18,12 +18,13 @@ undetectably without signatures, which is what ``ce_signature`` is for.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from contracts import envelope as ce
 from contracts.base import Event
@@ -36,7 +37,6 @@ from ikmkit.audit.chain_body import (
     fast_chain_body,
     headers_text,
     plain_chain_body,
-    plain_sequence,
 )
 from ikmkit.audit.findings import Finding, Kind, ranges
 from ikmkit.audit.published import LogStream
@@ -156,12 +156,7 @@ class ChainVerifier:
         try:
             model.__pydantic_validator__.validate_json(record.value or b"")
         except ValidationError as exc:
-            # Locations and messages only: pydantic's input values may be personal data.
-            fields = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                for err in exc.errors(include_input=False, include_url=False)
-            )
-            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, raw, fields))
+            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, raw, _violations(exc)))
         return Checked(record, raw, model, time, sequence)
 
     def _check_chain(
@@ -258,13 +253,41 @@ class ChainVerifier:
             return [self.check(r).model for r in records]
         models: list[type[Event] | None] = []
         check_next_event = self._check_next_event
+        unvalidated: dict[type[Event], list[Record]] = {}
         for record in records:
-            model = check_next_event(record)
+            model = check_next_event(record, unvalidated)
             models.append(model if model is not None else self.check(record).model)
+        for model, group in unvalidated.items():
+            self._validate_together(model, group)
         return models
 
-    def _check_next_event(self, record: Record) -> type[Event] | None:
-        """``check_all``'s fast path: the record's contract if it passed, None to fall back."""
+    def _validate_together(self, model: type[Event], records: list[Record]) -> None:
+        """Validate chained records against their contract in one call (one pass in Rust).
+
+        Each payload was parsed alone by the canonical check, so it is one JSON value and the
+        array's items are exactly the payloads; only if the array fails is each validated
+        alone, to report the violations as ``check`` does.
+        """
+        payloads = [record.value or b"" for record in records]
+        try:
+            _list_adapter(model).validate_json(b"[" + b",".join(payloads) + b"]")
+            return
+        except ValidationError:
+            pass
+        for record, payload in zip(records, payloads, strict=True):
+            try:
+                model.__pydantic_validator__.validate_json(payload)
+            except ValidationError as exc:
+                raw = dict(record.headers)
+                self.findings.append(
+                    self._finding(Kind.CONTRACT_VIOLATION, record, raw, _violations(exc))
+                )
+
+    def _check_next_event(
+        self, record: Record, unvalidated: dict[type[Event], list[Record]]
+    ) -> type[Event] | None:
+        """``check_all``'s fast path: the record's contract if it is chained, None to fall
+        back. A canonical payload's contract check is left to ``_validate_together``."""
         raw = dict(record.headers)
         try:
             id_, source, subject, time, type_ = (
@@ -273,33 +296,42 @@ class ChainVerifier:
             )  # fmt: skip
             sequence_bytes, claimed = raw[ce.H_SEQUENCE], raw[ce.H_HASH]
             model = _MODELS[type_]
+            # bytes.isdigit is ASCII digits only: "+2", " 2", "2_0" parse as int but fall back
+            plain = sequence_bytes.lstrip(b"0") if sequence_bytes.isdigit() else b""
             sequence = int(sequence_bytes)
             datetime.fromisoformat(time.decode())
-            plain = plain_sequence(sequence_bytes)
             region = raw.get(ce.H_REGION)
             joined = b"".join((id_, source, subject, time, type_, region or b""))
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
         stream = self._streams.get((record.topic, subject)) or self._new_stream(record, subject)
         previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1)
+        canon = raw.get(ce.H_HASHCANON)
         if (
             sequence != stream.max_sequence + 1
             or previous is None
             or stream.pending
-            or plain is None  # "+2", " 2", "2_0" parse as int; the fast path needs digits
-            or raw.get(ce.H_HASHCANON) not in KNOWN_CANONS
+            or not plain
+            or canon not in KNOWN_CANONS
             or record.key != subject
             or not joined.isascii()
             or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
         ):
             return None
         payload = record.value or b""
-        if raw.get(ce.H_HASHCANON) is not None and not payload_is_canonical(payload):
+        if canon is not None and not payload_is_canonical(payload):
             return None
         body = plain_chain_body(payload, id_, source, subject, time, type_, region, plain)
         if hashlib.sha256(previous + body).hexdigest().encode() != claimed:
             return None
-        return self._accept_next_event(stream, model, payload, sequence, claimed)
+        if canon is None:  # not parsed alone yet: validate it alone
+            try:
+                model.__pydantic_validator__.validate_json(payload)
+            except ValidationError:
+                return None
+        else:
+            unvalidated.setdefault(model, []).append(record)
+        return self._accept_next_event(stream, model, sequence, claimed)
 
     def _new_stream(self, record: Record, subject: bytes) -> _Stream:
         """A stream met for the first time (kept even if its first record falls back)."""
@@ -308,13 +340,9 @@ class ChainVerifier:
         return stream
 
     def _accept_next_event(
-        self, stream: _Stream, model: type[Event], payload: bytes, sequence: int, claimed: bytes
-    ) -> type[Event] | None:
-        """Validate a correctly chained event against its contract and extend its stream."""
-        try:
-            model.__pydantic_validator__.validate_json(payload)
-        except ValidationError:
-            return None
+        self, stream: _Stream, model: type[Event], sequence: int, claimed: bytes
+    ) -> type[Event]:
+        """Extend a stream with a correctly chained event."""
         self.events_checked += 1
         stream.hashes[sequence] = claimed
         stream.max_sequence = sequence
@@ -404,3 +432,16 @@ class ChainVerifier:
             headers.get(ce.H_TYPE),
             detail,
         )
+
+
+def _violations(exc: ValidationError) -> str:
+    # Locations and messages only: pydantic's input values may be personal data.
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    )
+
+
+@functools.cache
+def _list_adapter(model: type[Event]) -> TypeAdapter[list[Event]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
