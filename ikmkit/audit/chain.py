@@ -18,13 +18,11 @@ undetectably without signatures, which is what ``ce_signature`` is for.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from contracts import envelope as ce
 from contracts.base import Event
@@ -38,43 +36,12 @@ from ikmkit.audit.chain_body import (
     headers_text,
     plain_chain_body,
 )
+from ikmkit.audit.chain_parts import Checked, Stream, list_adapter, violations
 from ikmkit.audit.findings import Finding, Kind, ranges
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
 
-
-@dataclass(slots=True)
-class Checked:
-    """One record as the verifier saw it (``model`` is None if it could not be decoded)."""
-
-    record: Record
-    raw: dict[str, bytes]
-    model: type[Event] | None
-    time: datetime | None
-    sequence: int | None
-    ok: bool = True
-    selected: bool = True
-    _headers: dict[str, str] | None = None
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The headers as text (decoded on first use: most records never need it)."""
-        if self._headers is None:
-            self._headers = headers_text(self.raw)
-        return self._headers
-
-
-@dataclass(slots=True)
-class _Stream:
-    topic: str
-    subject: str
-    partition: int = 0
-    max_sequence: int = 0
-    hashes: dict[int, bytes] = field(default_factory=dict)
-    # events whose predecessor has not been seen yet: sequence -> (payload, offset, headers)
-    pending: dict[int, tuple[bytes, int, dict[str, bytes]]] = field(default_factory=dict)
-    selected: bool = False
-
+__all__ = ["ChainVerifier", "Checked", "SignatureCheck"]
 
 SignatureCheck = Callable[[str, str, str], bool]
 """(public key, digest, signature) -> valid?"""
@@ -95,7 +62,7 @@ class ChainVerifier:
         verify_signature: SignatureCheck | None = None,
     ) -> None:
         self.findings: list[Finding] = []
-        self._streams: dict[tuple[str, bytes], _Stream] = {}
+        self._streams: dict[tuple[str, bytes], Stream] = {}
         self._public_keys = public_keys or {}
         self._verify_signature = verify_signature
         self.events_checked = 0
@@ -156,7 +123,7 @@ class ChainVerifier:
         try:
             model.__pydantic_validator__.validate_json(record.value or b"")
         except ValidationError as exc:
-            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, raw, _violations(exc)))
+            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, raw, violations(exc)))
         return Checked(record, raw, model, time, sequence)
 
     def _check_chain(
@@ -171,7 +138,7 @@ class ChainVerifier:
         stream = self._streams.get(key)
         if stream is None:
             subject = key[1].decode("utf-8", "replace")
-            stream = self._streams[key] = _Stream(record.topic, subject, record.partition)
+            stream = self._streams[key] = Stream(record.topic, subject, record.partition)
         if selected:
             stream.selected = True
         claimed = raw[ce.H_HASH]
@@ -199,7 +166,7 @@ class ChainVerifier:
             self._check_signature(record, raw, claimed.decode(), problems)
 
     def _verify_follower(
-        self, record: Record, stream: _Stream, sequence: int, claimed: bytes
+        self, record: Record, stream: Stream, sequence: int, claimed: bytes
     ) -> None:
         """A late predecessor arrived: check the event that waited for it."""
         follower = stream.pending.pop(sequence + 1, None)
@@ -270,7 +237,7 @@ class ChainVerifier:
         """
         payloads = [record.value or b"" for record in records]
         try:
-            _list_adapter(model).validate_json(b"[" + b",".join(payloads) + b"]")
+            list_adapter(model).validate_json(b"[" + b",".join(payloads) + b"]")
             return
         except ValidationError:
             pass
@@ -280,7 +247,7 @@ class ChainVerifier:
             except ValidationError as exc:
                 raw = dict(record.headers)
                 self.findings.append(
-                    self._finding(Kind.CONTRACT_VIOLATION, record, raw, _violations(exc))
+                    self._finding(Kind.CONTRACT_VIOLATION, record, raw, violations(exc))
                 )
 
     def _check_next_event(
@@ -333,14 +300,14 @@ class ChainVerifier:
             unvalidated.setdefault(model, []).append(record)
         return self._accept_next_event(stream, model, sequence, claimed)
 
-    def _new_stream(self, record: Record, subject: bytes) -> _Stream:
+    def _new_stream(self, record: Record, subject: bytes) -> Stream:
         """A stream met for the first time (kept even if its first record falls back)."""
-        stream = _Stream(record.topic, subject.decode("utf-8", "replace"), record.partition)
+        stream = Stream(record.topic, subject.decode("utf-8", "replace"), record.partition)
         self._streams[(record.topic, subject)] = stream
         return stream
 
     def _accept_next_event(
-        self, stream: _Stream, model: type[Event], sequence: int, claimed: bytes
+        self, stream: Stream, model: type[Event], sequence: int, claimed: bytes
     ) -> type[Event]:
         """Extend a stream with a correctly chained event."""
         self.events_checked += 1
@@ -362,7 +329,7 @@ class ChainVerifier:
             stream.pending.clear()
         return self.findings
 
-    def _gaps(self, stream: _Stream, truncated: bool) -> list[Finding]:
+    def _gaps(self, stream: Stream, truncated: bool) -> list[Finding]:
         missing = sorted(set(range(1, stream.max_sequence + 1)) - set(stream.hashes))
         found = []
         if truncated and missing and missing[0] == 1:
@@ -379,7 +346,7 @@ class ChainVerifier:
         return found
 
     @staticmethod
-    def _stream_finding(kind: Kind, stream: _Stream, sequence: int, detail: str) -> Finding:
+    def _stream_finding(kind: Kind, stream: Stream, sequence: int, detail: str) -> Finding:
         return Finding(
             kind, stream.topic, stream.partition, -1, stream.subject, sequence, None, None, detail
         )
@@ -432,16 +399,3 @@ class ChainVerifier:
             headers.get(ce.H_TYPE),
             detail,
         )
-
-
-def _violations(exc: ValidationError) -> str:
-    # Locations and messages only: pydantic's input values may be personal data.
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-        for err in exc.errors(include_input=False, include_url=False)
-    )
-
-
-@functools.cache
-def _list_adapter(model: type[Event]) -> TypeAdapter[list[Event]]:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
