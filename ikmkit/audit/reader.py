@@ -24,16 +24,10 @@ class LogReader:
         bootstrap_servers: str,
         topics: Sequence[str] | None = None,
         *,
-        max_records: int | None = None,
+        max_records: int = 5000,
         shard: tuple[int, int] | None = None,
     ) -> None:
-        """``shard=(i, n)``: only every n-th partition from the i-th (parallel replay).
-
-        ``max_records``: None takes everything fetched at once. The consumer requests a
-        partition's next records only once the last ones are all taken, so taking them in
-        slices leaves the broker idle while the caller works on a slice; taken whole, the
-        next fetch is on its way while the caller works (it need only yield to the loop).
-        """
+        """``shard=(i, n)``: only every n-th partition from the i-th (parallel replay)."""
         self._shard = shard
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
