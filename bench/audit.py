@@ -1,13 +1,15 @@
 """Audit replay speed: decode + contract validation + hash-chain check vs raw consumption.
 
-Writes ``EVENTS`` chained events (``AGGREGATES`` aggregates, chains computed by the
-outbox's own ``chain_hash``) to a fresh topic, then reads the topic twice in the
-same run with identical fetch settings: raw aiokafka consumption (records only),
-and ``ikmkit.audit.replay`` (decode, validate against the contract, check sequence
+Writes ``EVENTS`` chained events (``AGGREGATES`` aggregates) to a fresh topic exactly as
+the platform writes them (the outbox stamps and chains them, the relay's ``row_message``
+makes the records: RFC 8785 payloads marked ``ce_hashcanon``), then reads the topic
+several times in the same run with identical fetch settings: raw aiokafka consumption
+(records only), and ``ikmkit.audit.replay`` (decode, validate against the contract, check sequence
 and hash per aggregate), in one process and split by partition over worker processes
 (what ``ikm audit replay`` does for large logs). Each is run ``ROUNDS`` times and the
 best counts; the one-off start of the fork server is reported apart (a first parallel
-run minus a warm one). Target: replay at >= 0.8 of raw throughput.
+run minus a warm one). Targets: replay at >= 0.8 of raw throughput in one process,
+>= 0.95 with workers.
 """
 
 from __future__ import annotations
@@ -16,57 +18,80 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from bench.common import Figure
-from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import EnterpriseVerified
 from ikmkit.audit.reader import LogReader
 from ikmkit.audit.replay import DEFAULT_WORKERS, replay
-from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.outbox import OUTBOX, Outbox, row_message
 
 EVENTS = 100_000
 AGGREGATES = 10_000
 ROUNDS = 2
 PARTITIONS = 3
 TARGET = 0.8
+TARGET_PARALLEL = 0.95
+
+
+class _Rows:
+    """The slice of a unit of work ``Outbox.add_many`` uses, in memory: the bench writes
+    exactly the rows a service's outbox stores, without the store's cost."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, dict[str, Any]] = {}
+        self.outbox: list[dict[str, Any]] = []
+
+    async def get_many(self, collection: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.streams[i] for i in ids if i in self.streams}
+
+    async def insert_many(self, collection: str, docs: list[dict[str, Any]]) -> None:
+        if collection == OUTBOX:
+            self.outbox += docs
+        else:
+            self.streams.update((d["id"], d) for d in docs)
+
+    async def replace(self, collection: str, doc: dict[str, Any]) -> dict[str, Any]:
+        self.streams[doc["id"]] = doc
+        return doc
 
 
 async def _write(kafka: str, topic: str) -> None:
+    """The events as the platform writes them: the registry's outbox stamps and chains
+    them (RFC 8785 payloads, ``ce_hashcanon``), the relay's ``row_message`` makes the
+    Kafka messages; only the topic differs."""
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka, acks=1, linger_ms=20, max_batch_size=512 * 1024
     )
     await producer.start()
     try:
+        outbox, rows = Outbox("/ikm/registry"), _Rows()
         at = datetime(2026, 1, 1, tzinfo=UTC)
-        previous: dict[str, str] = {}
-        futures = []
-        for n in range(EVENTS):
-            nib = f"{1_000_000_000_000 + n % AGGREGATES}"
-            sequence = n // AGGREGATES + 1
-            event = EnterpriseVerified(
-                nib=nib, province="34", verified_by=f"officer-{n}", verified_at=at
-            )
-            payload = event_payload(event)
-            attrs = EnvelopeAttributes(
-                id=str(uuid.uuid4()), type=event.ce_type(), source="/ikm/registry",
-                time=at + timedelta(seconds=n), subject=nib, region="34",
-                sequence=sequence, hash="",
-            )  # fmt: skip
-            digest = chain_hash(previous.get(nib, GENESIS_HASH), attrs, payload)
-            previous[nib] = digest
-            headers = to_headers(attrs.model_copy(update={"hash": digest}))
-            futures.append(
-                await producer.send(topic, payload.encode(), key=nib.encode(), headers=headers)
-            )
-            if len(futures) >= 5000:
-                for future in futures:
-                    await future
-                futures.clear()
-        for future in futures:
-            await future
+        for start in range(0, EVENTS, AGGREGATES):
+            events = [
+                EnterpriseVerified(
+                    nib=f"{1_000_000_000_000 + n % AGGREGATES}",
+                    province="34",
+                    verified_by=f"officer-{n}",
+                    verified_at=at + timedelta(seconds=n),
+                )
+                for n in range(start, min(start + AGGREGATES, EVENTS))
+            ]
+            rows.outbox.clear()
+            await outbox.add_many(rows, events)  # type: ignore[arg-type]
+            futures = []
+            for row in rows.outbox:
+                message = row_message({**row, "topic": topic})
+                futures.append(
+                    await producer.send(
+                        topic, message.value, key=message.key, headers=message.headers
+                    )
+                )
+            for future in futures:
+                await future
     finally:
         await producer.stop()
 
@@ -106,11 +131,18 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         parallel = min([await _replay(kafka, topic, DEFAULT_WORKERS) for _ in range(ROUNDS)])
     finally:
         await delete_topics(kafka, [topic])
-    ratio = raw / parallel
+    ratio, ratio_single = raw / parallel, raw / single
     return [
         Figure("audit", "raw aiokafka consume (1 process)", EVENTS / raw, "events/s"),
         Figure("audit", "replay, 1 process", EVENTS / single, "events/s"),
-        Figure("audit", "replay / raw, 1 process", raw / single, "x"),
+        Figure(
+            "audit",
+            "replay / raw, 1 process",
+            ratio_single,
+            "x",
+            target=f">= {TARGET}",
+            met=ratio_single >= TARGET,
+        ),
         Figure("audit", f"replay, {DEFAULT_WORKERS} processes", EVENTS / parallel, "events/s"),
         Figure("audit", "worker start-up (fork server, once per run)", cold - parallel, "s"),
         Figure(
@@ -118,7 +150,7 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
             f"replay / raw, {DEFAULT_WORKERS} processes (large logs)",
             ratio,
             "x",
-            target=f">= {TARGET}",
-            met=ratio >= TARGET,
+            target=f">= {TARGET_PARALLEL}",
+            met=ratio >= TARGET_PARALLEL,
         ),
     ]

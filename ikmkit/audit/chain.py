@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -28,52 +27,21 @@ from pydantic import ValidationError
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
-from contracts.chain import link_holds, payload_is_canonical
+from contracts.chain import link_holds
+from ikmkit.audit.canonical import payload_is_canonical
 from ikmkit.audit.chain_body import (
     KNOWN_CANONS,
     NEEDS_ESCAPE,
     fast_chain_body,
     headers_text,
     plain_chain_body,
-    plain_sequence,
 )
+from ikmkit.audit.chain_parts import Checked, Stream, list_adapter, violations
 from ikmkit.audit.findings import Finding, Kind, ranges
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
 
-
-@dataclass(slots=True)
-class Checked:
-    """One record as the verifier saw it (``model`` is None if it could not be decoded)."""
-
-    record: Record
-    raw: dict[str, bytes]
-    model: type[Event] | None
-    time: datetime | None
-    sequence: int | None
-    ok: bool = True
-    selected: bool = True
-    _headers: dict[str, str] | None = None
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The headers as text (decoded on first use: most records never need it)."""
-        if self._headers is None:
-            self._headers = headers_text(self.raw)
-        return self._headers
-
-
-@dataclass(slots=True)
-class _Stream:
-    topic: str
-    subject: str
-    partition: int = 0
-    max_sequence: int = 0
-    hashes: dict[int, bytes] = field(default_factory=dict)
-    # events whose predecessor has not been seen yet: sequence -> (payload, offset, headers)
-    pending: dict[int, tuple[bytes, int, dict[str, bytes]]] = field(default_factory=dict)
-    selected: bool = False
-
+__all__ = ["ChainVerifier", "Checked", "SignatureCheck"]
 
 SignatureCheck = Callable[[str, str, str], bool]
 """(public key, digest, signature) -> valid?"""
@@ -94,7 +62,7 @@ class ChainVerifier:
         verify_signature: SignatureCheck | None = None,
     ) -> None:
         self.findings: list[Finding] = []
-        self._streams: dict[tuple[str, bytes], _Stream] = {}
+        self._streams: dict[tuple[str, bytes], Stream] = {}
         self._public_keys = public_keys or {}
         self._verify_signature = verify_signature
         self.events_checked = 0
@@ -155,12 +123,7 @@ class ChainVerifier:
         try:
             model.__pydantic_validator__.validate_json(record.value or b"")
         except ValidationError as exc:
-            # Locations and messages only: pydantic's input values may be personal data.
-            fields = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                for err in exc.errors(include_input=False, include_url=False)
-            )
-            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, raw, fields))
+            problems.append(self._finding(Kind.CONTRACT_VIOLATION, record, raw, violations(exc)))
         return Checked(record, raw, model, time, sequence)
 
     def _check_chain(
@@ -175,7 +138,7 @@ class ChainVerifier:
         stream = self._streams.get(key)
         if stream is None:
             subject = key[1].decode("utf-8", "replace")
-            stream = self._streams[key] = _Stream(record.topic, subject, record.partition)
+            stream = self._streams[key] = Stream(record.topic, subject, record.partition)
         if selected:
             stream.selected = True
         claimed = raw[ce.H_HASH]
@@ -203,7 +166,7 @@ class ChainVerifier:
             self._check_signature(record, raw, claimed.decode(), problems)
 
     def _verify_follower(
-        self, record: Record, stream: _Stream, sequence: int, claimed: bytes
+        self, record: Record, stream: Stream, sequence: int, claimed: bytes
     ) -> None:
         """A late predecessor arrived: check the event that waited for it."""
         follower = stream.pending.pop(sequence + 1, None)
@@ -257,13 +220,41 @@ class ChainVerifier:
             return [self.check(r).model for r in records]
         models: list[type[Event] | None] = []
         check_next_event = self._check_next_event
+        unvalidated: dict[type[Event], list[Record]] = {}
         for record in records:
-            model = check_next_event(record)
+            model = check_next_event(record, unvalidated)
             models.append(model if model is not None else self.check(record).model)
+        for model, group in unvalidated.items():
+            self._validate_together(model, group)
         return models
 
-    def _check_next_event(self, record: Record) -> type[Event] | None:
-        """``check_all``'s fast path: the record's contract if it passed, None to fall back."""
+    def _validate_together(self, model: type[Event], records: list[Record]) -> None:
+        """Validate chained records against their contract in one call (one pass in Rust).
+
+        Each payload was parsed alone by the canonical check, so it is one JSON value and the
+        array's items are exactly the payloads; only if the array fails is each validated
+        alone, to report the violations as ``check`` does.
+        """
+        payloads = [record.value or b"" for record in records]
+        try:
+            list_adapter(model).validate_json(b"[" + b",".join(payloads) + b"]")
+            return
+        except ValidationError:
+            pass
+        for record, payload in zip(records, payloads, strict=True):
+            try:
+                model.__pydantic_validator__.validate_json(payload)
+            except ValidationError as exc:
+                raw = dict(record.headers)
+                self.findings.append(
+                    self._finding(Kind.CONTRACT_VIOLATION, record, raw, violations(exc))
+                )
+
+    def _check_next_event(
+        self, record: Record, unvalidated: dict[type[Event], list[Record]]
+    ) -> type[Event] | None:
+        """``check_all``'s fast path: the record's contract if it is chained, None to fall
+        back. A canonical payload's contract check is left to ``_validate_together``."""
         raw = dict(record.headers)
         try:
             id_, source, subject, time, type_ = (
@@ -271,43 +262,54 @@ class ChainVerifier:
                 raw[ce.H_TYPE],
             )  # fmt: skip
             sequence_bytes, claimed = raw[ce.H_SEQUENCE], raw[ce.H_HASH]
-            stream = self._streams[(record.topic, subject)]
             model = _MODELS[type_]
+            # bytes.isdigit is ASCII digits only: "+2", " 2", "2_0" parse as int but fall back
+            plain = sequence_bytes.lstrip(b"0") if sequence_bytes.isdigit() else b""
             sequence = int(sequence_bytes)
             datetime.fromisoformat(time.decode())
-            plain = plain_sequence(sequence_bytes)
+            region = raw.get(ce.H_REGION)
+            joined = b"".join((id_, source, subject, time, type_, region or b""))
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
-        region = raw.get(ce.H_REGION)
-        joined = b"".join((id_, source, subject, time, type_, region or b""))
+        stream = self._streams.get((record.topic, subject)) or self._new_stream(record, subject)
         previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1)
+        canon = raw.get(ce.H_HASHCANON)
         if (
             sequence != stream.max_sequence + 1
             or previous is None
             or stream.pending
-            or plain is None  # "+2", " 2", "2_0" parse as int; the fast path needs digits
-            or raw.get(ce.H_HASHCANON) not in KNOWN_CANONS
+            or not plain
+            or canon not in KNOWN_CANONS
             or record.key != subject
             or not joined.isascii()
             or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
         ):
             return None
         payload = record.value or b""
-        if raw.get(ce.H_HASHCANON) is not None and not payload_is_canonical(payload):
+        if canon is not None and not payload_is_canonical(payload):
             return None
         body = plain_chain_body(payload, id_, source, subject, time, type_, region, plain)
         if hashlib.sha256(previous + body).hexdigest().encode() != claimed:
             return None
-        return self._accept_next_event(stream, model, payload, sequence, claimed)
+        if canon is None:  # not parsed alone yet: validate it alone
+            try:
+                model.__pydantic_validator__.validate_json(payload)
+            except ValidationError:
+                return None
+        else:
+            unvalidated.setdefault(model, []).append(record)
+        return self._accept_next_event(stream, model, sequence, claimed)
+
+    def _new_stream(self, record: Record, subject: bytes) -> Stream:
+        """A stream met for the first time (kept even if its first record falls back)."""
+        stream = Stream(record.topic, subject.decode("utf-8", "replace"), record.partition)
+        self._streams[(record.topic, subject)] = stream
+        return stream
 
     def _accept_next_event(
-        self, stream: _Stream, model: type[Event], payload: bytes, sequence: int, claimed: bytes
-    ) -> type[Event] | None:
-        """Validate a correctly chained event against its contract and extend its stream."""
-        try:
-            model.__pydantic_validator__.validate_json(payload)
-        except ValidationError:
-            return None
+        self, stream: Stream, model: type[Event], sequence: int, claimed: bytes
+    ) -> type[Event]:
+        """Extend a stream with a correctly chained event."""
         self.events_checked += 1
         stream.hashes[sequence] = claimed
         stream.max_sequence = sequence
@@ -327,7 +329,7 @@ class ChainVerifier:
             stream.pending.clear()
         return self.findings
 
-    def _gaps(self, stream: _Stream, truncated: bool) -> list[Finding]:
+    def _gaps(self, stream: Stream, truncated: bool) -> list[Finding]:
         missing = sorted(set(range(1, stream.max_sequence + 1)) - set(stream.hashes))
         found = []
         if truncated and missing and missing[0] == 1:
@@ -344,7 +346,7 @@ class ChainVerifier:
         return found
 
     @staticmethod
-    def _stream_finding(kind: Kind, stream: _Stream, sequence: int, detail: str) -> Finding:
+    def _stream_finding(kind: Kind, stream: Stream, sequence: int, detail: str) -> Finding:
         return Finding(
             kind, stream.topic, stream.partition, -1, stream.subject, sequence, None, None, detail
         )

@@ -8,7 +8,8 @@ where the RFC 8785 and the legacy canonical JSON of the attributes are the same 
 from __future__ import annotations
 
 from contracts import envelope as ce
-from contracts.chain import CANON_RFC8785, chain_attributes, payload_is_canonical, spliced_body
+from contracts.chain import CANON_RFC8785, chain_attributes, spliced_body
+from ikmkit.audit.canonical import payload_is_canonical
 
 NEEDS_ESCAPE = bytes(range(0x20)) + b'"\\\x7f'
 """ASCII bytes JSON may escape (plus DEL); non-ASCII always takes the exact path."""

@@ -1,0 +1,59 @@
+"""The records and streams ``ikmkit.audit.chain`` keeps, and its contract-check helpers."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import TypeAdapter, ValidationError
+
+from contracts.base import Event
+from ikmkit.audit.chain_body import headers_text
+from ikmkit.messaging.consumer import Record
+
+
+@dataclass(slots=True)
+class Checked:
+    """One record as the verifier saw it (``model`` is None if it could not be decoded)."""
+
+    record: Record
+    raw: dict[str, bytes]
+    model: type[Event] | None
+    time: datetime | None
+    sequence: int | None
+    ok: bool = True
+    selected: bool = True
+    _headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers as text (decoded on first use: most records never need it)."""
+        if self._headers is None:
+            self._headers = headers_text(self.raw)
+        return self._headers
+
+
+@dataclass(slots=True)
+class Stream:
+    topic: str
+    subject: str
+    partition: int = 0
+    max_sequence: int = 0
+    hashes: dict[int, bytes] = field(default_factory=dict)
+    # events whose predecessor has not been seen yet: sequence -> (payload, offset, headers)
+    pending: dict[int, tuple[bytes, int, dict[str, bytes]]] = field(default_factory=dict)
+    selected: bool = False
+
+
+def violations(exc: ValidationError) -> str:
+    # Locations and messages only: pydantic's input values may be personal data.
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    )
+
+
+@functools.cache
+def list_adapter(model: type[Event]) -> TypeAdapter[list[Event]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
