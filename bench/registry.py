@@ -1,6 +1,6 @@
 """Registry benchmarks: HTTP registrations/s on one uvicorn process, bulk import rows/s.
 
-The registry runs as a real process (uvloop + httptools, SQLite, the embedded Kafka), exactly
+The registry runs as a real process (asyncio loop + httptools, SQLite, the embedded Kafka), exactly
 as ``uvicorn services.registry.main:create_app --factory`` starts it. Load comes from ``wrk``
 when it is installed (a C load generator, so the client is not what is measured; a Lua script
 gives every request a fresh NIB); otherwise from several client processes of concurrent httpx
@@ -44,9 +44,9 @@ CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
-# The event loop the service processes run on (uvicorn --loop): uvloop, as production's
-# "auto" picks, unless BENCH_LOOP says otherwise (asyncio: see docs/performance.md).
-LOOP = os.environ.get("BENCH_LOOP", "uvloop")
+# The event loop the service processes run on (uvicorn --loop): asyncio, as the image and
+# `ikm dev up` run them; BENCH_LOOP=uvloop (with uvloop installed) shows its tail.
+LOOP = os.environ.get("BENCH_LOOP", "asyncio")
 
 
 def json_body(i: int, tag: str) -> dict[str, object]:
@@ -90,7 +90,7 @@ def _client_process(args: tuple[str, str, int, int, str]) -> int:
 def start_service(
     app: str, kafka: str, workdir: Path, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``uvicorn <app> --factory`` as its own process (uvloop, httptools); its URL once ready."""
+    """``uvicorn <app> --factory`` as its own process (``LOOP``, httptools); its URL once ready."""
     port = free_port()
     name = app.split(".")[1]
     environment = {

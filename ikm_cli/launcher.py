@@ -75,6 +75,8 @@ def start_service(name: str, port: int, env: dict[str, str], log_dir: Path) -> S
             "--port",
             str(port),
             "--no-access-log",
+            "--loop",  # as the image runs it (deploy/docker/entrypoint.sh: uvloop's tail)
+            "asyncio",
         ],
         env={**env, INSTANCE_ENV: instance},
         stdout=log_file,

@@ -21,8 +21,10 @@ case "$service" in
     ;;
 esac
 
+# --loop asyncio: under load uvloop left a few connections waiting seconds (registry p99
+# 1.1-1.2 s, max 2.4 s vs 0.14 s / 0.15 s on the stdlib loop; docs/performance.md "Registry").
 exec uvicorn "services.${service}.main:create_app" --factory \
-  --host 0.0.0.0 --port "$port" \
+  --host 0.0.0.0 --port "$port" --loop asyncio --http httptools \
   --no-access-log --proxy-headers --forwarded-allow-ips '*' \
   --timeout-graceful-shutdown 20 \
   --log-config /opt/ikm/uvicorn-logging.json
