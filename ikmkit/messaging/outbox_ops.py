@@ -98,6 +98,7 @@ async def parked(
     operation_id="retry_parked_event",
     summary="Publish a parked event now",
     response_model=RetriedEvent,
+    responses={503: {"description": "The broker did not take the event; retry later"}},
 )
 async def retry(
     event_id: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")],
@@ -157,6 +158,7 @@ async def republish_topic(
     operation_id="verify_outbox",
     summary="Check now that the log holds what was published",
     response_model=LogCheckView,
+    responses={503: {"description": "The log could not be read; retry later"}},
 )
 async def verify(request: Request, caller: CurrentCaller) -> dict[str, Any]:
     caller.require("ministry")

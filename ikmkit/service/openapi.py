@@ -79,6 +79,7 @@ STATUS_TEXT = {
     413: ("Problem", "The body is over the limit (too_large.body, limit_bytes)"),
     422: ("ValidationProblem", "Fields break rules: every one is listed in errors"),
     500: ("Problem", "The service failed (server.internal); nothing internal is shown"),
+    503: ("Problem", "A dependency (the broker) did not answer (unavailable); retry later"),
 }
 
 
@@ -113,7 +114,17 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[in
         statuses.append(413)
     if has_body or parameters:
         statuses.append(422)
-    return sorted(statuses)
+    # An error a route declares without a body of its own (503 on the ops routes) is a problem
+    # too; one with its own body (/readyz's 503 is the readiness report) stays as declared.
+    declared = {
+        int(code)
+        for code, response in operation.get("responses", {}).items()
+        if code in _DECLARABLE and "content" not in response
+    }
+    return sorted(set(statuses) | declared)
+
+
+_DECLARABLE = {str(code) for code in STATUS_TEXT}
 
 
 def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:

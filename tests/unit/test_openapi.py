@@ -126,3 +126,12 @@ def test_the_operations_the_issue_names() -> None:
     assert "WWW-Authenticate" in paths["/enterprises"]["get"]["responses"]["401"]["headers"]
     assert "Retry-After" in paths["/enterprises"]["post"]["responses"]["409"]["headers"]
     assert set(paths["/healthz"]["get"]["responses"]) == {"200", "500"}
+
+
+def test_the_ops_routes_declare_their_503_as_a_problem_and_readyz_keeps_its_report() -> None:
+    paths = openapi("registry")["paths"]
+    problem = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path in ("/ops/outbox/parked/{event_id}/retry", "/ops/outbox/verify"):
+        assert paths[path]["post"]["responses"]["503"]["content"] == problem, path
+    readiness = paths["/readyz"]["get"]["responses"]["503"]["content"]
+    assert readiness["application/json"]["schema"] == {"$ref": "#/components/schemas/Readiness"}

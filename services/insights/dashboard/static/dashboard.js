@@ -240,9 +240,8 @@
       }).then(function (response) {
         if (response.ok) return response.json();
         return response.json().catch(function () { return {}; }).then(function (body) {
-          // The platform's one error shape: {"detail": [{"msg": ..., "type": ...}]}.
+          // The platform's errors are RFC 9457 problems: "detail" is a sentence (docs/errors.md).
           var detail = body && body.detail;
-          if (Array.isArray(detail)) detail = detail.length ? detail[0].msg : "";
           throw new ApiError(response.status, typeof detail === "string" ? detail : "");
         });
       });
