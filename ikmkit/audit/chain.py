@@ -36,8 +36,8 @@ from ikmkit.audit.chain_body import (
     headers_text,
     plain_chain_body,
 )
-from ikmkit.audit.chain_parts import Checked, Stream, list_adapter, violations
-from ikmkit.audit.findings import Finding, Kind, ranges
+from ikmkit.audit.chain_parts import Checked, Stream, gaps, list_adapter, violations
+from ikmkit.audit.findings import Finding, Kind
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
 
@@ -325,31 +325,9 @@ class ChainVerifier:
         """
         for stream in self._streams.values():
             if stream.selected:
-                self.findings += self._gaps(stream, (stream.topic, stream.partition) in truncated)
+                self.findings += gaps(stream, (stream.topic, stream.partition) in truncated)
             stream.pending.clear()
         return self.findings
-
-    def _gaps(self, stream: Stream, truncated: bool) -> list[Finding]:
-        missing = sorted(set(range(1, stream.max_sequence + 1)) - set(stream.hashes))
-        found = []
-        if truncated and missing and missing[0] == 1:
-            first = min(stream.hashes)
-            found.append(
-                self._stream_finding(
-                    Kind.TRUNCATED, stream, 1, f"sequence numbers 1-{first - 1} are past retention"
-                )
-            )
-            missing = [n for n in missing if n > first]
-        if missing:
-            detail = f"missing sequence numbers {ranges(missing)} of 1..{stream.max_sequence}"
-            found.append(self._stream_finding(Kind.GAP, stream, missing[0], detail))
-        return found
-
-    @staticmethod
-    def _stream_finding(kind: Kind, stream: Stream, sequence: int, detail: str) -> Finding:
-        return Finding(
-            kind, stream.topic, stream.partition, -1, stream.subject, sequence, None, None, detail
-        )
 
     def heads(self) -> dict[tuple[str, str], tuple[int, str]]:
         """(topic, subject) -> (highest sequence seen, its ce_hash)."""

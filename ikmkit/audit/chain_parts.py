@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.base import Event
 from ikmkit.audit.chain_body import headers_text
+from ikmkit.audit.findings import Finding, Kind, ranges
 from ikmkit.messaging.consumer import Record
 
 
@@ -57,3 +58,26 @@ def violations(exc: ValidationError) -> str:
 @functools.cache
 def list_adapter(model: type[Event]) -> TypeAdapter[list[Event]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def gaps(stream: Stream, truncated: bool) -> list[Finding]:
+    """What is missing from ``stream`` once the whole log was read; with ``truncated`` (its
+    partition no longer starts at offset 0) a missing 1..n before the first event retained is
+    retention (``truncated``), not a gap."""
+    missing = sorted(set(range(1, stream.max_sequence + 1)) - set(stream.hashes))
+    found = []
+    if truncated and missing and missing[0] == 1:
+        first = min(stream.hashes)
+        detail = f"sequence numbers 1-{first - 1} are past retention"
+        found.append(_stream_finding(Kind.TRUNCATED, stream, 1, detail))
+        missing = [n for n in missing if n > first]
+    if missing:
+        detail = f"missing sequence numbers {ranges(missing)} of 1..{stream.max_sequence}"
+        found.append(_stream_finding(Kind.GAP, stream, missing[0], detail))
+    return found
+
+
+def _stream_finding(kind: Kind, stream: Stream, sequence: int, detail: str) -> Finding:
+    return Finding(
+        kind, stream.topic, stream.partition, -1, stream.subject, sequence, None, None, detail
+    )

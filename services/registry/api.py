@@ -16,8 +16,9 @@ from ikmkit.service.listing import Listing
 from ikmkit.service.runtime import deps_of
 from services.registry import commands, queries
 from services.registry.bootstrap import Registry
-from services.registry.domain.model import Enterprise, Partner
+from services.registry.domain.model import Enterprise
 from services.registry.domain.mou import MoU
+from services.registry.domain.partner import Partner
 from services.registry.handlers import enterprises, imports, link_imports, mous, partners
 
 

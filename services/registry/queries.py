@@ -8,8 +8,9 @@ from ikmkit.auth import Caller
 from ikmkit.service.listing import Listing
 from services.registry.commands import EnterpriseQuery, MoUQuery, PartnerQuery
 from services.registry.domain import access, rules
-from services.registry.domain.model import Enterprise, Partner
+from services.registry.domain.model import Enterprise
 from services.registry.domain.mou import MoU
+from services.registry.domain.partner import Partner
 from services.registry.store import RegistryUnit
 
 

@@ -11,8 +11,9 @@ from ikmkit.store import CollectionSpec, GroupRow, Range, Transaction
 from ikmkit.store.port import Filter
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
-from services.registry.domain.model import Enterprise, Partner
+from services.registry.domain.model import Enterprise
 from services.registry.domain.mou import MoU
+from services.registry.domain.partner import Partner
 
 ENTERPRISES = "enterprises"
 PARTNERS = "partners"

@@ -31,8 +31,8 @@ from services.registry.commands import (
     RegisterPartner,
 )
 from services.registry.domain import access, rules
-from services.registry.domain.model import Partner
 from services.registry.domain.mou import MoU
+from services.registry.domain.partner import Partner
 from services.registry.handlers.imports import accepted, request_errors
 from services.registry.store import RegistryUnit
 

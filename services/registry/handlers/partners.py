@@ -8,7 +8,7 @@ from ikmkit.auth import Caller
 from ikmkit.service.errors import Conflict, Violations
 from services.registry.commands import RegisterPartner
 from services.registry.domain import access
-from services.registry.domain.model import Partner
+from services.registry.domain.partner import Partner
 from services.registry.store import RegistryUnit
 
 
