@@ -6,7 +6,7 @@ up) nor of CI: at full size it runs for a long time. ``SCALE_ENTERPRISES`` sets 
 
 1. The five services as real processes (as ``ikm dev up``), SQLite in a scratch directory,
    the resolved broker (embedded Tansu here, topics in memory).
-2. Import: the bench's deterministic rows (``bench.enterprises``), 1,000 per
+2. Import: the bench's deterministic rows (``bench._enterprises``), 1,000 per
    ``POST /enterprises/import``, a few requests in flight, as ``ikm registry import`` sends.
 3. Caught up: the registry's outbox drained; every consumer group's committed offsets at the
    end offsets (lag 0); notify's e-mails all received by an SMTP sink.
@@ -31,6 +31,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench._enterprises import enterprise_row, import_row
 from bench._scale_stack import (
     CONSUMER_GROUPS,
     Published,
@@ -41,7 +42,6 @@ from bench._scale_stack import (
     run_cli,
 )
 from bench.common import Figure
-from bench.enterprises import enterprise_row, import_row
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import resolve_kafka
 from ikmkit.auth import issue_token

@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench._enterprises import enterprise_import_rows, enterprise_row
 from bench._import_handler import handler_seconds
 from bench.common import Figure
-from bench.enterprises import enterprise_import_rows, enterprise_row
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import free_port
 from ikmkit.auth import issue_token

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench.enterprises import enterprise_import_rows
+from bench._enterprises import enterprise_import_rows
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
 from ikmkit.auth import issue_token
 from ikmkit.messaging.outbox import OUTBOX
