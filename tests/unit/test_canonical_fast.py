@@ -120,8 +120,12 @@ def _by_definition(
     return unsigned.model_copy(update={"hash": digest, "signature": f"signed:{digest}"})
 
 
-@pytest.mark.parametrize("at", [datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=UTC),
-                                datetime(2026, 3, 1, 15, 0, tzinfo=timezone(timedelta(hours=7)))])  # fmt: skip
+WIB = timezone(timedelta(hours=7))
+
+
+@pytest.mark.parametrize(
+    "at", [datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=UTC), datetime(2026, 3, 1, 15, tzinfo=WIB)]
+)
 def test_the_outbox_stamps_what_the_codec_defines(at: datetime) -> None:
     outbox = Outbox("urn:ikm:test", signer=lambda digest: f"signed:{digest}")
     previous = "ab" * 32
