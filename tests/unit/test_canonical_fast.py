@@ -30,7 +30,7 @@ from ikmkit.messaging.cloudevents import (
     header_text,
     quick_canonical,
 )
-from ikmkit.messaging.outbox import Outbox
+from ikmkit.messaging.outbox import Outbox, event_ids
 from tests.support.event_samples import every_event
 
 _TEXT = st.text(
@@ -154,3 +154,11 @@ def test_attributes_the_quick_path_declines_hash_as_the_codec_does() -> None:
     unsigned = codec.envelope_for(event, id="e-1", source=outbox.source, time=at, sequence=2,
                                   hash="", traceparent=None)  # fmt: skip
     assert attrs.hash == codec.chain_hash("cd" * 32, unsigned, payload)
+
+
+def test_event_ids_are_uuid4_texts() -> None:
+    ids = event_ids(2000)
+    assert len(set(ids)) == 2000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
