@@ -55,9 +55,10 @@ __all__ = [
     "to_headers",
 ]
 
-_LIMIT = 2**53
-_LEAVES = frozenset((str, bool, type(None)))
 _KEYS = frozenset((str,))
+_SCALARS = frozenset((str, bool, type(None), int))
+_CONTAINERS = frozenset((dict, list))
+_SCALARS_AND_CONTAINERS = _SCALARS | _CONTAINERS
 _BEYOND_BMP = re.compile(rb"[\xf0-\xff]")  # lead bytes of 4-byte UTF-8
 
 
@@ -74,7 +75,7 @@ def quick_canonical(value: Any) -> bytes | None:
     if not _plain(value):
         return None
     try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
     except orjson.JSONEncodeError:  # e.g. a lone surrogate
         return None
     if not text.isascii() and _BEYOND_BMP.search(text):
@@ -83,7 +84,8 @@ def quick_canonical(value: Any) -> bytes | None:
 
 
 def _plain(value: Any) -> bool:
-    """Only dicts with string keys, lists, strings, booleans, None and short integers."""
+    """Only dicts with string keys, lists, strings, booleans, None and integers (orjson's
+    ``OPT_STRICT_INTEGER`` refuses those beyond ±(2**53 - 1))."""
     kind = type(value)
     if kind is dict:
         if not _KEYS.issuperset(map(type, value)):
@@ -92,22 +94,13 @@ def _plain(value: Any) -> bool:
     elif kind is list:
         members = value
     else:
-        return _plain([value])
-    if _LEAVES.issuperset(map(type, members)):  # one C-level pass: a flat document ends here
+        return kind in _SCALARS
+    kinds = set(map(type, members))  # one C-level pass: a flat document ends here
+    if kinds <= _SCALARS:
         return True
-    for member in members:  # inlined: this runs for every event the platform writes
-        kind = type(member)
-        if kind in _LEAVES:
-            continue
-        if kind is int:
-            if not -_LIMIT < member < _LIMIT:
-                return False
-        elif kind is dict or kind is list:
-            if not _plain(member):
-                return False
-        else:
-            return False
-    return True
+    if not kinds <= _SCALARS_AND_CONTAINERS:
+        return False
+    return all(_plain(member) for member in members if type(member) in _CONTAINERS)
 
 
 def canonical_json(value: Any) -> str:
