@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Protocol
 
 from opentelemetry import propagate
 from opentelemetry.trace import Span
 
 from contracts.base import Event
+from contracts.chain import CANON_RFC8785
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
-from ikmkit.messaging.cloudevents import chain_hash, envelope_for, event_payload, to_headers
+from contracts.schema import dataschema_of
+from ikmkit.messaging.cloudevents import chain_hash_of, event_payload, header_text
 from ikmkit.store import CollectionSpec, Store, Transaction
 from ikmkit.telemetry.otel import end_send_span, start_send_span, traceparent_of
 
@@ -104,12 +108,14 @@ class Outbox:
         traceparent = current_traceparent()
         rows: list[dict[str, Any]] = []
         stamped: list[EnvelopeAttributes] = []
-        for event, stream_id in zip(events, stream_ids, strict=True):
+        for event, stream_id, event_id in zip(
+            events, stream_ids, event_ids(len(events)), strict=True
+        ):
             original = stored.get(stream_id)
             current = (
                 {**(original or {}), **heads[stream_id][1]} if stream_id in heads else original
             )
-            attrs, row, head = self._stamp(event, current, None, at, traceparent)
+            attrs, row, head = self._stamp(event, current, event_id, at, traceparent)
             heads[stream_id] = (original, head)
             rows.append(row)
             stamped.append(attrs)
@@ -137,7 +143,7 @@ class Outbox:
             "id": attrs.id,
             "topic": event.TOPIC,
             "key": attrs.subject,
-            "headers": {k: v.decode() for k, v in to_headers(attrs)},
+            "headers": header_text(attrs),
             "payload": payload,
             "created_ns": created_ns,
             "sequence": sequence,
@@ -155,19 +161,31 @@ class Outbox:
         at: datetime | None,
         traceparent: str | None,
     ) -> EnvelopeAttributes:
-        """The envelope with its chain hash (and signature, if this outbox signs)."""
-        unsigned = envelope_for(
-            event,
-            id=event_id or str(uuid.uuid4()),
-            source=self.source,
-            time=at or datetime.now(UTC),
-            sequence=sequence,
-            hash="",
+        """The envelope with its chain hash (and signature, if this outbox signs).
+
+        What ``envelope_for`` and ``chain_hash`` give, built once: the hash is taken over the
+        very values the envelope then holds (pydantic keeps str, int and datetime as given)."""
+        ce_type, dataschema = _type_facts(type(event))
+        time = at or datetime.now(UTC)
+        envelope: dict[str, Any] = {
+            "id": event_id or str(uuid.uuid4()),
+            "region": event.region(),
+            "sequence": sequence,
+            "source": self.source,
+            "subject": event.aggregate_id(),
+            "time": time,
+            "type": ce_type,
+        }
+        hashed = {**envelope, "time": time.isoformat()}
+        digest = chain_hash_of(previous_hash, hashed, payload.encode())
+        return EnvelopeAttributes(
+            **envelope,
+            hash=digest,
+            signature=self._signer(digest) if self._signer else None,
             traceparent=traceparent,
+            dataschema=dataschema,
+            hashcanon=CANON_RFC8785,
         )
-        digest = chain_hash(previous_hash, unsigned, payload)
-        signature = self._signer(digest) if self._signer else None
-        return unsigned.model_copy(update={"hash": digest, "signature": signature})
 
     async def _save_heads(
         self,
@@ -181,6 +199,27 @@ class Outbox:
         for stored, head in heads.values():
             if stored is not None:
                 await uow.replace(OUTBOX_STREAMS, {**stored, **head})
+
+
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & (2**128 - 1)
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def event_ids(count: int) -> list[str]:
+    """``count`` new ``str(uuid.uuid4())``s from one read of the system's randomness (the
+    same bits set as ``uuid.UUID(version=4)`` sets; a fifth of the time per id)."""
+    raw = os.urandom(16 * count)
+    ids = []
+    for at in range(0, 16 * count, 16):
+        h = f"{int.from_bytes(raw[at : at + 16]) & _V4_CLEAR | _V4_SET:032x}"
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
+
+
+@cache
+def _type_facts(model: type[Event]) -> tuple[str, str]:
+    """The CloudEvents type and dataschema of an event class (as ``envelope_for`` sets them)."""
+    return model.ce_type(), dataschema_of(model)
 
 
 def _stream_id(event: Event) -> str:
