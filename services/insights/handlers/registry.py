@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any
 
@@ -40,11 +39,17 @@ def domain_time(event: Any, meta: EnvelopeAttributes) -> datetime:
     return meta.time
 
 
-@functools.cache
 def _time_fields(event_type: type[BaseModel]) -> tuple[str, ...]:
     """The ``*_at`` fields of an event type, in order (iterating a model's every field per
     event cost more than the rest of ``domain_time``)."""
-    return tuple(name for name in event_type.model_fields if name.endswith("_at"))
+    found = _TIME_FIELDS.get(event_type)
+    if found is None:
+        found = tuple(name for name in event_type.model_fields if name.endswith("_at"))
+        _TIME_FIELDS[event_type] = found
+    return found
+
+
+_TIME_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
 async def count_enterprise_event(
