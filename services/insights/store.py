@@ -80,13 +80,14 @@ class CountRepository:
         for (key, delta), doc_id in zip(deltas, ids, strict=True):
             before = stored.get(doc_id)
             if before is None:
-                new.append(cell_document(key, delta))
+                new.append(cell_document(key, delta, doc_id))
             elif before[1] + delta == 0:
                 await self.tx.delete(COUNTS, doc_id)
             else:
                 # a cell's document is its key's fields, its value and its version: the same
                 # document ``replace`` would write from the stored one
-                changed.append({**cell_document(key, before[1] + delta), "version": before[0]})
+                value = before[1] + delta
+                changed.append({**cell_document(key, value, doc_id), "version": before[0]})
         if changed:
             await self.tx.replace_many(COUNTS, changed)
         if new:

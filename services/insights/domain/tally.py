@@ -68,11 +68,12 @@ def cell_id(key: CellKey) -> str:
     return f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}"
 
 
-def cell_document(key: CellKey, value: int) -> dict[str, object]:
-    """The ``counts`` document of the cell ``key`` holding ``value``."""
+def cell_document(key: CellKey, value: int, doc_id: str | None = None) -> dict[str, object]:
+    """The ``counts`` document of the cell ``key`` holding ``value`` (``doc_id``: its
+    ``cell_id`` if the caller has it already)."""
     indicator, fiscal_year, month, province, regency, dimension = key
     return {
-        "id": f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}",
+        "id": doc_id or f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}",
         "indicator": indicator,
         "fiscal_year": fiscal_year,
         "month": month,
