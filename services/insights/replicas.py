@@ -178,7 +178,12 @@ class ReplicaView[M: Replicated]:
                 f" sequence {meta.sequence}, but the replica has applied {applied}: events"
                 f" {applied + 1}..{meta.sequence - 1} are missing"
             )
-        new = change(current).model_copy(update={"sequence": meta.sequence})
+        new = change(current)
+        if new is current:  # nothing changed: a copy all the same, ``current`` is ``before``
+            new = new.model_copy()
+        # ``new`` is this event's own model: its sequence is set in place, not by one more
+        # pydantic copy per event
+        new.sequence = meta.sequence
         self._current[meta.subject] = new
         self._changed.add(meta.subject)
         return current, new

@@ -16,6 +16,8 @@ TOTAL = NONE
 
 def part(value: str | None) -> str:
     """A key part: ``-`` for none; ``|`` (the id separator) never appears inside a part."""
+    if type(value) is str and value and "|" not in value:  # the usual case, ~5x cheaper
+        return value
     return NONE if value is None or value == "" else str(value).replace("|", "/")
 
 
@@ -66,11 +68,12 @@ def cell_id(key: CellKey) -> str:
     return f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}"
 
 
-def cell_document(key: CellKey, value: int) -> dict[str, object]:
-    """The ``counts`` document of the cell ``key`` holding ``value``."""
+def cell_document(key: CellKey, value: int, doc_id: str | None = None) -> dict[str, object]:
+    """The ``counts`` document of the cell ``key`` holding ``value`` (``doc_id``: its
+    ``cell_id`` if the caller has it already)."""
     indicator, fiscal_year, month, province, regency, dimension = key
     return {
-        "id": f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}",
+        "id": doc_id or f"{indicator}|{fiscal_year}|{month}|{province}|{regency}|{dimension}",
         "indicator": indicator,
         "fiscal_year": fiscal_year,
         "month": month,
@@ -97,6 +100,10 @@ class Tally:
     """Deltas per cell, summed in memory."""
 
     sums: dict[CellKey, int] = field(default_factory=dict)
+    # An event's cells share its time: (year, month) of the last time seen, by identity
+    # (``astimezone`` is the dearest step of ``add``).
+    _last_at: date | datetime | None = field(default=None, repr=False, compare=False)
+    _last_month: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
 
     @property
     def deltas(self) -> dict[Cell, int]:
@@ -114,12 +121,19 @@ class Tally:
     ) -> None:
         if amount == 0:
             return
-        local = at.astimezone(REPORTING_TIME) if isinstance(at, datetime) else at
-        year, month, where, where_regency = local.year, local.month, part(province), part(regency)
+        if at is self._last_at:
+            year, month = self._last_month
+        else:
+            local = at.astimezone(REPORTING_TIME) if isinstance(at, datetime) else at
+            year, month = self._last_month = (local.year, local.month)
+            self._last_at = at
+        where, where_regency = part(province), part(regency)
         sums = self.sums
         key: CellKey = (indicator, year, month, where, where_regency, TOTAL)
         sums[key] = sums.get(key, 0) + amount
-        for name, value in (dimensions or {}).items():
+        if not dimensions:
+            return
+        for name, value in dimensions.items():
             if value is not None:
                 key = (indicator, year, month, where, where_regency, f"{name}:{part(value)}")
                 sums[key] = sums.get(key, 0) + amount

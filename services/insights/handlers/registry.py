@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import (
     EnterpriseClassChanged,
@@ -28,12 +30,26 @@ MEMBER_INDICATOR = {"vocational_school": "linkmatch.smk", "company": "linkmatch.
 
 
 def domain_time(event: Any, meta: EnvelopeAttributes) -> datetime:
-    """When the event happened in the domain: its ``*_at`` field (an event type without one,
-    e.g. added to the topic later: when it was published)."""
-    for name, value in event:
-        if name.endswith("_at") and isinstance(value, datetime):
+    """When the event happened in the domain: its first ``*_at`` field holding a time (an
+    event type without one, e.g. added to the topic later: when it was published)."""
+    for name in _time_fields(type(event)):
+        value = getattr(event, name)
+        if isinstance(value, datetime):
             return value
     return meta.time
+
+
+def _time_fields(event_type: type[BaseModel]) -> tuple[str, ...]:
+    """The ``*_at`` fields of an event type, in order (iterating a model's every field per
+    event cost more than the rest of ``domain_time``)."""
+    found = _TIME_FIELDS.get(event_type)
+    if found is None:
+        found = tuple(name for name in event_type.model_fields if name.endswith("_at"))
+        _TIME_FIELDS[event_type] = found
+    return found
+
+
+_TIME_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
 async def count_enterprise_event(

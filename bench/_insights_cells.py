@@ -1,0 +1,118 @@
+"""What writing insights' count cells costs in SQLite, per cell, in the store's layout today
+(a JSON document, an expression index of 7 ``json_extract`` and one of 3) against a table of
+real columns, and against one keyed by the cell itself with an upsert that adds the delta
+(no read before the write). The cells are those the bench's event mix touches, batch by batch
+(``bench/_insights_alone.py``'s batches of 5,000), each new cell written once:
+
+    python -m bench._insights_cells
+
+It measures layouts the store port does not offer (docs/performance.md, "Insights
+consumers"): raw ``sqlite3`` here, the service never does this."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import _insights_alone
+from services.insights.domain.tally import CellKey, Tally, cell_document
+from services.insights.store import CountRepository
+
+FIELDS = ("indicator", "dimension", "fiscal_year", "month", "province", "regency", "value")
+INSERT_DOC = "INSERT INTO t (id, version, doc) VALUES (?, 1, ?)"
+DOC_TABLE = [
+    "CREATE TABLE t (id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)",
+    "CREATE INDEX i1 ON t ({})".format(",".join(f"json_extract(doc,'$.{f}')" for f in FIELDS)),
+    "CREATE INDEX i2 ON t (json_extract(doc,'$.indicator'), json_extract(doc,'$.province'),"
+    " json_extract(doc,'$.fiscal_year'))",
+]
+COLUMNS = "indicator TEXT, fiscal_year INT, month INT, province TEXT, regency TEXT, dimension TEXT"
+COLUMN_TABLE = [
+    f"CREATE TABLE t (id TEXT PRIMARY KEY, {COLUMNS}, value INT, version INT)",
+    f"CREATE INDEX i1 ON t ({', '.join(FIELDS)})",
+    "CREATE INDEX i2 ON t (indicator, province, fiscal_year)",
+]
+KEYED_TABLE = [
+    f"CREATE TABLE t ({COLUMNS}, value INT, version INT, PRIMARY KEY"
+    " (indicator, dimension, fiscal_year, month, province, regency)) WITHOUT ROWID",
+    "CREATE INDEX i2 ON t (indicator, province, fiscal_year)",
+]
+UPSERT = (
+    "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE"
+    " SET value = value + excluded.value, version = version + 1"
+)
+
+type Rows = Callable[[list[tuple[CellKey, int]]], list[tuple[Any, ...]]]
+
+
+def _documents(cells: list[tuple[CellKey, int]]) -> list[tuple[Any, ...]]:
+    return [
+        (doc["id"], orjson.dumps({**doc, "version": 1}).decode())
+        for doc in (cell_document(key, value) for key, value in cells)
+    ]
+
+
+def _columns(cells: list[tuple[CellKey, int]]) -> list[tuple[Any, ...]]:
+    return [(cell_document(key, value)["id"], *key, value, 1) for key, value in cells]
+
+
+def _keyed(cells: list[tuple[CellKey, int]]) -> list[tuple[Any, ...]]:
+    return [(*key, value) for key, value in cells]
+
+
+def measure(label: str, ddl: list[str], rows: Rows, sql: str, batches: list[Any]) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        conn = sqlite3.connect(Path(workdir) / "cells.db", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536"):
+            conn.execute(f"PRAGMA {pragma}")
+        for statement in ddl:
+            conn.execute(statement)
+        seen: set[CellKey] = set()
+        cpu, written = 0.0, 0
+        for batch in batches:
+            fresh = [(k, v) for k, v in batch if k not in seen]  # the store's path: new cells
+            seen.update(k for k, _ in fresh)
+            started = time.process_time()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(sql, rows(fresh))
+            conn.execute("COMMIT")
+            cpu += time.process_time() - started
+            written += len(fresh)
+        conn.close()
+    print(f"{label}: {cpu / written * 1e6:.2f} us per new cell ({written:,} cells)")
+
+
+def touched_cells() -> list[list[tuple[CellKey, int]]]:
+    """Each batch's cells, as the real consumer counts them (``_insights_alone``'s run)."""
+    batches: list[list[tuple[CellKey, int]]] = []
+    apply = CountRepository.apply
+
+    async def recorded(self: CountRepository, tally: Tally) -> None:
+        batches.append(tally.changed())
+        await apply(self, tally)
+
+    CountRepository.apply = recorded  # type: ignore[method-assign]
+    try:
+        asyncio.run(_insights_alone.run(5000, None))
+    finally:
+        CountRepository.apply = apply  # type: ignore[method-assign]
+    return batches
+
+
+def main() -> None:
+    batches = touched_cells()
+    measure("JSON documents, 2 expression indexes", DOC_TABLE, _documents, INSERT_DOC, batches)
+    columns_insert = "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    measure("real columns, same 2 indexes", COLUMN_TABLE, _columns, columns_insert, batches)
+    measure("keyed by the cell, upsert (no read)", KEYED_TABLE, _keyed, UPSERT, batches)
+
+
+if __name__ == "__main__":
+    main()
