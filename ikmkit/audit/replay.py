@@ -38,7 +38,7 @@ DEFAULT_WORKERS = 3
 PARALLEL_FROM = 100_000
 """Below this many records one process is as fast: starting the workers costs ~0.5-2 s."""
 
-CHUNK = 500
+CHUNK = 100
 """Records verified between two yields to the event loop (keeps fetching overlapped)."""
 
 Progress = Callable[[int, int], None]
