@@ -43,10 +43,17 @@ def quick_canonical(payload: bytes) -> bool:
     if not payload.isascii() and _BEYOND_BMP.search(payload):
         return False
     try:
-        value = from_json(payload, allow_inf_nan=False, cache_strings=False)
+        value = from_json(payload, allow_inf_nan=False, cache_strings="keys")
     except ValueError:
         return False
-    if not _plain(value):
+    if type(value) is dict:  # an event's payload: the object's level inlined (per-record cost)
+        keys = list(value)
+        if keys != sorted(keys):
+            return False
+        members = value.values()
+        if not _SIMPLE.issuperset(map(type, members)) and not all(map(_plain_leaf, members)):
+            return False
+    elif not _plain(value):
         return False
     try:
         return bool(to_json(value) == payload)

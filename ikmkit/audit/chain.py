@@ -28,10 +28,11 @@ from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
 from contracts.chain import link_holds
-from ikmkit.audit.canonical import payload_is_canonical
+from ikmkit.audit.canonical import quick_canonical
 from ikmkit.audit.chain_body import (
     KNOWN_CANONS,
     NEEDS_ESCAPE,
+    chain_fields,
     fast_chain_body,
     headers_text,
     plain_chain_body,
@@ -47,6 +48,7 @@ SignatureCheck = Callable[[str, str, str], bool]
 """(public key, digest, signature) -> valid?"""
 
 _GENESIS = ce.GENESIS_HASH.encode()
+_sha256 = hashlib.sha256
 _MODELS: dict[bytes, type[Event]] = {t.encode(): m for t, m in EVENTS_BY_TYPE.items()}
 _REQUIRED = (ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
 _REQUIRED_SET = frozenset(_REQUIRED)
@@ -255,25 +257,22 @@ class ChainVerifier:
     ) -> type[Event] | None:
         """``check_all``'s fast path: the record's contract if it is chained, None to fall
         back. A canonical payload's contract check is left to ``_validate_together``."""
-        raw = dict(record.headers)
+        fields = chain_fields(record.headers)
+        if fields is None:
+            return None
+        id_, source, subject, time, type_, sequence_bytes, claimed, canon, region = fields
         try:
-            id_, source, subject, time, type_ = (
-                raw[ce.H_ID], raw[ce.H_SOURCE], raw[ce.H_SUBJECT], raw[ce.H_TIME],
-                raw[ce.H_TYPE],
-            )  # fmt: skip
-            sequence_bytes, claimed = raw[ce.H_SEQUENCE], raw[ce.H_HASH]
             model = _MODELS[type_]
             # bytes.isdigit is ASCII digits only: "+2", " 2", "2_0" parse as int but fall back
             plain = sequence_bytes.lstrip(b"0") if sequence_bytes.isdigit() else b""
             sequence = int(sequence_bytes)
             datetime.fromisoformat(time.decode())
-            region = raw.get(ce.H_REGION)
             joined = b"".join((id_, source, subject, time, type_, region or b""))
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
         stream = self._streams.get((record.topic, subject)) or self._new_stream(record, subject)
         previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1)
-        canon = raw.get(ce.H_HASHCANON)
+        payload = record.value or b""
         if (
             sequence != stream.max_sequence + 1
             or previous is None
@@ -283,13 +282,11 @@ class ChainVerifier:
             or record.key != subject
             or not joined.isascii()
             or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
+            or (canon is not None and not quick_canonical(payload))
         ):
-            return None
-        payload = record.value or b""
-        if canon is not None and not payload_is_canonical(payload):
-            return None
+            return None  # what the quick check cannot vouch for, ``check`` decides exactly
         body = plain_chain_body(payload, id_, source, subject, time, type_, region, plain)
-        if hashlib.sha256(previous + body).hexdigest().encode() != claimed:
+        if _sha256(previous + body).hexdigest().encode() != claimed:
             return None
         if canon is None:  # not parsed alone yet: validate it alone
             try:
@@ -298,23 +295,17 @@ class ChainVerifier:
                 return None
         else:
             unvalidated.setdefault(model, []).append(record)
-        return self._accept_next_event(stream, model, sequence, claimed)
+        self.events_checked += 1
+        stream.hashes[sequence] = claimed
+        stream.max_sequence = sequence
+        stream.selected = True
+        return model
 
     def _new_stream(self, record: Record, subject: bytes) -> Stream:
         """A stream met for the first time (kept even if its first record falls back)."""
         stream = Stream(record.topic, subject.decode("utf-8", "replace"), record.partition)
         self._streams[(record.topic, subject)] = stream
         return stream
-
-    def _accept_next_event(
-        self, stream: Stream, model: type[Event], sequence: int, claimed: bytes
-    ) -> type[Event]:
-        """Extend a stream with a correctly chained event."""
-        self.events_checked += 1
-        stream.hashes[sequence] = claimed
-        stream.max_sequence = sequence
-        stream.selected = True
-        return model
 
     def finish(self, truncated: frozenset[tuple[str, int]] = frozenset()) -> list[Finding]:
         """Gaps of every selected stream; returns all findings.

@@ -7,6 +7,8 @@ where the RFC 8785 and the legacy canonical JSON of the attributes are the same 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from contracts import envelope as ce
 from contracts.chain import CANON_RFC8785, chain_attributes, spliced_body
 from ikmkit.audit.canonical import payload_is_canonical
@@ -81,3 +83,45 @@ def plain_chain_body(
             b'","type":"', type_, b'"}',
         )
     )  # fmt: skip
+
+
+_PLATFORM = (
+    ce.H_SPECVERSION, ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT, ce.H_SEQUENCE,
+    ce.H_HASH, ce.H_CONTENT_TYPE, ce.H_DATASCHEMA, ce.H_HASHCANON, ce.H_REGION,
+)  # fmt: skip
+_PLATFORM_TAILS = frozenset(
+    ((), (ce.H_TRACEPARENT,), (ce.H_SIGNATURE,), (ce.H_SIGNATURE, ce.H_TRACEPARENT))
+)
+
+ChainFields = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes | None, bytes | None]
+"""(id, source, subject, time, type, sequence, hash, hashcanon, region) header values."""
+
+
+def chain_fields(headers: Sequence[tuple[str, bytes]]) -> ChainFields | None:
+    """The chain's header values, as ``dict(headers)`` gives them; None if one is absent.
+
+    The platform writes a regional event's headers in one order (``contracts.codec.to_headers``):
+    unpacking that layout costs two thirds of building a dict of every header, and replay
+    speed is per-record Python work. Any other layout takes the dict.
+    """
+    try:
+        (k0, _), (k1, id_), (k2, type_), (k3, source), (k4, time), (k5, subject), \
+            (k6, sequence), (k7, claimed), (k8, _), (k9, _), (k10, canon), (k11, region), \
+            *tail = headers  # fmt: skip
+    except (TypeError, ValueError):
+        return _fields_of(dict(headers))
+    if (k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11) != _PLATFORM or (
+        tail and tuple(name for name, _ in tail) not in _PLATFORM_TAILS
+    ):
+        return _fields_of(dict(headers))
+    return id_, source, subject, time, type_, sequence, claimed, canon, region
+
+
+def _fields_of(raw: dict[str, bytes]) -> ChainFields | None:
+    try:
+        return (
+            raw[ce.H_ID], raw[ce.H_SOURCE], raw[ce.H_SUBJECT], raw[ce.H_TIME], raw[ce.H_TYPE],
+            raw[ce.H_SEQUENCE], raw[ce.H_HASH], raw.get(ce.H_HASHCANON), raw.get(ce.H_REGION),
+        )  # fmt: skip
+    except KeyError:
+        return None

@@ -15,6 +15,10 @@ from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
 from ikmkit.messaging.consumer import Record
 from ikmkit.messaging.kafka_security import kafka_client_options
 
+PARTITION_FETCH_BYTES = 8 * 1024 * 1024
+FETCH_BYTES = 16 * 1024 * 1024
+"""A fetch response is decoded whole (``batches``): this bounds the records held at once."""
+
 
 class LogReader:
     """Reads topics from the beginning to the end offsets seen at ``open``, group-less."""
@@ -24,10 +28,15 @@ class LogReader:
         bootstrap_servers: str,
         topics: Sequence[str] | None = None,
         *,
-        max_records: int = 5000,
+        max_records: int | None = None,
         shard: tuple[int, int] | None = None,
     ) -> None:
-        """``shard=(i, n)``: only every n-th partition from the i-th (parallel replay)."""
+        """``shard=(i, n)``: only every n-th partition from the i-th (parallel replay).
+
+        ``max_records=None`` takes each fetch response whole: aiokafka asks for a
+        partition again only once its buffer is empty, so the next fetch is in flight
+        while the caller works on this one (a cap leaves the broker idle meanwhile).
+        """
         self._shard = shard
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -35,8 +44,8 @@ class LogReader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="ikm-audit",
-            fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=FETCH_BYTES,
+            max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
             **kafka_client_options(),
         )
         self._requested = list(topics) if topics else None

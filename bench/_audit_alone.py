@@ -1,0 +1,96 @@
+"""The audit verifier alone (no Kafka): the audit bench's platform events (the registry's
+outbox stamps and chains them, the relay's ``row_message`` makes the records) through
+``ChainVerifier.check_all`` in per-partition batches, as the replay feeds it. Reports CPU
+time per record (steadier than wall time on a shared machine). For profiling the
+verification half of ``bench/audit.py``:
+
+    python -m bench._audit_alone [--profile out.prof] [--events 100000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bench.audit import AGGREGATES, PARTITIONS, _Rows
+from contracts.registry import EnterpriseVerified
+from ikmkit.audit.chain import ChainVerifier
+from ikmkit.messaging.outbox import Outbox, row_message
+
+TOPIC = "ikm.bench.auditalone.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+async def records(events: int) -> list[list[Record]]:
+    """Per partition, the records in offset order (partition chosen by key, as a producer)."""
+    outbox, rows = Outbox("/ikm/registry"), _Rows()
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    parts: list[list[Record]] = [[] for _ in range(PARTITIONS)]
+    for start in range(0, events, AGGREGATES):
+        batch = [
+            EnterpriseVerified(
+                nib=f"{1_000_000_000_000 + n % AGGREGATES}",
+                province="34",
+                verified_by=f"officer-{n}",
+                verified_at=at + timedelta(seconds=n),
+            )
+            for n in range(start, min(start + AGGREGATES, events))
+        ]
+        rows.outbox.clear()
+        await outbox.add_many(rows, batch)  # type: ignore[arg-type]
+        for row in rows.outbox:
+            message = row_message({**row, "topic": TOPIC})
+            index = zlib.crc32(message.key) % PARTITIONS
+            part = parts[index]
+            part.append(
+                Record(TOPIC, index, len(part), message.key, message.value, message.headers)
+            )
+    return parts
+
+
+def verify(parts: list[list[Record]], batch: int) -> float:
+    """CPU seconds to verify every partition in batches of ``batch`` records."""
+    verifier = ChainVerifier()
+    cpu = time.process_time()
+    for part in parts:
+        for start in range(0, len(part), batch):
+            verifier.check_all(part[start : start + batch])
+    cpu = time.process_time() - cpu
+    findings = verifier.finish()
+    assert not findings, findings[:3]
+    return cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile")
+    args = parser.parse_args()
+    parts = asyncio.run(records(args.events))
+    total = sum(len(p) for p in parts)
+    for _ in range(args.rounds):
+        print(f"{total:,} records: cpu {verify(parts, args.batch) / total * 1e6:.2f} us/record")
+    if args.profile:
+        profiler = cProfile.Profile(time.process_time)
+        profiler.runcall(verify, parts, args.batch)
+        profiler.dump_stats(args.profile)
+
+
+if __name__ == "__main__":
+    main()
