@@ -92,7 +92,7 @@ def start_service(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``uvicorn <app> --factory`` as its own process (``LOOP``, httptools); its URL once ready."""
     port = free_port()
-    name = app.split(".")[1]
+    name = app.split(":")[0].split(".")[1].strip("_")
     environment = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -120,6 +120,9 @@ def start_service(
         time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"{name} did not become ready; see {workdir / f'{name}.log'}")
+
+
+PEER_APP = "bench._crud_peer:create_app"
 
 
 def _start_registry(kafka: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -269,30 +272,45 @@ async def _published_nibs(kafka: str, topic: str, tags: tuple[str, ...]) -> set[
 
 
 def bench_http(kafka: str, workdir: Path) -> list[Figure]:
+    """wrk against the registry and, in the same run, against the typical CRUD peer."""
     process, url = _start_registry(kafka, workdir)
+    peer, peer_url = start_service(PEER_APP, kafka, workdir)
     token = issue_token(DEV_JWT_SECRET, subject="bench", role="ministry")
     use_wrk = shutil.which("wrk") is not None
     run = f"{random.randrange(1000):03d}"  # NIBs of this run start with 7<run> or 8<run>
     warm_up, measured = f"7{run}", f"8{run}"
     try:
         _warm_up(url, token, warm_up, use_wrk, workdir)
+        _warm_up(peer_url, token, warm_up, use_wrk, workdir)
+        peer_before = _peer_stored(peer_url)
+        # The peer first: the registry's relay drains after its load, not during the peer's.
+        peer_load = _measured_load(peer_url, token, measured, use_wrk, workdir)
+        peer_stored = _peer_stored(peer_url) - peer_before
         stored_before = _stored_enterprises(url, token)
         load = _measured_load(url, token, measured, use_wrk, workdir)
         drain = _wait_for_outbox(url)
         stored = _stored_enterprises(url, token) - stored_before
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        for each in (process, peer):
+            each.terminate()
+            each.wait(timeout=15)
     published = len(asyncio.run(_published_nibs(kafka, ENTERPRISE_TOPIC, (measured,))))
-    print(
-        f"registry HTTP load generator: {load.generator}; {load.requests} requests in"
-        f" {load.seconds:.1f}s, {load.failures} failed; {stored} enterprises stored,"
-        f" {published} of them published to Kafka; latency ms {load.latency_ms}"
-    )
+    for who, each, count in (("registry", load, stored), ("CRUD peer", peer_load, peer_stored)):
+        print(
+            f"{who} HTTP load generator: {each.generator}; {each.requests} requests in"
+            f" {each.seconds:.1f}s, {each.failures} failed; {count} stored;"
+            f" latency ms {each.latency_ms}"
+        )
+    print(f"registry: {published} of {stored} published to Kafka")
     # wrk stops counting at its deadline with up to one request per connection in flight;
     # the server may still store those.
     in_flight = WRK_CONNECTIONS if use_wrk else 0
-    return _http_figures(load, stored, published, drain, in_flight)
+    figures = _http_figures(load, stored, published, drain, in_flight)
+    return figures + _peer_figures(load, peer_load, peer_stored, in_flight)
+
+
+def _peer_stored(url: str) -> int:
+    return int(httpx.get(f"{url}/readyz", timeout=60).json()["enterprises_total"])
 
 
 def _warm_up(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> None:
@@ -308,12 +326,17 @@ def _measured_load(url: str, token: str, tag: str, use_wrk: bool, workdir: Path)
     return _httpx_load(url, token, tag)
 
 
+def _rate(load: LoadResult) -> float:
+    return (load.requests - load.failures) / load.seconds
+
+
 def _http_figures(
     load: LoadResult, stored: int, published: int, drain: float, in_flight: int
 ) -> list[Figure]:
     succeeded = load.requests - load.failures
-    rate = succeeded / load.seconds
+    rate = _rate(load)
     real = succeeded <= stored <= succeeded + in_flight
+    p50, p99 = load.latency_ms.get("p50"), load.latency_ms.get("p99")
     figures = [
         Figure(
             "registry", f"HTTP registrations (1 process, SQLite; {load.generator})", rate, "req/s",
@@ -327,10 +350,33 @@ def _http_figures(
                f"/ {stored} stored", target="all", met=published == stored),
         Figure("registry", "outbox drained to Kafka after load", drain, "s"),
     ]  # fmt: skip
+    if p50 is not None and p99 is not None:
+        figures += [
+            Figure("registry", "HTTP registration latency p50", p50, "ms"),
+            Figure("registry", "HTTP registration latency p99", p99, "ms"),
+            Figure("registry", "HTTP registration p99 / p50", p99 / p50, "x",
+                   target="< 4 (no stalls)", met=p99 < 4 * p50),
+        ]  # fmt: skip
+    return figures
+
+
+def _peer_figures(
+    load: LoadResult, peer: LoadResult, peer_stored: int, in_flight: int
+) -> list[Figure]:
+    """The typical CRUD peer beside the registry (same run, same wrk script and document)."""
+    succeeded = peer.requests - peer.failures
+    real = succeeded <= peer_stored <= succeeded + in_flight and peer.failures == 0
+    ratio = _rate(load) / _rate(peer)
+    figures = [
+        Figure("registry", "typical CRUD peer (FastAPI + SQLite commit, no outbox)", _rate(peer),
+               "req/s", target="stored = counted, 0 failed", met=real),
+        Figure("registry", "registry / CRUD peer throughput", ratio, "x",
+               target=">= 1 (as fast as the peer)", met=ratio >= 1),
+    ]  # fmt: skip
     figures += [
-        Figure("registry", f"HTTP registration latency {name}", value, "ms")
-        for name, value in load.latency_ms.items()
-        if name in ("p50", "p99")
+        Figure("registry", f"typical CRUD peer latency {name}", peer.latency_ms[name], "ms")
+        for name in ("p50", "p99")
+        if name in peer.latency_ms
     ]
     return figures
 
