@@ -11,16 +11,13 @@ are checked afterwards: every registration counted must be stored and published 
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench._enterprises import enterprise_import_rows, enterprise_row
 from bench._import_handler import handler_seconds
+from bench._wrk import WRK_CONNECTIONS, WRK_SECONDS, LoadResult, process_cpu, wrk_load
 from bench.common import Figure
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import free_port
@@ -92,7 +90,7 @@ def start_service(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``uvicorn <app> --factory`` as its own process (``LOOP``, httptools); its URL once ready."""
     port = free_port()
-    name = app.split(":")[0].split(".")[1].strip("_")
+    name = app.split(":", maxsplit=1)[0].split(".")[1].strip("_")
     environment = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -138,84 +136,6 @@ def _wait_for_outbox(url: str, timeout: float = 120) -> float:
             break
         time.sleep(0.2)
     return time.perf_counter() - started
-
-
-# --- load from wrk ------------------------------------------------------------------------
-
-WRK_SECONDS = 20
-WRK_THREADS = 2
-WRK_CONNECTIONS = 64
-
-_WRK_SCRIPT = """
--- Every request registers a new enterprise: NIB = run tag (4), thread (1), counter (8).
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-local counter = 0
-local body = '%(body)s'
-local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}
-request = function()
-  counter = counter + 1
-  local nib = string.format("%(tag)s%%d%%08d", tid, counter)
-  return wrk.format("POST", "/enterprises", headers, (string.gsub(body, "NIB", nib, 1)))
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "WRK requests=%%d duration_us=%%d non2xx=%%d connect=%%d read=%%d write=%%d timeout=%%d" ..
-    " mean_us=%%.0f p50_us=%%d p99_us=%%d max_us=%%d\\n",
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency.mean, latency:percentile(50), latency:percentile(99), latency.max))
-end
-"""
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    generator: str
-    requests: int
-    failures: int
-    seconds: float
-    latency_ms: dict[str, float]
-
-
-def _wrk_script(token: str, tag: str) -> str:
-    body = {**json_body(7, tag), "nib": "NIB"}
-    return _WRK_SCRIPT % {"body": json.dumps(body), "token": token, "tag": tag}
-
-
-def _wrk_load(url: str, token: str, tag: str, seconds: int, workdir: Path) -> LoadResult:
-    script = workdir / f"register-{tag}.lua"
-    script.write_text(_wrk_script(token, tag))
-    # A generous timeout: a slow response is latency to report, not a failed registration.
-    command = [
-        "wrk",
-        f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-    ]
-    command += ["--script", str(script)]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
-    match = re.search(r"^WRK (.*)$", out, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    stats = {k: float(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
-    failures = sum(stats[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
-    if failures:
-        print(f"wrk errors: {match.group(1)}")
-    return LoadResult(
-        "wrk",
-        int(stats["requests"]),
-        int(failures),
-        stats["duration_us"] / 1e6,
-        {k: stats[f"{k}_us"] / 1000 for k in ("mean", "p50", "p99", "max")},
-    )
 
 
 # --- load from httpx client processes -----------------------------------------------------
@@ -284,11 +204,15 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
         _warm_up(peer_url, token, warm_up, use_wrk, workdir)
         peer_before = _peer_stored(peer_url)
         # The peer first: the registry's relay drains after its load, not during the peer's.
+        peer_cpu = process_cpu(peer.pid)
         peer_load = _measured_load(peer_url, token, measured, use_wrk, workdir)
+        peer_cpu = process_cpu(peer.pid) - peer_cpu
         peer_stored = _peer_stored(peer_url) - peer_before
         stored_before = _stored_enterprises(url, token)
+        cpu = process_cpu(process.pid)
         load = _measured_load(url, token, measured, use_wrk, workdir)
         drain = _wait_for_outbox(url)
+        cpu = process_cpu(process.pid) - cpu  # the relay's drain included
         stored = _stored_enterprises(url, token) - stored_before
     finally:
         for each in (process, peer):
@@ -306,7 +230,8 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
     # the server may still store those.
     in_flight = WRK_CONNECTIONS if use_wrk else 0
     figures = _http_figures(load, stored, published, drain, in_flight)
-    return figures + _peer_figures(load, peer_load, peer_stored, in_flight)
+    cpu_ms = (cpu * 1000 / stored, peer_cpu * 1000 / peer_stored)
+    return figures + _peer_figures(load, peer_load, peer_stored, in_flight, cpu_ms)
 
 
 def _peer_stored(url: str) -> int:
@@ -315,14 +240,14 @@ def _peer_stored(url: str) -> int:
 
 def _warm_up(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> None:
     if use_wrk:
-        _wrk_load(url, token, tag, 3, workdir)
+        wrk_load(url, json_body(7, tag), token, tag, 3, workdir)
     else:
         asyncio.run(_client_load(url, token, 0, 500, tag))
 
 
 def _measured_load(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> LoadResult:
     if use_wrk:
-        return _wrk_load(url, token, tag, WRK_SECONDS, workdir)
+        return wrk_load(url, json_body(7, tag), token, tag, WRK_SECONDS, workdir)
     return _httpx_load(url, token, tag)
 
 
@@ -361,9 +286,14 @@ def _http_figures(
 
 
 def _peer_figures(
-    load: LoadResult, peer: LoadResult, peer_stored: int, in_flight: int
+    load: LoadResult,
+    peer: LoadResult,
+    peer_stored: int,
+    in_flight: int,
+    cpu_ms: tuple[float, float],
 ) -> list[Figure]:
-    """The typical CRUD peer beside the registry (same run, same wrk script and document)."""
+    """The typical CRUD peer beside the registry (same run, same wrk script and document),
+    and the server CPU per request of each (the figure the machine's other load barely moves)."""
     succeeded = peer.requests - peer.failures
     real = succeeded <= peer_stored <= succeeded + in_flight and peer.failures == 0
     ratio = _rate(load) / _rate(peer)
@@ -378,6 +308,10 @@ def _peer_figures(
         for name in ("p50", "p99")
         if name in peer.latency_ms
     ]
+    figures.append(
+        Figure("registry", "server CPU per registration (relay included)", cpu_ms[0], "ms")
+    )
+    figures.append(Figure("registry", "server CPU per CRUD peer request", cpu_ms[1], "ms"))
     return figures
 
 
