@@ -1,4 +1,5 @@
-"""wrk, the C load generator, against one service process: every request a new enterprise.
+"""Load against one service process, every request a new enterprise: wrk (the C load
+generator, closed loop, for saturation) and an open-loop generator (a fixed arrival rate).
 
 The Lua script gives each request a fresh NIB (run tag, thread, counter) in the same JSON
 document, and reports wrk's own counts and latency percentiles on one line.
@@ -113,3 +114,27 @@ def wrk_load(
         {k: stats[f"{k}_us"] / 1000 for k in ("mean", "p50", "p99", "max")},
         cpu,
     )
+
+
+def open_loop_load(
+    url: str, token: str, tag: str, rate: float, seconds: float
+) -> tuple[float, float, int]:
+    """p50 and p99 (ms, from each request's scheduled send time) and the failures of ``rate``
+    registrations a second for ``seconds``, each sent on schedule whether or not the earlier
+    ones were answered (``bench.latency``'s generator; wrk cannot hold a rate)."""
+    import asyncio
+
+    from bench._latency_probes import LeanHttp
+    from bench.latency import _load, _percentiles
+
+    async def measure() -> tuple[float, float, int]:
+        http = LeanHttp(url, token)
+        await http.open(WRK_CONNECTIONS)
+        try:
+            phase = await _load(http, rate, seconds, tag, 0)
+        finally:
+            await http.close()
+        ms = _percentiles(phase.http_ms)
+        return ms["p50"], ms["p99"], sum(status not in (200, 201) for status in phase.statuses)
+
+    return asyncio.run(measure())

@@ -25,7 +25,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench._enterprises import enterprise_import_rows, enterprise_row
 from bench._import_handler import handler_seconds
-from bench._wrk import WRK_CONNECTIONS, WRK_SECONDS, LoadResult, process_cpu, wrk_load
+from bench._wrk import (
+    WRK_CONNECTIONS,
+    WRK_SECONDS,
+    LoadResult,
+    open_loop_load,
+    process_cpu,
+    wrk_load,
+)
 from bench.common import Figure
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import free_port
@@ -42,6 +49,9 @@ CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
+OPEN_LOOP_RATE = 1_000.0
+OPEN_LOOP_SECONDS = 5.0
+OPEN_LOOP_P99_MS = 50.0
 # The event loop the service processes run on (uvicorn --loop): asyncio, as the image and
 # `ikm dev up` run them; BENCH_LOOP=uvloop (with uvloop installed) shows its tail.
 LOOP = os.environ.get("BENCH_LOOP", "asyncio")
@@ -214,6 +224,8 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
         drain = _wait_for_outbox(url)
         cpu = process_cpu(process.pid) - cpu  # the relay's drain included
         stored = _stored_enterprises(url, token) - stored_before
+        rate, seconds = OPEN_LOOP_RATE, OPEN_LOOP_SECONDS
+        open_loop = [open_loop_load(u, token, f"9{run}", rate, seconds) for u in (url, peer_url)]
     finally:
         for each in (process, peer):
             each.terminate()
@@ -231,7 +243,22 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
     in_flight = WRK_CONNECTIONS if use_wrk else 0
     figures = _http_figures(load, stored, published, drain, in_flight)
     cpu_ms = (cpu * 1000 / stored, peer_cpu * 1000 / peer_stored)
-    return figures + _peer_figures(load, peer_load, peer_stored, in_flight, cpu_ms)
+    figures += _peer_figures(load, peer_load, peer_stored, in_flight, cpu_ms)
+    return figures + _open_loop_figures(*open_loop)
+
+
+def _open_loop_figures(
+    registry: tuple[float, float, int], peer: tuple[float, float, int]
+) -> list[Figure]:
+    name = f"open loop {OPEN_LOOP_RATE:,.0f} req/s"
+    return [
+        Figure("registry", f"HTTP registration {name}, p50", registry[0], "ms"),
+        Figure("registry", f"HTTP registration {name}, p99", registry[1], "ms",
+               target=f"< {OPEN_LOOP_P99_MS:.0f} ms, 0 failed",
+               met=registry[1] < OPEN_LOOP_P99_MS and registry[2] == 0),
+        Figure("registry", f"typical CRUD peer {name}, p50", peer[0], "ms"),
+        Figure("registry", f"typical CRUD peer {name}, p99", peer[1], "ms"),
+    ]  # fmt: skip
 
 
 def _peer_stored(url: str) -> int:
