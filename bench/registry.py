@@ -11,16 +11,13 @@ are checked afterwards: every registration counted must be stored and published 
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,6 +25,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench._enterprises import enterprise_import_rows, enterprise_row
 from bench._import_handler import handler_seconds
+from bench._wrk import (
+    WRK_CONNECTIONS,
+    WRK_SECONDS,
+    LoadResult,
+    open_loop_load,
+    process_cpu,
+    wrk_load,
+)
 from bench.common import Figure
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import free_port
@@ -44,6 +49,9 @@ CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
+OPEN_LOOP_RATE = 1_000.0
+OPEN_LOOP_SECONDS = 5.0
+OPEN_LOOP_P99_MS = 50.0
 # The event loop the service processes run on (uvicorn --loop): asyncio, as the image and
 # `ikm dev up` run them; BENCH_LOOP=uvloop (with uvloop installed) shows its tail.
 LOOP = os.environ.get("BENCH_LOOP", "asyncio")
@@ -92,7 +100,7 @@ def start_service(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``uvicorn <app> --factory`` as its own process (``LOOP``, httptools); its URL once ready."""
     port = free_port()
-    name = app.split(".")[1]
+    name = app.split(":", maxsplit=1)[0].split(".")[1].strip("_")
     environment = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -122,6 +130,9 @@ def start_service(
     raise RuntimeError(f"{name} did not become ready; see {workdir / f'{name}.log'}")
 
 
+PEER_APP = "bench._crud_peer:create_app"
+
+
 def _start_registry(kafka: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return start_service("services.registry.main:create_app", kafka, workdir)
 
@@ -135,84 +146,6 @@ def _wait_for_outbox(url: str, timeout: float = 120) -> float:
             break
         time.sleep(0.2)
     return time.perf_counter() - started
-
-
-# --- load from wrk ------------------------------------------------------------------------
-
-WRK_SECONDS = 20
-WRK_THREADS = 2
-WRK_CONNECTIONS = 64
-
-_WRK_SCRIPT = """
--- Every request registers a new enterprise: NIB = run tag (4), thread (1), counter (8).
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-local counter = 0
-local body = '%(body)s'
-local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}
-request = function()
-  counter = counter + 1
-  local nib = string.format("%(tag)s%%d%%08d", tid, counter)
-  return wrk.format("POST", "/enterprises", headers, (string.gsub(body, "NIB", nib, 1)))
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "WRK requests=%%d duration_us=%%d non2xx=%%d connect=%%d read=%%d write=%%d timeout=%%d" ..
-    " mean_us=%%.0f p50_us=%%d p99_us=%%d max_us=%%d\\n",
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency.mean, latency:percentile(50), latency:percentile(99), latency.max))
-end
-"""
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    generator: str
-    requests: int
-    failures: int
-    seconds: float
-    latency_ms: dict[str, float]
-
-
-def _wrk_script(token: str, tag: str) -> str:
-    body = {**json_body(7, tag), "nib": "NIB"}
-    return _WRK_SCRIPT % {"body": json.dumps(body), "token": token, "tag": tag}
-
-
-def _wrk_load(url: str, token: str, tag: str, seconds: int, workdir: Path) -> LoadResult:
-    script = workdir / f"register-{tag}.lua"
-    script.write_text(_wrk_script(token, tag))
-    # A generous timeout: a slow response is latency to report, not a failed registration.
-    command = [
-        "wrk",
-        f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-    ]
-    command += ["--script", str(script)]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
-    match = re.search(r"^WRK (.*)$", out, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    stats = {k: float(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
-    failures = sum(stats[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
-    if failures:
-        print(f"wrk errors: {match.group(1)}")
-    return LoadResult(
-        "wrk",
-        int(stats["requests"]),
-        int(failures),
-        stats["duration_us"] / 1e6,
-        {k: stats[f"{k}_us"] / 1000 for k in ("mean", "p50", "p99", "max")},
-    )
 
 
 # --- load from httpx client processes -----------------------------------------------------
@@ -269,51 +202,93 @@ async def _published_nibs(kafka: str, topic: str, tags: tuple[str, ...]) -> set[
 
 
 def bench_http(kafka: str, workdir: Path) -> list[Figure]:
+    """wrk against the registry and, in the same run, against the typical CRUD peer."""
     process, url = _start_registry(kafka, workdir)
+    peer, peer_url = start_service(PEER_APP, kafka, workdir)
     token = issue_token(DEV_JWT_SECRET, subject="bench", role="ministry")
     use_wrk = shutil.which("wrk") is not None
     run = f"{random.randrange(1000):03d}"  # NIBs of this run start with 7<run> or 8<run>
     warm_up, measured = f"7{run}", f"8{run}"
     try:
         _warm_up(url, token, warm_up, use_wrk, workdir)
+        _warm_up(peer_url, token, warm_up, use_wrk, workdir)
+        peer_before = _peer_stored(peer_url)
+        # The peer first: the registry's relay drains after its load, not during the peer's.
+        peer_cpu = process_cpu(peer.pid)
+        peer_load = _measured_load(peer_url, token, measured, use_wrk, workdir)
+        peer_cpu = process_cpu(peer.pid) - peer_cpu
+        peer_stored = _peer_stored(peer_url) - peer_before
         stored_before = _stored_enterprises(url, token)
+        cpu = process_cpu(process.pid)
         load = _measured_load(url, token, measured, use_wrk, workdir)
         drain = _wait_for_outbox(url)
+        cpu = process_cpu(process.pid) - cpu  # the relay's drain included
         stored = _stored_enterprises(url, token) - stored_before
+        rate, seconds = OPEN_LOOP_RATE, OPEN_LOOP_SECONDS
+        open_loop = [open_loop_load(u, token, f"9{run}", rate, seconds) for u in (url, peer_url)]
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        for each in (process, peer):
+            each.terminate()
+            each.wait(timeout=15)
     published = len(asyncio.run(_published_nibs(kafka, ENTERPRISE_TOPIC, (measured,))))
-    print(
-        f"registry HTTP load generator: {load.generator}; {load.requests} requests in"
-        f" {load.seconds:.1f}s, {load.failures} failed; {stored} enterprises stored,"
-        f" {published} of them published to Kafka; latency ms {load.latency_ms}"
-    )
+    for who, each, count in (("registry", load, stored), ("CRUD peer", peer_load, peer_stored)):
+        print(
+            f"{who} HTTP load generator: {each.generator}; {each.requests} requests in"
+            f" {each.seconds:.1f}s, {each.failures} failed; {count} stored;"
+            f" latency ms {each.latency_ms}"
+        )
+    print(f"registry: {published} of {stored} published to Kafka")
     # wrk stops counting at its deadline with up to one request per connection in flight;
     # the server may still store those.
     in_flight = WRK_CONNECTIONS if use_wrk else 0
-    return _http_figures(load, stored, published, drain, in_flight)
+    figures = _http_figures(load, stored, published, drain, in_flight)
+    cpu_ms = (cpu * 1000 / stored, peer_cpu * 1000 / peer_stored)
+    figures += _peer_figures(load, peer_load, peer_stored, in_flight, cpu_ms)
+    return figures + _open_loop_figures(*open_loop)
+
+
+def _open_loop_figures(
+    registry: tuple[float, float, int], peer: tuple[float, float, int]
+) -> list[Figure]:
+    name = f"open loop {OPEN_LOOP_RATE:,.0f} req/s"
+    return [
+        Figure("registry", f"HTTP registration {name}, p50", registry[0], "ms"),
+        Figure("registry", f"HTTP registration {name}, p99", registry[1], "ms",
+               target=f"< {OPEN_LOOP_P99_MS:.0f} ms, 0 failed",
+               met=registry[1] < OPEN_LOOP_P99_MS and registry[2] == 0),
+        Figure("registry", f"typical CRUD peer {name}, p50", peer[0], "ms"),
+        Figure("registry", f"typical CRUD peer {name}, p99", peer[1], "ms"),
+    ]  # fmt: skip
+
+
+def _peer_stored(url: str) -> int:
+    return int(httpx.get(f"{url}/readyz", timeout=60).json()["enterprises_total"])
 
 
 def _warm_up(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> None:
     if use_wrk:
-        _wrk_load(url, token, tag, 3, workdir)
+        wrk_load(url, json_body(7, tag), token, tag, 3, workdir)
     else:
         asyncio.run(_client_load(url, token, 0, 500, tag))
 
 
 def _measured_load(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> LoadResult:
     if use_wrk:
-        return _wrk_load(url, token, tag, WRK_SECONDS, workdir)
+        return wrk_load(url, json_body(7, tag), token, tag, WRK_SECONDS, workdir)
     return _httpx_load(url, token, tag)
+
+
+def _rate(load: LoadResult) -> float:
+    return (load.requests - load.failures) / load.seconds
 
 
 def _http_figures(
     load: LoadResult, stored: int, published: int, drain: float, in_flight: int
 ) -> list[Figure]:
     succeeded = load.requests - load.failures
-    rate = succeeded / load.seconds
+    rate = _rate(load)
     real = succeeded <= stored <= succeeded + in_flight
+    p50, p99 = load.latency_ms.get("p50"), load.latency_ms.get("p99")
     figures = [
         Figure(
             "registry", f"HTTP registrations (1 process, SQLite; {load.generator})", rate, "req/s",
@@ -327,11 +302,43 @@ def _http_figures(
                f"/ {stored} stored", target="all", met=published == stored),
         Figure("registry", "outbox drained to Kafka after load", drain, "s"),
     ]  # fmt: skip
+    if p50 is not None and p99 is not None:
+        figures += [
+            Figure("registry", "HTTP registration latency p50", p50, "ms"),
+            Figure("registry", "HTTP registration latency p99", p99, "ms"),
+            Figure("registry", "HTTP registration p99 / p50", p99 / p50, "x",
+                   target="< 4 (no stalls)", met=p99 < 4 * p50),
+        ]  # fmt: skip
+    return figures
+
+
+def _peer_figures(
+    load: LoadResult,
+    peer: LoadResult,
+    peer_stored: int,
+    in_flight: int,
+    cpu_ms: tuple[float, float],
+) -> list[Figure]:
+    """The typical CRUD peer beside the registry (same run, same wrk script and document),
+    and the server CPU per request of each (the figure the machine's other load barely moves)."""
+    succeeded = peer.requests - peer.failures
+    real = succeeded <= peer_stored <= succeeded + in_flight and peer.failures == 0
+    ratio = _rate(load) / _rate(peer)
+    figures = [
+        Figure("registry", "typical CRUD peer (FastAPI + SQLite commit, no outbox)", _rate(peer),
+               "req/s", target="stored = counted, 0 failed", met=real),
+        Figure("registry", "registry / CRUD peer throughput", ratio, "x",
+               target=">= 1 (as fast as the peer)", met=ratio >= 1),
+    ]  # fmt: skip
     figures += [
-        Figure("registry", f"HTTP registration latency {name}", value, "ms")
-        for name, value in load.latency_ms.items()
-        if name in ("p50", "p99")
+        Figure("registry", f"typical CRUD peer latency {name}", peer.latency_ms[name], "ms")
+        for name in ("p50", "p99")
+        if name in peer.latency_ms
     ]
+    figures.append(
+        Figure("registry", "server CPU per registration (relay included)", cpu_ms[0], "ms")
+    )
+    figures.append(Figure("registry", "server CPU per CRUD peer request", cpu_ms[1], "ms"))
     return figures
 
 

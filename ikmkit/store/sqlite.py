@@ -3,9 +3,10 @@
 Each collection is a table ``(id TEXT PRIMARY KEY, version INTEGER, doc TEXT)``
 holding the JSON document; unique keys and indexes are expression indexes on
 ``json_extract``. Transactions are serialized by an asyncio lock on the single
-writer connection (``BEGIN IMMEDIATE``), which is what SQLite allows anyway;
-statements are microseconds, so they run on the event loop without threads. WAL
-checkpoints, which fsync, run on a thread of their own (``sqlite_checkpoint``).
+writer connection (``BEGIN IMMEDIATE``), which is what SQLite allows anyway, and
+queued ones commit together (``sqlite_group``); statements are microseconds, so they
+run on the event loop without threads. WAL checkpoints, which fsync, run on a thread
+of their own (``sqlite_checkpoint``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ikmkit.store.port import (
     VersionConflict,
 )
 from ikmkit.store.sqlite_checkpoint import Checkpointer
+from ikmkit.store.sqlite_group import GroupCommit
 from ikmkit.store.sqlite_sql import (
     Guarded,
     checked,
@@ -287,7 +289,7 @@ class SqliteStore:
     def __init__(self, path: str | Path) -> None:
         self._path = str(path)
         self._conn: sqlite3.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._groups = GroupCommit(self._connection)
         self._specs: dict[str, CollectionSpec] = {}
         self._checkpointer: Checkpointer | None = None
 
@@ -325,6 +327,7 @@ class SqliteStore:
             await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
         if self._conn is not None:
+            self._groups.close()
             self._conn.close()
             self._conn = None
 
@@ -338,12 +341,8 @@ class SqliteStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        conn = self._connection()
-        async with self._lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield SqliteTransaction(conn, self._specs)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        """One unit of work, alone on the writer; queued ones share a commit (group commit,
+        ``sqlite_group``); the block exits once its writes are committed."""
+        self._connection()
+        async with self._groups.unit() as conn:
+            yield SqliteTransaction(conn, self._specs)

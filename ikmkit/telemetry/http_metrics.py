@@ -1,8 +1,8 @@
 """The one HTTP metric: ``http_server_request_duration_seconds`` per method, route and status.
 
 A pure ASGI middleware (no task per request, unlike ``BaseHTTPMiddleware``) outside the
-request guard, so requests refused before routing (413) are measured too. The OTel FastAPI
-instrumentation only traces (``runtime.create_service_app`` gives it no meter provider).
+request guard, so requests refused before routing (413) are measured too. The server span is
+``ikmkit.telemetry.http_tracing``'s (it records no metric).
 """
 
 from __future__ import annotations

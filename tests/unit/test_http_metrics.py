@@ -1,8 +1,8 @@
 """One HTTP metric, named and labelled by the OpenTelemetry semantic conventions, with buckets.
 
 ``http_server_request_duration_seconds`` (``http.server.request.duration``) is the only HTTP
-metric a service exposes at ``/metrics``; the OTel FastAPI instrumentation traces, it does not
-measure a second time, and no bridge re-exports Prometheus metrics over OTLP.
+metric a service exposes at ``/metrics``; the server span (``ikmkit.telemetry.http_tracing``)
+traces, it does not measure a second time, and no bridge re-exports Prometheus metrics over OTLP.
 """
 
 from __future__ import annotations

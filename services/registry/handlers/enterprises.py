@@ -12,10 +12,11 @@ from services.registry.domain.model import Enterprise, EnterpriseFacts
 from services.registry.store import RegistryUnit
 
 
-def valid_facts(data: dict[str, object]) -> EnterpriseFacts:
-    """The facts after every rule, or the first rule broken (``InvalidInput``)."""
+def valid_facts(data: dict[str, object], *, typed: bool = False) -> EnterpriseFacts:
+    """The facts after every rule, or the first rule broken (``InvalidInput``); ``typed``:
+    ``data`` is a request model's, its shared value types already checked (``check_fields``)."""
     violations = Violations()
-    facts = EnterpriseFacts.checked(data, violations)
+    facts = EnterpriseFacts.checked(data, violations, typed=typed)
     violations.raise_all()
     assert facts is not None
     return facts
@@ -27,7 +28,7 @@ async def register_enterprise(
     uow: RegistryUnit, cmd: RegisterEnterprise, caller: Caller
 ) -> Enterprise:
     access.authorize_register(caller, cmd.province)
-    facts = valid_facts(cmd.model_dump())
+    facts = valid_facts(cmd.model_dump(), typed=True)  # RegisterEnterprise's types
     existing = await uow.enterprises.find_one(cmd.nib)
     if existing is not None:
         raise _already_registered(existing, caller)
