@@ -121,6 +121,11 @@ class Envelope:
 
 
 def header_map(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
+    """Header values as text: UTF-8, or Latin-1 where a value is not UTF-8 (still readable)."""
+    try:  # the common case, in one pass
+        return {name: value.decode() for name, value in headers if value is not None}
+    except UnicodeDecodeError:
+        pass
     found: dict[str, str] = {}
     for name, value in headers:
         if value is None:
@@ -151,20 +156,23 @@ def _check_binding(headers: dict[str, str]) -> None:
 
 def decode_attributes(headers: dict[str, str]) -> EnvelopeAttributes:
     _check_binding(headers)
+    get = headers.get
     try:
-        return EnvelopeAttributes(
-            id=headers[ce.H_ID],
-            type=headers[ce.H_TYPE],
-            source=headers[ce.H_SOURCE],
-            time=datetime.fromisoformat(headers[ce.H_TIME]),
-            subject=headers[ce.H_SUBJECT],
-            region=headers.get(ce.H_REGION),
-            sequence=parse_sequence(headers.get(ce.H_SEQUENCE, "0")),
-            hash=headers.get(ce.H_HASH, ""),
-            signature=headers.get(ce.H_SIGNATURE),
-            traceparent=headers.get(ce.H_TRACEPARENT),
-            dataschema=headers.get(ce.H_DATASCHEMA),
-            hashcanon=headers.get(ce.H_HASHCANON),
+        return EnvelopeAttributes.model_validate(
+            {
+                "id": headers[ce.H_ID],
+                "type": headers[ce.H_TYPE],
+                "source": headers[ce.H_SOURCE],
+                "time": datetime.fromisoformat(headers[ce.H_TIME]),
+                "subject": headers[ce.H_SUBJECT],
+                "region": get(ce.H_REGION),
+                "sequence": parse_sequence(get(ce.H_SEQUENCE, "0")),
+                "hash": get(ce.H_HASH, ""),
+                "signature": get(ce.H_SIGNATURE),
+                "traceparent": get(ce.H_TRACEPARENT),
+                "dataschema": get(ce.H_DATASCHEMA),
+                "hashcanon": get(ce.H_HASHCANON),
+            }
         )
     except (ValueError, ValidationError) as exc:
         raise DecodeError("invalid_header", str(exc)) from exc
