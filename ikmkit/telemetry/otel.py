@@ -112,7 +112,7 @@ def setup_tracing(service: str) -> TracerProvider:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     sampler = provider.sampler.get_description()
-    if sampler.startswith("ParentBased{") and _FOLLOWS_REMOTE_PARENT in sampler:
+    if sampler.startswith(_FOLLOWS_PARENT):
         _own_provider[:] = [(provider, processors)]
     return provider
 
@@ -155,8 +155,9 @@ def messaging_attributes(
 
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-_FOLLOWS_REMOTE_PARENT = (
-    "remoteParentSampled:AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler"
+_FOLLOWS_PARENT = (  # the SDK's default sampler: a root span is sampled, a child as its parent
+    "ParentBased{root:AlwaysOnSampler,"
+    "remoteParentSampled:AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler,"
 )
 _INHERITED_FLAGS = trace.TraceFlags.SAMPLED | trace.TraceFlags.RANDOM_TRACE_ID
 
@@ -181,27 +182,40 @@ def remote_parent(traceparent: str) -> trace.SpanContext | None:
     return context if context.is_valid else None
 
 
-def _unheard_child(parent: trace.SpanContext) -> trace.Span | None:
-    """The child of ``parent`` the SDK would make, when no span processor would receive it.
+def _unheard_span(parent: trace.SpanContext | None) -> trace.Span | None:
+    """The span the SDK would start (a child of ``parent``, or a root), when no span
+    processor would receive it.
 
     Such a span is recorded, ended and dropped (~30 µs per event); its context alone (the
     trace id for log lines, the traceparent of events it causes) is what anyone sees. The
-    context is the SDK's: the parent's trace, a new span id, the parent's sampled and random
-    flags, as its default parent-based sampler decides. None: build a real span."""
+    context is the SDK's: the parent's trace (or a new one), a new span id, the flags its
+    default sampler gives (a root sampled; a child sampled as its parent; the random-trace-id
+    flag inherited, or set for ids the generator draws at random). None: build a real span."""
     if not _own_provider:
         return None
-    own = _own_provider[0]
-    if own[1].listened or trace.get_tracer_provider() is not own[0]:
+    provider, processors = _own_provider[0]
+    if processors.listened or trace.get_tracer_provider() is not provider:
         return None
-    return trace.NonRecordingSpan(
-        trace.SpanContext(
+    ids = provider.id_generator
+    if parent is None:
+        flags = trace.TraceFlags.SAMPLED
+        if ids.is_trace_id_random():
+            flags |= trace.TraceFlags.RANDOM_TRACE_ID
+        context = trace.SpanContext(
+            ids.generate_trace_id(),
+            ids.generate_span_id(),
+            is_remote=False,
+            trace_flags=trace.TraceFlags(flags),
+        )
+    else:
+        context = trace.SpanContext(
             parent.trace_id,
-            own[0].id_generator.generate_span_id(),
+            ids.generate_span_id(),
             is_remote=False,
             trace_flags=trace.TraceFlags(parent.trace_flags & _INHERITED_FLAGS),
             trace_state=parent.trace_state,
         )
-    )
+    return trace.NonRecordingSpan(context)
 
 
 def start_event_span(
@@ -220,10 +234,9 @@ def start_event_span(
     Its attributes are set once it is known to record (a span nobody samples builds none);
     the built-in samplers decide without them."""
     parent = remote_parent(traceparent) if traceparent else None
-    if parent is not None:
-        quiet = _unheard_child(parent)
-        if quiet is not None:
-            return quiet
+    quiet = _unheard_span(parent)
+    if quiet is not None:
+        return quiet
     context = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent else None
     span = _consumer_tracer.start_span(
         f"process {topic}", context=context, kind=trace.SpanKind.CONSUMER

@@ -208,32 +208,36 @@ def test_a_span_nobody_receives_is_not_recorded_but_continues_the_trace() -> Non
         from ikmkit.telemetry.otel import event_span, setup_tracing
 
         provider = setup_tracing("quiet")
-        parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}"
-        FLAGS = ("01", "00", "03", "02")
+        PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}"
+        HEADERS = [PARENT.format(flags=f) for f in ("01", "00", "03", "02")] + [None]
 
-        def children():
+        def spans():
             found = []
-            for flags in FLAGS:
-                with event_span(parent.format(flags=flags), topic="t", group="g",
-                                event_id="e", event_type="x") as span:
+            for header in HEADERS:
+                with event_span(header, topic="t", group="g", event_id="e",
+                                event_type="x") as span:
                     found.append((span, span.is_recording()))
             return [span for span, _ in found], [recording for _, recording in found]
 
-        quiet, recording = children()
-        assert recording == [False] * 4
+        quiet, recording = spans()
+        assert recording == [False] * 5
         exporter = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-        heard, recording = children()
-        assert recording == [True, False, True, False]  # as the parent was sampled
+        heard, recording = spans()
+        assert recording == [True, False, True, False, True]  # sampled parents, and the root
         recorded = exporter.get_finished_spans()
-        assert len(recorded) == 2
-        assert all(s.parent.span_id == 0xF067AA0BA902B7 for s in recorded)
-        # The quiet span's context is the one the SDK gives its recorded child.
+        assert [s.parent.span_id if s.parent else None for s in recorded] == [
+            0xF067AA0BA902B7, 0xF067AA0BA902B7, None
+        ]
+        # The quiet span's context is the one the SDK gives its recorded span.
         ids = {s.get_span_context().span_id for s in quiet + heard}
-        assert len(ids) == 8 and 0xF067AA0BA902B7 not in ids, ids
-        for q, h in zip(quiet, heard):
+        assert len(ids) == 10 and 0xF067AA0BA902B7 not in ids, ids
+        for q, h, header in zip(quiet, heard, HEADERS):
             q, h = q.get_span_context(), h.get_span_context()
-            assert q.trace_id == h.trace_id == 0x4BF92F3577B34DA6A3CE929D0E0E4736
+            if header:
+                assert q.trace_id == h.trace_id == 0x4BF92F3577B34DA6A3CE929D0E0E4736
+            else:
+                assert q.is_valid and q.trace_id != h.trace_id
             assert (q.trace_flags, q.trace_state, q.is_remote) == (
                 h.trace_flags, h.trace_state, h.is_remote
             ), (q, h)
