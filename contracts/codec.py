@@ -137,14 +137,17 @@ def header_map(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
     return found
 
 
+_REQUIRED = (ce.H_SPECVERSION, ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
+_REQUIRED_SET = frozenset(_REQUIRED)
+
+
 def _check_binding(headers: dict[str, str]) -> None:
     """A CloudEvents 1.0 JSON event in binary mode, with the attributes the platform needs."""
     content_type = headers.get(ce.H_CONTENT_TYPE, "")
     if content_type.split(";")[0].strip() != ce.CONTENT_TYPE:
         raise DecodeError("wrong_content_type", f"content-type {content_type!r} is not JSON")
-    required = (ce.H_SPECVERSION, ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
-    missing = [h for h in required if h not in headers]
-    if missing:
+    if not headers.keys() >= _REQUIRED_SET:
+        missing = [h for h in _REQUIRED if h not in headers]
         raise DecodeError("missing_header", f"missing CloudEvents headers: {', '.join(missing)}")
     version = headers[ce.H_SPECVERSION]
     if version != ce.SPEC_VERSION:
