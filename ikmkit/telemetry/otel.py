@@ -94,7 +94,7 @@ class _SpanProcessors(SynchronousMultiSpanProcessor):
 
 
 _own_provider: list[tuple[TracerProvider, _SpanProcessors]] = []
-"""The provider ``setup_tracing`` installed, if its sampler follows a remote parent's flag."""
+"""The provider ``setup_tracing`` installed, if its sampler is the SDK's default one."""
 
 
 def setup_tracing(service: str) -> TracerProvider:
@@ -172,13 +172,8 @@ def remote_parent(traceparent: str) -> trace.SpanContext | None:
         extracted = propagate.extract({"traceparent": traceparent})
         found = trace.get_current_span(extracted).get_span_context()
         return found if found.is_valid else None
-    trace_id, span_id, flags = match.groups()
-    context = trace.SpanContext(
-        int(trace_id, 16),
-        int(span_id, 16),
-        is_remote=True,
-        trace_flags=trace.TraceFlags(int(flags, 16)),
-    )
+    trace_id, span_id, flags = map(int, match.groups(), (16, 16, 16))
+    context = trace.SpanContext(trace_id, span_id, True, trace.TraceFlags(flags))
     return context if context.is_valid else None
 
 
