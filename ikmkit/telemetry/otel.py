@@ -112,7 +112,8 @@ def setup_tracing(service: str) -> TracerProvider:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     sampler = provider.sampler.get_description()
-    if sampler.startswith(_FOLLOWS_PARENT):
+    disabled = os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    if sampler.startswith(_FOLLOWS_PARENT) and not disabled:
         _own_provider[:] = [(provider, processors)]
     return provider
 
