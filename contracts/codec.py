@@ -121,6 +121,11 @@ class Envelope:
 
 
 def header_map(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
+    """Header values as text: UTF-8, or Latin-1 where a value is not UTF-8 (still readable)."""
+    try:  # the common case, in one pass
+        return {name: value.decode() for name, value in headers if value is not None}
+    except UnicodeDecodeError:
+        pass
     found: dict[str, str] = {}
     for name, value in headers:
         if value is None:
@@ -132,14 +137,17 @@ def header_map(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
     return found
 
 
+_REQUIRED = (ce.H_SPECVERSION, ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
+_REQUIRED_SET = frozenset(_REQUIRED)
+
+
 def _check_binding(headers: dict[str, str]) -> None:
     """A CloudEvents 1.0 JSON event in binary mode, with the attributes the platform needs."""
     content_type = headers.get(ce.H_CONTENT_TYPE, "")
     if content_type.split(";")[0].strip() != ce.CONTENT_TYPE:
         raise DecodeError("wrong_content_type", f"content-type {content_type!r} is not JSON")
-    required = (ce.H_SPECVERSION, ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
-    missing = [h for h in required if h not in headers]
-    if missing:
+    if not headers.keys() >= _REQUIRED_SET:
+        missing = [h for h in _REQUIRED if h not in headers]
         raise DecodeError("missing_header", f"missing CloudEvents headers: {', '.join(missing)}")
     version = headers[ce.H_SPECVERSION]
     if version != ce.SPEC_VERSION:
@@ -151,20 +159,23 @@ def _check_binding(headers: dict[str, str]) -> None:
 
 def decode_attributes(headers: dict[str, str]) -> EnvelopeAttributes:
     _check_binding(headers)
+    get = headers.get
     try:
-        return EnvelopeAttributes(
-            id=headers[ce.H_ID],
-            type=headers[ce.H_TYPE],
-            source=headers[ce.H_SOURCE],
-            time=datetime.fromisoformat(headers[ce.H_TIME]),
-            subject=headers[ce.H_SUBJECT],
-            region=headers.get(ce.H_REGION),
-            sequence=parse_sequence(headers.get(ce.H_SEQUENCE, "0")),
-            hash=headers.get(ce.H_HASH, ""),
-            signature=headers.get(ce.H_SIGNATURE),
-            traceparent=headers.get(ce.H_TRACEPARENT),
-            dataschema=headers.get(ce.H_DATASCHEMA),
-            hashcanon=headers.get(ce.H_HASHCANON),
+        return EnvelopeAttributes.model_validate(
+            {
+                "id": headers[ce.H_ID],
+                "type": headers[ce.H_TYPE],
+                "source": headers[ce.H_SOURCE],
+                "time": datetime.fromisoformat(headers[ce.H_TIME]),
+                "subject": headers[ce.H_SUBJECT],
+                "region": get(ce.H_REGION),
+                "sequence": parse_sequence(get(ce.H_SEQUENCE, "0")),
+                "hash": get(ce.H_HASH, ""),
+                "signature": get(ce.H_SIGNATURE),
+                "traceparent": get(ce.H_TRACEPARENT),
+                "dataschema": get(ce.H_DATASCHEMA),
+                "hashcanon": get(ce.H_HASHCANON),
+            }
         )
     except (ValueError, ValidationError) as exc:
         raise DecodeError("invalid_header", str(exc)) from exc

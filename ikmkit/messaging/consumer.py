@@ -25,7 +25,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -42,7 +42,7 @@ from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
 from ikmkit.messaging.deadletter import DeadLetters, DeadLetterSink, Record, describe
 from ikmkit.messaging.inbox import Deduplicated, Handler, deduplicated
 from ikmkit.telemetry import metrics
-from ikmkit.telemetry.otel import event_span
+from ikmkit.telemetry.otel import EventSpans, event_span
 from ikmkit.unit_of_work import UnitOfWork, Units
 
 log = logging.getLogger("ikmkit.messaging.consumer")
@@ -207,9 +207,19 @@ class EventConsumer[U: UnitOfWork]:
             return
         if self._batch_handler is not None:
             # One call for the batch, but each event keeps its span in its request's trace.
-            with ExitStack() as spans:
-                for record, env in todo:
-                    spans.enter_context(self._span(record, env))
+            spans = EventSpans(self.group)
+            for record, env in todo:
+                attrs = env.attrs
+                spans.start(
+                    attrs.traceparent,
+                    topic=record.topic,
+                    event_id=attrs.id,
+                    event_type=attrs.type,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                )
+            with spans:
                 await self._batch_handler([(env.event, env.attrs) for _, env in todo], uow)
             return
         for record, env in todo:
