@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,19 +95,32 @@ async def test_the_next_pass_sends_while_outcomes_are_recorded_and_none_twice(
     running = asyncio.create_task(deps.dispatcher.run())
     try:
         await asyncio.wait_for(first_recorded.wait(), 5)
-        async with asyncio.timeout(5):  # sent meanwhile, not after the write
-            while len(mail.sent) < 2:
-                await asyncio.sleep(0.001)
+        await _until(lambda: _true(len(mail.sent) >= 2))  # sent meanwhile, not after the write
         release.set()
-        async with asyncio.timeout(5):
-            while len(mail.sent) < 3 or await _pending(units):
-                await asyncio.sleep(0.001)
+        await _until(lambda: _true(len(mail.sent) >= 3))
+        await _until(lambda: _none_pending(units))
         await asyncio.sleep(0.05)  # a duplicate would be sent in here
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert len(mail.sent) == len(set(mail.sent)) == 3
     assert await _pending(units) == 0
+
+
+async def _until(check: Callable[[], Awaitable[bool]]) -> None:
+    for _ in range(5000):
+        if await check():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("not within 5 s")
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _none_pending(units: Units[NotifyUnit]) -> bool:
+    return await _pending(units) == 0
 
 
 async def _pending(units: Units[NotifyUnit]) -> int:
