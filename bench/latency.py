@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from bench._latency_hops import Hops
 from bench._latency_probes import LeanHttp, watch_inbox
 from bench.common import Figure
 from bench.notify import _SinkProcess
 from bench.registry import json_body, start_service
+from contracts.envelope import H_TIME
 from contracts.notify import DELIVERY_TOPIC, NotificationDelivered
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import EmbeddedKafka
@@ -70,13 +72,25 @@ class Watch:
     prefix: str
     delivered: dict[str, list[float]] = field(default_factory=dict)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    hops: Hops = field(default_factory=Hops)
 
-    def see(self, value: bytes, now: float) -> None:
-        data = json.loads(value)
+    def see(self, record: ConsumerRecord[bytes, bytes], now: float) -> None:
+        data = json.loads(record.value or b"{}")
         recipient = data.get("recipient", "")
         if data.get("channel") == "email" and recipient.startswith(self.prefix):
-            self.delivered.setdefault(recipient.removeprefix("enterprise:"), []).append(now)
+            nib = recipient.removeprefix("enterprise:")
+            self.delivered.setdefault(nib, []).append(now)
+            self.hops.put_iso(nib, "SMTP accepted", data["delivered_at"])
+            self.hops.put_wall(nib, "notify relay sent", record.timestamp / 1000)
+            self.hops.put(nib, "probe read", now)
             self.arrived.set()
+
+    def see_registered(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        nib = (record.key or b"").decode()
+        stamp = dict(record.headers).get(H_TIME)
+        if stamp is not None and nib.startswith(self.prefix.removeprefix("enterprise:")):
+            self.hops.put_iso(nib, "registry unit of work", stamp.decode())
+            self.hops.put_wall(nib, "registry relay sent", record.timestamp / 1000)
 
 
 async def _consume(consumer: AIOKafkaConsumer, watch: Watch) -> None:
@@ -86,7 +100,7 @@ async def _consume(consumer: AIOKafkaConsumer, watch: Watch) -> None:
         for records in batches.values():
             for record in records:
                 if ("ce_type", DELIVERED_TYPE) in record.headers:
-                    watch.see(record.value, now)
+                    watch.see(record, now)
 
 
 async def _delivery_reader(kafka: str) -> AIOKafkaConsumer:
@@ -103,6 +117,29 @@ async def _delivery_reader(kafka: str) -> AIOKafkaConsumer:
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     return consumer
+
+
+async def _read_registered(kafka: str, watch: Watch, count: int) -> None:
+    """The registrations' records, read after the run (their times are in the log): read
+    live, a second topic at a 1 ms fetch wait loaded the broker the stack shares."""
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    await reader.start()
+    try:
+        await reader.topics()
+        partitions = reader.partitions_for_topic(ENTERPRISE_TOPIC) or set()
+        tps = [TopicPartition(ENTERPRISE_TOPIC, p) for p in sorted(partitions)]
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        seen, quiet = 0, 0
+        while seen < count + WARM_UP and quiet < 5:
+            batches = await reader.getmany(timeout_ms=200, max_records=10_000)
+            got = [record for records in batches.values() for record in records]
+            quiet = 0 if got else quiet + 1
+            seen += len(got)
+            for record in got:
+                watch.see_registered(record)
+    finally:
+        await reader.stop()
 
 
 @dataclass
@@ -240,9 +277,16 @@ async def _measure(stack: Stack, tag: str, prefix: str, inbox: Connection) -> li
         await reader.stop()
         await http.close()
     seen = _inbox_times(inbox)
+    watch.hops.read_notify_db(stack.notify_db, prefix)
+    await _read_registered(kafka, watch, sum(len(p.nibs) for p in phases))
     figures: list[Figure] = []
     for phase in phases:
         figures += _phase_figures(phase, watch, seen)
+        for nib, due in zip(phase.nibs, phase.scheduled, strict=True):
+            watch.hops.put(nib, "scheduled", due)
+            if f"enterprise:{nib}" in seen:
+                watch.hops.put(nib, "inbox readable", seen[f"enterprise:{nib}"])
+        figures += watch.hops.figures(f"{phase.rate:.0f} req/s open loop", phase.nibs)
     return figures
 
 

@@ -51,6 +51,8 @@ class Dispatcher:
         self._idle = idle_seconds
         self._wake = asyncio.Event()
         self.attempted_total = 0
+        self._unrecorded: set[str] = set()
+        self._recording: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """New pending notifications were written: look now rather than at the next poll."""
@@ -58,28 +60,60 @@ class Dispatcher:
 
     async def run(self) -> None:
         """A pass on every wake (notifications committed), at once and while there is more;
-        ``idle_seconds`` is only the fallback for retries falling due."""
-        while True:
-            self._wake.clear()  # what is committed from here on wakes the next pass
-            try:
-                attempted = await self.dispatch_due()
-            except Exception:
-                log.exception("dispatch pass failed; retrying")
-                attempted = 0
-                await asyncio.sleep(self._idle)
-            self.attempted_total += attempted
-            if attempted < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle)
+        ``idle_seconds`` is only the fallback for retries falling due. A pass's outcomes are
+        recorded while the next pass reads and sends, so the SMTP server is not left idle
+        during the writes; the next pass skips what is sent but not yet recorded."""
+        try:
+            while True:
+                self._wake.clear()  # what is committed from here on wakes the next pass
+                try:
+                    attempted = await self._pass()
+                except Exception:
+                    log.exception("dispatch pass failed; retrying")
+                    attempted = 0
+                    await asyncio.sleep(self._idle)
+                self.attempted_total += attempted
+                if attempted < self.batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._idle)
+        finally:
+            await self._settle()  # what was sent is recorded, not sent again after a restart
 
     async def dispatch_due(self) -> int:
-        """Send one batch of due e-mails and webhooks; returns how many were attempted."""
-        work = await self._units.read(queries.due, self.batch_size)
-        if not work.notifications:
+        """Send one batch of due e-mails and webhooks and record the outcomes; returns how
+        many were attempted."""
+        attempted = await self._pass()
+        await self._settle()
+        return attempted
+
+    async def _pass(self) -> int:
+        """Send one batch; its outcomes are recorded by a task of their own."""
+        limit = self.batch_size + len(self._unrecorded)
+        work = await self._units.read(queries.due, limit)
+        fresh = [n for n in work.notifications if n.id not in self._unrecorded]
+        fresh = fresh[: self.batch_size]
+        if not fresh:
             return 0
-        outcomes = await asyncio.gather(*(self._attempt(n, work) for n in work.notifications))
-        await self._units.run(handlers.record_outcomes, outcomes, self.policy)
+        outcomes = await asyncio.gather(*(self._attempt(n, work) for n in fresh))
+        await self._settle()  # one recording at a time: outcomes are written in order
+        self._unrecorded.update(n.id for n in fresh)
+        self._recording = asyncio.create_task(self._record(outcomes))
         return len(outcomes)
+
+    async def _record(self, outcomes: list[SendOutcome]) -> None:
+        try:
+            await self._units.run(handlers.record_outcomes, outcomes, self.policy)
+        except Exception:
+            # Not recorded, so still due: sent again by a later pass (as before the split).
+            log.exception("recording %d send outcomes failed", len(outcomes))
+        finally:
+            self._unrecorded.difference_update(o.notification.id for o in outcomes)
+
+    async def _settle(self) -> None:
+        """Wait for the outcomes being recorded, if any."""
+        if self._recording is not None:
+            recording, self._recording = self._recording, None
+            await recording
 
     async def _attempt(self, notification: Notification, work: DueWork) -> SendOutcome:
         async with self._gate:
