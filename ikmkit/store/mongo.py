@@ -209,6 +209,31 @@ class MongoTransaction:
         return int(result.matched_count)
 
     @_guarded
+    async def add_counts(
+        self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
+    ) -> None:
+        ops = [
+            UpdateOne(
+                {"_id": doc["id"]},
+                {"$inc": {field: n, "version": 1}, "$setOnInsert": _rest(doc, field)},
+                upsert=True,
+            )
+            for doc, n in counts
+            if n
+        ]
+        if not ops:
+            return
+        coll = self._coll(collection)
+        try:
+            await coll.bulk_write(ops, ordered=False, session=self._session)
+        except PyMongoError as exc:
+            if "E11000" not in str(exc) and not isinstance(exc, DuplicateKeyError):
+                raise
+            raise DuplicateKey(collection, ("?",), None) from exc
+        ids = [doc["id"] for doc, n in counts if n]
+        await coll.delete_many({"_id": {"$in": ids}, field: 0}, session=self._session)
+
+    @_guarded
     async def delete(self, collection: str, doc_id: str) -> bool:
         result = await self._coll(collection).delete_one({"_id": doc_id}, session=self._session)
         return bool(result.deleted_count == 1)
@@ -264,6 +289,11 @@ class MongoTransaction:
             totals = {s: raw[f"s{i}"] for i, s in enumerate(sums)}
             rows.append(GroupRow(key=key, count=int(raw["count"]), sums=totals))
         return rows
+
+
+def _rest(doc: Document, field: str) -> Raw:
+    """What an upserted counter is inserted with besides its id, count and version."""
+    return {k: v for k, v in doc.items() if k not in ("id", field, "version")}
 
 
 def _discard_server_session(session: AsyncClientSession) -> None:
