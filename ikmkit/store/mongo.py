@@ -213,11 +213,7 @@ class MongoTransaction:
         self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
     ) -> None:
         ops = [
-            UpdateOne(
-                {"_id": doc["id"]},
-                {"$inc": {field: n, "version": 1}, "$setOnInsert": _rest(doc, field)},
-                upsert=True,
-            )
+            UpdateOne({"_id": doc["id"]}, _add(doc, field, n), upsert=True)
             for doc, n in counts
             if n
         ]
@@ -291,9 +287,14 @@ class MongoTransaction:
         return rows
 
 
-def _rest(doc: Document, field: str) -> Raw:
-    """What an upserted counter is inserted with besides its id, count and version."""
-    return {k: v for k, v in doc.items() if k not in ("id", field, "version")}
+def _add(doc: Document, field: str, delta: int) -> Raw:
+    """The update adding ``delta`` to a counter; inserted, it holds the rest of ``doc`` too
+    (``$setOnInsert`` only if there is a rest: MongoDB refuses an empty one)."""
+    update: Raw = {"$inc": {field: delta, "version": 1}}
+    rest = {k: v for k, v in doc.items() if k not in ("id", field, "version")}
+    if rest:
+        update["$setOnInsert"] = rest
+    return update
 
 
 def _discard_server_session(session: AsyncClientSession) -> None:

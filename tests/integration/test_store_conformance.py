@@ -280,6 +280,15 @@ async def test_add_counts_inserts_adds_and_drops_counters_back_at_zero(store: St
     assert [(g.key, g.count, g.sums) for g in groups] == [({"kind": "x"}, 2, {"value": 6})]
 
 
+async def test_add_counts_of_a_bare_counter(store: Store) -> None:
+    for _ in range(2):
+        async with store.transaction() as uow:
+            await uow.add_counts(TALLIES, "value", [({"id": "solo"}, 3), ({"id": "nil"}, 0)])
+    async with store.transaction() as uow:
+        found = await uow.get_many(TALLIES, ["solo", "nil"])
+    assert found == {"solo": {"id": "solo", "value": 6, "version": 2}}
+
+
 async def test_add_counts_commits_with_its_unit_of_work_or_not_at_all(store: Store) -> None:
     async with store.transaction() as uow:
         await uow.add_counts(TALLIES, "value", [(tally("a", "x"), 1)])
