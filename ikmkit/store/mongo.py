@@ -209,6 +209,27 @@ class MongoTransaction:
         return int(result.matched_count)
 
     @_guarded
+    async def add_counts(
+        self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
+    ) -> None:
+        ops = [
+            UpdateOne({"_id": doc["id"]}, _add(doc, field, n), upsert=True)
+            for doc, n in counts
+            if n
+        ]
+        if not ops:
+            return
+        coll = self._coll(collection)
+        try:
+            await coll.bulk_write(ops, ordered=False, session=self._session)
+        except PyMongoError as exc:
+            if "E11000" not in str(exc) and not isinstance(exc, DuplicateKeyError):
+                raise
+            raise DuplicateKey(collection, ("?",), None) from exc
+        ids = [doc["id"] for doc, n in counts if n]
+        await coll.delete_many({"_id": {"$in": ids}, field: 0}, session=self._session)
+
+    @_guarded
     async def delete(self, collection: str, doc_id: str) -> bool:
         result = await self._coll(collection).delete_one({"_id": doc_id}, session=self._session)
         return bool(result.deleted_count == 1)
@@ -264,6 +285,16 @@ class MongoTransaction:
             totals = {s: raw[f"s{i}"] for i, s in enumerate(sums)}
             rows.append(GroupRow(key=key, count=int(raw["count"]), sums=totals))
         return rows
+
+
+def _add(doc: Document, field: str, delta: int) -> Raw:
+    """The update adding ``delta`` to a counter; inserted, it holds the rest of ``doc`` too
+    (``$setOnInsert`` only if there is a rest: MongoDB refuses an empty one)."""
+    update: Raw = {"$inc": {field: delta, "version": 1}}
+    rest = {k: v for k, v in doc.items() if k not in ("id", field, "version")}
+    if rest:
+        update["$setOnInsert"] = rest
+    return update
 
 
 def _discard_server_session(session: AsyncClientSession) -> None:

@@ -145,6 +145,17 @@ class Transaction(Protocol):
         """Set each document's own ``fields`` (id -> fields) unconditionally, in one go."""
         ...
 
+    async def add_counts(
+        self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
+    ) -> None:
+        """Counters, in one go and without reading them first: for each (document, delta)
+        (distinct ids), add ``delta`` to the stored document's ``field`` (version + 1), or
+        insert ``document`` with ``field`` = ``delta`` (version 1) if its id is not stored;
+        the rest of a stored document is left as it is. A counter that ends at 0 is deleted
+        (a counter at 0 and no counter are the same), so what is stored depends only on the
+        sum of the deltas, not on their order. A delta of 0 is skipped."""
+        ...
+
     async def delete(self, collection: str, doc_id: str) -> bool: ...
 
     async def find(

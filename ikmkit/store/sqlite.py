@@ -36,6 +36,7 @@ from ikmkit.store.sqlite_checkpoint import Checkpointer
 from ikmkit.store.sqlite_group import GroupCommit
 from ikmkit.store.sqlite_sql import (
     Guarded,
+    add_count_sql,
     checked,
     dumps,
     field_sql,
@@ -220,6 +221,28 @@ class SqliteTransaction:
             )
             total += cur.rowcount
         return total
+
+    async def add_counts(
+        self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
+    ) -> None:
+        self._spec(collection)
+        rows = [(d["id"], dumps({**d, field: n, "version": 1}), n) for d, n in counts if n]
+        if not rows:
+            return
+        table = table_name(collection)
+        try:
+            self._conn.executemany(add_count_sql(table, field), rows)
+        except sqlite3.IntegrityError as exc:
+            raise self._unique_clash(collection, [d for d, _ in counts]) from exc
+        # only an updated counter (version > 1) can have come back to 0
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            self._conn.execute(
+                f"DELETE FROM {table} WHERE id IN ({','.join('?' * len(chunk))})"
+                f" AND version > 1 AND {field_sql(field)} = 0",
+                chunk,
+            )
 
     async def delete(self, collection: str, doc_id: str) -> bool:
         self._spec(collection)

@@ -34,6 +34,18 @@ def field_sql(path: str) -> str:
     return f"json_extract(doc, '$.{path}')"
 
 
+def add_count_sql(table: str, field: str) -> str:
+    """The upsert of one counter, parameters (id, the new document, delta): the document
+    inserted as it is, or the delta added to the stored one's ``field`` in place (its other
+    fields, and their order, unchanged)."""
+    path = f"'$.{checked(field)}'"
+    return (
+        f"INSERT INTO {table} (id, version, doc) VALUES (?1, 1, ?2) ON CONFLICT(id) DO UPDATE"
+        f" SET version = version + 1, doc = json_set(doc, {path},"
+        f" coalesce(json_extract(doc, {path}), 0) + ?3, '$.version', version + 1)"
+    )
+
+
 def sql_value(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from pydantic import BaseModel
 
-from ikmkit.store import CollectionSpec, In, Transaction
+from ikmkit.store import CollectionSpec, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
 from services.insights.domain.model import Target
-from services.insights.domain.tally import Tally, cell_document, cell_id, part
+from services.insights.domain.tally import Tally, cell_document, part
 from services.insights.replicas import ENTERPRISE_REPLICA, MOU_REPLICA, PARTNER_REPLICA, Replicas
 
 COUNTS = "counts"
@@ -62,50 +61,17 @@ class TargetRepository(Repository[Target]):
 
 
 class CountRepository:
-    """The ``counts`` cells: a tally is written with one read of every touched cell's version
-    and value, then one insert (new cells), one bulk write (changed cells) and a delete per
-    cell back to 0."""
+    """The ``counts`` cells: a tally adds its deltas with one upsert per cell, no read first
+    (``Transaction.add_counts``); a cell whose value comes back to 0 is deleted."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
     async def apply(self, tally: Tally) -> None:
         deltas = tally.changed()
-        if not deltas:
-            return
-        ids = [cell_id(key) for key, _ in deltas]
-        stored = await self._stored(ids)
-        new: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for (key, delta), doc_id in zip(deltas, ids, strict=True):
-            before = stored.get(doc_id)
-            if before is None:
-                new.append(cell_document(key, delta, doc_id))
-            elif before[1] + delta == 0:
-                await self.tx.delete(COUNTS, doc_id)
-            else:
-                # a cell's document is its key's fields, its value and its version: the same
-                # document ``replace`` would write from the stored one
-                value = before[1] + delta
-                changed.append({**cell_document(key, value, doc_id), "version": before[0]})
-        if changed:
-            await self.tx.replace_many(COUNTS, changed)
-        if new:
-            await self.tx.insert_many(COUNTS, new)
-
-    async def _stored(self, ids: list[str]) -> dict[str, tuple[int, int]]:
-        """(version, value) of the stored cells among ``ids``: two fields read by the store
-        instead of every document parsed in Python (most touched cells are new)."""
-        found: dict[str, tuple[int, int]] = {}
-        for start in range(0, len(ids), CHUNK):
-            where = {"id": In(ids[start : start + CHUNK])}
-            for row in await self.tx.group(COUNTS, ["id", "version", "value"], where):
-                found[row.key["id"]] = (row.key["version"], row.key["value"])
-        return found
-
-
-CHUNK = 500
-"""Ids per read (SQLite's limit on a statement's parameters is 32,766)."""
+        if deltas:
+            cells = [(cell_document(key, 0), delta) for key, delta in deltas]
+            await self.tx.add_counts(COUNTS, "value", cells)
 
 
 class Member(BaseModel):

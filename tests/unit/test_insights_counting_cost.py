@@ -115,3 +115,29 @@ def test_a_tally_takes_each_time_for_its_own_month() -> None:
         (2026, 5, 2),
         (2026, 6, 1),
     ]
+
+
+async def test_a_batch_adds_to_its_cells_without_reading_them(
+    units: Units[InsightsUnit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = Feed(units)
+    await feed.batch(*(enrolled(n) for n in range(3)))
+    first = await _cells(units)
+    reads: list[str] = []
+    for name in ("get", "get_many", "group", "find", "count"):
+        real = getattr(SqliteTransaction, name)
+
+        def spy(
+            self: Transaction, collection: str, *args: Any, _real: Any = real, **kw: Any
+        ) -> Any:
+            reads.append(collection)
+            return _real(self, collection, *args, **kw)
+
+        monkeypatch.setattr(SqliteTransaction, name, spy)
+    await feed.batch(*(enrolled(n) for n in range(3, 5)))
+    assert COUNTS not in reads
+    monkeypatch.undo()
+    after = await _cells(units)
+    assert after.keys() == first.keys()
+    for cell_id, doc in first.items():
+        assert after[cell_id] == {**doc, "value": doc["value"] + 2, "version": doc["version"] + 1}
