@@ -122,9 +122,9 @@ class Units[U: UnitOfWork]:
     retry: ConflictRetry = field(default_factory=ConflictRetry)
 
     @asynccontextmanager
-    async def open(self) -> AsyncIterator[U]:
+    async def open(self, *, read_only: bool = False) -> AsyncIterator[U]:
         """One transaction: committed, with its events in the outbox, if the block returns."""
-        async with self.store.transaction() as tx:
+        async with self.store.transaction(read_only=read_only) as tx:
             uow = self.make(tx)
             uow.now = self.clock()
             yield uow
@@ -155,5 +155,5 @@ class Units[U: UnitOfWork]:
         self, query: Callable[Concatenate[U, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run a query in a unit of work (no events, nothing to retry)."""
-        async with self.open() as uow:
+        async with self.open(read_only=True) as uow:
             return await query(uow, *args, **kwargs)

@@ -368,7 +368,8 @@ class MongoStore:
             await self._client.drop_database(self._database)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Transaction]:
+        # read_only changes nothing here: MongoDB has no group commit to keep queries out of.
         if self._turn is None:
             async with self._transaction() as uow:
                 yield uow

@@ -363,9 +363,12 @@ class SqliteStore:
         return self._conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Transaction]:
         """One unit of work, alone on the writer; queued ones share a commit (group commit,
-        ``sqlite_group``); the block exits once its writes are committed."""
+        ``sqlite_group``); the block exits once its writes are committed. A query
+        (``read_only``) does not join a group: waiting for the units queued behind it would
+        make every concurrent request as slow as all of them together."""
         self._connection()
-        async with self._groups.unit() as conn:
+        turn = self._groups.alone() if read_only else self._groups.unit()
+        async with turn as conn:
             yield SqliteTransaction(conn, self._specs)

@@ -63,6 +63,27 @@ class GroupCommit:
         # Shielded: a cancelled caller must not leave the group's future unobserved.
         await asyncio.shield(group.committed)
 
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[sqlite3.Connection]:
+        """A transaction of its own, for a query: it commits the open group first (whose
+        units have all run), so it reads only committed writes, and answers without waiting
+        for the units queued behind it."""
+        await self._acquire()
+        try:
+            conn = self._conn()
+            if self._group is not None:
+                self._commit(conn, self._group)
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+
     async def _acquire(self) -> None:
         self._waiting += 1
         try:

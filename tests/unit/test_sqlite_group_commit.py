@@ -99,3 +99,29 @@ async def test_a_commit_that_fails_fails_every_unit_of_its_group(
     assert all(isinstance(r, Exception) for r in results), results
     assert committed_ids(tmp_path / "group.db") == set()
     await insert(store, "after", tmp_path / "group.db")  # the store goes on
+
+
+async def test_a_read_neither_waits_for_the_units_queued_behind_it_nor_sees_uncommitted(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """A query answers once its own read is done: it ends the group before it (so it reads
+    only committed writes) instead of joining it and waiting for every unit queued after it."""
+    path = tmp_path / "group.db"
+    at_answer: dict[str, object] = {}
+
+    async def read() -> None:
+        async with store.transaction(read_only=True) as tx:
+            page = await tx.find("things", {}, limit=100)
+            at_answer["seen"] = {doc["id"] for doc in page.items}
+        at_answer["committed"] = committed_ids(path)
+
+    before = [f"b{i}" for i in range(10)]
+    after = [f"a{i}" for i in range(10)]
+    await asyncio.gather(
+        *(insert(store, i, path) for i in before),
+        read(),
+        *(insert(store, i, path) for i in after),
+    )
+    assert at_answer["seen"] == set(before)
+    assert at_answer["committed"] == set(before)  # what it saw was committed, the rest not yet
+    assert committed_ids(path) == set(before + after)
