@@ -55,7 +55,13 @@ def chain_hash(previous_hash: str, attrs: EnvelopeAttributes, payload: str) -> s
     "The event" is its identifying attributes plus its data, so a changed id,
     type, time, subject, sequence or payload byte all break the chain.
     """
-    attributes = {
+    body = spliced_body(payload.encode(), hashed_attributes(attrs), attrs.hashcanon)
+    return link_hash(previous_hash, body)
+
+
+def hashed_attributes(attrs: EnvelopeAttributes) -> dict[str, object]:
+    """What the chain hash covers besides the data."""
+    return {
         "id": attrs.id,
         "region": attrs.region,
         "sequence": attrs.sequence,
@@ -64,7 +70,6 @@ def chain_hash(previous_hash: str, attrs: EnvelopeAttributes, payload: str) -> s
         "time": attrs.time.isoformat(),
         "type": attrs.type,
     }
-    return link_hash(previous_hash, spliced_body(payload.encode(), attributes, attrs.hashcanon))
 
 
 def envelope_for(event: Event, **attributes: object) -> EnvelopeAttributes:
@@ -216,6 +221,7 @@ __all__ = [
     "decode_attributes",
     "envelope_for",
     "event_payload",
+    "hashed_attributes",
     "header_map",
     "sequence_text",
     "to_headers",

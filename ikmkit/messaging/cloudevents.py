@@ -27,6 +27,7 @@ from contracts.codec import (
     decode,
     decode_attributes,
     envelope_for,
+    hashed_attributes,
     header_map,
     sequence_text,
     to_headers,
@@ -131,19 +132,6 @@ def chain_hash(previous_hash: str, attrs: EnvelopeAttributes, payload: str) -> s
     if attrs.hashcanon == CANON_RFC8785:
         return chain_hash_of(previous_hash, hashed_attributes(attrs), payload.encode())
     return chain_hash_by_definition(previous_hash, attrs, payload)
-
-
-def hashed_attributes(attrs: EnvelopeAttributes) -> dict[str, Any]:
-    """What the chain hash covers besides the data (as ``contracts.codec.chain_hash``)."""
-    return {
-        "id": attrs.id,
-        "region": attrs.region,
-        "sequence": attrs.sequence,
-        "source": attrs.source,
-        "subject": attrs.subject,
-        "time": attrs.time.isoformat(),
-        "type": attrs.type,
-    }
 
 
 def header_text(attrs: EnvelopeAttributes) -> dict[str, str]:
