@@ -44,6 +44,8 @@ from services.registry.settings import RegistrySettings
 from tests.support.service import auth_headers, running_service
 
 REGISTRATIONS = 30_000
+IMPORT_TARGET = 15_000
+"""Issue #14: enterprise import over HTTP, rows per second end to end."""
 CLIENT_PROCESSES = 3
 CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
@@ -371,7 +373,12 @@ async def bench_import(kafka: str, workdir: Path) -> list[Figure]:
     alone = await handler_seconds(rows, IMPORT_BATCH, workdir / "import-handler.db")
     return [
         Figure(
-            "registry", f"CSV import, {CSV_ROWS:,} rows (1% invalid)", CSV_ROWS / first, "rows/s"
+            "registry",
+            f"CSV import over HTTP, {CSV_ROWS:,} rows (1% invalid; stored, relay publishing)",
+            CSV_ROWS / first,
+            "rows/s",
+            target=f">= {IMPORT_TARGET:,} rows/s",
+            met=CSV_ROWS / first >= IMPORT_TARGET,
         ),
         Figure("registry", "CSV import, the handler alone (no HTTP)", CSV_ROWS / alone, "rows/s"),
         Figure("registry", "CSV import total time", first, "s", target="minutes, not hours"),
