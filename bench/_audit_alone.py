@@ -14,25 +14,15 @@ import asyncio
 import cProfile
 import time
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bench.audit import AGGREGATES, PARTITIONS, _Rows
 from contracts.registry import EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.messaging.outbox import Outbox, row_message
+from tests.support.records import Record
 
 TOPIC = "ikm.bench.auditalone.v1"
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 async def records(events: int) -> list[list[Record]]:

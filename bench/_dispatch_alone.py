@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._insights_alone import Record
 from bench._notify_alone import _Runtime
 from bench.notify import _event, _sink_capacity, _SinkProcess
 from contracts.registry import ENTERPRISE_TOPIC
@@ -32,6 +31,7 @@ from services.notify import consumers
 from services.notify.bootstrap import bootstrap
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
+from tests.support.records import Record
 
 
 async def run(events: int, profile: str | None) -> None:

@@ -16,7 +16,6 @@ import os
 import random
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench.insights import Envelopes, event_mix
@@ -29,21 +28,7 @@ from ikmkit.unit_of_work import Units
 from services.insights.consumers import GROUP, on_batch, on_event
 from services.insights.handlers import events as insight_events
 from services.insights.store import COLLECTIONS, InsightsUnit
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-
-
-class NoDeadLetters:
-    async def send(self, *args: object, **kwargs: object) -> None:
-        raise AssertionError("no dead letter expected")
+from tests.support.records import NoDeadLetters, Record
 
 
 async def run(batch: int, profile: str | None) -> None:

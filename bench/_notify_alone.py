@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._insights_alone import NoDeadLetters, Record
 from bench.notify import _event
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
@@ -26,6 +25,7 @@ from services.notify import consumers
 from services.notify.bootstrap import bootstrap
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS
+from tests.support.records import NoDeadLetters, Record
 
 
 class _Runtime:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench._insights_alone import NoDeadLetters, Record
 from bench.insights import Envelopes, event_mix
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
@@ -32,6 +31,7 @@ from services.training import bootstrap as training_bootstrap
 from services.training import consumers as training_consumers
 from services.training.settings import TrainingSettings
 from services.training.store import COLLECTIONS as TRAINING_COLLECTIONS
+from tests.support.records import NoDeadLetters, Record
 
 
 class _Runtime:

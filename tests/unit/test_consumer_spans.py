@@ -12,7 +12,6 @@ import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,23 +31,9 @@ from ikmkit.messaging.outbox import Outbox
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.telemetry.otel import remote_parent, setup_tracing
 from ikmkit.unit_of_work import UnitOfWork, Units
+from tests.support.records import NoDeadLetters, Record
 
 GROUP = "spans-test"
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-
-
-class NoDeadLetters:
-    async def publish(self, *args: object, **kwargs: object) -> None:
-        raise AssertionError("no dead letter expected")
 
 
 def traceparent(i: int) -> str:

@@ -9,7 +9,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -29,6 +28,7 @@ from services.notify import consumers
 from services.notify.bootstrap import Notify, bootstrap
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
+from tests.support.records import Record
 from tests.support.units import memory_units
 
 NIB = "1234567890123"
@@ -113,16 +113,6 @@ async def test_the_relay_publishes_a_commit_without_waiting_for_a_timer(
         assert len(publisher.published) == 1, f"not published after {time.monotonic() - started}s"
     finally:
         await relay.stop()
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 def record_of(event: EnterpriseRegistered, offset: int) -> Record:
