@@ -24,6 +24,7 @@ from ikmkit.messaging.kafka import ensure_topics
 from ikmkit.messaging.kafka_security import kafka_client_options
 from ikmkit.messaging.outbox_metrics import watch_outbox
 from ikmkit.messaging.progress import watch_consumers
+from ikmkit.service.heap import settle_heap
 from ikmkit.service.production import refuse_unverifiable_producers
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def service_lifespan(build: RuntimeBuilder) -> Lifespan:
         runtime.deps = definition.bootstrap(runtime)
         app.state.runtime = runtime
         tasks = await _start(definition, runtime)
+        settle_heap()
         try:
             yield
         finally:
