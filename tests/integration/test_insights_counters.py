@@ -46,11 +46,14 @@ async def test_an_insights_store_of_json_cells_is_moved_into_columns_unchanged(
     tmp_path: Path,
 ) -> None:
     old, new = tmp_path / "old.db", tmp_path / "new.db"
-    first = [registered(f"91200{n:08d}") for n in range(3)]
+    first = await _counted(new, COLLECTIONS, *(registered(f"91200{n:08d}") for n in range(3)))
+    written = SqliteStore(old)  # the same cells, as the JSON documents of the old layout
+    await written.open(BEFORE)
+    async with written.transaction() as tx:
+        await tx.insert_many(COUNTS, first)
+    await written.close()
     then = [enrolled(n) for n in range(2)]
-    await _counted(old, BEFORE, *first)
     moved = await _counted(old, COLLECTIONS, *then)
-    fresh = await _counted(new, COLLECTIONS, *first)
     fresh = await _counted(new, COLLECTIONS, *then)
     assert moved == fresh
     assert len(moved) > 10
