@@ -254,7 +254,8 @@ class MongoTransaction:
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        order = full_order(order_by)
+        counters = self._specs[collection].counter if collection in self._specs else None
+        order = full_order(order_by, ("id",) if counters is None else counters.key)
         query = mongo_query(where)
         if cursor:
             keyset = keyset_query(order, decode_cursor(cursor, order))

@@ -207,7 +207,10 @@ class Transaction(Protocol):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        """Matching documents ordered by ``order_by`` then ``id``; pass ``next_cursor`` on."""
+        """Matching documents ordered by ``order_by`` then ``id`` (``id`` is only ever that
+        tie-breaker; a counter collection's is its key, ``Counters.key``, which its layout
+        serves: an order by an id made of several fields could only be sorted, each page);
+        pass ``next_cursor`` on."""
         ...
 
     async def count(self, collection: str, where: Filter | None = None) -> int: ...

@@ -286,7 +286,7 @@ class SqliteTransaction:
         cursor: str | None = None,
     ) -> Page:
         shape = self._shape(collection)
-        order = full_order(order_by)
+        order = full_order(order_by, shape.key)
         clause, params = where_sql(where, shape.column)
         if cursor:
             keyset, keyset_params = keyset_sql(order, decode_cursor(cursor, order), shape.column)

@@ -29,6 +29,7 @@ class DocumentTable:
     """How a collection of JSON documents (the usual layout) is read."""
 
     select = "doc"
+    key = ("id",)
 
     @staticmethod
     def column(path: str) -> str:
@@ -49,6 +50,7 @@ class CounterTable:
         self.name = name
         self.table = table_name(name)
         self.counters = counters
+        self.key = tuple(counters.key)
         fields = tuple(counters.fields)
         for f in (*fields, counters.value):
             if not NAME.match(f) or f in ("id", "version", "doc"):
