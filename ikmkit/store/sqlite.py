@@ -22,7 +22,6 @@ from typing import Any
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
 from ikmkit.store.port import (
     CollectionSpec,
-    Counters,
     Document,
     DuplicateKey,
     Filter,
@@ -361,8 +360,10 @@ class SqliteStore:
             self._create(conn, spec)
 
     def _create(self, conn: sqlite3.Connection, spec: CollectionSpec) -> None:
+        self._specs[spec.name] = spec
         if spec.counter is not None:
-            return self._create_counters(conn, spec, spec.counter)
+            self._counters[spec.name] = CounterTable.created(conn, spec, spec.counter)
+            return
         table = table_name(spec.name)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} "
@@ -373,18 +374,6 @@ class SqliteStore:
                 name = f"ix_{spec.name}_{'_'.join(f.replace('.', '_') for f in fields)}"
                 cols = ", ".join(field_sql(f) for f in fields)
                 conn.execute(f'CREATE {kind} IF NOT EXISTS "{name}" ON {table} ({cols})')
-        self._specs[spec.name] = spec
-
-    def _create_counters(
-        self, conn: sqlite3.Connection, spec: CollectionSpec, counters: Counters
-    ) -> None:
-        table = CounterTable(spec.name, counters)
-        table.create(conn)
-        for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
-            for fields in field_sets:
-                table.create_index(conn, kind, fields)
-        self._counters[spec.name] = table
-        self._specs[spec.name] = spec
 
     async def close(self) -> None:
         if self._checkpointer is not None:

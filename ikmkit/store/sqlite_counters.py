@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from ikmkit.store.port import Counters, Document, DuplicateKey, StoreError
+from ikmkit.store.port import CollectionSpec, Counters, Document, DuplicateKey, StoreError
 from ikmkit.store.sqlite_sql import NAME, field_sql, load, table_name
 
 log = logging.getLogger("ikmkit.store.sqlite")
@@ -83,6 +83,18 @@ class CounterTable:
 
     def _key_match(self, prefix: str) -> str:
         return " AND ".join(f"{c} = {prefix}{c}" for c in map(self.column, self.counters.key))
+
+    @classmethod
+    def created(
+        cls, conn: sqlite3.Connection, spec: CollectionSpec, counters: Counters
+    ) -> CounterTable:
+        """The collection's table, trigger and indexes, created (or migrated) if need be."""
+        table = cls(spec.name, counters)
+        table.create(conn)
+        for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
+            for fields in field_sets:
+                table.create_index(conn, kind, fields)
+        return table
 
     def create(self, conn: sqlite3.Connection) -> None:
         """The table, its trigger and its indexes; an old JSON table is migrated first."""
