@@ -48,13 +48,15 @@ class Counters:
         return self.order or self.fields
 
     def id_of(self, doc: Mapping[str, Any]) -> str:
-        return "|".join(str(doc[f]) for f in self.fields)
+        """The counter's id; ``StoreError`` if one of its fields is missing or null."""
+        values = [doc.get(f) for f in self.fields]
+        if any(v is None for v in values):
+            raise StoreError(f"a counter needs each of {', '.join(self.fields)}")
+        return "|".join(map(str, values))
 
     def checked(self, collection: str, doc: Mapping[str, Any]) -> str:
         """The id of ``doc``, a counter to insert; ``StoreError`` if it is not one (a field
         missing or null, another field, another id)."""
-        if any(doc.get(f) is None for f in self.fields):
-            raise StoreError(f"{collection}: a counter needs each of {', '.join(self.fields)}")
         doc_id = self.id_of(doc)
         allowed = {*self.fields, self.value, "id", "version"}
         if doc.get("id", doc_id) != doc_id or not allowed.issuperset(doc):

@@ -156,8 +156,12 @@ class CounterTable:
             )
         values = self._values
         rows = [(*values(doc), n) for doc, n in counts if n]
-        if rows:
+        if not rows:
+            return
+        try:
             conn.executemany(self.upsert, rows)
+        except sqlite3.IntegrityError as exc:  # a field null (NOT NULL)
+            raise StoreError(f"{self.name}: a counter needs each of its fields ({exc})") from exc
 
     def insert(self, conn: Any, docs: Sequence[Document]) -> None:
         """``insert``/``insert_many``: each document as a new counter (version 1)."""

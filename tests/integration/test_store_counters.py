@@ -119,6 +119,9 @@ async def test_inserted_counters_take_their_id_from_their_fields(store: Store) -
         with pytest.raises(StoreError):
             async with store.transaction() as uow:
                 await uow.insert(CELLS, wrong)
+    with pytest.raises(StoreError):
+        async with store.transaction() as uow:
+            await uow.add_counts(CELLS, "value", [({"kind": "a", "year": 2024, "place": None}, 1)])
     async with store.transaction() as uow:
         assert await uow.delete(CELLS, "b|2025|34")
         every = await uow.find(CELLS, {})
