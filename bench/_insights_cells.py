@@ -8,8 +8,9 @@ every touched cell (new or not) through the upserts:
 
     python -m bench._insights_cells
 
-Raw ``sqlite3`` here; the columns layouts are not what the store port offers
-(docs/performance.md, "Insights consumers")."""
+Raw ``sqlite3`` here, but for the last line: the store's own ``add_counts`` on ``counts`` as
+the service declares it, a counter collection (since session 19 the keyed layout above, plus
+the trigger deleting cells set to 0; docs/performance.md, "Insights consumers")."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import orjson
 from bench import _insights_alone
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.store.sqlite_sql import add_count_sql
-from services.insights.domain.tally import CellKey, Tally, cell_document
+from services.insights.domain.tally import CELL_FIELDS, CellKey, Tally, cell_document
 from services.insights.store import COLLECTIONS, COUNTS, CountRepository
 
 FIELDS = ("indicator", "dimension", "fiscal_year", "month", "province", "regency", "value")
@@ -110,7 +111,7 @@ async def measure_store(batches: list[list[tuple[CellKey, int]]]) -> None:
         await store.open([spec for spec in COLLECTIONS if spec.name == COUNTS])
         cpu, written = 0.0, 0
         for batch in batches:
-            cells = [(cell_document(key, 0), delta) for key, delta in batch]
+            cells = [(dict(zip(CELL_FIELDS, key, strict=True)), delta) for key, delta in batch]
             started = time.process_time()
             async with store.transaction() as tx:
                 await tx.add_counts(COUNTS, "value", cells)
@@ -126,7 +127,7 @@ def touched_cells() -> list[list[tuple[CellKey, int]]]:
     apply = CountRepository.apply
 
     async def recorded(self: CountRepository, tally: Tally) -> None:
-        batches.append(tally.changed())
+        batches.append([(key, delta) for key, delta in tally.sums.items() if delta])
         await apply(self, tally)
 
     CountRepository.apply = recorded  # type: ignore[method-assign]

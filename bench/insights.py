@@ -686,9 +686,10 @@ async def _dashboard(kafka: str, workdir: Path) -> list[Figure]:
     e = Enterprises.generate(DASHBOARD_ENTERPRISES)
     checked = await check_against_handlers(e.head(SAMPLE))
     path = workdir / "insights-dashboard.db"
-    # bulk load first, indexes after (one pass each, as the service's start creates them)
+    # bulk load first, indexes after (one pass each, as the service's start creates them);
+    # the cells go straight into their counter table (keyed by the cell, no index besides)
     store = SqliteStore(path)
-    await store.open([CollectionSpec(spec.name) for spec in COLLECTIONS])
+    await store.open([CollectionSpec(spec.name, counter=spec.counter) for spec in COLLECTIONS])
     cells = await write_projection(store, e)
     await store.close()
     store = SqliteStore(path)

@@ -3,6 +3,7 @@
 from ikmkit.store.port import (
     RETRYABLE,
     CollectionSpec,
+    Counters,
     Document,
     DuplicateKey,
     GroupRow,
@@ -20,6 +21,7 @@ from ikmkit.store.port import (
 __all__ = [
     "RETRYABLE",
     "CollectionSpec",
+    "Counters",
     "Document",
     "DuplicateKey",
     "GroupRow",

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ikmkit.store.port import Direction, Document, OrderBy
 
 
-def full_order(order_by: OrderBy) -> list[tuple[str, Direction]]:
-    """The requested order with ``id`` appended as the unique tie-breaker."""
+def full_order(order_by: OrderBy, key: Sequence[str] = ("id",)) -> list[tuple[str, Direction]]:
+    """The requested order with the documents' unique ``key`` appended as the tie-breaker
+    (``id``; a counter collection's fields, ``Counters.key``)."""
     order = [(f, d) for f, d in order_by if f != "id"]
-    order.append(("id", 1))
+    present = {f for f, _ in order}
+    order.extend((f, 1) for f in key if f not in present)
     return order
 
 

@@ -106,8 +106,17 @@ class MongoTransaction:
         cursor = self._coll(collection).find({"_id": {"$in": list(doc_ids)}}, session=self._session)
         return {str(raw["_id"]): from_raw(raw) async for raw in cursor}
 
+    def _identified(self, collection: str, docs: Sequence[Document]) -> Sequence[Document]:
+        """``docs``, or, in a counter collection, each checked and with its id."""
+        spec = self._specs.get(collection)
+        counters = None if spec is None else spec.counter
+        if counters is None:
+            return docs
+        return [{"id": counters.checked(collection, doc), **doc} for doc in docs]
+
     @_guarded
     async def insert(self, collection: str, doc: Document) -> Document:
+        (doc,) = self._identified(collection, [doc])
         stored = {**doc, "version": 1}
         try:
             await self._coll(collection).insert_one(to_raw(stored), session=self._session)
@@ -124,6 +133,7 @@ class MongoTransaction:
     async def insert_many(self, collection: str, docs: Sequence[Document]) -> None:
         if not docs:
             return
+        docs = self._identified(collection, docs)
         raws = [to_raw({**d, "version": 1}) for d in docs]
         try:
             await self._coll(collection).insert_many(raws, ordered=True, session=self._session)
@@ -212,21 +222,21 @@ class MongoTransaction:
     async def add_counts(
         self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
     ) -> None:
+        coll = self._coll(collection)
+        counters = self._specs[collection].counter
+        ids = [doc["id"] if counters is None else counters.id_of(doc) for doc, n in counts if n]
         ops = [
-            UpdateOne({"_id": doc["id"]}, _add(doc, field, n), upsert=True)
-            for doc, n in counts
-            if n
+            UpdateOne({"_id": doc_id}, _add(doc, field, n), upsert=True)
+            for doc_id, (doc, n) in zip(ids, [c for c in counts if c[1]], strict=True)
         ]
         if not ops:
             return
-        coll = self._coll(collection)
         try:
             await coll.bulk_write(ops, ordered=False, session=self._session)
         except PyMongoError as exc:
             if "E11000" not in str(exc) and not isinstance(exc, DuplicateKeyError):
                 raise
             raise DuplicateKey(collection, ("?",), None) from exc
-        ids = [doc["id"] for doc, n in counts if n]
         await coll.delete_many({"_id": {"$in": ids}, field: 0}, session=self._session)
 
     @_guarded
@@ -244,7 +254,8 @@ class MongoTransaction:
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        order = full_order(order_by)
+        counters = self._specs[collection].counter if collection in self._specs else None
+        order = full_order(order_by, ("id",) if counters is None else counters.key)
         query = mongo_query(where)
         if cursor:
             keyset = keyset_query(order, decode_cursor(cursor, order))
@@ -342,7 +353,10 @@ class MongoStore:
         for spec in collections:
             if spec.name not in existing:
                 await db.create_collection(spec.name)
-            for unique, field_sets in ((True, spec.unique), (False, spec.indexes)):
+            indexes = list(spec.indexes)
+            if spec.counter is not None:  # the reads of counters, answered from the index
+                indexes.append([*spec.counter.key, spec.counter.value])
+            for unique, field_sets in ((True, spec.unique), (False, indexes)):
                 for fields in field_sets:
                     await db[spec.name].create_index(
                         [(mongo_path(f), 1) for f in fields], unique=unique

@@ -25,12 +25,54 @@ OrderBy = Sequence[tuple[str, Direction]]
 
 
 @dataclass(frozen=True)
+class Counters:
+    """What makes a collection a counter collection: each document is one counter, named by
+    its ``fields`` (top-level, scalar, never null) and holding an integer ``value``; nothing
+    else (but ``id`` and ``version``). Its ``id`` is ``id_of`` it (the fields' values joined
+    by ``|``, in ``fields``' order): an adapter may derive it rather than store it, so
+    ``insert`` refuses a document whose id is another, and ``add_counts`` need not read it.
+
+    An adapter may store such a collection as rows keyed by the fields in ``order`` (SQLite:
+    real columns, the primary key; MongoDB: an index of ``order`` and ``value``), which then
+    answers from the key alone the reads that fix its leading fields. Reading a counter by
+    ``id`` (``get``, ``get_many``, ``delete``) may scan the collection: read counters by their
+    fields. ``replace`` and the ``patch`` operations are not for counters (``add_counts``)."""
+
+    fields: Sequence[str]
+    value: str = "value"
+    order: Sequence[str] = ()
+
+    @property
+    def key(self) -> Sequence[str]:
+        """The fields in the order the counters are keyed by."""
+        return self.order or self.fields
+
+    def id_of(self, doc: Mapping[str, Any]) -> str:
+        """The counter's id; ``StoreError`` if one of its fields is missing or null."""
+        values = [doc.get(f) for f in self.fields]
+        if any(v is None for v in values):
+            raise StoreError(f"a counter needs each of {', '.join(self.fields)}")
+        return "|".join(map(str, values))
+
+    def checked(self, collection: str, doc: Mapping[str, Any]) -> str:
+        """The id of ``doc``, a counter to insert; ``StoreError`` if it is not one (a field
+        missing or null, another field, another id)."""
+        doc_id = self.id_of(doc)
+        allowed = {*self.fields, self.value, "id", "version"}
+        if doc.get("id", doc_id) != doc_id or not allowed.issuperset(doc):
+            raise StoreError(f"{collection}: {doc.get('id')!r} is not a counter document")
+        return doc_id
+
+
+@dataclass(frozen=True)
 class CollectionSpec:
-    """A collection, its unique keys and its secondary indexes (field paths, dotted)."""
+    """A collection, its unique keys and its secondary indexes (field paths, dotted);
+    ``counter``: a counter collection (``Counters``)."""
 
     name: str
     unique: Sequence[Sequence[str]] = ()
     indexes: Sequence[Sequence[str]] = ()
+    counter: Counters | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +209,10 @@ class Transaction(Protocol):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        """Matching documents ordered by ``order_by`` then ``id``; pass ``next_cursor`` on."""
+        """Matching documents ordered by ``order_by`` then ``id`` (``id`` is only ever that
+        tie-breaker; a counter collection's is its key, ``Counters.key``, which its layout
+        serves: an order by an id made of several fields could only be sorted, each page);
+        pass ``next_cursor`` on."""
         ...
 
     async def count(self, collection: str, where: Filter | None = None) -> int: ...

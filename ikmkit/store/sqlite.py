@@ -33,6 +33,7 @@ from ikmkit.store.port import (
     VersionConflict,
 )
 from ikmkit.store.sqlite_checkpoint import Checkpointer
+from ikmkit.store.sqlite_counters import DOCUMENTS, CounterTable, DocumentTable
 from ikmkit.store.sqlite_group import GroupCommit
 from ikmkit.store.sqlite_sql import (
     Guarded,
@@ -41,7 +42,6 @@ from ikmkit.store.sqlite_sql import (
     dumps,
     field_sql,
     keyset_sql,
-    load,
     number,
     table_name,
     where_sql,
@@ -49,9 +49,15 @@ from ikmkit.store.sqlite_sql import (
 
 
 class SqliteTransaction:
-    def __init__(self, conn: sqlite3.Connection, specs: Mapping[str, CollectionSpec]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        specs: Mapping[str, CollectionSpec],
+        counters: Mapping[str, CounterTable],
+    ) -> None:
         self._conn = Guarded(conn)
         self._specs = specs
+        self._counters = counters
 
     def _spec(self, collection: str) -> CollectionSpec:
         try:
@@ -59,24 +65,37 @@ class SqliteTransaction:
         except KeyError:
             raise StoreError(f"unknown collection {collection!r}; declare it at open()") from None
 
-    async def get(self, collection: str, doc_id: str) -> Document | None:
+    def _shape(self, collection: str) -> DocumentTable | CounterTable:
+        """How the collection is read: JSON documents, or a counter collection's columns."""
         self._spec(collection)
+        return self._counters.get(collection, DOCUMENTS)
+
+    def _documents(self, collection: str) -> None:
+        """Writes a counter collection does not take (``Counters``)."""
+        if self._spec(collection).counter is not None:
+            raise StoreError(f"{collection} is a counter collection: add_counts writes it")
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        shape = self._shape(collection)
         row = self._conn.execute(
-            f"SELECT doc FROM {table_name(collection)} WHERE id = ?", (doc_id,)
+            f"SELECT {shape.select} FROM {table_name(collection)} WHERE {shape.column('id')} = ?",
+            (doc_id,),
         ).fetchone()
-        return None if row is None else load(row[0])
+        return None if row is None else shape.load(row)
 
     async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
-        self._spec(collection)
+        shape = self._shape(collection)
         found: dict[str, Document] = {}
         ids = list(doc_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                f"SELECT id, doc FROM {table_name(collection)} WHERE id IN ({marks})", chunk
+                f"SELECT {shape.select} FROM {table_name(collection)}"
+                f" WHERE {shape.column('id')} IN ({marks})",
+                chunk,
             ).fetchall()
-            found.update((row[0], load(row[1])) for row in rows)
+            found.update((doc["id"], doc) for doc in map(shape.load, rows))
         return found
 
     def _duplicate(
@@ -97,6 +116,9 @@ class SqliteTransaction:
         return DuplicateKey(collection, ("?",), None)
 
     async def insert(self, collection: str, doc: Document) -> Document:
+        if (counters := self._counters.get(collection)) is not None:
+            counters.insert(self._conn, [doc])
+            return {"id": counters.counters.id_of(doc), **doc, "version": 1}
         self._spec(collection)
         stored = {**doc, "version": 1}
         try:
@@ -109,6 +131,8 @@ class SqliteTransaction:
         return stored
 
     async def insert_many(self, collection: str, docs: Sequence[Document]) -> None:
+        if (counters := self._counters.get(collection)) is not None:
+            return counters.insert(self._conn, docs)
         self._spec(collection)
         rows = [(d["id"], dumps({**d, "version": 1})) for d in docs]
         try:
@@ -123,7 +147,7 @@ class SqliteTransaction:
             raise DuplicateKey(collection, ("?",), None) from exc
 
     async def replace(self, collection: str, doc: Document) -> Document:
-        self._spec(collection)
+        self._documents(collection)
         expected = int(doc["version"])
         stored = {**doc, "version": expected + 1}
         try:
@@ -139,7 +163,7 @@ class SqliteTransaction:
         return stored
 
     async def replace_many(self, collection: str, docs: Sequence[Document]) -> None:
-        self._spec(collection)
+        self._documents(collection)
         if not docs:
             return
         rows = []
@@ -186,7 +210,7 @@ class SqliteTransaction:
     async def patch_many(
         self, collection: str, doc_ids: Sequence[str], fields: Mapping[str, Any]
     ) -> int:
-        self._spec(collection)
+        self._documents(collection)
         ids = list(doc_ids)
         if not ids:
             return 0
@@ -205,7 +229,7 @@ class SqliteTransaction:
         return total
 
     async def patch_each(self, collection: str, patches: Mapping[str, Mapping[str, Any]]) -> int:
-        self._spec(collection)
+        self._documents(collection)
         total = 0
         by_shape: dict[tuple[str, ...], list[list[Any]]] = {}
         for doc_id, fields in patches.items():
@@ -225,6 +249,8 @@ class SqliteTransaction:
     async def add_counts(
         self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
     ) -> None:
+        if (counters := self._counters.get(collection)) is not None:
+            return counters.add(self._conn, field, counts)
         self._spec(collection)
         rows = [(d["id"], dumps({**d, field: n, "version": 1}), n) for d, n in counts if n]
         if not rows:
@@ -245,8 +271,8 @@ class SqliteTransaction:
             )
 
     async def delete(self, collection: str, doc_id: str) -> bool:
-        self._spec(collection)
-        cur = self._conn.execute(f"DELETE FROM {table_name(collection)} WHERE id = ?", (doc_id,))
+        key = self._shape(collection).column("id")
+        cur = self._conn.execute(f"DELETE FROM {table_name(collection)} WHERE {key} = ?", (doc_id,))
         return cur.rowcount == 1
 
     async def find(
@@ -258,25 +284,25 @@ class SqliteTransaction:
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        self._spec(collection)
-        order = full_order(order_by)
-        clause, params = where_sql(where)
+        shape = self._shape(collection)
+        order = full_order(order_by, shape.key)
+        clause, params = where_sql(where, shape.column)
         if cursor:
-            keyset, keyset_params = keyset_sql(order, decode_cursor(cursor, order))
+            keyset, keyset_params = keyset_sql(order, decode_cursor(cursor, order), shape.column)
             clause = f"{clause} AND {keyset}" if clause else f" WHERE {keyset}"
             params.extend(keyset_params)
-        order_sql = ", ".join(f"{field_sql(f)} {'ASC' if d == 1 else 'DESC'}" for f, d in order)
+        order_sql = ", ".join(f"{shape.column(f)} {'ASC' if d == 1 else 'DESC'}" for f, d in order)
         rows = self._conn.execute(
-            f"SELECT doc FROM {table_name(collection)}{clause} ORDER BY {order_sql} LIMIT ?",
+            f"SELECT {shape.select} FROM {table_name(collection)}{clause}"
+            f" ORDER BY {order_sql} LIMIT ?",
             [*params, limit + 1],
         ).fetchall()
-        items = [load(r[0]) for r in rows[:limit]]
+        items = [shape.load(r) for r in rows[:limit]]
         next_cursor = encode_cursor(items[-1], order) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     async def count(self, collection: str, where: Filter | None = None) -> int:
-        self._spec(collection)
-        clause, params = where_sql(where)
+        clause, params = where_sql(where, self._shape(collection).column)
         row = self._conn.execute(f"SELECT COUNT(*) FROM {table_name(collection)}{clause}", params)
         return int(row.fetchone()[0])
 
@@ -288,10 +314,10 @@ class SqliteTransaction:
         *,
         sums: Sequence[str] = (),
     ) -> list[GroupRow]:
-        self._spec(collection)
-        clause, params = where_sql(where)
-        keys = [field_sql(f) for f in by]
-        select = [*keys, "COUNT(*)", *(f"TOTAL({field_sql(s)})" for s in sums)]
+        column = self._shape(collection).column
+        clause, params = where_sql(where, column)
+        keys = [column(f) for f in by]
+        select = [*keys, "COUNT(*)", *(f"TOTAL({column(s)})" for s in sums)]
         group_sql = f" GROUP BY {', '.join(keys)}" if keys else ""
         rows = self._conn.execute(
             f"SELECT {', '.join(select)} FROM {table_name(collection)}{clause}{group_sql}", params
@@ -314,6 +340,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._groups = GroupCommit(self._connection)
         self._specs: dict[str, CollectionSpec] = {}
+        self._counters: dict[str, CounterTable] = {}
         self._checkpointer: Checkpointer | None = None
 
     async def open(self, collections: Sequence[CollectionSpec]) -> None:
@@ -333,6 +360,10 @@ class SqliteStore:
             self._create(conn, spec)
 
     def _create(self, conn: sqlite3.Connection, spec: CollectionSpec) -> None:
+        self._specs[spec.name] = spec
+        if spec.counter is not None:
+            self._counters[spec.name] = CounterTable.created(conn, spec, spec.counter)
+            return
         table = table_name(spec.name)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} "
@@ -343,7 +374,6 @@ class SqliteStore:
                 name = f"ix_{spec.name}_{'_'.join(f.replace('.', '_') for f in fields)}"
                 cols = ", ".join(field_sql(f) for f in fields)
                 conn.execute(f'CREATE {kind} IF NOT EXISTS "{name}" ON {table} ({cols})')
-        self._specs[spec.name] = spec
 
     async def close(self) -> None:
         if self._checkpointer is not None:
@@ -371,4 +401,4 @@ class SqliteStore:
         self._connection()
         turn = self._groups.alone() if read_only else self._groups.unit()
         async with turn as conn:
-            yield SqliteTransaction(conn, self._specs)
+            yield SqliteTransaction(conn, self._specs, self._counters)

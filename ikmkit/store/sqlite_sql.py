@@ -7,7 +7,7 @@ import json
 import math
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -52,11 +52,14 @@ def sql_value(value: Any) -> Any:
     return value
 
 
-def where_sql(where: Filter | None) -> tuple[str, list[Any]]:
+def where_sql(
+    where: Filter | None, column: Callable[[str], str] = field_sql
+) -> tuple[str, list[Any]]:
+    """``where`` as a ``WHERE`` clause and its parameters (``column``: a field's SQL)."""
     clauses: list[str] = []
     params: list[Any] = []
     for path, value in (where or {}).items():
-        expr = field_sql(path)
+        expr = column(path)
         if isinstance(value, In):
             if not value.values:
                 clauses.append("0")
@@ -160,14 +163,16 @@ def load(raw: str) -> Document:
     return doc
 
 
-def keyset_sql(order: list[tuple[str, Any]], values: list[Any]) -> tuple[str, list[Any]]:
+def keyset_sql(
+    order: list[tuple[str, Any]], values: list[Any], column: Callable[[str], str] = field_sql
+) -> tuple[str, list[Any]]:
     """``(a, b, id) > (va, vb, vid)`` honouring each field's direction."""
     ors: list[str] = []
     params: list[Any] = []
     for i, (path, direction) in enumerate(order):
-        ands = [f"{field_sql(p)} = ?" for p, _ in order[:i]]
+        ands = [f"{column(p)} = ?" for p, _ in order[:i]]
         params.extend(values[:i])
-        ands.append(f"{field_sql(path)} {'>' if direction == 1 else '<'} ?")
+        ands.append(f"{column(path)} {'>' if direction == 1 else '<'} ?")
         params.append(values[i])
         ors.append("(" + " AND ".join(ands) + ")")
     return "(" + " OR ".join(ors) + ")", params

@@ -17,11 +17,11 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from ikmkit.store import CollectionSpec, Transaction
+from ikmkit.store import CollectionSpec, Counters, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
 from services.insights.domain.model import Target
-from services.insights.domain.tally import Tally, cell_document, part
+from services.insights.domain.tally import CELL_FIELDS, Tally, part
 from services.insights.replicas import ENTERPRISE_REPLICA, MOU_REPLICA, PARTNER_REPLICA, Replicas
 
 COUNTS = "counts"
@@ -35,14 +35,15 @@ DERIVED = (COUNTS, MEMBERS, MOU_PARTIES, ENTERPRISE_REPLICA, PARTNER_REPLICA, MO
 COLLECTIONS = (
     CollectionSpec(
         COUNTS,
-        indexes=[
+        counter=Counters(
+            CELL_FIELDS,
             # Every read names an indicator and a dimension (its total or one value), then
-            # groups and sums by the rest: with all of them in the index, SQLite answers the
-            # dashboard's reads from the index alone instead of parsing each cell's JSON
-            # (16x faster with 1.6 million enterprises; docs/insights.md, "Speed").
-            ("indicator", "dimension", "fiscal_year", "month", "province", "regency", "value"),
-            ("indicator", "province", "fiscal_year"),
-        ],
+            # groups and sums by the rest: keyed in this order (SQLite: the primary key of
+            # the cells' columns, the values in its rows; MongoDB: an index of it and the
+            # value), the dashboard's reads are answered from the key alone (docs/insights.md,
+            # "Speed"; docs/performance.md, "Insights consumers").
+            order=("indicator", "dimension", "fiscal_year", "month", "province", "regency"),
+        ),
     ),
     CollectionSpec(MEMBERS),
     CollectionSpec(MOU_PARTIES, indexes=[("partner_id",)]),
@@ -61,16 +62,19 @@ class TargetRepository(Repository[Target]):
 
 
 class CountRepository:
-    """The ``counts`` cells: a tally adds its deltas with one upsert per cell, no read first
-    (``Transaction.add_counts``); a cell whose value comes back to 0 is deleted."""
+    """The ``counts`` cells, a counter collection: a tally adds its deltas with one upsert per
+    cell, no read first (``Transaction.add_counts``); a cell whose value comes back to 0 is
+    deleted. The cells go as their fields only (their id derives from them) and in the order
+    the tally first touched them: sorting them cost more than it saved SQLite's B-tree."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
     async def apply(self, tally: Tally) -> None:
-        deltas = tally.changed()
-        if deltas:
-            cells = [(cell_document(key, 0), delta) for key, delta in deltas]
+        names = CELL_FIELDS
+        sums = tally.sums.items()
+        cells = [(dict(zip(names, key, strict=True)), delta) for key, delta in sums if delta]
+        if cells:
             await self.tx.add_counts(COUNTS, "value", cells)
 
 

@@ -7,7 +7,7 @@ dimension value (``<dimension>:<value>``), so a breakdown is a read of its own c
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 
 NONE = "-"
@@ -57,6 +57,10 @@ class Cell:
     def document(self, value: int) -> dict[str, object]:
         return cell_document(self.key, value)
 
+
+CELL_FIELDS = tuple(f.name for f in fields(Cell))
+"""What names a cell, in ``Cell``'s order (the ``counts`` counters' fields; a cell's id is their
+values joined by ``|``, ``cell_id``)."""
 
 type CellKey = tuple[str, int, int, str, str, str]
 """A cell's fields in ``Cell``'s order: what a tally sums by (a plain tuple hashes and compares
