@@ -23,7 +23,7 @@ _PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _kind(annotation: Any) -> str:
-    """"plain", "time" (datetime, maybe None) or "other"."""
+    """ "plain", "time" (datetime, maybe None) or "other"."""
     if annotation in _PLAIN:
         return "plain"
     if annotation is datetime:

@@ -10,13 +10,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from services.notify.flatdoc import FlatDocs
-
 from ikmkit.store import CollectionSpec, Range, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
 from services.notify.domain.model import IN_APP, Contact, Delivery, Notification
 from services.notify.domain.webhooks import Subscription
+from services.notify.flatdoc import FlatDocs
 
 NOTIFICATIONS = "notifications"
 DELIVERIES = "deliveries"

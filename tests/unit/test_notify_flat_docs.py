@@ -1,14 +1,18 @@
-"""Notify's repositories store notifications and contacts without pydantic's generic dump
-(``services.notify.flatdoc``): the documents must be exactly what ``Repository._doc`` wrote."""
+"""Notify's consumer path without pydantic's generic work: notifications built without
+re-validation and documents stored without ``model_dump`` (``services.notify.flatdoc``) must
+be exactly the validated models and what ``Repository._doc`` wrote."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from contracts.envelope import EnvelopeAttributes
+from contracts.notify import Channel
 from ikmkit.store.repository import Versioned
 from services.notify.domain.model import Contact, DeliveryRetries, Notification
 from services.notify.flatdoc import FlatDocs
@@ -114,3 +118,51 @@ def test_a_subclass_gets_the_generic_document() -> None:
     item = Extended(**_notifications()[0].__dict__)
     assert FlatDocs(Notification, "id").doc(item) == _generic(item, "id")
 
+
+def _meta(region: str | None = "31") -> EnvelopeAttributes:
+    return EnvelopeAttributes(
+        id="e1",
+        type="ikm.registry.enterprise.registered.v1",
+        source="/ikm/registry",
+        time=AT,
+        subject="9000000000001",
+        region=region,
+        sequence=1,
+        hash="",
+    )
+
+
+@pytest.mark.parametrize("channel", ["email", "inbox", "webhook"])
+@pytest.mark.parametrize(
+    "contact",
+    [None, Contact(recipient="enterprise:1", name="Siti", email="s@example.id", language="en")],
+)
+@pytest.mark.parametrize("region", ["31", None])
+def test_a_decided_notification_is_the_validated_model(
+    channel: Channel, contact: Contact | None, region: str | None
+) -> None:
+    """The consumer builds notifications without re-validating values of known types: the
+    same model (fields, order, fields set) as validation gives."""
+    meta = _meta(region)
+    made = Notification.to_recipient(
+        meta, "EnterpriseRegistered", "enterprise:1", channel,
+        contact=contact, data='{"nib":"1"}', is_subject=True, at=AT,
+    )  # fmt: skip
+    validated = Notification(**made.model_dump(include=made.model_fields_set))
+    assert made == validated
+    assert list(made.__dict__) == list(validated.__dict__)
+    assert made.model_fields_set == validated.model_fields_set
+    assert made.model_dump_json() == validated.model_dump_json()
+    assert made.model_copy(update={"read": True}).read is True
+    with pytest.raises(ValidationError):
+        made.status = "dead"  # type: ignore[misc]  # still frozen
+
+
+def test_values_of_another_type_are_validated() -> None:
+    """A stand-in for the envelope (or a channel not in the contract) goes through pydantic."""
+    stand_in = SimpleNamespace(id="e1", region="31")
+    with pytest.raises(ValidationError):
+        Notification.to_recipient(
+            stand_in, "EnterpriseRegistered", "enterprise:1", "fax",  # type: ignore[arg-type]
+            contact=None, data="{}", is_subject=False, at=AT,
+        )  # fmt: skip
