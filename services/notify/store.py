@@ -28,7 +28,9 @@ COLLECTIONS = (
         indexes=[
             ("recipient", "channel", "created_at"),
             ("status", "next_attempt_at"),
-            ("event_id",),
+            # No index of event_id: a notification's id starts with its event's ("<event>|",
+            # notification_id), so the primary key finds an event's (of_event); one index fewer
+            # for every notification the consumer writes.
         ],
     ),
     CollectionSpec(DELIVERIES, indexes=[("event_id", "at"), ("notification_id",)]),
@@ -79,10 +81,13 @@ class NotificationRepository(Repository[Notification]):
         )
 
     async def of_event(self, event_id: str) -> list[Notification]:
+        # Ids "<event_id>|..." sort between "<event_id>|" and "<event_id>}" ("}" follows "|");
+        # the event_id condition keeps out an event whose id merely starts with "<event_id>|".
+        where = {"id": Range(gte=f"{event_id}|", lt=f"{event_id}}}"), "event_id": event_id}
         found: list[Notification] = []
         cursor: str | None = None
         while True:
-            page, cursor = await self.page({"event_id": event_id}, limit=500, cursor=cursor)
+            page, cursor = await self.page(where, limit=500, cursor=cursor)
             found += page
             if cursor is None:
                 return found
