@@ -104,6 +104,8 @@ def dumps(doc: Document) -> str:
 def _non_finite(doc: Document) -> bool:
     """Whether a float in ``doc`` is NaN or infinite (a loop over plain types first: this
     runs for every document with a null in it)."""
+    if _SCALARS.issuperset(map(type, doc.values())):
+        return False  # a flat document (most are), checked in C
     todo: list[Any] = list(doc.values())
     while todo:
         value = todo.pop()

@@ -38,7 +38,7 @@ async def notify_about(
     made: list[Notification] = []
     for event, meta in items:
         book.learn(event)
-        made += rules.notifications_for(event, meta, book.get, uow.now)
+        made += rules.notifications_for(event, meta, book.get, uow.now, book.deliveries_for(event))
         wanted = await subscriptions.matching(uow, type(event).__name__, meta.region)
         made += webhooks.notifications_for(event, meta, wanted, uow.now)
     await book.save()

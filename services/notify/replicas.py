@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
+from contracts.notify import Channel
 from services.notify.domain import rules
 from services.notify.domain.model import Contact
 from services.notify.store import ContactRepository
@@ -34,6 +35,8 @@ class ContactBook:
         self._changed: dict[str, Contact] = {}
         self._taught = taught or {}
         """Each event's contacts, made once in ``open`` (by ``id`` of the event) for ``learn``."""
+        self._pairs: dict[int, list[tuple[str, Channel]]] = {}
+        """Each event's (recipient, channel) pairs, found in ``open``, for ``deliveries_for``."""
 
     @classmethod
     async def open(
@@ -44,15 +47,23 @@ class ContactBook:
     ) -> ContactBook:
         """``configured``: the regional offices' and the ministry's addresses (settings)."""
         taught = {id(event): rules.contacts_in(event) for event, _ in items}
+        pairs = {id(event): rules.deliveries_for(event) for event, _ in items}
         wanted = {c.recipient for contacts in taught.values() for c in contacts}
         wanted.update(
             recipient
-            for event, _ in items
-            for recipient, _ in rules.deliveries_for(event)
+            for found in pairs.values()
+            for recipient, _ in found
             if recipient not in configured
         )
         stored = await repository.get_many(sorted(wanted))
-        return cls(repository, configured, stored, taught)
+        book = cls(repository, configured, stored, taught)
+        book._pairs = pairs
+        return book
+
+    def deliveries_for(self, event: Event) -> list[tuple[str, Channel]]:
+        """``rules.deliveries_for(event)``, as ``open`` found it for an event of the batch."""
+        found = self._pairs.pop(id(event), None)
+        return rules.deliveries_for(event) if found is None else found
 
     def learn(self, event: Event) -> None:
         taught = self._taught.pop(id(event), None)

@@ -10,10 +10,11 @@ and ``NotificationDead`` are born here.
 from __future__ import annotations
 
 import random
+import typing
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -152,23 +153,47 @@ class Notification(Versioned):
     ) -> Notification:
         """A person's notification; an in-app message is delivered by being written."""
         in_app = channel == IN_APP
-        return cls(
-            id=notification_id(meta.id, recipient, channel),
-            event_id=meta.id,
-            event_type=event_type,
-            recipient=recipient,
-            channel=channel,
-            province=meta.region,
-            language=contact.language if contact else "id",
-            target=recipient if in_app else (contact.email if contact else None),
-            data=data,
-            is_subject=is_subject,
-            status="delivered" if in_app else "pending",
-            attempts=1 if in_app else 0,
-            delivered_at=at if in_app else None,
-            next_attempt_at=None if in_app else at,
-            created_at=at,
-        )
+        values = {
+            "id": notification_id(meta.id, recipient, channel),
+            "event_id": meta.id,
+            "event_type": event_type,
+            "recipient": recipient,
+            "channel": channel,
+            "province": meta.region,
+            "language": contact.language if contact else "id",
+            "target": recipient if in_app else (contact.email if contact else None),
+            "data": data,
+            "is_subject": is_subject,
+            "status": "delivered" if in_app else "pending",
+            "attempts": 1 if in_app else 0,
+            "delivered_at": at if in_app else None,
+            "next_attempt_at": None if in_app else at,
+            "created_at": at,
+        }
+        if not (
+            type(meta) is EnvelopeAttributes
+            and type(at) is datetime
+            and (contact is None or type(contact) is Contact)
+            and channel in _CHANNELS
+            and type(data) is str
+        ):
+            return cls(**values)  # anything else is validated, as before
+        return cls._trusted(values)
+
+    @classmethod
+    def _trusted(cls, values: dict[str, Any]) -> Notification:
+        """The consumer's three notifications per event, without pydantic re-checking values
+        that are already of their types: the envelope's (validated when decoded), the
+        contact's (validated when built or read), the rule table's channel (a ``Channel``),
+        the unit of work's time. The same model as ``cls(**values)`` (fields, their order,
+        ``model_fields_set``: ``tests/unit/test_notify_flat_docs.py``), at a fifth of the
+        CPU (validation was the costliest part of deciding an event)."""
+        made = cls.__new__(cls)
+        object.__setattr__(made, "__dict__", {**_NOTIFICATION_DEFAULTS, **values})
+        object.__setattr__(made, "__pydantic_fields_set__", set(values))
+        object.__setattr__(made, "__pydantic_extra__", None)
+        object.__setattr__(made, "__pydantic_private__", None)
+        return made
 
     def attempted(
         self,
@@ -257,6 +282,21 @@ class Notification(Versioned):
             "channel": self.channel,
             "attempts": self.attempts,
         }
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Every field in order, with its default (a required one's value always comes with the
+    values, which keep this order when they update it)."""
+    found: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if field.default_factory is not None:
+            raise TypeError(f"{model.__name__}.{name}: a default factory is not copied here")
+        found[name] = None if field.is_required() else field.default
+    return found
+
+
+_NOTIFICATION_DEFAULTS = _defaults(Notification)
+_CHANNELS = frozenset(typing.get_args(Channel))
 
 
 class Delivery(Versioned):

@@ -155,9 +155,11 @@ def notifications_for(
     meta: EnvelopeAttributes,
     contact_of: Callable[[str], Contact | None],
     at: datetime,
+    pairs: list[tuple[str, Channel]] | None = None,
 ) -> list[Notification]:
-    """The notifications the rule table asks for, to the contacts known when deciding."""
-    pairs = deliveries_for(event)
+    """The notifications the rule table asks for, to the contacts known when deciding
+    (``pairs``: ``deliveries_for(event)``, when the caller has it already)."""
+    pairs = deliveries_for(event) if pairs is None else pairs
     if not pairs:
         return []
     subject, event_type, data = data_subject(event), type(event).__name__, event.model_dump_json()
