@@ -6,6 +6,7 @@ work and a commit per event)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,9 @@ from bench._subsidy_alone import registry_records
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
 from ikmkit.service.runtime import ServiceDefinition
 from ikmkit.store.sqlite import SqliteStore
+from ikmkit.store.sqlite_sql import table_name
 from services.subsidy import main as subsidy_main
+from services.subsidy.replicas import ENTERPRISES
 from services.subsidy.store import COLLECTIONS as SUBSIDY_COLLECTIONS
 from services.training import main as training_main
 from services.training.store import COLLECTIONS as TRAINING_COLLECTIONS
@@ -87,3 +90,18 @@ def _counted(consumer: Any) -> tuple[list[bool], list[int]]:
     consumer._batch_handler = batch_handler
     consumer._units.open = open_unit
     return units, batches
+
+
+async def test_the_enterprise_replica_keeps_no_index_besides_its_key(tmp_path: Path) -> None:
+    """Subsidy reads its replica by NIB only (the batch's prefetch, an application's check):
+    a secondary index would be one more B-tree written for each of the registry's events."""
+    store = SqliteStore(tmp_path / "subsidy.db")
+    await store.open([*SUBSIDY_COLLECTIONS, *INBOX_COLLECTIONS])
+    conn = sqlite3.connect(tmp_path / "subsidy.db")
+    indexes = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+        [table_name(ENTERPRISES.collection).strip('"')],
+    ).fetchall()
+    conn.close()
+    await store.close()
+    assert [name for (name,) in indexes if not name.startswith("sqlite_autoindex")] == []
