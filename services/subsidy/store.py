@@ -37,7 +37,7 @@ COLLECTIONS = (
             ("program_id",),
         ],
     ),
-    CollectionSpec(ENTERPRISES.collection, indexes=[("province",)]),
+    CollectionSpec(ENTERPRISES.collection),
     CollectionSpec(ENTERPRISE_USAGE),
 )
 
