@@ -1,0 +1,82 @@
+"""What the replay keeps per aggregate stream is compact (issue #14: ``ikm audit replay``'s
+memory grew with the log, ~1.6 KB per aggregate of a platform log).
+
+Measured with tracemalloc on the verifier, as the replay feeds it: the records are built while
+tracing, verified, then dropped, so what is left is what the verifier holds on to (the header
+bytes it keeps included, as when they come from Kafka)."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from contracts.chain import CANON_RFC8785
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
+from ikmkit.audit.chain import ChainVerifier
+from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from tests.support.records import Record
+
+AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _records(aggregates: int, per: int) -> list[Record]:
+    """``per`` chained platform events of each aggregate, interleaved as a partition holds them."""
+    previous = dict.fromkeys(range(aggregates), GENESIS_HASH)
+    records = []
+    for n in range(1, per + 1):
+        for a in range(aggregates):
+            nib = f"{2_000_000_000_000 + a}"
+            event = EnterpriseVerified(nib=nib, province="34", verified_by=f"o-{n}", verified_at=AT)
+            payload = event_payload(event)
+            attrs = EnvelopeAttributes(
+                id=str(uuid.uuid4()), type=event.ce_type(), source="/ikm/registry",
+                time=AT + timedelta(minutes=n), subject=nib, region="34", sequence=n, hash="",
+                hashcanon=CANON_RFC8785,
+            )  # fmt: skip
+            previous[a] = chain_hash(previous[a], attrs, payload)
+            headers = to_headers(attrs.model_copy(update={"hash": previous[a]}))
+            records.append(
+                Record(ENTERPRISE_TOPIC, 0, len(records), nib.encode(), payload.encode(), headers)
+            )
+    return records
+
+
+def _retained(aggregates: int, per: int) -> tuple[ChainVerifier, int]:
+    """The verifier after checking the records, and the bytes it still holds."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        records = _records(aggregates, per)
+        verifier = ChainVerifier()
+        for start in range(0, len(records), 500):
+            verifier.check_all(records[start : start + 500])
+        size = len(records)
+        del records  # what the verifier kept of them stays
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert size == aggregates * per
+    return verifier, retained
+
+
+def test_an_aggregate_with_one_event_costs_little() -> None:
+    _retained(50, 2)  # warm caches (contract adapters) before measuring
+    verifier, retained = _retained(3000, 1)
+    assert verifier.finish() == [] and verifier.streams == 3000
+    # Kafka key + last hash (binary) + a dict slot: ~250 bytes; was ~1,000.
+    assert retained / 3000 < 300, f"{retained / 3000:.0f} bytes per aggregate"
+
+
+def test_more_events_per_aggregate_add_only_their_digests() -> None:
+    _retained(50, 2)
+    _, one = _retained(1000, 1)
+    verifier, four = _retained(1000, 4)
+    assert verifier.finish() == [] and verifier.heads()[(ENTERPRISE_TOPIC, "2000000000999")][0] == 4
+    # 32 bytes of digest per event (duplicates and conflicts are told apart by it); was ~150.
+    per_event = (four - one) / 3000
+    assert per_event < 48, f"{per_event:.0f} bytes per further event"
