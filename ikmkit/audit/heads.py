@@ -29,8 +29,10 @@ MAX_HEADS_PAGE = 5000
 DEFAULT_HEADS_PAGE = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamHead:
+    """One stream's head (slots: an audit holds one per aggregate of the platform)."""
+
     topic: str
     aggregate: str
     sequence: int  # the last sequence number stamped in the outbox

@@ -16,6 +16,7 @@ from contracts.chain import CANON_RFC8785
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
+from ikmkit.audit.findings import Kind
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from tests.support.records import Record
 
@@ -80,3 +81,35 @@ def test_more_events_per_aggregate_add_only_their_digests() -> None:
     # 32 bytes of digest per event (duplicates and conflicts are told apart by it); was ~150.
     per_event = (four - one) / 3000
     assert per_event < 48, f"{per_event:.0f} bytes per further event"
+
+
+def test_a_compact_chain_still_tells_duplicates_conflicts_and_old_hashes() -> None:
+    records = _records(1, 4)
+    verifier = ChainVerifier()
+    verifier.check_all(records)  # the fast path: kept compact
+    again = records[1]  # event 2 delivered again, after event 4
+    forged = Record(
+        again.topic, 0, 5, again.key, again.value,
+        [(k, b"f" * 64 if k == "ce_hash" else v) for k, v in again.headers],
+    )  # fmt: skip
+    verifier.check_all([Record(again.topic, 0, 4, again.key, again.value, again.headers)])
+    verifier.check_all([forged])
+    kinds = [(f.kind, f.sequence, f.offset) for f in verifier.finish()]
+    assert kinds == [(Kind.DUPLICATE, 2, 4), (Kind.CONFLICT, 2, 5)]
+    key = (ENTERPRISE_TOPIC, "2000000000000")
+    claimed = dict(again.headers)["ce_hash"].decode()
+    assert verifier.log_streams({key: 2})[key].hash_at == {
+        2: claimed,
+        4: dict(records[3].headers)["ce_hash"].decode(),
+    }
+    assert verifier.heads()[key] == (4, dict(records[3].headers)["ce_hash"].decode())
+
+
+def test_the_hash_at_the_outbox_head_is_read_from_a_compact_chain() -> None:
+    records = _records(2, 3)
+    verifier = ChainVerifier()
+    verifier.check_all(records)
+    key = (ENTERPRISE_TOPIC, "2000000000001")
+    logged = verifier.log_streams({key: 1})[key]
+    assert logged.partition == 0 and logged.last == 3
+    assert logged.hash_at[1] == dict(records[1].headers)["ce_hash"].decode()
