@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from binascii import hexlify
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -42,13 +42,13 @@ from ikmkit.audit.chain_parts import (
     Checked,
     Stream,
     gaps,
-    hex_at,
     hex_hashes,
     list_adapter,
     partition_of,
     partition_prefix,
     violations,
 )
+from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Finding, Kind
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
@@ -376,21 +376,11 @@ class ChainVerifier:
 
     def log_streams(self, wanted: dict[tuple[str, str], int]) -> dict[tuple[str, str], LogStream]:
         """Every stream read: its last sequence, with the hashes at it and at ``wanted[stream]``."""
-        found = {}
-        for stream in self._streams.values():
-            if not stream.max_sequence:
-                continue
-            key = (stream.topic, stream.subject)
-            at = {stream.max_sequence, wanted.get(key, stream.max_sequence)}
-            hashes = {n: stream.hashes[n].decode() for n in at if n in stream.hashes}
-            found[key] = LogStream(stream.partition, stream.max_sequence, hashes)
-        for topic, subject, digests in self._compact():
-            key = (topic, subject.decode("utf-8", "replace"))
-            last = len(digests) // 32
-            at = {last, wanted.get(key, last)}
-            hashes = {n: hex_at(digests, n) for n in at if 1 <= n <= last}
-            found[key] = LogStream(partition_of(digests), last, hashes)
-        return found
+        return dict(self.log_view(wanted))
+
+    def log_view(self, wanted: Mapping[tuple[str, str], int]) -> LogView:
+        """``log_streams`` without making every ``LogStream`` at once (``ikm audit replay``)."""
+        return LogView(self._streams, self._chains, wanted)
 
     def _compact(self) -> Iterator[tuple[str, bytes, bytearray]]:
         for topic, chains in self._chains.items():

@@ -15,6 +15,7 @@ over HTTP (``fetch_heads``) or straight from a store (``heads_from_store``, offl
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +81,7 @@ class OutboxHeads:
 
 def _split(stream_id: str) -> tuple[str, str]:
     topic, _, aggregate = stream_id.partition("|")
-    return topic, aggregate
+    return sys.intern(topic), aggregate  # one string per topic, not one per stream
 
 
 async def read_heads(
@@ -145,7 +146,7 @@ async def heads_from_store(store: Store, *, topic: str | None = None) -> list[St
 
 def _head(item: dict[str, Any]) -> StreamHead:
     return StreamHead(
-        str(item["topic"]),
+        sys.intern(str(item["topic"])),
         str(item["aggregate"]),
         int(item["sequence"]),
         str(item["hash"]),

@@ -16,7 +16,7 @@ with the stream as read from the log:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +90,7 @@ def _chosen(
 
 def compare_published(
     outbox: OutboxHeads,
-    log: dict[StreamKey, LogStream],
+    log: Mapping[StreamKey, LogStream],
     *,
     topics: Collection[str] | None = None,
     subjects: Collection[str] = (),
@@ -103,15 +103,17 @@ def compare_published(
         covered.add(key[0])
         summary.streams += 1
         findings += _compare_stream(head, log.get(key), summary)
-    for (topic, subject), stream in sorted(log.items()):
-        if topic in covered and (topic, subject) not in outbox.streams:
-            if subjects and subject not in subjects:
-                continue
-            detail = (
-                f"on the log (sequences up to {stream.last}) but unknown to the outbox of the "
-                "topic's producer: forged, or the producer's store lost it"
-            )
-            findings.append(_finding(Kind.NOT_IN_OUTBOX, topic, subject, 1, detail, stream))
+    # Keys first, then only the streams unknown to the outboxes (``log`` may make each on access).
+    unknown = sorted(key for key in log if key[0] in covered and key not in outbox.streams)
+    for topic, subject in unknown:
+        if subjects and subject not in subjects:
+            continue
+        stream = log[(topic, subject)]
+        detail = (
+            f"on the log (sequences up to {stream.last}) but unknown to the outbox of the "
+            "topic's producer: forged, or the producer's store lost it"
+        )
+        findings.append(_finding(Kind.NOT_IN_OUTBOX, topic, subject, 1, detail, stream))
     summary.topics = sorted(covered)
     return findings, summary
 

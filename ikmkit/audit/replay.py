@@ -14,7 +14,7 @@ import gc
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,7 +59,7 @@ class ReplayResult:
     by_type: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     events: list[Checked] = field(default_factory=list)
-    log_streams: dict[tuple[str, str], LogStream] = field(default_factory=dict)
+    log_streams: Mapping[tuple[str, str], LogStream] = field(default_factory=dict)
     published: PublishedSummary | None = None  # the log against the outboxes, if given
 
     @property
@@ -158,7 +158,9 @@ async def _replay_once(
     result.findings = verifier.finish(reader.truncated)
     result.streams = verifier.streams
     if wanted is not None:
-        result.log_streams = verifier.log_streams(wanted)
+        # A worker sends its streams to the parent whole; one process looks them up as needed.
+        whole = shard is not None
+        result.log_streams = verifier.log_streams(wanted) if whole else verifier.log_view(wanted)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -281,6 +283,7 @@ def _merge_shards(parts: list[ReplayResult], selection: Selection) -> ReplayResu
     merged = ReplayResult(
         topics=sorted({t for part in parts for t in part.topics}), selection=selection
     )
+    log_streams: dict[tuple[str, str], LogStream] = {}
     for part in parts:
         merged.read += part.read
         merged.selected += part.selected
@@ -288,7 +291,8 @@ def _merge_shards(parts: list[ReplayResult], selection: Selection) -> ReplayResu
         merged.by_topic.update(part.by_topic)
         merged.by_type.update(part.by_type)
         merged.findings += part.findings
-        merged.log_streams.update(part.log_streams)
+        log_streams.update(part.log_streams)
+    merged.log_streams = log_streams
     return merged
 
 

@@ -17,6 +17,7 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.findings import Kind
+from ikmkit.audit.published import LogStream
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from tests.support.records import Record
 
@@ -113,3 +114,17 @@ def test_the_hash_at_the_outbox_head_is_read_from_a_compact_chain() -> None:
     logged = verifier.log_streams({key: 1})[key]
     assert logged.partition == 0 and logged.last == 3
     assert logged.hash_at[1] == dict(records[1].headers)["ce_hash"].decode()
+
+
+def test_the_log_view_gives_compact_and_whole_streams_alike() -> None:
+    records = _records(3, 3)
+    verifier = ChainVerifier()
+    verifier.check_all([r for r in records if not (r.key == b"2000000000002" and r.offset == 2)])
+    compact, gapped = (ENTERPRISE_TOPIC, "2000000000000"), (ENTERPRISE_TOPIC, "2000000000002")
+    view = verifier.log_view({compact: 2, gapped: 3})
+    assert sorted(view) == [compact, (ENTERPRISE_TOPIC, "2000000000001"), gapped]
+    assert len(view) == 3 and (ENTERPRISE_TOPIC, "nope") not in view
+    hashes = [dict(r.headers)["ce_hash"].decode() for r in records]
+    assert view[compact] == LogStream(0, 3, {2: hashes[3], 3: hashes[6]})
+    assert view[gapped] == LogStream(0, 3, {3: hashes[8]})  # event 1 never arrived
+    assert dict(view) == verifier.log_streams({compact: 2, gapped: 3})
