@@ -27,6 +27,21 @@ class LogView(Mapping[StreamKey, LogStream]):
         self._wanted = wanted
         self._by_text: dict[StreamKey, Stream] | None = None
 
+    @classmethod
+    def merged(cls, views: list[LogView], wanted: Mapping[StreamKey, int]) -> LogView:
+        """One view of the shards' streams (a replay's workers read disjoint partitions)."""
+        streams: dict[tuple[str, bytes], Stream] = {}
+        chains: dict[str, dict[bytes, bytearray]] = {}
+        for view in views:
+            streams.update(view._streams)
+            for topic, compact in view._chains.items():
+                chains.setdefault(topic, {}).update(compact)
+        return cls(streams, chains, wanted)
+
+    def __reduce__(self) -> tuple[type[LogView], tuple[object, ...]]:
+        # A worker sends its chains, not a LogStream per stream; the parent knows ``wanted``.
+        return LogView, (self._streams, self._chains, {})
+
     def __getitem__(self, key: StreamKey) -> LogStream:
         topic, subject = key
         # Compact chains' keys are ASCII (the fast path takes no other), so they encode back.

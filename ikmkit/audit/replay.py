@@ -22,6 +22,7 @@ from typing import Any
 
 from contracts.base import Event
 from ikmkit.audit.chain import ChainVerifier, Checked
+from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Finding
 from ikmkit.audit.heads import OutboxHeads
 from ikmkit.audit.published import (
@@ -158,9 +159,7 @@ async def _replay_once(
     result.findings = verifier.finish(reader.truncated)
     result.streams = verifier.streams
     if wanted is not None:
-        # A worker sends its streams to the parent whole; one process looks them up as needed.
-        whole = shard is not None
-        result.log_streams = verifier.log_streams(wanted) if whole else verifier.log_view(wanted)
+        result.log_streams = verifier.log_view(wanted)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -262,7 +261,7 @@ async def _replay_parallel(
         ]
         await _wait_reporting_progress(shards, progress, done, total)
         parts = [shard.result() for shard in shards]
-    merged = _merge_shards(parts, selection)
+    merged = _merge_shards(parts, selection, wanted)
     merged.seconds = time.perf_counter() - started
     return merged
 
@@ -278,12 +277,16 @@ async def _wait_reporting_progress(
             progress(done.value, total.value)
 
 
-def _merge_shards(parts: list[ReplayResult], selection: Selection) -> ReplayResult:
+def _merge_shards(
+    parts: list[ReplayResult],
+    selection: Selection,
+    wanted: dict[tuple[str, str], int] | None = None,
+) -> ReplayResult:
     """One result from the shards' results (without ``seconds``: the caller timed the whole)."""
     merged = ReplayResult(
         topics=sorted({t for part in parts for t in part.topics}), selection=selection
     )
-    log_streams: dict[tuple[str, str], LogStream] = {}
+    views = [part.log_streams for part in parts if isinstance(part.log_streams, LogView)]
     for part in parts:
         merged.read += part.read
         merged.selected += part.selected
@@ -291,8 +294,8 @@ def _merge_shards(parts: list[ReplayResult], selection: Selection) -> ReplayResu
         merged.by_topic.update(part.by_topic)
         merged.by_type.update(part.by_type)
         merged.findings += part.findings
-        log_streams.update(part.log_streams)
-    merged.log_streams = log_streams
+    if wanted is not None:
+        merged.log_streams = LogView.merged(views, wanted)
     return merged
 
 

@@ -8,6 +8,7 @@ bytes it keeps included, as when they come from Kafka)."""
 from __future__ import annotations
 
 import gc
+import pickle
 import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from contracts.chain import CANON_RFC8785
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
+from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Kind
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
@@ -128,3 +130,17 @@ def test_the_log_view_gives_compact_and_whole_streams_alike() -> None:
     assert view[compact] == LogStream(0, 3, {2: hashes[3], 3: hashes[6]})
     assert view[gapped] == LogStream(0, 3, {3: hashes[8]})  # event 1 never arrived
     assert dict(view) == verifier.log_streams({compact: 2, gapped: 3})
+
+
+def test_workers_send_their_chains_and_the_parent_merges_them() -> None:
+    records = _records(4, 2)
+    shards = [ChainVerifier(), ChainVerifier()]
+    for record in records:  # two "partitions": even and odd aggregates
+        shards[int(record.key or b"0") % 2].check_all([record])
+    wanted = {(ENTERPRISE_TOPIC, "2000000000003"): 1}
+    sent = [pickle.loads(pickle.dumps(s.log_view(wanted))) for s in shards]
+    merged = LogView.merged(sent, wanted)
+    whole = ChainVerifier()
+    whole.check_all(records)
+    assert dict(merged) == whole.log_streams(wanted)
+    assert merged[(ENTERPRISE_TOPIC, "2000000000003")].hash_at.keys() == {1, 2}
