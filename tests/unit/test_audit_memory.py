@@ -19,6 +19,7 @@ from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Kind
+from ikmkit.audit.heads import HeadTable, StreamHead
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from tests.support.records import Record
@@ -144,3 +145,31 @@ def test_workers_send_their_chains_and_the_parent_merges_them() -> None:
     whole.check_all(records)
     assert dict(merged) == whole.log_streams(wanted)
     assert merged[(ENTERPRISE_TOPIC, "2000000000003")].hash_at.keys() == {1, 2}
+
+
+def test_outbox_heads_are_kept_compactly_and_read_back_exactly() -> None:
+    odd = [
+        StreamHead("ikm.a.v1", "x", 3, "not a digest", unsent=1),
+        StreamHead("ikm.a.v1", "y", 2**70, "ab" * 32),  # too large to pack
+        StreamHead("ikm.b.v1", "x", 5, "AB" * 32),  # upper case: kept as given
+    ]
+    table = HeadTable()
+    for head in odd:
+        table.add(head)
+    assert [table[(h.topic, h.aggregate)] for h in odd] == odd
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(3000):
+            table.add(StreamHead("ikm.a.v1", f"{3_000_000_000_000 + n}", n, f"{n:064x}", n % 3))
+        per_head = (tracemalloc.get_traced_memory()[0] - before) / 3000
+    finally:
+        tracemalloc.stop()
+    assert table[("ikm.a.v1", "3000000000007")] == StreamHead(
+        "ikm.a.v1", "3000000000007", 7, f"{7:064x}", 1
+    )
+    assert len(table) == 3003 and ("ikm.b.v1", "x") in table and ("ikm.b.v1", "y") not in table
+    assert sorted(table)[:2] == [("ikm.a.v1", "3000000000000"), ("ikm.a.v1", "3000000000001")]
+    # aggregate id, 48 packed bytes, a dict slot: ~170 bytes; a StreamHead each was ~430.
+    assert per_head < 200, f"{per_head:.0f} bytes per head"
