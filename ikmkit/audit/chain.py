@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from binascii import hexlify
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -359,20 +359,7 @@ class ChainVerifier:
 
     def heads(self) -> dict[tuple[str, str], tuple[int, str]]:
         """(topic, subject) -> (highest sequence seen, its ce_hash)."""
-        found = {
-            (stream.topic, stream.subject): (
-                stream.max_sequence,
-                stream.hashes[stream.max_sequence].decode(),
-            )
-            for stream in self._streams.values()
-            if stream.max_sequence
-        }
-        for topic, subject, digests in self._compact():
-            found[(topic, subject.decode("utf-8", "replace"))] = (
-                len(digests) // 32,
-                hexlify(digests[-32:]).decode(),
-            )
-        return found
+        return {key: (log.last, log.hash_at[log.last]) for key, log in self.log_view({}).items()}
 
     def log_streams(self, wanted: dict[tuple[str, str], int]) -> dict[tuple[str, str], LogStream]:
         """Every stream read: its last sequence, with the hashes at it and at ``wanted[stream]``."""
@@ -381,11 +368,6 @@ class ChainVerifier:
     def log_view(self, wanted: Mapping[tuple[str, str], int]) -> LogView:
         """``log_streams`` without making every ``LogStream`` at once (``ikm audit replay``)."""
         return LogView(self._streams, self._chains, wanted)
-
-    def _compact(self) -> Iterator[tuple[str, bytes, bytearray]]:
-        for topic, chains in self._chains.items():
-            for subject, digests in chains.items():
-                yield topic, subject, digests
 
     @property
     def streams(self) -> int:
