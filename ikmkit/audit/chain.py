@@ -361,7 +361,9 @@ class ChainVerifier:
         """(topic, subject) -> (highest sequence seen, its ce_hash)."""
         return {key: (log.last, log.hash_at[log.last]) for key, log in self.log_view({}).items()}
 
-    def log_streams(self, wanted: dict[tuple[str, str], int]) -> dict[tuple[str, str], LogStream]:
+    def log_streams(
+        self, wanted: Mapping[tuple[str, str], int]
+    ) -> dict[tuple[str, str], LogStream]:
         """Every stream read: its last sequence, with the hashes at it and at ``wanted[stream]``."""
         return dict(self.log_view(wanted))
 

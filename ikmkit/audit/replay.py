@@ -138,7 +138,7 @@ async def _replay_once(
     collect: bool,
     progress: Progress | None,
     shard: tuple[int, int] | None = None,
-    wanted: dict[tuple[str, str], int] | None = None,
+    wanted: Mapping[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     reader = LogReader(bootstrap_servers, topics, shard=shard)
     started = time.perf_counter()
@@ -198,7 +198,7 @@ def _run_shard(
     selection: Selection,
     public_keys: dict[str, str] | None,
     shard: tuple[int, int],
-    wanted: dict[tuple[str, str], int] | None = None,
+    wanted: Mapping[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     """One worker process: replay every ``shard[1]``-th partition from ``shard[0]``."""
     seen = [0, 0]
@@ -234,7 +234,7 @@ async def _replay_parallel(
     public_keys: dict[str, str] | None,
     workers: int,
     progress: Progress | None,
-    wanted: dict[tuple[str, str], int] | None = None,
+    wanted: Mapping[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     # forkserver: workers fork from a clean, single-threaded server with the audit
     # modules already imported (no fork of this possibly threaded process, fast start).
@@ -280,7 +280,7 @@ async def _wait_reporting_progress(
 def _merge_shards(
     parts: list[ReplayResult],
     selection: Selection,
-    wanted: dict[tuple[str, str], int] | None = None,
+    wanted: Mapping[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     """One result from the shards' results (without ``seconds``: the caller timed the whole)."""
     merged = ReplayResult(
