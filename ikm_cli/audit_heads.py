@@ -19,7 +19,7 @@ from rich.table import Table
 from ikm_cli.audit_rebuild import SERVICES, load_definition
 from ikm_cli.state import STATE_FILE, read_state
 from ikm_cli.tokens import issue_token
-from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads, fetch_heads, heads_from_store
+from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads, fetch_heads, head_pages
 from ikmkit.audit.published import PublishedSummary
 from ikmkit.store.resolve import store_for
 
@@ -90,12 +90,12 @@ async def _add_from_store(heads: OutboxHeads, service: str, topic: str | None) -
         raise HeadsUnavailable(f"no store of {service} in {where} ({hint})")
     try:
         await live.open(definition.store_collections())
-        streams = await heads_from_store(live, topic=topic)
+        async for page in head_pages(live, topic=topic):  # page by page: no list of them all
+            heads.add(service, f"store {where}", definition.produces, page)
     except Exception as exc:
         raise HeadsUnavailable(f"store of {service} ({where}): {exc!r}") from exc
     finally:
         await live.close()
-    heads.add(service, f"store {where}", definition.produces, streams)
 
 
 def print_published(out: Console, summary: PublishedSummary | None) -> None:

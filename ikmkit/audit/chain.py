@@ -19,7 +19,8 @@ undetectably without signatures, which is what ``ce_signature`` is for.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from binascii import hexlify
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -37,7 +38,17 @@ from ikmkit.audit.chain_body import (
     headers_text,
     plain_chain_body,
 )
-from ikmkit.audit.chain_parts import Checked, Stream, gaps, list_adapter, violations
+from ikmkit.audit.chain_parts import (
+    Checked,
+    Stream,
+    gaps,
+    hex_hashes,
+    list_adapter,
+    partition_of,
+    partition_prefix,
+    violations,
+)
+from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Finding, Kind
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
@@ -64,7 +75,12 @@ class ChainVerifier:
         verify_signature: SignatureCheck | None = None,
     ) -> None:
         self.findings: list[Finding] = []
+        # Streams with an anomaly (or met through ``check``), kept whole: every hash, pending.
         self._streams: dict[tuple[str, bytes], Stream] = {}
+        # Regular streams (1, 2, 3 ... chained, as ``check_all``'s fast path saw them), compact:
+        # topic -> Kafka key -> 4-byte partition + the 32-byte digests of events 1..n. Every
+        # digest is kept (a later copy of any event is a duplicate or a conflict by it).
+        self._chains: dict[str, dict[bytes, bytearray]] = {}
         self._public_keys = public_keys or {}
         self._verify_signature = verify_signature
         self.events_checked = 0
@@ -136,11 +152,7 @@ class ChainVerifier:
         problems: list[Finding],
         selected: bool,
     ) -> None:
-        key = (record.topic, raw[ce.H_SUBJECT])
-        stream = self._streams.get(key)
-        if stream is None:
-            subject = key[1].decode("utf-8", "replace")
-            stream = self._streams[key] = Stream(record.topic, subject, record.partition)
+        stream = self._stream(record.topic, raw[ce.H_SUBJECT], record.partition)
         if selected:
             stream.selected = True
         claimed = raw[ce.H_HASH]
@@ -270,13 +282,10 @@ class ChainVerifier:
             joined = b"".join((id_, source, subject, time, type_, region or b""))
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
-        stream = self._streams.get((record.topic, subject)) or self._new_stream(record, subject)
-        previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1)
+        chains, digests, previous = self._previous(record.topic, subject, sequence)
         payload = record.value or b""
         if (
-            sequence != stream.max_sequence + 1
-            or previous is None
-            or stream.pending
+            previous is None
             or not plain
             or canon not in KNOWN_CANONS
             or record.key != subject
@@ -286,7 +295,8 @@ class ChainVerifier:
         ):
             return None  # what the quick check cannot vouch for, ``check`` decides exactly
         body = plain_chain_body(payload, id_, source, subject, time, type_, region, plain)
-        if _sha256(previous + body).hexdigest().encode() != claimed:
+        digest = _sha256(previous + body).digest()
+        if hexlify(digest) != claimed:
             return None
         if canon is None:  # not parsed alone yet: validate it alone
             try:
@@ -296,15 +306,42 @@ class ChainVerifier:
         else:
             unvalidated.setdefault(model, []).append(record)
         self.events_checked += 1
-        stream.hashes[sequence] = claimed
-        stream.max_sequence = sequence
-        stream.selected = True
+        if digests is None:
+            chains[subject] = bytearray(partition_prefix(record.partition) + digest)
+        else:
+            digests += digest
         return model
 
-    def _new_stream(self, record: Record, subject: bytes) -> Stream:
-        """A stream met for the first time (kept even if its first record falls back)."""
-        stream = Stream(record.topic, subject.decode("utf-8", "replace"), record.partition)
-        self._streams[(record.topic, subject)] = stream
+    def _previous(
+        self, topic: str, subject: bytes, sequence: int
+    ) -> tuple[dict[bytes, bytearray], bytearray | None, bytes | None]:
+        """The topic's compact chains, the stream's, and the hash event ``sequence`` must
+        follow if it is the stream's next (None: anything else, which ``check`` decides)."""
+        chains = self._chains.get(topic)
+        if chains is None:
+            chains = self._chains[topic] = {}
+        digests = chains.get(subject)
+        if digests is not None:
+            if sequence == len(digests) // 32 + 1:
+                return chains, digests, hexlify(digests[-32:])
+            return chains, digests, None
+        if sequence == 1 and (topic, subject) not in self._streams:
+            return chains, None, _GENESIS
+        return chains, None, None  # an irregular stream, kept whole
+
+    def _stream(self, topic: str, subject: bytes, partition: int) -> Stream:
+        """The stream kept whole (the compact chain's digests, if it had one, become its hashes)."""
+        stream = self._streams.get((topic, subject))
+        if stream is not None:
+            return stream
+        digests = self._chains.get(topic, {}).pop(subject, None)
+        stream = Stream(topic, subject.decode("utf-8", "replace"), partition)
+        if digests is not None:
+            stream.partition = partition_of(digests)
+            stream.hashes = hex_hashes(digests)
+            stream.max_sequence = len(stream.hashes)
+            stream.selected = True
+        self._streams[(topic, subject)] = stream
         return stream
 
     def finish(self, truncated: frozenset[tuple[str, int]] = frozenset()) -> list[Finding]:
@@ -322,30 +359,21 @@ class ChainVerifier:
 
     def heads(self) -> dict[tuple[str, str], tuple[int, str]]:
         """(topic, subject) -> (highest sequence seen, its ce_hash)."""
-        return {
-            (stream.topic, stream.subject): (
-                stream.max_sequence,
-                stream.hashes[stream.max_sequence].decode(),
-            )
-            for stream in self._streams.values()
-            if stream.max_sequence
-        }
+        return {key: (log.last, log.hash_at[log.last]) for key, log in self.log_view({}).items()}
 
-    def log_streams(self, wanted: dict[tuple[str, str], int]) -> dict[tuple[str, str], LogStream]:
+    def log_streams(
+        self, wanted: Mapping[tuple[str, str], int]
+    ) -> dict[tuple[str, str], LogStream]:
         """Every stream read: its last sequence, with the hashes at it and at ``wanted[stream]``."""
-        found = {}
-        for stream in self._streams.values():
-            if not stream.max_sequence:
-                continue
-            key = (stream.topic, stream.subject)
-            at = {stream.max_sequence, wanted.get(key, stream.max_sequence)}
-            hashes = {n: stream.hashes[n].decode() for n in at if n in stream.hashes}
-            found[key] = LogStream(stream.partition, stream.max_sequence, hashes)
-        return found
+        return dict(self.log_view(wanted))
+
+    def log_view(self, wanted: Mapping[tuple[str, str], int]) -> LogView:
+        """``log_streams`` without making every ``LogStream`` at once (``ikm audit replay``)."""
+        return LogView(self._streams, self._chains, wanted)
 
     @property
     def streams(self) -> int:
-        return len(self._streams)
+        return len(self._streams) + sum(len(chains) for chains in self._chains.values())
 
     def _finding(
         self,

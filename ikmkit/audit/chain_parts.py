@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from binascii import hexlify
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,6 +46,28 @@ class Stream:
     # events whose predecessor has not been seen yet: sequence -> (payload, offset, headers)
     pending: dict[int, tuple[bytes, int, dict[str, bytes]]] = field(default_factory=dict)
     selected: bool = False
+
+
+def partition_prefix(partition: int) -> bytes:
+    """A compact chain starts with its partition (4 bytes), then its events' 32-byte digests."""
+    return partition.to_bytes(4, "big")
+
+
+def partition_of(digests: bytearray) -> int:
+    return int.from_bytes(digests[:4], "big")
+
+
+def hex_at(digests: bytearray, sequence: int) -> str:
+    """The ce_hash of event ``sequence`` (1-based) of a compact chain."""
+    start = 4 + 32 * (sequence - 1)
+    return hexlify(digests[start : start + 32]).decode()
+
+
+def hex_hashes(digests: bytearray) -> dict[int, bytes]:
+    """Every ce_hash of a compact chain, as ``Stream.hashes`` keeps them."""
+    return {
+        n: hexlify(digests[4 + 32 * (n - 1) : 4 + 32 * n]) for n in range(1, len(digests) // 32 + 1)
+    }
 
 
 def violations(exc: ValidationError) -> str:

@@ -15,7 +15,10 @@ over HTTP (``fetch_heads``) or straight from a store (``heads_from_store``, offl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import struct
+import sys
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +32,10 @@ MAX_HEADS_PAGE = 5000
 DEFAULT_HEADS_PAGE = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamHead:
+    """One stream's head (slots: an audit holds one per aggregate of the platform)."""
+
     topic: str
     aggregate: str
     sequence: int  # the last sequence number stamped in the outbox
@@ -59,26 +64,75 @@ class HeadsPage:
     next: str | None  # pass as ``after`` for the next page
 
 
+_NUMBERS = struct.Struct(">qq")  # sequence, unsent
+_HEX_DIGEST = re.compile("[0-9a-f]{64}")
+
+
+class HeadTable(Mapping[tuple[str, str], StreamHead]):
+    """(topic, aggregate) -> ``StreamHead``, held compactly: an audit holds one per aggregate
+    of the platform (millions). Per topic, aggregate -> sequence and unsent (16 bytes) and the
+    hash (its 32-byte digest when it is one, else the text); a ``StreamHead`` is made on access.
+    """
+
+    def __init__(self) -> None:
+        self._topics: dict[str, dict[str, bytes | StreamHead]] = {}
+
+    def add(self, head: StreamHead) -> None:
+        self._topics.setdefault(sys.intern(head.topic), {})[head.aggregate] = _packed(head)
+
+    def __getitem__(self, key: tuple[str, str]) -> StreamHead:
+        topic, aggregate = key
+        value = self._topics.get(topic, {})[aggregate]
+        if isinstance(value, StreamHead):
+            return value
+        sequence, unsent = _NUMBERS.unpack_from(value)
+        return StreamHead(topic, aggregate, sequence, value[16:].hex(), unsent)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, tuple) or len(key) != 2:
+            return False
+        return key[1] in self._topics.get(key[0], {})
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for topic, heads in self._topics.items():
+            for aggregate in heads:
+                yield topic, aggregate
+
+    def __len__(self) -> int:
+        return sum(len(heads) for heads in self._topics.values())
+
+
+def _packed(head: StreamHead) -> bytes | StreamHead:
+    """The head in 48 bytes, or as it is if it does not pack back to itself exactly."""
+    if not (_HEX_DIGEST.fullmatch(head.hash) and _fits(head.sequence) and _fits(head.unsent)):
+        return head
+    return _NUMBERS.pack(head.sequence, head.unsent) + bytes.fromhex(head.hash)
+
+
+def _fits(number: int) -> bool:
+    return -(2**63) <= number < 2**63
+
+
 @dataclass
 class OutboxHeads:
     """The heads of every stream of the services that answered, and which topics they own."""
 
     sources: dict[str, str] = field(default_factory=dict)  # service -> where heads came from
     topics: set[str] = field(default_factory=set)  # every topic those services produce
-    streams: dict[tuple[str, str], StreamHead] = field(default_factory=dict)
+    streams: HeadTable = field(default_factory=HeadTable)
 
     def add(
-        self, service: str, where: str, produces: Sequence[str], heads: list[StreamHead]
+        self, service: str, where: str, produces: Sequence[str], heads: Sequence[StreamHead]
     ) -> None:
         self.sources[service] = where
         self.topics.update(produces)
         for head in heads:
-            self.streams[(head.topic, head.aggregate)] = head
+            self.streams.add(head)
 
 
 def _split(stream_id: str) -> tuple[str, str]:
     topic, _, aggregate = stream_id.partition("|")
-    return topic, aggregate
+    return sys.intern(topic), aggregate  # one string per topic, not one per stream
 
 
 async def read_heads(
@@ -131,19 +185,23 @@ async def _unsent_counts(uow: Any, heads: list[dict[str, Any]]) -> dict[tuple[st
 
 async def heads_from_store(store: Store, *, topic: str | None = None) -> list[StreamHead]:
     """Every stream head of an opened store (offline audits)."""
-    heads: list[StreamHead] = []
+    return [head async for page in head_pages(store, topic=topic) for head in page]
+
+
+async def head_pages(store: Store, *, topic: str | None = None) -> AsyncIterator[list[StreamHead]]:
+    """The stream heads of an opened store, page by page (an audit keeps them compactly)."""
     after: str | None = None
     while True:
         page = await read_heads(store, topic=topic, after=after, limit=MAX_HEADS_PAGE)
-        heads += page.items
+        yield page.items
         if page.next is None:
-            return heads
+            return
         after = page.next
 
 
 def _head(item: dict[str, Any]) -> StreamHead:
     return StreamHead(
-        str(item["topic"]),
+        sys.intern(str(item["topic"])),
         str(item["aggregate"]),
         int(item["sequence"]),
         str(item["hash"]),

@@ -16,7 +16,7 @@ with the stream as read from the log:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,26 +71,55 @@ class PublishedSummary:
         }
 
 
+class WantedSequences(Mapping[StreamKey, int]):
+    """The head sequence of every stream to compare (the log's hash there is needed), read
+    from the outbox heads on lookup rather than copied (one per aggregate of the platform)."""
+
+    def __init__(
+        self, outbox: OutboxHeads, topics: Collection[str] | None, subjects: Collection[str]
+    ) -> None:
+        self._heads = outbox.streams
+        self._topics = None if topics is None else frozenset(topics)
+        self._subjects = frozenset(subjects)
+
+    def _chosen(self, key: StreamKey) -> bool:
+        return (self._topics is None or key[0] in self._topics) and (
+            not self._subjects or key[1] in self._subjects
+        )
+
+    def __getitem__(self, key: StreamKey) -> int:
+        if not self._chosen(key):
+            raise KeyError(key)
+        return self._heads[key].sequence
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and key in self._heads and self._chosen(key)
+
+    def __iter__(self) -> Iterator[StreamKey]:
+        return (key for key in self._heads if self._chosen(key))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def wanted_sequences(
     outbox: OutboxHeads, topics: Collection[str] | None, subjects: Collection[str]
-) -> dict[StreamKey, int]:
+) -> Mapping[StreamKey, int]:
     """The head sequence of every stream to compare (the log's hash there is needed)."""
-    return {key: head.sequence for key, head in _chosen(outbox, topics, subjects)}
+    return WantedSequences(outbox, topics, subjects)
 
 
 def _chosen(
     outbox: OutboxHeads, topics: Collection[str] | None, subjects: Collection[str]
-) -> list[tuple[StreamKey, StreamHead]]:
-    return [
-        (key, head)
-        for key, head in sorted(outbox.streams.items())
-        if (topics is None or key[0] in topics) and (not subjects or key[1] in subjects)
-    ]
+) -> Iterator[tuple[StreamKey, StreamHead]]:
+    """The chosen streams' heads in key order, made one at a time (keys sorted, not heads)."""
+    for key in sorted(WantedSequences(outbox, topics, subjects)):
+        yield key, outbox.streams[key]
 
 
 def compare_published(
     outbox: OutboxHeads,
-    log: dict[StreamKey, LogStream],
+    log: Mapping[StreamKey, LogStream],
     *,
     topics: Collection[str] | None = None,
     subjects: Collection[str] = (),
@@ -103,15 +132,17 @@ def compare_published(
         covered.add(key[0])
         summary.streams += 1
         findings += _compare_stream(head, log.get(key), summary)
-    for (topic, subject), stream in sorted(log.items()):
-        if topic in covered and (topic, subject) not in outbox.streams:
-            if subjects and subject not in subjects:
-                continue
-            detail = (
-                f"on the log (sequences up to {stream.last}) but unknown to the outbox of the "
-                "topic's producer: forged, or the producer's store lost it"
-            )
-            findings.append(_finding(Kind.NOT_IN_OUTBOX, topic, subject, 1, detail, stream))
+    # Keys first, then only the streams unknown to the outboxes (``log`` may make each on access).
+    unknown = sorted(key for key in log if key[0] in covered and key not in outbox.streams)
+    for topic, subject in unknown:
+        if subjects and subject not in subjects:
+            continue
+        stream = log[(topic, subject)]
+        detail = (
+            f"on the log (sequences up to {stream.last}) but unknown to the outbox of the "
+            "topic's producer: forged, or the producer's store lost it"
+        )
+        findings.append(_finding(Kind.NOT_IN_OUTBOX, topic, subject, 1, detail, stream))
     summary.topics = sorted(covered)
     return findings, summary
 

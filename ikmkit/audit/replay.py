@@ -14,7 +14,7 @@ import gc
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ from typing import Any
 
 from contracts.base import Event
 from ikmkit.audit.chain import ChainVerifier, Checked
+from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Finding
 from ikmkit.audit.heads import OutboxHeads
 from ikmkit.audit.published import (
@@ -59,7 +60,7 @@ class ReplayResult:
     by_type: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     events: list[Checked] = field(default_factory=list)
-    log_streams: dict[tuple[str, str], LogStream] = field(default_factory=dict)
+    log_streams: Mapping[tuple[str, str], LogStream] = field(default_factory=dict)
     published: PublishedSummary | None = None  # the log against the outboxes, if given
 
     @property
@@ -137,7 +138,7 @@ async def _replay_once(
     collect: bool,
     progress: Progress | None,
     shard: tuple[int, int] | None = None,
-    wanted: dict[tuple[str, str], int] | None = None,
+    wanted: Mapping[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     reader = LogReader(bootstrap_servers, topics, shard=shard)
     started = time.perf_counter()
@@ -158,7 +159,7 @@ async def _replay_once(
     result.findings = verifier.finish(reader.truncated)
     result.streams = verifier.streams
     if wanted is not None:
-        result.log_streams = verifier.log_streams(wanted)
+        result.log_streams = verifier.log_view(wanted)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -197,7 +198,7 @@ def _run_shard(
     selection: Selection,
     public_keys: dict[str, str] | None,
     shard: tuple[int, int],
-    wanted: dict[tuple[str, str], int] | None = None,
+    wanted: Mapping[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     """One worker process: replay every ``shard[1]``-th partition from ``shard[0]``."""
     seen = [0, 0]
@@ -233,7 +234,7 @@ async def _replay_parallel(
     public_keys: dict[str, str] | None,
     workers: int,
     progress: Progress | None,
-    wanted: dict[tuple[str, str], int] | None = None,
+    wanted: Mapping[tuple[str, str], int] | None = None,
 ) -> ReplayResult:
     # forkserver: workers fork from a clean, single-threaded server with the audit
     # modules already imported (no fork of this possibly threaded process, fast start).
@@ -260,7 +261,7 @@ async def _replay_parallel(
         ]
         await _wait_reporting_progress(shards, progress, done, total)
         parts = [shard.result() for shard in shards]
-    merged = _merge_shards(parts, selection)
+    merged = _merge_shards(parts, selection, wanted)
     merged.seconds = time.perf_counter() - started
     return merged
 
@@ -276,11 +277,16 @@ async def _wait_reporting_progress(
             progress(done.value, total.value)
 
 
-def _merge_shards(parts: list[ReplayResult], selection: Selection) -> ReplayResult:
+def _merge_shards(
+    parts: list[ReplayResult],
+    selection: Selection,
+    wanted: Mapping[tuple[str, str], int] | None = None,
+) -> ReplayResult:
     """One result from the shards' results (without ``seconds``: the caller timed the whole)."""
     merged = ReplayResult(
         topics=sorted({t for part in parts for t in part.topics}), selection=selection
     )
+    views = [part.log_streams for part in parts if isinstance(part.log_streams, LogView)]
     for part in parts:
         merged.read += part.read
         merged.selected += part.selected
@@ -288,7 +294,8 @@ def _merge_shards(parts: list[ReplayResult], selection: Selection) -> ReplayResu
         merged.by_topic.update(part.by_topic)
         merged.by_type.update(part.by_type)
         merged.findings += part.findings
-        merged.log_streams.update(part.log_streams)
+    if wanted is not None:
+        merged.log_streams = LogView.merged(views, wanted)
     return merged
 
 
