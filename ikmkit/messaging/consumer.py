@@ -158,7 +158,9 @@ class EventConsumer[U: UnitOfWork]:
 
             @self.subscriber  # type: ignore[untyped-decorator]
             async def consume(message: KafkaMessage) -> None:
-                await self.process([message.raw_message])
+                record: Any = message.raw_message
+                await self.process([record])
+                del record
                 release_records(message)
 
     async def process(self, records: Sequence[Record]) -> None:
