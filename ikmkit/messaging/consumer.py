@@ -150,14 +150,18 @@ class EventConsumer[U: UnitOfWork]:
             async def consume_batch(message: KafkaMessage) -> None:
                 raw: Any = message.raw_message
                 await self.process(list(raw) if isinstance(raw, tuple) else [raw])
+                del raw
+                release_records(message)
 
         else:
             self.subscriber = router.subscriber(*self.topics, **options)
 
             @self.subscriber  # type: ignore[untyped-decorator]
             async def consume(message: KafkaMessage) -> None:
-                raw: Any = message.raw_message
-                await self.process([raw])
+                record: Any = message.raw_message
+                await self.process([record])
+                del record
+                release_records(message)
 
     async def process(self, records: Sequence[Record]) -> None:
         """Process records in order; returns once every one has an effect or a dead letter."""
@@ -291,6 +295,24 @@ class EventConsumer[U: UnitOfWork]:
 
     async def _dead_letter(self, record: Record, reason: str, error: str, *, attempts: int) -> None:
         await self._dead_letters.park(record, reason, error, attempts=attempts)
+
+
+def release_records(message: StreamMessage[Any]) -> None:
+    """Let go of a processed message's records, its bodies and headers.
+
+    FastStream's message outlives its handler by tens of seconds: FastStream keeps it in a
+    context variable, and every timer started in that context (aiokafka's 40 s request
+    timeout around the offset commit that acknowledges the batch) keeps a copy of the
+    context until its deadline, cancelled or not (asyncio purges cancelled timers only when
+    more than 100 are scheduled). So the last 40 s of batches stayed in memory: 43 batches,
+    22,000 records, in a subsidy service catching up (docs/performance.md, Scale). Only a
+    failed batch needs its records afterwards (the negative acknowledgement seeks back to
+    them), and this runs only once the batch has its effects; the acknowledgement itself
+    commits the consumer's position and reads none of them."""
+    message.raw_message = ()
+    message.body = b""
+    message.batch_headers = []
+    message.clear_cache()
 
 
 async def _keep_raw_body(message: StreamMessage[Any]) -> Any:
