@@ -5,9 +5,8 @@ as the platform writes them (``bench.audit._write``: the registry's outbox stamp
 them, the relay's ``row_message`` makes the records) and stores the outbox's stream heads in
 a registry SQLite store, then runs ``ikm audit replay --store registry`` on that topic in a
 child process and reads its peak RSS: ``VmHWM``, the high-water mark of the CLI's own memory,
-written by the child as it exits. (``ru_maxrss`` from ``wait4``, which ``make bench-scale``
-reads, is printed beside it: Linux carries the spawning process's high-water mark over
-``exec`` into it, so it is at least the size of the process that started the CLI.)
+written by the child as it exits (``bench._cli_peak``, which ``make bench-scale`` uses too:
+``ru_maxrss`` from ``wait4`` would carry the spawning process's high-water mark over ``exec``).
 
     python -m bench._audit_memory [--sizes 20000x2,100000x2] [--workers 1]
 """
@@ -18,15 +17,13 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import bench.audit as audit_bench
+from bench._cli_peak import run_cli
 from ikm_cli.audit_rebuild import load_definition
 from ikmdev.infra import resolve_kafka
 from ikmkit.messaging.kafka import ensure_topics
@@ -34,18 +31,6 @@ from ikmkit.messaging.outbox import OUTBOX_STREAMS
 from ikmkit.store.resolve import store_for
 
 os.environ.setdefault("IKM_ENV", "development")
-
-# The CLI's own high-water mark, written as it exits (``python -c`` + ``ikm_cli.main``).
-_HWM_AT_EXIT = (
-    "import atexit, os, runpy\n"
-    "def hwm():\n"
-    "    with open('/proc/self/status') as status:\n"
-    "        line = next(line for line in status if line.startswith('VmHWM:'))\n"
-    "    with open(os.environ['AUDIT_MEMORY_HWM'], 'w') as out:\n"
-    "        out.write(line)\n"
-    "atexit.register(hwm)\n"
-    "runpy.run_module('ikm_cli.main', run_name='__main__')\n"
-)
 
 
 async def _write(kafka: str, topic: str, aggregates: int, per: int) -> dict[str, dict[str, Any]]:
@@ -81,19 +66,6 @@ async def _store_heads(data_dir: Path, topic: str, heads: dict[str, dict[str, An
         await store.close()
 
 
-def _run_cli(args: list[str], env: dict[str, str], log: Path) -> tuple[float, float]:
-    """(seconds, ``ru_maxrss`` in MB) of ``ikm ARGS`` in a child."""
-    started = time.perf_counter()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", _HWM_AT_EXIT, *args], env=env, stdout=out, stderr=out
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: findings (the report says)
-        raise RuntimeError(f"ikm {' '.join(args)} failed; see {log}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
-
-
 def _measure(kafka: str, workdir: Path, aggregates: int, per: int, workers: int) -> None:
     topic = f"ikm.bench.auditmem{uuid.uuid4().hex[:8]}.v1"
     heads = asyncio.run(_write(kafka, topic, aggregates, per))
@@ -101,14 +73,14 @@ def _measure(kafka: str, workdir: Path, aggregates: int, per: int, workers: int)
     report = workdir / f"{topic}.json"
     args = ["audit", "replay", "--kafka", kafka, "--topic", topic, "--store", "registry"]
     args += ["--workers", str(workers), "--report", str(report)]
-    hwm = workdir / "hwm"
-    env = {**os.environ, "IKM_DATA_DIR": str(workdir), "AUDIT_MEMORY_HWM": str(hwm)}
-    seconds, rss = _run_cli(args, env, workdir / "replay.log")
-    own = int(hwm.read_text().split()[1]) / 1024
+    env = {**os.environ, "IKM_DATA_DIR": str(workdir)}
+    seconds, own, code = run_cli(args, env, workdir / "replay.log")
+    if code not in (0, 1):  # 1: findings (the report says)
+        raise RuntimeError(f"ikm {' '.join(args)} exited {code}; see {workdir / 'replay.log'}")
     totals = json.loads(report.read_text())["totals"]
     print(
         f"{aggregates:,} aggregates x {per} = {totals['read']:,} events, workers {workers}: "
-        f"peak RSS {own:.0f} MB (ru_maxrss {rss:.0f} MB), {seconds:.1f} s, "
+        f"peak RSS {own:.0f} MB, {seconds:.1f} s, "
         f"errors {totals['errors']}, streams {totals['streams']:,}",
         flush=True,
     )

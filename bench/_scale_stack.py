@@ -7,7 +7,8 @@ mails a counting SMTP sink in its own process: the dev stack's sink keeps every 
 memory, which at campaign size would be gigabytes in the measuring process.
 
 Peak RSS is the kernel's high-water mark (``VmHWM`` in ``/proc/<pid>/status``), read while
-the process lives, or ``ru_maxrss`` from ``wait4`` for the CLI runs, so no sample is missed.
+the process lives, or written by the CLI child itself as it exits (``bench._cli_peak``), so no
+sample is missed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench import _cli_peak as cli_peak
 from contracts.registry import ENTERPRISE_TOPIC
 from ikm_cli.dev import SERVICES, _service_env
 from ikm_cli.launcher import ServiceProcess, StartupError, start_service, wait_ready
@@ -205,26 +207,11 @@ async def published_counts(kafka: str, topic: str, prefix: str) -> Published:
 
 
 def run_cli(args: list[str], env: dict[str, str], log: Path, limit: float) -> tuple[float, float]:
-    """``ikm ARGS`` as a child process: (seconds, its peak RSS in MB). Raises on failure."""
-    started = time.perf_counter()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ikm_cli.main", *args], env=env, stdout=out, stderr=out
-        )
-        deadline = time.monotonic() + limit
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                process.kill()
-                raise TimeoutError(f"ikm {' '.join(args)} ran over {limit:.0f}s; see {log}")
-            time.sleep(0.2)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    if process.returncode not in (0, 1):  # 1: findings, reported by the caller from the report
-        raise RuntimeError(f"ikm {' '.join(args)} exited {process.returncode}; see {log}")
-    return seconds, usage.ru_maxrss / 1024
+    """``ikm ARGS`` as a child process: (seconds, its own peak RSS in MB). Raises on failure."""
+    seconds, peak, code = cli_peak.run_cli(args, env, log, limit)
+    if code not in (0, 1):  # 1: findings, reported by the caller from the report
+        raise RuntimeError(f"ikm {' '.join(args)} exited {code}; see {log}")
+    return seconds, peak
 
 
 def _sink_main(port: int, count_file: Path) -> None:
