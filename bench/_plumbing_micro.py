@@ -61,13 +61,25 @@ def main() -> None:
             for t, e in zip(topics, envelopes, strict=True)
         ]
     auth = Authenticity(keys)
-    _best("authenticity", n, lambda: [auth.check(t, e) for t, e in zip(topics, envelopes, strict=True)])
+    _best(
+        "authenticity",
+        n,
+        lambda: [auth.check(t, e) for t, e in zip(topics, envelopes, strict=True)],
+    )
 
     def spans() -> None:
         s = EventSpans("g")
         for t, e in zip(topics, envelopes, strict=True):
             a = e.attrs
-            s.start(a.traceparent, topic=t, event_id=a.id, event_type=a.type, partition=0, offset=1, key=b"k")
+            s.start(
+                a.traceparent,
+                topic=t,
+                event_id=a.id,
+                event_type=a.type,
+                partition=0,
+                offset=1,
+                key=b"k",
+            )
         with s:
             pass
 
