@@ -186,8 +186,47 @@ def decode_attributes(headers: dict[str, str]) -> EnvelopeAttributes:
         raise DecodeError("invalid_header", str(exc)) from exc
 
 
+_ATTRIBUTE_FIELDS = tuple(EnvelopeAttributes.model_fields)
+
+
+def _attributes_of_text(headers: dict[str, str]) -> EnvelopeAttributes:
+    """``decode_attributes`` of ``header_map``'s output, without pydantic re-checking it.
+
+    Every value is already of its field's type (text from ``header_map``, the time from
+    ``datetime.fromisoformat``, the sequence from ``parse_sequence``), so validation would
+    only copy them; this builds the model ``model_validate`` builds (same ``__dict__`` in
+    field order, same ``model_fields_set``: ``tests/unit/test_codec_fast_attributes.py``)
+    at a fraction of the cost. Same checks, same ``DecodeError`` reasons."""
+    _check_binding(headers)
+    get = headers.get
+    try:
+        values = {
+            "id": headers[ce.H_ID],
+            "type": headers[ce.H_TYPE],
+            "source": headers[ce.H_SOURCE],
+            "time": datetime.fromisoformat(headers[ce.H_TIME]),
+            "subject": headers[ce.H_SUBJECT],
+            "region": get(ce.H_REGION),
+            "sequence": parse_sequence(get(ce.H_SEQUENCE, "0")),
+            "hash": get(ce.H_HASH, ""),
+            "signature": get(ce.H_SIGNATURE),
+            "traceparent": get(ce.H_TRACEPARENT),
+            "dataschema": get(ce.H_DATASCHEMA),
+            "hashcanon": get(ce.H_HASHCANON),
+        }
+    except ValueError as exc:
+        raise DecodeError("invalid_header", str(exc)) from exc
+    attrs = EnvelopeAttributes.__new__(EnvelopeAttributes)
+    setattr_ = object.__setattr__
+    setattr_(attrs, "__dict__", values)
+    setattr_(attrs, "__pydantic_fields_set__", set(_ATTRIBUTE_FIELDS))
+    setattr_(attrs, "__pydantic_extra__", None)
+    setattr_(attrs, "__pydantic_private__", None)
+    return attrs
+
+
 def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> Envelope:
-    attrs = decode_attributes(header_map(headers))
+    attrs = _attributes_of_text(header_map(headers))
     model = model_for(attrs.type)
     if model is None:
         raise DecodeError("unknown_event_type", f"no contract for event type {attrs.type!r}")
