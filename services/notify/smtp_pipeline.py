@@ -27,7 +27,8 @@ _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
 class Pipelined(asyncio.Protocol):
-    """One SMTP connection, past EHLO, whose replies are read in order however they arrive."""
+    """One SMTP connection, past EHLO, whose replies are read in order however they arrive.
+    ``timeout`` bounds a whole transaction (two round trips)."""
 
     def __init__(self, transport: asyncio.BaseTransport, *, size: bool, timeout: float) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
@@ -48,6 +49,12 @@ class Pipelined(asyncio.Protocol):
     async def send(self, sender: str, to: str, message: bytes) -> None:
         """MAIL, RCPT and DATA in one write; the body once DATA is accepted. A refusal
         raises as aiosmtplib's ``sendmail`` would (the caller then drops the connection)."""
+        # One timer for the transaction: entering ``asyncio.timeout`` per reply cost more CPU
+        # than parsing the reply.
+        async with asyncio.timeout(self._timeout):
+            await self._transaction(sender, to, message)
+
+    async def _transaction(self, sender: str, to: str, message: bytes) -> None:
         size = f" SIZE={len(message)}" if self._size else ""
         self._write(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode())
         mail, rcpt, data = await self._reply(), await self._reply(), await self._reply()
@@ -65,7 +72,8 @@ class Pipelined(asyncio.Protocol):
     async def quit(self) -> None:
         try:
             self._write(b"QUIT\r\n")
-            await self._reply()
+            async with asyncio.timeout(self._timeout):
+                await self._reply()
         finally:
             self.close()
 
@@ -83,8 +91,7 @@ class Pipelined(asyncio.Protocol):
             if self._lost is not None:
                 raise self._lost
             self._waiter = asyncio.get_running_loop().create_future()
-            async with asyncio.timeout(self._timeout):
-                await self._waiter
+            await self._waiter
         return self._replies.popleft()
 
     def data_received(self, data: bytes) -> None:
