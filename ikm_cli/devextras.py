@@ -25,6 +25,14 @@ class _Keeper:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
+    async def handle_EHLO(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # aiosmtpd reads pipelined commands in order off its stream and answers DATA 503 when
+        # no recipient was accepted (RFC 2920's rules), but does not say so; Postfix does.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self._sink.keep(envelope.rcpt_tos, envelope.content)
         return "250 Message accepted for delivery"

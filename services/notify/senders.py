@@ -25,6 +25,7 @@ from ikmkit.service.errors import InvalidInput
 from services.notify.domain import destinations
 from services.notify.domain.destinations import AllowList, literal_address, refusal
 from services.notify.settings import NotifySettings
+from services.notify.smtp_pipeline import Pipelined
 
 
 class EmailSender(Protocol):
@@ -45,15 +46,16 @@ class SmtpMailer:
     """Sends plain-text mail over a small pool of reused SMTP connections.
 
     A connection that fails is closed and replaced on next use, so an SMTP server
-    that was down is picked up again without a restart.
+    that was down is picked up again without a restart. When the server advertises
+    PIPELINING, a transaction takes two round trips instead of four (``smtp_pipeline``).
     """
 
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
         self._envelope_from = parseaddr(settings.smtp_from)[1]
-        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        self._idle: asyncio.Queue[_Link | None] = asyncio.Queue()  # None: not connected
         for _ in range(settings.smtp_connections):
-            self._idle.put_nowait(self._client())
+            self._idle.put_nowait(None)
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self._settings
@@ -67,29 +69,74 @@ class SmtpMailer:
             timeout=s.smtp_timeout,
         )
 
+    async def _open(self) -> _Link:
+        """Connected, TLS and AUTH as configured, past EHLO."""
+        client = self._client()
+        await client.connect()
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+        if client.supports_extension("pipelining") and client.transport is not None:
+            size = client.supports_extension("size")
+            return Pipelined(client.transport, size=size, timeout=self._settings.smtp_timeout)
+        return _OneByOne(client)
+
     async def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
         message = compose(
             sender=self._settings.smtp_from, to=to, subject=subject, body=body, ref=message_id
         )
-        client = await self._idle.get()
+        link = await self._idle.get()
         try:
-            if not client.is_connected:
-                await client.connect()
-            await _transaction(client, self._envelope_from, to, message)
+            if link is None or not link.is_connected:
+                link = await self._open()
+            await link.send(self._envelope_from, to, message)
         except BaseException:
-            with contextlib.suppress(Exception):
-                client.close()
-            client = self._client()
+            if link is not None:
+                with contextlib.suppress(Exception):
+                    link.close()
+            link = None
             raise
         finally:
-            self._idle.put_nowait(client)
+            self._idle.put_nowait(link)
 
     async def close(self) -> None:
         while not self._idle.empty():
-            client = self._idle.get_nowait()
-            if client.is_connected:
+            link = self._idle.get_nowait()
+            if link is not None and link.is_connected:
                 with contextlib.suppress(Exception):
-                    await client.quit()
+                    await link.quit()
+
+
+class _Link(Protocol):
+    """A pooled connection, past EHLO."""
+
+    @property
+    def is_connected(self) -> bool: ...
+
+    async def send(self, sender: str, to: str, message: bytes) -> None: ...
+
+    async def quit(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _OneByOne:
+    """A server without PIPELINING: one command, one reply (aiosmtplib)."""
+
+    def __init__(self, client: aiosmtplib.SMTP) -> None:
+        self._client = client
+
+    @property
+    def is_connected(self) -> bool:
+        return self._client.is_connected
+
+    async def send(self, sender: str, to: str, message: bytes) -> None:
+        await _transaction(self._client, sender, to, message)
+
+    async def quit(self) -> None:
+        await self._client.quit()
+
+    def close(self) -> None:
+        self._client.close()
 
 
 async def _transaction(client: aiosmtplib.SMTP, sender: str, to: str, message: bytes) -> None:

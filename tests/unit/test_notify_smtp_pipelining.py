@@ -1,0 +1,305 @@
+"""SMTP PIPELINING (RFC 2920) against real SMTP servers (aiosmtpd over a socket): MAIL, RCPT
+and DATA go in one write when the server advertises it, one by one when it does not; a
+refused sender or recipient still fails that one e-mail, and the pool goes on sending.
+
+A small TCP relay between the mailer and the server records what the client wrote in each
+segment: on localhost a small write arrives whole, so "MAIL, RCPT and DATA in one segment"
+is what pipelining looks like on the wire (without it the client waits for each reply)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from aiosmtplib import SMTPRecipientRefused, SMTPSenderRefused
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import IPAddress
+from cryptography.x509.oid import NameOID
+
+from ikm_cli.devextras import SmtpSink
+from ikmdev.infra import free_port
+from services.notify.senders import SmtpMailer
+from services.notify.settings import NotifySettings
+from services.notify.smtp_pipeline import Pipelined
+
+REFUSED = "nobody@example.id"
+
+
+class Refusing:
+    """Keeps every message; refuses ``REFUSED`` as a recipient and a sender."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[list[str], bytes]] = []
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address == REFUSED:
+            return "550 5.7.1 sender refused"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address == REFUSED:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.kept.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted"
+
+
+class Pipelining(Refusing):
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+class Wire:
+    """A TCP relay recording each segment the client wrote."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.segments: list[bytes] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> Wire:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, log: bool) -> None:
+            while chunk := await src.read(65536):
+                if log:
+                    self.segments.append(chunk)
+                dst.write(chunk)
+                await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer, True), pump(up_reader, writer, False))
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    def pipelined(self) -> int:
+        """Segments holding MAIL, RCPT and DATA together."""
+        return sum(
+            1 for s in self.segments if b"MAIL FROM" in s and b"RCPT TO" in s and b"DATA\r\n" in s
+        )
+
+
+async def _served(handler: Refusing) -> AsyncIterator[tuple[Refusing, Wire]]:
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), ready_timeout=10)
+    controller.start()
+    wire = await Wire(controller.port).start()
+    try:
+        yield handler, wire
+    finally:
+        await wire.stop()
+        controller.stop()
+
+
+@pytest.fixture
+async def pipelining() -> AsyncIterator[tuple[Refusing, Wire]]:
+    async for served in _served(Pipelining()):
+        yield served
+
+
+@pytest.fixture
+async def one_by_one() -> AsyncIterator[tuple[Refusing, Wire]]:
+    async for served in _served(Refusing()):
+        yield served
+
+
+def mailer(port: int, connections: int = 2) -> SmtpMailer:
+    return SmtpMailer(
+        NotifySettings(smtp_host="127.0.0.1", smtp_port=port, smtp_connections=connections)
+    )
+
+
+async def send(smtp: SmtpMailer, to: str, n: int) -> None:
+    await smtp.send(to=to, subject=f"Halo {n}", body=f".line\nbody {n}\n", message_id=f"n-{n}")
+
+
+async def test_mail_rcpt_and_data_go_in_one_write_when_the_server_offers_pipelining(
+    pipelining: tuple[Refusing, Wire],
+) -> None:
+    handler, wire = pipelining
+    smtp = mailer(wire.port)
+    await asyncio.gather(*(send(smtp, f"owner{n}@example.id", n) for n in range(10)))
+    await smtp.close()
+    assert wire.pipelined() == 10
+    assert sorted(rcpts[0] for rcpts, _ in handler.kept) == sorted(
+        f"owner{n}@example.id" for n in range(10)
+    )
+    # the body arrives intact: a leading dot is stuffed on the wire and unstuffed by the server
+    assert all(b"\r\n.line" in content or b"\n.line" in content for _, content in handler.kept)
+
+
+async def test_without_pipelining_each_command_waits_for_its_reply(
+    one_by_one: tuple[Refusing, Wire],
+) -> None:
+    handler, wire = one_by_one
+    smtp = mailer(wire.port)
+    await asyncio.gather(*(send(smtp, f"owner{n}@example.id", n) for n in range(4)))
+    await smtp.close()
+    assert wire.pipelined() == 0
+    assert len(handler.kept) == 4
+
+
+@pytest.fixture(params=[Pipelining, Refusing], ids=["pipelining", "one_by_one"])
+async def either(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Refusing, Wire]]:
+    async for served in _served(request.param()):
+        yield served
+
+
+async def test_a_refused_recipient_fails_that_mail_only(either: tuple[Refusing, Wire]) -> None:
+    handler, wire = either
+    smtp = mailer(wire.port)
+    targets = [REFUSED if n % 3 == 0 else f"owner{n}@example.id" for n in range(12)]
+    results = await asyncio.gather(
+        *(send(smtp, to, n) for n, to in enumerate(targets)), return_exceptions=True
+    )
+    await smtp.close()
+    refused = [n for n, r in enumerate(results) if isinstance(r, SMTPRecipientRefused)]
+    assert refused == [0, 3, 6, 9]
+    assert [r for r in results if r is not None and not isinstance(r, SMTPRecipientRefused)] == []
+    assert sorted(r[0] for r, _ in handler.kept) == sorted(t for t in targets if t != REFUSED)
+
+
+async def test_a_refused_sender_raises_and_sends_nothing(
+    pipelining: tuple[Refusing, Wire],
+) -> None:
+    handler, wire = pipelining
+    smtp = SmtpMailer(NotifySettings(smtp_host="127.0.0.1", smtp_port=wire.port, smtp_from=REFUSED))
+    with pytest.raises(SMTPSenderRefused):
+        await send(smtp, "owner@example.id", 1)
+    await smtp.close()
+    assert handler.kept == []
+
+
+async def test_the_dev_sink_advertises_pipelining_and_keeps_every_mail() -> None:
+    sink = SmtpSink().start()
+    wire = await Wire(sink.port).start()
+    try:
+        smtp = mailer(wire.port)
+        await asyncio.gather(*(send(smtp, f"owner{n}@example.id", n) for n in range(5)))
+        await smtp.close()
+    finally:
+        await wire.stop()
+        sink.stop()
+    assert wire.pipelined() == 5
+    assert sorted(m["To"] for m in sink.received()) == [f"owner{n}@example.id" for n in range(5)]
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, trusted by the test through ``SSL_CERT_FILE``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([IPAddress(ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+class Secure(Pipelining):
+    """Pipelining, and records whether each message came over TLS after AUTH."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        assert session.ssl is not None and session.authenticated
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+    ok = auth.login == b"notify" and auth.password == b"s3cret"
+    return AuthResult(success=ok)
+
+
+async def test_pipelining_after_starttls_and_auth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    pipelined: list[str] = []
+    send_pipelined = Pipelined.send
+
+    async def counted(self: Pipelined, sender: str, to: str, message: bytes) -> None:
+        pipelined.append(to)
+        await send_pipelined(self, sender, to, message)
+
+    monkeypatch.setattr(Pipelined, "send", counted)
+    handler = Secure()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,
+        authenticator=_authenticate,
+        auth_required=True,
+        ready_timeout=10,
+    )
+    controller.start()
+    try:
+        settings = NotifySettings(
+            smtp_host="127.0.0.1",
+            smtp_port=controller.port,
+            smtp_security="starttls",
+            smtp_username="notify",
+            smtp_password="s3cret",  # type: ignore[arg-type]
+            smtp_connections=2,
+        )
+        smtp = SmtpMailer(settings)
+        targets = [REFUSED if n == 2 else f"owner{n}@example.id" for n in range(6)]
+        results = await asyncio.gather(
+            *(send(smtp, to, n) for n, to in enumerate(targets)), return_exceptions=True
+        )
+        await smtp.close()
+    finally:
+        controller.stop()
+    assert [type(r).__name__ for r in results] == ["NoneType"] * 2 + ["SMTPRecipientRefused"] + [
+        "NoneType"
+    ] * 3
+    assert sorted(r[0] for r, _ in handler.kept) == sorted(t for t in targets if t != REFUSED)
+    assert sorted(pipelined) == sorted(targets)  # every one over the pipelined path
