@@ -42,9 +42,14 @@ class HttpServerMetrics:
         try:
             await self.app(scope, receive, observe_status)
         finally:
-            method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
-            # No route matched: the convention omits http.route; Prometheus reads "" as absent.
-            route = getattr(scope.get("route"), "path", "")
-            metrics.HTTP_SERVER_DURATION.labels(self.service, method, route, str(status)).observe(
-                time.perf_counter() - started
-            )
+            observe_duration(self.service, scope, status, started)
+
+
+def observe_duration(service: str, scope: Scope, status: int, started: float) -> None:
+    """Records one request's duration since ``started`` (``time.perf_counter``)."""
+    method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
+    # No route matched: the convention omits http.route; Prometheus reads "" as absent.
+    route = getattr(scope.get("route"), "path", "")
+    metrics.HTTP_SERVER_DURATION.labels(service, method, route, str(status)).observe(
+        time.perf_counter() - started
+    )

@@ -34,13 +34,7 @@ class HttpServerTracing:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        span = self.tracer.start_span(
-            method, context=_caller_context(scope), kind=SpanKind.SERVER,
-            attributes={
-                "http.request.method": method, "url.path": scope["path"],
-                "url.scheme": scope.get("scheme", "http"),
-            },
-        )  # fmt: skip
+        span = start_server_span(self.tracer, scope)
         status = 500
 
         async def observe_status(message: Message) -> None:
@@ -57,7 +51,19 @@ class HttpServerTracing:
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
                 raise
             finally:
-                _finish(span, scope, method, status)
+                finish_server_span(span, scope, method, status)
+
+
+def start_server_span(tracer: trace.Tracer, scope: Scope) -> trace.Span:
+    """The request's SERVER span, a child of the caller's if it sent a ``traceparent``."""
+    method: str = scope["method"]
+    return tracer.start_span(
+        method, context=_caller_context(scope), kind=SpanKind.SERVER,
+        attributes={
+            "http.request.method": method, "url.path": scope["path"],
+            "url.scheme": scope.get("scheme", "http"),
+        },
+    )  # fmt: skip
 
 
 def _caller_context(scope: Scope) -> Context | None:
@@ -70,7 +76,7 @@ def _caller_context(scope: Scope) -> Context | None:
     return propagate.extract(carrier) if carrier else None
 
 
-def _finish(span: trace.Span, scope: Scope, method: str, status: int) -> None:
+def finish_server_span(span: trace.Span, scope: Scope, method: str, status: int) -> None:
     route = getattr(scope.get("route"), "path", None)
     if route:  # no route matched (404): the conventions name the span by its method alone
         span.update_name(f"{method} {route}")
