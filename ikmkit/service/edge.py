@@ -1,10 +1,8 @@
 """The service's outer middleware: server span, instance header and HTTP metric in one layer.
 
-Each of the three is its own small ASGI middleware elsewhere (``HttpServerTracing``,
-``InstanceHeader``, ``HttpServerMetrics``), and each wrapped the request in a coroutine and
-its ``send`` in a closure; stacked, that was three frames and three closures per request and
-per response message. Here one layer does all three with one ``send`` wrapper, in the order
-the stack had: the span outermost (the header, the metric, the request guard and every
+They were three stacked ASGI middlewares, each wrapping the request in a coroutine and its
+``send`` in a closure: three frames and three closures per request and per response message.
+One layer does all three with one ``send`` wrapper, in the order the stack had: the span outermost (the header, the metric, the request guard and every
 handler run inside it, so their logs carry its trace id), the metric recorded before the span
 ends.
 """

@@ -206,8 +206,8 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
         description=definition.description,
         version="1.0.0",
         lifespan=service_lifespan(build_runtime),
-        # FastAPI's own telemetry off: the request's span is HttpServerTracing's, the HTTP
-        # metric HttpServerMetrics'; its per-operation spans (dependencies, endpoint,
+        # FastAPI's own telemetry off: the request's span and the HTTP metric are
+        # ServiceEdge's; its per-operation spans (dependencies, endpoint,
         # serialization) would triple a request's spans for nothing they tell.
         telemetry=NO_FASTAPI_TELEMETRY,
     )

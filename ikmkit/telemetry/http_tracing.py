@@ -7,6 +7,8 @@ each attribute twice, with a metrics pass whose meter was a no-op. Here the span
 the method, path and scheme; its name (``POST /enterprises``) and ``http.route`` come from the
 route FastAPI matched (``scope["route"]``) once the request is answered; the status code from
 the response. The caller's ``traceparent`` (W3C) makes it a child of the caller's span.
+A service starts and ends it in ``ikmkit.service.edge.ServiceEdge``; ``HttpServerTracing``
+is the same span as a middleware of its own, for an app without the service's edge.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from ikmkit.service.edge import ServiceEdge
 from ikmkit.service.http import RequestGuard
-from ikmkit.service.instance import INSTANCE_HEADER
+from ikmkit.service.instance import INSTANCE_ENV, INSTANCE_HEADER
 from ikmkit.service.runtime import create_service_app
 from ikmkit.telemetry.otel import setup_tracing
 from services.insights import api as insights_api
@@ -116,3 +116,14 @@ async def test_the_scheme_name_is_case_insensitive(client: httpx.AsyncClient) ->
         "/enterprises/1234567890123", headers={"Authorization": f"bearer {token}"}
     )
     assert response.status_code != 401
+
+
+async def test_the_instance_header_names_the_launchers_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(INSTANCE_ENV, "child-7")
+    app = create_service_app(definition(RegistrySettings()))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as c:
+        for path in ("/healthz", "/enterprises/1234567890123", "/no/such/thing"):
+            assert (await c.get(path)).headers.get_list(INSTANCE_HEADER) == ["child-7"]
