@@ -2,9 +2,9 @@
 
 They were three stacked ASGI middlewares, each wrapping the request in a coroutine and its
 ``send`` in a closure: three frames and three closures per request and per response message.
-One layer does all three with one ``send`` wrapper, in the order the stack had: the span outermost (the header, the metric, the request guard and every
-handler run inside it, so their logs carry its trace id), the metric recorded before the span
-ends.
+One layer does all three with one ``send`` wrapper, in the order the stack had: the span
+outermost (the header, the metric, the request guard and every handler run inside it, so
+their logs carry its trace id), the metric recorded before the span ends.
 """
 
 from __future__ import annotations
