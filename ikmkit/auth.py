@@ -239,8 +239,8 @@ def _text(value: object) -> str | None:
 
 class BearerCaller(SecurityBase):
     """The caller of a request, read from its ``Authorization: Bearer`` header in one
-    dependency. FastAPI solves each dependency on every request (a fifth of a registration's
-    plumbing); an ``HTTPBearer`` under the caller's dependency cost a second solve. Being a
+    dependency. FastAPI solves each dependency on every request (~10 µs each); an
+    ``HTTPBearer`` under the caller's dependency cost a second solve. Being a
     ``SecurityBase`` itself, it is what the OpenAPI document lists as the ``HTTPBearer``
     scheme, as ``HTTPBearer`` was."""
 
