@@ -30,20 +30,19 @@ from ikmkit.messaging.progress import ConsumerProgress
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.messaging.signing import signer_from_key
 from ikmkit.service.asyncapi_routes import router as asyncapi_router
+from ikmkit.service.edge import ServiceEdge
 from ikmkit.service.health import NamedCheck, default_checks, health_router
 from ikmkit.service.http import (
     install_error_handlers,
     install_request_guard,
 )
-from ikmkit.service.instance import InstanceHeader, instance_id
+from ikmkit.service.instance import instance_id
 from ikmkit.service.lifespan import service_lifespan
 from ikmkit.service.openapi import install_openapi
 from ikmkit.service.production import refuse_unsafe_settings
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.store.resolve import store_for
-from ikmkit.telemetry.http_metrics import HttpServerMetrics
-from ikmkit.telemetry.http_tracing import HttpServerTracing
 from ikmkit.telemetry.otel import configure_logging, setup_tracing
 
 log = logging.getLogger("ikmkit.service.runtime")
@@ -207,8 +206,8 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
         description=definition.description,
         version="1.0.0",
         lifespan=service_lifespan(build_runtime),
-        # FastAPI's own telemetry off: the request's span is HttpServerTracing's, the HTTP
-        # metric HttpServerMetrics'; its per-operation spans (dependencies, endpoint,
+        # FastAPI's own telemetry off: the request's span and the HTTP metric are
+        # ServiceEdge's; its per-operation spans (dependencies, endpoint,
         # serialization) would triple a request's spans for nothing they tell.
         telemetry=NO_FASTAPI_TELEMETRY,
     )
@@ -222,8 +221,6 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
         max_bytes=definition.settings.max_request_bytes,
         bulk_max_bytes=definition.settings.max_bulk_request_bytes,
     )
-    app.add_middleware(HttpServerMetrics, service=definition.name)
-    app.add_middleware(InstanceHeader, instance=instance_id())
     # The service's own routes first: FastAPI tries routers in order, and each router passed
     # costs every request a match of its routes (a tenth of a registration's CPU).
     for router in definition.routers:
@@ -232,7 +229,10 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
     app.include_router(audit_heads.router)
     app.include_router(ops_router())
     app.include_router(asyncapi_router)
-    # Outermost of the service's middlewares: the instance header, the metric, the door and
-    # every handler run inside the request's span (their logs carry its trace id).
-    app.add_middleware(HttpServerTracing, tracer_provider=provider, excluded=UNTRACED_PATHS)
+    # Outside the door: the server span, the instance header and the HTTP metric, one layer
+    # (the door and every handler run inside the request's span: their logs carry its id).
+    app.add_middleware(
+        ServiceEdge, service=definition.name, instance=instance_id(),
+        tracer_provider=provider, untraced=UNTRACED_PATHS,
+    )  # fmt: skip
     return app

@@ -1,7 +1,8 @@
 """The one HTTP metric: ``http_server_request_duration_seconds`` per method, route and status.
 
-A pure ASGI middleware (no task per request, unlike ``BaseHTTPMiddleware``) outside the
-request guard, so requests refused before routing (413) are measured too. The server span is
+Observed by ``ikmkit.service.edge.ServiceEdge`` (a pure ASGI middleware, no task per request,
+unlike ``BaseHTTPMiddleware``) outside the request guard, so requests refused before routing
+(413) are measured too. The server span is
 ``ikmkit.telemetry.http_tracing``'s (it records no metric).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from ikmkit.telemetry import metrics
 
@@ -19,32 +20,11 @@ KNOWN_METHODS = frozenset(
 )
 
 
-class HttpServerMetrics:
-    """Observes each HTTP request's duration, labelled by its route template (never its path)."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observe_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe_status)
-        finally:
-            method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
-            # No route matched: the convention omits http.route; Prometheus reads "" as absent.
-            route = getattr(scope.get("route"), "path", "")
-            metrics.HTTP_SERVER_DURATION.labels(self.service, method, route, str(status)).observe(
-                time.perf_counter() - started
-            )
+def observe_duration(service: str, scope: Scope, status: int, started: float) -> None:
+    """Records one request's duration since ``started`` (``time.perf_counter``)."""
+    method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
+    # No route matched: the convention omits http.route; Prometheus reads "" as absent.
+    route = getattr(scope.get("route"), "path", "")
+    metrics.HTTP_SERVER_DURATION.labels(service, method, route, str(status)).observe(
+        time.perf_counter() - started
+    )

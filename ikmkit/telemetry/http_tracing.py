@@ -7,6 +7,8 @@ each attribute twice, with a metrics pass whose meter was a no-op. Here the span
 the method, path and scheme; its name (``POST /enterprises``) and ``http.route`` come from the
 route FastAPI matched (``scope["route"]``) once the request is answered; the status code from
 the response. The caller's ``traceparent`` (W3C) makes it a child of the caller's span.
+A service starts and ends it in ``ikmkit.service.edge.ServiceEdge``; ``HttpServerTracing``
+is the same span as a middleware of its own, for an app without the service's edge.
 """
 
 from __future__ import annotations
@@ -34,13 +36,7 @@ class HttpServerTracing:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        span = self.tracer.start_span(
-            method, context=_caller_context(scope), kind=SpanKind.SERVER,
-            attributes={
-                "http.request.method": method, "url.path": scope["path"],
-                "url.scheme": scope.get("scheme", "http"),
-            },
-        )  # fmt: skip
+        span = start_server_span(self.tracer, scope)
         status = 500
 
         async def observe_status(message: Message) -> None:
@@ -57,7 +53,19 @@ class HttpServerTracing:
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
                 raise
             finally:
-                _finish(span, scope, method, status)
+                finish_server_span(span, scope, method, status)
+
+
+def start_server_span(tracer: trace.Tracer, scope: Scope) -> trace.Span:
+    """The request's SERVER span, a child of the caller's if it sent a ``traceparent``."""
+    method: str = scope["method"]
+    return tracer.start_span(
+        method, context=_caller_context(scope), kind=SpanKind.SERVER,
+        attributes={
+            "http.request.method": method, "url.path": scope["path"],
+            "url.scheme": scope.get("scheme", "http"),
+        },
+    )  # fmt: skip
 
 
 def _caller_context(scope: Scope) -> Context | None:
@@ -70,7 +78,7 @@ def _caller_context(scope: Scope) -> Context | None:
     return propagate.extract(carrier) if carrier else None
 
 
-def _finish(span: trace.Span, scope: Scope, method: str, status: int) -> None:
+def finish_server_span(span: trace.Span, scope: Scope, method: str, status: int) -> None:
     route = getattr(scope.get("route"), "path", None)
     if route:  # no route matched (404): the conventions name the span by its method alone
         span.update_name(f"{method} {route}")
