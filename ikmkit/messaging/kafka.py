@@ -227,6 +227,9 @@ class KafkaPublisher:
         return size
 
 
+PROBE_FETCH_WAIT_MS = 5
+
+
 class KafkaLogProbe:
     """Tells whether the log still holds the record batches the relay last wrote.
 
@@ -266,6 +269,10 @@ class KafkaLogProbe:
                 client_id=self._client_id,
                 enable_auto_commit=False,
                 max_partition_fetch_bytes=64 * 1024,
+                # The relay waits for this check: a fetch held for the default 500 ms (the
+                # embedded broker holds it so whenever one partition has nothing past the
+                # mark) stalled every relay pass that ran the check, the p99 of issue #14.
+                fetch_max_wait_ms=PROBE_FETCH_WAIT_MS,
                 request_timeout_ms=10000,
                 auto_offset_reset="none",  # an offset the log no longer has is an answer
             )
