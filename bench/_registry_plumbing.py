@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from bench._registry_alone import _post
 from bench.registry import json_body
 from ikmkit.auth import Caller, issue_token
 from ikmkit.service.runtime import create_service_app
@@ -47,33 +48,6 @@ def _app() -> Any:
     object.__setattr__(deps, "units", _DomainOnly())
     app.state.runtime = SimpleNamespace(deps=deps)
     return app
-
-
-async def _post(app: Any, token: str, body: bytes) -> int:
-    headers = [
-        (b"host", b"registry"),
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"authorization", f"Bearer {token}".encode()),
-    ]
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/enterprises", "raw_path": b"/enterprises",
-        "query_string": b"", "root_path": "", "headers": headers,
-        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
-    }  # fmt: skip
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
 
 
 async def main(count: int) -> None:

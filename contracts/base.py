@@ -58,3 +58,22 @@ class Event(BaseModel):
             return None
         value: Any = getattr(self, self.REGION_FIELD)
         return None if value is None else str(value)
+
+
+def as_validated[M: BaseModel](cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """The model ``cls`` validation would build from values it keeps as they are: ``values``
+    holds every field, in the model's order, each already of its field's type (checked by the
+    caller), and ``cls`` has no validators, extras or private attributes that would change
+    them. ``fields_set``: the fields given (``model_fields_set``).
+
+    For hot paths that hold values a validation already produced (a decoded envelope's
+    attributes, notifications built from validated events): validating again only copies
+    them, at several times the cost. Each caller's tests compare its result with validation
+    (fields, their order, ``model_fields_set``, dumps); anything it cannot vouch for goes
+    through validation instead. The one place that knows pydantic's slots."""
+    made = cls.__new__(cls)
+    object.__setattr__(made, "__dict__", values)
+    object.__setattr__(made, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", None)
+    return made

@@ -14,7 +14,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from contracts import envelope as ce
-from contracts.base import Event
+from contracts.base import Event, as_validated
 from contracts.catalog import model_for
 from contracts.chain import (
     CANON_RFC8785,
@@ -216,13 +216,7 @@ def _attributes_of_text(headers: dict[str, str]) -> EnvelopeAttributes:
         }
     except ValueError as exc:
         raise DecodeError("invalid_header", str(exc)) from exc
-    attrs = EnvelopeAttributes.__new__(EnvelopeAttributes)
-    setattr_ = object.__setattr__
-    setattr_(attrs, "__dict__", values)
-    setattr_(attrs, "__pydantic_fields_set__", set(_ATTRIBUTE_FIELDS))
-    setattr_(attrs, "__pydantic_extra__", None)
-    setattr_(attrs, "__pydantic_private__", None)
-    return attrs
+    return as_validated(EnvelopeAttributes, values, set(_ATTRIBUTE_FIELDS))
 
 
 def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> Envelope:

@@ -10,13 +10,11 @@ hash chain needs its predecessors, and only selected events are reported.
 from __future__ import annotations
 
 import asyncio
-import gc
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +31,7 @@ from ikmkit.audit.published import (
 )
 from ikmkit.audit.reader import LogReader
 from ikmkit.audit.selection import Selection
+from ikmkit.collector import collector_paused
 from ikmkit.messaging.consumer import Record
 
 DEFAULT_WORKERS = 3
@@ -145,7 +144,7 @@ async def _replay_once(
     await reader.open()
     result = ReplayResult(topics=reader.topics, selection=selection)
     try:
-        with _collector_paused():
+        with collector_paused():
             async for batch in reader.batches():
                 for start in range(0, len(batch), CHUNK):
                     chunk = batch[start : start + CHUNK]
@@ -162,26 +161,6 @@ async def _replay_once(
         result.log_streams = verifier.log_view(wanted)
     result.seconds = time.perf_counter() - started
     return result
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while records stream through (the CLI's process).
-
-    Decoded records live until verified, so every young-generation collection finds them
-    alive and promotes them, and the older collections walk the verifier's streams: about a
-    fifth of the replay's CPU. The records and the chain state hold no reference cycles
-    (reference counting frees them); the few cycles asyncio and aiokafka make per fetch are
-    collected when the replay ends.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 _shared_progress: tuple[Any, Any] | None = None

@@ -21,12 +21,11 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -37,6 +36,7 @@ from faststream.message import StreamMessage
 
 from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
+from ikmkit.collector import collector_paused
 from ikmkit.messaging import inbox
 from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
@@ -166,7 +166,7 @@ class EventConsumer[U: UnitOfWork]:
 
     async def process(self, records: Sequence[Record]) -> None:
         """Process records in order; returns once every one has an effect or a dead letter."""
-        with _collector_paused():
+        with collector_paused():
             ready = await self._admit(records)
             if len(ready) > 1 and await self._try_together(ready):
                 return
@@ -321,27 +321,6 @@ def release_records(message: StreamMessage[Any]) -> None:
     message.body = b""
     message.batch_headers = []
     message.clear_cache()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """CPython's cyclic garbage collector off while a batch is decoded and handled together.
-
-    A batch keeps thousands of young objects alive (records, envelopes, models, rows) until it
-    ends, so the collections their allocations trigger find nothing to free, promote them all
-    and soon force full collections over the whole heap: 15-30 % of a consumer's CPU
-    (docs/performance.md "Shared consumer plumbing"). Freed by reference counting when the
-    batch ends, they never reach an older generation. Bounded by one batch: the collector
-    runs again as soon as it ends (raised or not), and the one-by-one fallback, with its
-    back-off sleeps, runs with it on. A collector someone else turned off stays off."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 async def _keep_raw_body(message: StreamMessage[Any]) -> Any:

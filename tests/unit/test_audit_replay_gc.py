@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from ikmkit.audit.replay import _collector_paused
+from ikmkit.collector import collector_paused as _collector_paused
 
 
 def test_the_collector_is_paused_inside_and_restored_after() -> None:

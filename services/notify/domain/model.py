@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts import privacy
+from contracts.base import as_validated
 from contracts.envelope import EnvelopeAttributes
 from contracts.notify import Channel, NotificationDead, NotificationDelivered
 from contracts.values import Language
@@ -188,12 +189,7 @@ class Notification(Versioned):
         the unit of work's time. The same model as ``cls(**values)`` (fields, their order,
         ``model_fields_set``: ``tests/unit/test_notify_flat_docs.py``), at a fifth of the
         CPU (validation was the costliest part of deciding an event)."""
-        made = cls.__new__(cls)
-        object.__setattr__(made, "__dict__", {**_NOTIFICATION_DEFAULTS, **values})
-        object.__setattr__(made, "__pydantic_fields_set__", set(values))
-        object.__setattr__(made, "__pydantic_extra__", None)
-        object.__setattr__(made, "__pydantic_private__", None)
-        return made
+        return as_validated(cls, {**_NOTIFICATION_DEFAULTS, **values}, set(values))
 
     def attempted(
         self,
