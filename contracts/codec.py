@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -163,26 +164,10 @@ def _check_binding(headers: dict[str, str]) -> None:
 
 
 def decode_attributes(headers: dict[str, str]) -> EnvelopeAttributes:
-    _check_binding(headers)
-    get = headers.get
+    values = _attribute_values(headers)
     try:
-        return EnvelopeAttributes.model_validate(
-            {
-                "id": headers[ce.H_ID],
-                "type": headers[ce.H_TYPE],
-                "source": headers[ce.H_SOURCE],
-                "time": datetime.fromisoformat(headers[ce.H_TIME]),
-                "subject": headers[ce.H_SUBJECT],
-                "region": get(ce.H_REGION),
-                "sequence": parse_sequence(get(ce.H_SEQUENCE, "0")),
-                "hash": get(ce.H_HASH, ""),
-                "signature": get(ce.H_SIGNATURE),
-                "traceparent": get(ce.H_TRACEPARENT),
-                "dataschema": get(ce.H_DATASCHEMA),
-                "hashcanon": get(ce.H_HASHCANON),
-            }
-        )
-    except (ValueError, ValidationError) as exc:
+        return EnvelopeAttributes.model_validate(values)
+    except ValidationError as exc:
         raise DecodeError("invalid_header", str(exc)) from exc
 
 
@@ -197,10 +182,15 @@ def _attributes_of_text(headers: dict[str, str]) -> EnvelopeAttributes:
     only copy them; this builds the model ``model_validate`` builds (same ``__dict__`` in
     field order, same ``model_fields_set``: ``tests/unit/test_codec_fast_attributes.py``)
     at a fraction of the cost. Same checks, same ``DecodeError`` reasons."""
+    return as_validated(EnvelopeAttributes, _attribute_values(headers), set(_ATTRIBUTE_FIELDS))
+
+
+def _attribute_values(headers: dict[str, str]) -> dict[str, Any]:
+    """The envelope's attributes from the binding's headers, in the model's field order."""
     _check_binding(headers)
     get = headers.get
     try:
-        values = {
+        return {
             "id": headers[ce.H_ID],
             "type": headers[ce.H_TYPE],
             "source": headers[ce.H_SOURCE],
@@ -216,7 +206,6 @@ def _attributes_of_text(headers: dict[str, str]) -> EnvelopeAttributes:
         }
     except ValueError as exc:
         raise DecodeError("invalid_header", str(exc)) from exc
-    return as_validated(EnvelopeAttributes, values, set(_ATTRIBUTE_FIELDS))
 
 
 def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> Envelope:
