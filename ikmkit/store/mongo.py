@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
+from ikmkit.store.mongo_counters import counter_update
 from ikmkit.store.mongo_query import Raw, from_raw, keyset_query, mongo_path, mongo_query, to_raw
 from ikmkit.store.port import (
     ENCODING_ERRORS,
@@ -226,7 +227,7 @@ class MongoTransaction:
         counters = self._specs[collection].counter
         ids = [doc["id"] if counters is None else counters.id_of(doc) for doc, n in counts if n]
         ops = [
-            UpdateOne({"_id": doc_id}, _add(doc, field, n), upsert=True)
+            UpdateOne({"_id": doc_id}, counter_update(doc, field, n), upsert=True)
             for doc_id, (doc, n) in zip(ids, [c for c in counts if c[1]], strict=True)
         ]
         if not ops:
@@ -296,16 +297,6 @@ class MongoTransaction:
             totals = {s: raw[f"s{i}"] for i, s in enumerate(sums)}
             rows.append(GroupRow(key=key, count=int(raw["count"]), sums=totals))
         return rows
-
-
-def _add(doc: Document, field: str, delta: int) -> Raw:
-    """The update adding ``delta`` to a counter; inserted, it holds the rest of ``doc`` too
-    (``$setOnInsert`` only if there is a rest: MongoDB refuses an empty one)."""
-    update: Raw = {"$inc": {field: delta, "version": 1}}
-    rest = {k: v for k, v in doc.items() if k not in ("id", field, "version")}
-    if rest:
-        update["$setOnInsert"] = rest
-    return update
 
 
 def _discard_server_session(session: AsyncClientSession) -> None:

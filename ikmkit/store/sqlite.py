@@ -364,16 +364,7 @@ class SqliteStore:
         if spec.counter is not None:
             self._counters[spec.name] = CounterTable.created(conn, spec, spec.counter)
             return
-        table = table_name(spec.name)
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {table} "
-            "(id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)"
-        )
-        for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
-            for fields in field_sets:
-                name = f"ix_{spec.name}_{'_'.join(f.replace('.', '_') for f in fields)}"
-                cols = ", ".join(field_sql(f) for f in fields)
-                conn.execute(f'CREATE {kind} IF NOT EXISTS "{name}" ON {table} ({cols})')
+        DOCUMENTS.create(conn, spec)
 
     async def close(self) -> None:
         if self._checkpointer is not None:

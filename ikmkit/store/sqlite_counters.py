@@ -39,6 +39,20 @@ class DocumentTable:
     def load(row: Sequence[Any]) -> Document:
         return load(row[0])
 
+    @staticmethod
+    def create(conn: sqlite3.Connection, spec: CollectionSpec) -> None:
+        """The collection's table and its indexes (one expression index per field set)."""
+        table = table_name(spec.name)
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} "
+            "(id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)"
+        )
+        for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
+            for fields in field_sets:
+                name = f"ix_{spec.name}_{'_'.join(f.replace('.', '_') for f in fields)}"
+                cols = ", ".join(field_sql(f) for f in fields)
+                conn.execute(f'CREATE {kind} IF NOT EXISTS "{name}" ON {table} ({cols})')
+
 
 DOCUMENTS = DocumentTable()
 

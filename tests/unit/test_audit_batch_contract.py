@@ -4,7 +4,6 @@ violation is still reported for its own record, exactly as one-by-one checking r
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from contracts.chain import CANON_RFC8785
@@ -13,16 +12,7 @@ from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.findings import Kind
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
-
-
-@dataclass(frozen=True)
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
+from tests.support.records import Record as FakeRecord
 
 
 def _stream(nib: str, count: int, bad: set[int]) -> list[FakeRecord]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,16 +18,7 @@ from ikmkit.audit.findings import Kind
 from ikmkit.audit.masking import mask_payload
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.signing import signer_from_key, verify_signature
-
-
-@dataclass(frozen=True)
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
+from tests.support.records import Record as FakeRecord
 
 
 def stream(nib: str, count: int, *, signer=None, start: int = 0) -> list[FakeRecord]:

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +28,10 @@ from ikmkit.audit.findings import Kind
 from ikmkit.messaging.cloudevents import canonical_json
 from tests.support import chain_vectors
 from tests.support.event_samples import every_event, platform_records
+from tests.support.records import Record as LogRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads(chain_vectors.VECTORS_FILE.read_text(encoding="utf-8"))
-
-
-@dataclass(frozen=True)
-class LogRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 def log_records(records: list[dict[str, Any]]) -> list[LogRecord]:
