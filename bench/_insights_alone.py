@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.insights import Envelopes, event_mix
+from bench._insights_enterprises import Envelopes
+from bench._insights_mix import event_mix
 from contracts.catalog import events_on
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS

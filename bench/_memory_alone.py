@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.insights import Enterprises, Envelopes
+from bench._insights_enterprises import Enterprises, Envelopes
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.store.sqlite import SqliteStore

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.insights import Envelopes, event_mix
+from bench._insights_enterprises import Envelopes
+from bench._insights_mix import event_mix
 from contracts.catalog import owner_of
 from contracts.codec import decode, decode_attributes, header_map
 from ikmkit.messaging.authenticity import Authenticity

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.insights import Envelopes, event_mix
+from bench._insights_enterprises import Envelopes
+from bench._insights_mix import event_mix
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import Outbox

@@ -11,7 +11,7 @@ import runpy
 import sys
 from typing import Any
 
-import bench.insights
+import bench._insights_enterprises
 import bench.notify
 import ikmkit.messaging.consumer
 from contracts import envelope as ce
@@ -36,7 +36,7 @@ class _Keyed(Authenticity):
 
 
 def main(argv: list[str]) -> None:
-    for module in (bench.insights, bench.notify):
+    for module in (bench._insights_enterprises, bench.notify):
         module.to_headers = _signed_headers  # type: ignore[attr-defined]
     ikmkit.messaging.consumer.Authenticity = _Keyed  # type: ignore[misc]
     module, *options = argv

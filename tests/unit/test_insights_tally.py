@@ -27,6 +27,6 @@ def test_cells_come_out_in_cell_order_without_the_zero_deltas() -> None:
 
 
 async def test_the_bench_generator_writes_what_the_handlers_write() -> None:
-    from bench.insights import Enterprises, check_against_handlers
+    from bench._insights_enterprises import Enterprises, check_against_handlers
 
     assert await check_against_handlers(Enterprises.generate(300, seed=5)) > 300
