@@ -34,6 +34,7 @@ from aiokafka.errors import (
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from ikmkit.messaging.consumer_stop import stop_consumer
 from ikmkit.messaging.kafka_security import kafka_client_options
 from ikmkit.messaging.outbox import OutgoingMessage, PublishResult
 from ikmkit.messaging.outbox_log import LogCheck, LogMark
@@ -258,8 +259,7 @@ class KafkaLogProbe:
 
     async def stop(self) -> None:
         if self._consumer is not None:
-            await _end_fetch_routine(self._consumer)
-            await self._consumer.stop()
+            await stop_consumer(self._consumer)  # not held by a check's unsubscribe
             self._consumer = None
 
     async def _reader(self) -> AIOKafkaConsumer:
@@ -362,16 +362,6 @@ class KafkaLogProbe:
                     event_id = headers.get("ce_id")
                     found[tp] = (records[0].offset, event_id.decode() if event_id else None)
         return found
-
-
-async def _end_fetch_routine(consumer: AIOKafkaConsumer) -> None:
-    """Cancels aiokafka's fetch routine until it ends, before ``consumer.stop()`` waits for it:
-    after an unsubscribe it swallows a cancellation while awaiting its cancelled fetches, then
-    waits for an assignment for ever (aiokafka 0.14, ``Fetcher._fetch_requests_routine``)."""
-    routine: asyncio.Task[None] | None = getattr(consumer._fetcher, "_fetch_task", None)
-    while routine is not None and not routine.done():
-        routine.cancel()
-        await asyncio.wait({routine}, timeout=0.05)
 
 
 async def ensure_topics(

@@ -10,7 +10,7 @@ import contextlib
 from types import SimpleNamespace
 from typing import Any, cast
 
-from ikmkit.messaging import kafka
+from ikmkit.messaging import consumer_stop
 
 
 async def _swallowing_routine(swallowed: list[int]) -> None:
@@ -25,11 +25,11 @@ async def test_a_routine_that_swallows_a_cancellation_is_ended() -> None:
     routine = asyncio.create_task(_swallowing_routine(swallowed))
     await asyncio.sleep(0)
     consumer = cast(Any, SimpleNamespace(_fetcher=SimpleNamespace(_fetch_task=routine)))
-    await asyncio.wait_for(kafka._end_fetch_routine(consumer), 1)
+    await asyncio.wait_for(consumer_stop.end_fetch_routine(consumer), 1)
     assert swallowed == [1]
     assert routine.cancelled()
 
 
 async def test_a_consumer_without_a_routine_is_left_to_its_stop() -> None:
     consumer = cast(Any, SimpleNamespace(_fetcher=None))
-    await asyncio.wait_for(kafka._end_fetch_routine(consumer), 1)
+    await asyncio.wait_for(consumer_stop.end_fetch_routine(consumer), 1)
