@@ -34,6 +34,7 @@ from aiokafka.errors import (
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from ikmkit.messaging.consumer_stop import stop_consumer
 from ikmkit.messaging.kafka_security import kafka_client_options
 from ikmkit.messaging.outbox import OutgoingMessage, PublishResult
 from ikmkit.messaging.outbox_log import LogCheck, LogMark
@@ -258,7 +259,7 @@ class KafkaLogProbe:
 
     async def stop(self) -> None:
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_consumer(self._consumer)  # not held by a check's unsubscribe
             self._consumer = None
 
     async def _reader(self) -> AIOKafkaConsumer:

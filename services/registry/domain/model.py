@@ -10,12 +10,14 @@ notifications; the NIK is in no event at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
-from contracts.base import Event
+from contracts.base import Event, as_validated
 from contracts.registry import (
     Directorate,
     EnterpriseClassChanged,
@@ -29,128 +31,15 @@ from contracts.registry import (
     OwnerContact,
     SizeClass,
 )
-from contracts.values import (
-    EmailText,
-    KbliText,
-    Language,
-    NibText,
-    ProvinceText,
-    RegencyText,
-    documented,
-)
-from ikmkit.service.errors import Conflict, InvalidInput, Violations
-from ikmkit.service.limits import COUNT_MAX, RUPIAH_MAX
+from contracts.values import Kbli, Nib, NibText, ProvinceCode, RegencyCode
+from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.registry.domain import rules
+from services.registry.domain.facts import EnterpriseFacts, MarketplaceStore
 from services.registry.domain.rules import directorate_for, size_class_for
 
-MaskedNik = Annotated[
-    str,
-    documented(
-        "The owner's NIK (16 digits); systems (role service, partner) see it masked, the"
-        " middle 8 digits as * (3201********0001)",
-        pattern=r"^\d{4}[\d*]{8}\d{4}$",
-        minLength=16,
-        maxLength=16,
-    ),
-]
-
 # --- enterprises --------------------------------------------------------------------------
-
-
-class MarketplaceStore(BaseModel):
-    """e-Smart IKM: a shop of the enterprise on an e-commerce platform."""
-
-    model_config = ConfigDict(frozen=True)
-
-    platform: str
-    shop_url: str
-    onboarded_at: datetime | None = None
-
-    def key(self) -> tuple[str, str]:
-        return (self.platform, self.shop_url.rstrip("/"))
-
-
-def _stores(stores: list[dict[str, Any]]) -> list[MarketplaceStore]:
-    rules.check_count(stores, "marketplace_stores")
-    return [rules.check_store(MarketplaceStore.model_validate(s)) for s in stores]
-
-
-class EnterpriseFacts(BaseModel):
-    """What a registration or an update says about an enterprise (already validated)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    legal_form: str
-    owner_name: str
-    owner_nik: MaskedNik | None = None
-    owner_phone: str | None = None
-    owner_email: EmailText | None = None
-    preferred_language: Language = "id"
-    street: str = ""
-    postal_code: str | None = None
-    province: ProvinceText
-    regency: RegencyText
-    kbli: KbliText
-    workforce: Annotated[int, documented(minimum=0, maximum=COUNT_MAX)]
-    investment_rupiah: Annotated[int, documented(minimum=0, maximum=RUPIAH_MAX)]
-    products: list[str] = []
-    campaigns: list[str] = []
-    marketplace_stores: list[MarketplaceStore] = []
-
-    @classmethod
-    def checked(
-        cls, data: dict[str, Any], violations: Violations, *, typed: bool = False
-    ) -> EnterpriseFacts | None:
-        """The facts in ``data`` after every rule; ``None`` (and ``violations``) if any broke.
-        ``typed``: see ``check_fields``."""
-        fields = cls.check_fields(data, violations, typed=typed)
-        return None if violations.found else cls.model_validate(fields)
-
-    @staticmethod
-    def check_fields(
-        data: dict[str, Any], violations: Violations, *, typed: bool = False
-    ) -> dict[str, Any]:
-        """Every rule on every field ``data`` has (absent or ``None``: nothing to check).
-        ``typed``: ``data`` comes from a request model whose shared value types (``Email``,
-        ``ProvinceCode``, ``Kbli``, ``Language``) already applied the platform's rule to each
-        value; it is applied once, so here only the registry's own rules run on those."""
-
-        def rule(key: str, check: Any, *args: Any) -> Any:
-            value = data.get(key)
-            return value if value is None else violations.check(check, value, *args)
-
-        def optional(key: str, check: Any) -> Any:
-            return data.get(key) and rule(key, check)  # an empty one is no value
-
-        def shared(key: str, check: Any) -> Any:
-            return data.get(key) if typed else rule(key, check)
-
-        province = shared("province", rules.check_province)
-        return {
-            "name": rule("name", rules.check_text, "name"),
-            "legal_form": rule("legal_form", rules.check_legal_form),
-            "owner_name": rule("owner_name", rules.check_text, "owner_name"),
-            "owner_nik": optional("owner_nik", rules.check_nik),
-            "owner_phone": optional("owner_phone", rules.check_phone),
-            "owner_email": data.get("owner_email") and shared("owner_email", rules.check_email),
-            "preferred_language": shared("preferred_language", rules.check_language),
-            "street": rule("street", rules.check_street),
-            "postal_code": optional("postal_code", rules.check_postal_code),
-            "province": province,
-            "regency": province and rule("regency", rules.check_regency, province),
-            "kbli": rule("kbli", rules.check_manufacturing if typed else rules.check_kbli),
-            "workforce": rule("workforce", rules.check_non_negative, "workforce"),
-            "investment_rupiah": rule(
-                "investment_rupiah", rules.check_non_negative, "investment_rupiah"
-            ),
-            "products": rule("products", rules.check_products),
-            "campaigns": rule("campaigns", rules.check_campaigns),
-            "marketplace_stores": rule("marketplace_stores", _stores),
-        }
-
 
 OWNER_FIELDS = ("owner_name", "owner_nik", "owner_phone", "owner_email", "preferred_language")
 
@@ -176,6 +65,8 @@ class Enterprise(EnterpriseFacts, Versioned):
                 field="investment_rupiah",
                 rule="not_ikm",
             )
+        if _built_as_validated(nib, facts, at):
+            return _registered(nib, facts, at, size_class)
         stores = [s.model_copy(update={"onboarded_at": at}) for s in facts.marketplace_stores]
         e = cls(
             **facts.model_dump(exclude={"marketplace_stores"}),
@@ -334,3 +225,94 @@ class Enterprise(EnterpriseFacts, Versioned):
             reinstated_by=by, reinstated_at=at,
         )  # fmt: skip
         return Changed(e, (reinstated,))
+
+
+# --- a registration built from validated facts without validating them again ---------------
+#
+# ``Enterprise.register`` validating the aggregate and its events again costs more than the
+# rules (pydantic's ``model_construct`` costs more still: it walks every field in Python). When
+# the facts are an ``EnterpriseFacts`` pydantic validated, every value already has the type the
+# aggregate and the events declare; the four codes the events constrain beyond their type are
+# checked here by those very types. Then validating again would return each value as it is, so
+# the objects are built as validation would leave them (``contracts.base.as_validated``;
+# ``tests/unit/test_registry_built.py`` compares both ways for generated and edge-case rows:
+# fields, fields set, dumps, payloads).
+
+_REGISTERED_SET = frozenset(
+    (*EnterpriseFacts.model_fields, "nib", "directorate", "size_class", "registered_at",
+     "updated_at")
+)  # fmt: skip
+_ENTERPRISE_TEMPLATE = {name: field.default for name, field in Enterprise.model_fields.items()}
+"""The defaults of the fields a registration leaves as they are (the others are replaced)."""
+_OWNER_SET = frozenset(OwnerContact.model_fields)
+_EVENT_SET = frozenset(EnterpriseRegistered.model_fields)
+_ONBOARDED_SET = frozenset(EnterpriseOnboardedToMarketplace.model_fields)
+
+
+def _rule_of(kind: Any) -> Callable[[str], str]:
+    """The check a value type (``contracts.values``) runs on a text it accepts as text."""
+    (check,) = (m.func for m in get_args(kind)[1:] if isinstance(m, AfterValidator))
+    return check  # type: ignore[return-value]
+
+
+_CHECK_NIB, _CHECK_PROVINCE, _CHECK_REGENCY, _CHECK_KBLI = (
+    _rule_of(kind) for kind in (Nib, ProvinceCode, RegencyCode, Kbli)
+)
+
+
+def _built_as_validated(nib: str, facts: EnterpriseFacts, at: datetime) -> bool:
+    if type(facts) is not EnterpriseFacts or type(nib) is not str or type(at) is not datetime:
+        return False
+    try:
+        _CHECK_NIB(nib)
+        _CHECK_PROVINCE(facts.province)
+        _CHECK_REGENCY(facts.regency)
+        _CHECK_KBLI(facts.kbli)
+    except PydanticCustomError:
+        return False  # validation says which, as it always has
+    return True
+
+
+def _registered(
+    nib: str, facts: EnterpriseFacts, at: datetime, size_class: SizeClass
+) -> Changed[Enterprise]:
+    values = _ENTERPRISE_TEMPLATE.copy()  # every field, in the model's order
+    values.update(facts.__dict__)
+    values.update(
+        products=list(facts.products),
+        campaigns=list(facts.campaigns),
+        marketplace_stores=[_onboarded_at(s, at) for s in facts.marketplace_stores],
+        nib=nib,
+        directorate=directorate_for(facts.kbli),
+        size_class=size_class,
+        registered_at=at,
+        updated_at=at,
+    )
+    e = as_validated(Enterprise, values, set(_REGISTERED_SET))
+    owner = as_validated(OwnerContact, {
+        "name": e.owner_name, "email": e.owner_email, "phone": e.owner_phone,
+        "preferred_language": e.preferred_language,
+    }, set(_OWNER_SET))  # fmt: skip
+    registered = as_validated(EnterpriseRegistered, {
+        "nib": nib, "province": e.province, "name": e.name, "legal_form": e.legal_form,
+        "regency": e.regency, "kbli": e.kbli, "directorate": e.directorate,
+        "size_class": size_class, "workforce": e.workforce,
+        "investment_rupiah": e.investment_rupiah, "owner": owner, "registered_at": at,
+        "campaigns": list(e.campaigns),
+    }, set(_EVENT_SET))  # fmt: skip
+    onboarded = (_onboarded(nib, e.province, s, at) for s in e.marketplace_stores)
+    return Changed(e, (registered, *onboarded))
+
+
+def _onboarded(
+    nib: str, province: str, store: MarketplaceStore, at: datetime
+) -> EnterpriseOnboardedToMarketplace:
+    values = {"nib": nib, "province": province, "platform": store.platform,
+              "shop_url": store.shop_url, "onboarded_at": at}  # fmt: skip
+    return as_validated(EnterpriseOnboardedToMarketplace, values, set(_ONBOARDED_SET))
+
+
+def _onboarded_at(store: MarketplaceStore, at: datetime) -> MarketplaceStore:
+    """``store.model_copy(update={"onboarded_at": at})``."""
+    values = {**store.__dict__, "onboarded_at": at}
+    return as_validated(MarketplaceStore, values, {*store.model_fields_set, "onboarded_at"})

@@ -24,7 +24,7 @@ from ikmkit.service.errors import InvalidInput, checked
 from services.registry.domain import regions
 
 if TYPE_CHECKING:
-    from services.registry.domain.model import MarketplaceStore
+    from services.registry.domain.facts import MarketplaceStore
 
 """The ministry's ``partner_id`` when it is a party to or a witness of an MoU."""
 
@@ -234,7 +234,10 @@ def check_store(store: MarketplaceStore, field: str = "marketplace_stores") -> M
     url = urlsplit(store.shop_url.strip())
     if url.scheme not in ("http", "https") or not url.netloc:
         raise InvalidInput("shop_url must be an http(s) URL", field=field, rule="url_format")
-    return store.model_copy(update={"platform": platform, "shop_url": store.shop_url.strip()})
+    shop_url = store.shop_url.strip()
+    if platform == store.platform and shop_url == store.shop_url:
+        return store  # as written (frozen): a copy would be the same
+    return store.model_copy(update={"platform": platform, "shop_url": shop_url})
 
 
 # --- derived values -----------------------------------------------------------------------

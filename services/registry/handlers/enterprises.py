@@ -8,7 +8,8 @@ from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import contended
 from services.registry.commands import RegisterEnterprise, StatusChange, UpdateEnterprise
 from services.registry.domain import access
-from services.registry.domain.model import Enterprise, EnterpriseFacts
+from services.registry.domain.facts import EnterpriseFacts
+from services.registry.domain.model import Enterprise
 from services.registry.store import RegistryUnit
 
 
@@ -22,13 +23,20 @@ def valid_facts(data: dict[str, object], *, typed: bool = False) -> EnterpriseFa
     return facts
 
 
+def command_data(cmd: RegisterEnterprise) -> dict[str, object]:
+    """``cmd.model_dump()`` as the rules read it, without dumping what is already plain: its
+    values are text, numbers and lists of text the rules do not change, but a store is a
+    model, which the rules take as the dict it dumps to."""
+    return cmd.model_dump() if cmd.marketplace_stores else cmd.__dict__
+
+
 # A registration racing another of the same NIB runs again, to answer with the record it lost to.
 @contended(5, also=(DuplicateKey,))
 async def register_enterprise(
     uow: RegistryUnit, cmd: RegisterEnterprise, caller: Caller
 ) -> Enterprise:
     access.authorize_register(caller, cmd.province)
-    facts = valid_facts(cmd.model_dump(), typed=True)  # RegisterEnterprise's types
+    facts = valid_facts(command_data(cmd), typed=True)  # RegisterEnterprise's types
     existing = await uow.enterprises.find_one(cmd.nib)
     if existing is not None:
         raise _already_registered(existing, caller)

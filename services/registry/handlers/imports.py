@@ -20,7 +20,9 @@ from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import Changed, contended
 from services.registry.commands import EnterpriseRow, ImportEnterprises, RegisterEnterprise
 from services.registry.domain import access
-from services.registry.domain.model import Enterprise, EnterpriseFacts
+from services.registry.domain.facts import EnterpriseFacts
+from services.registry.domain.model import Enterprise
+from services.registry.handlers.enterprises import command_data
 from services.registry.store import RegistryUnit
 
 
@@ -64,7 +66,7 @@ def check_row(
         EnterpriseFacts.check_fields(fields, violations, typed=True)
         return None, errors + [Violation.of(v) for v in violations.found]
     violations = Violations()
-    facts = EnterpriseFacts.checked(cmd.model_dump(), violations, typed=True)
+    facts = EnterpriseFacts.checked(command_data(cmd), violations, typed=True)
     registered = facts and violations.check(Enterprise.register, cmd.nib, facts, at)
     return registered or None, [Violation.of(v) for v in violations.found]
 

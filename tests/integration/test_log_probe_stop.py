@@ -1,0 +1,68 @@
+"""The relay's log probe stops at once after a check.
+
+A check ends by unsubscribing its reader (so it fetches nothing between checks); aiokafka's
+fetch routine then cancels its in-flight fetches and awaits them, suppressing the
+``CancelledError`` it expects from them. A ``stop()`` right after the check cancelled the
+routine inside that window: the cancellation was swallowed, the routine went on to wait for an
+assignment that never comes, and ``stop()`` waited for it for ever (the relay bounds it at
+5 s; a standalone script hung). The bound here is far from both behaviours: the stop takes
+milliseconds, the hang lasts until cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from aiokafka import AIOKafkaProducer
+
+from ikmkit.messaging.kafka import KafkaLogProbe, ensure_topics
+from ikmkit.messaging.outbox_log import LogMark
+
+STOP_SECONDS = 1.0
+RELAY_BOUND_SECONDS = 5  # OutboxRelay.stop's bound on the probe's stop
+
+
+async def _marks(kafka: str, topic: str) -> list[LogMark]:
+    await ensure_topics(kafka, [topic], partitions=3)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka)
+    await producer.start()
+    marks = []
+    try:
+        for partition in range(3):
+            event_id = str(uuid.uuid4())
+            sent = await producer.send_and_wait(
+                topic, b"{}", partition=partition, headers=[("ce_id", event_id.encode())]
+            )
+            marks.append(LogMark(topic, partition, sent.offset, event_id))
+    finally:
+        await producer.stop()
+    return marks
+
+
+async def _stop_seconds(probe: KafkaLogProbe) -> float:
+    started = time.perf_counter()
+    # The old stop swallowed wait_for's cancellation too: the time tells, not an exception.
+    await asyncio.wait_for(probe.stop(), RELAY_BOUND_SECONDS)
+    return time.perf_counter() - started
+
+
+async def test_the_probe_stops_at_once_right_after_a_check(kafka: str) -> None:
+    topic = f"ikm.test.probe-stop-{uuid.uuid4().hex[:10]}.v1"
+    marks = await _marks(kafka, topic)
+    for checks in (1, 3):
+        probe = KafkaLogProbe(kafka, partitions=3)
+        try:
+            for _ in range(checks):
+                check = await probe.check(marks, [topic])
+                assert check.clean, check
+        finally:
+            took = await _stop_seconds(probe)
+        assert took < STOP_SECONDS, (checks, took)
+        assert probe._consumer is None
+
+
+async def test_a_probe_that_never_checked_stops_at_once(kafka: str) -> None:
+    probe = KafkaLogProbe(kafka, partitions=3)
+    assert await _stop_seconds(probe) < STOP_SECONDS
