@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,12 +25,21 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Literal
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from contracts.privacy import scrub_text
+from ikmkit.telemetry.span_attributes import set_clean_attributes
+from ikmkit.telemetry.tracecontext import (
+    extract_parent,
+    parent_context,
+    remote_parent,
+    traceparent_of,
+)
+
+__all__ = ["remote_parent", "traceparent_of"]  # re-exported: where callers found them
 
 mask_personal_data = scrub_text
 """Mask NIKs, NPWPs, phone, e-mail and bank account numbers in free text (``contracts.privacy``)."""
@@ -155,7 +163,6 @@ def messaging_attributes(
     return attributes
 
 
-_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _FOLLOWS_PARENT = (  # the SDK's default sampler: a root span is sampled, a child as its parent
     "ParentBased{root:AlwaysOnSampler,"
     "remoteParentSampled:AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler,"
@@ -163,19 +170,11 @@ _FOLLOWS_PARENT = (  # the SDK's default sampler: a root span is sampled, a chil
 _INHERITED_FLAGS = trace.TraceFlags.SAMPLED | trace.TraceFlags.RANDOM_TRACE_ID
 
 
-def remote_parent(traceparent: str) -> trace.SpanContext | None:
-    """The producer's span context in a W3C ``traceparent``, read as the W3C propagator reads it.
-
-    The platform's own form (version 00, no padding) is parsed here, ~10x cheaper than
-    ``propagate.extract``; anything else goes to the propagator."""
-    match = _TRACEPARENT.fullmatch(traceparent)
-    if match is None:
-        extracted = propagate.extract({"traceparent": traceparent})
-        found = trace.get_current_span(extracted).get_span_context()
-        return found if found.is_valid else None
-    trace_id, span_id, flags = map(int, match.groups(), (16, 16, 16))
-    context = trace.SpanContext(trace_id, span_id, True, trace.TraceFlags(flags))
-    return context if context.is_valid else None
+def _installed() -> tuple[TracerProvider, _SpanProcessors] | None:
+    """The global provider, if ``setup_tracing`` installed it with the SDK's default sampler."""
+    if not _own_provider or trace.get_tracer_provider() is not _own_provider[0][0]:
+        return None
+    return _own_provider[0]
 
 
 def _unheard_span(parent: trace.SpanContext | None) -> trace.Span | None:
@@ -187,11 +186,10 @@ def _unheard_span(parent: trace.SpanContext | None) -> trace.Span | None:
     context is the SDK's: the parent's trace (or a new one), a new span id, the flags its
     default sampler gives (a root sampled; a child sampled as its parent; the random-trace-id
     flag inherited, or set for ids the generator draws at random). None: build a real span."""
-    if not _own_provider:
+    installed = _installed()
+    if installed is None or installed[1].listened:
         return None
-    provider, processors = _own_provider[0]
-    if processors.listened or trace.get_tracer_provider() is not provider:
-        return None
+    provider = installed[0]
     ids = provider.id_generator
     if parent is None:
         flags = trace.TraceFlags.SAMPLED
@@ -249,7 +247,7 @@ def start_event_span(
         )
         attributes["cloudevents.event_id"] = event_id
         attributes["cloudevents.event_type"] = event_type
-        span.set_attributes(attributes)
+        set_clean_attributes(span, attributes)
     return span
 
 
@@ -364,14 +362,22 @@ def start_send_span(
 
     The relay writes this span's context into the message's ``traceparent`` (every
     consumer's span is its child) and ends it with :func:`end_send_span` once the broker
-    answered, so it covers the send and says where the event landed.
+    answered, so it covers the send and says where the event landed. The request's context
+    is read from the event's headers as ``propagate.extract`` reads it.
     """
-    return _producer_tracer.start_span(
-        f"send {topic}",
-        context=propagate.extract(dict(headers)),
-        kind=trace.SpanKind.PRODUCER,
-        attributes=messaging_attributes("send", topic, message_id=message_id, key=key),
-    )
+    parent, context = extract_parent(headers)
+    quiet = _unheard_span(parent)
+    if quiet is not None:
+        return quiet
+    if context is None:
+        context = parent_context(parent)
+    attributes = messaging_attributes("send", topic, message_id=message_id, key=key)
+    name, kind = f"send {topic}", trace.SpanKind.PRODUCER
+    if _installed() is None:  # a sampler of unknown kind may decide by the attributes
+        return _producer_tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+    span = _producer_tracer.start_span(name, context=context, kind=kind)
+    set_clean_attributes(span, attributes)
+    return span
 
 
 def end_send_span(
@@ -381,18 +387,18 @@ def end_send_span(
     offset: int | None = None,
     error: str | None = None,
 ) -> None:
+    if not span.is_recording():
+        span.end()
+        return
+    landed: dict[str, str | int] = {}
     if partition is not None:
-        span.set_attribute("messaging.destination.partition.id", str(partition))
+        landed["messaging.destination.partition.id"] = str(partition)
     if offset is not None:
-        span.set_attribute("messaging.kafka.offset", offset)
+        landed["messaging.kafka.offset"] = offset
     if error is not None:
         # The publisher's error descriptions name Kafka errors, never payloads.
-        span.set_attribute("error.type", error.split(":", 1)[0])
+        landed["error.type"] = error.split(":", 1)[0]
         span.set_status(trace.Status(trace.StatusCode.ERROR, error))
+    if landed:
+        set_clean_attributes(span, landed)
     span.end()
-
-
-def traceparent_of(span: trace.Span) -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=trace.set_span_in_context(span))
-    return carrier.get("traceparent")
