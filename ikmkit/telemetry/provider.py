@@ -85,6 +85,12 @@ _FOLLOWS_PARENT = (  # the SDK's default sampler: a root span is sampled, a chil
 _INHERITED_FLAGS = trace.TraceFlags.SAMPLED | trace.TraceFlags.RANDOM_TRACE_ID
 
 
+def own_tracer(tracer: trace.Tracer) -> bool:
+    """Whether ``tracer`` is the installed provider's (its sampler the SDK's default)."""
+    own = installed()
+    return own is not None and getattr(tracer, "span_processor", None) is own.processors
+
+
 def installed() -> _Installed | None:
     """The global provider, if ``setup_tracing`` installed it with the SDK's default sampler."""
     if not _own_provider or trace.get_tracer_provider() is not _own_provider[0][0]:
@@ -92,7 +98,9 @@ def installed() -> _Installed | None:
     return _own_provider[0]
 
 
-def unheard_span(parent: trace.SpanContext | None) -> trace.Span | None:
+def unheard_span(
+    parent: trace.SpanContext | None, tracer: trace.Tracer | None = None
+) -> trace.Span | None:
     """The span the SDK would start (a child of ``parent``, or a root), when no span
     processor would receive it.
 
@@ -100,9 +108,12 @@ def unheard_span(parent: trace.SpanContext | None) -> trace.Span | None:
     trace id for log lines, the traceparent of events it causes) is what anyone sees. The
     context is the SDK's: the parent's trace (or a new one), a new span id, the flags its
     default sampler gives (a root sampled; a child sampled as its parent; the random-trace-id
-    flag inherited, or set for ids the generator draws at random). None: build a real span."""
+    flag inherited, or set for ids the generator draws at random). None: build a real span.
+    A ``tracer`` given: the span would be its, which must be the installed provider's."""
     own = installed()
     if own is None or own.processors.listened:
+        return None
+    if tracer is not None and getattr(tracer, "span_processor", None) is not own.processors:
         return None
     provider = own.provider
     ids = provider.id_generator
