@@ -189,3 +189,14 @@ def test_a_send_span_nobody_receives_is_not_recorded_but_continues_the_trace() -
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert found.stdout.strip() == "ok", found.stderr
+
+
+def test_the_traceparent_an_event_records_is_the_propagators_for_the_current_span() -> None:
+    from ikmkit.messaging.outbox import current_traceparent
+
+    for span in _spans():
+        with trace.use_span(span):
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            assert current_traceparent() == carrier.get("traceparent"), span
+    assert current_traceparent() is None  # no span current
