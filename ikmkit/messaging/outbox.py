@@ -22,8 +22,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Protocol
 
-from opentelemetry import propagate
-from opentelemetry.trace import Span
+from opentelemetry.trace import Span, get_current_span
 
 from contracts.base import Event
 from contracts.chain import CANON_RFC8785
@@ -60,9 +59,8 @@ Signer = Callable[[str], str]
 
 
 def current_traceparent() -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get(H_TRACEPARENT)
+    """The ``traceparent`` the global propagator writes for the current span."""
+    return traceparent_of(get_current_span())
 
 
 class Outbox:

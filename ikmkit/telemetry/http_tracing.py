@@ -13,10 +13,14 @@ is the same span as a middleware of its own, for an app without the service's ed
 
 from __future__ import annotations
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ikmkit.telemetry.provider import own_tracer, unheard_span
+from ikmkit.telemetry.span_attributes import set_clean_attributes
+from ikmkit.telemetry.tracecontext import extract_parent, parent_context
 
 _PROPAGATED = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
@@ -57,15 +61,30 @@ class HttpServerTracing:
 
 
 def start_server_span(tracer: trace.Tracer, scope: Scope) -> trace.Span:
-    """The request's SERVER span, a child of the caller's if it sent a ``traceparent``."""
+    """The request's SERVER span, a child of the caller's if it sent a ``traceparent``
+    (else of the current span, if any).
+
+    Not recorded when no span processor would receive it (its context alone is seen, in
+    logs and the ``traceparent`` of the events the request records); its attributes are set
+    once it records, as the SDK would store them (``set_clean_attributes``)."""
     method: str = scope["method"]
-    return tracer.start_span(
-        method, context=_caller_context(scope), kind=SpanKind.SERVER,
-        attributes={
-            "http.request.method": method, "url.path": scope["path"],
-            "url.scheme": scope.get("scheme", "http"),
-        },
-    )  # fmt: skip
+    context = _caller_context(scope)
+    found = trace.get_current_span(context).get_span_context()
+    quiet = unheard_span(found if found.is_valid else None, tracer)
+    if quiet is not None:
+        return quiet
+    attributes = {
+        "http.request.method": method,
+        "url.path": scope["path"],
+        "url.scheme": scope.get("scheme", "http"),
+    }
+    if not own_tracer(tracer):  # a sampler of unknown kind may decide by the attributes
+        return tracer.start_span(
+            method, context=context, kind=SpanKind.SERVER, attributes=attributes
+        )
+    span = tracer.start_span(method, context=context, kind=SpanKind.SERVER)
+    set_clean_attributes(span, attributes)
+    return span
 
 
 def _caller_context(scope: Scope) -> Context | None:
@@ -75,15 +94,22 @@ def _caller_context(scope: Scope) -> Context | None:
         for name, value in scope["headers"]
         if name in _PROPAGATED
     }
-    return propagate.extract(carrier) if carrier else None
+    if not carrier:
+        return None
+    parent, context = extract_parent(carrier)
+    return parent_context(parent) if context is None else context
 
 
 def finish_server_span(span: trace.Span, scope: Scope, method: str, status: int) -> None:
+    if not span.is_recording():
+        span.end()
+        return
     route = getattr(scope.get("route"), "path", None)
+    answered: dict[str, str | int] = {"http.response.status_code": status}
     if route:  # no route matched (404): the conventions name the span by its method alone
         span.update_name(f"{method} {route}")
-        span.set_attribute("http.route", route)
-    span.set_attribute("http.response.status_code", status)
+        answered = {"http.route": route, **answered}
+    set_clean_attributes(span, answered)
     if status >= 500:
         span.set_status(Status(StatusCode.ERROR))
     span.end()

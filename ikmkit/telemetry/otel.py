@@ -3,8 +3,10 @@
 Traces: an SDK tracer provider whose exporter is chosen by the standard OTel
 variables: ``OTEL_TRACES_EXPORTER`` (``otlp``, ``console`` or ``none``; default
 ``otlp`` when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, else ``none``), with the
-OTLP endpoint and headers from ``OTEL_EXPORTER_OTLP_*``. Trace context crosses
-Kafka in the W3C ``traceparent`` header.
+OTLP endpoint and headers from ``OTEL_EXPORTER_OTLP_*`` (``ikmkit.telemetry.provider``).
+Trace context crosses Kafka in the W3C ``traceparent`` header (``tracecontext``); each
+event gets a PRODUCER span when the relay sends it and a CONSUMER span, its child, in every
+consumer that processes it.
 
 Metrics are prometheus-client's alone (``ikmkit.telemetry.metrics``, scraped at ``/metrics``).
 
@@ -18,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,12 +27,29 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Literal
 
-from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry import trace
 
 from contracts.privacy import scrub_text
+from ikmkit.telemetry.provider import (
+    CONSUMER_TRACER,
+    PRODUCER_TRACER,
+    installed,
+    setup_tracing,
+    unheard_span,
+)
+from ikmkit.telemetry.span_attributes import set_clean_attributes
+from ikmkit.telemetry.tracecontext import (
+    extract_parent,
+    parent_context,
+    remote_parent,
+    traceparent_of,
+)
+
+__all__ = [
+    "remote_parent",
+    "setup_tracing",
+    "traceparent_of",
+]  # re-exported: where callers found them
 
 mask_personal_data = scrub_text
 """Mask NIKs, NPWPs, phone, e-mail and bank account numbers in free text (``contracts.privacy``)."""
@@ -69,57 +87,8 @@ def configure_logging(service: str, level: str | None = None) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _exporter() -> SpanExporter | None:
-    default = "otlp" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none"
-    choice = os.environ.get("OTEL_TRACES_EXPORTER", default).strip().lower()
-    if choice == "console":
-        return ConsoleSpanExporter()
-    if choice == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter()
-    return None
-
-
-class _SpanProcessors(SynchronousMultiSpanProcessor):
-    """The provider's span processors, knowing whether any would receive a span."""
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.listened = False
-
-    def add_span_processor(self, span_processor: SpanProcessor) -> None:
-        super().add_span_processor(span_processor)
-        self.listened = True
-
-
-_own_provider: list[tuple[TracerProvider, _SpanProcessors]] = []
-"""The provider ``setup_tracing`` installed, if its sampler is the SDK's default one."""
-
-
-def setup_tracing(service: str) -> TracerProvider:
-    """Install (once per process) a tracer provider named after the service."""
-    current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
-        return current
-    name = os.environ.get("OTEL_SERVICE_NAME", f"ikm-{service}")
-    processors = _SpanProcessors()
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": name}), active_span_processor=processors
-    )
-    exporter = _exporter()
-    if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    sampler = provider.sampler.get_description()
-    disabled = os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
-    if sampler.startswith(_FOLLOWS_PARENT) and not disabled:
-        _own_provider[:] = [(provider, processors)]
-    return provider
-
-
-_consumer_tracer = trace.get_tracer("ikmkit.messaging.consumer")
-_producer_tracer = trace.get_tracer("ikmkit.messaging.outbox")
+_consumer_tracer = trace.get_tracer(CONSUMER_TRACER)
+_producer_tracer = trace.get_tracer(PRODUCER_TRACER)
 _events_log = logging.getLogger("ikmkit.messaging.consumer")
 
 MessagingOperation = Literal["send", "process"]
@@ -155,65 +124,6 @@ def messaging_attributes(
     return attributes
 
 
-_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-_FOLLOWS_PARENT = (  # the SDK's default sampler: a root span is sampled, a child as its parent
-    "ParentBased{root:AlwaysOnSampler,"
-    "remoteParentSampled:AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler,"
-)
-_INHERITED_FLAGS = trace.TraceFlags.SAMPLED | trace.TraceFlags.RANDOM_TRACE_ID
-
-
-def remote_parent(traceparent: str) -> trace.SpanContext | None:
-    """The producer's span context in a W3C ``traceparent``, read as the W3C propagator reads it.
-
-    The platform's own form (version 00, no padding) is parsed here, ~10x cheaper than
-    ``propagate.extract``; anything else goes to the propagator."""
-    match = _TRACEPARENT.fullmatch(traceparent)
-    if match is None:
-        extracted = propagate.extract({"traceparent": traceparent})
-        found = trace.get_current_span(extracted).get_span_context()
-        return found if found.is_valid else None
-    trace_id, span_id, flags = map(int, match.groups(), (16, 16, 16))
-    context = trace.SpanContext(trace_id, span_id, True, trace.TraceFlags(flags))
-    return context if context.is_valid else None
-
-
-def _unheard_span(parent: trace.SpanContext | None) -> trace.Span | None:
-    """The span the SDK would start (a child of ``parent``, or a root), when no span
-    processor would receive it.
-
-    Such a span is recorded, ended and dropped (~30 µs per event); its context alone (the
-    trace id for log lines, the traceparent of events it causes) is what anyone sees. The
-    context is the SDK's: the parent's trace (or a new one), a new span id, the flags its
-    default sampler gives (a root sampled; a child sampled as its parent; the random-trace-id
-    flag inherited, or set for ids the generator draws at random). None: build a real span."""
-    if not _own_provider:
-        return None
-    provider, processors = _own_provider[0]
-    if processors.listened or trace.get_tracer_provider() is not provider:
-        return None
-    ids = provider.id_generator
-    if parent is None:
-        flags = trace.TraceFlags.SAMPLED
-        if ids.is_trace_id_random():
-            flags |= trace.TraceFlags.RANDOM_TRACE_ID
-        context = trace.SpanContext(
-            ids.generate_trace_id(),
-            ids.generate_span_id(),
-            is_remote=False,
-            trace_flags=trace.TraceFlags(flags),
-        )
-    else:
-        context = trace.SpanContext(
-            parent.trace_id,
-            ids.generate_span_id(),
-            is_remote=False,
-            trace_flags=trace.TraceFlags(parent.trace_flags & _INHERITED_FLAGS),
-            trace_state=parent.trace_state,
-        )
-    return trace.NonRecordingSpan(context)
-
-
 def start_event_span(
     traceparent: str | None,
     *,
@@ -230,13 +140,13 @@ def start_event_span(
     Its attributes are set once it is known to record (a span nobody samples builds none);
     the built-in samplers decide without them."""
     parent = remote_parent(traceparent) if traceparent else None
-    quiet = _unheard_span(parent)
+    quiet = unheard_span(parent)
     if quiet is not None:
         return quiet
     context = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent else None
-    span = _consumer_tracer.start_span(
-        f"process {topic}", context=context, kind=trace.SpanKind.CONSUMER
-    )
+    own = installed()
+    tracer = _consumer_tracer if own is None else own.consumer
+    span = tracer.start_span(f"process {topic}", context=context, kind=trace.SpanKind.CONSUMER)
     if span.is_recording():
         attributes = messaging_attributes(
             "process",
@@ -249,7 +159,7 @@ def start_event_span(
         )
         attributes["cloudevents.event_id"] = event_id
         attributes["cloudevents.event_type"] = event_type
-        span.set_attributes(attributes)
+        set_clean_attributes(span, attributes)
     return span
 
 
@@ -364,14 +274,23 @@ def start_send_span(
 
     The relay writes this span's context into the message's ``traceparent`` (every
     consumer's span is its child) and ends it with :func:`end_send_span` once the broker
-    answered, so it covers the send and says where the event landed.
+    answered, so it covers the send and says where the event landed. The request's context
+    is read from the event's headers as ``propagate.extract`` reads it.
     """
-    return _producer_tracer.start_span(
-        f"send {topic}",
-        context=propagate.extract(dict(headers)),
-        kind=trace.SpanKind.PRODUCER,
-        attributes=messaging_attributes("send", topic, message_id=message_id, key=key),
-    )
+    parent, context = extract_parent(headers)
+    quiet = unheard_span(parent)
+    if quiet is not None:
+        return quiet
+    if context is None:
+        context = parent_context(parent)
+    attributes = messaging_attributes("send", topic, message_id=message_id, key=key)
+    name, kind = f"send {topic}", trace.SpanKind.PRODUCER
+    own = installed()
+    if own is None:  # a sampler of unknown kind may decide by the attributes
+        return _producer_tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+    span = own.producer.start_span(name, context=context, kind=kind)
+    set_clean_attributes(span, attributes)
+    return span
 
 
 def end_send_span(
@@ -381,18 +300,18 @@ def end_send_span(
     offset: int | None = None,
     error: str | None = None,
 ) -> None:
+    if not span.is_recording():
+        span.end()
+        return
+    landed: dict[str, str | int] = {}
     if partition is not None:
-        span.set_attribute("messaging.destination.partition.id", str(partition))
+        landed["messaging.destination.partition.id"] = str(partition)
     if offset is not None:
-        span.set_attribute("messaging.kafka.offset", offset)
+        landed["messaging.kafka.offset"] = offset
     if error is not None:
         # The publisher's error descriptions name Kafka errors, never payloads.
-        span.set_attribute("error.type", error.split(":", 1)[0])
+        landed["error.type"] = error.split(":", 1)[0]
         span.set_status(trace.Status(trace.StatusCode.ERROR, error))
+    if landed:
+        set_clean_attributes(span, landed)
     span.end()
-
-
-def traceparent_of(span: trace.Span) -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=trace.set_span_in_context(span))
-    return carrier.get("traceparent")
