@@ -44,11 +44,13 @@ from ikmkit.audit.chain_parts import (
     gaps,
     hex_hashes,
     list_adapter,
+    located,
     partition_of,
     partition_prefix,
     violations,
 )
 from ikmkit.audit.chain_view import LogView
+from ikmkit.audit.fetch import LogEntry
 from ikmkit.audit.findings import Finding, Kind
 from ikmkit.audit.published import LogStream
 from ikmkit.messaging.consumer import Record
@@ -230,19 +232,42 @@ class ChainVerifier:
         stream, plain attributes, no signature keys) inlined: replay speed is per-record
         Python overhead. Anything else, including every failure, goes through ``check``.
         """
+        return self._check_many(records, None)
+
+    def check_partition(
+        self, topic: str, partition: int, entries: Sequence[LogEntry]
+    ) -> list[type[Event] | None]:
+        """``check_all`` of one partition's records as the reader decoded them (offset, key,
+        value, headers: ``ikmkit.audit.fetch``); a full record is made only for ``check``."""
+        return self._check_many(entries, (topic, partition))
+
+    def _check_many(
+        self, records: Sequence[LogEntry], where: tuple[str, int] | None
+    ) -> list[type[Event] | None]:
+        """``where``: the records' topic and partition, or None if each record has its own."""
         if self._public_keys:
-            return [self.check(r).model for r in records]
+            return [self.check(located(r, where)).model for r in records]
         models: list[type[Event] | None] = []
         check_next_event = self._check_next_event
-        unvalidated: dict[type[Event], list[Record]] = {}
-        for record in records:
-            model = check_next_event(record, unvalidated)
-            models.append(model if model is not None else self.check(record).model)
+        unvalidated: dict[type[Event], list[LogEntry]] = {}
+        if where is None:
+            for record in records:
+                model = check_next_event(record.topic, record.partition, record, unvalidated)  # type: ignore[attr-defined]
+                models.append(model if model is not None else self.check(record).model)  # type: ignore[arg-type]
+        else:
+            topic, partition = where
+            for record in records:
+                model = check_next_event(topic, partition, record, unvalidated)
+                if model is None:
+                    model = self.check(located(record, where)).model
+                models.append(model)
         for model, group in unvalidated.items():
-            self._validate_together(model, group)
+            self._validate_together(model, group, where)
         return models
 
-    def _validate_together(self, model: type[Event], records: list[Record]) -> None:
+    def _validate_together(
+        self, model: type[Event], records: list[LogEntry], where: tuple[str, int] | None
+    ) -> None:
         """Validate chained records against their contract in one call (one pass in Rust).
 
         Each payload was parsed alone by the canonical check, so it is one JSON value and the
@@ -255,17 +280,22 @@ class ChainVerifier:
             return
         except ValidationError:
             pass
-        for record, payload in zip(records, payloads, strict=True):
+        for entry, payload in zip(records, payloads, strict=True):
             try:
                 model.__pydantic_validator__.validate_json(payload)
             except ValidationError as exc:
+                record = located(entry, where)
                 raw = dict(record.headers)
                 self.findings.append(
                     self._finding(Kind.CONTRACT_VIOLATION, record, raw, violations(exc))
                 )
 
     def _check_next_event(
-        self, record: Record, unvalidated: dict[type[Event], list[Record]]
+        self,
+        topic: str,
+        partition: int,
+        record: LogEntry,
+        unvalidated: dict[type[Event], list[LogEntry]],
     ) -> type[Event] | None:
         """``check_all``'s fast path: the record's contract if it is chained, None to fall
         back. A canonical payload's contract check is left to ``_validate_together``."""
@@ -282,7 +312,7 @@ class ChainVerifier:
             joined = b"".join((id_, source, subject, time, type_, region or b""))
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
-        chains, digests, previous = self._previous(record.topic, subject, sequence)
+        chains, digests, previous = self._previous(topic, subject, sequence)
         payload = record.value or b""
         if (
             previous is None
@@ -307,7 +337,7 @@ class ChainVerifier:
             unvalidated.setdefault(model, []).append(record)
         self.events_checked += 1
         if digests is None:
-            chains[subject] = bytearray(partition_prefix(record.partition) + digest)
+            chains[subject] = bytearray(partition_prefix(partition) + digest)
         else:
             digests += digest
         return model

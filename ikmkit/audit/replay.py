@@ -18,9 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from contracts.base import Event
 from ikmkit.audit.chain import ChainVerifier, Checked
+from ikmkit.audit.chain_parts import located
 from ikmkit.audit.chain_view import LogView
+from ikmkit.audit.fetch import LogEntry
 from ikmkit.audit.findings import Finding
 from ikmkit.audit.heads import OutboxHeads
 from ikmkit.audit.published import (
@@ -32,7 +36,6 @@ from ikmkit.audit.published import (
 from ikmkit.audit.reader import LogReader
 from ikmkit.audit.selection import Selection
 from ikmkit.collector import collector_paused
-from ikmkit.messaging.consumer import Record
 
 DEFAULT_WORKERS = 3
 """Worker processes ``ikm audit replay`` uses on a large log (bench/audit.py measures it)."""
@@ -145,10 +148,10 @@ async def _replay_once(
     result = ReplayResult(topics=reader.topics, selection=selection)
     try:
         with collector_paused():
-            async for batch in reader.batches():
+            async for tp, batch in reader.entries():
                 for start in range(0, len(batch), CHUNK):
                     chunk = batch[start : start + CHUNK]
-                    _verify_batch(chunk, selection, verifier, result, collect)
+                    _verify_batch(tp, chunk, selection, verifier, result, collect)
                     # Loop turns send the next fetch and read its answer meanwhile.
                     await asyncio.sleep(0)
                 if progress is not None:
@@ -279,7 +282,8 @@ def _merge_shards(
 
 
 def _verify_batch(
-    batch: list[Record],
+    tp: TopicPartition,
+    batch: list[LogEntry],
     selection: Selection,
     verifier: ChainVerifier,
     result: ReplayResult,
@@ -289,22 +293,22 @@ def _verify_batch(
     result.read += len(batch)
     if not batch:
         return
-    topic = batch[0].topic
-    if selection.aggregate is not None or selection.subjects:
-        keys = selection.keys()
-        batch = [r for r in batch if r.key in keys]
+    topic = tp.topic
     selects = selection.selects if selection != Selection() else True
-    check = verifier.check
     models: list[type[Event] | None] = []
     if selects is True and not collect:
-        models = verifier.check_all(batch)
-        batch = []
-    for record in batch:
-        checked = check(record, selected=selects)
-        if checked.selected:
-            models.append(checked.model)
-            if collect:
-                result.events.append(checked)
+        models = verifier.check_partition(topic, tp.partition, batch)
+    else:
+        if selection.aggregate is not None or selection.subjects:
+            keys = selection.keys()
+            batch = [r for r in batch if r.key in keys]
+        where = (topic, tp.partition)
+        for entry in batch:
+            checked = verifier.check(located(entry, where), selected=selects)
+            if checked.selected:
+                models.append(checked.model)
+                if collect:
+                    result.events.append(checked)
     result.selected += len(models)
     if models:
         result.by_topic[topic] += len(models)
