@@ -88,7 +88,8 @@ async def replay(
 ) -> ReplayResult:
     """Read, decode, validate and chain-check every record; report on the selected ones.
 
-    ``workers > 1`` splits the partitions between that many processes (a stream lives
+    ``workers > 1`` splits the partitions between that many processes, this one and
+    ``workers - 1`` worker processes (a stream lives
     in one partition, so each chain is still checked whole by one process); it applies
     when events are not collected and no ``verifier`` is given.
 
@@ -225,8 +226,13 @@ async def _replay_parallel(
     done, total = context.Value("q", 0), context.Value("q", 0)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
+    own = [0, 0]  # this process's shard: records read, records to read
+
+    def report(read: int, of: int) -> None:
+        own[0], own[1] = read, of
+
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(done, total)
+        workers - 1, mp_context=context, initializer=_init_worker, initargs=(done, total)
     ) as pool:
         shards = [
             loop.run_in_executor(
@@ -239,24 +245,42 @@ async def _replay_parallel(
                 (i, workers),
                 wanted,
             )
-            for i in range(workers)
+            for i in range(1, workers)
         ]
-        await _wait_reporting_progress(shards, progress, done, total)
-        parts = [shard.result() for shard in shards]
+        # This process verifies the first shard meanwhile instead of only waiting.
+        mine = asyncio.ensure_future(
+            _replay_once(
+                bootstrap_servers,
+                topics,
+                selection,
+                _verifier(public_keys),
+                False,
+                report,
+                (0, workers),
+                wanted,
+            )
+        )
+        await _wait_reporting_progress([mine, *shards], progress, done, total, own)
+        parts = [shard.result() for shard in (mine, *shards)]
     merged = _merge_shards(parts, selection, wanted)
     merged.seconds = time.perf_counter() - started
     return merged
 
 
 async def _wait_reporting_progress(
-    shards: list[asyncio.Future[ReplayResult]], progress: Progress | None, done: Any, total: Any
+    shards: list[asyncio.Future[ReplayResult]],
+    progress: Progress | None,
+    done: Any,
+    total: Any,
+    own: list[int],
 ) -> None:
-    """Wait for every shard; ``done`` and ``total`` are the counters the workers share."""
+    """Wait for every shard; ``done`` and ``total`` are the counters the workers share,
+    ``own`` this process's (read, to read)."""
     pending: set[asyncio.Future[ReplayResult]] = set(shards)
     while pending:
         _, pending = await asyncio.wait(pending, timeout=0.2)
         if progress is not None:
-            progress(done.value, total.value)
+            progress(done.value + own[0], total.value + own[1])
 
 
 def _merge_shards(
