@@ -10,6 +10,7 @@ hash chain needs its predecessors, and only selected events are reported.
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import time
 from collections import Counter
@@ -38,7 +39,8 @@ from ikmkit.audit.selection import Selection
 from ikmkit.collector import collector_paused
 
 DEFAULT_WORKERS = 3
-"""Worker processes ``ikm audit replay`` uses on a large log (bench/audit.py measures it)."""
+"""Processes ``ikm audit replay`` shares a large log between: this one and two workers
+(bench/audit.py measures it; 3 shards also balance the platform's 3-partition topics)."""
 
 PARALLEL_FROM = 100_000
 """Below this many records one process is as fast: starting the workers costs ~0.5-2 s."""
@@ -89,9 +91,9 @@ async def replay(
     """Read, decode, validate and chain-check every record; report on the selected ones.
 
     ``workers > 1`` splits the partitions between that many processes, this one and
-    ``workers - 1`` worker processes (a stream lives
-    in one partition, so each chain is still checked whole by one process); it applies
-    when events are not collected and no ``verifier`` is given.
+    ``workers - 1`` worker processes (a stream lives in one partition, so each chain is
+    still checked whole by one process); it applies when events are not collected and no
+    ``verifier`` is given.
 
     ``outbox``: the services' stream heads, read *before* the log (whatever they say was
     published is on the log by then): every stream of the chosen topics and aggregates is
@@ -234,34 +236,22 @@ async def _replay_parallel(
     with ProcessPoolExecutor(
         workers - 1, mp_context=context, initializer=_init_worker, initargs=(done, total)
     ) as pool:
+        shard = functools.partial(_run_shard, bootstrap_servers, topics, selection, public_keys)
         shards = [
-            loop.run_in_executor(
-                pool,
-                _run_shard,
-                bootstrap_servers,
-                topics,
-                selection,
-                public_keys,
-                (i, workers),
-                wanted,
-            )
-            for i in range(1, workers)
+            loop.run_in_executor(pool, shard, (i, workers), wanted) for i in range(1, workers)
         ]
         # This process verifies the first shard meanwhile instead of only waiting.
+        verifier = _verifier(public_keys)
         mine = asyncio.ensure_future(
             _replay_once(
-                bootstrap_servers,
-                topics,
-                selection,
-                _verifier(public_keys),
-                False,
-                report,
-                (0, workers),
-                wanted,
+                bootstrap_servers, topics, selection, verifier, False, report, (0, workers), wanted
             )
         )
-        await _wait_reporting_progress([mine, *shards], progress, done, total, own)
-        parts = [shard.result() for shard in (mine, *shards)]
+        try:
+            await _wait_reporting_progress([mine, *shards], progress, done, total, own)
+        finally:
+            mine.cancel()  # only if this wait was interrupted (done, it is a no-op)
+        parts = [part.result() for part in (mine, *shards)]
     merged = _merge_shards(parts, selection, wanted)
     merged.seconds = time.perf_counter() - started
     return merged
