@@ -1,6 +1,7 @@
 """The audit verifier alone (no Kafka): the audit bench's platform events (the registry's
 outbox stamps and chains them, the relay's ``row_message`` makes the records) through
-``ChainVerifier.check_all`` in per-partition batches, as the replay feeds it. Reports CPU
+``ChainVerifier.check_partition`` in per-partition batches of ``CHUNK`` records with the
+collector paused, as the replay feeds it. Reports CPU
 time per record (steadier than wall time on a shared machine). For profiling the
 verification half of ``bench/audit.py``:
 
@@ -19,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from bench.audit import AGGREGATES, PARTITIONS, _Rows
 from contracts.registry import EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
+from ikmkit.audit.replay import CHUNK
+from ikmkit.collector import collector_paused
 from ikmkit.messaging.outbox import Outbox, row_message
 from tests.support.records import Record
 
@@ -53,13 +56,15 @@ async def records(events: int) -> list[list[Record]]:
 
 
 def verify(parts: list[list[Record]], batch: int) -> float:
-    """CPU seconds to verify every partition in batches of ``batch`` records."""
+    """CPU seconds to verify every partition in batches of ``batch`` records, as the replay
+    does (``check_partition``, the collector paused)."""
     verifier = ChainVerifier()
-    cpu = time.process_time()
-    for part in parts:
-        for start in range(0, len(part), batch):
-            verifier.check_all(part[start : start + batch])
-    cpu = time.process_time() - cpu
+    with collector_paused():
+        cpu = time.process_time()
+        for index, part in enumerate(parts):
+            for start in range(0, len(part), batch):
+                verifier.check_partition(TOPIC, index, part[start : start + batch])
+        cpu = time.process_time() - cpu
     findings = verifier.finish()
     assert not findings, findings[:3]
     return cpu
@@ -68,7 +73,7 @@ def verify(parts: list[list[Record]], batch: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=CHUNK)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile")
     args = parser.parse_args()

@@ -19,8 +19,7 @@ undetectably without signatures, which is what ``ce_signature`` is for.
 from __future__ import annotations
 
 import hashlib
-from binascii import hexlify
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -29,23 +28,17 @@ from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
 from contracts.chain import link_holds
-from ikmkit.audit.canonical import quick_canonical
+from ikmkit.audit.chain_batch import BatchChecks
 from ikmkit.audit.chain_body import (
-    KNOWN_CANONS,
-    NEEDS_ESCAPE,
-    chain_fields,
     fast_chain_body,
     headers_text,
-    plain_chain_body,
 )
 from ikmkit.audit.chain_parts import (
     Checked,
     Stream,
     gaps,
     hex_hashes,
-    list_adapter,
     partition_of,
-    partition_prefix,
     violations,
 )
 from ikmkit.audit.chain_view import LogView
@@ -65,7 +58,7 @@ _REQUIRED = (ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT)
 _REQUIRED_SET = frozenset(_REQUIRED)
 
 
-class ChainVerifier:
+class ChainVerifier(BatchChecks):
     """Verifies records one by one; collects findings per stream."""
 
     def __init__(
@@ -222,112 +215,6 @@ class ChainVerifier:
             problems.append(self._finding(Kind.UNSIGNED, record, raw, "no ce_signature"))
         elif not self._verify_signature(key, digest, signature.decode("ascii", "replace")):
             problems.append(self._finding(Kind.BAD_SIGNATURE, record, raw, "invalid"))
-
-    def check_all(self, records: Sequence[Record]) -> list[type[Event] | None]:
-        """``check`` every record of one partition, all selected; returns their contracts.
-
-        The same checks as ``check``, with the common case (the next event of a known
-        stream, plain attributes, no signature keys) inlined: replay speed is per-record
-        Python overhead. Anything else, including every failure, goes through ``check``.
-        """
-        if self._public_keys:
-            return [self.check(r).model for r in records]
-        models: list[type[Event] | None] = []
-        check_next_event = self._check_next_event
-        unvalidated: dict[type[Event], list[Record]] = {}
-        for record in records:
-            model = check_next_event(record, unvalidated)
-            models.append(model if model is not None else self.check(record).model)
-        for model, group in unvalidated.items():
-            self._validate_together(model, group)
-        return models
-
-    def _validate_together(self, model: type[Event], records: list[Record]) -> None:
-        """Validate chained records against their contract in one call (one pass in Rust).
-
-        Each payload was parsed alone by the canonical check, so it is one JSON value and the
-        array's items are exactly the payloads; only if the array fails is each validated
-        alone, to report the violations as ``check`` does.
-        """
-        payloads = [record.value or b"" for record in records]
-        try:
-            list_adapter(model).validate_json(b"[" + b",".join(payloads) + b"]")
-            return
-        except ValidationError:
-            pass
-        for record, payload in zip(records, payloads, strict=True):
-            try:
-                model.__pydantic_validator__.validate_json(payload)
-            except ValidationError as exc:
-                raw = dict(record.headers)
-                self.findings.append(
-                    self._finding(Kind.CONTRACT_VIOLATION, record, raw, violations(exc))
-                )
-
-    def _check_next_event(
-        self, record: Record, unvalidated: dict[type[Event], list[Record]]
-    ) -> type[Event] | None:
-        """``check_all``'s fast path: the record's contract if it is chained, None to fall
-        back. A canonical payload's contract check is left to ``_validate_together``."""
-        fields = chain_fields(record.headers)
-        if fields is None:
-            return None
-        id_, source, subject, time, type_, sequence_bytes, claimed, canon, region = fields
-        try:
-            model = _MODELS[type_]
-            # bytes.isdigit is ASCII digits only: "+2", " 2", "2_0" parse as int but fall back
-            plain = sequence_bytes.lstrip(b"0") if sequence_bytes.isdigit() else b""
-            sequence = int(sequence_bytes)
-            datetime.fromisoformat(time.decode())
-            joined = b"".join((id_, source, subject, time, type_, region or b""))
-        except (KeyError, ValueError, TypeError, AttributeError):
-            return None
-        chains, digests, previous = self._previous(record.topic, subject, sequence)
-        payload = record.value or b""
-        if (
-            previous is None
-            or not plain
-            or canon not in KNOWN_CANONS
-            or record.key != subject
-            or not joined.isascii()
-            or len(joined.translate(None, NEEDS_ESCAPE)) != len(joined)
-            or (canon is not None and not quick_canonical(payload))
-        ):
-            return None  # what the quick check cannot vouch for, ``check`` decides exactly
-        body = plain_chain_body(payload, id_, source, subject, time, type_, region, plain)
-        digest = _sha256(previous + body).digest()
-        if hexlify(digest) != claimed:
-            return None
-        if canon is None:  # not parsed alone yet: validate it alone
-            try:
-                model.__pydantic_validator__.validate_json(payload)
-            except ValidationError:
-                return None
-        else:
-            unvalidated.setdefault(model, []).append(record)
-        self.events_checked += 1
-        if digests is None:
-            chains[subject] = bytearray(partition_prefix(record.partition) + digest)
-        else:
-            digests += digest
-        return model
-
-    def _previous(
-        self, topic: str, subject: bytes, sequence: int
-    ) -> tuple[dict[bytes, bytearray], bytearray | None, bytes | None]:
-        """The topic's compact chains, the stream's, and the hash event ``sequence`` must
-        follow if it is the stream's next (None: anything else, which ``check`` decides)."""
-        chains = self._chains.get(topic)
-        if chains is None:
-            chains = self._chains[topic] = {}
-        digests = chains.get(subject)
-        if digests is not None:
-            if sequence == len(digests) // 32 + 1:
-                return chains, digests, hexlify(digests[-32:])
-            return chains, digests, None
-        if sequence == 1 and (topic, subject) not in self._streams:
-            return chains, None, _GENESIS
-        return chains, None, None  # an irregular stream, kept whole
 
     def _stream(self, topic: str, subject: bytes, partition: int) -> Stream:
         """The stream kept whole (the compact chain's digests, if it had one, become its hashes)."""

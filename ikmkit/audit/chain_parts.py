@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from binascii import hexlify
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,8 +12,30 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.base import Event
 from ikmkit.audit.chain_body import headers_text
+from ikmkit.audit.fetch import LogEntry
 from ikmkit.audit.findings import Finding, Kind, ranges
 from ikmkit.messaging.consumer import Record
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """A record the reader decoded, with its topic and partition: what ``check`` and the
+    findings read (``Record``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+def located(entry: LogEntry, where: tuple[str, int] | None) -> Record:
+    """``entry`` as a ``Record``: itself if it is one (``where`` None), else with ``where``'s
+    topic and partition."""
+    if where is None:
+        return entry  # type: ignore[return-value]
+    return LogRecord(*where, entry.offset, entry.key, entry.value, entry.headers)
 
 
 @dataclass(slots=True)

@@ -7,17 +7,22 @@ start and stops there, so what it reads of a live system is a consistent snapsho
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
+from ikmkit.audit import fetch
+from ikmkit.audit.fetch import LogEntry
 from ikmkit.messaging.consumer import Record
 from ikmkit.messaging.kafka_security import kafka_client_options
 
 PARTITION_FETCH_BYTES = 8 * 1024 * 1024
 FETCH_BYTES = 16 * 1024 * 1024
 """A fetch response is decoded whole (``batches``): this bounds the records held at once."""
+
+Fetch = Callable[[], Awaitable[Mapping[TopicPartition, Sequence[Any]]]]
 
 
 class LogReader:
@@ -92,7 +97,27 @@ class LogReader:
         await self._consumer.stop()
 
     async def batches(self) -> AsyncIterator[list[Record]]:
-        """Batches in offset order per partition, up to the end offsets of the snapshot.
+        """Batches in offset order per partition, up to the end offsets of the snapshot."""
+        async for _, records in self._read(self._getmany):
+            yield records
+
+    async def entries(self) -> AsyncIterator[tuple[TopicPartition, list[LogEntry]]]:
+        """``batches`` with their partition, each record as aiokafka's decoder made it
+        (``ikmkit.audit.fetch``: no ``ConsumerRecord`` per record), for the replay."""
+        fast = self._max_records is None and fetch.supports(self._consumer)
+        async for tp, records in self._read(self._take if fast else self._getmany):
+            yield tp, records
+
+    async def _getmany(self) -> Mapping[TopicPartition, Sequence[Any]]:
+        fetched: dict[TopicPartition, list[Any]]
+        fetched = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+        return fetched
+
+    async def _take(self) -> Mapping[TopicPartition, Sequence[Any]]:
+        return await fetch.take(self._consumer, 0.5)
+
+    async def _read(self, fetched: Fetch) -> AsyncIterator[tuple[TopicPartition, list[Any]]]:
+        """Per partition, records in offset order up to the end offsets of the snapshot.
 
         The embedded broker under-reports ``ListOffsets(latest)`` for multi-record
         batches, but its fetch responses carry the right high watermark: the end of
@@ -101,8 +126,7 @@ class LogReader:
         remaining = dict(self._end)
         exact: set[TopicPartition] = set()
         while remaining:
-            fetched = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            for tp, fetched_records in fetched.items():
+            for tp, fetched_records in (await fetched()).items():
                 end = remaining.get(tp)
                 if end is None:
                     continue
@@ -110,12 +134,12 @@ class LogReader:
                     exact.add(tp)
                     end = self._widen(tp, end)
                     remaining[tp] = end
-                records: list[Record] = list(fetched_records)
+                records = list(fetched_records)
                 if records[-1].offset >= end - 1:
                     records = [r for r in records if r.offset < end]
                     del remaining[tp]
                     self._consumer.pause(tp)
-                yield records
+                yield tp, records
 
     def _widen(self, tp: TopicPartition, reported_end: int) -> int:
         highwater: int | None = self._consumer.highwater(tp)

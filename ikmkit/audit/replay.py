@@ -10,6 +10,7 @@ hash chain needs its predecessors, and only selected events are reported.
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import time
 from collections import Counter
@@ -18,9 +19,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from contracts.base import Event
 from ikmkit.audit.chain import ChainVerifier, Checked
+from ikmkit.audit.chain_parts import located
 from ikmkit.audit.chain_view import LogView
+from ikmkit.audit.fetch import LogEntry
 from ikmkit.audit.findings import Finding
 from ikmkit.audit.heads import OutboxHeads
 from ikmkit.audit.published import (
@@ -32,10 +37,10 @@ from ikmkit.audit.published import (
 from ikmkit.audit.reader import LogReader
 from ikmkit.audit.selection import Selection
 from ikmkit.collector import collector_paused
-from ikmkit.messaging.consumer import Record
 
 DEFAULT_WORKERS = 3
-"""Worker processes ``ikm audit replay`` uses on a large log (bench/audit.py measures it)."""
+"""Processes ``ikm audit replay`` shares a large log between: this one and two workers
+(bench/audit.py measures it; 3 shards also balance the platform's 3-partition topics)."""
 
 PARALLEL_FROM = 100_000
 """Below this many records one process is as fast: starting the workers costs ~0.5-2 s."""
@@ -85,9 +90,10 @@ async def replay(
 ) -> ReplayResult:
     """Read, decode, validate and chain-check every record; report on the selected ones.
 
-    ``workers > 1`` splits the partitions between that many processes (a stream lives
-    in one partition, so each chain is still checked whole by one process); it applies
-    when events are not collected and no ``verifier`` is given.
+    ``workers > 1`` splits the partitions between that many processes, this one and
+    ``workers - 1`` worker processes (a stream lives in one partition, so each chain is
+    still checked whole by one process); it applies when events are not collected and no
+    ``verifier`` is given.
 
     ``outbox``: the services' stream heads, read *before* the log (whatever they say was
     published is on the log by then): every stream of the chosen topics and aggregates is
@@ -145,10 +151,10 @@ async def _replay_once(
     result = ReplayResult(topics=reader.topics, selection=selection)
     try:
         with collector_paused():
-            async for batch in reader.batches():
+            async for tp, batch in reader.entries():
                 for start in range(0, len(batch), CHUNK):
                     chunk = batch[start : start + CHUNK]
-                    _verify_batch(chunk, selection, verifier, result, collect)
+                    _verify_batch(tp, chunk, selection, verifier, result, collect)
                     # Loop turns send the next fetch and read its answer meanwhile.
                     await asyncio.sleep(0)
                 if progress is not None:
@@ -222,38 +228,49 @@ async def _replay_parallel(
     done, total = context.Value("q", 0), context.Value("q", 0)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
+    own = [0, 0]  # this process's shard: records read, records to read
+
+    def report(read: int, of: int) -> None:
+        own[0], own[1] = read, of
+
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(done, total)
+        workers - 1, mp_context=context, initializer=_init_worker, initargs=(done, total)
     ) as pool:
+        shard = functools.partial(_run_shard, bootstrap_servers, topics, selection, public_keys)
         shards = [
-            loop.run_in_executor(
-                pool,
-                _run_shard,
-                bootstrap_servers,
-                topics,
-                selection,
-                public_keys,
-                (i, workers),
-                wanted,
-            )
-            for i in range(workers)
+            loop.run_in_executor(pool, shard, (i, workers), wanted) for i in range(1, workers)
         ]
-        await _wait_reporting_progress(shards, progress, done, total)
-        parts = [shard.result() for shard in shards]
+        # This process verifies the first shard meanwhile instead of only waiting.
+        verifier = _verifier(public_keys)
+        mine = asyncio.ensure_future(
+            _replay_once(
+                bootstrap_servers, topics, selection, verifier, False, report, (0, workers), wanted
+            )
+        )
+        try:
+            await _wait_reporting_progress([mine, *shards], progress, done, total, own)
+        finally:
+            mine.cancel()  # only if this wait was interrupted (done, it is a no-op)
+        parts = [part.result() for part in (mine, *shards)]
     merged = _merge_shards(parts, selection, wanted)
     merged.seconds = time.perf_counter() - started
     return merged
 
 
 async def _wait_reporting_progress(
-    shards: list[asyncio.Future[ReplayResult]], progress: Progress | None, done: Any, total: Any
+    shards: list[asyncio.Future[ReplayResult]],
+    progress: Progress | None,
+    done: Any,
+    total: Any,
+    own: list[int],
 ) -> None:
-    """Wait for every shard; ``done`` and ``total`` are the counters the workers share."""
+    """Wait for every shard; ``done`` and ``total`` are the counters the workers share,
+    ``own`` this process's (read, to read)."""
     pending: set[asyncio.Future[ReplayResult]] = set(shards)
     while pending:
         _, pending = await asyncio.wait(pending, timeout=0.2)
         if progress is not None:
-            progress(done.value, total.value)
+            progress(done.value + own[0], total.value + own[1])
 
 
 def _merge_shards(
@@ -279,7 +296,8 @@ def _merge_shards(
 
 
 def _verify_batch(
-    batch: list[Record],
+    tp: TopicPartition,
+    batch: list[LogEntry],
     selection: Selection,
     verifier: ChainVerifier,
     result: ReplayResult,
@@ -289,22 +307,22 @@ def _verify_batch(
     result.read += len(batch)
     if not batch:
         return
-    topic = batch[0].topic
-    if selection.aggregate is not None or selection.subjects:
-        keys = selection.keys()
-        batch = [r for r in batch if r.key in keys]
+    topic = tp.topic
     selects = selection.selects if selection != Selection() else True
-    check = verifier.check
     models: list[type[Event] | None] = []
     if selects is True and not collect:
-        models = verifier.check_all(batch)
-        batch = []
-    for record in batch:
-        checked = check(record, selected=selects)
-        if checked.selected:
-            models.append(checked.model)
-            if collect:
-                result.events.append(checked)
+        models = verifier.check_partition(topic, tp.partition, batch)
+    else:
+        if selection.aggregate is not None or selection.subjects:
+            keys = selection.keys()
+            batch = [r for r in batch if r.key in keys]
+        where = (topic, tp.partition)
+        for entry in batch:
+            checked = verifier.check(located(entry, where), selected=selects)
+            if checked.selected:
+                models.append(checked.model)
+                if collect:
+                    result.events.append(checked)
     result.selected += len(models)
     if models:
         result.by_topic[topic] += len(models)
