@@ -9,6 +9,7 @@ type added to the topic later) still advance its sequence, so a missing event is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -205,7 +206,7 @@ class ReplicaView[M: Replicated]:
         for key in sorted(self._changed):
             now = self._current[key]
             assert now is not None
-            doc = {**now.model_dump(mode="json"), "id": key}
+            doc = {**_document(now), "id": key}
             stored = self._stored.get(key)
             if stored is None:
                 fresh.append(doc)
@@ -216,6 +217,34 @@ class ReplicaView[M: Replicated]:
         if fresh:
             await self.tx.insert_many(self.replica.collection, fresh)
         self._changed.clear()
+
+
+def _document(model: Replicated) -> dict[str, Any]:
+    """``model.model_dump(mode="json")``: a copy of its ``__dict__`` when every field holds a
+    JSON value as it is (~1 µs less per written replica; tests/unit/test_insights_fast_paths.py).
+    Its values came from validated contract fields of the same types."""
+    if _json_as_is(type(model)):
+        return dict(model.__dict__)
+    return model.model_dump(mode="json")
+
+
+_AS_IS: tuple[Any, ...] = (str, int, str | None, int | None, list[str])
+
+
+@functools.cache
+def _json_as_is(model: type[Replicated]) -> bool:
+    """Every field of ``model`` is one of ``_AS_IS`` and nothing changes how it is dumped."""
+    hooks = model.__pydantic_decorators__
+    return (
+        all(
+            f.annotation in _AS_IS and f.serialization_alias is None
+            for f in model.model_fields.values()
+        )
+        and not hooks.field_serializers
+        and not hooks.model_serializers
+        and not model.model_computed_fields
+        and model.model_config.get("extra") in (None, "ignore")
+    )
 
 
 class Replicas:

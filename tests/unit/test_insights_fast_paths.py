@@ -1,6 +1,7 @@
 """The insights consumer's cheaper steps (issue #13, "Speed") give exactly what the steps
 they replace gave: a replica's copy is ``model_copy``'s, a cell's fields are
-``dict(zip(CELL_FIELDS, key))``, a stock position compares and counts as before."""
+``dict(zip(CELL_FIELDS, key))``, a stock position compares and counts as before, a replica
+is written as ``model_dump(mode="json")`` writes it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from ikmkit.messaging.replica import Replicated
 from services.insights.domain.tally import CELL_FIELDS, Position, Tally
-from services.insights.replicas import EnterpriseReplica, MoUReplica, PartnerReplica, updated
+from services.insights.replicas import (
+    EnterpriseReplica,
+    MoUReplica,
+    PartnerReplica,
+    _document,
+    _json_as_is,
+    updated,
+)
 from services.insights.store import _fields
 
 AT = datetime(2026, 5, 4, 3, tzinfo=UTC)
@@ -72,3 +81,35 @@ def test_a_position_moves_as_before() -> None:
         ("enterprises.active", 2026, 5, "31", "3171", "size_class:small"): 0,
         ("enterprises.suspended", 2026, 5, "31", "3171", "-"): 1,
     }
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        EnterpriseReplica(province="31", regency="3171", campaigns=["a", "b"], sequence=3),
+        EnterpriseReplica(province="31", size_class="small", kbli="12345", version=2),
+        PartnerReplica(partner_type="company", province="31"),
+        PartnerReplica(),
+        MoUReplica(scope="vocational_link_and_match", status="expired", regency="3171"),
+    ],
+)
+def test_a_replica_is_written_as_model_dump_writes_it(model: Replicated) -> None:
+    assert _json_as_is(type(model))
+    written = _document(model)
+    assert written == model.model_dump(mode="json")
+    assert list(written) == list(model.model_dump(mode="json"))
+    assert written is not model.__dict__
+
+
+class _Dated(Replicated):
+    at: datetime | None = None
+
+
+class _Renamed(Replicated):
+    name: str = Field("x", serialization_alias="label")
+
+
+@pytest.mark.parametrize("model", [_Dated(at=AT), _Renamed()])
+def test_a_replica_with_other_values_is_dumped_by_pydantic(model: Replicated) -> None:
+    assert not _json_as_is(type(model))
+    assert _document(model) == model.model_dump(mode="json")
