@@ -126,15 +126,6 @@ class Envelope:
     payload: str
 
 
-def _envelope(attrs: EnvelopeAttributes, event: Event, payload: str) -> Envelope:
-    """``Envelope(attrs, event, payload)`` at half the cost: a frozen dataclass's ``__init__``
-    sets each field through ``object.__setattr__``; this sets its ``__dict__`` once (equal,
-    same hash: ``tests/unit/test_codec_decode_fast.py``). Once per consumed event."""
-    made = object.__new__(Envelope)
-    object.__setattr__(made, "__dict__", {"attrs": attrs, "event": event, "payload": payload})
-    return made
-
-
 def header_map(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
     """Header values as text: UTF-8, or Latin-1 where a value is not UTF-8 (still readable)."""
     try:  # the common case, in one pass
@@ -239,7 +230,7 @@ def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> 
             for err in exc.errors()
         )
         raise DecodeError("contract_violation", f"{model.__name__}: {fields}") from exc
-    return _envelope(attrs, event, payload)
+    return Envelope(attrs=attrs, event=event, payload=payload)
 
 
 __all__ = [
