@@ -2,7 +2,9 @@
 fed to the real ``EventConsumer`` (batch path, as ``main.py`` wires it) in batches of
 ``max_records`` on a SQLite file. For profiling the consumer phase of ``bench/insights.py``:
 
-    python -m bench._insights_alone [--profile out.prof] [--batch 5000]
+    python -m bench._insights_alone [--profile out.prof] [--batch 5000] [--stages]
+
+(``--stages``: the CPU per event of each stage, without a profiler: ``bench/_insights_stages.py``.)
 
 (``PRAGMAS="wal_autocheckpoint=10000"`` tries SQLite settings on its connection.)
 """
@@ -18,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import _insights_stages
 from bench._insights_enterprises import Envelopes
 from bench._insights_mix import event_mix
 from contracts.catalog import events_on
@@ -32,7 +35,7 @@ from services.insights.store import COLLECTIONS, InsightsUnit
 from tests.support.records import NoDeadLetters, Record
 
 
-async def run(batch: int, profile: str | None) -> None:
+async def run(batch: int, profile: str | None) -> int:
     feed = Envelopes()
     records = [
         Record(t, 0, i, k, v, h)
@@ -62,20 +65,26 @@ async def run(batch: int, profile: str | None) -> None:
         took, cpu = time.perf_counter() - started, time.process_time() - cpu
         async with store.transaction() as tx:
             done = await tx.count(INBOX)
-        await store.close()
+        await store.close()  # ends the checkpoint thread (--stages: its CPU is counted)
     rate = len(records) / took
     print(
         f"{len(records):,} events ({done:,} processed) in {took:.2f}s: {rate:,.0f} events/s;"
         f" cpu {cpu:.2f}s = {cpu / len(records) * 1e6:.1f} us/event"
     )
+    return len(records)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--profile")
+    parser.add_argument("--stages", action="store_true")
     args = parser.parse_args()
-    asyncio.run(run(args.batch, args.profile))
+    if not args.stages:
+        asyncio.run(run(args.batch, args.profile))
+        return
+    with _insights_stages.stages():
+        _insights_stages.report(asyncio.run(run(args.batch, args.profile)))
 
 
 if __name__ == "__main__":

@@ -218,8 +218,9 @@ def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> 
     except UnicodeDecodeError as exc:
         raise DecodeError("malformed_json", f"payload is not valid JSON: {exc}") from exc
     try:
-        # Parsed and validated in one pass (pydantic's JSON mode), not json.loads then validate.
-        event = model.model_validate_json(payload)
+        # Parsed and validated in one pass (pydantic's JSON mode), not json.loads then validate;
+        # by the model's validator itself, what ``model_validate_json`` calls with its defaults.
+        event = model.__pydantic_validator__.validate_json(payload)
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             detail = exc.errors()[0]["msg"]

@@ -23,8 +23,9 @@ async def already_processed(uow: Transaction, group: str, event_id: str) -> bool
 
 
 async def unprocessed(uow: Transaction, group: str, event_ids: Sequence[str]) -> set[str]:
-    seen = await uow.get_many(INBOX, [_inbox_id(group, e) for e in event_ids])
-    return {e for e in event_ids if _inbox_id(group, e) not in seen}
+    ids = [_inbox_id(group, e) for e in event_ids]  # once each: a batch holds thousands
+    seen = await uow.get_many(INBOX, ids)
+    return {e for e, inbox_id in zip(event_ids, ids, strict=True) if inbox_id not in seen}
 
 
 async def mark_processed(uow: Transaction, group: str, event_ids: Sequence[str]) -> None:

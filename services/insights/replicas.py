@@ -9,9 +9,11 @@ type added to the topic later) still advance its sequence, so a missing event is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from contracts.base import as_validated
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import (
     ENTERPRISE_TOPIC,
@@ -109,7 +111,16 @@ def enterprise_after(event: Any, current: EnterpriseReplica | None) -> Enterpris
         fields["status"] = status(event)
     if current is None:
         return EnterpriseReplica(**{"province": "-", **fields})
-    return current.model_copy(update=fields)
+    return updated(current, fields)
+
+
+def updated[M: Replicated](model: M, fields: dict[str, Any]) -> M:
+    """``model.model_copy(update=fields)`` (no validation either) without pydantic's generic
+    copy: the same ``__dict__`` in the same order and the same fields set
+    (``tests/unit/test_insights_replica_copy.py``), ~0.6 µs less per replicated event."""
+    return as_validated(
+        type(model), {**model.__dict__, **fields}, model.model_fields_set | fields.keys()
+    )
 
 
 def partner_after(event: Any, current: PartnerReplica | None) -> PartnerReplica:
@@ -127,9 +138,9 @@ def mou_after(event: Any, meta: EnvelopeAttributes, current: MoUReplica | None) 
         return MoUReplica(scope=event.scope, province=province, regency=regency)
     known = current or MoUReplica(scope=getattr(event, "scope", "-"))
     if isinstance(event, MoUExpired):
-        return known.model_copy(update={"status": "expired"})
+        return updated(known, {"status": "expired"})
     if isinstance(event, MoUTerminated):
-        return known.model_copy(update={"status": "terminated"})
+        return updated(known, {"status": "terminated"})
     return known
 
 
@@ -167,7 +178,8 @@ class ReplicaView[M: Replicated]:
         self, meta: EnvelopeAttributes, change: Callable[[M | None], M]
     ) -> tuple[M | None, M] | None:
         """(before, after) the event ``meta`` describes; None if it was applied before."""
-        await self.load([meta.subject])
+        if meta.subject not in self._current:  # usually read already, for the whole batch
+            await self.load([meta.subject])
         current = self._current[meta.subject]
         applied = current.sequence if current is not None else 0
         if meta.sequence <= applied:
@@ -180,7 +192,7 @@ class ReplicaView[M: Replicated]:
             )
         new = change(current)
         if new is current:  # nothing changed: a copy all the same, ``current`` is ``before``
-            new = new.model_copy()
+            new = updated(new, {})
         # ``new`` is this event's own model: its sequence is set in place, not by one more
         # pydantic copy per event
         new.sequence = meta.sequence
@@ -194,7 +206,7 @@ class ReplicaView[M: Replicated]:
         for key in sorted(self._changed):
             now = self._current[key]
             assert now is not None
-            doc = {**now.model_dump(mode="json"), "id": key}
+            doc = {**_document(now), "id": key}
             stored = self._stored.get(key)
             if stored is None:
                 fresh.append(doc)
@@ -205,6 +217,34 @@ class ReplicaView[M: Replicated]:
         if fresh:
             await self.tx.insert_many(self.replica.collection, fresh)
         self._changed.clear()
+
+
+def _document(model: Replicated) -> dict[str, Any]:
+    """``model.model_dump(mode="json")``: a copy of its ``__dict__`` when every field holds a
+    JSON value as it is (~1 µs less per written replica; tests/unit/test_insights_fast_paths.py).
+    Its values came from validated contract fields of the same types."""
+    if _json_as_is(type(model)):
+        return dict(model.__dict__)
+    return model.model_dump(mode="json")
+
+
+_AS_IS: tuple[Any, ...] = (str, int, str | None, int | None, list[str])
+
+
+@functools.cache
+def _json_as_is(model: type[Replicated]) -> bool:
+    """Every field of ``model`` is one of ``_AS_IS`` and nothing changes how it is dumped."""
+    hooks = model.__pydantic_decorators__
+    return (
+        all(
+            f.annotation in _AS_IS and f.serialization_alias is None
+            for f in model.model_fields.values()
+        )
+        and not hooks.field_serializers
+        and not hooks.model_serializers
+        and not model.model_computed_fields
+        and model.model_config.get("extra") in (None, "ignore")
+    )
 
 
 class Replicas:

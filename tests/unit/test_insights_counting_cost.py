@@ -14,6 +14,7 @@ from contracts.registry import EnterpriseSuspended, EnterpriseVerified
 from ikmkit.store import Transaction
 from ikmkit.store.sqlite import SqliteTransaction
 from ikmkit.unit_of_work import Units
+from services.insights import replicas
 from services.insights.domain.tally import Tally
 from services.insights.handlers.registry import domain_time
 from services.insights.replicas import EnterpriseReplica
@@ -62,13 +63,14 @@ async def test_a_replica_event_makes_one_copy_of_the_replica_at_most(
     units: Units[InsightsUnit], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copies: list[str] = []
-    model_copy = EnterpriseReplica.model_copy
+    copy = replicas.updated  # the replicas' copy step (``model_copy`` before session 20)
 
-    def counted(self: EnterpriseReplica, **kwargs: Any) -> EnterpriseReplica:
+    def counted(self: EnterpriseReplica, fields: dict[str, Any]) -> EnterpriseReplica:
         copies.append(self.status)
-        return model_copy(self, **kwargs)
+        return copy(self, fields)
 
-    monkeypatch.setattr(EnterpriseReplica, "model_copy", counted)
+    monkeypatch.setattr(replicas, "updated", counted)
+    monkeypatch.setattr(EnterpriseReplica, "model_copy", _no_model_copy)
     nib = "1234567890123"
     feed = Feed(units)
     await feed.batch(
@@ -83,6 +85,10 @@ async def test_a_replica_event_makes_one_copy_of_the_replica_at_most(
     assert cells["enterprises.active|2026|5|32|3273|-"]["value"] == 1
     assert cells["enterprises.active|2026|6|32|3273|-"]["value"] == -1
     assert cells["enterprises.suspended|2026|6|32|3273|-"]["value"] == 1
+
+
+def _no_model_copy(self: EnterpriseReplica, **kwargs: Any) -> EnterpriseReplica:
+    raise AssertionError("a replica is copied by replicas.updated, counted above")
 
 
 class _Later(BaseModel):
