@@ -12,7 +12,8 @@ import random
 import pytest
 from pydantic import BaseModel
 
-from bench.insights import Envelopes, event_mix
+from bench._insights_enterprises import Envelopes
+from bench._insights_mix import event_mix
 from contracts.codec import DecodeError, Envelope, decode
 from contracts.registry import EnterpriseRegistered
 
