@@ -27,6 +27,9 @@ from services.notify.templates import Renderer, greeting_name, rendered
 
 log = logging.getLogger("ikm.notify.dispatcher")
 
+# Under load, at most this many passes in a row read on from the previous read's end.
+FULL_READ_EVERY = 8
+
 
 class Dispatcher:
     def __init__(
@@ -52,6 +55,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self.attempted_total = 0
         self._unrecorded: set[str] = set()
+        self._more: str | None = None  # where the last read's due rows not read begin
+        self._from_more = 0  # passes in a row that read from there
         self._recording: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -88,10 +93,7 @@ class Dispatcher:
 
     async def _pass(self) -> int:
         """Send one batch; its outcomes are recorded by a task of their own."""
-        limit = self.batch_size + len(self._unrecorded)
-        work = await self._units.read(queries.due, limit)
-        fresh = [n for n in work.notifications if n.id not in self._unrecorded]
-        fresh = fresh[: self.batch_size]
+        fresh, work = await self._fresh()
         if not fresh:
             return 0
         outcomes = await asyncio.gather(*(self._attempt(n, work) for n in fresh))
@@ -99,6 +101,22 @@ class Dispatcher:
         self._unrecorded.update(n.id for n in fresh)
         self._recording = asyncio.create_task(self._record(outcomes))
         return len(outcomes)
+
+    async def _fresh(self) -> tuple[list[Notification], DueWork]:
+        """The next batch: due, and not sent already but still being recorded (those are
+        pending until recorded). Under load the previous batch is always being recorded, so
+        the read goes on from where the previous one ended instead of reading those rows
+        again to skip them. What that passes over (a row committed late with an earlier due
+        time, an outcome whose recording failed) is read by a pass from the start: one when
+        nothing is being recorded, at the latest every ``FULL_READ_EVERY``-th pass."""
+        after = self._more if self._unrecorded and self._from_more < FULL_READ_EVERY else None
+        limit = self.batch_size if after else self.batch_size + len(self._unrecorded)
+        work = await self._units.read(queries.due, limit, after)
+        self._from_more = self._from_more + 1 if after else 0
+        fresh = [n for n in work.notifications if n.id not in self._unrecorded]
+        # The cursor is past the last row read: valid only if every fresh row read is sent.
+        self._more = work.more if len(fresh) <= self.batch_size else None
+        return fresh[: self.batch_size], work
 
     async def _record(self, outcomes: list[SendOutcome]) -> None:
         try:
