@@ -50,7 +50,7 @@ class Dispatcher:
         self._renderer = renderer
         self.policy = policy
         self.batch_size = batch_size
-        self._gate = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._idle = idle_seconds
         self._wake = asyncio.Event()
         self.attempted_total = 0
@@ -96,7 +96,7 @@ class Dispatcher:
         fresh, work = await self._fresh()
         if not fresh:
             return 0
-        outcomes = await asyncio.gather(*(self._attempt(n, work) for n in fresh))
+        outcomes = await self._send_all(fresh, work)
         await self._settle()  # one recording at a time: outcomes are written in order
         self._unrecorded.update(n.id for n in fresh)
         self._recording = asyncio.create_task(self._record(outcomes))
@@ -133,18 +133,31 @@ class Dispatcher:
             recording, self._recording = self._recording, None
             await recording
 
+    async def _send_all(self, batch: list[Notification], work: DueWork) -> list[SendOutcome]:
+        """Every outcome, in the batch's order, ``concurrency`` sends at a time: as many
+        workers taking the next notification, rather than a task per notification queued
+        on a semaphore (a task, a gather callback and a semaphore wait less per send)."""
+        outcomes: list[SendOutcome | None] = [None] * len(batch)
+        queue = iter(enumerate(batch))
+
+        async def worker() -> None:
+            for i, notification in queue:
+                outcomes[i] = await self._attempt(notification, work)
+
+        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(batch)))))
+        return [outcome for outcome in outcomes if outcome is not None]
+
     async def _attempt(self, notification: Notification, work: DueWork) -> SendOutcome:
-        async with self._gate:
-            try:
-                if notification.channel == "email":
-                    return await self._send_email(notification, work)
-                return await self._post_webhook(notification, work)
-            except UndeliverableAddress as exc:
-                error = f"undeliverable address: {exc}"
-                return SendOutcome(notification, error, permanent=True)
-            except Exception as exc:
-                error = "".join(traceback.format_exception_only(exc)).strip()[:1000]
-                return SendOutcome(notification, error)
+        try:
+            if notification.channel == "email":
+                return await self._send_email(notification, work)
+            return await self._post_webhook(notification, work)
+        except UndeliverableAddress as exc:
+            error = f"undeliverable address: {exc}"
+            return SendOutcome(notification, error, permanent=True)
+        except Exception as exc:
+            error = "".join(traceback.format_exception_only(exc)).strip()[:1000]
+            return SendOutcome(notification, error)
 
     async def _send_email(self, notification: Notification, work: DueWork) -> SendOutcome:
         contact = work.contacts.get(notification.recipient)
