@@ -10,7 +10,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +143,7 @@ async def test_every_mail_reaches_a_real_sink_exactly_once(
         await asyncio.gather(running, return_exceptions=True)
         await deps.email.close()
         sink.stop()
-    ids = [message_from_bytes(raw)["X-IKM-Notification-Id"] for raw in sink._raw]
+    ids = [message["X-IKM-Notification-Id"] for message in sink.received()]
     assert len(ids) == len(set(ids)) == 40
     assert await _pending(units) == 0
     assert uuid.UUID(ids[0].split("|")[0])
@@ -159,4 +158,4 @@ async def _none_pending(units: Units[NotifyUnit], sent: list[str], count: int) -
 
 
 async def _received(sink: SmtpSink, count: int) -> bool:
-    return len(sink._raw) >= count
+    return sink.count >= count
