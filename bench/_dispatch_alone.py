@@ -30,6 +30,7 @@ from ikmkit.store.sqlite import SqliteStore
 from ikmkit.unit_of_work import Units
 from services.notify import consumers
 from services.notify.bootstrap import bootstrap
+from services.notify.queries import DueWork
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
 from tests.support.records import Record
@@ -75,7 +76,9 @@ async def run(events: int, profile: str | None) -> None:
             workdir / "o", events, settings.smtp_connections, pipelined=False
         )
     rate, ceiling = events / wall, (before + after) / 2
-    print("wall per phase: " + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items()))
+    rows = phases.pop("rows read")
+    print("wall per phase: " + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items()), end="")
+    print(f"; {rows:,.0f} notifications read")
     print(
         f"{events:,} e-mails: {rate:,.0f}/s; bare pipelined client {before:,.0f} /"
         f" {after:,.0f}/s; ratio {rate / ceiling:.2f}; cpu {cpu / events * 1e6:.0f} us/e-mail"
@@ -85,13 +88,16 @@ async def run(events: int, profile: str | None) -> None:
 
 def _time_phases(units: Units[NotifyUnit]) -> dict[str, float]:
     """Wall time in the pass's reads (due work) and writes (outcomes): the rest is sending."""
-    spent = {"read": 0.0, "record": 0.0}
+    spent = {"read": 0.0, "record": 0.0, "rows read": 0}
     read, write = units.read, units.run
 
     async def timed(name: str, call: Any, *args: Any) -> Any:
         started = time.perf_counter()
         try:
-            return await call(*args)
+            found = await call(*args)
+            if isinstance(found, DueWork):
+                spent["rows read"] += len(found.notifications)
+            return found
         finally:
             spent[name] += time.perf_counter() - started
 

@@ -193,14 +193,16 @@ class DueWork:
     notifications: list[Notification]
     subscriptions: dict[str, Subscription]
     contacts: dict[str, Contact]
+    more: str | None = None  # where the due notifications not read yet begin, if any
 
 
-async def due(uow: NotifyUnit, limit: int) -> DueWork:
-    found = await uow.notifications.due(uow.now, limit)
+async def due(uow: NotifyUnit, limit: int, after: str | None = None) -> DueWork:
+    found, more = await uow.notifications.due_page(uow.now, limit, after)
     subscription_ids = [n.subscription_id for n in found if n.subscription_id]
     recipients = list({n.recipient for n in found if n.channel == "email"})
     return DueWork(
         found,
         await uow.subscriptions.get_many(subscription_ids) if subscription_ids else {},
         await uow.contacts.get_many(recipients) if recipients else {},
+        more,
     )

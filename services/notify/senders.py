@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from email.header import Header
 from email.quoprimime import body_encode
@@ -164,19 +165,17 @@ async def _transaction(client: aiosmtplib.SMTP, sender: str, to: str, message: b
 def compose(*, sender: str, to: str, subject: str, body: str, ref: str) -> bytes:
     """A plain-text UTF-8 message (quoted-printable), built directly: the stdlib's
     ``EmailMessage`` header machinery costs milliseconds per message."""
-    if any(c in to for c in "\r\n<>,;") or "@" not in to:
+    if _NOT_PLAIN.search(to) or "@" not in to:
         raise UndeliverableAddress("not a single plain e-mail address")
     if not to.isascii():
         # Without SMTPUTF8 (which the ministry's relays are not assumed to offer) such an
         # address can never be sent: retrying would only delay the dead letter.
         raise UndeliverableAddress("address is not ASCII (SMTPUTF8 not used)")
-    one_line = " ".join(subject.split())
-    encoded_subject = one_line if one_line.isascii() else Header(one_line, "utf-8").encode()
     headers = [
         f"From: {sender}",
         f"To: {to}",
-        f"Subject: {encoded_subject}",
-        f"Date: {formatdate(usegmt=True)}",
+        f"Subject: {_subject(subject)}",
+        f"Date: {_date()}",
         # Stable per notification: a receiver can drop the copy a crash-and-resend produces.
         f"Message-ID: <{_local_part(ref)}@notify.ikm>",
         f"X-IKM-Notification-Id: {ref}",
@@ -184,8 +183,38 @@ def compose(*, sender: str, to: str, subject: str, body: str, ref: str) -> bytes
         "Content-Type: text/plain; charset=utf-8",
         "Content-Transfer-Encoding: quoted-printable",
     ]
-    text = body_encode(body.replace("\r\n", "\n"), maxlinelen=76, eol="\r\n")
+    text = body.replace("\r\n", "\n")
+    if not text.isascii():
+        # Quoted-printable encodes octets: the UTF-8 bytes, one character per byte (what
+        # ``email.charset`` does), not the code points (which would be Latin-1, or fail).
+        text = text.encode("utf-8").decode("latin-1")
+    text = body_encode(text, maxlinelen=76, eol="\r\n")
     return ("\r\n".join(headers) + "\r\n\r\n" + text + "\r\n").encode("ascii")
+
+
+_NOT_PLAIN = re.compile("[\r\n<>,;]")
+
+
+def _subject(subject: str) -> str:
+    """One line; RFC 2047 encoded words when not ASCII, folded with CRLF (a bare LF inside
+    a header is refused by strict relays) within 78 characters with the header's name."""
+    one_line = " ".join(subject.split())
+    if one_line.isascii():
+        return one_line
+    return Header(one_line, "utf-8", header_name="Subject").encode(linesep="\r\n")
+
+
+_last_date: list[tuple[int, str]] = [(0, "")]
+
+
+def _date() -> str:
+    """``formatdate(usegmt=True)`` (whole seconds), formatted once per second."""
+    now = int(time.time())
+    second, text = _last_date[0]
+    if second != now:
+        text = formatdate(now, usegmt=True)
+        _last_date[0] = (now, text)
+    return text
 
 
 # What is not alphanumeric (``str.isalnum``, as ``\w`` without ``_``), ``-`` or ``.``.

@@ -60,12 +60,18 @@ class NotificationRepository(Repository[Notification]):
 
     async def due(self, now: datetime, limit: int) -> list[Notification]:
         """Pending notifications whose next attempt is due, oldest first."""
-        found, _ = await self.page(
+        return (await self.due_page(now, limit))[0]
+
+    async def due_page(
+        self, now: datetime, limit: int, after: str | None = None
+    ) -> tuple[list[Notification], str | None]:
+        """``due``, from ``after`` (a cursor this returned: past the rows read then) on."""
+        return await self.page(
             {"status": "pending", "next_attempt_at": Range(lt=stored_time(now))},
             order_by=[("next_attempt_at", 1)],
             limit=limit,
+            cursor=after,
         )
-        return found
 
     async def mark_delivered(self, ids: Sequence[str], *, attempts: int, at: datetime) -> None:
         """Plain successes in bulk (the dispatcher's hot path): nothing else changed in them."""
