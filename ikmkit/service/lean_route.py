@@ -11,7 +11,8 @@ the service's ``Deps``), that general path costs ~25 % of the registry's HTTP pl
 - the body is read with Starlette's ``Request.json`` and validated by the route's body field
   exactly as FastAPI validates it (``loc=("body",)``);
 - anything else (another or no content type, invalid JSON, a body that fails validation,
-  dependency overrides set) goes to FastAPI's own handler, which answers as it always has;
+  dependency overrides set, FastAPI's own telemetry on) goes to FastAPI's own handler, which
+  answers as it always has;
 - the dependencies run once each, in FastAPI's order, after the body was found valid (they
   take only the request, so whether the body is checked first changes nothing: a dependency
   that raises answers the same either way);
@@ -38,6 +39,7 @@ from fastapi.exceptions import EndpointContext, ResponseValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, _extract_endpoint_context
 from fastapi.routing import _effective_route_context_var as _effective_route
+from fastapi.telemetry._api import _get_request_telemetry as _request_telemetry
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -69,6 +71,8 @@ class _Plan:
     def handler(self, full: Handler) -> Handler:
         async def lean(request: Request) -> Response:
             if request.headers.get("content-type") != "application/json" or self._overridden():
+                return await full(request)
+            if _request_telemetry() is not None:  # FastAPI's own telemetry records this one
                 return await full(request)
             try:
                 data = await request.json() if await request.body() else None
