@@ -287,23 +287,34 @@ def row_message(
 ) -> OutgoingMessage:
     """The Kafka message of an outbox row, its ``traceparent`` naming the send ``span``
     (without one, a send span that ends at once: the caller reports no outcome)."""
-    headers = dict(row["headers"])
-    sending = span or _send_span(row, headers)
+    sending = span or _send_span(row)
     traceparent = traceparent_of(sending)
     if span is None:
         end_send_span(sending)
-    if traceparent:
-        headers[H_TRACEPARENT] = traceparent
     return OutgoingMessage(
         topic=row["topic"],
         key=str(row["key"]).encode(),
         value=str(row["payload"]).encode(),
-        headers=[(k, v.encode()) for k, v in headers.items()],
+        headers=message_headers(row["headers"], traceparent),
         force=force,
     )
 
 
-def _send_span(row: dict[str, Any], headers: dict[str, str]) -> Span:
+def message_headers(stored: dict[str, str], traceparent: str | None) -> list[tuple[str, bytes]]:
+    """The stored headers, encoded, with ``traceparent`` in place of the recorded one (or
+    last, if none was recorded): what ``{**stored, "traceparent": traceparent}`` lists,
+    without copying the dict for every message."""
+    if not traceparent:
+        return [(k, v.encode()) for k, v in stored.items()]
+    headers = [(k, (traceparent if k == H_TRACEPARENT else v).encode()) for k, v in stored.items()]
+    if H_TRACEPARENT not in stored:
+        headers.append((H_TRACEPARENT, traceparent.encode()))
+    return headers
+
+
+def _send_span(row: dict[str, Any]) -> Span:
+    # the stored headers as they are: the span only reads them
+    headers = row["headers"]
     return start_send_span(row["topic"], message_id=row["id"], key=str(row["key"]), headers=headers)
 
 
@@ -315,7 +326,7 @@ async def publish_rows(
     publisher: Publisher, rows: Sequence[dict[str, Any]], *, force: bool = False
 ) -> list[PublishResult]:
     """Publish outbox rows, each in a send span that ends with where it landed (or why not)."""
-    spans = [_send_span(row, dict(row["headers"])) for row in rows]
+    spans = [_send_span(row) for row in rows]
     try:
         messages = []
         for start in range(0, len(rows), YIELD_EVERY):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.http import BULK_ROUTE
+from ikmkit.service.lean_route import LeanRoute
 from ikmkit.service.listing import Listing
 from ikmkit.service.runtime import deps_of
 from services.registry import commands, queries
@@ -28,7 +29,9 @@ async def _registry(request: Request) -> Registry:
 
 Deps = Annotated[Registry, Depends(_registry)]
 
-router = APIRouter()
+router = APIRouter(route_class=LeanRoute)
+"""Writes of one JSON body answer through ``LeanRoute`` (FastAPI's general handler costs
+~a quarter of a registration's HTTP plumbing); every other route is FastAPI's as before."""
 
 # --- enterprises -----------------------------------------------------------------------------
 

@@ -1,0 +1,181 @@
+"""``LeanRoute`` answers the registry's JSON writes exactly as FastAPI's own handler did.
+
+Two registry services on the real broker and SQLite, one with the routes' handlers as FastAPI
+builds them (``APIRoute.get_route_handler``), one with ``LeanRoute``'s; the same requests to
+both: status, headers and body bytes equal (values that differ by nature, the registration
+time and a new MoU's id, replaced in both), and the stored records and outbox rows equal."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from ikmkit.messaging.outbox import OUTBOX
+from ikmkit.service.lean_route import LeanRoute, _Plan
+from ikmkit.store.sqlite import SqliteStore
+from services.registry.main import definition
+from services.registry.settings import RegistrySettings
+from services.registry.store import ENTERPRISES
+from tests.integration.test_registry_api import enterprise_body, mou_body
+from tests.support.service import RunningService, auth_headers, running_service
+
+_VOLATILE = re.compile(
+    rb'"(registered_at|updated_at|onboarded_at|mou_id|id)":"[^"]*"'
+    rb"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
+)
+
+
+@asynccontextmanager
+async def _service(kafka: str, path: Any, *, lean: bool) -> AsyncIterator[RunningService]:
+    store = SqliteStore(path)
+    settings = RegistrySettings(kafka_bootstrap_servers=kafka)
+    async with AsyncExitStack() as stack:
+        with pytest.MonkeyPatch.context() as patch:  # only while the app is built
+            if not lean:  # the handlers FastAPI builds, as before LeanRoute
+                patch.setattr(LeanRoute, "get_route_handler", APIRoute.get_route_handler)
+            running = running_service(definition(settings, store=store))
+            service = await stack.enter_async_context(running)
+            # FastAPI builds an included router's handlers at its first request
+            assert (await service.client.get("/stats")).status_code == 401
+        yield service
+
+
+def _same(old: httpx.Response, new: httpx.Response) -> None:
+    assert new.status_code == old.status_code, new.text
+    keep = {"content-type", "content-length"}
+    assert [(k, v) for k, v in new.headers.items() if k in keep] == [
+        (k, v) for k, v in old.headers.items() if k in keep
+    ]
+    assert _VOLATILE.sub(b"*", new.content) == _VOLATILE.sub(b"*", old.content)
+
+
+_MINISTRY = auth_headers("ministry")
+_JSON = {**_MINISTRY, "content-type": "application/json"}
+
+_REQUESTS: list[tuple[str, dict[str, str], bytes]] = [
+    ("/enterprises", _JSON, json.dumps(enterprise_body("1000000000001")).encode()),
+    ("/enterprises", _JSON, json.dumps(enterprise_body("1000000000001")).encode()),  # 409
+    ("/enterprises", _JSON, json.dumps(enterprise_body("1000000000002", campaigns=[])).encode()),
+    ("/enterprises", _JSON, json.dumps(enterprise_body("12", workforce=-1)).encode()),
+    ("/enterprises", _JSON, json.dumps(enterprise_body(province="99")).encode()),
+    ("/enterprises", _JSON, json.dumps({"nib": "1000000000003"}).encode()),
+    ("/enterprises", _JSON, b'{"nib": '),
+    ("/enterprises", _JSON, b"[]"),
+    ("/enterprises", _JSON, b"null"),
+    ("/enterprises", _JSON, b""),
+    ("/enterprises", _JSON, b"\xff\xfe"),
+    ("/enterprises", {**_MINISTRY, "content-type": "text/plain"}, b"{}"),
+    ("/enterprises", _MINISTRY, json.dumps(enterprise_body("1000000000004")).encode()),
+    (
+        "/enterprises",
+        {**_MINISTRY, "content-type": "application/json; charset=utf-8"},
+        json.dumps(enterprise_body("1000000000005")).encode(),
+    ),
+    ("/enterprises", {"content-type": "application/json"}, json.dumps(enterprise_body()).encode()),
+    (
+        "/enterprises",
+        {"content-type": "application/json", "authorization": "Bearer nonsense"},
+        json.dumps(enterprise_body()).encode(),
+    ),
+    ("/enterprises", {"content-type": "application/json"}, b"{"),  # no token, bad JSON: 401
+    (
+        "/enterprises",
+        {**auth_headers("regional_officer", province="34"), "content-type": "application/json"},
+        json.dumps(enterprise_body("1000000000006", province="32", regency="3201")).encode(),
+    ),
+    (
+        "/enterprises",
+        {**auth_headers("enterprise"), "content-type": "application/json"},
+        json.dumps(enterprise_body("1000000000007")).encode(),
+    ),
+    ("/partners", _JSON, json.dumps({"partner_id": "p-lean-1"}).encode()),
+    (
+        "/partners",
+        _JSON,
+        json.dumps(
+            {"partner_id": "p-lean-2", "name": "PII", "partner_type": "association"}
+        ).encode(),
+    ),
+    ("/mous", _JSON, json.dumps(mou_body("p-none")).encode()),
+    (
+        "/enterprises/import",
+        _JSON,
+        json.dumps({"rows": [enterprise_body("1000000000008")]}).encode(),
+    ),
+    ("/enterprises/import", _JSON, json.dumps({"rows": [{"nib": "x"}]}).encode()),
+]
+
+
+async def test_lean_answers_equal_fastapis(
+    kafka: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lean_answers = _count_lean(monkeypatch)
+    async with (
+        _service(kafka, tmp_path / "old.db", lean=False) as old,
+        _service(kafka, tmp_path / "new.db", lean=True) as new,
+    ):
+        for path, headers, body in _REQUESTS:
+            answers = []
+            for name, service in (("old", old), ("new", new)):
+                _count_lean.current = name  # type: ignore[attr-defined]
+                answers.append(await service.client.post(path, headers=headers, content=body))
+            _same(*answers)
+        assert lean_answers["old"] == 0  # FastAPI's handlers there
+        assert lean_answers["new"] == 11  # the valid JSON bodies (incl. 401, 403, 409), lean here
+        stored = [await _stored(s) for s in (old, new)]
+    assert stored[0] == stored[1]
+    assert len(stored[0][0]) == 4  # the registrations above that succeed
+
+
+def _count_lean(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many requests each service answered through ``LeanRoute``'s own path."""
+    counts = {"old": 0, "new": 0}
+    answer = _Plan._answer
+
+    async def counted(plan: _Plan, request: Any, body: Any) -> Any:
+        counts[_count_lean.current] += 1
+        return await answer(plan, request, body)
+
+    monkeypatch.setattr(_Plan, "_answer", counted)
+    return counts
+
+
+_count_lean.current = "old"  # type: ignore[attr-defined]
+
+
+async def _stored(service: RunningService) -> tuple[list[Any], list[Any]]:
+    store = service.runtime.store
+    assert store is not None
+    async with store.transaction(read_only=True) as tx:
+        enterprises = (await tx.find(ENTERPRISES, {}, limit=100)).items
+        rows = (await tx.find(OUTBOX, {}, limit=100)).items
+    volatile = ("registered_at", "updated_at", "created_ns", "headers", "payload", "id")
+    return (
+        sorted(({k: v for k, v in e.items() if k not in volatile} for e in enterprises), key=str),
+        sorted(_outbox_shape(r) for r in rows),
+    )
+
+
+def _outbox_shape(row: dict[str, Any]) -> str:
+    """The row as the unit of work wrote it, its time, id, hash and trace blanked."""
+    blank = {"ce_id", "ce_time", "ce_hash", "traceparent"}
+    headers = {k: v for k, v in row["headers"].items() if k not in blank}
+    payload = _VOLATILE.sub(b"*", str(row["payload"]).encode()).decode()
+    written = {"headers": headers, "payload": payload, "names": sorted(row["headers"])}
+    where = {k: row[k] for k in ("topic", "key", "sequence")}  # not what the relay adds
+    return json.dumps({**written, **where}, sort_keys=True)
+
+
+@pytest.mark.parametrize("route", ["/enterprises", "/partners", "/mous", "/enterprises/import"])
+def test_registry_writes_are_lean(route: str) -> None:
+    from services.registry.api import router
+
+    found = [r for r in router.routes if getattr(r, "path", None) == route]
+    assert found and all(isinstance(r, LeanRoute) for r in found)

@@ -1,0 +1,156 @@
+"""``LeanRoute`` on small apps: the same answers as ``APIRoute``, and FastAPI's handler
+wherever the lean one would not answer the same way (telemetry on, overrides, other shapes)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from pydantic import BaseModel, Field
+
+from ikmkit.service import lean_route
+from ikmkit.service.lean_route import LeanRoute, _plan
+from ikmkit.service.runtime import NO_FASTAPI_TELEMETRY
+
+
+class Body(BaseModel):
+    name: str = Field(min_length=2)
+    size: int = 1
+    note: str | None = None
+
+
+class Answer(BaseModel):
+    name: str
+    size: int
+    note: str | None = None
+
+
+async def caller(request: Request) -> str:
+    if request.headers.get("authorization") != "ok":
+        raise HTTPException(401, "who?")
+    return "someone"
+
+
+Caller = Annotated[str, Depends(caller)]
+
+
+def _app(route_class: type[APIRoute], **app_args: Any) -> FastAPI:
+    router = APIRouter(route_class=route_class)
+
+    @router.post("/things", status_code=201, response_model_exclude_none=True)
+    async def add(body: Body, who: Caller) -> Answer:
+        if body.name == "boom":
+            raise HTTPException(409, f"{who}: taken")
+        return Answer(name=body.name, size=body.size)
+
+    @router.post("/wrong")
+    async def wrong(body: Body, who: Caller) -> Answer:
+        return {"name": body.name}  # type: ignore[return-value]  # invalid on purpose
+
+    app = FastAPI(**app_args)
+    app.include_router(router)
+    return app
+
+
+_OK = {"authorization": "ok", "content-type": "application/json"}
+_CASES: list[tuple[str, dict[str, str], bytes]] = [
+    ("/things", _OK, b'{"name": "ab", "size": 3}'),
+    ("/things", _OK, b'{"name": "boom"}'),
+    ("/things", _OK, b'{"name": "a"}'),
+    ("/things", _OK, b'{"name": '),
+    ("/things", _OK, b""),
+    ("/things", _OK, b"null"),
+    ("/things", {"content-type": "application/json"}, b'{"name": "ab"}'),
+    ("/things", {"content-type": "application/json"}, b'{"name": "a"}'),
+    ("/things", {"authorization": "ok"}, b'{"name": "ab"}'),
+    ("/things", {**_OK, "content-type": "application/merge-patch+json"}, b'{"name": "ab"}'),
+    ("/wrong", _OK, b'{"name": "ab"}'),
+]
+
+
+@pytest.fixture
+def lean_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    answer = lean_route._Plan._answer
+
+    async def counted(plan: Any, request: Request, body: Any) -> Any:
+        calls.append(request.url.path)
+        return await answer(plan, request, body)
+
+    monkeypatch.setattr(lean_route._Plan, "_answer", counted)
+    return calls
+
+
+@pytest.mark.parametrize("path, headers, body", _CASES)
+def test_answers_as_fastapi(
+    path: str, headers: dict[str, str], body: bytes, lean_calls: list[str]
+) -> None:
+    answers = []
+    for route_class in (APIRoute, LeanRoute):
+        app = _app(route_class, telemetry=NO_FASTAPI_TELEMETRY)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answers.append(client.post(path, headers=headers, content=body))
+    old, new = answers
+    assert (new.status_code, new.content) == (old.status_code, old.content)
+    assert new.headers.items() == old.headers.items()
+
+
+def test_valid_writes_take_the_lean_path(lean_calls: list[str]) -> None:
+    with TestClient(_app(LeanRoute, telemetry=NO_FASTAPI_TELEMETRY)) as client:
+        assert client.post("/things", headers=_OK, content=b'{"name": "ab"}').status_code == 201
+        assert client.post("/things", headers=_OK, content=b'{"name": "a"}').status_code == 422
+    assert lean_calls == ["/things"]
+
+
+def test_fastapi_telemetry_on_gets_fastapis_handler(lean_calls: list[str]) -> None:
+    app = _app(LeanRoute, telemetry={"tracer_provider": TracerProvider()})  # FastAPI's own on
+    with TestClient(app) as client:
+        assert client.post("/things", headers=_OK, content=b'{"name": "ab"}').status_code == 201
+    assert lean_calls == []
+
+
+def test_dependency_overrides_get_fastapis_handler(lean_calls: list[str]) -> None:
+    app = _app(LeanRoute, telemetry=NO_FASTAPI_TELEMETRY)
+
+    async def someone_else() -> str:
+        return "else"
+
+    app.dependency_overrides[caller] = someone_else
+    with TestClient(app) as client:
+        answer = client.post("/things", headers=_OK, content=b'{"name": "boom"}')
+    assert answer.json() == {"detail": "else: taken"}
+    assert lean_calls == []
+
+
+async def _session() -> AsyncIterator[str]:
+    yield "session"
+
+
+def test_other_shapes_are_not_lean() -> None:
+    router = APIRouter(route_class=LeanRoute)
+
+    @router.post("/a/{key}")
+    async def with_path(key: str, body: Body) -> Answer: ...
+
+    @router.post("/b")
+    async def with_query(body: Body, page: int = 1) -> Answer: ...
+
+    @router.post("/c")
+    async def with_yield(body: Body, s: Annotated[str, Depends(_session)]) -> Answer: ...
+
+    @router.post("/d")
+    async def no_body(who: Caller) -> Answer: ...
+
+    @router.post("/e")
+    async def with_request(body: Body, request: Request) -> Answer: ...
+
+    @router.post("/f")
+    async def lean(body: Body, who: Caller) -> Answer: ...
+
+    plans = {route.path: _plan(route) for route in router.routes if isinstance(route, APIRoute)}
+    assert [path for path, plan in plans.items() if plan is not None] == ["/f"]
