@@ -3,13 +3,14 @@ wherever the lean one would not answer the same way (telemetry on, overrides, ot
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel, Field
 
@@ -86,6 +87,17 @@ def lean_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def _post(app: FastAPI, path: str, headers: dict[str, str], body: bytes) -> httpx.Response:
+    """One request through the ASGI app, as a server would hand it over (no lifespan needed)."""
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(path, headers=headers, content=body)
+
+    return asyncio.run(send())
+
+
 @pytest.mark.parametrize("path, headers, body", _CASES)
 def test_answers_as_fastapi(
     path: str, headers: dict[str, str], body: bytes, lean_calls: list[str]
@@ -93,24 +105,22 @@ def test_answers_as_fastapi(
     answers = []
     for route_class in (APIRoute, LeanRoute):
         app = _app(route_class, telemetry=NO_FASTAPI_TELEMETRY)
-        with TestClient(app, raise_server_exceptions=False) as client:
-            answers.append(client.post(path, headers=headers, content=body))
+        answers.append(_post(app, path, headers, body))
     old, new = answers
     assert (new.status_code, new.content) == (old.status_code, old.content)
     assert new.headers.items() == old.headers.items()
 
 
 def test_valid_writes_take_the_lean_path(lean_calls: list[str]) -> None:
-    with TestClient(_app(LeanRoute, telemetry=NO_FASTAPI_TELEMETRY)) as client:
-        assert client.post("/things", headers=_OK, content=b'{"name": "ab"}').status_code == 201
-        assert client.post("/things", headers=_OK, content=b'{"name": "a"}').status_code == 422
+    app = _app(LeanRoute, telemetry=NO_FASTAPI_TELEMETRY)
+    assert _post(app, "/things", _OK, b'{"name": "ab"}').status_code == 201
+    assert _post(app, "/things", _OK, b'{"name": "a"}').status_code == 422
     assert lean_calls == ["/things"]
 
 
 def test_fastapi_telemetry_on_gets_fastapis_handler(lean_calls: list[str]) -> None:
     app = _app(LeanRoute, telemetry={"tracer_provider": TracerProvider()})  # FastAPI's own on
-    with TestClient(app) as client:
-        assert client.post("/things", headers=_OK, content=b'{"name": "ab"}').status_code == 201
+    assert _post(app, "/things", _OK, b'{"name": "ab"}').status_code == 201
     assert lean_calls == []
 
 
@@ -121,8 +131,7 @@ def test_dependency_overrides_get_fastapis_handler(lean_calls: list[str]) -> Non
         return "else"
 
     app.dependency_overrides[caller] = someone_else
-    with TestClient(app) as client:
-        answer = client.post("/things", headers=_OK, content=b'{"name": "boom"}')
+    answer = _post(app, "/things", _OK, b'{"name": "boom"}')
     assert answer.json() == {"detail": "else: taken"}
     assert lean_calls == []
 
