@@ -21,7 +21,7 @@ from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
 from ikmkit.audit.canonical import quick_canonical
-from ikmkit.audit.chain_body import KNOWN_CANONS, NEEDS_ESCAPE, chain_fields
+from ikmkit.audit.chain_body import KNOWN_CANONS, NEEDS_ESCAPE, chain_fields, plain_chain_body
 from ikmkit.audit.chain_parts import (
     Checked,
     Stream,
@@ -165,18 +165,9 @@ class BatchChecks:
             or (canon is not None and not quick_canonical(payload))
         ):
             return None  # what the quick check cannot vouch for, ``check`` decides exactly
-        # previous hash + chain_body.plain_chain_body, in one join
-        hashed = (
-            previous, b'{"data":', payload,
-            b',"id":"', id_,
-            b'","region":', b"null" if region is None else b'"' + region + b'"',
-            b',"sequence":', plain,
-            b',"source":"', source,
-            b'","subject":"', subject,
-            b'","time":"', time,
-            b'","type":"', type_, b'"}',
-        )  # fmt: skip
-        digest = _sha256(b"".join(hashed)).digest()
+        hashed = _sha256(previous)
+        hashed.update(plain_chain_body(payload, id_, source, subject, time, type_, region, plain))
+        digest = hashed.digest()
         if hexlify(digest) != claimed:
             return None
         if canon is None:  # not parsed alone yet: validate it alone

@@ -21,7 +21,7 @@ from ikmkit.store import CollectionSpec, Counters, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
 from services.insights.domain.model import Target
-from services.insights.domain.tally import CELL_FIELDS, Tally, part
+from services.insights.domain.tally import CELL_FIELDS, Tally, cell_fields, part
 from services.insights.replicas import ENTERPRISE_REPLICA, MOU_REPLICA, PARTNER_REPLICA, Replicas
 
 COUNTS = "counts"
@@ -72,24 +72,9 @@ class CountRepository:
 
     async def apply(self, tally: Tally) -> None:
         sums = tally.sums.items()
-        cells = [(_fields(*key), delta) for key, delta in sums if delta]
+        cells = [(cell_fields(*key), delta) for key, delta in sums if delta]
         if cells:
             await self.tx.add_counts(COUNTS, "value", cells)
-
-
-def _fields(
-    indicator: str, fiscal_year: int, month: int, province: str, regency: str, dimension: str
-) -> dict[str, object]:
-    """A cell's fields by name (``CELL_FIELDS``; ``dict(zip(...))`` cost twice this, once per
-    touched cell)."""
-    return {
-        "indicator": indicator,
-        "fiscal_year": fiscal_year,
-        "month": month,
-        "province": province,
-        "regency": regency,
-        "dimension": dimension,
-    }
 
 
 class Member(BaseModel):

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from ikmkit.messaging.replica import Replicated
-from services.insights.domain.tally import CELL_FIELDS, Position, Tally
+from services.insights.domain.tally import CELL_FIELDS, Position, Tally, cell_fields
 from services.insights.replicas import (
     EnterpriseReplica,
     MoUReplica,
@@ -21,7 +21,6 @@ from services.insights.replicas import (
     _json_as_is,
     updated,
 )
-from services.insights.store import _fields
 
 AT = datetime(2026, 5, 4, 3, tzinfo=UTC)
 
@@ -61,7 +60,7 @@ def test_a_replica_copy_is_model_copys(model: BaseModel, fields: dict[str, Any])
 
 def test_a_cells_fields_are_named_in_cell_order() -> None:
     key = ("enterprises.registered", 2026, 5, "31", "3171", "size_class:small")
-    made = _fields(*key)
+    made = cell_fields(*key)
     assert made == dict(zip(CELL_FIELDS, key, strict=True))
     assert list(made) == list(CELL_FIELDS)
 
