@@ -10,9 +10,11 @@ the service's ``Deps``), that general path costs ~25 % of the registry's HTTP pl
 
 - the body is read with Starlette's ``Request.json`` and validated by the route's body field
   exactly as FastAPI validates it (``loc=("body",)``);
-- anything else (another or no content type, invalid JSON, a body that fails validation,
-  dependency overrides set, FastAPI's own telemetry on) goes to FastAPI's own handler, which
-  answers as it always has;
+- anything else (another or no content type, invalid JSON, JSON ``json`` cannot parse (too
+  deep, an integer past its digit limit), a body that fails validation, dependency overrides
+  set, FastAPI's own telemetry on) goes to FastAPI's own handler, which answers as it always
+  has; a body that cannot be read at all (the client gone, over FastAPI's own size limit) is
+  answered with the error FastAPI's handler raises for it, as the stream is spent by then;
 - the dependencies run once each, in FastAPI's order, after the body was found valid (they
   take only the request, so whether the body is checked first changes nothing: a dependency
   that raises answers the same either way);
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import params
+from fastapi._body_limit import get_body_limit_error as body_limit_error
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import EndpointContext, ResponseValidationError
@@ -40,6 +43,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, _extract_endpoint_context
 from fastapi.routing import _effective_route_context_var as _effective_route
 from fastapi.telemetry._api import _get_request_telemetry as _request_telemetry
+from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -74,10 +79,11 @@ class _Plan:
                 return await full(request)
             if _request_telemetry() is not None:  # FastAPI's own telemetry records this one
                 return await full(request)
+            raw = await _read(request)
             try:
-                data = await request.json() if await request.body() else None
-            except ValueError:  # invalid JSON or text: FastAPI's handler answers it
-                return await full(request)
+                data = await request.json() if raw else None
+            except Exception:  # invalid JSON, text, too deep: FastAPI's answer
+                return await full(request)  # the body is read: it parses it again
             if data is None:
                 return await full(request)
             value, errors = self.body.validate(data, {}, loc=("body",))
@@ -115,6 +121,20 @@ class _Plan:
         return Response(
             content=content, status_code=self.status_code, media_type="application/json"
         )
+
+
+async def _read(request: Request) -> bytes:
+    """The body, or the error FastAPI's handler raises when it cannot be read (a client gone:
+    400; a body over FastAPI's own size limit: its 413). The stream is spent by then, so
+    FastAPI's handler could not read it again to answer."""
+    try:
+        return await request.body()
+    except HTTPException:
+        raise
+    except Exception as exc:
+        if MAX_BODY_SIZE_SCOPE_KEY in request.scope and (error := body_limit_error(exc)):
+            raise error from exc
+        raise HTTPException(400, "There was an error parsing the body") from exc
 
 
 def _plan(route: Any) -> _Plan | None:

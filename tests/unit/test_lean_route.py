@@ -71,6 +71,26 @@ _CASES: list[tuple[str, dict[str, str], bytes]] = [
     ("/things", {"authorization": "ok"}, b'{"name": "ab"}'),
     ("/things", {**_OK, "content-type": "application/merge-patch+json"}, b'{"name": "ab"}'),
     ("/wrong", _OK, b'{"name": "ab"}'),
+    ("/things", {**_OK, "content-type": "application/json; charset=utf-8"}, b'{"name": "ab"}'),
+    ("/things", {**_OK, "content-type": "application/JSON"}, b'{"name": "ab"}'),
+    ("/things", {**_OK, "content-type": "application/json "}, b'{"name": "ab"}'),
+    ("/things", {**_OK, "content-type": "text/plain"}, b'{"name": "ab"}'),
+    ("/things", {**_OK, "content-type": ""}, b'{"name": "ab"}'),
+    ("/things", _OK, b'[{"name": "ab"}]'),
+    ("/things", _OK, b'"ab"'),
+    ("/things", _OK, b"  "),
+    ("/things", _OK, b'{"name": "ab", "size": 1e400}'),
+    ("/things", _OK, b'{"name": "ab", "size": NaN}'),
+    ("/things", _OK, b'{"name": "ab", "size": 100000000000000000000000000000}'),
+    ("/things", _OK, b'{"name": "ab", "size": ' + b"9" * 5000 + b"}"),  # past int's digit limit
+    ("/things", _OK, b'{"name": "a", "name": "ab"}'),
+    ("/things", _OK, b'{"name": "ab", "extra": [1, {"x": null}]}'),
+    ("/things", _OK, b'{"name": "\xff\xfe"}'),
+    ("/things", _OK, b'\xef\xbb\xbf{"name": "ab"}'),
+    ("/things", _OK, '{"name": "ab"}'.encode("utf-16")),
+    ("/things", _OK, b'{"name": "a\\ud800"}'),
+    ("/things", _OK, b'{"name": "ab", "note": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    ("/things", {"content-type": "application/json"}, b"[" * 100_000 + b"]" * 100_000),
 ]
 
 
@@ -106,6 +126,81 @@ def test_answers_as_fastapi(
     for route_class in (APIRoute, LeanRoute):
         app = _app(route_class, telemetry=NO_FASTAPI_TELEMETRY)
         answers.append(_post(app, path, headers, body))
+    old, new = answers
+    assert (new.status_code, new.content) == (old.status_code, old.content)
+    assert new.headers.items() == old.headers.items()
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "GET", "PUT", "DELETE"])
+def test_other_methods_answer_as_fastapi(method: str) -> None:
+    answers = []
+    for route_class in (APIRoute, LeanRoute):
+        app = _app(route_class, telemetry=NO_FASTAPI_TELEMETRY)
+
+        async def send(app: FastAPI = app) -> httpx.Response:
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await client.request(method, "/things", headers=_OK, content=b"{}")
+
+        answers.append(asyncio.run(send()))
+    old, new = answers
+    assert (new.status_code, new.content) == (old.status_code, old.content)
+    assert new.headers.items() == old.headers.items()
+
+
+def _raw(app: FastAPI, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the app sends for a POST /things whose body arrives as ``messages``."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/things", "raw_path": b"/things", "root_path": "",
+        "query_string": b"", "headers": [(b"authorization", b"ok"),
+        (b"content-type", b"application/json")], "server": ("test", 80),
+    }  # fmt: skip
+    pending = list(messages)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:  # what a server would log, as a message to compare
+            sent.append({"raised": type(exc).__name__})
+
+    asyncio.run(run())
+    return sent
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"type": "http.disconnect"}],
+        [{"type": "http.request", "body": b'{"name": ', "more_body": True}],
+        [{"type": "http.request", "body": b'{"name": "ab"}', "more_body": False}],
+    ],
+)
+def test_a_client_gone_before_its_body_arrived_is_answered_as_fastapi(
+    messages: list[dict[str, Any]],
+) -> None:
+    old, new = (
+        _raw(_app(route_class, telemetry=NO_FASTAPI_TELEMETRY), messages)
+        for route_class in (APIRoute, LeanRoute)
+    )
+    assert new == old
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"name": "ab"}', b'{"name": "ab", "note": "' + b"x" * 64 + b'"}']
+)
+def test_fastapis_own_body_limit_answers_as_fastapi(body: bytes) -> None:
+    answers = []
+    for route_class in (APIRoute, LeanRoute):
+        app = _app(route_class, telemetry=NO_FASTAPI_TELEMETRY, max_body_size=32)
+        answers.append(_post(app, "/things", _OK, body))
     old, new = answers
     assert (new.status_code, new.content) == (old.status_code, old.content)
     assert new.headers.items() == old.headers.items()
