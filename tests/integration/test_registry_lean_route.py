@@ -17,8 +17,11 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from ikmkit.auth import issue_token
 from ikmkit.messaging.outbox import OUTBOX
+from ikmkit.service.instance import INSTANCE_HEADER
 from ikmkit.service.lean_route import LeanRoute, _Plan
+from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
@@ -179,3 +182,73 @@ def test_registry_writes_are_lean(route: str) -> None:
 
     found = [r for r in router.routes if getattr(r, "path", None) == route]
     assert found and all(isinstance(r, LeanRoute) for r in found)
+
+
+def _same_headers(old: httpx.Response, new: httpx.Response) -> None:
+    """Every header, in order, equal: the instance header's value names each service."""
+    assert [k for k, _ in new.headers.items()] == [k for k, _ in old.headers.items()]
+    assert [(k, v) for k, v in new.headers.items() if k != INSTANCE_HEADER] == [
+        (k, v) for k, v in old.headers.items() if k != INSTANCE_HEADER
+    ]
+    assert new.headers[INSTANCE_HEADER] and old.headers[INSTANCE_HEADER]
+
+
+def _expired() -> dict[str, str]:
+    token = issue_token(DEV_JWT_SECRET, subject="t", role="ministry", ttl_seconds=-3600)
+    return {"authorization": f"Bearer {token}", "content-type": "application/json"}
+
+
+def _json(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+_DEEP = b"[" * 100_000 + b"]" * 100_000
+_EDGES: list[tuple[str, dict[str, str], bytes]] = [
+    ("/enterprises", _JSON, _DEEP),  # too deep for json: FastAPI's 400, never a 500
+    ("/enterprises", _JSON, b'{"nib": "1000000000011", "street": ' + _DEEP + b"}"),
+    ("/enterprises", {**_JSON, "content-type": "application/JSON"}, _json(enterprise_body())),
+    (
+        "/enterprises",
+        {**_JSON, "content-type": "application/merge-patch+json"},
+        _json(enterprise_body("1000000000012")),
+    ),
+    ("/enterprises", {**_JSON, "content-type": "text/plain"}, _json(enterprise_body())),
+    ("/enterprises", _JSON, b"\xef\xbb\xbf" + _json(enterprise_body("1000000000013"))),
+    (
+        "/enterprises",
+        _JSON,
+        _json(enterprise_body("1000000000014"))[:-1] + b', "workforce": 1e400}',
+    ),
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000015"))[:-1] + b', "nib": "1"}'),
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000016", workforce=10**30))),
+    ("/enterprises", _JSON, b'{"workforce": ' + b"9" * 5000 + b"}"),
+    ("/enterprises", _JSON, b'{"nib": "\xff\xfe"}'),
+    ("/enterprises", _JSON, b'{"nib": "1000000000017", "name": "a\\udcff"}'),  # the door's 422
+    ("/enterprises", _JSON, b"{" + b" " * (1024 * 1024) + b"}"),  # over the limit: 413
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000018", regency="3201"))),  # domain
+    ("/enterprises", _expired(), _json(enterprise_body("1000000000019"))),
+    ("/enterprises", {**_JSON, "authorization": "Basic x"}, _json(enterprise_body())),
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000020"))),  # 201
+    ("/partners", _JSON, _json({"partner_id": "p-lean-1", "partner_type": "nonsense"})),
+    ("/mous", _JSON, _json(mou_body("p-none", valid_until="2000-01-01"))),
+]
+
+
+async def test_edge_cases_answer_as_fastapi(kafka: str, tmp_path: Any) -> None:
+    async with (
+        _service(kafka, tmp_path / "old.db", lean=False) as old,
+        _service(kafka, tmp_path / "new.db", lean=True) as new,
+    ):
+        for path, headers, body in _EDGES:
+            answers = [await s.client.post(path, headers=headers, content=body) for s in (old, new)]
+            _same(*answers)
+            _same_headers(*answers)
+            assert answers[1].status_code < 500, answers[1].text
+        for method in ("HEAD", "OPTIONS", "GET", "PUT"):
+            answers = [
+                await s.client.request(method, "/partners", headers=_JSON) for s in (old, new)
+            ]
+            _same(*answers)
+            _same_headers(*answers)
+        stored = [await _stored(s) for s in (old, new)]
+    assert stored[0] == stored[1]
