@@ -10,11 +10,15 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from ikmkit.service import lean_route
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, InvalidInputs
+from ikmkit.service.http import install_error_handlers
 from ikmkit.service.lean_route import LeanRoute, _plan
 from ikmkit.service.runtime import NO_FASTAPI_TELEMETRY
 
@@ -258,3 +262,62 @@ def test_other_shapes_are_not_lean() -> None:
 
     plans = {route.path: _plan(route) for route in router.routes if isinstance(route, APIRoute)}
     assert [path for path, plan in plans.items() if plan is not None] == ["/f"]
+
+
+def _service_app(route_class: type[APIRoute], ran: list[str]) -> FastAPI:
+    """The service's own error answers (problem details) and a write that schedules work."""
+    router = APIRouter(route_class=route_class)
+
+    @router.post("/checked", status_code=201)
+    async def checked(body: Body, who: Caller) -> Answer:
+        if body.name == "taken":
+            raise Conflict("name taken", rule="duplicate")
+        if body.name == "deny":
+            raise Forbidden("not yours")
+        if body.size < 0 or body.note == "bad":
+            raise InvalidInputs(
+                [
+                    InvalidInput("size must not be negative", field="size", rule="size_min"),
+                    InvalidInput("note is bad", field="note", rule="note_bad"),
+                ]
+            )
+        return Answer(name=body.name, size=body.size)
+
+    @router.post("/later", status_code=202)
+    async def later(body: Body, who: Caller) -> Answer:
+        task = BackgroundTask(ran.append, body.name)
+        return JSONResponse({"name": body.name}, status_code=202, background=task)  # type: ignore[return-value]
+
+    app = FastAPI(telemetry=NO_FASTAPI_TELEMETRY)
+    install_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+@pytest.mark.parametrize(
+    "path, headers, body",
+    [
+        ("/checked", _OK, b'{"name": "ab"}'),
+        ("/checked", _OK, b'{"name": "taken"}'),
+        ("/checked", _OK, b'{"name": "deny"}'),
+        ("/checked", _OK, b'{"name": "ab", "size": -1, "note": "bad"}'),
+        ("/checked", _OK, b'{"name": "a", "size": "x"}'),
+        ("/checked", _OK, b'{"name": '),
+        ("/checked", _OK, b"[" * 100_000 + b"]" * 100_000),
+        ("/checked", {"content-type": "application/json"}, b'{"name": "ab"}'),
+        ("/later", _OK, b'{"name": "ab"}'),
+        ("/later", _OK, b'{"name": "a"}'),
+    ],
+)
+def test_problem_details_and_background_tasks_as_fastapi(
+    path: str, headers: dict[str, str], body: bytes
+) -> None:
+    answers, ran = [], []
+    for route_class in (APIRoute, LeanRoute):
+        done: list[str] = []
+        answers.append(_post(_service_app(route_class, done), path, headers, body))
+        ran.append(done)
+    old, new = answers
+    assert (new.status_code, new.content) == (old.status_code, old.content)
+    assert new.headers.items() == old.headers.items()
+    assert ran[1] == ran[0] == (["ab"] if new.status_code == 202 else [])
