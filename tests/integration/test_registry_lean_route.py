@@ -120,6 +120,7 @@ async def test_lean_answers_equal_fastapis(
     kafka: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lean_answers = _count_lean(monkeypatch)
+    statuses: list[int] = []
     async with (
         _service(kafka, tmp_path / "old.db", lean=False) as old,
         _service(kafka, tmp_path / "new.db", lean=True) as new,
@@ -130,24 +131,42 @@ async def test_lean_answers_equal_fastapis(
                 _count_lean.current = name  # type: ignore[attr-defined]
                 answers.append(await service.client.post(path, headers=headers, content=body))
             _same(*answers)
-        assert lean_answers["old"] == 0  # FastAPI's handlers there
-        assert lean_answers["new"] == 11  # the valid JSON bodies (incl. 401, 403, 409), lean here
+            statuses.append(answers[1].status_code)
+        assert not any(lean_answers["old"])  # FastAPI's handlers there
+        lean = [s for s, took in zip(statuses, lean_answers["new"], strict=True) if took]
+        # every JSON body that parses, lean here: valid ones of callers who may (201, 200,
+        # 409, the domain's 422), those of callers without a valid token (401) before their
+        # body is validated, and bodies failing validation (pydantic's 422)
+        assert sorted(lean) == [200, 200, 201, 201, 201, 401, 401, 401, 401, 409, *[422] * 6]
         stored = [await _stored(s) for s in (old, new)]
     assert stored[0] == stored[1]
     assert len(stored[0][0]) == 4  # the registrations above that succeed
 
 
-def _count_lean(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """How many requests each service answered through ``LeanRoute``'s own path."""
-    counts = {"old": 0, "new": 0}
-    answer = _Plan._answer
+def _count_lean(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[bool]]:
+    """Per request each service's routes answered: whether ``LeanRoute``'s own path answered
+    it (False: it handed it to FastAPI's handler); none for a route FastAPI answers alone."""
+    taken: dict[str, list[bool]] = {"old": [], "new": []}
+    handler = _Plan.handler
 
-    async def counted(plan: _Plan, request: Any, body: Any) -> Any:
-        counts[_count_lean.current] += 1
-        return await answer(plan, request, body)
+    def counting(plan: _Plan, full: Any) -> Any:
+        async def delegated(request: Any) -> Any:
+            request.scope["test.delegated"] = True
+            return await full(request)
 
-    monkeypatch.setattr(_Plan, "_answer", counted)
-    return counts
+        lean = handler(plan, delegated)
+
+        async def counted(request: Any) -> Any:
+            try:
+                return await lean(request)
+            finally:
+                answered = not request.scope.get("test.delegated", False)
+                taken[_count_lean.current].append(answered)  # type: ignore[attr-defined]
+
+        return counted
+
+    monkeypatch.setattr(_Plan, "handler", counting)
+    return taken
 
 
 _count_lean.current = "old"  # type: ignore[attr-defined]
@@ -229,6 +248,21 @@ _EDGES: list[tuple[str, dict[str, str], bytes]] = [
     ("/enterprises", _expired(), _json(enterprise_body("1000000000019"))),
     ("/enterprises", {**_JSON, "authorization": "Basic x"}, _json(enterprise_body())),
     ("/enterprises", _JSON, _json(enterprise_body("1000000000020"))),  # 201
+    (
+        "/enterprises",
+        {**auth_headers("regional", province="34"), "content-type": "application/json"},
+        _json(enterprise_body("1000000000021", province="32", regency="3201")),  # 403
+    ),
+    (
+        "/enterprises",
+        {**auth_headers("regional", province="32"), "content-type": "application/json"},
+        _json(enterprise_body("1000000000022", province="32", regency="3201")),  # 201
+    ),
+    (
+        "/enterprises",
+        {**auth_headers("regional", province="34"), "content-type": "application/json"},
+        _json(enterprise_body("1000000000023", province="32", regency="1")),  # 403 or 422
+    ),
     ("/partners", _JSON, _json({"partner_id": "p-lean-1", "partner_type": "nonsense"})),
     ("/mous", _JSON, _json(mou_body("p-none", valid_until="2000-01-01"))),
 ]
@@ -239,11 +273,13 @@ async def test_edge_cases_answer_as_fastapi(kafka: str, tmp_path: Any) -> None:
         _service(kafka, tmp_path / "old.db", lean=False) as old,
         _service(kafka, tmp_path / "new.db", lean=True) as new,
     ):
+        seen: list[int] = []
         for path, headers, body in _EDGES:
             answers = [await s.client.post(path, headers=headers, content=body) for s in (old, new)]
             _same(*answers)
             _same_headers(*answers)
             assert answers[1].status_code < 500, answers[1].text
+            seen.append(answers[1].status_code)
         for method in ("HEAD", "OPTIONS", "GET", "PUT"):
             answers = [
                 await s.client.request(method, "/partners", headers=_JSON) for s in (old, new)
@@ -252,3 +288,4 @@ async def test_edge_cases_answer_as_fastapi(kafka: str, tmp_path: Any) -> None:
             _same_headers(*answers)
         stored = [await _stored(s) for s in (old, new)]
     assert stored[0] == stored[1]
+    assert {201, 400, 401, 403, 413, 422} - set(seen) == set(), seen

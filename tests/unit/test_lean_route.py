@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace import TracerProvider
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.background import BackgroundTask
 
 from ikmkit.service import lean_route
@@ -103,9 +103,9 @@ def lean_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     answer = lean_route._Plan._answer
 
-    async def counted(plan: Any, request: Request, body: Any) -> Any:
+    async def counted(plan: Any, request: Request, body: Any, *values: Any) -> Any:
         calls.append(request.url.path)
-        return await answer(plan, request, body)
+        return await answer(plan, request, body, *values)
 
     monkeypatch.setattr(lean_route._Plan, "_answer", counted)
     return calls
@@ -321,3 +321,50 @@ def test_problem_details_and_background_tasks_as_fastapi(
     assert (new.status_code, new.content) == (old.status_code, old.content)
     assert new.headers.items() == old.headers.items()
     assert ran[1] == ran[0] == (["ab"] if new.status_code == 202 else [])
+
+
+_checked: list[str] = []
+
+
+class Counted(BaseModel):
+    """A body that counts how often it is validated."""
+
+    name: str = Field(min_length=2)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        _checked.append(str(value))
+        return value
+
+
+@pytest.mark.parametrize(
+    "headers, body",
+    [
+        ({"content-type": "application/json"}, b'{"name": "ab"}'),  # no token: 401 first
+        ({"content-type": "application/json", "authorization": "no"}, b'{"name": "a"}'),
+        (_OK, b'{"name": "a"}'),  # invalid: validated once, as FastAPI does
+        (_OK, b'{"name": "ab"}'),
+    ],
+)
+def test_a_body_is_validated_when_and_as_often_as_fastapi_validates_it(
+    headers: dict[str, str], body: bytes
+) -> None:
+    """An unauthenticated client must not buy a (bulk) body's validation with its request,
+    and an invalid body is not validated twice."""
+    counts, answers = [], []
+    for route_class in (APIRoute, LeanRoute):
+        router = APIRouter(route_class=route_class)
+
+        @router.post("/counted", status_code=201)
+        async def counted(body: Counted, who: Caller) -> Answer:
+            return Answer(name=body.name, size=1)
+
+        app = FastAPI(telemetry=NO_FASTAPI_TELEMETRY)
+        app.include_router(router)
+        _checked.clear()
+        answers.append(_post(app, "/counted", headers, body))
+        counts.append(len(_checked))
+    old, new = answers
+    assert (new.status_code, new.content) == (old.status_code, old.content)
+    assert counts[1] == counts[0]
