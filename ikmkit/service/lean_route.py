@@ -97,7 +97,8 @@ class _Plan:
         return lean
 
     def _where(self, request: Request) -> EndpointContext:
-        """What FastAPI's handler names the endpoint by in a response validation error."""
+        """What FastAPI's handler names the endpoint by in a request or response validation
+        error (its file, line, method and path: logged with the error)."""
         where = _extract_endpoint_context(self.endpoint)
         mount = request.scope.get("root_path", "").rstrip("/")
         if self.path:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace import TracerProvider
@@ -368,3 +369,25 @@ def test_a_body_is_validated_when_and_as_often_as_fastapi_validates_it(
     old, new = answers
     assert (new.status_code, new.content) == (old.status_code, old.content)
     assert counts[1] == counts[0]
+
+
+@pytest.mark.parametrize(
+    "path, body", [("/things", b'{"name": "a"}'), ("/things", b"[]"), ("/wrong", b'{"name": "ab"}')]
+)
+def test_validation_errors_raised_are_fastapis(path: str, body: bytes) -> None:
+    """The errors, body and endpoint (file, line, route) a validation error carries to the
+    handlers and the log."""
+    raised = []
+    for route_class in (APIRoute, LeanRoute):
+        app = _app(route_class, telemetry=NO_FASTAPI_TELEMETRY)
+        seen: list[Any] = []
+
+        async def record(request: Request, exc: Exception, seen: list[Any] = seen) -> Any:
+            seen.append((type(exc), str(exc), getattr(exc, "body", None)))
+            return JSONResponse({}, status_code=499)
+
+        app.add_exception_handler(RequestValidationError, record)
+        app.add_exception_handler(ResponseValidationError, record)
+        assert _post(app, path, _OK, body).status_code == 499
+        raised.append(seen)
+    assert raised[1] == raised[0] and len(raised[0]) == 1
