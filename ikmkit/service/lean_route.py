@@ -6,16 +6,18 @@ telemetry hooks, the response built through ``serialize_response``. For a write 
 usual shape (one JSON body model, dependencies that take only the ``Request``: the caller and
 the service's ``Deps``), that general path costs ~25 % of the registry's HTTP plumbing
 (``bench._registry_plumbing``). ``LeanRoute`` answers such a route's requests whose body is
-``application/json`` and valid by the same steps, with FastAPI's own body and response fields:
+``application/json`` and parses by the same steps, with FastAPI's own body and response fields:
 
 - the body is read with Starlette's ``Request.json`` and validated by the route's body field
   exactly as FastAPI validates it (``loc=("body",)``);
-- anything else (another or no content type, invalid JSON, a body that fails validation,
-  dependency overrides set, FastAPI's own telemetry on) goes to FastAPI's own handler, which
-  answers as it always has;
-- the dependencies run once each, in FastAPI's order, after the body was found valid (they
-  take only the request, so whether the body is checked first changes nothing: a dependency
-  that raises answers the same either way);
+- anything else (another or no content type, invalid JSON, JSON ``json`` cannot parse (too
+  deep, an integer past its digit limit), JSON ``null``, dependency overrides set, FastAPI's
+  own telemetry on) goes to FastAPI's own handler, which answers as it always has; a body
+  that cannot be read at all (the client gone, over FastAPI's own size limit) is answered
+  with the error FastAPI's handler raises for it, as the stream is spent by then;
+- the dependencies run once each, in FastAPI's order, before the body is validated, as in
+  FastAPI (a request without a valid token costs no validation); a body that fails
+  validation is FastAPI's ``RequestValidationError`` with the same errors, validated once;
 - the response is FastAPI's: validated and written by the route's response field with the
   route's ``response_model_*`` options, ``application/json``, the route's status code.
 
@@ -33,13 +35,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import params
+from fastapi._body_limit import get_body_limit_error as body_limit_error
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.exceptions import EndpointContext, ResponseValidationError
+from fastapi.exceptions import EndpointContext, RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, _extract_endpoint_context
 from fastapi.routing import _effective_route_context_var as _effective_route
 from fastapi.telemetry._api import _get_request_telemetry as _request_telemetry
+from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -74,21 +79,26 @@ class _Plan:
                 return await full(request)
             if _request_telemetry() is not None:  # FastAPI's own telemetry records this one
                 return await full(request)
+            raw = await _read(request)
             try:
-                data = await request.json() if await request.body() else None
-            except ValueError:  # invalid JSON or text: FastAPI's handler answers it
-                return await full(request)
+                data = await request.json() if raw else None
+            except Exception:  # invalid JSON, text, too deep: FastAPI's answer
+                return await full(request)  # the body is read: it parses it again
             if data is None:
                 return await full(request)
+            # FastAPI's order: the dependencies (the caller's 401/403) before the body is
+            # validated, so a client without a token cannot buy a bulk body's validation
+            values = {name: await call(request) for name, call in self.dependencies}
             value, errors = self.body.validate(data, {}, loc=("body",))
-            if errors:
-                return await full(request)
-            return await self._answer(request, value)
+            if errors:  # FastAPI's 422 for them, without validating the body a second time
+                raise RequestValidationError(errors, body=data, endpoint_ctx=self._where(request))
+            return await self._answer(request, value, values)
 
         return lean
 
     def _where(self, request: Request) -> EndpointContext:
-        """What FastAPI's handler names the endpoint by in a response validation error."""
+        """What FastAPI's handler names the endpoint by in a request or response validation
+        error (its file, line, method and path: logged with the error)."""
         where = _extract_endpoint_context(self.endpoint)
         mount = request.scope.get("root_path", "").rstrip("/")
         if self.path:
@@ -98,8 +108,7 @@ class _Plan:
     def _overridden(self) -> bool:
         return bool(getattr(self.overrides, "dependency_overrides", None))
 
-    async def _answer(self, request: Request, body: Any) -> Response:
-        values = {name: await call(request) for name, call in self.dependencies}
+    async def _answer(self, request: Request, body: Any, values: dict[str, Any]) -> Response:
         values[self.body.name] = body
         raw = await self.endpoint(**values)
         if isinstance(raw, Response):
@@ -115,6 +124,20 @@ class _Plan:
         return Response(
             content=content, status_code=self.status_code, media_type="application/json"
         )
+
+
+async def _read(request: Request) -> bytes:
+    """The body, or the error FastAPI's handler raises when it cannot be read (a client gone:
+    400; a body over FastAPI's own size limit: its 413). The stream is spent by then, so
+    FastAPI's handler could not read it again to answer."""
+    try:
+        return await request.body()
+    except HTTPException:
+        raise
+    except Exception as exc:
+        if MAX_BODY_SIZE_SCOPE_KEY in request.scope and (error := body_limit_error(exc)):
+            raise error from exc
+        raise HTTPException(400, "There was an error parsing the body") from exc
 
 
 def _plan(route: Any) -> _Plan | None:

@@ -17,8 +17,11 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from ikmkit.auth import issue_token
 from ikmkit.messaging.outbox import OUTBOX
+from ikmkit.service.instance import INSTANCE_HEADER
 from ikmkit.service.lean_route import LeanRoute, _Plan
+from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
@@ -117,6 +120,7 @@ async def test_lean_answers_equal_fastapis(
     kafka: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lean_answers = _count_lean(monkeypatch)
+    statuses: list[int] = []
     async with (
         _service(kafka, tmp_path / "old.db", lean=False) as old,
         _service(kafka, tmp_path / "new.db", lean=True) as new,
@@ -127,24 +131,42 @@ async def test_lean_answers_equal_fastapis(
                 _count_lean.current = name  # type: ignore[attr-defined]
                 answers.append(await service.client.post(path, headers=headers, content=body))
             _same(*answers)
-        assert lean_answers["old"] == 0  # FastAPI's handlers there
-        assert lean_answers["new"] == 11  # the valid JSON bodies (incl. 401, 403, 409), lean here
+            statuses.append(answers[1].status_code)
+        assert not any(lean_answers["old"])  # FastAPI's handlers there
+        lean = [s for s, took in zip(statuses, lean_answers["new"], strict=True) if took]
+        # every JSON body that parses, lean here: valid ones of callers who may (201, 200,
+        # 409, the domain's 422), those of callers without a valid token (401) before their
+        # body is validated, and bodies failing validation (pydantic's 422)
+        assert sorted(lean) == [200, 200, 201, 201, 201, 401, 401, 401, 401, 409, *[422] * 6]
         stored = [await _stored(s) for s in (old, new)]
     assert stored[0] == stored[1]
     assert len(stored[0][0]) == 4  # the registrations above that succeed
 
 
-def _count_lean(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """How many requests each service answered through ``LeanRoute``'s own path."""
-    counts = {"old": 0, "new": 0}
-    answer = _Plan._answer
+def _count_lean(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[bool]]:
+    """Per request each service's routes answered: whether ``LeanRoute``'s own path answered
+    it (False: it handed it to FastAPI's handler); none for a route FastAPI answers alone."""
+    taken: dict[str, list[bool]] = {"old": [], "new": []}
+    handler = _Plan.handler
 
-    async def counted(plan: _Plan, request: Any, body: Any) -> Any:
-        counts[_count_lean.current] += 1
-        return await answer(plan, request, body)
+    def counting(plan: _Plan, full: Any) -> Any:
+        async def delegated(request: Any) -> Any:
+            request.scope["test.delegated"] = True
+            return await full(request)
 
-    monkeypatch.setattr(_Plan, "_answer", counted)
-    return counts
+        lean = handler(plan, delegated)
+
+        async def counted(request: Any) -> Any:
+            try:
+                return await lean(request)
+            finally:
+                answered = not request.scope.get("test.delegated", False)
+                taken[_count_lean.current].append(answered)  # type: ignore[attr-defined]
+
+        return counted
+
+    monkeypatch.setattr(_Plan, "handler", counting)
+    return taken
 
 
 _count_lean.current = "old"  # type: ignore[attr-defined]
@@ -179,3 +201,91 @@ def test_registry_writes_are_lean(route: str) -> None:
 
     found = [r for r in router.routes if getattr(r, "path", None) == route]
     assert found and all(isinstance(r, LeanRoute) for r in found)
+
+
+def _same_headers(old: httpx.Response, new: httpx.Response) -> None:
+    """Every header, in order, equal: the instance header's value names each service."""
+    assert [k for k, _ in new.headers.items()] == [k for k, _ in old.headers.items()]
+    assert [(k, v) for k, v in new.headers.items() if k != INSTANCE_HEADER] == [
+        (k, v) for k, v in old.headers.items() if k != INSTANCE_HEADER
+    ]
+    assert new.headers[INSTANCE_HEADER] and old.headers[INSTANCE_HEADER]
+
+
+def _expired() -> dict[str, str]:
+    token = issue_token(DEV_JWT_SECRET, subject="t", role="ministry", ttl_seconds=-3600)
+    return {"authorization": f"Bearer {token}", "content-type": "application/json"}
+
+
+def _json(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+_DEEP = b"[" * 100_000 + b"]" * 100_000
+_EDGES: list[tuple[str, dict[str, str], bytes]] = [
+    ("/enterprises", _JSON, _DEEP),  # too deep for json: FastAPI's 400, never a 500
+    ("/enterprises", _JSON, b'{"nib": "1000000000011", "street": ' + _DEEP + b"}"),
+    ("/enterprises", {**_JSON, "content-type": "application/JSON"}, _json(enterprise_body())),
+    (
+        "/enterprises",
+        {**_JSON, "content-type": "application/merge-patch+json"},
+        _json(enterprise_body("1000000000012")),
+    ),
+    ("/enterprises", {**_JSON, "content-type": "text/plain"}, _json(enterprise_body())),
+    ("/enterprises", _JSON, b"\xef\xbb\xbf" + _json(enterprise_body("1000000000013"))),
+    (
+        "/enterprises",
+        _JSON,
+        _json(enterprise_body("1000000000014"))[:-1] + b', "workforce": 1e400}',
+    ),
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000015"))[:-1] + b', "nib": "1"}'),
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000016", workforce=10**30))),
+    ("/enterprises", _JSON, b'{"workforce": ' + b"9" * 5000 + b"}"),
+    ("/enterprises", _JSON, b'{"nib": "\xff\xfe"}'),
+    ("/enterprises", _JSON, b'{"nib": "1000000000017", "name": "a\\udcff"}'),  # the door's 422
+    ("/enterprises", _JSON, b"{" + b" " * (1024 * 1024) + b"}"),  # over the limit: 413
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000018", regency="3201"))),  # domain
+    ("/enterprises", _expired(), _json(enterprise_body("1000000000019"))),
+    ("/enterprises", {**_JSON, "authorization": "Basic x"}, _json(enterprise_body())),
+    ("/enterprises", _JSON, _json(enterprise_body("1000000000020"))),  # 201
+    (
+        "/enterprises",
+        {**auth_headers("regional", province="34"), "content-type": "application/json"},
+        _json(enterprise_body("1000000000021", province="32", regency="3201")),  # 403
+    ),
+    (
+        "/enterprises",
+        {**auth_headers("regional", province="32"), "content-type": "application/json"},
+        _json(enterprise_body("1000000000022", province="32", regency="3201")),  # 201
+    ),
+    (
+        "/enterprises",
+        {**auth_headers("regional", province="34"), "content-type": "application/json"},
+        _json(enterprise_body("1000000000023", province="32", regency="1")),  # 403 or 422
+    ),
+    ("/partners", _JSON, _json({"partner_id": "p-lean-1", "partner_type": "nonsense"})),
+    ("/mous", _JSON, _json(mou_body("p-none", valid_until="2000-01-01"))),
+]
+
+
+async def test_edge_cases_answer_as_fastapi(kafka: str, tmp_path: Any) -> None:
+    async with (
+        _service(kafka, tmp_path / "old.db", lean=False) as old,
+        _service(kafka, tmp_path / "new.db", lean=True) as new,
+    ):
+        seen: list[int] = []
+        for path, headers, body in _EDGES:
+            answers = [await s.client.post(path, headers=headers, content=body) for s in (old, new)]
+            _same(*answers)
+            _same_headers(*answers)
+            assert answers[1].status_code < 500, answers[1].text
+            seen.append(answers[1].status_code)
+        for method in ("HEAD", "OPTIONS", "GET", "PUT"):
+            answers = [
+                await s.client.request(method, "/partners", headers=_JSON) for s in (old, new)
+            ]
+            _same(*answers)
+            _same_headers(*answers)
+        stored = [await _stored(s) for s in (old, new)]
+    assert stored[0] == stored[1]
+    assert {201, 400, 401, 403, 413, 422} - set(seen) == set(), seen
