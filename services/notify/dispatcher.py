@@ -97,9 +97,13 @@ class Dispatcher:
         if not fresh:
             return 0
         outcomes = await self._send_all(fresh, work)
-        await self._settle()  # one recording at a time: outcomes are written in order
+        # Handed to their recording before anything else is awaited: a stop from here on
+        # (the task cancelled) still writes them, after the previous pass's (in order).
         self._unrecorded.update(n.id for n in fresh)
-        self._recording = asyncio.create_task(self._record(outcomes))
+        previous, self._recording = self._recording, None
+        self._recording = asyncio.create_task(self._record_after(previous, outcomes))
+        if previous is not None:  # one recording ahead at most: the sends wait for the store
+            await asyncio.shield(previous)
         return len(outcomes)
 
     async def _fresh(self) -> tuple[list[Notification], DueWork]:
@@ -118,6 +122,13 @@ class Dispatcher:
         self._more = work.more if len(fresh) <= self.batch_size else None
         return fresh[: self.batch_size], work
 
+    async def _record_after(
+        self, previous: asyncio.Task[None] | None, outcomes: list[SendOutcome]
+    ) -> None:
+        if previous is not None:  # written first, however it ends (not cancelled with this)
+            await asyncio.wait([previous])
+        await self._record(outcomes)
+
     async def _record(self, outcomes: list[SendOutcome]) -> None:
         try:
             await self._units.run(handlers.record_outcomes, outcomes, self.policy)
@@ -128,10 +139,13 @@ class Dispatcher:
             self._unrecorded.difference_update(o.notification.id for o in outcomes)
 
     async def _settle(self) -> None:
-        """Wait for the outcomes being recorded, if any."""
+        """Wait for the outcomes being recorded, if any. Shielded: a stop that cancels the
+        waiter must not cancel the write (what was sent would be sent again)."""
         if self._recording is not None:
-            recording, self._recording = self._recording, None
-            await recording
+            recording = self._recording
+            await asyncio.shield(recording)
+            if self._recording is recording:
+                self._recording = None
 
     async def _send_all(self, batch: list[Notification], work: DueWork) -> list[SendOutcome]:
         """Every outcome, in the batch's order, ``concurrency`` sends at a time: as many

@@ -1,0 +1,48 @@
+"""Stopping the dispatcher (the service's shutdown cancels its task) never loses an outcome
+it has: a pass that has sent waits for the previous pass's outcomes to be written, and a stop
+arriving then must neither cancel that write nor drop the outcomes of the sends just made,
+or a restart sends all of them again. Real SQLite store (in memory); the first write of
+outcomes is held, as a busy store (the consumer's writes queued first) would hold it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from ikmkit.unit_of_work import Units
+from services.notify.bootstrap import bootstrap
+from services.notify.settings import NotifySettings
+from services.notify.store import NotifyUnit
+from tests.unit.test_notify_dispatch_overlap import T0, FakeMail, _pending, _until, registered
+from tests.unit.test_notify_dispatch_overlap import units as units  # noqa: F401 (fixture)
+from tests.unit.test_notify_dispatch_reads_on import Gate, _at_least, _notify
+
+
+async def test_a_stop_while_the_previous_outcomes_are_written_loses_none(
+    units: Units[NotifyUnit],
+) -> None:
+    mail = FakeMail()
+    deps = bootstrap(units.store, units.outbox, NotifySettings(dispatch_batch=2), email=mail)
+    gate = Gate(deps.dispatcher)
+    await _notify(units, [registered(i) for i in range(6)])
+    units.clock = lambda: T0 + timedelta(seconds=1)
+    running = asyncio.create_task(deps.dispatcher.run())
+    await asyncio.wait_for(gate.held.wait(), 5)  # pass 1 sent, its outcomes being written
+    await _until(lambda: _at_least(mail.sent, 4))  # pass 2 sent, waits for pass 1's write
+    for _ in range(5):
+        await asyncio.sleep(0)
+    running.cancel()  # the service stops
+    await asyncio.sleep(0.01)
+    gate.release.set()  # the store gets to the write
+    await asyncio.gather(running, return_exceptions=True)
+    sent_before = list(mail.sent)
+    assert len(sent_before) == 4
+
+    again = FakeMail()  # the restarted service
+    restarted = bootstrap(units.store, units.outbox, NotifySettings(dispatch_batch=2), email=again)
+    while await restarted.dispatcher.dispatch_due():
+        pass
+    assert await _pending(units) == 0
+    everything = sent_before + again.sent
+    assert sorted(everything) == sorted(set(everything))  # none sent twice
+    assert len(again.sent) == 2
