@@ -7,15 +7,25 @@ outcomes is held, as a busy store (the consumer's writes queued first) would hol
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
+
+import pytest
 
 from ikmkit.unit_of_work import Units
 from services.notify.bootstrap import bootstrap
 from services.notify.settings import NotifySettings
-from services.notify.store import NotifyUnit
+from services.notify.store import COLLECTIONS, NotifyUnit
+from tests.support.units import memory_units
 from tests.unit.test_notify_dispatch_overlap import T0, FakeMail, _pending, _until, registered
-from tests.unit.test_notify_dispatch_overlap import units as units  # noqa: F401 (fixture)
 from tests.unit.test_notify_dispatch_reads_on import Gate, _at_least, _notify
+
+
+@pytest.fixture
+async def units() -> AsyncIterator[Units[NotifyUnit]]:
+    async with memory_units(NotifyUnit, COLLECTIONS) as made:
+        made.clock = lambda: T0
+        yield made
 
 
 async def test_a_stop_while_the_previous_outcomes_are_written_loses_none(
