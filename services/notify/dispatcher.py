@@ -96,15 +96,27 @@ class Dispatcher:
         fresh, work = await self._fresh()
         if not fresh:
             return 0
-        outcomes = await self._send_all(fresh, work)
-        # Handed to their recording before anything else is awaited: a stop from here on
-        # (the task cancelled) still writes them, after the previous pass's (in order).
-        self._unrecorded.update(n.id for n in fresh)
-        previous, self._recording = self._recording, None
-        self._recording = asyncio.create_task(self._record_after(previous, outcomes))
+        outcomes: list[SendOutcome | None] = [None] * len(fresh)
+        try:
+            await self._send_all(fresh, work, outcomes)
+        finally:
+            # Handed to their recording before anything else is awaited, even when a stop
+            # cuts the batch short: what was sent is written (after the previous pass's, in
+            # order), not sent again after a restart.
+            previous = self._hand_over([o for o in outcomes if o is not None])
         if previous is not None:  # one recording ahead at most: the sends wait for the store
             await asyncio.shield(previous)
-        return len(outcomes)
+        return len(fresh)
+
+    def _hand_over(self, outcomes: list[SendOutcome]) -> asyncio.Task[None] | None:
+        """Start recording ``outcomes`` once the recording under way ends; returns that one."""
+        previous, self._recording = self._recording, None
+        if not outcomes:
+            self._recording = previous
+            return None
+        self._unrecorded.update(o.notification.id for o in outcomes)
+        self._recording = asyncio.create_task(self._record_after(previous, outcomes))
+        return previous
 
     async def _fresh(self) -> tuple[list[Notification], DueWork]:
         """The next batch: due, and not sent already but still being recorded (those are
@@ -147,11 +159,13 @@ class Dispatcher:
             if self._recording is recording:
                 self._recording = None
 
-    async def _send_all(self, batch: list[Notification], work: DueWork) -> list[SendOutcome]:
-        """Every outcome, in the batch's order, ``concurrency`` sends at a time: as many
-        workers taking the next notification, rather than a task per notification queued
-        on a semaphore (a task, a gather callback and a semaphore wait less per send)."""
-        outcomes: list[SendOutcome | None] = [None] * len(batch)
+    async def _send_all(
+        self, batch: list[Notification], work: DueWork, outcomes: list[SendOutcome | None]
+    ) -> None:
+        """Every outcome into ``outcomes``, in the batch's order, ``concurrency`` sends at a
+        time: as many workers taking the next notification, rather than a task per
+        notification queued on a semaphore (a task, a gather callback and a semaphore wait
+        less per send)."""
         queue = iter(enumerate(batch))
 
         async def worker() -> None:
@@ -159,7 +173,6 @@ class Dispatcher:
                 outcomes[i] = await self._attempt(notification, work)
 
         await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(batch)))))
-        return [outcome for outcome in outcomes if outcome is not None]
 
     async def _attempt(self, notification: Notification, work: DueWork) -> SendOutcome:
         try:

@@ -56,3 +56,42 @@ async def test_a_stop_while_the_previous_outcomes_are_written_loses_none(
     everything = sent_before + again.sent
     assert sorted(everything) == sorted(set(everything))  # none sent twice
     assert len(again.sent) == 2
+
+
+class StuckMail(FakeMail):
+    """The ``stuck``-th send never completes (a slow SMTP server): the stop comes meanwhile."""
+
+    def __init__(self, stuck: int) -> None:
+        super().__init__()
+        self.stuck = stuck
+        self.calls = 0
+
+    async def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
+        self.calls += 1
+        if self.calls == self.stuck:
+            await asyncio.Event().wait()
+        await super().send(to=to, subject=subject, body=body, message_id=message_id)
+
+
+async def test_a_stop_in_the_middle_of_a_batch_records_what_was_sent(
+    units: Units[NotifyUnit],
+) -> None:
+    mail = StuckMail(stuck=3)
+    settings = NotifySettings(dispatch_batch=4, dispatch_concurrency=1)
+    deps = bootstrap(units.store, units.outbox, settings, email=mail)
+    await _notify(units, [registered(i) for i in range(4)])
+    units.clock = lambda: T0 + timedelta(seconds=1)
+    running = asyncio.create_task(deps.dispatcher.run())
+    await _until(lambda: _at_least(mail.sent, 2))
+    await asyncio.sleep(0.01)  # the third send is under way
+    running.cancel()  # the service stops
+    await asyncio.gather(running, return_exceptions=True)
+    assert len(mail.sent) == 2
+
+    again = FakeMail()  # the restarted service
+    restarted = bootstrap(units.store, units.outbox, settings, email=again)
+    while await restarted.dispatcher.dispatch_due():
+        pass
+    assert await _pending(units) == 0
+    assert not set(again.sent) & set(mail.sent)  # what was sent is not sent again
+    assert len(again.sent) == 2  # the one under way (its outcome unknown) and the last
