@@ -143,3 +143,52 @@ async def test_failing_recipients_are_retried_then_dead_and_nothing_is_sent_twic
         assert by_address["enterprise:1234567890101"]["attempts"] == 3
         assert by_address["enterprise:1234567890103"]["attempts"] == 2
         assert by_address["enterprise:1234567890104"]["attempts"] == 2  # the dropped one
+
+
+class Stalling(_Keeper):
+    """The ``stall``-th message is never accepted: its DATA hangs, then is refused."""
+
+    def __init__(self, sink: SmtpSink, stall: int) -> None:
+        super().__init__(sink)
+        self.stall, self.datas = stall, 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.datas += 1
+        if self.datas == self.stall:
+            await asyncio.sleep(2)
+            return "451 4.3.0 too late"
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_stopped_mid_batch_and_restarted_every_mail_arrives_once(
+    units: Units[NotifyUnit], tmp_path: Path
+) -> None:
+    sink = SmtpSink(directory=tmp_path / "mail")
+    sink._controller = Controller(Stalling(sink, 3), hostname=sink.host, port=sink.port)
+    sink._controller.start()
+    settings = NotifySettings(
+        smtp_host="127.0.0.1", smtp_port=sink.port, data_dir=tmp_path, dispatch_batch=8,
+        dispatch_concurrency=1,
+    )  # fmt: skip
+    await _notify(units, [registered(i) for i in range(8)])
+    deps = bootstrap(units.store, units.outbox, settings)
+    running = asyncio.create_task(deps.dispatcher.run())
+    try:
+        for _ in range(500):
+            if sink.count >= 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the third message is under way
+        running.cancel()  # the service stops in the middle of the batch
+        await asyncio.gather(running, return_exceptions=True)
+        await deps.email.close()
+        assert sink.count == 2
+        restarted = bootstrap(units.store, units.outbox, settings)
+        while await restarted.dispatcher.dispatch_due():
+            pass
+        await restarted.email.close()
+        await _until_settled(units, 8)
+    finally:
+        sink.stop()
+    delivered = Counter(m["To"] for m in sink.received())
+    assert delivered == Counter(f"siti{i}@example.id" for i in range(8))
