@@ -124,7 +124,7 @@ class Dispatcher:
         the read goes on from where the previous one ended instead of reading those rows
         again to skip them. What that passes over (a row committed late with an earlier due
         time, an outcome whose recording failed) is read by a pass from the start: one when
-        nothing is being recorded, at the latest every ``FULL_READ_EVERY``-th pass."""
+        nothing is being recorded, and at the latest after ``FULL_READ_EVERY`` passes reading on."""
         after = self._more if self._unrecorded and self._from_more < FULL_READ_EVERY else None
         limit = self.batch_size if after else self.batch_size + len(self._unrecorded)
         work = await self._units.read(queries.due, limit, after)
