@@ -96,11 +96,27 @@ class Dispatcher:
         fresh, work = await self._fresh()
         if not fresh:
             return 0
-        outcomes = await self._send_all(fresh, work)
-        await self._settle()  # one recording at a time: outcomes are written in order
-        self._unrecorded.update(n.id for n in fresh)
-        self._recording = asyncio.create_task(self._record(outcomes))
-        return len(outcomes)
+        outcomes: list[SendOutcome | None] = [None] * len(fresh)
+        try:
+            await self._send_all(fresh, work, outcomes)
+        finally:
+            # Handed to their recording before anything else is awaited, even when a stop
+            # cuts the batch short: what was sent is written (after the previous pass's, in
+            # order), not sent again after a restart.
+            previous = self._hand_over([o for o in outcomes if o is not None])
+        if previous is not None:  # one recording ahead at most: the sends wait for the store
+            await asyncio.shield(previous)
+        return len(fresh)
+
+    def _hand_over(self, outcomes: list[SendOutcome]) -> asyncio.Task[None] | None:
+        """Start recording ``outcomes`` once the recording under way ends; returns that one."""
+        previous, self._recording = self._recording, None
+        if not outcomes:
+            self._recording = previous
+            return None
+        self._unrecorded.update(o.notification.id for o in outcomes)
+        self._recording = asyncio.create_task(self._record_after(previous, outcomes))
+        return previous
 
     async def _fresh(self) -> tuple[list[Notification], DueWork]:
         """The next batch: due, and not sent already but still being recorded (those are
@@ -108,7 +124,7 @@ class Dispatcher:
         the read goes on from where the previous one ended instead of reading those rows
         again to skip them. What that passes over (a row committed late with an earlier due
         time, an outcome whose recording failed) is read by a pass from the start: one when
-        nothing is being recorded, at the latest every ``FULL_READ_EVERY``-th pass."""
+        nothing is being recorded, and at the latest after ``FULL_READ_EVERY`` passes reading on."""
         after = self._more if self._unrecorded and self._from_more < FULL_READ_EVERY else None
         limit = self.batch_size if after else self.batch_size + len(self._unrecorded)
         work = await self._units.read(queries.due, limit, after)
@@ -117,6 +133,13 @@ class Dispatcher:
         # The cursor is past the last row read: valid only if every fresh row read is sent.
         self._more = work.more if len(fresh) <= self.batch_size else None
         return fresh[: self.batch_size], work
+
+    async def _record_after(
+        self, previous: asyncio.Task[None] | None, outcomes: list[SendOutcome]
+    ) -> None:
+        if previous is not None:  # written first, however it ends (not cancelled with this)
+            await asyncio.wait([previous])
+        await self._record(outcomes)
 
     async def _record(self, outcomes: list[SendOutcome]) -> None:
         try:
@@ -128,16 +151,21 @@ class Dispatcher:
             self._unrecorded.difference_update(o.notification.id for o in outcomes)
 
     async def _settle(self) -> None:
-        """Wait for the outcomes being recorded, if any."""
+        """Wait for the outcomes being recorded, if any. Shielded: a stop that cancels the
+        waiter must not cancel the write (what was sent would be sent again)."""
         if self._recording is not None:
-            recording, self._recording = self._recording, None
-            await recording
+            recording = self._recording
+            await asyncio.shield(recording)
+            if self._recording is recording:
+                self._recording = None
 
-    async def _send_all(self, batch: list[Notification], work: DueWork) -> list[SendOutcome]:
-        """Every outcome, in the batch's order, ``concurrency`` sends at a time: as many
-        workers taking the next notification, rather than a task per notification queued
-        on a semaphore (a task, a gather callback and a semaphore wait less per send)."""
-        outcomes: list[SendOutcome | None] = [None] * len(batch)
+    async def _send_all(
+        self, batch: list[Notification], work: DueWork, outcomes: list[SendOutcome | None]
+    ) -> None:
+        """Every outcome into ``outcomes``, in the batch's order, ``concurrency`` sends at a
+        time: as many workers taking the next notification, rather than a task per
+        notification queued on a semaphore (a task, a gather callback and a semaphore wait
+        less per send)."""
         queue = iter(enumerate(batch))
 
         async def worker() -> None:
@@ -145,7 +173,6 @@ class Dispatcher:
                 outcomes[i] = await self._attempt(notification, work)
 
         await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(batch)))))
-        return [outcome for outcome in outcomes if outcome is not None]
 
     async def _attempt(self, notification: Notification, work: DueWork) -> SendOutcome:
         try:
