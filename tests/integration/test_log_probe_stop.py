@@ -15,30 +15,11 @@ import asyncio
 import time
 import uuid
 
-from aiokafka import AIOKafkaProducer
-
-from ikmkit.messaging.kafka import KafkaLogProbe, ensure_topics
-from ikmkit.messaging.outbox_log import LogMark
+from ikmkit.messaging.kafka import KafkaLogProbe
+from tests.support.kafka import marked_records
 
 STOP_SECONDS = 1.0
 RELAY_BOUND_SECONDS = 5  # OutboxRelay.stop's bound on the probe's stop
-
-
-async def _marks(kafka: str, topic: str) -> list[LogMark]:
-    await ensure_topics(kafka, [topic], partitions=3)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka)
-    await producer.start()
-    marks = []
-    try:
-        for partition in range(3):
-            event_id = str(uuid.uuid4())
-            sent = await producer.send_and_wait(
-                topic, b"{}", partition=partition, headers=[("ce_id", event_id.encode())]
-            )
-            marks.append(LogMark(topic, partition, sent.offset, event_id))
-    finally:
-        await producer.stop()
-    return marks
 
 
 async def _stop_seconds(probe: KafkaLogProbe) -> float:
@@ -50,7 +31,7 @@ async def _stop_seconds(probe: KafkaLogProbe) -> float:
 
 async def test_the_probe_stops_at_once_right_after_a_check(kafka: str) -> None:
     topic = f"ikm.test.probe-stop-{uuid.uuid4().hex[:10]}.v1"
-    marks = await _marks(kafka, topic)
+    marks = await marked_records(kafka, topic)
     for checks in (1, 3):
         probe = KafkaLogProbe(kafka, partitions=3)
         try:

@@ -16,29 +16,15 @@ import contextlib
 import time
 import uuid
 
-from aiokafka import AIOKafkaProducer
-
-from ikmkit.messaging.kafka import KafkaLogProbe, ensure_topics
-from ikmkit.messaging.outbox_log import LogMark
+from ikmkit.messaging.kafka import KafkaLogProbe
+from tests.support.kafka import marked_records
 
 HELD_FETCH_SECONDS = 0.5
 
 
 async def test_a_log_check_is_not_held_by_the_brokers_fetch_wait(kafka: str) -> None:
     topic = f"ikm.test.probe-{uuid.uuid4().hex[:10]}.v1"
-    await ensure_topics(kafka, [topic], partitions=3)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka)
-    await producer.start()
-    marks = []
-    try:
-        for partition in range(3):
-            event_id = str(uuid.uuid4())
-            sent = await producer.send_and_wait(
-                topic, b"{}", partition=partition, headers=[("ce_id", event_id.encode())]
-            )
-            marks.append(LogMark(topic, partition, sent.offset, event_id))
-    finally:
-        await producer.stop()
+    marks = await marked_records(kafka, topic)
     probe = KafkaLogProbe(kafka, partitions=3)
     took = []
     try:

@@ -19,6 +19,8 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.topics import source_of
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.outbox_log import LogMark
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
@@ -128,3 +130,22 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0)
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(0.1)
+
+
+async def marked_records(bootstrap: str, topic: str, partitions: int = 3) -> list[LogMark]:
+    """``topic`` created with ``partitions`` partitions, one record in each; the relay's marks
+    of them (what ``KafkaLogProbe.check`` looks for)."""
+    await ensure_topics(bootstrap, [topic], partitions=partitions)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    marks = []
+    try:
+        for partition in range(partitions):
+            event_id = str(uuid.uuid4())
+            sent = await producer.send_and_wait(
+                topic, b"{}", partition=partition, headers=[("ce_id", event_id.encode())]
+            )
+            marks.append(LogMark(topic, partition, sent.offset, event_id))
+    finally:
+        await producer.stop()
+    return marks
