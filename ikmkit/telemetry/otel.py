@@ -137,30 +137,47 @@ def start_event_span(
 ) -> trace.Span:
     """A CONSUMER span for one event, a child of the span that published it; not made current.
 
-    Its attributes are set once it is known to record (a span nobody samples builds none);
-    the built-in samplers decide without them."""
+    Under the SDK's default sampler (which decides without attributes) they are set once the
+    span is known to record, so a span nobody samples builds none; any other sampler gets
+    them at the start, as the SDK's API gives them, since it may decide by them."""
     parent = remote_parent(traceparent) if traceparent else None
     quiet = unheard_span(parent)
     if quiet is not None:
         return quiet
     context = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent else None
+    name, kind = f"process {topic}", trace.SpanKind.CONSUMER
     own = installed()
-    tracer = _consumer_tracer if own is None else own.consumer
-    span = tracer.start_span(f"process {topic}", context=context, kind=trace.SpanKind.CONSUMER)
+    if own is None:  # a sampler of unknown kind may decide by the attributes
+        attributes = _event_attributes(topic, group, event_id, event_type, partition, offset, key)
+        return _consumer_tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+    span = own.consumer.start_span(name, context=context, kind=kind)
     if span.is_recording():
-        attributes = messaging_attributes(
-            "process",
-            topic,
-            message_id=event_id,
-            key=key,
-            group=group,
-            partition=partition,
-            offset=offset,
-        )
-        attributes["cloudevents.event_id"] = event_id
-        attributes["cloudevents.event_type"] = event_type
+        attributes = _event_attributes(topic, group, event_id, event_type, partition, offset, key)
         set_clean_attributes(span, attributes)
     return span
+
+
+def _event_attributes(
+    topic: str,
+    group: str,
+    event_id: str,
+    event_type: str,
+    partition: int | None,
+    offset: int | None,
+    key: bytes | None,
+) -> dict[str, str | int]:
+    attributes = messaging_attributes(
+        "process",
+        topic,
+        message_id=event_id,
+        key=key,
+        group=group,
+        partition=partition,
+        offset=offset,
+    )
+    attributes["cloudevents.event_id"] = event_id
+    attributes["cloudevents.event_type"] = event_type
+    return attributes
 
 
 def _log_processing(event_type: str, event_id: str, group: str) -> None:
