@@ -141,7 +141,9 @@ class ColumnTable:
 
     def _ddl(self, table: str) -> str:
         cols = "".join(f", {q}" for q in self._quoted.values())
-        return f"CREATE TABLE {table} (id TEXT PRIMARY KEY, version INTEGER NOT NULL{cols}, doc TEXT NOT NULL)"
+        # doc last: a column is read without walking the document's overflow pages
+        key = "id TEXT PRIMARY KEY, version INTEGER NOT NULL"
+        return f"CREATE TABLE {table} ({key}{cols}, doc TEXT NOT NULL)"
 
     def _index(
         self,
