@@ -42,6 +42,7 @@ OUTBOX_ROW_COLUMNS = Columns(
     fields=(
         *("topic", "key", "created_ns", "sequence", "sent", "sent_ns", "partition", "offset"),
         *("held", "parked", "parked_reason", "parked_at", "retries", "republished_ns"),
+        "payload",  # text, not a string escaped into the document and parsed back per read
     ),
     flags=("sent", "held", "parked"),
     # Partial indexes: a row costs an entry only while pending (the relay's page, the

@@ -24,7 +24,7 @@ from ikmkit.store.sqlite_sql import NAME, Guarded, checked, dumps, field_sql, ta
 
 log = logging.getLogger("ikmkit.store.sqlite")
 
-_SCALAR = (str, int, float, type(None))
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 class ColumnTable:
@@ -63,20 +63,18 @@ class ColumnTable:
                 doc[f] = bool(value) if flag else value
         return doc
 
-    def _value(self, f: str, value: Any) -> Any:
-        if isinstance(value, bool) or type(value) in _SCALAR:
-            return value
-        raise StoreError(f"{self.name}: {f} is a column and takes no {type(value).__name__}")
+    def _values(self, fields: Sequence[str], values: list[Any]) -> list[Any]:
+        """``values`` as columns take them: plain (a subclass, e.g. a ``StrEnum``, as its
+        base type, which is what the document's JSON held); ``StoreError`` for any other."""
+        if _PLAIN.issuperset(map(type, values)):
+            return values  # the usual case, checked in C
+        return [_plain(self.name, f, v) for f, v in zip(fields, values, strict=True)]
 
     def row(self, doc: Document, version: int) -> list[Any]:
         """The parameters of the table's ``INSERT`` for ``doc`` (``version``)."""
         rest = {k: v for k, v in doc.items() if k not in self._set and k != "version"}
-        return [
-            doc["id"],
-            version,
-            dumps(rest),
-            *(self._value(f, doc.get(f)) for f in self.fields),
-        ]
+        values = self._values(self.fields, [doc.get(f) for f in self.fields])
+        return [doc["id"], version, dumps(rest), *values]
 
     def insert(self, conn: Guarded, docs: Sequence[Document]) -> None:
         conn.executemany(self._insert, [self.row(d, 1) for d in docs])
@@ -103,7 +101,8 @@ class ColumnTable:
 
     def patch_values(self, fields: Mapping[str, Any]) -> list[Any]:
         """``fields``' values in ``patch_sql``'s order."""
-        columns = [self._value(f, v) for f, v in fields.items() if f in self._set]
+        names = [f for f in fields if f in self._set]
+        columns = self._values(names, [fields[f] for f in names])
         return columns + [json.dumps(v) for f, v in fields.items() if f not in self._set]
 
     def patch_each(self, conn: Guarded, patches: Mapping[str, Mapping[str, Any]]) -> int:
@@ -183,6 +182,15 @@ class ColumnTable:
             conn.execute("ROLLBACK")
             raise
         log.info("%s: %d documents moved to the column layout", self.name, moved)
+
+
+def _plain(collection: str, f: str, value: Any) -> Any:
+    for kind in (bool, str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    if value is None:
+        return None
+    raise StoreError(f"{collection}: {f} is a column and takes no {type(value).__name__}")
 
 
 def _condition(value: bool | None) -> str:
