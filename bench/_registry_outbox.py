@@ -9,6 +9,10 @@ messages, outcomes recorded) to a publisher that answers at once (no Kafka). Pri
 time (``time.process_time``) per event of each part and each layout; ``--profile`` prints
 the cProfile of the column layout's runs. The "documents" layout is the outbox as it was
 stored before session 21 (every field in the JSON document, four expression indexes).
+
+``--import``: the same alternation for the CSV import's handler (``bench._import_handler``'s
+rows and batches of 1,000, one unit of work each) and then the relay of its events: rows per
+CPU-second of the handler, and of handler and relay together.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench._enterprises import enterprise_import_rows
+from bench._import_handler import MINISTRY
 from contracts.registry import EnterpriseRegistered, OwnerContact
+from ikmkit.messaging.inbox import INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import (
     OUTBOX,
     OUTBOX_COLLECTIONS,
@@ -37,6 +44,10 @@ from ikmkit.messaging.outbox import (
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import CollectionSpec
 from ikmkit.store.sqlite import SqliteStore
+from ikmkit.unit_of_work import Units
+from services.registry.commands import ImportEnterprises
+from services.registry.handlers.imports import import_enterprises
+from services.registry.store import COLLECTIONS, RegistryUnit
 
 DOCUMENTS = [
     CollectionSpec(
@@ -127,6 +138,42 @@ async def run(
     return (written - started) / count, (relayed - written) / count
 
 
+async def import_run(path: Path, layout: str, rows: list[dict[str, object]]) -> tuple[float, float]:
+    """CPU seconds of the import's handler over ``rows`` (1,000 a unit), then of the relay."""
+    store = SqliteStore(path)
+    await store.open([*COLLECTIONS, *LAYOUTS[layout], *INBOX_COLLECTIONS])
+    units = Units(store, Outbox("urn:ikm:bench"), RegistryUnit)
+    relay = OutboxRelay(store, Instant(), service="bench")
+    try:
+        started = time.process_time()
+        for start in range(0, len(rows), 1000):
+            cmd = ImportEnterprises.model_validate({"rows": rows[start : start + 1000]})
+            await units.run(import_enterprises, cmd, MINISTRY)
+        handled = time.process_time()
+        await relay_all(relay)
+        relayed = time.process_time()
+    finally:
+        await store.close()
+    return handled - started, relayed - handled
+
+
+async def imports(count: int, rounds: int) -> None:
+    data = enterprise_import_rows(count + 1000, bad_every=100)
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in LAYOUTS}
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in LAYOUTS:  # warm: imports, caches, pydantic's schemas
+            await import_run(Path(workdir) / f"warm-{name}.db", name, data[count:])
+        for r in range(rounds):
+            for name in LAYOUTS:
+                figures[name].append(
+                    await import_run(Path(workdir) / f"{name}{r}.db", name, data[:count])
+                )
+    for name, runs in figures.items():
+        handler = ", ".join(f"{count / h:,.0f}" for h, _ in runs)
+        both = ", ".join(f"{count / (h + rel):,.0f}" for h, rel in runs)
+        print(f"{name:9} rows per CPU-second, handler: {handler}; handler and relay: {both}")
+
+
 async def main(count: int, rounds: int, profile: bool) -> None:
     profiler = cProfile.Profile(time.process_time) if profile else None
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name in LAYOUTS}
@@ -152,4 +199,7 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     n = int(next((a for a in args if a.isdigit()), "3000"))
     r = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 5
-    asyncio.run(main(n, r, "--profile" in args))
+    if "--import" in args:
+        asyncio.run(imports(n, r))
+    else:
+        asyncio.run(main(n, r, "--profile" in args))
