@@ -8,8 +8,8 @@ count); with ``--profile``, the cProfile of the run, timed by the process's CPU 
 written to ``/tmp/registry-alone.prof``).
 
 ``--ab R`` (session 21): R rounds in this one process, each running the registry with the
-outbox stored as before session 21 (every field in the JSON document, four expression
-indexes: ``bench._registry_outbox.DOCUMENTS``) and then as now (columns, partial indexes),
+outbox and the enterprises stored as before session 21 (every field in the JSON document,
+expression indexes: ``bench._registry_outbox``) and then as now (columns, partial indexes),
 each on a fresh store; prints each layout's CPU per registration, interleaved alike.
 """
 
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._registry_outbox import LAYOUTS
+from bench._registry_outbox import LAYOUTS, REGISTRY
 from bench.registry import json_body
 from ikmdev.infra import resolve_kafka
 from ikmkit.auth import issue_token
@@ -34,6 +34,7 @@ from ikmkit.service import runtime
 from ikmkit.service.runtime import create_service_app
 from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.sqlite import SqliteStore
+from services.registry import main as registry_main
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 
@@ -109,6 +110,7 @@ async def alternate(kafka: str, workdir: Path, count: int, rounds: int) -> None:
     for r in range(rounds):
         for name, specs in LAYOUTS.items():
             runtime.OUTBOX_COLLECTIONS = tuple(specs)  # what the runtime opens the store with
+            registry_main.COLLECTIONS = tuple(REGISTRY[name])
             (workdir / f"{name}{r}").mkdir()
             figures[name].append(await measure(kafka, workdir / f"{name}{r}", count, False))
     for name, runs in figures.items():

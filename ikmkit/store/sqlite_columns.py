@@ -185,7 +185,9 @@ class ColumnTable:
 
 
 def _plain(collection: str, f: str, value: Any) -> Any:
-    for kind in (bool, str, int, float):
+    if isinstance(value, str):
+        return str.__str__(value)  # the text itself, also of a (str, Enum) member
+    for kind in (bool, int, float):
         if isinstance(value, kind):
             return kind(value)
     if value is None:
