@@ -6,6 +6,11 @@ and the relay publishing to the embedded Kafka all run; uvicorn's HTTP parsing d
 Prints CPU ms per registration (``time.process_time``, so the machine's other load does not
 count); with ``--profile``, the cProfile of the run, timed by the process's CPU clock (also
 written to ``/tmp/registry-alone.prof``).
+
+``--ab R`` (session 21): R rounds in this one process, each running the registry with the
+outbox and the enterprises stored as before session 21 (every field in the JSON document,
+expression indexes: ``bench._registry_outbox``) and then as now (columns, partial indexes),
+each on a fresh store; prints each layout's CPU per registration, interleaved alike.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._registry_outbox import LAYOUTS, REGISTRY
 from bench.registry import json_body
 from ikmdev.infra import resolve_kafka
 from ikmkit.auth import issue_token
+from ikmkit.service import runtime
 from ikmkit.service.runtime import create_service_app
 from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store.sqlite import SqliteStore
+from services.registry import main as registry_main
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 
@@ -97,10 +105,31 @@ async def measure(kafka: str, workdir: Path, count: int, profile: bool) -> float
     return cpu / count
 
 
+async def alternate(kafka: str, workdir: Path, count: int, rounds: int) -> None:
+    figures: dict[str, list[float]] = {name: [] for name in LAYOUTS}
+    for r in range(rounds):
+        for name, specs in LAYOUTS.items():
+            runtime.OUTBOX_COLLECTIONS = tuple(specs)  # what the runtime opens the store with
+            registry_main.COLLECTIONS = tuple(REGISTRY[name])
+            (workdir / f"{name}{r}").mkdir()
+            figures[name].append(await measure(kafka, workdir / f"{name}{r}", count, False))
+    for name, runs in figures.items():
+        ms = ", ".join(f"{x * 1000:.3f}" for x in runs)
+        print(f"{name:9} CPU per registration: {ms} ms (mean {sum(runs) / len(runs) * 1000:.3f})")
+
+
 def main() -> None:
     os.environ.setdefault("IKM_ENV", "development")
     count = int(next((a for a in sys.argv[1:] if a.isdigit()), "3000"))
     kafka = resolve_kafka()
+    if "--ab" in sys.argv:
+        rounds = int(sys.argv[sys.argv.index("--ab") + 1])
+        try:
+            with tempfile.TemporaryDirectory() as workdir:
+                asyncio.run(alternate(kafka.bootstrap_servers, Path(workdir), count, rounds))
+        finally:
+            kafka.stop()
+        return
     try:
         with tempfile.TemporaryDirectory() as workdir:
             per = asyncio.run(measure(kafka.bootstrap_servers, Path(workdir), count,

@@ -29,7 +29,7 @@ from contracts.chain import CANON_RFC8785
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
 from contracts.schema import dataschema_of
 from ikmkit.messaging.cloudevents import chain_hash_of, event_payload, header_text
-from ikmkit.store import CollectionSpec, Store, Transaction
+from ikmkit.store import CollectionSpec, Columns, Store, Transaction
 from ikmkit.telemetry.otel import end_send_span, start_send_span, traceparent_of
 
 OUTBOX = "outbox"
@@ -37,6 +37,25 @@ OUTBOX_STREAMS = "outbox_streams"
 OUTBOX_LOG = "outbox_log"
 """Per topic partition: the last record batch the relay wrote there (to notice a lost log)."""
 LEASE_ID = "__relay_lease__"
+
+OUTBOX_ROW_COLUMNS = Columns(
+    fields=(
+        *("topic", "key", "created_ns", "sequence", "sent", "sent_ns", "partition", "offset"),
+        *("held", "parked", "parked_reason", "parked_at", "retries", "republished_ns"),
+        "payload",  # text, not a string escaped into the document and parsed back per read
+    ),
+    flags=("sent", "held", "parked"),
+    # Partial indexes: a row costs an entry only while pending (the relay's page, the
+    # backlog), once sent (republishing a lost partition), or while held or parked (rare).
+    indexes=(
+        (("created_ns", "sequence", "id"), {"sent": False}),
+        (("topic", "partition", "created_ns"), {"sent": True}),
+        (("id",), {"held": True}),
+        (("id",), {"parked": True}),
+    ),
+)
+"""Where a store keeps columns (SQLite), the outbox row's fields the relay, its views and
+the audit filter by or write, beside the document (id, headers, payload)."""
 
 OUTBOX_COLLECTIONS = (
     CollectionSpec(
@@ -47,6 +66,7 @@ OUTBOX_COLLECTIONS = (
             ("held", "topic", "key"),
             ("parked",),
         ],
+        columns=OUTBOX_ROW_COLUMNS,
     ),
     CollectionSpec(OUTBOX_STREAMS),
     CollectionSpec(OUTBOX_LOG),

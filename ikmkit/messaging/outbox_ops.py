@@ -140,7 +140,9 @@ async def republish_topic(
     caller.require("ministry")
     runtime = _runtime(request)
     async with runtime.store.transaction() as uow:
-        if not await uow.count(OUTBOX, {"topic": topic}):
+        # sent and pending apart: each is one of the outbox's (partial) indexes
+        held = [await uow.count(OUTBOX, {"topic": topic, "sent": s}) for s in (True, False)]
+        if not any(held):
             raise NotFound(f"this service's outbox holds no event of {topic}", field="topic")
     try:
         await runtime.relay.ensure_topics([topic])

@@ -3,6 +3,7 @@
 from ikmkit.store.port import (
     RETRYABLE,
     CollectionSpec,
+    Columns,
     Counters,
     Document,
     DuplicateKey,
@@ -21,6 +22,7 @@ from ikmkit.store.port import (
 __all__ = [
     "RETRYABLE",
     "CollectionSpec",
+    "Columns",
     "Counters",
     "Document",
     "DuplicateKey",

@@ -65,14 +65,32 @@ class Counters:
 
 
 @dataclass(frozen=True)
+class Columns:
+    """Top-level fields an adapter may keep beside the document (SQLite: table columns), for
+    fields that are filtered or ordered by or written often: a column is set without
+    rewriting the document and indexed without parsing it. Their values are None, bool, int,
+    float or str (``flags``: the booleans among them). None and a missing field are the same:
+    a document read back may lack it (read such a field with ``get``). ``indexes``: (fields,
+    condition), the condition a filter of constants (True, False or None per field) naming
+    the rows the index holds (SQLite: a partial index, which a query uses when its filter
+    has the same terms); they replace the spec's ``indexes`` where columns are kept,
+    elsewhere the spec's are used."""
+
+    fields: Sequence[str]
+    flags: Sequence[str] = ()
+    indexes: Sequence[tuple[Sequence[str], Mapping[str, bool | None]]] = ()
+
+
+@dataclass(frozen=True)
 class CollectionSpec:
     """A collection, its unique keys and its secondary indexes (field paths, dotted);
-    ``counter``: a counter collection (``Counters``)."""
+    ``counter``: a counter collection (``Counters``); ``columns``: fields kept as columns."""
 
     name: str
     unique: Sequence[Sequence[str]] = ()
     indexes: Sequence[Sequence[str]] = ()
     counter: Counters | None = None
+    columns: Columns | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from ikmkit.store.port import (
     VersionConflict,
 )
 from ikmkit.store.sqlite_checkpoint import Checkpointer
+from ikmkit.store.sqlite_columns import ColumnTable
 from ikmkit.store.sqlite_counters import DOCUMENTS, CounterTable, DocumentTable
 from ikmkit.store.sqlite_group import GroupCommit
 from ikmkit.store.sqlite_sql import (
@@ -54,10 +55,12 @@ class SqliteTransaction:
         conn: sqlite3.Connection,
         specs: Mapping[str, CollectionSpec],
         counters: Mapping[str, CounterTable],
+        columned: Mapping[str, ColumnTable] | None = None,
     ) -> None:
         self._conn = Guarded(conn)
         self._specs = specs
         self._counters = counters
+        self._columned = columned or {}
 
     def _spec(self, collection: str) -> CollectionSpec:
         try:
@@ -65,10 +68,12 @@ class SqliteTransaction:
         except KeyError:
             raise StoreError(f"unknown collection {collection!r}; declare it at open()") from None
 
-    def _shape(self, collection: str) -> DocumentTable | CounterTable:
-        """How the collection is read: JSON documents, or a counter collection's columns."""
+    def _shape(self, collection: str) -> DocumentTable | CounterTable | ColumnTable:
+        """How the collection is read: JSON documents, a counter collection's columns, or
+        columns beside the document (``Columns``)."""
         self._spec(collection)
-        return self._counters.get(collection, DOCUMENTS)
+        counters = self._counters.get(collection)
+        return counters if counters is not None else self._columned.get(collection, DOCUMENTS)
 
     def _documents(self, collection: str) -> None:
         """Writes a counter collection does not take (``Counters``)."""
@@ -106,8 +111,9 @@ class SqliteTransaction:
             f"SELECT 1 FROM {table_name(collection)} WHERE id = ?", (doc["id"],)
         ).fetchone():
             return DuplicateKey(collection, ("id",), str(doc["id"]))
+        column = self._shape(collection).column
         for fields in spec.unique:
-            clause, params = where_sql({f: field_value(doc, f) for f in fields})
+            clause, params = where_sql({f: field_value(doc, f) for f in fields}, column)
             row = self._conn.execute(
                 f"SELECT id FROM {table_name(collection)}{clause}", params
             ).fetchone()
@@ -122,6 +128,9 @@ class SqliteTransaction:
         self._spec(collection)
         stored = {**doc, "version": 1}
         try:
+            if (table := self._columned.get(collection)) is not None:
+                table.insert(self._conn, [doc])
+                return stored
             self._conn.execute(
                 f"INSERT INTO {table_name(collection)} (id, version, doc) VALUES (?, 1, ?)",
                 (stored["id"], dumps(stored)),
@@ -134,8 +143,10 @@ class SqliteTransaction:
         if (counters := self._counters.get(collection)) is not None:
             return counters.insert(self._conn, docs)
         self._spec(collection)
-        rows = [(d["id"], dumps({**d, "version": 1})) for d in docs]
         try:
+            if (table := self._columned.get(collection)) is not None:
+                return table.insert(self._conn, docs)
+            rows = [(d["id"], dumps({**d, "version": 1})) for d in docs]
             self._conn.executemany(
                 f"INSERT INTO {table_name(collection)} (id, version, doc) VALUES (?, 1, ?)", rows
             )
@@ -151,11 +162,14 @@ class SqliteTransaction:
         expected = int(doc["version"])
         stored = {**doc, "version": expected + 1}
         try:
-            cur = self._conn.execute(
-                f"UPDATE {table_name(collection)} SET version = ?, doc = ?"
-                " WHERE id = ? AND version = ?",
-                (expected + 1, dumps(stored), doc["id"], expected),
-            )
+            if (table := self._columned.get(collection)) is not None:
+                cur = self._conn.execute(table.replace_sql(), table.replace_row(doc))
+            else:
+                cur = self._conn.execute(
+                    f"UPDATE {table_name(collection)} SET version = ?, doc = ?"
+                    " WHERE id = ? AND version = ?",
+                    (expected + 1, dumps(stored), doc["id"], expected),
+                )
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(collection, stored, exc) from exc
         if cur.rowcount != 1:
@@ -164,6 +178,10 @@ class SqliteTransaction:
 
     async def replace_many(self, collection: str, docs: Sequence[Document]) -> None:
         self._documents(collection)
+        if collection in self._columned:  # rare on such a collection: one statement each
+            for doc in docs:
+                await self.replace(collection, doc)
+            return
         if not docs:
             return
         rows = []
@@ -185,9 +203,10 @@ class SqliteTransaction:
 
     def _unique_clash(self, collection: str, docs: Sequence[Document]) -> DuplicateKey:
         """The unique key one of ``docs`` would share with another document."""
+        column = self._shape(collection).column
         for doc in docs:
             for fields in self._spec(collection).unique:
-                clause, params = where_sql({f: field_value(doc, f) for f in fields})
+                clause, params = where_sql({f: field_value(doc, f) for f in fields}, column)
                 row = self._conn.execute(
                     f"SELECT id FROM {table_name(collection)}{clause} AND id != ?",
                     [*params, doc["id"]],
@@ -214,6 +233,8 @@ class SqliteTransaction:
         ids = list(doc_ids)
         if not ids:
             return 0
+        if (table := self._columned.get(collection)) is not None:
+            return table.patch_many(self._conn, ids, fields)
         setters = ", ".join(f"'$.{checked(f)}', json(?)" for f in fields)
         values = [json.dumps(v) for v in fields.values()]
         total = 0
@@ -230,6 +251,8 @@ class SqliteTransaction:
 
     async def patch_each(self, collection: str, patches: Mapping[str, Mapping[str, Any]]) -> int:
         self._documents(collection)
+        if (table := self._columned.get(collection)) is not None:
+            return table.patch_each(self._conn, patches)
         total = 0
         by_shape: dict[tuple[str, ...], list[list[Any]]] = {}
         for doc_id, fields in patches.items():
@@ -251,6 +274,8 @@ class SqliteTransaction:
     ) -> None:
         if (counters := self._counters.get(collection)) is not None:
             return counters.add(self._conn, field, counts)
+        if collection in self._columned:
+            raise StoreError(f"{collection} keeps columns: it holds no counters")
         self._spec(collection)
         rows = [(d["id"], dumps({**d, field: n, "version": 1}), n) for d, n in counts if n]
         if not rows:
@@ -341,6 +366,7 @@ class SqliteStore:
         self._groups = GroupCommit(self._connection)
         self._specs: dict[str, CollectionSpec] = {}
         self._counters: dict[str, CounterTable] = {}
+        self._columned: dict[str, ColumnTable] = {}
         self._checkpointer: Checkpointer | None = None
 
     async def open(self, collections: Sequence[CollectionSpec]) -> None:
@@ -363,6 +389,10 @@ class SqliteStore:
         self._specs[spec.name] = spec
         if spec.counter is not None:
             self._counters[spec.name] = CounterTable.created(conn, spec, spec.counter)
+            return
+        if spec.columns is not None:
+            self._columned[spec.name] = table = ColumnTable(spec.name, spec.columns)
+            table.create(conn, spec)
             return
         DOCUMENTS.create(conn, spec)
 
@@ -392,4 +422,4 @@ class SqliteStore:
         self._connection()
         turn = self._groups.alone() if read_only else self._groups.unit()
         async with turn as conn:
-            yield SqliteTransaction(conn, self._specs, self._counters)
+            yield SqliteTransaction(conn, self._specs, self._counters, self._columned)

@@ -75,6 +75,9 @@ def where_sql(
                 params.append(sql_value(value.lt))
         elif value is None:
             clauses.append(f"{expr} IS NULL")
+        elif value is True or value is False:
+            # a literal (what binding it gives: 1 or 0), so a partial index on it is usable
+            clauses.append(f"{expr} = {int(value)}")
         else:
             clauses.append(f"{expr} = ?")
             params.append(sql_value(value))

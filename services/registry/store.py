@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from ikmkit.service import limits
-from ikmkit.store import CollectionSpec, GroupRow, Range, Transaction
+from ikmkit.store import CollectionSpec, Columns, GroupRow, Range, Transaction
 from ikmkit.store.port import Filter
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
@@ -27,14 +27,25 @@ in the store (no adapter filters on membership of a list)."""
 TAG_FILTERS = ("province", "regency", "kbli", "status", "size_class")
 """The enterprise fields a tag row repeats, so a listing by tag filters by them too."""
 
+_ENTERPRISE_INDEXES = [
+    ("province", "status"), ("regency",), ("kbli",), ("size_class",), ("status",)
+]  # fmt: skip
+_TAG_INDEXES = [("tag", "province", "status"), ("tag", "regency"), ("nib",)]
+
 COLLECTIONS = (
+    # The indexed fields as columns where a store keeps them (SQLite): an insert indexes
+    # them without parsing the document once per index.
     CollectionSpec(
         ENTERPRISES,
-        indexes=[("province", "status"), ("regency",), ("kbli",), ("size_class",), ("status",)],
+        indexes=_ENTERPRISE_INDEXES,
+        columns=Columns(TAG_FILTERS, indexes=[(fields, {}) for fields in _ENTERPRISE_INDEXES]),
     ),
     CollectionSpec(
         ENTERPRISE_TAGS,
-        indexes=[("tag", "province", "status"), ("tag", "regency"), ("nib",)],
+        indexes=_TAG_INDEXES,
+        columns=Columns(
+            ("tag", "nib", *TAG_FILTERS), indexes=[(fields, {}) for fields in _TAG_INDEXES]
+        ),
     ),
     CollectionSpec(
         PARTNERS, indexes=[("partner_type",), ("country", "partner_type"), ("province",)]
