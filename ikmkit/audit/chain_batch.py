@@ -22,6 +22,7 @@ from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
 from ikmkit.audit.canonical import quick_canonical
 from ikmkit.audit.chain_body import KNOWN_CANONS, NEEDS_ESCAPE, chain_fields, plain_chain_body
+from ikmkit.audit.chain_chunk import Chunk, commit, verify_chunk
 from ikmkit.audit.chain_parts import (
     Checked,
     Stream,
@@ -84,6 +85,9 @@ class BatchChecks:
         else:
             topic, partition = where
             chains = self._topic_chains(topic)
+            chunk = verify_chunk(records, chains, self._streams, topic, _MODELS)
+            if chunk is not None:
+                return self._accept(chunk, records, chains, partition, where)
             for record in records:
                 model = next_event(chains, topic, partition, record, unvalidated)
                 if model is None:
@@ -92,6 +96,30 @@ class BatchChecks:
         for model, group in unvalidated.items():
             self._validate_together(model, group, where)
         return models
+
+    def _accept(
+        self,
+        chunk: Chunk,
+        records: Sequence[LogEntry],
+        chains: Chains,
+        partition: int,
+        where: tuple[str, int],
+    ) -> list[type[Event] | None]:
+        """What ``_next_event`` does for each record of a chunk ``verify_chunk`` vouched for:
+        digests appended, contracts validated per contract in order of first appearance."""
+        self.events_checked += len(records)
+        commit(chunk, chains, partition)
+        models = chunk.models
+        first = models[0]
+        if models.count(first) == len(models):
+            self._validate_together(first, list(records), where)
+        else:
+            unvalidated: dict[type[Event], list[LogEntry]] = {}
+            for model, record in zip(models, records, strict=True):
+                unvalidated.setdefault(model, []).append(record)
+            for model, group in unvalidated.items():
+                self._validate_together(model, group, where)
+        return models  # type: ignore[return-value]
 
     def _topic_chains(self, topic: str) -> Chains:
         chains = self._chains.get(topic)
