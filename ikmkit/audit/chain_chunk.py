@@ -29,11 +29,12 @@ from __future__ import annotations
 import functools
 from binascii import hexlify
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
 from itertools import chain, repeat
-from operator import attrgetter, methodcaller
+from operator import attrgetter, itemgetter, methodcaller
 
 from pydantic_core import from_json, to_json
 
@@ -41,7 +42,7 @@ from contracts import envelope as ce
 from contracts.base import Event
 from contracts.chain import CANON_RFC8785
 from ikmkit.audit.canonical import _BEYOND_BMP, _SIMPLE, _plain, _plain_leaf
-from ikmkit.audit.chain_body import _PLATFORM, NEEDS_ESCAPE
+from ikmkit.audit.chain_body import _PLATFORM, _PLATFORM_TAILS, NEEDS_ESCAPE
 from ikmkit.audit.chain_parts import Stream, partition_prefix
 from ikmkit.audit.fetch import LogEntry
 
@@ -53,6 +54,7 @@ _headers = attrgetter("headers")
 _key = attrgetter("key")
 _value = attrgetter("value")
 _digest = methodcaller("digest")
+_first = itemgetter(slice(None, len(_PLATFORM)))
 _parse = functools.partial(from_json, allow_inf_nan=False, cache_strings="keys")
 _fromisoformat = datetime.fromisoformat
 _DECLINED = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
@@ -63,8 +65,24 @@ Chains = dict[bytes, bytearray]
 
 
 @functools.cache
-def _names(count: int) -> tuple[str, ...]:
-    return _PLATFORM * count
+def _names(count: int, tail: tuple[str, ...]) -> tuple[str, ...]:
+    """Every header name of ``count`` records in the platform's layout with ``tail``."""
+    return (_PLATFORM + tail) * count
+
+
+def _layout(headers: list[Any]) -> tuple[list[Any], int]:
+    """The records' headers as rows of one width: as they are if every record has as many
+    headers (the tail, traceparent or signature, then compared with the layout), else the
+    platform's first twelve of each once every tail is one the layout allows; no rows if not."""
+    widths = set(map(len, headers))
+    if len(widths) == 1:
+        return headers, widths.pop()
+    if min(widths) < _WIDTH:
+        return [], 0
+    tails = {tuple(name for name, _ in record[_WIDTH:]) for record in headers}
+    if not tails <= _PLATFORM_TAILS:
+        return [], 0
+    return list(map(_first, headers)), _WIDTH
 
 
 @dataclass(slots=True)
@@ -124,16 +142,17 @@ def _fields(entries: Sequence[LogEntry], models_by_type: Mapping[bytes, type[Eve
     """The chunk's header values, if each record has the platform's layout, a known
     contract, the subject as its key, ``ce_hashcanon`` RFC 8785, plain attributes, a
     sequence of ASCII digits and an ISO 8601 time (what ``_next_event`` asks)."""
-    headers = list(map(_headers, entries))
-    count = len(headers)
-    if set(map(len, headers)) != {_WIDTH}:
+    rows, width = _layout(list(map(_headers, entries)))
+    if not rows:
         return None
-    names, values = zip(*chain.from_iterable(headers), strict=True)
-    if names != _names(count):
+    count = len(rows)
+    names, values = zip(*chain.from_iterable(rows), strict=True)
+    tail = names[_WIDTH:width]
+    if tail not in _PLATFORM_TAILS or names != _names(count, tail):
         return None
-    ids, types, sources, times = values[1::12], values[2::12], values[3::12], values[4::12]
-    subjects, sequences, claimed = values[5::12], values[6::12], values[7::12]
-    canons, regions = values[10::12], values[11::12]
+    ids, types, sources, times = values[1::width], values[2::width], values[3::width], values[4::width]
+    subjects, sequences, claimed = values[5::width], values[6::width], values[7::width]
+    canons, regions = values[10::width], values[11::width]
     if canons.count(_RFC8785) != count or list(map(_key, entries)) != list(subjects):
         return None
     models = list(map(models_by_type.__getitem__, types))
