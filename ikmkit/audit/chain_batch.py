@@ -112,7 +112,7 @@ class BatchChecks:
         models = chunk.models
         first = models[0]
         if models.count(first) == len(models):
-            self._validate_together(first, list(records), where)
+            self._validate_together(first, records, where, chunk.payloads)
         else:
             unvalidated: dict[type[Event], list[LogEntry]] = {}
             for model, record in zip(models, records, strict=True):
@@ -128,7 +128,11 @@ class BatchChecks:
         return chains
 
     def _validate_together(
-        self, model: type[Event], records: list[LogEntry], where: tuple[str, int] | None
+        self,
+        model: type[Event],
+        records: Sequence[LogEntry],
+        where: tuple[str, int] | None,
+        payloads: list[bytes] | None = None,
     ) -> None:
         """Validate chained records against their contract in one call (one pass in Rust).
 
@@ -136,7 +140,8 @@ class BatchChecks:
         array's items are exactly the payloads; only if the array fails is each validated
         alone, to report the violations as ``check`` does.
         """
-        payloads = [record.value or b"" for record in records]
+        if payloads is None:
+            payloads = [record.value or b"" for record in records]
         try:
             list_adapter(model).validate_json(b"[" + b",".join(payloads) + b"]")
             return

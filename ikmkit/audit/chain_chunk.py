@@ -27,13 +27,13 @@ the per-record speed, never a different answer (tests/unit/test_audit_chunk_path
 from __future__ import annotations
 
 import functools
-from binascii import hexlify
+from binascii import hexlify, unhexlify
 from collections.abc import Mapping, Sequence
 from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter, methodcaller
 
 from pydantic_core import from_json, to_json
@@ -60,6 +60,12 @@ _fromisoformat = datetime.fromisoformat
 _DECLINED = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 """Whatever a pass raises declines the chunk: the per-record path then decides (or raises)
 exactly as before."""
+
+_DICT = {dict}
+_NEW = unhexlify(_GENESIS)
+"""A new stream's chain as ``_previous`` reads it: 32 bytes (no event before), whose hex
+is the genesis hash."""
+_last_digest = itemgetter(slice(-32, None))
 
 Chains = dict[bytes, bytearray]
 
@@ -102,6 +108,7 @@ class Chunk:
     regions: Sequence[bytes]
     payloads: list[bytes]
     digests: list[bytes] = field(default_factory=list)
+    fresh: list[bool] | None = None  # per record, whether it starts its stream (if known)
 
 
 def verify_chunk(
@@ -129,6 +136,12 @@ def verify_chunk(
 def commit(chunk: Chunk, chains: Chains, partition: int) -> None:
     """Append each record's digest to its stream's compact chain, in the records' order."""
     prefix = partition_prefix(partition)
+    if chunk.fresh is not None:  # one record per stream: no record sees another's append
+        old = [not fresh for fresh in chunk.fresh]
+        list(map(bytearray.extend, map(chains.__getitem__, compress(chunk.subjects, old)), compress(chunk.digests, old)))
+        news = compress(chunk.digests, chunk.fresh)
+        chains.update(zip(compress(chunk.subjects, chunk.fresh), map(bytearray, map(prefix.__add__, news)), strict=True))
+        return
     get = chains.get
     for subject, digest in zip(chunk.subjects, chunk.digests, strict=True):
         digests = get(subject)
@@ -170,20 +183,28 @@ def _fields(entries: Sequence[LogEntry], models_by_type: Mapping[bytes, type[Eve
 
 
 def _canonical(payloads: list[bytes]) -> bool:
-    """``quick_canonical`` of every payload, each of its tests made once for the chunk."""
-    joined = b"".join(payloads)
+    """``quick_canonical`` of every payload, each of its tests made once for the chunk.
+
+    Each payload is parsed alone (so each is one JSON value); the values are serialised as
+    one array, compared with the payloads joined as one. A value's compact form is its
+    only JSON text without whitespace, and no JSON value's text continues past its end,
+    so if the two arrays are equal each item's form is its payload, as ``quick_canonical``
+    asks item by item (tests/unit/test_audit_chunk_path.py holds the two to each other).
+    """
+    joined = b",".join(payloads)
     if not joined.isascii() and _BEYOND_BMP.search(joined):
         return False
     values = list(map(_parse, payloads))
-    if set(map(type, values)) == {dict}:
-        if list(map(list, values)) != list(map(sorted, values)):
+    if set(map(type, values)) == _DICT:
+        # the keys of each object in code point order: one test per key layout
+        if not all(list(keys) == sorted(keys) for keys in set(map(tuple, values))):
             return False
         members = list(chain.from_iterable(map(dict.values, values)))
         if not _SIMPLE.issuperset(map(type, members)) and not all(map(_plain_leaf, members)):
             return False
     elif not all(map(_plain, values)):
         return False
-    return list(map(to_json, values)) == payloads
+    return bool(to_json(values) == b"[" + joined + b"]")
 
 
 def _previous(
@@ -192,10 +213,12 @@ def _previous(
     """Each record's predecessor's hash, None unless every sequence is its stream's next."""
     subjects = chunk.subjects
     if len(set(subjects)) == len(subjects):
-        olds = list(map(chains.get, subjects))
-        expected = [1 if d is None else len(d) // 32 + 1 for d in olds]
-        previous = [_GENESIS if d is None else hexlify(d[-32:]) for d in olds]
-        fresh = [s for s, d in zip(subjects, olds, strict=True) if d is None] if streams else []
+        olds = list(map(chains.get, subjects, repeat(_NEW)))
+        # (4 + 32 n + 28) >> 5 == n + 1, and 1 for _NEW (32 bytes)
+        expected = [(len(d) + 28) >> 5 for d in olds]
+        previous = list(map(hexlify, map(_last_digest, olds)))
+        fresh = [s for s, d in zip(subjects, olds, strict=True) if d is _NEW] if streams else []
+        chunk.fresh = [d is _NEW for d in olds]
     else:
         expected, previous, fresh = _repeated(chunk, chains)
     if expected != chunk.sequences:
