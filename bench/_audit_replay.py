@@ -22,7 +22,6 @@ from ikmdev.infra import resolve_kafka
 from ikmkit.audit import chain_batch
 from ikmkit.messaging.kafka import delete_topics, ensure_topics
 
-
 _VERIFY_CHUNK = chain_batch.verify_chunk
 
 

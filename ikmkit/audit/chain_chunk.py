@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import functools
 from binascii import hexlify, unhexlify
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
 from itertools import chain, compress, repeat
-from operator import attrgetter, itemgetter, methodcaller
+from operator import attrgetter, is_, is_not, itemgetter, methodcaller
+from typing import Any, cast
 
 from pydantic_core import from_json, to_json
 
@@ -108,7 +108,9 @@ class Chunk:
     regions: Sequence[bytes]
     payloads: list[bytes]
     digests: list[bytes] = field(default_factory=list)
-    fresh: list[bool] | None = None  # per record, whether it starts its stream (if known)
+    # per record, its stream's compact chain before the chunk (_NEW if none), when no
+    # stream has two records in the chunk
+    olds: list[bytearray | bytes] | None = None
 
 
 def verify_chunk(
@@ -136,11 +138,14 @@ def verify_chunk(
 def commit(chunk: Chunk, chains: Chains, partition: int) -> None:
     """Append each record's digest to its stream's compact chain, in the records' order."""
     prefix = partition_prefix(partition)
-    if chunk.fresh is not None:  # one record per stream: no record sees another's append
-        old = [not fresh for fresh in chunk.fresh]
-        list(map(bytearray.extend, map(chains.__getitem__, compress(chunk.subjects, old)), compress(chunk.digests, old)))
-        news = compress(chunk.digests, chunk.fresh)
-        chains.update(zip(compress(chunk.subjects, chunk.fresh), map(bytearray, map(prefix.__add__, news)), strict=True))
+    olds = chunk.olds
+    if olds is not None:  # one record per stream: none sees another's digest appended
+        continued = list(map(is_not, olds, repeat(_NEW)))
+        appended = cast("Iterator[bytearray]", compress(olds, continued))  # _NEW left out
+        list(map(bytearray.extend, appended, compress(chunk.digests, continued)))
+        fresh = list(map(is_, olds, repeat(_NEW)))
+        started = map(bytearray, map(prefix.__add__, compress(chunk.digests, fresh)))
+        chains.update(zip(compress(chunk.subjects, fresh), started, strict=True))
         return
     get = chains.get
     for subject, digest in zip(chunk.subjects, chunk.digests, strict=True):
@@ -151,7 +156,9 @@ def commit(chunk: Chunk, chains: Chains, partition: int) -> None:
             digests += digest
 
 
-def _fields(entries: Sequence[LogEntry], models_by_type: Mapping[bytes, type[Event]]) -> Chunk | None:
+def _fields(
+    entries: Sequence[LogEntry], models_by_type: Mapping[bytes, type[Event]]
+) -> Chunk | None:
     """The chunk's header values, if each record has the platform's layout, a known
     contract, the subject as its key, ``ce_hashcanon`` RFC 8785, plain attributes, a
     sequence of ASCII digits and an ISO 8601 time (what ``_next_event`` asks)."""
@@ -163,12 +170,21 @@ def _fields(entries: Sequence[LogEntry], models_by_type: Mapping[bytes, type[Eve
     tail = names[_WIDTH:width]
     if tail not in _PLATFORM_TAILS or names != _names(count, tail):
         return None
-    ids, types, sources, times = values[1::width], values[2::width], values[3::width], values[4::width]
+    ids, types, sources, times = (
+        values[1::width],
+        values[2::width],
+        values[3::width],
+        values[4::width],
+    )
     subjects, sequences, claimed = values[5::width], values[6::width], values[7::width]
     canons, regions = values[10::width], values[11::width]
-    if canons.count(_RFC8785) != count or list(map(_key, entries)) != list(subjects):
+    if canons.count(_RFC8785) != count or tuple(map(_key, entries)) != subjects:
         return None
-    models = list(map(models_by_type.__getitem__, types))
+    kinds = set(types)
+    if len(kinds) == 1:
+        models = [models_by_type[kinds.pop()]] * count
+    else:
+        models = list(map(models_by_type.__getitem__, types))
     attributes = b"".join(chain(ids, sources, subjects, times, types, regions))
     if len(attributes.translate(None, _NOT_PLAIN)) != len(attributes):
         return None
@@ -218,7 +234,7 @@ def _previous(
         expected = [(len(d) + 28) >> 5 for d in olds]
         previous = list(map(hexlify, map(_last_digest, olds)))
         fresh = [s for s, d in zip(subjects, olds, strict=True) if d is _NEW] if streams else []
-        chunk.fresh = [d is _NEW for d in olds]
+        chunk.olds = olds
     else:
         expected, previous, fresh = _repeated(chunk, chains)
     if expected != chunk.sequences:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -120,7 +120,16 @@ MUTATIONS: dict[str, Mutation] = {
     "payload byte": at(9, value(lambda v: v.replace(b"officer", b"officeR"))),
     "payload spaced": at(9, value(lambda v: v.replace(b",", b", "))),
     "payload keys reordered": at(
-        3, value(lambda v: b'{"province"' + v.split(b',"province"', 1)[1][:-1] + b"," + v[1:].split(b',"province"', 1)[0] + b"}")
+        3,
+        value(
+            lambda v: (
+                b'{"province"'
+                + v.split(b',"province"', 1)[1][:-1]
+                + b","
+                + v[1:].split(b',"province"', 1)[0]
+                + b"}"
+            )
+        ),
     ),
     "payload float": at(4, value(lambda v: v.replace(b'"34"', b"34.0"))),
     "payload not ascii": at(4, value(lambda v: v.replace(b"officer", "offïcer".encode()))),
@@ -148,10 +157,16 @@ MUTATIONS: dict[str, Mutation] = {
     "region escaped": at(15, header(ce.H_REGION, lambda v: b"3\\4")),
     "key not subject": at(16, lambda r: replace(r, key=b"1999999999999")),
     "key absent": at(16, lambda r: replace(r, key=None)),
-    "headers reordered": at(17, lambda r: replace(r, headers=[r.headers[1], r.headers[0], *r.headers[2:]])),
+    "headers reordered": at(
+        17, lambda r: replace(r, headers=[r.headers[1], r.headers[0], *r.headers[2:]])
+    ),
     "header dropped": at(17, lambda r: replace(r, headers=[*r.headers[:9], *r.headers[10:]])),
-    "traceparent": at(18, lambda r: replace(r, headers=[*r.headers, (ce.H_TRACEPARENT, b"00-a-b-01")])),
-    "all traced": lambda rs: [replace(r, headers=[*r.headers, (ce.H_TRACEPARENT, b"00-a-b-01")]) for r in rs],
+    "traceparent": at(
+        18, lambda r: replace(r, headers=[*r.headers, (ce.H_TRACEPARENT, b"00-a-b-01")])
+    ),
+    "all traced": lambda rs: [
+        replace(r, headers=[*r.headers, (ce.H_TRACEPARENT, b"00-a-b-01")]) for r in rs
+    ],
     "odd tail": at(18, lambda r: replace(r, headers=[*r.headers, ("x-other", b"1")])),
     "duplicated": lambda rs: [*rs[:20], rs[19], *rs[20:]],
     "conflict": lambda rs: [*rs[:20], replace(rs[3], value=rs[4].value), *rs[20:]],
@@ -171,7 +186,22 @@ def test_the_chunk_path_answers_as_the_per_record_path(
     assert outcome(records, size, True, monkeypatch) == outcome(records, size, False, monkeypatch)
 
 
-_BYTES = [b'"', b"\\", b"\x00", b"\x7f", b"\xc3", b"\xf0", b" ", b"0", b"9", b"a", b"A", b"{", b",", b"."]
+_BYTES = [
+    b'"',
+    b"\\",
+    b"\x00",
+    b"\x7f",
+    b"\xc3",
+    b"\xf0",
+    b" ",
+    b"0",
+    b"9",
+    b"a",
+    b"A",
+    b"{",
+    b",",
+    b".",
+]
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -186,7 +216,13 @@ def test_random_damage_gets_the_per_record_answers(seed: int, monkeypatch: Any) 
         old = record.value if field == len(record.headers) else record.headers[field][1]
         assert old is not None
         spot, byte = rng.randrange(len(old)), rng.choice(_BYTES)
-        new = rng.choice((old[:spot] + byte + old[spot + 1 :], old[:spot] + byte + old[spot:], old[:spot] + old[spot + 1 :]))
+        new = rng.choice(
+            (
+                old[:spot] + byte + old[spot + 1 :],
+                old[:spot] + byte + old[spot:],
+                old[:spot] + old[spot + 1 :],
+            )
+        )
         if field == len(record.headers):
             record = replace(record, value=new)
         else:
