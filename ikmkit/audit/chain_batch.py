@@ -4,8 +4,12 @@ A record takes the fast path when it is the next event of a regular stream (1, 2
 chained), with plain attributes (ASCII, nothing JSON would escape), a canonical payload the
 quick RFC 8785 test vouches for, and no signature keys to check; its contract is then
 validated with the batch's other records of the same contract in one call. Anything else,
-including every failure, goes through ``check``, which decides exactly and reports. Replay
-speed is this path's per-record Python work (docs/performance.md, "Audit replay").
+including every failure, goes through ``check``, which decides exactly and reports.
+
+A partition's batch (``check_partition``, the replay) first tries the chunk path
+(``ikmkit.audit.chain_chunk``): the same checks for the whole batch at once, accepted only
+if every record passes them; else the batch goes record by record as here. Replay speed
+is this work per record (docs/performance.md, "Audit replay").
 """
 
 from __future__ import annotations
