@@ -70,7 +70,7 @@ _last_digest = itemgetter(slice(-32, None))
 Chains = dict[bytes, bytearray]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _names(count: int, tail: tuple[str, ...]) -> tuple[str, ...]:
     """Every header name of ``count`` records in the platform's layout with ``tail``."""
     return (_PLATFORM + tail) * count
