@@ -57,7 +57,9 @@ _digest = methodcaller("digest")
 _first = itemgetter(slice(None, len(_PLATFORM)))
 _parse = functools.partial(from_json, allow_inf_nan=False, cache_strings="keys")
 _fromisoformat = datetime.fromisoformat
-_DECLINED = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+_CANON_AT = _PLATFORM.index(ce.H_HASHCANON)
+_CANON = (ce.H_HASHCANON, _RFC8785)
+_DECLINED = (ValueError, TypeError, LookupError, AttributeError, RecursionError)
 """Whatever a pass raises declines the chunk: the per-record path then decides (or raises)
 exactly as before."""
 
@@ -124,6 +126,9 @@ def verify_chunk(
     regular stream as ``_next_event``'s fast path decides it; else None. Changes nothing
     (``commit`` does)."""
     try:
+        # a log written before RFC 8785 payloads (no ce_hashcanon) declines at its first record
+        if entries[0].headers[_CANON_AT] != _CANON:
+            return None
         chunk = _fields(entries, models_by_type)
         if chunk is None or not _canonical(chunk.payloads):
             return None

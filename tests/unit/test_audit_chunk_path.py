@@ -21,6 +21,7 @@ from contracts import envelope as ce
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit import chain_batch, chain_chunk
 from ikmkit.audit.chain import ChainVerifier
+from ikmkit.audit.findings import Kind
 from ikmkit.messaging.outbox import OUTBOX, Outbox, row_message
 from tests.support.records import Record
 from tests.unit.test_audit_chain import stream
@@ -78,8 +79,13 @@ def legacy_log() -> list[Record]:
     return [replace(r, offset=n) for n, r in enumerate(records)]
 
 
-def outcome(records: list[Record], size: int, chunked: bool, monkeypatch: Any) -> tuple[Any, ...]:
+def outcome(
+    records: list[Record], size: int, chunked: bool, monkeypatch: Any, skip: int = 0
+) -> tuple[Any, ...]:
+    """What the verifier makes of ``records`` fed in chunks of ``size``; ``skip``: batches
+    that go record by record after a declined one (0: every batch tries the chunk path)."""
     with monkeypatch.context() as patch:
+        patch.setattr(chain_batch, "SKIP_AFTER_DECLINE", skip)
         if not chunked:
             patch.setattr(chain_batch, "verify_chunk", lambda *args: None)
         verifier = ChainVerifier()
@@ -183,7 +189,9 @@ def test_the_chunk_path_answers_as_the_per_record_path(
     name: str, log: Callable[[], list[Record]], size: int, monkeypatch: Any
 ) -> None:
     records = MUTATIONS[name](log())
-    assert outcome(records, size, True, monkeypatch) == outcome(records, size, False, monkeypatch)
+    expected = outcome(records, size, False, monkeypatch)
+    assert outcome(records, size, True, monkeypatch) == expected
+    assert outcome(records, size, True, monkeypatch, skip=2) == expected
 
 
 _BYTES = [
@@ -266,3 +274,27 @@ def test_a_platform_log_takes_the_chunk_path_only(
         assert all(m is not None for m in models)
     assert taken == [True] * len(taken) and len(taken) == 5
     assert verifier.finish() == [] and verifier.events_checked == len(records)
+
+
+def test_the_chunk_path_resumes_after_a_damaged_chunk(monkeypatch: Any) -> None:
+    """A declined chunk sends the next ``SKIP_AFTER_DECLINE`` ones record by record (a log
+    damaged throughout would pay for both paths), then the chunk path is tried again."""
+    taken: list[bool | None] = []
+    verify = chain_chunk.verify_chunk
+
+    def spy(*args: Any) -> Any:
+        chunk = verify(*args)
+        taken[-1] = chunk is not None
+        return chunk
+
+    monkeypatch.setattr(chain_batch, "verify_chunk", spy)
+    records = platform_log(4, 30)
+    records[2] = replace(records[2], value=(records[2].value or b"").replace(b"off", b"Off"))
+    verifier = ChainVerifier()
+    for start in range(0, len(records), 4):
+        taken.append(None)  # None: not tried
+        verifier.check_partition(ENTERPRISE_TOPIC, 0, records[start : start + 4])
+    skipped = chain_batch.SKIP_AFTER_DECLINE
+    # (the damaged stream is kept whole from then on: chunks holding its events decline)
+    assert taken[: skipped + 2] == [False] + [None] * skipped + [True]
+    assert [f.kind for f in verifier.finish()] == [Kind.TAMPERED]
