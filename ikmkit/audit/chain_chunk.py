@@ -210,7 +210,7 @@ def _canonical(payloads: list[bytes]) -> bool:
     one array, compared with the payloads joined as one. A value's compact form is its
     only JSON text without whitespace, and no JSON value's text continues past its end,
     so if the two arrays are equal each item's form is its payload, as ``quick_canonical``
-    asks item by item (tests/unit/test_audit_chunk_path.py holds the two to each other).
+    asks item by item (tests/unit/test_audit_chunk_canonical.py holds the two together).
     """
     joined = b",".join(payloads)
     if not joined.isascii() and _BEYOND_BMP.search(joined):
