@@ -77,6 +77,7 @@ class ChainVerifier(BatchChecks):
         self._public_keys = public_keys or {}
         self._verify_signature = verify_signature
         self.events_checked = 0
+        self._chunks_to_skip = 0
 
     def check(
         self, record: Record, *, selected: bool | Callable[[Checked], bool] = True
