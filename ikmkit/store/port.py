@@ -198,6 +198,14 @@ class Transaction(Protocol):
         sum of the deltas, not on their order. A delta of 0 is skipped."""
         ...
 
+    async def add_count_rows(self, collection: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``add_counts`` on a counter collection (``Counters``), each counter given as a row:
+        its fields' values in ``Counters.fields``' order, then its delta to ``Counters.value``
+        (no document built per counter only to be taken apart again: a tally's keys as they
+        are). Same effects as ``add_counts``; a delta of 0 is skipped; ``StoreError`` for a
+        collection that is not a counter collection or a row of another width."""
+        ...
+
     async def delete(self, collection: str, doc_id: str) -> bool: ...
 
     async def find(

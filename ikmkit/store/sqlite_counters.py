@@ -177,6 +177,16 @@ class CounterTable:
         except sqlite3.IntegrityError as exc:  # a field null (NOT NULL)
             raise StoreError(f"{self.name}: a counter needs each of its fields ({exc})") from exc
 
+    def add_rows(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
+        """``Transaction.add_count_rows``: the rows are the upsert's parameters as they are."""
+        try:
+            conn.executemany(self.upsert, [row for row in rows if row[-1]])
+        except sqlite3.IntegrityError as exc:  # a field null (NOT NULL)
+            raise StoreError(f"{self.name}: a counter needs each of its fields ({exc})") from exc
+        except sqlite3.ProgrammingError as exc:  # a row of another width
+            width = len(self.counters.fields)
+            raise StoreError(f"{self.name}: a row is its {width} fields and a delta") from exc
+
     def insert(self, conn: Any, docs: Sequence[Document]) -> None:
         """``insert``/``insert_many``: each document as a new counter (version 1)."""
         rows = []
