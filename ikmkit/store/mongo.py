@@ -358,6 +358,8 @@ class MongoStore:
                     await db[spec.name].create_index(
                         [(mongo_path(f), 1) for f in fields], unique=unique
                     )
+            for dropped in spec.counter.dropped if spec.counter is not None else ():
+                await db[spec.name].delete_many(mongo_query(dropped))
             self._specs[spec.name] = spec
 
     async def close(self) -> None:

@@ -36,11 +36,16 @@ class Counters:
     real columns, the primary key; MongoDB: an index of ``order`` and ``value``), which then
     answers from the key alone the reads that fix its leading fields. Reading a counter by
     ``id`` (``get``, ``get_many``, ``delete``) may scan the collection: read counters by their
-    fields. ``replace`` and the ``patch`` operations are not for counters (``add_counts``)."""
+    fields. ``replace`` and the ``patch`` operations are not for counters (``add_counts``).
+
+    ``dropped``: filters of counters no longer written (their figures are read from others);
+    the adapter deletes what matches when the store opens, so a store written before holds
+    what one rebuilt from the log holds. Make them match by the key's leading fields."""
 
     fields: Sequence[str]
     value: str = "value"
     order: Sequence[str] = ()
+    dropped: Sequence[Mapping[str, Any]] = ()
 
     @property
     def key(self) -> Sequence[str]:

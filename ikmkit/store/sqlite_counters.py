@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any
 
 from ikmkit.store.port import CollectionSpec, Counters, Document, DuplicateKey, StoreError
-from ikmkit.store.sqlite_sql import NAME, field_sql, load, table_name
+from ikmkit.store.sqlite_sql import NAME, field_sql, load, table_name, where_sql
 
 log = logging.getLogger("ikmkit.store.sqlite")
 
@@ -105,6 +105,7 @@ class CounterTable:
         """The collection's table, trigger and indexes, created (or migrated) if need be."""
         table = cls(spec.name, counters)
         table.create(conn)
+        table.delete_dropped(conn)
         for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
             for fields in field_sets:
                 table.create_index(conn, kind, fields)
@@ -132,6 +133,17 @@ class CounterTable:
             f" ON {self.table} WHEN NEW.{value} = 0"
             f" BEGIN DELETE FROM {self.table} WHERE {self._key_match('NEW.')}; END"
         )
+
+    def delete_dropped(self, conn: sqlite3.Connection) -> None:
+        """The counters ``Counters.dropped`` names, deleted (one key range each: no-op once
+        gone)."""
+        for dropped in self.counters.dropped:
+            where, params = where_sql(dropped, self.column)
+            if not where:
+                raise StoreError(f"{self.name}: a dropped filter must name counters")
+            gone = conn.execute(f"DELETE FROM {self.table}{where}", params).rowcount
+            if gone:
+                log.warning("%s: %d counters no longer written deleted", self.name, gone)
 
     def create_index(self, conn: sqlite3.Connection, kind: str, fields: Sequence[str]) -> None:
         name = f"ix_{self.name}_{'_'.join(fields)}"

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from ikmkit.store import CollectionSpec, Counters, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
+from services.insights.derived import DROPPED
 from services.insights.domain.model import Target
 from services.insights.domain.tally import CELL_FIELDS, Tally, part
 from services.insights.replicas import ENTERPRISE_REPLICA, MOU_REPLICA, PARTNER_REPLICA, Replicas
@@ -43,6 +44,7 @@ COLLECTIONS = (
             # value), the dashboard's reads are answered from the key alone (docs/insights.md,
             # "Speed"; docs/performance.md, "Insights consumers").
             order=("indicator", "dimension", "fiscal_year", "month", "province", "regency"),
+            dropped=DROPPED,  # read from other cells (``derived.py``)
         ),
     ),
     CollectionSpec(MEMBERS),

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ikmkit.store import CollectionSpec, Counters, Store, StoreError
+from ikmkit.store import CollectionSpec, Counters, Range, Store, StoreError
 
 CELLS = "cells"
 PLAIN = "plain"
@@ -66,3 +66,22 @@ async def test_a_row_of_another_width_or_a_plain_collection_is_refused(store: St
             await uow.add_count_rows(CELLS, [("a", 2025, None, 1)])
     async with store.transaction() as uow:
         assert (await uow.find(CELLS, {})).items == []
+
+
+async def test_counters_no_longer_written_are_deleted_when_the_store_opens(
+    fresh_store: Store,
+) -> None:
+    counters = Counters(fields=("kind", "year", "place"), order=("kind", "place", "year"))
+    await fresh_store.open([CollectionSpec(CELLS, counter=counters)])
+    async with fresh_store.transaction() as uow:
+        rows = [("a", 2025, "34", 2), ("old:x", 2025, "34", 1), ("old:y", 2024, "11", 3)]
+        await uow.add_count_rows(CELLS, rows)
+    await fresh_store.close()
+    dropped = [{"kind": Range(gte="old:", lt="old;")}]
+    now = Counters(fields=counters.fields, order=counters.order, dropped=dropped)
+    for _ in range(2):  # and again: nothing left to delete
+        await fresh_store.open([CollectionSpec(CELLS, counter=now)])
+        async with fresh_store.transaction() as uow:
+            assert (await uow.find(CELLS, {})).items == [stored("a", 2025, "34", 2, 1)]
+        await fresh_store.close()
+    await fresh_store.open([CollectionSpec(CELLS, counter=now)])  # for the fixture's drop
