@@ -18,7 +18,6 @@ from typing import Any
 from ikmkit.messaging import inbox
 from ikmkit.store.sqlite import SqliteStore
 
-
 ORDER: Any = sorted if os.environ.get("UNSORTED") is None else list
 
 

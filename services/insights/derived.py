@@ -1,21 +1,38 @@
-"""Dimension values read from other cells instead of stored: ``course_province:<course>/<p>``
-of ``participants.enrolled`` holds what the ``course:<course>`` cell of province ``p`` holds
-(cells are keyed by province: an enrollment adds to both, in its participant's province or
-``-``), so enrollments do not write it (one upsert less per enrollment; docs/performance.md,
-"Insights consumers") and every read of ``counts`` grouped here answers as if it were stored.
+"""Dimension values read from other cells instead of stored. Of ``participants.enrolled``:
+``course:<course>`` holds the sum of that course's ``course_country:<course>/<country>``
+cells (every participant has a country, ISO 3166 alpha-2: no ``/`` in it), and
+``course_province:<course>/<p>`` that sum in province ``p`` (cells are keyed by province: an
+enrollment adds to all three, in its participant's province or ``-``). So enrollments write
+neither (two upserts less per enrollment; docs/performance.md, "Insights consumers") and
+every read of ``counts`` grouped here answers as if they were stored.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ikmkit.store import Range, Transaction
 from ikmkit.store.port import GroupRow
 
-# indicator -> {derived dimension: the dimension whose cells, by province, hold its values}
-DERIVED: dict[str, dict[str, str]] = {"participants.enrolled": {"course_province": "course"}}
+
+def _course(value: str, province: str) -> str:
+    return value.rsplit("/", 1)[0]
+
+
+def _course_province(value: str, province: str) -> str:
+    return f"{value.rsplit('/', 1)[0]}/{province}"
+
+
+# indicator -> {derived dimension: (the dimension whose cells hold it, its value from a
+# source cell's value and province)}
+DERIVED: dict[str, dict[str, tuple[str, Callable[[str, str], str]]]] = {
+    "participants.enrolled": {
+        "course": ("course_country", _course),
+        "course_province": ("course_country", _course_province),
+    }
+}
 
 DROPPED = [
     {"indicator": indicator, "dimension": Range(gte=f"{name}:", lt=f"{name};")}
@@ -32,9 +49,9 @@ async def group_counts(
     dimension values included where ``where["dimension"]`` selects them."""
     found = await tx.group(collection, by, where, sums=["value"])
     dimension = where.get("dimension")
-    for name, source in DERIVED.get(where.get("indicator", ""), {}).items():
+    for name, (source, value_of) in DERIVED.get(where.get("indicator", ""), {}).items():
         if dimension is not None and dimension != "-":
-            found += await _derived(tx, collection, by, where, name, source)
+            found += await _derived(tx, collection, by, where, name, source, value_of)
     return found
 
 
@@ -45,8 +62,9 @@ async def _derived(
     where: dict[str, Any],
     name: str,
     source: str,
+    value_of: Callable[[str, str], str],
 ) -> list[GroupRow]:
-    """The ``name`` values ``where`` selects, from the ``source`` cells grouped by province."""
+    """The ``name`` values ``where`` selects, from the ``source`` cells by province."""
     wanted = where["dimension"]
     courses = _source_filter(wanted, f"{name}:", f"{source}:")
     if courses is None:
@@ -56,7 +74,7 @@ async def _derived(
     sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
         value = row.key["dimension"][len(source) + 1 :]
-        derived = f"{name}:{value}/{row.key['province']}"
+        derived = f"{name}:{value_of(value, row.key['province'])}"
         if _selects(wanted, derived):
             key = {**row.key, "dimension": derived}
             summed = sums[tuple(key[f] for f in by)]
@@ -70,7 +88,8 @@ async def _derived(
 
 def _source_filter(wanted: Any, prefix: str, source: str) -> Any:
     """A filter of the source cells holding at least every derived value ``wanted`` selects
-    (their course is known up to the first ``/`` of the text after ``prefix``), or None."""
+    (a derived value starts with its course, known up to the first ``/`` of the text after
+    ``prefix``; a source value too), or None."""
     if isinstance(wanted, str):
         text = wanted.removeprefix(prefix) if wanted.startswith(prefix) else None
     elif isinstance(wanted, Range):

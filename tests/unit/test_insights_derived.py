@@ -1,5 +1,5 @@
-"""``course_province`` of participants.enrolled is no longer stored (its cells held what the
-``course`` cells of each province hold): every read answers it as before, from those cells."""
+"""``course`` and ``course_province`` of participants.enrolled are no longer stored (their
+cells held sums of the ``course_country`` cells): every read answers them as before."""
 
 from __future__ import annotations
 
@@ -32,13 +32,17 @@ async def by_dimension(units: Units[InsightsUnit], dimension: str | None, **more
     return await points(units, "participants.enrolled", by="dimension", dimension=dimension, **more)
 
 
-async def test_enrollments_write_no_course_province_cell(units: Units[InsightsUnit]) -> None:
+async def test_enrollments_write_no_course_or_course_province_cell(
+    units: Units[InsightsUnit],
+) -> None:
     await enroll(units)
     async with units.open() as uow:
         stored = await uow.tx.find(COUNTS, {"dimension": Range(gte="course_province:")})
-        courses = await uow.tx.count(COUNTS, {"dimension": Range(gte="course:", lt="course;")})
+        courses = await uow.tx.find(COUNTS, {"dimension": Range(gte="course:", lt="course;")})
     assert [d["dimension"] for d in stored.items] == []
-    assert courses == 10  # c1 in -, 32, 33; c2; K/1: participants.enrolled, webinars.participants
+    # webinars.participants keeps its own: c1 in -, 32, 33; c2; K/1
+    assert {d["indicator"] for d in courses.items} == {"webinars.participants"}
+    assert len(courses.items) == 5
 
 
 async def test_course_province_reads_as_if_it_were_stored(units: Units[InsightsUnit]) -> None:
@@ -56,6 +60,26 @@ async def test_course_province_reads_as_if_it_were_stored(units: Units[InsightsU
     assert await by_dimension(units, "course_province:c1/", province="32") == {
         "course_province:c1/32": 2
     }
+
+
+async def test_course_reads_as_if_it_were_stored(units: Units[InsightsUnit]) -> None:
+    await enroll(units)
+    every = {"course:c1": 4, "course:c2": 1, "course:K/1": 1}
+    assert await by_dimension(units, "course") == every
+    assert await by_dimension(units, "course:c") == {"course:c1": 4, "course:c2": 1}
+    assert await by_dimension(units, "course:K/1") == {"course:K/1": 1}
+    assert await by_dimension(units, "course", province="32") == {
+        "course:c1": 2, "course:c2": 1, "course:K/1": 1
+    }  # fmt: skip
+    assert await total(units, "participants.enrolled", dimension="course:c1") == 4
+    assert await total(units, "participants.enrolled", dimension="course:K") == 0
+    assert await total(units, "participants.enrolled", dimension="course:c1", province="33") == 1
+    assert await points(units, "participants.enrolled", by="province", dimension="course:c1") == {
+        "-": 1, "32": 2, "33": 1
+    }  # fmt: skip
+    assert await points(units, "webinars.participants", by="dimension", dimension="course") == {
+        "course:c1": 3, "course:c2": 1, "course:K/1": 1
+    }  # fmt: skip
 
 
 async def test_one_course_province_value_by_month_and_place(units: Units[InsightsUnit]) -> None:

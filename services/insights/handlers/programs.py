@@ -59,12 +59,11 @@ def _time(event: Any) -> Any:
 
 
 def _participants(event: Any, at: Any, amount: int, tally: Tally) -> None:
-    # course_province is not written: its cells would hold the course's, by province
-    # (services/insights/derived.py reads it from them).
+    # course and course_province are not written: their cells would hold sums of the
+    # course_country cells (services/insights/derived.py reads them from those).
     dims = {
         "course_kind": event.course_kind,
         "country": event.country,
-        "course": event.course_id,
         "course_country": f"{event.course_id}/{event.country}",
         "course_participant_kind": f"{event.course_id}/{event.participant_kind}",
     }
