@@ -8,9 +8,9 @@ from typing import Any
 from ikmkit.store import Range
 from ikmkit.unit_of_work import Units
 from services.insights.store import COUNTS, InsightsUnit
-from tests.unit.test_insights_handlers import Feed, enrolled, points, total, units
+from tests.unit.test_insights_handlers import NOW, Feed, enrolled, points, total, units
 
-__all__ = ["units"]  # the fixture, shared with the handlers' tests
+__all__ = ["NOW", "units"]  # the fixture, shared with the handlers' tests
 
 C1 = {"course_province:c1/-": 1, "course_province:c1/32": 2, "course_province:c1/33": 1}
 C2 = {"course_province:c2/32": 1}
