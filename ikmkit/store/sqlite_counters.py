@@ -142,8 +142,9 @@ class CounterTable:
             where, params = where_sql(dropped, self.column)
             if not where:
                 raise StoreError(f"{self.name}: a dropped filter must name counters")
-            gone = conn.execute(f"DELETE FROM {self.table}{where}", params).rowcount
-            if gone:
+            # Looked for first: a tool opening a live store (``ikm audit``) takes no write lock.
+            if conn.execute(f"SELECT 1 FROM {self.table}{where} LIMIT 1", params).fetchone():
+                gone = conn.execute(f"DELETE FROM {self.table}{where}", params).rowcount
                 log.warning("%s: %d counters no longer written deleted", self.name, gone)
 
     def create_index(self, conn: sqlite3.Connection, kind: str, fields: Sequence[str]) -> None:
