@@ -7,36 +7,41 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from contracts.envelope import EnvelopeAttributes
-from ikmkit.store import CollectionSpec, Transaction
+from ikmkit.store import CollectionSpec, Counters, In, Transaction
 from ikmkit.unit_of_work import UnitOfWork
 
 INBOX = "inbox"
-INBOX_COLLECTIONS = (CollectionSpec(INBOX),)
-
-
-def _inbox_id(group: str, event_id: str) -> str:
-    return f"{group}|{event_id}"
+INBOX_COLLECTIONS = (
+    # A keyed table: one row per (group, event id) holding when it was processed (SQLite:
+    # columns keyed by them, no JSON document and no second index; MongoDB: documents and an
+    # index of the key). The ids are those of the documents before, ``group|event id``; a
+    # store holding the inbox as documents is migrated in place, in one transaction, when it
+    # opens (``ikmkit/store/sqlite_counters.py``; docs/performance.md, "Insights consumers").
+    CollectionSpec(INBOX, counter=Counters(("group", "event_id"), value="at_ns")),
+)
+CHUNK = 500
 
 
 async def already_processed(uow: Transaction, group: str, event_id: str) -> bool:
-    return await uow.get(INBOX, _inbox_id(group, event_id)) is not None
+    return not await unprocessed(uow, group, [event_id])
 
 
 async def unprocessed(uow: Transaction, group: str, event_ids: Sequence[str]) -> set[str]:
-    ids = [_inbox_id(group, e) for e in event_ids]  # once each: a batch holds thousands
-    seen = await uow.get_many(INBOX, ids)
-    return {e for e, inbox_id in zip(event_ids, ids, strict=True) if inbox_id not in seen}
+    """The ids among ``event_ids`` the group has not processed (looked up by the key)."""
+    fresh = set(event_ids)
+    ids = list(fresh)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        page = await uow.find(INBOX, {"group": group, "event_id": In(chunk)}, limit=len(chunk))
+        fresh.difference_update([doc["event_id"] for doc in page.items])
+    return fresh
 
 
 async def mark_processed(uow: Transaction, group: str, event_ids: Sequence[str]) -> None:
+    """The ids recorded as processed; ``DuplicateKey`` if one already is (then the unit of
+    work, the effect with it, commits nothing)."""
     now = time.time_ns()
-    await uow.insert_many(
-        INBOX,
-        [
-            {"id": _inbox_id(group, e), "group": group, "event_id": e, "at_ns": now}
-            for e in event_ids
-        ],
-    )
+    await uow.insert_many(INBOX, [{"group": group, "event_id": e, "at_ns": now} for e in event_ids])
 
 
 type Handler[U] = Callable[[Any, EnvelopeAttributes, U], Awaitable[None]]

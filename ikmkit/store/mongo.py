@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ikmkit.store.keyset import decode_cursor, encode_cursor, field_value, full_order
-from ikmkit.store.mongo_counters import counter_update
+from ikmkit.store.mongo_counters import counter_update, row_counts
 from ikmkit.store.mongo_query import Raw, from_raw, keyset_query, mongo_path, mongo_query, to_raw
 from ikmkit.store.port import (
     ENCODING_ERRORS,
@@ -219,6 +219,12 @@ class MongoTransaction:
         )
         return int(result.matched_count)
 
+    async def add_count_rows(self, collection: str, rows: Sequence[Sequence[Any]]) -> None:
+        counters = self._specs[collection].counter if collection in self._specs else None
+        if counters is None:
+            raise StoreError(f"{collection} is not a counter collection")
+        await self.add_counts(collection, counters.value, row_counts(collection, counters, rows))
+
     @_guarded
     async def add_counts(
         self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
@@ -352,6 +358,8 @@ class MongoStore:
                     await db[spec.name].create_index(
                         [(mongo_path(f), 1) for f in fields], unique=unique
                     )
+            for dropped in spec.counter.dropped if spec.counter is not None else ():
+                await db[spec.name].delete_many(mongo_query(dropped))
             self._specs[spec.name] = spec
 
     async def close(self) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ikmkit.store.port import Document
+from ikmkit.store.port import Counters, Document, StoreError
 
 
 def counter_update(doc: Document, field: str, delta: int) -> dict[str, Any]:
@@ -15,3 +16,11 @@ def counter_update(doc: Document, field: str, delta: int) -> dict[str, Any]:
     if rest:
         update["$setOnInsert"] = rest
     return update
+
+
+def row_counts(name: str, counters: Counters, rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """``add_count_rows``' rows as ``add_counts``' (document, delta) pairs."""
+    fields = tuple(counters.fields)
+    if any(len(row) != len(fields) + 1 for row in rows):
+        raise StoreError(f"{name}: a row is its {len(fields)} fields and a delta")
+    return [(dict(zip(fields, row, strict=False)), row[-1]) for row in rows]

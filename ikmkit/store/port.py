@@ -36,11 +36,16 @@ class Counters:
     real columns, the primary key; MongoDB: an index of ``order`` and ``value``), which then
     answers from the key alone the reads that fix its leading fields. Reading a counter by
     ``id`` (``get``, ``get_many``, ``delete``) may scan the collection: read counters by their
-    fields. ``replace`` and the ``patch`` operations are not for counters (``add_counts``)."""
+    fields. ``replace`` and the ``patch`` operations are not for counters (``add_counts``).
+
+    ``dropped``: filters of counters no longer written (their figures are read from others);
+    the adapter deletes what matches when the store opens, so a store written before holds
+    what one rebuilt from the log holds. Make them match by the key's leading fields."""
 
     fields: Sequence[str]
     value: str = "value"
     order: Sequence[str] = ()
+    dropped: Sequence[Mapping[str, Any]] = ()
 
     @property
     def key(self) -> Sequence[str]:
@@ -214,6 +219,14 @@ class Transaction(Protocol):
         the rest of a stored document is left as it is. A counter that ends at 0 is deleted
         (a counter at 0 and no counter are the same), so what is stored depends only on the
         sum of the deltas, not on their order. A delta of 0 is skipped."""
+        ...
+
+    async def add_count_rows(self, collection: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``add_counts`` on a counter collection (``Counters``), each counter given as a row:
+        its fields' values in ``Counters.fields``' order, then its delta to ``Counters.value``
+        (no document built per counter only to be taken apart again: a tally's keys as they
+        are). Same effects as ``add_counts``; a delta of 0 is skipped; ``StoreError`` for a
+        collection that is not a counter collection or a row of another width."""
         ...
 
     async def delete(self, collection: str, doc_id: str) -> bool: ...

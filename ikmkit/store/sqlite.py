@@ -269,6 +269,11 @@ class SqliteTransaction:
             total += cur.rowcount
         return total
 
+    async def add_count_rows(self, collection: str, rows: Sequence[Sequence[Any]]) -> None:
+        if (counters := self._counters.get(collection)) is None:
+            raise StoreError(f"{collection} is not a counter collection")
+        counters.add_rows(self._conn, rows)
+
     async def add_counts(
         self, collection: str, field: str, counts: Sequence[tuple[Document, int]]
     ) -> None:

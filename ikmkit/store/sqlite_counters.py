@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any
 
 from ikmkit.store.port import CollectionSpec, Counters, Document, DuplicateKey, StoreError
-from ikmkit.store.sqlite_sql import NAME, field_sql, load, table_name
+from ikmkit.store.sqlite_sql import NAME, field_sql, load, table_name, where_sql
 
 log = logging.getLogger("ikmkit.store.sqlite")
 
@@ -78,6 +78,7 @@ class CounterTable:
         self.select = f"{self.id_sql}, {', '.join(self._columns[f] for f in stored)}, version"
         self._names = ("id", *stored, "version")
         self._values = _getter(fields)
+        self._allowed = frozenset((*fields, counters.value, "version"))
         marks = ", ".join("?" * (len(fields) + 1))
         value = self._columns[counters.value]
         self.upsert = (
@@ -105,6 +106,7 @@ class CounterTable:
         """The collection's table, trigger and indexes, created (or migrated) if need be."""
         table = cls(spec.name, counters)
         table.create(conn)
+        table.delete_dropped(conn)
         for kind, field_sets in (("UNIQUE INDEX", spec.unique), ("INDEX", spec.indexes)):
             for fields in field_sets:
                 table.create_index(conn, kind, fields)
@@ -132,6 +134,18 @@ class CounterTable:
             f" ON {self.table} WHEN NEW.{value} = 0"
             f" BEGIN DELETE FROM {self.table} WHERE {self._key_match('NEW.')}; END"
         )
+
+    def delete_dropped(self, conn: sqlite3.Connection) -> None:
+        """The counters ``Counters.dropped`` names, deleted (one key range each: no-op once
+        gone)."""
+        for dropped in self.counters.dropped:
+            where, params = where_sql(dropped, self.column)
+            if not where:
+                raise StoreError(f"{self.name}: a dropped filter must name counters")
+            # Looked for first: a tool opening a live store (``ikm audit``) takes no write lock.
+            if conn.execute(f"SELECT 1 FROM {self.table}{where} LIMIT 1", params).fetchone():
+                gone = conn.execute(f"DELETE FROM {self.table}{where}", params).rowcount
+                log.warning("%s: %d counters no longer written deleted", self.name, gone)
 
     def create_index(self, conn: sqlite3.Connection, kind: str, fields: Sequence[str]) -> None:
         name = f"ix_{self.name}_{'_'.join(fields)}"
@@ -177,12 +191,19 @@ class CounterTable:
         except sqlite3.IntegrityError as exc:  # a field null (NOT NULL)
             raise StoreError(f"{self.name}: a counter needs each of its fields ({exc})") from exc
 
+    def add_rows(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
+        """``Transaction.add_count_rows``: the rows are the upsert's parameters as they are."""
+        try:
+            conn.executemany(self.upsert, [row for row in rows if row[-1]])
+        except sqlite3.IntegrityError as exc:  # a field null (NOT NULL)
+            raise StoreError(f"{self.name}: a counter needs each of its fields ({exc})") from exc
+        except sqlite3.ProgrammingError as exc:  # a row of another width
+            width = len(self.counters.fields)
+            raise StoreError(f"{self.name}: a row is its {width} fields and a delta") from exc
+
     def insert(self, conn: Any, docs: Sequence[Document]) -> None:
         """``insert``/``insert_many``: each document as a new counter (version 1)."""
-        rows = []
-        for doc in docs:
-            self.counters.checked(self.name, doc)
-            rows.append((*self._values(doc), doc[self.counters.value]))
+        rows = [self._row(doc) for doc in docs]
         fields = (*self.counters.fields, self.counters.value)
         marks = ", ".join("?" * len(fields))
         try:
@@ -193,6 +214,18 @@ class CounterTable:
             )
         except sqlite3.IntegrityError as exc:
             raise self._clash(conn, docs) from exc
+
+    def _row(self, doc: Document) -> tuple[Any, ...]:
+        """A counter to insert as its row: ``Counters.checked``'s refusals, cheaper (a null
+        field is left to the columns' NOT NULL; the id is derived only if the document has
+        one to compare)."""
+        if "id" in doc or not self._allowed.issuperset(doc):
+            self.counters.checked(self.name, doc)
+        try:
+            return (*self._values(doc), doc[self.counters.value])
+        except KeyError:
+            self.counters.checked(self.name, doc)
+            raise StoreError(f"{self.name}: {self.counters.value!r} missing") from None
 
     def _clash(self, conn: Any, docs: Sequence[Document]) -> StoreError:
         for doc in docs:

@@ -14,6 +14,7 @@ from ikmkit.auth import Caller
 from ikmkit.service.errors import InvalidInput, NotFound, Violations
 from ikmkit.service.listing import Listing
 from ikmkit.store import In, Range
+from services.insights.derived import group_counts
 from services.insights.domain import access
 from services.insights.domain.indicators import CATALOG, INDICATORS, IndicatorDefinition
 from services.insights.domain.model import Target
@@ -81,7 +82,7 @@ async def _rows(
     found = {"indicator": definition.id, **where}
     if first is not None or last is not None:
         found["fiscal_year"] = Range(gte=first, lt=None if last is None else last + 1)
-    groups = await uow.tx.group(COUNTS, ["fiscal_year", "month", *keys], found, sums=["value"])
+    groups = await group_counts(uow.tx, COUNTS, ["fiscal_year", "month", *keys], found)
     return [
         Row(
             (g.key["fiscal_year"], g.key["month"]),

@@ -59,12 +59,12 @@ def _time(event: Any) -> Any:
 
 
 def _participants(event: Any, at: Any, amount: int, tally: Tally) -> None:
+    # course and course_province are not written: their cells would hold sums of the
+    # course_country cells (services/insights/derived.py reads them from those).
     dims = {
         "course_kind": event.course_kind,
         "country": event.country,
-        "course": event.course_id,
         "course_country": f"{event.course_id}/{event.country}",
-        "course_province": f"{event.course_id}/{event.province or '-'}",
         "course_participant_kind": f"{event.course_id}/{event.participant_kind}",
     }
     tally.add("participants.enrolled", at, event.province, amount=amount, dimensions=dims)
