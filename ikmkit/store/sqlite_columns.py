@@ -126,7 +126,7 @@ class ColumnTable:
 
     def create(self, conn: sqlite3.Connection, spec: CollectionSpec) -> None:
         """The table and its indexes; a table of JSON documents (the layout before) migrated."""
-        existing = [r[1] for r in conn.execute(f"PRAGMA table_info({self.table})")]
+        existing = self._layout(conn)
         if not existing:
             conn.execute(self._ddl(self.table))
         elif set(existing) != {"id", "version", "doc", *self.fields}:
@@ -138,11 +138,14 @@ class ColumnTable:
         for fields in spec.unique:
             self._index(conn, fields, {}, unique=True)
 
+    def _layout(self, conn: sqlite3.Connection) -> set[str]:
+        return {r[1] for r in conn.execute(f"PRAGMA table_info({self.table})")}
+
     def _ddl(self, table: str) -> str:
         cols = "".join(f", {q}" for q in self._quoted.values())
         # doc last: a column is read without walking the document's overflow pages
         key = "id TEXT PRIMARY KEY, version INTEGER NOT NULL"
-        return f"CREATE TABLE {table} ({key}{cols}, doc TEXT NOT NULL)"
+        return f"CREATE TABLE IF NOT EXISTS {table} ({key}{cols}, doc TEXT NOT NULL)"
 
     def _index(
         self,
@@ -168,6 +171,11 @@ class ColumnTable:
         extracted = "".join(f", json_extract(doc, '$.{f}')" for f in self.fields)
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Looked at again under the write lock: another process opening the same file may
+            # have migrated it since (its documents no longer hold the columns' fields).
+            if self._layout(conn) != {"id", "version", "doc"}:
+                conn.execute("ROLLBACK")
+                return
             conn.execute(f"DROP TABLE IF EXISTS {new}")
             conn.execute(self._ddl(new))
             names = "".join(f", {q}" for q in self._quoted.values())
