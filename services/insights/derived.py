@@ -104,6 +104,8 @@ def _source_filter(wanted: Any, prefix: str, source: str) -> Any:
     if text is None:
         return None
     course = text.split("/")[0]
+    if not course:  # every course: the whole dimension (a code may sort after "\uffff")
+        return Range(gte=source, lt=f"{source[:-1]};")
     return Range(gte=f"{source}{course}", lt=f"{source}{course}\uffff")
 
 
