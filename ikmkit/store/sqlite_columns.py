@@ -183,6 +183,7 @@ class ColumnTable:
                 f"INSERT INTO {new} (id, version, doc{names}) SELECT id, version,"
                 f" json_remove(doc, {paths}){extracted} FROM {self.table}"
             ).rowcount
+            self._move_exactly(conn, new)
             conn.execute(f"DROP TABLE {self.table}")
             conn.execute(f"ALTER TABLE {new} RENAME TO {self.table}")
             conn.execute("COMMIT")
@@ -190,6 +191,18 @@ class ColumnTable:
             conn.execute("ROLLBACK")
             raise
         log.info("%s: %d documents moved to the column layout", self.name, moved)
+
+    def _move_exactly(self, conn: sqlite3.Connection, new: str) -> None:
+        """The rows whose JSON holds an escaped U+0000, moved again from their document read
+        in Python: ``json_extract`` ends a text at that character (a false match, an escaped
+        backslash before ``u0000``, is only moved twice)."""
+        sets = ", ".join(f"{q} = ?" for q in self._quoted.values())
+        found = conn.execute(
+            f"SELECT id, version, doc FROM {self.table} WHERE instr(doc, '\\u0000')"
+        ).fetchall()
+        for doc_id, version, text in found:
+            _, _, rest, *values = self.row({**json.loads(text), "id": doc_id}, version)
+            conn.execute(f"UPDATE {new} SET doc = ?, {sets} WHERE id = ?", [rest, *values, doc_id])
 
 
 def _plain(collection: str, f: str, value: Any) -> Any:

@@ -96,3 +96,23 @@ async def test_a_table_created_meanwhile_is_not_created_again(tmp_path: Path) ->
     late.execute(table._ddl(table.table))  # its create() decided already
     late.close()
     assert await _rows(path) == []
+
+
+async def test_a_text_holding_a_nul_is_migrated_whole(tmp_path: Path) -> None:
+    """A column's text holding U+0000 (an aggregate's code is the caller's choice): SQLite's
+    ``json_extract`` ends a text at it, the row moved into the columns must not."""
+    path = tmp_path / "old.db"
+    old = SqliteStore(path)
+    await old.open(OLD_LAYOUT)
+    key = "K\x00tail"
+    row = {"id": "r1", "topic": "t", "key": key, "headers": {}, "payload": '{"a": "\\u0000"}',
+           "created_ns": 1, "sequence": 1, "sent": False, "parked_reason": "x\x00y"}  # fmt: skip
+    async with old.transaction() as uow:
+        await uow.insert(OUTBOX, row)
+    await old.close()
+    store = SqliteStore(path)
+    await store.open(list(OUTBOX_COLLECTIONS))
+    async with store.transaction() as uow:
+        assert await uow.get(OUTBOX, "r1") == {**row, "version": 1}
+        assert await uow.count(OUTBOX, {"key": key, "sent": False}) == 1
+    await store.close()
