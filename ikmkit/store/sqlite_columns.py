@@ -126,7 +126,7 @@ class ColumnTable:
 
     def create(self, conn: sqlite3.Connection, spec: CollectionSpec) -> None:
         """The table and its indexes; a table of JSON documents (the layout before) migrated."""
-        existing = [r[1] for r in conn.execute(f"PRAGMA table_info({self.table})")]
+        existing = self._layout(conn)
         if not existing:
             conn.execute(self._ddl(self.table))
         elif set(existing) != {"id", "version", "doc", *self.fields}:
@@ -138,11 +138,14 @@ class ColumnTable:
         for fields in spec.unique:
             self._index(conn, fields, {}, unique=True)
 
+    def _layout(self, conn: sqlite3.Connection) -> set[str]:
+        return {r[1] for r in conn.execute(f"PRAGMA table_info({self.table})")}
+
     def _ddl(self, table: str) -> str:
         cols = "".join(f", {q}" for q in self._quoted.values())
         # doc last: a column is read without walking the document's overflow pages
         key = "id TEXT PRIMARY KEY, version INTEGER NOT NULL"
-        return f"CREATE TABLE {table} ({key}{cols}, doc TEXT NOT NULL)"
+        return f"CREATE TABLE IF NOT EXISTS {table} ({key}{cols}, doc TEXT NOT NULL)"
 
     def _index(
         self,
@@ -168,6 +171,11 @@ class ColumnTable:
         extracted = "".join(f", json_extract(doc, '$.{f}')" for f in self.fields)
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Looked at again under the write lock: another process opening the same file may
+            # have migrated it since (its documents no longer hold the columns' fields).
+            if self._layout(conn) != {"id", "version", "doc"}:
+                conn.execute("ROLLBACK")
+                return
             conn.execute(f"DROP TABLE IF EXISTS {new}")
             conn.execute(self._ddl(new))
             names = "".join(f", {q}" for q in self._quoted.values())
@@ -175,6 +183,7 @@ class ColumnTable:
                 f"INSERT INTO {new} (id, version, doc{names}) SELECT id, version,"
                 f" json_remove(doc, {paths}){extracted} FROM {self.table}"
             ).rowcount
+            self._move_exactly(conn, new)
             conn.execute(f"DROP TABLE {self.table}")
             conn.execute(f"ALTER TABLE {new} RENAME TO {self.table}")
             conn.execute("COMMIT")
@@ -182,6 +191,18 @@ class ColumnTable:
             conn.execute("ROLLBACK")
             raise
         log.info("%s: %d documents moved to the column layout", self.name, moved)
+
+    def _move_exactly(self, conn: sqlite3.Connection, new: str) -> None:
+        """The rows whose JSON holds an escaped U+0000, moved again from their document read
+        in Python: ``json_extract`` ends a text at that character (a false match, an escaped
+        backslash before ``u0000``, is only moved twice)."""
+        sets = ", ".join(f"{q} = ?" for q in self._quoted.values())
+        found = conn.execute(
+            f"SELECT id, version, doc FROM {self.table} WHERE instr(doc, '\\u0000')"
+        ).fetchall()
+        for doc_id, version, text in found:
+            _, _, rest, *values = self.row({**json.loads(text), "id": doc_id}, version)
+            conn.execute(f"UPDATE {new} SET doc = ?, {sets} WHERE id = ?", [rest, *values, doc_id])
 
 
 def _plain(collection: str, f: str, value: Any) -> Any:

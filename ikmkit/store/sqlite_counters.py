@@ -114,11 +114,13 @@ class CounterTable:
 
     def create(self, conn: sqlite3.Connection) -> None:
         """The table, its trigger and its indexes; an old JSON table is migrated first."""
-        layout = [row[1] for row in conn.execute(f"PRAGMA table_info({self.table})")]
-        if "doc" in layout:
+        if "doc" in self._layout(conn):
             self._migrate(conn)
             return
         self._create(conn)
+
+    def _layout(self, conn: sqlite3.Connection) -> list[str]:
+        return [row[1] for row in conn.execute(f"PRAGMA table_info({self.table})")]
 
     def _create(self, conn: sqlite3.Connection) -> None:
         value = self.column(self.counters.value)
@@ -158,6 +160,9 @@ class CounterTable:
         stored = (*self.counters.fields, self.counters.value)
         extract = ", ".join(f"json_extract(doc, '$.{f}')" for f in stored)
         conn.execute("BEGIN IMMEDIATE")
+        if "doc" not in self._layout(conn):  # another process opening the file migrated it
+            conn.execute("ROLLBACK")
+            return
         try:
             conn.execute(f"ALTER TABLE {self.table} RENAME TO {old}")
             self._create(conn)

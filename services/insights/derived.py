@@ -15,6 +15,7 @@ from typing import Any
 
 from ikmkit.store import Range, Transaction
 from ikmkit.store.port import GroupRow
+from services.insights.domain.tally import CELL_FIELDS
 
 
 def _course(value: str, province: str) -> str:
@@ -64,22 +65,27 @@ async def _derived(
     source: str,
     value_of: Callable[[str, str], str],
 ) -> list[GroupRow]:
-    """The ``name`` values ``where`` selects, from the ``source`` cells by province."""
+    """The ``name`` values ``where`` selects, from the ``source`` cells by province: each
+    derived cell summed, then, as stored counters at 0 are deleted, only those not at 0."""
     wanted = where["dimension"]
     courses = _source_filter(wanted, f"{name}:", f"{source}:")
     if courses is None:
         return []
-    fields = list(dict.fromkeys([*by, "dimension", "province"]))
+    fields = list(dict.fromkeys([*by, *CELL_FIELDS]))
     rows = await tx.group(collection, fields, {**where, "dimension": courses}, sums=["value"])
-    sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    cells: dict[tuple[Any, ...], int] = defaultdict(int)
     for row in rows:
         value = row.key["dimension"][len(source) + 1 :]
         derived = f"{name}:{value_of(value, row.key['province'])}"
         if _selects(wanted, derived):
             key = {**row.key, "dimension": derived}
-            summed = sums[tuple(key[f] for f in by)]
-            summed[0] += row.count
-            summed[1] += int(row.sums["value"])
+            cells[tuple(key[f] for f in fields)] += int(row.sums["value"])
+    sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for cell, total in cells.items():
+        if total:
+            summed = sums[cell[: len(by)]]
+            summed[0] += 1
+            summed[1] += total
     return [
         GroupRow(key=dict(zip(by, key, strict=True)), count=count, sums={"value": total})
         for key, (count, total) in sums.items()
@@ -104,6 +110,8 @@ def _source_filter(wanted: Any, prefix: str, source: str) -> Any:
     if text is None:
         return None
     course = text.split("/")[0]
+    if not course:  # every course: the whole dimension (a code may sort after "\uffff")
+        return Range(gte=source, lt=f"{source[:-1]};")
     return Range(gte=f"{source}{course}", lt=f"{source}{course}\uffff")
 
 
