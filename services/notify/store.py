@@ -136,6 +136,10 @@ class DeliveryRepository(Repository[Delivery]):
     model = Delivery
     id_field = "id"
     what = "delivery"
+    _flat = FlatDocs(Delivery, id_field)
+
+    def _doc(self, item: Delivery) -> dict[str, Any]:
+        return self._flat.doc(item)  # one per e-mail sent (see FlatDocs)
 
     async def of_event(self, event_id: str, limit: int = 1000) -> list[Delivery]:
         found, _ = await self.page({"event_id": event_id}, order_by=[("at", 1)], limit=limit)

@@ -14,9 +14,15 @@ from pydantic import BaseModel, ValidationError
 from contracts.envelope import EnvelopeAttributes
 from contracts.notify import Channel
 from ikmkit.store.repository import Versioned
-from services.notify.domain.model import Contact, DeliveryRetries, Notification
+from services.notify.domain.model import (
+    Contact,
+    Delivery,
+    DeliveryRetries,
+    LedgerStatus,
+    Notification,
+)
 from services.notify.flatdoc import FlatDocs
-from services.notify.store import ContactRepository, NotificationRepository
+from services.notify.store import ContactRepository, DeliveryRepository, NotificationRepository
 
 AT = datetime(2026, 12, 1, 19, 30, 5, 123456, tzinfo=UTC)
 JAKARTA = timezone(timedelta(hours=7))
@@ -166,3 +172,34 @@ def test_values_of_another_type_are_validated() -> None:
             stand_in, "EnterpriseRegistered", "enterprise:1", "fax",  # type: ignore[arg-type]
             contact=None, data="{}", is_subject=False, at=AT,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("notification", _notifications())
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [("delivered", None), ("failed", "421 busy"), ("dead", "550 no such user"), ("redriven", "x")],
+)
+def test_a_ledger_row_is_the_validated_model_and_its_document_the_generic_one(
+    notification: Notification, status: LedgerStatus, error: str | None
+) -> None:
+    """The dispatcher's ledger row per e-mail, built without re-validation and stored
+    without ``model_dump``: the same model and document as validation and the generic dump."""
+    line = Delivery.of(notification, status, error, AT, key="k.1")
+    validated = Delivery(**line.model_dump(include=line.model_fields_set))
+    assert line == validated
+    assert list(line.__dict__) == list(validated.__dict__)
+    assert line.model_fields_set == validated.model_fields_set
+    assert line.model_dump_json() == validated.model_dump_json()
+    assert line.id == f"{notification.id}|k.1"
+    masked = notification.channel == "email"
+    assert line.target == ("p***@example.id" if masked else notification.target)
+    doc = DeliveryRepository(None)._doc(line)  # type: ignore[arg-type]
+    assert doc == _generic(line, "id")
+    assert list(doc) == list(_generic(line, "id"))
+
+
+def test_a_ledger_row_of_values_of_another_type_is_validated() -> None:
+    with pytest.raises(ValidationError):
+        Delivery.of(_notifications()[0], "lost", None, AT)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Delivery.of(_notifications()[0], "failed", None, "yesterday")  # type: ignore[arg-type]
