@@ -30,6 +30,8 @@ _NOTIFICATION_INDEXES = (
     # for every notification the consumer writes.
 )
 
+_DELIVERY_INDEXES = (("event_id", "at"), ("notification_id",))
+
 COLLECTIONS = (
     CollectionSpec(
         NOTIFICATIONS,
@@ -42,7 +44,15 @@ COLLECTIONS = (
             indexes=[(fields, {}) for fields in _NOTIFICATION_INDEXES],
         ),
     ),
-    CollectionSpec(DELIVERIES, indexes=[("event_id", "at"), ("notification_id",)]),
+    CollectionSpec(
+        DELIVERIES,
+        indexes=_DELIVERY_INDEXES,
+        # One row per e-mail sent: its indexes on columns, not on expressions of its JSON.
+        columns=Columns(
+            ("event_id", "at", "notification_id"),
+            indexes=[(fields, {}) for fields in _DELIVERY_INDEXES],
+        ),
+    ),
     CollectionSpec(SUBSCRIPTIONS, indexes=[("active",)]),
     CollectionSpec(CONTACTS),
 )

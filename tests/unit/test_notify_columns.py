@@ -1,4 +1,5 @@
-"""Notifications with the dispatcher's fields as columns (``store.COLLECTIONS``): the same
+"""Notifications with the dispatcher's fields as columns, and the ledger's indexed fields
+(``store.COLLECTIONS``): the same
 notifications on every store; on SQLite, recording a delivery updates columns and leaves the
 JSON document as it was written, and a store written in the old layout (every field in the
 document) opens and dispatches the same notifications."""
@@ -16,7 +17,7 @@ from ikmkit.unit_of_work import Units
 from services.notify import handlers, queries
 from services.notify.commands import SendOutcome
 from services.notify.domain.model import DeliveryRetries, Notification
-from services.notify.store import COLLECTIONS, NOTIFICATIONS, NotifyUnit
+from services.notify.store import COLLECTIONS, DELIVERIES, NOTIFICATIONS, NotifyUnit
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 # With a fraction of a second: times are compared as stored text (see stored_time).
@@ -95,28 +96,37 @@ async def test_a_store_written_in_the_old_layout_opens_and_dispatches(tmp_path: 
     store = SqliteStore(tmp_path / "notify.db")
     await store.open([*old, *OUTBOX_COLLECTIONS])
     async with units_on(store).open() as uow:
-        await uow.notifications.add_many([notification(i) for i in range(3)])
+        await uow.notifications.add_many([notification(i) for i in range(4)])
+    first = (await units_on(store).read(queries.due, 1)).notifications[0]
+    await record(units_on(store), [SendOutcome(first)])
     await store.close()
     assert "status" not in _row(tmp_path / "notify.db")  # the old layout: a document only
+    assert "event_id" not in _row(tmp_path / "notify.db", DELIVERIES)
 
     store = SqliteStore(tmp_path / "notify.db")
     await store.open([*COLLECTIONS, *OUTBOX_COLLECTIONS])
     units = units_on(store)
     due = await units.read(queries.due, 10)
     assert [n.model_dump(exclude={"version"}) for n in due.notifications] == [
-        notification(i).model_dump(exclude={"version"}) for i in range(3)
+        notification(i).model_dump(exclude={"version"}) for i in range(1, 4)
     ]
     await record(units, [SendOutcome(n) for n in due.notifications])
     assert (await units.read(queries.due, 10)).notifications == []
+    async with units.open(read_only=True) as uow:
+        ledger = [await uow.ledger.of_event(f"ev{i}") for i in range(4)]
+    assert [[(line.attempt, line.status) for line in lines] for lines in ledger] == [
+        [(1, "delivered")]
+    ] * 4
     await store.close()
     assert _row(tmp_path / "notify.db")["status"] == "delivered"
+    assert _row(tmp_path / "notify.db", DELIVERIES)["event_id"] == "ev0"
 
 
-def _row(db: Path) -> dict[str, object]:
+def _row(db: Path, collection: str = NOTIFICATIONS) -> dict[str, object]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        row = conn.execute(f"SELECT * FROM c_{NOTIFICATIONS} ORDER BY id LIMIT 1").fetchone()
+        row = conn.execute(f"SELECT * FROM c_{collection} ORDER BY id LIMIT 1").fetchone()
         return dict(row)
     finally:
         conn.close()
