@@ -1,8 +1,7 @@
 """Notifications with the dispatcher's fields as columns, and the ledger's indexed fields
-(``store.COLLECTIONS``): the same
-notifications on every store; on SQLite, recording a delivery updates columns and leaves the
-JSON document as it was written, and a store written in the old layout (every field in the
-document) opens and dispatches the same notifications."""
+(``store.COLLECTIONS``): the same notifications on every store; on SQLite, recording a
+delivery updates columns and leaves the JSON document as it was written, and a store written
+in the old layout (every field in the document) opens and dispatches the same notifications."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import EnvelopeAttributes
-from contracts.notify import Channel
+from contracts.notify import Channel, NotificationDelivered
+from ikmkit.messaging.cloudevents import event_payload
 from ikmkit.store.repository import Versioned
 from services.notify.domain.model import (
     Contact,
@@ -203,3 +204,24 @@ def test_a_ledger_row_of_values_of_another_type_is_validated() -> None:
         Delivery.of(_notifications()[0], "lost", None, AT)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         Delivery.of(_notifications()[0], "failed", None, "yesterday")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("notification", _notifications()[:1])
+@pytest.mark.parametrize("at", [AT, AT.astimezone(JAKARTA), AT.replace(tzinfo=None)])
+def test_a_delivered_event_is_the_validated_model(notification: Notification, at: datetime) -> None:
+    """``NotificationDelivered``, one per e-mail sent, is built without re-validation: the
+    same event (fields, order, fields set, payload) as validation gives."""
+    (event,) = notification.delivered(at).events
+    validated = NotificationDelivered(**event.model_dump(include=event.model_fields_set))
+    assert type(event) is NotificationDelivered
+    assert event == validated
+    assert list(event.__dict__) == list(validated.__dict__)
+    assert event.model_fields_set == validated.model_fields_set
+    assert event.model_dump_json() == validated.model_dump_json()
+    assert event_payload(event) == event_payload(validated)
+    assert (event.attempts, event.delivered_at) == (notification.attempts + 1, at)
+
+
+def test_a_delivered_event_of_a_time_of_another_type_is_validated() -> None:
+    with pytest.raises(ValidationError):
+        _notifications()[0].delivered("yesterday")  # type: ignore[arg-type]

@@ -216,7 +216,12 @@ class Notification(Versioned):
                 "target": target or self.target,
             }
         )
-        return Changed(done, (NotificationDelivered(**done._outcome(), delivered_at=at),))
+        values = {**done._outcome(), "delivered_at": at}
+        if type(at) is not datetime:
+            return Changed(done, (NotificationDelivered(**values),))  # validated
+        # One per e-mail sent: the values are this (validated) notification's and a datetime,
+        # so validation would only copy them (``tests/unit/test_notify_flat_docs.py``).
+        return Changed(done, (as_validated(NotificationDelivered, values, set(values)),))
 
     def failed(
         self,
