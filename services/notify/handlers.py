@@ -53,7 +53,10 @@ async def record_outcomes(
     """Store what the dispatcher's sends came to; plain successes are written in bulk."""
     delivered: dict[int, list[str]] = {}
     lines: list[Delivery] = []
-    for outcome in outcomes:
+    # The ledger rows' ids: one random key per batch and the outcome's place in it (a uuid4
+    # per row cost as much as building the row).
+    batch = uuid.uuid4().hex
+    for i, outcome in enumerate(outcomes):
         after = uow.collect(
             outcome.notification.attempted(
                 outcome.error, uow.now, policy, permanent=outcome.permanent, target=outcome.target
@@ -63,7 +66,8 @@ async def record_outcomes(
             delivered.setdefault(after.attempts, []).append(after.id)
         else:
             await uow.notifications.save(after)
-        lines.append(Delivery.of(after, after.ledger_status, outcome.error, uow.now))
+        line = Delivery.of(after, after.ledger_status, outcome.error, uow.now, key=f"{batch}.{i}")
+        lines.append(line)
     for attempts, ids in delivered.items():
         await uow.notifications.mark_delivered(ids, attempts=attempts, at=uow.now)
     await uow.ledger.add_many(lines)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from ikmkit.store import CollectionSpec, Range, Transaction
+from ikmkit.store import CollectionSpec, Columns, Range, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
 from services.notify.domain.model import IN_APP, Contact, Delivery, Notification
@@ -22,18 +22,37 @@ DELIVERIES = "deliveries"
 SUBSCRIPTIONS = "subscriptions"
 CONTACTS = "contacts"
 
+_NOTIFICATION_INDEXES = (
+    ("recipient", "channel", "created_at"),
+    ("status", "next_attempt_at"),
+    # No index of event_id: a notification's id starts with its event's ("<event>|",
+    # notification_id), so the primary key finds an event's (of_event); one index fewer
+    # for every notification the consumer writes.
+)
+
+_DELIVERY_INDEXES = (("event_id", "at"), ("notification_id",))
+
 COLLECTIONS = (
     CollectionSpec(
         NOTIFICATIONS,
-        indexes=[
-            ("recipient", "channel", "created_at"),
-            ("status", "next_attempt_at"),
-            # No index of event_id: a notification's id starts with its event's ("<event>|",
-            # notification_id), so the primary key finds an event's (of_event); one index fewer
-            # for every notification the consumer writes.
-        ],
+        indexes=_NOTIFICATION_INDEXES,
+        columns=Columns(
+            # What the dispatcher writes per outcome (an UPDATE of columns, not a rewrite of
+            # the JSON document) and reads per due row; ``data`` is text (the event's JSON),
+            # not a string escaped into the document and parsed back on every read.
+            ("status", "next_attempt_at", "attempts", "delivered_at", "last_error", "data"),
+            indexes=[(fields, {}) for fields in _NOTIFICATION_INDEXES],
+        ),
     ),
-    CollectionSpec(DELIVERIES, indexes=[("event_id", "at"), ("notification_id",)]),
+    CollectionSpec(
+        DELIVERIES,
+        indexes=_DELIVERY_INDEXES,
+        # One row per e-mail sent: its indexes on columns, not on expressions of its JSON.
+        columns=Columns(
+            ("event_id", "at", "notification_id"),
+            indexes=[(fields, {}) for fields in _DELIVERY_INDEXES],
+        ),
+    ),
     CollectionSpec(SUBSCRIPTIONS, indexes=[("active",)]),
     CollectionSpec(CONTACTS),
 )
@@ -127,6 +146,10 @@ class DeliveryRepository(Repository[Delivery]):
     model = Delivery
     id_field = "id"
     what = "delivery"
+    _flat = FlatDocs(Delivery, id_field)
+
+    def _doc(self, item: Delivery) -> dict[str, Any]:
+        return self._flat.doc(item)  # one per e-mail sent (see FlatDocs)
 
     async def of_event(self, event_id: str, limit: int = 1000) -> list[Delivery]:
         found, _ = await self.page({"event_id": event_id}, order_by=[("at", 1)], limit=limit)

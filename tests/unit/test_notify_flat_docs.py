@@ -12,11 +12,18 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import EnvelopeAttributes
-from contracts.notify import Channel
+from contracts.notify import Channel, NotificationDelivered
+from ikmkit.messaging.cloudevents import event_payload
 from ikmkit.store.repository import Versioned
-from services.notify.domain.model import Contact, DeliveryRetries, Notification
+from services.notify.domain.model import (
+    Contact,
+    Delivery,
+    DeliveryRetries,
+    LedgerStatus,
+    Notification,
+)
 from services.notify.flatdoc import FlatDocs
-from services.notify.store import ContactRepository, NotificationRepository
+from services.notify.store import ContactRepository, DeliveryRepository, NotificationRepository
 
 AT = datetime(2026, 12, 1, 19, 30, 5, 123456, tzinfo=UTC)
 JAKARTA = timezone(timedelta(hours=7))
@@ -166,3 +173,55 @@ def test_values_of_another_type_are_validated() -> None:
             stand_in, "EnterpriseRegistered", "enterprise:1", "fax",  # type: ignore[arg-type]
             contact=None, data="{}", is_subject=False, at=AT,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("notification", _notifications())
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [("delivered", None), ("failed", "421 busy"), ("dead", "550 no such user"), ("redriven", "x")],
+)
+def test_a_ledger_row_is_the_validated_model_and_its_document_the_generic_one(
+    notification: Notification, status: LedgerStatus, error: str | None
+) -> None:
+    """The dispatcher's ledger row per e-mail, built without re-validation and stored
+    without ``model_dump``: the same model and document as validation and the generic dump."""
+    line = Delivery.of(notification, status, error, AT, key="k.1")
+    validated = Delivery(**line.model_dump(include=line.model_fields_set))
+    assert line == validated
+    assert list(line.__dict__) == list(validated.__dict__)
+    assert line.model_fields_set == validated.model_fields_set
+    assert line.model_dump_json() == validated.model_dump_json()
+    assert line.id == f"{notification.id}|k.1"
+    masked = notification.channel == "email"
+    assert line.target == ("p***@example.id" if masked else notification.target)
+    doc = DeliveryRepository(None)._doc(line)  # type: ignore[arg-type]
+    assert doc == _generic(line, "id")
+    assert list(doc) == list(_generic(line, "id"))
+
+
+def test_a_ledger_row_of_values_of_another_type_is_validated() -> None:
+    with pytest.raises(ValidationError):
+        Delivery.of(_notifications()[0], "lost", None, AT)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Delivery.of(_notifications()[0], "failed", None, "yesterday")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("notification", _notifications()[:1])
+@pytest.mark.parametrize("at", [AT, AT.astimezone(JAKARTA), AT.replace(tzinfo=None)])
+def test_a_delivered_event_is_the_validated_model(notification: Notification, at: datetime) -> None:
+    """``NotificationDelivered``, one per e-mail sent, is built without re-validation: the
+    same event (fields, order, fields set, payload) as validation gives."""
+    (event,) = notification.delivered(at).events
+    validated = NotificationDelivered(**event.model_dump(include=event.model_fields_set))
+    assert type(event) is NotificationDelivered
+    assert event == validated
+    assert list(event.__dict__) == list(validated.__dict__)
+    assert event.model_fields_set == validated.model_fields_set
+    assert event.model_dump_json() == validated.model_dump_json()
+    assert event_payload(event) == event_payload(validated)
+    assert (event.attempts, event.delivered_at) == (notification.attempts + 1, at)
+
+
+def test_a_delivered_event_of_a_time_of_another_type_is_validated() -> None:
+    with pytest.raises(ValidationError):
+        _notifications()[0].delivered("yesterday")  # type: ignore[arg-type]
