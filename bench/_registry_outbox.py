@@ -35,35 +35,21 @@ from bench._import_handler import MINISTRY
 from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import (
-    OUTBOX,
     OUTBOX_COLLECTIONS,
-    OUTBOX_LOG,
-    OUTBOX_STREAMS,
     Outbox,
     OutgoingMessage,
     PublishResult,
 )
 from ikmkit.messaging.relay import OutboxRelay
-from ikmkit.store import CollectionSpec
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.unit_of_work import Units
 from services.registry.commands import ImportEnterprises
 from services.registry.handlers.imports import import_enterprises
 from services.registry.store import COLLECTIONS, RegistryUnit
 
-DOCUMENTS = [
-    CollectionSpec(
-        OUTBOX,
-        indexes=[
-            ("sent", "created_ns", "sequence"),
-            ("topic", "partition"),
-            ("held", "topic", "key"),
-            ("parked",),
-        ],
-    ),
-    CollectionSpec(OUTBOX_STREAMS),
-    CollectionSpec(OUTBOX_LOG),
-]
+DOCUMENTS = [dataclasses.replace(spec, columns=None) for spec in OUTBOX_COLLECTIONS]
+"""The outbox as it was laid out before session 21: every field in the document, the same
+indexes as expressions."""
 LAYOUTS = {"documents": DOCUMENTS, "columns": list(OUTBOX_COLLECTIONS)}
 REGISTRY = {
     "documents": [dataclasses.replace(spec, columns=None) for spec in COLLECTIONS],
