@@ -59,6 +59,9 @@ from ikmkit.telemetry import metrics
 
 log = logging.getLogger("ikmkit.messaging.outbox")
 
+STOP_GRACE = 5.0
+"""Seconds a stop waits for the pass in flight to record what it published."""
+
 OUTBOX_PARKED = Gauge(
     "ikm_outbox_parked", "Outbox events parked: the broker refuses them as they are", ["service"]
 )
@@ -102,6 +105,7 @@ class OutboxRelay:
         self._lease_held_until = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._parked: set[str] | None = None  # streams with a parked row; None: not loaded
         self._verify_due = True
         self._next_verify = 0.0
@@ -127,10 +131,17 @@ class OutboxRelay:
             await self._probe.ensure_topics(topics)
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        """Let a pass in flight finish (what it published is then recorded as sent, not sent
+        again at the next start as a duplicate on the log), within ``STOP_GRACE`` seconds;
+        then cancel."""
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
+            await asyncio.wait({self._task}, timeout=STOP_GRACE)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -159,7 +170,7 @@ class OutboxRelay:
 
         No waiting to batch: what commits while a pass is publishing is relayed together by
         the next pass, so batches grow with the load and a lone event goes out immediately."""
-        while True:
+        while not self._stopping:
             self._wake.clear()  # a commit from here on wakes the next pass
             try:
                 published = await self.publish_pending()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,3 +126,46 @@ async def test_parked_streams_survive_a_restart_of_the_relay(store: Store) -> No
 
 def _id(message: OutgoingMessage) -> str:
     return dict(message.headers)["ce_id"].decode()
+
+
+class HeldPublisher(ScriptedPublisher):
+    """Publishes once ``go`` is set, telling ``called`` when a batch arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.called, self.go = asyncio.Event(), asyncio.Event()
+
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
+        self.called.set()
+        await self.go.wait()
+        return await super().publish_batch(messages)
+
+
+async def test_a_stop_during_a_pass_records_what_the_pass_published(store: Store) -> None:
+    """Stopped while its pass is publishing, the relay records the outcome before it ends:
+    the events are not sent again at the next start (a duplicate on the log)."""
+    ids = [await add(store, "1111111111111", "a"), await add(store, "2222222222222", "b")]
+    publisher = HeldPublisher()
+    relay = OutboxRelay(store, publisher, poll_interval=0.05)  # type: ignore[arg-type]
+    relay.start()
+    await asyncio.wait_for(publisher.called.wait(), 5)
+    stopping = asyncio.create_task(relay.stop())
+    await asyncio.sleep(0.05)
+    publisher.go.set()
+    await asyncio.wait_for(stopping, 10)
+    assert len(publisher.log) == 2
+    stored = await rows(store)
+    assert all(stored[i]["sent"] for i in ids), stored
+
+    again = ScriptedPublisher()
+    second = OutboxRelay(store, again, poll_interval=0.05)  # type: ignore[arg-type]
+    assert await second.publish_pending() == 0 and again.log == []
+
+
+async def test_a_stop_with_nothing_in_flight_is_prompt(store: Store) -> None:
+    relay = OutboxRelay(store, ScriptedPublisher(), poll_interval=10)  # type: ignore[arg-type]
+    relay.start()
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    await relay.stop()
+    assert time.perf_counter() - started < 1.0
