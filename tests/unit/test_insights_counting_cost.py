@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from contracts.registry import EnterpriseSuspended, EnterpriseVerified
 from ikmkit.store import Transaction
-from ikmkit.store.sqlite import SqliteTransaction
+from ikmkit.store.sqlite_transaction import SqliteTransaction
 from ikmkit.unit_of_work import Units
 from services.insights import replicas
 from services.insights.domain.tally import Tally
