@@ -17,7 +17,7 @@ import time
 import zlib
 from datetime import UTC, datetime, timedelta
 
-from bench.audit import AGGREGATES, PARTITIONS, _Rows
+from bench.audit import AGGREGATES, PARTITIONS, OutboxRows
 from contracts.registry import EnterpriseVerified
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.replay import CHUNK
@@ -30,7 +30,7 @@ TOPIC = "ikm.bench.auditalone.v1"
 
 async def records(events: int) -> list[list[Record]]:
     """Per partition, the records in offset order (partition chosen by key, as a producer)."""
-    outbox, rows = Outbox("/ikm/registry"), _Rows()
+    outbox, rows = Outbox("/ikm/registry"), OutboxRows()
     at = datetime(2026, 1, 1, tzinfo=UTC)
     parts: list[list[Record]] = [[] for _ in range(PARTITIONS)]
     for start in range(0, events, AGGREGATES):

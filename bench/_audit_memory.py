@@ -36,7 +36,7 @@ os.environ.setdefault("IKM_ENV", "development")
 async def _write(kafka: str, topic: str, aggregates: int, per: int) -> dict[str, dict[str, Any]]:
     """The topic's events; returns the outbox's stream heads (id ``<topic>|<aggregate>``)."""
     heads: dict[str, dict[str, Any]] = {}
-    rows_class = audit_bench._Rows
+    rows_class = audit_bench.OutboxRows
 
     class Rows(rows_class):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
@@ -44,12 +44,12 @@ async def _write(kafka: str, topic: str, aggregates: int, per: int) -> dict[str,
             self.streams = heads
 
     audit_bench.EVENTS, audit_bench.AGGREGATES = aggregates * per, aggregates
-    audit_bench._Rows = Rows  # type: ignore[misc]
+    audit_bench.OutboxRows = Rows  # type: ignore[misc]
     try:
         await ensure_topics(kafka, [topic], partitions=audit_bench.PARTITIONS)
         await audit_bench._write(kafka, topic)
     finally:
-        audit_bench._Rows = rows_class  # type: ignore[misc]
+        audit_bench.OutboxRows = rows_class  # type: ignore[misc]
     return heads
 
 

@@ -37,7 +37,7 @@ TARGET = 0.8
 TARGET_PARALLEL = 0.95
 
 
-class _Rows:
+class OutboxRows:
     """The slice of a unit of work ``Outbox.add_many`` uses, in memory: the bench writes
     exactly the rows a service's outbox stores, without the store's cost."""
 
@@ -68,7 +68,7 @@ async def _write(kafka: str, topic: str) -> None:
     )
     await producer.start()
     try:
-        outbox, rows = Outbox("/ikm/registry"), _Rows()
+        outbox, rows = Outbox("/ikm/registry"), OutboxRows()
         at = datetime(2026, 1, 1, tzinfo=UTC)
         for start in range(0, EVENTS, AGGREGATES):
             events = [

@@ -17,37 +17,17 @@ from typing import Any
 
 import pytest
 
+from bench.audit import OutboxRows
 from contracts import envelope as ce
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikmkit.audit import chain_batch, chain_chunk
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.findings import Kind
-from ikmkit.messaging.outbox import OUTBOX, Outbox, row_message
+from ikmkit.messaging.outbox import Outbox, row_message
 from tests.support.records import Record
 from tests.unit.test_audit_chain import stream
 
 Mutation = Callable[[list[Record]], list[Record]]
-
-
-class _Rows:
-    """The slice of a unit of work ``Outbox.add_many`` uses, in memory."""
-
-    def __init__(self) -> None:
-        self.streams: dict[str, dict[str, Any]] = {}
-        self.outbox: list[dict[str, Any]] = []
-
-    async def get_many(self, collection: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {i: self.streams[i] for i in ids if i in self.streams}
-
-    async def insert_many(self, collection: str, docs: list[dict[str, Any]]) -> None:
-        if collection == OUTBOX:
-            self.outbox += docs
-        else:
-            self.streams.update((d["id"], d) for d in docs)
-
-    async def replace(self, collection: str, doc: dict[str, Any]) -> dict[str, Any]:
-        self.streams[doc["id"]] = doc
-        return doc
 
 
 TP = ce.H_TRACEPARENT
@@ -57,7 +37,7 @@ def platform_log(count: int = 6, per: int = 5) -> list[Record]:
     """``count`` streams of ``per`` events as the platform writes them (the registry's outbox
     chains them with RFC 8785 payloads, the relay's ``row_message`` makes the records),
     interleaved so that a chunk holds several events of one stream, as one partition."""
-    rows, outbox = _Rows(), Outbox("/ikm/registry")
+    rows, outbox = OutboxRows(), Outbox("/ikm/registry")
     at = datetime(2026, 3, 1, tzinfo=UTC)
     events = [
         EnterpriseVerified(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -17,27 +16,30 @@ from ikmkit.unit_of_work import Units
 from services.notify.bootstrap import bootstrap
 from services.notify.dispatcher import FULL_READ_EVERY
 from services.notify.settings import NotifySettings
-from services.notify.store import COLLECTIONS, NotifyUnit
-from tests.support.units import memory_units
-from tests.unit.test_notify_dispatch_overlap import T0, FakeMail, _until, registered
-from tests.unit.test_notify_dispatch_reads_on import Gate, _at_least, _notify
-from tests.unit.test_notify_dispatch_reads_on import reads as reads  # noqa: PLC0414
+from services.notify.store import NotifyUnit
+from tests.support.notify_dispatch import (
+    T0,
+    FakeMail,
+    Gate,
+    at_least,
+    count_reads,
+    notify,
+    notify_units,
+    registered,
+    until,
+)
 
 LATE = "1234567890140"  # registered(40): the row committed late
 IDLE = 0.2
 
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[NotifyUnit]]:
-    async with memory_units(NotifyUnit, COLLECTIONS) as made:
-        made.clock = lambda: T0
-        yield made
+units = pytest.fixture(notify_units, name="units")
+reads = pytest.fixture(count_reads, name="reads")
 
 
 async def _commit_late(units: Units[NotifyUnit]) -> None:
     """A row due before every row read so far, committed now (no wake: idle case)."""
     units.clock = lambda: T0 - timedelta(seconds=1)
-    await _notify(units, [registered(40)])
+    await notify(units, [registered(40)])
     units.clock = lambda: T0 + timedelta(seconds=1)
 
 
@@ -52,17 +54,17 @@ async def test_idle_a_passed_over_row_is_sent_within_two_polls(
     settings = NotifySettings(dispatch_batch=2, dispatch_idle_seconds=IDLE)
     deps = bootstrap(units.store, units.outbox, settings, email=mail)
     gate = Gate(deps.dispatcher)
-    await _notify(units, [registered(i) for i in range(5)])
+    await notify(units, [registered(i) for i in range(5)])
     units.clock = lambda: T0 + timedelta(seconds=1)
     running = asyncio.create_task(deps.dispatcher.run())
     try:
         await asyncio.wait_for(gate.held.wait(), 5)
-        await _until(lambda: _at_least(mail.sent, 4))
+        await until(lambda: at_least(mail.sent, 4))
         await _commit_late(units)
         gate.release.set()
-        await _until(lambda: _at_least(mail.sent, 5))  # the last, read on: idle from here
+        await until(lambda: at_least(mail.sent, 5))  # the last, read on: idle from here
         idle_from = time.monotonic()
-        await _until(lambda: _late_sent(mail))
+        await until(lambda: _late_sent(mail))
         waited = time.monotonic() - idle_from
     finally:
         running.cancel()
@@ -98,11 +100,11 @@ async def test_busy_a_passed_over_row_is_sent_within_full_read_every_passes(
     mail.reads = reads
     settings = NotifySettings(dispatch_batch=2, dispatch_concurrency=1, dispatch_idle_seconds=5)
     deps = bootstrap(units.store, units.outbox, settings, email=mail)
-    await _notify(units, [registered(i) for i in range(40)])
+    await notify(units, [registered(i) for i in range(40)])
     units.clock = lambda: T0 + timedelta(seconds=1)
     running = asyncio.create_task(deps.dispatcher.run())
     try:
-        await _until(lambda: _at_least(mail.sent, 41))
+        await until(lambda: at_least(mail.sent, 41))
         await asyncio.sleep(0.05)
     finally:
         running.cancel()

@@ -5,16 +5,13 @@ aiosmtplib's ``sendmail`` (its address parsing cost more CPU than the rest of a 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiosmtplib import SMTPRecipientRefused, SMTPResponse, SMTPSenderRefused
 
-from contracts.envelope import EnvelopeAttributes
-from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.unit_of_work import Units
 from services.notify import handlers
 from services.notify.bootstrap import bootstrap
@@ -22,53 +19,17 @@ from services.notify.commands import SendOutcome
 from services.notify.domain.model import DeliveryRetries
 from services.notify.senders import _transaction
 from services.notify.settings import NotifySettings
-from services.notify.store import COLLECTIONS, NotifyUnit
-from tests.support.units import memory_units
+from services.notify.store import NotifyUnit
+from tests.support.notify_dispatch import (
+    T0,
+    FakeMail,
+    notify_units,
+    pending,
+    registered,
+    until,
+)
 
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class FakeMail:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
-        self.sent.append(message_id)
-
-    async def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[NotifyUnit]]:
-    async with memory_units(NotifyUnit, COLLECTIONS) as made:
-        made.clock = lambda: T0
-        yield made
-
-
-def registered(i: int) -> tuple[EnterpriseRegistered, EnvelopeAttributes]:
-    event = EnterpriseRegistered(
-        nib=f"12345678901{i:02d}",
-        province="34",
-        name="CV Maju",
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti", email=f"siti{i}@example.id", phone="081234567890"),
-        registered_at=T0,
-    )
-    meta = EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=T0,
-        subject=event.nib,
-        region="34",
-        sequence=1,
-        hash="h",
-    )
-    return event, meta
+units = pytest.fixture(notify_units, name="units")
 
 
 async def test_the_next_pass_sends_while_outcomes_are_recorded_and_none_twice(
@@ -95,24 +56,16 @@ async def test_the_next_pass_sends_while_outcomes_are_recorded_and_none_twice(
     running = asyncio.create_task(deps.dispatcher.run())
     try:
         await asyncio.wait_for(first_recorded.wait(), 5)
-        await _until(lambda: _true(len(mail.sent) >= 2))  # sent meanwhile, not after the write
+        await until(lambda: _true(len(mail.sent) >= 2))  # sent meanwhile, not after the write
         release.set()
-        await _until(lambda: _true(len(mail.sent) >= 3))
-        await _until(lambda: _none_pending(units))
+        await until(lambda: _true(len(mail.sent) >= 3))
+        await until(lambda: _none_pending(units))
         await asyncio.sleep(0.05)  # a duplicate would be sent in here
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert len(mail.sent) == len(set(mail.sent)) == 3
-    assert await _pending(units) == 0
-
-
-async def _until(check: Callable[[], Awaitable[bool]]) -> None:
-    for _ in range(5000):
-        if await check():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError("not within 5 s")
+    assert await pending(units) == 0
 
 
 async def _true(value: bool) -> bool:
@@ -120,12 +73,7 @@ async def _true(value: bool) -> bool:
 
 
 async def _none_pending(units: Units[NotifyUnit]) -> bool:
-    return await _pending(units) == 0
-
-
-async def _pending(units: Units[NotifyUnit]) -> int:
-    async with units.open() as uow:
-        return len(await uow.notifications.due(T0 + timedelta(days=1), 100))
+    return await pending(units) == 0
 
 
 class FakeClient:

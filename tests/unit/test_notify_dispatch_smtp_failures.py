@@ -21,9 +21,11 @@ from services.notify import handlers
 from services.notify.bootstrap import bootstrap
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
+from tests.support.notify_dispatch import (
+    notify,
+    registered,
+)
 from tests.support.units import memory_units
-from tests.unit.test_notify_dispatch_overlap import registered
-from tests.unit.test_notify_dispatch_reads_on import _notify
 
 ATTEMPTS = 3
 
@@ -114,11 +116,11 @@ async def test_failing_recipients_are_retried_then_dead_and_nothing_is_sent_twic
 
     monkeypatch.setattr(handlers, "record_outcomes", failing_once)
     deps = bootstrap(units.store, units.outbox, settings)
-    await _notify(units, [registered(i) for i in range(10)])
+    await notify(units, [registered(i) for i in range(10)])
     running = asyncio.create_task(deps.dispatcher.run())
     try:
         await asyncio.sleep(0.1)  # the retries of the first rows are pending
-        await _notify(units, [registered(i) for i in range(10, 20)])
+        await notify(units, [registered(i) for i in range(10, 20)])
         deps.dispatcher.wake()
         await _until_settled(units, 20)
         await asyncio.sleep(0.3)  # a duplicate would arrive in here
@@ -170,7 +172,7 @@ async def test_stopped_mid_batch_and_restarted_every_mail_arrives_once(
         smtp_host="127.0.0.1", smtp_port=sink.port, data_dir=tmp_path, dispatch_batch=8,
         dispatch_concurrency=1,
     )  # fmt: skip
-    await _notify(units, [registered(i) for i in range(8)])
+    await notify(units, [registered(i) for i in range(8)])
     deps = bootstrap(units.store, units.outbox, settings)
     running = asyncio.create_task(deps.dispatcher.run())
     try:

@@ -7,7 +7,6 @@ outcomes is held, as a busy store (the consumer's writes queued first) would hol
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -15,17 +14,20 @@ import pytest
 from ikmkit.unit_of_work import Units
 from services.notify.bootstrap import bootstrap
 from services.notify.settings import NotifySettings
-from services.notify.store import COLLECTIONS, NotifyUnit
-from tests.support.units import memory_units
-from tests.unit.test_notify_dispatch_overlap import T0, FakeMail, _pending, _until, registered
-from tests.unit.test_notify_dispatch_reads_on import Gate, _at_least, _notify
+from services.notify.store import NotifyUnit
+from tests.support.notify_dispatch import (
+    T0,
+    FakeMail,
+    Gate,
+    at_least,
+    notify,
+    notify_units,
+    pending,
+    registered,
+    until,
+)
 
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[NotifyUnit]]:
-    async with memory_units(NotifyUnit, COLLECTIONS) as made:
-        made.clock = lambda: T0
-        yield made
+units = pytest.fixture(notify_units, name="units")
 
 
 async def test_a_stop_while_the_previous_outcomes_are_written_loses_none(
@@ -34,11 +36,11 @@ async def test_a_stop_while_the_previous_outcomes_are_written_loses_none(
     mail = FakeMail()
     deps = bootstrap(units.store, units.outbox, NotifySettings(dispatch_batch=2), email=mail)
     gate = Gate(deps.dispatcher)
-    await _notify(units, [registered(i) for i in range(6)])
+    await notify(units, [registered(i) for i in range(6)])
     units.clock = lambda: T0 + timedelta(seconds=1)
     running = asyncio.create_task(deps.dispatcher.run())
     await asyncio.wait_for(gate.held.wait(), 5)  # pass 1 sent, its outcomes being written
-    await _until(lambda: _at_least(mail.sent, 4))  # pass 2 sent, waits for pass 1's write
+    await until(lambda: at_least(mail.sent, 4))  # pass 2 sent, waits for pass 1's write
     for _ in range(5):
         await asyncio.sleep(0)
     running.cancel()  # the service stops
@@ -52,7 +54,7 @@ async def test_a_stop_while_the_previous_outcomes_are_written_loses_none(
     restarted = bootstrap(units.store, units.outbox, NotifySettings(dispatch_batch=2), email=again)
     while await restarted.dispatcher.dispatch_due():
         pass
-    assert await _pending(units) == 0
+    assert await pending(units) == 0
     everything = sent_before + again.sent
     assert sorted(everything) == sorted(set(everything))  # none sent twice
     assert len(again.sent) == 2
@@ -79,10 +81,10 @@ async def test_a_stop_in_the_middle_of_a_batch_records_what_was_sent(
     mail = StuckMail(stuck=3)
     settings = NotifySettings(dispatch_batch=4, dispatch_concurrency=1)
     deps = bootstrap(units.store, units.outbox, settings, email=mail)
-    await _notify(units, [registered(i) for i in range(4)])
+    await notify(units, [registered(i) for i in range(4)])
     units.clock = lambda: T0 + timedelta(seconds=1)
     running = asyncio.create_task(deps.dispatcher.run())
-    await _until(lambda: _at_least(mail.sent, 2))
+    await until(lambda: at_least(mail.sent, 2))
     await asyncio.sleep(0.01)  # the third send is under way
     running.cancel()  # the service stops
     await asyncio.gather(running, return_exceptions=True)
@@ -92,6 +94,6 @@ async def test_a_stop_in_the_middle_of_a_batch_records_what_was_sent(
     restarted = bootstrap(units.store, units.outbox, settings, email=again)
     while await restarted.dispatcher.dispatch_due():
         pass
-    assert await _pending(units) == 0
+    assert await pending(units) == 0
     assert not set(again.sent) & set(mail.sent)  # what was sent is not sent again
     assert len(again.sent) == 2  # the one under way (its outcome unknown) and the last
