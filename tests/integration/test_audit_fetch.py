@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -18,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from ikmkit.audit import fetch
 from ikmkit.audit.reader import LogReader
 from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from tests.support.log_read import read_log
 
 PARTITIONS = 3
 
@@ -50,38 +50,8 @@ async def topic(kafka: str) -> AsyncIterator[str]:
     await delete_topics(kafka, [name])
 
 
-def _fields(records: list[Any]) -> list[tuple[Any, ...]]:
-    return [(r.offset, r.key, r.value, tuple(r.headers)) for r in records]
-
-
-async def _by_aiokafka(kafka: str, topic: str) -> tuple[dict[int, list[Any]], dict[Any, int]]:
-    reader = LogReader(kafka, [topic])
-    await reader.open()
-    read: dict[int, list[Any]] = {}
-    try:
-        async for batch in reader.batches():
-            read.setdefault(batch[0].partition, []).extend(_fields(batch))
-        positions = {tp: await reader._consumer.position(tp) for tp in reader.end_offsets}
-    finally:
-        await reader.close()
-    return read, positions
-
-
-async def _by_entries(kafka: str, topic: str) -> tuple[dict[int, list[Any]], dict[Any, int]]:
-    reader = LogReader(kafka, [topic])
-    await reader.open()
-    read: dict[int, list[Any]] = {}
-    try:
-        async for tp, entries in reader.entries():
-            read.setdefault(tp.partition, []).extend(_fields(entries))
-        positions = {tp: await reader._consumer.position(tp) for tp in reader.end_offsets}
-    finally:
-        await reader.close()
-    return read, positions
-
-
 async def test_entries_are_what_getmany_yields(kafka: str, topic: str) -> None:
-    expected, expected_positions = await _by_aiokafka(kafka, topic)
+    expected, expected_positions = await read_log(kafka, topic, entries=False)
     assert sum(len(records) for records in expected.values()) == 1200
     reader = LogReader(kafka, [topic])
     await reader.open()
@@ -89,7 +59,7 @@ async def test_entries_are_what_getmany_yields(kafka: str, topic: str) -> None:
         assert fetch.supports(reader._consumer)  # the locked aiokafka: the fast path is taken
     finally:
         await reader.close()
-    read, positions = await _by_entries(kafka, topic)
+    read, positions = await read_log(kafka, topic, entries=True)
     assert read == expected
     assert positions == expected_positions
 
@@ -97,10 +67,10 @@ async def test_entries_are_what_getmany_yields(kafka: str, topic: str) -> None:
 async def test_without_the_internals_entries_take_getmany(
     kafka: str, topic: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    expected, _ = await _by_aiokafka(kafka, topic)
+    expected, _ = await read_log(kafka, topic, entries=False)
     taken: list[int] = []
     monkeypatch.setattr(fetch, "supports", lambda consumer: False)
     monkeypatch.setattr(fetch, "take", lambda *args: taken.append(1))
-    read, _ = await _by_entries(kafka, topic)
+    read, _ = await read_log(kafka, topic, entries=True)
     assert read == expected
     assert not taken

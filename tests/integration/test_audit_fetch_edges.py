@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka import codec as kafka_codec
 
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.audit import fetch
-from ikmkit.audit.reader import LogReader
 from ikmkit.audit.replay import replay
 from ikmkit.messaging.kafka import delete_topics, ensure_topics
 from tests.integration.test_audit import audit_kafka, publish_events, random_nib
+from tests.support.log_read import read_log
 
 __all__ = ["audit_kafka"]  # the module-scoped broker of test_audit: forged ikm.* records
 
@@ -29,8 +30,8 @@ CODECS = {"gzip": kafka_codec.has_gzip, "snappy": kafka_codec.has_snappy,
           "lz4": kafka_codec.has_lz4, "zstd": kafka_codec.has_zstd}  # fmt: skip
 
 
-def _fields(records: list[Any]) -> list[tuple[Any, ...]]:
-    return [(r.offset, r.key, r.value, tuple(r.headers)) for r in records]
+read_fast = partial(read_log, entries=True, require_fast_path=True)
+read_getmany = partial(read_log, entries=False)
 
 
 async def _produce(
@@ -55,29 +56,6 @@ async def _produce(
         await producer.stop()
 
 
-async def _read(
-    kafka: str, topic: str, *, fast: bool, seek: dict[int, int] | None = None,
-    shard: tuple[int, int] | None = None,
-) -> tuple[dict[int, list[Any]], dict[TopicPartition, int]]:  # fmt: skip
-    reader = LogReader(kafka, [topic], shard=shard)
-    await reader.open()
-    read: dict[int, list[Any]] = {}
-    try:
-        for partition, offset in (seek or {}).items():
-            reader._consumer.seek(TopicPartition(topic, partition), offset)
-        if fast:
-            assert fetch.supports(reader._consumer)
-            async for tp, entries in reader.entries():
-                read.setdefault(tp.partition, []).extend(_fields(entries))
-        else:
-            async for batch in reader.batches():
-                read.setdefault(batch[0].partition, []).extend(_fields(batch))
-        positions = {tp: await reader._consumer.position(tp) for tp in reader.end_offsets}
-    finally:
-        await reader.close()
-    return read, positions
-
-
 @pytest.fixture
 async def topic(kafka: str) -> AsyncIterator[str]:
     name = f"audit-edges-{uuid.uuid4().hex[:8]}"
@@ -87,9 +65,9 @@ async def topic(kafka: str) -> AsyncIterator[str]:
 
 
 async def _same(kafka: str, topic: str, total: int, **options: Any) -> dict[int, list[Any]]:
-    expected = await _read(kafka, topic, fast=False, **options)
+    expected = await read_getmany(kafka, topic, **options)
     assert sum(map(len, expected[0].values())) == total
-    assert await _read(kafka, topic, fast=True, **options) == expected
+    assert await read_fast(kafka, topic, **options) == expected
     return expected[0]
 
 
@@ -130,17 +108,17 @@ async def test_seeked_into_the_middle_of_a_compressed_batch(kafka: str, topic: s
     read = await _same(kafka, topic, 300)
     offsets = [r[0] for r in read[0]]
     for middle in (offsets[7], offsets[151], offsets[-2]):
-        expected, positions = await _read(kafka, topic, fast=False, seek={0: middle})
+        expected, positions = await read_getmany(kafka, topic, seek={0: middle})
         assert [r[0] for r in expected[0]] == [o for o in offsets if o >= middle]
-        assert await _read(kafka, topic, fast=True, seek={0: middle}) == (expected, positions)
+        assert await read_fast(kafka, topic, seek={0: middle}) == (expected, positions)
 
 
 async def test_partitions_read_in_parallel_shards(kafka: str, topic: str) -> None:
     await _produce(kafka, topic, 600, partitions=3, compression_type="gzip", linger_ms=5)
     whole = await _same(kafka, topic, 600)
     shards = [(i, 2) for i in range(2)]
-    fast = await asyncio.gather(*(_read(kafka, topic, fast=True, shard=s) for s in shards))
-    slow = await asyncio.gather(*(_read(kafka, topic, fast=False, shard=s) for s in shards))
+    fast = await asyncio.gather(*(read_fast(kafka, topic, shard=s) for s in shards))
+    slow = await asyncio.gather(*(read_getmany(kafka, topic, shard=s) for s in shards))
     assert fast == slow
     assert {p: r for part, _ in fast for p, r in part.items()} == whole
 
