@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ikmkit.store.port import CollectionSpec, Columns, Document, StoreError
@@ -220,7 +220,3 @@ def _condition(value: bool | None) -> str:
     if value is None:
         return "IS NULL"
     return f"= {int(value)}"
-
-
-def columned(specs: Iterable[CollectionSpec]) -> dict[str, ColumnTable]:
-    return {s.name: ColumnTable(s.name, s.columns) for s in specs if s.columns is not None}
