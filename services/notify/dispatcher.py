@@ -1,10 +1,10 @@
 """The dispatcher: a background loop that sends due e-mails and webhooks.
 
 Each pass reads the due notifications (``queries.due``), sends them with bounded
-concurrency on the send loop (``send_loop``: a thread of its own in the service), and records every outcome through the unit of work
-(``handlers.record_outcomes``: retries with backoff and jitter, dead notifications, the
-ledger and the outcome events). Outcomes are recorded with the conflict retry, since losing
-them would send again.
+concurrency on the send loop (``send_loop``: a thread of its own in the service), and
+records every outcome through the unit of work (``handlers.record_outcomes``: retries
+with backoff and jitter, dead notifications, the ledger and the outcome events).
+Outcomes are recorded with the conflict retry, since losing them would send again.
 """
 
 from __future__ import annotations

@@ -69,8 +69,11 @@ class SendThread:
         try:
             return await asyncio.shield(ended)
         except asyncio.CancelledError:
-            # The thread's callbacks run in order: ``start`` has run when this one does.
-            loop.call_soon_threadsafe(lambda: task[0].cancel())
+
+            def cancel() -> None:  # the thread's callbacks run in order: after ``start``
+                task[0].cancel()
+
+            loop.call_soon_threadsafe(cancel)
             while not ended.done():  # what was sent is in ``work``'s results: wait for them
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.shield(ended)
@@ -87,7 +90,7 @@ class SendThread:
         loop.close()
 
 
-def _settle(ended: asyncio.Future[T], task: asyncio.Task[T]) -> None:
+def _settle[R](ended: asyncio.Future[R], task: asyncio.Task[R]) -> None:
     if ended.done():
         return
     if task.cancelled():
