@@ -68,7 +68,7 @@ async def run(events: int, profile: str | None) -> None:
         async with store.transaction() as tx:
             recorded = await tx.count("deliveries")
         assert recorded == events, f"{recorded} outcomes recorded for {events} e-mails"
-        await deps.email.close()
+        await deps.dispatcher.close()
         sink.stop()
         await store.close()
         after = await _sink_capacity(workdir / "a", events, settings.smtp_connections)

@@ -1,7 +1,9 @@
 """Notify's delivery phase in the service, as ``python -m bench notify`` runs it (its own
 embedded broker, the SMTP sink process, the real service in this process), reporting this
 process's CPU time per e-mail once the consumer has caught up: the steady figure on a
-shared machine, where the wall-clock rates of two runs differ by 1.5x. ``--spy out.txt``
+shared machine, where the wall-clock rates of two runs differ by 1.5x. Also the e-mails
+that went out while the consumer was catching up (the service started with the whole
+backlog waiting), and at what rate: what a backlog leaves the dispatcher. ``--spy out.txt``
 records that phase with py-spy (raw format; py-spy itself is not a dependency):
 
     python -m bench._notify_delivery [--events 15000] [--spy out.txt --seconds 10]
@@ -54,6 +56,7 @@ async def _deliver(kafka: str, workdir: Path, events: int, spy: str | None, seco
     spying: subprocess.Popen[bytes] | None = None
     try:
         async with running_service(definition(settings, store=store)):
+            started = time.perf_counter()
             while processed < events or mailed < events:
                 async with store.transaction() as uow:
                     processed = await uow.count(INBOX)
@@ -68,9 +71,10 @@ async def _deliver(kafka: str, workdir: Path, events: int, spy: str | None, seco
         if spying is not None:
             spying.wait()
     assert caught_up is not None
-    sent = mailed - caught_up[0]
+    sent, behind = mailed - caught_up[0], caught_up[1] - started
     print(
-        f"{events:,} events; after the consumer caught up ({caught_up[0]:,} mailed by then):"
+        f"{events:,} events; consumer caught up in {behind:.1f}s, {caught_up[0]:,} mailed by"
+        f" then ({caught_up[0] / behind:,.0f}/s); after:"
         f" {sent / (wall - caught_up[1]):,.0f} e-mails/s,"
         f" cpu {(cpu - caught_up[2]) / sent * 1e6:.0f} us/e-mail"
     )

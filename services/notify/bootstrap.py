@@ -13,6 +13,7 @@ from ikmkit.unit_of_work import Units
 from services.notify.dispatcher import Dispatcher
 from services.notify.domain.destinations import AllowList
 from services.notify.domain.model import MINISTRY, Contact, DeliveryRetries, regional_recipient
+from services.notify.send_loop import InPlace, SendThread
 from services.notify.senders import (
     EmailSender,
     HttpWebhookSender,
@@ -50,7 +51,9 @@ def bootstrap(
     webhooks: WebhookSender | None = None,
     guard: WebhookGuard | None = None,
 ) -> Notify:
-    """No I/O: connections open when the first message is sent."""
+    """No I/O: connections open when the first message is sent. The real senders talk on a
+    thread of their own (``send_loop``); fakes given here on the caller's loop."""
+    sending = SendThread() if email is None and webhooks is None else InPlace()
     units = Units(store, outbox, NotifyUnit, clock=clock)
     email = email or SmtpMailer(settings)
     guard = guard or WebhookGuard(AllowList.parse(settings.webhook_allowed_hosts))
@@ -70,6 +73,7 @@ def bootstrap(
         batch_size=settings.dispatch_batch,
         concurrency=settings.dispatch_concurrency,
         idle_seconds=settings.dispatch_idle_seconds,
+        sending=sending,
     )
     contacts = configured_contacts(settings)
     cache = SubscriptionCache()
@@ -106,5 +110,4 @@ async def run_dispatcher(deps: Notify, runtime: Runtime) -> None:
     try:
         await deps.dispatcher.run()
     finally:
-        await deps.email.close()
-        await deps.webhooks.close()
+        await deps.dispatcher.close()

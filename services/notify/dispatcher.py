@@ -1,10 +1,10 @@
 """The dispatcher: a background loop that sends due e-mails and webhooks.
 
 Each pass reads the due notifications (``queries.due``), sends them with bounded
-concurrency, and records every outcome through the unit of work
-(``handlers.record_outcomes``: retries with backoff and jitter, dead notifications, the
-ledger and the outcome events). Outcomes are recorded with the conflict retry, since losing
-them would send again.
+concurrency on the send loop (``send_loop``: a thread of its own in the service), and
+records every outcome through the unit of work (``handlers.record_outcomes``: retries
+with backoff and jitter, dead notifications, the ledger and the outcome events).
+Outcomes are recorded with the conflict retry, since losing them would send again.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from services.notify.commands import SendOutcome
 from services.notify.domain.model import DeliveryRetries, Notification
 from services.notify.domain.webhooks import signed_headers
 from services.notify.queries import DueWork
+from services.notify.send_loop import InPlace, SendLoop
 from services.notify.senders import EmailSender, UndeliverableAddress, WebhookSender
 from services.notify.store import NotifyUnit
 from services.notify.templates import Renderer, greeting_name, rendered
@@ -43,6 +44,7 @@ class Dispatcher:
         batch_size: int = 500,
         concurrency: int = 16,
         idle_seconds: float = 0.5,
+        sending: SendLoop | None = None,
     ) -> None:
         self._units = units
         self._email = email
@@ -52,6 +54,7 @@ class Dispatcher:
         self.batch_size = batch_size
         self._concurrency = concurrency
         self._idle = idle_seconds
+        self._sending = sending or InPlace()
         self._wake = asyncio.Event()
         self.attempted_total = 0
         self._unrecorded: set[str] = set()
@@ -91,6 +94,19 @@ class Dispatcher:
         await self._settle()
         return attempted
 
+    async def close(self) -> None:
+        """Close the senders' connections on the loop they were opened on, then that loop."""
+        try:
+            await self._sending.run(self._close_senders())
+        finally:
+            await self._sending.close()
+
+    async def _close_senders(self) -> None:
+        try:
+            await self._email.close()
+        finally:
+            await self._webhooks.close()
+
     async def _pass(self) -> int:
         """Send one batch; its outcomes are recorded by a task of their own."""
         fresh, work = await self._fresh()
@@ -98,7 +114,7 @@ class Dispatcher:
             return 0
         outcomes: list[SendOutcome | None] = [None] * len(fresh)
         try:
-            await self._send_all(fresh, work, outcomes)
+            await self._sending.run(self._send_all(fresh, work, outcomes))
         finally:
             # Handed to their recording before anything else is awaited, even when a stop
             # cuts the batch short: what was sent is written (after the previous pass's, in

@@ -101,7 +101,7 @@ async def test_every_mail_reaches_a_real_sink_exactly_once(
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-        await deps.email.close()
+        await deps.dispatcher.close()
         sink.stop()
     ids = [message["X-IKM-Notification-Id"] for message in sink.received()]
     assert len(ids) == len(set(ids)) == 40

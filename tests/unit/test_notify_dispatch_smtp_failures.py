@@ -127,7 +127,7 @@ async def test_failing_recipients_are_retried_then_dead_and_nothing_is_sent_twic
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-        await deps.email.close()
+        await deps.dispatcher.close()
         sink.stop()
     delivered = Counter(m["To"] for m in sink.received())
     # Exactly once; twice only what was sent but whose outcome was not written (at least once)
@@ -183,12 +183,12 @@ async def test_stopped_mid_batch_and_restarted_every_mail_arrives_once(
         await asyncio.sleep(0.1)  # the third message is under way
         running.cancel()  # the service stops in the middle of the batch
         await asyncio.gather(running, return_exceptions=True)
-        await deps.email.close()
+        await deps.dispatcher.close()
         assert sink.count == 2
         restarted = bootstrap(units.store, units.outbox, settings)
         while await restarted.dispatcher.dispatch_due():
             pass
-        await restarted.email.close()
+        await restarted.dispatcher.close()
         await _until_settled(units, 8)
     finally:
         sink.stop()
