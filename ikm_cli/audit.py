@@ -31,6 +31,7 @@ from ikm_cli.audit_trail import Trail, enterprise_trail
 from ikm_cli.output import JsonOption, emit_json, stderr, stdout
 from ikmkit.audit.report import event_row, finding_row, write_json
 from ikmkit.service.runtime import ServiceDefinition
+from ikmkit.store.port import StoreError
 from ikmkit.store.resolve import store_for
 
 app = typer.Typer(help="Audit the event log: replay, trail, rebuild.", no_args_is_help=True)
@@ -101,7 +102,11 @@ def rebuild_command(
         raise typer.BadParameter(
             f"no live store at {sqlite_file} (set IKM_DATA_DIR or MONGODB_URL)"
         )
-    result = asyncio.run(_rebuild(service, kafka_servers(kafka), definition))
+    try:
+        result = asyncio.run(_rebuild(service, kafka_servers(kafka), definition))
+    except StoreError as exc:  # e.g. a file the service has not migrated yet
+        typer.echo(f"audit rebuild: the live store of {service}: {exc}", err=True)
+        raise typer.Exit(2) from exc
     document = rebuild_document(result)
     if report is not None:
         write_json(report, document)
@@ -115,7 +120,9 @@ def rebuild_command(
 
 async def _rebuild(service: str, kafka: str, definition: ServiceDefinition[Any]) -> RebuildReport:
     settings = definition.settings
-    live = store_for(service, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir)
+    live = store_for(
+        service, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir, migrate=False
+    )
     # Every collection the service itself opens (outbox and inbox too); open() only
     # ensures collections and indexes exist: a no-op on a live store.
     await live.open(definition.store_collections())

@@ -83,7 +83,9 @@ async def collect_heads(sources: HeadsSources, token: str, topics: list[str] | N
 async def _add_from_store(heads: OutboxHeads, service: str, topic: str | None) -> None:
     definition = load_definition(service)
     settings = definition.settings
-    live = store_for(service, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir)
+    live = store_for(
+        service, mongodb_url=settings.mongodb_url, data_dir=settings.data_dir, migrate=False
+    )
     where = f"MongoDB ikm_{service}" if settings.mongodb_url else str(settings.data_dir)
     if not settings.mongodb_url and not (settings.data_dir / f"{service}.db").exists():
         hint = "set IKM_DATA_DIR or MONGODB_URL"

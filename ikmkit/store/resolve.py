@@ -9,8 +9,12 @@ from ikmkit.store.port import Store
 from ikmkit.store.sqlite import SqliteStore
 
 
-def store_for(service: str, *, mongodb_url: str | None, data_dir: Path) -> Store:
-    """The store a service uses: MongoDB if a URL is configured, else its SQLite file."""
+def store_for(
+    service: str, *, mongodb_url: str | None, data_dir: Path, migrate: bool = True
+) -> Store:
+    """The store a service uses: MongoDB if a URL is configured, else its SQLite file.
+    ``migrate=False`` for tools run beside the service: an SQLite file not in this
+    release's layout yet is refused, not migrated (``SqliteStore``)."""
     if mongodb_url:
         return MongoStore(mongodb_url, f"ikm_{service}")
-    return SqliteStore(data_dir / f"{service}.db")
+    return SqliteStore(data_dir / f"{service}.db", migrate=migrate)

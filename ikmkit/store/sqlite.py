@@ -9,6 +9,11 @@ lock on the single writer connection (``BEGIN IMMEDIATE``), which is what SQLite
 anyway, and queued ones commit together (``sqlite_group``); statements are microseconds,
 so they run on the event loop without threads. WAL checkpoints, which fsync, run on a
 thread of their own (``sqlite_checkpoint``).
+
+The file records the layout it was written in (``PRAGMA user_version``, ``LAYOUT``). Code
+refuses a file of a newer layout (a rollback without the backup would misread it), and a
+store opened with ``migrate=False`` (the CLI's) refuses one its release has not migrated
+yet, rather than migrate it underneath the older service still running on it.
 """
 
 from __future__ import annotations
@@ -26,14 +31,19 @@ from ikmkit.store.sqlite_counters import DOCUMENTS, CounterTable
 from ikmkit.store.sqlite_group import GroupCommit
 from ikmkit.store.sqlite_transaction import SqliteTransaction
 
+# The layout this code writes; raise it with every change that migrates files at open.
+# 1: session 21's (outbox and inbox, registry, notify as columns and keyed tables).
+LAYOUT = 1
+
 
 class SqliteStore:
     """Store port over one SQLite database file (``:memory:`` for tests)."""
 
     kind = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self._path = str(path)
+        self._migrate = migrate
         self._conn: sqlite3.Connection | None = None
         self._groups = GroupCommit(self._connection)
         self._specs: dict[str, CollectionSpec] = {}
@@ -49,6 +59,11 @@ class SqliteStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA cache_size=-65536")
+        try:
+            found = self._checked_layout(conn)
+        except StoreError:
+            conn.close()
+            raise
         if self._path != ":memory:":  # checkpoints on a thread, not inside a request's COMMIT
             conn.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = Checkpointer(self._path)
@@ -56,6 +71,24 @@ class SqliteStore:
         self._conn = conn
         for spec in collections:
             self._create(conn, spec)
+        if found != LAYOUT:
+            conn.execute(f"PRAGMA user_version={LAYOUT}")
+
+    def _checked_layout(self, conn: sqlite3.Connection) -> int:
+        found: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > LAYOUT:
+            raise StoreError(
+                f"{self._path} is laid out by a newer release (layout {found}, this code's"
+                f" {LAYOUT}): run that release, or restore the backup taken before upgrading"
+            )
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        if found < LAYOUT and not self._migrate and tables.fetchone()[0]:
+            raise StoreError(
+                f"{self._path} is not in this release's layout yet (layout {found}, this"
+                f" code's {LAYOUT}): stop the service still running the old release, start"
+                " this release's service (it migrates the file when it opens it), then retry"
+            )
+        return found
 
     def _create(self, conn: sqlite3.Connection, spec: CollectionSpec) -> None:
         self._specs[spec.name] = spec
