@@ -3,101 +3,27 @@ reservation, who may do what, reports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, InvalidInputs
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput
 from services.subsidy.domain import access, reports, rules
-from services.subsidy.domain.model import Application, InvoiceLine
-from services.subsidy.domain.programs import Budget, KbliRange, Program, budgets_of
+from services.subsidy.domain.model import InvoiceLine
+from services.subsidy.domain.programs import KbliRange, Program, budgets_of
 from services.subsidy.domain.reports import StatsCell
 from services.subsidy.domain.rules import Refusal, Reservation
 from services.subsidy.replicas import EnterpriseReplica
-
-NOW = datetime(2025, 3, 1, tzinfo=UTC)
-
-
-def program(**changes: Any) -> Program:
-    fields: dict[str, Any] = {
-        "id": "prg-1",
-        "kind": "machine_restructuring",
-        "name": "Restrukturisasi Mesin",
-        "fiscal_year": 2025,
-        "share_percent": 30,
-        "cap_per_application_rupiah": 150_000_000,
-        "cap_per_enterprise_rupiah": 300_000_000,
-        "province_budgets": {"34": 1_000_000_000},
-        "national_reserve_rupiah": 500_000_000,
-        "opens_at": NOW - timedelta(days=10),
-        "closes_at": NOW + timedelta(days=10),
-        "created_by": "pusat",
-        "created_at": NOW,
-    }
-    return Program(**{**fields, **changes})
-
-
-def enterprise(**changes: Any) -> EnterpriseReplica:
-    fields: dict[str, Any] = {
-        "nib": "1234567890123",
-        "name": "CV Logam Jaya",
-        "province": "34",
-        "regency": "3471",
-        "kbli": "25920",
-        "directorate": "metal_machinery_electronics_transport",
-        "size_class": "small",
-        "status": "active",
-    }
-    return EnterpriseReplica(**{**fields, **changes})
-
-
-def machine(price: int, locally_made: bool = False) -> InvoiceLine:
-    return InvoiceLine(
-        kind="machine",
-        description="mesin bubut CNC",
-        supplier="PT Mesin",
-        price_rupiah=price,
-        locally_made=locally_made,
-    )
-
-
-def application(**changes: Any) -> Application:
-    fields: dict[str, Any] = {
-        "id": "app-1",
-        "program_id": "prg-1",
-        "program_kind": "machine_restructuring",
-        "program_name": "Restrukturisasi Mesin",
-        "fiscal_year": 2025,
-        "nib": "1234567890123",
-        "enterprise_name": "CV Logam Jaya",
-        "province": "34",
-        "regency": "3471",
-        "directorate": "metal_machinery_electronics_transport",
-        "kbli": "25920",
-        "lines": [machine(10_000_000)],
-        "eligible_cost_rupiah": 10_000_000,
-        "requested_rebate_rupiah": 3_000_000,
-        "submitted_by": "owner",
-        "submitted_at": NOW,
-    }
-    return Application(**{**fields, **changes})
-
-
-def budget(allocated: int, reserved: int = 0, province: str | None = "34") -> Budget:
-    return Budget(
-        id=rules.budget_id_for("prg-1", province),
-        program_id="prg-1",
-        program_kind="machine_restructuring",
-        program_name="Restrukturisasi Mesin",
-        fiscal_year=2025,
-        pool="province" if province else "national_reserve",
-        province=province,
-        allocated_rupiah=allocated,
-        reserved_rupiah=reserved,
-    )
-
+from tests.support.subsidy_samples import (
+    NOW,
+    application,
+    budget,
+    enterprise,
+    machine,
+    program,
+)
 
 # --- rounding and caps ------------------------------------------------------------------------
 
@@ -352,65 +278,3 @@ def test_stats_name_programs_and_keep_their_id_as_the_key() -> None:
 
 
 # --- one answer names every broken rule -------------------------------------------------------
-
-
-def named(err: pytest.ExceptionInfo[InvalidInput]) -> set[tuple[str | None, str | None]]:
-    every = err.value.violations if isinstance(err.value, InvalidInputs) else [err.value]
-    return {(v.field, v.rule) for v in every}
-
-
-def test_a_program_breaking_several_rules_is_refused_naming_each() -> None:
-    with pytest.raises(InvalidInput) as err:
-        rules.check_program(
-            program(
-                share_percent=0,
-                cap_per_enterprise_rupiah=0,
-                fiscal_year=1900,
-                closes_at=NOW - timedelta(days=20),
-                province_budgets={"Aceh": 1, "11": -1},
-                eligible_kbli_ranges=[
-                    KbliRange(from_kbli="30000", to_kbli="25000"),
-                    KbliRange(from_kbli="1", to_kbli="25000"),
-                ],
-            )
-        )
-    assert named(err) == {
-        ("share_percent", "range"),
-        ("cap_per_enterprise_rupiah", "positive"),
-        ("cap_per_application_rupiah", "not_above_enterprise_cap"),
-        ("fiscal_year", "range"),
-        ("closes_at", "after_opens"),
-        ("province_budgets.Aceh", "province_unknown"),
-        ("province_budgets.11", "min_0"),
-        ("eligible_kbli_ranges[0]", "order"),
-        ("eligible_kbli_ranges[1]", "kbli_format"),
-    }
-
-
-def test_times_without_timezone_are_both_named() -> None:
-    naive = datetime(2025, 3, 1)
-    with pytest.raises(InvalidInput) as err:
-        rules.check_times(naive, naive)
-    assert named(err) == {("opens_at", "timezone"), ("closes_at", "timezone")}
-
-
-def test_every_bad_invoice_line_is_named() -> None:
-    fee = InvoiceLine(kind="certification_fee", description="TKDN", supplier="LVI", price_rupiah=0)
-    with pytest.raises(InvalidInput) as err:
-        rules.eligible_cost([machine(-1), fee, machine(5)], program())
-    assert named(err) == {
-        ("lines[0].price_rupiah", "positive"),
-        ("lines[1].price_rupiah", "positive"),
-        ("lines[1].kind", "line_kind"),
-    }
-
-
-def test_an_application_outside_the_window_from_an_unverified_enterprise_names_both() -> None:
-    closed = program(closes_at=NOW - timedelta(days=1), opens_at=NOW - timedelta(days=5))
-    with pytest.raises(InvalidInput) as err:
-        Application.submit(closed, enterprise(status="registered"), [machine(0)], 0, "cv", NOW)
-    assert named(err) == {
-        ("program_id", "outside_window"),
-        ("nib", "enterprise_not_verified"),
-        ("lines[0].price_rupiah", "positive"),
-    }
