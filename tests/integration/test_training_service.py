@@ -6,126 +6,23 @@ SQLite store relays them to Kafka, and the training service consumes them.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from contracts.base import Event
-from contracts.registry import (
-    EnterpriseRegistered,
-    MoUParty,
-    MoUSigned,
-    MoUTerminated,
-    OwnerContact,
-)
-from ikmkit.messaging.kafka import KafkaPublisher
-from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
-from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
-from ikmkit.store.sqlite import SqliteStore
 from services.training.main import definition
 from services.training.settings import TrainingSettings
 from tests.support.service import auth_headers, running_service
-
-MINISTRY = auth_headers("ministry")
-
-
-TODAY = datetime.now(UTC).date()
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
-
-
-@dataclass
-class RegistryFeed:
-    """Publishes registry events the way the registry does: outbox, then relay to Kafka."""
-
-    store: Store
-    outbox: Outbox
-    relay: OutboxRelay
-
-    async def publish(self, *events: Event) -> None:
-        async with self.store.transaction() as uow:
-            for event in events:
-                await self.outbox.add(uow, event)
-        while await self.relay.publish_pending():
-            pass
-
-
-@asynccontextmanager
-async def registry_feed(kafka: str, tmp_path: Path) -> AsyncIterator[RegistryFeed]:
-    store = SqliteStore(tmp_path / "registry-feed.db")
-    await store.open(OUTBOX_COLLECTIONS)
-    publisher = KafkaPublisher(kafka, client_id="test-registry-feed")
-    await publisher.start()
-    try:
-        yield RegistryFeed(store, Outbox("/ikm/registry"), OutboxRelay(store, publisher))
-    finally:
-        await publisher.stop()
-        await store.close()
-
-
-async def eventually[T](probe: Callable[[], Awaitable[T | None]], what: str) -> T:
-    deadline = asyncio.get_running_loop().time() + 20
-    while asyncio.get_running_loop().time() < deadline:
-        found = await probe()
-        if found is not None:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def enterprise_registered(nib: str, province: str = "32") -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib,
-        province=province,
-        name="CV Logam Jaya",
-        regency=f"{province}04",
-        kbli="25920",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti Rahma", email="siti@example.id"),
-        registered_at=datetime.now(UTC),
-    )
-
-
-def course_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "title": "Capacity Building on Enhancing the Development of SMI",
-        "kind": "capacity_building",
-        "organizer_id": "ministry",
-        "co_organizer_ids": ["colombo-plan"],
-        "start_date": (TODAY + timedelta(days=10)).isoformat(),
-        "end_date": (TODAY + timedelta(days=22)).isoformat(),
-        "venues": ["Jakarta", "Bandung"],
-        "province": "32",
-        "capacity": 2,
-        "language": "en",
-        "sessions": [
-            {
-                "session_id": "opening",
-                "title": "Opening",
-                "day": (TODAY + timedelta(days=10)).isoformat(),
-            },
-            {
-                "session_id": "bbt",
-                "title": "Textiles",
-                "kind": "site_visit",
-                "host": "BBT",
-                "day": (TODAY + timedelta(days=12)).isoformat(),
-            },
-        ],
-    }
-    body.update(overrides)
-    return body
+from tests.support.training_feed import (
+    MINISTRY,
+    TODAY,
+    course_body,
+    enterprise_registered,
+    eventually,
+    random_nib,
+    registry_feed,
+)
 
 
 async def test_course_enrollment_waitlist_and_refusals(
@@ -353,87 +250,3 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
             ),
         ):
             assert response.status_code == 404, response.text
-
-
-async def test_mentor_assignment_follows_the_mou(
-    kafka: str, fresh_store: Store, tmp_path: Path
-) -> None:
-    settings = TrainingSettings(kafka_bootstrap_servers=kafka)
-    nib = random_nib()
-    partner = f"pii-bkti-{uuid.uuid4().hex[:6]}"
-    mou_id = f"mou-{uuid.uuid4().hex[:8]}"
-    parties = [MoUParty(partner_id="ministry"), MoUParty(partner_id=partner)]
-    assignment = {"nib": nib, "partner_id": partner, "mentor_name": "Ir. Bambang"}
-    async with (
-        registry_feed(kafka, tmp_path) as feed,
-        running_service(definition(settings, store=fresh_store)) as svc,
-    ):
-        client = svc.client
-        await feed.publish(enterprise_registered(nib, province="34"))
-
-        async def refused_for_mou() -> httpx.Response | None:
-            r = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
-            return r if r.status_code == 409 else None
-
-        refusal = await eventually(refused_for_mou, "the enterprise replica")
-        assert refusal.json()["rule"] == "conflict.mou_required"
-
-        # MoU events on their own topic, with no PartnerRegistered ever sent.
-        await feed.publish(
-            MoUSigned(
-                mou_id=mou_id,
-                title="Pendampingan teknis IKM",
-                scope="technical_assistance",
-                parties=parties,
-                valid_from=TODAY - timedelta(days=1),
-                valid_until=TODAY + timedelta(days=365),
-                signed_on=TODAY,
-                document_ref="NK/01/IKMA/2026",
-                signed_at=datetime.now(UTC),
-            )
-        )
-
-        async def accepted() -> dict[str, Any] | None:
-            r = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
-            return r.json() if r.status_code == 201 else None
-
-        made = await eventually(accepted, "the MoU replica")
-        assert (made["mou_id"], made["province"], made["status"]) == (mou_id, "34", "active")
-
-        await feed.publish(
-            MoUTerminated(
-                mou_id=mou_id,
-                scope="technical_assistance",
-                parties=parties,
-                reason="partner withdrew",
-                terminated_by="ministry",
-                terminated_at=datetime.now(UTC),
-            )
-        )
-
-        async def ended() -> dict[str, Any] | None:
-            r = await client.get(
-                "/mentor-assignments", params={"enterprise": nib}, headers=MINISTRY
-            )
-            items = r.json()["items"]
-            return items[0] if items and items[0]["status"] == "ended" else None
-
-        path = f"/mentor-assignments/{made['id']}"
-        assert (await client.get(path, headers=auth_headers("regional", province="34"))).is_success
-        for outsider in (
-            auth_headers("regional", province="31"),
-            auth_headers("partner", partner_id="another-partner"),
-            auth_headers("enterprise", nib=random_nib()),
-        ):
-            assert (await client.get(path, headers=outsider)).status_code == 404
-
-        gone = await eventually(ended, "the assignment to end")
-        assert gone["end_reason"] == "mou_terminated"
-        async with svc.runtime.store.transaction() as uow:
-            stream = await uow.find("outbox", {"key": made["id"]}, order_by=[("sequence", 1)])
-        assert [row["headers"]["ce_type"].rsplit(".", 2)[-2] for row in stream.items] == [
-            "MentorAssigned",
-            "MentorAssignmentEnded",
-        ]
-        after = await client.post("/mentor-assignments", json=assignment, headers=MINISTRY)
-        assert after.json()["rule"] == "conflict.mou_terminated"
