@@ -21,9 +21,8 @@ from aiosmtpd.controller import Controller
 from ikmdev.infra import free_port
 
 
-class _Keeper:
-    def __init__(self, sink: SmtpSink) -> None:
-        self._sink = sink
+class Pipelining:
+    """An aiosmtpd handler that offers PIPELINING, as the relays notify sends to do."""
 
     async def handle_EHLO(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -32,6 +31,11 @@ class _Keeper:
         # no recipient was accepted (RFC 2920's rules), but does not say so; Postfix does.
         session.host_name = hostname
         return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+class _Keeper(Pipelining):
+    def __init__(self, sink: SmtpSink) -> None:
+        self._sink = sink
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self._sink.keep(envelope.rcpt_tos, envelope.content)
