@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
 from ikmkit.store.mongo_query import Raw, mongo_path, mongo_query
+from ikmkit.store.mongo_times import fix_times
 from ikmkit.store.mongo_transaction import MongoTransaction
 from ikmkit.store.port import CollectionSpec, StoreError, Transaction, TransactionConflict
 
@@ -88,6 +89,7 @@ class MongoStore:
                     )
             for dropped in spec.counter.dropped if spec.counter is not None else ():
                 await db[spec.name].delete_many(mongo_query(dropped))
+            await fix_times(db, spec)
             self._specs[spec.name] = spec
 
     async def close(self) -> None:

@@ -89,13 +89,17 @@ class Columns:
 @dataclass(frozen=True)
 class CollectionSpec:
     """A collection, its unique keys and its secondary indexes (field paths, dotted);
-    ``counter``: a counter collection (``Counters``); ``columns``: fields kept as columns."""
+    ``counter``: a counter collection (``Counters``); ``columns``: fields kept as columns;
+    ``times``: top-level fields holding times that are filtered or ordered by, written in
+    ``ikmkit.store.times.stored_time``'s fixed-width form (text order is time order): the
+    adapter rewrites a value written in another form (by code before) when the store opens."""
 
     name: str
     unique: Sequence[Sequence[str]] = ()
     indexes: Sequence[Sequence[str]] = ()
     counter: Counters | None = None
     columns: Columns | None = None
+    times: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
