@@ -72,7 +72,10 @@ class CounterTable:
         if set(counters.key) != set(fields) or counters.value in fields:
             raise StoreError(f"{name}: the counters' order must name each field once")
         self._columns = {f: f'"{f}"' for f in (*fields, counters.value)} | {"version": "version"}
-        self.id_sql = " || '|' || ".join(self._columns[f] for f in fields)
+        # Counters.id_of in SQL: each field's backslashes and bars escaped (id_part)
+        self.id_sql = " || '|' || ".join(
+            f"replace(replace({self._columns[f]}, '\\', '\\\\'), '|', '\\|')" for f in fields
+        )
         self._columns["id"] = f"({self.id_sql})"
         stored = (*fields, counters.value)
         self.select = f"{self.id_sql}, {', '.join(self._columns[f] for f in stored)}, version"

@@ -21,8 +21,9 @@ from typing import Any
 
 log = logging.getLogger("ikmkit.store")
 
-MARKS = "ikm_fixed_times"
-"""Where an adapter records the fields it has rewritten (``<collection>.<field>``)."""
+MARKS = "ikm_migrations"
+"""Where an adapter records the rewrites done when a store opens (``times:<collection>.<field>``,
+``counter_ids:<collection>``), so the next open does not scan again."""
 WIDTH = 27  # YYYY-MM-DDTHH:MM:SS.ffffffZ
 
 
@@ -61,4 +62,4 @@ def with_stored_times(doc: dict[str, Any], fields: Iterable[str]) -> dict[str, A
 
 
 def marker(collection: str, field: str) -> str:
-    return f"{collection}.{field}"
+    return f"times:{collection}.{field}"
