@@ -18,7 +18,7 @@
   is configured, goes to the dead-letter topic with reason ``forged``.
 - A signature proves who signed ``ce_hash``, not that this event is the one hashed (the
   consumer cannot recompute the chain), so it can be copied onto other content: where the
-  owner signs, the inbox also records each processed hash (group ``<group>#ce_hash``),
+  owner signs, the inbox also records each processed hash (``inbox.SIGNED``),
   and a hash processed before under another ``ce_id`` is dead-lettered as ``forged``
   (``ReplayedSignature``) instead of having a second effect.
 """
@@ -114,7 +114,6 @@ class EventConsumer[U: UnitOfWork]:
         authenticity: Authenticity | None = None,
     ) -> None:
         self.group = group
-        self._hash_group = f"{group}#ce_hash"  # the signed hashes it processed
         self._signed_types: dict[type[Event], bool] = {}
         self._units = units
         self._dead_letters = DeadLetters(group, dead_letters)
@@ -230,7 +229,7 @@ class EventConsumer[U: UnitOfWork]:
                 await self._handle_together(todo, uow)
                 done = {env.attrs.id for _, env in todo}
                 await inbox.mark_processed(uow.tx, self.group, sorted(done))
-                await inbox.mark_processed(uow.tx, self._hash_group, hashes)
+                await inbox.mark_processed(uow.tx, self.group, hashes, inbox.SIGNED)
         except Exception as exc:
             log.info(
                 "batch of %d failed (%s); processing one by one", len(ready), type(exc).__name__
@@ -254,13 +253,13 @@ class EventConsumer[U: UnitOfWork]:
         hashes = sorted(env.attrs.hash for _, env in todo if self._signed(env))
         if not hashes:
             return hashes
-        fresh = await inbox.unprocessed(uow.tx, self._hash_group, hashes)
+        fresh = await inbox.unprocessed(uow.tx, self.group, hashes, inbox.SIGNED)
         if len(fresh) < len(hashes):
             raise ReplayedSignature("a signed ce_hash of the batch was processed already")
         return hashes
 
     async def _refuse_replay(self, uow: U, attrs: EnvelopeAttributes) -> None:
-        if not await inbox.already_processed(uow.tx, self._hash_group, attrs.hash):
+        if not await inbox.already_processed(uow.tx, self.group, attrs.hash, inbox.SIGNED):
             return
         if await inbox.already_processed(uow.tx, self.group, attrs.id):
             return  # a redelivery: the handler skips it
@@ -342,7 +341,7 @@ class EventConsumer[U: UnitOfWork]:
                 await self._refuse_replay(uow, envelope.attrs)
             applied = await handler(envelope.event, envelope.attrs, uow)
             if applied and signed:
-                await inbox.mark_processed(uow.tx, self._hash_group, [envelope.attrs.hash])
+                await inbox.mark_processed(uow.tx, self.group, [envelope.attrs.hash], inbox.SIGNED)
         if applied:
             metrics.EVENTS_PROCESSED.labels(self.group, type(envelope.event).__name__).inc()
         else:
