@@ -15,7 +15,9 @@ SIGNED = "inbox_signed"
 INBOX_COLLECTIONS = (
     # A keyed table: one row per (group, event id) holding when it was processed (SQLite:
     # columns keyed by them, no JSON document and no second index; MongoDB: documents and an
-    # index of the key). The ids are those of the documents before, ``group|event id``; a
+    # index of the key). The ids are ``group|event id``, each part's ``|`` and ``\`` escaped
+    # (``Counters.id_of``: ``a|b`` + ``c`` and ``a`` + ``b|c`` once shared one; MongoDB
+    # stores written before are re-keyed at open, ``ikmkit/store/mongo_migrations.py``); a
     # store holding the inbox as documents is migrated in place, in one transaction, when it
     # opens (``ikmkit/store/sqlite_counters.py``; docs/performance.md, "Insights consumers").
     CollectionSpec(INBOX, counter=Counters(("group", "event_id"), value="at_ns")),
