@@ -1,9 +1,12 @@
 """Verify the platform's records as an integrating system reads them: decode, contract, chain.
 
 ``StreamVerifier.check`` takes the records of a topic in log order (a stream, one aggregate
-on one topic, lives in one partition) and returns the decoded event, or None; what is
-wrong is collected in ``problems``. It is the core of ``ikm audit replay``'s checks for
-systems without the platform (no signatures, outboxes, retention or parallel reading).
+on one topic, lives in one partition) and returns the decoded event, or None when there is
+nothing to handle (undecodable; a duplicate, conflicting or tampered copy); what is wrong
+is collected in ``problems`` (an event that came before its predecessor is checked when the
+predecessor comes: a ``tampered`` problem then names one already returned). It is the core
+of ``ikm audit replay``'s checks for systems without the platform (no signatures, outboxes,
+retention or parallel reading).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from contracts.codec import DecodeError, Envelope, decode, header_map
 @dataclass(frozen=True)
 class Problem:
     kind: str
-    """``undecodable`` (with the codec's reason), ``unchained``, ``gap``, ``duplicate``
-    (a redelivery), ``conflict`` (another event with a sequence seen), ``tampered``."""
+    """``undecodable`` (with the codec's reason), ``unchained``, ``gap``, ``reordered`` (a
+    sequence after a higher one), ``duplicate`` (a redelivery: the very event again),
+    ``conflict`` (another event with a sequence seen), ``tampered`` (also a copy of a seen
+    ``ce_hash`` on another id, time or data: a replayed signature)."""
     topic: str
     subject: str | None
     sequence: int | None
@@ -31,6 +36,8 @@ class Problem:
 class _Stream:
     last: int = 0
     hashes: dict[int, str] = field(default_factory=dict)
+    waiting: dict[int, tuple[dict[str, str], bytes]] = field(default_factory=dict)
+    """Events whose predecessor had not arrived: checked when it does."""
 
 
 class StreamVerifier:
@@ -55,7 +62,10 @@ class StreamVerifier:
             self._problem("unchained", topic, attrs.subject, None, "no ce_sequence/ce_hash")
             return envelope
         stream = self._streams.setdefault((topic, attrs.subject), _Stream())
+        before = len(self.problems)
         self._link(stream, topic, text, value or b"")
+        if any(p.kind in _NOT_TO_HANDLE for p in self.problems[before:]):
+            return None  # a copy or a forgery: nothing to handle (``problems`` says which)
         return envelope
 
     def _link(self, stream: _Stream, topic: str, headers: dict[str, str], payload: bytes) -> None:
@@ -63,20 +73,49 @@ class StreamVerifier:
         sequence = int(headers[ce.H_SEQUENCE])
         known = stream.hashes.get(sequence)
         if known is not None:
-            kind = "duplicate" if known == claimed else "conflict"
+            kind = self._again(stream, headers, payload, sequence, same=known == claimed)
             self._problem(kind, topic, subject, sequence, f"sequence {sequence} seen before")
             return
+        if sequence < stream.last:
+            detail = f"sequence {sequence} after {stream.last}"
+            self._problem("reordered", topic, subject, sequence, detail)
         previous = ce.GENESIS_HASH if sequence == 1 else stream.hashes.get(sequence - 1)
         if previous is None:
             detail = f"events {stream.last + 1}..{sequence - 1} missing before {sequence}"
             self._problem("gap", topic, subject, sequence, detail)
+            stream.waiting[sequence] = (headers, payload)
         elif not link_holds(previous, headers, payload):
-            detail = "ce_hash does not match the event and its predecessor's hash"
-            self._problem("tampered", topic, subject, sequence, detail)
+            self._problem("tampered", topic, subject, sequence, _TAMPERED)
         stream.hashes[sequence] = claimed
         stream.last = max(stream.last, sequence)
+        follower = stream.waiting.pop(sequence + 1, None)
+        if follower is not None and not link_holds(claimed, *follower):
+            self._problem("tampered", topic, subject, sequence + 1, _TAMPERED)
+
+    @staticmethod
+    def _again(
+        stream: _Stream, headers: dict[str, str], payload: bytes, sequence: int, *, same: bool
+    ) -> str:
+        """A second event at ``sequence``: a duplicate only if it is the event hashed."""
+        if not same:
+            return "conflict"
+        previous = ce.GENESIS_HASH if sequence == 1 else stream.hashes.get(sequence - 1)
+        if previous is not None:
+            return "duplicate" if link_holds(previous, headers, payload) else "tampered"
+        first = stream.waiting.get(sequence)
+        if first is None or (_traceless(first[0]), first[1]) == (_traceless(headers), payload):
+            return "duplicate"
+        return "tampered"
 
     def _problem(
         self, kind: str, topic: str, subject: str | None, sequence: int | None, detail: str
     ) -> None:
         self.problems.append(Problem(kind, topic, subject, sequence, detail))
+
+
+_NOT_TO_HANDLE = frozenset({"duplicate", "conflict", "tampered"})
+_TAMPERED = "ce_hash does not match the event and its predecessor's hash"
+
+
+def _traceless(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != ce.H_TRACEPARENT}

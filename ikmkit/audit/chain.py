@@ -153,8 +153,7 @@ class ChainVerifier(BatchChecks):
         hashes = stream.hashes
         known = hashes.get(sequence)
         if known is not None:
-            kind = Kind.DUPLICATE if known == claimed else Kind.CONFLICT
-            problems.append(self._finding(kind, record, raw, f"sequence {sequence} seen before"))
+            problems.append(self._second(record, raw, stream, sequence, same=known == claimed))
             return
         if sequence < stream.max_sequence:
             detail = f"sequence {sequence} after {stream.max_sequence}"
@@ -172,6 +171,29 @@ class ChainVerifier(BatchChecks):
             self._verify_follower(record, stream, sequence, claimed)
         if self._public_keys:
             self._check_signature(record, raw, claimed.decode(), problems)
+
+    def _second(
+        self, record: Record, raw: dict[str, bytes], stream: Stream, sequence: int, *, same: bool
+    ) -> Finding:
+        """A second event at ``sequence``: a redelivery (benign) only if it is the event the
+        hash was made of. A copy of a genuine (signed) ``ce_hash`` on another id, time or
+        payload is what a replay looks like, and is tampering."""
+        detail = f"sequence {sequence} seen before"
+        if not same:
+            return self._finding(Kind.CONFLICT, record, raw, detail)
+        payload = record.value or b""
+        previous = _GENESIS if sequence == 1 else stream.hashes.get(sequence - 1)
+        if previous is not None:
+            tampered: list[Finding] = []
+            self._verify_link(record, raw, previous, payload, tampered)
+            if not tampered:
+                return self._finding(Kind.DUPLICATE, record, raw, detail)
+        else:  # the first one waits for its predecessor too: the copy must be the same event
+            first = stream.pending.get(sequence)
+            if first is None or _same_event(first[0], first[2], payload, raw):
+                return self._finding(Kind.DUPLICATE, record, raw, detail)
+        why = f"{detail} with this ce_hash, which does not match this copy's id, time or data"
+        return self._finding(Kind.TAMPERED, record, raw, why)
 
     def _verify_follower(
         self, record: Record, stream: Stream, sequence: int, claimed: bytes
@@ -284,3 +306,15 @@ class ChainVerifier(BatchChecks):
             headers.get(ce.H_TYPE),
             detail,
         )
+
+
+def _same_event(
+    payload: bytes, raw: dict[str, bytes], other_payload: bytes, other: dict[str, bytes]
+) -> bool:
+    """Whether two records carry the same event (what the chain hashes; a trace may differ)."""
+    if payload != other_payload:
+        return False
+    ignored = (ce.H_TRACEPARENT,)
+    return {k: v for k, v in raw.items() if k not in ignored} == {
+        k: v for k, v in other.items() if k not in ignored
+    }

@@ -4,7 +4,7 @@ An event is accepted only if
 
 - its ``ce_source`` is ``/ikm/<owner>`` where ``<owner>`` is the service that owns
   both the topic it arrived on and the topic its type belongs to (the contract
-  catalog, ``contracts.catalog.owner_of``), and
+  catalog, ``contracts.catalog.owner_of``), and it arrived on its type's own topic, and
 - when the owner's Ed25519 public key is configured (``event_public_keys``), its
   ``ce_signature`` verifies over its ``ce_hash`` with that key. An owner with a
   key must sign every event: a missing signature is as forged as a wrong one.
@@ -13,8 +13,10 @@ What this cannot prove: that ``ce_hash`` is the hash of *this* payload. The hash
 chains each event to its predecessor (``sha256(previous hash + event)``) and a
 consumer, which sees a stream from wherever its group started and only the event
 types it handles, does not know the predecessor. So a consumer proves who signed
-the hash; the hash chain itself (payload integrity, gaps, replays of a signed
-hash with other content) is checked by ``ikm audit replay`` over the whole log.
+the hash (and refuses a signed hash it has already processed under another event
+id: ``ikmkit.messaging.consumer``); the hash chain itself (payload integrity, gaps,
+replays of a signed hash with other content) is checked by ``ikm audit replay`` over
+the whole log.
 Kafka ACLs that let each service write only its own topics close the rest.
 """
 
@@ -71,6 +73,12 @@ class Authenticity:
         arrived_on = owner_of(topic)
         if arrived_on is not None and arrived_on != owner:
             return Verdict(f"{attrs.type} belongs to {owner}, not on {topic}")
+        if arrived_on is not None and topic != type(envelope.event).TOPIC:
+            # The owner publishes each type on its one topic (ordered there by aggregate):
+            # a copy on another of its topics is someone else's doing.
+            return Verdict(
+                f"{attrs.type} is published on {type(envelope.event).TOPIC}, not {topic}"
+            )
         if attrs.source != source_of(owner):
             return Verdict(
                 f"ce_source {_shown(attrs.source)} is not {source_of(owner)}, owner of {topic}"

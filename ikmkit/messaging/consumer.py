@@ -16,6 +16,11 @@
 - Only a topic's owner may speak on it (``ikmkit.messaging.authenticity``): an event from
   another ``ce_source``, or unsigned / wrongly signed when its owner's public key
   is configured, goes to the dead-letter topic with reason ``forged``.
+- A signature proves who signed ``ce_hash``, not that this event is the one hashed (the
+  consumer cannot recompute the chain), so it can be copied onto other content: where the
+  owner signs, the inbox also records each processed hash (``inbox.SIGNED``),
+  and a hash processed before under another ``ce_id`` is dead-lettered as ``forged``
+  (``ReplayedSignature``) instead of having a second effect.
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ from faststream.kafka.broker.router import KafkaRouter
 from faststream.message import StreamMessage
 
 from contracts.base import Event
+from contracts.catalog import owner_of
 from contracts.envelope import EnvelopeAttributes
 from ikmkit.collector import collector_paused
 from ikmkit.messaging import inbox
-from ikmkit.messaging.authenticity import Authenticity
+from ikmkit.messaging.authenticity import FORGED, Authenticity
 from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
 from ikmkit.messaging.deadletter import DeadLetters, DeadLetterSink, Record, describe
 from ikmkit.messaging.inbox import Deduplicated, Handler, deduplicated
@@ -51,13 +57,28 @@ log = logging.getLogger("ikmkit.messaging.consumer")
 E = TypeVar("E", bound=Event)
 type BatchHandler[U] = Callable[[list[tuple[Any, EnvelopeAttributes]], U], Awaitable[None]]
 
-__all__ = ["DeadLetterSink", "EventConsumer", "PermanentError", "Record", "RedeliveryPolicy"]
+__all__ = [
+    "DeadLetterSink",
+    "EventConsumer",
+    "PermanentError",
+    "Record",
+    "RedeliveryPolicy",
+    "ReplayedSignature",
+]
 
 
 class PermanentError(Exception):
     """The event is valid but can never be processed; retrying cannot help."""
 
     reason = "unprocessable"
+
+
+class ReplayedSignature(PermanentError):
+    """A signed ``ce_hash`` this group processed already, under another ``ce_id``: a copy
+    of a genuine signature (on the same content or on other content, which the consumer
+    cannot tell apart), never a redelivery (that keeps its id)."""
+
+    reason = FORGED
 
 
 @dataclass(frozen=True)
@@ -93,6 +114,7 @@ class EventConsumer[U: UnitOfWork]:
         authenticity: Authenticity | None = None,
     ) -> None:
         self.group = group
+        self._signed_types: dict[type[Event], bool] = {}
         self._units = units
         self._dead_letters = DeadLetters(group, dead_letters)
         self.redelivery = redelivery or RedeliveryPolicy()
@@ -203,9 +225,11 @@ class EventConsumer[U: UnitOfWork]:
                     if env.attrs.id in fresh:
                         fresh.discard(env.attrs.id)
                         todo.append((record, env))
+                hashes = await self._fresh_hashes(uow, todo)
                 await self._handle_together(todo, uow)
                 done = {env.attrs.id for _, env in todo}
                 await inbox.mark_processed(uow.tx, self.group, sorted(done))
+                await inbox.mark_processed(uow.tx, self.group, hashes, inbox.SIGNED)
         except Exception as exc:
             log.info(
                 "batch of %d failed (%s); processing one by one", len(ready), type(exc).__name__
@@ -213,6 +237,36 @@ class EventConsumer[U: UnitOfWork]:
             return False
         self._count(ready, processed=done)
         return True
+
+    def _signed(self, envelope: Envelope) -> bool:
+        """Whether the event's owner signs (its public key is configured here)."""
+        kind = type(envelope.event)
+        signed = self._signed_types.get(kind)
+        if signed is None:
+            signed = owner_of(kind.TOPIC) in self.authenticity.services_with_keys
+            self._signed_types[kind] = signed
+        return signed
+
+    async def _fresh_hashes(self, uow: U, todo: list[tuple[Record, Envelope]]) -> list[str]:
+        """The signed hashes of ``todo``, to record with it; ``ReplayedSignature`` if one was
+        processed before or comes twice (the one-by-one path then dead-letters that one)."""
+        hashes = sorted(env.attrs.hash for _, env in todo if self._signed(env))
+        if not hashes:
+            return hashes
+        fresh = await inbox.unprocessed(uow.tx, self.group, hashes, inbox.SIGNED)
+        if len(fresh) < len(hashes):
+            raise ReplayedSignature("a signed ce_hash of the batch was processed already")
+        return hashes
+
+    async def _refuse_replay(self, uow: U, attrs: EnvelopeAttributes) -> None:
+        if not await inbox.already_processed(uow.tx, self.group, attrs.hash, inbox.SIGNED):
+            return
+        if await inbox.already_processed(uow.tx, self.group, attrs.id):
+            return  # a redelivery: the handler skips it
+        raise ReplayedSignature(
+            f"ce_hash {attrs.hash[:16]}... was processed already under another ce_id:"
+            " a copy of a signed event"
+        )
 
     async def _handle_together(self, todo: list[tuple[Record, Envelope]], uow: U) -> None:
         if not todo:
@@ -281,8 +335,13 @@ class EventConsumer[U: UnitOfWork]:
                 await asyncio.sleep(delay)
 
     async def _apply(self, handler: Deduplicated[U], envelope: Envelope) -> None:
+        signed = self._signed(envelope)
         async with self._units.open() as uow:
+            if signed:
+                await self._refuse_replay(uow, envelope.attrs)
             applied = await handler(envelope.event, envelope.attrs, uow)
+            if applied and signed:
+                await inbox.mark_processed(uow.tx, self.group, [envelope.attrs.hash], inbox.SIGNED)
         if applied:
             metrics.EVENTS_PROCESSED.labels(self.group, type(envelope.event).__name__).inc()
         else:

@@ -11,37 +11,55 @@ from ikmkit.store import CollectionSpec, Counters, In, Transaction
 from ikmkit.unit_of_work import UnitOfWork
 
 INBOX = "inbox"
+SIGNED = "inbox_signed"
 INBOX_COLLECTIONS = (
     # A keyed table: one row per (group, event id) holding when it was processed (SQLite:
     # columns keyed by them, no JSON document and no second index; MongoDB: documents and an
-    # index of the key). The ids are those of the documents before, ``group|event id``; a
+    # index of the key). The ids are ``group|event id``, each part's ``|`` and ``\`` escaped
+    # (``Counters.id_of``: ``a|b`` + ``c`` and ``a`` + ``b|c`` once shared one; MongoDB
+    # stores written before are re-keyed at open, ``ikmkit/store/mongo_migrations.py``); a
     # store holding the inbox as documents is migrated in place, in one transaction, when it
     # opens (``ikmkit/store/sqlite_counters.py``; docs/performance.md, "Insights consumers").
     CollectionSpec(INBOX, counter=Counters(("group", "event_id"), value="at_ns")),
+    # The signed ce_hash of each event processed from an owner that signs, in the same
+    # layout (``event_id`` holds the hash): a copy of a genuine signature under another
+    # ce_id is refused by it (``ikmkit.messaging.consumer``). Apart from ``INBOX``, so
+    # that one still counts the events processed.
+    CollectionSpec(SIGNED, counter=Counters(("group", "event_id"), value="at_ns")),
 )
 CHUNK = 500
 
 
-async def already_processed(uow: Transaction, group: str, event_id: str) -> bool:
-    return not await unprocessed(uow, group, [event_id])
+async def already_processed(
+    uow: Transaction, group: str, event_id: str, collection: str = INBOX
+) -> bool:
+    return not await unprocessed(uow, group, [event_id], collection)
 
 
-async def unprocessed(uow: Transaction, group: str, event_ids: Sequence[str]) -> set[str]:
-    """The ids among ``event_ids`` the group has not processed (looked up by the key)."""
+async def unprocessed(
+    uow: Transaction, group: str, event_ids: Sequence[str], collection: str = INBOX
+) -> set[str]:
+    """The ids among ``event_ids`` the group has not processed (looked up by the key;
+    ``collection``: ``SIGNED`` for the signed hashes)."""
     fresh = set(event_ids)
     ids = list(fresh)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        page = await uow.find(INBOX, {"group": group, "event_id": In(chunk)}, limit=len(chunk))
+        where = {"group": group, "event_id": In(chunk)}
+        page = await uow.find(collection, where, limit=len(chunk))
         fresh.difference_update([doc["event_id"] for doc in page.items])
     return fresh
 
 
-async def mark_processed(uow: Transaction, group: str, event_ids: Sequence[str]) -> None:
+async def mark_processed(
+    uow: Transaction, group: str, event_ids: Sequence[str], collection: str = INBOX
+) -> None:
     """The ids recorded as processed; ``DuplicateKey`` if one already is (then the unit of
     work, the effect with it, commits nothing)."""
     now = time.time_ns()
-    await uow.insert_many(INBOX, [{"group": group, "event_id": e, "at_ns": now} for e in event_ids])
+    docs = [{"group": group, "event_id": e, "at_ns": now} for e in event_ids]
+    if docs:
+        await uow.insert_many(collection, docs)
 
 
 type Handler[U] = Callable[[Any, EnvelopeAttributes, U], Awaitable[None]]

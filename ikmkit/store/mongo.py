@@ -19,6 +19,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
+from ikmkit.store.mongo_migrations import fix_counter_ids, fix_times
 from ikmkit.store.mongo_query import Raw, mongo_path, mongo_query
 from ikmkit.store.mongo_transaction import MongoTransaction
 from ikmkit.store.port import CollectionSpec, StoreError, Transaction, TransactionConflict
@@ -88,6 +89,8 @@ class MongoStore:
                     )
             for dropped in spec.counter.dropped if spec.counter is not None else ():
                 await db[spec.name].delete_many(mongo_query(dropped))
+            await fix_times(db, spec)
+            await fix_counter_ids(db, spec, atomic=self._use_transactions)
             self._specs[spec.name] = spec
 
     async def close(self) -> None:

@@ -29,8 +29,9 @@ class Counters:
     """What makes a collection a counter collection: each document is one counter, named by
     its ``fields`` (top-level, scalar, never null) and holding an integer ``value``; nothing
     else (but ``id`` and ``version``). Its ``id`` is ``id_of`` it (the fields' values joined
-    by ``|``, in ``fields``' order): an adapter may derive it rather than store it, so
-    ``insert`` refuses a document whose id is another, and ``add_counts`` need not read it.
+    by ``|``, in ``fields``' order, each with ``\\`` and ``|`` escaped: ``id_part``): an
+    adapter may derive it rather than store it, so ``insert`` refuses a document whose id is
+    another, and ``add_counts`` need not read it.
 
     An adapter may store such a collection as rows keyed by the fields in ``order`` (SQLite:
     real columns, the primary key; MongoDB: an index of ``order`` and ``value``), which then
@@ -57,7 +58,7 @@ class Counters:
         values = [doc.get(f) for f in self.fields]
         if any(v is None for v in values):
             raise StoreError(f"a counter needs each of {', '.join(self.fields)}")
-        return "|".join(map(str, values))
+        return "|".join(map(id_part, values))
 
     def checked(self, collection: str, doc: Mapping[str, Any]) -> str:
         """The id of ``doc``, a counter to insert; ``StoreError`` if it is not one (a field
@@ -67,6 +68,16 @@ class Counters:
         if doc.get("id", doc_id) != doc_id or not allowed.issuperset(doc):
             raise StoreError(f"{collection}: {doc.get('id')!r} is not a counter document")
         return doc_id
+
+
+def id_part(value: Any) -> str:
+    """One field of a counter's id: ``\\`` and ``|`` escaped with a backslash, so two
+    counters never share an id (``a|b`` + ``c`` and ``a`` + ``b|c`` did); a value with
+    neither has the id it had before the escape."""
+    text = str(value)
+    if "|" in text or "\\" in text:
+        return text.replace("\\", "\\\\").replace("|", "\\|")
+    return text
 
 
 @dataclass(frozen=True)
@@ -89,13 +100,17 @@ class Columns:
 @dataclass(frozen=True)
 class CollectionSpec:
     """A collection, its unique keys and its secondary indexes (field paths, dotted);
-    ``counter``: a counter collection (``Counters``); ``columns``: fields kept as columns."""
+    ``counter``: a counter collection (``Counters``); ``columns``: fields kept as columns;
+    ``times``: top-level fields holding times that are filtered or ordered by, written in
+    ``ikmkit.store.times.stored_time``'s fixed-width form (text order is time order): the
+    adapter rewrites a value written in another form (by code before) when the store opens."""
 
     name: str
     unique: Sequence[Sequence[str]] = ()
     indexes: Sequence[Sequence[str]] = ()
     counter: Counters | None = None
     columns: Columns | None = None
+    times: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ikmkit.service.errors import NotFound
 from ikmkit.store.port import Filter, OrderBy, Transaction
+from ikmkit.store.times import with_stored_times
 
 
 class Versioned(BaseModel):
@@ -28,12 +29,19 @@ class Repository[M: Versioned]:
     id_field: ClassVar[str]
     what: ClassVar[str] = "record"
     """How a ``NotFound`` names a missing one ("enterprise", "program"...)."""
+    times: ClassVar[Sequence[str]] = ()
+    """The collection's ``CollectionSpec.times``: written in the fixed-width stored form."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
     def _doc(self, item: M) -> dict[str, Any]:
         return {**item.model_dump(mode="json"), "id": str(getattr(item, self.id_field))}
+
+    def _stored(self, item: M) -> dict[str, Any]:
+        """The document written: ``_doc`` with ``times`` in the stored form."""
+        doc = self._doc(item)
+        return with_stored_times(doc, self.times) if self.times else doc
 
     def _load(self, doc: dict[str, Any]) -> M:
         return self.model.model_validate(doc)
@@ -55,15 +63,15 @@ class Repository[M: Versioned]:
 
     async def add(self, item: M) -> M:
         """Insert a new one (``DuplicateKey`` if its id or a unique key is taken)."""
-        stored = await self.tx.insert(self.collection, self._doc(item))
+        stored = await self.tx.insert(self.collection, self._stored(item))
         return item.model_copy(update={"version": stored["version"]})
 
     async def add_many(self, items: Sequence[M]) -> None:
-        await self.tx.insert_many(self.collection, [self._doc(item) for item in items])
+        await self.tx.insert_many(self.collection, [self._stored(item) for item in items])
 
     async def save(self, item: M) -> M:
         """Write over the version that was read (``VersionConflict`` if it changed since)."""
-        stored = await self.tx.replace(self.collection, self._doc(item))
+        stored = await self.tx.replace(self.collection, self._stored(item))
         return item.model_copy(update={"version": stored["version"]})
 
     async def page(

@@ -29,6 +29,7 @@ from ikmkit.store.sqlite_checkpoint import Checkpointer
 from ikmkit.store.sqlite_columns import ColumnTable
 from ikmkit.store.sqlite_counters import DOCUMENTS, CounterTable
 from ikmkit.store.sqlite_group import GroupCommit
+from ikmkit.store.sqlite_times import fix_times
 from ikmkit.store.sqlite_transaction import SqliteTransaction
 
 # The layout this code writes; raise it with every change that migrates files at open.
@@ -98,8 +99,10 @@ class SqliteStore:
         if spec.columns is not None:
             self._columned[spec.name] = table = ColumnTable(spec.name, spec.columns)
             table.create(conn, spec)
+            fix_times(conn, spec, table.column, frozenset(table.fields))
             return
         DOCUMENTS.create(conn, spec)
+        fix_times(conn, spec, DOCUMENTS.column)
 
     async def close(self) -> None:
         if self._checkpointer is not None:

@@ -72,7 +72,7 @@ class CounterTable:
         if set(counters.key) != set(fields) or counters.value in fields:
             raise StoreError(f"{name}: the counters' order must name each field once")
         self._columns = {f: f'"{f}"' for f in (*fields, counters.value)} | {"version": "version"}
-        self.id_sql = " || '|' || ".join(self._columns[f] for f in fields)
+        self.id_sql = " || '|' || ".join(_id_part_sql(self._columns[f]) for f in fields)
         self._columns["id"] = f"({self.id_sql})"
         stored = (*fields, counters.value)
         self.select = f"{self.id_sql}, {', '.join(self._columns[f] for f in stored)}, version"
@@ -247,3 +247,11 @@ def _getter(fields: Sequence[str]) -> Any:
         only = fields[0]
         return lambda doc: (doc[only],)
     return itemgetter(*fields)
+
+
+def _id_part_sql(column: str) -> str:
+    """``Counters.id_of``'s ``id_part`` in SQL: the value, its backslashes and bars escaped
+    (tested first: most values have neither, and ``replace`` costs more than ``instr``)."""
+    escaped = f"replace(replace({column}, '\\', '\\\\'), '|', '\\|')"
+    test = f"instr({column}, '|') OR instr({column}, '\\')"
+    return f"(CASE WHEN {test} THEN {escaped} ELSE {column} END)"

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from ikmkit.store import CollectionSpec, Columns, Range, Transaction
 from ikmkit.store.repository import Repository
+from ikmkit.store.times import stored_time
 from ikmkit.unit_of_work import UnitOfWork
 from services.notify.domain.model import IN_APP, Contact, Delivery, Notification
 from services.notify.domain.webhooks import Subscription
@@ -31,6 +30,9 @@ _NOTIFICATION_INDEXES = (
 )
 
 _DELIVERY_INDEXES = (("event_id", "at"), ("notification_id",))
+# Compared and ordered as stored text: written in one fixed-width form (ikmkit.store.times).
+_NOTIFICATION_TIMES = ("next_attempt_at", "created_at", "delivered_at")
+_DELIVERY_TIMES = ("at",)
 
 COLLECTIONS = (
     CollectionSpec(
@@ -43,6 +45,7 @@ COLLECTIONS = (
             ("status", "next_attempt_at", "attempts", "delivered_at", "last_error", "data"),
             indexes=[(fields, {}) for fields in _NOTIFICATION_INDEXES],
         ),
+        times=_NOTIFICATION_TIMES,
     ),
     CollectionSpec(
         DELIVERIES,
@@ -52,17 +55,11 @@ COLLECTIONS = (
             ("event_id", "at", "notification_id"),
             indexes=[(fields, {}) for fields in _DELIVERY_INDEXES],
         ),
+        times=_DELIVERY_TIMES,
     ),
     CollectionSpec(SUBSCRIPTIONS, indexes=[("active",)]),
     CollectionSpec(CONTACTS),
 )
-
-_TIME = TypeAdapter(datetime)
-
-
-def stored_time(at: datetime) -> Any:
-    """A time as the documents hold it (pydantic's JSON form), for range filters."""
-    return _TIME.dump_python(at, mode="json")
 
 
 class NotificationRepository(Repository[Notification]):
@@ -70,6 +67,7 @@ class NotificationRepository(Repository[Notification]):
     model = Notification
     id_field = "id"
     what = "notification"
+    times = _NOTIFICATION_TIMES
     _flat = FlatDocs(Notification, id_field)
 
     def _doc(self, item: Notification) -> dict[str, Any]:
@@ -146,6 +144,7 @@ class DeliveryRepository(Repository[Delivery]):
     model = Delivery
     id_field = "id"
     what = "delivery"
+    times = _DELIVERY_TIMES
     _flat = FlatDocs(Delivery, id_field)
 
     def _doc(self, item: Delivery) -> dict[str, Any]:

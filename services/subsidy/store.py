@@ -26,7 +26,8 @@ APPLICATIONS = "applications"
 ENTERPRISE_USAGE = "enterprise_usage"
 
 COLLECTIONS = (
-    CollectionSpec(PROGRAMS, indexes=[("fiscal_year", "kind")]),
+    # times ordered by as stored text: written in one fixed-width form (ikmkit.store.times)
+    CollectionSpec(PROGRAMS, indexes=[("fiscal_year", "kind")], times=("created_at",)),
     CollectionSpec(BUDGETS, indexes=[("fiscal_year", "province"), ("program_id",)]),
     CollectionSpec(
         APPLICATIONS,
@@ -36,6 +37,7 @@ COLLECTIONS = (
             ("status", "submitted_at"),
             ("program_id",),
         ],
+        times=("submitted_at",),
     ),
     CollectionSpec(ENTERPRISES.collection),
     CollectionSpec(ENTERPRISE_USAGE),
@@ -48,6 +50,7 @@ class ProgramRepository(Repository[Program]):
     collection = PROGRAMS
     model = Program
     id_field = "id"
+    times = ("created_at",)
     what = "program"
 
 
@@ -79,6 +82,7 @@ class ApplicationRepository(Repository[Application]):
     collection = APPLICATIONS
     model = Application
     id_field = "id"
+    times = ("submitted_at",)
     what = "application"
 
     async def open_of(self, nib: str, statuses: Sequence[str]) -> list[Application]:

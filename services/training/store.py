@@ -49,7 +49,9 @@ COLLECTIONS = (
     CollectionSpec(MOU_REPLICA),
     CollectionSpec(MOU_COVERAGE, indexes=[("partner_id", "scope"), ("mou_id",)]),
     CollectionSpec(
-        ASSIGNMENTS, indexes=[("nib", "status"), ("partner_id", "status"), ("mou_id", "status")]
+        ASSIGNMENTS,
+        indexes=[("nib", "status"), ("partner_id", "status"), ("mou_id", "status")],
+        times=("assigned_at",),  # ordered by as stored text (ikmkit.store.times)
     ),
 )
 
@@ -148,6 +150,7 @@ class AssignmentRepository(Repository[MentorAssignment]):
     collection = ASSIGNMENTS
     model = MentorAssignment
     id_field = "id"
+    times = ("assigned_at",)
     what = "mentor assignment"
 
     async def active_under(self, mou_id: str) -> list[MentorAssignment]:

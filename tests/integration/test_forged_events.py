@@ -169,3 +169,57 @@ async def test_only_the_registry_signed_by_its_key_is_heard(
         assert await replica(sub, event.nib) is None
         assert await inbox(ntf, event.nib) == []
         assert await mails(smtp, event) == []
+
+
+def _signed(event: EnterpriseRegistered) -> EnvelopeAttributes:
+    attrs = EnvelopeAttributes(
+        id=str(uuid.uuid4()),
+        type=event.ce_type(),
+        source="/ikm/registry",
+        time=datetime.now(UTC),
+        subject=event.nib,
+        region=event.province,
+        sequence=1,
+        hash="",
+    )
+    digest = chain_hash(GENESIS_HASH, attrs, event_payload(event))
+    signature = signer_from_key(REGISTRY_KEY)(digest)
+    return attrs.model_copy(update={"hash": digest, "signature": signature})
+
+
+async def _produce(kafka: str, event: EnterpriseRegistered, attrs: EnvelopeAttributes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=False)
+    await producer.start()
+    try:
+        payload = event_payload(event).encode()
+        await producer.send_and_wait(
+            ENTERPRISE_TOPIC, payload, key=event.nib.encode(), headers=to_headers(attrs)
+        )
+    finally:
+        await producer.stop()
+
+
+async def test_a_genuine_signature_copied_onto_other_content_is_forged(
+    services: tuple[RunningService, RunningService], kafka: str, smtp: SmtpSink
+) -> None:
+    """Someone who can write the topic copies a genuine event's signed ce_hash onto another
+    enterprise's content with a fresh id: each consumer has processed the genuine one, so
+    the copy is dead-lettered as forged, with no replica, message or e-mail."""
+    sub, ntf = services
+    genuine, evil = enterprise("Genuine Two Co"), enterprise("Evil Twin Co")
+    attrs = _signed(genuine)
+    await _produce(kafka, genuine, attrs)
+    await eventually(lambda: replica(sub, genuine.nib), timeout=30)
+    await eventually(lambda: inbox(ntf, genuine.nib), timeout=30)
+    # after the genuine event was read (as an attacker copies what was published)
+    copied = attrs.model_copy(update={"id": str(uuid.uuid4()), "subject": evil.nib})
+    await _produce(kafka, evil, copied)
+    for group in ("subsidy", "notify"):
+        letters = await eventually(lambda g=group: parked(kafka, g, evil.nib), timeout=30)
+        assert header(letters[0], "dlq_reason") == "forged"
+        assert header(letters[0], "ce_id") == copied.id
+        assert "processed already under another ce_id" in (header(letters[0], "dlq_error") or "")
+    assert await replica(sub, evil.nib) is None
+    assert await inbox(ntf, evil.nib) == []
+    assert await mails(smtp, evil) == []
+    assert len(await eventually(lambda: mails(smtp, genuine), timeout=30)) == 1

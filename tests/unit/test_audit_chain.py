@@ -280,3 +280,39 @@ def test_a_sequence_written_another_way_is_tampering_on_the_fast_path_too() -> N
     ]
     records[1] = replace(records[1], headers=forged_headers)
     assert verify(records) == [(Kind.TAMPERED, None), (Kind.TAMPERED, 3)]
+
+
+def _with_header(record: FakeRecord, name: str, value: bytes) -> FakeRecord:
+    return replace(record, headers=[(k, value if k == name else v) for k, v in record.headers])
+
+
+def test_a_copy_of_a_signed_hash_on_other_content_is_tampering_not_a_duplicate() -> None:
+    """A replay: a genuine event's ce_hash (and signature) copied onto a new id, another
+    time or other data, later in the log. Only the very event it hashes is a redelivery."""
+    records = stream("1000000000020", 3)
+    second = records[1]
+    copies = [
+        _with_header(second, "ce_id", str(uuid.uuid4()).encode()),
+        _with_header(second, "ce_time", b"2030-01-01T00:00:00+00:00"),
+        replace(second, value=(second.value or b"").replace(b"officer-2", b"officer-X")),
+    ]
+    for copy in copies:
+        assert verify([*records, replace(copy, offset=10)]) == [(Kind.TAMPERED, 2)]
+    first = _with_header(records[0], "ce_id", str(uuid.uuid4()).encode())
+    assert verify([*records, replace(first, offset=10)]) == [(Kind.TAMPERED, 1)]
+    assert verify([*records, replace(second, offset=10)]) == [(Kind.DUPLICATE, 2)]
+
+
+def test_a_copy_whose_predecessor_is_missing_too_must_be_the_same_event() -> None:
+    records = stream("1000000000021", 4)
+    third = records[2]
+    other = replace(third, offset=10, value=(third.value or b"").replace(b"officer-3", b"y"))
+    assert sorted(verify([records[0], third, other, records[3]])) == [
+        (Kind.GAP, 2),
+        (Kind.TAMPERED, 3),
+    ]
+    redelivered = replace(third, offset=10)
+    assert sorted(verify([records[0], third, redelivered, records[3]])) == [
+        (Kind.DUPLICATE, 3),
+        (Kind.GAP, 2),
+    ]

@@ -41,3 +41,40 @@ def test_an_event_of_another_specversion_is_undecodable_with_the_reason() -> Non
     log = records()
     old = {**log[0], "headers": {**log[0]["headers"], ce.H_SPECVERSION: "0.3"}}
     assert problems([old]) == [("undecodable:unsupported_specversion", None)]
+
+
+def test_a_copy_of_a_seen_hash_on_other_content_is_tampering() -> None:
+    """A replayed signature: the second event's ce_hash (signed) on a new id or other data.
+    Only the very event it hashes is a redelivery."""
+    log = records()
+    second = log[1]
+    new_id = {**second, "headers": {**second["headers"], ce.H_ID: "replayed-1"}}
+    altered = {**second, "payload": second["payload"].replace("officer-2", "officer-X")}
+    assert problems([*log[:3], new_id]) == [("tampered", 2)]
+    assert problems([*log[:3], altered]) == [("tampered", 2)]
+    assert problems([*log[:3], second]) == [("duplicate", 2)]
+
+
+def test_an_event_ahead_of_its_predecessor_is_checked_when_it_comes() -> None:
+    log = records()
+    third = log[2]
+    altered = {**third, "payload": third["payload"].replace("officer-3", "officer-X")}
+    assert problems([log[0], altered, log[1], log[3]]) == [
+        ("gap", 3),
+        ("reordered", 2),
+        ("tampered", 3),
+    ]
+    assert problems([log[0], third, log[1], log[3]]) == [("gap", 3), ("reordered", 2)]
+
+
+def test_a_copy_is_not_returned_to_be_handled() -> None:
+    log = records()
+    second = log[1]
+    new_id = {**second, "headers": {**second["headers"], ce.H_ID: "replayed-1"}}
+    verifier = StreamVerifier()
+    handled = []
+    for r in [*log[:3], second, new_id]:
+        headers = [(k, v.encode()) for k, v in r["headers"].items()]
+        envelope = verifier.check(r["topic"], headers, r["payload"].encode())
+        handled.append(envelope is not None)
+    assert handled == [True, True, True, False, False]
