@@ -34,7 +34,8 @@ from ikmkit.store.sqlite_transaction import SqliteTransaction
 
 # The layout this code writes; raise it with every change that migrates files at open.
 # 1: session 21's (outbox and inbox, registry, notify as columns and keyed tables).
-LAYOUT = 1
+# 2: declared times rewritten in the fixed-width form (``sqlite_times``), counter ids escaped.
+LAYOUT = 2
 
 
 class SqliteStore:
