@@ -15,7 +15,7 @@ from ikmkit.store import CollectionSpec
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.unit_of_work import Units
 from services.insights.store import COLLECTIONS, COUNTS, InsightsUnit
-from tests.unit.test_insights_handlers import Feed, enrolled, registered
+from tests.support.insights_feed import Feed, enrolled, registered
 
 BEFORE = [
     CollectionSpec(

@@ -27,9 +27,7 @@ from ikmkit.store.sqlite import SqliteStore
 from services.insights.main import definition
 from services.insights.settings import InsightsSettings
 from services.insights.store import COUNTS, MEMBERS
-from tests.support.kafka import eventually, produce_event
-from tests.support.service import auth_headers, running_service
-from tests.unit.test_insights_handlers import (
+from tests.support.insights_feed import (
     MARCH,
     MAY,
     allocated,
@@ -39,6 +37,8 @@ from tests.unit.test_insights_handlers import (
     partner,
     registered,
 )
+from tests.support.kafka import eventually, produce_event
+from tests.support.service import auth_headers, running_service
 
 MINISTRY = auth_headers("ministry")
 JABAR = auth_headers("regional", province="32")

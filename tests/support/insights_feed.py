@@ -17,6 +17,7 @@ from contracts.registry import (
     OwnerContact,
     PartnerRegistered,
 )
+from contracts.subsidy import BudgetAllocated, SubsidyApproved
 from contracts.training import ParticipantEnrolled
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
@@ -161,3 +162,36 @@ async def points(
     filters.setdefault("fiscal_year", 2026)
     series = await units.read(queries.indicator_series, indicator, MINISTRY, **filters)
     return {p.key: p.value for p in series.points}
+
+
+MACHINES = "Restrukturisasi Mesin 2026"
+
+
+def allocated(
+    province: str | None, rupiah: int, *, program: str = MACHINES, at: datetime = MARCH
+) -> Event:
+    return BudgetAllocated(
+        budget_id=f"{program}:{province or 'national_reserve'}",
+        program_id=program,
+        program_kind="machine_restructuring",
+        program_name=program,
+        fiscal_year=2026,
+        province=province,
+        pool="province" if province else "national_reserve",
+        allocated_rupiah=rupiah,
+        allocated_by="officer",
+        allocated_at=at,
+    )
+
+
+def approved(app_id: str, rupiah: int, pool: str = "province") -> Event:
+    return application(
+        SubsidyApproved,
+        app_id,
+        eligible_cost_rupiah=rupiah * 10 // 3,
+        rebate_rupiah=rupiah,
+        budget_id=f"{MACHINES}:32",
+        budget_pool=pool,
+        approved_by="x",
+        approved_at=MAY,
+    )

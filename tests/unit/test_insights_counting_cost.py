@@ -19,8 +19,8 @@ from services.insights.domain.tally import Tally
 from services.insights.handlers.registry import domain_time
 from services.insights.replicas import EnterpriseReplica
 from services.insights.store import COLLECTIONS, COUNTS, InsightsUnit
+from tests.support.insights_feed import MAY, NOW, Feed, enrolled, registered
 from tests.support.units import memory_units
-from tests.unit.test_insights_handlers import MAY, NOW, Feed, enrolled, registered
 
 JUNE = datetime(2026, 6, 3, 9, tzinfo=UTC)
 

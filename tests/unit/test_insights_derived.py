@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ikmkit.store import Range
 from ikmkit.unit_of_work import Units
 from services.insights.store import COUNTS, InsightsUnit
-from tests.unit.test_insights_handlers import NOW, Feed, enrolled, points, total, units
+from tests.support.insights_feed import Feed, enrolled, insights_units, points, total
 
-__all__ = ["NOW", "units"]  # the fixture, shared with the handlers' tests
+units = pytest.fixture(insights_units, name="units")
 
 C1 = {"course_province:c1/-": 1, "course_province:c1/32": 2, "course_province:c1/33": 1}
 C2 = {"course_province:c2/32": 1}

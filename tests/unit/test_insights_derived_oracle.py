@@ -18,8 +18,9 @@ from contracts.base import Event
 from contracts.training import EnrollmentCancelled
 from ikmkit.unit_of_work import Units
 from services.insights.store import InsightsUnit
-from tests.unit.test_insights_handlers import Feed, enrolled, points
-from tests.unit.test_insights_handlers import units as units  # noqa: PLC0414 (the fixture)
+from tests.support.insights_feed import Feed, enrolled, insights_units, points
+
+units = pytest.fixture(insights_units, name="units")
 
 COURSES = ["c1", "c10", "K/1", "K/1/x", "😀k", "z"]
 PROVINCES = [None, "32", "33"]

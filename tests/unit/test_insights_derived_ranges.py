@@ -14,8 +14,9 @@ from contracts.base import Event
 from contracts.training import EnrollmentCancelled
 from ikmkit.unit_of_work import Units
 from services.insights.store import InsightsUnit
-from tests.unit.test_insights_handlers import MAY, Feed, enrolled, points
-from tests.unit.test_insights_handlers import units as units  # noqa: PLC0414 (the fixture)
+from tests.support.insights_feed import MAY, Feed, enrolled, insights_units, points
+
+units = pytest.fixture(insights_units, name="units")
 
 COURSES = ["c1", "😀-kursus", "𠀀", "K/1", "\uffff", "zz"]
 

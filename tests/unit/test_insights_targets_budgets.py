@@ -9,12 +9,9 @@ from typing import Any
 
 import pytest
 
-from contracts.base import Event
 from contracts.insights import TargetSet
 from contracts.subsidy import (
-    BudgetAllocated,
     BudgetExhausted,
-    SubsidyApproved,
     SubsidyCancelled,
     SubsidyDisbursed,
 )
@@ -29,11 +26,13 @@ from services.insights.handlers import targets
 from services.insights.store import InsightsUnit
 from tests.support.insights_feed import (
     JABAR,
-    MARCH,
+    MACHINES,
     MAY,
     MINISTRY,
     Feed,
+    allocated,
     application,
+    approved,
     insights_units,
     points,
     registered,
@@ -149,39 +148,6 @@ async def test_the_consumer_handles_every_event_type_of_its_topics(
     for topic in TOPICS:
         for event_type in events_on(topic):
             assert event_type in consumer._handlers, event_type
-
-
-MACHINES = "Restrukturisasi Mesin 2026"
-
-
-def allocated(
-    province: str | None, rupiah: int, *, program: str = MACHINES, at: datetime = MARCH
-) -> Event:
-    return BudgetAllocated(
-        budget_id=f"{program}:{province or 'national_reserve'}",
-        program_id=program,
-        program_kind="machine_restructuring",
-        program_name=program,
-        fiscal_year=2026,
-        province=province,
-        pool="province" if province else "national_reserve",
-        allocated_rupiah=rupiah,
-        allocated_by="officer",
-        allocated_at=at,
-    )
-
-
-def approved(app_id: str, rupiah: int, pool: str = "province") -> Event:
-    return application(
-        SubsidyApproved,
-        app_id,
-        eligible_cost_rupiah=rupiah * 10 // 3,
-        rebate_rupiah=rupiah,
-        budget_id=f"{MACHINES}:32",
-        budget_pool=pool,
-        approved_by="x",
-        approved_at=MAY,
-    )
 
 
 async def test_budget_allocations_and_budget_use_per_program_and_province(
