@@ -18,13 +18,10 @@ import httpx
 
 from tests.support.service import auth_headers
 from tests.support.stack import Stack
+from tests.support.values import random_nib
 
 MINISTRY = auth_headers("ministry")
 COLOMBO_PLAN = ["AF", "BD", "BT", "IN", "LA", "MM", "NP", "PK", "LK", "ID"]
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
 
 
 def eventually[T](probe: Callable[[], T | None], what: str, timeout: float = 30) -> T:

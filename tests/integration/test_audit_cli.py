@@ -32,12 +32,12 @@ from tests.support.audit import (
     copy_stores,
     four_services,
     http_services,
-    random_nib,
     register,
     wait_consumed,
 )
 from tests.support.kafka import header, read_topic
 from tests.support.service import auth_headers
+from tests.support.values import random_nib
 
 REBUILT = {"subsidy": "enterprises", "training": "enterprise_replica", "notify": "notifications"}
 

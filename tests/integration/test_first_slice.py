@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from ikmkit.store import Store
 from services.notify.main import definition as notify_definition
@@ -12,10 +11,7 @@ from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
 from tests.support.service import auth_headers, running_service
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
+from tests.support.values import random_nib
 
 
 async def test_registration_reaches_the_inbox(kafka: str, fresh_store: Store, tmp_path) -> None:

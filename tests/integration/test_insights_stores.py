@@ -1,4 +1,5 @@
-"""The insights handler scenarios (tests/unit/test_insights_handlers.py) and the derived
+"""The insights handler scenarios (tests/unit/test_insights_handlers.py and
+test_insights_targets_budgets.py) and the derived
 dimensions of participants.enrolled (tests/unit/test_insights_derived.py) on every store
 kind: the projections use group sums, ranges, bulk reads and deletes, which each adapter must
 answer alike (SQLite and a MongoDB-wire server). And a store written before (its ``course``
@@ -17,14 +18,16 @@ from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.store import Range, Store
 from ikmkit.unit_of_work import Units
 from services.insights.store import COLLECTIONS, COUNTS, InsightsUnit
+from tests.support.insights_feed import NOW
 from tests.unit import test_insights_derived as derived
 from tests.unit import test_insights_handlers as scenarios
+from tests.unit import test_insights_targets_budgets as targets
 
 SPECS = [*COLLECTIONS, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS]
 
 
 def units_of(store: Store) -> Units[InsightsUnit]:
-    return Units(store, Outbox("urn:ikm:test"), InsightsUnit, clock=fixed_clock(scenarios.NOW))
+    return Units(store, Outbox("urn:ikm:test"), InsightsUnit, clock=fixed_clock(NOW))
 
 
 @pytest.fixture
@@ -37,7 +40,7 @@ SCENARIOS: list[Callable[[Units[InsightsUnit]], Awaitable[Any]]] = [
     scenarios.test_enterprises_count_by_dimension_and_move_between_stocks,
     scenarios.test_link_and_match_counts_distinct_schools_and_companies_in_any_order,
     scenarios.test_programs_count_participants_subsidies_mentoring_and_notifications,
-    scenarios.test_targets_are_set_by_the_ministry_and_progress_follows_the_clock,
+    targets.test_targets_are_set_by_the_ministry_and_progress_follows_the_clock,
     scenarios.test_a_stock_carries_over_fiscal_years_and_reads_at_the_end_of_the_period,
     scenarios.test_cells_that_return_to_zero_are_removed,
     derived.test_enrollments_write_no_course_or_course_province_cell,

@@ -37,15 +37,12 @@ from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
 from tests.support.service import RunningService, auth_headers, running_service
+from tests.support.values import random_nib
 
 # Personal data of the test enterprise's owner: none of it may reach a log line.
 OWNER_NAME = "Sri Rahayuningsih Wibisono"
 OWNER_EMAIL = "sri.rahayu.obs@example.id"
 OWNER_PHONE = "081234567890"
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
 
 
 def enterprise_body(nib: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ roles, bad input (422), state-machine violations (409), budgets and stats. Both 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,15 +17,12 @@ from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
 from tests.conftest import make_store
 from tests.support.service import auth_headers, running_service
+from tests.support.values import random_nib
 
 MINISTRY = auth_headers("ministry")
 JOGJA = auth_headers("regional", province="34")
 ACEH = auth_headers("regional", province="11")
 REGIONAL_LIMIT = 10_000_000
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
 
 
 def enterprise_body(nib: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from services.subsidy.domain.model import Application, InvoiceLine
 from services.subsidy.replicas import ENTERPRISES, EnterpriseReplica
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.store import APPLICATIONS, COLLECTIONS
+from tests.support.values import random_nib
 
 MINISTRY = Caller(subject="officer-pusat", role="ministry")
 LIMIT = 50_000_000
@@ -50,10 +51,6 @@ async def approve(deps: Subsidy, app_id: str) -> Application:
     # As the API does: through the process's approval gate.
     async with deps.approval_gate:
         return await deps.units.run(handlers.approve, app_id, MINISTRY, regional_limit_rupiah=LIMIT)
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
 
 
 async def add_enterprises(store: Store, count: int, province: str = "34") -> list[str]:

@@ -24,9 +24,9 @@ from tests.support.training_feed import (
     TODAY,
     enterprise_registered,
     eventually,
-    random_nib,
     registry_feed,
 )
+from tests.support.values import random_nib
 
 
 async def test_mentor_assignment_follows_the_mou(

@@ -20,9 +20,9 @@ from tests.support.training_feed import (
     course_body,
     enterprise_registered,
     eventually,
-    random_nib,
     registry_feed,
 )
+from tests.support.values import random_nib
 
 
 async def test_course_enrollment_waitlist_and_refusals(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -51,10 +50,6 @@ REPLICATED: frozenset[type[Event]] = frozenset(
         EnterpriseClassChanged, EnterpriseSuspended, EnterpriseReinstated,
     }
 )  # fmt: skip
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
 
 
 def enterprise_body(nib: str, n: int) -> dict[str, object]:

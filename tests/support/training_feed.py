@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,10 +27,6 @@ MINISTRY = auth_headers("ministry")
 
 
 TODAY = datetime.now(UTC).date()
-
-
-def random_nib() -> str:
-    return str(uuid.uuid4().int)[:13].rjust(13, "1")
 
 
 @dataclass
