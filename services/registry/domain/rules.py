@@ -36,9 +36,11 @@ MARKETPLACES = (
 MANUFACTURING_DIVISIONS = range(10, 34)
 """KBLI section C (manufacturing): divisions 10-33."""
 
-_PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
-_POSTAL_CODE = re.compile(r"^\d{5}$")
-_CAMPAIGN = re.compile(r"^#?[A-Za-z0-9_]{2,64}$")
+# Matched with fullmatch, in ASCII: \d and \w take every script's digits and letters, and $
+# matches before a final newline (a second spelling of one id).
+_PARTNER_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
+_POSTAL_CODE = re.compile(r"[0-9]{5}")
+_CAMPAIGN = re.compile(r"#?[A-Za-z0-9_]{2,64}")
 
 
 # --- identifiers and contacts -----------------------------------------------------------------
@@ -170,7 +172,7 @@ def check_text(value: str, field: str, *, max_length: int = 200) -> str:
 
 
 def check_postal_code(code: str, field: str = "postal_code") -> str:
-    if not _POSTAL_CODE.match(code):
+    if not _POSTAL_CODE.fullmatch(code):
         raise InvalidInput("postal code must be 5 digits", field=field, rule="postal_code_format")
     return code
 
@@ -199,7 +201,7 @@ def check_campaigns(campaigns: Sequence[str], field: str = "campaigns") -> list[
     check_count(campaigns, field)
     tags: dict[str, None] = {}
     for tag in campaigns:
-        if not _CAMPAIGN.match(tag):
+        if not _CAMPAIGN.fullmatch(tag):
             raise InvalidInput(
                 f"campaign {tag!r} must be a hashtag of letters, digits or _",
                 field=field,
@@ -288,7 +290,7 @@ def check_partner_id(partner_id: str, field: str = "partner_id") -> str:
         raise InvalidInput(
             "'ministry' is reserved for the ministry itself", field=field, rule="reserved"
         )
-    if not _PARTNER_ID.match(partner_id):
+    if not _PARTNER_ID.fullmatch(partner_id):
         raise InvalidInput(
             "partner id must be 2-64 lowercase letters, digits or '-'",
             field=field,
@@ -298,7 +300,7 @@ def check_partner_id(partner_id: str, field: str = "partner_id") -> str:
 
 
 def check_mou_id(mou_id: str, field: str = "mou_id") -> str:
-    if not _PARTNER_ID.match(mou_id):
+    if not _PARTNER_ID.fullmatch(mou_id):
         raise InvalidInput(
             "an MoU id must be 2-64 lowercase letters, digits or '-'",
             field=field,

@@ -1,0 +1,80 @@
+"""Registry HTTP inputs an adversarial review found answered wrongly (session 22): a second
+spelling of a registered NIB, and a PATCH that sets a required field to null."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ikmkit.store.sqlite import SqliteStore
+from services.registry.main import definition
+from services.registry.settings import RegistrySettings
+from tests.integration.test_registry_api import MINISTRY, enterprise_body, new_nib
+from tests.support.service import RunningService, running_service
+
+
+@pytest.fixture
+async def registry(kafka: str, tmp_path: Path) -> AsyncIterator[RunningService]:
+    store = SqliteStore(tmp_path / "registry.db")
+    settings = RegistrySettings(kafka_bootstrap_servers=kafka)
+    async with running_service(definition(settings, store=store)) as service:
+        yield service
+
+
+async def register(client: httpx.AsyncClient, nib: str) -> None:
+    response = await client.post("/enterprises", json=enterprise_body(nib), headers=MINISTRY)
+    assert response.status_code == 201, response.text
+
+
+def rules_of(answer: dict[str, object]) -> dict[str, str]:
+    errors = answer["errors"]
+    assert isinstance(errors, list)
+    return {e["field"]: e["rule"] for e in errors}
+
+
+async def test_a_registered_nib_spelled_with_a_newline_or_other_digits_is_refused(
+    registry: RunningService,
+) -> None:
+    client, nib = registry.client, new_nib()
+    await register(client, nib)
+    fullwidth = "".join(chr(ord(d) + 0xFEE0) for d in nib)
+    for spelled in (nib + "\n", fullwidth):
+        response = await client.post(
+            "/enterprises", json=enterprise_body(spelled), headers=MINISTRY
+        )
+        assert response.status_code == 422, (repr(spelled), response.text)
+        assert rules_of(response.json()) == {"nib": "invalid.nib_format"}
+    listed = await client.get("/enterprises", headers=MINISTRY)
+    assert [e["nib"] for e in listed.json()["items"]] == [nib]
+
+
+async def test_a_patch_setting_required_fields_to_null_names_each_and_changes_nothing(
+    registry: RunningService,
+) -> None:
+    client, nib = registry.client, new_nib()
+    await register(client, nib)
+    nulls = {"name": None, "province": None, "workforce": None, "products": None}
+    response = await client.patch(
+        f"/enterprises/{nib}", json={"version": 1, **nulls}, headers=MINISTRY
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert rules_of(response.json()) == {name: "invalid.required" for name in nulls}
+    unchanged = (await client.get(f"/enterprises/{nib}", headers=MINISTRY)).json()
+    assert (unchanged["version"], unchanged["name"]) == (1, "CV Maju Logam")
+
+
+async def test_a_patch_may_clear_the_optional_contact_fields_with_null(
+    registry: RunningService,
+) -> None:
+    client, nib = registry.client, new_nib()
+    await register(client, nib)
+    cleared = {"owner_phone": None, "owner_email": None, "postal_code": None}
+    response = await client.patch(
+        f"/enterprises/{nib}", json={"version": 1, **cleared}, headers=MINISTRY
+    )
+    assert response.status_code == 200, response.text
+    assert {k: response.json()[k] for k in cleared} == cleared
