@@ -28,6 +28,7 @@ from services.insights.domain.reports import (
     ProvinceRow,
     Row,
     by_month,
+    check_months,
     month_key,
     percent_of,
     progress,
@@ -56,6 +57,20 @@ def definition_of(indicator: str) -> IndicatorDefinition:
     if found is None:
         raise NotFound(f"indicator {indicator} not found")
     return found
+
+
+def check_indicators(indicators: list[str], field: str) -> None:
+    """Indicators a query parameter names: each unknown one is that parameter's 422 (a 404 is
+    for the path's own resource, ``/indicators/{indicator}``)."""
+    found = Violations()
+    for indicator in indicators:
+        if indicator not in INDICATORS:
+            found.found.append(
+                InvalidInput(
+                    f"unknown indicator {indicator!r}", field=field, rule="indicator_unknown"
+                )
+            )
+    found.raise_all()
 
 
 def _dimension_filter(by: By, dimension: str | None) -> Any:
@@ -115,6 +130,7 @@ async def indicator_series(
     visible = found.check(access.visible_place, caller, province, regency)  # 403 at once
     definition = definition_of(indicator)
     found.check(_require_regency_figures, definition, regency, by)
+    found.check(check_months, start, end)
     found.raise_all()
     assert visible is not None
     province, regency = visible
@@ -285,7 +301,7 @@ async def list_progress(
     year = fiscal_year or current_fiscal_year(uow.now)
     where: dict[str, Any] = {"fiscal_year": year}
     if indicator is not None:
-        definition_of(indicator)
+        check_indicators([indicator], "indicator")
         where["indicator"] = indicator
     if province is not None:
         where["province"] = province
@@ -305,8 +321,7 @@ async def province_table(
     only = access.visible_province(caller, None)
     year = fiscal_year or current_fiscal_year(uow.now)
     wanted = indicators or [i.id for i in CATALOG]
-    for indicator in wanted:
-        definition_of(indicator)
+    check_indicators(wanted, "indicators")
     provinces = [only] if only is not None else sorted(PROVINCES)
     values: dict[str, dict[str, int | float]] = {p: {} for p in provinces}
     for indicator in wanted:
