@@ -44,8 +44,22 @@ def _rule_of(exc: AppError) -> str:
     return f"{exc.error_type}.{exc.rule}" if exc.rule else exc.error_type
 
 
-def _field_error(exc: AppError) -> FieldError:
-    return FieldError.of_field(exc.field, _rule_of(exc), exc.message)
+def _field_error(exc: AppError, request: Request) -> FieldError:
+    where = _parameter_place(exc.field, request)
+    if where is None:
+        return FieldError.of_field(exc.field, _rule_of(exc), exc.message)
+    return FieldError([where, str(exc.field)], _rule_of(exc), exc.message)
+
+
+def _parameter_place(field: str | None, request: Request) -> str | None:
+    """``path`` or ``query`` when a domain rule names a parameter the request has (a query's
+    ``province``, a path's ``nib``): a ``#/pointer`` would point into a body it has not."""
+    if not field:
+        return None
+    name = field.partition(".")[0].partition("[")[0]
+    if name in request.path_params:
+        return "path"
+    return "query" if name in request.query_params else None
 
 
 def _app_error(request: Request, exc: Exception) -> Response:
@@ -53,8 +67,9 @@ def _app_error(request: Request, exc: Exception) -> Response:
     path = request.url.path
     if exc.status_code == 422:
         every = exc.violations if isinstance(exc, InvalidInputs) else [exc]
-        return _answer(validation_problem([_field_error(e) for e in every], instance=path))
-    errors = [_field_error(exc)] if exc.field else []
+        errors = [_field_error(e, request) for e in every]
+        return _answer(validation_problem(errors, instance=path))
+    errors = [_field_error(exc, request)] if exc.field else []
     body = problem(exc.status_code, _rule_of(exc), exc.message, instance=path, errors=errors)
     return _answer(body, {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None)
 
