@@ -43,6 +43,7 @@ from services.training.domain.rules import INDONESIA
 CourseStatus = Literal["scheduled", "completed"]
 
 SCHEDULED_FIELDS = {
+    "course_id",
     "title",
     "start_date",
     "end_date",

@@ -1,0 +1,57 @@
+"""Course ids and dates an adversarial review found accepted (session 22): a caller-chosen
+``course_id`` with a ``/`` made a course no ``/courses/{course_id}`` route could reach again
+(nor ``..``, NUL or a space, which no URL carries plainly), and a course in year 1 or 9999 was
+scheduled and announced. Each is a 422 naming the field and the rule."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ikmkit.store.sqlite import SqliteStore
+from services.training.main import definition
+from services.training.settings import TrainingSettings
+from tests.integration.test_training_service import course_body
+from tests.support.service import auth_headers, running_service
+
+MINISTRY = auth_headers("ministry")
+
+
+@pytest.fixture
+async def client(kafka: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = TrainingSettings(kafka_bootstrap_servers=kafka)
+    service = definition(settings, store=SqliteStore(tmp_path / "training.db"))
+    async with running_service(service) as running:
+        yield running.client
+
+
+def rules_of(response: httpx.Response) -> list[tuple[str, str]]:
+    assert response.status_code == 422, response.text[:300]
+    return [(e["field"], e["rule"]) for e in response.json()["errors"]]
+
+
+async def test_a_chosen_course_id_is_one_a_url_path_segment_holds(
+    client: httpx.AsyncClient,
+) -> None:
+    for course_id in ("a/b", "..", "x y", "c\x00", "a|b", "k\n"):
+        r = await client.post("/courses", json=course_body(course_id=course_id), headers=MINISTRY)
+        assert rules_of(r) == [("course_id", "invalid.course_id_format")], repr(course_id)
+    r = await client.post("/courses", json=course_body(course_id="KSST-2026.1_b"), headers=MINISTRY)
+    assert r.status_code == 201, r.text
+    got = await client.get("/courses/KSST-2026.1_b", headers=MINISTRY)
+    assert got.status_code == 200 and got.json()["course_id"] == "KSST-2026.1_b"
+
+
+async def test_a_course_lies_in_the_platforms_years(client: httpx.AsyncClient) -> None:
+    for year in (1, 1999, 2101, 9999):
+        day = date(year, 6, 1).isoformat()
+        body = course_body(start_date=day, end_date=day, sessions=[])
+        rules = rules_of(await client.post("/courses", json=body, headers=MINISTRY))
+        assert rules == [
+            ("start_date", "invalid.date_out_of_range"),
+            ("end_date", "invalid.date_out_of_range"),
+        ], year
