@@ -3,6 +3,8 @@ spelling of a registered NIB, and a PATCH that sets a required field to null."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -78,3 +80,20 @@ async def test_a_patch_may_clear_the_optional_contact_fields_with_null(
     )
     assert response.status_code == 200, response.text
     assert {k: response.json()[k] for k in cleared} == cleared
+
+
+def cursor_of(values: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+async def test_a_tampered_cursor_holding_objects_or_lists_is_a_422(
+    registry: RunningService,
+) -> None:
+    client = registry.client
+    await register(client, new_nib())
+    for path in ("/enterprises", "/partners", "/mous", "/enterprises?campaign=Promo"):
+        for values in ([{"nib": "1"}], [[1, 2]], [10**30]):
+            r = await client.get(path, params={"cursor": cursor_of(values)}, headers=MINISTRY)
+            assert r.status_code == 422, (path, values, r.text[:300])
+            [error] = r.json()["errors"]
+            assert (error["parameter"], error["rule"]) == ("cursor", "invalid.cursor")
