@@ -14,8 +14,14 @@ import pytest
 from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
-from tests.integration.test_registry_api import MINISTRY, enterprise_body, new_nib
-from tests.support.service import RunningService, running_service
+from tests.integration.test_registry_api import (
+    MINISTRY,
+    enterprise_body,
+    mou_body,
+    new_nib,
+    new_partner_id,
+)
+from tests.support.service import RunningService, auth_headers, running_service
 
 
 @pytest.fixture
@@ -97,3 +103,74 @@ async def test_a_tampered_cursor_holding_objects_or_lists_is_a_422(
             assert r.status_code == 422, (path, values, r.text[:300])
             [error] = r.json()["errors"]
             assert (error["parameter"], error["rule"]) == ("cursor", "invalid.cursor")
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        auth_headers("enterprise", nib="9999999999999"),
+        auth_headers("partner", partner_id="p-1"),
+        auth_headers("service"),
+    ],
+    ids=["enterprise", "partner", "service"],
+)
+async def test_a_role_that_may_not_act_learns_nothing_of_which_nibs_exist(
+    registry: RunningService, caller: dict[str, str]
+) -> None:
+    """A role no enterprise action is for gets one answer whether the NIB is registered or
+    not (as a regional officer of another province gets one 404): no existence oracle."""
+    client, nib, missing = registry.client, new_nib(), new_nib()
+    await register(client, nib)
+    actions = [
+        ("POST", "/enterprises/{}/verify", None),
+        ("POST", "/enterprises/{}/suspend", {"reason": "probe"}),
+        ("POST", "/enterprises/{}/reinstate", {"reason": "probe"}),
+        ("PATCH", "/enterprises/{}", {"version": 1, "name": "x"}),
+    ]
+    for method, path, body in actions:
+        answers = []
+        for target in (nib, missing):
+            r = await client.request(method, path.format(target), json=body, headers=caller)
+            answers.append((r.status_code, r.json()["rule"]))
+        assert answers[0] == answers[1], (method, path, answers)
+
+
+async def test_a_partner_reading_an_enterprise_gets_one_answer_registered_or_not(
+    registry: RunningService,
+) -> None:
+    client, nib, missing = registry.client, new_nib(), new_nib()
+    await register(client, nib)
+    partner = auth_headers("partner", partner_id="p-1")
+    answers = []
+    for target in (nib, missing):
+        r = await client.get(f"/enterprises/{target}", headers=partner)
+        answers.append((r.status_code, r.json()["rule"]))
+    assert answers == [(403, "forbidden")] * 2
+
+
+async def test_roles_no_mou_is_for_get_one_answer_whether_it_exists(
+    registry: RunningService,
+) -> None:
+    client, partner_id = registry.client, new_partner_id()
+    partner = {"partner_id": partner_id, "name": "PII BKTI", "partner_type": "association"}
+    assert (await client.post("/partners", json=partner, headers=MINISTRY)).status_code == 201
+    mou = await client.post("/mous", json=mou_body(partner_id), headers=MINISTRY)
+    assert mou.status_code == 201, mou.text
+    mou_id = mou.json()["mou_id"]
+    enterprise = auth_headers("enterprise", nib="9999999999999")
+    probes = [
+        ("GET", "/mous/{}", None, enterprise),
+        ("POST", "/mous/{}/terminate", {"reason": "probe"}, auth_headers("service")),
+        (
+            "POST",
+            "/mous/{}/terminate",
+            {"reason": "probe"},
+            auth_headers("regional", province="34"),
+        ),
+    ]
+    for method, path, body, caller in probes:
+        answers = []
+        for target in (mou_id, "mou-missing"):
+            r = await client.request(method, path.format(target), json=body, headers=caller)
+            answers.append((r.status_code, r.json()["rule"]))
+        assert answers == [(403, "forbidden")] * 2, (method, path, answers)

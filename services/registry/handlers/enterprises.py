@@ -58,6 +58,7 @@ def _already_registered(existing: Enterprise, caller: Caller) -> Conflict:
 async def update_enterprise(
     uow: RegistryUnit, nib: str, cmd: UpdateEnterprise, caller: Caller
 ) -> Enterprise:
+    access.require_editor(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_edit(caller, current)
     if cmd.version != current.version:
@@ -99,6 +100,7 @@ def _refuse_cleared_required(changes: dict[str, object]) -> None:
 
 
 async def verify_enterprise(uow: RegistryUnit, nib: str, caller: Caller) -> Enterprise:
+    access.require_officer(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_officer_action(caller, current)
     return await uow.enterprises.save(uow.collect(current.verify(caller.subject, uow.now)))
@@ -107,6 +109,7 @@ async def verify_enterprise(uow: RegistryUnit, nib: str, caller: Caller) -> Ente
 async def suspend_enterprise(
     uow: RegistryUnit, nib: str, cmd: StatusChange, caller: Caller
 ) -> Enterprise:
+    access.require_officer(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_officer_action(caller, current)
     changed = current.suspend(cmd.reason, caller.subject, uow.now)
@@ -116,6 +119,7 @@ async def suspend_enterprise(
 async def reinstate_enterprise(
     uow: RegistryUnit, nib: str, cmd: StatusChange, caller: Caller
 ) -> Enterprise:
+    access.require_officer(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_officer_action(caller, current)
     changed = current.reinstate(cmd.reason, caller.subject, uow.now)
