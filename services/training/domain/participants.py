@@ -3,6 +3,7 @@ enrollment (a seat, a waitlist place, or what became of it)."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -91,14 +92,20 @@ def _check_nib(p: ParticipantDetails, nib_known: bool) -> str | None:
     return nib
 
 
+def _same_text(text: str) -> str:
+    """One spelling of text typed or exported differently: NFKC composes accents (an NFC letter
+    and its NFD letter + combining mark) and folds compatibility forms (fullwidth digits)."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def person_key(p: ParticipantDetails) -> str:
     """What makes two enrollments the same person: an id, else the e-mail, else name + NIB or
     name + country. Names are compared case- and space-insensitively."""
     if p.external_id:
-        return f"id:{p.external_id.strip().upper()}"
+        return f"id:{_same_text(p.external_id).strip().upper()}"
     if p.email:
         return f"email:{p.email}"
-    name = " ".join(p.name.casefold().split())
+    name = " ".join(_same_text(p.name).casefold().split())
     return f"nib:{p.nib}:{name}" if p.nib else f"name:{p.country}:{name}"
 
 
