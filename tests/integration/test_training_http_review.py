@@ -55,3 +55,32 @@ async def test_a_course_lies_in_the_platforms_years(client: httpx.AsyncClient) -
             ("start_date", "invalid.date_out_of_range"),
             ("end_date", "invalid.date_out_of_range"),
         ], year
+
+
+async def test_attendance_names_every_unknown_or_repeated_participant_and_records_none(
+    client: httpx.AsyncClient,
+) -> None:
+    """A participant marked twice in one request (present, then absent) was recorded both ways
+    (two contradicting events, the last mark kept); an unknown one was a 404 naming only the
+    first. Each is now its row's 422, and nothing is recorded."""
+    created = await client.post("/courses", json=course_body(), headers=MINISTRY)
+    course_id = created.json()["course_id"]
+    person = {"name": "Ana Soares", "kind": "civil_servant", "country": "TL"}
+    enrolled = await client.post(f"/courses/{course_id}/enrollments", json=person, headers=MINISTRY)
+    assert enrolled.status_code == 201, enrolled.text
+    pid = enrolled.json()["participant_id"]
+    marks = [
+        {"participant_id": pid, "present": True},
+        {"participant_id": pid, "present": False},
+        {"participant_id": "p-nope", "present": True},
+        {"participant_id": "p-nada", "present": True},
+    ]
+    body = {"session_id": "opening", "marks": marks}
+    r = await client.post(f"/courses/{course_id}/attendance", json=body, headers=MINISTRY)
+    assert rules_of(r) == [
+        ("marks[1].participant_id", "invalid.duplicate_participant"),
+        ("marks[2].participant_id", "invalid.unknown_participant"),
+        ("marks[3].participant_id", "invalid.unknown_participant"),
+    ]
+    listed = await client.get(f"/courses/{course_id}/participants", headers=MINISTRY)
+    assert [p["attended"] for p in listed.json()["items"]] == [{}]
