@@ -16,7 +16,12 @@ from ikmkit.service.listing import Listing
 from ikmkit.store import In, Range
 from services.insights.derived import group_counts
 from services.insights.domain import access
-from services.insights.domain.indicators import CATALOG, INDICATORS, IndicatorDefinition
+from services.insights.domain.indicators import (
+    CATALOG,
+    INDICATORS,
+    IndicatorDefinition,
+    require_regency_figures,
+)
 from services.insights.domain.model import Target
 from services.insights.domain.reports import (
     By,
@@ -129,7 +134,7 @@ async def indicator_series(
     found = Violations()
     visible = found.check(access.visible_place, caller, province, regency)  # 403 at once
     definition = definition_of(indicator)
-    found.check(_require_regency_figures, definition, regency, by)
+    found.check(require_regency_figures, definition, regency, by)
     found.check(check_months, start, end)
     found.raise_all()
     assert visible is not None
@@ -156,13 +161,6 @@ async def indicator_series(
         total=sum(totals_by_key(definition.kind, period, rows).values()),
         points=points,
     )
-
-
-def _require_regency_figures(definition: IndicatorDefinition, regency: str | None, by: By) -> None:
-    if not definition.has_regency and (regency is not None or by == "regency"):
-        raise InvalidInput(
-            f"{definition.id} has no figures per regency", field="regency", rule="no_regency"
-        )
 
 
 async def _points_by_key(

@@ -63,3 +63,21 @@ async def test_a_series_months_lie_in_the_platforms_years_and_in_order(
     assert fullwidth.status_code == 422 and fullwidth.json()["errors"][0]["field"] == "from"
     fine = await client.get(path, params={"from": "2026-01", "to": "2026-12"}, headers=MINISTRY)
     assert fine.status_code == 200 and len(fine.json()["points"]) == 12
+
+
+async def test_a_regency_target_of_an_indicator_without_regency_figures_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    """Budgets are allocated per province: a regency's target of ``subsidy.allocated_rupiah``
+    could never be reached (its actual is always 0), so it is refused as the series refuses
+    ``regency`` for it."""
+    body = {"indicator": "subsidy.allocated_rupiah", "fiscal_year": 2026, "province": "34"}
+    r = await client.post(
+        "/targets", json={**body, "regency": "3471", "value": 1}, headers=MINISTRY
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert [(e["field"], e["rule"]) for e in r.json()["errors"]] == [
+        ("regency", "invalid.no_regency")
+    ]
+    provincial = await client.post("/targets", json={**body, "value": 1}, headers=MINISTRY)
+    assert provincial.status_code == 201, provincial.text
