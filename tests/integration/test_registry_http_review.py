@@ -174,3 +174,31 @@ async def test_roles_no_mou_is_for_get_one_answer_whether_it_exists(
             r = await client.request(method, path.format(target), json=body, headers=caller)
             answers.append((r.status_code, r.json()["rule"]))
         assert answers == [(403, "forbidden")] * 2, (method, path, answers)
+
+
+async def test_an_mou_draft_names_every_broken_term_and_its_dates_lie_in_the_platforms_years(
+    registry: RunningService,
+) -> None:
+    client, partner_id = registry.client, new_partner_id()
+    partner = {"partner_id": partner_id, "name": "PII BKTI", "partner_type": "association"}
+    assert (await client.post("/partners", json=partner, headers=MINISTRY)).status_code == 201
+    body = mou_body(partner_id, partner_id, valid_from="0001-01-01", valid_until="9999-12-31")
+    r = await client.post(
+        "/mous", json={**body, "province": "34", "regency": "3273"}, headers=MINISTRY
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert [(e["field"], e["rule"]) for e in r.json()["errors"]] == [
+        ("parties", "invalid.duplicate_party"),
+        ("valid_from", "invalid.date_out_of_range"),
+        ("valid_until", "invalid.date_out_of_range"),
+        ("regency", "invalid.regency_not_in_province"),
+    ]
+    draft = await client.post("/mous", json=mou_body(partner_id), headers=MINISTRY)
+    mou_id = draft.json()["mou_id"]
+    signed = await client.post(
+        f"/mous/{mou_id}/sign", json={"signed_on": "1900-01-01"}, headers=MINISTRY
+    )
+    assert signed.status_code == 422, signed.text[:300]
+    assert [(e["field"], e["rule"]) for e in signed.json()["errors"]] == [
+        ("signed_on", "invalid.date_out_of_range")
+    ]

@@ -20,7 +20,7 @@ from lokal import parse_nik, parse_phone
 from contracts import values
 from contracts.registry import MINISTRY_PARTY_ID, Directorate, MoUParty, SizeClass
 from ikmkit.service import limits
-from ikmkit.service.errors import InvalidInput, checked
+from ikmkit.service.errors import InvalidInput, Violations, checked
 from services.registry.domain import regions
 
 if TYPE_CHECKING:
@@ -348,8 +348,22 @@ def check_mou_terms(
     parties: Sequence[MoUParty], valid_from: date, valid_until: date, title: str
 ) -> None:
     """Two or more parties, the ministry taking part (as a party or a witness), no one twice,
-    and an end after the start."""
-    check_text(title, "title")
+    and an end after the start, both in the platform's years; every broken term is named."""
+    found = Violations()
+    found.check(check_text, title, "title")
+    found.check(_check_parties, parties)
+    for field, day in (("valid_from", valid_from), ("valid_until", valid_until)):
+        found.check(check_year, day, field)
+    if valid_until <= valid_from:
+        found.found.append(
+            InvalidInput(
+                "valid_until must be after valid_from", field="valid_until", rule="end_before_start"
+            )
+        )
+    found.raise_all()
+
+
+def _check_parties(parties: Sequence[MoUParty]) -> None:
     ids = [p.partner_id for p in parties]
     if len(set(ids)) != len(ids):
         raise InvalidInput(
@@ -363,10 +377,17 @@ def check_mou_terms(
             field="parties",
             rule="ministry_missing",
         )
-    if valid_until <= valid_from:
+
+
+def check_year(day: date, field: str) -> date:
+    """A date of the platform's years (its programs' fiscal years, 2000-2100)."""
+    if not limits.YEAR_MIN <= day.year <= limits.YEAR_MAX:
         raise InvalidInput(
-            "valid_until must be after valid_from", field="valid_until", rule="end_before_start"
+            f"{field} must lie in the years {limits.YEAR_MIN}-{limits.YEAR_MAX}",
+            field=field,
+            rule="date_out_of_range",
         )
+    return day
 
 
 def non_ministry_parties(parties: Iterable[MoUParty]) -> Iterator[str]:
