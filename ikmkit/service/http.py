@@ -19,6 +19,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import values
+from ikmkit.service import limits
 from ikmkit.service.errors import AppError, InvalidInputs
 from ikmkit.service.problems import (
     MEDIA_TYPE,
@@ -105,12 +106,16 @@ def _unstorable(request: Request, exc: Exception) -> Response:
     return _answer(validation_problem(errors, instance=request.url.path))
 
 
+_OWN_RULES = values.RULES | limits.RULES
+"""Pydantic error types that are the platform's rules, named ``invalid.<rule>``."""
+
+
 def _invalid_request(request: Request, exc: Exception) -> Response:
     """Pydantic's 422 as a problem listing every error, a shared value type's rule named as
     the domain names its rules, and never the input."""
     assert isinstance(exc, RequestValidationError)
     errors = [
-        from_pydantic(e, f"invalid.{e['type']}" if e.get("type") in values.RULES else e["type"])
+        from_pydantic(e, f"invalid.{e['type']}" if e.get("type") in _OWN_RULES else e["type"])
         for e in exc.errors()
     ]
     return _answer(validation_problem(errors, instance=request.url.path))

@@ -202,3 +202,41 @@ async def test_an_mou_draft_names_every_broken_term_and_its_dates_lie_in_the_pla
     assert [(e["field"], e["rule"]) for e in signed.json()["errors"]] == [
         ("signed_on", "invalid.date_out_of_range")
     ]
+
+
+async def test_names_and_texts_holding_control_characters_are_refused_naming_each(
+    registry: RunningService,
+) -> None:
+    """A NUL, an escape sequence (a terminal's or a log viewer's), DEL or a C1 control in a
+    name or a free text is no one's name: refused, each field named (it was stored and sent on
+    in events and e-mails, where SMTP refuses a NUL). Line breaks and tabs stay allowed."""
+    client = registry.client
+    body = enterprise_body(
+        name="CV\x00Maju", owner_name="Budi \x1b[31mSantoso", street="Jl. Malioboro\x7f 1"
+    )
+    r = await client.post("/enterprises", json=body, headers=MINISTRY)
+    assert r.status_code == 422, r.text[:300]
+    assert rules_of(r.json()) == {
+        "name": "invalid.control_character",
+        "owner_name": "invalid.control_character",
+        "street": "invalid.control_character",
+    }
+    assert "\\u0000" not in r.text and "Santoso" not in r.text
+    fine = enterprise_body(street="Jl. Malioboro 1\nRT 02\tRW 03", name="CV Maju\u0085")
+    assert (await client.post("/enterprises", json=fine, headers=MINISTRY)).status_code == 422
+    fine["name"] = "CV Maju Logam"
+    assert (await client.post("/enterprises", json=fine, headers=MINISTRY)).status_code == 201
+
+
+async def test_an_import_row_with_control_characters_is_that_rows_rejection_only(
+    registry: RunningService,
+) -> None:
+    client, good = registry.client, new_nib()
+    rows = [enterprise_body(owner_name="Budi\x00"), enterprise_body(good)]
+    r = await client.post("/enterprises/import", json={"rows": rows}, headers=MINISTRY)
+    assert r.status_code == 200, r.text[:300]
+    first, second = r.json()["results"]
+    assert (first["status"], second["status"]) == ("rejected", "imported")
+    assert [(e["field"], e["rule"]) for e in first["errors"]] == [
+        ("owner_name", "control_character")
+    ]

@@ -84,3 +84,25 @@ async def test_attendance_names_every_unknown_or_repeated_participant_and_record
     ]
     listed = await client.get(f"/courses/{course_id}/participants", headers=MINISTRY)
     assert [p["attended"] for p in listed.json()["items"]] == [{}]
+
+
+async def test_a_participant_name_with_control_characters_is_refused_in_its_row_only(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await client.post("/courses", json=course_body(capacity=5), headers=MINISTRY)
+    course_id = created.json()["course_id"]
+    people = [
+        {"name": "Ana\x00 Soares", "kind": "civil_servant", "country": "TL"},
+        {"name": "Rui Ximenes", "kind": "civil_servant", "country": "TL"},
+    ]
+    r = await client.post(
+        f"/courses/{course_id}/enrollments/bulk", json={"participants": people}, headers=MINISTRY
+    )
+    assert r.status_code == 200, r.text[:300]
+    outcome = r.json()
+    assert [(e["row"], e["field"], e["rule"]) for e in outcome["errors"]] == [
+        (1, "name", "control_character")
+    ]
+    assert [row["row"] for row in outcome["results"]] == [2]
+    one = await client.post(f"/courses/{course_id}/enrollments", json=people[0], headers=MINISTRY)
+    assert rules_of(one) == [("name", "invalid.control_character")]

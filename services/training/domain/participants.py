@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import values
 from contracts.training import CourseKind, ParticipantKind
 from contracts.values import Language
+from ikmkit.service import limits
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
-from ikmkit.service.limits import CODE_MAX, Code, Name
+from ikmkit.service.limits import CODE_MAX, Code, NameRow
 from ikmkit.store.repository import Versioned
 from services.training.domain import rules
 from services.training.domain.rules import INDONESIA
@@ -34,7 +35,7 @@ class ParticipantDetails(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: Name
+    name: NameRow  # its other rules (control characters) are the row's: validate_participant
     # Documented with their rules; ``validate_participant`` checks them row by row.
     email: Annotated[values.EmailText, Field(max_length=values.EMAIL_MAX)] | None = None
     kind: ParticipantKind
@@ -56,6 +57,7 @@ def validate_participant(
     name = " ".join(p.name.split())
     if not name:
         found.check(rules.fail, "name must not be empty", "name", "required")
+    found.check(limits.check_no_control, p.name, "name")
     email = found.check(rules.check_email, p.email) if p.email else None
     country = found.check(rules.check_country, p.country)
     if country and course.eligible_countries and country not in course.eligible_countries:
