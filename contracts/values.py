@@ -64,10 +64,12 @@ def is_province(code: str) -> bool:
 
 
 def _digits(rule: str, count: int, what: str) -> Callable[[str], str]:
-    pattern = re.compile(rf"^\d{{{count}}}$")
+    # ASCII digits, to the very end: Python's \d takes every script's digits and its $ a
+    # final newline, so fullwidth digits or "123...\n" would be a second spelling of one code.
+    pattern = re.compile(rf"[0-9]{{{count}}}")
 
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise PydanticCustomError(rule, f"{what} must be exactly {count} digits")
         return value
 

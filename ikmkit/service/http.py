@@ -19,6 +19,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import values
+from ikmkit.service import limits
 from ikmkit.service.errors import AppError, InvalidInputs
 from ikmkit.service.problems import (
     MEDIA_TYPE,
@@ -44,8 +45,22 @@ def _rule_of(exc: AppError) -> str:
     return f"{exc.error_type}.{exc.rule}" if exc.rule else exc.error_type
 
 
-def _field_error(exc: AppError) -> FieldError:
-    return FieldError.of_field(exc.field, _rule_of(exc), exc.message)
+def _field_error(exc: AppError, request: Request) -> FieldError:
+    where = _parameter_place(exc.field, request)
+    if where is None:
+        return FieldError.of_field(exc.field, _rule_of(exc), exc.message)
+    return FieldError([where, str(exc.field)], _rule_of(exc), exc.message)
+
+
+def _parameter_place(field: str | None, request: Request) -> str | None:
+    """``path`` or ``query`` when a domain rule names a parameter the request has (a query's
+    ``province``, a path's ``nib``): a ``#/pointer`` would point into a body it has not."""
+    if not field:
+        return None
+    name = field.partition(".")[0].partition("[")[0]
+    if name in request.path_params:
+        return "path"
+    return "query" if name in request.query_params else None
 
 
 def _app_error(request: Request, exc: Exception) -> Response:
@@ -53,8 +68,9 @@ def _app_error(request: Request, exc: Exception) -> Response:
     path = request.url.path
     if exc.status_code == 422:
         every = exc.violations if isinstance(exc, InvalidInputs) else [exc]
-        return _answer(validation_problem([_field_error(e) for e in every], instance=path))
-    errors = [_field_error(exc)] if exc.field else []
+        errors = [_field_error(e, request) for e in every]
+        return _answer(validation_problem(errors, instance=path))
+    errors = [_field_error(exc, request)] if exc.field else []
     body = problem(exc.status_code, _rule_of(exc), exc.message, instance=path, errors=errors)
     return _answer(body, {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None)
 
@@ -90,12 +106,16 @@ def _unstorable(request: Request, exc: Exception) -> Response:
     return _answer(validation_problem(errors, instance=request.url.path))
 
 
+_OWN_RULES = values.RULES | limits.RULES
+"""Pydantic error types that are the platform's rules, named ``invalid.<rule>``."""
+
+
 def _invalid_request(request: Request, exc: Exception) -> Response:
     """Pydantic's 422 as a problem listing every error, a shared value type's rule named as
     the domain names its rules, and never the input."""
     assert isinstance(exc, RequestValidationError)
     errors = [
-        from_pydantic(e, f"invalid.{e['type']}" if e.get("type") in values.RULES else e["type"])
+        from_pydantic(e, f"invalid.{e['type']}" if e.get("type") in _OWN_RULES else e["type"])
         for e in exc.errors()
     ]
     return _answer(validation_problem(errors, instance=request.url.path))

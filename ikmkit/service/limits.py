@@ -12,10 +12,14 @@ Value types with a rule of their own (NIB, NIK, region codes, KBLI, country, e-m
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from annotated_types import MaxLen
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from ikmkit.service.errors import InvalidInput
 
 # --- the numbers ----------------------------------------------------------------------------
 
@@ -59,10 +63,42 @@ VERSION_MAX = 2**31
 
 # --- the types ------------------------------------------------------------------------------
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(text: str) -> str:
+    """Names and free text hold no control character but line breaks and tabs: a NUL (which
+    SMTP refuses in a message), a terminal's escape sequence, DEL or a C1 control is no one's
+    name, and would be stored, sent on in events and e-mails, and shown to officers."""
+    if _CONTROL.search(text):
+        raise PydanticCustomError(
+            "control_character",
+            "text must not hold control characters (only line breaks and tabs)",
+        )
+    return text
+
+
+NoControl = AfterValidator(_no_control_characters)
+RULES = frozenset({"control_character"})
+"""The rule codes these types raise (rendered ``invalid.<rule>``, as the domains' own check
+``check_no_control`` renders it)."""
+
+
+def check_no_control(text: str, field: str) -> str:
+    """``_no_control_characters`` as a domain rule naming ``field`` (a bulk row's field)."""
+    if _CONTROL.search(text):
+        raise InvalidInput(
+            "text must not hold control characters (only line breaks and tabs)",
+            field=field,
+            rule="control_character",
+        )
+    return text
+
+
 Code = Annotated[str, Field(max_length=CODE_MAX)]
 Key = Annotated[str, Field(max_length=KEY_MAX)]
-Name = Annotated[str, Field(max_length=NAME_MAX)]
-Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Name = Annotated[str, Field(max_length=NAME_MAX), NoControl]
+Text = Annotated[str, Field(max_length=TEXT_MAX), NoControl]
 Url = Annotated[str, Field(max_length=URL_MAX)]
 Secret = Annotated[str, Field(max_length=SECRET_MAX)]
 Cursor = Annotated[str, Field(max_length=CURSOR_MAX)]
@@ -74,6 +110,11 @@ MAX_SESSIONS = MaxLen(SESSIONS_MAX)
 MAX_IDS = MaxLen(IDS_MAX)
 MAX_BULK = MaxLen(BULK_MAX)
 Names = Annotated[list[Name], MAX_ITEMS]
+NameRow = Annotated[str, Field(max_length=NAME_MAX)]
+"""``Name`` with its size alone checked at the door: a bulk row's field, whose other rules
+(control characters) reject that row only, when the row is checked as a request."""
+TextRow = Annotated[str, Field(max_length=TEXT_MAX)]
+NamesRow = Annotated[list[NameRow], MAX_ITEMS]
 Codes = Annotated[list[Code], MAX_ITEMS]
 
 Rupiah = Annotated[int, Field(ge=-RUPIAH_MAX, le=RUPIAH_MAX)]

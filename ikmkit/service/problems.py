@@ -186,8 +186,15 @@ def from_pydantic(error: Mapping[str, Any], rule: str) -> FieldError:
     safe = {k: v for k, v in ctx.items() if k in SAFE_CONTEXT and _plain(v) and v != sent}
     message = str(error.get("msg", ""))
     if isinstance(sent, str) and len(sent) >= 3:  # a custom rule's message may quote it
-        message = message.replace(sent, "(the value sent)")
+        message = _unquoted(message, sent)
     return FieldError(list(error.get("loc", ())), rule, message, safe or None)
+
+
+def _unquoted(message: str, sent: str) -> str:
+    """``message`` with ``sent`` replaced where it stands whole, not inside a longer word of the
+    rule's own text (``xls`` sent: ``Input should be 'csv' or 'xlsx'`` is left as it is)."""
+    whole = re.compile(rf"(?<!\w){re.escape(sent)}(?!\w)" if sent.isalnum() else re.escape(sent))
+    return whole.sub("(the value sent)", message)
 
 
 def _plain(value: object) -> bool:

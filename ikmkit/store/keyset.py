@@ -46,4 +46,17 @@ def decode_cursor(cursor: str, order: list[tuple[str, Direction]]) -> list[Any]:
         raise InvalidCursor("cursor is not a valid page cursor") from exc
     if not isinstance(values, list) or len(values) != len(order):
         raise InvalidCursor("cursor does not match this query's ordering")
+    if not all(_comparable(v) for v in values):
+        raise InvalidCursor("cursor is not a valid page cursor")
     return values
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _comparable(value: Any) -> bool:
+    """A sort key's value as a store compares it: issued cursors hold only these; an object,
+    a list or an integer past 64 bits comes from a tampered one (SQLite cannot bind it)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value in _INT64
+    return value is None or isinstance(value, str | float | bool)

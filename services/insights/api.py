@@ -27,7 +27,7 @@ async def _insights(request: Request) -> Insights:
 
 
 Deps = Annotated[Insights, Depends(_insights)]
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"  # [0-9]: the pattern engine's \d takes any script's digits
 MonthParam = Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM")]
 
 

@@ -16,7 +16,12 @@ from ikmkit.service.listing import Listing
 from ikmkit.store import In, Range
 from services.insights.derived import group_counts
 from services.insights.domain import access
-from services.insights.domain.indicators import CATALOG, INDICATORS, IndicatorDefinition
+from services.insights.domain.indicators import (
+    CATALOG,
+    INDICATORS,
+    IndicatorDefinition,
+    require_regency_figures,
+)
 from services.insights.domain.model import Target
 from services.insights.domain.reports import (
     By,
@@ -28,6 +33,7 @@ from services.insights.domain.reports import (
     ProvinceRow,
     Row,
     by_month,
+    check_months,
     month_key,
     percent_of,
     progress,
@@ -56,6 +62,20 @@ def definition_of(indicator: str) -> IndicatorDefinition:
     if found is None:
         raise NotFound(f"indicator {indicator} not found")
     return found
+
+
+def check_indicators(indicators: list[str], field: str) -> None:
+    """Indicators a query parameter names: each unknown one is that parameter's 422 (a 404 is
+    for the path's own resource, ``/indicators/{indicator}``)."""
+    found = Violations()
+    for indicator in indicators:
+        if indicator not in INDICATORS:
+            found.found.append(
+                InvalidInput(
+                    f"unknown indicator {indicator!r}", field=field, rule="indicator_unknown"
+                )
+            )
+    found.raise_all()
 
 
 def _dimension_filter(by: By, dimension: str | None) -> Any:
@@ -114,7 +134,8 @@ async def indicator_series(
     found = Violations()
     visible = found.check(access.visible_place, caller, province, regency)  # 403 at once
     definition = definition_of(indicator)
-    found.check(_require_regency_figures, definition, regency, by)
+    found.check(require_regency_figures, definition, regency, by)
+    found.check(check_months, start, end)
     found.raise_all()
     assert visible is not None
     province, regency = visible
@@ -140,13 +161,6 @@ async def indicator_series(
         total=sum(totals_by_key(definition.kind, period, rows).values()),
         points=points,
     )
-
-
-def _require_regency_figures(definition: IndicatorDefinition, regency: str | None, by: By) -> None:
-    if not definition.has_regency and (regency is not None or by == "regency"):
-        raise InvalidInput(
-            f"{definition.id} has no figures per regency", field="regency", rule="no_regency"
-        )
 
 
 async def _points_by_key(
@@ -285,7 +299,7 @@ async def list_progress(
     year = fiscal_year or current_fiscal_year(uow.now)
     where: dict[str, Any] = {"fiscal_year": year}
     if indicator is not None:
-        definition_of(indicator)
+        check_indicators([indicator], "indicator")
         where["indicator"] = indicator
     if province is not None:
         where["province"] = province
@@ -305,8 +319,7 @@ async def province_table(
     only = access.visible_province(caller, None)
     year = fiscal_year or current_fiscal_year(uow.now)
     wanted = indicators or [i.id for i in CATALOG]
-    for indicator in wanted:
-        definition_of(indicator)
+    check_indicators(wanted, "indicators")
     provinces = [only] if only is not None else sorted(PROVINCES)
     values: dict[str, dict[str, int | float]] = {p: {} for p in provinces}
     for indicator in wanted:

@@ -41,9 +41,12 @@ from ikmkit.service.limits import (
     Count,
     Cursor,
     Name,
+    NameRow,
     Names,
+    NamesRow,
     Rupiah,
     Text,
+    TextRow,
     Url,
     Version,
 )
@@ -98,14 +101,14 @@ class EnterpriseRow(BaseModel):
     at the door; whether the row is a valid registration is decided for that row alone."""
 
     nib: NibRow | None = None
-    name: Name | None = None
+    name: NameRow | None = None
     legal_form: Code | None = None
-    owner_name: Name | None = None
+    owner_name: NameRow | None = None
     owner_nik: NikRow | None = None
     owner_phone: Code | None = None
     owner_email: Annotated[EmailText, Field(max_length=EMAIL_MAX)] | None = None
     preferred_language: Code | None = None
-    street: Text | None = None
+    street: TextRow | None = None
     postal_code: Code | None = None
     province: ProvinceRow | None = None
     regency: RegencyRow | None = None
@@ -113,7 +116,7 @@ class EnterpriseRow(BaseModel):
     # A number or the text a file had there: not a number is that row's error (int_parsing).
     workforce: Count | Code | None = None
     investment_rupiah: Rupiah | Code | None = None
-    products: Names | None = None
+    products: NamesRow | None = None
     campaigns: Codes | None = None
     marketplace_stores: Stores | None = None
 
@@ -188,7 +191,7 @@ class PartnerRow(BaseModel):
     at the door; whether the row is a valid registration is decided for that row alone."""
 
     partner_id: Code | None = None
-    name: Name | None = None
+    name: NameRow | None = None
     partner_type: Code | None = None
     country: CountryRow | None = None
     province: ProvinceRow | None = None
@@ -241,13 +244,13 @@ class MoURow(BaseModel):
     ``mou_id`` the id is derived from the row's terms, so a file sent again is ``existing``."""
 
     mou_id: Code | None = None
-    title: Name | None = None
+    title: NameRow | None = None
     scope: Code | None = None
     parties: Annotated[list[PartyRow], MAX_ITEMS] | None = None
     valid_from: Code | None = None
     valid_until: Code | None = None
     signed_on: Code | None = None
-    document_ref: Text | None = None
+    document_ref: TextRow | None = None
     province: ProvinceRow | None = None
     regency: RegencyRow | None = None
 

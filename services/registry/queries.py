@@ -15,6 +15,7 @@ from services.registry.store import RegistryUnit
 
 
 async def get_enterprise(uow: RegistryUnit, nib: str, caller: Caller) -> Enterprise:
+    access.require_reader(caller)
     found = await uow.enterprises.get(nib)
     access.authorize_read_enterprise(caller, found)
     return access.as_seen_by(caller, found)
@@ -75,6 +76,7 @@ async def list_partners(uow: RegistryUnit, query: PartnerQuery, caller: Caller) 
 
 
 async def get_mou(uow: RegistryUnit, mou_id: str, caller: Caller) -> MoU:
+    access.require_mou_role(caller, *access.MOU_READERS)
     mou = await uow.mous.get(mou_id)
     access.authorize_read_mou(caller, mou)
     return mou

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from contracts.subsidy import ApplicationStatus, ProgramKind
+from contracts.values import ProvinceCode
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.limits import CODE_MAX, Code, Cursor, FiscalYear
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE, Listing
@@ -135,5 +136,12 @@ async def budgets(
 
 
 @router.get("/stats")
-async def stats(deps: Deps, caller: CurrentCaller, fiscal_year: FiscalYear | None = None) -> Stats:
-    return await deps.units.read(queries.stats, caller, fiscal_year=fiscal_year)
+async def stats(
+    deps: Deps,
+    caller: CurrentCaller,
+    fiscal_year: FiscalYear | None = None,
+    province: ProvinceCode | None = None,
+) -> Stats:
+    """Applications, approvals and rebates by program, province and directorate; a regional
+    officer's are those of its province (``province_scope``)."""
+    return await deps.units.read(queries.stats, caller, fiscal_year=fiscal_year, province=province)

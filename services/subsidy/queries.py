@@ -70,6 +70,9 @@ async def budget_report(
     return reports.budget_report(await uow.budgets.matching(fiscal_year, province))
 
 
-async def stats(uow: SubsidyUnit, caller: Caller, *, fiscal_year: int | None) -> Stats:
-    access.authorize_stats(caller)
-    return reports.stats_of(await uow.applications.stats_cells(fiscal_year))
+async def stats(
+    uow: SubsidyUnit, caller: Caller, *, fiscal_year: int | None, province: str | None = None
+) -> Stats:
+    scope = access.visible_stats(caller, province)
+    cells = await uow.applications.stats_cells(fiscal_year, scope)
+    return reports.stats_of(cells).model_copy(update={"province_scope": scope})

@@ -88,8 +88,10 @@ class ApplicationRepository(Repository[Application]):
     async def open_of(self, nib: str, statuses: Sequence[str]) -> list[Application]:
         return await _all(self, {"nib": nib, "status": In(list(statuses))})
 
-    async def stats_cells(self, fiscal_year: int | None) -> list[StatsCell]:
-        where = {} if fiscal_year is None else {"fiscal_year": fiscal_year}
+    async def stats_cells(self, fiscal_year: int | None, province: str | None) -> list[StatsCell]:
+        where: dict[str, object] = {} if fiscal_year is None else {"fiscal_year": fiscal_year}
+        if province is not None:
+            where["province"] = province
         rows = await self.tx.group(
             APPLICATIONS,
             ["program_id", "program_name", "province", "directorate", "status"],

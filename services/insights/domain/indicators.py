@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ikmkit.service.errors import InvalidInput
+
 Kind = Literal["flow", "stock"]
 
 
@@ -342,3 +344,12 @@ CATALOG: tuple[IndicatorDefinition, ...] = (
 )
 
 INDICATORS: dict[str, IndicatorDefinition] = {i.id: i for i in CATALOG}
+
+
+def require_regency_figures(definition: IndicatorDefinition, regency: str | None, by: str) -> None:
+    """A regency (a series' filter or ``by``, a target's place) only for an indicator kept per
+    regency: one kept per province (budgets) has no regency figure to show or to reach."""
+    if not definition.has_regency and (regency is not None or by == "regency"):
+        raise InvalidInput(
+            f"{definition.id} has no figures per regency", field="regency", rule="no_regency"
+        )

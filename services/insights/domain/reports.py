@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts.values import ProvinceText, RegencyText, documented
+from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import YEAR_MAX, YEAR_MIN
 from services.insights.domain.indicators import Kind
 from services.insights.domain.tally import NONE, REPORTING_TIME
@@ -79,6 +80,26 @@ def month_key(month: Month) -> str:
 def parse_month(text: str) -> Month:
     year, month = text.split("-")
     return int(year), int(month)
+
+
+def check_months(start: str | None, end: str | None) -> None:
+    """A series' months lie in the platform's fiscal years, ``to`` not before ``from`` (every
+    month of a period is a point of the answer: year 1 to 9999 would be 120,000 of them)."""
+    found = Violations()
+    for field, text in (("from", start), ("to", end)):
+        if text is not None and not YEAR_MIN <= parse_month(text)[0] <= YEAR_MAX:
+            found.found.append(
+                InvalidInput(
+                    f"{field} must be a month of the years {YEAR_MIN}-{YEAR_MAX}",
+                    field=field,
+                    rule="month_out_of_range",
+                )
+            )
+    if not found.found and start is not None and end is not None and end < start:
+        found.found.append(
+            InvalidInput(f"to ({end}) is before from ({start})", field="to", rule="month_order")
+        )
+    found.raise_all()
 
 
 @dataclass(frozen=True)

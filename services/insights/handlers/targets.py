@@ -7,7 +7,7 @@ from ikmkit.auth import Caller
 from ikmkit.service.errors import InvalidInput, Violations
 from services.insights.commands import SetTarget
 from services.insights.domain import access
-from services.insights.domain.indicators import INDICATORS
+from services.insights.domain.indicators import INDICATORS, require_regency_figures
 from services.insights.domain.model import Target
 from services.insights.store import InsightsUnit
 
@@ -28,6 +28,10 @@ async def set_target(uow: InsightsUnit, cmd: SetTarget, caller: Caller) -> Targe
 def _check(cmd: SetTarget) -> None:
     found = Violations()
     found.check(_check_indicator, cmd.indicator)
+    if cmd.regency is not None and cmd.indicator in INDICATORS:
+        # As the series refuses it: a regency's target of figures kept per province only
+        # (budgets) could never be reached.
+        found.check(require_regency_figures, INDICATORS[cmd.indicator], cmd.regency, "month")
     if cmd.regency is not None and not cmd.regency.startswith(cmd.province):
         found.found.append(
             InvalidInput(

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from contracts.privacy import mask_nik
+from contracts.values import Role
 from ikmkit.auth import Caller
 from ikmkit.service.errors import Forbidden, NotFound
 from services.registry.domain.model import Enterprise
@@ -32,8 +33,16 @@ def can_see_enterprise(caller: Caller, nib: str, province: str) -> bool:
     return False
 
 
+READERS: tuple[Role, ...] = ("ministry", "service", "regional", "enterprise")
+
+
+def require_reader(caller: Caller) -> None:
+    """Checked before the enterprise is read: a partner gets one 403, registered or not."""
+    caller.require(*READERS)
+
+
 def authorize_read_enterprise(caller: Caller, enterprise: Enterprise) -> None:
-    caller.require("ministry", "service", "regional", "enterprise")
+    caller.require(*READERS)
     if not can_see_enterprise(caller, enterprise.nib, enterprise.province):
         raise _hidden(enterprise.nib)
 
@@ -58,15 +67,30 @@ def may_import_into(caller: Caller, province: str) -> bool:
     return caller.sees_province(province)
 
 
+OFFICERS: tuple[Role, ...] = ("ministry", "regional")
+EDITORS: tuple[Role, ...] = ("ministry", "regional", "enterprise")
+
+
+def require_officer(caller: Caller) -> None:
+    """Verify, suspend, reinstate: checked before the enterprise is read, so another role
+    gets one 403 whether the NIB is registered or not (no existence oracle)."""
+    caller.require(*OFFICERS)
+
+
+def require_editor(caller: Caller) -> None:
+    """``require_officer`` for a change of fields (the enterprise itself may make one)."""
+    caller.require(*EDITORS)
+
+
 def authorize_officer_action(caller: Caller, enterprise: Enterprise) -> None:
     """Verify, suspend, reinstate: the ministry, or a regional officer of that province."""
-    caller.require("ministry", "regional")
+    caller.require(*OFFICERS)
     if not can_see_enterprise(caller, enterprise.nib, enterprise.province):
         raise _hidden(enterprise.nib)
 
 
 def authorize_edit(caller: Caller, enterprise: Enterprise) -> None:
-    caller.require("ministry", "regional", "enterprise")
+    caller.require(*EDITORS)
     if not can_see_enterprise(caller, enterprise.nib, enterprise.province):
         raise _hidden(enterprise.nib)
 
@@ -123,8 +147,17 @@ def authorize_import_mous(caller: Caller) -> None:
     caller.require("ministry")
 
 
+MOU_READERS: tuple[Role, ...] = ("ministry", "service", "regional", "partner")
+MOU_ENDERS: tuple[Role, ...] = ("ministry", "partner")
+
+
+def require_mou_role(caller: Caller, *roles: Role) -> None:
+    """Checked before the MoU is read: another role gets one 403, whether it exists or not."""
+    caller.require(*roles)
+
+
 def authorize_read_mou(caller: Caller, mou: MoU) -> None:
-    caller.require("ministry", "service", "regional", "partner")
+    caller.require(*MOU_READERS)
     if caller.role == "partner" and caller.partner_id not in mou.party_ids():
         raise NotFound(f"MoU {mou.mou_id} not found")
 
@@ -152,6 +185,6 @@ def authorize_sign_mou(caller: Caller) -> None:
 
 
 def authorize_terminate_mou(caller: Caller, mou: MoU) -> None:
-    caller.require("ministry", "partner")
+    caller.require(*MOU_ENDERS)
     if caller.role == "partner" and caller.partner_id not in mou.party_ids():
         raise NotFound(f"MoU {mou.mou_id} not found")

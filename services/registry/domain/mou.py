@@ -11,7 +11,7 @@ from pydantic import ConfigDict
 
 from contracts.registry import MoUExpired, MoUParty, MoUScope, MoUSigned, MoUTerminated
 from contracts.values import ProvinceText, RegencyText
-from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.registry.domain import rules
@@ -45,10 +45,13 @@ class MoU(Versioned):
     @classmethod
     def draft(cls, **fields: Any) -> MoU:
         """A draft on terms the rules accept (no event: a draft binds no one yet)."""
-        rules.check_mou_terms(
-            fields["parties"], fields["valid_from"], fields["valid_until"], fields["title"]
-        )
-        province, regency = rules.check_mou_region(fields.get("province"), fields.get("regency"))
+        found = Violations()
+        terms = (fields["parties"], fields["valid_from"], fields["valid_until"], fields["title"])
+        found.check(rules.check_mou_terms, *terms)
+        region = found.check(rules.check_mou_region, fields.get("province"), fields.get("regency"))
+        found.raise_all()
+        assert region is not None
+        province, regency = region
         title = fields["title"].strip()
         return cls(**{**fields, "title": title, "province": province, "regency": regency})
 
@@ -71,6 +74,7 @@ class MoU(Versioned):
                 field="valid_until",
                 rule="mou_expired",
             )
+        rules.check_year(signed_on, "signed_on")
         if signed_on > today:
             raise InvalidInput(
                 "signed_on cannot be in the future", field="signed_on", rule="future_date"

@@ -20,7 +20,7 @@ from lokal import parse_nik, parse_phone
 from contracts import values
 from contracts.registry import MINISTRY_PARTY_ID, Directorate, MoUParty, SizeClass
 from ikmkit.service import limits
-from ikmkit.service.errors import InvalidInput, checked
+from ikmkit.service.errors import InvalidInput, Violations, checked
 from services.registry.domain import regions
 
 if TYPE_CHECKING:
@@ -36,9 +36,11 @@ MARKETPLACES = (
 MANUFACTURING_DIVISIONS = range(10, 34)
 """KBLI section C (manufacturing): divisions 10-33."""
 
-_PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
-_POSTAL_CODE = re.compile(r"^\d{5}$")
-_CAMPAIGN = re.compile(r"^#?[A-Za-z0-9_]{2,64}$")
+# Matched with fullmatch, in ASCII: \d and \w take every script's digits and letters, and $
+# matches before a final newline (a second spelling of one id).
+_PARTNER_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
+_POSTAL_CODE = re.compile(r"[0-9]{5}")
+_CAMPAIGN = re.compile(r"#?[A-Za-z0-9_]{2,64}")
 
 
 # --- identifiers and contacts -----------------------------------------------------------------
@@ -170,7 +172,7 @@ def check_text(value: str, field: str, *, max_length: int = 200) -> str:
 
 
 def check_postal_code(code: str, field: str = "postal_code") -> str:
-    if not _POSTAL_CODE.match(code):
+    if not _POSTAL_CODE.fullmatch(code):
         raise InvalidInput("postal code must be 5 digits", field=field, rule="postal_code_format")
     return code
 
@@ -199,7 +201,7 @@ def check_campaigns(campaigns: Sequence[str], field: str = "campaigns") -> list[
     check_count(campaigns, field)
     tags: dict[str, None] = {}
     for tag in campaigns:
-        if not _CAMPAIGN.match(tag):
+        if not _CAMPAIGN.fullmatch(tag):
             raise InvalidInput(
                 f"campaign {tag!r} must be a hashtag of letters, digits or _",
                 field=field,
@@ -288,7 +290,7 @@ def check_partner_id(partner_id: str, field: str = "partner_id") -> str:
         raise InvalidInput(
             "'ministry' is reserved for the ministry itself", field=field, rule="reserved"
         )
-    if not _PARTNER_ID.match(partner_id):
+    if not _PARTNER_ID.fullmatch(partner_id):
         raise InvalidInput(
             "partner id must be 2-64 lowercase letters, digits or '-'",
             field=field,
@@ -298,7 +300,7 @@ def check_partner_id(partner_id: str, field: str = "partner_id") -> str:
 
 
 def check_mou_id(mou_id: str, field: str = "mou_id") -> str:
-    if not _PARTNER_ID.match(mou_id):
+    if not _PARTNER_ID.fullmatch(mou_id):
         raise InvalidInput(
             "an MoU id must be 2-64 lowercase letters, digits or '-'",
             field=field,
@@ -346,8 +348,22 @@ def check_mou_terms(
     parties: Sequence[MoUParty], valid_from: date, valid_until: date, title: str
 ) -> None:
     """Two or more parties, the ministry taking part (as a party or a witness), no one twice,
-    and an end after the start."""
-    check_text(title, "title")
+    and an end after the start, both in the platform's years; every broken term is named."""
+    found = Violations()
+    found.check(check_text, title, "title")
+    found.check(_check_parties, parties)
+    for field, day in (("valid_from", valid_from), ("valid_until", valid_until)):
+        found.check(check_year, day, field)
+    if valid_until <= valid_from:
+        found.found.append(
+            InvalidInput(
+                "valid_until must be after valid_from", field="valid_until", rule="end_before_start"
+            )
+        )
+    found.raise_all()
+
+
+def _check_parties(parties: Sequence[MoUParty]) -> None:
     ids = [p.partner_id for p in parties]
     if len(set(ids)) != len(ids):
         raise InvalidInput(
@@ -361,10 +377,17 @@ def check_mou_terms(
             field="parties",
             rule="ministry_missing",
         )
-    if valid_until <= valid_from:
+
+
+def check_year(day: date, field: str) -> date:
+    """A date of the platform's years (its programs' fiscal years, 2000-2100)."""
+    if not limits.YEAR_MIN <= day.year <= limits.YEAR_MAX:
         raise InvalidInput(
-            "valid_until must be after valid_from", field="valid_until", rule="end_before_start"
+            f"{field} must lie in the years {limits.YEAR_MIN}-{limits.YEAR_MAX}",
+            field=field,
+            rule="date_out_of_range",
         )
+    return day
 
 
 def non_ministry_parties(parties: Iterable[MoUParty]) -> Iterator[str]:

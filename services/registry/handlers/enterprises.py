@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import Conflict, Violations
+from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import contended
 from services.registry.commands import RegisterEnterprise, StatusChange, UpdateEnterprise
@@ -58,6 +58,7 @@ def _already_registered(existing: Enterprise, caller: Caller) -> Conflict:
 async def update_enterprise(
     uow: RegistryUnit, nib: str, cmd: UpdateEnterprise, caller: Caller
 ) -> Enterprise:
+    access.require_editor(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_edit(caller, current)
     if cmd.version != current.version:
@@ -68,6 +69,7 @@ async def update_enterprise(
             rule="version_conflict",
         )
     changes = cmd.model_dump(exclude_unset=True, exclude={"version"})
+    _refuse_cleared_required(changes)
     facts = valid_facts({**current.facts().model_dump(), **changes})
     changed = current.update(facts, uow.now)
     if not changed.events:
@@ -75,7 +77,30 @@ async def update_enterprise(
     return await uow.enterprises.save(uow.collect(changed))
 
 
+CLEARABLE = frozenset(
+    name for name, info in EnterpriseFacts.model_fields.items() if info.default is None
+)
+"""The facts a PATCH may clear with ``null`` (contacts, postal code); every other one is kept."""
+
+
+def _refuse_cleared_required(changes: dict[str, object]) -> None:
+    """A ``null`` for a field every enterprise has is that field's 422, not a change (the
+    rules skip a missing value, so it would reach the facts' model and fail there as a 500)."""
+    found = Violations()
+    for name, value in changes.items():
+        if value is None and name not in CLEARABLE:
+            found.found.append(
+                InvalidInput(
+                    f"{name} cannot be null; leave it out to keep it",
+                    field=name,
+                    rule="required",
+                )
+            )
+    found.raise_all()
+
+
 async def verify_enterprise(uow: RegistryUnit, nib: str, caller: Caller) -> Enterprise:
+    access.require_officer(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_officer_action(caller, current)
     return await uow.enterprises.save(uow.collect(current.verify(caller.subject, uow.now)))
@@ -84,6 +109,7 @@ async def verify_enterprise(uow: RegistryUnit, nib: str, caller: Caller) -> Ente
 async def suspend_enterprise(
     uow: RegistryUnit, nib: str, cmd: StatusChange, caller: Caller
 ) -> Enterprise:
+    access.require_officer(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_officer_action(caller, current)
     changed = current.suspend(cmd.reason, caller.subject, uow.now)
@@ -93,6 +119,7 @@ async def suspend_enterprise(
 async def reinstate_enterprise(
     uow: RegistryUnit, nib: str, cmd: StatusChange, caller: Caller
 ) -> Enterprise:
+    access.require_officer(caller)
     current = await uow.enterprises.get(nib)
     access.authorize_officer_action(caller, current)
     changed = current.reinstate(cmd.reason, caller.subject, uow.now)

@@ -56,6 +56,7 @@ async def sign_mou(uow: RegistryUnit, mou_id: str, cmd: SignMoU, caller: Caller)
 
 
 async def terminate_mou(uow: RegistryUnit, mou_id: str, cmd: TerminateMoU, caller: Caller) -> MoU:
+    access.require_mou_role(caller, *access.MOU_ENDERS)
     current = await uow.mous.get(mou_id)
     access.authorize_terminate_mou(caller, current)
     changed = current.terminate(cmd.reason, caller.subject, uow.now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ikmkit.auth import Caller
-from ikmkit.service.errors import Forbidden
+from ikmkit.service.errors import Forbidden, NotFound
 from services.subsidy.domain.model import Application
 
 
@@ -34,8 +34,16 @@ def can_see_application(caller: Caller, app: Application) -> bool:
     return False
 
 
+def _require_visible(caller: Caller, app: Application) -> None:
+    """An application the caller may not read is, to an action on it, as missing as it is to
+    a read: the repository's own 404, so another province's applications do not leak."""
+    if not can_see_application(caller, app):
+        raise NotFound(f"application {app.id} not found")
+
+
 def authorize_review(caller: Caller, app: Application) -> None:
     """Reviewing (start review, reject) is for the ministry and the province's officers."""
+    _require_visible(caller, app)
     if caller.role == "ministry":
         return
     if caller.role == "regional" and caller.province == app.province:
@@ -103,6 +111,11 @@ def visible_budgets(caller: Caller, province: str | None) -> str | None:
     return province
 
 
-def authorize_stats(caller: Caller) -> None:
+def visible_stats(caller: Caller, province: str | None) -> str | None:
+    """The province statistics are limited to: a regional officer's own (another is 403, as
+    for budgets); ``None``: national."""
     if caller.role not in ("ministry", "regional", "service"):
         raise Forbidden("statistics are for officers", rule="role")
+    if caller.role == "regional":
+        return _own_province(caller, province)
+    return province

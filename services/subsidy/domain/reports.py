@@ -83,6 +83,8 @@ class StatsRow(BaseModel):
 
 
 class Stats(BaseModel):
+    province_scope: str | None = None
+    """The province the figures are limited to (a regional officer's own); ``None``: national."""
     applications: int
     approvals: int
     approved_rupiah: int

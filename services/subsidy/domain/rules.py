@@ -48,7 +48,7 @@ CANCELLABLE_STATUSES: tuple[ApplicationStatus, ...] = (
 )
 COMMITTED_STATUSES: tuple[ApplicationStatus, ...] = ("approved", "disbursed")
 
-_KBLI = re.compile(r"^\d{5}$")
+_KBLI = re.compile(r"[0-9]{5}")  # fullmatch: no final newline, ASCII digits
 
 
 def budget_id_for(program_id: str, province: str | None) -> str:
@@ -138,7 +138,7 @@ def _check_kbli_ranges(ranges: Sequence[KbliRange]) -> None:
     found = Violations()
     for i, kbli_range in enumerate(ranges):
         where = f"eligible_kbli_ranges[{i}]"
-        if not (_KBLI.match(kbli_range.from_kbli) and _KBLI.match(kbli_range.to_kbli)):
+        if not (_KBLI.fullmatch(kbli_range.from_kbli) and _KBLI.fullmatch(kbli_range.to_kbli)):
             found.check(_fail, "KBLI codes have 5 digits", at=where, code="kbli_format")
         elif kbli_range.from_kbli > kbli_range.to_kbli:
             found.check(_fail, "range ends before it starts", at=where, code="order")

@@ -25,7 +25,7 @@ from contracts.training import (
     TrainingCompleted,
 )
 from contracts.values import CountryText, Language, ProvinceText, documented
-from ikmkit.service.errors import Conflict, InvalidInput, NotFound
+from ikmkit.service.errors import Conflict, InvalidInput, NotFound, Violations
 from ikmkit.service.limits import COUNT_MAX
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
@@ -43,6 +43,7 @@ from services.training.domain.rules import INDONESIA
 CourseStatus = Literal["scheduled", "completed"]
 
 SCHEDULED_FIELDS = {
+    "course_id",
     "title",
     "start_date",
     "end_date",
@@ -194,19 +195,32 @@ class Course(Versioned):
                 field="session_id",
                 rule="unknown_session",
             )
+        self._check_marks(marks)
         marked: list[Enrollment] = []
         events: list[Event] = []
-        for i, (pid, enrollment, present) in enumerate(marks):
-            if enrollment is None:
-                raise NotFound(
-                    f"participant {pid} is not in course {self.course_id}",
-                    field=f"marks[{i}].participant_id",
-                )
+        for _, enrollment, present in marks:
+            assert enrollment is not None  # _check_marks
             enrollment.require_seat()
             attended = {**enrollment.attended, session_id: present}
             marked.append(enrollment.model_copy(update={"attended": attended}))
             events.append(self.attendance_event(enrollment, session_id, present, by, at))
         return Changed(marked, tuple(events))
+
+    def _check_marks(self, marks: Sequence[tuple[str, Enrollment | None, bool]]) -> None:
+        """Every mark names a participant of the course, once (twice, present and absent, would
+        record both ways); each row that does not is named."""
+        found = Violations()
+        seen: set[str] = set()
+        for i, (pid, enrollment, _) in enumerate(marks):
+            field = f"marks[{i}].participant_id"
+            if pid in seen:
+                message = f"participant {pid} is marked in an earlier row"
+                found.found.append(InvalidInput(message, field=field, rule="duplicate_participant"))
+            elif enrollment is None:
+                message = f"participant {pid} is not in course {self.course_id}"
+                found.found.append(InvalidInput(message, field=field, rule="unknown_participant"))
+            seen.add(pid)
+        found.raise_all()
 
     def attendance_event(
         self, e: Enrollment, session_id: str, present: bool, by: str, at: datetime

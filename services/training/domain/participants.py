@@ -3,6 +3,7 @@ enrollment (a seat, a waitlist place, or what became of it)."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -11,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import values
 from contracts.training import CourseKind, ParticipantKind
 from contracts.values import Language
+from ikmkit.service import limits
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
-from ikmkit.service.limits import CODE_MAX, Code, Name
+from ikmkit.service.limits import CODE_MAX, Code, NameRow
 from ikmkit.store.repository import Versioned
 from services.training.domain import rules
 from services.training.domain.rules import INDONESIA
@@ -33,7 +35,7 @@ class ParticipantDetails(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: Name
+    name: NameRow  # its other rules (control characters) are the row's: validate_participant
     # Documented with their rules; ``validate_participant`` checks them row by row.
     email: Annotated[values.EmailText, Field(max_length=values.EMAIL_MAX)] | None = None
     kind: ParticipantKind
@@ -55,6 +57,7 @@ def validate_participant(
     name = " ".join(p.name.split())
     if not name:
         found.check(rules.fail, "name must not be empty", "name", "required")
+    found.check(limits.check_no_control, p.name, "name")
     email = found.check(rules.check_email, p.email) if p.email else None
     country = found.check(rules.check_country, p.country)
     if country and course.eligible_countries and country not in course.eligible_countries:
@@ -91,14 +94,20 @@ def _check_nib(p: ParticipantDetails, nib_known: bool) -> str | None:
     return nib
 
 
+def _same_text(text: str) -> str:
+    """One spelling of text typed or exported differently: NFKC composes accents (an NFC letter
+    and its NFD letter + combining mark) and folds compatibility forms (fullwidth digits)."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def person_key(p: ParticipantDetails) -> str:
     """What makes two enrollments the same person: an id, else the e-mail, else name + NIB or
     name + country. Names are compared case- and space-insensitively."""
     if p.external_id:
-        return f"id:{p.external_id.strip().upper()}"
+        return f"id:{_same_text(p.external_id).strip().upper()}"
     if p.email:
         return f"email:{p.email}"
-    name = " ".join(p.name.casefold().split())
+    name = " ".join(_same_text(p.name).casefold().split())
     return f"nib:{p.nib}:{name}" if p.nib else f"name:{p.country}:{name}"
 
 

@@ -16,10 +16,14 @@ from datetime import date
 
 from contracts import values
 from contracts.training import CourseKind, CourseSession
+from ikmkit.service import limits
 from ikmkit.service.errors import InvalidInput, Violations, checked
 
 INDONESIA = "ID"
 _CERTIFICATE = re.compile(r"^IKMT-(\d{4})-([A-Z2-7]{8})-([A-Z2-7]{6})$")
+_COURSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A course id is one URL path segment as it is (``/courses/{course_id}``): no ``/``, space,
+``|`` (the enrollment key's separator) or control character, not ``.`` or ``..``."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ def check_email(email: str, field: str = "email") -> str:
 
 def validate_course_fields(
     *,
+    course_id: str | None = None,
     title: str,
     start_date: date,
     end_date: date,
@@ -67,8 +72,13 @@ def validate_course_fields(
     """Checks a new course, naming every rule it breaks; returns the normalized (country,
     eligible countries)."""
     found = Violations()
+    if course_id is not None and not _COURSE_ID.fullmatch(course_id):
+        found.check(
+            fail, "a course id is 1-64 of A-Z a-z 0-9 . _ -", "course_id", "course_id_format"
+        )
     if not title.strip():
         found.check(fail, "title must not be empty", "title", "required")
+    found.check(_check_years, start_date, end_date)
     if end_date < start_date:
         found.check(fail, "end_date must not be before start_date", "end_date", "end_before_start")
     if capacity <= 0:
@@ -86,6 +96,16 @@ def validate_course_fields(
     found.raise_all()
     assert countries is not None
     return countries
+
+
+def _check_years(start: date, end: date) -> None:
+    """A course's days lie in the years of the platform's programs (its fiscal years)."""
+    found = Violations()
+    for field, day in (("start_date", start), ("end_date", end)):
+        if not limits.YEAR_MIN <= day.year <= limits.YEAR_MAX:
+            message = f"{field} must lie in the years {limits.YEAR_MIN}-{limits.YEAR_MAX}"
+            found.check(fail, message, field, "date_out_of_range")
+    found.raise_all()
 
 
 def fail(message: str, field: str, code: str) -> None:

@@ -1,0 +1,108 @@
+"""Course ids and dates an adversarial review found accepted (session 22): a caller-chosen
+``course_id`` with a ``/`` made a course no ``/courses/{course_id}`` route could reach again
+(nor ``..``, NUL or a space, which no URL carries plainly), and a course in year 1 or 9999 was
+scheduled and announced. Each is a 422 naming the field and the rule."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ikmkit.store.sqlite import SqliteStore
+from services.training.main import definition
+from services.training.settings import TrainingSettings
+from tests.integration.test_training_service import course_body
+from tests.support.service import auth_headers, running_service
+
+MINISTRY = auth_headers("ministry")
+
+
+@pytest.fixture
+async def client(kafka: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = TrainingSettings(kafka_bootstrap_servers=kafka)
+    service = definition(settings, store=SqliteStore(tmp_path / "training.db"))
+    async with running_service(service) as running:
+        yield running.client
+
+
+def rules_of(response: httpx.Response) -> list[tuple[str, str]]:
+    assert response.status_code == 422, response.text[:300]
+    return [(e["field"], e["rule"]) for e in response.json()["errors"]]
+
+
+async def test_a_chosen_course_id_is_one_a_url_path_segment_holds(
+    client: httpx.AsyncClient,
+) -> None:
+    for course_id in ("a/b", "..", "x y", "c\x00", "a|b", "k\n"):
+        r = await client.post("/courses", json=course_body(course_id=course_id), headers=MINISTRY)
+        assert rules_of(r) == [("course_id", "invalid.course_id_format")], repr(course_id)
+    r = await client.post("/courses", json=course_body(course_id="KSST-2026.1_b"), headers=MINISTRY)
+    assert r.status_code == 201, r.text
+    got = await client.get("/courses/KSST-2026.1_b", headers=MINISTRY)
+    assert got.status_code == 200 and got.json()["course_id"] == "KSST-2026.1_b"
+
+
+async def test_a_course_lies_in_the_platforms_years(client: httpx.AsyncClient) -> None:
+    for year in (1, 1999, 2101, 9999):
+        day = date(year, 6, 1).isoformat()
+        body = course_body(start_date=day, end_date=day, sessions=[])
+        rules = rules_of(await client.post("/courses", json=body, headers=MINISTRY))
+        assert rules == [
+            ("start_date", "invalid.date_out_of_range"),
+            ("end_date", "invalid.date_out_of_range"),
+        ], year
+
+
+async def test_attendance_names_every_unknown_or_repeated_participant_and_records_none(
+    client: httpx.AsyncClient,
+) -> None:
+    """A participant marked twice in one request (present, then absent) was recorded both ways
+    (two contradicting events, the last mark kept); an unknown one was a 404 naming only the
+    first. Each is now its row's 422, and nothing is recorded."""
+    created = await client.post("/courses", json=course_body(), headers=MINISTRY)
+    course_id = created.json()["course_id"]
+    person = {"name": "Ana Soares", "kind": "civil_servant", "country": "TL"}
+    enrolled = await client.post(f"/courses/{course_id}/enrollments", json=person, headers=MINISTRY)
+    assert enrolled.status_code == 201, enrolled.text
+    pid = enrolled.json()["participant_id"]
+    marks = [
+        {"participant_id": pid, "present": True},
+        {"participant_id": pid, "present": False},
+        {"participant_id": "p-nope", "present": True},
+        {"participant_id": "p-nada", "present": True},
+    ]
+    body = {"session_id": "opening", "marks": marks}
+    r = await client.post(f"/courses/{course_id}/attendance", json=body, headers=MINISTRY)
+    assert rules_of(r) == [
+        ("marks[1].participant_id", "invalid.duplicate_participant"),
+        ("marks[2].participant_id", "invalid.unknown_participant"),
+        ("marks[3].participant_id", "invalid.unknown_participant"),
+    ]
+    listed = await client.get(f"/courses/{course_id}/participants", headers=MINISTRY)
+    assert [p["attended"] for p in listed.json()["items"]] == [{}]
+
+
+async def test_a_participant_name_with_control_characters_is_refused_in_its_row_only(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await client.post("/courses", json=course_body(capacity=5), headers=MINISTRY)
+    course_id = created.json()["course_id"]
+    people = [
+        {"name": "Ana\x00 Soares", "kind": "civil_servant", "country": "TL"},
+        {"name": "Rui Ximenes", "kind": "civil_servant", "country": "TL"},
+    ]
+    r = await client.post(
+        f"/courses/{course_id}/enrollments/bulk", json={"participants": people}, headers=MINISTRY
+    )
+    assert r.status_code == 200, r.text[:300]
+    outcome = r.json()
+    assert [(e["row"], e["field"], e["rule"]) for e in outcome["errors"]] == [
+        (1, "name", "control_character")
+    ]
+    assert [row["row"] for row in outcome["results"]] == [2]
+    one = await client.post(f"/courses/{course_id}/enrollments", json=people[0], headers=MINISTRY)
+    assert rules_of(one) == [("name", "invalid.control_character")]

@@ -1,0 +1,35 @@
+"""A page cursor holds the sort keys' values, each a JSON scalar a store can compare: a
+tampered cursor holding an object, a list or an integer past 64 bits is ``InvalidCursor``
+(the 422 ``invalid.cursor``), never a value handed to the store (SQLite could not bind it:
+a 500; MongoDB would compare documents and answer some other page)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from ikmkit.store.keyset import InvalidCursor, decode_cursor
+
+ORDER = [("start_date", 1), ("id", 1)]
+
+
+def cursor_of(values: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["2026-01-01", {"a": 1}], [[1], "x"], ["x", 2**63], [-(2**63) - 1, "x"]],
+)
+def test_a_cursor_value_that_is_no_comparable_scalar_is_refused(values: list[object]) -> None:
+    with pytest.raises(InvalidCursor, match="page cursor"):
+        decode_cursor(cursor_of(values), ORDER)
+
+
+def test_scalars_pass_as_they_are() -> None:
+    values = ["2026-01-01", 2**63 - 1]
+    assert decode_cursor(cursor_of(values), ORDER) == values
+    assert decode_cursor(cursor_of([None, 1.5]), ORDER) == [None, 1.5]
+    assert decode_cursor(cursor_of([True, "c-1"]), ORDER) == [True, "c-1"]
