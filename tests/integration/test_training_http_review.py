@@ -15,8 +15,8 @@ import pytest
 from ikmkit.store.sqlite import SqliteStore
 from services.training.main import definition
 from services.training.settings import TrainingSettings
-from tests.integration.test_training_service import course_body
 from tests.support.service import auth_headers, running_service
+from tests.support.training_feed import course_body
 
 MINISTRY = auth_headers("ministry")
 

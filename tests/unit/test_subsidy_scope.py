@@ -13,21 +13,23 @@ from ikmkit.unit_of_work import Units
 from services.subsidy import handlers, queries
 from services.subsidy.commands import CancelApplication, RejectApplication
 from services.subsidy.store import SubsidyUnit
-from tests.unit.test_subsidy_handlers import (
+from tests.support.subsidy_units import (
     ACEH,
     JOGJA,
     LIMIT,
     MINISTRY,
     OWNER,
     submitted,
-    units,  # noqa: F401 (the fixture)
+    subsidy_units,
 )
+
+units = pytest.fixture(subsidy_units, name="units")
 
 STRANGER = Caller(subject="other", role="enterprise", nib="9999999999999")
 
 
 async def test_a_regional_officer_sees_only_its_provinces_statistics(
-    units: Units[SubsidyUnit],  # noqa: F811
+    units: Units[SubsidyUnit],
 ) -> None:
     await submitted(units)  # an application in Yogyakarta (34)
     national = await units.read(queries.stats, MINISTRY, fiscal_year=2026)
@@ -45,7 +47,7 @@ async def test_a_regional_officer_sees_only_its_provinces_statistics(
 
 
 async def test_acting_on_an_application_one_may_not_see_is_a_404_like_a_missing_one(
-    units: Units[SubsidyUnit],  # noqa: F811
+    units: Units[SubsidyUnit],
 ) -> None:
     app = await submitted(units)
     with pytest.raises(NotFound) as missing:
