@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from ikmkit import spreadsheet
+
 REQUIRED_COLUMNS = ("nib", "name", "owner_name", "province", "regency", "kbli")
 COLUMNS = (
     "nib", "name", "legal_form", "owner_name", "owner_nik", "owner_phone", "owner_email",
@@ -109,4 +111,4 @@ def write_error_report(errors: Iterable[RowError], handle: TextIO, key: str = "n
     writer = csv.writer(handle)
     writer.writerow((ERROR_REPORT_COLUMNS[0], key, *ERROR_REPORT_COLUMNS[2:]))
     for e in errors:
-        writer.writerow([e.row, e.nib, e.field, e.rule, e.message])
+        writer.writerow(spreadsheet.row([e.row, e.nib, e.field, e.rule, e.message]))

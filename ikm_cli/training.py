@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ikm_cli.client import ServiceClient, TokenOption, UrlOption, connect
 from ikm_cli.output import JsonOption, emit_json, stderr
+from ikmkit import spreadsheet
 
 app = typer.Typer(help="training commands.", no_args_is_help=True)
 
@@ -111,7 +112,7 @@ def _write_refused(target: Path, refused: list[dict[str, Any]]) -> None:
     with target.open("w", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=REFUSED_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(refused)
+        writer.writerows(spreadsheet.record(r) for r in refused)
 
 
 def _show_refused(target: Path, refused: list[dict[str, Any]]) -> None:

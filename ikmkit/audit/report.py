@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts import envelope as ce
+from ikmkit import spreadsheet
 from ikmkit.audit.chain import Checked
 from ikmkit.audit.findings import Finding
 from ikmkit.audit.masking import mask_payload
@@ -100,4 +101,4 @@ def write_findings_csv(path: Path, findings: list[Finding]) -> None:
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for finding in findings:
-            writer.writerow(finding_row(finding))
+            writer.writerow(spreadsheet.record(finding_row(finding)))
