@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from contracts.subsidy import ApplicationStatus, ProgramKind
-from contracts.values import ProvinceCode
+from contracts.values import Nib, ProvinceCode
 from ikmkit.auth import CurrentCaller
-from ikmkit.service.limits import CODE_MAX, Code, Cursor, FiscalYear
+from ikmkit.service.limits import Code, Cursor, FiscalYear
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE, Listing
 from ikmkit.service.runtime import deps_of
 from services.subsidy import handlers, queries
@@ -76,9 +76,9 @@ async def get_application(application_id: Code, deps: Deps, caller: CurrentCalle
 async def search_applications(
     deps: Deps,
     caller: CurrentCaller,
-    enterprise: Annotated[str | None, Query(description="NIB", max_length=CODE_MAX)] = None,
+    enterprise: Annotated[Nib | None, Query(description="NIB")] = None,
     status: ApplicationStatus | None = None,
-    province: Code | None = None,
+    province: ProvinceCode | None = None,
     cursor: Cursor | None = None,
     limit: Limit = DEFAULT_PAGE,
 ) -> Listing[Application]:
@@ -128,7 +128,7 @@ async def budgets(
     deps: Deps,
     caller: CurrentCaller,
     fiscal_year: FiscalYear | None = None,
-    province: Code | None = None,
+    province: ProvinceCode | None = None,
 ) -> BudgetReport:
     return await deps.units.read(
         queries.budget_report, caller, fiscal_year=fiscal_year, province=province

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel
 
 from contracts.training import CourseKind
+from contracts.values import Nib
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.http import BULK_ROUTE
 from ikmkit.service.limits import Code, Cursor, Text
@@ -25,9 +26,13 @@ from services.training.commands import (
     RecordPlacement,
     ScheduleCourse,
 )
-from services.training.domain.mentoring import MentorAssignment
+from services.training.domain.mentoring import AssignmentStatus, MentorAssignment
 from services.training.domain.model import Course
-from services.training.domain.participants import Enrollment, ParticipantDetails
+from services.training.domain.participants import (
+    Enrollment,
+    EnrollmentStatus,
+    ParticipantDetails,
+)
 from services.training.handlers import courses, enrollments, mentoring
 from services.training.handlers.courses import CompletionOutcome
 from services.training.handlers.enrollments import BulkOutcome
@@ -115,7 +120,7 @@ async def participants(
     course_id: str,
     deps: Deps,
     caller: CurrentCaller,
-    status: Code | None = None,
+    status: EnrollmentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Cursor | None = None,
 ) -> Listing[Enrollment]:
@@ -164,9 +169,9 @@ async def assign_mentor(body: AssignMentor, deps: Deps, caller: CurrentCaller) -
 async def list_assignments(
     deps: Deps,
     caller: CurrentCaller,
-    enterprise: Code | None = None,
+    enterprise: Nib | None = None,
     partner: Code | None = None,
-    status: Code | None = None,
+    status: AssignmentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Cursor | None = None,
 ) -> Listing[MentorAssignment]:
