@@ -33,6 +33,7 @@ from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
 from services.training.main import definition as training_definition
 from services.training.settings import TrainingSettings
+from tests.support.audit import enterprise_body
 from tests.support.kafka import eventually
 from tests.support.service import auth_headers, running_service
 from tests.support.values import random_nib
@@ -89,19 +90,7 @@ async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> As
     ):
         for n, nib in enumerate(nibs):
             response = await reg.client.post(
-                "/enterprises",
-                json={
-                    "nib": nib,
-                    "name": f"CV Audit {n}",
-                    "province": "34",
-                    "regency": "3471",
-                    "kbli": "29300",
-                    "workforce": 10,
-                    "investment_rupiah": 500_000_000,
-                    "owner_name": "Budi",
-                    "owner_email": "budi@example.id",
-                },
-                headers=auth_headers("ministry"),
+                "/enterprises", json=enterprise_body(nib, n), headers=auth_headers("ministry")
             )
             assert response.status_code == 201, response.text
         consumed = ((ntf, set(rules.consumed_events())), (sub, REPLICATED), (trn, REPLICATED))

@@ -31,7 +31,9 @@ from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
 from tests.conftest import make_store
 from tests.support.kafka import eventually, header, read_topic
+from tests.support.records import signed_attributes
 from tests.support.service import RunningService, auth_headers, running_service
+from tests.support.values import random_nib
 
 REGISTRY_KEY, REGISTRY_PUBLIC = generate_keypair()
 OTHER_KEY, _ = generate_keypair()
@@ -69,7 +71,7 @@ async def services(
 
 
 def enterprise(name: str) -> EnterpriseRegistered:
-    nib = str(uuid.uuid4().int)[:13].rjust(13, "1")
+    nib = random_nib()
     return EnterpriseRegistered(
         nib=nib,
         province="34",
@@ -172,19 +174,7 @@ async def test_only_the_registry_signed_by_its_key_is_heard(
 
 
 def _signed(event: EnterpriseRegistered) -> EnvelopeAttributes:
-    attrs = EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=datetime.now(UTC),
-        subject=event.nib,
-        region=event.province,
-        sequence=1,
-        hash="",
-    )
-    digest = chain_hash(GENESIS_HASH, attrs, event_payload(event))
-    signature = signer_from_key(REGISTRY_KEY)(digest)
-    return attrs.model_copy(update={"hash": digest, "signature": signature})
+    return signed_attributes(event, REGISTRY_KEY)
 
 
 async def _produce(kafka: str, event: EnterpriseRegistered, attrs: EnvelopeAttributes) -> None:

@@ -60,9 +60,7 @@ async def test_subsidy_filters(subsidy_client: httpx.AsyncClient) -> None:
 async def test_training_filters(training_client: httpx.AsyncClient) -> None:
     refused = await fields_refused(training_client, "/courses/c1/participants", status="enroled")
     assert refused == ["status"]
-    assert await fields_refused(training_client, "/mentor-assignments", status="done") == [
-        "status"
-    ]
+    assert await fields_refused(training_client, "/mentor-assignments", status="done") == ["status"]
     assert await fields_refused(training_client, "/mentor-assignments", enterprise="1") == [
         "enterprise"
     ]

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.registry import EnterpriseRegistered
+from ikmkit.messaging.cloudevents import chain_hash, event_payload
+from ikmkit.messaging.signing import signer_from_key
 
 
 @dataclass(frozen=True)
@@ -22,3 +29,20 @@ class NoDeadLetters:
 
     async def publish(self, *args: object, **kwargs: object) -> None:
         raise AssertionError("no dead letter expected")
+
+
+def signed_attributes(event: EnterpriseRegistered, key: str) -> EnvelopeAttributes:
+    """The envelope the registry's relay gives ``event`` as the first of its stream, its
+    ``ce_hash`` signed with the private ``key``."""
+    attrs = EnvelopeAttributes(
+        id=str(uuid.uuid4()),
+        type=event.ce_type(),
+        source="/ikm/registry",
+        time=datetime.now(UTC),
+        subject=event.nib,
+        region=event.province,
+        sequence=1,
+        hash="",
+    )
+    digest = chain_hash(GENESIS_HASH, attrs, event_payload(event))
+    return attrs.model_copy(update={"hash": digest, "signature": signer_from_key(key)(digest)})

@@ -19,27 +19,18 @@ from typing import Any
 
 import pytest
 
-from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
+from contracts.envelope import EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, PARTNER_TOPIC, EnterpriseRegistered, OwnerContact
 from ikmkit.messaging.authenticity import Authenticity
-from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.cloudevents import event_payload, to_headers
 from ikmkit.messaging.consumer import EventConsumer, RedeliveryPolicy
 from ikmkit.messaging.outbox import OutgoingMessage
-from ikmkit.messaging.signing import generate_keypair, signer_from_key
+from ikmkit.messaging.signing import generate_keypair
 from ikmkit.unit_of_work import UnitOfWork
+from tests.support.records import Record, signed_attributes
 from tests.support.units import memory_units
 
 KEY, PUBLIC = generate_keypair()
-
-
-@dataclass
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 class Sink:
@@ -77,7 +68,7 @@ class Harness:
             self.offset += 1
             payload = event_payload(event).encode()
             records.append(
-                Rec(topic, 0, self.offset, event.nib.encode(), payload, to_headers(attrs))
+                Record(topic, 0, self.offset, event.nib.encode(), payload, to_headers(attrs))
             )
         await self.consumer.process(records)
 
@@ -126,18 +117,7 @@ def registered(nib: str, name: str = "CV Maju") -> EnterpriseRegistered:
 
 
 def signed(event: EnterpriseRegistered) -> EnvelopeAttributes:
-    attrs = EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=datetime.now(UTC),
-        subject=event.nib,
-        region=event.province,
-        sequence=1,
-        hash="",
-    )
-    digest = chain_hash(GENESIS_HASH, attrs, event_payload(event))
-    return attrs.model_copy(update={"hash": digest, "signature": signer_from_key(KEY)(digest)})
+    return signed_attributes(event, KEY)
 
 
 NIB, OTHER = "1111111111111", "2222222222222"
@@ -184,8 +164,8 @@ async def test_two_fresh_ids_sharing_a_signature_in_one_batch_have_one_effect(
     payload = event_payload(event).encode()
     await harness.consumer.process(
         [
-            Rec(ENTERPRISE_TOPIC, 0, 1, NIB.encode(), payload, to_headers(attrs)),
-            Rec(ENTERPRISE_TOPIC, 0, 2, NIB.encode(), payload, to_headers(copy)),
+            Record(ENTERPRISE_TOPIC, 0, 1, NIB.encode(), payload, to_headers(attrs)),
+            Record(ENTERPRISE_TOPIC, 0, 2, NIB.encode(), payload, to_headers(copy)),
         ]
     )
     assert harness.effects == [(attrs.id, NIB, "CV Maju")]
