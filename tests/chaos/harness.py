@@ -22,8 +22,8 @@ from contracts import envelope as ce
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered
 from ikmkit.auth import issue_token
 from ikmkit.service.settings import DEV_JWT_SECRET
-from tests.integration.test_registry_api import enterprise_body
 from tests.support.kafka import header, read_topic
+from tests.support.registry_api import enterprise_body
 
 if TYPE_CHECKING:
     from tests.chaos.conftest import FaultReport

@@ -20,7 +20,7 @@ from contracts.registry import ENTERPRISE_TOPIC
 from tests.chaos.conftest import FaultReport
 from tests.chaos.harness import DevStack, Load, check, register, settle, when
 from tests.chaos.probes import CONSUMER_GROUPS, broker_named_unready, readiness_until, ready
-from tests.integration.test_registry_api import new_nib
+from tests.support.values import random_nib
 
 REGISTRATIONS = 300
 
@@ -31,7 +31,7 @@ async def test_broker_hung_then_killed_mid_load_is_told_by_readyz_and_loses_noth
     before = stack.status()
     services = before["pids"]
     load = Load()
-    nibs = [new_nib() for _ in range(REGISTRATIONS)]
+    nibs = [random_nib() for _ in range(REGISTRATIONS)]
     running = asyncio.create_task(register(lambda: before["services"]["registry"], nibs, load))
     await when(lambda: len(load.acknowledged) >= REGISTRATIONS // 3)
     # hung first (SIGSTOP: the supervisor sees a live process), held until every /readyz
@@ -59,7 +59,7 @@ async def test_down_then_up_in_the_same_folder_loses_nothing(
 ) -> None:
     urls = dict(stack.status()["services"])
     load = Load()
-    nibs = [new_nib() for _ in range(REGISTRATIONS)]
+    nibs = [random_nib() for _ in range(REGISTRATIONS)]
     # the client keeps retrying while the stack is down, against wherever the registry is now;
     # paced so that the load outlasts `ikm dev down` (which serves the requests in flight)
     running = asyncio.create_task(

@@ -35,8 +35,9 @@ from tests.chaos.probes import (
 )
 from tests.integration.test_consumer_faults import OVERSIZED
 from tests.integration.test_forged_events import enterprise, send
-from tests.integration.test_registry_api import enterprise_body, new_nib
 from tests.support.kafka import envelope_headers, header, produce
+from tests.support.registry_api import enterprise_body
+from tests.support.values import random_nib
 
 REGISTRATIONS = 200
 
@@ -55,7 +56,7 @@ async def mid_load(stack: DevStack, poison: Callable[[dict[str, str]], Awaitable
     "the load went on after it" holds however long the poison takes on a loaded machine."""
     urls = stack.status()["services"]
     load = Load()
-    nibs = [new_nib() for _ in range(REGISTRATIONS)]
+    nibs = [random_nib() for _ in range(REGISTRATIONS)]
     during, after = nibs[: 2 * REGISTRATIONS // 3], nibs[2 * REGISTRATIONS // 3 :]
     running = asyncio.create_task(register(lambda: urls["registry"], during, load, rate=50))
     await when(lambda: len(load.acknowledged) >= REGISTRATIONS // 3)
@@ -77,15 +78,15 @@ async def nothing_stalled(stack: DevStack) -> None:
 
 async def hostile_requests(urls: dict[str, str]) -> dict[str, int]:
     registry, subsidy = urls["registry"], urls["subsidy"]
-    surrogate = json.dumps(enterprise_body(new_nib(), street="Jl. Malioboro \udcff")).encode()
+    surrogate = json.dumps(enterprise_body(random_nib(), street="Jl. Malioboro \udcff")).encode()
     async with httpx.AsyncClient(headers=MINISTRY, timeout=60) as client:
 
         async def post(body: dict[str, object]) -> int:
             return (await client.post(f"{registry}/enterprises", json=body)).status_code
 
         return {
-            "5 MB body": await post(enterprise_body(new_nib(), street="x" * 5_000_000)),
-            "40,000 products": await post(enterprise_body(new_nib(), products=["b"] * 40_000)),
+            "5 MB body": await post(enterprise_body(random_nib(), street="x" * 5_000_000)),
+            "40,000 products": await post(enterprise_body(random_nib(), products=["b"] * 40_000)),
             "lone surrogate": (
                 await client.post(
                     f"{registry}/enterprises",
@@ -97,7 +98,7 @@ async def hostile_requests(urls: dict[str, str]) -> dict[str, int]:
                 await client.get(f"{subsidy}/budgets", params={"fiscal_year": 2**63})
             ).status_code,
             "non-ASCII local part": await post(
-                enterprise_body(new_nib(), owner_email="pémilik@contoh.id")
+                enterprise_body(random_nib(), owner_email="pémilik@contoh.id")
             ),
         }
 

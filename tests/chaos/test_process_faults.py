@@ -8,7 +8,7 @@ import time
 
 from tests.chaos.conftest import FaultReport
 from tests.chaos.harness import DevStack, Load, check, register, settle, when
-from tests.integration.test_registry_api import new_nib
+from tests.support.values import random_nib
 
 REGISTRATIONS = 300
 
@@ -16,7 +16,7 @@ REGISTRATIONS = 300
 async def kill_mid_load(stack: DevStack, child: str, after: int) -> tuple[Load, dict[str, object]]:
     registry = stack.url("registry")  # the supervisor restarts it on the same port
     load = Load()
-    nibs = [new_nib() for _ in range(REGISTRATIONS)]
+    nibs = [random_nib() for _ in range(REGISTRATIONS)]
     running = asyncio.create_task(register(lambda: registry, nibs, load))
     await when(lambda: len(load.acknowledged) >= after)
     killed, at = stack.kill(child), time.monotonic()

@@ -11,8 +11,8 @@ import uuid
 import httpx
 
 from contracts.registry import ENTERPRISE_TOPIC
-from tests.integration.test_registry_api import enterprise_body
 from tests.support.kafka import eventually, produce, read_topic
+from tests.support.registry_api import enterprise_body
 from tests.support.service import auth_headers
 from tests.support.stack import Stack
 

@@ -7,8 +7,8 @@ import uuid
 import httpx
 
 from ikm_cli.devextras import SmtpSink
-from tests.integration.test_registry_api import enterprise_body
 from tests.support.kafka import eventually
+from tests.support.registry_api import enterprise_body
 from tests.support.service import auth_headers
 from tests.support.stack import Stack
 

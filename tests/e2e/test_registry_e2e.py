@@ -6,21 +6,21 @@ from __future__ import annotations
 import httpx
 
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC
-from tests.integration.test_registry_api import (
+from tests.support.registry_api import (
     MINISTRY,
     enterprise_body,
     mou_body,
     names,
-    new_nib,
     new_partner_id,
     read_events,
 )
 from tests.support.service import auth_headers
 from tests.support.stack import Stack
+from tests.support.values import random_nib
 
 
 async def test_register_verify_grow_and_sign_an_mou(stack: Stack) -> None:
-    nib, partner = new_nib(), new_partner_id()
+    nib, partner = random_nib(), new_partner_id()
     officer = auth_headers("regional", province="34")
     async with httpx.AsyncClient(base_url=stack.urls["registry"], timeout=10) as registry:
         created = await registry.post("/enterprises", json=enterprise_body(nib), headers=officer)

@@ -19,8 +19,9 @@ from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
-from tests.integration.test_registry_api import MINISTRY, enterprise_body, new_nib
+from tests.support.registry_api import MINISTRY, enterprise_body
 from tests.support.service import RunningService, auth_headers, running_service
+from tests.support.values import random_nib
 
 MIB = 1024 * 1024
 
@@ -55,7 +56,7 @@ def only_error(response: Any) -> dict[str, Any]:
 async def test_a_5_mb_body_is_413_naming_the_limit_and_stores_nothing(
     registry: RunningService,
 ) -> None:
-    nib = new_nib()
+    nib = random_nib()
     body = enterprise_body(nib, street="x" * (5 * 1000 * 1000))
     r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
     assert r.status_code == 413, r.text
@@ -68,7 +69,7 @@ async def test_a_5_mb_body_is_413_naming_the_limit_and_stores_nothing(
 async def test_a_1_mb_shop_url_patch_by_the_enterprise_is_refused(
     registry: RunningService,
 ) -> None:
-    nib = new_nib()
+    nib = random_nib()
     r = await registry.client.post("/enterprises", json=enterprise_body(nib), headers=MINISTRY)
     assert r.status_code == 201, r.text
     owner = auth_headers("enterprise", nib=nib)
@@ -86,7 +87,7 @@ async def test_a_1_mb_shop_url_patch_by_the_enterprise_is_refused(
 
 
 async def test_40000_products_are_422_naming_the_field(registry: RunningService) -> None:
-    body = enterprise_body(new_nib(), products=["batik"] * 40_000)
+    body = enterprise_body(random_nib(), products=["batik"] * 40_000)
     r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
     assert r.status_code == 422, r.text
     error = only_error(r)
@@ -101,14 +102,14 @@ async def test_40000_products_are_422_naming_the_field(registry: RunningService)
 async def test_every_free_text_and_list_field_has_a_maximum(
     registry: RunningService, field: str, value: Any
 ) -> None:
-    body = enterprise_body(new_nib(), **{field: value})
+    body = enterprise_body(random_nib(), **{field: value})
     r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
     assert r.status_code == 422, r.text
     assert only_error(r)["loc"] == ["body", field]
 
 
 async def test_a_lone_surrogate_is_422_naming_the_field(registry: RunningService) -> None:
-    body = enterprise_body(new_nib(), street="Jl. Malioboro \udcff")
+    body = enterprise_body(random_nib(), street="Jl. Malioboro \udcff")
     raw = __import__("json").dumps(body).encode()  # json escapes it: "\udcff", valid JSON
     r = await registry.client.post(
         "/enterprises",
@@ -140,7 +141,7 @@ async def test_a_huge_fiscal_year_is_422(subsidy: RunningService, path: str) -> 
 async def test_an_internationalised_local_part_is_refused_at_the_door(
     registry: RunningService,
 ) -> None:
-    body = enterprise_body(new_nib(), owner_email="pémilik@contoh.id")
+    body = enterprise_body(random_nib(), owner_email="pémilik@contoh.id")
     r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
     assert r.status_code == 422, r.text
     error = only_error(r)
@@ -149,7 +150,7 @@ async def test_an_internationalised_local_part_is_refused_at_the_door(
 
 
 async def test_an_internationalised_domain_is_kept_in_ascii(registry: RunningService) -> None:
-    nib = new_nib()
+    nib = random_nib()
     body = enterprise_body(nib, owner_email="pemilik@bücher.id")
     r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
     assert r.status_code == 201, r.text

@@ -18,16 +18,16 @@ from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 from services.registry.store import ENTERPRISES
-from tests.integration.test_registry_api import (
+from tests.support.registry_api import (
     MINISTRY,
     enterprise_body,
     mou_body,
     names,
-    new_nib,
     new_partner_id,
     read_events,
 )
 from tests.support.service import auth_headers, running_service
+from tests.support.values import random_nib
 
 
 def has(*wanted: str) -> Callable[[list], bool]:
@@ -38,7 +38,7 @@ async def test_enterprise_lifecycle_emits_its_events_in_order(
     kafka: str, fresh_store: Store
 ) -> None:
     settings = RegistrySettings(kafka_bootstrap_servers=kafka)
-    nib = new_nib()
+    nib = random_nib()
     officer_token = issue_token(
         DEV_JWT_SECRET, subject="officer-diy", role="regional", province="34"
     )
@@ -207,7 +207,7 @@ async def test_signed_mou_expires_once_its_end_date_passes(kafka: str, tmp_path:
 def csv_rows(rows: int) -> list[dict[str, object]]:
     """The rows of a CSV file, every 20th not manufacturing, then a repeated NIB and a row with
     a broken NIK and regency."""
-    prefix = int(new_nib()[0])
+    prefix = int(random_nib()[0])
     body = enterprise_import_rows(rows, prefix=prefix, bad_every=20)
     body.append(dict(body[0]))
     body.append(

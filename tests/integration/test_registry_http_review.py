@@ -14,14 +14,9 @@ import pytest
 from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
-from tests.integration.test_registry_api import (
-    MINISTRY,
-    enterprise_body,
-    mou_body,
-    new_nib,
-    new_partner_id,
-)
+from tests.support.registry_api import MINISTRY, enterprise_body, mou_body, new_partner_id
 from tests.support.service import RunningService, auth_headers, running_service
+from tests.support.values import random_nib
 
 
 @pytest.fixture
@@ -46,7 +41,7 @@ def rules_of(answer: dict[str, object]) -> dict[str, str]:
 async def test_a_registered_nib_spelled_with_a_newline_or_other_digits_is_refused(
     registry: RunningService,
 ) -> None:
-    client, nib = registry.client, new_nib()
+    client, nib = registry.client, random_nib()
     await register(client, nib)
     fullwidth = "".join(chr(ord(d) + 0xFEE0) for d in nib)
     for spelled in (nib + "\n", fullwidth):
@@ -62,7 +57,7 @@ async def test_a_registered_nib_spelled_with_a_newline_or_other_digits_is_refuse
 async def test_a_patch_setting_required_fields_to_null_names_each_and_changes_nothing(
     registry: RunningService,
 ) -> None:
-    client, nib = registry.client, new_nib()
+    client, nib = registry.client, random_nib()
     await register(client, nib)
     nulls = {"name": None, "province": None, "workforce": None, "products": None}
     response = await client.patch(
@@ -78,7 +73,7 @@ async def test_a_patch_setting_required_fields_to_null_names_each_and_changes_no
 async def test_a_patch_may_clear_the_optional_contact_fields_with_null(
     registry: RunningService,
 ) -> None:
-    client, nib = registry.client, new_nib()
+    client, nib = registry.client, random_nib()
     await register(client, nib)
     cleared = {"owner_phone": None, "owner_email": None, "postal_code": None}
     response = await client.patch(
@@ -96,7 +91,7 @@ async def test_a_tampered_cursor_holding_objects_or_lists_is_a_422(
     registry: RunningService,
 ) -> None:
     client = registry.client
-    await register(client, new_nib())
+    await register(client, random_nib())
     for path in ("/enterprises", "/partners", "/mous", "/enterprises?campaign=Promo"):
         for values in ([{"nib": "1"}], [[1, 2]], [10**30]):
             r = await client.get(path, params={"cursor": cursor_of(values)}, headers=MINISTRY)
@@ -119,7 +114,7 @@ async def test_a_role_that_may_not_act_learns_nothing_of_which_nibs_exist(
 ) -> None:
     """A role no enterprise action is for gets one answer whether the NIB is registered or
     not (as a regional officer of another province gets one 404): no existence oracle."""
-    client, nib, missing = registry.client, new_nib(), new_nib()
+    client, nib, missing = registry.client, random_nib(), random_nib()
     await register(client, nib)
     actions = [
         ("POST", "/enterprises/{}/verify", None),
@@ -138,7 +133,7 @@ async def test_a_role_that_may_not_act_learns_nothing_of_which_nibs_exist(
 async def test_a_partner_reading_an_enterprise_gets_one_answer_registered_or_not(
     registry: RunningService,
 ) -> None:
-    client, nib, missing = registry.client, new_nib(), new_nib()
+    client, nib, missing = registry.client, random_nib(), random_nib()
     await register(client, nib)
     partner = auth_headers("partner", partner_id="p-1")
     answers = []
@@ -231,7 +226,7 @@ async def test_names_and_texts_holding_control_characters_are_refused_naming_eac
 async def test_an_import_row_with_control_characters_is_that_rows_rejection_only(
     registry: RunningService,
 ) -> None:
-    client, good = registry.client, new_nib()
+    client, good = registry.client, random_nib()
     rows = [enterprise_body(owner_name="Budi\x00"), enterprise_body(good)]
     r = await client.post("/enterprises/import", json={"rows": rows}, headers=MINISTRY)
     assert r.status_code == 200, r.text[:300]

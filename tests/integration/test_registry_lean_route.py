@@ -26,7 +26,7 @@ from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 from services.registry.store import ENTERPRISES
-from tests.integration.test_registry_api import enterprise_body, mou_body
+from tests.support.registry_api import enterprise_body, mou_body
 from tests.support.service import RunningService, auth_headers, running_service
 
 _VOLATILE = re.compile(

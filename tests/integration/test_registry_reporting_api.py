@@ -10,17 +10,17 @@ from contracts.registry import MOU_TOPIC, PARTNER_TOPIC
 from ikmkit.store import Store
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
-from tests.integration.test_registry_api import (
+from tests.integration.test_registry_flow import has
+from tests.support.registry_api import (
     MINISTRY,
     enterprise_body,
     mou_body,
     names,
-    new_nib,
     new_partner_id,
     read_events,
 )
-from tests.integration.test_registry_flow import has
 from tests.support.service import RunningService, auth_headers, running_service
+from tests.support.values import random_nib
 
 
 async def _listed(reg: RunningService, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ async def test_enterprises_are_listed_by_marketplace_platform_and_campaign(
 ) -> None:
     settings = RegistrySettings(kafka_bootstrap_servers=kafka)
     shop = {"platform": "tokopedia", "shop_url": "https://tokopedia.com/maju"}
-    on_shop, in_campaign, both = new_nib(), new_nib(), new_nib()
+    on_shop, in_campaign, both = random_nib(), random_nib(), random_nib()
     bodies = [
         enterprise_body(on_shop, campaigns=[], marketplace_stores=[shop]),
         enterprise_body(in_campaign, campaigns=["#BanggaBuatanIndonesia"]),
