@@ -118,6 +118,26 @@ def _place(province: str | None, regency: str | None) -> dict[str, str]:
     return {k: v for k, v in place.items() if v is not None}
 
 
+def _checked(
+    indicator: str,
+    caller: Caller,
+    province: str | None,
+    regency: str | None,
+    by: By,
+    start: str | None,
+    end: str | None,
+) -> tuple[IndicatorDefinition, tuple[str | None, str | None]]:
+    """The indicator and the place the caller may read, every broken rule named at once."""
+    found = Violations()
+    visible = found.check(access.visible_place, caller, province, regency)  # 403 at once
+    definition = definition_of(indicator)
+    found.check(require_regency_figures, definition, regency, by)
+    found.check(check_months, start, end)
+    found.raise_all()
+    assert visible is not None
+    return definition, visible
+
+
 async def indicator_series(
     uow: InsightsUnit,
     indicator: str,
@@ -131,14 +151,7 @@ async def indicator_series(
     by: By = "month",
     dimension: str | None = None,
 ) -> IndicatorSeries:
-    found = Violations()
-    visible = found.check(access.visible_place, caller, province, regency)  # 403 at once
-    definition = definition_of(indicator)
-    found.check(require_regency_figures, definition, regency, by)
-    found.check(check_months, start, end)
-    found.raise_all()
-    assert visible is not None
-    province, regency = visible
+    definition, (province, regency) = _checked(indicator, caller, province, regency, by, start, end)
     if definition.ratio is not None:  # computed from its two flows (budget use)
         where = {"fiscal_year": fiscal_year, "province": province, "start": start, "end": end}
         return await _ratio_series(uow, definition, caller, by, dimension, where)

@@ -72,12 +72,7 @@ def validate_course_fields(
     """Checks a new course, naming every rule it breaks; returns the normalized (country,
     eligible countries)."""
     found = Violations()
-    if course_id is not None and not _COURSE_ID.fullmatch(course_id):
-        found.check(
-            fail, "a course id is 1-64 of A-Z a-z 0-9 . _ -", "course_id", "course_id_format"
-        )
-    if not title.strip():
-        found.check(fail, "title must not be empty", "title", "required")
+    found.check(_check_names, course_id, title)
     found.check(_check_years, start_date, end_date)
     if end_date < start_date:
         found.check(fail, "end_date must not be before start_date", "end_date", "end_before_start")
@@ -96,6 +91,17 @@ def validate_course_fields(
     found.raise_all()
     assert countries is not None
     return countries
+
+
+def _check_names(course_id: str | None, title: str) -> None:
+    found = Violations()
+    if course_id is not None and not _COURSE_ID.fullmatch(course_id):
+        found.check(
+            fail, "a course id is 1-64 of A-Z a-z 0-9 . _ -", "course_id", "course_id_format"
+        )
+    if not title.strip():
+        found.check(fail, "title must not be empty", "title", "required")
+    found.raise_all()
 
 
 def _check_years(start: date, end: date) -> None:
