@@ -14,12 +14,15 @@ from services.notify.domain.model import SENT_LATER
 from services.notify.store import NotifyUnit
 
 GROUP = "notify"
+BACKLOG_EVENTS = 100  # a batch this large: the consumer is catching up, not keeping pace
 
 
 def build_consumer(deps: Notify, runtime: Runtime) -> EventConsumer[NotifyUnit]:
     consumer = EventConsumer(group=GROUP, units=deps.units, dead_letters=runtime.publisher)
 
     async def on_batch(items: list[tuple[Event, EnvelopeAttributes]], uow: NotifyUnit) -> None:
+        if len(items) >= BACKLOG_EVENTS:
+            deps.dispatcher.consumer_behind()
         made = await handlers.notify_about(uow, items, deps.configured_contacts, deps.subscriptions)
         if any(n.channel in SENT_LATER for n in made):
             uow.after_commit(deps.dispatcher.wake)  # committed, the dispatcher finds them

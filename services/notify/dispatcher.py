@@ -30,6 +30,11 @@ log = logging.getLogger("ikm.notify.dispatcher")
 
 # Under load, at most this many passes in a row read on from the previous read's end.
 FULL_READ_EVERY = 8
+# While the consumer works through a backlog (it said so within BEHIND_SECONDS), a pass
+# takes at most BEHIND_BATCH: the sends (their own thread) then take a pass per consumer
+# commit instead of an equal share of the CPU, and e-mail still goes out all along.
+BEHIND_SECONDS = 1.0
+BEHIND_BATCH = 32
 
 
 class Dispatcher:
@@ -61,10 +66,20 @@ class Dispatcher:
         self._more: str | None = None  # where the last read's due rows not read begin
         self._from_more = 0  # passes in a row that read from there
         self._recording: asyncio.Task[None] | None = None
+        self._behind_until = 0.0
 
     def wake(self) -> None:
         """New pending notifications were written: look now rather than at the next poll."""
         self._wake.set()
+
+    def consumer_behind(self) -> None:
+        """The consumer is catching up on a backlog: smaller passes for a while."""
+        self._behind_until = time.monotonic() + BEHIND_SECONDS
+
+    def _pass_size(self) -> int:
+        if time.monotonic() < self._behind_until:
+            return min(self.batch_size, BEHIND_BATCH)
+        return self.batch_size
 
     async def run(self) -> None:
         """A pass on every wake (notifications committed), at once and while there is more;
@@ -81,7 +96,7 @@ class Dispatcher:
                     attempted = 0
                     await asyncio.sleep(self._idle)
                 self.attempted_total += attempted
-                if attempted < self.batch_size:
+                if attempted < self._pass_size():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle)
         finally:
@@ -142,13 +157,14 @@ class Dispatcher:
         time, an outcome whose recording failed) is read by a pass from the start: one when
         nothing is being recorded, and at the latest after ``FULL_READ_EVERY`` passes reading on."""
         after = self._more if self._unrecorded and self._from_more < FULL_READ_EVERY else None
-        limit = self.batch_size if after else self.batch_size + len(self._unrecorded)
+        size = self._pass_size()
+        limit = size if after else size + len(self._unrecorded)
         work = await self._units.read(queries.due, limit, after)
         self._from_more = self._from_more + 1 if after else 0
         fresh = [n for n in work.notifications if n.id not in self._unrecorded]
         # The cursor is past the last row read: valid only if every fresh row read is sent.
-        self._more = work.more if len(fresh) <= self.batch_size else None
-        return fresh[: self.batch_size], work
+        self._more = work.more if len(fresh) <= size else None
+        return fresh[:size], work
 
     async def _record_after(
         self, previous: asyncio.Task[None] | None, outcomes: list[SendOutcome]
