@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -24,6 +25,8 @@ from ikmkit.store.mongo_query import Raw, from_raw, mongo_path
 from ikmkit.store.port import CollectionSpec
 from ikmkit.store.times import MARKS, fixed, is_stored, log, marker
 
+TIMES_BATCH = 1_000
+
 
 async def fix_times(db: AsyncDatabase[Raw], spec: CollectionSpec) -> None:
     for f in spec.times:
@@ -31,15 +34,30 @@ async def fix_times(db: AsyncDatabase[Raw], spec: CollectionSpec) -> None:
         if await _marked(db, name):
             continue
         path = mongo_path(f)
-        rewritten = 0
+        rewritten, batch = 0, list[UpdateOne]()
         async for raw in db[spec.name].find({path: {"$ne": None}}, {path: 1}):
             value = raw.get(path)
-            if isinstance(value, str) and not is_stored(value) and fixed(value) != value:
-                await db[spec.name].update_one({"_id": raw["_id"]}, {"$set": {path: fixed(value)}})
-                rewritten += 1
+            if not isinstance(value, str) or is_stored(value):
+                continue
+            if (now := fixed(value)) != value:
+                batch.append(UpdateOne({"_id": raw["_id"]}, {"$set": {path: now}}))
+            if len(batch) == TIMES_BATCH:
+                rewritten += await _write(db[spec.name], batch)
+        rewritten += await _write(db[spec.name], batch)
         await _mark(db, name)
         if rewritten:
             log.info("%s: %d times rewritten in the fixed-width form", name, rewritten)
+
+
+async def _write(coll: AsyncCollection[Raw], batch: list[UpdateOne]) -> int:
+    """The batch written in one round trip (a store of millions: not one trip a document);
+    emptied for the next."""
+    if not batch:
+        return 0
+    await coll.bulk_write(batch, ordered=False)
+    written = len(batch)
+    batch.clear()
+    return written
 
 
 async def fix_counter_ids(db: AsyncDatabase[Raw], spec: CollectionSpec, atomic: bool) -> None:

@@ -10,11 +10,9 @@ import asyncio
 import csv
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from typer.testing import CliRunner
@@ -23,86 +21,19 @@ from contracts.notify import DELIVERY_TOPIC, NotificationDelivered
 from contracts.registry import (
     ENTERPRISE_TOPIC,
     EnterpriseRegistered,
-    EnterpriseVerified,
     OwnerContact,
 )
 from contracts.subsidy import APPLICATION_TOPIC, SubsidyApplied
 from ikm_cli.audit_trail import enterprise_trail
 from ikm_cli.main import app
-from ikmdev.infra import EmbeddedKafka
 from ikmkit.audit.findings import Kind
 from ikmkit.audit.replay import Selection, replay
 from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics
-from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox, OutgoingMessage
+from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store.sqlite import SqliteStore
+from tests.support.audit_log import T0, publish_events
 from tests.support.values import random_nib
-
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def audit_kafka() -> Iterator[str]:
-    broker = EmbeddedKafka().start()
-    yield broker.bootstrap_servers
-    broker.stop()
-
-
-class ForgingPublisher:
-    """Publishes the outbox like production, except it corrupts or drops chosen events."""
-
-    def __init__(self, inner: KafkaPublisher, *, tamper: set[str], drop: set[str]) -> None:
-        self.inner, self.tamper, self.drop = inner, tamper, drop
-
-    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
-        sent = []
-        for message in messages:
-            event_id = dict(message.headers)["ce_id"].decode()
-            if event_id in self.drop:
-                continue
-            if event_id in self.tamper:  # one byte of the payload changed on the wire
-                value = message.value.replace(b"officer-2", b"officer-3")
-                assert value != message.value
-                sent.append(OutgoingMessage(message.topic, message.key, value, message.headers))
-            else:
-                sent.append(message)
-        await self.inner.publish_batch(sent)
-
-
-async def publish_events(
-    kafka: str, tmp_path: Path, streams: dict[str, int], *, tamper=(), drop=(), first=()
-) -> dict[tuple[str, int], str]:
-    """``streams``: NIB -> number of EnterpriseVerified events; ``tamper``/``drop``: (NIB, seq).
-
-    ``first``: enterprise events to publish before them, in the same outbox (same chains).
-    """
-    store = SqliteStore(tmp_path / f"{uuid.uuid4().hex}.db")
-    await store.open(list(OUTBOX_COLLECTIONS))
-    outbox = Outbox("/ikm/registry")
-    ids: dict[tuple[str, int], str] = {}
-    async with store.transaction() as uow:
-        for event in first:
-            await outbox.add(uow, event, at=T0)
-        for nib, count in streams.items():
-            for n in range(1, count + 1):
-                event = EnterpriseVerified(
-                    nib=nib, province="34", verified_by=f"officer-{n}", verified_at=T0
-                )
-                attrs = await outbox.add(uow, event, at=T0 + timedelta(hours=n))
-                ids[(nib, n)] = attrs.id
-    await ensure_topics(kafka, [ENTERPRISE_TOPIC, APPLICATION_TOPIC])
-    inner = KafkaPublisher(kafka)
-    await inner.start()
-    publisher = ForgingPublisher(
-        inner, tamper={ids[k] for k in tamper}, drop={ids[k] for k in drop}
-    )
-    try:
-        while await OutboxRelay(store, publisher).publish_pending():
-            pass
-    finally:
-        await inner.stop()
-        await store.close()
-    return ids
 
 
 async def test_replay_flags_a_tampered_payload_and_a_missing_sequence_number(

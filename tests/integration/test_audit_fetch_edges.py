@@ -21,11 +21,9 @@ from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.audit import fetch
 from ikmkit.audit.replay import replay
 from ikmkit.messaging.kafka import delete_topics, ensure_topics
-from tests.integration.test_audit import audit_kafka, publish_events
+from tests.support.audit_log import publish_events
 from tests.support.log_read import read_log
 from tests.support.values import random_nib
-
-__all__ = ["audit_kafka"]  # the module-scoped broker of test_audit: forged ikm.* records
 
 CODECS = {"gzip": kafka_codec.has_gzip, "snappy": kafka_codec.has_snappy,
           "lz4": kafka_codec.has_lz4, "zstd": kafka_codec.has_zstd}  # fmt: skip

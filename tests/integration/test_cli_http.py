@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-import uvicorn
 from fastapi import Body, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from typer.testing import CliRunner, Result
@@ -29,26 +25,10 @@ from ikmkit.auth import Caller, TokenVerifier
 from ikmkit.service.errors import Forbidden, Unauthorized
 from ikmkit.service.http import install_error_handlers
 from ikmkit.service.settings import ServiceSettings
+from tests.support.served import serve
 
 NIBS = [f"12345678901{n:02d}" for n in range(10)]
 HEADER = "nib,name,owner_name,province,regency,kbli,workforce,products\n"
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` on a real port (uvicorn, in a thread) for the duration; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 async def caller(request: Request) -> Caller:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 
-from contracts.registry import EnterpriseRegistered, OwnerContact
+from contracts.registry import EnterpriseRegistered
 from contracts.topics import dead_letter_topic
 from ikmkit.messaging.cloudevents import event_payload
 from ikmkit.messaging.consumer import EventConsumer
@@ -22,7 +21,13 @@ from ikmkit.messaging.deadletter import PAYLOAD_PREFIX
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
 from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
 from ikmkit.store import CollectionSpec, Store
-from ikmkit.unit_of_work import UnitOfWork
+from tests.support.consumer_effects import (
+    EFFECTS,
+    OVERSIZED,
+    effects_for,
+    record_effect,
+    registered,
+)
 from tests.support.kafka import (
     consuming,
     envelope_headers,
@@ -33,37 +38,11 @@ from tests.support.kafka import (
 )
 from tests.support.units import plain_units
 
-EFFECTS = "effects"
-OVERSIZED = 1_047_999  # the figure: accepted by the broker, its DLQ copy is not
-
 
 @pytest.fixture
 async def store(fresh_store: Store) -> AsyncIterator[Store]:
     await fresh_store.open([CollectionSpec(EFFECTS), *INBOX_COLLECTIONS])
     yield fresh_store
-
-
-def registered(nib: str) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib,
-        province="34",
-        name="CV Sesudah",
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti"),
-        registered_at=datetime.now(UTC),
-    )
-
-
-async def record_effect(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:
-    await uow.tx.insert(EFFECTS, {"id": uuid.uuid4().hex, "nib": event.nib})
-
-
-async def effects_for(store: Store, nib: str) -> list[dict[str, object]]:
-    async with store.transaction() as uow:
-        return (await uow.find(EFFECTS, {"nib": nib}, limit=10)).items
 
 
 @pytest.mark.parametrize("store_kind", ["sqlite"], indirect=True)

@@ -23,7 +23,7 @@ from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
 from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
 from ikmkit.store import CollectionSpec, Store
-from tests.integration.test_consumer_faults import EFFECTS, record_effect, registered
+from tests.support.consumer_effects import EFFECTS, record_effect, registered
 from tests.support.kafka import envelope_headers, eventually
 from tests.support.units import plain_units
 

@@ -11,7 +11,7 @@ from schemathesis.openapi import from_dict
 from ikmkit.store.sqlite import SqliteStore
 from services.insights.main import definition
 from services.insights.settings import InsightsSettings
-from tests.integration.test_fuzz_api import fuzz_operation, serving
+from tests.support.fuzz import fuzz_operation, serving
 
 
 def test_no_input_produces_a_5xx(kafka: str, tmp_path: Path) -> None:

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.messaging.outbox import (
     OUTBOX,
     OUTBOX_COLLECTIONS,
-    OUTBOX_LOG,
-    OUTBOX_STREAMS,
     Outbox,
     PublishResult,
     outbox_backlog,
@@ -26,6 +22,7 @@ from ikmkit.messaging.outbox import (
 from ikmkit.messaging.outbox_parking import park_fields, parked_count, sent_fields
 from ikmkit.store import CollectionSpec, Columns, In, Store, StoreError
 from ikmkit.store.sqlite import SqliteStore
+from tests.support.outbox_layouts import OLD_LAYOUT, event
 
 THINGS = "things"
 SPECS = [
@@ -38,19 +35,6 @@ SPECS = [
             indexes=((("rank", "id"), {"done": False}),),
         ),
     )
-]
-OLD_LAYOUT = [
-    CollectionSpec(
-        OUTBOX,
-        indexes=[
-            ("sent", "created_ns", "sequence"),
-            ("topic", "partition"),
-            ("held", "topic", "key"),
-            ("parked",),
-        ],
-    ),
-    CollectionSpec(OUTBOX_STREAMS),
-    CollectionSpec(OUTBOX_LOG),
 ]
 
 
@@ -103,20 +87,6 @@ async def test_a_column_takes_no_object(store: Store) -> None:
     with pytest.raises(StoreError):
         async with store.transaction() as uow:
             await uow.insert(THINGS, thing(1, note={"nested": 1}))
-
-
-def event(i: int) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=f"{1234567890000 + i}",
-        province="34",
-        name=f"CV Uji {i}",
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti"),
-        registered_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
 
 
 async def write_outbox(store: Store) -> list[str]:

@@ -22,9 +22,9 @@ from ikmkit.service.settings import DEV_JWT_SECRET
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
-from tests.integration.test_relay_log import probe_event, unique_topic
-from tests.integration.test_relay_parking import OVERSIZED, on_topic
 from tests.support.kafka import eventually
+from tests.support.relay import probe_event, unique_topic
+from tests.support.relay_parked import OVERSIZED, on_topic
 
 MINISTRY = issue_token(DEV_JWT_SECRET, subject="ops-test", role="ministry")
 

@@ -17,8 +17,8 @@ from ikmkit.service.runtime import create_service_app
 from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
-from tests.integration.test_cli_http import serve
 from tests.support.registry_api import new_partner_id
+from tests.support.served import serve
 
 PARTNER_HEADER = "partner_id,name,partner_type,province,regency,member_count\n"
 MOU_HEADER = "mou_id,title,scope,parties,valid_from,valid_until,signed_on,document_ref,province\n"

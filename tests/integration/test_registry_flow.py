@@ -4,7 +4,6 @@ MoU expiry with an injected clock; the bulk import of a CSV file's rows."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from ikmkit.store.sqlite import SqliteStore
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 from services.registry.store import ENTERPRISES
+from tests.support.listing import has
 from tests.support.registry_api import (
     MINISTRY,
     enterprise_body,
@@ -28,10 +28,6 @@ from tests.support.registry_api import (
 )
 from tests.support.service import auth_headers, running_service
 from tests.support.values import random_nib
-
-
-def has(*wanted: str) -> Callable[[list], bool]:
-    return lambda events: all(w in names(events) for w in wanted)
 
 
 async def test_enterprise_lifecycle_emits_its_events_in_order(

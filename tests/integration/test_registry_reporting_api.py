@@ -10,7 +10,7 @@ from contracts.registry import MOU_TOPIC, PARTNER_TOPIC
 from ikmkit.store import Store
 from services.registry.main import definition
 from services.registry.settings import RegistrySettings
-from tests.integration.test_registry_flow import has
+from tests.support.listing import has
 from tests.support.registry_api import (
     MINISTRY,
     enterprise_body,

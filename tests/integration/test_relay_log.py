@@ -8,32 +8,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import ClassVar
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from contracts.base import Event
 from ikmdev.infra import EmbeddedKafka, free_port
 from ikmkit.messaging.kafka import KafkaLogProbe, KafkaPublisher, delete_topics, ensure_topics
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, outbox_backlog
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from tests.support.kafka import eventually, header, produce, read_topic
-
-
-def probe_event(topic: str) -> type[Event]:
-    class RelayProbe(Event):
-        TOPIC: ClassVar[str] = topic
-        AGGREGATE_FIELD: ClassVar[str] = "key"
-        key: str
-        note: str = ""
-
-    return RelayProbe
-
-
-def unique_topic() -> str:
-    return f"ikm.test.relay-{uuid.uuid4().hex[:10]}.v1"
+from tests.support.relay import probe_event, unique_topic
 
 
 @pytest.fixture

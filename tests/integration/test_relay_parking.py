@@ -12,10 +12,9 @@ from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
 from ikmkit.messaging.outbox_parking import NotParked, list_parked, parked_count, retry_parked
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
-from tests.integration.test_relay_log import probe_event, unique_topic
-from tests.support.kafka import eventually, header, read_topic
-
-OVERSIZED = "x" * (1024 * 1024 + 200 * 1024)  # 1.2 MiB: over the producer's 1 MiB default
+from tests.support.kafka import eventually
+from tests.support.relay import probe_event, unique_topic
+from tests.support.relay_parked import OVERSIZED, on_topic
 
 
 @pytest.fixture
@@ -28,14 +27,6 @@ async def add(store: Store, topic: str, key: str, note: str = "") -> str:
     async with store.transaction() as uow:
         attrs = await Outbox("/tests").add(uow, probe_event(topic)(key=key, note=note))
     return attrs.id
-
-
-async def on_topic(kafka: str, topic: str) -> dict[str, list[str]]:
-    """Event ids per key, in log order."""
-    by_key: dict[str, list[str]] = {}
-    for record in await read_topic(kafka, topic):
-        by_key.setdefault(record.key.decode(), []).append(str(header(record, "ce_id")))
-    return by_key
 
 
 async def test_an_oversized_event_is_parked_and_holds_back_only_its_own_stream(

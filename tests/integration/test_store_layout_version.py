@@ -22,7 +22,7 @@ from ikm_cli.main import app
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
 from ikmkit.store.port import StoreError
 from ikmkit.store.sqlite import LAYOUT, SqliteStore
-from tests.integration.test_outbox_columns import OLD_LAYOUT, event
+from tests.support.outbox_layouts import OLD_LAYOUT, event
 
 
 def _layout(path: Path) -> tuple[int, list[str]]:

@@ -25,7 +25,7 @@ from ikmkit.store import CollectionSpec, Counters
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.store.sqlite_columns import ColumnTable
 from ikmkit.store.sqlite_counters import CounterTable
-from tests.integration.test_outbox_columns import OLD_LAYOUT, event
+from tests.support.outbox_layouts import OLD_LAYOUT, event
 
 
 async def _old_outbox(path: Path) -> list[dict[str, Any]]:

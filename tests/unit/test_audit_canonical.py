@@ -8,49 +8,16 @@ and the quick test alone must never vouch for a payload JCS would write differen
 
 from __future__ import annotations
 
-import contextlib
-import json
 from typing import Any
 
-import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contracts.chain import payload_is_canonical as by_definition
 from ikmkit.audit.canonical import payload_is_canonical, quick_canonical
 from ikmkit.messaging.cloudevents import event_payload
+from tests.support.canonical_json import JSON_VALUES, TEXT, writings
 from tests.support.event_samples import every_event
-
-_TEXT = st.text(
-    st.characters(codec=None, exclude_categories=["Cs"])
-    | st.sampled_from(["\x00", "\x1f", "\x7f", '"', "\\", "/", "\u2028", "\ue000", "\U0001f600"])
-)
-_NUMBER = (
-    st.integers(min_value=-(2**60), max_value=2**60)
-    | st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 10**21, 0])
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.sampled_from([1.0, -0.0, 1e21, 1e-7, 5e-324, 100.0, 0.1])
-)
-_JSON = st.recursive(
-    st.none() | st.booleans() | _TEXT | _NUMBER,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=5),
-    max_leaves=14,
-)
-
-
-def _writings(value: Any) -> list[bytes]:
-    """The value written as JCS and as a few near misses."""
-    found = []
-    with contextlib.suppress(ValueError, rfc8785.CanonicalizationError):
-        found.append(rfc8785.dumps(value))
-    for options in (
-        {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False},
-        {"sort_keys": False, "separators": (",", ":"), "ensure_ascii": False},
-        {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": True},
-        {"sort_keys": True, "indent": 1, "ensure_ascii": False},
-    ):
-        found.append(json.dumps(value, **options).encode("utf-8", "surrogatepass"))
-    return found
 
 
 def _agree(payload: bytes) -> None:
@@ -61,14 +28,14 @@ def _agree(payload: bytes) -> None:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(_JSON)
+@given(JSON_VALUES)
 def test_the_quick_test_agrees_with_the_definition(value: Any) -> None:
-    for payload in _writings(value):
+    for payload in writings(value):
         _agree(payload)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.binary(max_size=40) | _TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")))
+@given(st.binary(max_size=40) | TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")))
 @example(b'{"a":1,"a":2}')
 @example(b'{"b":1,"a":2}')
 @example(b'"\\u00e9"')

@@ -17,7 +17,7 @@ from pydantic_core import to_json
 
 from ikmkit.audit.canonical import quick_canonical
 from ikmkit.audit.chain_chunk import _DECLINED, _canonical
-from tests.unit.test_audit_canonical import _JSON, _writings
+from tests.support.canonical_json import JSON_VALUES, writings
 
 _PIECES = st.sampled_from(
     [b"[1", b"2]", b"3,4", b"{}", b'{"a":[{}', b"{}]}", b"{},{}", b"1", b" 1", b"1 ", b'"x"',
@@ -49,14 +49,14 @@ def test_pieces_that_join_into_json_are_judged_one_by_one(payloads: list[bytes])
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_JSON, min_size=1, max_size=5), st.data())
+@given(st.lists(JSON_VALUES, min_size=1, max_size=5), st.data())
 def test_values_written_in_several_ways(values: list[Any], data: st.DataObject) -> None:
-    payloads = [data.draw(st.sampled_from(_writings(v))) for v in values]
+    payloads = [data.draw(st.sampled_from(writings(v))) for v in values]
     _agree(payloads)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_JSON, min_size=1, max_size=6))
+@given(st.lists(JSON_VALUES, min_size=1, max_size=6))
 def test_an_array_is_written_as_its_items_joined(values: list[Any]) -> None:
     """The serialiser property the single ``to_json`` call relies on (the compact form of a
     list is its items' compact forms joined by commas, in brackets)."""

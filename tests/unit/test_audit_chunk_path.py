@@ -24,8 +24,8 @@ from ikmkit.audit import chain_batch, chain_chunk
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.findings import Kind
 from ikmkit.messaging.outbox import Outbox, row_message
+from tests.support.audit_streams import stream
 from tests.support.records import Record
-from tests.unit.test_audit_chain import stream
 
 Mutation = Callable[[list[Record]], list[Record]]
 

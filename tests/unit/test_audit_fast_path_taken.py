@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikmkit.audit.chain import ChainVerifier
-from tests.unit.test_audit_chain import stream
+from tests.support.audit_streams import stream
 
 
 def test_a_clean_chain_never_falls_back_to_check() -> None:

@@ -18,8 +18,8 @@ from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.unit_of_work import UnitOfWork, Units
+from tests.support.consumer_records import record
 from tests.support.records import NoDeadLetters
-from tests.unit.test_consumer_spans import record
 
 
 @pytest.fixture(autouse=True)

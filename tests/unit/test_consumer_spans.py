@@ -10,9 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,50 +21,17 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from contracts.envelope import EnvelopeAttributes
-from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
-from ikmkit.messaging.cloudevents import event_payload, to_headers
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.telemetry.otel import remote_parent, setup_tracing
 from ikmkit.unit_of_work import UnitOfWork, Units
+from tests.support.consumer_records import record
 from tests.support.records import NoDeadLetters, Record
 
 GROUP = "spans-test"
-
-
-def traceparent(i: int) -> str:
-    return f"00-{i + 1:032x}-{i + 1:016x}-01"
-
-
-def record(i: int) -> Record:
-    event = EnterpriseRegistered(
-        nib=f"9{i:012d}",
-        province="34",
-        name=f"IKM {i}",
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Pemilik", email=f"o{i}@example.id", preferred_language="id"),
-        registered_at=datetime.now(UTC),
-    )
-    attrs = EnvelopeAttributes(
-        id=f"e-{i}-{uuid.uuid4()}",
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=datetime.now(UTC),
-        subject=event.nib,
-        region="34",
-        sequence=1,
-        hash="",
-        traceparent=traceparent(i),
-    )
-    return Record(
-        ENTERPRISE_TOPIC, 2, 40 + i, event.nib.encode(), event_payload(event).encode(),
-        to_headers(attrs),
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ikmkit.service.errors import Forbidden, InvalidInput, Violations
 from ikmkit.service.http import install_error_handlers
-from tests.unit.test_problems import problem_of
+from tests.support.problems import problem_of
 
 
 class Body(BaseModel):

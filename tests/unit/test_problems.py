@@ -5,7 +5,6 @@ input) and 500 (no internals)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -22,9 +21,9 @@ from ikmkit.service.errors import (
     Violations,
 )
 from ikmkit.service.http import install_error_handlers, install_request_guard
-from ikmkit.service.openapi import FieldProblem, Problem, ValidationProblem
-from ikmkit.service.problems import MEDIA_TYPE, PROBLEM_BASE, type_uri
+from ikmkit.service.problems import PROBLEM_BASE
 from ikmkit.store import TransactionConflict
+from tests.support.problems import problem_of
 
 SECRET_NIK = "3471010101900001"
 
@@ -88,21 +87,6 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=make_app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         yield c
-
-
-def problem_of(response: httpx.Response, status: int, path: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == MEDIA_TYPE
-    body: dict[str, Any] = response.json()
-    assert body["type"].startswith(PROBLEM_BASE) and body["type"] == type_uri(body["rule"])
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert (body["status"], body["instance"]) == (status, path)
-    (ValidationProblem if status == 422 else Problem).model_validate(body)  # the declared schema
-    assert set(body) <= set(Problem.model_fields), "a member the OpenAPI schema does not declare"
-    declared = {f.alias or name for name, f in FieldProblem.model_fields.items()}
-    assert all(set(e) <= declared for e in body.get("errors", []))
-    return body
 
 
 async def test_routing_404_and_405_are_problems(client: httpx.AsyncClient) -> None:
