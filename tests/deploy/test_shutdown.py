@@ -91,3 +91,20 @@ def test_compose_durations_parse() -> None:
     assert compose_seconds("30s") == 30
     with pytest.raises(AssertionError):
         compose_seconds("30")
+
+
+# The first start of a release that rewrites stored data at open: on MongoDB session 22's
+# release scans every document of each collection with stored times, once per field
+# (ikmkit/store/mongo_migrations.py; notify: 4.8 million notifications x 3 fields at the
+# campaign's size, the 1.6 M scale run), and the service answers /healthz only when the open is
+# done. A startup probe that gives up first restarts the pod into the same scan (the field in
+# hand starts again): a crash loop through the upgrade, on every replica at once.
+FIRST_OPEN_SECONDS = 600
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_startup_probe_waits_for_a_first_open_after_an_upgrade(overlay: str) -> None:
+    for name, deployment in by_kind(rendered(overlay), "Deployment").items():
+        probe = deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+        budget = probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+        assert budget >= FIRST_OPEN_SECONDS, f"{name}: startup probe gives up after {budget}s"
