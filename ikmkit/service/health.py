@@ -82,10 +82,10 @@ class NamedCheck:
     not "not ready"; /readyz is 503 either way, so nobody mistakes it for healthy."""
     traffic: bool = True
     """A failure takes the replica out of its Service (``/readyz/traffic``, the orchestrator's
-    readiness probe). False for what HTTP does not need and every replica shares (the broker:
-    commands go to the outbox meanwhile; parked events) or what fewer requests cannot mend (a
-    stalled consumer): failing there would take every replica out at once, an API outage
-    that the outbox exists to avoid."""
+    readiness probe). False for what HTTP does not need and every replica shares (the broker,
+    and the outbox backlog an outage grows: commands go to the outbox meanwhile; parked
+    events) or what fewer requests cannot mend (a stalled consumer): failing there would take
+    every replica out at once, an API outage that the outbox exists to avoid."""
 
 
 async def check_store(runtime: Runtime) -> CheckResult:
@@ -143,7 +143,7 @@ async def check_parked(runtime: Runtime) -> CheckResult:
 def default_checks() -> list[NamedCheck]:
     return [
         NamedCheck("store", check_store),
-        NamedCheck("outbox", check_outbox),
+        NamedCheck("outbox", check_outbox, traffic=False),
         NamedCheck("broker", check_broker, traffic=False),
         NamedCheck("consumers", check_consumers, traffic=False),
         NamedCheck("parked", check_parked, degrades=True, traffic=False),
@@ -197,8 +197,8 @@ def health_router(checks: Sequence[NamedCheck]) -> APIRouter:
     @router.get(
         "/readyz/traffic",
         summary="Fit to take HTTP requests (the orchestrator's readiness probe)",
-        description="Only the checks whose failure HTTP cannot work around (the store, the"
-        " outbox's backlog limit). A broker outage, a stalled consumer or a parked event make"
+        description="Only the checks whose failure HTTP cannot work around (the store). A"
+        " broker outage, the outbox backlog it grows, a stalled consumer or a parked event make"
         " /readyz 503 but leave the replica serving: commands wait in the outbox.",
         responses={503: {"description": "A check failed; `failing` names it", "model": Readiness}},
         response_model=Readiness,

@@ -1,7 +1,7 @@
 """The orchestrator's readiness probe, as the Kubernetes manifests configure it, keeps a replica
 in its Service through what every replica shares and HTTP does not need (a parked event, a
-broker outage: commands still answer 201 into the outbox), and takes it out when its store
-fails. /readyz keeps saying all of it (503) for people and alerts.
+broker outage and the outbox backlog it grows: commands still answer 201 into the outbox), and
+takes it out when its store fails. /readyz keeps saying all of it (503) for people and alerts.
 
 The kubelet counts any status from 200 to 399 as success; the probe is read from the rendered
 prod overlay, so a manifest pointing at a check that fails on shared faults fails here.
@@ -65,8 +65,12 @@ async def test_the_kubelet_probe_keeps_a_replica_serving_through_shared_faults(
     path = kubelet_readiness_path("registry")
     # The registry's own size check parks every event (an operator-sized limit, e.g. after
     # a broker whose message.max.bytes is lower than the service thinks).
+    # A backlog limit of 1: the second event waiting (the broker gone) fails /readyz's outbox
+    # check, as a long outage at campaign load would pass the default 50,000.
     settings = RegistrySettings(
-        kafka_bootstrap_servers=own_broker.bootstrap_servers, outbox_max_message_bytes=200
+        kafka_bootstrap_servers=own_broker.bootstrap_servers,
+        outbox_max_message_bytes=200,
+        ready_max_outbox_backlog=1,
     )
     definition = registry_definition(settings, store=make_store("sqlite", tmp_path, None))
     async with running_service(definition) as reg:
@@ -92,6 +96,8 @@ async def test_the_kubelet_probe_keeps_a_replica_serving_through_shared_faults(
         again = await reg.client.post("/enterprises", json=enterprise_body(), headers=MINISTRY)
         assert again.status_code == 201, again.text  # into the outbox: the API works
         assert await kubelet_says_ready(reg, path), "a broker outage took the API down"
+        assert "outbox" in (await readyz(reg))[1]["failing"]  # the backlog over its limit
+        assert await kubelet_says_ready(reg, path), "an outbox backlog took the API down"
 
         await reg.runtime.store.close()  # this replica's store is gone: it cannot serve
         assert not await kubelet_says_ready(reg, path)
