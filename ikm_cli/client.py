@@ -50,7 +50,7 @@ def service_url(service: str | None, url: str | None = None) -> str:
     if found:
         return found
     if env is None:
-        why = "no --url, no IKM_URL and no service named to look up in the dev stack"
+        why = "no --url, no IKM_URL and no --service NAME to look up in the dev stack"
     else:
         why = f"no --url, no {env}, no IKM_URL and no dev stack running"
     raise typer.BadParameter(why, param_hint="--url")

@@ -99,7 +99,12 @@ def republish(
     url: UrlOption = None, service: ServiceOption = None, token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:  # fmt: skip
-    """Publish a topic's events again (e.g. after it was deleted); consumers deduplicate."""
+    """Publish a topic's events again (e.g. after it was deleted); consumers deduplicate.
+    Without --url or --service, a domain topic's owner (the only service holding its events)."""
+    if url is None and service is None:
+        from contracts.catalog import owner_of  # only here: the CLI starts without the catalog
+
+        service = owner_of(topic)
     params: dict[str, Any] = {"topic": topic}
     if partition:
         params["partition"] = partition

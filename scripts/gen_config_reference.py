@@ -44,7 +44,6 @@ STANDARD_VARIABLES: dict[str, str] = {
     "OTEL_SERVICE_NAME": "Service name on traces. Default ikm-<service>.",
     "OTEL_EXPORTER_OTLP_ENDPOINT": "OTLP/HTTP endpoint of a collector; set: traces are exported.",
     "OTEL_TRACES_EXPORTER": "otlp, console or none. Default otlp iff an endpoint is set.",
-    "OTEL_METRICS_EXPORTER": "none: metrics are scraped at /metrics, never pushed over OTLP.",
     "OTEL_EXPORTER_OTLP_HEADERS": "Headers for the OTLP exporter (e.g. an API key).",
     "OTEL_RESOURCE_ATTRIBUTES": "Extra resource attributes, e.g. deployment.environment=prod.",
 }

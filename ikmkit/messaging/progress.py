@@ -17,6 +17,7 @@ partitions this replica holds, so one stuck replica is the one that says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -188,13 +189,8 @@ def watch_interval(stall_seconds: float) -> float:
 
 async def watch_consumers(runtime: Runtime) -> None:
     """Export every group's lag and feed ``runtime.progress``, until cancelled."""
-    probe = ConsumerLagProbe(
-        runtime.settings.kafka_bootstrap_servers,
-        client_id=f"ikm-{runtime.name}-lag",
-        security=kafka_client_options(runtime.settings),
-    )
-    await probe.start()
     interval = watch_interval(runtime.progress.stall_seconds)
+    probe = await _started_probe(runtime, interval)
     try:
         while True:
             for consumer in runtime.consumers:
@@ -202,6 +198,26 @@ async def watch_consumers(runtime: Runtime) -> None:
             await asyncio.sleep(interval)
     finally:
         await probe.stop()
+
+
+async def _started_probe(runtime: Runtime, interval: float) -> ConsumerLagProbe:
+    """A started probe, however long the broker takes to answer: a start that failed once
+    (a broker restarting as the service starts) must not end the watcher, or the replica
+    reports no lag and /readyz sees no stall for the rest of its life."""
+    while True:
+        probe = ConsumerLagProbe(
+            runtime.settings.kafka_bootstrap_servers,
+            client_id=f"ikm-{runtime.name}-lag",
+            security=kafka_client_options(runtime.settings),
+        )
+        try:
+            await probe.start()
+            return probe
+        except Exception as exc:
+            log.warning("consumer lag watcher not started, retrying: %r", exc)
+            with contextlib.suppress(Exception):
+                await probe.stop()
+        await asyncio.sleep(interval)
 
 
 async def _measure_one(

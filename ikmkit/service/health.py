@@ -16,7 +16,9 @@ than ``"not ready"``: still 503, but a supervisor can tell "waits for an operato
 from "cannot work". Add a check by appending a ``NamedCheck`` to
 ``default_checks()`` (every service) or to a ``ServiceDefinition.readiness`` (one service).
 /healthz checks nothing but the process: restarting a service whose broker is
-down would not bring the broker back.
+down would not bring the broker back. /readyz/traffic, the orchestrator's readiness probe, runs
+only the checks marked ``traffic``: a fault every replica shares and HTTP can work around (the
+broker, parked events) must not take every replica out of the Service at once.
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ class NamedCheck:
     degrades: bool = False
     """A failure means "degraded" (the service works, something waits for an operator),
     not "not ready"; /readyz is 503 either way, so nobody mistakes it for healthy."""
+    traffic: bool = True
+    """A failure takes the replica out of its Service (``/readyz/traffic``, the orchestrator's
+    readiness probe). False for what HTTP does not need and every replica shares (the broker,
+    and the outbox backlog an outage grows: commands go to the outbox meanwhile; parked
+    events) or what fewer requests cannot mend (a stalled consumer): failing there would take
+    every replica out at once, an API outage that the outbox exists to avoid."""
 
 
 async def check_store(runtime: Runtime) -> CheckResult:
@@ -135,10 +143,10 @@ async def check_parked(runtime: Runtime) -> CheckResult:
 def default_checks() -> list[NamedCheck]:
     return [
         NamedCheck("store", check_store),
-        NamedCheck("outbox", check_outbox),
-        NamedCheck("broker", check_broker),
-        NamedCheck("consumers", check_consumers),
-        NamedCheck("parked", check_parked, degrades=True),
+        NamedCheck("outbox", check_outbox, traffic=False),
+        NamedCheck("broker", check_broker, traffic=False),
+        NamedCheck("consumers", check_consumers, traffic=False),
+        NamedCheck("parked", check_parked, degrades=True, traffic=False),
     ]
 
 
@@ -181,6 +189,22 @@ def health_router(checks: Sequence[NamedCheck]) -> APIRouter:
     )
     async def readyz(request: Request, response: Response) -> dict[str, Any]:
         ready, body = await readiness(request.app.state.runtime, checks)
+        response.status_code = 200 if ready else 503
+        return body
+
+    gating = [check for check in checks if check.traffic]
+
+    @router.get(
+        "/readyz/traffic",
+        summary="Fit to take HTTP requests (the orchestrator's readiness probe)",
+        description="Only the checks whose failure HTTP cannot work around (the store). A"
+        " broker outage, the outbox backlog it grows, a stalled consumer or a parked event make"
+        " /readyz 503 but leave the replica serving: commands wait in the outbox.",
+        responses={503: {"description": "A check failed; `failing` names it", "model": Readiness}},
+        response_model=Readiness,
+    )
+    async def readyz_traffic(request: Request, response: Response) -> dict[str, Any]:
+        ready, body = await readiness(request.app.state.runtime, gating)
         response.status_code = 200 if ready else 503
         return body
 

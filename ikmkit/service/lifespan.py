@@ -36,6 +36,10 @@ type Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 type RuntimeBuilder = Callable[[ServiceDefinition[Any]], Runtime]
 
 STOP_STEP_SECONDS = 10.0
+STOP_STEPS = ("broker", "relay", "publisher", "store")
+STOP_BUDGET_SECONDS = STOP_STEP_SECONDS * len(STOP_STEPS)
+"""The longest the stop can take once uvicorn has drained HTTP: the orchestrator's grace period
+must cover the drain (deploy/docker/entrypoint.sh) plus this (tests/deploy/test_shutdown.py)."""
 
 
 def service_lifespan(build: RuntimeBuilder) -> Lifespan:
@@ -105,13 +109,14 @@ async def _stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
             await task
     # Each step bounded: a hung client must not keep the process from exiting (the
     # orchestrator would kill it anyway, after its grace period, with less said).
-    for step, stop in (
-        ("broker", runtime.broker.stop),
-        ("relay", runtime.relay.stop),
-        ("publisher", runtime.publisher.stop),
-        ("store", runtime.store.close),
-    ):
-        await _stop_bounded(step, stop)
+    stops = {
+        "broker": runtime.broker.stop,
+        "relay": runtime.relay.stop,
+        "publisher": runtime.publisher.stop,
+        "store": runtime.store.close,
+    }
+    for step in STOP_STEPS:
+        await _stop_bounded(step, stops[step])
 
 
 async def _stop_bounded(step: str, stop: Callable[[], Coroutine[Any, Any, Any]]) -> None:

@@ -48,7 +48,7 @@ from ikmkit.telemetry.otel import configure_logging, setup_tracing
 log = logging.getLogger("ikmkit.service.runtime")
 
 
-UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/readyz/traffic", "/metrics"})
 """Probes and scrapes: a span each would be noise (the HTTP metric still counts them)."""
 
 NO_FASTAPI_TELEMETRY: TelemetryConfig = {

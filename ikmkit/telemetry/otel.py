@@ -30,6 +30,7 @@ from typing import Literal
 from opentelemetry import trace
 
 from contracts.privacy import scrub_text
+from ikmkit.telemetry.log_repeats import RepeatLimit
 from ikmkit.telemetry.provider import (
     CONSUMER_TRACER,
     PRODUCER_TRACER,
@@ -80,6 +81,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(service: str, level: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RepeatLimit())  # the Kafka client repeats itself 10 times a second
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("IKM_LOG_LEVEL", "INFO"))

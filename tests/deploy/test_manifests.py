@@ -108,7 +108,8 @@ def test_each_service_has_probes_resources_autoscaling_budget_and_policy(overlay
     for name, deployment in deployments.items():
         assert deployment["metadata"]["namespace"] == namespace
         container = deployment["spec"]["template"]["spec"]["containers"][0]
-        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        # Only what HTTP needs: tests/integration/test_traffic_readiness.py runs this probe.
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz/traffic", "port": "http"}
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
         assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
         assert {"cpu", "memory"} <= container["resources"]["limits"].keys()

@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 from typer.testing import CliRunner
 
+from contracts.registry import ENTERPRISE_TOPIC
 from ikm_cli.main import app as cli
 from ikmdev.infra import free_port
 from ikmkit.auth import issue_token
@@ -23,6 +24,7 @@ from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
 from tests.support.kafka import eventually
+from tests.support.registry_api import enterprise_body
 from tests.support.relay import probe_event, unique_topic
 from tests.support.relay_parked import OVERSIZED, on_topic
 
@@ -139,3 +141,23 @@ async def _status(http: httpx.AsyncClient, path: str, status: int) -> httpx.Resp
 
 async def _equals(probe: object, expected: list[str]) -> bool:
     return await probe() == expected  # type: ignore[operator, no-any-return]
+
+
+async def test_republish_finds_the_topics_owner_without_being_told(
+    kafka: str, tmp_path: Path
+) -> None:
+    """docs/operations.md says `ikm outbox republish --topic T` "on the owning service": a domain
+    topic names its owner (contracts.catalog), so the command finds it (IKM_REGISTRY_URL here)."""
+    async with served(kafka, tmp_path) as (url, _):
+        async with httpx.AsyncClient(base_url=url) as http:
+            auth = {"Authorization": f"Bearer {MINISTRY}"}
+            created = await http.post("/enterprises", json=enterprise_body(), headers=auth)
+            assert created.status_code == 201, created.text
+        env = {"IKM_REGISTRY_URL": url, "IKM_URL": None, "IKM_TOKEN": MINISTRY}
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["outbox", "republish", "--topic", ENTERPRISE_TOPIC], env=env
+        )
+        assert result.exit_code == 0, result.output
+        assert f"republishing 1 events of {ENTERPRISE_TOPIC}" in result.output
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["outbox", "parked"], env=env)
+        assert result.exit_code != 0 and "--service" in result.output, result.output

@@ -42,7 +42,7 @@ def test_url_from_option_then_service_variable_then_ikm_url_then_dev_stack(
 
 def test_without_a_service_name_the_dev_stack_is_not_guessed(dev_stack: Path) -> None:
     dev_stack.write_text(json.dumps({"services": {"registry": "http://dev:1"}}))
-    with pytest.raises(typer.BadParameter, match="no service named"):
+    with pytest.raises(typer.BadParameter, match="no --service NAME"):
         service_url(None)
 
 

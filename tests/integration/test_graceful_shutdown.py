@@ -1,0 +1,90 @@
+"""A stopping service finishes the consumer batch in hand and commits its offset after the effect
+(SIGTERM: uvicorn drains HTTP, then the lifespan stops the consumers: FastStream's broker waits
+for handlers in flight, its graceful_timeout 15 s, which the lifespan's 10 s stop step bounds).
+Cancelled instead, the batch's work would be redone by the partition's next owner.
+
+Real embedded broker (its own: a fresh group on the session's would read every other test's
+events) and a real SQLite store; the handler is held on an ``asyncio.Event`` that is released
+shortly after the stop began, as a handler that takes a second would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts.envelope import EnvelopeAttributes
+from contracts.notify import DELIVERY_TOPIC, NotificationDead
+from ikmdev.infra import EmbeddedKafka
+from ikmkit.messaging.consumer import EventConsumer
+from ikmkit.messaging.progress import ConsumerLagProbe
+from ikmkit.service.lifespan import STOP_STEP_SECONDS
+from ikmkit.service.runtime import ConsumerSpec, Runtime, ServiceDefinition
+from ikmkit.service.settings import ServiceSettings
+from ikmkit.unit_of_work import UnitOfWork, Units
+from tests.conftest import make_store
+from tests.integration.test_readiness import dead_notification
+from tests.support.kafka import produce_event
+from tests.support.service import running_service
+
+HANDLER_SECONDS = 1.5
+
+
+@pytest.fixture
+def own_broker() -> Iterator[EmbeddedKafka]:
+    broker = EmbeddedKafka().start()
+    yield broker
+    broker.stop()
+
+
+async def test_a_stop_finishes_the_batch_in_hand_and_commits_it(
+    own_broker: EmbeddedKafka, tmp_path: Path
+) -> None:
+    kafka = own_broker.bootstrap_servers
+    group = f"stop-{uuid.uuid4().hex[:8]}"
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[str] = []
+
+    def build(_: Runtime, runtime: Runtime) -> EventConsumer[UnitOfWork]:
+        units = Units(runtime.store, runtime.outbox, UnitOfWork)
+        consumer = EventConsumer(group=group, units=units, dead_letters=runtime.publisher)
+
+        @consumer.handles(NotificationDead)
+        async def handle(
+            event: NotificationDead, meta: EnvelopeAttributes, uow: UnitOfWork
+        ) -> None:
+            started.set()
+            await release.wait()  # a handler that takes a moment
+            finished.append(event.notification_id)
+
+        return consumer
+
+    definition = ServiceDefinition(
+        name="stoptest",
+        settings=ServiceSettings(kafka_bootstrap_servers=kafka),
+        collections=[],
+        consumers=[ConsumerSpec(build)],
+        store=make_store("sqlite", tmp_path, None),
+    )
+    event_id = str(uuid.uuid4())
+    async with running_service(definition):
+        await produce_event(kafka, dead_notification(event_id))
+        await asyncio.wait_for(started.wait(), 30)
+        asyncio.get_running_loop().call_later(HANDLER_SECONDS, release.set)
+        stopping = time.monotonic()
+    stopped = time.monotonic() - stopping
+
+    assert finished == [event_id], "the batch in hand was cancelled, not finished"
+    assert stopped < STOP_STEP_SECONDS  # bounded: waited for the handler, not for ever
+    probe = ConsumerLagProbe(kafka)
+    await probe.start()
+    try:
+        lag = await probe.measure(group, [DELIVERY_TOPIC])
+    finally:
+        await probe.stop()
+    assert sum(lag.values()) == 0, f"offset not committed after the effect: {lag}"
