@@ -36,7 +36,10 @@ async def create_program(uow: SubsidyUnit, cmd: CreateProgram, caller: Caller) -
         Program(
             **cmd.model_dump(exclude={"share_percent"}),
             id=new_id("prg")[:16],
-            share_percent=cmd.share_percent or rules.DEFAULT_SHARE_PERCENT[cmd.kind],
+            # Left out, the kind's share; an explicit 0 is kept, for the rules to refuse.
+            share_percent=rules.DEFAULT_SHARE_PERCENT[cmd.kind]
+            if cmd.share_percent is None
+            else cmd.share_percent,
             created_by=caller.subject,
             created_at=uow.now,
         )
@@ -95,7 +98,8 @@ async def _refuse(
     uow: SubsidyUnit, app: Application, refusal: Refusal, caller: Caller
 ) -> Application:
     for budget in refusal.newly_exhausted:
-        await uow.budgets.save(uow.collect(budget.exhaust(app, uow.now)))
+        exhausted = budget.exhaust(app, refusal.needed_rupiah, uow.now)
+        await uow.budgets.save(uow.collect(exhausted))
     refused = app.refuse(refusal, caller.subject, uow.now)
     return await uow.applications.save(uow.collect(refused))
 

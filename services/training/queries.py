@@ -38,8 +38,7 @@ ALL_STATUSES: list[EnrollmentStatus] = [
 
 async def get_course(uow: TrainingUnit, course_id: str, caller: Caller) -> Course:
     course = await uow.courses.get(course_id)
-    if not access.can_see_course(caller, course):
-        raise NotFound(f"no course {course_id}")
+    access.require_visible_course(caller, course)
     return course
 
 

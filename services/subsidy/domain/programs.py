@@ -111,14 +111,15 @@ class Budget(Versioned):
             }
         )
 
-    def exhaust(self, app: Application, now: datetime) -> Changed[Budget]:
-        """Announce (once, until money comes back) that it cannot cover ``app``. Flagging it
-        also makes the refusal conflict with a concurrent reservation from the same pool."""
+    def exhaust(self, app: Application, needed_rupiah: int, now: datetime) -> Changed[Budget]:
+        """Announce (once, until money comes back) that it cannot cover the ``needed_rupiah``
+        of ``app`` (its rebate as limited by the enterprise's cap). Flagging it also makes the
+        refusal conflict with a concurrent reservation from the same pool."""
         event = BudgetExhausted(
             **self.model_dump(exclude={"id", "version", "exhausted"}),
             budget_id=self.id,
             remaining_rupiah=self.remaining_rupiah,
-            requested_rupiah=app.requested_rebate_rupiah,
+            requested_rupiah=needed_rupiah,
             application_id=app.id,
             exhausted_at=now,
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from contracts.registry import Directorate
@@ -49,6 +49,7 @@ CANCELLABLE_STATUSES: tuple[ApplicationStatus, ...] = (
 COMMITTED_STATUSES: tuple[ApplicationStatus, ...] = ("approved", "disbursed")
 
 _KBLI = re.compile(r"[0-9]{5}")  # fullmatch: no final newline, ASCII digits
+WIB = timezone(timedelta(hours=7), "WIB")  # Jakarta, where the ministry keeps its books
 
 
 def budget_id_for(program_id: str, province: str | None) -> str:
@@ -111,6 +112,28 @@ def _check_terms(program: Program) -> None:
         found.check(_fail, "fiscal year out of range", at="fiscal_year", code="range")
     if program.closes_at <= program.opens_at:
         found.check(_fail, "window closes before it opens", at="closes_at", code="after_opens")
+    elif 2000 <= program.fiscal_year <= 2100:
+        found.check(_check_fiscal_window, program)
+    found.raise_all()
+
+
+def fiscal_year_bounds(year: int) -> tuple[datetime, datetime]:
+    """A fiscal year (APBN: 1 January to 31 December) as the instants it spans in Jakarta."""
+    return datetime(year, 1, 1, tzinfo=WIB), datetime(year + 1, 1, 1, tzinfo=WIB)
+
+
+def _check_fiscal_window(program: Program) -> None:
+    """A program spends one fiscal year's money (and its enterprise cap is that year's), so it
+    takes applications only within that year."""
+    if program.opens_at.tzinfo is None or program.closes_at.tzinfo is None:
+        return  # check_times names those
+    starts, ends = fiscal_year_bounds(program.fiscal_year)
+    found = Violations()
+    message = f"the window must lie in fiscal year {program.fiscal_year} (1 Jan-31 Dec, WIB)"
+    if not starts <= program.opens_at < ends:
+        found.check(_fail, message, at="opens_at", code="outside_fiscal_year")
+    if not starts < program.closes_at <= ends:
+        found.check(_fail, message, at="closes_at", code="outside_fiscal_year")
     found.raise_all()
 
 
@@ -303,6 +326,7 @@ class Refusal:
     rule: str
     reason: str
     newly_exhausted: list[Budget]  # budgets to announce (BudgetExhausted) and flag
+    needed_rupiah: int = 0  # the rebate no budget covered (after the enterprise's cap)
 
 
 def decide_reservation(
@@ -335,4 +359,5 @@ def decide_reservation(
         "budget_exhausted",
         f"budget cannot cover Rp {rebate:,}: {remaining or 'no budget for the province'}",
         [b for b in pools if not b.exhausted],
+        rebate,
     )

@@ -27,6 +27,16 @@ class Organized(Protocol):
     def co_organizer_ids(self) -> list[str]: ...
 
 
+def hidden_course(course_id: str) -> NotFound:
+    # The repository's own words for a course that does not exist: a hidden one is not revealed.
+    return NotFound(f"course {course_id} not found")
+
+
+def require_visible_course(caller: Caller, course: Course) -> None:
+    if not can_see_course(caller, course):
+        raise hidden_course(course.course_id)
+
+
 def _other_province(what: str) -> Forbidden:
     return Forbidden(
         f"regional officers {what} only courses in their own province",
@@ -41,7 +51,7 @@ def authorize_course_management(caller: Caller, course: Organized) -> None:
     caller.require("ministry", "regional", "partner", "service")
     if caller.role == "regional" and course.province != caller.province:
         if isinstance(course, Course):
-            raise NotFound(f"no course {course.course_id}")
+            raise hidden_course(course.course_id)
         raise _other_province("manage")
     if caller.role == "partner" and caller.partner_id not in (
         course.organizer_id,

@@ -33,8 +33,13 @@ class MoUCoverage(Versioned):
     valid_until: date | None = None
 
 
-def covering_mou(coverages: list[MoUCoverage], partner_id: str, today: date) -> MoUCoverage:
-    """The MoU that lets ``partner_id`` provide mentors today, or a refusal saying why not."""
+def covering_mou(
+    coverages: list[MoUCoverage], partner_id: str, starts_on: date, today: date | None = None
+) -> MoUCoverage:
+    """The MoU that lets ``partner_id`` provide a mentor from ``starts_on``, or a refusal saying
+    why not. The MoU must be in force on the first day and still be today: an assignment
+    backdated into an MoU's term after that MoU ended would be a mentor under no MoU."""
+    today = starts_on if today is None else today
     relevant = [c for c in coverages if c.partner_id == partner_id and c.scope == MENTOR_SCOPE]
     valid = [
         c
@@ -42,11 +47,12 @@ def covering_mou(coverages: list[MoUCoverage], partner_id: str, today: date) -> 
         if c.status == "signed"
         and c.valid_from is not None
         and c.valid_until is not None
-        and c.valid_from <= today <= c.valid_until
+        and c.valid_from <= starts_on <= c.valid_until
+        and today <= c.valid_until
     ]
     if valid:
-        return max(valid, key=lambda c: c.valid_until or today)
-    reason, rule = _refusal(relevant, today)
+        return max(valid, key=lambda c: c.valid_until or starts_on)
+    reason, rule = _refusal(relevant, starts_on)
     raise Conflict(f"mentor refused: {reason}", field="partner_id", rule=rule)
 
 
@@ -120,7 +126,7 @@ class MentorAssignment(Versioned):
         """A mentor for a known, unsuspended enterprise, under the MoU covering the partner on
         the first day; the assignment lasts as long as that MoU."""
         known = assignable(nib, enterprise)
-        mou = covering_mou(coverages, partner_id, starts_on)
+        mou = covering_mou(coverages, partner_id, starts_on, at.date())
         assert mou.valid_until is not None
         made = cls(
             id=assignment_id,
@@ -141,6 +147,12 @@ class MentorAssignment(Versioned):
         return Changed(made, (event,))
 
     def end(self, reason: AssignmentEndReason, at: datetime) -> Changed[MentorAssignment]:
+        if self.status == "ended":
+            raise Conflict(
+                f"mentor assignment {self.id} already ended ({self.end_reason})",
+                field="status",
+                rule="assignment_ended",
+            )
         ended = self.model_copy(update={"status": "ended", "end_reason": reason, "ended_at": at})
         event = MentorAssignmentEnded(
             assignment_id=self.id,

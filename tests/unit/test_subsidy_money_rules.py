@@ -1,0 +1,158 @@
+"""Subsidy money rules as an auditor probes them: a share of 0 percent, a program window
+outside its fiscal year, a hold or resume out of turn, and what BudgetExhausted says an
+approval needed. Each refusal names its rule and announces nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from contracts.subsidy import BudgetAllocated, BudgetExhausted, SubsidyRejected
+from ikmkit.service.errors import Conflict, InvalidInput, InvalidInputs
+from ikmkit.unit_of_work import Units
+from services.subsidy import handlers
+from services.subsidy.commands import CreateProgram
+from services.subsidy.store import SubsidyUnit
+from tests.support.subsidy_samples import application
+from tests.support.subsidy_units import (
+    MINISTRY,
+    NOW,
+    OWNER,
+    active_enterprise,
+    approve,
+    events_of,
+    subsidy_units,
+)
+from tests.support.subsidy_units import application as submit_cmd
+
+units = pytest.fixture(subsidy_units, name="units")
+
+WIB = timezone(timedelta(hours=7))
+
+
+def create(**changes: Any) -> CreateProgram:
+    fields: dict[str, Any] = {
+        "kind": "machine_restructuring",
+        "name": "Restrukturisasi Mesin IKM",
+        "fiscal_year": 2026,
+        "cap_per_application_rupiah": 100_000_000,
+        "cap_per_enterprise_rupiah": 200_000_000,
+        "province_budgets": {"34": 1_000_000_000},
+        "opens_at": NOW - timedelta(days=1),
+        "closes_at": NOW + timedelta(days=30),
+    }
+    return CreateProgram(**{**fields, **changes})
+
+
+def named(err: pytest.ExceptionInfo[InvalidInput]) -> set[tuple[str | None, str | None]]:
+    every = err.value.violations if isinstance(err.value, InvalidInputs) else [err.value]
+    return {(v.field, v.rule) for v in every}
+
+
+# --- the ministry's share ---------------------------------------------------------------------
+
+
+async def test_a_share_of_zero_percent_is_refused_not_replaced_by_the_default(
+    units: Units[SubsidyUnit],
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        await units.run(handlers.create_program, create(share_percent=0), MINISTRY)
+    assert named(err) == {("share_percent", "range")}
+    assert await events_of(units, BudgetAllocated) == []
+    made = await units.run(handlers.create_program, create(), MINISTRY)
+    assert made.share_percent == 30  # left out: the program kind's default
+
+
+# --- the window lies in the fiscal year -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        (  # a 2026 program taking applications into 2027
+            {"closes_at": datetime(2027, 1, 31, tzinfo=UTC)},
+            {("closes_at", "outside_fiscal_year")},
+        ),
+        (  # a 2026 program opened in December 2025
+            {"opens_at": datetime(2025, 12, 1, tzinfo=UTC)},
+            {("opens_at", "outside_fiscal_year")},
+        ),
+        (  # wholly in another year: both named
+            {
+                "opens_at": datetime(2030, 2, 1, tzinfo=UTC),
+                "closes_at": datetime(2030, 3, 1, tzinfo=UTC),
+            },
+            {("opens_at", "outside_fiscal_year"), ("closes_at", "outside_fiscal_year")},
+        ),
+        (  # one second past midnight of 1 January 2027 in Jakarta
+            {"closes_at": datetime(2027, 1, 1, 0, 0, 1, tzinfo=WIB)},
+            {("closes_at", "outside_fiscal_year")},
+        ),
+    ],
+)
+async def test_a_program_window_outside_its_fiscal_year_is_refused(
+    units: Units[SubsidyUnit], window: dict[str, datetime], expected: set[tuple[str, str]]
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        await units.run(handlers.create_program, create(**window), MINISTRY)
+    assert named(err) == expected
+    assert await events_of(units, BudgetAllocated) == []
+
+
+async def test_the_fiscal_year_is_the_calendar_year_in_jakarta(units: Units[SubsidyUnit]) -> None:
+    """1 January 00:00 WIB is 31 December 17:00 UTC: the whole of 2026 in Jakarta is allowed."""
+    whole_year = create(
+        opens_at=datetime(2026, 1, 1, tzinfo=WIB), closes_at=datetime(2027, 1, 1, tzinfo=WIB)
+    )
+    made = await units.run(handlers.create_program, whole_year, MINISTRY)
+    assert made.opens_at == datetime(2025, 12, 31, 17, tzinfo=UTC)
+
+
+# --- hold and resume only in turn -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["rejected", "disbursed", "cancelled", "on_hold"])
+def test_only_an_open_application_is_put_on_hold(status: str) -> None:
+    app = application(status=status)
+    with pytest.raises(Conflict) as err:
+        app.hold("audit", NOW)
+    assert (err.value.field, err.value.rule) == ("status", f"cannot_hold_{status}")
+
+
+@pytest.mark.parametrize("status", ["submitted", "approved", "disbursed"])
+def test_only_an_application_on_hold_resumes(status: str) -> None:
+    with pytest.raises(Conflict) as err:
+        application(status=status).resume(NOW)
+    assert err.value.rule == f"cannot_resume_{status}"
+    held = application(status=status if status != "disbursed" else "approved")
+    back = held.hold("audit", NOW).state.resume(NOW)
+    assert back.state.status == held.status and len(back.events) == 1
+
+
+# --- what BudgetExhausted says the approval needed --------------------------------------------
+
+
+async def test_budget_exhausted_names_the_rebate_the_approval_needed(
+    units: Units[SubsidyUnit],
+) -> None:
+    """The enterprise's cap leaves Rp 40,000,000 of a Rp 100,000,000 request; the budget has
+    Rp 10,000,000: the budget fell short of 40 million, not of the 100 million asked."""
+    program_id = (
+        await units.run(
+            handlers.create_program, create(province_budgets={"34": 170_000_000}), MINISTRY
+        )
+    ).id
+    await active_enterprise(units)
+    for price in (500_000_000, 200_000_000):  # rebates of Rp 100,000,000 and Rp 60,000,000
+        app = await units.run(handlers.submit_application, submit_cmd(program_id, price), OWNER)
+        assert (await approve(units, app.id)).status == "approved"
+    last = await units.run(handlers.submit_application, submit_cmd(program_id, 500_000_000), OWNER)
+    refused = await approve(units, last.id)
+    assert refused.rejection is not None and refused.rejection.rule == "budget_exhausted"
+    assert "cannot cover Rp 40,000,000" in refused.rejection.reason
+    [exhausted] = await events_of(units, BudgetExhausted)
+    assert (exhausted.remaining_rupiah, exhausted.requested_rupiah) == (10_000_000, 40_000_000)
+    [rejected] = await events_of(units, SubsidyRejected)
+    assert rejected.requested_rebate_rupiah == 100_000_000  # what the enterprise asked for
