@@ -156,3 +156,23 @@ async def test_budget_exhausted_names_the_rebate_the_approval_needed(
     assert (exhausted.remaining_rupiah, exhausted.requested_rupiah) == (10_000_000, 40_000_000)
     [rejected] = await events_of(units, SubsidyRejected)
     assert rejected.requested_rebate_rupiah == 100_000_000  # what the enterprise asked for
+
+
+# --- a program with nothing to spend ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "budgets",
+    [
+        {"province_budgets": {}, "national_reserve_rupiah": 0},
+        {"province_budgets": {"34": 0, "11": 0}, "national_reserve_rupiah": 0},
+    ],
+)
+async def test_a_program_whose_budgets_are_all_zero_is_refused(
+    units: Units[SubsidyUnit], budgets: dict[str, Any]
+) -> None:
+    """Zero in every pool: each approval would be 'budget_exhausted' with no budget at all."""
+    with pytest.raises(InvalidInput) as err:
+        await units.run(handlers.create_program, create(**budgets), MINISTRY)
+    assert named(err) == {("province_budgets", "required")}
+    assert await events_of(units, BudgetAllocated) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -20,16 +20,27 @@ from contracts.registry import (
     MoUSigned,
     OwnerContact,
 )
-from contracts.training import CourseScheduled, MentorAssigned, ParticipantEnrolled
+from contracts.training import (
+    AttendanceRecorded,
+    CourseScheduled,
+    MentorAssigned,
+    ParticipantEnrolled,
+)
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.unit_of_work import Units
-from services.training import replicas
-from services.training.commands import AssignMentor, EnrollParticipants, ScheduleCourse
+from services.training import queries, replicas
+from services.training.commands import (
+    AssignMentor,
+    AttendanceMark,
+    EnrollParticipants,
+    RecordAttendance,
+    ScheduleCourse,
+)
 from services.training.domain.mentoring import MentorAssignment, MoUCoverage, covering_mou
 from services.training.domain.participants import ParticipantDetails
-from services.training.domain.rules import Keys
+from services.training.domain.rules import Keys, latest_day_anywhere
 from services.training.handlers import courses, enrollments, mentoring
 from services.training.store import COLLECTIONS, TrainingUnit
 from tests.support.units import memory_units, recorded_events
@@ -232,3 +243,40 @@ async def test_the_refusals_above_leave_only_the_course_and_the_assignment_event
         one = EnrollParticipants(course_id="c-1", participants=[worker("Ani")])
         await units.run(enrollments.enroll, one, MINISTRY, KEYS)
     assert [type(e) for e in await recorded_events(units)] == [CourseScheduled, MentorAssigned]
+
+
+# --- attendance of a session that has not been held ---------------------------------------------
+
+
+async def test_attendance_of_a_session_not_yet_held_is_refused_and_records_nothing(
+    units: Units[TrainingUnit],
+) -> None:
+    """An organizer marking everyone present ahead of the course, to certify them at its end."""
+    await units.run(courses.schedule_course, schedule(), MINISTRY)  # starts in 10 days
+    seat = await units.run(
+        enrollments.enroll,
+        EnrollParticipants(
+            course_id="c-1", participants=[ParticipantDetails(name="Ani", kind="student")]
+        ),
+        MINISTRY,
+        KEYS,
+    )
+    marks = RecordAttendance(
+        session_id="s1", marks=[AttendanceMark(participant_id=seat.participant_id)]
+    )
+    with pytest.raises(Conflict) as caught:
+        await units.run(courses.record_attendance, "c-1", marks, MINISTRY)
+    assert (caught.value.field, caught.value.rule) == ("session_id", "session_not_held")
+    assert not [e for e in await recorded_events(units) if isinstance(e, AttendanceRecorded)]
+    [stored] = (
+        await units.read(queries.participants_of, "c-1", None, MINISTRY, limit=5, cursor=None)
+    ).items
+    assert stored.attended == {}
+
+
+def test_a_session_day_counts_as_begun_once_it_has_begun_anywhere() -> None:
+    """11:00 UTC is already the next day in Kiribati (UTC+14); 09:00 UTC is not."""
+    assert latest_day_anywhere(datetime(2026, 3, 2, 11, tzinfo=UTC)) == date(2026, 3, 3)
+    assert latest_day_anywhere(datetime(2026, 3, 2, 9, tzinfo=UTC)) == date(2026, 3, 2)
+    jayapura_morning = datetime(2026, 3, 3, 7, tzinfo=timezone(timedelta(hours=9)))
+    assert latest_day_anywhere(jayapura_morning) >= date(2026, 3, 3)

@@ -139,8 +139,7 @@ def _check_fiscal_window(program: Program) -> None:
 
 def _check_budgets(program: Program) -> None:
     found = Violations()
-    if not program.province_budgets and program.national_reserve_rupiah <= 0:
-        found.check(_fail, "a program needs a budget", at="province_budgets", code="required")
+    amounts = [*program.province_budgets.values(), program.national_reserve_rupiah]
     for province, amount in program.province_budgets.items():
         where = f"province_budgets.{province}"
         if not is_province(province):
@@ -154,6 +153,8 @@ def _check_budgets(program: Program) -> None:
             found.check(_fail, "budget cannot be negative", at=where, code="min_0")
     if program.national_reserve_rupiah < 0:
         found.check(_fail, "budget cannot be negative", at="national_reserve_rupiah", code="min_0")
+    elif min(amounts) >= 0 and sum(amounts) == 0:  # nothing to spend (zeros are no budget)
+        found.check(_fail, "a program needs a budget", at="province_budgets", code="required")
     found.raise_all()
 
 

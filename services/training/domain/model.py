@@ -196,6 +196,7 @@ class Course(Versioned):
                 rule="unknown_session",
             )
         self._check_marks(marks)
+        self._require_held(session_id, at)
         marked: list[Enrollment] = []
         events: list[Event] = []
         for _, enrollment, present in marks:
@@ -221,6 +222,18 @@ class Course(Versioned):
                 found.found.append(InvalidInput(message, field=field, rule="unknown_participant"))
             seen.add(pid)
         found.raise_all()
+
+    def _require_held(self, session_id: str, at: datetime) -> None:
+        """Who was present is known once the session's day has begun where it is held (taken
+        leniently: anywhere on Earth), never ahead of it."""
+        [day] = [s.day for s in self.sessions if s.session_id == session_id]
+        if day > rules.latest_day_anywhere(at):
+            raise Conflict(
+                f"session {session_id!r} is on {day.isoformat()}; its attendance is recorded"
+                " once it has been held",
+                field="session_id",
+                rule="session_not_held",
+            )
 
     def attendance_event(
         self, e: Enrollment, session_id: str, present: bool, by: str, at: datetime

@@ -12,7 +12,7 @@ import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from contracts import values
 from contracts.training import CourseKind, CourseSession
@@ -151,6 +151,12 @@ def _check_sessions(sessions: Sequence[CourseSession], start: date, end: date) -
                 "within_course",
             )
     found.raise_all()
+
+
+def latest_day_anywhere(at: datetime) -> date:
+    """The calendar day it is at ``at`` in the earliest time zone (UTC+14): a day that has not
+    begun there has begun nowhere, whatever the country of the course."""
+    return (at.astimezone(UTC) + timedelta(hours=14)).date()
 
 
 def default_sessions(start: date, online: bool) -> list[CourseSession]:
