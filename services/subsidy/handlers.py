@@ -81,6 +81,9 @@ async def approve(
     access.authorize_approve(caller, app, regional_limit_rupiah)
     rules.require_status(app, rules.DECIDABLE_STATUSES, "approve")
     program = await uow.programs.get(app.program_id)
+    lapsed = rules.lapsed(program, uow.now)
+    if lapsed is not None:
+        return await _refuse(uow, app, lapsed, caller)
     province_budget, reserve = await uow.budgets.pools_of(program.id, app.province)
     usage = await uow.usages.of(program.id, app.nib)
     decision = rules.decide_reservation(

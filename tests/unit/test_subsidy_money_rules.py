@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contracts.subsidy import BudgetAllocated, BudgetExhausted, SubsidyRejected
+from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import Conflict, InvalidInput, InvalidInputs
 from ikmkit.unit_of_work import Units
 from services.subsidy import handlers
@@ -176,3 +177,33 @@ async def test_a_program_whose_budgets_are_all_zero_is_refused(
         await units.run(handlers.create_program, create(**budgets), MINISTRY)
     assert named(err) == {("province_budgets", "required")}
     assert await events_of(units, BudgetAllocated) == []
+
+
+# --- no commitment after the fiscal year ------------------------------------------------------
+
+
+async def test_an_approval_after_the_fiscal_year_commits_nothing(
+    units: Units[SubsidyUnit],
+) -> None:
+    """Submitted in 2026, taken up on 2 January 2027: the 2026 budget has lapsed (APBN), so the
+    application is rejected (fiscal_year_ended) and neither the budget nor the cap moves."""
+    program_id = (await units.run(handlers.create_program, create(), MINISTRY)).id
+    await active_enterprise(units)
+    late = await units.run(handlers.submit_application, submit_cmd(program_id), OWNER)
+    in_time = await units.run(handlers.submit_application, submit_cmd(program_id), OWNER)
+
+    units.clock = fixed_clock(datetime(2026, 12, 31, 23, 59, 59, tzinfo=WIB))
+    assert (await approve(units, in_time.id)).status == "approved"
+    units.clock = fixed_clock(datetime(2027, 1, 2, 9, tzinfo=WIB))
+    refused = await approve(units, late.id)
+    assert refused.status == "rejected" and refused.rejection is not None
+    assert refused.rejection.rule == "fiscal_year_ended"
+    assert (refused.rebate_rupiah, refused.budget_id) == (0, None)
+    [rejected] = await events_of(units, SubsidyRejected)
+    assert (rejected.application_id, rejected.rule) == (late.id, "fiscal_year_ended")
+    assert await events_of(units, BudgetExhausted) == []
+    async with units.open() as uow:
+        province, _ = await uow.budgets.pools_of(program_id, "34")
+        usage = await uow.usages.of(program_id, OWNER.nib or "")
+    assert province is not None and province.reserved_rupiah == in_time.requested_rebate_rupiah
+    assert usage.committed_rupiah == in_time.requested_rebate_rupiah

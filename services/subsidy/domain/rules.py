@@ -330,6 +330,20 @@ class Refusal:
     needed_rupiah: int = 0  # the rebate no budget covered (after the enterprise's cap)
 
 
+def lapsed(program: Program, now: datetime) -> Refusal | None:
+    """After its fiscal year a program's budget commits nothing more: APBN money lapses at the
+    year's end, so an application still undecided then is refused, not reserved."""
+    _, ends = fiscal_year_bounds(program.fiscal_year)
+    if now < ends:
+        return None
+    return Refusal(
+        "fiscal_year_ended",
+        f"fiscal year {program.fiscal_year} ended on {ends.isoformat()};"
+        " its budget commits no more rebates",
+        [],
+    )
+
+
 def decide_reservation(
     app: Application,
     committed_by_enterprise: int,
