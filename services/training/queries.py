@@ -123,7 +123,7 @@ async def get_assignment(uow: TrainingUnit, assignment_id: str, caller: Caller) 
     found = await uow.assignments.find_one(assignment_id)
     # Someone else's assignment is "not found": its existence does not leak.
     if found is None or not access.can_see_assignment(caller, found):
-        raise NotFound(f"no mentor assignment {assignment_id}")
+        raise access.hidden_assignment(assignment_id)
     return found
 
 

@@ -102,6 +102,11 @@ def authorize_assignment(caller: Caller, partner_id: str) -> None:
         raise Forbidden("a partner assigns only its own mentors")
 
 
+def hidden_assignment(assignment_id: str) -> NotFound:
+    # One answer for a missing assignment and for someone else's: its existence does not leak.
+    return NotFound(f"no mentor assignment {assignment_id}")
+
+
 def can_see_assignment(caller: Caller, a: MentorAssignment) -> bool:
     """Ministry and services all, a regional officer their province's, a partner and an
     enterprise their own (the same audience as ``visible_assignments``)."""
