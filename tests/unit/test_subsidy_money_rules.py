@@ -4,17 +4,19 @@ approval needed. Each refusal names its rule and announces nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from contracts.subsidy import BudgetAllocated, BudgetExhausted, SubsidyRejected
 from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import Conflict, InvalidInput, InvalidInputs
 from ikmkit.unit_of_work import Units
 from services.subsidy import handlers
-from services.subsidy.commands import CreateProgram
+from services.subsidy.commands import CreateProgram, SubmitApplication
 from services.subsidy.store import SubsidyUnit
 from tests.support.subsidy_samples import application
 from tests.support.subsidy_units import (
@@ -207,3 +209,27 @@ async def test_an_approval_after_the_fiscal_year_commits_nothing(
         usage = await uow.usages.of(program_id, OWNER.nib or "")
     assert province is not None and province.reserved_rupiah == in_time.requested_rebate_rupiah
     assert usage.committed_rupiah == in_time.requested_rebate_rupiah
+
+
+# --- money is a JSON integer ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount", [1_000_000.0, "1000000", True])
+def test_an_amount_that_is_not_a_json_integer_is_refused(amount: object) -> None:
+    """``true`` was read as Rp 1, ``"1000000"`` and ``1000000.0`` as amounts: money is an
+    integer number of rupiah, as the contract and the docs say, in the request too."""
+    line = {"kind": "machine", "description": "CNC", "supplier": "PT Mesin", "price_rupiah": amount}
+    apply = {"program_id": "prg-1", "nib": "1234567890123", "lines": [line]}
+    with pytest.raises(ValidationError) as err:
+        SubmitApplication.model_validate_json(json.dumps(apply))
+    assert [(e["loc"], e["type"]) for e in err.value.errors()] == [
+        (("lines", 0, "price_rupiah"), "int_type")
+    ]
+    body = {**create().model_dump(mode="json"), "national_reserve_rupiah": amount}
+    body["province_budgets"] = {"34": amount}
+    with pytest.raises(ValidationError) as err:
+        CreateProgram.model_validate_json(json.dumps(body))
+    assert sorted((e["loc"], e["type"]) for e in err.value.errors()) == [
+        (("national_reserve_rupiah",), "int_type"),
+        (("province_budgets", "34"), "int_type"),
+    ]

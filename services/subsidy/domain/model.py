@@ -28,7 +28,7 @@ from contracts.subsidy import (
 )
 from contracts.values import KbliText, NibText, ProvinceText, RegencyText
 from ikmkit.service.errors import Conflict, Violations
-from ikmkit.service.limits import Rupiah
+from ikmkit.service.limits import StrictRupiah
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.subsidy.domain import rules
@@ -48,7 +48,7 @@ class InvoiceLine(BaseModel):
     kind: LineKind
     description: str = Field(min_length=1, max_length=200)
     supplier: str = Field(min_length=1, max_length=200)
-    price_rupiah: Rupiah
+    price_rupiah: StrictRupiah
     locally_made: bool = False
 
 
