@@ -18,7 +18,7 @@ from ikmkit.unit_of_work import Units
 from services.subsidy import handlers
 from services.subsidy.commands import CreateProgram, SubmitApplication
 from services.subsidy.store import SubsidyUnit
-from tests.support.subsidy_samples import application
+from tests.support.subsidy_samples import application, budget
 from tests.support.subsidy_units import (
     MINISTRY,
     NOW,
@@ -233,3 +233,23 @@ def test_an_amount_that_is_not_a_json_integer_is_refused(amount: object) -> None
         (("national_reserve_rupiah",), "int_type"),
         (("province_budgets", "34"), "int_type"),
     ]
+
+
+# --- a budget pays and gives back only what it reserved ---------------------------------------
+
+
+@pytest.mark.parametrize("amount", [3_000_001, 0, -5])
+def test_a_budget_pays_or_releases_only_what_it_holds_in_reservations(amount: int) -> None:
+    """Reserved Rp 3,000,000: paying or releasing more (or nothing, or a negative amount)
+    would break reserved + disbursed + remaining = allocated with a negative reservation."""
+    held = budget(10_000_000, reserved=3_000_000)
+    for move in (held.disburse, held.release):
+        with pytest.raises(Conflict) as err:
+            move(amount)
+        assert err.value.rule == "not_reserved"
+    paid = held.disburse(3_000_000)
+    assert (paid.reserved_rupiah, paid.disbursed_rupiah, paid.remaining_rupiah) == (
+        0,
+        3_000_000,
+        7_000_000,
+    )

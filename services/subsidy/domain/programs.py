@@ -98,12 +98,24 @@ class Budget(Versioned):
             update={"reserved_rupiah": self.reserved_rupiah + amount, "exhausted": False}
         )
 
+    def _require_reserved(self, amount: int, action: str) -> None:
+        # Only what an approval reserved can be paid or given back: never below zero.
+        if not 0 < amount <= self.reserved_rupiah:
+            raise Conflict(
+                f"cannot {action} Rp {amount:,}: budget {self.id} holds Rp"
+                f" {self.reserved_rupiah:,} in reservations",
+                field="rebate_rupiah",
+                rule="not_reserved",
+            )
+
     def release(self, amount: int) -> Budget:
+        self._require_reserved(amount, "release")
         return self.model_copy(
             update={"reserved_rupiah": self.reserved_rupiah - amount, "exhausted": False}
         )
 
     def disburse(self, amount: int) -> Budget:
+        self._require_reserved(amount, "disburse")
         return self.model_copy(
             update={
                 "reserved_rupiah": self.reserved_rupiah - amount,
