@@ -39,7 +39,8 @@ from services.training.commands import (
     ScheduleCourse,
 )
 from services.training.domain.mentoring import MentorAssignment, MoUCoverage, covering_mou
-from services.training.domain.participants import ParticipantDetails
+from services.training.domain.model import Course
+from services.training.domain.participants import Enrollment, ParticipantDetails
 from services.training.domain.rules import Keys, latest_day_anywhere
 from services.training.handlers import courses, enrollments, mentoring
 from services.training.store import COLLECTIONS, TrainingUnit
@@ -280,3 +281,47 @@ def test_a_session_day_counts_as_begun_once_it_has_begun_anywhere() -> None:
     assert latest_day_anywhere(datetime(2026, 3, 2, 9, tzinfo=UTC)) == date(2026, 3, 2)
     jayapura_morning = datetime(2026, 3, 3, 7, tzinfo=timezone(timedelta(hours=9)))
     assert latest_day_anywhere(jayapura_morning) >= date(2026, 3, 3)
+
+
+# --- days far out of the platform's years ---------------------------------------------------
+
+
+async def test_a_mentor_starting_in_the_year_9999_is_refused_naming_the_day(
+    units: Units[TrainingUnit],
+) -> None:
+    await deliver(units, NIB, registered(), 1)
+    forever = mou_2020().model_copy(
+        update={"mou_id": "mou-long", "valid_from": TODAY, "valid_until": date(9999, 12, 31)}
+    )
+    await deliver(units, "mou-long", forever, 1)
+    far = AssignMentor(nib=NIB, partner_id="pii", mentor_name="A", starts_on=date(9999, 1, 1))
+    with pytest.raises(InvalidInput) as caught:
+        await units.run(mentoring.assign_mentor, far, MINISTRY)
+    assert (caught.value.field, caught.value.rule) == ("starts_on", "date_out_of_range")
+    assert await recorded_events(units) == []
+
+
+def test_a_placement_in_the_year_9999_is_refused_naming_the_day() -> None:
+    course = Course.model_validate(
+        {
+            **schedule().model_dump(exclude={"course_id"}),
+            "course_id": "c-1",
+            "sessions": [],
+            "scheduled_by": "officer",
+            "scheduled_at": NOW,
+        }
+    )
+    graduate = Enrollment(
+        id="c-1|p-1",
+        course_id="c-1",
+        participant_id="p-1",
+        name="Ani",
+        kind="student",
+        status="completed",
+        seq=1,
+    )
+    with pytest.raises(InvalidInput) as caught:
+        course.place("p-1", graduate, "pt-astra", "operator", date(9999, 1, 1), "officer", NOW)
+    assert (caught.value.field, caught.value.rule) == ("placed_on", "date_out_of_range")
+    placed = course.place("p-1", graduate, "pt-astra", "operator", course.end_date, "o", NOW)
+    assert placed.state.placement.placed_on == course.end_date

@@ -13,6 +13,7 @@ from contracts.values import EmailText, NibText, ProvinceText
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
+from services.training.domain.rules import check_day
 
 AssignmentStatus = Literal["active", "ended"]
 MoUStatus = Literal["signed", "expired", "terminated"]
@@ -126,6 +127,7 @@ class MentorAssignment(Versioned):
         """A mentor for a known, unsuspended enterprise, under the MoU covering the partner on
         the first day; the assignment lasts as long as that MoU."""
         known = assignable(nib, enterprise)
+        check_day(starts_on, "starts_on")
         mou = covering_mou(coverages, partner_id, starts_on, at.date())
         assert mou.valid_until is not None
         made = cls(

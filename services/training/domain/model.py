@@ -362,6 +362,7 @@ class Course(Versioned):
         if found is None:
             raise NotFound(f"participant {pid} is not in course {self.course_id}")
         e = found.placeable()
+        rules.check_day(placed_on, "placed_on")
         if placed_on < self.end_date:
             raise InvalidInput(
                 "placement comes after the training", field="placed_on", rule="after_course"

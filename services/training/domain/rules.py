@@ -114,6 +114,14 @@ def _check_years(start: date, end: date) -> None:
     found.raise_all()
 
 
+def check_day(day: date, field: str) -> date:
+    """A placement's or an assignment's day lies in the platform's years, as a course's do."""
+    if not limits.YEAR_MIN <= day.year <= limits.YEAR_MAX:
+        message = f"{field} must lie in the years {limits.YEAR_MIN}-{limits.YEAR_MAX}"
+        raise InvalidInput(message, field=field, rule="date_out_of_range")
+    return day
+
+
 def fail(message: str, field: str, code: str) -> None:
     """A broken rule, for ``Violations.check`` (which keeps it among the others)."""
     raise InvalidInput(message, field=field, rule=code)
