@@ -325,3 +325,47 @@ def test_a_placement_in_the_year_9999_is_refused_naming_the_day() -> None:
     assert (caught.value.field, caught.value.rule) == ("placed_on", "date_out_of_range")
     placed = course.place("p-1", graduate, "pt-astra", "operator", course.end_date, "o", NOW)
     assert placed.state.placement.placed_on == course.end_date
+
+
+# --- a certificate for someone not trained --------------------------------------------------
+
+
+def test_a_course_with_no_attendance_threshold_still_certifies_only_who_attended() -> None:
+    """``min_attendance_percent`` 0 (allowed) certified every seated participant, also one who
+    attended no session: a certificate of training for someone not trained."""
+    course = (
+        Course.model_validate(
+            {
+                **schedule().model_dump(exclude={"course_id"}),
+                "start_date": TODAY - timedelta(days=3),
+                "end_date": TODAY - timedelta(days=1),
+                "course_id": "c-1",
+                "min_attendance_percent": 0,
+                "sessions": [],
+                "scheduled_by": "officer",
+                "scheduled_at": NOW,
+            }
+        )
+        .schedule()
+        .state
+    )
+    seated = [
+        Enrollment(
+            id=f"c-1|{pid}",
+            course_id="c-1",
+            participant_id=pid,
+            name=name,
+            kind="student",
+            status="enrolled",
+            seq=n,
+            attended=attended,
+        )
+        for n, (pid, name, attended) in enumerate(
+            [("p-1", "Ani", {"s1": True}), ("p-2", "Budi", {"s1": False}), ("p-3", "Cici", {})],
+            start=1,
+        )
+    ]
+    done = course.complete(seated, b"key", "officer", NOW).state
+    assert [e.participant_id for e in done.passed] == ["p-1"]
+    assert [e.participant_id for e in done.failed] == ["p-2", "p-3"]
+    assert [c.participant_id for c in done.certificates] == ["p-1"]
