@@ -258,10 +258,16 @@ class Course(Versioned):
         )
 
     def complete(
-        self, seated: Sequence[Enrollment], key: bytes, by: str, at: datetime
+        self,
+        seated: Sequence[Enrollment],
+        key: bytes,
+        by: str,
+        at: datetime,
+        waiting: Sequence[Enrollment] = (),
     ) -> Changed[Completion]:
         """Closes the course after its end date: who attended enough completes and gets a
-        certificate, the others do not complete."""
+        certificate, the others do not complete; who still ``waiting`` on the waitlist never
+        got a seat and is let go (``EnrollmentCancelled``), not left waiting for ever."""
         self.require_open()
         if at.date() < self.end_date:
             raise Conflict(
@@ -269,29 +275,44 @@ class Course(Versioned):
                 field="end_date",
                 rule="not_ended",
             )
-        course = self.model_copy(update={"status": "completed", "completed_at": at})
+        course = self.model_copy(
+            update={"status": "completed", "completed_at": at, "waitlisted_count": 0}
+        )
         ids = self.session_ids()
         passed = [e for e in seated if self.completes(e.sessions_attended(ids))]
         failed = [e for e in seated if not self.completes(e.sessions_attended(ids))]
+        certificates = [course.certify(e, key, at.date()) for e in passed]
         events: list[Event] = []
-        certificates: list[Certificate] = []
-        for e in passed:
-            certificate = course.certify(e, key, at.date())
-            certificates.append(certificate)
+        for e, certificate in zip(passed, certificates, strict=True):
             events += course.completion_events(e, certificate, at)
-        events.append(
-            CourseCompleted(
-                course_id=self.course_id,
-                province=self.province,
-                completed_count=len(passed),
-                not_completed_count=len(failed),
-                completed_by=by,
-                completed_at=at,
-            )
-        )
+        events += [course.let_go_event(e, by, at) for e in waiting]
+        events.append(course.completed_event(len(passed), len(failed), by, at))
         passed = [e.model_copy(update={"status": "completed", "completed_at": at}) for e in passed]
         failed = [e.model_copy(update={"status": "not_completed"}) for e in failed]
-        return Changed(Completion(course, passed, failed, certificates), tuple(events))
+        released = [
+            e.model_copy(update={"status": "cancelled", "cancelled_at": at}) for e in waiting
+        ]
+        return Changed(Completion(course, passed, failed, certificates, released), tuple(events))
+
+    def completed_event(self, passed: int, failed: int, by: str, at: datetime) -> CourseCompleted:
+        return CourseCompleted(
+            course_id=self.course_id,
+            province=self.province,
+            completed_count=passed,
+            not_completed_count=failed,
+            completed_by=by,
+            completed_at=at,
+        )
+
+    def let_go_event(self, e: Enrollment, by: str, at: datetime) -> EnrollmentCancelled:
+        """A waitlisted participant of a course that closed before a seat came free."""
+        return EnrollmentCancelled(
+            **self.about(e),
+            was_waitlisted=True,
+            reason="the course was completed before a seat became free",
+            cancelled_by=by,
+            cancelled_at=at,
+        )
 
     def certify(self, e: Enrollment, key: bytes, issued_on: date) -> Certificate:
         return Certificate(
