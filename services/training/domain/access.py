@@ -60,6 +60,18 @@ def authorize_course_management(caller: Caller, course: Organized) -> None:
         raise Forbidden("a partner manages only the courses it organizes")
 
 
+def authorize_scheduling(caller: Caller, course: Organized) -> None:
+    """As managing, and a partner schedules only courses it organizes itself: co-organizing
+    lets it manage another's course, not announce one in the ministry's (or another's) name."""
+    authorize_course_management(caller, course)
+    if caller.role == "partner" and course.organizer_id != caller.partner_id:
+        raise Forbidden(
+            "a partner schedules only courses it organizes (organizer_id is its own id)",
+            field="organizer_id",
+            rule="own_course",
+        )
+
+
 def authorize_enrollment(caller: Caller, course: Course, nibs: Sequence[str | None]) -> None:
     """An enterprise may enroll (and cancel) its own people; organizers and officers anyone."""
     if caller.role == "enterprise":

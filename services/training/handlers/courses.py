@@ -25,7 +25,7 @@ class CompletionOutcome(BaseModel):
 
 
 async def schedule_course(uow: TrainingUnit, cmd: ScheduleCourse, caller: Caller) -> Course:
-    access.authorize_course_management(caller, cmd)
+    access.authorize_scheduling(caller, cmd)
     draft = Course(
         **cmd.model_dump(exclude={"course_id"}),
         course_id=cmd.course_id or f"c-{uuid.uuid4().hex[:12]}",
