@@ -11,15 +11,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from contracts.subsidy import BudgetAllocated, BudgetExhausted, SubsidyRejected
+from contracts.subsidy import BudgetAllocated, BudgetExhausted, SubsidyApproved, SubsidyRejected
+from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
-from ikmkit.service.errors import Conflict, InvalidInput, InvalidInputs
+from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, InvalidInputs
 from ikmkit.unit_of_work import Units
 from services.subsidy import handlers
 from services.subsidy.commands import CreateProgram, SubmitApplication
 from services.subsidy.store import SubsidyUnit
 from tests.support.subsidy_samples import application, budget
 from tests.support.subsidy_units import (
+    JOGJA,
     MINISTRY,
     NOW,
     OWNER,
@@ -253,3 +255,22 @@ def test_a_budget_pays_or_releases_only_what_it_holds_in_reservations(amount: in
         3_000_000,
         7_000_000,
     )
+
+
+# --- four eyes ----------------------------------------------------------------------------------
+
+
+async def test_an_officer_does_not_approve_an_application_it_submitted(
+    units: Units[SubsidyUnit],
+) -> None:
+    """A regional officer filed an application for an enterprise of its province and approved
+    it: one person committed Rp 3,000,000 of the ministry's money alone."""
+    program_id = (await units.run(handlers.create_program, create(), MINISTRY)).id
+    await active_enterprise(units)
+    filed = await units.run(handlers.submit_application, submit_cmd(program_id), JOGJA)
+    with pytest.raises(Forbidden) as err:
+        await approve(units, filed.id, JOGJA)
+    assert err.value.rule == "own_submission"
+    assert await events_of(units, SubsidyApproved, SubsidyRejected) == []
+    colleague = Caller(subject="officer-34-b", role="regional", province="34")
+    assert (await approve(units, filed.id, colleague)).status == "approved"
