@@ -168,6 +168,11 @@ class AssignmentRepository(Repository[MentorAssignment]):
         found, _ = await self.page({"mou_id": mou_id, "status": "active"}, limit=10_000)
         return found
 
+    async def active_of(self, nib: str, partner_id: str) -> list[MentorAssignment]:
+        where = {"nib": nib, "partner_id": partner_id, "status": "active"}
+        found, _ = await self.page(where, limit=1000)
+        return found
+
     async def newest_first(
         self, where: dict[str, Any], *, limit: int, cursor: str | None
     ) -> tuple[list[MentorAssignment], str | None]:

@@ -128,3 +128,23 @@ async def test_only_those_who_assign_may_end_and_others_do_not_see_it(
         )
     assert [type(e) for e in await recorded_events(units)] == [MentorAssigned]
     assert (await units.read(queries.get_assignment, assignment_id, MINISTRY)).status == "active"
+
+
+async def test_the_same_mentor_is_not_assigned_twice_to_one_enterprise_while_active(
+    units: Units[TrainingUnit],
+) -> None:
+    """A double submission made two active assignments of one mentor to one IKM, announced
+    twice and counted twice in /stats."""
+    first = await assigned(units)
+    again = AssignMentor(nib=NIB, partner_id="pii", mentor_name="  ir. BAMBANG ")
+    with pytest.raises(Conflict) as twice:
+        await units.run(mentoring.assign_mentor, again, PII)
+    assert (twice.value.field, twice.value.rule) == ("mentor_name", "duplicate_assignment")
+    other = AssignMentor(nib=NIB, partner_id="pii", mentor_name="Dr. Sari")
+    await units.run(mentoring.assign_mentor, other, PII)  # a second mentor is fine
+    await units.run(mentoring.end_assignment, first, PII)
+    back = await units.run(mentoring.assign_mentor, again, PII)  # after the first ended
+    assert back.status == "active"
+    kinds = [type(e) for e in await recorded_events(units)]
+    assert kinds == [MentorAssigned, MentorAssigned, MentorAssignmentEnded, MentorAssigned]
+    assert (await units.read(queries.stats, MINISTRY)).active_mentor_assignments == 2

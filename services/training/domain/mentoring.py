@@ -3,6 +3,7 @@ valid technical-assistance MoU covers the partner, and it ends with that MoU."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal, Protocol
 
@@ -90,6 +91,22 @@ def assignable(nib: str, enterprise: KnownEnterprise | None) -> KnownEnterprise:
     return enterprise
 
 
+def _same_name(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _refuse_twice(mentor_name: str, active: Sequence[MentorAssignment]) -> None:
+    for assignment in active:
+        if assignment.status == "active" and _same_name(assignment.mentor_name) == _same_name(
+            mentor_name
+        ):
+            raise Conflict(
+                f"this mentor already assists the enterprise (assignment {assignment.id})",
+                field="mentor_name",
+                rule="duplicate_assignment",
+            )
+
+
 class MentorAssignment(Versioned):
     model_config = ConfigDict(frozen=True)
 
@@ -123,10 +140,13 @@ class MentorAssignment(Versioned):
         coverages: list[MoUCoverage],
         by: str,
         at: datetime,
+        active: Sequence[MentorAssignment] = (),
     ) -> Changed[MentorAssignment]:
         """A mentor for a known, unsuspended enterprise, under the MoU covering the partner on
-        the first day; the assignment lasts as long as that MoU."""
+        the first day; the assignment lasts as long as that MoU. ``active``: the partner's
+        assignments in force for that enterprise (the same mentor twice is refused)."""
         known = assignable(nib, enterprise)
+        _refuse_twice(mentor_name, active)
         check_day(starts_on, "starts_on")
         mou = covering_mou(coverages, partner_id, starts_on, at.date())
         assert mou.valid_until is not None

@@ -29,6 +29,7 @@ async def assign_mentor(uow: TrainingUnit, cmd: AssignMentor, caller: Caller) ->
         coverages=await uow.coverage.of_partner(cmd.partner_id),
         by=caller.subject,
         at=uow.now,
+        active=await uow.assignments.active_of(cmd.nib, cmd.partner_id),
     )
     return await uow.assignments.add(uow.collect(assignment))
 
