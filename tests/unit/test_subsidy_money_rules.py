@@ -11,10 +11,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from contracts.subsidy import BudgetAllocated, BudgetExhausted, SubsidyApproved, SubsidyRejected
+from contracts.subsidy import (
+    BudgetAllocated,
+    BudgetExhausted,
+    SubsidyApplied,
+    SubsidyApproved,
+    SubsidyRejected,
+)
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, InvalidInputs
+from ikmkit.service.limits import RUPIAH_MAX
 from ikmkit.unit_of_work import Units
 from services.subsidy import handlers
 from services.subsidy.commands import CreateProgram, SubmitApplication
@@ -274,3 +281,23 @@ async def test_an_officer_does_not_approve_an_application_it_submitted(
     assert await events_of(units, SubsidyApproved, SubsidyRejected) == []
     colleague = Caller(subject="officer-34-b", role="regional", province="34")
     assert (await approve(units, filed.id, colleague)).status == "approved"
+
+
+# --- the invoice's total within the platform's integers ---------------------------------------
+
+
+async def test_an_invoice_whose_lines_add_up_past_the_largest_amount_is_refused(
+    units: Units[SubsidyUnit],
+) -> None:
+    """Each price within Rp 2^53 - 1, their sum not: SubsidyApplied could not be written as
+    RFC 8785 JSON (UnrepresentableEvent), the request a 500. Now a 422 naming the lines."""
+    program_id = (await units.run(handlers.create_program, create(), MINISTRY)).id
+    await active_enterprise(units)
+    huge = submit_cmd(program_id, RUPIAH_MAX)
+    both = huge.model_copy(update={"lines": [*huge.lines, *huge.lines]})
+    with pytest.raises(InvalidInput) as err:
+        await units.run(handlers.submit_application, both, OWNER)
+    assert named(err) == {("lines", "total_out_of_range")}
+    assert await events_of(units, SubsidyApplied) == []
+    one = await units.run(handlers.submit_application, huge, OWNER)
+    assert one.eligible_cost_rupiah == RUPIAH_MAX  # the largest single amount still goes in

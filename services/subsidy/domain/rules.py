@@ -22,6 +22,7 @@ from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, ProgramKind
 from contracts.values import is_province
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
+from ikmkit.service.limits import RUPIAH_MAX
 
 if TYPE_CHECKING:
     from services.subsidy.domain.model import Application, InvoiceLine
@@ -303,6 +304,12 @@ def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
             "the program pays only for locally made machines; none is",
             field="lines",
             rule="locally_made_only",
+        )
+    if total > RUPIAH_MAX:  # each line is within it, their sum need not be
+        raise InvalidInput(
+            f"the eligible lines total more than Rp {RUPIAH_MAX:,}",
+            field="lines",
+            rule="total_out_of_range",
         )
     return total
 
