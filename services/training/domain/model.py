@@ -25,11 +25,11 @@ from contracts.training import (
     TrainingCompleted,
 )
 from contracts.values import CountryText, Language, ProvinceText, documented
-from ikmkit.service.errors import Conflict, InvalidInput, NotFound, Violations
+from ikmkit.service.errors import Conflict, InvalidInput, NotFound
 from ikmkit.service.limits import COUNT_MAX
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
-from services.training.domain import rules
+from services.training.domain import attendance, rules
 from services.training.domain.outcomes import Cancellation, Completion, Placed, Seat
 from services.training.domain.participants import (
     Certificate,
@@ -195,45 +195,17 @@ class Course(Versioned):
                 field="session_id",
                 rule="unknown_session",
             )
-        self._check_marks(marks)
-        self._require_held(session_id, at)
+        attendance.check_marks(self.course_id, marks)
+        attendance.require_held(self.sessions, session_id, at)
         marked: list[Enrollment] = []
         events: list[Event] = []
         for _, enrollment, present in marks:
-            assert enrollment is not None  # _check_marks
+            assert enrollment is not None  # check_marks
             enrollment.require_seat()
             attended = {**enrollment.attended, session_id: present}
             marked.append(enrollment.model_copy(update={"attended": attended}))
             events.append(self.attendance_event(enrollment, session_id, present, by, at))
         return Changed(marked, tuple(events))
-
-    def _check_marks(self, marks: Sequence[tuple[str, Enrollment | None, bool]]) -> None:
-        """Every mark names a participant of the course, once (twice, present and absent, would
-        record both ways); each row that does not is named."""
-        found = Violations()
-        seen: set[str] = set()
-        for i, (pid, enrollment, _) in enumerate(marks):
-            field = f"marks[{i}].participant_id"
-            if pid in seen:
-                message = f"participant {pid} is marked in an earlier row"
-                found.found.append(InvalidInput(message, field=field, rule="duplicate_participant"))
-            elif enrollment is None:
-                message = f"participant {pid} is not in course {self.course_id}"
-                found.found.append(InvalidInput(message, field=field, rule="unknown_participant"))
-            seen.add(pid)
-        found.raise_all()
-
-    def _require_held(self, session_id: str, at: datetime) -> None:
-        """Who was present is known once the session's day has begun where it is held (taken
-        leniently: anywhere on Earth), never ahead of it."""
-        [day] = [s.day for s in self.sessions if s.session_id == session_id]
-        if day > rules.latest_day_anywhere(at):
-            raise Conflict(
-                f"session {session_id!r} is on {day.isoformat()}; its attendance is recorded"
-                " once it has been held",
-                field="session_id",
-                rule="session_not_held",
-            )
 
     def attendance_event(
         self, e: Enrollment, session_id: str, present: bool, by: str, at: datetime
