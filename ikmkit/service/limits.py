@@ -119,6 +119,9 @@ Codes = Annotated[list[Code], MAX_ITEMS]
 
 Rupiah = Annotated[int, Field(ge=-RUPIAH_MAX, le=RUPIAH_MAX)]
 """Money: bounded both ways so the domain's own rules (e.g. non-negative) still name theirs."""
+StrictRupiah = Annotated[int, Field(strict=True, ge=-RUPIAH_MAX, le=RUPIAH_MAX)]
+"""``Rupiah`` that only a JSON integer gives: ``1000000.0``, ``"1000000"`` and ``true`` are 422
+(``int_type``), not read as an amount (``true`` was Rp 1)."""
 Count = Annotated[int, Field(ge=-COUNT_MAX, le=COUNT_MAX)]
 Percent = Annotated[int, Field(ge=-1000, le=1000)]
 FiscalYear = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from contracts.registry import Directorate
 from contracts.subsidy import ProgramKind
 from contracts.values import Nib
-from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, Rupiah
+from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, StrictRupiah
 from services.subsidy.domain.model import InvoiceLine
 from services.subsidy.domain.programs import KbliRange
 
@@ -22,15 +22,15 @@ class CreateProgram(BaseModel):
     share_percent: Percent | None = Field(
         None, description="Ministry's share of the eligible cost; default 30 (machines), 100 (TKDN)"
     )
-    cap_per_application_rupiah: Rupiah
-    cap_per_enterprise_rupiah: Rupiah
+    cap_per_application_rupiah: StrictRupiah
+    cap_per_enterprise_rupiah: StrictRupiah
     eligible_directorates: Annotated[list[Directorate], MAX_ITEMS] = Field(default_factory=list)
     eligible_kbli_ranges: Annotated[list[KbliRange], MAX_ITEMS] = Field(default_factory=list)
     locally_made_only: bool = False
-    province_budgets: Annotated[dict[Code, Rupiah], MAX_ITEMS] = Field(
+    province_budgets: Annotated[dict[Code, StrictRupiah], MAX_ITEMS] = Field(
         description="Rupiah per Kemendagri province code (2 digits)"
     )
-    national_reserve_rupiah: Rupiah = 0
+    national_reserve_rupiah: StrictRupiah = 0
     opens_at: datetime
     closes_at: datetime
 

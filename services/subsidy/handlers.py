@@ -36,7 +36,10 @@ async def create_program(uow: SubsidyUnit, cmd: CreateProgram, caller: Caller) -
         Program(
             **cmd.model_dump(exclude={"share_percent"}),
             id=new_id("prg")[:16],
-            share_percent=cmd.share_percent or rules.DEFAULT_SHARE_PERCENT[cmd.kind],
+            # Left out, the kind's share; an explicit 0 is kept, for the rules to refuse.
+            share_percent=rules.DEFAULT_SHARE_PERCENT[cmd.kind]
+            if cmd.share_percent is None
+            else cmd.share_percent,
             created_by=caller.subject,
             created_at=uow.now,
         )
@@ -78,6 +81,9 @@ async def approve(
     access.authorize_approve(caller, app, regional_limit_rupiah)
     rules.require_status(app, rules.DECIDABLE_STATUSES, "approve")
     program = await uow.programs.get(app.program_id)
+    lapsed = rules.lapsed(program, uow.now)
+    if lapsed is not None:
+        return await _refuse(uow, app, lapsed, caller)
     province_budget, reserve = await uow.budgets.pools_of(program.id, app.province)
     usage = await uow.usages.of(program.id, app.nib)
     decision = rules.decide_reservation(
@@ -95,7 +101,8 @@ async def _refuse(
     uow: SubsidyUnit, app: Application, refusal: Refusal, caller: Caller
 ) -> Application:
     for budget in refusal.newly_exhausted:
-        await uow.budgets.save(uow.collect(budget.exhaust(app, uow.now)))
+        exhausted = budget.exhaust(app, refusal.needed_rupiah, uow.now)
+        await uow.budgets.save(uow.collect(exhausted))
     refused = app.refuse(refusal, caller.subject, uow.now)
     return await uow.applications.save(uow.collect(refused))
 

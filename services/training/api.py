@@ -191,6 +191,16 @@ async def get_assignment(assignment_id: str, deps: Deps, caller: CurrentCaller) 
     return await deps.units.read(queries.get_assignment, assignment_id, caller)
 
 
+@router.post("/mentor-assignments/{assignment_id}/end")
+async def end_assignment(
+    assignment_id: Code, deps: Deps, caller: CurrentCaller
+) -> MentorAssignment:
+    """Ends an active assignment before its MoU does (``MentorAssignmentEnded`` with reason
+    ``ended_by_officer``): the ministry, a service, or the partner whose mentor it is. An ended
+    one is 409 ``conflict.assignment_ended``; someone else's is 404."""
+    return await deps.units.run(mentoring.end_assignment, assignment_id, caller)
+
+
 @router.get("/stats")
 async def stats(deps: Deps, caller: CurrentCaller, province: Code | None = None) -> TrainingStats:
     """National figures, or one province's (``?province=``); a regional officer always gets

@@ -38,8 +38,7 @@ ALL_STATUSES: list[EnrollmentStatus] = [
 
 async def get_course(uow: TrainingUnit, course_id: str, caller: Caller) -> Course:
     course = await uow.courses.get(course_id)
-    if not access.can_see_course(caller, course):
-        raise NotFound(f"no course {course_id}")
+    access.require_visible_course(caller, course)
     return course
 
 
@@ -124,7 +123,7 @@ async def get_assignment(uow: TrainingUnit, assignment_id: str, caller: Caller) 
     found = await uow.assignments.find_one(assignment_id)
     # Someone else's assignment is "not found": its existence does not leak.
     if found is None or not access.can_see_assignment(caller, found):
-        raise NotFound(f"no mentor assignment {assignment_id}")
+        raise access.hidden_assignment(assignment_id)
     return found
 
 

@@ -105,10 +105,21 @@ class EnrollmentRepository(Repository[Enrollment]):
         for attended, ids in groups.values():
             await self.tx.patch_many(ENROLLMENTS, ids, {"attended": attended})
 
-    async def close(self, passed: Sequence[Enrollment], failed: Sequence[Enrollment]) -> None:
-        """A closed course's participants in two bulk patches (the certificate number lives
-        on the certificate: ``with_certificates``)."""
+    async def close(
+        self,
+        passed: Sequence[Enrollment],
+        failed: Sequence[Enrollment],
+        released: Sequence[Enrollment] = (),
+    ) -> None:
+        """A closed course's participants in bulk patches (the certificate number lives on
+        the certificate: ``with_certificates``); its waitlist ``released``."""
         await self.tx.patch_many(ENROLLMENTS, [e.id for e in failed], {"status": "not_completed"})
+        if released:
+            left = {
+                "status": "cancelled",
+                "cancelled_at": to_jsonable_python(released[0].cancelled_at),
+            }
+            await self.tx.patch_many(ENROLLMENTS, [e.id for e in released], left)
         if passed:
             at: datetime | None = passed[0].completed_at
             fields = {"status": "completed", "completed_at": to_jsonable_python(at)}
@@ -155,6 +166,11 @@ class AssignmentRepository(Repository[MentorAssignment]):
 
     async def active_under(self, mou_id: str) -> list[MentorAssignment]:
         found, _ = await self.page({"mou_id": mou_id, "status": "active"}, limit=10_000)
+        return found
+
+    async def active_of(self, nib: str, partner_id: str) -> list[MentorAssignment]:
+        where = {"nib": nib, "partner_id": partner_id, "status": "active"}
+        found, _ = await self.page(where, limit=1000)
         return found
 
     async def newest_first(

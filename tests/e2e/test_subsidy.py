@@ -5,11 +5,11 @@ the topics in order and the budget report reconciled."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from contracts.subsidy import APPLICATION_TOPIC
+from tests.support.fiscal import as_json, open_now
 from tests.support.kafka import eventually, header, read_topic
 from tests.support.service import auth_headers
 from tests.support.stack import Stack
@@ -22,20 +22,18 @@ async def test_rebate_from_registration_to_disbursement(stack: Stack, kafka: str
     nib = str(uuid.uuid4().int)[:13].rjust(13, "1")
     owner = auth_headers("enterprise", nib=nib)
     registry, subsidy = stack.urls["registry"], stack.urls["subsidy"]
-    now = datetime.now(UTC)
+    window = open_now(days=7)
     async with httpx.AsyncClient(timeout=10) as client:
         program = await client.post(
             f"{subsidy}/programs",
             json={
                 "kind": "machine_restructuring",
                 "name": "Restrukturisasi Mesin IKM (e2e)",
-                "fiscal_year": now.year,
+                **as_json(window),
                 "cap_per_application_rupiah": 100_000_000,
                 "cap_per_enterprise_rupiah": 200_000_000,
                 "province_budgets": {"34": 40_000_000},
                 "national_reserve_rupiah": 10_000_000,
-                "opens_at": (now - timedelta(hours=1)).isoformat(),
-                "closes_at": (now + timedelta(days=7)).isoformat(),
             },
             headers=MINISTRY,
         )
@@ -94,7 +92,9 @@ async def test_rebate_from_registration_to_disbursement(stack: Stack, kafka: str
         assert {header(r, "ce_region") for r in records} == {"34"}
 
         report = await client.get(
-            f"{subsidy}/budgets", params={"fiscal_year": now.year, "province": "34"}, headers=JOGJA
+            f"{subsidy}/budgets",
+            params={"fiscal_year": window["fiscal_year"], "province": "34"},
+            headers=JOGJA,
         )
         line = next(b for b in report.json()["items"] if b["program_id"] == program_id)
         assert line["disbursed_rupiah"] == 17_250_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from services.registry.settings import RegistrySettings
 from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
 from tests.conftest import make_store
+from tests.support.fiscal import as_json, closed_last_year, open_now
 from tests.support.service import auth_headers, running_service
 from tests.support.values import random_nib
 
@@ -40,17 +40,14 @@ def enterprise_body(nib: str) -> dict[str, Any]:
 
 
 def program_body(**changes: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
     body = {
         "kind": "machine_restructuring",
         "name": "Restrukturisasi Mesin IKM",
-        "fiscal_year": now.year,
+        **as_json(open_now()),
         "cap_per_application_rupiah": 90_000_000,
         "cap_per_enterprise_rupiah": 200_000_000,
         "province_budgets": {"34": 100_000_000},
         "national_reserve_rupiah": 0,
-        "opens_at": (now - timedelta(days=1)).isoformat(),
-        "closes_at": (now + timedelta(days=30)).isoformat(),
     }
     return {**body, **changes}
 
@@ -143,10 +140,7 @@ async def test_subsidy_api_over_the_registry_events(
         for body, loc, rule in cases:
             r = await sub.client.post("/applications", json=body, headers=owner)
             assert r.status_code == 422 and error_type(r) == (loc, rule), r.text
-        past = program_body(
-            opens_at=(datetime.now(UTC) - timedelta(days=60)).isoformat(),
-            closes_at=(datetime.now(UTC) - timedelta(days=30)).isoformat(),
-        )
+        past = program_body(**as_json(closed_last_year()))
         closed = (await sub.client.post("/programs", json=past, headers=MINISTRY)).json()
         r = await sub.client.post(
             "/applications", json={**apply_body, "program_id": closed["id"]}, headers=owner

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,6 +30,7 @@ from services.subsidy.domain.model import Application, InvoiceLine
 from services.subsidy.replicas import ENTERPRISES, EnterpriseReplica
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.store import APPLICATIONS, COLLECTIONS
+from tests.support.fiscal import open_now
 from tests.support.values import random_nib
 
 MINISTRY = Caller(subject="officer-pusat", role="ministry")
@@ -75,19 +76,16 @@ async def add_enterprises(store: Store, count: int, province: str = "34") -> lis
 async def machine_program(
     deps: Subsidy, province_budget: int, reserve: int = 0, province: str = "34"
 ) -> str:
-    now = datetime.now(UTC)
     program = await deps.units.run(
         handlers.create_program,
         CreateProgram(
             kind="machine_restructuring",
             name="Restrukturisasi Mesin IKM",
-            fiscal_year=now.year,
+            **open_now(),
             cap_per_application_rupiah=100_000_000,
             cap_per_enterprise_rupiah=200_000_000,
             province_budgets={province: province_budget},
             national_reserve_rupiah=reserve,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=30),
         ),
         MINISTRY,
     )

@@ -103,6 +103,11 @@ async def test_mentor_assignment_follows_the_mou(
 
         gone = await eventually(ended, "the assignment to end")
         assert gone["end_reason"] == "mou_terminated"
+        # Ending it again by hand: 409, and nothing more on its stream; a stranger: 404.
+        again = await client.post(f"{path}/end", headers=MINISTRY)
+        assert (again.status_code, again.json()["rule"]) == (409, "conflict.assignment_ended")
+        stranger = auth_headers("partner", partner_id="another-partner")
+        assert (await client.post(f"{path}/end", headers=stranger)).status_code == 404
         async with svc.runtime.store.transaction() as uow:
             stream = await uow.find("outbox", {"key": made["id"]}, order_by=[("sequence", 1)])
         assert [row["headers"]["ce_type"].rsplit(".", 2)[-2] for row in stream.items] == [

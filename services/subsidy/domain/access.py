@@ -56,6 +56,13 @@ def authorize_review(caller: Caller, app: Application) -> None:
 
 def authorize_approve(caller: Caller, app: Application, regional_limit_rupiah: int) -> None:
     authorize_review(caller, app)
+    if caller.subject == app.submitted_by:
+        # Four eyes: an officer who filed an application for an enterprise does not also
+        # commit the ministry's money to it.
+        raise Forbidden(
+            "an officer does not approve an application it submitted; another officer must",
+            rule="own_submission",
+        )
     if caller.role == "regional" and app.requested_rebate_rupiah > regional_limit_rupiah:
         raise Forbidden(
             f"a regional officer approves rebates up to Rp {regional_limit_rupiah:,};"

@@ -28,7 +28,7 @@ from contracts.subsidy import (
 )
 from contracts.values import KbliText, NibText, ProvinceText, RegencyText
 from ikmkit.service.errors import Conflict, Violations
-from ikmkit.service.limits import Rupiah
+from ikmkit.service.limits import StrictRupiah
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
 from services.subsidy.domain import rules
@@ -48,7 +48,7 @@ class InvoiceLine(BaseModel):
     kind: LineKind
     description: str = Field(min_length=1, max_length=200)
     supplier: str = Field(min_length=1, max_length=200)
-    price_rupiah: Rupiah
+    price_rupiah: StrictRupiah
     locally_made: bool = False
 
 
@@ -249,6 +249,7 @@ class Application(Versioned):
 
     def hold(self, suspension_reason: str, at: datetime) -> Changed[Application]:
         """The enterprise was suspended: the application waits, its reservation kept."""
+        rules.require_status(self, rules.OPEN_STATUSES, "hold")
         held = self._becomes(status="on_hold", status_before_hold=self.status)
         event = SubsidyOnHold(
             **held._about(),
@@ -260,6 +261,7 @@ class Application(Versioned):
 
     def resume(self, at: datetime) -> Changed[Application]:
         """The enterprise was reinstated: back to where the application was."""
+        rules.require_status(self, ("on_hold",), "resume")
         status = self.status_before_hold or "submitted"
         resumed = self._becomes(status=status, status_before_hold=None)
         return Changed(resumed, (SubsidyResumed(**resumed._about(), status=status, resumed_at=at),))

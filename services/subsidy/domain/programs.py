@@ -98,12 +98,24 @@ class Budget(Versioned):
             update={"reserved_rupiah": self.reserved_rupiah + amount, "exhausted": False}
         )
 
+    def _require_reserved(self, amount: int, action: str) -> None:
+        # Only what an approval reserved can be paid or given back: never below zero.
+        if not 0 < amount <= self.reserved_rupiah:
+            raise Conflict(
+                f"cannot {action} Rp {amount:,}: budget {self.id} holds Rp"
+                f" {self.reserved_rupiah:,} in reservations",
+                field="rebate_rupiah",
+                rule="not_reserved",
+            )
+
     def release(self, amount: int) -> Budget:
+        self._require_reserved(amount, "release")
         return self.model_copy(
             update={"reserved_rupiah": self.reserved_rupiah - amount, "exhausted": False}
         )
 
     def disburse(self, amount: int) -> Budget:
+        self._require_reserved(amount, "disburse")
         return self.model_copy(
             update={
                 "reserved_rupiah": self.reserved_rupiah - amount,
@@ -111,14 +123,15 @@ class Budget(Versioned):
             }
         )
 
-    def exhaust(self, app: Application, now: datetime) -> Changed[Budget]:
-        """Announce (once, until money comes back) that it cannot cover ``app``. Flagging it
-        also makes the refusal conflict with a concurrent reservation from the same pool."""
+    def exhaust(self, app: Application, needed_rupiah: int, now: datetime) -> Changed[Budget]:
+        """Announce (once, until money comes back) that it cannot cover the ``needed_rupiah``
+        of ``app`` (its rebate as limited by the enterprise's cap). Flagging it also makes the
+        refusal conflict with a concurrent reservation from the same pool."""
         event = BudgetExhausted(
             **self.model_dump(exclude={"id", "version", "exhausted"}),
             budget_id=self.id,
             remaining_rupiah=self.remaining_rupiah,
-            requested_rupiah=app.requested_rebate_rupiah,
+            requested_rupiah=needed_rupiah,
             application_id=app.id,
             exhausted_at=now,
         )

@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, ProgramKind
 from contracts.values import is_province
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
+from ikmkit.service.limits import RUPIAH_MAX
 
 if TYPE_CHECKING:
     from services.subsidy.domain.model import Application, InvoiceLine
@@ -49,6 +50,7 @@ CANCELLABLE_STATUSES: tuple[ApplicationStatus, ...] = (
 COMMITTED_STATUSES: tuple[ApplicationStatus, ...] = ("approved", "disbursed")
 
 _KBLI = re.compile(r"[0-9]{5}")  # fullmatch: no final newline, ASCII digits
+WIB = timezone(timedelta(hours=7), "WIB")  # Jakarta, where the ministry keeps its books
 
 
 def budget_id_for(program_id: str, province: str | None) -> str:
@@ -111,13 +113,34 @@ def _check_terms(program: Program) -> None:
         found.check(_fail, "fiscal year out of range", at="fiscal_year", code="range")
     if program.closes_at <= program.opens_at:
         found.check(_fail, "window closes before it opens", at="closes_at", code="after_opens")
+    elif 2000 <= program.fiscal_year <= 2100:
+        found.check(_check_fiscal_window, program)
+    found.raise_all()
+
+
+def fiscal_year_bounds(year: int) -> tuple[datetime, datetime]:
+    """A fiscal year (APBN: 1 January to 31 December) as the instants it spans in Jakarta."""
+    return datetime(year, 1, 1, tzinfo=WIB), datetime(year + 1, 1, 1, tzinfo=WIB)
+
+
+def _check_fiscal_window(program: Program) -> None:
+    """A program spends one fiscal year's money (and its enterprise cap is that year's), so it
+    takes applications only within that year."""
+    if program.opens_at.tzinfo is None or program.closes_at.tzinfo is None:
+        return  # check_times names those
+    starts, ends = fiscal_year_bounds(program.fiscal_year)
+    found = Violations()
+    message = f"the window must lie in fiscal year {program.fiscal_year} (1 Jan-31 Dec, WIB)"
+    if not starts <= program.opens_at < ends:
+        found.check(_fail, message, at="opens_at", code="outside_fiscal_year")
+    if not starts < program.closes_at <= ends:
+        found.check(_fail, message, at="closes_at", code="outside_fiscal_year")
     found.raise_all()
 
 
 def _check_budgets(program: Program) -> None:
     found = Violations()
-    if not program.province_budgets and program.national_reserve_rupiah <= 0:
-        found.check(_fail, "a program needs a budget", at="province_budgets", code="required")
+    amounts = [*program.province_budgets.values(), program.national_reserve_rupiah]
     for province, amount in program.province_budgets.items():
         where = f"province_budgets.{province}"
         if not is_province(province):
@@ -131,6 +154,8 @@ def _check_budgets(program: Program) -> None:
             found.check(_fail, "budget cannot be negative", at=where, code="min_0")
     if program.national_reserve_rupiah < 0:
         found.check(_fail, "budget cannot be negative", at="national_reserve_rupiah", code="min_0")
+    elif min(amounts) >= 0 and sum(amounts) == 0:  # nothing to spend (zeros are no budget)
+        found.check(_fail, "a program needs a budget", at="province_budgets", code="required")
     found.raise_all()
 
 
@@ -280,6 +305,12 @@ def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
             field="lines",
             rule="locally_made_only",
         )
+    if total > RUPIAH_MAX:  # each line is within it, their sum need not be
+        raise InvalidInput(
+            f"the eligible lines total more than Rp {RUPIAH_MAX:,}",
+            field="lines",
+            rule="total_out_of_range",
+        )
     return total
 
 
@@ -303,6 +334,21 @@ class Refusal:
     rule: str
     reason: str
     newly_exhausted: list[Budget]  # budgets to announce (BudgetExhausted) and flag
+    needed_rupiah: int = 0  # the rebate no budget covered (after the enterprise's cap)
+
+
+def lapsed(program: Program, now: datetime) -> Refusal | None:
+    """After its fiscal year a program's budget commits nothing more: APBN money lapses at the
+    year's end, so an application still undecided then is refused, not reserved."""
+    _, ends = fiscal_year_bounds(program.fiscal_year)
+    if now < ends:
+        return None
+    return Refusal(
+        "fiscal_year_ended",
+        f"fiscal year {program.fiscal_year} ended on {ends.isoformat()};"
+        " its budget commits no more rebates",
+        [],
+    )
 
 
 def decide_reservation(
@@ -335,4 +381,5 @@ def decide_reservation(
         "budget_exhausted",
         f"budget cannot cover Rp {rebate:,}: {remaining or 'no budget for the province'}",
         [b for b in pools if not b.exhausted],
+        rebate,
     )

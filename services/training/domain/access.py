@@ -27,6 +27,16 @@ class Organized(Protocol):
     def co_organizer_ids(self) -> list[str]: ...
 
 
+def hidden_course(course_id: str) -> NotFound:
+    # The repository's own words for a course that does not exist: a hidden one is not revealed.
+    return NotFound(f"course {course_id} not found")
+
+
+def require_visible_course(caller: Caller, course: Course) -> None:
+    if not can_see_course(caller, course):
+        raise hidden_course(course.course_id)
+
+
 def _other_province(what: str) -> Forbidden:
     return Forbidden(
         f"regional officers {what} only courses in their own province",
@@ -41,13 +51,25 @@ def authorize_course_management(caller: Caller, course: Organized) -> None:
     caller.require("ministry", "regional", "partner", "service")
     if caller.role == "regional" and course.province != caller.province:
         if isinstance(course, Course):
-            raise NotFound(f"no course {course.course_id}")
+            raise hidden_course(course.course_id)
         raise _other_province("manage")
     if caller.role == "partner" and caller.partner_id not in (
         course.organizer_id,
         *course.co_organizer_ids,
     ):
         raise Forbidden("a partner manages only the courses it organizes")
+
+
+def authorize_scheduling(caller: Caller, course: Organized) -> None:
+    """As managing, and a partner schedules only courses it organizes itself: co-organizing
+    lets it manage another's course, not announce one in the ministry's (or another's) name."""
+    authorize_course_management(caller, course)
+    if caller.role == "partner" and course.organizer_id != caller.partner_id:
+        raise Forbidden(
+            "a partner schedules only courses it organizes (organizer_id is its own id)",
+            field="organizer_id",
+            rule="own_course",
+        )
 
 
 def authorize_enrollment(caller: Caller, course: Course, nibs: Sequence[str | None]) -> None:
@@ -90,6 +112,11 @@ def authorize_assignment(caller: Caller, partner_id: str) -> None:
     caller.require("ministry", "partner", "service")
     if caller.role == "partner" and caller.partner_id != partner_id:
         raise Forbidden("a partner assigns only its own mentors")
+
+
+def hidden_assignment(assignment_id: str) -> NotFound:
+    # One answer for a missing assignment and for someone else's: its existence does not leak.
+    return NotFound(f"no mentor assignment {assignment_id}")
 
 
 def can_see_assignment(caller: Caller, a: MentorAssignment) -> bool:

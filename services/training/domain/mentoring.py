@@ -3,6 +3,7 @@ valid technical-assistance MoU covers the partner, and it ends with that MoU."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal, Protocol
 
@@ -13,6 +14,7 @@ from contracts.values import EmailText, NibText, ProvinceText
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
+from services.training.domain.rules import check_day
 
 AssignmentStatus = Literal["active", "ended"]
 MoUStatus = Literal["signed", "expired", "terminated"]
@@ -33,8 +35,13 @@ class MoUCoverage(Versioned):
     valid_until: date | None = None
 
 
-def covering_mou(coverages: list[MoUCoverage], partner_id: str, today: date) -> MoUCoverage:
-    """The MoU that lets ``partner_id`` provide mentors today, or a refusal saying why not."""
+def covering_mou(
+    coverages: list[MoUCoverage], partner_id: str, starts_on: date, today: date | None = None
+) -> MoUCoverage:
+    """The MoU that lets ``partner_id`` provide a mentor from ``starts_on``, or a refusal saying
+    why not. The MoU must be in force on the first day and still be today: an assignment
+    backdated into an MoU's term after that MoU ended would be a mentor under no MoU."""
+    today = starts_on if today is None else today
     relevant = [c for c in coverages if c.partner_id == partner_id and c.scope == MENTOR_SCOPE]
     valid = [
         c
@@ -42,11 +49,12 @@ def covering_mou(coverages: list[MoUCoverage], partner_id: str, today: date) -> 
         if c.status == "signed"
         and c.valid_from is not None
         and c.valid_until is not None
-        and c.valid_from <= today <= c.valid_until
+        and c.valid_from <= starts_on <= c.valid_until
+        and today <= c.valid_until
     ]
     if valid:
-        return max(valid, key=lambda c: c.valid_until or today)
-    reason, rule = _refusal(relevant, today)
+        return max(valid, key=lambda c: c.valid_until or starts_on)
+    reason, rule = _refusal(relevant, starts_on)
     raise Conflict(f"mentor refused: {reason}", field="partner_id", rule=rule)
 
 
@@ -83,6 +91,22 @@ def assignable(nib: str, enterprise: KnownEnterprise | None) -> KnownEnterprise:
     return enterprise
 
 
+def _same_name(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _refuse_twice(mentor_name: str, active: Sequence[MentorAssignment]) -> None:
+    for assignment in active:
+        if assignment.status == "active" and _same_name(assignment.mentor_name) == _same_name(
+            mentor_name
+        ):
+            raise Conflict(
+                f"this mentor already assists the enterprise (assignment {assignment.id})",
+                field="mentor_name",
+                rule="duplicate_assignment",
+            )
+
+
 class MentorAssignment(Versioned):
     model_config = ConfigDict(frozen=True)
 
@@ -116,11 +140,15 @@ class MentorAssignment(Versioned):
         coverages: list[MoUCoverage],
         by: str,
         at: datetime,
+        active: Sequence[MentorAssignment] = (),
     ) -> Changed[MentorAssignment]:
         """A mentor for a known, unsuspended enterprise, under the MoU covering the partner on
-        the first day; the assignment lasts as long as that MoU."""
+        the first day; the assignment lasts as long as that MoU. ``active``: the partner's
+        assignments in force for that enterprise (the same mentor twice is refused)."""
         known = assignable(nib, enterprise)
-        mou = covering_mou(coverages, partner_id, starts_on)
+        _refuse_twice(mentor_name, active)
+        check_day(starts_on, "starts_on")
+        mou = covering_mou(coverages, partner_id, starts_on, at.date())
         assert mou.valid_until is not None
         made = cls(
             id=assignment_id,
@@ -141,6 +169,12 @@ class MentorAssignment(Versioned):
         return Changed(made, (event,))
 
     def end(self, reason: AssignmentEndReason, at: datetime) -> Changed[MentorAssignment]:
+        if self.status == "ended":
+            raise Conflict(
+                f"mentor assignment {self.id} already ended ({self.end_reason})",
+                field="status",
+                rule="assignment_ended",
+            )
         ended = self.model_copy(update={"status": "ended", "end_reason": reason, "ended_at": at})
         event = MentorAssignmentEnded(
             assignment_id=self.id,

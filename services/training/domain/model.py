@@ -25,11 +25,11 @@ from contracts.training import (
     TrainingCompleted,
 )
 from contracts.values import CountryText, Language, ProvinceText, documented
-from ikmkit.service.errors import Conflict, InvalidInput, NotFound, Violations
+from ikmkit.service.errors import Conflict, InvalidInput, NotFound
 from ikmkit.service.limits import COUNT_MAX
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
-from services.training.domain import rules
+from services.training.domain import attendance, rules
 from services.training.domain.outcomes import Cancellation, Completion, Placed, Seat
 from services.training.domain.participants import (
     Certificate,
@@ -195,32 +195,17 @@ class Course(Versioned):
                 field="session_id",
                 rule="unknown_session",
             )
-        self._check_marks(marks)
+        attendance.check_marks(self.course_id, marks)
+        attendance.require_held(self.sessions, session_id, at)
         marked: list[Enrollment] = []
         events: list[Event] = []
         for _, enrollment, present in marks:
-            assert enrollment is not None  # _check_marks
+            assert enrollment is not None  # check_marks
             enrollment.require_seat()
             attended = {**enrollment.attended, session_id: present}
             marked.append(enrollment.model_copy(update={"attended": attended}))
             events.append(self.attendance_event(enrollment, session_id, present, by, at))
         return Changed(marked, tuple(events))
-
-    def _check_marks(self, marks: Sequence[tuple[str, Enrollment | None, bool]]) -> None:
-        """Every mark names a participant of the course, once (twice, present and absent, would
-        record both ways); each row that does not is named."""
-        found = Violations()
-        seen: set[str] = set()
-        for i, (pid, enrollment, _) in enumerate(marks):
-            field = f"marks[{i}].participant_id"
-            if pid in seen:
-                message = f"participant {pid} is marked in an earlier row"
-                found.found.append(InvalidInput(message, field=field, rule="duplicate_participant"))
-            elif enrollment is None:
-                message = f"participant {pid} is not in course {self.course_id}"
-                found.found.append(InvalidInput(message, field=field, rule="unknown_participant"))
-            seen.add(pid)
-        found.raise_all()
 
     def attendance_event(
         self, e: Enrollment, session_id: str, present: bool, by: str, at: datetime
@@ -237,14 +222,24 @@ class Course(Versioned):
         )
 
     def completes(self, sessions_attended: int) -> bool:
+        """Attended the course's share of sessions, and at least one: a certificate says the
+        holder was trained, whatever threshold (0 included) the course set."""
         total = len(self.sessions)
-        return total > 0 and sessions_attended * 100 >= self.min_attendance_percent * total
+        return (
+            sessions_attended > 0 and sessions_attended * 100 >= self.min_attendance_percent * total
+        )
 
     def complete(
-        self, seated: Sequence[Enrollment], key: bytes, by: str, at: datetime
+        self,
+        seated: Sequence[Enrollment],
+        key: bytes,
+        by: str,
+        at: datetime,
+        waiting: Sequence[Enrollment] = (),
     ) -> Changed[Completion]:
         """Closes the course after its end date: who attended enough completes and gets a
-        certificate, the others do not complete."""
+        certificate, the others do not complete; who still ``waiting`` on the waitlist never
+        got a seat and is let go (``EnrollmentCancelled``), not left waiting for ever."""
         self.require_open()
         if at.date() < self.end_date:
             raise Conflict(
@@ -252,29 +247,44 @@ class Course(Versioned):
                 field="end_date",
                 rule="not_ended",
             )
-        course = self.model_copy(update={"status": "completed", "completed_at": at})
+        course = self.model_copy(
+            update={"status": "completed", "completed_at": at, "waitlisted_count": 0}
+        )
         ids = self.session_ids()
         passed = [e for e in seated if self.completes(e.sessions_attended(ids))]
         failed = [e for e in seated if not self.completes(e.sessions_attended(ids))]
+        certificates = [course.certify(e, key, at.date()) for e in passed]
         events: list[Event] = []
-        certificates: list[Certificate] = []
-        for e in passed:
-            certificate = course.certify(e, key, at.date())
-            certificates.append(certificate)
+        for e, certificate in zip(passed, certificates, strict=True):
             events += course.completion_events(e, certificate, at)
-        events.append(
-            CourseCompleted(
-                course_id=self.course_id,
-                province=self.province,
-                completed_count=len(passed),
-                not_completed_count=len(failed),
-                completed_by=by,
-                completed_at=at,
-            )
-        )
+        events += [course.let_go_event(e, by, at) for e in waiting]
+        events.append(course.completed_event(len(passed), len(failed), by, at))
         passed = [e.model_copy(update={"status": "completed", "completed_at": at}) for e in passed]
         failed = [e.model_copy(update={"status": "not_completed"}) for e in failed]
-        return Changed(Completion(course, passed, failed, certificates), tuple(events))
+        released = [
+            e.model_copy(update={"status": "cancelled", "cancelled_at": at}) for e in waiting
+        ]
+        return Changed(Completion(course, passed, failed, certificates, released), tuple(events))
+
+    def completed_event(self, passed: int, failed: int, by: str, at: datetime) -> CourseCompleted:
+        return CourseCompleted(
+            course_id=self.course_id,
+            province=self.province,
+            completed_count=passed,
+            not_completed_count=failed,
+            completed_by=by,
+            completed_at=at,
+        )
+
+    def let_go_event(self, e: Enrollment, by: str, at: datetime) -> EnrollmentCancelled:
+        """A waitlisted participant of a course that closed before a seat came free."""
+        return EnrollmentCancelled(
+            **self.about(e),
+            was_waitlisted=True,
+            reason="the course was completed before a seat became free",
+            cancelled_by=by,
+            cancelled_at=at,
+        )
 
     def certify(self, e: Enrollment, key: bytes, issued_on: date) -> Certificate:
         return Certificate(
@@ -349,6 +359,7 @@ class Course(Versioned):
         if found is None:
             raise NotFound(f"participant {pid} is not in course {self.course_id}")
         e = found.placeable()
+        rules.check_day(placed_on, "placed_on")
         if placed_on < self.end_date:
             raise InvalidInput(
                 "placement comes after the training", field="placed_on", rule="after_course"

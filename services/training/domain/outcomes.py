@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from services.training.domain.participants import Certificate, Enrollment, Placement
@@ -32,6 +32,8 @@ class Completion:
     passed: list[Enrollment]
     failed: list[Enrollment]
     certificates: list[Certificate]
+    released: list[Enrollment] = field(default_factory=list)
+    """The waitlist, let go when the course closed."""
 
 
 @dataclass(frozen=True)

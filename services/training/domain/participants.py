@@ -49,10 +49,16 @@ class ParticipantDetails(BaseModel):
 
 
 def validate_participant(
-    p: ParticipantDetails, course: Course, known_nib_province: str | None, nib_known: bool
+    p: ParticipantDetails,
+    course: Course,
+    known_nib_province: str | None,
+    nib_known: bool,
+    *,
+    nib_suspended: bool = False,
 ) -> ParticipantDetails:
     """Normalizes a participant and checks them against the course and the enterprise
-    replica, naming every rule broken."""
+    replica (``nib_suspended``: the registry suspended the NIB's enterprise), naming every
+    rule broken."""
     found = Violations()
     name = " ".join(p.name.split())
     if not name:
@@ -72,7 +78,7 @@ def validate_participant(
         found.check(
             rules.fail, "a foreign participant has no Indonesian province", "province", "foreign"
         )
-    nib = found.check(_check_nib, p, nib_known)
+    nib = found.check(_check_nib, p, nib_known, nib_suspended)
     found.raise_all()
     if nib is not None:
         province = known_nib_province or province
@@ -81,7 +87,7 @@ def validate_participant(
     )
 
 
-def _check_nib(p: ParticipantDetails, nib_known: bool) -> str | None:
+def _check_nib(p: ParticipantDetails, nib_known: bool, nib_suspended: bool) -> str | None:
     nib = p.nib.strip() if p.nib else None
     if p.kind in IKM_KINDS and nib is None:
         raise InvalidInput("an IKM owner or worker needs the NIB", field="nib", rule="required")
@@ -90,6 +96,13 @@ def _check_nib(p: ParticipantDetails, nib_known: bool) -> str | None:
         if not nib_known:
             raise InvalidInput(
                 f"NIB {nib} is not a registered enterprise (yet)", field="nib", rule="unknown_nib"
+            )
+        if nib_suspended:
+            # As for subsidies and mentors: a suspended enterprise takes up no new programme.
+            raise InvalidInput(
+                f"the enterprise of NIB {nib} is suspended",
+                field="nib",
+                rule="enterprise_suspended",
             )
     return nib
 

@@ -12,7 +12,7 @@ import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from contracts import values
 from contracts.training import CourseKind, CourseSession
@@ -114,6 +114,14 @@ def _check_years(start: date, end: date) -> None:
     found.raise_all()
 
 
+def check_day(day: date, field: str) -> date:
+    """A placement's or an assignment's day lies in the platform's years, as a course's do."""
+    if not limits.YEAR_MIN <= day.year <= limits.YEAR_MAX:
+        message = f"{field} must lie in the years {limits.YEAR_MIN}-{limits.YEAR_MAX}"
+        raise InvalidInput(message, field=field, rule="date_out_of_range")
+    return day
+
+
 def fail(message: str, field: str, code: str) -> None:
     """A broken rule, for ``Violations.check`` (which keeps it among the others)."""
     raise InvalidInput(message, field=field, rule=code)
@@ -151,6 +159,12 @@ def _check_sessions(sessions: Sequence[CourseSession], start: date, end: date) -
                 "within_course",
             )
     found.raise_all()
+
+
+def latest_day_anywhere(at: datetime) -> date:
+    """The calendar day it is at ``at`` in the earliest time zone (UTC+14): a day that has not
+    begun there has begun nowhere, whatever the country of the course."""
+    return (at.astimezone(UTC) + timedelta(hours=14)).date()
 
 
 def default_sessions(start: date, online: bool) -> list[CourseSession]:

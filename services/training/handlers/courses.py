@@ -25,7 +25,7 @@ class CompletionOutcome(BaseModel):
 
 
 async def schedule_course(uow: TrainingUnit, cmd: ScheduleCourse, caller: Caller) -> Course:
-    access.authorize_course_management(caller, cmd)
+    access.authorize_scheduling(caller, cmd)
     draft = Course(
         **cmd.model_dump(exclude={"course_id"}),
         course_id=cmd.course_id or f"c-{uuid.uuid4().hex[:12]}",
@@ -61,8 +61,10 @@ async def complete_course(
     course = await uow.courses.get(course_id)
     access.authorize_course_management(caller, course)
     seated = await uow.enrollments.all_in_course(course_id, "enrolled")
-    done = uow.collect(course.complete(seated, keys.certificate, caller.subject, uow.now))
-    await uow.enrollments.close(done.passed, done.failed)
+    waiting = await uow.enrollments.all_in_course(course_id, "waitlisted")
+    completed = course.complete(seated, keys.certificate, caller.subject, uow.now, waiting)
+    done = uow.collect(completed)
+    await uow.enrollments.close(done.passed, done.failed, done.released)
     if done.certificates:
         await uow.certificates.add_many(done.certificates)
     await uow.courses.save(done.course)

@@ -93,8 +93,9 @@ async def _enroll_rows(
     uow: TrainingUnit, cmd: EnrollParticipants, caller: Caller, keys: Keys
 ) -> _Rows:
     course = await uow.courses.get(cmd.course_id)
-    course.require_open()
+    # Who may act first: a hidden course's state (finished) must not answer for it.
     access.authorize_enrollment(caller, course, [p.nib for p in cmd.participants])
+    course.require_open()
     rows = _Rows(BulkOutcome(course_id=cmd.course_id))
     accepted = await _validated(uow, course, cmd.participants, keys, rows)
     existing = await uow.enrollments.get_many(
@@ -136,7 +137,11 @@ async def _validated(
         known = enterprises.get(raw.nib.strip()) if raw.nib else None
         try:
             person = validate_participant(
-                raw, course, known.province if known else None, known is not None
+                raw,
+                course,
+                known.province if known else None,
+                known is not None,
+                nib_suspended=known is not None and known.status == "suspended",
             )
             pid = rules.participant_id(keys.pseudonym, person_key(person))
             if pid in seen:
@@ -158,6 +163,7 @@ async def cancel_enrollment(
 ) -> Enrollment | None:
     """Gives up a seat or a waitlist place; returns the participant promoted to the seat."""
     course = await uow.courses.get(cmd.course_id)
+    access.require_visible_course(caller, course)  # before saying who is (not) in it
     leaving = await uow.enrollments.find_one(rules.enrollment_id(cmd.course_id, cmd.participant_id))
     if leaving is None or leaving.status == "cancelled":
         raise NotFound(

@@ -29,8 +29,19 @@ async def assign_mentor(uow: TrainingUnit, cmd: AssignMentor, caller: Caller) ->
         coverages=await uow.coverage.of_partner(cmd.partner_id),
         by=caller.subject,
         at=uow.now,
+        active=await uow.assignments.active_of(cmd.nib, cmd.partner_id),
     )
     return await uow.assignments.add(uow.collect(assignment))
+
+
+async def end_assignment(uow: TrainingUnit, assignment_id: str, caller: Caller) -> MentorAssignment:
+    """An officer (or the partner) ends one assignment before its MoU does: the mentor left,
+    the enterprise no longer needs one. Someone else's assignment is "not found"."""
+    found = await uow.assignments.find_one(assignment_id)
+    if found is None or not access.can_see_assignment(caller, found):
+        raise access.hidden_assignment(assignment_id)
+    access.authorize_assignment(caller, found.partner_id)
+    return await uow.assignments.save(uow.collect(found.end("ended_by_officer", uow.now)))
 
 
 async def end_assignments_under(

@@ -1,0 +1,150 @@
+"""An officer ends a mentor assignment before its MoU does (the contract's ``ended_by_officer``,
+which nothing could produce): once, by those who may assign, invisible to the others."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.envelope import EnvelopeAttributes
+from contracts.registry import EnterpriseRegistered, MoUParty, MoUSigned, OwnerContact
+from contracts.training import MentorAssigned, MentorAssignmentEnded
+from ikmkit.auth import Caller
+from ikmkit.clock import fixed_clock
+from ikmkit.service.errors import Conflict, Forbidden, NotFound
+from ikmkit.unit_of_work import Units
+from services.training import queries, replicas
+from services.training.commands import AssignMentor
+from services.training.handlers import mentoring
+from services.training.store import COLLECTIONS, TrainingUnit
+from tests.support.units import memory_units, recorded_events
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+NIB = "1234567890123"
+MINISTRY = Caller("officer", "ministry")
+PII = Caller("pii-admin", "partner", partner_id="pii")
+
+
+@pytest.fixture
+async def units() -> AsyncIterator[Units[TrainingUnit]]:
+    async with memory_units(TrainingUnit, COLLECTIONS) as made:
+        made.clock = fixed_clock(NOW)
+        yield made
+
+
+def meta(subject: str, event: Any) -> EnvelopeAttributes:
+    return EnvelopeAttributes(
+        id=str(uuid.uuid4()),
+        type=event.ce_type(),
+        source="/ikm/registry",
+        time=NOW,
+        subject=subject,
+        sequence=1,
+        hash="0" * 64,
+    )
+
+
+async def assigned(units: Units[TrainingUnit]) -> str:
+    enterprise = EnterpriseRegistered(
+        nib=NIB,
+        province="34",
+        name="CV Logam Jaya",
+        regency="3471",
+        kbli="25920",
+        directorate="metal_machinery_electronics_transport",
+        size_class="small",
+        owner=OwnerContact(name="Sri"),
+        registered_at=NOW,
+    )
+    signed = MoUSigned(
+        mou_id="mou-1",
+        title="Pendampingan teknis IKM",
+        scope="technical_assistance",
+        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id="pii")],
+        valid_from=date(2026, 1, 1),
+        valid_until=date(2027, 12, 31),
+        signed_on=date(2026, 1, 1),
+        document_ref="NK/01/IKMA/2026",
+        signed_at=NOW,
+    )
+    async with units.open() as uow:
+        await replicas.on_enterprise_event(enterprise, meta(NIB, enterprise), uow)
+        await replicas.on_mou_signed(signed, meta("mou-1", signed), uow)
+    cmd = AssignMentor(nib=NIB, partner_id="pii", mentor_name="Ir. Bambang")
+    return (await units.run(mentoring.assign_mentor, cmd, PII)).id
+
+
+async def test_the_partner_ends_its_assignment_once_and_it_is_announced(
+    units: Units[TrainingUnit],
+) -> None:
+    assignment_id = await assigned(units)
+    units.clock = fixed_clock(NOW + timedelta(days=40))
+    ended = await units.run(mentoring.end_assignment, assignment_id, PII)
+    assert (ended.status, ended.end_reason, ended.ended_at) == (
+        "ended",
+        "ended_by_officer",
+        NOW + timedelta(days=40),
+    )
+    with pytest.raises(Conflict) as again:
+        await units.run(mentoring.end_assignment, assignment_id, MINISTRY)
+    assert again.value.rule == "assignment_ended"
+    events = await recorded_events(units)
+    assert [type(e) for e in events] == [MentorAssigned, MentorAssignmentEnded]
+    end = events[-1]
+    assert isinstance(end, MentorAssignmentEnded)
+    assert (end.assignment_id, end.reason, end.province, end.mou_id) == (
+        assignment_id,
+        "ended_by_officer",
+        "34",
+        "mou-1",
+    )
+    stats = await units.read(queries.stats, MINISTRY)
+    assert stats.active_mentor_assignments == 0
+
+
+async def test_only_those_who_assign_may_end_and_others_do_not_see_it(
+    units: Units[TrainingUnit],
+) -> None:
+    assignment_id = await assigned(units)
+    other_partner = Caller("astra", "partner", partner_id="ydba")
+    other_province = Caller("disperindag-11", "regional", province="11")
+    for stranger in (other_partner, other_province):
+        with pytest.raises(NotFound) as hidden:
+            await units.run(mentoring.end_assignment, assignment_id, stranger)
+        with pytest.raises(NotFound) as missing:
+            await units.run(mentoring.end_assignment, "ma-none", stranger)
+        assert hidden.value.message.replace(assignment_id, "?") == missing.value.message.replace(
+            "ma-none", "?"
+        )
+    with pytest.raises(Forbidden):  # sees its province's assignments, does not assign them
+        await units.run(
+            mentoring.end_assignment,
+            assignment_id,
+            Caller("disperindag-34", "regional", province="34"),
+        )
+    assert [type(e) for e in await recorded_events(units)] == [MentorAssigned]
+    assert (await units.read(queries.get_assignment, assignment_id, MINISTRY)).status == "active"
+
+
+async def test_the_same_mentor_is_not_assigned_twice_to_one_enterprise_while_active(
+    units: Units[TrainingUnit],
+) -> None:
+    """A double submission made two active assignments of one mentor to one IKM, announced
+    twice and counted twice in /stats."""
+    first = await assigned(units)
+    again = AssignMentor(nib=NIB, partner_id="pii", mentor_name="  ir. BAMBANG ")
+    with pytest.raises(Conflict) as twice:
+        await units.run(mentoring.assign_mentor, again, PII)
+    assert (twice.value.field, twice.value.rule) == ("mentor_name", "duplicate_assignment")
+    other = AssignMentor(nib=NIB, partner_id="pii", mentor_name="Dr. Sari")
+    await units.run(mentoring.assign_mentor, other, PII)  # a second mentor is fine
+    await units.run(mentoring.end_assignment, first, PII)
+    back = await units.run(mentoring.assign_mentor, again, PII)  # after the first ended
+    assert back.status == "active"
+    kinds = [type(e) for e in await recorded_events(units)]
+    assert kinds == [MentorAssigned, MentorAssigned, MentorAssignmentEnded, MentorAssigned]
+    assert (await units.read(queries.stats, MINISTRY)).active_mentor_assignments == 2
