@@ -21,7 +21,7 @@ from services.notify.domain.model import (
     Status,
     mask_target,
 )
-from services.notify.domain.webhooks import Subscription
+from services.notify.domain.webhooks import Subscription, mask_url
 from services.notify.store import NotifyUnit
 from services.notify.templates import Renderer, rendered
 
@@ -132,6 +132,8 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
     access.authorize_operate(caller)
     notifications = await uow.notifications.of_event(event_id)
     recorded = await uow.ledger.of_event(event_id)
+    # Lines written before webhook URLs were masked in the ledger are masked when read.
+    recorded = [_masked_line(line) for line in recorded]
     lines = recorded + [Delivery.in_app(n) for n in notifications if n.channel == IN_APP]
     lines.sort(key=lambda line: line.at)
     delivered = sum(1 for n in notifications if n.status == "delivered")
@@ -148,6 +150,11 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
         notifications=[_state(n) for n in notifications],
         attempts=lines,
     )
+
+
+def _masked_line(line: Delivery) -> Delivery:
+    masked = mask_target(line.channel, line.target)
+    return line if masked == line.target else line.model_copy(update={"target": masked})
 
 
 def _state(n: Notification) -> NotificationState:
@@ -174,15 +181,22 @@ class CreatedSubscription(SubscriptionView):
     generated_secret: str | None = None
 
 
-def subscription_view(subscription: Subscription) -> SubscriptionView:
-    return SubscriptionView.model_validate(subscription, from_attributes=True)
+def subscription_view(subscription: Subscription, *, masked: bool = True) -> SubscriptionView:
+    """A subscription as shown: its URL's credentials masked (``webhooks.mask_url``), but in
+    the answer to the request that created it."""
+    view = SubscriptionView.model_validate(subscription, from_attributes=True)
+    return view.model_copy(update={"url": mask_url(view.url)}) if masked else view
 
 
-async def subscriptions(uow: NotifyUnit, caller: Caller) -> Listing[SubscriptionView]:
+async def subscriptions(
+    uow: NotifyUnit, caller: Caller, *, cursor: str | None = None, limit: int = 500
+) -> Listing[SubscriptionView]:
+    """Active subscriptions in id order, a page at a time (a regional officer: their
+    province's)."""
     access.authorize_list_subscriptions(caller)
-    found = await uow.subscriptions.active()
-    visible = [s for s in found if access.can_see_subscription(caller, s)]
-    return Listing(items=[subscription_view(s) for s in visible])
+    where = {"active": True, **access.visible_subscriptions(caller)}
+    found, next_cursor = await uow.subscriptions.page(where, limit=limit, cursor=cursor)
+    return Listing(items=[subscription_view(s) for s in found], next_cursor=next_cursor)
 
 
 @dataclass(frozen=True)

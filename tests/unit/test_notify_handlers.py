@@ -268,7 +268,8 @@ async def test_messages_are_read_by_their_recipient_only(
     assert listing.unread == 1 and listing.items[0].title
     with pytest.raises(Forbidden):
         await units.read(queries.messages_of, OWNER, stranger, deps.renderer, cursor=None, limit=10)
-    with pytest.raises(Forbidden):
+    # Another reader's message is answered as a missing one: its existence does not leak.
+    with pytest.raises(NotFound):
         await units.run(handlers.mark_read, listing.items[0].id, stranger)
     await units.run(handlers.mark_read, listing.items[0].id, owner)
     assert (await units.read(queries.unread_of, OWNER, owner)).unread == 0
@@ -291,8 +292,11 @@ async def test_operators_only(deps: Notify, units: Units[NotifyUnit]) -> None:
     )
     with pytest.raises(Forbidden):
         await units.run(handlers.subscribe, other_province, regional)
-    with pytest.raises(Forbidden):
+    # A regional officer stops only their province's subscriptions; another is not found.
+    with pytest.raises(NotFound):
         await units.run(handlers.unsubscribe, "any", regional)
+    with pytest.raises(Forbidden):
+        await units.run(handlers.unsubscribe, "any", owner)
 
 
 async def test_subscriptions_check_event_names_and_are_listed_by_province(
