@@ -16,7 +16,6 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ikmkit import spreadsheet
-
 from services.insights.domain.reports import ExportRow
 from services.insights.domain.tally import NONE
 
