@@ -82,17 +82,27 @@ def parse_month(text: str) -> Month:
     return int(year), int(month)
 
 
-def check_months(start: str | None, end: str | None) -> None:
+def check_months(start: str | None, end: str | None, fiscal_year: int | None = None) -> None:
     """A series' months lie in the platform's fiscal years, ``to`` not before ``from`` (every
-    month of a period is a point of the answer: year 1 to 9999 would be 120,000 of them)."""
+    month of a period is a point of the answer: year 1 to 9999 would be 120,000 of them), and
+    in the fiscal year when one is named (else the months outside were silently cut off)."""
     found = Violations()
     for field, text in (("from", start), ("to", end)):
-        if text is not None and not YEAR_MIN <= parse_month(text)[0] <= YEAR_MAX:
+        year = None if text is None else parse_month(text)[0]
+        if year is not None and not YEAR_MIN <= year <= YEAR_MAX:
             found.found.append(
                 InvalidInput(
                     f"{field} must be a month of the years {YEAR_MIN}-{YEAR_MAX}",
                     field=field,
                     rule="month_out_of_range",
+                )
+            )
+        elif year is not None and fiscal_year is not None and year != fiscal_year:
+            found.found.append(
+                InvalidInput(
+                    f"{field} ({text}) is not a month of fiscal year {fiscal_year}",
+                    field=field,
+                    rule="month_outside_fiscal_year",
                 )
             )
     if not found.found and start is not None and end is not None and end < start:
