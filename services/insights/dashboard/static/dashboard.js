@@ -286,12 +286,30 @@
     return 10 * power;
   }
 
-  function figure(id, title, total, body) {
+  // A chart's figure: its caption, the picture (labelled with its title and total), and the
+  // same figures as a table in a disclosure (the text alternative of the picture).
+  function figure(id, title, total, body, points, format) {
     var caption = el("figcaption", {}, [el("span", { "class": "chart-title", text: title })]);
+    var label = title;
     if (total !== null && total !== undefined) {
       append(caption, [el("span", { "class": "chart-total", "data-total": total.raw, text: S.total + ": " + total.text })]);
+      label += ", " + S.total + ": " + total.text;
     }
-    return el("figure", { "class": "chart", "data-chart": id }, [caption, body]);
+    if (body.namespaceURI === SVG_NS) body.setAttribute("aria-label", label);
+    var parts = [caption, body];
+    if (points && points.length) parts.push(dataTable(title, points, format));
+    return el("figure", { "class": "chart", "data-chart": id }, parts);
+  }
+
+  function dataTable(title, points, format) {
+    var rows = points.map(function (p) {
+      return el("tr", { "data-key": p.key }, [
+        el("th", { scope: "row", "data-key": p.key, text: p.label }),
+        el("td", { "class": "num", "data-value": p.value, text: format(p.value) })
+      ]);
+    });
+    var table = el("table", { "class": "data" }, [el("caption", { text: title }), el("tbody", {}, rows)]);
+    return el("details", { "class": "chart-data" }, [el("summary", { text: S.chart_data }), table]);
   }
 
   function noData(text) { return el("p", { "class": "muted no-data", text: text || S.no_data }); }
@@ -329,7 +347,7 @@
         })]);
       }
     });
-    return figure(id, title, total, chart);
+    return figure(id, title, total, chart, points, format);
   }
 
   // Horizontal bars, one per category, largest first.
@@ -357,7 +375,7 @@
         svg("text", { x: labelW + w + 4, y: y + rowH / 2 + 4, "class": "value", text: format(p.value) })
       ]);
     });
-    return figure(id, title, total, chart);
+    return figure(id, title, total, chart, points, format);
   }
 
   // Achieved share of the target, with a tick where the elapsed share of the year puts it.
