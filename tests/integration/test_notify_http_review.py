@@ -21,9 +21,12 @@ from aiokafka import AIOKafkaProducer
 from tests.conftest import STORE_KINDS
 from tests.support.notify_service import (
     MINISTRY,
+    Receiver,
+    deliveries,
     kafka_producer,
     notify_service,
     publish,
+    receiver_server,
     registered,
     smtp_sink,
     until,
@@ -34,6 +37,7 @@ from tests.support.values import random_nib
 smtp = pytest.fixture(smtp_sink, scope="module", name="smtp")
 notify = pytest.fixture(notify_service, scope="module", params=STORE_KINDS, name="notify")
 producer = pytest.fixture(kafka_producer, scope="module", name="producer")
+receiver = pytest.fixture(receiver_server, scope="module", name="receiver")
 
 JOGJA = auth_headers("regional", province="34")
 JATIM = auth_headers("regional", province="35")
@@ -163,3 +167,31 @@ async def test_subscriptions_page_hide_url_credentials_and_stay_in_the_province(
     assert refused.status_code == 403
     bad = await notify.client.get("/subscriptions", params={"limit": 0}, headers=MINISTRY)
     assert bad.status_code == 422 and problem_rules(bad) == [("limit", "greater_than_equal")]
+
+
+async def test_a_refused_webhook_records_no_credentials_of_its_url(
+    notify: RunningService, producer: AIOKafkaProducer, receiver: Receiver
+) -> None:
+    """The receiver answers 500 until the notification is dead: its last error, the ledger's
+    targets and the listing name the URL without its password or query values."""
+    path = f"/in/{uuid.uuid4().hex}?token=tok-456"
+    receiver.secrets[path] = "a-shared-secret-of-20"
+    receiver.fail_first[path] = 100
+    url = receiver.url.replace("http://", "http://hook-user:pw-789@") + path
+    await subscribe(notify, MINISTRY, url=url, province="36", secret="a-shared-secret-of-20")
+    event_id = await publish(producer, registered(random_nib(), email=None, province="36"))
+
+    async def dead() -> dict[str, Any] | None:
+        r = await notify.client.get("/dead", params={"limit": 500}, headers=MINISTRY)
+        return next((d for d in r.json()["items"] if d["event_id"] == event_id), None)
+
+    found = await until(dead, "the webhook to be dead", timeout=60)
+    report = await deliveries(notify, event_id)
+    targets = [n["target"] for n in report["notifications"] if n["channel"] == "webhook"]
+    targets += [a["target"] for a in report["attempts"] if a["channel"] == "webhook"]
+    errors = [a.get("error") or "" for a in report["attempts"]]
+    assert len(targets) >= 4
+    # (On a loaded machine an attempt may fail to connect instead: one at least was refused.)
+    assert any("HTTP 500 from http://hook-user:***@" in e for e in errors), errors
+    for text in [found["last_error"], *targets, *errors]:
+        assert "pw-789" not in text and "tok-456" not in text, text
