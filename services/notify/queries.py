@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from contracts.notify import Channel
+from contracts.privacy import scrub_text
 from contracts.values import ProvinceText
 from ikmkit.auth import Caller
 from ikmkit.service.listing import Listing
@@ -99,7 +100,12 @@ async def dead(
 ) -> Listing[DeadNotification]:
     access.authorize_operate(caller)
     found, next_cursor = await uow.notifications.dead(limit, cursor)
-    items = [DeadNotification.model_validate(n, from_attributes=True) for n in found]
+    items = [
+        DeadNotification.model_validate(n, from_attributes=True).model_copy(
+            update={"last_error": _scrubbed(n.last_error)}
+        )
+        for n in found
+    ]
     return Listing(items=items, next_cursor=next_cursor)
 
 
@@ -132,7 +138,7 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
     access.authorize_operate(caller)
     notifications = await uow.notifications.of_event(event_id)
     recorded = await uow.ledger.of_event(event_id)
-    # Lines written before webhook URLs were masked in the ledger are masked when read.
+    # Masked when read: lines written before webhook URLs were masked, and the errors.
     recorded = [_masked_line(line) for line in recorded]
     lines = recorded + [Delivery.in_app(n) for n in notifications if n.channel == IN_APP]
     lines.sort(key=lambda line: line.at)
@@ -152,13 +158,21 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
     )
 
 
+def _scrubbed(error: str | None) -> str | None:
+    """A kept error as readers see it: the addresses and numbers a server quoted in it
+    (``550 <siti@example.id>``) masked as the ledger masks its targets."""
+    return None if error is None else scrub_text(error)
+
+
 def _masked_line(line: Delivery) -> Delivery:
     masked = mask_target(line.channel, line.target)
-    return line if masked == line.target else line.model_copy(update={"target": masked})
+    return line.model_copy(update={"target": masked, "error": _scrubbed(line.error)})
 
 
 def _state(n: Notification) -> NotificationState:
-    masked = n.model_copy(update={"target": mask_target(n.channel, n.target)})
+    masked = n.model_copy(
+        update={"target": mask_target(n.channel, n.target), "last_error": _scrubbed(n.last_error)}
+    )
     return NotificationState.model_validate(masked, from_attributes=True)
 
 
