@@ -24,6 +24,7 @@ from services.insights.domain.indicators import (
     require_regency_figures,
 )
 from services.insights.domain.model import Target
+from services.insights.domain.places import check_regency
 from services.insights.domain.reports import (
     By,
     ExportRow,
@@ -133,6 +134,7 @@ def _checked(
     visible = found.check(access.visible_place, caller, *place)  # 403 at once
     definition = definition_of(indicator)
     found.check(require_regency_figures, definition, place[1], by)
+    found.check(check_regency, place[1])
     found.check(check_months, *months)
     found.check(check_dimension, definition, dimension)
     found.raise_all()

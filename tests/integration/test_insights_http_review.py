@@ -115,3 +115,26 @@ async def test_filters_that_cannot_hold_together_are_named_not_answered_as_zero(
     ):
         r = await client.get(path, params=fine, headers=MINISTRY)
         assert r.status_code == 200, (fine, r.text[:300])
+
+
+async def test_a_regency_that_does_not_exist_is_named(client: httpx.AsyncClient) -> None:
+    """Session 23: ``regency=3299`` (no such regency in Jawa Barat) answered 0 and could be
+    given a target that no event could ever meet."""
+    unknown = await errors_of(client, "/indicators/enterprises.registered", regency="3299")
+    assert unknown == [("regency", "invalid.regency_unknown")]
+    body = {"indicator": "enterprises.registered", "fiscal_year": 2026, "province": "32"}
+    r = await client.post(
+        "/targets", json={**body, "regency": "3299", "value": 5}, headers=MINISTRY
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert [(e["field"], e["rule"]) for e in r.json()["errors"]] == [
+        ("regency", "invalid.regency_unknown")
+    ]
+    known = await client.post(
+        "/targets", json={**body, "regency": "3273", "value": 5}, headers=MINISTRY
+    )
+    assert known.status_code == 201, known.text
+    fine = await client.get(
+        "/indicators/enterprises.registered", params={"regency": "3273"}, headers=MINISTRY
+    )
+    assert fine.status_code == 200
