@@ -30,6 +30,7 @@ from tests.support.dashboard import (
     PLATFORMS,
     READY,
     TOKEN_KEY,
+    WEBINAR,
     YEAR,
     Visit,
     actual,
@@ -311,4 +312,25 @@ async def test_every_chart_has_its_figures_as_a_table(visit: Visit) -> None:
     assert await visit.text('[data-chart="regencies"] details summary') == "Data table"
     rows = await page.locator(f"{regencies} tbody th").all_text_contents()
     assert "Kota Bandung" in [r.strip() for r in rows]
+    visit.assert_clean()
+
+
+async def test_the_province_table_adds_up_to_the_national_figures(visit: Visit) -> None:
+    """Every province's row, a row of what no province holds (webinar participants who gave
+    none) and the national total, equal to the headline figure: an officer adding up the
+    table reaches the card's number (the rows alone fell short, unexplained)."""
+    await visit.signed_in("/dashboard", token("ministry"))
+    foot = "#province-table tfoot"
+    assert await visit.values(f"{foot} tr", "data-province") == ["-", "national"]
+    assert await visit.text(f'{foot} tr[data-province="-"] th') == "Tanpa provinsi"
+    assert await visit.text(f'{foot} tr[data-province="national"] th') == "Nasional"
+    none = f'{foot} tr[data-province="-"] td[data-indicator="webinars.participants"]'
+    assert await visit.text(none) == fmt_id(WEBINAR[None])
+    for indicator in ("enterprises.registered", "esmart.onboarded", "webinars.participants"):
+        rows = await visit.values(f'#province-table tbody td[data-indicator="{indicator}"]')
+        extra = await visit.values(f'{foot} tr[data-province="-"] td[data-indicator="{indicator}"]')
+        national = f'{foot} tr[data-province="national"] td[data-indicator="{indicator}"]'
+        card = f'.card[data-indicator="{indicator}"] .value'
+        assert sum(map(int, rows + extra)) == actual(indicator), indicator
+        assert await visit.text(national) == await visit.text(card) == fmt_id(actual(indicator))
     visit.assert_clean()

@@ -401,11 +401,12 @@
     return el("span", { "class": "badge " + (onTrack ? "on-track" : "behind"), text: onTrack ? S.on_track : S.behind });
   }
 
-  function table(node, headers, rows) {
+  function table(node, headers, rows, footRows) {
     clear(node);
     var head = el("tr", {}, headers.map(function (h) { return el("th", { scope: "col", text: h }); }));
     var body = el("tbody", {}, rows);
     append(node, [el("thead", {}, [head]), body]);
+    if (footRows && footRows.length) append(node, [el("tfoot", {}, footRows)]);
     if (!rows.length) {
       append(body, [el("tr", {}, [el("td", { colspan: headers.length, "class": "muted", text: S.no_data })])]);
     }
@@ -536,8 +537,33 @@
           cells.push(el("td", { "class": "progress-cell" }, progressList(row.progress || {})));
           return el("tr", { "data-province": row.province }, cells);
         });
-        table(node, [S.col_province].concat(TABLE_INDICATORS.map(indicatorTitle), [S.col_progress]), rows);
+        var headers = [S.col_province].concat(TABLE_INDICATORS.map(indicatorTitle), [S.col_progress]);
+        return nationalRows(listing.items).then(function (foot) { table(node, headers, rows, foot); });
       });
+    });
+  }
+
+  // The table adds up to the headline figures: a row of what no province holds (participants
+  // from abroad, MoUs without a place), when there is any, and the national total.
+  function nationalRows(items) {
+    return Promise.all(TABLE_INDICATORS.map(function (indicator) {
+      return series(indicator, { by: "month" });
+    })).then(function (all) {
+      var national = all.map(function (s) { return s.total; });
+      var inProvinces = TABLE_INDICATORS.map(function (indicator) {
+        return items.reduce(function (sum, row) { return sum + ((row.values || {})[indicator] || 0); }, 0);
+      });
+      var rest = national.map(function (total, i) { return total - inProvinces[i]; });
+      var foot = [];
+      var line = function (key, label, values) {
+        var cells = [el("th", { scope: "row", text: label })];
+        TABLE_INDICATORS.forEach(function (indicator, i) { cells.push(numberCell(values[i], indicator)); });
+        cells.push(el("td", {}));
+        return el("tr", { "data-province": key }, cells);
+      };
+      if (rest.some(function (v) { return v !== 0; })) foot.push(line("-", S.province_none, rest));
+      foot.push(line("national", S.national, national));
+      return foot;
     });
   }
 
