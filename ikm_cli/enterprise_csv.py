@@ -94,9 +94,13 @@ def delimiter_of(header: str) -> str:
 
 
 def dict_reader(handle: TextIO) -> csv.DictReader[str]:
-    """A ``csv.DictReader`` of the file with the separator its header line uses."""
+    """A ``csv.DictReader`` of the file with the separator its header line uses; column names
+    are read without case or surrounding spaces (``NIB``, `` name `` are ``nib``, ``name``)."""
     header = handle.readline()
-    return csv.DictReader(itertools.chain([header], handle), delimiter=delimiter_of(header))
+    reader = csv.DictReader(itertools.chain([header], handle), delimiter=delimiter_of(header))
+    if reader.fieldnames is not None:
+        reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+    return reader
 
 
 UTF8 = "utf-8-sig"

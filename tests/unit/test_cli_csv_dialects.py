@@ -103,3 +103,14 @@ def test_the_excel_file_passes_the_header_check_of_the_command(tmp_path: Path) -
     assert result.exit_code == 1, result.output
     assert "cannot reach http://127.0.0.1:9" in result.output
     assert "lacks columns" not in result.output
+
+
+def test_column_names_are_read_without_case_or_spaces() -> None:
+    """Headers typed by hand: ``NIB``, `` Name ``, ``KBLI``."""
+    text = (
+        "NIB; Name ;Owner_Name;PROVINCE;Regency;KBLI\r\n"
+        "1234567890123;CV Maju;Budi;34;3471;29300\r\n"
+    )
+    [row] = list(read_rows(io.StringIO(text, newline="")))
+    assert row == {"nib": "1234567890123", "name": "CV Maju", "owner_name": "Budi",
+                   "province": "34", "regency": "3471", "kbli": "29300"}  # fmt: skip
