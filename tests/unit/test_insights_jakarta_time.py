@@ -11,6 +11,7 @@ import pytest
 
 from ikmkit.unit_of_work import Units
 from services.insights.dashboard import router
+from services.insights.domain.reports import progress
 from services.insights.store import InsightsUnit
 from tests.support.insights_feed import (
     Feed,
@@ -73,3 +74,13 @@ def test_the_dashboard_shows_the_fiscal_year_of_jakarta_by_default(
     ``/provinces``): the page asks for that year too, not UTC's 2026."""
     monkeypatch.setattr(router, "now", lambda: datetime(2026, 12, 31, 18, tzinfo=UTC))
     assert router.default_fiscal_year() == 2027
+
+
+def test_on_track_compares_the_figures_not_their_rounded_percentages() -> None:
+    """1,000 of 2,001 is 49.98 %, shown as 50.0, at noon WIB on 2 July when exactly half of
+    2026 has passed: behind, though both rounded percentages read 50.0."""
+    noon_2_july = datetime(2026, 7, 2, 5, tzinfo=UTC)
+    behind = progress("enterprises.registered", 2026, "32", None, 1000, 2001, noon_2_july)
+    assert (behind.percent, behind.expected_percent, behind.on_track) == (50.0, 50.0, False)
+    level = progress("enterprises.registered", 2026, "32", None, 1000, 2000, noon_2_july)
+    assert (level.percent, level.on_track) == (50.0, True)

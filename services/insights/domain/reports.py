@@ -207,12 +207,16 @@ def ratio_points(by: By, numerator: list[Point], denominator: list[Point]) -> li
     ]
 
 
-def expected_percent(fiscal_year: int, now: datetime) -> float:
-    """The elapsed share of the fiscal year (a calendar year) at ``now``, in percent."""
+def elapsed_share(fiscal_year: int, now: datetime) -> float:
+    """The elapsed share of the fiscal year (a calendar year, Jakarta time) at ``now``, 0..1."""
     start = datetime(fiscal_year, 1, 1, tzinfo=REPORTING_TIME)
     end = datetime(fiscal_year + 1, 1, 1, tzinfo=REPORTING_TIME)
-    share = (now - start) / (end - start)
-    return round(min(max(share, 0.0), 1.0) * 100, 1)
+    return min(max((now - start) / (end - start), 0.0), 1.0)
+
+
+def expected_percent(fiscal_year: int, now: datetime) -> float:
+    """The elapsed share of the fiscal year at ``now``, in percent (one decimal)."""
+    return round(elapsed_share(fiscal_year, now) * 100, 1)
 
 
 def progress(
@@ -226,6 +230,8 @@ def progress(
 ) -> Progress:
     percent = round(actual * 100 / target, 1) if target > 0 else 100.0
     expected = expected_percent(fiscal_year, now)
+    # On track by the figures themselves: 49.98 % and 50.0 % both read 50.0 once rounded.
+    reached = actual >= target * elapsed_share(fiscal_year, now) if target > 0 else True
     return Progress(
         indicator=indicator,
         fiscal_year=fiscal_year,
@@ -235,5 +241,5 @@ def progress(
         target=target,
         percent=percent,
         expected_percent=expected,
-        on_track=percent >= expected,
+        on_track=reached,
     )
