@@ -11,9 +11,12 @@ here beyond the header: the registry checks every row with the rules of ``POST /
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Annotated, Any, TextIO
+
+import typer
 
 from ikmkit import spreadsheet
 
@@ -73,9 +76,70 @@ def to_row(cells: dict[str | None, str | None]) -> dict[str, Any]:
     return row
 
 
+DELIMITERS = (",", ";", "\t")
+
+
+def delimiter_of(header: str) -> str:
+    """The cell separator of a file by its header line: ``,``, or ``;`` as Excel writes CSV
+    where the comma is the decimal separator (Indonesian settings), or a tab; the one found
+    most often outside quotes (a comma on a tie or none)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+
+
+def dict_reader(handle: TextIO) -> csv.DictReader[str]:
+    """A ``csv.DictReader`` of the file with the separator its header line uses; column names
+    are read without case or surrounding spaces (``NIB``, `` name `` are ``nib``, ``name``)."""
+    header = handle.readline()
+    reader = csv.DictReader(itertools.chain([header], handle), delimiter=delimiter_of(header))
+    if reader.fieldnames is not None:
+        reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+    return reader
+
+
+UTF8 = "utf-8-sig"
+"""How import files are read unless told: UTF-8, with or without Excel's byte-order mark."""
+
+
+def undecodable(name: str, encoding: str, error: UnicodeDecodeError) -> str:
+    """What to tell an officer whose file is not text in ``encoding`` (UTF-8 unless told)."""
+    shown = "UTF-8" if encoding == UTF8 else encoding
+    return (
+        f"{name} is not {shown} text (byte {error.object[error.start : error.end]!r} at offset"
+        f" {error.start}): save it from Excel as 'CSV UTF-8', or name its encoding, e.g."
+        " --encoding cp1252"
+    )
+
+
+def check_encoding(name: str) -> str:
+    """An ``--encoding`` option's value: a codec Python knows."""
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise typer.BadParameter(f"unknown encoding {name!r}", param_hint="--encoding") from None
+    return name
+
+
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        callback=check_encoding,
+        help="The file's encoding: UTF-8 (with or without BOM) unless told, e.g. cp1252.",
+    ),
+]
+
+
 def read_rows(handle: TextIO) -> Iterator[dict[str, Any]]:
     """The file's rows; ``MissingColumns`` (before any row) if a required column is absent."""
-    reader = csv.DictReader(handle)
+    reader = dict_reader(handle)
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise MissingColumns(missing)

@@ -17,12 +17,11 @@ validated here beyond the header: the registry checks every row.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ikm_cli.enterprise_csv import MissingColumns
+from ikm_cli.enterprise_csv import MissingColumns, dict_reader
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class CsvKind:
 
     def read_rows(self, handle: TextIO) -> Iterator[dict[str, Any]]:
         """The file's rows; ``MissingColumns`` (before any row) if a required column is absent."""
-        reader = csv.DictReader(handle)
+        reader = dict_reader(handle)
         missing = [c for c in self.required if c not in (reader.fieldnames or [])]
         if missing:
             raise MissingColumns(missing)

@@ -13,11 +13,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ikm_cli.client import ServiceClient, ServiceError, TokenOption, UrlOption, connect
 from ikm_cli.enterprise_csv import (
+    UTF8,
+    EncodingOption,
     MissingColumns,
     RowError,
     batches,
     read_rows,
     row_errors,
+    undecodable,
     write_error_report,
 )
 from ikm_cli.link_csv import MOUS, PARTNERS
@@ -111,7 +114,9 @@ def _send(
     totals.add(answer, before)
 
 
-def _import(client: ServiceClient, file: Path, batch: int, target: Target) -> ImportTotals:
+def _import(
+    client: ServiceClient, file: Path, batch: int, target: Target, encoding: str
+) -> ImportTotals:
     columns = (
         TextColumn("[bold]importing"),
         BarColumn(),
@@ -121,7 +126,7 @@ def _import(client: ServiceClient, file: Path, batch: int, target: Target) -> Im
     )
     with (
         Progress(*columns, console=stderr()) as progress,
-        file.open(newline="", encoding="utf-8-sig") as handle,
+        file.open(newline="", encoding=encoding) as handle,
     ):
         task = progress.add_task("import", total=_count_rows(file))
         rows = target.read(handle)
@@ -149,15 +154,17 @@ def import_csv(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    encoding: EncodingOption = UTF8,
 ) -> None:
     """Import enterprises from a CSV file through the registry's POST /enterprises/import.
 
     Every row is checked by the registry with the rules of POST /enterprises; rows whose NIB
     is registered already are skipped (re-sending a file changes nothing). Rejected rows go
     to the error report (row, nib, field, rule, message); exit 1 if there are any. Columns:
-    see ``ikm_cli/enterprise_csv.py``.
+    see ``ikm_cli/enterprise_csv.py``. Cells are separated by ``,`` or, as Excel saves them
+    with Indonesian settings, by ``;`` (found from the header line).
     """
-    run_import(file, errors, batch, url, token, as_json, ENTERPRISES)
+    run_import(file, errors, batch, url, token, as_json, ENTERPRISES, encoding)
 
 
 def run_import(
@@ -168,15 +175,20 @@ def run_import(
     token: str | None,
     as_json: bool,
     target: Target,
+    encoding: str = UTF8,
 ) -> None:
-    """Send the file in batches, write the error report, summarize; exit 1 on rejected rows."""
+    """Send the file in batches, write the error report, summarize; exit 1 on rejected rows
+    (2: a file it cannot read: a missing column, not text in its encoding)."""
     errors_path = errors or file.with_suffix(".errors.csv")
     started = time.perf_counter()
     with connect("registry", url, token, timeout=300) as client:
         try:
-            totals = _import(client, file, batch, target)
+            totals = _import(client, file, batch, target, encoding)
         except MissingColumns as exc:
             fail(str(exc), code=2)
+        except UnicodeDecodeError as exc:
+            # Rows before the bad byte may have gone in batches: re-sending changes nothing.
+            fail(undecodable(file.name, encoding, exc), code=2)
         except ServiceError:
             stderr().print("[red]import stopped[/]: the batches sent before were committed")
             raise
@@ -205,6 +217,7 @@ def import_partners(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    encoding: EncodingOption = UTF8,
 ) -> None:
     """Import partners (SMK, companies, associations...) through POST /partners/import.
 
@@ -213,7 +226,7 @@ def import_partners(
     the error report (row, partner_id, field, rule, message); exit 1 if there are any.
     Columns: see docs/registry.md (``ikm_cli/link_csv.py``).
     """
-    run_import(file, errors, batch, url, token, as_json, PARTNER_TARGET)
+    run_import(file, errors, batch, url, token, as_json, PARTNER_TARGET, encoding)
 
 
 @app.command("import-mous")
@@ -224,6 +237,7 @@ def import_mous(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    encoding: EncodingOption = UTF8,
 ) -> None:
     """Import MoUs between registered partners through POST /mous/import (ministry token).
 
@@ -232,4 +246,4 @@ def import_mous(
     changes nothing). Rejected rows go to the error report (row, mou_id, field, rule,
     message); exit 1 if there are any. Columns: see docs/registry.md.
     """
-    run_import(file, errors, batch, url, token, as_json, MOU_TARGET)
+    run_import(file, errors, batch, url, token, as_json, MOU_TARGET, encoding)

@@ -16,7 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ikm_cli.client import ServiceClient, TokenOption, UrlOption, connect
-from ikm_cli.output import JsonOption, emit_json, stderr
+from ikm_cli.enterprise_csv import UTF8, EncodingOption, dict_reader, undecodable
+from ikm_cli.output import JsonOption, emit_json, fail, stderr
 from ikmkit import spreadsheet
 
 app = typer.Typer(help="training commands.", no_args_is_help=True)
@@ -34,10 +35,11 @@ CSV_COLUMNS = (
 REFUSED_COLUMNS = ["row", "field", "rule", "message"]
 
 
-def read_participants(path: Path) -> Iterator[dict[str, Any]]:
-    """CSV rows -> participant objects; empty cells are left out (defaults apply)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for row in csv.DictReader(handle):
+def read_participants(path: Path, encoding: str = UTF8) -> Iterator[dict[str, Any]]:
+    """CSV rows -> participant objects; empty cells are left out (defaults apply). Cells are
+    separated by ``,`` or ``;`` (Excel with Indonesian settings), as the header line shows."""
+    with path.open(newline="", encoding=encoding) as handle:
+        for row in dict_reader(handle):
             yield {k: v.strip() for k, v in row.items() if k in CSV_COLUMNS and v and v.strip()}
 
 
@@ -84,11 +86,16 @@ def enroll(
         Path | None, typer.Option(help="Write refused rows here (CSV); default FILE.errors.csv.")
     ] = None,
     as_json: JsonOption = False,
+    encoding: EncodingOption = UTF8,
 ) -> None:
     """Bulk-enroll participants from a CSV (columns: name, email, kind, nib, province, country,
     preferred_language, external_id). Refused rows go to an error report with the field and
-    the rule (exit 2); the others are enrolled or waitlisted."""
-    rows = list(read_participants(file))
+    the rule (exit 2); the others are enrolled or waitlisted. A file that is not text in its
+    encoding (UTF-8 unless told) is named, nothing sent (exit 2)."""
+    try:
+        rows = list(read_participants(file, encoding))
+    except UnicodeDecodeError as exc:
+        fail(undecodable(file.name, encoding, exc), code=2)
     with connect("training", url, token, timeout=300) as client:
         outcome = _enroll_all(client, course, rows, batch)
     refused = outcome["refused"]

@@ -40,7 +40,10 @@ PLATFORM: dict[str, str] = {
     "its own rule and type.",
     "invalid.unicode": "A JSON string (or key) is not valid Unicode (a lone surrogate); "
     "found by `RequestGuard` before any handler.",
-    "invalid.cursor": "The `cursor` query parameter is not one this service issued.",
+    "invalid.cursor": (
+        "The `cursor` query parameter is not one this listing issued (another endpoint's or"
+        " order's cursor, or a tampered one): start the listing again without it."
+    ),
     "invalid.unstorable": "A value the store cannot hold got past the field bounds.",
     "too_large.body": "The body is over the route's limit (`limit_bytes`; "
     "`<SERVICE>_MAX_REQUEST_BYTES`, `<SERVICE>_MAX_BULK_REQUEST_BYTES`).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -28,9 +29,19 @@ def field_value(doc: Document, path: str) -> Any:
     return value
 
 
-def encode_cursor(doc: Document, order: list[tuple[str, Direction]]) -> str:
+def listing_tag(listing: str, order: list[tuple[str, Direction]]) -> str:
+    """What a cursor remembers of the query that issued it: the collection and the order
+    (fields and directions). A cursor of another listing (``/inbox``'s, newest first, given to
+    ``/dead``, oldest first; a course list's given to the inbox) would otherwise be read as a
+    position in this one and answer some other page, often an empty one."""
+    text = json.dumps([listing, order], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def encode_cursor(doc: Document, order: list[tuple[str, Direction]], listing: str) -> str:
     values = [field_value(doc, f) for f, _ in order]
-    raw = json.dumps(values, separators=(",", ":")).encode()
+    body = {"of": listing_tag(listing, order), "after": values}
+    raw = json.dumps(body, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -38,12 +49,23 @@ class InvalidCursor(ValueError):
     pass
 
 
-def decode_cursor(cursor: str, order: list[tuple[str, Direction]]) -> list[Any]:
+def decode_cursor(
+    cursor: str, order: list[tuple[str, Direction]], listing: str | None = None
+) -> list[Any]:
+    """The sort keys' values a cursor holds; with ``listing`` (the stores always give it),
+    only a cursor that listing issued for this order is accepted."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as exc:
         raise InvalidCursor("cursor is not a valid page cursor") from exc
+    if listing is not None:
+        if not isinstance(values, dict) or values.get("of") != listing_tag(listing, order):
+            raise InvalidCursor(
+                "cursor was not issued by this listing (another endpoint's or order's cursor):"
+                " start again without cursor"
+            )
+        values = values.get("after")
     if not isinstance(values, list) or len(values) != len(order):
         raise InvalidCursor("cursor does not match this query's ordering")
     if not all(_comparable(v) for v in values):

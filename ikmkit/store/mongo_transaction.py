@@ -245,13 +245,13 @@ class MongoTransaction:
         order = full_order(order_by, ("id",) if counters is None else counters.key)
         query = mongo_query(where)
         if cursor:
-            keyset = keyset_query(order, decode_cursor(cursor, order))
+            keyset = keyset_query(order, decode_cursor(cursor, order, collection))
             query = {"$and": [query, keyset]} if query else keyset
         found = self._coll(collection).find(query, session=self._session)
         found = found.sort([(mongo_path(f), d) for f, d in order]).limit(limit + 1)
         raws = [raw async for raw in found]
         items = [from_raw(r) for r in raws[:limit]]
-        next_cursor = encode_cursor(items[-1], order) if len(raws) > limit else None
+        next_cursor = encode_cursor(items[-1], order, collection) if len(raws) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     @_guarded

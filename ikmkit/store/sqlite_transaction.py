@@ -305,7 +305,9 @@ class SqliteTransaction:
         order = full_order(order_by, shape.key)
         clause, params = where_sql(where, shape.column)
         if cursor:
-            keyset, keyset_params = keyset_sql(order, decode_cursor(cursor, order), shape.column)
+            keyset, keyset_params = keyset_sql(
+                order, decode_cursor(cursor, order, collection), shape.column
+            )
             clause = f"{clause} AND {keyset}" if clause else f" WHERE {keyset}"
             params.extend(keyset_params)
         order_sql = ", ".join(f"{shape.column(f)} {'ASC' if d == 1 else 'DESC'}" for f, d in order)
@@ -315,7 +317,7 @@ class SqliteTransaction:
             [*params, limit + 1],
         ).fetchall()
         items = [shape.load(r) for r in rows[:limit]]
-        next_cursor = encode_cursor(items[-1], order) if len(rows) > limit else None
+        next_cursor = encode_cursor(items[-1], order, collection) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     async def count(self, collection: str, where: Filter | None = None) -> int:

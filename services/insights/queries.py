@@ -20,9 +20,11 @@ from services.insights.domain.indicators import (
     CATALOG,
     INDICATORS,
     IndicatorDefinition,
+    check_dimension,
     require_regency_figures,
 )
 from services.insights.domain.model import Target
+from services.insights.domain.places import check_regency
 from services.insights.domain.reports import (
     By,
     ExportRow,
@@ -121,18 +123,20 @@ def _place(province: str | None, regency: str | None) -> dict[str, str]:
 def _checked(
     indicator: str,
     caller: Caller,
-    province: str | None,
-    regency: str | None,
+    place: tuple[str | None, str | None],
     by: By,
-    start: str | None,
-    end: str | None,
+    months: tuple[str | None, str | None, int | None],
+    dimension: str | None,
 ) -> tuple[IndicatorDefinition, tuple[str | None, str | None]]:
-    """The indicator and the place the caller may read, every broken rule named at once."""
+    """The indicator and the place the caller may read, every broken rule named at once
+    (``months``: from, to and the fiscal year)."""
     found = Violations()
-    visible = found.check(access.visible_place, caller, province, regency)  # 403 at once
+    visible = found.check(access.visible_place, caller, *place)  # 403 at once
     definition = definition_of(indicator)
-    found.check(require_regency_figures, definition, regency, by)
-    found.check(check_months, start, end)
+    found.check(require_regency_figures, definition, place[1], by)
+    found.check(check_regency, place[1])
+    found.check(check_months, *months)
+    found.check(check_dimension, definition, dimension)
     found.raise_all()
     assert visible is not None
     return definition, visible
@@ -151,7 +155,9 @@ async def indicator_series(
     by: By = "month",
     dimension: str | None = None,
 ) -> IndicatorSeries:
-    definition, (province, regency) = _checked(indicator, caller, province, regency, by, start, end)
+    definition, (province, regency) = _checked(
+        indicator, caller, (province, regency), by, (start, end, fiscal_year), dimension
+    )
     if definition.ratio is not None:  # computed from its two flows (budget use)
         where = {"fiscal_year": fiscal_year, "province": province, "start": start, "end": end}
         return await _ratio_series(uow, definition, caller, by, dimension, where)

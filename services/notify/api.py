@@ -90,13 +90,15 @@ async def subscribe(body: Subscribe, deps: Deps, caller: CurrentCaller) -> Creat
     created = await deps.units.run(handlers.subscribe, body, caller)
     deps.subscriptions.invalidate()
     generated = created.secret if body.secret is None else None
-    view = subscription_view(created).model_dump()
+    view = subscription_view(created, masked=False).model_dump()  # the creator's, once
     return CreatedSubscription(**view, generated_secret=generated)
 
 
 @router.get("/subscriptions", tags=["webhooks"], summary="Active webhook subscriptions")
-async def list_subscriptions(deps: Deps, caller: CurrentCaller) -> Listing[SubscriptionView]:
-    return await deps.units.read(queries.subscriptions, caller)
+async def list_subscriptions(
+    deps: Deps, caller: CurrentCaller, cursor: Cursor | None = None, limit: PageSize = 500
+) -> Listing[SubscriptionView]:
+    return await deps.units.read(queries.subscriptions, caller, cursor=cursor, limit=limit)
 
 
 @router.delete(

@@ -19,7 +19,7 @@ from ikmkit.unit_of_work import Units
 from services.notify import handlers, queries
 from services.notify.commands import SendOutcome
 from services.notify.domain.model import DeliveryRetries, Notification
-from services.notify.domain.webhooks import signed_headers
+from services.notify.domain.webhooks import mask_url, signed_headers
 from services.notify.queries import DueWork
 from services.notify.send_loop import InPlace, SendLoop
 from services.notify.senders import EmailSender, UndeliverableAddress, WebhookSender
@@ -215,8 +215,11 @@ class Dispatcher:
             error = f"undeliverable address: {exc}"
             return SendOutcome(notification, error, permanent=True)
         except Exception as exc:
-            error = "".join(traceback.format_exception_only(exc)).strip()[:1000]
-            return SendOutcome(notification, error)
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            if notification.channel == "webhook" and notification.target:
+                # A transport error may quote the URL: kept errors never hold its credentials.
+                error = error.replace(notification.target, mask_url(notification.target))
+            return SendOutcome(notification, error[:1000])
 
     async def _send_email(self, notification: Notification, work: DueWork) -> SendOutcome:
         contact = work.contacts.get(notification.recipient)

@@ -107,9 +107,8 @@ async def _every_dead(uow: NotifyUnit) -> list[str]:
 
 async def mark_read(uow: NotifyUnit, message_id: str, caller: Caller) -> None:
     message = await uow.notifications.find_one(message_id)
-    if message is None or message.channel != IN_APP:
+    if message is None or message.channel != IN_APP or not access.can_mark_read(caller, message):
         raise NotFound(f"no inbox message {message_id}", field="id")
-    access.authorize_mark_read(caller, message)
     await uow.notifications.save(message.marked_read())
 
 
@@ -131,6 +130,6 @@ async def subscribe(uow: NotifyUnit, cmd: Subscribe, caller: Caller) -> Subscrip
 async def unsubscribe(uow: NotifyUnit, subscription_id: str, caller: Caller) -> None:
     access.authorize_unsubscribe(caller)
     found = await uow.subscriptions.find_one(subscription_id)
-    if found is None:
+    if found is None or not access.can_see_subscription(caller, found):
         raise NotFound(f"no subscription {subscription_id}", field="id")
     await uow.subscriptions.save(found.stopped())

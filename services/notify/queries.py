@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from contracts.notify import Channel
+from contracts.privacy import scrub_text
 from contracts.values import ProvinceText
 from ikmkit.auth import Caller
 from ikmkit.service.listing import Listing
@@ -21,7 +22,7 @@ from services.notify.domain.model import (
     Status,
     mask_target,
 )
-from services.notify.domain.webhooks import Subscription
+from services.notify.domain.webhooks import Subscription, mask_url
 from services.notify.store import NotifyUnit
 from services.notify.templates import Renderer, rendered
 
@@ -99,7 +100,12 @@ async def dead(
 ) -> Listing[DeadNotification]:
     access.authorize_operate(caller)
     found, next_cursor = await uow.notifications.dead(limit, cursor)
-    items = [DeadNotification.model_validate(n, from_attributes=True) for n in found]
+    items = [
+        DeadNotification.model_validate(n, from_attributes=True).model_copy(
+            update={"last_error": _scrubbed(n.last_error)}
+        )
+        for n in found
+    ]
     return Listing(items=items, next_cursor=next_cursor)
 
 
@@ -132,6 +138,8 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
     access.authorize_operate(caller)
     notifications = await uow.notifications.of_event(event_id)
     recorded = await uow.ledger.of_event(event_id)
+    # Masked when read: lines written before webhook URLs were masked, and the errors.
+    recorded = [_masked_line(line) for line in recorded]
     lines = recorded + [Delivery.in_app(n) for n in notifications if n.channel == IN_APP]
     lines.sort(key=lambda line: line.at)
     delivered = sum(1 for n in notifications if n.status == "delivered")
@@ -150,8 +158,21 @@ async def deliveries_of(uow: NotifyUnit, event_id: str, caller: Caller) -> Deliv
     )
 
 
+def _scrubbed(error: str | None) -> str | None:
+    """A kept error as readers see it: the addresses and numbers a server quoted in it
+    (``550 <siti@example.id>``) masked as the ledger masks its targets."""
+    return None if error is None else scrub_text(error)
+
+
+def _masked_line(line: Delivery) -> Delivery:
+    masked = mask_target(line.channel, line.target)
+    return line.model_copy(update={"target": masked, "error": _scrubbed(line.error)})
+
+
 def _state(n: Notification) -> NotificationState:
-    masked = n.model_copy(update={"target": mask_target(n.channel, n.target)})
+    masked = n.model_copy(
+        update={"target": mask_target(n.channel, n.target), "last_error": _scrubbed(n.last_error)}
+    )
     return NotificationState.model_validate(masked, from_attributes=True)
 
 
@@ -174,15 +195,22 @@ class CreatedSubscription(SubscriptionView):
     generated_secret: str | None = None
 
 
-def subscription_view(subscription: Subscription) -> SubscriptionView:
-    return SubscriptionView.model_validate(subscription, from_attributes=True)
+def subscription_view(subscription: Subscription, *, masked: bool = True) -> SubscriptionView:
+    """A subscription as shown: its URL's credentials masked (``webhooks.mask_url``), but in
+    the answer to the request that created it."""
+    view = SubscriptionView.model_validate(subscription, from_attributes=True)
+    return view.model_copy(update={"url": mask_url(view.url)}) if masked else view
 
 
-async def subscriptions(uow: NotifyUnit, caller: Caller) -> Listing[SubscriptionView]:
+async def subscriptions(
+    uow: NotifyUnit, caller: Caller, *, cursor: str | None = None, limit: int = 500
+) -> Listing[SubscriptionView]:
+    """Active subscriptions in id order, a page at a time (a regional officer: their
+    province's)."""
     access.authorize_list_subscriptions(caller)
-    found = await uow.subscriptions.active()
-    visible = [s for s in found if access.can_see_subscription(caller, s)]
-    return Listing(items=[subscription_view(s) for s in visible])
+    where = {"active": True, **access.visible_subscriptions(caller)}
+    found, next_cursor = await uow.subscriptions.page(where, limit=limit, cursor=cursor)
+    return Listing(items=[subscription_view(s) for s in found], next_cursor=next_cursor)
 
 
 @dataclass(frozen=True)

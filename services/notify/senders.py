@@ -25,6 +25,7 @@ from aiosmtplib import (
 from ikmkit.service.errors import InvalidInput
 from services.notify.domain import destinations
 from services.notify.domain.destinations import AllowList, literal_address, refusal
+from services.notify.domain.webhooks import mask_url
 from services.notify.settings import NotifySettings
 from services.notify.smtp_pipeline import Pipelined
 
@@ -301,7 +302,8 @@ class HttpWebhookSender:
             target, content=body, headers=headers, extensions=extensions
         )
         if not 200 <= response.status_code < 300:
-            raise WebhookRejected(f"HTTP {response.status_code} from {url}")
+            # The error is kept (ledger, /dead, NotificationDead): no credentials of the URL.
+            raise WebhookRejected(f"HTTP {response.status_code} from {mask_url(url)}")
 
     async def close(self) -> None:
         if self._client is not None:

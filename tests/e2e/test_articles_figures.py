@@ -185,9 +185,12 @@ async def test_the_national_dashboard_shows_them(loaded: Loaded, lang: str, sep:
         assert await total.get_attribute("data-total") == "20"
         assert "Sri Lanka" in await text('[data-chart="countries"]')
         for indicator in ("esmart.onboarded", "linkmatch.agreements", "webinars.participants"):
-            cells = page.locator(f'#province-table td[data-indicator="{indicator}"]')
+            cells = page.locator(f'#province-table tbody td[data-indicator="{indicator}"]')
             column = [int(str(await c.get_attribute("data-value"))) for c in await cells.all()]
             assert len(column) == 38 and sum(column) == EXPECTED_TOTALS[indicator], indicator
+            foot = '#province-table tfoot tr[data-province="national"]'
+            national = page.locator(f'{foot} td[data-indicator="{indicator}"]')
+            assert await national.get_attribute("data-value") == str(EXPECTED_TOTALS[indicator])
         trend = page.locator('[data-chart="trend-esmart.onboarded"] rect.bar')
         monthly = [int(str(await b.get_attribute("data-value"))) for b in await trend.all()]
         assert len(monthly) == 12 and sum(monthly) == sum(PLATFORMS.values())

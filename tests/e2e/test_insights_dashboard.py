@@ -30,6 +30,7 @@ from tests.support.dashboard import (
     PLATFORMS,
     READY,
     TOKEN_KEY,
+    WEBINAR,
     YEAR,
     Visit,
     actual,
@@ -280,3 +281,56 @@ async def test_pages_are_self_contained_and_checked(server: str) -> None:
         assert "https://" not in script.text
         assert (await client.get("/dashboard/static/router.py")).status_code == 404
     assert all(set(texts) == {"id", "en"} and all(texts.values()) for texts in STRINGS.values())
+
+
+async def test_every_chart_has_its_figures_as_a_table(visit: Visit) -> None:
+    """A chart is a picture: its figures are also a table (in a disclosure under it), so a
+    screen reader, a keyboard user or an officer copying a figure gets every value, and the
+    picture's label names the chart and its total."""
+    page = await visit.signed_in("/dashboard", token("ministry"))
+    trend = '[data-chart="trend-esmart.onboarded"]'
+    label = await page.locator(f"{trend} svg").get_attribute("aria-label")
+    assert label == f"IKM onboarding e-Smart, Total: {fmt_id(actual('esmart.onboarded'))}"
+    assert await visit.text(f"{trend} details summary") == "Tabel data"
+    months = await visit.values(f"{trend} details table tbody th[scope=row]", "data-key")
+    assert months == [f"{YEAR}-{m:02d}" for m in range(1, 13)]
+    this_month = f'{trend} details tr[data-key="{YEAR}-{datetime.now(UTC).month:02d}"] td'
+    assert await page.locator(this_month).text_content() == fmt_id(actual("esmart.onboarded"))
+    await page.click(f"{trend} details summary")
+    assert await page.locator(f"{trend} details table").is_visible()
+
+    platforms = '[data-chart="esmart-platforms"] details table'
+    names = [n.strip() for n in await page.locator(f"{platforms} tbody th").all_text_contents()]
+    assert set(names) == {"Tokopedia", "Shopee", "Bukalapak", "Gojek", "BliBli", "Blanja.com"}
+    shown = [int(v) for v in await visit.values(f"{platforms} tbody td")]
+    assert sum(shown) == actual("esmart.onboarded")
+    caption = await page.locator(f"{platforms} caption").text_content()
+    assert caption == STRINGS["chart_esmart"]["id"]
+
+    page = await visit.signed_in("/dashboard/provinces/32?lang=en", token("ministry"))
+    regencies = '[data-chart="regencies"] details table'
+    assert await visit.text('[data-chart="regencies"] details summary') == "Data table"
+    rows = await page.locator(f"{regencies} tbody th").all_text_contents()
+    assert "Kota Bandung" in [r.strip() for r in rows]
+    visit.assert_clean()
+
+
+async def test_the_province_table_adds_up_to_the_national_figures(visit: Visit) -> None:
+    """Every province's row, a row of what no province holds (webinar participants who gave
+    none) and the national total, equal to the headline figure: an officer adding up the
+    table reaches the card's number (the rows alone fell short, unexplained)."""
+    await visit.signed_in("/dashboard", token("ministry"))
+    foot = "#province-table tfoot"
+    assert await visit.values(f"{foot} tr", "data-province") == ["-", "national"]
+    assert await visit.text(f'{foot} tr[data-province="-"] th') == "Tanpa provinsi"
+    assert await visit.text(f'{foot} tr[data-province="national"] th') == "Nasional"
+    none = f'{foot} tr[data-province="-"] td[data-indicator="webinars.participants"]'
+    assert await visit.text(none) == fmt_id(WEBINAR[None])
+    for indicator in ("enterprises.registered", "esmart.onboarded", "webinars.participants"):
+        rows = await visit.values(f'#province-table tbody td[data-indicator="{indicator}"]')
+        extra = await visit.values(f'{foot} tr[data-province="-"] td[data-indicator="{indicator}"]')
+        national = f'{foot} tr[data-province="national"] td[data-indicator="{indicator}"]'
+        card = f'.card[data-indicator="{indicator}"] .value'
+        assert sum(map(int, rows + extra)) == actual(indicator), indicator
+        assert await visit.text(national) == await visit.text(card) == fmt_id(actual(indicator))
+    visit.assert_clean()

@@ -81,3 +81,60 @@ async def test_a_regency_target_of_an_indicator_without_regency_figures_is_refus
     ]
     provincial = await client.post("/targets", json={**body, "value": 1}, headers=MINISTRY)
     assert provincial.status_code == 201, provincial.text
+
+
+async def test_filters_that_cannot_hold_together_are_named_not_answered_as_zero(
+    client: httpx.AsyncClient,
+) -> None:
+    """Session 23: months outside the fiscal year asked for were cut off silently (a total of
+    0, or of a part of the period), and a dimension the indicator does not have (a typo:
+    ``platfrom:tokopedia``) answered 0: an integrator could not tell from a real zero."""
+    path = "/indicators/esmart.onboarded"
+    outside = await errors_of(
+        client, path, fiscal_year=2026, **{"from": "2025-06", "to": "2027-01"}
+    )
+    assert outside == [
+        ("from", "invalid.month_outside_fiscal_year"),
+        ("to", "invalid.month_outside_fiscal_year"),
+    ]
+    typo = await errors_of(client, path, dimension="platfrom:tokopedia")
+    assert typo == [("dimension", "invalid.dimension_unknown")]
+    both = await errors_of(
+        client, "/indicators/subsidy.budget_use", fiscal_year=2026, dimension="kind",
+        to="2025-12",
+    )  # fmt: skip
+    assert both == [
+        ("to", "invalid.month_outside_fiscal_year"),
+        ("dimension", "invalid.dimension_unknown"),
+    ]
+    for fine in (
+        {"fiscal_year": 2026, "from": "2026-02", "to": "2026-11"},
+        {"dimension": "platform:tokopedia"},
+        {"by": "dimension", "dimension": "platform"},
+        {"from": "2025-06", "to": "2027-01"},  # no fiscal year: any months in order
+    ):
+        r = await client.get(path, params=fine, headers=MINISTRY)
+        assert r.status_code == 200, (fine, r.text[:300])
+
+
+async def test_a_regency_that_does_not_exist_is_named(client: httpx.AsyncClient) -> None:
+    """Session 23: ``regency=3299`` (no such regency in Jawa Barat) answered 0 and could be
+    given a target that no event could ever meet."""
+    unknown = await errors_of(client, "/indicators/enterprises.registered", regency="3299")
+    assert unknown == [("regency", "invalid.regency_unknown")]
+    body = {"indicator": "enterprises.registered", "fiscal_year": 2026, "province": "32"}
+    r = await client.post(
+        "/targets", json={**body, "regency": "3299", "value": 5}, headers=MINISTRY
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert [(e["field"], e["rule"]) for e in r.json()["errors"]] == [
+        ("regency", "invalid.regency_unknown")
+    ]
+    known = await client.post(
+        "/targets", json={**body, "regency": "3273", "value": 5}, headers=MINISTRY
+    )
+    assert known.status_code == 201, known.text
+    fine = await client.get(
+        "/indicators/enterprises.registered", params={"regency": "3273"}, headers=MINISTRY
+    )
+    assert fine.status_code == 200

@@ -22,7 +22,9 @@ MINISTRY = auth_headers("ministry")
 ENTERPRISES = {("32", "3201"): 6, ("32", "3204"): 3, ("32", "3273"): 4, ("31", "3171"): 5,
                ("35", "3578"): 2}  # fmt: skip
 PLATFORMS = ["tokopedia", "shopee", "bukalapak", "gojek", "blibli", "blanja"]
-WEBINAR = {"32": 7, "31": 4}  # webinar participants per province
+# webinar participants per province; None: participants who gave no province (counted
+# nationally only: the national page's province table shows them in a row of their own)
+WEBINAR: dict[str | None, int] = {"32": 7, "31": 4, None: 2}
 PARTNERS = {"vocational_school": 2, "company": 1, "university": 1}
 # (indicator, province, regency, target); actual 0 -> behind, target = actual -> on track
 TARGETS: list[tuple[str, str, str | None, int]] = [
@@ -38,7 +40,7 @@ TARGETS: list[tuple[str, str, str | None, int]] = [
 def actual(indicator: str, province: str | None = None, regency: str | None = None) -> int:
     """What was fed, per indicator and place."""
 
-    def here(p: str, r: str | None = None) -> bool:
+    def here(p: str | None, r: str | None = None) -> bool:
         return (province is None or p == province) and (regency is None or r == regency)
 
     if indicator == "enterprises.registered":
@@ -102,7 +104,7 @@ def feed(urls: dict[str, str]) -> None:
         assert made.status_code == 201, made.text
         people = [
             {"name": f"Peserta {p}-{i}", "email": f"p{p}-{i}@example.id", "kind": "student",
-             "province": p}
+             **({"province": p} if p else {})}
             for p, n in WEBINAR.items() for i in range(n)
         ]  # fmt: skip
         sent = training.post(

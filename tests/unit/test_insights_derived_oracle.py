@@ -16,6 +16,7 @@ import pytest
 
 from contracts.base import Event
 from contracts.training import EnrollmentCancelled
+from ikmkit.service.errors import InvalidInput, InvalidInputs
 from ikmkit.unit_of_work import Units
 from services.insights.store import InsightsUnit
 from tests.support.insights_feed import Feed, enrolled, insights_units, points
@@ -51,7 +52,13 @@ def random_events(seed: int) -> list[Event]:
 
 
 async def read(units: Units[InsightsUnit], indicator: str, **filters: Any) -> Any:
-    return await points(units, indicator, **filters)
+    """The points, or the rules a query breaks (months outside its fiscal year are refused
+    since session 23): derived and stored must answer a query alike either way."""
+    try:
+        return await points(units, indicator, **filters)
+    except InvalidInput as refused:
+        found = refused.violations if isinstance(refused, InvalidInputs) else [refused]
+        return sorted((v.field, v.rule) for v in found)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -66,7 +73,7 @@ async def test_derived_cells_answer_as_stored_ones(units: Units[InsightsUnit], s
                               ("province", "course:K/1"), ("dimension", "course:K"),
                               ("month", "course:😀k"), ("dimension", "course:")]:  # fmt: skip
             found = await read(units, derived, by=by, dimension=dimension, **where)
-            if by == "dimension":
+            if by == "dimension" and isinstance(found, dict):
                 found = {k: v for k, v in found.items() if k.startswith("course:")}
             assert found == await read(units, stored, by=by, dimension=dimension, **where)
     for course, province in itertools.product(COURSES, ["32", "33"]):

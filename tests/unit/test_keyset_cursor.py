@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ikmkit.store.keyset import InvalidCursor, decode_cursor
+from ikmkit.store.keyset import InvalidCursor, decode_cursor, encode_cursor
 
 ORDER = [("start_date", 1), ("id", 1)]
 
@@ -33,3 +33,19 @@ def test_scalars_pass_as_they_are() -> None:
     assert decode_cursor(cursor_of(values), ORDER) == values
     assert decode_cursor(cursor_of([None, 1.5]), ORDER) == [None, 1.5]
     assert decode_cursor(cursor_of([True, "c-1"]), ORDER) == [True, "c-1"]
+
+
+def test_a_cursor_is_accepted_only_by_the_listing_that_issued_it() -> None:
+    """Session 23: an ``/inbox`` cursor (newest first) given to ``/dead`` (oldest first), or
+    another collection's with as many sort keys, was read as a position there: some other page,
+    often an empty 200. The cursor names the collection and the order (fields, directions)."""
+    newest = [("created_at", -1), ("id", 1)]
+    oldest = [("created_at", 1), ("id", 1)]
+    doc = {"id": "n-1", "created_at": "2026-03-01T08:00:00"}
+    cursor = encode_cursor(doc, newest, "notifications")
+    assert decode_cursor(cursor, newest, "notifications") == ["2026-03-01T08:00:00", "n-1"]
+    for order, listing in ((oldest, "notifications"), (newest, "courses")):
+        with pytest.raises(InvalidCursor, match="not issued by this listing"):
+            decode_cursor(cursor, order, listing)
+    with pytest.raises(InvalidCursor, match="not issued by this listing"):
+        decode_cursor(cursor_of(["2026-03-01T08:00:00", "n-1"]), newest, "notifications")

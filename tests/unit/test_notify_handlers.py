@@ -268,7 +268,8 @@ async def test_messages_are_read_by_their_recipient_only(
     assert listing.unread == 1 and listing.items[0].title
     with pytest.raises(Forbidden):
         await units.read(queries.messages_of, OWNER, stranger, deps.renderer, cursor=None, limit=10)
-    with pytest.raises(Forbidden):
+    # Another reader's message is answered as a missing one: its existence does not leak.
+    with pytest.raises(NotFound):
         await units.run(handlers.mark_read, listing.items[0].id, stranger)
     await units.run(handlers.mark_read, listing.items[0].id, owner)
     assert (await units.read(queries.unread_of, OWNER, owner)).unread == 0
@@ -291,8 +292,11 @@ async def test_operators_only(deps: Notify, units: Units[NotifyUnit]) -> None:
     )
     with pytest.raises(Forbidden):
         await units.run(handlers.subscribe, other_province, regional)
-    with pytest.raises(Forbidden):
+    # A regional officer stops only their province's subscriptions; another is not found.
+    with pytest.raises(NotFound):
         await units.run(handlers.unsubscribe, "any", regional)
+    with pytest.raises(Forbidden):
+        await units.run(handlers.unsubscribe, "any", owner)
 
 
 async def test_subscriptions_check_event_names_and_are_listed_by_province(
@@ -345,3 +349,22 @@ async def test_the_api_names_an_internal_url_with_the_other_broken_fields(deps: 
     with pytest.raises(InvalidInput) as caught:
         await api.subscribe(body, deps, MINISTRY)
     assert named(caught) == {("url", "webhook_private_address"), ("event_types", "known_event")}
+
+
+async def test_a_kept_error_shows_no_address_as_the_ledger_does(
+    deps: Notify, units: Units[NotifyUnit]
+) -> None:
+    """The ledger masks an e-mail target for every reader; the error an SMTP server gave
+    (``550 <siti@example.id>: no such user``) is shown the same way in ``/dead`` and
+    ``/deliveries`` (and so in ``ikm notify dead list``), not in full beside the masked target."""
+    made = await decide(deps, registered())
+    email = await stored(units, next(n.id for n in made if n.channel == "email"))
+    refusal = "SMTPRecipientsRefused: {'siti@example.id': (550, 'no such user 081234567890')}"
+    await units.run(handlers.record_outcomes, [SendOutcome(email, refusal, permanent=True)], POLICY)
+    [dead] = (await units.read(queries.dead, MINISTRY, cursor=None, limit=10)).items
+    report = await units.read(queries.deliveries_of, email.event_id, MINISTRY)
+    shown = [dead.last_error or "", *(n.last_error or "" for n in report.notifications)]
+    shown += [a.error or "" for a in report.attempts]
+    assert any("(550, 'no such user" in text for text in shown)
+    for text in shown:
+        assert "siti@example.id" not in text and "081234567890" not in text, text

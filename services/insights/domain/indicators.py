@@ -353,3 +353,16 @@ def require_regency_figures(definition: IndicatorDefinition, regency: str | None
         raise InvalidInput(
             f"{definition.id} has no figures per regency", field="regency", rule="no_regency"
         )
+
+
+def check_dimension(definition: IndicatorDefinition, dimension: str | None) -> None:
+    """A ``dimension`` filter names one of the indicator's dimensions (``platform`` or
+    ``platform:tokopedia``): another (a typo) would select no cell and answer 0."""
+    name = (dimension or "").partition(":")[0]
+    if dimension is not None and name not in definition.dimensions:
+        known = ", ".join(definition.dimensions) or "none"
+        raise InvalidInput(
+            f"{definition.id} has no dimension {name!r} (its dimensions: {known})",
+            field="dimension",
+            rule="dimension_unknown",
+        )

@@ -31,6 +31,11 @@ def current_fiscal_year(now: datetime) -> int:
     return now.astimezone(REPORTING_TIME).year
 
 
+def reporting_date(at: datetime) -> date:
+    """The day ``at`` falls on in Jakarta: the day whose month and year count it."""
+    return at.astimezone(REPORTING_TIME).date()
+
+
 @dataclass(frozen=True, order=True)
 class Cell:
     indicator: str

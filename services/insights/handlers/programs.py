@@ -5,7 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from contracts.notify import NotificationDead, NotificationDelivered
@@ -26,7 +26,7 @@ from contracts.training import (
     PlacementRecorded,
     TrainingCompleted,
 )
-from services.insights.domain.tally import Tally
+from services.insights.domain.tally import REPORTING_TIME, Tally, reporting_date
 
 DIKLAT = "diklat_3in1"
 WEBINAR = "webinar"
@@ -121,11 +121,13 @@ def count_budget_event(event: Any, region: str | None, tally: Tally) -> None:
 def allocation_month(at: datetime, fiscal_year: int) -> datetime:
     """When an allocation counts: its time, moved into the program's fiscal year if it lies
     outside it (a program created in December for the next year counts in that January), so
-    a fiscal year's allocations and budget use are its programs'."""
-    if at.year < fiscal_year:
-        return datetime(fiscal_year, 1, 1, tzinfo=UTC)
-    if at.year > fiscal_year:
-        return datetime(fiscal_year, 12, 31, tzinfo=UTC)
+    a fiscal year's allocations and budget use are its programs'. Years are Jakarta's, as
+    the tally counts them."""
+    year = reporting_date(at).year
+    if year < fiscal_year:
+        return datetime(fiscal_year, 1, 1, 12, tzinfo=REPORTING_TIME)
+    if year > fiscal_year:
+        return datetime(fiscal_year, 12, 31, 12, tzinfo=REPORTING_TIME)
     return at
 
 

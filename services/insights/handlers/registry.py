@@ -20,7 +20,7 @@ from contracts.registry import (
     PartnerRegistered,
 )
 from services.insights import replicas
-from services.insights.domain.tally import Tally
+from services.insights.domain.tally import Tally, reporting_date
 from services.insights.replicas import EnterpriseReplica, MoUReplica
 from services.insights.store import InsightsUnit, MoUParty
 
@@ -139,7 +139,7 @@ def _was_in_force(before: MoUReplica | None) -> bool:
 
 
 async def _link_and_match_parties(event: MoUSigned, uow: InsightsUnit, tally: Tally) -> None:
-    signed_on = event.signed_at.date()
+    signed_on = reporting_date(event.signed_at)  # the agreement's own month and year
     ids = replicas.party_ids(event)
     parties = [
         MoUParty(

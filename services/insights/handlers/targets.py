@@ -9,6 +9,7 @@ from services.insights.commands import SetTarget
 from services.insights.domain import access
 from services.insights.domain.indicators import INDICATORS, require_regency_figures
 from services.insights.domain.model import Target
+from services.insights.domain.places import check_regency
 from services.insights.store import InsightsUnit
 
 
@@ -32,6 +33,7 @@ def _check(cmd: SetTarget) -> None:
         # As the series refuses it: a regency's target of figures kept per province only
         # (budgets) could never be reached.
         found.check(require_regency_figures, INDICATORS[cmd.indicator], cmd.regency, "month")
+    found.check(check_regency, cmd.regency)
     if cmd.regency is not None and not cmd.regency.startswith(cmd.province):
         found.found.append(
             InvalidInput(

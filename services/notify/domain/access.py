@@ -26,9 +26,10 @@ def authorize_read_messages(caller: Caller, recipient: str) -> None:
         raise Forbidden(f"role {caller.role!r} may not read the inbox of {recipient}")
 
 
-def authorize_mark_read(caller: Caller, message: Notification) -> None:
-    if not can_read_messages(caller, message.recipient):
-        raise Forbidden(f"inbox message {message.id} is not yours")
+def can_mark_read(caller: Caller, message: Notification) -> bool:
+    """Every role marks its own messages, so another reader's message is answered as a
+    missing one (404), never 403: whether it exists does not leak (the registry's rule)."""
+    return can_read_messages(caller, message.recipient)
 
 
 def authorize_subscribe(caller: Caller, province: str | None) -> None:
@@ -45,8 +46,16 @@ def can_see_subscription(caller: Caller, subscription: Subscription) -> bool:
     return caller.sees_province(subscription.province)
 
 
+def visible_subscriptions(caller: Caller) -> dict[str, str]:
+    """The listing's filter: a regional officer's province's subscriptions only (national
+    ones, province None, included for the ministry and services)."""
+    return {"province": caller.province or ""} if caller.role == "regional" else {}
+
+
 def authorize_unsubscribe(caller: Caller) -> None:
-    caller.require("ministry", "service")
+    """Who may stop subscriptions at all (403 before any look-up); a regional officer stops
+    only those they can see, their province's (another is answered as missing, 404)."""
+    caller.require("ministry", "regional", "service")
 
 
 def authorize_operate(caller: Caller) -> None:

@@ -361,9 +361,14 @@ class Delivery(Versioned):
 
 
 def mask_target(channel: Channel, target: str | None) -> str | None:
-    """What a ledger reader may see of an address: e-mail addresses are personal data."""
-    if target is None or channel != "email":
+    """What a ledger reader may see of an address: e-mail addresses are personal data; a
+    webhook URL's credentials (user info, query values) are its subscriber's secrets."""
+    if target is None or channel not in ("email", "webhook"):
         return target
+    if channel == "webhook":
+        from services.notify.domain.webhooks import mask_url  # webhooks imports this module
+
+        return mask_url(target)
     return privacy.mask_email(target)
 
 

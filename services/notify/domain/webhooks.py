@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ConfigDict
 
@@ -52,6 +53,27 @@ class Subscription(Versioned):
 
     def stopped(self) -> Subscription:
         return self.model_copy(update={"active": False})
+
+
+def mask_url(url: str) -> str:
+    """A subscription's URL as shown after its creation: the password of its user info and
+    every query value masked (``https://u:***@host/in?token=***``), since receivers often
+    carry their credentials there; the scheme, host, path and query keys stay readable."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:***@{host}"
+    query = "&".join(
+        f"{key}={MASK}" if sep else key
+        for key, sep, _ in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+MASK = "***"
 
 
 def check_subscription(event_types: list[str], secret: str | None, known: set[str]) -> None:

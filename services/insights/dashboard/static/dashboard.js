@@ -286,12 +286,30 @@
     return 10 * power;
   }
 
-  function figure(id, title, total, body) {
+  // A chart's figure: its caption, the picture (labelled with its title and total), and the
+  // same figures as a table in a disclosure (the text alternative of the picture).
+  function figure(id, title, total, body, points, format) {
     var caption = el("figcaption", {}, [el("span", { "class": "chart-title", text: title })]);
+    var label = title;
     if (total !== null && total !== undefined) {
       append(caption, [el("span", { "class": "chart-total", "data-total": total.raw, text: S.total + ": " + total.text })]);
+      label += ", " + S.total + ": " + total.text;
     }
-    return el("figure", { "class": "chart", "data-chart": id }, [caption, body]);
+    if (body.namespaceURI === SVG_NS) body.setAttribute("aria-label", label);
+    var parts = [caption, body];
+    if (points && points.length) parts.push(dataTable(title, points, format));
+    return el("figure", { "class": "chart", "data-chart": id }, parts);
+  }
+
+  function dataTable(title, points, format) {
+    var rows = points.map(function (p) {
+      return el("tr", { "data-key": p.key }, [
+        el("th", { scope: "row", "data-key": p.key, text: p.label }),
+        el("td", { "class": "num", "data-value": p.value, text: format(p.value) })
+      ]);
+    });
+    var table = el("table", { "class": "data" }, [el("caption", { text: title }), el("tbody", {}, rows)]);
+    return el("details", { "class": "chart-data" }, [el("summary", { text: S.chart_data }), table]);
   }
 
   function noData(text) { return el("p", { "class": "muted no-data", text: text || S.no_data }); }
@@ -329,7 +347,7 @@
         })]);
       }
     });
-    return figure(id, title, total, chart);
+    return figure(id, title, total, chart, points, format);
   }
 
   // Horizontal bars, one per category, largest first.
@@ -357,7 +375,7 @@
         svg("text", { x: labelW + w + 4, y: y + rowH / 2 + 4, "class": "value", text: format(p.value) })
       ]);
     });
-    return figure(id, title, total, chart);
+    return figure(id, title, total, chart, points, format);
   }
 
   // Achieved share of the target, with a tick where the elapsed share of the year puts it.
@@ -383,11 +401,12 @@
     return el("span", { "class": "badge " + (onTrack ? "on-track" : "behind"), text: onTrack ? S.on_track : S.behind });
   }
 
-  function table(node, headers, rows) {
+  function table(node, headers, rows, footRows) {
     clear(node);
     var head = el("tr", {}, headers.map(function (h) { return el("th", { scope: "col", text: h }); }));
     var body = el("tbody", {}, rows);
     append(node, [el("thead", {}, [head]), body]);
+    if (footRows && footRows.length) append(node, [el("tfoot", {}, footRows)]);
     if (!rows.length) {
       append(body, [el("tr", {}, [el("td", { colspan: headers.length, "class": "muted", text: S.no_data })])]);
     }
@@ -518,8 +537,33 @@
           cells.push(el("td", { "class": "progress-cell" }, progressList(row.progress || {})));
           return el("tr", { "data-province": row.province }, cells);
         });
-        table(node, [S.col_province].concat(TABLE_INDICATORS.map(indicatorTitle), [S.col_progress]), rows);
+        var headers = [S.col_province].concat(TABLE_INDICATORS.map(indicatorTitle), [S.col_progress]);
+        return nationalRows(listing.items).then(function (foot) { table(node, headers, rows, foot); });
       });
+    });
+  }
+
+  // The table adds up to the headline figures: a row of what no province holds (participants
+  // from abroad, MoUs without a place), when there is any, and the national total.
+  function nationalRows(items) {
+    return Promise.all(TABLE_INDICATORS.map(function (indicator) {
+      return series(indicator, { by: "month" });
+    })).then(function (all) {
+      var national = all.map(function (s) { return s.total; });
+      var inProvinces = TABLE_INDICATORS.map(function (indicator) {
+        return items.reduce(function (sum, row) { return sum + ((row.values || {})[indicator] || 0); }, 0);
+      });
+      var rest = national.map(function (total, i) { return total - inProvinces[i]; });
+      var foot = [];
+      var line = function (key, label, values) {
+        var cells = [el("th", { scope: "row", text: label })];
+        TABLE_INDICATORS.forEach(function (indicator, i) { cells.push(numberCell(values[i], indicator)); });
+        cells.push(el("td", {}));
+        return el("tr", { "data-province": key }, cells);
+      };
+      if (rest.some(function (v) { return v !== 0; })) foot.push(line("-", S.province_none, rest));
+      foot.push(line("national", S.national, national));
+      return foot;
     });
   }
 
