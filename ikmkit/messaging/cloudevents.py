@@ -48,6 +48,7 @@ __all__ = [
     "decode_attributes",
     "envelope_for",
     "event_payload",
+    "hash_is_bound",
     "hashed_attributes",
     "header_map",
     "header_text",
@@ -127,6 +128,22 @@ def chain_hash_of(previous_hash: str, attributes: dict[str, Any], payload: bytes
     ).hexdigest()
 
 
+def hash_is_bound(attrs: EnvelopeAttributes, payload: str) -> bool:
+    """``contracts.chain.bound_hash_holds`` of a decoded event, by the outbox's own path:
+    whether ``ce_hash`` is the RFC 8785 hash of these attributes (as decoded, so as the
+    handler gets them) and these payload bytes after the event's ``ce_prevhash``.
+
+    The payload bytes as they came, spliced: a payload the outbox wrote is JCS, and any other
+    bytes (the same JSON value re-serialized included) are not what was hashed, so this is
+    exact; ``contracts.chain.link_holds`` also accepts the re-serialized value (the audit).
+    False for an event without ``ce_prevhash``, or one not hashed in RFC 8785 (every event
+    that carries ``ce_prevhash`` is)."""
+    prevhash = attrs.prevhash
+    if prevhash is None or attrs.hashcanon != CANON_RFC8785:
+        return False
+    return chain_hash_of(prevhash, hashed_attributes(attrs), payload.encode()) == attrs.hash
+
+
 def chain_hash(previous_hash: str, attrs: EnvelopeAttributes, payload: str) -> str:
     """``contracts.codec.chain_hash``."""
     if attrs.hashcanon == CANON_RFC8785:
@@ -151,6 +168,7 @@ def header_text(attrs: EnvelopeAttributes) -> dict[str, str]:
         (ce.H_DATASCHEMA, attrs.dataschema),
         (ce.H_HASHCANON, attrs.hashcanon),
         (ce.H_REGION, attrs.region),
+        (ce.H_PREVHASH, attrs.prevhash),
         (ce.H_SIGNATURE, attrs.signature),
         (ce.H_TRACEPARENT, attrs.traceparent),
     )
