@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from contracts import codec
 from contracts.base import Event
+from contracts.chain import signed_message
 from contracts.envelope import GENESIS_HASH
 from ikmkit.messaging.cloudevents import (
     canonical_json,
@@ -114,10 +115,11 @@ def _by_definition(
 ) -> codec.EnvelopeAttributes:
     unsigned = codec.envelope_for(
         event, id=event_id, source=outbox.source, time=at, sequence=sequence, hash="",
-        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", prevhash=previous,
     )  # fmt: skip
     digest = codec.chain_hash(previous, unsigned, codec.event_payload(event))
-    return unsigned.model_copy(update={"hash": digest, "signature": f"signed:{digest}"})
+    signed = signed_message(digest, previous).decode()  # ce_prevhash + ce_hash
+    return unsigned.model_copy(update={"hash": digest, "signature": f"signed:{signed}"})
 
 
 WIB = timezone(timedelta(hours=7))
