@@ -77,9 +77,10 @@ class PermanentError(Exception):
 
 
 class ReplayedSignature(PermanentError):
-    """A signed ``ce_hash`` this group processed already, under another ``ce_id``: a copy
-    of a genuine signature (on the same content or on other content, which the consumer
-    cannot tell apart), never a redelivery (that keeps its id)."""
+    """A signed ``ce_hash`` of an event without ``ce_prevhash`` this group processed
+    already, under another ``ce_id``: a copy of a genuine signature (on the same content or
+    on other content, which the consumer cannot tell apart without ``ce_prevhash``), never a
+    redelivery (that keeps its id)."""
 
     reason = FORGED
 

@@ -304,3 +304,48 @@ async def test_a_copied_signature_read_before_the_genuine_event_is_forged(
 async def _at_least(found: Any, count: int) -> list[Any]:
     records: list[Any] = await found
     return records if len(records) >= count else []
+
+
+@pytest.fixture
+async def strict_subsidy(
+    kafka: str, smtp: SmtpSink, tmp_path: Path
+) -> AsyncIterator[tuple[RunningService, RunningService]]:
+    """Subsidy configured strict for the registry (``IKM_EVENT_STRICT_PRODUCERS``), notify not."""
+    keys = {"registry": REGISTRY_PUBLIC}
+    subsidy = subsidy_definition(
+        SubsidySettings(
+            kafka_bootstrap_servers=kafka,
+            event_public_keys=keys,
+            event_strict_producers=["registry"],
+        ),
+        store=make_store("sqlite", tmp_path, None),
+    )
+    notify = notify_definition(
+        NotifySettings(
+            kafka_bootstrap_servers=kafka,
+            event_public_keys=keys,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            dispatch_idle_seconds=0.05,
+        ),
+        store=make_store("sqlite", tmp_path, None),
+    )
+    async with running_service(subsidy) as sub, running_service(notify) as ntf:
+        yield sub, ntf
+
+
+async def test_an_event_signed_before_prevhash_is_refused_only_where_its_producer_is_strict(
+    strict_subsidy: tuple[RunningService, RunningService], kafka: str, smtp: SmtpSink
+) -> None:
+    """An event as the registry signed them before ``ce_prevhash`` (over ``ce_hash`` alone):
+    notify accepts it on its signature (the documented rule for older events); subsidy, told
+    that every registry event it still reads carries ``ce_prevhash``, dead-letters it."""
+    sub, ntf = strict_subsidy
+    older = enterprise("Older Co")
+    await _produce(kafka, older, _signed(older))
+    await eventually(lambda: inbox(ntf, older.nib), timeout=30)
+    letters = await eventually(lambda: parked(kafka, "subsidy", older.nib), timeout=30)
+    assert header(letters[0], "dlq_reason") == "forged"
+    assert "carry ce_prevhash" in (header(letters[0], "dlq_error") or "")
+    assert await replica(sub, older.nib) is None
+    assert await parked(kafka, "notify", older.nib) == []
