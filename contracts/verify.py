@@ -89,7 +89,11 @@ class StreamVerifier:
             del stream.hashes[sequence]
             known = None
         if known is not None:
-            kind = self._again(stream, headers, payload, sequence, same=known == claimed)
+            kind = (
+                "tampered"  # whatever came before: this one is not the event its hash covers
+                if bound is False
+                else self._again(stream, headers, payload, sequence, same=known == claimed)
+            )
             self._problem(kind, topic, subject, sequence, f"sequence {sequence} seen before")
             return
         if sequence < stream.last:

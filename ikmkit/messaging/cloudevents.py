@@ -117,10 +117,28 @@ def event_payload(event: Event) -> str:
     return quick.decode() if quick is not None else event_payload_by_definition(event)
 
 
+_ATTRIBUTE_VALUES = frozenset((str, int, type(None)))
+_CHAIN_KEYS = frozenset(("id", "region", "sequence", "source", "subject", "time", "type"))
+
+
+def _quick_attributes(attributes: dict[str, Any]) -> bytes | None:
+    """``quick_canonical`` of the chain's attributes (``chain_attributes``' seven ASCII keys,
+    values text, an integer or None), without its general checks: with these keys, JCS
+    writes what orjson writes (``quick_canonical``) as long as the values are of these exact
+    types and the integer within ±(2**53 - 1); characters beyond U+FFFF in a *value* do not
+    change the order of the keys. Twice as fast; one per event in every consumer."""
+    if not _ATTRIBUTE_VALUES.issuperset(map(type, attributes.values())):
+        return None
+    try:
+        return orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:  # a lone surrogate, a sequence beyond 2**53 - 1
+        return None
+
+
 def chain_hash_of(previous_hash: str, attributes: dict[str, Any], payload: bytes) -> str:
     """The RFC 8785 chain hash of an event with these attributes (``contracts.chain``'s
     ``chain_attributes`` form) and JCS ``payload``: ``contracts.codec.chain_hash``."""
-    body = quick_canonical(attributes)
+    body = _quick_attributes(attributes) if attributes.keys() == _CHAIN_KEYS else None
     if body is None:
         return link_hash(previous_hash, spliced_body(payload, attributes, CANON_RFC8785))
     return hashlib.sha256(

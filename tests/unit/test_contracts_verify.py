@@ -116,6 +116,14 @@ def test_a_copy_read_before_the_genuine_event_is_tampered_and_the_genuine_one_ha
         ]  # fmt: skip
         assert [(p.kind, p.sequence) for p in verifier.problems] == [("tampered", 3)]
         assert "ce_prevhash" in verifier.problems[0].detail
+        twice = StreamVerifier()  # two copies first, the predecessor missing: both tampered
+        assert _handled(twice, [copy, copy, third]) == [False, False, True]
+        assert [(p.kind, p.sequence) for p in twice.problems] == [
+            ("gap", 3),
+            ("tampered", 3),
+            ("tampered", 3),
+            ("gap", 3),
+        ]
         missing = StreamVerifier()  # the predecessor not (yet) read
         assert _handled(missing, [copy, third, log[3]]) == [False, True, True]
         assert [(p.kind, p.sequence) for p in missing.problems] == [
