@@ -29,8 +29,15 @@ _KEYS = {owner: _PUBLIC for owner in set(TOPIC_OWNERS.values())}
 
 
 def _signed_headers(attrs: EnvelopeAttributes) -> list[tuple[str, bytes]]:
-    signature = _sign(signed_message(attrs.hash, attrs.prevhash).decode())
-    return [*to_headers(attrs), (ce.H_SIGNATURE, signature.encode())]
+    return _signed_headers_of(to_headers(attrs))
+
+
+def _signed_headers_of(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """``headers`` (unsigned) with the signature the outbox would give them."""
+    found = dict(headers)
+    prevhash = found.get(ce.H_PREVHASH)
+    message = signed_message(found[ce.H_HASH].decode(), prevhash.decode() if prevhash else None)
+    return [*headers, (ce.H_SIGNATURE, _sign(message.decode()).encode())]
 
 
 class _Keyed(Authenticity):
