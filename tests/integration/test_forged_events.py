@@ -6,6 +6,12 @@ access could): the forgery from issue 11 (``ce_source=/evil/forger``, made-up ha
 fresh id), one claiming the registry as source but signed with another key, one
 unsigned, and one genuinely signed with the registry's key. Only the last is applied;
 the others are dead-lettered with reason ``forged`` in both groups.
+
+Then copies of genuine signed events: onto other content after the genuine event was read
+(an event signed before ``ce_prevhash``: the inbox of signed hashes refuses it), and, with
+the event as the registry's outbox writes it now, three copies read *before* the genuine
+one (each consumer recomputes ``ce_hash`` from the event and its ``ce_prevhash``); and the
+rule for events signed before ``ce_prevhash``, accepted unless the producer is strict.
 """
 
 from __future__ import annotations
