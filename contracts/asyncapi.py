@@ -120,9 +120,18 @@ def _cloudevents_header_properties() -> Schema:
             "description": "sha256(previous ce_hash + canonical JSON of the event), hex; "
             "the first event's previous hash is 64 zeros. See docs/contracts.md.",
         },
+        ce.H_PREVHASH: {
+            **string,
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "The ce_hash of the aggregate's previous event on the topic (64 zeros "
+            "for the first), so ce_hash is recomputable from this event alone; absent on "
+            "events written before 2026-12. See docs/contracts.md.",
+        },
         ce.H_SIGNATURE: {
             **string,
-            "description": "Optional Ed25519 signature of ce_hash (base64) by the source.",
+            "description": "Optional Ed25519 signature (base64) by the source of ce_prevhash + "
+            "ce_hash (128 ASCII hex characters), or of ce_hash alone on events without "
+            "ce_prevhash.",
         },
         ce.H_CONTENT_TYPE: {"const": ce.CONTENT_TYPE},
         ce.H_TRACEPARENT: {**string, "description": "W3C trace context."},

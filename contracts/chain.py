@@ -13,6 +13,11 @@ Two canonical forms exist, told apart by the ``ce_hashcanon`` header:
   of the attributes, with the payload bytes spliced in as they are. Events written before
   the change; verifiers keep accepting them (they never change).
 
+Since ``ce_prevhash`` (the predecessor's hash, carried by each event the outbox writes) the
+link is checkable from one event alone: ``bound_hash_holds``. That is what lets a consumer,
+which does not see the predecessor, tell that a signed ``ce_hash`` covers *this* event;
+what is signed then is ``ce_prevhash`` + ``ce_hash`` (``signed_message``).
+
 This module is standard library + ``rfc8785`` only, so the ``ikm-contracts`` wheel can verify a
 log without the platform (docs/contracts.md has the recipe and the test vectors).
 """
@@ -159,3 +164,26 @@ def link_holds(previous_hash: str | bytes, headers: Mapping[str, str], payload: 
             return False
     normalized = chain_attributes(headers, normalize_time=True)
     return link_hash(previous_hash, spliced_body(payload, normalized, None)) == claimed
+
+
+def signed_message(digest: str, prevhash: str | None) -> bytes:
+    """What ``ce_signature`` signs: ``ce_prevhash`` + ``ce_hash`` (128 ASCII hex characters)
+    for an event that carries ``ce_prevhash``; ``ce_hash`` alone for events written before.
+
+    Two messages of different lengths: a signature of an event with ``ce_prevhash`` never
+    verifies as one of an event without, so stripping the header from a copy (to pass it off
+    as written before ``ce_prevhash``, whose hash a reader cannot recompute) voids it."""
+    return (digest if prevhash is None else prevhash + digest).encode()
+
+
+def bound_hash_holds(headers: Mapping[str, str], payload: bytes) -> bool | None:
+    """Whether the event's ``ce_hash`` is its hash after its own ``ce_prevhash``: the hash
+    covers this event's data and attributes (``link_holds``). None for an event without
+    ``ce_prevhash`` (written before it): only its predecessor can tell."""
+    prevhash = headers.get(ce.H_PREVHASH)
+    if prevhash is None:
+        return None
+    try:
+        return link_holds(prevhash, headers, payload)
+    except (KeyError, ValueError):  # an attribute missing or malformed: not this event's hash
+        return False

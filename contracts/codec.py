@@ -103,6 +103,7 @@ def to_headers(attrs: EnvelopeAttributes) -> list[tuple[str, bytes]]:
         (ce.H_DATASCHEMA, attrs.dataschema),
         (ce.H_HASHCANON, attrs.hashcanon),
         (ce.H_REGION, attrs.region),
+        (ce.H_PREVHASH, attrs.prevhash),
         (ce.H_SIGNATURE, attrs.signature),
         (ce.H_TRACEPARENT, attrs.traceparent),
     )
@@ -203,6 +204,7 @@ def _attribute_values(headers: dict[str, str]) -> dict[str, Any]:
             "traceparent": get(ce.H_TRACEPARENT),
             "dataschema": get(ce.H_DATASCHEMA),
             "hashcanon": get(ce.H_HASHCANON),
+            "prevhash": get(ce.H_PREVHASH),
         }
     except ValueError as exc:
         raise DecodeError("invalid_header", str(exc)) from exc

@@ -15,7 +15,12 @@ Extension attributes defined by this platform:
   hex-encoded, making each aggregate's stream tamper-evident (``contracts.chain``);
 - ``ce_hashcanon``: ``rfc8785`` when that canonical JSON is RFC 8785 (JCS); absent on events
   hashed before the change (legacy sorted-keys JSON);
-- ``ce_signature``: optional Ed25519 signature of ``ce_hash`` (base64) by the source service.
+- ``ce_prevhash``: the ``ce_hash`` of the aggregate's previous event on the topic
+  (``GENESIS_HASH`` for the first), so that anyone can recompute ``ce_hash`` from this one
+  event (``contracts.chain.bound_hash_holds``); absent on events written before it;
+- ``ce_signature``: optional Ed25519 signature (base64) by the source service of
+  ``ce_prevhash`` + ``ce_hash`` (128 ASCII hex characters), or of ``ce_hash`` alone on events
+  without ``ce_prevhash`` (``contracts.chain.signed_message``).
 
 ``ce_dataschema`` (a core attribute) is the ``$id`` of the event type's published JSON Schema,
 ``urn:ikm:contract:<Event>:v<N>`` (``contracts.schema.dataschema_of``).
@@ -43,6 +48,7 @@ H_REGION = "ce_region"
 H_SEQUENCE = "ce_sequence"
 H_HASH = "ce_hash"
 H_HASHCANON = "ce_hashcanon"
+H_PREVHASH = "ce_prevhash"
 H_SIGNATURE = "ce_signature"
 H_CONTENT_TYPE = "content-type"
 H_TRACEPARENT = "traceparent"
@@ -72,3 +78,5 @@ class EnvelopeAttributes(BaseModel):
     dataschema: str | None = None
     hashcanon: str | None = None
     """The hash's canonical JSON (``contracts.chain.CANON_RFC8785``); None: legacy."""
+    prevhash: str | None = None
+    """The predecessor's ``ce_hash`` (``ce_prevhash``); None on events written before it."""

@@ -7,6 +7,14 @@ is collected in ``problems`` (an event that came before its predecessor is check
 predecessor comes: a ``tampered`` problem then names one already returned). It is the core
 of ``ikm audit replay``'s checks for systems without the platform (no signatures, outboxes,
 retention or parallel reading).
+
+An event that carries ``ce_prevhash`` is also checked on its own when it comes
+(``contracts.chain.bound_hash_holds``): a copy of a genuine ``ce_hash`` (signed or not) on
+other content, read before the genuine event and even with its predecessor missing, is
+``tampered`` at once and not returned, and the genuine event, when it comes, takes its
+sequence as if the copy had never been read. Events without it (written before 2026-12)
+are checked against their predecessor only: a copy read before such an event, with the
+predecessor missing, cannot be told from it.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from contracts import envelope as ce
-from contracts.chain import link_holds
+from contracts.chain import bound_hash_holds, link_holds
 from contracts.codec import DecodeError, Envelope, decode, header_map
 
 
@@ -38,6 +46,8 @@ class _Stream:
     hashes: dict[int, str] = field(default_factory=dict)
     waiting: dict[int, tuple[dict[str, str], bytes]] = field(default_factory=dict)
     """Events whose predecessor had not arrived: checked when it does."""
+    tampered: set[int] = field(default_factory=set)
+    """Sequences whose event was found tampered: the genuine one may still come."""
 
 
 class StreamVerifier:
@@ -71,9 +81,19 @@ class StreamVerifier:
     def _link(self, stream: _Stream, topic: str, headers: dict[str, str], payload: bytes) -> None:
         subject, claimed = headers[ce.H_SUBJECT], headers[ce.H_HASH]
         sequence = int(headers[ce.H_SEQUENCE])
+        bound = bound_hash_holds(headers, payload)
         known = stream.hashes.get(sequence)
+        if known == claimed and sequence in stream.tampered and bound is not False:
+            # A tampered copy of this event's hash came first: this may be the event itself.
+            stream.tampered.discard(sequence)
+            del stream.hashes[sequence]
+            known = None
         if known is not None:
-            kind = self._again(stream, headers, payload, sequence, same=known == claimed)
+            kind = (
+                "tampered"  # whatever came before: this one is not the event its hash covers
+                if bound is False
+                else self._again(stream, headers, payload, sequence, same=known == claimed)
+            )
             self._problem(kind, topic, subject, sequence, f"sequence {sequence} seen before")
             return
         if sequence < stream.last:
@@ -83,9 +103,14 @@ class StreamVerifier:
         if previous is None:
             detail = f"events {stream.last + 1}..{sequence - 1} missing before {sequence}"
             self._problem("gap", topic, subject, sequence, detail)
+        if bound is False:
+            self._problem("tampered", topic, subject, sequence, _NOT_THIS_EVENT)
+            stream.tampered.add(sequence)
+        elif previous is None:
             stream.waiting[sequence] = (headers, payload)
         elif not link_holds(previous, headers, payload):
             self._problem("tampered", topic, subject, sequence, _TAMPERED)
+            stream.tampered.add(sequence)
         stream.hashes[sequence] = claimed
         stream.last = max(stream.last, sequence)
         follower = stream.waiting.pop(sequence + 1, None)
@@ -115,6 +140,7 @@ class StreamVerifier:
 
 _NOT_TO_HANDLE = frozenset({"duplicate", "conflict", "tampered"})
 _TAMPERED = "ce_hash does not match the event and its predecessor's hash"
+_NOT_THIS_EVENT = "ce_hash does not match the event and its ce_prevhash"
 
 
 def _traceless(headers: dict[str, str]) -> dict[str, str]:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from contracts import envelope as ce
 from contracts.base import Event
 from contracts.catalog import EVENTS_BY_TYPE
-from contracts.chain import link_holds
+from contracts.chain import link_holds, signed_message
 from ikmkit.audit.chain_batch import BatchChecks
 from ikmkit.audit.chain_body import (
     fast_chain_body,
@@ -49,7 +49,7 @@ from ikmkit.messaging.consumer import Record
 __all__ = ["ChainVerifier", "Checked", "SignatureCheck"]
 
 SignatureCheck = Callable[[str, str, str], bool]
-"""(public key, digest, signature) -> valid?"""
+"""(public key, signed text, signature) -> valid? The text is ``contracts.chain.signed_message``."""
 
 _GENESIS = ce.GENESIS_HASH.encode()
 _sha256 = hashlib.sha256
@@ -234,9 +234,13 @@ class ChainVerifier(BatchChecks):
         if key is None or self._verify_signature is None:
             return
         signature = raw.get(ce.H_SIGNATURE)
+        prevhash = raw.get(ce.H_PREVHASH)
+        signed = signed_message(digest, None if prevhash is None else prevhash.decode("latin-1"))
         if signature is None:
             problems.append(self._finding(Kind.UNSIGNED, record, raw, "no ce_signature"))
-        elif not self._verify_signature(key, digest, signature.decode("ascii", "replace")):
+        elif not self._verify_signature(
+            key, signed.decode("latin-1"), signature.decode("ascii", "replace")
+        ):
             problems.append(self._finding(Kind.BAD_SIGNATURE, record, raw, "invalid"))
 
     def _stream(self, topic: str, subject: bytes, partition: int) -> Stream:

@@ -89,8 +89,11 @@ _PLATFORM = (
     ce.H_SPECVERSION, ce.H_ID, ce.H_TYPE, ce.H_SOURCE, ce.H_TIME, ce.H_SUBJECT, ce.H_SEQUENCE,
     ce.H_HASH, ce.H_CONTENT_TYPE, ce.H_DATASCHEMA, ce.H_HASHCANON, ce.H_REGION,
 )  # fmt: skip
+_SIGNED_TAILS = ((), (ce.H_TRACEPARENT,), (ce.H_SIGNATURE,), (ce.H_SIGNATURE, ce.H_TRACEPARENT))
 _PLATFORM_TAILS = frozenset(
-    ((), (ce.H_TRACEPARENT,), (ce.H_SIGNATURE,), (ce.H_SIGNATURE, ce.H_TRACEPARENT))
+    # ``ce_prevhash`` (written since 2026-12) comes first in the tail: the chain's checks
+    # here do not read it (the predecessor's own hash is what the link is checked against)
+    (*_SIGNED_TAILS, *((ce.H_PREVHASH, *tail) for tail in _SIGNED_TAILS))
 )
 
 ChainFields = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes | None, bytes | None]

@@ -6,17 +6,22 @@ An event is accepted only if
   both the topic it arrived on and the topic its type belongs to (the contract
   catalog, ``contracts.catalog.owner_of``), and it arrived on its type's own topic, and
 - when the owner's Ed25519 public key is configured (``event_public_keys``), its
-  ``ce_signature`` verifies over its ``ce_hash`` with that key. An owner with a
-  key must sign every event: a missing signature is as forged as a wrong one.
+  ``ce_signature`` verifies with that key, and its ``ce_hash`` is the hash of *this* event:
+  recomputed from its attributes, its data and its ``ce_prevhash`` (the predecessor's hash,
+  which the outbox writes into every event), the signature being over ``ce_prevhash`` +
+  ``ce_hash`` (``contracts.chain.signed_message``). An owner with a key must sign every
+  event: a missing signature is as forged as a wrong one. So a genuine signature copied onto
+  other content, another id or another sequence is refused from the event alone, whether the
+  genuine event has been read or not.
 
-What this cannot prove: that ``ce_hash`` is the hash of *this* payload. The hash
-chains each event to its predecessor (``sha256(previous hash + event)``) and a
-consumer, which sees a stream from wherever its group started and only the event
-types it handles, does not know the predecessor. So a consumer proves who signed
-the hash (and refuses a signed hash it has already processed under another event
-id: ``ikmkit.messaging.consumer``); the hash chain itself (payload integrity, gaps,
-replays of a signed hash with other content) is checked by ``ikm audit replay`` over
-the whole log.
+Events written before ``ce_prevhash`` (no header; the signature is over ``ce_hash`` alone)
+cannot be recomputed: they are accepted on the signature, as before, unless the owner is
+configured ``strict`` (then they are forged), and a consumer counts them
+(``ikm_events_legacy_signed_total``) and refuses a copy of one it has processed under another
+id (``ikmkit.messaging.consumer``). Their set cannot grow: a signature over ``ce_prevhash`` +
+``ce_hash`` never verifies as one over ``ce_hash`` alone, so stripping the header from a copy
+of a newer event voids its signature. The chain itself (gaps, replays of whole events,
+events withheld) is checked by ``ikm audit replay`` over the whole log.
 Kafka ACLs that let each service write only its own topics close the rest.
 """
 
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -32,8 +37,9 @@ from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
 from contracts.catalog import owner_of
+from contracts.chain import signed_message
 from contracts.topics import source_of
-from ikmkit.messaging.cloudevents import Envelope
+from ikmkit.messaging.cloudevents import Envelope, hash_is_bound
 from ikmkit.messaging.signing import load_public_key
 
 FORGED = "forged"
@@ -51,7 +57,12 @@ class Verdict:
 class Authenticity:
     """Checks that events come from their topic's owner, signed if the owner has a key."""
 
-    def __init__(self, public_keys: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, public_keys: Mapping[str, str] | None = None, *, strict: Iterable[str] = ()
+    ) -> None:
+        """``strict``: owners whose events must all carry ``ce_prevhash`` (none written before
+        it is still to be read); a signed event of theirs without it is forged."""
+        self._strict = frozenset(strict)
         self._keys: dict[str, bytes] = {}
         for service, key in (public_keys or {}).items():
             try:
@@ -88,13 +99,21 @@ class Authenticity:
             return None
         if not attrs.signature:
             return Verdict(f"{owner} signs its events; this one has no ce_signature")
-        if not _verifies(key, attrs.hash, attrs.signature):
+        if attrs.prevhash is None:
+            if owner in self._strict:
+                return Verdict(f"{owner}'s events carry ce_prevhash; this signed one has none")
+        elif not hash_is_bound(attrs, envelope.payload):
+            return Verdict(
+                f"ce_hash {_shown(attrs.hash[:16])}... does not match this event (its data and"
+                " attributes after its ce_prevhash): a signed hash copied onto other content"
+            )
+        if not _verifies(key, signed_message(attrs.hash, attrs.prevhash), attrs.signature):
             return Verdict(f"ce_signature does not verify with {owner}'s public key")
         return None
 
 
-def _verifies(public_key: bytes, digest: str, signature_b64: str) -> bool:
-    """Whether ``signature_b64`` is ``public_key``'s Ed25519 signature of ``digest``.
+def _verifies(public_key: bytes, message: bytes, signature_b64: str) -> bool:
+    """Whether ``signature_b64`` is ``public_key``'s Ed25519 signature of ``message``.
 
     libsodium (PyNaCl) rather than OpenSSL (``signing.verify_with``): ~40 µs instead of ~85 µs
     per event, for every event of an owner with a key. Accepts what OpenSSL accepts for
@@ -105,7 +124,6 @@ def _verifies(public_key: bytes, digest: str, signature_b64: str) -> bool:
         return False
     if len(signature) != 64:  # sodium reads signature || message: the split must be ours
         return False
-    message = digest.encode()
     try:
         return bool(crypto_sign_open(signature + message, public_key) == message)
     except (CryptoError, ValueError, TypeError):

@@ -48,6 +48,7 @@ __all__ = [
     "decode_attributes",
     "envelope_for",
     "event_payload",
+    "hash_is_bound",
     "hashed_attributes",
     "header_map",
     "header_text",
@@ -116,15 +117,49 @@ def event_payload(event: Event) -> str:
     return quick.decode() if quick is not None else event_payload_by_definition(event)
 
 
+_ATTRIBUTE_VALUES = frozenset((str, int, type(None)))
+_CHAIN_KEYS = frozenset(("id", "region", "sequence", "source", "subject", "time", "type"))
+
+
+def _quick_attributes(attributes: dict[str, Any]) -> bytes | None:
+    """``quick_canonical`` of the chain's attributes (``chain_attributes``' seven ASCII keys,
+    values text, an integer or None), without its general checks: with these keys, JCS
+    writes what orjson writes (``quick_canonical``) as long as the values are of these exact
+    types and the integer within ±(2**53 - 1); characters beyond U+FFFF in a *value* do not
+    change the order of the keys. Twice as fast; one per event in every consumer."""
+    if not _ATTRIBUTE_VALUES.issuperset(map(type, attributes.values())):
+        return None
+    try:
+        return orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:  # a lone surrogate, a sequence beyond 2**53 - 1
+        return None
+
+
 def chain_hash_of(previous_hash: str, attributes: dict[str, Any], payload: bytes) -> str:
     """The RFC 8785 chain hash of an event with these attributes (``contracts.chain``'s
     ``chain_attributes`` form) and JCS ``payload``: ``contracts.codec.chain_hash``."""
-    body = quick_canonical(attributes)
+    body = _quick_attributes(attributes) if attributes.keys() == _CHAIN_KEYS else None
     if body is None:
         return link_hash(previous_hash, spliced_body(payload, attributes, CANON_RFC8785))
     return hashlib.sha256(
         previous_hash.encode() + b'{"data":' + payload + b"," + body[1:]
     ).hexdigest()
+
+
+def hash_is_bound(attrs: EnvelopeAttributes, payload: str) -> bool:
+    """``contracts.chain.bound_hash_holds`` of a decoded event, by the outbox's own path:
+    whether ``ce_hash`` is the RFC 8785 hash of these attributes (as decoded, so as the
+    handler gets them) and these payload bytes after the event's ``ce_prevhash``.
+
+    The payload bytes as they came, spliced: a payload the outbox wrote is JCS, and any other
+    bytes (the same JSON value re-serialized included) are not what was hashed, so this is
+    exact; ``contracts.chain.link_holds`` also accepts the re-serialized value (the audit).
+    False for an event without ``ce_prevhash``, or one not hashed in RFC 8785 (every event
+    that carries ``ce_prevhash`` is)."""
+    prevhash = attrs.prevhash
+    if prevhash is None or attrs.hashcanon != CANON_RFC8785:
+        return False
+    return chain_hash_of(prevhash, hashed_attributes(attrs), payload.encode()) == attrs.hash
 
 
 def chain_hash(previous_hash: str, attrs: EnvelopeAttributes, payload: str) -> str:
@@ -151,6 +186,7 @@ def header_text(attrs: EnvelopeAttributes) -> dict[str, str]:
         (ce.H_DATASCHEMA, attrs.dataschema),
         (ce.H_HASHCANON, attrs.hashcanon),
         (ce.H_REGION, attrs.region),
+        (ce.H_PREVHASH, attrs.prevhash),
         (ce.H_SIGNATURE, attrs.signature),
         (ce.H_TRACEPARENT, attrs.traceparent),
     )

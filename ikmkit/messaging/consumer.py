@@ -16,11 +16,14 @@
 - Only a topic's owner may speak on it (``ikmkit.messaging.authenticity``): an event from
   another ``ce_source``, or unsigned / wrongly signed when its owner's public key
   is configured, goes to the dead-letter topic with reason ``forged``.
-- A signature proves who signed ``ce_hash``, not that this event is the one hashed (the
-  consumer cannot recompute the chain), so it can be copied onto other content: where the
-  owner signs, the inbox also records each processed hash (``inbox.SIGNED``),
-  and a hash processed before under another ``ce_id`` is dead-lettered as ``forged``
-  (``ReplayedSignature``) instead of having a second effect.
+- Where the owner signs, the signature must be over this very event: ``ce_hash`` is
+  recomputed from the event's data, attributes and ``ce_prevhash`` (the predecessor's hash,
+  in every event the outbox writes), so a genuine signature copied onto other content, id or
+  sequence is ``forged`` whether or not the genuine event was read first. Events written
+  before ``ce_prevhash`` cannot be recomputed: for those (counted,
+  ``ikm_events_legacy_signed_total``) the inbox also records each processed hash
+  (``inbox.SIGNED``), and a hash processed before under another ``ce_id`` is dead-lettered
+  as ``forged`` (``ReplayedSignature``) instead of having a second effect.
 """
 
 from __future__ import annotations
@@ -74,9 +77,10 @@ class PermanentError(Exception):
 
 
 class ReplayedSignature(PermanentError):
-    """A signed ``ce_hash`` this group processed already, under another ``ce_id``: a copy
-    of a genuine signature (on the same content or on other content, which the consumer
-    cannot tell apart), never a redelivery (that keeps its id)."""
+    """A signed ``ce_hash`` of an event without ``ce_prevhash`` this group processed
+    already, under another ``ce_id``: a copy of a genuine signature (on the same content or
+    on other content, which the consumer cannot tell apart without ``ce_prevhash``), never a
+    redelivery (that keeps its id)."""
 
     reason = FORGED
 
@@ -212,6 +216,8 @@ class EventConsumer[U: UnitOfWork]:
                 continue
             if type(envelope.event) in self._handlers:
                 ready.append((record, envelope))
+                if self._unbound(envelope):
+                    metrics.EVENTS_LEGACY_SIGNED.labels(self.group, envelope.attrs.type).inc()
         return ready
 
     async def _try_together(self, ready: list[tuple[Record, Envelope]]) -> bool:
@@ -238,6 +244,12 @@ class EventConsumer[U: UnitOfWork]:
         self._count(ready, processed=done)
         return True
 
+    def _unbound(self, envelope: Envelope) -> bool:
+        """Whether the event is signed but without ``ce_prevhash`` (written before it): its
+        signed hash goes to ``inbox.SIGNED``. One with it was checked to be the very event
+        its signed hash covers (``Authenticity``): a copy under another id fails that."""
+        return envelope.attrs.prevhash is None and self._signed(envelope)
+
     def _signed(self, envelope: Envelope) -> bool:
         """Whether the event's owner signs (its public key is configured here)."""
         kind = type(envelope.event)
@@ -248,9 +260,10 @@ class EventConsumer[U: UnitOfWork]:
         return signed
 
     async def _fresh_hashes(self, uow: U, todo: list[tuple[Record, Envelope]]) -> list[str]:
-        """The signed hashes of ``todo``, to record with it; ``ReplayedSignature`` if one was
-        processed before or comes twice (the one-by-one path then dead-letters that one)."""
-        hashes = sorted(env.attrs.hash for _, env in todo if self._signed(env))
+        """The signed hashes of ``todo``'s events without ``ce_prevhash``, to record with it;
+        ``ReplayedSignature`` if one was processed before or comes twice (the one-by-one path
+        then dead-letters that one)."""
+        hashes = sorted(env.attrs.hash for _, env in todo if self._unbound(env))
         if not hashes:
             return hashes
         fresh = await inbox.unprocessed(uow.tx, self.group, hashes, inbox.SIGNED)
@@ -335,7 +348,7 @@ class EventConsumer[U: UnitOfWork]:
                 await asyncio.sleep(delay)
 
     async def _apply(self, handler: Deduplicated[U], envelope: Envelope) -> None:
-        signed = self._signed(envelope)
+        signed = self._unbound(envelope)
         async with self._units.open() as uow:
             if signed:
                 await self._refuse_replay(uow, envelope.attrs)

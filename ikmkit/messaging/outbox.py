@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from opentelemetry.trace import Span, get_current_span
 
 from contracts.base import Event
-from contracts.chain import CANON_RFC8785
+from contracts.chain import CANON_RFC8785, signed_message
 from contracts.envelope import GENESIS_HASH, H_TRACEPARENT, EnvelopeAttributes
 from contracts.schema import dataschema_of
 from ikmkit.messaging.cloudevents import chain_hash_of, event_payload, header_text
@@ -75,7 +75,7 @@ OUTBOX_COLLECTIONS = (
 log = logging.getLogger("ikmkit.messaging.outbox")
 
 Signer = Callable[[str], str]
-"""Signs an event's chain hash; returns the signature (base64)."""
+"""Signs a text (an event's ``contracts.chain.signed_message``); returns the signature (base64)."""
 
 
 def current_traceparent() -> str | None:
@@ -179,7 +179,9 @@ class Outbox:
         at: datetime | None,
         traceparent: str | None,
     ) -> EnvelopeAttributes:
-        """The envelope with its chain hash (and signature, if this outbox signs).
+        """The envelope with its chain hash, its predecessor's hash (``ce_prevhash``, so a
+        reader recomputes the hash from this event alone) and, if this outbox signs, the
+        signature of both (``contracts.chain.signed_message``).
 
         What ``envelope_for`` and ``chain_hash`` give, built once: the hash is taken over the
         very values the envelope then holds (pydantic keeps str, int and datetime as given)."""
@@ -196,13 +198,15 @@ class Outbox:
         }
         hashed = {**envelope, "time": time.isoformat()}
         digest = chain_hash_of(previous_hash, hashed, payload.encode())
+        signer = self._signer
         return EnvelopeAttributes(
             **envelope,
             hash=digest,
-            signature=self._signer(digest) if self._signer else None,
+            signature=signer(signed_message(digest, previous_hash).decode()) if signer else None,
             traceparent=traceparent,
             dataschema=dataschema,
             hashcanon=CANON_RFC8785,
+            prevhash=previous_hash,
         )
 
     async def _save_heads(

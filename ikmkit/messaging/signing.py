@@ -1,8 +1,9 @@
 """Ed25519 signatures of events' chain hashes (``ce_signature``).
 
-The outbox signs each event's ``ce_hash`` when the service has an
-``event_signing_key``; consumers (``ikmkit.messaging.authenticity``) and the audit verify
-it with the producer's public key. Keys travel as base64 of the raw 32 bytes.
+The outbox signs each event's ``ce_prevhash`` + ``ce_hash`` (``contracts.chain.signed_message``;
+``ce_hash`` alone before ``ce_prevhash``) when the service has an ``event_signing_key``;
+consumers (``ikmkit.messaging.authenticity``) and the audit verify it with the producer's
+public key. Keys travel as base64 of the raw 32 bytes.
 """
 
 from __future__ import annotations

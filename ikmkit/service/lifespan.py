@@ -90,7 +90,8 @@ def _subscribe_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -
     router = KafkaRouter()
     topics: list[str] = []
     redelivery = RedeliveryPolicy(max_attempts=runtime.settings.consumer_max_attempts)
-    authenticity = Authenticity(runtime.settings.event_public_keys)
+    settings = runtime.settings
+    authenticity = Authenticity(settings.event_public_keys, strict=settings.event_strict_producers)
     for spec in definition.consumers:
         consumer = spec.build(runtime.deps, runtime)
         consumer.redelivery = redelivery

@@ -166,6 +166,13 @@ class ServiceSettings(BaseSettings):
         "name, as JSON; consumers dead-letter events from a configured producer whose "
         "ce_signature does not verify.",
     )
+    event_strict_producers: list[str] = Field(
+        default_factory=list,
+        validation_alias="IKM_EVENT_STRICT_PRODUCERS",
+        description="Producers (service names, JSON list) whose signed events must carry "
+        "ce_prevhash: consumers dead-letter one without it (written before 2026-12) as forged "
+        "instead of accepting it on its signature. For when none is left to read.",
+    )
 
     @property
     def production(self) -> bool:

@@ -24,6 +24,11 @@ EVENTS_DEAD_LETTERED = Counter(
     "Events parked on a dead-letter topic",
     ["group", "topic", "reason"],
 )
+EVENTS_LEGACY_SIGNED = Counter(
+    "ikm_events_legacy_signed_total",
+    "Signed events without ce_prevhash (written before it) accepted on their signature alone",
+    ["group", "type"],
+)
 OUTBOX_PUBLISHED = Counter("ikm_outbox_published_total", "Events relayed to Kafka", ["service"])
 OUTBOX_BACKLOG = Gauge("ikm_outbox_backlog", "Outbox events not yet relayed", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(

@@ -6,6 +6,12 @@ access could): the forgery from issue 11 (``ce_source=/evil/forger``, made-up ha
 fresh id), one claiming the registry as source but signed with another key, one
 unsigned, and one genuinely signed with the registry's key. Only the last is applied;
 the others are dead-lettered with reason ``forged`` in both groups.
+
+Then copies of genuine signed events: onto other content after the genuine event was read
+(an event signed before ``ce_prevhash``: the inbox of signed hashes refuses it), and, with
+the event as the registry's outbox writes it now, three copies read *before* the genuine
+one (each consumer recomputes ``ce_hash`` from the event and its ``ce_prevhash``); and the
+rule for events signed before ``ce_prevhash``, accepted unless the producer is strict.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerCont
 from contracts.topics import dead_letter_topic
 from ikm_cli.devextras import SmtpSink
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, OutgoingMessage, row_message
 from ikmkit.messaging.signing import generate_keypair, signer_from_key
 from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings
@@ -31,7 +38,7 @@ from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
 from tests.conftest import make_store
 from tests.support.kafka import eventually, header, read_topic
-from tests.support.records import signed_attributes
+from tests.support.records import legacy_signed_attributes
 from tests.support.service import RunningService, auth_headers, running_service
 from tests.support.values import random_nib
 
@@ -174,7 +181,8 @@ async def test_only_the_registry_signed_by_its_key_is_heard(
 
 
 def _signed(event: EnterpriseRegistered) -> EnvelopeAttributes:
-    return signed_attributes(event, REGISTRY_KEY)
+    """Signed as before ``ce_prevhash`` (the one event a signature can be copied from)."""
+    return legacy_signed_attributes(event, REGISTRY_KEY)
 
 
 async def _produce(kafka: str, event: EnterpriseRegistered, attrs: EnvelopeAttributes) -> None:
@@ -213,3 +221,137 @@ async def test_a_genuine_signature_copied_onto_other_content_is_forged(
     assert await inbox(ntf, evil.nib) == []
     assert await mails(smtp, evil) == []
     assert len(await eventually(lambda: mails(smtp, genuine), timeout=30)) == 1
+
+
+async def _as_the_registry_relays(event: EnterpriseRegistered, tmp_path: Path) -> OutgoingMessage:
+    """``event`` stamped by a registry outbox with the registry's key, as its relay sends it."""
+    store = make_store("sqlite", tmp_path, None)
+    await store.open(list(OUTBOX_COLLECTIONS))
+    try:
+        async with store.transaction() as uow:
+            attrs = await Outbox("/ikm/registry", signer=signer_from_key(REGISTRY_KEY)).add(
+                uow, event
+            )
+        async with store.transaction() as uow:
+            row = await uow.get(OUTBOX, attrs.id)
+    finally:
+        await store.close()
+    assert row is not None
+    return row_message(row)
+
+
+async def _send_raw(kafka: str, messages: list[tuple[bytes, list[tuple[str, bytes]]]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=False)
+    await producer.start()
+    try:
+        for value, headers in messages:
+            await producer.send_and_wait(
+                ENTERPRISE_TOPIC, value, key=dict(headers)["ce_subject"], headers=headers
+            )
+    finally:
+        await producer.stop()
+
+
+def _with(headers: list[tuple[str, bytes]], **changed: str | None) -> list[tuple[str, bytes]]:
+    """``headers`` with the named ones replaced (None: removed), in their order."""
+    names = {f"ce_{k}": v for k, v in changed.items()}
+    return [
+        (k, v if k not in names else str(names[k]).encode())
+        for k, v in headers
+        if k not in names or names[k] is not None
+    ]
+
+
+async def test_a_copied_signature_read_before_the_genuine_event_is_forged(
+    services: tuple[RunningService, RunningService], kafka: str, smtp: SmtpSink, tmp_path: Path
+) -> None:
+    """Someone who can write the topic copies a genuine event's signed ``ce_hash`` (with every
+    other header) onto other content and gets it read *first*: under a new id, under the
+    genuine id, and with ``ce_prevhash`` stripped to pass as an event signed before it
+    existed. Each consumer recomputes the hash from the event alone, so the three copies are
+    dead-lettered as forged and the genuine event, read after them, is applied (not refused
+    as a replay, nor skipped as a duplicate of the copy that took its id)."""
+    sub, ntf = services
+    genuine = enterprise("Genuine First Co")
+    message = await _as_the_registry_relays(genuine, tmp_path)
+    evil = genuine.model_copy(update={"name": "Evil First Co", "kbli": "10110"})
+    forged_value = event_payload(evil).encode()
+    new_id, stripped_id = str(uuid.uuid4()), str(uuid.uuid4())
+    genuine_id = dict(message.headers)["ce_id"].decode()
+    await _send_raw(
+        kafka,
+        [
+            (forged_value, _with(message.headers, id=new_id)),
+            (forged_value, message.headers),
+            (forged_value, _with(message.headers, id=stripped_id, prevhash=None)),
+            (message.value, message.headers),
+        ],
+    )
+    await eventually(lambda: inbox(ntf, genuine.nib), timeout=30)
+    assert len(await eventually(lambda: mails(smtp, genuine), timeout=30)) == 1
+    stored = await eventually(lambda: replica(sub, genuine.nib), timeout=30)
+    assert stored is not None and stored["name"] == "Genuine First Co"
+    for group in ("subsidy", "notify"):
+        letters = await eventually(
+            lambda g=group: _at_least(parked(kafka, g, genuine.nib), 3), timeout=30
+        )
+        why = {
+            header(r, "ce_id"): (header(r, "dlq_reason"), header(r, "dlq_error")) for r in letters
+        }
+        assert len(letters) == 3, why
+        assert {reason for reason, _ in why.values()} == {"forged"}
+        assert "does not match this event" in (why[new_id][1] or "")
+        assert "does not match this event" in (why[genuine_id][1] or "")
+        assert "does not verify" in (why[stripped_id][1] or "")
+    assert len(await inbox(ntf, genuine.nib)) == 1
+    assert (await replica(sub, genuine.nib) or {})["kbli"] == genuine.kbli
+
+
+async def _at_least(found: Any, count: int) -> list[Any]:
+    records: list[Any] = await found
+    return records if len(records) >= count else []
+
+
+@pytest.fixture
+async def strict_subsidy(
+    kafka: str, smtp: SmtpSink, tmp_path: Path
+) -> AsyncIterator[tuple[RunningService, RunningService]]:
+    """Subsidy configured strict for the registry (``IKM_EVENT_STRICT_PRODUCERS``), notify not."""
+    keys = {"registry": REGISTRY_PUBLIC}
+    subsidy = subsidy_definition(
+        SubsidySettings(
+            kafka_bootstrap_servers=kafka,
+            event_public_keys=keys,
+            event_strict_producers=["registry"],
+        ),
+        store=make_store("sqlite", tmp_path, None),
+    )
+    notify = notify_definition(
+        NotifySettings(
+            kafka_bootstrap_servers=kafka,
+            event_public_keys=keys,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            dispatch_idle_seconds=0.05,
+        ),
+        store=make_store("sqlite", tmp_path, None),
+    )
+    async with running_service(subsidy) as sub, running_service(notify) as ntf:
+        yield sub, ntf
+
+
+async def test_an_event_signed_before_prevhash_is_refused_only_where_its_producer_is_strict(
+    strict_subsidy: tuple[RunningService, RunningService], kafka: str, smtp: SmtpSink
+) -> None:
+    """An event as the registry signed them before ``ce_prevhash`` (over ``ce_hash`` alone):
+    notify accepts it on its signature (the documented rule for older events); subsidy, told
+    that every registry event it still reads carries ``ce_prevhash``, dead-letters it."""
+    sub, ntf = strict_subsidy
+    older = enterprise("Older Co")
+    await _produce(kafka, older, _signed(older))
+    await eventually(lambda: inbox(ntf, older.nib), timeout=30)
+    letters = await eventually(lambda: parked(kafka, "subsidy", older.nib), timeout=30)
+    assert header(letters[0], "dlq_reason") == "forged"
+    assert "carry ce_prevhash" in (header(letters[0], "dlq_error") or "")
+    assert await replica(sub, older.nib) is None
+    assert await parked(kafka, "notify", older.nib) == []

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from contracts.chain import CANON_RFC8785, signed_message
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import EnterpriseRegistered
 from ikmkit.messaging.cloudevents import chain_hash, event_payload
@@ -32,9 +33,25 @@ class NoDeadLetters:
 
 
 def signed_attributes(event: EnterpriseRegistered, key: str) -> EnvelopeAttributes:
-    """The envelope the registry's relay gives ``event`` as the first of its stream, its
-    ``ce_hash`` signed with the private ``key``."""
-    attrs = EnvelopeAttributes(
+    """The envelope the registry's relay gives ``event`` as the first of its stream, with
+    ``ce_prevhash`` and its ``ce_prevhash`` + ``ce_hash`` signed with the private ``key``."""
+    bound = {"prevhash": GENESIS_HASH, "hashcanon": CANON_RFC8785}
+    attrs = _first_of_stream(event).model_copy(update=bound)
+    digest = chain_hash(GENESIS_HASH, attrs, event_payload(event))
+    signature = signer_from_key(key)(signed_message(digest, GENESIS_HASH).decode())
+    return attrs.model_copy(update={"hash": digest, "signature": signature})
+
+
+def legacy_signed_attributes(event: EnterpriseRegistered, key: str) -> EnvelopeAttributes:
+    """The envelope the registry's relay gave ``event`` before ``ce_prevhash``: its
+    ``ce_hash`` alone signed with the private ``key``."""
+    attrs = _first_of_stream(event)
+    digest = chain_hash(GENESIS_HASH, attrs, event_payload(event))
+    return attrs.model_copy(update={"hash": digest, "signature": signer_from_key(key)(digest)})
+
+
+def _first_of_stream(event: EnterpriseRegistered) -> EnvelopeAttributes:
+    return EnvelopeAttributes(
         id=str(uuid.uuid4()),
         type=event.ce_type(),
         source="/ikm/registry",
@@ -44,5 +61,3 @@ def signed_attributes(event: EnterpriseRegistered, key: str) -> EnvelopeAttribut
         sequence=1,
         hash="",
     )
-    digest = chain_hash(GENESIS_HASH, attrs, event_payload(event))
-    return attrs.model_copy(update={"hash": digest, "signature": signer_from_key(key)(digest)})

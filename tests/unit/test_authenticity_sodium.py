@@ -50,10 +50,10 @@ CASES = [
 def test_sodium_and_openssl_give_the_same_answer(public: str, digest: str, signature: str) -> None:
     key = load_public_key(public)
     raw_key = base64.b64decode(public)
-    assert _verifies(raw_key, digest, signature) == verify_with(key, digest, signature)
+    assert _verifies(raw_key, digest.encode(), signature) == verify_with(key, digest, signature)
 
 
 def test_only_the_owners_signature_of_that_digest_verifies() -> None:
-    answers = [_verifies(base64.b64decode(p), d, s) for p, d, s in CASES]
+    answers = [_verifies(base64.b64decode(p), d.encode(), s) for p, d, s in CASES]
     assert answers[0] and answers[-1]
     assert not any(answers[1:-1])

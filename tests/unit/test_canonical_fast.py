@@ -22,10 +22,12 @@ from hypothesis import strategies as st
 
 from contracts import codec
 from contracts.base import Event
+from contracts.chain import CANON_RFC8785, link_hash, signed_message, spliced_body
 from contracts.envelope import GENESIS_HASH
 from ikmkit.messaging.cloudevents import (
     canonical_json,
     chain_hash,
+    chain_hash_of,
     event_payload,
     header_text,
     quick_canonical,
@@ -114,10 +116,11 @@ def _by_definition(
 ) -> codec.EnvelopeAttributes:
     unsigned = codec.envelope_for(
         event, id=event_id, source=outbox.source, time=at, sequence=sequence, hash="",
-        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", prevhash=previous,
     )  # fmt: skip
     digest = codec.chain_hash(previous, unsigned, codec.event_payload(event))
-    return unsigned.model_copy(update={"hash": digest, "signature": f"signed:{digest}"})
+    signed = signed_message(digest, previous).decode()  # ce_prevhash + ce_hash
+    return unsigned.model_copy(update={"hash": digest, "signature": f"signed:{signed}"})
 
 
 WIB = timezone(timedelta(hours=7))
@@ -162,3 +165,38 @@ def test_event_ids_are_uuid4_texts() -> None:
     for text in ids:
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+_TEXT = st.text(max_size=12) | st.sampled_from(['\u2028\u2029\x7f\x00\x1f"\\', "\U0001f600é"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "id": _TEXT,
+            "region": st.none() | _TEXT,
+            "sequence": st.integers(min_value=-(2**54), max_value=2**54) | st.booleans(),
+            "source": _TEXT,
+            "subject": _TEXT,
+            "time": _TEXT,
+            "type": _TEXT,
+        }
+    )
+)
+@example(
+    {"id": "\ud800", "region": None, "sequence": 1, "source": "s", "subject": "s", "time": "t",
+     "type": "t"}
+)  # fmt: skip
+def test_the_chain_hash_of_any_attributes_is_the_definitions(attributes: dict[str, Any]) -> None:
+    """The outbox's and the consumer's chain hash (its quick path for the seven attributes:
+    any text beyond U+FFFF, control characters, U+2028, a lone surrogate, a bool or an integer
+    beyond 2**53 as the sequence) is ``contracts.chain``'s RFC 8785 one, or refuses as it does."""
+    payload = b'{"a":1}'
+    try:
+        expected = link_hash("ab" * 32, spliced_body(payload, attributes, CANON_RFC8785))
+    except ValueError:
+        with pytest.raises(ValueError):
+            chain_hash_of("ab" * 32, attributes, payload)
+        return
+    assert chain_hash_of("ab" * 32, attributes, payload) == expected

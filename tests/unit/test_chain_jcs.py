@@ -180,6 +180,30 @@ def test_the_recipe_reports_tampering(tmp_path: Path) -> None:
     assert done.stdout.splitlines() == [
         f"('{records[0]['topic']}', '1234567890123'): event 1 does not match its ce_hash",
         f"('{records[0]['topic']}', '1234567890123'): event 5 follows event 3",
+        # event 4 carries ce_prevhash: checked on its own, its hash does not hold for "5"
+        f"('{records[0]['topic']}', '1234567890123'): event 5 does not match its ce_hash",
+    ]
+
+
+def test_the_recipe_checks_an_event_without_its_predecessor_by_its_prevhash(
+    tmp_path: Path,
+) -> None:
+    """A log starting at event 4 (past retention, or exported from there): event 4 is checked
+    on its own; a copy of its headers on other data is found, a legacy event is not checkable."""
+    records = chain_records()
+    topic = records[0]["topic"]
+    done = run_recipe(tmp_path, records[3:])
+    assert done.stdout.splitlines() == [f"('{topic}', '1234567890123'): event 4 follows event 0"]
+    copy = {**records[3], "payload": records[3]["payload"].replace("officer-4", "officer-X")}
+    done = run_recipe(tmp_path, [copy])
+    assert done.stdout.splitlines() == [
+        f"('{topic}', '1234567890123'): event 4 follows event 0",
+        f"('{topic}', '1234567890123'): event 4 does not match its ce_hash",
+    ]
+    prev = {**records[3], "headers": {**records[3]["headers"], ce.H_PREVHASH: "f" * 64}}
+    done = run_recipe(tmp_path, [*records[:3], prev])
+    assert done.stdout.splitlines() == [
+        f"('{topic}', '1234567890123'): event 4's ce_prevhash is not event 3's hash"
     ]
 
 

@@ -59,10 +59,18 @@ def test_an_event_ahead_of_its_predecessor_is_checked_when_it_comes() -> None:
     log = records()
     third = log[2]
     altered = {**third, "payload": third["payload"].replace("officer-3", "officer-X")}
-    assert problems([log[0], altered, log[1], log[3]]) == [
+    # Without ce_prevhash (as written before 2026-12) only the predecessor tells.
+    unbound = {**altered, "headers": _without(altered["headers"], ce.H_PREVHASH)}
+    assert problems([log[0], unbound, log[1], log[3]]) == [
         ("gap", 3),
         ("reordered", 2),
         ("tampered", 3),
+    ]
+    # With it, the event tells by itself, when it comes.
+    assert problems([log[0], altered, log[1], log[3]]) == [
+        ("gap", 3),
+        ("tampered", 3),
+        ("reordered", 2),
     ]
     assert problems([log[0], third, log[1], log[3]]) == [("gap", 3), ("reordered", 2)]
 
@@ -78,3 +86,48 @@ def test_a_copy_is_not_returned_to_be_handled() -> None:
         envelope = verifier.check(r["topic"], headers, r["payload"].encode())
         handled.append(envelope is not None)
     assert handled == [True, True, True, False, False]
+
+
+def _without(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != name}
+
+
+def _handled(verifier: StreamVerifier, chosen: list[dict[str, Any]]) -> list[bool]:
+    handled = []
+    for r in chosen:
+        headers = [(k, v.encode()) for k, v in r["headers"].items()]
+        handled.append(verifier.check(r["topic"], headers, r["payload"].encode()) is not None)
+    return handled
+
+
+def test_a_copy_read_before_the_genuine_event_is_tampered_and_the_genuine_one_handled() -> None:
+    """Every header of event 3 (its ce_hash, ce_prevhash, ce_signature) on other data or
+    another id, read *before* event 3: refused from itself, with the predecessor read or
+    missing; event 3 then comes and is handled, as neither a duplicate nor a conflict."""
+    log = records()
+    third = log[2]
+    assert ce.H_PREVHASH in third["headers"]
+    other_data = {**third, "payload": third["payload"].replace("officer-3", "officer-X")}
+    other_id = {**third, "headers": {**third["headers"], ce.H_ID: "replayed-1"}}
+    for copy in (other_data, other_id):
+        verifier = StreamVerifier()
+        assert _handled(verifier, [log[0], log[1], copy, third, log[3]]) == [
+            True, True, False, True, True
+        ]  # fmt: skip
+        assert [(p.kind, p.sequence) for p in verifier.problems] == [("tampered", 3)]
+        assert "ce_prevhash" in verifier.problems[0].detail
+        twice = StreamVerifier()  # two copies first, the predecessor missing: both tampered
+        assert _handled(twice, [copy, copy, third]) == [False, False, True]
+        assert [(p.kind, p.sequence) for p in twice.problems] == [
+            ("gap", 3),
+            ("tampered", 3),
+            ("tampered", 3),
+            ("gap", 3),
+        ]
+        missing = StreamVerifier()  # the predecessor not (yet) read
+        assert _handled(missing, [copy, third, log[3]]) == [False, True, True]
+        assert [(p.kind, p.sequence) for p in missing.problems] == [
+            ("gap", 3),
+            ("tampered", 3),
+            ("gap", 3),
+        ]

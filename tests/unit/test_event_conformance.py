@@ -115,6 +115,9 @@ async def test_the_cloudevents_sdk_kafka_binding_decodes_every_event_type(
         assert sequence == headers[ce.H_SEQUENCE].decode()
         assert len(sequence) == ce.SEQUENCE_WIDTH and sequence.isdigit()
         assert event.get_extension("hashcanon") == "rfc8785"
+        # ce_prevhash: an extension attribute like the others (its name is one the spec allows)
+        assert event.get_extension("prevhash") == headers[ce.H_PREVHASH].decode()
+        assert len(event.get_extension("prevhash")) == 64
         legacy_api = ce_kafka_v1.from_binary(
             ce_kafka_v1.KafkaMessage(headers, record["key"], value)
         )
