@@ -28,8 +28,8 @@ from ikmkit.service.runtime import ConsumerSpec, Runtime, ServiceDefinition
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.unit_of_work import UnitOfWork, Units
 from tests.conftest import make_store
-from tests.integration.test_readiness import dead_notification
 from tests.support.kafka import produce_event
+from tests.support.notify_dead import dead_notification
 from tests.support.service import running_service
 
 HANDLER_SECONDS = 1.5

@@ -23,8 +23,8 @@ from ikmkit.messaging.kafka import ensure_topics
 from ikmkit.messaging.progress import ConsumerProgress, watch_consumers
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.telemetry import metrics
-from tests.integration.test_readiness import dead_notification
 from tests.support.kafka import produce_event
+from tests.support.notify_dead import dead_notification
 
 
 @pytest.fixture

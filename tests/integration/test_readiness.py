@@ -12,7 +12,6 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
 from tests.support.kafka import produce_event
+from tests.support.notify_dead import dead_notification
 from tests.support.service import RunningService, running_service
 
 
@@ -144,16 +144,3 @@ async def test_readyz_names_a_stalled_consumer_and_recovers(
         release.set()
         body = await until_status(svc, 200, timeout=15)
         assert body["checks"]["consumers"] == "ok"
-
-
-def dead_notification(notification_id: str) -> NotificationDead:
-    return NotificationDead(
-        notification_id=notification_id,
-        source_event_id=str(uuid.uuid4()),
-        source_event_type="EnterpriseRegistered",
-        recipient="enterprise:1234567890123",
-        channel="email",
-        attempts=6,
-        last_error="SMTP 550",
-        dead_at=datetime.now(UTC),
-    )

@@ -14,16 +14,16 @@ from services.registry.settings import RegistrySettings
 from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
 from tests.conftest import make_store
-from tests.integration.test_subsidy_api import (
+from tests.support.service import auth_headers, running_service
+from tests.support.subsidy_api import (
     JOGJA,
     MINISTRY,
     enterprise_body,
     eventually,
     machine,
     program_body,
-    random_nib,
 )
-from tests.support.service import auth_headers, running_service
+from tests.support.values import random_nib
 
 
 async def _types_of(kafka: str, application_id: str) -> list[tuple[str, dict[str, object]]]:
