@@ -33,8 +33,8 @@ from tests.chaos.probes import (
     readiness_until,
     ready,
 )
-from tests.integration.test_forged_events import enterprise, send
 from tests.support.consumer_effects import OVERSIZED
+from tests.support.forged import enterprise, send
 from tests.support.kafka import envelope_headers, header, produce
 from tests.support.registry_api import enterprise_body
 from tests.support.values import random_nib

@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
-from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
+from contracts.envelope import EnvelopeAttributes
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered
 from contracts.topics import dead_letter_topic
 from ikm_cli.devextras import SmtpSink
-from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
+from ikmkit.messaging.cloudevents import event_payload, to_headers
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, OutgoingMessage, row_message
 from ikmkit.messaging.signing import generate_keypair, signer_from_key
 from services.notify.main import definition as notify_definition
@@ -37,10 +36,10 @@ from services.notify.settings import NotifySettings
 from services.subsidy.main import definition as subsidy_definition
 from services.subsidy.settings import SubsidySettings
 from tests.conftest import make_store
+from tests.support.forged import enterprise, send
 from tests.support.kafka import eventually, header, read_topic
 from tests.support.records import legacy_signed_attributes
 from tests.support.service import RunningService, auth_headers, running_service
-from tests.support.values import random_nib
 
 REGISTRY_KEY, REGISTRY_PUBLIC = generate_keypair()
 OTHER_KEY, _ = generate_keypair()
@@ -75,48 +74,6 @@ async def services(
     )
     async with running_service(subsidy) as sub, running_service(notify) as ntf:
         yield sub, ntf
-
-
-def enterprise(name: str) -> EnterpriseRegistered:
-    nib = random_nib()
-    return EnterpriseRegistered(
-        nib=nib,
-        province="34",
-        name=name,
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Budi Santoso", email=f"owner-{nib}@example.id"),
-        registered_at=datetime.now(UTC),
-    )
-
-
-async def send(
-    producer: AIOKafkaProducer,
-    event: EnterpriseRegistered,
-    *,
-    source: str = "/ikm/registry",
-    signing_key: str | None = None,
-    made_up_hash: bool = False,
-) -> None:
-    attrs = EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source=source,
-        time=datetime.now(UTC),
-        subject=event.nib,
-        region=event.province,
-        sequence=1,
-        hash="",
-    )
-    payload = event_payload(event)
-    digest = "f" * 64 if made_up_hash else chain_hash(GENESIS_HASH, attrs, payload)
-    signature = signer_from_key(signing_key)(digest) if signing_key else None
-    attrs = attrs.model_copy(update={"hash": digest, "signature": signature})
-    await producer.send_and_wait(
-        ENTERPRISE_TOPIC, payload.encode(), key=event.nib.encode(), headers=to_headers(attrs)
-    )
 
 
 async def replica(sub: RunningService, nib: str) -> dict[str, Any] | None:
