@@ -203,32 +203,37 @@ class Links:
     async def _send(self, hold: _Hold, sender: str, turn: _Turn) -> None:
         if hold.link is None or not hold.link.is_connected:
             await self._reopen(hold)
-        elif (
-            hold.envelope is not None
-            and isinstance(hold.link, Pipelined)
-            and await _lost(hold.envelope, hold.link)
-        ):
-            # written with a body on a connection that dropped: this e-mail was not sent
-            await self._reopen(hold)
         link = hold.link
         if not isinstance(link, Pipelined):
             assert link is not None
             await link.send(sender, turn.to, turn.message)
             return
-        async with asyncio.timeout(link.timeout):
-            envelope = hold.envelope or link.write(link.envelope(sender, turn.to, turn.message), 3)
-            refused = await refusal(envelope, sender, turn.to)
-            if refused is not None:
-                if envelope[2].result().code == SMTPStatus.start_input:
-                    raise refused  # DATA accepted all the same: the server waits for a message
-                # RSET: the next transaction starts clean (MAIL may have opened one)
-                self._hand_on(hold, link, sender, b"RSET\r\n", 1)[0].add_done_callback(
-                    lambda reply: _closed_unless_reset(reply, link)
-                )
-                raise refused
-            done = await self._hand_on(hold, link, sender, body(turn.message), 1)[0]
-            if done.code != SMTPStatus.completed:
-                raise SMTPDataError(done.code, done.message)
+        handed = hold.envelope is not None
+        try:
+            async with asyncio.timeout(link.timeout):
+                await self._transaction(hold, link, sender, turn)
+        except (SMTPServerDisconnected, SMTPResponseException) as exc:
+            if not (handed and hold.owned and _unanswered(exc)):
+                raise
+            # Its envelope went out with another body on a connection that dropped before
+            # this body was written: the e-mail was not sent. Once more, on a new connection.
+            await self._reopen(hold)
+            await self._send(hold, sender, turn)
+
+    async def _transaction(self, hold: _Hold, link: Pipelined, sender: str, turn: _Turn) -> None:
+        envelope = hold.envelope or link.write(link.envelope(sender, turn.to, turn.message), 3)
+        refused = await refusal(envelope, sender, turn.to)
+        if refused is not None:
+            if envelope[2].result().code == SMTPStatus.start_input:
+                raise refused  # DATA accepted all the same: the server waits for a message
+            # RSET: the next transaction starts clean (MAIL may have opened one)
+            self._hand_on(hold, link, sender, b"RSET\r\n", 1)[0].add_done_callback(
+                lambda reply: _closed_unless_reset(reply, link)
+            )
+            raise refused
+        done = await self._hand_on(hold, link, sender, body(turn.message), 1)[0]
+        if done.code != SMTPStatus.completed:
+            raise SMTPDataError(done.code, done.message)
 
     async def _reopen(self, hold: _Hold) -> None:
         if hold.link is not None:
@@ -288,15 +293,11 @@ class Links:
                     await link.quit()
 
 
-async def _lost(envelope: list[Reply], link: Pipelined) -> bool:
-    """True if the connection failed before the envelope was answered (its body not sent)."""
-    async with asyncio.timeout(link.timeout):
-        for reply in envelope:
-            try:
-                await reply
-            except (SMTPServerDisconnected, SMTPResponseException):
-                return True
-    return False
+def _unanswered(error: Exception) -> bool:
+    """The connection failed (dropped, or garbled replies), not a reply refusing something."""
+    return isinstance(error, SMTPServerDisconnected) or (
+        isinstance(error, SMTPResponseException) and error.code == -1
+    )
 
 
 def _closed_unless_reset(reply: Reply, link: Pipelined) -> None:
