@@ -9,9 +9,10 @@ are put on ``ikm.registry.enterprise.v1`` first. Then, in the same run:
 2. notify: the real service (batch consumer -> notifications in SQLite -> dispatcher ->
    pooled SMTP) against a real SMTP sink: events/s persisted (3 notifications each:
    owner e-mail + owner inbox + regional inbox) and events/s delivered (e-mails received);
-3. the SMTP sink's own capacity: pre-composed messages sent over as many connections as the
-   dispatcher uses, pipelined as the dispatcher sends (the sink offers PIPELINING), no store,
-   no rendering: the ceiling for "delivered", measured just before
+3. the SMTP sink's own capacity: pre-composed messages sent through notify's own connection
+   pool (as many connections and sends in flight as the dispatcher, pipelined as it sends:
+   one write per message, the sink offers PIPELINING), no store, no rendering, no outcome
+   recorded: the ceiling for "delivered", measured just before
    and just after phase 2 (the mean is the ceiling: the machine's load moves it);
 4. diagnostic: notify again from the start of the topic (a group of its own, a new store)
    with the dispatcher off: what the consumer persists with the process to itself;
@@ -59,9 +60,8 @@ from ikmkit.store.sqlite import SqliteStore
 from services.notify.bootstrap import Notify
 from services.notify.consumers import GROUP, build_consumer
 from services.notify.main import definition
-from services.notify.senders import compose
+from services.notify.senders import SmtpMailer, compose
 from services.notify.settings import NotifySettings
-from services.notify.smtp_pipeline import Pipelined
 from services.notify.store import NotifyUnit
 from tests.support.service import running_service
 
@@ -199,32 +199,39 @@ async def _sink_capacity(
     workdir: Path, messages: int, connections: int, *, pipelined: bool = True
 ) -> float:
     """Messages/s the SMTP sink accepts from a bare pooled client (the delivery ceiling):
-    pre-composed messages, no store; pipelined as notify sends when the sink offers it
+    pre-composed messages, no store; over notify's own connection pool (``SmtpMailer``:
+    pipelined as notify sends when the sink offers it, one write per message, as many sends
+    in flight as the dispatcher's), so the ceiling talks to the sink exactly as notify does
     (``pipelined=False``: aiosmtplib's ``sendmail``, one command per reply)."""
     sink = _SinkProcess(workdir / ("capacity" if pipelined else "capacity-one-by-one"))
-    settings = NotifySettings(smtp_host="127.0.0.1", smtp_port=sink.port)
+    settings = NotifySettings(
+        smtp_host="127.0.0.1", smtp_port=sink.port, smtp_connections=connections
+    )
     sender, to = "noreply@ikm.kemenperin.go.id", "owner@example.id"
     message = compose(sender=settings.smtp_from, to=to, subject="s", body="b" * 600, ref="x")
 
-    async def blast(share: int) -> None:
+    async def one_by_one(share: int) -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.port)
         await client.connect()
-        if not pipelined:
-            for _ in range(share):
-                await client.sendmail(sender, [to], message)
-            await client.quit()
-            return
-        await client.ehlo()
-        assert client.supports_extension("pipelining") and client.transport is not None
-        link = Pipelined(client.transport, size=True, timeout=10)
         for _ in range(share):
-            await link.send(sender, to, message)
-        await link.quit()
+            await client.sendmail(sender, [to], message)
+        await client.quit()
+
+    async def pooled(mailer: SmtpMailer, share: int) -> None:
+        for _ in range(share):
+            await mailer.send_composed(to, message)
 
     try:
         started = time.perf_counter()
-        await asyncio.gather(*(blast(messages // connections) for _ in range(connections)))
-        return (messages // connections) * connections / (time.perf_counter() - started)
+        if pipelined:
+            mailer, senders = SmtpMailer(settings), settings.dispatch_concurrency
+            await asyncio.gather(*(pooled(mailer, messages // senders) for _ in range(senders)))
+            sent = messages // senders * senders
+            await mailer.close()
+        else:
+            await asyncio.gather(*(one_by_one(messages // connections) for _ in range(connections)))
+            sent = messages // connections * connections
+        return sent / (time.perf_counter() - started)
     finally:
         sink.stop()
 

@@ -262,13 +262,13 @@ async def test_pipelining_after_starttls_and_auth(
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     pipelined: list[str] = []
-    send_pipelined = Pipelined.send
+    envelope = Pipelined.envelope
 
-    async def counted(self: Pipelined, sender: str, to: str, message: bytes) -> None:
+    def counted(self: Pipelined, sender: str, to: str, message: bytes) -> bytes:
         pipelined.append(to)
-        await send_pipelined(self, sender, to, message)
+        return envelope(self, sender, to, message)
 
-    monkeypatch.setattr(Pipelined, "send", counted)
+    monkeypatch.setattr(Pipelined, "envelope", counted)
     handler = Secure()
     controller = Controller(
         handler,
