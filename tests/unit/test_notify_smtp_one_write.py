@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtplib import SMTPDataError, SMTPRecipientRefused
 
 from ikmdev.infra import free_port
-from tests.unit.test_notify_smtp_pipelining import REFUSED, Pipelining, Wire, mailer, send
+from tests.support.smtp_wire import REFUSED, Pipelining, Wire, mailer, send
 
 REFUSED_MESSAGE = "refused-message@example.id"  # DATA's end answered 554
 DROPPING = "dropping@example.id"  # the server closes the connection at this RCPT
