@@ -10,8 +10,8 @@ import uuid
 
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
-from ikmkit.messaging.kafka import murmur2 as fast_murmur2
-from ikmkit.messaging.kafka import partition_of
+from ikmkit.messaging.partitions import murmur2 as fast_murmur2
+from ikmkit.messaging.partitions import partition_of
 
 
 def _keys() -> list[bytes]:
