@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -72,28 +74,49 @@ def json_body(i: int, tag: str) -> dict[str, object]:
     }
 
 
-async def _client_load(url: str, token: str, start: int, count: int, tag: str) -> int:
+@dataclass
+class ClientTally:
+    """What one client process saw: answers that were not 201, and requests that got no
+    answer at all (a socket error: the server may still have stored them), by kind."""
+
+    non_201: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def failures(self) -> int:
+        return self.non_201 + self.errors.total()
+
+    def add(self, other: ClientTally) -> None:
+        self.non_201 += other.non_201
+        self.errors.update(other.errors)
+
+
+async def _client_load(url: str, token: str, start: int, count: int, tag: str) -> ClientTally:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=CONCURRENCY_PER_PROCESS)
     next_index = start
-    failures = 0
+    tally = ClientTally()
     async with httpx.AsyncClient(
         base_url=url, headers=headers, limits=limits, timeout=30
     ) as client:
 
         async def worker() -> None:
-            nonlocal next_index, failures
+            nonlocal next_index
             while next_index < start + count:
                 i = next_index
                 next_index += 1
-                response = await client.post("/enterprises", json=json_body(i, tag))
-                failures += response.status_code != 201
+                try:
+                    response = await client.post("/enterprises", json=json_body(i, tag))
+                except httpx.TransportError as exc:  # counted; the checks afterwards decide
+                    tally.errors[type(exc).__name__] += 1
+                    continue
+                tally.non_201 += response.status_code != 201
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY_PER_PROCESS)))
-    return failures
+    return tally
 
 
-def _client_process(args: tuple[str, str, int, int, str]) -> int:
+def _client_process(args: tuple[str, str, int, int, str]) -> ClientTally:
     return asyncio.run(_client_load(*args))
 
 
@@ -158,10 +181,20 @@ def _httpx_load(url: str, token: str, tag: str) -> LoadResult:
     jobs = [(url, token, n * share, share, tag) for n in range(CLIENT_PROCESSES)]
     started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES) as pool:
-        failures = sum(pool.map(_client_process, jobs))
+        tallies = pool.map(_client_process, jobs)
     elapsed = time.perf_counter() - started
+    tally = ClientTally()
+    for each in tallies:
+        tally.add(each)
+    if tally.failures:
+        print(f"httpx load: {tally.non_201} answers not 201; no answer: {dict(tally.errors)}")
     return LoadResult(
-        f"httpx x{CLIENT_PROCESSES} processes", share * CLIENT_PROCESSES, failures, elapsed, {}
+        f"httpx x{CLIENT_PROCESSES} processes",
+        share * CLIENT_PROCESSES,
+        tally.failures,
+        elapsed,
+        {},
+        unanswered=tally.errors.total(),
     )
 
 
@@ -241,11 +274,12 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
         )
     print(f"registry: {published} of {stored} published to Kafka")
     # wrk stops counting at its deadline with up to one request per connection in flight;
-    # the server may still store those.
-    in_flight = WRK_CONNECTIONS if use_wrk else 0
+    # the server may still store those, and those that got no answer (socket errors).
+    in_flight = (WRK_CONNECTIONS if use_wrk else 0) + load.unanswered
     figures = _http_figures(load, stored, published, drain, in_flight)
     cpu_ms = (cpu * 1000 / stored, peer_cpu * 1000 / peer_stored)
-    figures += _peer_figures(load, peer_load, peer_stored, in_flight, cpu_ms)
+    peer_in_flight = (WRK_CONNECTIONS if use_wrk else 0) + peer_load.unanswered
+    figures += _peer_figures(load, peer_load, peer_stored, peer_in_flight, cpu_ms)
     return figures + _open_loop_figures(*open_loop)
 
 
