@@ -65,3 +65,16 @@ def test_answers_not_201_are_failures_too() -> None:
         return tally.failures, tally.non_201, tally.errors.total()
 
     assert asyncio.run(run()) == (20, 20, 0)
+
+
+def test_clients_drop_idle_connections_before_the_server_does() -> None:
+    """The load's clients give up an idle connection well before uvicorn's keep-alive timeout
+    (the server ``start_service`` runs keeps uvicorn's default): at equal timeouts the server
+    reset connections the clients were sending on (``httpx.ReadError``, the crash of the
+    first ``make bench`` without wrk)."""
+    from uvicorn.config import Config
+
+    from bench.registry import KEEPALIVE_EXPIRY
+
+    server_timeout = Config(app="services.registry.main:create_app").timeout_keep_alive
+    assert server_timeout / 2 >= KEEPALIVE_EXPIRY
