@@ -40,7 +40,7 @@ def main() -> None:
     console = Console()
     # First, before any service runs: how fast this machine is today (docs/performance.md).
     calibration = calibration_ms()
-    console.print(line(calibration))
+    print(line(calibration), flush=True)  # one line, whatever the terminal width
     kafka = resolve_kafka()
     figures = [
         Figure("machine", "calibration workload (bench/_calibrate.py)", calibration, "ms CPU")

@@ -74,7 +74,7 @@ def calibration_ms() -> float:
 def line(ms: float) -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"machine calibration: {ms:.0f} ms CPU for the fixed workload (bench/_calibrate.py;"
+        f"machine calibration: {ms:.0f} ms CPU for a fixed workload (bench/_calibrate.py;"
         f" lower is faster), load average {load}"
     )
 
