@@ -11,21 +11,19 @@ are checked afterwards: every registration counted must be stored and published 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import random
 import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench._enterprises import enterprise_import_rows, enterprise_row
+from bench._httpx_load import client_load, httpx_load
 from bench._import_handler import handler_seconds
 from bench._wrk import (
     WRK_CONNECTIONS,
@@ -45,18 +43,8 @@ from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 from tests.support.service import auth_headers, running_service
 
-REGISTRATIONS = 30_000
 IMPORT_TARGET = 15_000
 """Issue #14: enterprise import over HTTP, rows per second end to end."""
-CLIENT_PROCESSES = 3
-KEEPALIVE_EXPIRY = 1.0
-"""Seconds the httpx clients keep an idle connection: well under uvicorn's keep-alive timeout
-(5 s, as ``start_service`` runs it). At httpx's default, also 5 s, both ends gave up on an
-idle connection together; the server's clock starts when it wrote the answer, the client's
-when it read it (later, on a loaded machine by seconds), so the client sent its next POST on
-a connection the server was closing: reset (``httpx.ReadError``), never retried (a POST is
-not idempotent). 44 of 12,000 registrations at load average 11-16; 0 of 12,000 with 1 s."""
-CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
@@ -79,54 +67,6 @@ def json_body(i: int, tag: str) -> dict[str, object]:
         "investment_rupiah": int(row["investment_rupiah"]),
         "products": ["produk a"],
     }
-
-
-@dataclass
-class ClientTally:
-    """What one client process saw: answers that were not 201, and requests that got no
-    answer at all (a socket error: the server may still have stored them), by kind."""
-
-    non_201: int = 0
-    errors: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def failures(self) -> int:
-        return self.non_201 + self.errors.total()
-
-    def add(self, other: ClientTally) -> None:
-        self.non_201 += other.non_201
-        self.errors.update(other.errors)
-
-
-async def _client_load(url: str, token: str, start: int, count: int, tag: str) -> ClientTally:
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(
-        max_connections=CONCURRENCY_PER_PROCESS, keepalive_expiry=KEEPALIVE_EXPIRY
-    )
-    next_index = start
-    tally = ClientTally()
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, limits=limits, timeout=30
-    ) as client:
-
-        async def worker() -> None:
-            nonlocal next_index
-            while next_index < start + count:
-                i = next_index
-                next_index += 1
-                try:
-                    response = await client.post("/enterprises", json=json_body(i, tag))
-                except httpx.TransportError as exc:  # counted; the checks afterwards decide
-                    tally.errors[type(exc).__name__] += 1
-                    continue
-                tally.non_201 += response.status_code != 201
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY_PER_PROCESS)))
-    return tally
-
-
-def _client_process(args: tuple[str, str, int, int, str]) -> ClientTally:
-    return asyncio.run(_client_load(*args))
 
 
 def start_service(
@@ -180,31 +120,6 @@ def _wait_for_outbox(url: str, timeout: float = 120) -> float:
             break
         time.sleep(0.2)
     return time.perf_counter() - started
-
-
-# --- load from httpx client processes -----------------------------------------------------
-
-
-def _httpx_load(url: str, token: str, tag: str) -> LoadResult:
-    share = REGISTRATIONS // CLIENT_PROCESSES
-    jobs = [(url, token, n * share, share, tag) for n in range(CLIENT_PROCESSES)]
-    started = time.perf_counter()
-    with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES) as pool:
-        tallies = pool.map(_client_process, jobs)
-    elapsed = time.perf_counter() - started
-    tally = ClientTally()
-    for each in tallies:
-        tally.add(each)
-    if tally.failures:
-        print(f"httpx load: {tally.non_201} answers not 201; no answer: {dict(tally.errors)}")
-    return LoadResult(
-        f"httpx x{CLIENT_PROCESSES} processes",
-        share * CLIENT_PROCESSES,
-        tally.failures,
-        elapsed,
-        {},
-        unanswered=tally.errors.total(),
-    )
 
 
 # --- checks: what was counted was really stored and published -----------------------------
@@ -314,13 +229,13 @@ def _warm_up(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> No
     if use_wrk:
         wrk_load(url, json_body(7, tag), token, tag, 3, workdir)
     else:
-        asyncio.run(_client_load(url, token, 0, 500, tag))
+        asyncio.run(client_load(url, token, 0, 500, tag))
 
 
 def _measured_load(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> LoadResult:
     if use_wrk:
         return wrk_load(url, json_body(7, tag), token, tag, WRK_SECONDS, workdir)
-    return _httpx_load(url, token, tag)
+    return httpx_load(url, token, tag)
 
 
 def _rate(load: LoadResult) -> float:

@@ -8,7 +8,11 @@ import asyncio
 import socket
 import struct
 
-from bench.registry import _client_load
+import pytest
+
+from bench import _httpx_load
+from bench._httpx_load import client_load as _client_load
+from bench._wrk import LoadResult
 
 CREATED = b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}"
 CONFLICT = b"HTTP/1.1 409 Conflict\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}"
@@ -74,7 +78,28 @@ def test_clients_drop_idle_connections_before_the_server_does() -> None:
     first ``make bench`` without wrk)."""
     from uvicorn.config import Config
 
-    from bench.registry import KEEPALIVE_EXPIRY
+    from bench._httpx_load import KEEPALIVE_EXPIRY
 
     server_timeout = Config(app="services.registry.main:create_app").timeout_keep_alive
     assert server_timeout / 2 >= KEEPALIVE_EXPIRY
+
+
+def test_the_client_processes_report_resets_as_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path that crashed ``make bench``: the pool of client processes, a reset in one of
+    them, and the load's result counting it (as unanswered: the server may have stored it)."""
+    monkeypatch.setattr(_httpx_load, "REGISTRATIONS", 30)
+    result: list[LoadResult] = []
+
+    async def run() -> int:
+        server, url, seen = await _serve(reset_every=10, conflict_every=10**9)
+        async with server:
+            load = asyncio.get_running_loop().run_in_executor(
+                None, _httpx_load.httpx_load, url, "token", "7000"
+            )
+            result.append(await load)
+        return seen[0]
+
+    seen = asyncio.run(run())
+    (load,) = result
+    assert load.requests == 30 and seen == 30
+    assert load.failures == load.unanswered == 3
