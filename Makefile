@@ -7,10 +7,12 @@ PYTEST_ARGS ?=
 
 # Debian's chromium for the dashboard's browser tests: apt-get only when /usr/bin/chromium is missing.
 # Debian's prometheus package for promtool (alert rule tests): apt-get only when promtool is missing.
+# Debian's wrk for `make bench` (the registry's saturation load): apt-get only when wrk is missing.
 install:
 	$(UV) sync --frozen
 	bash scripts/ensure-chromium
 	bash scripts/ensure-promtool
+	bash scripts/ensure-wrk
 
 run: install
 	$(RUN) ikm dev up

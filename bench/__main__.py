@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import bench
+from bench._calibrate import calibration_ms, line
 from bench.common import Figure
 from ikmdev.infra import resolve_kafka
 
@@ -37,8 +38,13 @@ def _modules(selected: list[str]) -> list[str]:
 
 def main() -> None:
     console = Console()
+    # First, before any service runs: how fast this machine is today (docs/performance.md).
+    calibration = calibration_ms()
+    print(line(calibration), flush=True)  # one line, whatever the terminal width
     kafka = resolve_kafka()
-    figures: list[Figure] = []
+    figures = [
+        Figure("machine", "calibration workload (bench/_calibrate.py)", calibration, "ms CPU")
+    ]
     try:
         for name in _modules(sys.argv[1:]):
             module = importlib.import_module(f"bench.{name}")

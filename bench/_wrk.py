@@ -53,6 +53,9 @@ class LoadResult:
     latency_ms: dict[str, float]
     server_cpu: float | None = None
     """CPU seconds the server process used during the load (user + system), if measured."""
+    unanswered: int = 0
+    """Of ``failures``, requests that got no answer (socket errors, timeouts): the server
+    may have stored them, so the stored = counted check allows for them."""
 
     def cpu_ms_per_request(self) -> float | None:
         done = self.requests - self.failures
@@ -113,6 +116,7 @@ def wrk_load(
         stats["duration_us"] / 1e6,
         {k: stats[f"{k}_us"] / 1000 for k in ("mean", "p50", "p99", "max")},
         cpu,
+        int(sum(stats[k] for k in ("read", "write", "timeout"))),
     )
 
 

@@ -11,7 +11,6 @@ are checked afterwards: every registration counted must be stored and published 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import random
 import shutil
@@ -24,6 +23,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench._enterprises import enterprise_import_rows, enterprise_row
+from bench._httpx_load import client_load, httpx_load
 from bench._import_handler import handler_seconds
 from bench._wrk import (
     WRK_CONNECTIONS,
@@ -43,11 +43,8 @@ from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 from tests.support.service import auth_headers, running_service
 
-REGISTRATIONS = 30_000
 IMPORT_TARGET = 15_000
 """Issue #14: enterprise import over HTTP, rows per second end to end."""
-CLIENT_PROCESSES = 3
-CONCURRENCY_PER_PROCESS = 32
 CSV_ROWS = 100_000
 IMPORT_BATCH = 1000
 HTTP_TARGET = 3_000.0
@@ -70,31 +67,6 @@ def json_body(i: int, tag: str) -> dict[str, object]:
         "investment_rupiah": int(row["investment_rupiah"]),
         "products": ["produk a"],
     }
-
-
-async def _client_load(url: str, token: str, start: int, count: int, tag: str) -> int:
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=CONCURRENCY_PER_PROCESS)
-    next_index = start
-    failures = 0
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, limits=limits, timeout=30
-    ) as client:
-
-        async def worker() -> None:
-            nonlocal next_index, failures
-            while next_index < start + count:
-                i = next_index
-                next_index += 1
-                response = await client.post("/enterprises", json=json_body(i, tag))
-                failures += response.status_code != 201
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY_PER_PROCESS)))
-    return failures
-
-
-def _client_process(args: tuple[str, str, int, int, str]) -> int:
-    return asyncio.run(_client_load(*args))
 
 
 def start_service(
@@ -148,21 +120,6 @@ def _wait_for_outbox(url: str, timeout: float = 120) -> float:
             break
         time.sleep(0.2)
     return time.perf_counter() - started
-
-
-# --- load from httpx client processes -----------------------------------------------------
-
-
-def _httpx_load(url: str, token: str, tag: str) -> LoadResult:
-    share = REGISTRATIONS // CLIENT_PROCESSES
-    jobs = [(url, token, n * share, share, tag) for n in range(CLIENT_PROCESSES)]
-    started = time.perf_counter()
-    with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES) as pool:
-        failures = sum(pool.map(_client_process, jobs))
-    elapsed = time.perf_counter() - started
-    return LoadResult(
-        f"httpx x{CLIENT_PROCESSES} processes", share * CLIENT_PROCESSES, failures, elapsed, {}
-    )
 
 
 # --- checks: what was counted was really stored and published -----------------------------
@@ -241,11 +198,12 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
         )
     print(f"registry: {published} of {stored} published to Kafka")
     # wrk stops counting at its deadline with up to one request per connection in flight;
-    # the server may still store those.
-    in_flight = WRK_CONNECTIONS if use_wrk else 0
+    # the server may still store those, and those that got no answer (socket errors).
+    in_flight = (WRK_CONNECTIONS if use_wrk else 0) + load.unanswered
     figures = _http_figures(load, stored, published, drain, in_flight)
     cpu_ms = (cpu * 1000 / stored, peer_cpu * 1000 / peer_stored)
-    figures += _peer_figures(load, peer_load, peer_stored, in_flight, cpu_ms)
+    peer_in_flight = (WRK_CONNECTIONS if use_wrk else 0) + peer_load.unanswered
+    figures += _peer_figures(load, peer_load, peer_stored, peer_in_flight, cpu_ms)
     return figures + _open_loop_figures(*open_loop)
 
 
@@ -271,13 +229,13 @@ def _warm_up(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> No
     if use_wrk:
         wrk_load(url, json_body(7, tag), token, tag, 3, workdir)
     else:
-        asyncio.run(_client_load(url, token, 0, 500, tag))
+        asyncio.run(client_load(url, token, 0, 500, tag))
 
 
 def _measured_load(url: str, token: str, tag: str, use_wrk: bool, workdir: Path) -> LoadResult:
     if use_wrk:
         return wrk_load(url, json_body(7, tag), token, tag, WRK_SECONDS, workdir)
-    return _httpx_load(url, token, tag)
+    return httpx_load(url, token, tag)
 
 
 def _rate(load: LoadResult) -> float:

@@ -26,7 +26,7 @@ from typing import Concatenate
 
 from contracts.base import Event
 from ikmkit.clock import Clock, system_clock
-from ikmkit.messaging.outbox import Outbox
+from ikmkit.messaging.outbox import Outbox, stream_id
 from ikmkit.store import RETRYABLE, Store, Transaction
 
 RETRY_ATTRIBUTE = "__ikm_conflict_retry__"
@@ -49,6 +49,7 @@ class UnitOfWork:
         self.now = system_clock()
         """When this unit of work runs: the one time its handler uses (set by ``Units``)."""
         self._events: list[Event] = []
+        self._new: set[str] = set()
         self._after_commit: list[Callable[[], None]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -62,9 +63,15 @@ class UnitOfWork:
         for callback in callbacks:
             callback()
 
-    def collect[T](self, changed: Changed[T]) -> T:
-        """Keep the domain's events for the outbox; return the new state."""
+    def collect[T](self, changed: Changed[T], *, new: bool = False) -> T:
+        """Keep the domain's events for the outbox; return the new state. ``new``: the
+        aggregate did not exist before this unit of work (a registration that looked its NIB
+        up and found none), so its events start their streams and the outbox does not read
+        the streams' heads (one there after all fails the head's insert, ``DuplicateKey``:
+        never a second chain)."""
         self._events.extend(changed.events)
+        if new:
+            self._new.update(stream_id(e) for e in changed.events)
         return changed.state
 
     def record(self, *events: Event) -> None:
@@ -73,6 +80,11 @@ class UnitOfWork:
     def take_events(self) -> list[Event]:
         events, self._events = self._events, []
         return events
+
+    def take_new(self) -> frozenset[str]:
+        """The streams of the aggregates ``collect`` was told are new (see there)."""
+        new, self._new = frozenset(self._new), set()
+        return new
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,7 @@ class Units[U: UnitOfWork]:
     async def flush(self, uow: U) -> None:
         events = uow.take_events()
         if events:
-            await self.outbox.add_many(uow.tx, events)
+            await self.outbox.add_many(uow.tx, events, new_streams=uow.take_new())
             uow.after_commit(self.outbox.committed)
 
     async def run[**P, T](

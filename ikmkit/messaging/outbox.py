@@ -16,7 +16,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -109,32 +109,38 @@ class Outbox:
         event_id: str | None = None,
         at: datetime | None = None,
     ) -> EnvelopeAttributes:
-        stream_id = _stream_id(event)
-        stream = await uow.get(OUTBOX_STREAMS, stream_id)
+        sid = stream_id(event)
+        stream = await uow.get(OUTBOX_STREAMS, sid)
         attrs, row, head = self._stamp(event, stream, event_id, at, current_traceparent())
-        await self._save_heads(uow, {stream_id: (stream, head)})
+        await self._save_heads(uow, {sid: (stream, head)})
         await uow.insert(OUTBOX, row)
         return attrs
 
     async def add_many(
-        self, uow: Transaction, events: Sequence[Event], *, at: datetime | None = None
+        self,
+        uow: Transaction,
+        events: Sequence[Event],
+        *,
+        at: datetime | None = None,
+        new_streams: Collection[str] = (),
     ) -> list[EnvelopeAttributes]:
-        """Add many events in one go: one read and one write per stream, one bulk insert."""
-        stream_ids = [_stream_id(e) for e in events]
-        stored = await uow.get_many(OUTBOX_STREAMS, list(dict.fromkeys(stream_ids)))
+        """Add many events in one go: one read and one write per stream, one bulk insert.
+        ``new_streams``: streams of aggregates the caller found absent in this transaction
+        (a registration): not read, they start at sequence 1 from the genesis hash, and the
+        head's insert is what refuses one that exists (``DuplicateKey``, as a racing writer's
+        would), so no stream ever gets a second chain."""
+        stream_ids = [stream_id(e) for e in events]
+        unread = [s for s in dict.fromkeys(stream_ids) if s not in new_streams]
+        stored = await uow.get_many(OUTBOX_STREAMS, unread) if unread else {}
         heads: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
         traceparent = current_traceparent()
         rows: list[dict[str, Any]] = []
         stamped: list[EnvelopeAttributes] = []
-        for event, stream_id, event_id in zip(
-            events, stream_ids, event_ids(len(events)), strict=True
-        ):
-            original = stored.get(stream_id)
-            current = (
-                {**(original or {}), **heads[stream_id][1]} if stream_id in heads else original
-            )
+        for event, sid, event_id in zip(events, stream_ids, event_ids(len(events)), strict=True):
+            original = stored.get(sid)
+            current = {**(original or {}), **heads[sid][1]} if sid in heads else original
             attrs, row, head = self._stamp(event, current, event_id, at, traceparent)
-            heads[stream_id] = (original, head)
+            heads[sid] = (original, head)
             rows.append(row)
             stamped.append(attrs)
         await self._save_heads(uow, heads)
@@ -244,7 +250,8 @@ def _type_facts(model: type[Event]) -> tuple[str, str]:
     return model.ce_type(), dataschema_of(model)
 
 
-def _stream_id(event: Event) -> str:
+def stream_id(event: Event) -> str:
+    """The outbox stream of an event (its topic and aggregate): the unit of sequence and chain."""
     return f"{event.TOPIC}|{event.aggregate_id()}"
 
 

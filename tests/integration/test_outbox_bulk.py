@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -12,8 +12,9 @@ import pytest
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.messaging.cloudevents import chain_hash
-from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
-from ikmkit.store import Store
+from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, stream_id
+from ikmkit.store import DuplicateKey, Store
+from ikmkit.store.port import Document
 
 
 @pytest.fixture
@@ -57,3 +58,60 @@ async def test_add_many_continues_each_stream_chain_like_add(store: Store) -> No
             assert headers["ce_hash"] == chain_hash(previous, attrs, row["payload"])
             previous = headers["ce_hash"]
     assert [json.loads(r["payload"])["name"] for r in rows if r["key"] == a] == ["a0", "a1", "a2"]
+
+
+async def test_new_streams_are_not_read_and_start_their_chains(store: Store) -> None:
+    """A registration tells the outbox its aggregate's stream is new: that stream's head is
+    not read (the others' are), and its chain starts as a read that found nothing starts it."""
+    outbox = Outbox("/tests")
+    a, b = str(uuid.uuid4().int)[:13], str(uuid.uuid4().int)[:13]
+    async with store.transaction() as uow:
+        await outbox.add(uow, registered(a, "a0"))
+    read: list[list[str]] = []
+    async with store.transaction() as uow:
+        get_many = uow.get_many
+
+        async def spy(collection: str, ids: Sequence[str]) -> dict[str, Document]:
+            read.append(list(ids))
+            return await get_many(collection, ids)
+
+        uow.get_many = spy  # type: ignore[method-assign]
+        fresh = stream_id(registered(b, "b0"))
+        stamped = await outbox.add_many(
+            uow,
+            [registered(a, "a1"), registered(b, "b0"), registered(b, "b1")],
+            new_streams={fresh},
+        )
+    assert read == [[stream_id(registered(a, "a1"))]]
+    assert [(s.subject, s.sequence) for s in stamped] == [(a, 2), (b, 1), (b, 2)]
+    async with store.transaction() as uow:
+        rows = (await uow.find(OUTBOX, {"key": b}, order_by=[("created_ns", 1)], limit=10)).items
+    previous = GENESIS_HASH
+    for row in rows:
+        headers = row["headers"]
+        attrs = EnvelopeAttributes(
+            id=headers["ce_id"], type=headers["ce_type"], source=headers["ce_source"],
+            time=datetime.fromisoformat(headers["ce_time"]), subject=headers["ce_subject"],
+            region=headers.get("ce_region"), sequence=int(headers["ce_sequence"]), hash="",
+        )  # fmt: skip
+        assert headers["ce_hash"] == chain_hash(previous, attrs, row["payload"])
+        previous = headers["ce_hash"]
+    assert len(rows) == 2
+
+
+async def test_a_stream_said_new_that_exists_is_refused_not_restarted(store: Store) -> None:
+    """Told wrongly that a stream is new, the outbox writes no second genesis: the head's
+    insert is refused (``DuplicateKey``, which the unit of work retries) and the stream is
+    left as it was."""
+    outbox = Outbox("/tests")
+    a = str(uuid.uuid4().int)[:13]
+    async with store.transaction() as uow:
+        await outbox.add(uow, registered(a, "a0"))
+    with pytest.raises(DuplicateKey):
+        async with store.transaction() as uow:
+            await outbox.add_many(
+                uow, [registered(a, "again")], new_streams={stream_id(registered(a, "x"))}
+            )
+    async with store.transaction() as uow:
+        rows = (await uow.find(OUTBOX, {"key": a}, limit=10)).items
+    assert [(r["sequence"], json.loads(r["payload"])["name"]) for r in rows] == [(1, "a0")]

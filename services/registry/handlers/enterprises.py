@@ -40,7 +40,9 @@ async def register_enterprise(
     existing = await uow.enterprises.find_one(cmd.nib)
     if existing is not None:
         raise _already_registered(existing, caller)
-    return await uow.enterprises.add(uow.collect(Enterprise.register(cmd.nib, facts, uow.now)))
+    registered = Enterprise.register(cmd.nib, facts, uow.now)
+    # Absent, so its event stream is too: the outbox need not read the stream's head.
+    return await uow.enterprises.add(uow.collect(registered, new=True))
 
 
 def _already_registered(existing: Enterprise, caller: Caller) -> Conflict:
