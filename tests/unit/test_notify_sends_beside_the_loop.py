@@ -3,7 +3,7 @@ consumer's batches hold that loop (their Python and SQLite run on it) for a hund
 milliseconds and more while a backlog is read; at the 1.6 million run e-mails then left at
 15-50 a second instead of 300-550, because every SMTP round trip waited for the loop.
 
-Here the loop is held the way a busy consumer holds it: Python running for 250 ms at a time
+Here the loop is held the way a busy consumer holds it: Python running for seconds at a time
 (the GIL changes hands every few milliseconds), one loop turn between. Real SMTP server
 (aiosmtpd, its own thread), real SQLite store (in memory)."""
 
@@ -26,7 +26,11 @@ from tests.support.notify_dispatch import T0, notify, notify_units, pending, reg
 units = pytest.fixture(notify_units, name="units")
 
 MAILS = 100
-STALL = 0.25  # seconds the loop is held at a time
+# The loop is held STALLS times, one turn between: what tells the old code from the new is
+# the number of turns (on one loop each round trip needs one), not the time. A stall ends
+# early once every mail is in, so its length only has to let a slow machine's sending
+# thread finish (100 mails took ~10 s of held loop on a machine 3x slower than usual).
+STALL = 2.5  # seconds the loop is held at most, each time
 STALLS = 12
 
 
@@ -35,13 +39,20 @@ async def _hold_the_loop(done: int, sink: SmtpSink) -> int:
     the mails the server had accepted when the last stall ended."""
     for _ in range(STALLS):
         end = time.perf_counter() + STALL
-        while time.perf_counter() < end:
-            pass
+        while time.perf_counter() < end and sink.count < done:
+            _spin(0.01)
         accepted = sink.count
         if accepted >= done:
             return accepted
         await asyncio.sleep(0)
     return accepted
+
+
+def _spin(seconds: float) -> None:
+    """Python running, as a consumer's batch does (the GIL changes hands meanwhile)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 async def test_mails_go_out_while_the_loop_is_held(
