@@ -148,3 +148,29 @@ async def test_the_same_mentor_is_not_assigned_twice_to_one_enterprise_while_act
     kinds = [type(e) for e in await recorded_events(units)]
     assert kinds == [MentorAssigned, MentorAssigned, MentorAssignmentEnded, MentorAssigned]
     assert (await units.read(queries.stats, MINISTRY)).active_mentor_assignments == 2
+
+
+async def test_a_mentor_whose_term_ran_out_is_assigned_again_under_a_renewed_mou(
+    units: Units[TrainingUnit],
+) -> None:
+    """The first assignment ended with its MoU's term (no MoUExpired came, so it is still
+    stored active): under the renewed MoU the same mentor is assigned again, not refused as
+    a duplicate."""
+    await assigned(units)  # under mou-1, until 2027-12-31
+    renewed = MoUSigned(
+        mou_id="mou-2",
+        title="Pendampingan teknis IKM (lanjutan)",
+        scope="technical_assistance",
+        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id="pii")],
+        valid_from=date(2028, 1, 1),
+        valid_until=date(2029, 12, 31),
+        signed_on=date(2027, 12, 1),
+        document_ref="NK/02/IKMA/2027",
+        signed_at=NOW,
+    )
+    async with units.open() as uow:
+        await replicas.on_mou_signed(renewed, meta("mou-2", renewed), uow)
+    units.clock = fixed_clock(datetime(2028, 2, 1, 9, tzinfo=UTC))
+    again = AssignMentor(nib=NIB, partner_id="pii", mentor_name="Ir. Bambang")
+    made = await units.run(mentoring.assign_mentor, again, PII)
+    assert (made.mou_id, made.ends_on) == ("mou-2", date(2029, 12, 31))

@@ -95,11 +95,12 @@ def _same_name(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def _refuse_twice(mentor_name: str, active: Sequence[MentorAssignment]) -> None:
+def _refuse_twice(mentor_name: str, active: Sequence[MentorAssignment], starts_on: date) -> None:
+    """One already running on ``starts_on`` (one past its MoU's term is over, whether the
+    MoU's expiry reached this service or not)."""
     for assignment in active:
-        if assignment.status == "active" and _same_name(assignment.mentor_name) == _same_name(
-            mentor_name
-        ):
+        running = assignment.status == "active" and assignment.ends_on >= starts_on
+        if running and _same_name(assignment.mentor_name) == _same_name(mentor_name):
             raise Conflict(
                 f"this mentor already assists the enterprise (assignment {assignment.id})",
                 field="mentor_name",
@@ -146,9 +147,9 @@ class MentorAssignment(Versioned):
         the first day; the assignment lasts as long as that MoU. ``active``: the partner's
         assignments in force for that enterprise (the same mentor twice is refused)."""
         known = assignable(nib, enterprise)
-        _refuse_twice(mentor_name, active)
         check_day(starts_on, "starts_on")
         mou = covering_mou(coverages, partner_id, starts_on, at.date())
+        _refuse_twice(mentor_name, active, starts_on)
         assert mou.valid_until is not None
         made = cls(
             id=assignment_id,
