@@ -6,6 +6,7 @@ import contextlib
 import uuid
 
 from ikmkit.auth import Caller
+from ikmkit.clock import jakarta_date
 from ikmkit.service.errors import InvalidInput
 from ikmkit.store import RETRYABLE
 from ikmkit.unit_of_work import Units
@@ -50,7 +51,7 @@ async def sign_mou(uow: RegistryUnit, mou_id: str, cmd: SignMoU, caller: Caller)
         raise InvalidInput(
             "a signed MoU needs its document reference", field="document_ref", rule="required"
         )
-    today = uow.now.date()
+    today = jakarta_date(uow.now)
     changed = current.sign(cmd.signed_on or today, document_ref, today, uow.now)
     return await uow.mous.save(uow.collect(changed))
 
@@ -66,7 +67,7 @@ async def terminate_mou(uow: RegistryUnit, mou_id: str, cmd: TerminateMoU, calle
 async def expire_mou(uow: RegistryUnit, mou_id: str) -> bool:
     """Expire one MoU if it is (still) due: one terminated meanwhile is left alone."""
     current = await uow.mous.get(mou_id)
-    if not current.is_due_to_expire(uow.now.date()):
+    if not current.is_due_to_expire(jakarta_date(uow.now)):
         return False
     await uow.mous.save(uow.collect(current.expire(uow.now)))
     return True
