@@ -1,5 +1,6 @@
-"""MoU days are Jakarta's (the ministry's calendar), and only an MoU's parties end it: what a
-review found wrong (session 24). Use cases on an in-memory store and the real outbox."""
+"""MoUs as a review found them answered wrongly (session 24): their days are Jakarta's (the
+ministry's calendar), only their parties end them, a party's MoUs filter by province. Use cases
+on an in-memory store and the real outbox."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from services.registry import queries
 from services.registry.commands import (
     DraftMoU,
     ImportMoUs,
+    MoUQuery,
     RegisterPartner,
     SignMoU,
     TerminateMoU,
@@ -113,3 +115,21 @@ async def test_a_witness_does_not_terminate_the_parties_mou(units: Units[Registr
     party = Caller("ydba-admin", "partner", partner_id="ydba")
     ended = await units.run(mous.terminate_mou, mou_id, TerminateMoU(reason="done"), party)
     assert ended.status == "terminated"
+
+
+async def test_a_partys_mous_are_listed_by_province(units: Units[RegistryUnit]) -> None:
+    in_yogya = await drafted(units, province="34")
+    await drafted(units, province="31")
+    await drafted(units)  # national: no province
+    ydba = Caller("ydba-admin", "partner", partner_id="ydba")
+    # Was always empty: the party rows a party's listing reads had no province to match.
+    for query, who in (
+        (MoUQuery(party="ydba", province="34"), MINISTRY),
+        (MoUQuery(province="34"), ydba),
+        (MoUQuery(party="ministry", province="34", status="draft"), MINISTRY),
+    ):
+        listed = await units.read(queries.list_mous, query, who)
+        assert [m.mou_id for m in listed.items] == [in_yogya], query
+    signed = await units.run(mous.sign_mou, in_yogya, SignMoU(), MINISTRY)
+    listed = await units.read(queries.list_mous, MoUQuery(province="34", status="signed"), ydba)
+    assert [m.mou_id for m in listed.items] == [signed.mou_id]
