@@ -133,3 +133,19 @@ async def test_a_partys_mous_are_listed_by_province(units: Units[RegistryUnit]) 
     signed = await units.run(mous.sign_mou, in_yogya, SignMoU(), MINISTRY)
     listed = await units.read(queries.list_mous, MoUQuery(province="34", status="signed"), ydba)
     assert [m.mou_id for m in listed.items] == [signed.mou_id]
+
+
+async def test_one_expiry_pass_expires_every_mou_due_not_one_batch(
+    units: Units[RegistryUnit],
+) -> None:
+    units.clock = fixed_clock(datetime(2026, 1, 5, 3, tzinfo=UTC))
+    due = []
+    for day in range(1, 6):
+        mou_id = await drafted(units, valid_until=f"2026-02-0{day}")
+        await units.run(mous.sign_mou, mou_id, SignMoU(), MINISTRY)
+        due.append(mou_id)
+    units.clock = fixed_clock(EARLY_MORNING)
+    # Was 2 a pass, the rest left signed for the next passes (every 5 min: 5,000 MoUs ending
+    # on one day took over 2 hours to expire at the default batch of 200).
+    assert sorted(await mous.expire_due_mous(units, batch=2)) == sorted(due)
+    assert await units.read(queries.due_mous, 10) == []

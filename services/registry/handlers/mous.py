@@ -75,11 +75,18 @@ async def expire_mou(uow: RegistryUnit, mou_id: str) -> bool:
 
 async def expire_due_mous(units: Units[RegistryUnit], *, batch: int = 200) -> list[str]:
     """One pass of the expiry task: each signed MoU past its end date expires in its own unit
-    of work (``MoUExpired``); one that keeps losing races waits for the next pass."""
-    due = await units.read(queries.due_mous, batch)
+    of work (``MoUExpired``), ``batch`` read at a time until none is left (a pass expired one
+    batch, the rest waiting a pass each); one that keeps losing races waits for the next pass."""
     expired: list[str] = []
-    for mou_id in due:
-        with contextlib.suppress(*RETRYABLE):
-            if await units.run(expire_mou, mou_id):
-                expired.append(mou_id)
-    return expired
+    while True:
+        due = await units.read(queries.due_mous, batch)
+        done = [mou_id for mou_id in due if await _expired(units, mou_id)]
+        expired += done
+        if len(due) < batch or not done:
+            return expired
+
+
+async def _expired(units: Units[RegistryUnit], mou_id: str) -> bool:
+    with contextlib.suppress(*RETRYABLE):
+        return await units.run(expire_mou, mou_id)
+    return False
