@@ -149,3 +149,16 @@ async def test_one_expiry_pass_expires_every_mou_due_not_one_batch(
     # on one day took over 2 hours to expire at the default batch of 200).
     assert sorted(await mous.expire_due_mous(units, batch=2)) == sorted(due)
     assert await units.read(queries.due_mous, 10) == []
+
+
+async def test_a_partner_drafts_only_mous_it_is_a_party_to_not_one_it_witnesses(
+    units: Units[RegistryUnit],
+) -> None:
+    # As a witness it named two other partners as the parties of a draft (in their listings).
+    witness = Caller("pii-bkti-admin", "partner", partner_id="pii-bkti")
+    with pytest.raises(Forbidden) as refused:
+        await units.run(mous.draft_mou, DraftMoU.model_validate(terms()), witness)
+    assert (refused.value.field, refused.value.rule) == ("parties", "not_a_party")
+    party = Caller("ydba-admin", "partner", partner_id="ydba")
+    drafted_by_party = await units.run(mous.draft_mou, DraftMoU.model_validate(terms()), party)
+    assert drafted_by_party.status == "draft"

@@ -173,6 +173,7 @@ def visible_party(caller: Caller, requested: str | None) -> str | None:
 
 
 def authorize_draft_mou(caller: Caller, party_ids: list[str]) -> None:
+    """``party_ids``: the parties' ids, witnesses not among them."""
     caller.require("ministry", "partner")
     if caller.role == "partner" and caller.partner_id not in party_ids:
         raise Forbidden(

@@ -31,7 +31,7 @@ async def draft_mou(uow: RegistryUnit, cmd: DraftMoU, caller: Caller) -> MoU:
         created_by=caller.subject,
         created_at=uow.now,
     )
-    access.authorize_draft_mou(caller, mou.party_ids())
+    access.authorize_draft_mou(caller, mou.party_ids(role="party"))
     wanted = list(rules.non_ministry_parties(mou.parties))
     unknown = sorted(set(wanted) - await uow.partners.existing(wanted))
     if unknown:
