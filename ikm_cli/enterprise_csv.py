@@ -58,6 +58,13 @@ def _stores(value: str) -> list[dict[str, str]]:
     return stores
 
 
+def number(value: str) -> int | str:
+    """A cell of a number column: its number if it is ASCII digits, else the text as written,
+    for the registry to name the rule as it does over HTTP (``str.isdigit`` takes fullwidth
+    digits, read as a number here only, and ``²``, which ``int`` refuses: a traceback)."""
+    return int(value) if value.isascii() and value.isdigit() else value
+
+
 def to_row(cells: dict[str | None, str | None]) -> dict[str, Any]:
     """One CSV record as one request row: known columns, empty cells left out."""
     row: dict[str, Any] = {}
@@ -69,8 +76,8 @@ def to_row(cells: dict[str | None, str | None]) -> dict[str, Any]:
             row[column] = _split(value)
         elif column == "marketplace_stores":
             row[column] = _stores(value)
-        elif column in NUMBERS and value.isdigit():
-            row[column] = int(value)  # a non-number is sent as it is: the registry names the rule
+        elif column in NUMBERS:
+            row[column] = number(value)
         else:
             row[column] = value
     return row

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ikm_cli.enterprise_csv import MissingColumns, dict_reader
+from ikm_cli.enterprise_csv import MissingColumns, dict_reader, number
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class CsvKind:
                 row[column] = _split(value)
             elif column == "parties":
                 row[column] = parties(value)
-            elif column in self.numbers and value.isdigit():
-                row[column] = int(value)  # a non-number goes as written: the registry names it
+            elif column in self.numbers:
+                row[column] = number(value)
             else:
                 row[column] = value
         return row

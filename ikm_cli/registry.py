@@ -58,14 +58,32 @@ class ImportTotals:
     results: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     key: str = "nib"
+    first_rows: dict[str, int] = field(default_factory=dict)
+    """The file's row naming each record first, over the requests answered so far."""
 
     def add(self, answer: dict[str, Any], before: int) -> None:
         for key in ("rows", "imported", "existing", "rejected"):
             setattr(self, key, getattr(self, key) + int(answer[key]))
-        for result in answer["results"]:
-            index = before + int(result["index"])
+        earlier = dict(self.first_rows)
+        for answered in answer["results"]:
+            index = before + int(answered["index"])
+            result = self._repeated(answered, earlier)
             self.results.append({**result, "index": index, "row": index + 1})
             self.errors += row_errors(result, index + 1, self.key)
+            self.first_rows.setdefault(str(result.get(self.key) or ""), index + 1)
+        self.first_rows.pop("", None)
+
+    def _repeated(self, result: dict[str, Any], earlier: dict[str, int]) -> dict[str, Any]:
+        """A row naming a record an earlier request's row named, as the registry answers a
+        repeat in one request (``duplicate_in_file``): it was ``existing`` (its own cells
+        silently dropped) only because the file went in batches."""
+        first = earlier.get(str(result.get(self.key) or ""))
+        if first is None or result["status"] != "existing":
+            return result
+        self.existing, self.rejected = self.existing - 1, self.rejected + 1
+        message = f"the {self.key} is in an earlier row of this file (row {first})"
+        error = {"field": self.key, "rule": "duplicate_in_file", "message": message}
+        return {**result, "status": "rejected", "errors": [error]}
 
     def document(self) -> dict[str, Any]:
         counts = ("rows", "imported", "existing", "rejected")

@@ -143,9 +143,10 @@ class UpdateEnterprise(BaseModel):
     province: ProvinceCode | None = None
     regency: RegencyCode | None = None
     kbli: Kbli | None = None
-    # A number or the text a file had there: not a number is that row's error (int_parsing).
-    workforce: Count | Code | None = None
-    investment_rupiah: Rupiah | Code | None = None
+    # Numbers as POST /enterprises reads them ("25" is 25): a text here reached the domain's
+    # rules, which compare numbers (a 500).
+    workforce: Count | None = None
+    investment_rupiah: Rupiah | None = None
     products: Names | None = None
     campaigns: Codes | None = None
     marketplace_stores: Stores | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from ikmkit.auth import Caller
+from ikmkit.clock import jakarta_date
 from ikmkit.service.listing import Listing
 from services.registry.commands import EnterpriseQuery, MoUQuery, PartnerQuery
 from services.registry.domain import access, rules
@@ -96,8 +97,8 @@ async def list_mous(uow: RegistryUnit, query: MoUQuery, caller: Caller) -> Listi
 
 
 async def due_mous(uow: RegistryUnit, batch: int) -> list[str]:
-    """Signed MoUs whose end date has passed, by id."""
-    return [m.mou_id for m in await uow.mous.due_to_expire(uow.now.date(), batch)]
+    """Signed MoUs whose end date has passed in Jakarta, by id."""
+    return [m.mou_id for m in await uow.mous.due_to_expire(jakarta_date(uow.now), batch)]
 
 
 class RegistryStats(BaseModel):

@@ -19,7 +19,10 @@ ENTERPRISES = "enterprises"
 PARTNERS = "partners"
 MOUS = "mous"
 MOU_PARTIES = "mou_parties"
-"""One row per (MoU, party): lets MoUs be listed by party on every store adapter."""
+"""One row per (MoU, party): lets MoUs be listed by party on every store adapter. It repeats the
+MoU's list filters (``MOU_FILTERS``) so a party's listing filters by them too."""
+MOU_FILTERS = ("scope", "status", "province")
+"""What ``GET /mous`` filters by, repeated on the party rows."""
 ENTERPRISE_TAGS = "enterprise_tags"
 """One row per (enterprise, marketplace platform) and per (enterprise, campaign), with the
 enterprise's list filters repeated: lets ``GET /enterprises`` filter by platform and campaign
@@ -51,7 +54,9 @@ COLLECTIONS = (
         PARTNERS, indexes=[("partner_type",), ("country", "partner_type"), ("province",)]
     ),
     CollectionSpec(MOUS, indexes=[("status", "valid_until"), ("scope",), ("province",)]),
-    CollectionSpec(MOU_PARTIES, indexes=[("partner_id", "status"), ("mou_id",)]),
+    CollectionSpec(
+        MOU_PARTIES, indexes=[("partner_id", "status"), ("partner_id", "province"), ("mou_id",)]
+    ),
 )
 
 
@@ -143,9 +148,10 @@ class MoURepository(Repository[MoU]):
 
     async def save(self, item: MoU) -> MoU:
         saved = await super().save(item)
-        # The party rows repeat the status so a party's MoUs can be filtered by it.
+        # The party rows repeat the filters (a row written before they held the province gets
+        # it here, at its MoU's next write).
         await self.tx.patch_many(
-            MOU_PARTIES, [f"{item.mou_id}|{p}" for p in item.party_ids()], {"status": item.status}
+            MOU_PARTIES, [f"{item.mou_id}|{p}" for p in item.party_ids()], _filters(item)
         )
         return saved
 
@@ -182,6 +188,10 @@ def _tag_rows(e: Enterprise) -> list[dict[str, Any]]:
     return [{"id": f"{e.nib}|{tag}", "tag": tag, **common} for tag in dict.fromkeys(tags)]
 
 
+def _filters(mou: MoU) -> dict[str, Any]:
+    return {name: getattr(mou, name) for name in MOU_FILTERS}
+
+
 def _party_row(mou: MoU, partner_id: str) -> dict[str, Any]:
     role = next(p.role for p in mou.parties if p.partner_id == partner_id)
     return {
@@ -189,8 +199,7 @@ def _party_row(mou: MoU, partner_id: str) -> dict[str, Any]:
         "mou_id": mou.mou_id,
         "partner_id": partner_id,
         "role": role,
-        "scope": mou.scope,
-        "status": mou.status,
+        **_filters(mou),
     }
 
 

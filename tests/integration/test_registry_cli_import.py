@@ -19,6 +19,7 @@ from services.registry.main import definition
 from services.registry.settings import RegistrySettings
 from tests.support.registry_api import new_partner_id
 from tests.support.served import serve
+from tests.support.values import random_nib
 
 PARTNER_HEADER = "partner_id,name,partner_type,province,regency,member_count\n"
 MOU_HEADER = "mou_id,title,scope,parties,valid_from,valid_until,signed_on,document_ref,province\n"
@@ -82,4 +83,45 @@ def test_partners_then_mous_are_imported_from_csv_files(registry_url: str, tmp_p
     assert [r["mou_id"] for r in answer["results"]][1] == "lam-2"
     assert (tmp_path / "mous.errors.csv").read_text().splitlines() == [
         "row,mou_id,field,rule,message"
+    ]
+
+
+ENTERPRISE_HEADER = "nib,name,owner_name,province,regency,kbli,workforce,investment_rupiah\n"
+
+
+def enterprise_line(nib: str, name: str, workforce: str = "5") -> str:
+    return f"{nib},{name},Budi,34,3471,29300,{workforce},100000000\n"
+
+
+def test_a_nib_repeated_in_a_later_batch_is_rejected_as_in_one_request(
+    registry_url: str, tmp_path: Path
+) -> None:
+    first, second = random_nib(), random_nib()
+    file = tmp_path / "ikm.csv"
+    file.write_text(
+        ENTERPRISE_HEADER
+        + enterprise_line(first, "CV Satu")
+        + enterprise_line(second, "CV Dua", workforce="²")  # was a traceback in the CLI
+        + enterprise_line(first, "CV Satu Lagi")
+    )
+    answers = []
+    for batch in ("3", "2", "1"):  # one request (the registry's own answer), then batches
+        result = ikm(
+            "registry", "import", str(file), "--url", registry_url, "--json", "--batch", batch
+        )
+        assert result.exit_code == 1, result.output
+        answers.append(json.loads(result.stdout))
+    # Every batch size answers as one request does: row 3 was "existing" when sent in a later
+    # batch than row 1 (its cells dropped without a word), the registry's duplicate_in_file in one.
+    for answer in answers:
+        statuses = [r["status"] for r in answer["results"]]
+        assert statuses[1:] == ["rejected", "rejected"], answer
+        assert answer["existing"] + answer["imported"] == 1 and answer["rejected"] == 2
+        assert [e["rule"] for e in answer["results"][1]["errors"]] == ["int_parsing"]
+        assert [e["rule"] for e in answer["results"][2]["errors"]] == ["duplicate_in_file"]
+    with (tmp_path / "ikm.errors.csv").open() as report:
+        rows = list(csv.reader(report))
+    assert [(r[0], r[1], r[3]) for r in rows[1:]] == [
+        ("2", second, "int_parsing"),
+        ("3", first, "duplicate_in_file"),
     ]

@@ -81,3 +81,13 @@ def test_the_error_report_names_row_nib_field_rule_message() -> None:
         "7,12345,nib,nib_format,NIB must be exactly 13 digits",
         '7,12345,kbli,kbli_format,"KBLI, 5 digits"',
     ]
+
+
+FULLWIDTH_20 = "\uff12\uff10"
+
+
+def test_a_number_cell_is_a_number_only_in_ascii_digits() -> None:
+    text = HEADER + f"1234567890123,CV,,Budi,,,,,,,34,3471,29300,²,{FULLWIDTH_20},,,,\n"
+    # "²" was a ValueError traceback; fullwidth 20 was 20 here, though the registry refuses it.
+    [row] = list(read_rows(io.StringIO(text)))
+    assert (row["workforce"], row["investment_rupiah"]) == ("²", FULLWIDTH_20)

@@ -76,3 +76,8 @@ def test_the_error_report_is_keyed_by_the_record_of_the_import() -> None:
         "row,partner_id,field,rule,message",
         "3,Bad Id,partner_id,partner_id_format,m",
     ]
+
+
+def test_a_member_count_is_a_number_only_in_ascii_digits() -> None:
+    text = "partner_id,name,partner_type,member_count\na,A,association,²\nb,B,association,٢٩٠\n"
+    assert [r["member_count"] for r in PARTNERS.read_rows(io.StringIO(text))] == ["²", "٢٩٠"]

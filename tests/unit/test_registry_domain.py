@@ -13,7 +13,7 @@ from contracts.registry import (
     EnterpriseUpdated,
     MoUParty,
 )
-from ikmkit.service.errors import Conflict, InvalidInput
+from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from services.registry.domain import regions, rules
 from services.registry.domain.model import Enterprise, EnterpriseFacts, MarketplaceStore
 from services.registry.domain.mou import MoU
@@ -211,6 +211,20 @@ def test_update_detects_class_change_and_new_stores() -> None:
     with pytest.raises(InvalidInput) as caught:
         e.update(facts(province="32", regency="3273"), NOW)
     assert caught.value.rule == "province_immutable"
+
+
+def test_a_shop_named_twice_is_one_store_and_sending_it_again_is_no_change() -> None:
+    shop = {"platform": "shopee", "shop_url": "https://shopee.co.id/maju"}
+    twice = [shop, {"platform": "Shopee ", "shop_url": "https://shopee.co.id/maju/ "}]
+    found = Violations()
+    checked = EnterpriseFacts.checked({**facts().model_dump(), "marketplace_stores": twice}, found)
+    assert checked is not None and not found.found
+    assert [s.key() for s in checked.marketplace_stores] == [("shopee", shop["shop_url"])]
+    onboarded = Enterprise.register("1234567890123", checked, NOW)
+    assert len(onboarded.events) == 2  # registered, onboarded once
+    # The stores sent again, without their onboarding time: nothing changed.
+    again = onboarded.state.update(facts(marketplace_stores=[MarketplaceStore(**shop)]), NOW)
+    assert again.events == () and again.state.version == onboarded.state.version
 
 
 def test_marketplace_store_rules() -> None:

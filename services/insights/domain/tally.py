@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import NamedTuple
+
+from ikmkit.clock import WIB
 
 NONE = "-"
 TOTAL = NONE
@@ -22,7 +24,7 @@ def part(value: str | None) -> str:
     return NONE if value is None or value == "" else str(value).replace("|", "/")
 
 
-REPORTING_TIME = timezone(timedelta(hours=7), "WIB")
+REPORTING_TIME = WIB
 """The ministry counts months and fiscal years by Jakarta time (WIB, UTC+7, no daylight saving):
 an event at 03:00 WIB on 1 February is February's, though it is still January in UTC."""
 

@@ -173,6 +173,7 @@ def visible_party(caller: Caller, requested: str | None) -> str | None:
 
 
 def authorize_draft_mou(caller: Caller, party_ids: list[str]) -> None:
+    """``party_ids``: the parties' ids, witnesses not among them."""
     caller.require("ministry", "partner")
     if caller.role == "partner" and caller.partner_id not in party_ids:
         raise Forbidden(
@@ -185,6 +186,16 @@ def authorize_sign_mou(caller: Caller) -> None:
 
 
 def authorize_terminate_mou(caller: Caller, mou: MoU) -> None:
+    """The ministry, or a partner that is a party to it; a witness (which reads it) does not
+    end the parties' agreement."""
     caller.require(*MOU_ENDERS)
-    if caller.role == "partner" and caller.partner_id not in mou.party_ids():
+    if caller.role != "partner":
+        return
+    if caller.partner_id not in mou.party_ids():
         raise NotFound(f"MoU {mou.mou_id} not found")
+    if caller.partner_id not in mou.party_ids(role="party"):
+        raise Forbidden(
+            "a witness does not end an MoU; its parties or the ministry do",
+            field="parties",
+            rule="not_a_party",
+        )

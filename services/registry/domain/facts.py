@@ -43,8 +43,15 @@ class MarketplaceStore(BaseModel):
 
 
 def _stores(stores: list[dict[str, Any]]) -> list[MarketplaceStore]:
+    """The stores checked, each shop once (first spelling kept): a shop named twice (another
+    case of its platform, a final ``/``) was stored twice and onboarded twice, an e-Smart
+    onboarding counted and notified twice."""
     rules.check_count(stores, "marketplace_stores")
-    return [rules.check_store(MarketplaceStore.model_validate(s)) for s in stores]
+    unique: dict[tuple[str, str], MarketplaceStore] = {}
+    for given in stores:
+        store = rules.check_store(MarketplaceStore.model_validate(given))
+        unique.setdefault(store.key(), store)
+    return list(unique.values())
 
 
 class EnterpriseFacts(BaseModel):

@@ -115,17 +115,19 @@ class Enterprise(EnterpriseFacts, Versioned):
                 field="province",
                 rule="province_immutable",
             )
+        # A shop it has keeps its onboarding: the stores sent again unchanged are no change.
+        known = {s.key(): s for s in self.marketplace_stores}
+        stores = [
+            known.get(s.key()) or s.model_copy(update={"onboarded_at": at})
+            for s in facts.marketplace_stores
+        ]
+        facts = facts.model_copy(update={"marketplace_stores": stores})
         before = self.facts()
         changed = [
             f for f in EnterpriseFacts.model_fields if getattr(facts, f) != getattr(before, f)
         ]
         if not changed:
             return Changed(self)
-        known = {s.key(): s for s in self.marketplace_stores}
-        stores = [
-            known.get(s.key()) or s.model_copy(update={"onboarded_at": at})
-            for s in facts.marketplace_stores
-        ]
         after = Enterprise.model_validate(
             {
                 **self.model_dump(),

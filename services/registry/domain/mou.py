@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 
 from contracts.registry import MoUExpired, MoUParty, MoUScope, MoUSigned, MoUTerminated
 from contracts.values import ProvinceText, RegencyText
+from ikmkit.clock import jakarta_date
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
@@ -58,10 +59,12 @@ class MoU(Versioned):
     def _where(self) -> dict[str, str | None]:
         return {"province": self.province, "regency": self.regency}
 
-    def party_ids(self) -> list[str]:
-        return [p.partner_id for p in self.parties]
+    def party_ids(self, role: str | None = None) -> list[str]:
+        """Every party's id (witnesses too), or those of one ``role``."""
+        return [p.partner_id for p in self.parties if role is None or p.role == role]
 
     def sign(self, signed_on: date, document_ref: str, today: date, at: datetime) -> Changed[MoU]:
+        """Signed on ``signed_on``, no later than ``today`` (Jakarta's: ``jakarta_date(at)``)."""
         if self.status != "draft":
             raise Conflict(
                 f"only a draft MoU can be signed; this one is {self.status}",
@@ -100,11 +103,12 @@ class MoU(Versioned):
         return Changed(m, (signed,))
 
     def is_due_to_expire(self, today: date) -> bool:
-        """A signed MoU expires once its end date has passed (the end date itself is valid)."""
+        """A signed MoU expires once its end date has passed (the end date itself is valid);
+        ``today`` is Jakarta's (``ikmkit.clock.jakarta_date``), as every MoU date is."""
         return self.status == "signed" and self.valid_until < today
 
     def expire(self, at: datetime) -> Changed[MoU]:
-        if not self.is_due_to_expire(at.date()):
+        if not self.is_due_to_expire(jakarta_date(at)):
             raise Conflict(
                 f"MoU {self.mou_id} is not due to expire", field="status", rule="not_due"
             )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from ikmkit.auth import Caller
+from ikmkit.clock import jakarta_date
 from ikmkit.service.bulk import Violation
 from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.store import DuplicateKey
@@ -172,7 +173,7 @@ def _signed(mou: MoU, cmd: ImportedMoU, at: datetime) -> Changed[MoU]:
         raise InvalidInput(
             "a signed MoU needs its document reference", field="document_ref", rule="required"
         )
-    return mou.sign(cmd.signed_on, mou.document_ref, at.date(), at)
+    return mou.sign(cmd.signed_on, mou.document_ref, jakarta_date(at), at)
 
 
 class _MoURows:

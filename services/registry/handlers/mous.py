@@ -6,6 +6,7 @@ import contextlib
 import uuid
 
 from ikmkit.auth import Caller
+from ikmkit.clock import jakarta_date
 from ikmkit.service.errors import InvalidInput
 from ikmkit.store import RETRYABLE
 from ikmkit.unit_of_work import Units
@@ -30,7 +31,7 @@ async def draft_mou(uow: RegistryUnit, cmd: DraftMoU, caller: Caller) -> MoU:
         created_by=caller.subject,
         created_at=uow.now,
     )
-    access.authorize_draft_mou(caller, mou.party_ids())
+    access.authorize_draft_mou(caller, mou.party_ids(role="party"))
     wanted = list(rules.non_ministry_parties(mou.parties))
     unknown = sorted(set(wanted) - await uow.partners.existing(wanted))
     if unknown:
@@ -50,7 +51,7 @@ async def sign_mou(uow: RegistryUnit, mou_id: str, cmd: SignMoU, caller: Caller)
         raise InvalidInput(
             "a signed MoU needs its document reference", field="document_ref", rule="required"
         )
-    today = uow.now.date()
+    today = jakarta_date(uow.now)
     changed = current.sign(cmd.signed_on or today, document_ref, today, uow.now)
     return await uow.mous.save(uow.collect(changed))
 
@@ -66,7 +67,7 @@ async def terminate_mou(uow: RegistryUnit, mou_id: str, cmd: TerminateMoU, calle
 async def expire_mou(uow: RegistryUnit, mou_id: str) -> bool:
     """Expire one MoU if it is (still) due: one terminated meanwhile is left alone."""
     current = await uow.mous.get(mou_id)
-    if not current.is_due_to_expire(uow.now.date()):
+    if not current.is_due_to_expire(jakarta_date(uow.now)):
         return False
     await uow.mous.save(uow.collect(current.expire(uow.now)))
     return True
@@ -74,11 +75,18 @@ async def expire_mou(uow: RegistryUnit, mou_id: str) -> bool:
 
 async def expire_due_mous(units: Units[RegistryUnit], *, batch: int = 200) -> list[str]:
     """One pass of the expiry task: each signed MoU past its end date expires in its own unit
-    of work (``MoUExpired``); one that keeps losing races waits for the next pass."""
-    due = await units.read(queries.due_mous, batch)
+    of work (``MoUExpired``), ``batch`` read at a time until none is left (a pass expired one
+    batch, the rest waiting a pass each); one that keeps losing races waits for the next pass."""
     expired: list[str] = []
-    for mou_id in due:
-        with contextlib.suppress(*RETRYABLE):
-            if await units.run(expire_mou, mou_id):
-                expired.append(mou_id)
-    return expired
+    while True:
+        due = await units.read(queries.due_mous, batch)
+        done = [mou_id for mou_id in due if await _expired(units, mou_id)]
+        expired += done
+        if len(due) < batch or not done:
+            return expired
+
+
+async def _expired(units: Units[RegistryUnit], mou_id: str) -> bool:
+    with contextlib.suppress(*RETRYABLE):
+        return await units.run(expire_mou, mou_id)
+    return False

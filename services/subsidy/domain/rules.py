@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, ProgramKind
 from contracts.values import is_province
+from ikmkit.clock import WIB
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.service.limits import RUPIAH_MAX
 
@@ -50,7 +51,6 @@ CANCELLABLE_STATUSES: tuple[ApplicationStatus, ...] = (
 COMMITTED_STATUSES: tuple[ApplicationStatus, ...] = ("approved", "disbursed")
 
 _KBLI = re.compile(r"[0-9]{5}")  # fullmatch: no final newline, ASCII digits
-WIB = timezone(timedelta(hours=7), "WIB")  # Jakarta, where the ministry keeps its books
 
 
 def budget_id_for(program_id: str, province: str | None) -> str:
