@@ -13,10 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from contracts.notify import DELIVERY_TOPIC
 from ikmdev.infra import EmbeddedKafka
@@ -28,13 +25,6 @@ from tests.support.notify_dead import HeldConsumer, dead_notification
 from tests.support.service import running_service
 
 HANDLER_SECONDS = 1.5
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka().start()
-    yield broker
-    broker.stop()
 
 
 async def test_a_stop_finishes_the_batch_in_hand_and_commits_it(

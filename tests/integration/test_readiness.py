@@ -11,11 +11,8 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from contracts.notify import DELIVERY_TOPIC
 from ikmdev.infra import EmbeddedKafka
@@ -27,13 +24,6 @@ from tests.conftest import make_store
 from tests.support.kafka import produce_event
 from tests.support.notify_dead import HeldConsumer, dead_notification
 from tests.support.service import RunningService, running_service
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka().start()
-    yield broker
-    broker.stop()
 
 
 async def readyz(service: RunningService) -> tuple[int, dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""A NotificationDead event, and a consumer of them whose handler is held on an
-``asyncio.Event``, for the readiness, shutdown and lag tests."""
+"""A NotificationDead event (any event will do for the readiness, shutdown, lag and unit of
+work tests), and a consumer of them whose handler is held on an ``asyncio.Event``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ikmkit.unit_of_work import UnitOfWork, Units
 from tests.conftest import make_store
 
 
-def dead_notification(notification_id: str) -> NotificationDead:
+def dead_notification(notification_id: str, dead_at: datetime | None = None) -> NotificationDead:
     return NotificationDead(
         notification_id=notification_id,
         source_event_id=str(uuid.uuid4()),
@@ -27,7 +27,7 @@ def dead_notification(notification_id: str) -> NotificationDead:
         channel="email",
         attempts=6,
         last_error="SMTP 550",
-        dead_at=datetime.now(UTC),
+        dead_at=dead_at or datetime.now(UTC),
     )
 
 
