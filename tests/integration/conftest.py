@@ -16,3 +16,12 @@ def audit_kafka() -> Iterator[str]:
     broker = EmbeddedKafka().start()
     yield broker.bootstrap_servers
     broker.stop()
+
+
+@pytest.fixture
+def own_broker() -> Iterator[EmbeddedKafka]:
+    """A broker of the test's own: one it may kill or restart, or whose partitions no other
+    test's events share."""
+    broker = EmbeddedKafka().start()
+    yield broker
+    broker.stop()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +54,18 @@ def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
     sink.stop()
 
 
-@pytest.fixture
-async def services(
-    kafka: str, smtp: SmtpSink, tmp_path: Path
+@asynccontextmanager
+async def subsidy_and_notify(
+    kafka: str, smtp: SmtpSink, tmp_path: Path, strict_producers: list[str]
 ) -> AsyncIterator[tuple[RunningService, RunningService]]:
+    """Subsidy (strict for ``strict_producers``) and notify, both trusting the registry's key."""
     keys = {"registry": REGISTRY_PUBLIC}
     subsidy = subsidy_definition(
-        SubsidySettings(kafka_bootstrap_servers=kafka, event_public_keys=keys),
+        SubsidySettings(
+            kafka_bootstrap_servers=kafka,
+            event_public_keys=keys,
+            event_strict_producers=strict_producers,
+        ),
         store=make_store("sqlite", tmp_path, None),
     )
     notify = notify_definition(
@@ -74,6 +80,14 @@ async def services(
     )
     async with running_service(subsidy) as sub, running_service(notify) as ntf:
         yield sub, ntf
+
+
+@pytest.fixture
+async def services(
+    kafka: str, smtp: SmtpSink, tmp_path: Path
+) -> AsyncIterator[tuple[RunningService, RunningService]]:
+    async with subsidy_and_notify(kafka, smtp, tmp_path, strict_producers=[]) as pair:
+        yield pair
 
 
 async def replica(sub: RunningService, nib: str) -> dict[str, Any] | None:
@@ -274,27 +288,8 @@ async def strict_subsidy(
     kafka: str, smtp: SmtpSink, tmp_path: Path
 ) -> AsyncIterator[tuple[RunningService, RunningService]]:
     """Subsidy configured strict for the registry (``IKM_EVENT_STRICT_PRODUCERS``), notify not."""
-    keys = {"registry": REGISTRY_PUBLIC}
-    subsidy = subsidy_definition(
-        SubsidySettings(
-            kafka_bootstrap_servers=kafka,
-            event_public_keys=keys,
-            event_strict_producers=["registry"],
-        ),
-        store=make_store("sqlite", tmp_path, None),
-    )
-    notify = notify_definition(
-        NotifySettings(
-            kafka_bootstrap_servers=kafka,
-            event_public_keys=keys,
-            smtp_host=smtp.host,
-            smtp_port=smtp.port,
-            dispatch_idle_seconds=0.05,
-        ),
-        store=make_store("sqlite", tmp_path, None),
-    )
-    async with running_service(subsidy) as sub, running_service(notify) as ntf:
-        yield sub, ntf
+    async with subsidy_and_notify(kafka, smtp, tmp_path, strict_producers=["registry"]) as pair:
+        yield pair
 
 
 async def test_an_event_signed_before_prevhash_is_refused_only_where_its_producer_is_strict(

@@ -13,33 +13,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from contracts.envelope import EnvelopeAttributes
-from contracts.notify import DELIVERY_TOPIC, NotificationDead
+from contracts.notify import DELIVERY_TOPIC
 from ikmdev.infra import EmbeddedKafka
-from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.progress import ConsumerLagProbe
 from ikmkit.service.lifespan import STOP_STEP_SECONDS
-from ikmkit.service.runtime import ConsumerSpec, Runtime, ServiceDefinition
 from ikmkit.service.settings import ServiceSettings
-from ikmkit.unit_of_work import UnitOfWork, Units
-from tests.conftest import make_store
 from tests.support.kafka import produce_event
-from tests.support.notify_dead import dead_notification
+from tests.support.notify_dead import HeldConsumer, dead_notification
 from tests.support.service import running_service
 
 HANDLER_SECONDS = 1.5
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka().start()
-    yield broker
-    broker.stop()
 
 
 async def test_a_stop_finishes_the_batch_in_hand_and_commits_it(
@@ -47,39 +32,17 @@ async def test_a_stop_finishes_the_batch_in_hand_and_commits_it(
 ) -> None:
     kafka = own_broker.bootstrap_servers
     group = f"stop-{uuid.uuid4().hex[:8]}"
-    started, release = asyncio.Event(), asyncio.Event()
-    finished: list[str] = []
-
-    def build(_: Runtime, runtime: Runtime) -> EventConsumer[UnitOfWork]:
-        units = Units(runtime.store, runtime.outbox, UnitOfWork)
-        consumer = EventConsumer(group=group, units=units, dead_letters=runtime.publisher)
-
-        @consumer.handles(NotificationDead)
-        async def handle(
-            event: NotificationDead, meta: EnvelopeAttributes, uow: UnitOfWork
-        ) -> None:
-            started.set()
-            await release.wait()  # a handler that takes a moment
-            finished.append(event.notification_id)
-
-        return consumer
-
-    definition = ServiceDefinition(
-        name="stoptest",
-        settings=ServiceSettings(kafka_bootstrap_servers=kafka),
-        collections=[],
-        consumers=[ConsumerSpec(build)],
-        store=make_store("sqlite", tmp_path, None),
-    )
+    held = HeldConsumer(group)
+    definition = held.service("stoptest", ServiceSettings(kafka_bootstrap_servers=kafka), tmp_path)
     event_id = str(uuid.uuid4())
     async with running_service(definition):
         await produce_event(kafka, dead_notification(event_id))
-        await asyncio.wait_for(started.wait(), 30)
-        asyncio.get_running_loop().call_later(HANDLER_SECONDS, release.set)
+        await asyncio.wait_for(held.started.wait(), 30)
+        asyncio.get_running_loop().call_later(HANDLER_SECONDS, held.release.set)
         stopping = time.monotonic()
     stopped = time.monotonic() - stopping
 
-    assert finished == [event_id], "the batch in hand was cancelled, not finished"
+    assert held.handled == [event_id], "the batch in hand was cancelled, not finished"
     assert stopped < STOP_STEP_SECONDS  # bounded: waited for the handler, not for ever
     probe = ConsumerLagProbe(kafka)
     await probe.start()

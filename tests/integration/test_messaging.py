@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered
 from contracts.topics import dead_letter_topic, source_of
 from ikmkit.messaging.consumer import EventConsumer, PermanentError, RedeliveryPolicy
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
@@ -25,6 +25,7 @@ from ikmkit.messaging.outbox import (
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.unit_of_work import UnitOfWork
+from tests.support.enterprises import registration
 from tests.support.kafka import consuming, eventually, header, produce, produce_event, read_topic
 from tests.support.units import plain_units
 
@@ -43,17 +44,7 @@ def nib() -> str:
 
 
 def registered(nib_: str, name: str = "CV Uji") -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib_,
-        province="34",
-        name=name,
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti"),
-        registered_at=datetime.now(UTC),
-    )
+    return registration(nib_, name)
 
 
 def group() -> str:

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,6 @@ from services.notify.main import definition as notify_definition
 from services.notify.settings import NotifySettings
 from tests.conftest import make_store
 from tests.support.service import running_service
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka().start()
-    yield broker
-    broker.stop()
 
 
 def entries(text: str) -> list[dict[str, Any]]:

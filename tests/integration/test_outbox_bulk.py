@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
-from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.messaging.cloudevents import chain_hash
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, stream_id
 from ikmkit.store import DuplicateKey, Store
 from ikmkit.store.port import Document
+from tests.support.enterprises import registration
 
 
 @pytest.fixture
@@ -23,22 +23,14 @@ async def store(fresh_store: Store) -> AsyncIterator[Store]:
     yield fresh_store
 
 
-def registered(nib: str, name: str) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib, province="34", name=name, regency="3471", kbli="29300",
-        directorate="metal_machinery_electronics_transport", size_class="small",
-        owner=OwnerContact(name="Siti"), registered_at=datetime.now(UTC),
-    )  # fmt: skip
-
-
 async def test_add_many_continues_each_stream_chain_like_add(store: Store) -> None:
     outbox = Outbox("/tests")
     a, b = str(uuid.uuid4().int)[:13], str(uuid.uuid4().int)[:13]
     async with store.transaction() as uow:
-        await outbox.add(uow, registered(a, "a0"))
+        await outbox.add(uow, registration(a, "a0"))
     async with store.transaction() as uow:
         stamped = await outbox.add_many(
-            uow, [registered(a, "a1"), registered(b, "b0"), registered(a, "a2")]
+            uow, [registration(a, "a1"), registration(b, "b0"), registration(a, "a2")]
         )
     assert [(s.subject, s.sequence) for s in stamped] == [(a, 2), (b, 1), (a, 3)]
 
@@ -66,7 +58,7 @@ async def test_new_streams_are_not_read_and_start_their_chains(store: Store) -> 
     outbox = Outbox("/tests")
     a, b = str(uuid.uuid4().int)[:13], str(uuid.uuid4().int)[:13]
     async with store.transaction() as uow:
-        await outbox.add(uow, registered(a, "a0"))
+        await outbox.add(uow, registration(a, "a0"))
     read: list[list[str]] = []
     async with store.transaction() as uow:
         get_many = uow.get_many
@@ -76,13 +68,13 @@ async def test_new_streams_are_not_read_and_start_their_chains(store: Store) -> 
             return await get_many(collection, ids)
 
         uow.get_many = spy  # type: ignore[method-assign]
-        fresh = stream_id(registered(b, "b0"))
+        fresh = stream_id(registration(b, "b0"))
         stamped = await outbox.add_many(
             uow,
-            [registered(a, "a1"), registered(b, "b0"), registered(b, "b1")],
+            [registration(a, "a1"), registration(b, "b0"), registration(b, "b1")],
             new_streams={fresh},
         )
-    assert read == [[stream_id(registered(a, "a1"))]]
+    assert read == [[stream_id(registration(a, "a1"))]]
     assert [(s.subject, s.sequence) for s in stamped] == [(a, 2), (b, 1), (b, 2)]
     async with store.transaction() as uow:
         rows = (await uow.find(OUTBOX, {"key": b}, order_by=[("created_ns", 1)], limit=10)).items
@@ -106,11 +98,11 @@ async def test_a_stream_said_new_that_exists_is_refused_not_restarted(store: Sto
     outbox = Outbox("/tests")
     a = str(uuid.uuid4().int)[:13]
     async with store.transaction() as uow:
-        await outbox.add(uow, registered(a, "a0"))
+        await outbox.add(uow, registration(a, "a0"))
     with pytest.raises(DuplicateKey):
         async with store.transaction() as uow:
             await outbox.add_many(
-                uow, [registered(a, "again")], new_streams={stream_id(registered(a, "x"))}
+                uow, [registration(a, "again")], new_streams={stream_id(registration(a, "x"))}
             )
     async with store.transaction() as uow:
         rows = (await uow.find(OUTBOX, {"key": a}, limit=10)).items

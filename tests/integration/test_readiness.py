@@ -11,33 +11,19 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from contracts.envelope import EnvelopeAttributes
-from contracts.notify import DELIVERY_TOPIC, NotificationDead
+from contracts.notify import DELIVERY_TOPIC
 from ikmdev.infra import EmbeddedKafka
-from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.progress import assigned_partitions
-from ikmkit.service.runtime import ConsumerSpec, Runtime, ServiceDefinition
 from ikmkit.service.settings import ServiceSettings
-from ikmkit.unit_of_work import UnitOfWork, Units
 from services.registry.main import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from tests.conftest import make_store
 from tests.support.kafka import produce_event
-from tests.support.notify_dead import dead_notification
+from tests.support.notify_dead import HeldConsumer, dead_notification
 from tests.support.service import RunningService, running_service
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka().start()
-    yield broker
-    broker.stop()
 
 
 async def readyz(service: RunningService) -> tuple[int, dict[str, Any]]:
@@ -94,38 +80,16 @@ async def test_readyz_names_a_stalled_consumer_and_recovers(
     kafka = own_broker.bootstrap_servers
     group = f"stall-{uuid.uuid4().hex[:8]}"
     stuck_id = str(uuid.uuid4())
-    started, release = asyncio.Event(), asyncio.Event()
-    consumers: list[EventConsumer] = []
-
-    def build(_: Runtime, runtime: Runtime) -> EventConsumer[UnitOfWork]:
-        units = Units(runtime.store, runtime.outbox, UnitOfWork)
-        consumer = EventConsumer(group=group, units=units, dead_letters=runtime.publisher)
-
-        @consumer.handles(NotificationDead)
-        async def handle(
-            event: NotificationDead, meta: EnvelopeAttributes, uow: UnitOfWork
-        ) -> None:
-            if event.notification_id == stuck_id:
-                started.set()
-                await release.wait()  # e.g. a downstream call that never returns
-
-        consumers.append(consumer)
-        return consumer
-
-    definition = ServiceDefinition(
-        name="stalltest",
-        settings=ServiceSettings(kafka_bootstrap_servers=kafka, consumer_stall_seconds=2),
-        collections=[],
-        consumers=[ConsumerSpec(build)],
-        store=make_store("sqlite", tmp_path, None),
-    )
+    held = HeldConsumer(group, held=stuck_id)
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka, consumer_stall_seconds=2)
+    definition = held.service("stalltest", settings, tmp_path)
     async with running_service(definition) as svc:
         code, body = await readyz(svc)
         assert code == 200, body
         assert body["checks"]["consumers"] == "ok"
 
         await produce_event(kafka, dead_notification(stuck_id))
-        await asyncio.wait_for(started.wait(), 30)
+        await asyncio.wait_for(held.started.wait(), 30)
         blocked = time.monotonic()
         body = await until_status(svc, 503, timeout=15, failing="consumers")
         waited = time.monotonic() - blocked
@@ -138,9 +102,11 @@ async def test_readyz_names_a_stalled_consumer_and_recovers(
         assert mine[0]["seconds"] >= 2
         assert waited >= 1.5  # not before the configured time (less the probe's interval)
         assert f"{group} {DELIVERY_TOPIC}[{mine[0]['partition']}]" in body["checks"]["consumers"]
-        assert (DELIVERY_TOPIC, mine[0]["partition"]) in (assigned_partitions(consumers[0]) or ())
+        assert (DELIVERY_TOPIC, mine[0]["partition"]) in (
+            assigned_partitions(held.consumers[0]) or ()
+        )
         assert (await svc.client.get("/healthz")).status_code == 200
 
-        release.set()
+        held.release.set()
         body = await until_status(svc, 200, timeout=15)
         assert body["checks"]["consumers"] == "ok"

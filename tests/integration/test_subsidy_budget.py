@@ -27,11 +27,10 @@ from services.subsidy.commands import (
     SubmitApplication,
 )
 from services.subsidy.domain.model import Application, InvoiceLine
-from services.subsidy.replicas import ENTERPRISES, EnterpriseReplica
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.store import APPLICATIONS, COLLECTIONS
 from tests.support.fiscal import open_now
-from tests.support.values import random_nib
+from tests.support.subsidy_replica import add_enterprises
 
 MINISTRY = Caller(subject="officer-pusat", role="ministry")
 LIMIT = 50_000_000
@@ -52,25 +51,6 @@ async def approve(deps: Subsidy, app_id: str) -> Application:
     # As the API does: through the process's approval gate.
     async with deps.approval_gate:
         return await deps.units.run(handlers.approve, app_id, MINISTRY, regional_limit_rupiah=LIMIT)
-
-
-async def add_enterprises(store: Store, count: int, province: str = "34") -> list[str]:
-    nibs = [random_nib() for _ in range(count)]
-    async with store.transaction() as uow:
-        for nib in nibs:
-            replica = EnterpriseReplica(
-                nib=nib,
-                name=f"CV Logam {nib[-4:]}",
-                province=province,
-                regency=f"{province}71",
-                kbli="25920",
-                directorate="metal_machinery_electronics_transport",
-                size_class="small",
-                status="active",
-                sequence=2,
-            )
-            await uow.insert(ENTERPRISES.collection, {**replica.model_dump(mode="json"), "id": nib})
-    return nibs
 
 
 async def machine_program(

@@ -17,33 +17,13 @@ import httpx
 
 from ikmkit.store.sqlite import SqliteStore
 from services.subsidy.main import definition
-from services.subsidy.replicas import ENTERPRISES, EnterpriseReplica
 from services.subsidy.settings import SubsidySettings
 from tests.support.fiscal import as_json, open_now
 from tests.support.service import auth_headers, running_service
-from tests.support.values import random_nib
+from tests.support.subsidy_replica import add_enterprises
 
 MINISTRY = auth_headers("ministry")
 REBATE = 3_000_000  # 30% of a Rp 10,000,000 machine
-
-
-async def add_enterprises(store: SqliteStore, count: int) -> list[str]:
-    nibs = [random_nib() for _ in range(count)]
-    async with store.transaction() as tx:
-        for nib in nibs:
-            replica = EnterpriseReplica(
-                nib=nib,
-                name=f"CV Logam {nib[-4:]}",
-                province="34",
-                regency="3471",
-                kbli="25920",
-                directorate="metal_machinery_electronics_transport",
-                size_class="small",
-                status="active",
-                sequence=2,
-            )
-            await tx.insert(ENTERPRISES.collection, {**replica.model_dump(mode="json"), "id": nib})
-    return nibs
 
 
 def program_body() -> dict[str, Any]:

@@ -13,11 +13,8 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from ikmdev.infra import EmbeddedKafka
 from services.registry.main import definition as registry_definition
@@ -26,13 +23,6 @@ from tests.conftest import make_store
 from tests.deploy.manifests import by_kind, rendered
 from tests.support.registry_api import MINISTRY, enterprise_body
 from tests.support.service import RunningService, running_service
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka().start()
-    yield broker
-    broker.stop()
 
 
 def kubelet_readiness_path(service: str) -> str:

@@ -11,38 +11,22 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from contracts.envelope import EnvelopeAttributes
-from contracts.registry import EnterpriseRegistered, MoUExpired, MoUParty, MoUSigned, OwnerContact
-from ikmkit.auth import Caller
+from contracts.registry import MoUExpired, MoUParty
 from ikmkit.clock import fixed_clock
 from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.service.errors import Conflict
 from ikmkit.store import Store
-from services.training import consumers, queries, replicas
+from services.training import queries
 from services.training.bootstrap import Training, bootstrap
 from services.training.commands import AssignMentor
 from services.training.handlers import mentoring
 from services.training.settings import TrainingSettings
 from services.training.store import COLLECTIONS
+from tests.support.training_units import MINISTRY, deliver, mou_signed, registered
 
-MINISTRY = Caller("officer", "ministry")
 VALID_FROM = date(2024, 1, 1)
 VALID_UNTIL = date(2024, 12, 31)
 OUTBOX = Outbox("/ikm/training")
-
-
-def meta(
-    event: MoUSigned | MoUExpired | EnterpriseRegistered, subject: str, sequence: int = 1
-) -> EnvelopeAttributes:
-    return EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=datetime.now(UTC),
-        subject=subject,
-        sequence=sequence,
-        hash="0" * 64,
-    )
 
 
 @pytest.fixture
@@ -57,31 +41,9 @@ def training_at(store: Store, day: date) -> Training:
 
 
 async def _signed_mou_and_enterprise(store: Store, nib: str, partner: str, mou_id: str) -> None:
-    registered = EnterpriseRegistered(
-        nib=nib,
-        province="34",
-        name="CV Batik Sekar",
-        regency="3471",
-        kbli="13134",
-        directorate="chemicals_clothing_crafts",
-        size_class="small",
-        owner=OwnerContact(name="Sri Wahyuni"),
-        registered_at=datetime.now(UTC),
-    )
-    signed = MoUSigned(
-        mou_id=mou_id,
-        title="Pendampingan teknis IKM",
-        scope="technical_assistance",
-        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id=partner)],
-        valid_from=VALID_FROM,
-        valid_until=VALID_UNTIL,
-        signed_on=VALID_FROM,
-        document_ref="NK/02/IKMA/2024",
-        signed_at=datetime.now(UTC),
-    )
-    async with training_at(store, VALID_FROM).units.open() as uow:
-        await replicas.on_enterprise_event(registered, meta(registered, nib), uow)
-        await replicas.on_mou_signed(signed, meta(signed, mou_id), uow)
+    units = training_at(store, VALID_FROM).units
+    await deliver(units, registered(nib))
+    await deliver(units, mou_signed(mou_id, VALID_FROM, VALID_UNTIL, partner))
 
 
 def _at(day: date) -> datetime:
@@ -117,8 +79,7 @@ async def test_assignments_end_with_the_mou_and_none_start_after_it(store: Store
         valid_until=VALID_UNTIL,
         expired_at=expired_at,
     )
-    async with training_at(store, date(2025, 1, 20)).units.open() as uow:
-        await consumers.on_mou_ended(expired, meta(expired, mou_id, sequence=2), uow)
+    await deliver(training_at(store, date(2025, 1, 20)).units, expired, 2)
     ended = await june.units.read(queries.get_assignment, made.id, MINISTRY)
     assert (ended.status, ended.end_reason, ended.ended_at) == ("ended", "mou_expired", expired_at)
     async with store.transaction() as uow:

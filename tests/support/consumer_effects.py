@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
-from contracts.registry import EnterpriseRegistered, OwnerContact
+from contracts.registry import EnterpriseRegistered
 from ikmkit.store import Store
 from ikmkit.unit_of_work import UnitOfWork
+from tests.support.enterprises import registration
 
 EFFECTS = "effects"
 
@@ -16,17 +16,7 @@ OVERSIZED = 1_047_999  # the issue's figure: accepted by the broker, its DLQ cop
 
 
 def registered(nib: str) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib,
-        province="34",
-        name="CV Sesudah",
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti"),
-        registered_at=datetime.now(UTC),
-    )
+    return registration(nib, "CV Sesudah")
 
 
 async def record_effect(event: EnterpriseRegistered, meta: object, uow: UnitOfWork) -> None:

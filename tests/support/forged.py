@@ -11,22 +11,14 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.signing import signer_from_key
+from tests.support.enterprises import registration
 from tests.support.values import random_nib
 
 
 def enterprise(name: str) -> EnterpriseRegistered:
     nib = random_nib()
-    return EnterpriseRegistered(
-        nib=nib,
-        province="34",
-        name=name,
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Budi Santoso", email=f"owner-{nib}@example.id"),
-        registered_at=datetime.now(UTC),
-    )
+    owner = OwnerContact(name="Budi Santoso", email=f"owner-{nib}@example.id")
+    return registration(nib, name, owner=owner)
 
 
 async def send(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from contracts.registry import EnterpriseRegistered, OwnerContact
+from contracts.registry import EnterpriseRegistered
 from ikmkit.messaging.outbox import (
     OUTBOX,
     OUTBOX_LOG,
     OUTBOX_STREAMS,
 )
 from ikmkit.store import CollectionSpec
+from tests.support.enterprises import registration
 
 OLD_LAYOUT = [
     CollectionSpec(
@@ -28,14 +29,4 @@ OLD_LAYOUT = [
 
 
 def event(i: int) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=f"{1234567890000 + i}",
-        province="34",
-        name=f"CV Uji {i}",
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti"),
-        registered_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    return registration(f"{1234567890000 + i}", f"CV Uji {i}", at=datetime(2026, 1, 1, tzinfo=UTC))

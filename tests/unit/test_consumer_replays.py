@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,6 +29,7 @@ from ikmkit.messaging.consumer import EventConsumer, RedeliveryPolicy
 from ikmkit.messaging.outbox import OutgoingMessage
 from ikmkit.messaging.signing import generate_keypair
 from ikmkit.unit_of_work import UnitOfWork
+from tests.support.enterprises import registration
 from tests.support.records import Record, legacy_signed_attributes, signed_attributes
 from tests.support.units import memory_units
 
@@ -106,17 +106,7 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
 
 
 def registered(nib: str, name: str = "CV Maju") -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib,
-        province="34",
-        name=name,
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Budi", email=f"owner{nib}@example.id"),
-        registered_at=datetime.now(UTC),
-    )
+    return registration(nib, name, owner=OwnerContact(name="Budi", email=f"owner{nib}@example.id"))
 
 
 type Sign = Callable[[EnterpriseRegistered], EnvelopeAttributes]

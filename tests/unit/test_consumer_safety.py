@@ -17,7 +17,7 @@ from aiokafka.errors import (
 
 from contracts.catalog import MODULES_BY_SERVICE, TOPIC_OWNERS, all_topics, owner_of
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
-from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
+from contracts.registry import ENTERPRISE_TOPIC
 from contracts.subsidy import APPLICATION_TOPIC
 from contracts.topics import source_of
 from ikmkit.messaging.authenticity import Authenticity
@@ -26,6 +26,7 @@ from ikmkit.messaging.deadletter import HEADER_LIMIT, PAYLOAD_PREFIX, DeadLetter
 from ikmkit.messaging.outbox import OutgoingMessage
 from ikmkit.messaging.progress import ConsumerProgress, PartitionOffsets
 from ikmkit.messaging.signing import generate_keypair, signer_from_key
+from tests.support.enterprises import registration
 
 # --- dead letters -------------------------------------------------------------------------------
 
@@ -148,17 +149,7 @@ async def test_a_permanent_refusal_of_both_copies_escapes_rather_than_skip_silen
 
 
 def envelope(source: str = "/ikm/registry", signing_key: str | None = None) -> Envelope:
-    event = EnterpriseRegistered(
-        nib="1234567890123",
-        province="34",
-        name="CV Uji",
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Siti"),
-        registered_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    event = registration("1234567890123", "CV Uji", at=datetime(2026, 1, 1, tzinfo=UTC))
     payload = event_payload(event)
     attrs = EnvelopeAttributes(
         id="e-1",

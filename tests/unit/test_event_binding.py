@@ -24,6 +24,7 @@ from ikmkit.messaging.cloudevents import event_payload, hash_is_bound, to_header
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
 from ikmkit.messaging.signing import generate_keypair, signer_from_key, verify_signature
 from ikmkit.store.sqlite import SqliteStore
+from tests.support.enterprises import registration
 from tests.support.records import legacy_signed_attributes
 
 KEY, PUBLIC = generate_keypair()
@@ -32,17 +33,8 @@ Headers = dict[str, str]
 
 
 def registered(name: str = "CV Maju") -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=NIB,
-        province="34",
-        name=name,
-        regency="3471",
-        kbli="29300",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Budi", email="owner@example.id"),
-        registered_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-    )
+    owner = OwnerContact(name="Budi", email="owner@example.id")
+    return registration(NIB, name, owner=owner, at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

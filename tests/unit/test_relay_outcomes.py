@@ -6,12 +6,10 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from contracts.registry import EnterpriseRegistered, OwnerContact
 from ikmkit.messaging.outbox import (
     OUTBOX,
     OUTBOX_COLLECTIONS,
@@ -22,6 +20,7 @@ from ikmkit.messaging.outbox import (
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store
 from ikmkit.store.sqlite import SqliteStore
+from tests.support.enterprises import registration
 
 Rule = Callable[[OutgoingMessage], PublishResult | None]
 
@@ -55,17 +54,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await sqlite.close()
 
 
-def registered(nib: str, name: str) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib, province="34", name=name, regency="3471", kbli="29300",
-        directorate="metal_machinery_electronics_transport", size_class="small",
-        owner=OwnerContact(name="Siti"), registered_at=datetime.now(UTC),
-    )  # fmt: skip
-
-
 async def add(store: Store, nib: str, name: str) -> str:
     async with store.transaction() as uow:
-        return (await Outbox("/tests").add(uow, registered(nib, name))).id
+        return (await Outbox("/tests").add(uow, registration(nib, name))).id
 
 
 async def rows(store: Store) -> dict[str, dict[str, object]]:

@@ -3,77 +3,38 @@ which nothing could produce): once, by those who may assign, invisible to the ot
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from contracts.envelope import EnvelopeAttributes
-from contracts.registry import EnterpriseRegistered, MoUParty, MoUSigned, OwnerContact
 from contracts.training import MentorAssigned, MentorAssignmentEnded
 from ikmkit.auth import Caller
 from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import Conflict, Forbidden, NotFound
 from ikmkit.unit_of_work import Units
-from services.training import queries, replicas
+from services.training import queries
 from services.training.commands import AssignMentor
 from services.training.handlers import mentoring
-from services.training.store import COLLECTIONS, TrainingUnit
-from tests.support.units import memory_units, recorded_events
+from services.training.store import TrainingUnit
+from tests.support.training_units import (
+    MINISTRY,
+    NIB,
+    NOW,
+    deliver,
+    mou_signed,
+    registered,
+    training_units,
+)
+from tests.support.units import recorded_events
 
-NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-NIB = "1234567890123"
-MINISTRY = Caller("officer", "ministry")
 PII = Caller("pii-admin", "partner", partner_id="pii")
 
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[TrainingUnit]]:
-    async with memory_units(TrainingUnit, COLLECTIONS) as made:
-        made.clock = fixed_clock(NOW)
-        yield made
-
-
-def meta(subject: str, event: Any) -> EnvelopeAttributes:
-    return EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=NOW,
-        subject=subject,
-        sequence=1,
-        hash="0" * 64,
-    )
+units = pytest.fixture(training_units, name="units")
 
 
 async def assigned(units: Units[TrainingUnit]) -> str:
-    enterprise = EnterpriseRegistered(
-        nib=NIB,
-        province="34",
-        name="CV Logam Jaya",
-        regency="3471",
-        kbli="25920",
-        directorate="metal_machinery_electronics_transport",
-        size_class="small",
-        owner=OwnerContact(name="Sri"),
-        registered_at=NOW,
-    )
-    signed = MoUSigned(
-        mou_id="mou-1",
-        title="Pendampingan teknis IKM",
-        scope="technical_assistance",
-        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id="pii")],
-        valid_from=date(2026, 1, 1),
-        valid_until=date(2027, 12, 31),
-        signed_on=date(2026, 1, 1),
-        document_ref="NK/01/IKMA/2026",
-        signed_at=NOW,
-    )
-    async with units.open() as uow:
-        await replicas.on_enterprise_event(enterprise, meta(NIB, enterprise), uow)
-        await replicas.on_mou_signed(signed, meta("mou-1", signed), uow)
+    await deliver(units, registered())
+    await deliver(units, mou_signed("mou-1", date(2026, 1, 1), date(2027, 12, 31)))
     cmd = AssignMentor(nib=NIB, partner_id="pii", mentor_name="Ir. Bambang")
     return (await units.run(mentoring.assign_mentor, cmd, PII)).id
 
@@ -157,19 +118,7 @@ async def test_a_mentor_whose_term_ran_out_is_assigned_again_under_a_renewed_mou
     stored active): under the renewed MoU the same mentor is assigned again, not refused as
     a duplicate."""
     await assigned(units)  # under mou-1, until 2027-12-31
-    renewed = MoUSigned(
-        mou_id="mou-2",
-        title="Pendampingan teknis IKM (lanjutan)",
-        scope="technical_assistance",
-        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id="pii")],
-        valid_from=date(2028, 1, 1),
-        valid_until=date(2029, 12, 31),
-        signed_on=date(2027, 12, 1),
-        document_ref="NK/02/IKMA/2027",
-        signed_at=NOW,
-    )
-    async with units.open() as uow:
-        await replicas.on_mou_signed(renewed, meta("mou-2", renewed), uow)
+    await deliver(units, mou_signed("mou-2", date(2028, 1, 1), date(2029, 12, 31)))  # renewed
     units.clock = fixed_clock(datetime(2028, 2, 1, 9, tzinfo=UTC))
     again = AssignMentor(nib=NIB, partner_id="pii", mentor_name="Ir. Bambang")
     made = await units.run(mentoring.assign_mentor, again, PII)

@@ -4,54 +4,36 @@ course's place) with no event telling them the course was over."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from contracts.training import CourseCompleted, EnrollmentCancelled
-from ikmkit.auth import Caller
-from ikmkit.clock import fixed_clock
 from ikmkit.unit_of_work import Units
 from services.training import queries
-from services.training.commands import (
-    AttendanceMark,
-    EnrollParticipants,
-    RecordAttendance,
-    ScheduleCourse,
-)
+from services.training.commands import AttendanceMark, EnrollParticipants, RecordAttendance
 from services.training.domain.participants import ParticipantDetails
-from services.training.domain.rules import Keys
 from services.training.handlers import courses, enrollments
-from services.training.store import COLLECTIONS, TrainingUnit
-from tests.support.units import memory_units, recorded_events
+from services.training.store import TrainingUnit
+from tests.support.training_units import (
+    KEYS,
+    MINISTRY,
+    NOW,
+    TODAY,
+    course_starting,
+    training_units,
+)
+from tests.support.units import recorded_events
 
-NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-TODAY = NOW.date()
-KEYS = Keys(certificate=b"test-certificate", pseudonym=b"test-pseudonym")
-MINISTRY = Caller("officer", "ministry")
-
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[TrainingUnit]]:
-    async with memory_units(TrainingUnit, COLLECTIONS) as made:
-        made.clock = fixed_clock(NOW)
-        yield made
+units = pytest.fixture(training_units, name="units")
 
 
 async def test_completion_lets_the_waitlist_go_and_says_so(units: Units[TrainingUnit]) -> None:
-    course = ScheduleCourse.model_validate(
-        {
-            "title": "Diklat 3in1 Operator CNC",
-            "kind": "diklat_3in1",
-            "organizer_id": "ministry",
-            "start_date": TODAY - timedelta(days=3),
-            "end_date": TODAY - timedelta(days=1),
-            "venues": ["Bandung"],
-            "province": "32",
-            "capacity": 1,
-            "course_id": "c-1",
-        }
+    course = course_starting(
+        TODAY - timedelta(days=3),
+        title="Diklat 3in1 Operator CNC",
+        venues=["Bandung"],
+        province="32",
     )
     await units.run(courses.schedule_course, course, MINISTRY)
     people = [ParticipantDetails(name=n, kind="student") for n in ("Ani", "Budi", "Cici")]

@@ -4,22 +4,11 @@ an assignment ended twice. Each refusal names its rule and records no event."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 
-from contracts.envelope import EnvelopeAttributes
-from contracts.registry import (
-    EnterpriseRegistered,
-    EnterpriseReinstated,
-    EnterpriseSuspended,
-    MoUParty,
-    MoUSigned,
-    OwnerContact,
-)
+from contracts.registry import EnterpriseReinstated, EnterpriseSuspended
 from contracts.training import (
     AttendanceRecorded,
     CourseScheduled,
@@ -27,10 +16,9 @@ from contracts.training import (
     ParticipantEnrolled,
 )
 from ikmkit.auth import Caller
-from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.unit_of_work import Units
-from services.training import queries, replicas
+from services.training import queries
 from services.training.commands import (
     AssignMentor,
     AttendanceMark,
@@ -41,78 +29,29 @@ from services.training.commands import (
 from services.training.domain.mentoring import MentorAssignment, MoUCoverage, covering_mou
 from services.training.domain.model import Course
 from services.training.domain.participants import Enrollment, ParticipantDetails
-from services.training.domain.rules import Keys, latest_day_anywhere
+from services.training.domain.rules import latest_day_anywhere
 from services.training.handlers import courses, enrollments, mentoring
-from services.training.store import COLLECTIONS, TrainingUnit
-from tests.support.units import memory_units, recorded_events
+from services.training.store import TrainingUnit
+from tests.support.training_units import (
+    KEYS,
+    MINISTRY,
+    NIB,
+    NOW,
+    TODAY,
+    course_starting,
+    deliver,
+    mou_signed,
+    registered,
+    training_units,
+)
+from tests.support.units import recorded_events
 
-NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-TODAY = NOW.date()
-KEYS = Keys(certificate=b"test-certificate", pseudonym=b"test-pseudonym")
-MINISTRY = Caller("officer", "ministry")
-NIB = "1234567890123"
-
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[TrainingUnit]]:
-    async with memory_units(TrainingUnit, COLLECTIONS) as made:
-        made.clock = fixed_clock(NOW)
-        yield made
-
-
-def meta(subject: str, event: Any, sequence: int) -> EnvelopeAttributes:
-    return EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=NOW,
-        subject=subject,
-        sequence=sequence,
-        hash="0" * 64,
-    )
-
-
-async def deliver(units: Units[TrainingUnit], subject: str, event: Any, sequence: int) -> None:
-    handle = replicas.on_mou_signed if isinstance(event, MoUSigned) else None
-    async with units.open() as uow:
-        if handle is not None:
-            await handle(event, meta(subject, event, sequence), uow)
-        else:
-            await replicas.on_enterprise_event(event, meta(subject, event, sequence), uow)
-
-
-def registered() -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=NIB,
-        province="34",
-        name="CV Batik Sekar",
-        regency="3471",
-        kbli="13134",
-        directorate="chemicals_clothing_crafts",
-        size_class="small",
-        owner=OwnerContact(name="Sri Wahyuni"),
-        registered_at=NOW,
-    )
+units = pytest.fixture(training_units, name="units")
 
 
 def suspended() -> EnterpriseSuspended:
     return EnterpriseSuspended(
         nib=NIB, province="34", reason="audit", suspended_by="officer-34", suspended_at=NOW
-    )
-
-
-def mou_2020() -> MoUSigned:
-    """A technical-assistance MoU that was in force during 2020 only."""
-    return MoUSigned(
-        mou_id="mou-2020",
-        title="Pendampingan teknis IKM",
-        scope="technical_assistance",
-        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id="pii")],
-        valid_from=date(2020, 1, 1),
-        valid_until=date(2020, 12, 31),
-        signed_on=date(2020, 1, 1),
-        document_ref="NK/01/IKMA/2020",
-        signed_at=datetime(2020, 1, 1, tzinfo=UTC),
     )
 
 
@@ -138,8 +77,9 @@ def test_the_mou_gate_wants_the_mou_in_force_on_the_start_day_and_today() -> Non
 async def test_a_backdated_assignment_under_an_expired_mou_is_refused_and_announces_nothing(
     units: Units[TrainingUnit],
 ) -> None:
-    await deliver(units, NIB, registered(), 1)
-    await deliver(units, "mou-2020", mou_2020(), 1)
+    await deliver(units, registered())
+    in_force_in_2020 = mou_signed("mou-2020", date(2020, 1, 1), date(2020, 12, 31))
+    await deliver(units, in_force_in_2020)
     backdated = AssignMentor(
         nib=NIB, partner_id="pii", mentor_name="Ir. Bambang", starts_on=date(2020, 6, 1)
     )
@@ -153,19 +93,8 @@ async def test_a_backdated_assignment_under_an_expired_mou_is_refused_and_announ
 
 
 def schedule() -> ScheduleCourse:
-    return ScheduleCourse.model_validate(
-        {
-            "title": "Diklat 3in1 Operator Mesin Jahit",
-            "kind": "diklat_3in1",
-            "organizer_id": "ministry",
-            "start_date": TODAY + timedelta(days=10),
-            "end_date": TODAY + timedelta(days=12),
-            "venues": ["Yogyakarta"],
-            "province": "34",
-            "capacity": 10,
-            "course_id": "c-1",
-        }
-    )
+    start = TODAY + timedelta(days=10)
+    return course_starting(start, venues=["Yogyakarta"], province="34", capacity=10)
 
 
 def worker(name: str) -> ParticipantDetails:
@@ -176,8 +105,8 @@ async def test_a_suspended_enterprise_cannot_enroll_its_people_until_reinstated(
     units: Units[TrainingUnit],
 ) -> None:
     await units.run(courses.schedule_course, schedule(), MINISTRY)
-    await deliver(units, NIB, registered(), 1)
-    await deliver(units, NIB, suspended(), 2)
+    await deliver(units, registered())
+    await deliver(units, suspended(), 2)
     owner = Caller("owner", "enterprise", nib=NIB)
     one = EnrollParticipants(course_id="c-1", participants=[worker("Ani")])
     with pytest.raises(InvalidInput) as caught:
@@ -198,7 +127,7 @@ async def test_a_suspended_enterprise_cannot_enroll_its_people_until_reinstated(
     reinstated = EnterpriseReinstated(
         nib=NIB, province="34", reason="cleared", reinstated_by="officer-34", reinstated_at=NOW
     )
-    await deliver(units, NIB, reinstated, 3)
+    await deliver(units, reinstated, 3)
     seat = await units.run(enrollments.enroll, one, owner, KEYS)
     assert (seat.status, seat.nib, seat.province) == ("enrolled", NIB, "34")
 
@@ -231,15 +160,12 @@ async def test_the_refusals_above_leave_only_the_course_and_the_assignment_event
 ) -> None:
     """The gates refuse before anything is collected: what a refused command leaves is nothing."""
     await units.run(courses.schedule_course, schedule(), MINISTRY)
-    await deliver(units, NIB, registered(), 1)
-    signed = mou_2020().model_copy(
-        update={"mou_id": "mou-now", "valid_from": TODAY, "valid_until": TODAY + timedelta(days=90)}
-    )
-    await deliver(units, "mou-now", signed, 1)
+    await deliver(units, registered())
+    await deliver(units, mou_signed("mou-now", TODAY, TODAY + timedelta(days=90)))
     await units.run(
         mentoring.assign_mentor, AssignMentor(nib=NIB, partner_id="pii", mentor_name="A"), MINISTRY
     )
-    await deliver(units, NIB, suspended(), 2)
+    await deliver(units, suspended(), 2)
     with pytest.raises(InvalidInput):
         one = EnrollParticipants(course_id="c-1", participants=[worker("Ani")])
         await units.run(enrollments.enroll, one, MINISTRY, KEYS)
@@ -289,11 +215,8 @@ def test_a_session_day_counts_as_begun_once_it_has_begun_anywhere() -> None:
 async def test_a_mentor_starting_in_the_year_9999_is_refused_naming_the_day(
     units: Units[TrainingUnit],
 ) -> None:
-    await deliver(units, NIB, registered(), 1)
-    forever = mou_2020().model_copy(
-        update={"mou_id": "mou-long", "valid_from": TODAY, "valid_until": date(9999, 12, 31)}
-    )
-    await deliver(units, "mou-long", forever, 1)
+    await deliver(units, registered())
+    await deliver(units, mou_signed("mou-long", TODAY, date(9999, 12, 31)))
     far = AssignMentor(nib=NIB, partner_id="pii", mentor_name="A", starts_on=date(9999, 1, 1))
     with pytest.raises(InvalidInput) as caught:
         await units.run(mentoring.assign_mentor, far, MINISTRY)

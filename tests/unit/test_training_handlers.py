@@ -3,23 +3,19 @@ state and the events the domain recorded for it."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from contracts.envelope import EnvelopeAttributes
 from contracts.registry import (
     EnterpriseClassChanged,
-    EnterpriseRegistered,
     EnterpriseSuspended,
     MoUExpired,
     MoUParty,
     MoUSigned,
     MoUTerminated,
-    OwnerContact,
 )
 from contracts.training import (
     CertificateIssued,
@@ -33,7 +29,6 @@ from contracts.training import (
     TrainingCompleted,
 )
 from ikmkit.auth import Caller
-from ikmkit.clock import fixed_clock
 from ikmkit.messaging.replica import SequenceGap
 from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ikmkit.unit_of_work import Units
@@ -49,66 +44,36 @@ from services.training.commands import (
 from services.training.domain.participants import ParticipantDetails
 from services.training.domain.rules import Keys
 from services.training.handlers import courses, enrollments, mentoring
-from services.training.store import COLLECTIONS, TrainingUnit
-from tests.support.units import memory_units, recorded_events
+from services.training.store import TrainingUnit
+from tests.support.training_units import (
+    KEYS,
+    MINISTRY,
+    NIB,
+    course_starting,
+    deliver,
+    meta,
+    mou_signed,
+    registered,
+    training_units_at,
+)
+from tests.support.units import recorded_events
 
 NOW = datetime(2024, 6, 1, 9, tzinfo=UTC)
 TODAY = NOW.date()
-KEYS = Keys(certificate=b"test-certificate", pseudonym=b"test-pseudonym")
-MINISTRY = Caller("officer", "ministry")
-NIB = "1234567890123"
 
 
 @pytest.fixture
 async def units() -> AsyncIterator[Units[TrainingUnit]]:
-    async with memory_units(TrainingUnit, COLLECTIONS) as made:
-        made.clock = fixed_clock(NOW)
+    async with training_units_at(NOW) as made:
         yield made
 
 
 def schedule(**overrides: Any) -> ScheduleCourse:
-    fields: dict[str, Any] = {
-        "title": "Diklat 3in1 Operator Mesin Jahit",
-        "kind": "diklat_3in1",
-        "organizer_id": "ministry",
-        "start_date": TODAY + timedelta(days=10),
-        "end_date": TODAY + timedelta(days=12),
-        "venues": ["Semarang"],
-        "province": "33",
-        "capacity": 1,
-        "course_id": "c-1",
-    }
-    return ScheduleCourse.model_validate({**fields, **overrides})
+    return course_starting(TODAY + timedelta(days=10), **overrides)
 
 
 def person(name: str, **fields: Any) -> ParticipantDetails:
     return ParticipantDetails.model_validate({"name": name, "kind": "student", **fields})
-
-
-def meta(subject: str, event: Any, sequence: int) -> EnvelopeAttributes:
-    return EnvelopeAttributes(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ikm/registry",
-        time=NOW,
-        subject=subject,
-        sequence=sequence,
-        hash="0" * 64,
-    )
-
-
-def registered(nib: str = NIB) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib,
-        province="34",
-        name="CV Batik Sekar",
-        regency="3471",
-        kbli="13134",
-        directorate="chemicals_clothing_crafts",
-        size_class="small",
-        owner=OwnerContact(name="Sri Wahyuni"),
-        registered_at=NOW,
-    )
 
 
 async def enroll(units: Units[TrainingUnit], *people: ParticipantDetails) -> list[Any]:
@@ -228,19 +193,8 @@ async def test_completion_certifies_who_attended_enough_and_places_them(
 
 
 async def sign_mou(units: Units[TrainingUnit], partner: str) -> MoUSigned:
-    signed = MoUSigned(
-        mou_id="mou-1",
-        title="Pendampingan teknis IKM",
-        scope="technical_assistance",
-        parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id=partner)],
-        valid_from=date(2024, 1, 1),
-        valid_until=date(2024, 12, 31),
-        signed_on=date(2024, 1, 1),
-        document_ref="NK/02/IKMA/2024",
-        signed_at=NOW,
-    )
-    async with units.open() as uow:
-        await replicas.on_mou_signed(signed, meta("mou-1", signed, 1), uow)
+    signed = mou_signed("mou-1", date(2024, 1, 1), date(2024, 12, 31), partner)
+    await deliver(units, signed)
     return signed
 
 
@@ -251,8 +205,7 @@ async def test_a_mentor_is_assigned_under_a_covering_mou_and_ends_with_it(
     with pytest.raises(InvalidInput) as unknown:
         await units.run(mentoring.assign_mentor, cmd, MINISTRY)
     assert unknown.value.rule == "unknown_nib"
-    async with units.open() as uow:
-        await replicas.on_enterprise_event(registered(), meta(NIB, registered(), 1), uow)
+    await deliver(units, registered())
     with pytest.raises(Conflict) as no_mou:
         await units.run(mentoring.assign_mentor, cmd, MINISTRY)
     assert no_mou.value.rule == "mou_required"
@@ -270,8 +223,7 @@ async def test_a_mentor_is_assigned_under_a_covering_mou_and_ends_with_it(
         terminated_by="ministry",
         terminated_at=NOW,
     )
-    async with units.open() as uow:
-        await consumers.on_mou_ended(terminated, meta("mou-1", terminated, 2), uow)
+    await deliver(units, terminated, 2)
     ended = await units.read(queries.get_assignment, made.id, MINISTRY)
     assert (ended.status, ended.end_reason) == ("ended", "mou_terminated")
     assert [type(e) for e in await recorded_events(units)] == [
@@ -321,16 +273,16 @@ async def test_the_enterprise_replica_refuses_a_gap_and_advances_on_ignored_even
     )
     with pytest.raises(SequenceGap):
         async with units.open() as uow:
-            await replicas.on_enterprise_event(suspended, meta(NIB, suspended, 3), uow)
+            await replicas.on_enterprise_event(suspended, meta(suspended, 3), uow)
 
     changed = EnterpriseClassChanged(
         nib=NIB, province="34", previous_class="small", new_class="medium", changed_at=NOW
     )
     async with units.open() as uow:
-        await replicas.on_enterprise_event(registered(), meta(NIB, registered(), 1), uow)
-        await replicas.on_enterprise_event(changed, meta(NIB, changed, 2), uow)
-        await replicas.on_enterprise_event(suspended, meta(NIB, suspended, 3), uow)
-        await replicas.on_enterprise_event(registered(), meta(NIB, registered(), 1), uow)
+        await replicas.on_enterprise_event(registered(), meta(registered()), uow)
+        await replicas.on_enterprise_event(changed, meta(changed, 2), uow)
+        await replicas.on_enterprise_event(suspended, meta(suspended, 3), uow)
+        await replicas.on_enterprise_event(registered(), meta(registered()), uow)
     async with units.open() as uow:
         known = await replicas.ENTERPRISES.get(uow.tx, NIB)
     assert known is not None
@@ -353,10 +305,10 @@ async def test_an_mou_ending_before_its_signature_arrived_is_a_gap(
     )
     with pytest.raises(SequenceGap):
         async with units.open() as uow:
-            await consumers.on_mou_ended(expired, meta("mou-1", expired, 2), uow)
+            await consumers.on_mou_ended(expired, meta(expired, 2), uow)
     await sign_mou(units, "pii")
     async with units.open() as uow:
-        await consumers.on_mou_ended(expired, meta("mou-1", expired, 2), uow)
+        await consumers.on_mou_ended(expired, meta(expired, 2), uow)
         coverage = await uow.coverage.of_partner("pii")
     assert [(c.mou_id, c.status) for c in coverage] == [("mou-1", "expired")]
 

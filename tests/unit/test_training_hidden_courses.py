@@ -4,13 +4,12 @@ nor its state (finished, who is in it) leaks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 
 import pytest
 
 from ikmkit.auth import Caller
-from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import AppError, NotFound
 from ikmkit.unit_of_work import Units
 from services.training import queries
@@ -23,40 +22,19 @@ from services.training.commands import (
     ScheduleCourse,
 )
 from services.training.domain.participants import ParticipantDetails
-from services.training.domain.rules import Keys
 from services.training.handlers import courses, enrollments
-from services.training.store import COLLECTIONS, TrainingUnit
-from tests.support.units import memory_units
+from services.training.store import TrainingUnit
+from tests.support.training_units import KEYS, MINISTRY, NOW, course_starting, training_units
 
-NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-KEYS = Keys(certificate=b"test-certificate", pseudonym=b"test-pseudonym")
-MINISTRY = Caller("officer", "ministry")
 DKI = Caller("disperindag-31", "regional", province="31")
 
 type Probe = Callable[[Units[TrainingUnit], str], Awaitable[object]]
 
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[TrainingUnit]]:
-    async with memory_units(TrainingUnit, COLLECTIONS) as made:
-        made.clock = fixed_clock(NOW)
-        yield made
+units = pytest.fixture(training_units, name="units")
 
 
 def central_java_course(course_id: str, start: date) -> ScheduleCourse:
-    return ScheduleCourse.model_validate(
-        {
-            "title": "Diklat 3in1 Operator Mesin Jahit",
-            "kind": "diklat_3in1",
-            "organizer_id": "ministry",
-            "start_date": start,
-            "end_date": start + timedelta(days=2),
-            "venues": ["Semarang"],
-            "province": "33",
-            "capacity": 5,
-            "course_id": course_id,
-        }
-    )
+    return course_starting(start, course_id=course_id, capacity=5)
 
 
 def one(course_id: str) -> EnrollParticipants:

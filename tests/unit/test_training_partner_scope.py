@@ -3,31 +3,24 @@ course "organized by the ministry" announced a ministry course the ministry neve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from contracts.training import CourseScheduled
 from ikmkit.auth import Caller
-from ikmkit.clock import fixed_clock
 from ikmkit.service.errors import Forbidden
 from ikmkit.unit_of_work import Units
 from services.training.commands import ScheduleCourse
 from services.training.handlers import courses
-from services.training.store import COLLECTIONS, TrainingUnit
-from tests.support.units import memory_units, recorded_events
+from services.training.store import TrainingUnit
+from tests.support.training_units import NOW, training_units
+from tests.support.units import recorded_events
 
-NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 YDBA = Caller("ydba-admin", "partner", partner_id="ydba")
 
-
-@pytest.fixture
-async def units() -> AsyncIterator[Units[TrainingUnit]]:
-    async with memory_units(TrainingUnit, COLLECTIONS) as made:
-        made.clock = fixed_clock(NOW)
-        yield made
+units = pytest.fixture(training_units, name="units")
 
 
 def course(**changes: Any) -> ScheduleCourse:

@@ -4,7 +4,6 @@ domain returned commit together; a lost race runs the whole unit again; nothing 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +13,7 @@ from contracts.notify import NotificationDead
 from ikmkit.clock import fixed_clock
 from ikmkit.store import CollectionSpec, DuplicateKey, Transaction, VersionConflict
 from ikmkit.unit_of_work import Changed, ConflictRetry, UnitOfWork, contended
+from tests.support.notify_dead import dead_notification
 from tests.support.units import memory_units, recorded_events
 
 COUNTERS = "counters"
@@ -30,16 +30,7 @@ class Counter(BaseModel):
 
 
 def dead(notification_id: str) -> NotificationDead:
-    return NotificationDead(
-        notification_id=notification_id,
-        source_event_id=str(uuid.uuid4()),
-        source_event_type="EnterpriseRegistered",
-        recipient="enterprise:1234567890123",
-        channel="email",
-        attempts=6,
-        last_error="SMTP 550",
-        dead_at=datetime(2026, 12, 1, tzinfo=UTC),
-    )
+    return dead_notification(notification_id, dead_at=datetime(2026, 12, 1, tzinfo=UTC))
 
 
 class CounterUnit(UnitOfWork):

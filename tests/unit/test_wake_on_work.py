@@ -28,6 +28,7 @@ from services.notify import consumers
 from services.notify.bootstrap import Notify, bootstrap
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
+from tests.support.enterprises import registration
 from tests.support.records import Record
 from tests.support.units import memory_units
 
@@ -35,12 +36,8 @@ NIB = "1234567890123"
 
 
 def registered(nib: str = NIB) -> EnterpriseRegistered:
-    return EnterpriseRegistered(
-        nib=nib, province="34", name="CV Maju", regency="3471", kbli="29300",
-        directorate="metal_machinery_electronics_transport", size_class="small",
-        owner=OwnerContact(name="Siti", email="siti@example.id"),
-        registered_at=datetime(2026, 12, 1, tzinfo=UTC),
-    )  # fmt: skip
+    owner = OwnerContact(name="Siti", email="siti@example.id")
+    return registration(nib, owner=owner, at=datetime(2026, 12, 1, tzinfo=UTC))
 
 
 def in_transaction(units: Units[Any]) -> bool:
