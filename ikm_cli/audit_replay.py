@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from contracts.catalog import TOPIC_OWNERS
+from contracts.topics import source_of
 from ikm_cli.audit_heads import (
     SERVICES_ENV,
     TOKEN_ENV,
@@ -25,6 +27,7 @@ from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads
 from ikmkit.audit.replay import DEFAULT_WORKERS, PARALLEL_FROM, ReplayResult, records_in, replay
 from ikmkit.audit.report import report_document, write_findings_csv, write_json
 from ikmkit.audit.selection import Selection
+from ikmkit.messaging.signing import load_public_key
 
 SinceOption = Annotated[str | None, typer.Option(help="Events at or after (ce_time, ISO).")]
 UntilOption = Annotated[str | None, typer.Option(help="Events before (ce_time, ISO).")]
@@ -138,11 +141,25 @@ def _read_log(
 
 
 def _public_keys(values: list[str] | None) -> dict[str, str]:
+    """``ce_source`` -> key, from SOURCE=KEY or SERVICE=KEY (as IKM_EVENT_PUBLIC_KEYS names
+    them). A source no service publishes as would check nothing, silently: refused."""
+    sources = {source_of(service) for service in TOPIC_OWNERS.values()}
     keys = {}
     for value in values or []:
         source, sep, key = value.partition("=")
         if not sep or not key:
             raise typer.BadParameter("expected SOURCE=BASE64KEY", param_hint="--public-key")
+        if source not in sources and source_of(source) in sources:
+            source = source_of(source)
+        if source not in sources:
+            raise typer.BadParameter(
+                f"no service publishes as {source!r}: one of {', '.join(sorted(sources))}",
+                param_hint="--public-key",
+            )
+        try:
+            load_public_key(key)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{source}: {exc}", param_hint="--public-key") from exc
         keys[source] = key
     return keys
 

@@ -39,11 +39,13 @@ from ikmkit.audit.chain_parts import (
     gaps,
     hex_hashes,
     partition_of,
+    signer_of,
     violations,
 )
 from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Finding, Kind
 from ikmkit.audit.published import LogStream
+from ikmkit.messaging.authenticity import misattributed
 from ikmkit.messaging.consumer import Record
 
 __all__ = ["ChainVerifier", "Checked", "SignatureCheck"]
@@ -100,12 +102,17 @@ class ChainVerifier(BatchChecks):
                 "the Kafka key is not the aggregate id: its events may be split across partitions"
             )
             problems.append(self._finding(Kind.KEY_MISMATCH, record, raw, detail))
+        if checked.time is not None:  # decoded: as consumers hear it, only from its owner
+            source = raw[ce.H_SOURCE].decode("utf-8", "replace")
+            wrong = misattributed(record.topic, checked.model, source)
+            if wrong is not None:
+                problems.append(self._finding(Kind.FORGED, record, raw, wrong))
         if sequence is None or raw.get(ce.H_HASH) is None:
             if checked.model is not None:
                 detail = "no ce_sequence/ce_hash"
                 problems.append(self._finding(Kind.UNCHAINED, record, raw, detail))
         else:
-            self._check_chain(record, raw, sequence, problems, selected)
+            self._check_chain(record, raw, sequence, problems, selected, checked.model)
         if problems:
             checked.ok = False
             if selected:
@@ -145,6 +152,7 @@ class ChainVerifier(BatchChecks):
         sequence: int,
         problems: list[Finding],
         selected: bool,
+        model: type[Event] | None,
     ) -> None:
         stream = self._stream(record.topic, raw[ce.H_SUBJECT], record.partition)
         if selected:
@@ -170,7 +178,7 @@ class ChainVerifier(BatchChecks):
         if stream.pending:
             self._verify_follower(record, stream, sequence, claimed)
         if self._public_keys:
-            self._check_signature(record, raw, claimed.decode(), problems)
+            self._check_signature(record, raw, claimed.decode(), problems, model)
 
     def _second(
         self, record: Record, raw: dict[str, bytes], stream: Stream, sequence: int, *, same: bool
@@ -228,9 +236,14 @@ class ChainVerifier(BatchChecks):
         problems.append(self._finding(Kind.TAMPERED, record, raw, detail, offset))
 
     def _check_signature(
-        self, record: Record, raw: dict[str, bytes], digest: str, problems: list[Finding]
+        self,
+        record: Record,
+        raw: dict[str, bytes],
+        digest: str,
+        problems: list[Finding],
+        model: type[Event] | None,
     ) -> None:
-        key = self._public_keys.get(raw[ce.H_SOURCE].decode("utf-8", "replace"))
+        key = self._public_keys.get(signer_of(record.topic, model, raw[ce.H_SOURCE]))
         if key is None or self._verify_signature is None:
             return
         signature = raw.get(ce.H_SIGNATURE)

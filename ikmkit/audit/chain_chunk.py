@@ -121,16 +121,20 @@ def verify_chunk(
     streams: Mapping[tuple[str, bytes], Stream],
     topic: str,
     models_by_type: Mapping[bytes, type[Event]],
+    source: bytes | None,
 ) -> Chunk | None:
     """The chunk with its records' digests, if every record is the next event of its
     regular stream as ``_next_event``'s fast path decides it; else None. Changes nothing
-    (``commit`` does)."""
+    (``commit`` does). ``models_by_type`` and ``source``: the topic's own contracts and its
+    owner's ``ce_source`` (``chain_parts.owned``)."""
     try:
         # a log written before RFC 8785 payloads (no ce_hashcanon) declines at its first record
         if entries[0].headers[_CANON_AT] != _CANON:
             return None
         chunk = _fields(entries, models_by_type)
-        if chunk is None or not _canonical(chunk.payloads):
+        if chunk is None or chunk.sources.count(source) != len(chunk.sources):
+            return None  # not every record its topic's owner's: ``check`` says which
+        if not _canonical(chunk.payloads):
             return None
         previous = _previous(chunk, chains, streams, topic)
         if previous is None or not _hashes_hold(chunk, previous):

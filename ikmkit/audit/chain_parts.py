@@ -11,6 +11,8 @@ from datetime import datetime
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.base import Event
+from contracts.catalog import events_on, owner_of
+from contracts.topics import source_of
 from ikmkit.audit.chain_body import headers_text
 from ikmkit.audit.fetch import LogEntry
 from ikmkit.audit.findings import Finding, Kind, ranges
@@ -99,6 +101,25 @@ def violations(exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
         for err in exc.errors(include_input=False, include_url=False)
     )
+
+
+@functools.cache
+def owned(topic: str) -> tuple[dict[bytes, type[Event]], bytes | None]:
+    """The contracts the fast paths may vouch for on ``topic`` by ``ce_type`` (its own
+    types), and its owner's ``ce_source``; on a topic no contract names, none and None
+    (``check`` holds each event there to its type's owner)."""
+    owner = owner_of(topic)
+    if owner is None:
+        return {}, None
+    return {m.ce_type().encode(): m for m in events_on(topic)}, source_of(owner).encode()
+
+
+def signer_of(topic: str, model: type[Event] | None, source: bytes) -> str:
+    """The ``ce_source`` whose public key checks an event of ``model`` read from ``topic``:
+    the topic's owner's, else its type's owner's; the event's own only when neither is
+    known (a key follows the topic, never the source an event claims)."""
+    owner = owner_of(topic) or (None if model is None else owner_of(model.TOPIC))
+    return source.decode("utf-8", "replace") if owner is None else source_of(owner)
 
 
 @functools.cache

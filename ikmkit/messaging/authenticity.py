@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
+from contracts.base import Event
 from contracts.catalog import owner_of
 from contracts.chain import signed_message
 from contracts.topics import source_of
@@ -78,22 +79,10 @@ class Authenticity:
     def check(self, topic: str, envelope: Envelope) -> Verdict | None:
         """None if ``envelope`` (read from ``topic``) is authentic, else why not."""
         attrs = envelope.attrs
-        owner = owner_of(type(envelope.event).TOPIC)
-        if owner is None:  # a contract event always has an owner; be safe if not
-            return Verdict(f"no owner for {attrs.type} in the contract catalog")
-        arrived_on = owner_of(topic)
-        if arrived_on is not None and arrived_on != owner:
-            return Verdict(f"{attrs.type} belongs to {owner}, not on {topic}")
-        if arrived_on is not None and topic != type(envelope.event).TOPIC:
-            # The owner publishes each type on its one topic (ordered there by aggregate):
-            # a copy on another of its topics is someone else's doing.
-            return Verdict(
-                f"{attrs.type} is published on {type(envelope.event).TOPIC}, not {topic}"
-            )
-        if attrs.source != source_of(owner):
-            return Verdict(
-                f"ce_source {_shown(attrs.source)} is not {source_of(owner)}, owner of {topic}"
-            )
+        wrong = misattributed(topic, type(envelope.event), attrs.source)
+        if wrong is not None:
+            return Verdict(wrong)
+        owner = owner_of(type(envelope.event).TOPIC) or ""
         key = self._keys.get(owner)
         if key is None:
             return None
@@ -110,6 +99,26 @@ class Authenticity:
         if not _verifies(key, signed_message(attrs.hash, attrs.prevhash), attrs.signature):
             return Verdict(f"ce_signature does not verify with {owner}'s public key")
         return None
+
+
+def misattributed(topic: str, model: type[Event] | None, source: str) -> str | None:
+    """Why an event of contract ``model`` from ``source``, read from ``topic``, is not its
+    owner's (None: it may be). ``model`` None (a type without a contract): only the topic's
+    owner is checked. The one rule of consumers and ``ikm audit replay``."""
+    arrived_on = owner_of(topic)
+    owner = arrived_on if model is None else owner_of(model.TOPIC)
+    if owner is None:  # a contract event always has an owner; be safe if not
+        return None if model is None else f"no owner for {model.ce_type()} in the catalog"
+    if model is not None and arrived_on is not None:
+        if arrived_on != owner:
+            return f"{model.ce_type()} belongs to {owner}, not on {topic}"
+        if topic != model.TOPIC:
+            # The owner publishes each type on its one topic (ordered there by aggregate):
+            # a copy on another of its topics is someone else's doing.
+            return f"{model.ce_type()} is published on {model.TOPIC}, not {topic}"
+    if source != source_of(owner):
+        return f"ce_source {_shown(source)} is not {source_of(owner)}, owner of {topic}"
+    return None
 
 
 def _verifies(public_key: bytes, message: bytes, signature_b64: str) -> bool:

@@ -1,0 +1,71 @@
+"""``ikm audit replay`` hears a topic only from its owner, as the consumers do: on the real
+broker, an impostor's events on the registry's topic are ``forged``, and the registry's
+public key checks them whatever ``ce_source`` they claim (they were let through as "all
+good" before: no key was given for the impostor's source). A ``--public-key`` for a source
+no service publishes as is refused (it checked nothing, silently)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
+from ikm_cli.main import app
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.messaging.signing import generate_keypair, signer_from_key
+from tests.support.audit_log import T0, relay_events
+from tests.support.values import random_nib
+
+
+def verified(nib: str, n: int) -> EnterpriseVerified:
+    return EnterpriseVerified(nib=nib, province="34", verified_by=f"officer-{n}", verified_at=T0)
+
+
+def audit(kafka: str, tmp_path: Path, *options: str) -> tuple[int, dict | None, str]:
+    report = tmp_path / "report.json"
+    report.unlink(missing_ok=True)
+    result = CliRunner().invoke(
+        app,
+        ["audit", "replay", "--log-only", "--kafka", kafka, "--topic", ENTERPRISE_TOPIC,
+         "--report", str(report), *options],
+    )  # fmt: skip
+    document = json.loads(report.read_text()) if report.exists() else None
+    return result.exit_code, document, result.output
+
+
+def test_an_impostor_on_a_topic_is_forged_and_held_to_the_owners_key(
+    audit_kafka: str, tmp_path: Path
+) -> None:
+    private, public = generate_keypair()
+    genuine, impostor = random_nib(), random_nib()
+    registry = Outbox("/ikm/registry", signer=signer_from_key(private))
+    asyncio.run(relay_events(audit_kafka, tmp_path, registry, [verified(genuine, 1)]))
+    someone = Outbox("/ikm/impostor")  # chained as the platform chains, unsigned
+    asyncio.run(relay_events(audit_kafka, tmp_path, someone, [verified(impostor, 1)]))
+
+    code, document, output = audit(audit_kafka, tmp_path)
+    assert code == 1, output
+    assert document is not None
+    assert document["findings_by_kind"] == {"forged": 1}
+    for key in (f"/ikm/registry={public}", f"registry={public}"):
+        code, document, output = audit(audit_kafka, tmp_path, "--public-key", key)
+        assert code == 1, output
+        assert document is not None
+        assert document["findings_by_kind"] == {"forged": 1, "unsigned": 1}
+
+
+def test_a_public_key_for_no_producer_or_no_key_is_refused(
+    audit_kafka: str, tmp_path: Path
+) -> None:
+    _, public = generate_keypair()
+    for value, named in (
+        (f"/ikm/registy={public}", "/ikm/registy"),
+        ("/ikm/registry=not*base64", "base64"),
+        (f"/ikm/registry={public[:20]}AA==", "32"),
+    ):
+        code, document, output = audit(audit_kafka, tmp_path, "--public-key", value)
+        assert (code, document) == (2, None), output
+        assert named in output
