@@ -23,7 +23,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ikm_cli.audit_options import KafkaOption, TopicOption, kafka_servers, progress
+from ikm_cli.audit_options import (
+    KafkaOption,
+    TopicOption,
+    kafka_servers,
+    known_topics,
+    progress,
+)
 from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebuild
 from ikm_cli.audit_rebuild_report import print_rebuild, rebuild_document
 from ikm_cli.audit_replay import replay_command
@@ -49,7 +55,8 @@ def trail_command(
     as_json: JsonOption = False,
 ) -> None:
     """One enterprise's full story across services and topics, in event-time order."""
-    trail = asyncio.run(_trail_with_progress(kafka_servers(kafka), nib, topic))
+    bootstrap = kafka_servers(kafka)
+    trail = asyncio.run(_trail_with_progress(bootstrap, nib, known_topics(bootstrap, topic)))
     rows = [event_row(c) for c in trail.events]
     document = {"nib": nib, "events": rows, "findings": [finding_row(f) for f in trail.errors]}
     if output is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from rich.progress import (
 
 from ikm_cli.output import stderr
 from ikm_cli.state import kafka_address
+from ikmkit.audit.reader import unknown_topics
 from ikmkit.audit.replay import Progress as ProgressCallback
 
 KafkaOption = Annotated[str | None, typer.Option("--kafka", help="Kafka bootstrap servers.")]
@@ -38,6 +40,17 @@ def kafka_servers(kafka: str | None) -> str:
     raise typer.BadParameter(
         "no --kafka, no KAFKA_BOOTSTRAP_SERVERS and no dev stack running", param_hint="--kafka"
     )
+
+
+def known_topics(kafka: str, topics: list[str] | None) -> list[str] | None:
+    """``--topic``'s values, refused if one is neither on the broker nor a contract's topic."""
+    unknown = asyncio.run(unknown_topics(kafka, topics)) if topics else []
+    if unknown:
+        raise typer.BadParameter(
+            f"no topic {', '.join(unknown)} on the broker, and no contract names it",
+            param_hint="--topic",
+        )
+    return topics
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:

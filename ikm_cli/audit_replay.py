@@ -21,7 +21,14 @@ from ikm_cli.audit_heads import (
     print_published,
     resolve_sources,
 )
-from ikm_cli.audit_options import KafkaOption, TopicOption, kafka_servers, parse_time, progress
+from ikm_cli.audit_options import (
+    KafkaOption,
+    TopicOption,
+    kafka_servers,
+    known_topics,
+    parse_time,
+    progress,
+)
 from ikm_cli.output import JsonOption, emit_json, stderr, stdout
 from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads
 from ikmkit.audit.replay import DEFAULT_WORKERS, PARALLEL_FROM, ReplayResult, records_in, replay
@@ -102,6 +109,7 @@ def replay_command(
         province=province,
     )
     bootstrap = kafka_servers(kafka)
+    topic = known_topics(bootstrap, topic)
     outbox = None if log_only else _outbox_heads(service, store, token, bootstrap, topic)
     keys = _public_keys(public_key)
     result = _read_log(bootstrap, topic, selection, events, keys, workers, outbox)

@@ -69,3 +69,26 @@ def test_a_public_key_for_no_producer_or_no_key_is_refused(
         code, document, output = audit(audit_kafka, tmp_path, "--public-key", value)
         assert (code, document) == (2, None), output
         assert named in output
+
+
+def test_a_topic_neither_on_the_broker_nor_in_a_contract_is_refused(
+    audit_kafka: str, tmp_path: Path
+) -> None:
+    """A mistyped ``--topic`` read nothing and passed (exit 0, no findings): refused now; a
+    retired topic still on the broker, or a contract's topic, is read as before."""
+    nib = random_nib()
+    asyncio.run(relay_events(audit_kafka, tmp_path, Outbox("/ikm/registry"), [verified(nib, 1)]))
+    typo = "ikm.registry.enterprises.v1"
+    report = tmp_path / "typo.json"
+    for command in (
+        ["audit", "replay", "--log-only", "--kafka", audit_kafka, "--topic", typo,
+         "--report", str(report)],
+        ["audit", "trail", random_nib(), "--kafka", audit_kafka, "--topic", typo],
+    ):  # fmt: skip
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert typo in result.output
+    assert not report.exists()
+    code, document, output = audit(audit_kafka, tmp_path, "--aggregate", nib)  # its own topic
+    assert code == 0, output
+    assert document is not None and document["totals"]["selected"] == 1
