@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -173,7 +174,9 @@ class ChainVerifier(BatchChecks):
         previous = _GENESIS if sequence == 1 else hashes.get(sequence - 1)
         if previous is not None:
             self._verify_link(record, raw, previous, payload, problems)
-        else:
+        elif not self._bound_fails(record, raw, payload, problems):
+            # its predecessor may come (reordered) or never (past retention, a gap): an
+            # event with ce_prevhash was checked alone; its predecessor's hash, if it comes
             stream.pending[sequence] = (payload, record.offset, raw)
         if stream.pending:
             self._verify_follower(record, stream, sequence, claimed)
@@ -234,6 +237,20 @@ class ChainVerifier(BatchChecks):
             return
         detail = "hash does not match the event and its predecessor's hash"
         problems.append(self._finding(Kind.TAMPERED, record, raw, detail, offset))
+
+    def _bound_fails(
+        self, record: Record, raw: dict[str, bytes], payload: bytes, problems: list[Finding]
+    ) -> bool:
+        """Whether an event without its predecessor fails the check of its hash after its
+        own ``ce_prevhash`` (``contracts.chain.bound_hash_holds``; False without one)."""
+        prevhash = raw.get(ce.H_PREVHASH)
+        if prevhash is None:
+            return False
+        found: list[Finding] = []
+        self._verify_link(record, raw, prevhash, payload, found)
+        for finding in found:
+            problems.append(replace(finding, detail=_NOT_THIS_EVENT))
+        return bool(found)
 
     def _check_signature(
         self,
@@ -323,6 +340,9 @@ class ChainVerifier(BatchChecks):
             headers.get(ce.H_TYPE),
             detail,
         )
+
+
+_NOT_THIS_EVENT = "hash does not match the event and its ce_prevhash"
 
 
 def _same_event(
