@@ -28,6 +28,7 @@ from ikm_cli.audit_options import (
     TopicOption,
     kafka_servers,
     known_topics,
+    log_in_reach,
     progress,
 )
 from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebuild
@@ -56,7 +57,9 @@ def trail_command(
 ) -> None:
     """One enterprise's full story across services and topics, in event-time order."""
     bootstrap = kafka_servers(kafka)
-    trail = asyncio.run(_trail_with_progress(bootstrap, nib, known_topics(bootstrap, topic)))
+    with log_in_reach(bootstrap, "trail"):
+        topic = known_topics(bootstrap, topic)
+        trail = asyncio.run(_trail_with_progress(bootstrap, nib, topic))
     rows = [event_row(c) for c in trail.events]
     document = {"nib": nib, "events": rows, "findings": [finding_row(f) for f in trail.errors]}
     if output is not None:
@@ -109,8 +112,10 @@ def rebuild_command(
         raise typer.BadParameter(
             f"no live store at {sqlite_file} (set IKM_DATA_DIR or MONGODB_URL)"
         )
+    bootstrap = kafka_servers(kafka)
     try:
-        result = asyncio.run(_rebuild(service, kafka_servers(kafka), definition))
+        with log_in_reach(bootstrap, "rebuild"):
+            result = asyncio.run(_rebuild(service, bootstrap, definition))
     except StoreError as exc:  # e.g. a file the service has not migrated yet
         typer.echo(f"audit rebuild: the live store of {service}: {exc}", err=True)
         raise typer.Exit(2) from exc

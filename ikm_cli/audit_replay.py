@@ -26,6 +26,7 @@ from ikm_cli.audit_options import (
     TopicOption,
     kafka_servers,
     known_topics,
+    log_in_reach,
     parse_time,
     progress,
 )
@@ -109,10 +110,11 @@ def replay_command(
         province=province,
     )
     bootstrap = kafka_servers(kafka)
-    topic = known_topics(bootstrap, topic)
-    outbox = None if log_only else _outbox_heads(service, store, token, bootstrap, topic)
     keys = _public_keys(public_key)
-    result = _read_log(bootstrap, topic, selection, events, keys, workers, outbox)
+    with log_in_reach(bootstrap, "replay"):
+        topic = known_topics(bootstrap, topic)
+        outbox = None if log_only else _outbox_heads(service, store, token, bootstrap, topic)
+        result = _read_log(bootstrap, topic, selection, events, keys, workers, outbox)
     document = report_document(result, include_events=events)
     write_json(report, document)
     if csv_path is not None:
