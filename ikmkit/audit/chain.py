@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from contracts import envelope as ce
 from contracts.base import Event
-from contracts.catalog import EVENTS_BY_TYPE
+from contracts.catalog import EVENTS_BY_TYPE, misattributed
 from contracts.chain import link_holds, signed_message
 from ikmkit.audit.chain_batch import BatchChecks
 from ikmkit.audit.chain_body import (
@@ -46,7 +46,6 @@ from ikmkit.audit.chain_parts import (
 from ikmkit.audit.chain_view import LogView
 from ikmkit.audit.findings import Finding, Kind
 from ikmkit.audit.published import LogStream
-from ikmkit.messaging.authenticity import misattributed
 from ikmkit.messaging.consumer import Record
 
 __all__ = ["ChainVerifier", "Checked", "SignatureCheck"]

@@ -36,10 +36,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
-from contracts.base import Event
-from contracts.catalog import owner_of
+from contracts.catalog import misattributed, owner_of, shown
 from contracts.chain import signed_message
-from contracts.topics import source_of
 from ikmkit.messaging.cloudevents import Envelope, hash_is_bound
 from ikmkit.messaging.signing import load_public_key
 
@@ -93,32 +91,12 @@ class Authenticity:
                 return Verdict(f"{owner}'s events carry ce_prevhash; this signed one has none")
         elif not hash_is_bound(attrs, envelope.payload):
             return Verdict(
-                f"ce_hash {_shown(attrs.hash[:16])}... does not match this event (its data and"
+                f"ce_hash {shown(attrs.hash[:16])}... does not match this event (its data and"
                 " attributes after its ce_prevhash): a signed hash copied onto other content"
             )
         if not _verifies(key, signed_message(attrs.hash, attrs.prevhash), attrs.signature):
             return Verdict(f"ce_signature does not verify with {owner}'s public key")
         return None
-
-
-def misattributed(topic: str, model: type[Event] | None, source: str) -> str | None:
-    """Why an event of contract ``model`` from ``source``, read from ``topic``, is not its
-    owner's (None: it may be). ``model`` None (a type without a contract): only the topic's
-    owner is checked. The one rule of consumers and ``ikm audit replay``."""
-    arrived_on = owner_of(topic)
-    owner = arrived_on if model is None else owner_of(model.TOPIC)
-    if owner is None:  # a contract event always has an owner; be safe if not
-        return None if model is None else f"no owner for {model.ce_type()} in the catalog"
-    if model is not None and arrived_on is not None:
-        if arrived_on != owner:
-            return f"{model.ce_type()} belongs to {owner}, not on {topic}"
-        if topic != model.TOPIC:
-            # The owner publishes each type on its one topic (ordered there by aggregate):
-            # a copy on another of its topics is someone else's doing.
-            return f"{model.ce_type()} is published on {model.TOPIC}, not {topic}"
-    if source != source_of(owner):
-        return f"ce_source {_shown(source)} is not {source_of(owner)}, owner of {topic}"
-    return None
 
 
 def _verifies(public_key: bytes, message: bytes, signature_b64: str) -> bool:
@@ -137,8 +115,3 @@ def _verifies(public_key: bytes, message: bytes, signature_b64: str) -> bool:
         return bool(crypto_sign_open(signature + message, public_key) == message)
     except (CryptoError, ValueError, TypeError):
         return False
-
-
-def _shown(value: str) -> str:
-    """A header value quoted for an error message, bounded (it is attacker-controlled)."""
-    return repr(value if len(value) <= 80 else value[:80] + "...")
