@@ -97,7 +97,7 @@ class BatchChecks:
             if self._chunks_to_skip:
                 self._chunks_to_skip -= 1
             else:
-                chunk = verify_chunk(records, chains, self._streams, topic, *owned(topic))
+                chunk = verify_chunk(records, chains, self._streams, topic, owned(topic))
                 if chunk is not None:
                     return self._accept(chunk, records, chains, partition, where)
                 self._chunks_to_skip = SKIP_AFTER_DECLINE
@@ -184,11 +184,10 @@ class BatchChecks:
         if fields is None:
             return None
         id_, source, subject, time, type_, sequence_bytes, claimed, canon, region = fields
-        models, owners_source = owned(topic)
-        if source != owners_source:
-            return None  # not its topic's owner's (or a topic no contract names): ``check``
         try:
-            model = models[type_]
+            model, owners = owned(topic)[type_]
+            if source != owners:
+                return None  # not its owner's: ``check`` says so
             # bytes.isdigit is ASCII digits only: "+2", " 2", "2_0" parse as int but fall back
             plain = sequence_bytes.lstrip(b"0") if sequence_bytes.isdigit() else b""
             sequence = int(sequence_bytes)

@@ -11,7 +11,7 @@ from datetime import datetime
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.base import Event
-from contracts.catalog import events_on, owner_of
+from contracts.catalog import EVENTS_BY_TYPE, events_on, owner_of
 from contracts.topics import source_of
 from ikmkit.audit.chain_body import headers_text
 from ikmkit.audit.fetch import LogEntry
@@ -103,15 +103,20 @@ def violations(exc: ValidationError) -> str:
     )
 
 
+Contracts = dict[bytes, tuple[type[Event], bytes]]
+"""``ce_type`` -> (its contract, the ``ce_source`` its events must have) on one topic."""
+
+
 @functools.cache
-def owned(topic: str) -> tuple[dict[bytes, type[Event]], bytes | None]:
-    """The contracts the fast paths may vouch for on ``topic`` by ``ce_type`` (its own
-    types), and its owner's ``ce_source``; on a topic no contract names, none and None
-    (``check`` holds each event there to its type's owner)."""
+def owned(topic: str) -> Contracts:
+    """What the fast paths may vouch for on ``topic``: its own types from its owner; on a
+    topic no contract names, every type from the type's owner (``misattributed``'s rule)."""
     owner = owner_of(topic)
-    if owner is None:
-        return {}, None
-    return {m.ce_type().encode(): m for m in events_on(topic)}, source_of(owner).encode()
+    models = EVENTS_BY_TYPE.values() if owner is None else events_on(topic)
+    return {
+        m.ce_type().encode(): (m, source_of(owner or owner_of(m.TOPIC) or "").encode())
+        for m in models
+    }
 
 
 def signer_of(topic: str, model: type[Event] | None, source: bytes) -> str:

@@ -109,3 +109,18 @@ def test_a_topic_no_contract_names_is_checked_against_its_types_owner() -> None:
     impostor = stream("1000000000111", 1, topic="ikm.registry.enterprise.v0", source="/ikm/x")
     assert findings(impostor) == [(Kind.FORGED, "1000000000111", 1)]
     assert ENTERPRISE_TOPIC != "ikm.registry.enterprise.v0"
+
+
+def test_the_owners_events_keep_the_fast_paths_on_any_topic() -> None:
+    """Checking the source costs the platform's logs nothing: its events stay compact chains
+    (the fast paths), on its topic and on one no contract names (the benches')."""
+    for topic in (ENTERPRISE_TOPIC, "ikm.bench.audit.v1"):
+        records = outbox_stream(["1000000000112", "1000000000113"], 3, topic=topic)
+        for feed in ("check_all", "check_partition"):
+            verifier = ChainVerifier()
+            if feed == "check_all":
+                verifier.check_all(records)
+            else:
+                verifier.check_partition(topic, 0, records)
+            assert verifier.finish() == []
+            assert (verifier.streams, verifier._streams) == (2, {}), (topic, feed)
