@@ -4,14 +4,17 @@ outboxes' stream heads; write a report (``--json``: the report on stdout)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from contracts.catalog import TOPIC_OWNERS
+from contracts.base import CE_TYPE_PREFIX
+from contracts.catalog import EVENTS_BY_NAME, EVENTS_BY_TYPE, TOPIC_OWNERS
 from contracts.topics import source_of
+from contracts.values import is_province
 from ikm_cli.audit_heads import (
     SERVICES_ENV,
     TOKEN_ENV,
@@ -106,8 +109,8 @@ def replay_command(
         since=parse_time(since, "--since"),
         until=parse_time(until, "--until"),
         aggregate=aggregate,
-        types=frozenset(event_type or ()),
-        province=province,
+        types=_event_types(event_type),
+        province=_province(province),
     )
     bootstrap = kafka_servers(kafka)
     keys = _public_keys(public_key)
@@ -148,6 +151,32 @@ def _read_log(
                 progress=advance, workers=workers, outbox=outbox,
             )
         )  # fmt: skip
+
+
+# Findings are reported for the selected events only: a filter no event can pass would
+# report nothing, whatever the log holds, so a mistyped one is refused.
+_LOGGED_TYPE = re.compile(re.escape(CE_TYPE_PREFIX) + r"[A-Za-z_]\w*\.v[0-9]+")
+
+
+def _event_types(values: list[str] | None) -> frozenset[str]:
+    """Contracts' names or CloudEvents types, or a full type no contract has (as logged)."""
+    for value in values or ():
+        known = value in EVENTS_BY_NAME or value in EVENTS_BY_TYPE
+        if not known and not _LOGGED_TYPE.fullmatch(value):
+            raise typer.BadParameter(
+                f"no event type {value!r}: an event's name (e.g. EnterpriseRegistered) or a "
+                f"whole CloudEvents type ({CE_TYPE_PREFIX}<Name>.v<N>)",
+                param_hint="--type",
+            )
+    return frozenset(values or ())
+
+
+def _province(value: str | None) -> str | None:
+    if value is not None and not is_province(value):
+        raise typer.BadParameter(
+            f"no province {value!r}: a Kemendagri province code (34)", param_hint="--province"
+        )
+    return value
 
 
 def _public_keys(values: list[str] | None) -> dict[str, str]:

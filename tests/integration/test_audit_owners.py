@@ -16,7 +16,7 @@ from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikm_cli.main import app
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.messaging.signing import generate_keypair, signer_from_key
-from tests.support.audit_log import T0, relay_events
+from tests.support.audit_log import T0, publish_events, relay_events
 from tests.support.values import random_nib
 
 
@@ -92,3 +92,31 @@ def test_a_topic_neither_on_the_broker_nor_in_a_contract_is_refused(
     code, document, output = audit(audit_kafka, tmp_path, "--aggregate", nib)  # its own topic
     assert code == 0, output
     assert document is not None and document["totals"]["selected"] == 1
+
+
+def test_a_type_or_province_no_event_can_have_is_refused(audit_kafka: str, tmp_path: Path) -> None:
+    """Findings are reported for the selected events only: a mistyped ``--type`` or
+    ``--province`` selected nothing, so a tampered log passed (exit 0)."""
+    tampered = random_nib()
+    asyncio.run(publish_events(audit_kafka, tmp_path, {tampered: 3}, tamper=[(tampered, 2)]))
+    for option, value in (
+        ("--type", "EnterpriseVerifed"),
+        ("--type", "id.go.kemenperin.ikm.EnterpriseVerified"),
+        ("--province", "3"),
+        ("--province", "99"),
+    ):
+        code, document, output = audit(
+            audit_kafka, tmp_path, "--aggregate", tampered, option, value
+        )
+        assert (code, document) == (2, None), (option, value, output)
+        assert value in output
+    for option, value in (
+        ("--type", "EnterpriseVerified"),
+        ("--type", "id.go.kemenperin.ikm.EnterpriseVerified.v1"),
+        ("--type", "id.go.kemenperin.ikm.Unheard.v2"),  # a type no contract has, as logged
+        ("--province", "34"),
+    ):
+        code, document, output = audit(
+            audit_kafka, tmp_path, "--aggregate", tampered, option, value
+        )
+        assert code == (0 if value.endswith("Unheard.v2") else 1), (option, value, output)
