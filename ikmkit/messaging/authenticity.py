@@ -31,6 +31,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nacl.bindings import crypto_sign_open
@@ -43,6 +44,13 @@ from ikmkit.messaging.signing import load_public_key
 
 FORGED = "forged"
 """Dead-letter reason of an event that fails this check."""
+
+
+class AuthenticitySettings(Protocol):
+    """What of a service's settings configures the check (``ServiceSettings``)."""
+
+    event_public_keys: dict[str, str]
+    event_strict_producers: list[str]
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,12 @@ class Authenticity:
             except ValueError as exc:
                 raise ValueError(f"event public key of {service!r}: {exc}") from exc
             self._keys[service] = loaded.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @classmethod
+    def configured(cls, settings: AuthenticitySettings) -> Authenticity:
+        """As a service's settings configure it: its consumers, and ``ikm audit rebuild``'s
+        scratch consumers, which must judge every event as the live ones did."""
+        return cls(settings.event_public_keys, strict=settings.event_strict_producers)
 
     @property
     def services_with_keys(self) -> frozenset[str]:
