@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -16,7 +17,8 @@ from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikm_cli.main import app
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.messaging.signing import generate_keypair, signer_from_key
-from tests.support.audit_log import T0, publish_events, relay_events
+from tests.support.audit_log import T0, publish_events, publish_raw, relay_events
+from tests.support.audit_streams import outbox_stream
 from tests.support.values import random_nib
 
 
@@ -120,3 +122,20 @@ def test_a_type_or_province_no_event_can_have_is_refused(audit_kafka: str, tmp_p
             audit_kafka, tmp_path, "--aggregate", tampered, option, value
         )
         assert code == (0 if value.endswith("Unheard.v2") else 1), (option, value, output)
+
+
+def test_an_aggregates_audit_reads_its_events_under_another_key_too(
+    audit_kafka: str, tmp_path: Path
+) -> None:
+    """``--aggregate X`` kept the records keyed X only: an event about X (``ce_subject``)
+    written under another key, which the whole log's audit reports (``key_mismatch``), was
+    left out, and X's audit passed."""
+    nib = random_nib()
+    asyncio.run(relay_events(audit_kafka, tmp_path, Outbox("/ikm/registry"), [verified(nib, 1)]))
+    stray = outbox_stream([nib], 2)[1]  # its second event, under another key
+    asyncio.run(publish_raw(audit_kafka, [replace(stray, key=random_nib().encode())]))
+    code, document, output = audit(audit_kafka, tmp_path, "--aggregate", nib)
+    assert code == 1, output
+    assert document is not None
+    assert document["findings_by_kind"].get("key_mismatch") == 1
+    assert document["totals"]["selected"] == 2

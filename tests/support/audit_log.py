@@ -95,3 +95,16 @@ async def relay_events(kafka: str, tmp_path: Path, outbox: Outbox, events: Seque
     finally:
         await publisher.stop()
         await store.close()
+
+
+async def publish_raw(kafka: str, records: Sequence) -> None:
+    """Records (``tests.support.records.Record``) written onto the broker as they are."""
+    await ensure_topics(kafka, sorted({r.topic for r in records}))
+    publisher = KafkaPublisher(kafka)
+    await publisher.start()
+    try:
+        await publisher.publish_batch(
+            [OutgoingMessage(r.topic, r.key, r.value, list(r.headers)) for r in records]
+        )
+    finally:
+        await publisher.stop()
