@@ -13,6 +13,7 @@ from types import ModuleType
 
 from contracts import insights, notify, registry, subsidy, training
 from contracts.base import Event
+from contracts.topics import source_of
 
 MODULES_BY_SERVICE: dict[str, ModuleType] = {
     "registry": registry,
@@ -74,3 +75,29 @@ TOPIC_OWNERS: dict[str, str] = _owners()
 def owner_of(topic: str) -> str | None:
     """The service that owns ``topic`` (None: not a contract topic)."""
     return TOPIC_OWNERS.get(topic)
+
+
+def misattributed(topic: str, model: type[Event] | None, source: str) -> str | None:
+    """Why an event of contract ``model`` from ``source``, read from ``topic``, is not its
+    owner's (None: it may be). ``model`` None (a type without a contract): only the topic's
+    owner is checked. The one rule of the platform's consumers, ``ikm audit replay`` and
+    ``contracts.verify``."""
+    arrived_on = owner_of(topic)
+    owner = arrived_on if model is None else owner_of(model.TOPIC)
+    if owner is None:  # a contract event always has an owner; be safe if not
+        return None if model is None else f"no owner for {model.ce_type()} in the catalog"
+    if model is not None and arrived_on is not None:
+        if arrived_on != owner:
+            return f"{model.ce_type()} belongs to {owner}, not on {topic}"
+        if topic != model.TOPIC:
+            # The owner publishes each type on its one topic (ordered there by aggregate):
+            # a copy on another of its topics is someone else's doing.
+            return f"{model.ce_type()} is published on {model.TOPIC}, not {topic}"
+    if source != source_of(owner):
+        return f"ce_source {shown(source)} is not {source_of(owner)}, owner of {topic}"
+    return None
+
+
+def shown(value: str) -> str:
+    """A header value quoted for an error message, bounded (it is attacker-controlled)."""
+    return repr(value if len(value) <= 80 else value[:80] + "...")

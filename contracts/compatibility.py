@@ -1,9 +1,10 @@
 """The compatibility rules of a published event schema (the gate of ``contracts.generate``).
 
 On a published topic only optional fields may be added; removing or renaming a field, changing
-its type, format, enum values or nullability, making an optional field required (or the
-reverse), adding a required field or dropping an event type is a breaking change and needs a
-new ``.v<N+1>`` topic (docs/contracts.md).
+its type, format, set of enum values, nullability or default, making an optional field
+required (or the reverse), adding a required field, unmarking personal data, dropping an
+event type or changing its version, aggregate or region field is a breaking change and needs
+a new ``.v<N+1>`` topic (docs/contracts.md).
 """
 
 from __future__ import annotations
@@ -69,12 +70,9 @@ def _shape(node: Schema, defs: Schema) -> _Shape:
     enum = node.get("enum")
     if "const" in node:
         enum = [node["const"]]
-    return _Shape(
-        "scalar",
-        kind == "null",
-        (kind, node.get("format"), tuple(enum) if enum is not None else None),
-        node,
-    )
+    # the allowed values as a set: their order changes nothing for a consumer
+    values = None if enum is None else tuple(sorted(enum, key=json.dumps))
+    return _Shape("scalar", kind == "null", (kind, node.get("format"), values), node)
 
 
 def _describe(shape: _Shape) -> str:
@@ -150,6 +148,15 @@ class _SchemaComparison:
                 self.report(path, "optional_became_required", "optional field became required")
             elif name in old_required and name not in new_required:
                 self.report(path, "required_became_optional", "required field became optional")
+            elif old_prop.get("default", _NONE) != new_props[name].get("default", _NONE):
+                # events written before the field was added are read with the default
+                before, after = (
+                    old_prop.get("default", _NONE),
+                    new_props[name].get("default", _NONE),
+                )
+                self.report(
+                    path, "default_changed", f"default changed from {before!r} to {after!r}"
+                )
             self.compare(old_prop, new_props[name], path)
         for name in added:
             if name in new_required:
@@ -159,13 +166,38 @@ class _SchemaComparison:
                 )
 
     def compare_routing(self, old: Schema, new: Schema) -> None:
-        for key in ("x-topic", "x-aggregate-field"):
-            if old.get(key) != new.get(key):
-                self.report(
-                    "",
-                    "routing_changed",
-                    f"{key} changed from {old.get(key)!r} to {new.get(key)!r}",
-                )
+        # ce_type carries the VERSION: raised in place, old consumers dead-letter every new
+        # event and the log's history has no contract left. A region field may be added
+        # (events gain a ce_region), not moved or dropped: regional systems route by it.
+        for key in ("x-topic", "x-aggregate-field", "x-region-field"):
+            before, after = old.get(key), new.get(key)
+            if before != after and not (key == "x-region-field" and before is None):
+                self.report("", "routing_changed", f"{key} changed from {before!r} to {after!r}")
+        before, after = _version(old), _version(new)  # the event's name is the schemas' key
+        if before != after:
+            self.report("", "routing_changed", f"x-cloudevents-type version {before} -> {after}")
+
+    def compare_personal_data(self, old: Schema, new: Schema) -> None:
+        """A field still there but no longer marked would be printed in full by audit
+        reports, trails and logs, which mask by the mark."""
+        removed = [p.field for p in self.problems if p.rule == "field_removed"]
+        kept = set(new.get("x-personal-data-fields", []))
+        for path in old.get("x-personal-data-fields", []):
+            if path not in kept and not any(_within(path, gone) for gone in removed):
+                self.report(path, "personal_data_unmarked", "no longer marked personal data")
+
+
+_NONE = object()
+"""A property without a default (None is a default)."""
+
+
+def _version(schema: Schema) -> str:
+    """``v1`` of ``id.go.kemenperin.ikm.EnterpriseRegistered.v1``."""
+    return str(schema.get("x-cloudevents-type", "")).rpartition(".")[2]
+
+
+def _within(path: str, field: str) -> bool:
+    return path == field or path.startswith((f"{field}.", f"{field}[", f"{field}{{"))
 
 
 def compare_schemas(event: str, old: Schema, new: Schema) -> list[Breaking]:
@@ -173,6 +205,7 @@ def compare_schemas(event: str, old: Schema, new: Schema) -> list[Breaking]:
     comparison = _SchemaComparison(event, old, new)
     comparison.compare_objects(old, new, "")
     comparison.compare_routing(old, new)
+    comparison.compare_personal_data(old, new)
     return comparison.problems
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from contracts import envelope as ce
+from contracts.catalog import misattributed
 from contracts.chain import bound_hash_holds, link_holds
 from contracts.codec import DecodeError, Envelope, decode, header_map
 
@@ -30,10 +31,11 @@ from contracts.codec import DecodeError, Envelope, decode, header_map
 @dataclass(frozen=True)
 class Problem:
     kind: str
-    """``undecodable`` (with the codec's reason), ``unchained``, ``gap``, ``reordered`` (a
-    sequence after a higher one), ``duplicate`` (a redelivery: the very event again),
-    ``conflict`` (another event with a sequence seen), ``tampered`` (also a copy of a seen
-    ``ce_hash`` on another id, time or data: a replayed signature)."""
+    """``undecodable`` (with the codec's reason), ``forged`` (not from the topic's owner:
+    another ``ce_source``, or a type of another topic; not returned), ``unchained``,
+    ``gap``, ``reordered`` (a sequence after a higher one), ``duplicate`` (a redelivery: the
+    very event again), ``conflict`` (another event with a sequence seen), ``tampered`` (also
+    a copy of a seen ``ce_hash`` on another id, time or data: a replayed signature)."""
     topic: str
     subject: str | None
     sequence: int | None
@@ -68,6 +70,10 @@ class StreamVerifier:
             self._problem(f"undecodable:{exc.reason}", topic, subject, None, exc.detail)
             return None
         attrs = envelope.attrs
+        wrong = misattributed(topic, type(envelope.event), attrs.source)
+        if wrong is not None:  # not the owner's: no part of its streams, nothing to handle
+            self._problem("forged", topic, attrs.subject, attrs.sequence, wrong)
+            return None
         if not attrs.hash or ce.H_SEQUENCE not in text:
             self._problem("unchained", topic, attrs.subject, None, "no ce_sequence/ce_hash")
             return envelope

@@ -23,7 +23,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ikm_cli.audit_options import KafkaOption, TopicOption, kafka_servers, progress
+from ikm_cli.audit_options import (
+    KafkaOption,
+    TopicOption,
+    kafka_servers,
+    known_topics,
+    log_in_reach,
+    progress,
+)
 from ikm_cli.audit_rebuild import SERVICES, RebuildReport, load_definition, rebuild
 from ikm_cli.audit_rebuild_report import print_rebuild, rebuild_document
 from ikm_cli.audit_replay import replay_command
@@ -49,7 +56,10 @@ def trail_command(
     as_json: JsonOption = False,
 ) -> None:
     """One enterprise's full story across services and topics, in event-time order."""
-    trail = asyncio.run(_trail_with_progress(kafka_servers(kafka), nib, topic))
+    bootstrap = kafka_servers(kafka)
+    with log_in_reach(bootstrap, "trail"):
+        topic = known_topics(bootstrap, topic)
+        trail = asyncio.run(_trail_with_progress(bootstrap, nib, topic))
     rows = [event_row(c) for c in trail.events]
     document = {"nib": nib, "events": rows, "findings": [finding_row(f) for f in trail.errors]}
     if output is not None:
@@ -102,8 +112,10 @@ def rebuild_command(
         raise typer.BadParameter(
             f"no live store at {sqlite_file} (set IKM_DATA_DIR or MONGODB_URL)"
         )
+    bootstrap = kafka_servers(kafka)
     try:
-        result = asyncio.run(_rebuild(service, kafka_servers(kafka), definition))
+        with log_in_reach(bootstrap, "rebuild"):
+            result = asyncio.run(_rebuild(service, bootstrap, definition))
     except StoreError as exc:  # e.g. a file the service has not migrated yet
         typer.echo(f"audit rebuild: the live store of {service}: {exc}", err=True)
         raise typer.Exit(2) from exc

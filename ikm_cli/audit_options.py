@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +23,7 @@ from rich.progress import (
 
 from ikm_cli.output import stderr
 from ikm_cli.state import kafka_address
+from ikmkit.audit.reader import unknown_topics
 from ikmkit.audit.replay import Progress as ProgressCallback
 
 KafkaOption = Annotated[str | None, typer.Option("--kafka", help="Kafka bootstrap servers.")]
@@ -38,6 +41,27 @@ def kafka_servers(kafka: str | None) -> str:
     raise typer.BadParameter(
         "no --kafka, no KAFKA_BOOTSTRAP_SERVERS and no dev stack running", param_hint="--kafka"
     )
+
+
+@contextmanager
+def log_in_reach(kafka: str, command: str) -> Iterator[None]:
+    """A broker out of reach is status 2 (the audit could not look), never 1 (a finding)."""
+    try:
+        yield
+    except KafkaError as exc:
+        typer.echo(f"audit {command}: cannot read the log at {kafka}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def known_topics(kafka: str, topics: list[str] | None) -> list[str] | None:
+    """``--topic``'s values, refused if one is neither on the broker nor a contract's topic."""
+    unknown = asyncio.run(unknown_topics(kafka, topics)) if topics else []
+    if unknown:
+        raise typer.BadParameter(
+            f"no topic {', '.join(unknown)} on the broker, and no contract names it",
+            param_hint="--topic",
+        )
+    return topics
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:

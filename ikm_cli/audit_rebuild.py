@@ -192,7 +192,7 @@ def scratch_consumers(
 ) -> list[EventConsumer[Any]]:
     """The service's own consumers, built by its ``ConsumerSpec``s from its dependencies."""
     # A rebuild judges events as the live consumers do: forged ones are not applied.
-    authenticity = Authenticity(definition.settings.event_public_keys)
+    authenticity = Authenticity.configured(definition.settings)
     consumers = []
     for spec in definition.consumers:
         consumer = spec.build(runtime.deps, runtime)

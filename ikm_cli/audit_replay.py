@@ -4,12 +4,17 @@ outboxes' stream heads; write a report (``--json``: the report on stdout)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from contracts.base import CE_TYPE_PREFIX
+from contracts.catalog import EVENTS_BY_NAME, EVENTS_BY_TYPE, TOPIC_OWNERS
+from contracts.topics import source_of
+from contracts.values import is_province
 from ikm_cli.audit_heads import (
     SERVICES_ENV,
     TOKEN_ENV,
@@ -19,12 +24,21 @@ from ikm_cli.audit_heads import (
     print_published,
     resolve_sources,
 )
-from ikm_cli.audit_options import KafkaOption, TopicOption, kafka_servers, parse_time, progress
+from ikm_cli.audit_options import (
+    KafkaOption,
+    TopicOption,
+    kafka_servers,
+    known_topics,
+    log_in_reach,
+    parse_time,
+    progress,
+)
 from ikm_cli.output import JsonOption, emit_json, stderr, stdout
 from ikmkit.audit.heads import HeadsUnavailable, OutboxHeads
 from ikmkit.audit.replay import DEFAULT_WORKERS, PARALLEL_FROM, ReplayResult, records_in, replay
 from ikmkit.audit.report import report_document, write_findings_csv, write_json
 from ikmkit.audit.selection import Selection
+from ikmkit.messaging.signing import load_public_key
 
 SinceOption = Annotated[str | None, typer.Option(help="Events at or after (ce_time, ISO).")]
 UntilOption = Annotated[str | None, typer.Option(help="Events before (ce_time, ISO).")]
@@ -95,13 +109,15 @@ def replay_command(
         since=parse_time(since, "--since"),
         until=parse_time(until, "--until"),
         aggregate=aggregate,
-        types=frozenset(event_type or ()),
-        province=province,
+        types=_event_types(event_type),
+        province=_province(province),
     )
     bootstrap = kafka_servers(kafka)
-    outbox = None if log_only else _outbox_heads(service, store, token, bootstrap, topic)
     keys = _public_keys(public_key)
-    result = _read_log(bootstrap, topic, selection, events, keys, workers, outbox)
+    with log_in_reach(bootstrap, "replay"):
+        topic = known_topics(bootstrap, topic)
+        outbox = None if log_only else _outbox_heads(service, store, token, bootstrap, topic)
+        result = _read_log(bootstrap, topic, selection, events, keys, workers, outbox)
     document = report_document(result, include_events=events)
     write_json(report, document)
     if csv_path is not None:
@@ -137,12 +153,52 @@ def _read_log(
         )  # fmt: skip
 
 
+# Findings are reported for the selected events only: a filter no event can pass would
+# report nothing, whatever the log holds, so a mistyped one is refused.
+_LOGGED_TYPE = re.compile(re.escape(CE_TYPE_PREFIX) + r"[A-Za-z_]\w*\.v[0-9]+")
+
+
+def _event_types(values: list[str] | None) -> frozenset[str]:
+    """Contracts' names or CloudEvents types, or a full type no contract has (as logged)."""
+    for value in values or ():
+        known = value in EVENTS_BY_NAME or value in EVENTS_BY_TYPE
+        if not known and not _LOGGED_TYPE.fullmatch(value):
+            raise typer.BadParameter(
+                f"no event type {value!r}: an event's name (e.g. EnterpriseRegistered) or a "
+                f"whole CloudEvents type ({CE_TYPE_PREFIX}<Name>.v<N>)",
+                param_hint="--type",
+            )
+    return frozenset(values or ())
+
+
+def _province(value: str | None) -> str | None:
+    if value is not None and not is_province(value):
+        raise typer.BadParameter(
+            f"no province {value!r}: a Kemendagri province code (34)", param_hint="--province"
+        )
+    return value
+
+
 def _public_keys(values: list[str] | None) -> dict[str, str]:
+    """``ce_source`` -> key, from SOURCE=KEY or SERVICE=KEY (as IKM_EVENT_PUBLIC_KEYS names
+    them). A source no service publishes as would check nothing, silently: refused."""
+    sources = {source_of(service) for service in TOPIC_OWNERS.values()}
     keys = {}
     for value in values or []:
         source, sep, key = value.partition("=")
         if not sep or not key:
             raise typer.BadParameter("expected SOURCE=BASE64KEY", param_hint="--public-key")
+        if source not in sources and source_of(source) in sources:
+            source = source_of(source)
+        if source not in sources:
+            raise typer.BadParameter(
+                f"no service publishes as {source!r}: one of {', '.join(sorted(sources))}",
+                param_hint="--public-key",
+            )
+        try:
+            load_public_key(key)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{source}: {exc}", param_hint="--public-key") from exc
         keys[source] = key
     return keys
 

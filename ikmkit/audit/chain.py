@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from contracts import envelope as ce
 from contracts.base import Event
-from contracts.catalog import EVENTS_BY_TYPE
+from contracts.catalog import EVENTS_BY_TYPE, misattributed
 from contracts.chain import link_holds, signed_message
 from ikmkit.audit.chain_batch import BatchChecks
 from ikmkit.audit.chain_body import (
@@ -39,6 +40,7 @@ from ikmkit.audit.chain_parts import (
     gaps,
     hex_hashes,
     partition_of,
+    signer_of,
     violations,
 )
 from ikmkit.audit.chain_view import LogView
@@ -100,12 +102,17 @@ class ChainVerifier(BatchChecks):
                 "the Kafka key is not the aggregate id: its events may be split across partitions"
             )
             problems.append(self._finding(Kind.KEY_MISMATCH, record, raw, detail))
+        if checked.time is not None:  # decoded: as consumers hear it, only from its owner
+            source = raw[ce.H_SOURCE].decode("utf-8", "replace")
+            wrong = misattributed(record.topic, checked.model, source)
+            if wrong is not None:
+                problems.append(self._finding(Kind.FORGED, record, raw, wrong))
         if sequence is None or raw.get(ce.H_HASH) is None:
             if checked.model is not None:
                 detail = "no ce_sequence/ce_hash"
                 problems.append(self._finding(Kind.UNCHAINED, record, raw, detail))
         else:
-            self._check_chain(record, raw, sequence, problems, selected)
+            self._check_chain(record, raw, sequence, problems, selected, checked.model)
         if problems:
             checked.ok = False
             if selected:
@@ -145,6 +152,7 @@ class ChainVerifier(BatchChecks):
         sequence: int,
         problems: list[Finding],
         selected: bool,
+        model: type[Event] | None,
     ) -> None:
         stream = self._stream(record.topic, raw[ce.H_SUBJECT], record.partition)
         if selected:
@@ -165,12 +173,14 @@ class ChainVerifier(BatchChecks):
         previous = _GENESIS if sequence == 1 else hashes.get(sequence - 1)
         if previous is not None:
             self._verify_link(record, raw, previous, payload, problems)
-        else:
+        elif not self._bound_fails(record, raw, payload, problems):
+            # its predecessor may come (reordered) or never (past retention, a gap): an
+            # event with ce_prevhash was checked alone; its predecessor's hash, if it comes
             stream.pending[sequence] = (payload, record.offset, raw)
         if stream.pending:
             self._verify_follower(record, stream, sequence, claimed)
         if self._public_keys:
-            self._check_signature(record, raw, claimed.decode(), problems)
+            self._check_signature(record, raw, claimed.decode(), problems, model)
 
     def _second(
         self, record: Record, raw: dict[str, bytes], stream: Stream, sequence: int, *, same: bool
@@ -227,10 +237,29 @@ class ChainVerifier(BatchChecks):
         detail = "hash does not match the event and its predecessor's hash"
         problems.append(self._finding(Kind.TAMPERED, record, raw, detail, offset))
 
+    def _bound_fails(
+        self, record: Record, raw: dict[str, bytes], payload: bytes, problems: list[Finding]
+    ) -> bool:
+        """Whether an event without its predecessor fails the check of its hash after its
+        own ``ce_prevhash`` (``contracts.chain.bound_hash_holds``; False without one)."""
+        prevhash = raw.get(ce.H_PREVHASH)
+        if prevhash is None:
+            return False
+        found: list[Finding] = []
+        self._verify_link(record, raw, prevhash, payload, found)
+        for finding in found:
+            problems.append(replace(finding, detail=_NOT_THIS_EVENT))
+        return bool(found)
+
     def _check_signature(
-        self, record: Record, raw: dict[str, bytes], digest: str, problems: list[Finding]
+        self,
+        record: Record,
+        raw: dict[str, bytes],
+        digest: str,
+        problems: list[Finding],
+        model: type[Event] | None,
     ) -> None:
-        key = self._public_keys.get(raw[ce.H_SOURCE].decode("utf-8", "replace"))
+        key = self._public_keys.get(signer_of(record.topic, model, raw[ce.H_SOURCE]))
         if key is None or self._verify_signature is None:
             return
         signature = raw.get(ce.H_SIGNATURE)
@@ -310,6 +339,9 @@ class ChainVerifier(BatchChecks):
             headers.get(ce.H_TYPE),
             detail,
         )
+
+
+_NOT_THIS_EVENT = "hash does not match the event and its ce_prevhash"
 
 
 def _same_event(

@@ -23,7 +23,6 @@ from pydantic import ValidationError
 
 from contracts import envelope as ce
 from contracts.base import Event
-from contracts.catalog import EVENTS_BY_TYPE
 from ikmkit.audit.canonical import quick_canonical
 from ikmkit.audit.chain_body import KNOWN_CANONS, NEEDS_ESCAPE, chain_fields, plain_chain_body
 from ikmkit.audit.chain_chunk import Chunk, commit, verify_chunk
@@ -32,6 +31,7 @@ from ikmkit.audit.chain_parts import (
     Stream,
     list_adapter,
     located,
+    owned,
     partition_prefix,
     violations,
 )
@@ -41,7 +41,6 @@ from ikmkit.messaging.consumer import Record
 
 _GENESIS = ce.GENESIS_HASH.encode()
 _sha256 = hashlib.sha256
-_MODELS: dict[bytes, type[Event]] = {t.encode(): m for t, m in EVENTS_BY_TYPE.items()}
 _NOT_PLAIN = NEEDS_ESCAPE + bytes(range(0x80, 0x100))
 """Bytes an attribute must not hold for the fast path: JSON escapes, and any non-ASCII."""
 
@@ -98,7 +97,7 @@ class BatchChecks:
             if self._chunks_to_skip:
                 self._chunks_to_skip -= 1
             else:
-                chunk = verify_chunk(records, chains, self._streams, topic, _MODELS)
+                chunk = verify_chunk(records, chains, self._streams, topic, owned(topic))
                 if chunk is not None:
                     return self._accept(chunk, records, chains, partition, where)
                 self._chunks_to_skip = SKIP_AFTER_DECLINE
@@ -186,7 +185,9 @@ class BatchChecks:
             return None
         id_, source, subject, time, type_, sequence_bytes, claimed, canon, region = fields
         try:
-            model = _MODELS[type_]
+            model, owners = owned(topic)[type_]
+            if source != owners:
+                return None  # not its owner's: ``check`` says so
             # bytes.isdigit is ASCII digits only: "+2", " 2", "2_0" parse as int but fall back
             plain = sequence_bytes.lstrip(b"0") if sequence_bytes.isdigit() else b""
             sequence = int(sequence_bytes)

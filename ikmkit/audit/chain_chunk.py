@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
 from itertools import chain, compress, repeat
-from operator import attrgetter, is_, is_not, itemgetter, methodcaller
+from operator import attrgetter, is_, is_not, itemgetter, methodcaller, ne
 from typing import Any, cast
 
 from pydantic_core import from_json, to_json
@@ -43,7 +43,7 @@ from contracts.base import Event
 from contracts.chain import CANON_RFC8785
 from ikmkit.audit.canonical import _BEYOND_BMP, _SIMPLE, _plain, _plain_leaf
 from ikmkit.audit.chain_body import _PLATFORM, _PLATFORM_TAILS, NEEDS_ESCAPE
-from ikmkit.audit.chain_parts import Stream, partition_prefix
+from ikmkit.audit.chain_parts import Contracts, Stream, partition_prefix
 from ikmkit.audit.fetch import LogEntry
 
 _GENESIS = ce.GENESIS_HASH.encode()
@@ -120,16 +120,16 @@ def verify_chunk(
     chains: Chains,
     streams: Mapping[tuple[str, bytes], Stream],
     topic: str,
-    models_by_type: Mapping[bytes, type[Event]],
+    contracts: Contracts,
 ) -> Chunk | None:
     """The chunk with its records' digests, if every record is the next event of its
     regular stream as ``_next_event``'s fast path decides it; else None. Changes nothing
-    (``commit`` does)."""
+    (``commit`` does). ``contracts``: the topic's (``chain_parts.owned``)."""
     try:
         # a log written before RFC 8785 payloads (no ce_hashcanon) declines at its first record
         if entries[0].headers[_CANON_AT] != _CANON:
             return None
-        chunk = _fields(entries, models_by_type)
+        chunk = _fields(entries, contracts)
         if chunk is None or not _canonical(chunk.payloads):
             return None
         previous = _previous(chunk, chains, streams, topic)
@@ -161,12 +161,11 @@ def commit(chunk: Chunk, chains: Chains, partition: int) -> None:
             digests += digest
 
 
-def _fields(
-    entries: Sequence[LogEntry], models_by_type: Mapping[bytes, type[Event]]
-) -> Chunk | None:
-    """The chunk's header values, if each record has the platform's layout, a known
-    contract, the subject as its key, ``ce_hashcanon`` RFC 8785, plain attributes, a
-    sequence of ASCII digits and an ISO 8601 time (what ``_next_event`` asks)."""
+def _fields(entries: Sequence[LogEntry], contracts: Contracts) -> Chunk | None:
+    """The chunk's header values, if each record has the platform's layout, a contract of
+    the topic and its owner's ``ce_source``, the subject as its key, ``ce_hashcanon`` RFC
+    8785, plain attributes, a sequence of ASCII digits and an ISO 8601 time (what
+    ``_next_event`` asks)."""
     rows, width = _layout(list(map(_headers, entries)))
     if not rows:
         return None
@@ -187,9 +186,15 @@ def _fields(
         return None
     kinds = set(types)
     if len(kinds) == 1:
-        models = [models_by_type[kinds.pop()]] * count
+        model, source = contracts[kinds.pop()]
+        if sources.count(source) != count:
+            return None  # not every record its owner's: ``check`` says which
+        models = [model] * count
     else:
-        models = list(map(models_by_type.__getitem__, types))
+        pairs = list(map(contracts.__getitem__, types))
+        if any(map(ne, sources, map(itemgetter(1), pairs))):
+            return None
+        models = list(map(itemgetter(0), pairs))
     attributes = b"".join(chain(ids, sources, subjects, times, types, regions))
     if len(attributes.translate(None, _NOT_PLAIN)) != len(attributes):
         return None

@@ -11,6 +11,8 @@ from datetime import datetime
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.base import Event
+from contracts.catalog import EVENTS_BY_TYPE, events_on, owner_of
+from contracts.topics import source_of
 from ikmkit.audit.chain_body import headers_text
 from ikmkit.audit.fetch import LogEntry
 from ikmkit.audit.findings import Finding, Kind, ranges
@@ -99,6 +101,30 @@ def violations(exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
         for err in exc.errors(include_input=False, include_url=False)
     )
+
+
+Contracts = dict[bytes, tuple[type[Event], bytes]]
+"""``ce_type`` -> (its contract, the ``ce_source`` its events must have) on one topic."""
+
+
+@functools.cache
+def owned(topic: str) -> Contracts:
+    """What the fast paths may vouch for on ``topic``: its own types from its owner; on a
+    topic no contract names, every type from the type's owner (``misattributed``'s rule)."""
+    owner = owner_of(topic)
+    models = EVENTS_BY_TYPE.values() if owner is None else events_on(topic)
+    return {
+        m.ce_type().encode(): (m, source_of(owner or owner_of(m.TOPIC) or "").encode())
+        for m in models
+    }
+
+
+def signer_of(topic: str, model: type[Event] | None, source: bytes) -> str:
+    """The ``ce_source`` whose public key checks an event of ``model`` read from ``topic``:
+    the topic's owner's, else its type's owner's; the event's own only when neither is
+    known (a key follows the topic, never the source an event claims)."""
+    owner = owner_of(topic) or (None if model is None else owner_of(model.TOPIC))
+    return source.decode("utf-8", "replace") if owner is None else source_of(owner)
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 class Kind(StrEnum):
     TAMPERED = "tampered"  # the recomputed hash differs from ce_hash
+    FORGED = "forged"  # not its topic's owner's: another ce_source, or a type of another topic
     GAP = "gap"  # sequence numbers missing from a stream
     DUPLICATE = "duplicate"  # the same event delivered again (at-least-once; benign)
     CONFLICT = "conflict"  # two different events claim the same sequence number

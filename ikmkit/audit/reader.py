@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from contracts.catalog import all_topics
 from contracts.topics import TOPIC_PREFIX, is_dead_letter_topic
 from ikmkit.audit import fetch
 from ikmkit.audit.fetch import LogEntry
@@ -153,3 +154,20 @@ class LogReader:
     def end_offsets(self) -> dict[TopicPartition, int]:
         """End offset per non-empty partition (exact once ``batches`` has read it)."""
         return dict(self._end)
+
+
+async def unknown_topics(bootstrap_servers: str, topics: Sequence[str]) -> list[str]:
+    """Of ``topics``, those neither on the broker nor named by a contract: a mistyped name
+    would read nothing, and nothing read is nothing found."""
+    strangers = sorted(set(topics) - set(all_topics()))
+    if not strangers:
+        return []
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, client_id="ikm-audit", **kafka_client_options()
+    )
+    await consumer.start()
+    try:
+        available = await consumer.topics()
+    finally:
+        await consumer.stop()
+    return [t for t in strangers if t not in available]

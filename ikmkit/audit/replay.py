@@ -21,6 +21,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from contracts import envelope as ce
 from contracts.base import Event
 from ikmkit.audit.chain import ChainVerifier, Checked
 from ikmkit.audit.chain_parts import located
@@ -314,8 +315,10 @@ def _verify_batch(
         models = verifier.check_partition(topic, tp.partition, batch)
     else:
         if selection.aggregate is not None or selection.subjects:
+            # by key (the chosen streams) or by subject: an event about a chosen aggregate
+            # under another key is a finding of that aggregate's too (``key_mismatch``)
             keys = selection.keys()
-            batch = [r for r in batch if r.key in keys]
+            batch = [r for r in batch if r.key in keys or _subject(r.headers) in keys]
         where = (topic, tp.partition)
         for entry in batch:
             checked = verifier.check(located(entry, where), selected=selects)
@@ -328,3 +331,10 @@ def _verify_batch(
         result.by_topic[topic] += len(models)
     for model, count in Counter(models).items():
         result.by_type[model.__name__ if model else "<unknown>"] += count
+
+
+def _subject(headers: Sequence[tuple[str, bytes]]) -> bytes | None:
+    for name, value in headers:
+        if name == ce.H_SUBJECT:
+            return value
+    return None

@@ -48,8 +48,8 @@ class Selection:
         return checked.headers.get(ce.H_TYPE) in self.types or name in self.types
 
     def _time_selected(self, at: datetime | None) -> bool:
-        if at is None:
-            return False
+        if at is None:  # no time to place it outside the window: reported, never hidden
+            return True
         return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
 
     def _about_nib(self, checked: Checked) -> bool:

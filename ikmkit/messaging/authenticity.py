@@ -31,19 +31,26 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
-from contracts.catalog import owner_of
+from contracts.catalog import misattributed, owner_of, shown
 from contracts.chain import signed_message
-from contracts.topics import source_of
 from ikmkit.messaging.cloudevents import Envelope, hash_is_bound
 from ikmkit.messaging.signing import load_public_key
 
 FORGED = "forged"
 """Dead-letter reason of an event that fails this check."""
+
+
+class AuthenticitySettings(Protocol):
+    """What of a service's settings configures the check (``ServiceSettings``)."""
+
+    event_public_keys: dict[str, str]
+    event_strict_producers: list[str]
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,12 @@ class Authenticity:
                 raise ValueError(f"event public key of {service!r}: {exc}") from exc
             self._keys[service] = loaded.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
+    @classmethod
+    def configured(cls, settings: AuthenticitySettings) -> Authenticity:
+        """As a service's settings configure it: its consumers, and ``ikm audit rebuild``'s
+        scratch consumers, which must judge every event as the live ones did."""
+        return cls(settings.event_public_keys, strict=settings.event_strict_producers)
+
     @property
     def services_with_keys(self) -> frozenset[str]:
         return frozenset(self._keys)
@@ -78,22 +91,10 @@ class Authenticity:
     def check(self, topic: str, envelope: Envelope) -> Verdict | None:
         """None if ``envelope`` (read from ``topic``) is authentic, else why not."""
         attrs = envelope.attrs
-        owner = owner_of(type(envelope.event).TOPIC)
-        if owner is None:  # a contract event always has an owner; be safe if not
-            return Verdict(f"no owner for {attrs.type} in the contract catalog")
-        arrived_on = owner_of(topic)
-        if arrived_on is not None and arrived_on != owner:
-            return Verdict(f"{attrs.type} belongs to {owner}, not on {topic}")
-        if arrived_on is not None and topic != type(envelope.event).TOPIC:
-            # The owner publishes each type on its one topic (ordered there by aggregate):
-            # a copy on another of its topics is someone else's doing.
-            return Verdict(
-                f"{attrs.type} is published on {type(envelope.event).TOPIC}, not {topic}"
-            )
-        if attrs.source != source_of(owner):
-            return Verdict(
-                f"ce_source {_shown(attrs.source)} is not {source_of(owner)}, owner of {topic}"
-            )
+        wrong = misattributed(topic, type(envelope.event), attrs.source)
+        if wrong is not None:
+            return Verdict(wrong)
+        owner = owner_of(type(envelope.event).TOPIC) or ""
         key = self._keys.get(owner)
         if key is None:
             return None
@@ -104,7 +105,7 @@ class Authenticity:
                 return Verdict(f"{owner}'s events carry ce_prevhash; this signed one has none")
         elif not hash_is_bound(attrs, envelope.payload):
             return Verdict(
-                f"ce_hash {_shown(attrs.hash[:16])}... does not match this event (its data and"
+                f"ce_hash {shown(attrs.hash[:16])}... does not match this event (its data and"
                 " attributes after its ce_prevhash): a signed hash copied onto other content"
             )
         if not _verifies(key, signed_message(attrs.hash, attrs.prevhash), attrs.signature):
@@ -128,8 +129,3 @@ def _verifies(public_key: bytes, message: bytes, signature_b64: str) -> bool:
         return bool(crypto_sign_open(signature + message, public_key) == message)
     except (CryptoError, ValueError, TypeError):
         return False
-
-
-def _shown(value: str) -> str:
-    """A header value quoted for an error message, bounded (it is attacker-controlled)."""
-    return repr(value if len(value) <= 80 else value[:80] + "...")

@@ -90,8 +90,7 @@ def _subscribe_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -
     router = KafkaRouter()
     topics: list[str] = []
     redelivery = RedeliveryPolicy(max_attempts=runtime.settings.consumer_max_attempts)
-    settings = runtime.settings
-    authenticity = Authenticity(settings.event_public_keys, strict=settings.event_strict_producers)
+    authenticity = Authenticity.configured(runtime.settings)
     for spec in definition.consumers:
         consumer = spec.build(runtime.deps, runtime)
         consumer.redelivery = redelivery

@@ -76,3 +76,35 @@ class ForgingPublisher:
             else:
                 sent.append(message)
         await self.inner.publish_batch(sent)
+
+
+async def relay_events(kafka: str, tmp_path: Path, outbox: Outbox, events: Sequence) -> None:
+    """``events`` added to ``outbox`` (its source and signer: a genuine producer's or an
+    impostor's) in a scratch store and relayed onto the broker as the platform relays."""
+    store = SqliteStore(tmp_path / f"{uuid.uuid4().hex}.db")
+    await store.open(list(OUTBOX_COLLECTIONS))
+    async with store.transaction() as uow:
+        for n, event in enumerate(events):
+            await outbox.add(uow, event, at=T0 + timedelta(minutes=n))
+    await ensure_topics(kafka, sorted({type(e).TOPIC for e in events}))
+    publisher = KafkaPublisher(kafka)
+    await publisher.start()
+    try:
+        while await OutboxRelay(store, publisher).publish_pending():
+            pass
+    finally:
+        await publisher.stop()
+        await store.close()
+
+
+async def publish_raw(kafka: str, records: Sequence) -> None:
+    """Records (``tests.support.records.Record``) written onto the broker as they are."""
+    await ensure_topics(kafka, sorted({r.topic for r in records}))
+    publisher = KafkaPublisher(kafka)
+    await publisher.start()
+    try:
+        await publisher.publish_batch(
+            [OutgoingMessage(r.topic, r.key, r.value, list(r.headers)) for r in records]
+        )
+    finally:
+        await publisher.stop()

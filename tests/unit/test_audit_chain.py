@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from contracts import envelope as ce
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.audit.chain import ChainVerifier
@@ -18,7 +19,7 @@ from ikmkit.audit.findings import Kind
 from ikmkit.audit.masking import mask_payload
 from ikmkit.messaging.cloudevents import chain_hash, to_headers
 from ikmkit.messaging.signing import signer_from_key, verify_signature
-from tests.support.audit_streams import stream
+from tests.support.audit_streams import outbox_stream, stream
 from tests.support.records import Record as FakeRecord
 
 
@@ -280,3 +281,34 @@ def test_a_copy_whose_predecessor_is_missing_too_must_be_the_same_event() -> Non
         (Kind.DUPLICATE, 3),
         (Kind.GAP, 2),
     ]
+
+
+def test_an_event_whose_predecessor_is_absent_is_checked_by_its_prevhash() -> None:
+    """Past retention (or after a gap) the first event read has no predecessor to be checked
+    against; since ``ce_prevhash`` it is checked alone. A payload changed there was reported
+    only as ``truncated``, a warning: exit 0."""
+    records = outbox_stream(["1000000000017"], 5)
+    assert all(ce.H_PREVHASH in dict(r.headers) for r in records)
+    retained = records[2:]  # sequences 1 and 2 are past retention
+    retained[0] = replace(retained[0], value=(retained[0].value or b"").replace(b"r-2", b"r-9"))
+    truncated = frozenset({(ENTERPRISE_TOPIC, 0)})
+    for feed in ("check", "check_all"):
+        verifier = ChainVerifier()
+        if feed == "check":
+            for record in retained:
+                verifier.check(record)
+        else:
+            verifier.check_all(retained)
+        assert [(f.kind, f.sequence) for f in verifier.finish(truncated)] == [
+            (Kind.TAMPERED, 3),
+            (Kind.TRUNCATED, 1),
+        ], feed
+    # after a gap: the event past it is checked too; an intact one is not reported
+    gapped = [records[0], records[1], records[3], records[4]]
+    assert verify(gapped) == [(Kind.GAP, 3)]
+    gapped[2] = replace(gapped[2], value=(gapped[2].value or b"").replace(b"r-3", b"r-9"))
+    assert sorted(verify(gapped)) == [(Kind.GAP, 3), (Kind.TAMPERED, 4)]
+    # read before its predecessor (reordered), a changed event is reported once
+    reordered = [records[0], records[2], records[1], records[3]]
+    reordered[1] = replace(reordered[1], value=(reordered[1].value or b"").replace(b"r-2", b"r-9"))
+    assert sorted(verify(reordered)) == [(Kind.REORDERED, 2), (Kind.TAMPERED, 3)]

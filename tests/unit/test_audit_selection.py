@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +11,10 @@ from contracts import envelope as ce
 from contracts.base import Event
 from contracts.notify import NotificationDelivered, enterprise_recipient
 from contracts.registry import EnterpriseVerified
-from ikmkit.audit.chain import Checked
+from ikmkit.audit.chain import ChainVerifier, Checked
+from ikmkit.audit.findings import Kind
 from ikmkit.audit.selection import Selection
+from tests.support.audit_streams import stream
 
 NIB, OTHER = "1234567890123", "9876543210987"
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -70,3 +72,17 @@ def test_an_event_with_a_nib_field_concerns_that_enterprise() -> None:
 
 def test_the_subject_is_always_about_itself() -> None:
     assert Selection(nib=NIB).selects(checked(EnterpriseVerified, NIB, {}))
+
+
+def test_a_record_whose_time_cannot_be_read_is_reported_whatever_the_window() -> None:
+    """A window chooses events by their own time: one whose ``ce_time`` cannot be read cannot
+    be shown to lie outside it, and was left out of the report (exit 0 on a garbled log)."""
+    first, second = stream("1000000000301", 2)
+    garbled = replace(
+        second, headers=[(k, b"yesterday" if k == ce.H_TIME else v) for k, v in second.headers]
+    )
+    window = Selection(since=datetime(2026, 1, 1, tzinfo=UTC))
+    verifier = ChainVerifier()
+    for record in (first, garbled):
+        verifier.check(record, selected=window.selects)
+    assert [f.kind for f in verifier.finish()] == [Kind.UNDECODABLE]

@@ -142,6 +142,62 @@ def test_enum_and_nullability_changes_fail() -> None:
     ]
 
 
+def test_reordering_allowed_values_passes() -> None:
+    """The same set of values in another order: nothing changes for a consumer."""
+
+    class Reordered(_BaseV1):
+        kind: Literal["b", "a"] = "a"  # type: ignore[assignment]
+
+    assert breaking(Reordered) == []
+
+
+def test_changing_a_default_fails() -> None:
+    """An event written before an optional field was added is read with its default: a new
+    default changes what the replay and the rebuild make of history."""
+
+    class Redefaulted(_BaseV1):
+        kind: Literal["a", "b"] = "b"
+
+    assert rules(breaking(Redefaulted)) == [("default_changed", "kind")]
+
+
+def test_a_new_version_or_region_field_in_place_fails() -> None:
+    """``VERSION`` raised on the published topic renames every new event's ce_type (old
+    consumers dead-letter it, the replay finds the log's history of no contract); another
+    region field changes what ``ce_region`` says to the regional systems routing by it."""
+
+    class Bumped(_BaseV1):
+        VERSION: ClassVar[int] = 2
+
+    assert rules(breaking(Bumped)) == [("routing_changed", "")]
+    assert "x-cloudevents-type" in str(breaking(Bumped)[0])
+
+    class Regional(_BaseV1):
+        REGION_FIELD: ClassVar[str | None] = "note"
+
+    class Moved(_BaseV1):
+        REGION_FIELD: ClassVar[str | None] = "kind"
+
+    assert breaking(Regional) == []  # events gain a ce_region: passes
+    assert rules(breaking(Moved, Regional)) == [("routing_changed", "")]
+    assert rules(breaking(_BaseV1, Regional)) == [("routing_changed", "")]
+
+
+def test_a_field_no_longer_marked_personal_data_fails() -> None:
+    """Audit reports, trails and logs mask what the schema marks: unmarking a field would
+    print it in full."""
+
+    class _PlainAddress(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        street: str
+        city: str
+
+    class Unmarked(_BaseV1):
+        address: _PlainAddress  # type: ignore[assignment]
+
+    assert rules(breaking(Unmarked)) == [("personal_data_unmarked", "address.street")]
+
+
 def test_adding_a_required_field_fails() -> None:
     class NewRequired(_BaseV1):
         channel: str

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from contracts import envelope as ce
+from contracts.subsidy import APPLICATION_TOPIC
 from contracts.verify import StreamVerifier
 from tests.support import chain_vectors
+from tests.support.audit_streams import outbox_stream
 
 
 def records() -> list[dict[str, Any]]:
@@ -131,3 +133,20 @@ def test_a_copy_read_before_the_genuine_event_is_tampered_and_the_genuine_one_ha
             ("tampered", 3),
             ("gap", 3),
         ]
+
+
+def test_an_event_not_from_its_topics_owner_is_forged_and_not_handled() -> None:
+    """An integrator hears a topic only from its owner, as the platform's consumers do: an
+    impostor's well-chained events (another ``ce_source``, or a type of another topic) were
+    returned to be handled, without a problem."""
+    genuine = outbox_stream(["1000000000201"], 2)
+    impostor = outbox_stream(["1000000000202"], 1, source="/ikm/impostor")
+    moved = outbox_stream(["1000000000203"], 1, topic=APPLICATION_TOPIC)
+    verifier = StreamVerifier()
+    handled = [verifier.check(r.topic, r.headers, r.value) for r in genuine + impostor + moved]
+    assert [event is not None for event in handled] == [True, True, False, False]
+    assert [(p.kind, p.subject, p.sequence) for p in verifier.problems] == [
+        ("forged", "1000000000202", 1),
+        ("forged", "1000000000203", 1),
+    ]
+    assert "/ikm/impostor" in verifier.problems[0].detail
