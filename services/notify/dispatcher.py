@@ -223,7 +223,10 @@ class Dispatcher:
 
     async def _send_email(self, notification: Notification, work: DueWork) -> SendOutcome:
         contact = work.contacts.get(notification.recipient)
-        target = notification.target or (contact.email if contact else None)
+        # The address the recipient has now, as the greeting's name: a retry or a redrive
+        # after the owner corrected a bad address goes to the corrected one. The address
+        # kept with the notification serves recipients the replica does not hold (offices).
+        target = contact.email if contact is not None else notification.target
         if target is None:
             return SendOutcome(
                 notification, f"no e-mail address known for {notification.recipient}"
