@@ -254,7 +254,12 @@ class WebhookGuard:
 class HttpWebhookSender:
     """POSTs to a checked address: the guard resolves the host, and the request goes to the
     address it approved (``Host`` and TLS server name stay the URL's), so the name cannot be
-    re-pointed at an internal address between the check and the connection."""
+    re-pointed at an internal address between the check and the connection.
+
+    A send takes at most ``timeout`` seconds in all (httpx's timeouts bound each read and
+    write, so a receiver sending a byte now and then held the dispatcher's whole pass for as
+    long as it liked) and reads at most ``ANSWER_READ_MAX`` bytes of the answer, whose status
+    alone counts (an answer of any size was read into memory)."""
 
     def __init__(self, timeout: float, guard: WebhookGuard) -> None:
         self._timeout = timeout
@@ -271,16 +276,42 @@ class HttpWebhookSender:
             extensions = {"sni_hostname": target.host}
             headers = {**headers, "Host": target.netloc.decode("ascii")}
             target = target.copy_with(host=addresses[0])
-        response = await self._client.post(
-            target, content=body, headers=headers, extensions=extensions
+        request = self._client.build_request(
+            "POST", target, content=body, headers=headers, extensions=extensions
         )
-        if not 200 <= response.status_code < 300:
+        status = await self._status(self._client, request, url)
+        if not 200 <= status < 300:
             # The error is kept (ledger, /dead, NotificationDead): no credentials of the URL.
-            raise WebhookRejected(f"HTTP {response.status_code} from {mask_url(url)}")
+            raise WebhookRejected(f"HTTP {status} from {mask_url(url)}")
+
+    async def _status(self, client: httpx.AsyncClient, request: httpx.Request, url: str) -> int:
+        """The answer's status, within the timeout; the rest of a small answer is read too
+        (so the connection serves the next send), a large or slow one is left unread."""
+        response: httpx.Response | None = None
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await client.send(request, stream=True)
+                read = 0
+                async for chunk in response.aiter_raw():
+                    read += len(chunk)
+                    if read > ANSWER_READ_MAX:
+                        break
+        except TimeoutError:
+            if response is None:
+                raise WebhookRejected(
+                    f"no answer within {self._timeout} s from {mask_url(url)}"
+                ) from None
+        finally:
+            if response is not None:
+                await response.aclose()
+        return response.status_code
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+
+
+ANSWER_READ_MAX = 64 * 1024
 
 
 class WebhookRejected(Exception):
