@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from email.header import Header
@@ -264,22 +265,35 @@ class HttpWebhookSender:
     def __init__(self, timeout: float, guard: WebhookGuard) -> None:
         self._timeout = timeout
         self._guard = guard
-        self._client: httpx.AsyncClient | None = None
+        self._tls: ssl.SSLContext | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, host: str) -> httpx.AsyncClient:
+        """A connection pool per host name: pools key connections by the address a request
+        goes to, and two names at one address (shared hosting, a CDN) shared a connection,
+        so one name's webhook went over TLS checked for the other name's certificate."""
+        client = self._clients.get(host)
+        if client is None:
+            self._tls = self._tls or httpx.create_ssl_context()  # the CA bundle, loaded once
+            client = httpx.AsyncClient(
+                timeout=self._timeout, follow_redirects=False, verify=self._tls
+            )
+            self._clients[host] = client
+        return client
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
         addresses = await self._guard.addresses(url)
         target = httpx.URL(url)
+        client = self._client(target.host)
         extensions: dict[str, str] = {}
         if addresses:
             extensions = {"sni_hostname": target.host}
             headers = {**headers, "Host": target.netloc.decode("ascii")}
             target = target.copy_with(host=addresses[0])
-        request = self._client.build_request(
+        request = client.build_request(
             "POST", target, content=body, headers=headers, extensions=extensions
         )
-        status = await self._status(self._client, request, url)
+        status = await self._status(client, request, url)
         if not 200 <= status < 300:
             # The error is kept (ledger, /dead, NotificationDead): no credentials of the URL.
             raise WebhookRejected(f"HTTP {status} from {mask_url(url)}")
@@ -307,8 +321,9 @@ class HttpWebhookSender:
         return response.status_code
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
 
 
 ANSWER_READ_MAX = 64 * 1024

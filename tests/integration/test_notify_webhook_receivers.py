@@ -5,12 +5,22 @@ hold the dispatcher's pass (every e-mail and webhook behind it) nor its memory."
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from services.notify.senders import ANSWER_READ_MAX, WebhookRejected
-from tests.support.http_peers import ScriptedPeer, dribble, signed, webhook_sender
+from tests.support.http_peers import (
+    ScriptedPeer,
+    certificate_for,
+    dribble,
+    read_request,
+    signed,
+    webhook_sender,
+)
 
 BODY = b'{"id":"e-1"}'
 TIMEOUT = 1.0
@@ -71,3 +81,32 @@ async def test_a_small_answer_keeps_the_connection_for_the_next_send() -> None:
         await sender.post(peer.url, BODY, signed(peer.url, BODY))
         await sender.post(peer.url, BODY, signed(peer.url, BODY))
     assert peer.requests == 1  # one connection, both sends
+
+
+async def test_a_tls_connection_serves_only_the_name_its_certificate_was_checked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two subscribers' names at one address (shared hosting, a CDN): sends are pinned to the
+    address, so a connection pooled by address would carry the second name's webhook (its
+    signature, its masked data) over TLS checked for the first name's certificate."""
+    cert, key = certificate_for(tmp_path, "hooks-a.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts hooks-a.test's
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    hosts: list[bytes] = []
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        while True:  # later requests on this connection
+            hosts.append((await read_request(reader))[b"host"])
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    names = {"hooks-a.test": ["127.0.0.1"], "hooks-b.test": ["127.0.0.1"]}
+    async with ScriptedPeer(keep_alive, tls) as peer, webhook_sender(5.0, names) as sender:
+        port = peer.port
+        first, other = (f"https://hooks-{x}.test:{port}/in" for x in "ab")
+        await sender.post(first, BODY, signed(first, BODY))
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await sender.post(other, BODY, signed(other, BODY))
+        await sender.post(first, BODY, signed(first, BODY))
+    assert hosts == [f"hooks-a.test:{port}".encode()]  # the same name, kept alive
