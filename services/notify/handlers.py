@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from contracts.base import Event
-from contracts.catalog import EVENTS_BY_NAME
 from contracts.envelope import EnvelopeAttributes
 from ikmkit.auth import Caller
 from ikmkit.service.errors import NotFound, Violations
@@ -114,7 +113,7 @@ async def mark_read(uow: NotifyUnit, message_id: str, caller: Caller) -> None:
 
 async def subscribe(uow: NotifyUnit, cmd: Subscribe, caller: Caller) -> Subscription:
     access.authorize_subscribe(caller, cmd.province)
-    webhooks.check_subscription(cmd.event_types, cmd.secret, set(EVENTS_BY_NAME))
+    webhooks.check_subscription(cmd.event_types, cmd.secret, rules.SUBSCRIBABLE)
     subscription = Subscription(
         id=str(uuid.uuid4()),
         url=str(cmd.url),
