@@ -79,7 +79,11 @@ async def redrive(uow: NotifyUnit, cmd: Redrive, caller: Caller) -> list[str]:
     ids = cmd.ids or await _every_dead(uow)
     refused = Violations()
     redriven: list[Changed[Notification]] = []
+    named: set[str] = set()
     for i, notification_id in enumerate(ids):
+        if notification_id in named:  # a repeat would save over the first copy's version
+            continue
+        named.add(notification_id)
         found = await uow.notifications.find_one(notification_id)
         if found is None:
             raise NotFound(f"no notification {notification_id}", field="id")

@@ -344,6 +344,22 @@ async def test_redriving_several_live_notifications_names_each(
     assert named(caught) == {("ids[0]", "not_dead"), ("ids[1]", "not_dead")}
 
 
+async def test_an_id_named_twice_is_redriven_once(deps: Notify, units: Units[NotifyUnit]) -> None:
+    """An operator's list with a repeat (``ikm notify dead redrive A A``): the second copy
+    saved over the first's version, a 409 conflict.version on a body without a version that
+    no retry could pass, and nothing redriven."""
+    made = await decide(deps, registered())
+    email = await stored(units, next(n.id for n in made if n.channel == "email"))
+    await units.run(handlers.record_outcomes, [SendOutcome(email, "x", permanent=True)], POLICY)
+    redriven = await units.run(handlers.redrive, Redrive(ids=[email.id, email.id]), MINISTRY)
+    assert redriven == [email.id]
+    report = await units.read(queries.deliveries_of, email.event_id, MINISTRY)
+    assert [a.status for a in report.attempts if a.notification_id == email.id] == [
+        "dead",
+        "redriven",
+    ]
+
+
 async def test_the_api_names_an_internal_url_with_the_other_broken_fields(deps: Notify) -> None:
     body = Subscribe(url="http://10.0.0.1/x", event_types=["NoSuchEvent"], secret="s" * 16)
     with pytest.raises(InvalidInput) as caught:
