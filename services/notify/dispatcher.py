@@ -223,16 +223,18 @@ class Dispatcher:
 
     async def _send_email(self, notification: Notification, work: DueWork) -> SendOutcome:
         contact = work.contacts.get(notification.recipient)
-        # The address the recipient has now, as the greeting's name: a retry or a redrive
-        # after the owner corrected a bad address goes to the corrected one. The address
-        # kept with the notification serves recipients the replica does not hold (offices).
+        # The recipient as they are now (address, name, language): a retry or a redrive after
+        # the owner corrected a bad address goes to the corrected one, and a partner known only
+        # after its MoU's e-mail was decided is written to in its own language. What was kept
+        # with the notification serves recipients the replica does not hold (offices).
         target = contact.email if contact is not None else notification.target
         if target is None:
             return SendOutcome(
                 notification, f"no e-mail address known for {notification.recipient}"
             )
-        name = greeting_name(notification.recipient, contact, notification.language)
-        message = rendered(notification, self._renderer, name)
+        language = contact.language if contact is not None else notification.language
+        name = greeting_name(notification.recipient, contact, language)
+        message = rendered(notification, self._renderer, name, language)
         await self._email.send(
             to=target, subject=message.subject, body=message.body, message_id=notification.id
         )
