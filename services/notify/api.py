@@ -138,6 +138,6 @@ class Redriven(BaseModel):
 
 @router.post("/dead/redrive", tags=["dead notifications"], summary="Send dead notifications again")
 async def redrive(body: Redrive, deps: Deps, caller: CurrentCaller) -> Redriven:
-    ids = await deps.units.run(handlers.redrive, body, caller)
+    ids = await handlers.redrive_requested(deps.units, body, caller)
     deps.dispatcher.wake()
     return Redriven(redriven=ids, count=len(ids))

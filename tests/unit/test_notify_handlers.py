@@ -246,7 +246,7 @@ async def test_redrive_all_and_its_input_rules(deps: Notify, units: Units[Notify
     made = await decide(deps, registered())
     email = await stored(units, next(n.id for n in made if n.channel == "email"))
     await units.run(handlers.record_outcomes, [SendOutcome(email, "x", permanent=True)], POLICY)
-    assert await units.run(handlers.redrive, Redrive(all=True), MINISTRY) == [email.id]
+    assert await handlers.redrive_requested(units, Redrive(all=True), MINISTRY) == [email.id]
     with pytest.raises(InvalidInput):
         await units.run(handlers.redrive, Redrive(), MINISTRY)
     with pytest.raises(NotFound):
@@ -283,7 +283,7 @@ async def test_operators_only(deps: Notify, units: Units[NotifyUnit]) -> None:
     with pytest.raises(Forbidden):
         await units.read(queries.dead, regional, cursor=None, limit=10)
     with pytest.raises(Forbidden):
-        await units.run(handlers.redrive, Redrive(all=True), regional)
+        await handlers.redrive_requested(units, Redrive(all=True), regional)
     other_province = Subscribe(
         url="http://hooks.example/y",
         event_types=["EnterpriseRegistered"],
