@@ -14,11 +14,12 @@ import contextlib
 import logging
 import time
 import traceback
+from collections.abc import Mapping
 
 from ikmkit.unit_of_work import Units
 from services.notify import handlers, queries
 from services.notify.commands import SendOutcome
-from services.notify.domain.model import DeliveryRetries, Notification
+from services.notify.domain.model import Contact, DeliveryRetries, Notification
 from services.notify.domain.webhooks import mask_url, signed_headers
 from services.notify.queries import DueWork
 from services.notify.send_loop import InPlace, SendLoop
@@ -50,8 +51,10 @@ class Dispatcher:
         concurrency: int = 16,
         idle_seconds: float = 0.5,
         sending: SendLoop | None = None,
+        offices: Mapping[str, Contact] | None = None,
     ) -> None:
         self._units = units
+        self._offices = offices or {}  # configured addresses (settings), not the replica's
         self._email = email
         self._webhooks = webhooks
         self._renderer = renderer
@@ -222,11 +225,13 @@ class Dispatcher:
             return SendOutcome(notification, error[:1000])
 
     async def _send_email(self, notification: Notification, work: DueWork) -> SendOutcome:
-        contact = work.contacts.get(notification.recipient)
+        contact = work.contacts.get(notification.recipient) or self._offices.get(
+            notification.recipient
+        )
         # The recipient as they are now (address, name, language): a retry or a redrive after
-        # the owner corrected a bad address goes to the corrected one, and a partner known only
-        # after its MoU's e-mail was decided is written to in its own language. What was kept
-        # with the notification serves recipients the replica does not hold (offices).
+        # the owner (or the operator, for an office) corrected a bad address goes to the
+        # corrected one, and a partner known only after its MoU's e-mail was decided is written
+        # to in its own language. What was kept with the notification serves the rest.
         target = contact.email if contact is not None else notification.target
         if target is None:
             return SendOutcome(

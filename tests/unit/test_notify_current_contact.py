@@ -1,7 +1,9 @@
-"""An e-mail is written for its recipient as the contact replica knows them when it is sent:
-their language too, not only their address and name. A party's MoUSigned is often decided
-before its PartnerRegistered (other topic, unordered): the e-mail waited for the address, then
-went out in Indonesian to a partner that reads English, greeting it by its current name."""
+"""An e-mail is written for its recipient as they are when it is sent: their language too, not
+only their address and name. A party's MoUSigned is often decided before its
+PartnerRegistered (other topic, unordered): the e-mail waited for the address, then went out
+in Indonesian to a partner that reads English, greeting it by its current name. An office's
+address is the one configured now: a redrive after an operator corrected
+NOTIFY_REGIONAL_EMAILS went to the old address."""
 
 from __future__ import annotations
 
@@ -13,12 +15,24 @@ import pytest
 
 from contracts.base import Event
 from contracts.envelope import EnvelopeAttributes
-from contracts.registry import MoUParty, MoUSigned, PartnerRegistered
+from contracts.registry import (
+    EnterpriseRegistered,
+    MoUParty,
+    MoUSigned,
+    OwnerContact,
+    PartnerRegistered,
+)
+from ikmkit.auth import Caller
+from ikmkit.messaging.outbox import Outbox
+from ikmkit.store import Store
 from services.notify import handlers
 from services.notify.bootstrap import Notify, bootstrap
+from services.notify.commands import Redrive, SendOutcome
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
 from tests.support.units import memory_units
+
+MINISTRY = Caller(subject="operator", role="ministry")
 
 T0 = datetime(2026, 7, 18, 8, 0, tzinfo=UTC)
 
@@ -43,9 +57,20 @@ class Clock:
 
 
 @pytest.fixture
-async def deps() -> AsyncIterator[Notify]:
+async def store() -> AsyncIterator[Store]:
     async with memory_units(NotifyUnit, COLLECTIONS) as units:
-        yield bootstrap(units.store, units.outbox, NotifySettings(), clock=Clock(), email=Mail())
+        yield units.store
+
+
+def started(store: Store, **settings: object) -> Notify:
+    """The service over ``store``, as (re)started with these settings."""
+    configured = NotifySettings.model_validate(settings)
+    return bootstrap(store, Outbox("/ikm/notify"), configured, clock=Clock(), email=Mail())
+
+
+@pytest.fixture
+def deps(store: Store) -> Notify:
+    return started(store)
 
 
 def meta_of(event: Event) -> EnvelopeAttributes:
@@ -58,8 +83,20 @@ def meta_of(event: Event) -> EnvelopeAttributes:
 async def decide(deps: Notify, event: Event) -> str:
     meta = meta_of(event)
     async with deps.units.open() as uow:
-        await handlers.notify_about(uow, [(event, meta)], {}, deps.subscriptions)
+        await handlers.notify_about(
+            uow, [(event, meta)], deps.configured_contacts, deps.subscriptions
+        )
     return meta.id
+
+
+def sent(deps: Notify) -> dict[str, tuple[str, str, str]]:
+    assert isinstance(deps.email, Mail)
+    return deps.email.sent
+
+
+def later(deps: Notify) -> None:
+    assert isinstance(deps.clock, Clock)
+    deps.clock.now = T0 + timedelta(seconds=1)  # what was decided at T0 is due
 
 
 async def test_an_email_decided_before_its_partner_is_known_is_in_the_partners_language(
@@ -78,11 +115,29 @@ async def test_an_email_decided_before_its_partner_is_known_is_in_the_partners_l
         preferred_language="en", registered_at=T0,
     )  # fmt: skip
     await decide(deps, partner)
-    assert isinstance(deps.clock, Clock)
-    deps.clock.now = T0 + timedelta(seconds=1)  # both e-mails due
+    later(deps)
     await deps.dispatcher.dispatch_due()
-    assert isinstance(deps.email, Mail)
-    to, subject, body = deps.email.sent[f"{mou_event}|partner:colombo-plan|email"]
+    to, subject, body = sent(deps)[f"{mou_event}|partner:colombo-plan|email"]
     assert to == "desk@colombo-plan.example"
     assert subject == "MoU signed: Capacity Building Program"
     assert body.startswith("Dear Colombo Plan Secretariat,")
+
+
+async def test_a_redrive_goes_to_the_office_address_configured_now(store: Store) -> None:
+    before = started(store, regional_emails={"32": "ikm-lama@jabarprov.example"})
+    registered = EnterpriseRegistered(
+        nib="3201234567890", province="32", name="CV Maju Jaya", regency="3273", kbli="29300",
+        directorate="metal_machinery_electronics_transport", size_class="small",
+        owner=OwnerContact(name="Budi Santoso"), registered_at=T0,
+    )  # fmt: skip
+    office = f"{await decide(before, registered)}|regional:32|email"
+    async with before.units.open() as uow:
+        email = await uow.notifications.get(office)
+    refused = SendOutcome(email, "550 5.1.1 no such mailbox", permanent=True)
+    await before.units.run(handlers.record_outcomes, [refused], before.dispatcher.policy)
+
+    after = started(store, regional_emails={"32": "ikm@jabarprov.example"})  # corrected
+    await after.units.run(handlers.redrive, Redrive(ids=[office]), MINISTRY)
+    later(after)
+    await after.dispatcher.dispatch_due()
+    assert sent(after)[office][0] == "ikm@jabarprov.example"
