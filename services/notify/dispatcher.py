@@ -248,8 +248,8 @@ class Dispatcher:
 
     async def _post_webhook(self, notification: Notification, work: DueWork) -> SendOutcome:
         subscription = work.subscriptions.get(notification.subscription_id or "")
-        if subscription is None or not subscription.active:
-            return SendOutcome(notification, "subscription deleted")
+        if subscription is None or not subscription.active:  # stopped: no retry brings it back
+            return SendOutcome(notification, "subscription deleted", permanent=True)
         body = notification.body.encode()
         timestamp = str(int(time.time()))
         headers = signed_headers(subscription, body, timestamp, notification.id)

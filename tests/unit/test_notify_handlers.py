@@ -351,6 +351,7 @@ async def test_an_id_named_twice_is_redriven_once(deps: Notify, units: Units[Not
     made = await decide(deps, registered())
     email = await stored(units, next(n.id for n in made if n.channel == "email"))
     await units.run(handlers.record_outcomes, [SendOutcome(email, "x", permanent=True)], POLICY)
+    later(units, 1)  # the ledger's lines in time order
     redriven = await units.run(handlers.redrive, Redrive(ids=[email.id, email.id]), MINISTRY)
     assert redriven == [email.id]
     report = await units.read(queries.deliveries_of, email.event_id, MINISTRY)
