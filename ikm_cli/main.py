@@ -14,7 +14,7 @@ import typer
 
 from ikm_cli.lazy import LazyCommand, LazyGroup
 from ikm_cli.plain import PlainCommand
-from ikm_cli.tokens import DEFAULT_TTL, ROLES, TokenSettings, issue_token
+from ikm_cli.tokens import DEFAULT_TTL, ROLES, SCOPE_CLAIMS, TokenSettings, issue_token
 
 GROUPS = {
     "dev": LazyCommand("ikm_cli.dev", "Run the whole system locally."),
@@ -62,6 +62,11 @@ def token(
     """
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}", param_hint="role")
+    scopes = {"province": province, "nib": nib, "partner_id": partner_id}
+    scope = SCOPE_CLAIMS.get(role)
+    if scope is not None and not scopes[scope]:
+        option = "--" + scope.replace("_", "-")
+        raise typer.BadParameter(f"a {role} token needs {option}", param_hint=option)
     settings = TokenSettings.from_env()
     if not 0 < ttl <= settings.max_lifetime:
         raise typer.BadParameter(

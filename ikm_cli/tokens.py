@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 ROLES = ("ministry", "regional", "partner", "enterprise", "service")
 DEV_JWT_SECRET = "dev-only-insecure-secret-change-me"
+# The claim each scoped role needs (``ikmkit.auth.caller_of`` refuses the token without it).
+SCOPE_CLAIMS = {"regional": "province", "enterprise": "nib", "partner": "partner_id"}
 DEFAULT_TTL = 8 * 3600
 
 

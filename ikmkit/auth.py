@@ -153,8 +153,11 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise _refused(str(exc), _rule_of(exc)) from exc
+        for name in ("exp", "iat"):  # PyJWT's checks read "123" as 123; JSON numbers only here
+            if type(claims[name]) not in (int, float):
+                raise _refused(f"{name} is not a number (NumericDate)", "malformed")
         lifetime = claims["exp"] - claims["iat"]
-        if not isinstance(lifetime, int | float) or lifetime > self.max_lifetime:
+        if lifetime > self.max_lifetime:
             raise _refused(
                 f"lifetime {lifetime}s exceeds the maximum {self.max_lifetime}s "
                 "(IKM_JWT_MAX_LIFETIME)",

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel
 
-from contracts.catalog import EVENTS_BY_NAME
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import KEY_MAX, Cursor
@@ -17,7 +16,7 @@ from ikmkit.service.runtime import deps_of
 from services.notify import handlers, queries
 from services.notify.bootstrap import Notify
 from services.notify.commands import Redrive, Subscribe
-from services.notify.domain import access, webhooks
+from services.notify.domain import access, rules, webhooks
 from services.notify.queries import (
     CreatedSubscription,
     DeadNotification,
@@ -85,7 +84,7 @@ async def subscribe(body: Subscribe, deps: Deps, caller: CurrentCaller) -> Creat
     except InvalidInput as refused:
         found.found.append(refused)
     # The URL's refusal and the fields' together: one 422 names every broken rule.
-    found.check(webhooks.check_subscription, body.event_types, body.secret, set(EVENTS_BY_NAME))
+    found.check(webhooks.check_subscription, body.event_types, body.secret, rules.SUBSCRIBABLE)
     found.raise_all()
     created = await deps.units.run(handlers.subscribe, body, caller)
     deps.subscriptions.invalidate()
@@ -139,6 +138,6 @@ class Redriven(BaseModel):
 
 @router.post("/dead/redrive", tags=["dead notifications"], summary="Send dead notifications again")
 async def redrive(body: Redrive, deps: Deps, caller: CurrentCaller) -> Redriven:
-    ids = await deps.units.run(handlers.redrive, body, caller)
+    ids = await handlers.redrive_requested(deps.units, body, caller)
     deps.dispatcher.wake()
     return Redriven(redriven=ids, count=len(ids))

@@ -64,6 +64,7 @@ def bootstrap(
         base_seconds=settings.retry_base_seconds,
         max_seconds=settings.retry_max_seconds,
     )
+    contacts = configured_contacts(settings)
     dispatcher = Dispatcher(
         units,
         email=email,
@@ -74,8 +75,8 @@ def bootstrap(
         concurrency=settings.dispatch_concurrency,
         idle_seconds=settings.dispatch_idle_seconds,
         sending=sending,
+        offices=contacts,
     )
-    contacts = configured_contacts(settings)
     cache = SubscriptionCache()
     return Notify(
         units, settings, clock, renderer, contacts, cache, dispatcher, email, webhooks, guard

@@ -14,11 +14,12 @@ import contextlib
 import logging
 import time
 import traceback
+from collections.abc import Mapping
 
 from ikmkit.unit_of_work import Units
 from services.notify import handlers, queries
 from services.notify.commands import SendOutcome
-from services.notify.domain.model import DeliveryRetries, Notification
+from services.notify.domain.model import Contact, DeliveryRetries, Notification
 from services.notify.domain.webhooks import mask_url, signed_headers
 from services.notify.queries import DueWork
 from services.notify.send_loop import InPlace, SendLoop
@@ -50,8 +51,10 @@ class Dispatcher:
         concurrency: int = 16,
         idle_seconds: float = 0.5,
         sending: SendLoop | None = None,
+        offices: Mapping[str, Contact] | None = None,
     ) -> None:
         self._units = units
+        self._offices = offices or {}  # configured addresses (settings), not the replica's
         self._email = email
         self._webhooks = webhooks
         self._renderer = renderer
@@ -222,14 +225,21 @@ class Dispatcher:
             return SendOutcome(notification, error[:1000])
 
     async def _send_email(self, notification: Notification, work: DueWork) -> SendOutcome:
-        contact = work.contacts.get(notification.recipient)
-        target = notification.target or (contact.email if contact else None)
+        contact = work.contacts.get(notification.recipient) or self._offices.get(
+            notification.recipient
+        )
+        # The recipient as they are now (address, name, language): a retry or a redrive after
+        # the owner (or the operator, for an office) corrected a bad address goes to the
+        # corrected one, and a partner known only after its MoU's e-mail was decided is written
+        # to in its own language. What was kept with the notification serves the rest.
+        target = contact.email if contact is not None else notification.target
         if target is None:
             return SendOutcome(
                 notification, f"no e-mail address known for {notification.recipient}"
             )
-        name = greeting_name(notification.recipient, contact, notification.language)
-        message = rendered(notification, self._renderer, name)
+        language = contact.language if contact is not None else notification.language
+        name = greeting_name(notification.recipient, contact, language)
+        message = rendered(notification, self._renderer, name, language)
         await self._email.send(
             to=target, subject=message.subject, body=message.body, message_id=notification.id
         )
@@ -238,8 +248,8 @@ class Dispatcher:
 
     async def _post_webhook(self, notification: Notification, work: DueWork) -> SendOutcome:
         subscription = work.subscriptions.get(notification.subscription_id or "")
-        if subscription is None or not subscription.active:
-            return SendOutcome(notification, "subscription deleted")
+        if subscription is None or not subscription.active:  # stopped: no retry brings it back
+            return SendOutcome(notification, "subscription deleted", permanent=True)
         body = notification.body.encode()
         timestamp = str(int(time.time()))
         headers = signed_headers(subscription, body, timestamp, notification.id)

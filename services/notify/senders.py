@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from email.header import Header
@@ -254,33 +255,78 @@ class WebhookGuard:
 class HttpWebhookSender:
     """POSTs to a checked address: the guard resolves the host, and the request goes to the
     address it approved (``Host`` and TLS server name stay the URL's), so the name cannot be
-    re-pointed at an internal address between the check and the connection."""
+    re-pointed at an internal address between the check and the connection.
+
+    A send takes at most ``timeout`` seconds in all (httpx's timeouts bound each read and
+    write, so a receiver sending a byte now and then held the dispatcher's whole pass for as
+    long as it liked) and reads at most ``ANSWER_READ_MAX`` bytes of the answer, whose status
+    alone counts (an answer of any size was read into memory)."""
 
     def __init__(self, timeout: float, guard: WebhookGuard) -> None:
         self._timeout = timeout
         self._guard = guard
-        self._client: httpx.AsyncClient | None = None
+        self._tls: ssl.SSLContext | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, host: str) -> httpx.AsyncClient:
+        """A connection pool per host name: pools key connections by the address a request
+        goes to, and two names at one address (shared hosting, a CDN) shared a connection,
+        so one name's webhook went over TLS checked for the other name's certificate."""
+        client = self._clients.get(host)
+        if client is None:
+            self._tls = self._tls or httpx.create_ssl_context()  # the CA bundle, loaded once
+            client = httpx.AsyncClient(
+                timeout=self._timeout, follow_redirects=False, verify=self._tls
+            )
+            self._clients[host] = client
+        return client
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
         addresses = await self._guard.addresses(url)
         target = httpx.URL(url)
+        client = self._client(target.host)
         extensions: dict[str, str] = {}
         if addresses:
             extensions = {"sni_hostname": target.host}
             headers = {**headers, "Host": target.netloc.decode("ascii")}
             target = target.copy_with(host=addresses[0])
-        response = await self._client.post(
-            target, content=body, headers=headers, extensions=extensions
+        request = client.build_request(
+            "POST", target, content=body, headers=headers, extensions=extensions
         )
-        if not 200 <= response.status_code < 300:
+        status = await self._status(client, request, url)
+        if not 200 <= status < 300:
             # The error is kept (ledger, /dead, NotificationDead): no credentials of the URL.
-            raise WebhookRejected(f"HTTP {response.status_code} from {mask_url(url)}")
+            raise WebhookRejected(f"HTTP {status} from {mask_url(url)}")
+
+    async def _status(self, client: httpx.AsyncClient, request: httpx.Request, url: str) -> int:
+        """The answer's status, within the timeout; the rest of a small answer is read too
+        (so the connection serves the next send), a large or slow one is left unread."""
+        response: httpx.Response | None = None
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await client.send(request, stream=True)
+                read = 0
+                async for chunk in response.aiter_raw():
+                    read += len(chunk)
+                    if read > ANSWER_READ_MAX:
+                        break
+        except TimeoutError:
+            if response is None:
+                raise WebhookRejected(
+                    f"no answer within {self._timeout} s from {mask_url(url)}"
+                ) from None
+        finally:
+            if response is not None:
+                await response.aclose()
+        return response.status_code
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+
+ANSWER_READ_MAX = 64 * 1024
 
 
 class WebhookRejected(Exception):

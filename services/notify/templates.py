@@ -123,15 +123,18 @@ class Renderer:
         return Rendered(subject=subject, body="".join(part(context_)).strip())
 
 
-def rendered(notification: Notification, renderer: Renderer, name: str) -> Rendered:
-    """An e-mail's or in-app message's subject and text, rendered from the stored event data."""
+def rendered(
+    notification: Notification, renderer: Renderer, name: str, language: Language | None = None
+) -> Rendered:
+    """An e-mail's or in-app message's subject and text, rendered from the stored event data
+    (``language``: the recipient's now, else the one kept when it was decided)."""
     if notification.data is None:  # nothing to render from: the stored text is the message
         return Rendered(subject=notification.subject, body=notification.body)
     event = EVENTS_BY_NAME[notification.event_type].model_validate_json(notification.data)
     return renderer.render(
         notification.event_type,
         notification.channel,
-        notification.language,
+        language or notification.language,
         {
             "event": event,
             "event_id": notification.event_id,

@@ -197,6 +197,19 @@ async def test_bad_tokens_are_refused_with_their_reason(
     assert refused(await call(client, idp.token(iat=None)), "missing_claim")
 
 
+@pytest.mark.parametrize("time_claim", ["exp", "iat"])
+async def test_a_time_written_as_text_is_refused_not_a_500(
+    client: httpx.AsyncClient, idp: IdentityProvider, time_claim: str
+) -> None:
+    """PyJWT reads ``"1767225600"`` as a number when it checks expiry; the lifetime's
+    subtraction did not (TypeError: a 500 for a token its provider signed)."""
+    now = int(time.time())
+    text = {"exp": str(now + 300), "iat": str(now)}[time_claim]
+    response = await call(client, idp.token(**{time_claim: text}))
+    assert refused(response, "malformed"), (response.status_code, response.text)
+    assert time_claim in response.json()["detail"]
+
+
 async def test_algorithm_confusion_is_refused_without_a_shared_secret(
     idp: IdentityProvider,
 ) -> None:

@@ -13,7 +13,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts.registry import (
+    EnterpriseUpdated,
     EnterpriseVerified,
+    OwnerContact,
 )
 from ikm_cli.devextras import SmtpSink
 from tests.conftest import STORE_KINDS
@@ -201,3 +203,50 @@ async def test_an_address_no_server_can_take_is_dead_after_one_attempt(
     assert parked["attempts"] == 1
     assert "undeliverable address" in parked["last_error"]
     assert not mails_of(smtp, email_id)
+
+
+async def test_a_redrive_goes_to_the_address_the_owner_corrected(
+    notify: RunningService, producer: AIOKafkaProducer, smtp: SmtpSink
+) -> None:
+    """The operator's flow: an e-mail dies on a bad address, the owner's address is corrected
+    in the registry (EnterpriseUpdated), the dead e-mail is redriven: it goes to the address
+    the owner has now (it was sent to the dead address again, and died again)."""
+    number = random_nib()
+    event_id = await publish(producer, registered(number, email=f"pémilik-{number}@contoh.id"))
+    email_id = f"{event_id}|enterprise:{number}|email"
+
+    async def dead() -> bool:
+        got = await notify.client.get("/dead", params={"limit": 500}, headers=MINISTRY)
+        return any(d["id"] == email_id for d in got.json()["items"])
+
+    await until(dead, "the e-mail to the bad address to be dead")
+    corrected = f"pemilik-{number}@contoh.id"
+    now = datetime.now(UTC)
+    update = EnterpriseUpdated(
+        nib=number, province="34", name="CV Maju Jaya", regency="3471", kbli="29300",
+        directorate="metal_machinery_electronics_transport", size_class="small",
+        workforce=12, investment_rupiah=150_000_000, changed_fields=["owner.email"],
+        owner=OwnerContact(name="Budi Santoso", email=corrected, phone="081234567890"),
+        updated_at=now,
+    )  # fmt: skip
+    await publish(producer, update, sequence=2)
+    marker = EnterpriseVerified(nib=number, province="34", verified_by="o-34", verified_at=now)
+    marker_id = await publish(producer, marker, sequence=3)
+
+    async def marker_mailed() -> bool:  # same partition: the update is in the replica
+        return bool(mails_of(smtp, f"{marker_id}|enterprise:{number}|email"))
+
+    await until(marker_mailed, "the later event's e-mail")
+    redriven = await notify.client.post("/dead/redrive", json={"ids": [email_id]}, headers=MINISTRY)
+    assert redriven.status_code == 200, redriven.text
+
+    async def attempted_again() -> dict[str, Any] | None:
+        report = await deliveries(notify, event_id)
+        [state] = [n for n in report["notifications"] if n["id"] == email_id]
+        return state if state["status"] != "pending" else None
+
+    state = await until(attempted_again, "the redriven e-mail's attempt")
+    assert state["status"] == "delivered", state
+    [mail] = mails_of(smtp, email_id)
+    assert mail["To"] == corrected
+    assert state["target"] == "p***@contoh.id"

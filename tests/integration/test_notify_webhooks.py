@@ -229,3 +229,20 @@ async def test_subscription_input_is_checked(notify: RunningService) -> None:
         headers=auth_headers("regional", province="34"),
     )
     assert regional.status_code == 403
+
+
+@pytest.mark.parametrize("own", ["NotificationDead", "NotificationDelivered"])
+async def test_notifys_own_events_are_not_offered_to_subscribers(
+    notify: RunningService, own: str
+) -> None:
+    """Notify does not consume its own delivery topic, so a subscription to its events was
+    201 and never received one (an integrator waiting for dead-notification alerts)."""
+    refused = await notify.client.post(
+        "/subscriptions",
+        json={"url": "http://127.0.0.1:9/x", "event_types": [own], "secret": "x" * 16},
+        headers=MINISTRY,
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["loc"] == ["body", "event_types"]
+    assert error["rule"] == "invalid.known_event" and own in error["detail"]

@@ -246,7 +246,7 @@ async def test_redrive_all_and_its_input_rules(deps: Notify, units: Units[Notify
     made = await decide(deps, registered())
     email = await stored(units, next(n.id for n in made if n.channel == "email"))
     await units.run(handlers.record_outcomes, [SendOutcome(email, "x", permanent=True)], POLICY)
-    assert await units.run(handlers.redrive, Redrive(all=True), MINISTRY) == [email.id]
+    assert await handlers.redrive_requested(units, Redrive(all=True), MINISTRY) == [email.id]
     with pytest.raises(InvalidInput):
         await units.run(handlers.redrive, Redrive(), MINISTRY)
     with pytest.raises(NotFound):
@@ -283,7 +283,7 @@ async def test_operators_only(deps: Notify, units: Units[NotifyUnit]) -> None:
     with pytest.raises(Forbidden):
         await units.read(queries.dead, regional, cursor=None, limit=10)
     with pytest.raises(Forbidden):
-        await units.run(handlers.redrive, Redrive(all=True), regional)
+        await handlers.redrive_requested(units, Redrive(all=True), regional)
     other_province = Subscribe(
         url="http://hooks.example/y",
         event_types=["EnterpriseRegistered"],
@@ -342,6 +342,23 @@ async def test_redriving_several_live_notifications_names_each(
     with pytest.raises(InvalidInput) as caught:
         await units.run(handlers.redrive, Redrive(ids=ids), MINISTRY)
     assert named(caught) == {("ids[0]", "not_dead"), ("ids[1]", "not_dead")}
+
+
+async def test_an_id_named_twice_is_redriven_once(deps: Notify, units: Units[NotifyUnit]) -> None:
+    """An operator's list with a repeat (``ikm notify dead redrive A A``): the second copy
+    saved over the first's version, a 409 conflict.version on a body without a version that
+    no retry could pass, and nothing redriven."""
+    made = await decide(deps, registered())
+    email = await stored(units, next(n.id for n in made if n.channel == "email"))
+    await units.run(handlers.record_outcomes, [SendOutcome(email, "x", permanent=True)], POLICY)
+    later(units, 1)  # the ledger's lines in time order
+    redriven = await units.run(handlers.redrive, Redrive(ids=[email.id, email.id]), MINISTRY)
+    assert redriven == [email.id]
+    report = await units.read(queries.deliveries_of, email.event_id, MINISTRY)
+    assert [a.status for a in report.attempts if a.notification_id == email.id] == [
+        "dead",
+        "redriven",
+    ]
 
 
 async def test_the_api_names_an_internal_url_with_the_other_broken_fields(deps: Notify) -> None:

@@ -30,3 +30,15 @@ def test_ikm_token_refuses_a_lifetime_over_the_maximum() -> None:
     result = CliRunner().invoke(app, ["token", "ministry", "--ttl", str(13 * 3600)])
     assert result.exit_code != 0
     assert "IKM_JWT_MAX_LIFETIME" in result.output
+
+
+@pytest.mark.parametrize(
+    ("role", "option"),
+    [("regional", "--province"), ("enterprise", "--nib"), ("partner", "--partner-id")],
+)
+def test_ikm_token_refuses_a_scoped_role_without_its_scope(role: str, option: str) -> None:
+    """Every service answers 401 to a regional token without a province (and the like): the
+    token was printed, and its user learnt of it at the first call."""
+    result = CliRunner().invoke(app, ["token", role])
+    assert result.exit_code == 2, result.output
+    assert option in result.output

@@ -238,3 +238,7 @@ def consumed_events() -> list[type[Event]]:
         for name, model in sorted(EVENTS_BY_NAME.items())
         if not name.startswith("_") and model.TOPIC != DELIVERY_TOPIC
     ]
+
+
+SUBSCRIBABLE: frozenset[str] = frozenset(model.__name__ for model in consumed_events())
+"""The event types a webhook subscription may name: those notify consumes (not its own)."""

@@ -76,7 +76,9 @@ def mask_url(url: str) -> str:
 MASK = "***"
 
 
-def check_subscription(event_types: list[str], secret: str | None, known: set[str]) -> None:
+def check_subscription(
+    event_types: list[str], secret: str | None, known: frozenset[str] | set[str]
+) -> None:
     """Every rule a subscription's fields break, named at once."""
     found = Violations()
     found.check(check_event_types, event_types, known)
@@ -85,11 +87,13 @@ def check_subscription(event_types: list[str], secret: str | None, known: set[st
     found.raise_all()
 
 
-def check_event_types(event_types: list[str], known_events: set[str]) -> None:
+def check_event_types(event_types: list[str], known_events: frozenset[str] | set[str]) -> None:
     unknown = sorted(set(event_types) - known_events)
     if unknown:
         raise InvalidInput(
-            f"unknown event types: {', '.join(unknown)}", field="event_types", rule="known_event"
+            f"event types no subscriber receives (unknown, or notify's own): {', '.join(unknown)}",
+            field="event_types",
+            rule="known_event",
         )
 
 
