@@ -14,6 +14,7 @@ NIK structure, are the registry's domain rules (they need both fields, or its re
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 
@@ -122,6 +123,20 @@ def normalize_email(value: str) -> str:
         ) from None
     address = checked.ascii_email or checked.normalized
     return address.lower()
+
+
+def campaign_spelling(tag: str) -> str:
+    """A campaign tag as typed, in NFKC (the fullwidth letters and number sign an IME types
+    are ASCII), trimmed, with its ``#``: the spelling the registry keeps and publishes."""
+    text = unicodedata.normalize("NFKC", tag).strip()
+    return text if text.startswith("#") else f"#{text}"
+
+
+def campaign_key(tag: str) -> str:
+    """The one key a campaign tag is compared, listed and counted by, whatever its spelling:
+    ``campaign_spelling`` case-folded (hashtags are case-insensitive, and regional systems
+    type ``#SemuanyaAdaDisini`` and ``#semuanyaadadisini`` for one campaign)."""
+    return campaign_spelling(tag).casefold()
 
 
 def documented(description: str | None = None, **schema: Any) -> Any:
