@@ -126,9 +126,11 @@ def normalize_email(value: str) -> str:
 
 
 def campaign_spelling(tag: str) -> str:
-    """A campaign tag as typed, in NFKC (the fullwidth letters and number sign an IME types
-    are ASCII), trimmed, with its ``#``: the spelling the registry keeps and publishes."""
-    text = unicodedata.normalize("NFKC", tag).strip()
+    """A campaign tag as typed, in NFKC (the fullwidth letters, number sign and spaces an IME
+    types are ASCII), without surrounding spaces, with its ``#``: the spelling the registry
+    keeps and publishes. Only spaces are trimmed: a line break or tab is not a way to type a
+    tag but a client's bug, refused as before (``tests/unit/test_digit_rules_ascii.py``)."""
+    text = unicodedata.normalize("NFKC", tag).strip(" ")
     return text if text.startswith("#") else f"#{text}"
 
 

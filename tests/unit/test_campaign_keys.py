@@ -1,6 +1,6 @@
-"""A campaign tag has one canonical key (``contracts.values.campaign_key``): NFKC, trimmed,
-case-folded, with its ``#``. The registry keeps the spelling first typed and compares by the
-key; insights counts by it, from new events and from events already in the log alike."""
+"""A campaign tag has one canonical key (``contracts.values.campaign_key``): NFKC, spaces
+trimmed, case-folded, with its ``#``. The registry keeps the spelling first typed and compares
+by the key; insights counts by it, from new events and from events already in the log alike."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ SPELLINGS = [
     "#SemuanyaAdaDisini",
     "semuanyaadadisini",
     "#SEMUANYAADADISINI",
-    " #SemuanyaAdaDisini\t",
+    " #SemuanyaAdaDisini\u3000",  # an ideographic space: a space in NFKC
     "\uff03\uff33emuanya\uff21da\uff24isini",  # fullwidth #, S, A, D (an IME's spelling)
 ]
 
