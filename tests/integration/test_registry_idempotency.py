@@ -71,7 +71,8 @@ async def test_a_retried_partner_registration_answers_the_first_partner(
 
 async def test_a_key_sent_again_with_another_body_is_refused(registry: RunningService) -> None:
     client = registry.client
-    assert (await post(client, "/partners", PARTNER, "k-2")).status_code == 201
+    registered = await post(client, "/partners", PARTNER, "k-2")
+    assert registered.status_code == 201, registered.text
     changed = await post(client, "/partners", {**PARTNER, "province": "31"}, "k-2")
     assert header_rules(changed) == [
         ("header", "Idempotency-Key", "invalid.idempotency_key_reused")
@@ -79,6 +80,11 @@ async def test_a_key_sent_again_with_another_body_is_refused(registry: RunningSe
     bad = await post(client, "/partners", PARTNER, '"unterminated')
     assert header_rules(bad) == [("header", "Idempotency-Key", "invalid.idempotency_key_format")]
     assert len(await listed(client, "/partners")) == 1
+    # A refusal stores no key (it rolled back with the rest): corrected, the key is free.
+    refused = await post(client, "/mous", mou_body("nobody"), "k-5")
+    assert refused.status_code == 422, refused.text
+    corrected = mou_body(registered.json()["partner_id"])
+    assert (await post(client, "/mous", corrected, "k-5")).status_code == 201
 
 
 async def test_racing_retries_of_an_mou_draft_make_one_mou(registry: RunningService) -> None:
