@@ -23,6 +23,7 @@ from contracts.registry import (
     EnterpriseVerified,
     OwnerContact,
 )
+from contracts.values import campaign_key
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.store import Store
 from services.insights.domain.tally import TOTAL, Cell, part
@@ -35,6 +36,8 @@ from tests.support.units import memory_units
 INSERT_BATCH = 50_000
 PLATFORMS = ("shopee", "tokopedia", "bukalapak", "blibli", "lazada", "tiktok_shop")
 CAMPAIGN = "#SemuanyaAdaDisini"
+CAMPAIGN_KEY = campaign_key(CAMPAIGN)
+"""What insights counts and replicates a campaign by (the events carry the spelling)."""
 KBLIS = (  # (KBLI, directorate)
     ("10792", "food_furniture_wood"),
     ("10710", "food_furniture_wood"),
@@ -183,7 +186,7 @@ def enterprise_projection(e: Enterprises) -> tuple[list[dict[str, Any]], Iterato
     every = np.ones(len(e), dtype=bool)
     cells += _cells(e, "enterprises.registered", every, e.registered, registered)
     # campaign participants, at registration
-    campaign = ("campaign", [CAMPAIGN])
+    campaign = ("campaign", [CAMPAIGN_KEY])
     zeros = np.zeros(len(e), dtype=np.int64)
     cells += _cells(e, "campaigns.participants", e.campaign, e.registered, [(*campaign, zeros)])
     # verified: counted, and moved into the active stock
@@ -257,7 +260,7 @@ def _replica_documents(e: Enterprises) -> Iterator[dict[str, Any]]:
             "size_class": SIZES[size_at],
             "directorate": directorate,
             "kbli": kbli,
-            "campaigns": [CAMPAIGN] if campaign else [],
+            "campaigns": [CAMPAIGN_KEY] if campaign else [],
             "id": e.nib(i),
         }
 

@@ -14,6 +14,7 @@ NIK structure, are the registry's domain rules (they need both fields, or its re
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 
@@ -122,6 +123,22 @@ def normalize_email(value: str) -> str:
         ) from None
     address = checked.ascii_email or checked.normalized
     return address.lower()
+
+
+def campaign_spelling(tag: str) -> str:
+    """A campaign tag as typed, in NFKC (the fullwidth letters, number sign and spaces an IME
+    types are ASCII), without surrounding spaces, with its ``#``: the spelling the registry
+    keeps and publishes. Only spaces are trimmed: a line break or tab is not a way to type a
+    tag but a client's bug, refused as before (``tests/unit/test_digit_rules_ascii.py``)."""
+    text = unicodedata.normalize("NFKC", tag).strip(" ")
+    return text if text.startswith("#") else f"#{text}"
+
+
+def campaign_key(tag: str) -> str:
+    """The one key a campaign tag is compared, listed and counted by, whatever its spelling:
+    ``campaign_spelling`` case-folded (hashtags are case-insensitive, and regional systems
+    type ``#SemuanyaAdaDisini`` and ``#semuanyaadadisini`` for one campaign)."""
+    return campaign_spelling(tag).casefold()
 
 
 def documented(description: str | None = None, **schema: Any) -> Any:

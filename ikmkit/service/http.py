@@ -53,14 +53,18 @@ def _field_error(exc: AppError, request: Request) -> FieldError:
 
 
 def _parameter_place(field: str | None, request: Request) -> str | None:
-    """``path`` or ``query`` when a domain rule names a parameter the request has (a query's
-    ``province``, a path's ``nib``): a ``#/pointer`` would point into a body it has not."""
+    """``path``, ``query`` or ``header`` when a domain rule names a parameter the request has
+    (a query's ``province``, a path's ``nib``, ``Idempotency-Key``): a ``#/pointer`` would
+    point into a body it has not."""
     if not field:
         return None
     name = field.partition(".")[0].partition("[")[0]
     if name in request.path_params:
         return "path"
-    return "query" if name in request.query_params else None
+    if name in request.query_params:
+        return "query"
+    # A header's name has a hyphen (``Idempotency-Key``); a body field's never does.
+    return "header" if "-" in name and name in request.headers else None
 
 
 def _app_error(request: Request, exc: Exception) -> Response:

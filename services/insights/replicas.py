@@ -31,6 +31,7 @@ from contracts.registry import (
     MoUTerminated,
     PartnerRegistered,
 )
+from contracts.values import campaign_key
 from ikmkit.messaging.replica import Replicated, SequencedReplica, SequenceGap
 from ikmkit.store import Transaction
 from services.insights.domain.tally import Position
@@ -50,6 +51,7 @@ class EnterpriseReplica(Replicated):
     directorate: str | None = None
     kbli: str | None = None
     campaigns: list[str] = []
+    """The campaigns' keys (``campaign_key``): a campaign counts once whatever its spelling."""
 
     def stock(self) -> Position | None:
         """Where the enterprise is counted among the active or suspended (None: neither)."""
@@ -102,7 +104,7 @@ def enterprise_after(event: Any, current: EnterpriseReplica | None) -> Enterpris
             "size_class": event.size_class,
             "directorate": event.directorate,
             "kbli": event.kbli,
-            "campaigns": list(dict.fromkeys([*known, *event.campaigns])),
+            "campaigns": list(dict.fromkeys(map(campaign_key, [*known, *event.campaigns]))),
         }
     if isinstance(event, EnterpriseClassChanged):
         fields["size_class"] = event.new_class

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.http import BULK_ROUTE
+from ikmkit.service.idempotency import IDEMPOTENT_ROUTE, IdempotencyKey, idempotent
 from ikmkit.service.lean_route import LeanRoute
 from ikmkit.service.listing import Listing
 from ikmkit.service.runtime import deps_of
@@ -103,11 +104,22 @@ async def reinstate_enterprise(
 # --- partners --------------------------------------------------------------------------------
 
 
-@router.post("/partners", status_code=status.HTTP_201_CREATED, tags=["partners"])
+_REGISTER_PARTNER = idempotent(partners.register_partner, Partner, "POST /partners")
+_DRAFT_MOU = idempotent(mous.draft_mou, MoU, "POST /mous")
+
+
+@router.post(
+    "/partners",
+    status_code=status.HTTP_201_CREATED,
+    tags=["partners"],
+    openapi_extra=IDEMPOTENT_ROUTE,
+)
 async def register_partner(
-    body: commands.RegisterPartner, caller: CurrentCaller, deps: Deps
+    body: commands.RegisterPartner, caller: CurrentCaller, deps: Deps, key: IdempotencyKey
 ) -> Partner:
-    return await deps.units.run(partners.register_partner, body, caller)
+    """Register a partner. Without a ``partner_id`` each request is a new partner: send an
+    ``Idempotency-Key`` so that a retry answers the first one (docs/registry.md)."""
+    return await deps.units.run(_REGISTER_PARTNER, key, body, caller)
 
 
 @router.post(
@@ -143,10 +155,15 @@ async def get_partner(partner_id: str, caller: CurrentCaller, deps: Deps) -> Par
 # --- MoUs ------------------------------------------------------------------------------------
 
 
-@router.post("/mous", status_code=status.HTTP_201_CREATED, tags=["mous"])
-async def draft_mou(body: commands.DraftMoU, caller: CurrentCaller, deps: Deps) -> MoU:
-    """Create a draft MoU; the ministry takes part as a party or a witness."""
-    return await deps.units.run(mous.draft_mou, body, caller)
+@router.post(
+    "/mous", status_code=status.HTTP_201_CREATED, tags=["mous"], openapi_extra=IDEMPOTENT_ROUTE
+)
+async def draft_mou(
+    body: commands.DraftMoU, caller: CurrentCaller, deps: Deps, key: IdempotencyKey
+) -> MoU:
+    """Create a draft MoU; the ministry takes part as a party or a witness. Send an
+    ``Idempotency-Key`` to retry safely (a retry without one drafts a second MoU)."""
+    return await deps.units.run(_DRAFT_MOU, key, body, caller)
 
 
 @router.post(

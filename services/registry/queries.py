@@ -12,7 +12,7 @@ from services.registry.domain import access, rules
 from services.registry.domain.model import Enterprise
 from services.registry.domain.mou import MoU
 from services.registry.domain.partner import Partner
-from services.registry.store import RegistryUnit
+from services.registry.store import RegistryUnit, campaign_tag
 
 
 async def get_enterprise(uow: RegistryUnit, nib: str, caller: Caller) -> Enterprise:
@@ -53,7 +53,7 @@ def _tag_filter(query: EnterpriseQuery) -> tuple[str | None, dict[str, bool]]:
     )
     campaign = query.campaign and rules.check_campaigns([query.campaign], "campaign")[0]
     if campaign:
-        return f"campaign:{campaign}", ({f"platforms.{platform}": True} if platform else {})
+        return campaign_tag(campaign), ({f"platforms.{platform}": True} if platform else {})
     if platform:
         return f"platform:{platform}", {}
     return None, {}

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
-from ikmkit.service import limits
+from contracts.values import campaign_key
+from ikmkit.service import idempotency, limits
 from ikmkit.store import CollectionSpec, Columns, GroupRow, Range, Transaction
 from ikmkit.store.port import Filter
 from ikmkit.store.repository import Repository
@@ -29,6 +30,12 @@ enterprise's list filters repeated: lets ``GET /enterprises`` filter by platform
 in the store (no adapter filters on membership of a list)."""
 TAG_FILTERS = ("province", "regency", "kbli", "status", "size_class")
 """The enterprise fields a tag row repeats, so a listing by tag filters by them too."""
+
+MARKS = "registry_marks"
+"""One document per one-off rewrite of stored rows done (``CAMPAIGN_KEYS``), so the next
+start does not scan again."""
+CAMPAIGN_KEYS = "campaign_keys"
+"""The mark of the pass that moved campaign tag rows written under a spelling to their key."""
 
 _ENTERPRISE_INDEXES = [
     ("province", "status"), ("regency",), ("kbli",), ("size_class",), ("status",)
@@ -53,6 +60,8 @@ COLLECTIONS = (
     CollectionSpec(
         PARTNERS, indexes=[("partner_type",), ("country", "partner_type"), ("province",)]
     ),
+    CollectionSpec(MARKS),
+    *idempotency.COLLECTIONS,
     CollectionSpec(MOUS, indexes=[("status", "valid_until"), ("scope",), ("province",)]),
     CollectionSpec(
         MOU_PARTIES, indexes=[("partner_id", "status"), ("partner_id", "province"), ("mou_id",)]
@@ -102,7 +111,7 @@ class EnterpriseRepository(Repository[Enterprise]):
     async def page_tagged(
         self, tag: str, where: Filter, *, limit: int, cursor: str | None
     ) -> tuple[list[Enterprise], str | None]:
-        """Enterprises with ``tag`` (``platform:<p>`` or ``campaign:<#c>``) matching ``where``
+        """Enterprises with ``tag`` (``platform:<p>`` or ``campaign_tag``) matching ``where``
         (fields of ``TAG_FILTERS``, or ``platforms.<p>``), in NIB order."""
         page = await self.tx.find(
             ENTERPRISE_TAGS, {"tag": tag, **where}, limit=limit, cursor=cursor
@@ -113,6 +122,25 @@ class EnterpriseRepository(Repository[Enterprise]):
 
     async def counts_by(self, field: str, where: Filter) -> list[GroupRow]:
         return await self.tx.group(ENTERPRISES, [field], where)
+
+    async def rekey_campaign_rows(self, cursor: str | None, limit: int) -> str | None:
+        """One page of campaign tag rows, those a release before ``campaign_key`` wrote
+        under the spelling typed moved to their key's row (one row if an enterprise had two
+        spellings); the cursor of the next page (None: done)."""
+        where = {"tag": Range(gte="campaign:", lt="campaign;")}
+        page = await self.tx.find(ENTERPRISE_TAGS, where, limit=limit, cursor=cursor)
+        moved: dict[str, dict[str, Any]] = {}
+        for row in page.items:
+            tag = campaign_tag(row["tag"].removeprefix("campaign:"))
+            if tag != row["tag"]:
+                await self.tx.delete(ENTERPRISE_TAGS, row["id"])
+                moved[f"{row['nib']}|{tag}"] = {**row, "id": f"{row['nib']}|{tag}", "tag": tag}
+        if moved:
+            present = await self.tx.get_many(ENTERPRISE_TAGS, list(moved))
+            await self.tx.insert_many(
+                ENTERPRISE_TAGS, [row for i, row in moved.items() if i not in present]
+            )
+        return page.next_cursor
 
 
 class PartnerRepository(Repository[Partner]):
@@ -177,6 +205,11 @@ _TAGS_MAX = 2 * limits.ITEMS_MAX + 50
 """More than the tag rows one enterprise can have (its platforms and campaigns)."""
 
 
+def campaign_tag(campaign: str) -> str:
+    """The tag of a campaign's rows: by its key, so every spelling lists the same enterprises."""
+    return f"campaign:{campaign_key(campaign)}"
+
+
 def _tag_rows(e: Enterprise) -> list[dict[str, Any]]:
     platforms = sorted({s.platform for s in e.marketplace_stores})
     common = {
@@ -184,7 +217,7 @@ def _tag_rows(e: Enterprise) -> list[dict[str, Any]]:
         **{name: getattr(e, name) for name in TAG_FILTERS},
         "platforms": dict.fromkeys(platforms, True),
     }
-    tags = [f"platform:{p}" for p in platforms] + [f"campaign:{c}" for c in e.campaigns]
+    tags = [f"platform:{p}" for p in platforms] + [campaign_tag(c) for c in e.campaigns]
     return [{"id": f"{e.nib}|{tag}", "tag": tag, **common} for tag in dict.fromkeys(tags)]
 
 
@@ -211,3 +244,10 @@ class RegistryUnit(UnitOfWork):
         self.enterprises = EnterpriseRepository(tx)
         self.partners = PartnerRepository(tx)
         self.mous = MoURepository(tx)
+
+    async def marked(self, name: str) -> bool:
+        """Whether the one-off rewrite ``name`` was done on this store (``MARKS``)."""
+        return await self.tx.get(MARKS, name) is not None
+
+    async def mark(self, name: str) -> None:
+        await self.tx.insert(MARKS, {"id": name})

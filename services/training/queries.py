@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from contracts.training import CourseKind
 from ikmkit.auth import Caller
+from ikmkit.clock import jakarta_date
 from ikmkit.service.errors import NotFound
 from ikmkit.service.listing import Listing
 from ikmkit.store import In, Range
@@ -204,7 +205,7 @@ async def _participants(uow: TrainingUnit, where: dict[str, Any]) -> dict[str, A
 async def _assignments_in_force(uow: TrainingUnit, where: dict[str, Any]) -> int:
     """Active and within its MoU's term: one whose MoU ended counts out even while the
     registry's MoUExpired is late (``ends_on`` is the MoU's ``valid_until``)."""
-    today = uow.now.date().isoformat()
+    today = jakarta_date(uow.now).isoformat()
     return await uow.tx.count(
         ASSIGNMENTS, {**where, "status": "active", "ends_on": Range(gte=today)}
     )

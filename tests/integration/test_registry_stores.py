@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,8 @@ from services.registry.commands import (
     RegisterPartner,
     SignMoU,
 )
-from services.registry.handlers import imports, mous, partners
-from services.registry.store import COLLECTIONS, RegistryUnit
+from services.registry.handlers import enterprises, imports, mous, partners
+from services.registry.store import COLLECTIONS, ENTERPRISE_TAGS, RegistryUnit
 from tests.support.registry_api import enterprise_body
 
 MINISTRY = Caller("officer-pusat", "ministry")
@@ -92,3 +93,50 @@ async def test_enterprises_by_platform_and_campaign_page_through(
     assert pages == [[nibs[0], nibs[2]], [nibs[4]]]
     stats = await units.read(queries.stats, MINISTRY)
     assert (stats.enterprises_total, stats.enterprises_by_province) == (5, {"34": 5})
+
+
+async def listed_in(units: Units[RegistryUnit], campaign: str) -> list[str]:
+    query = EnterpriseQuery(campaign=campaign)
+    return [e.nib for e in (await units.read(queries.list_enterprises, query, MINISTRY)).items]
+
+
+async def test_a_campaign_lists_its_enterprises_whatever_the_spelling(
+    units: Units[RegistryUnit],
+) -> None:
+    nibs = ["1234567890010", "1234567890011"]
+    spellings = [["#SemuanyaAdaDisini"], ["#semuanyaadadisini", " SEMUANYAADADISINI "]]
+    rows = [enterprise_body(n, campaigns=c) for n, c in zip(nibs, spellings, strict=True)]
+    cmd = ImportEnterprises.model_validate({"rows": rows})
+    assert (await units.run(imports.import_enterprises, cmd, MINISTRY)).imported == 2
+    for spelling in ("#SemuanyaAdaDisini", "semuanyaadadisini", "\uff03SEMUANYAadaDisini"):
+        assert await listed_in(units, spelling) == nibs
+    stored = await units.read(queries.list_enterprises, EnterpriseQuery(), MINISTRY)
+    assert [e.campaigns for e in stored.items] == [["#SemuanyaAdaDisini"], ["#semuanyaadadisini"]]
+
+
+async def test_tag_rows_stored_under_a_spelling_are_keyed_once(
+    units: Units[RegistryUnit], fresh_store: Store
+) -> None:
+    nibs = [f"12345678900{i:02d}" for i in range(7)]
+    cmd = ImportEnterprises.model_validate({"rows": [enterprise_body(n) for n in nibs]})
+    await units.run(imports.import_enterprises, cmd, MINISTRY)
+
+    # The rows a release before campaign_key wrote: under the spelling typed, one per spelling.
+    def old_row(nib: str, tag: str) -> dict[str, Any]:
+        filters = {"province": "34", "regency": "3471", "kbli": "29300", "status": "registered"}
+        return {"id": f"{nib}|{tag}", "nib": nib, "tag": tag, **filters, "size_class": "small"}
+
+    rows = [old_row(n, "campaign:#SemuanyaAdaDisini") for n in nibs]
+    rows.append(old_row(nibs[0], "campaign:#SEMUANYAADADISINI"))
+    async with fresh_store.transaction() as tx:
+        for n in nibs:
+            await tx.delete(ENTERPRISE_TAGS, f"{n}|campaign:#semuanyaadadisini")
+        await tx.insert_many(ENTERPRISE_TAGS, rows)
+    assert await listed_in(units, "#semuanyaadadisini") == []
+
+    assert await enterprises.key_campaign_rows(units, batch=3) is True
+    assert await listed_in(units, "#SemuanyaAdaDisini") == nibs
+    async with fresh_store.transaction(read_only=True) as tx:
+        found = await tx.find(ENTERPRISE_TAGS, {"nib": nibs[0]})
+    assert [r["tag"] for r in found.items] == ["campaign:#semuanyaadadisini"]
+    assert await enterprises.key_campaign_rows(units) is False  # marked: no second scan

@@ -65,7 +65,7 @@ async def test_enterprises_count_by_dimension_and_move_between_stocks(
     )
     assert by_dim == {"kbli_division:10": 2}
     assert await points(units, "campaigns.participants", by="dimension") == {
-        "campaign:#SemuanyaAdaDisini": 1
+        "campaign:#semuanyaadadisini": 1  # the campaign_key
     }
     assert await total(units, "enterprises.active") == 1
 

@@ -122,7 +122,8 @@ CATALOG: tuple[IndicatorDefinition, ...] = (
         "Campaign participants",
         "Enterprises that joined a campaign (e.g. #SemuanyaAdaDisini) in the month: a campaign "
         "tag first seen on the enterprise (at registration or update); each enterprise counts "
-        "once per campaign.",
+        "once per campaign, by the tag's key (NFKC, spaces trimmed, case-folded: "
+        "#SemuanyaAdaDisini and #semuanyaadadisini are one campaign, shown #semuanyaadadisini).",
         "campaign",
     ),
     _i(

@@ -19,6 +19,7 @@ from contracts.registry import (
     MoUTerminated,
     PartnerRegistered,
 )
+from contracts.values import campaign_key
 from services.insights import replicas
 from services.insights.domain.tally import Tally, reporting_date
 from services.insights.replicas import EnterpriseReplica, MoUReplica
@@ -91,7 +92,8 @@ def _count_enterprise_facts(
     elif isinstance(event, EnterpriseOnboardedToMarketplace):
         tally.add("esmart.onboarded", at, *where, dimensions={"platform": event.platform})
     if isinstance(event, EnterpriseRegistered | EnterpriseUpdated):
-        known = set(before.campaigns) if before is not None else set()
+        # By key: a replica an older release wrote holds the events' spellings.
+        known = {campaign_key(c) for c in before.campaigns} if before is not None else set()
         for campaign in after.campaigns:
             if campaign not in known:
                 tally.add("campaigns.participants", at, *where, dimensions={"campaign": campaign})

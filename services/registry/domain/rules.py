@@ -196,19 +196,21 @@ def check_count[T](items: Sequence[T], field: str, *, max_items: int = limits.IT
 
 
 def check_campaigns(campaigns: Sequence[str], field: str = "campaigns") -> list[str]:
-    """Campaign tags such as ``#SemuanyaAdaDisini``, stored with their ``#``, deduplicated
-    in first-seen order (a dict: linear in the number of tags)."""
+    """Campaign tags such as ``#SemuanyaAdaDisini``, each in its ``campaign_spelling`` (with
+    its ``#``), one per ``campaign_key`` (the first spelling kept: ``#semuanyaadadisini``
+    is the same campaign), in first-seen order (a dict: linear in the number of tags)."""
     check_count(campaigns, field)
-    tags: dict[str, None] = {}
+    tags: dict[str, str] = {}
     for tag in campaigns:
-        if not _CAMPAIGN.fullmatch(tag):
+        spelling = values.campaign_spelling(tag)
+        if not _CAMPAIGN.fullmatch(spelling):
             raise InvalidInput(
                 f"campaign {tag!r} must be a hashtag of letters, digits or _",
                 field=field,
                 rule="campaign_format",
             )
-        tags.setdefault(tag if tag.startswith("#") else f"#{tag}")
-    return list(tags)
+        tags.setdefault(values.campaign_key(spelling), spelling)
+    return list(tags.values())
 
 
 def check_products(products: Sequence[str], field: str = "products") -> list[str]:

@@ -1,16 +1,19 @@
-"""Enterprise use cases: register, update, verify, suspend, reinstate."""
+"""Enterprise use cases: register, update, verify, suspend, reinstate; and the one-off pass
+that keys campaign tag rows stored before ``campaign_key``."""
 
 from __future__ import annotations
+
+import contextlib
 
 from ikmkit.auth import Caller
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.store import DuplicateKey
-from ikmkit.unit_of_work import contended
+from ikmkit.unit_of_work import Units, contended
 from services.registry.commands import RegisterEnterprise, StatusChange, UpdateEnterprise
 from services.registry.domain import access
 from services.registry.domain.facts import EnterpriseFacts
 from services.registry.domain.model import Enterprise
-from services.registry.store import RegistryUnit
+from services.registry.store import CAMPAIGN_KEYS, RegistryUnit
 
 
 def valid_facts(data: dict[str, object], *, typed: bool = False) -> EnterpriseFacts:
@@ -126,3 +129,32 @@ async def reinstate_enterprise(
     access.authorize_officer_action(caller, current)
     changed = current.reinstate(cmd.reason, caller.subject, uow.now)
     return await uow.enterprises.save(uow.collect(changed))
+
+
+async def key_campaign_rows(units: Units[RegistryUnit], *, batch: int = 500) -> bool:
+    """Once per store: the campaign tag rows a release before ``campaign_key`` wrote under
+    the spelling typed (``campaign:#SemuanyaAdaDisini``) moved to their key's row, so
+    ``GET /enterprises?campaign=`` lists them under every spelling. A page a unit of work;
+    then marked done (``CAMPAIGN_KEYS``). Whether it ran."""
+    if await units.read(_marked, CAMPAIGN_KEYS):
+        return False
+    cursor = await units.run(_rekey_page, None, batch)
+    while cursor is not None:
+        cursor = await units.run(_rekey_page, cursor, batch)
+    with contextlib.suppress(DuplicateKey):  # a second replica of the service marked it first
+        await units.run(_mark, CAMPAIGN_KEYS)
+    return True
+
+
+async def _marked(uow: RegistryUnit, name: str) -> bool:
+    return await uow.marked(name)
+
+
+async def _mark(uow: RegistryUnit, name: str) -> None:
+    await uow.mark(name)
+
+
+# A registration or update writing the same key row first: the page runs again.
+@contended(5, also=(DuplicateKey,))
+async def _rekey_page(uow: RegistryUnit, cursor: str | None, batch: int) -> str | None:
+    return await uow.enterprises.rekey_campaign_rows(cursor, batch)

@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 
 from contracts.training import AssignmentEndReason, MentorAssigned, MentorAssignmentEnded
 from contracts.values import EmailText, NibText, ProvinceText
+from ikmkit.clock import jakarta_date
 from ikmkit.service.errors import Conflict, InvalidInput
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
@@ -148,7 +149,7 @@ class MentorAssignment(Versioned):
         assignments in force for that enterprise (the same mentor twice is refused)."""
         known = assignable(nib, enterprise)
         check_day(starts_on, "starts_on")
-        mou = covering_mou(coverages, partner_id, starts_on, at.date())
+        mou = covering_mou(coverages, partner_id, starts_on, jakarta_date(at))
         _refuse_twice(mentor_name, active, starts_on)
         assert mou.valid_until is not None
         made = cls(

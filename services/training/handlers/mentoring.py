@@ -7,6 +7,7 @@ from datetime import datetime
 
 from contracts.training import AssignmentEndReason
 from ikmkit.auth import Caller
+from ikmkit.clock import jakarta_date
 from services.training.commands import AssignMentor
 from services.training.domain import access
 from services.training.domain.mentoring import MentorAssignment
@@ -25,7 +26,7 @@ async def assign_mentor(uow: TrainingUnit, cmd: AssignMentor, caller: Caller) ->
         partner_id=cmd.partner_id,
         mentor_name=cmd.mentor_name,
         mentor_email=cmd.mentor_email,
-        starts_on=cmd.starts_on or uow.now.date(),
+        starts_on=cmd.starts_on or jakarta_date(uow.now),
         coverages=await uow.coverage.of_partner(cmd.partner_id),
         by=caller.subject,
         at=uow.now,
