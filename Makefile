@@ -3,9 +3,9 @@ UV := ./scripts/uv
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist): one per core by default; PYTEST_WORKERS=0 runs in this process.
-# A module stays on one worker (--dist loadgroup, tests/conftest.py groups by module).
+# A test module stays on one worker (--dist loadfile), so its module fixtures start once.
 PYTEST_WORKERS ?= auto
-PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: install run test lint typecheck unit integration e2e chaos bench bench-scale fmt contracts contracts-check contracts-publish up down clean secrets
 

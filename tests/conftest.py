@@ -28,16 +28,6 @@ os.environ.setdefault("IKM_ENV", "development")
 STORE_KINDS = ["sqlite", "mongodb"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``make test`` spreads the suite over processes (xdist, ``--dist loadgroup``): a test
-    module stays on one worker, so its module fixtures (a broker, a stack) start once, and the
-    e2e modules sharing the package's ``stack`` stay on one worker together."""
-    for item in items:
-        shares_stack = item.path.parent.name == "e2e" and "stack" in item.fixturenames
-        group = "e2e-stack" if shares_stack else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def kafka_endpoint() -> Iterator[KafkaEndpoint]:
     endpoint = resolve_kafka()
