@@ -2,6 +2,10 @@
 UV := ./scripts/uv
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core by default; PYTEST_WORKERS=0 runs in this process.
+# A test module stays on one worker (--dist loadfile), so its module fixtures start once.
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: install run test lint typecheck unit integration e2e chaos bench bench-scale fmt contracts contracts-check contracts-publish up down clean secrets
 
@@ -18,7 +22,7 @@ run: install
 	$(RUN) ikm dev up
 
 test: install lint typecheck
-	$(RUN) pytest -q $(PYTEST_ARGS)
+	$(RUN) pytest -q $(PARALLEL) $(PYTEST_ARGS)
 
 lint:
 	$(RUN) ruff check .
@@ -28,13 +32,13 @@ typecheck:
 	$(RUN) mypy
 
 unit: install
-	$(RUN) pytest -q tests/unit $(PYTEST_ARGS)
+	$(RUN) pytest -q tests/unit $(PARALLEL) $(PYTEST_ARGS)
 
 integration: install
-	$(RUN) pytest -q tests/integration $(PYTEST_ARGS)
+	$(RUN) pytest -q tests/integration $(PARALLEL) $(PYTEST_ARGS)
 
 e2e: install
-	$(RUN) pytest -q tests/e2e $(PYTEST_ARGS)
+	$(RUN) pytest -q tests/e2e $(PARALLEL) $(PYTEST_ARGS)
 
 # Fault injection on the embedded stack: one row of counts per fault (also in .ikm/chaos-report.json).
 chaos: install

@@ -127,7 +127,8 @@ def replay_command(
     else:
         _print_summary(result, document)
         print_published(stdout(), result.published)
-    stderr().print(f"report: {report}" + (f", findings CSV: {csv_path}" if csv_path else ""))
+    where = f"report: {report}" + (f", findings CSV: {csv_path}" if csv_path else "")
+    stderr().print(where, markup=False, highlight=False)
     if result.errors:
         raise typer.Exit(1)
 
@@ -216,7 +217,7 @@ def _outbox_heads(
         with stderr().status("reading the outboxes' stream heads ..."):
             heads = asyncio.run(collect_heads(sources, audit_token(token), topics))
     except (NoHeadsSource, HeadsUnavailable) as exc:
-        stderr().print(f"[red]audit replay: {exc}")
+        stderr().print(f"audit replay: {exc}", style="red", markup=False)
         raise typer.Exit(2) from exc
     stderr().print(
         f"outbox stream heads: {len(heads.streams):,} from "

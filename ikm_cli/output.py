@@ -21,14 +21,16 @@ JsonOption = Annotated[
 ]
 
 
+# soft_wrap: a line is never broken at the console's width (80 when piped), so a path or an
+# id a script reads from a message stays whole.
 @cache
 def stderr() -> Console:
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 @cache
 def stdout() -> Console:
-    return Console()
+    return Console(soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:

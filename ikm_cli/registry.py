@@ -157,6 +157,7 @@ def _summarize(totals: ImportTotals, elapsed: float, errors_path: Path, target: 
         f" {totals.imported} imported, {totals.existing} {target.existing},"
         f" {totals.rejected} rejected ({len(totals.errors)} errors, see {errors_path})",
         highlight=False,
+        markup=False,
     )
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,20 @@ class FaultReport:
 @pytest.fixture
 def fault_report() -> FaultReport:
     return FaultReport()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker (``make test`` runs several), hand this worker's rows to the
+    controller, which prints the report."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["chaos_rows"] = [asdict(r) for r in _ROWS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist's controller: a worker's rows (see ``pytest_sessionfinish``)."""
+    _ROWS.extend(FaultCounts(**row) for row in node.workeroutput.get("chaos_rows", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

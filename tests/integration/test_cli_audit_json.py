@@ -34,6 +34,18 @@ def test_replay_json_is_the_report_it_writes(empty_log: str, tmp_path: Path) -> 
     assert f"report: {report}" in result.stderr
 
 
+def test_the_report_path_is_printed_as_it_is(empty_log: str, tmp_path: Path) -> None:
+    """A long path was wrapped at 80 columns when stderr is a pipe, and a folder named like
+    ``[final]`` was read as markup and left out: a script reading the line got another path."""
+    folder = tmp_path / ("reports [final] " + "x" * 80)
+    folder.mkdir()
+    report = folder / "r.json"
+    args = ["audit", "replay", "--log-only", "--kafka", empty_log, "--report", str(report)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"report: {report}\n" in result.stderr
+
+
 def test_trail_json_is_the_trail(empty_log: str, tmp_path: Path) -> None:
     output = tmp_path / "t.json"
     nib = "1234567890123"

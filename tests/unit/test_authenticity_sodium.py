@@ -46,7 +46,27 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("public", "digest", "signature"), CASES)
+# Named, not by value: the keys are drawn per process, and xdist's workers must collect the
+# same test ids.
+CASE_IDS = [
+    "valid",
+    "other_key",
+    "other_digest",
+    "digest_cut",
+    "signature_cut",
+    "signature_padded",
+    "digest_moved_into_signature",
+    "bit_flipped",
+    "non_canonical_s",
+    "zeros",
+    "not_base64",
+    "extra_padding",
+    "empty_signature",
+    "empty_digest_valid",
+]
+
+
+@pytest.mark.parametrize(("public", "digest", "signature"), CASES, ids=CASE_IDS)
 def test_sodium_and_openssl_give_the_same_answer(public: str, digest: str, signature: str) -> None:
     key = load_public_key(public)
     raw_key = base64.b64decode(public)
