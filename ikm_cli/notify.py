@@ -69,22 +69,28 @@ def _show_dead(items: list[dict[str, Any]]) -> None:
 def dead_redrive(
     ids: Annotated[list[str] | None, typer.Argument(help="Notification ids to send again.")] = None,
     all_dead: Annotated[bool, typer.Option("--all", help="Every dead notification.")] = False,
+    ids_file: Annotated[
+        typer.FileText | None,
+        typer.Option("--file", help="Ids to send again, one a line ('-': standard input)."),
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send dead notifications again (each redrive is recorded in the delivery ledger).
 
-    Any number of ids: they go in requests of at most 1,000 (the API's limit), each its own
-    unit of work; a refused request stops there, and what the earlier ones redrove is shown.
+    Any number of ids (IDS and --file's): they go in requests of at most 1,000 (the API's
+    limit), each id once, each request its own unit of work; a refused request stops there,
+    and what the earlier ones redrove is shown.
     """
+    ids = [*(ids or []), *(line.strip() for line in ids_file or () if line.strip())]
     if bool(ids) == all_dead:
         raise typer.BadParameter("give notification ids or --all, not both", param_hint="IDS")
     with connect("notify", url, token, timeout=30) as client:
         if all_dead:
             result = client.call("POST", "/dead/redrive", json={"all": True})
         else:
-            result, refused = _redrive_in_batches(client, list(dict.fromkeys(ids or [])))
+            result, refused = _redrive_in_batches(client, list(dict.fromkeys(ids)))
             if refused is not None:  # what the earlier requests redrove stays redriven
                 emit(result, as_json, lambda: _show_redriven(result))
                 raise refused

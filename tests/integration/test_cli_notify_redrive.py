@@ -76,10 +76,14 @@ def ikm(*args: str) -> Result:
     return CliRunner().invoke(ikm_app, list(args))
 
 
-def test_ids_beyond_one_request_go_in_batches_each_once(notify_url: str) -> None:
+def test_ids_beyond_one_request_go_in_batches_each_once(notify_url: str, tmp_path: Path) -> None:
     ids = [dead_email(i).id for i in range(DEAD)]
-    repeated = [*ids, *ids[:10], ids[1500]]  # a list pasted twice over: each once
-    result = ikm("notify", "dead", "redrive", *repeated, "--url", notify_url, "--json")
+    listed = tmp_path / "dead.txt"  # as `ikm notify dead list --json | jq -r '.[].id'` writes
+    listed.write_text("\n".join([*ids[5:], ids[1500], ""]))
+    named = ids[:10]  # also named on the command line: each once
+    result = ikm(
+        "notify", "dead", "redrive", *named, "--file", str(listed), "--url", notify_url, "--json"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"redriven": ids, "count": DEAD}
     again = ikm("notify", "dead", "list", "--url", notify_url, "--json")
