@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ikm_cli.client import ServiceClient, TokenOption, UrlOption, connect
+from ikm_cli.client import ServiceClient, ServiceError, TokenOption, UrlOption, connect
 from ikm_cli.output import JsonOption, emit, stdout
+from ikmkit.service.limits import IDS_MAX
 
 app = typer.Typer(help="notify commands: dead notifications, deliveries.", no_args_is_help=True)
 dead_app = typer.Typer(help="Notifications that exhausted their retries.", no_args_is_help=True)
@@ -68,17 +69,54 @@ def _show_dead(items: list[dict[str, Any]]) -> None:
 def dead_redrive(
     ids: Annotated[list[str] | None, typer.Argument(help="Notification ids to send again.")] = None,
     all_dead: Annotated[bool, typer.Option("--all", help="Every dead notification.")] = False,
+    ids_file: Annotated[
+        typer.FileText | None,
+        typer.Option("--file", help="Ids to send again, one a line ('-': standard input)."),
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send dead notifications again (each redrive is recorded in the delivery ledger)."""
+    """Send dead notifications again (each redrive is recorded in the delivery ledger).
+
+    Any number of ids (IDS and --file's): they go in requests of at most 1,000 (the API's
+    limit), each id once, each request its own unit of work; a refused request stops there,
+    and what the earlier ones redrove is shown.
+    """
+    ids = [*(ids or []), *(line.strip() for line in ids_file or () if line.strip())]
     if bool(ids) == all_dead:
         raise typer.BadParameter("give notification ids or --all, not both", param_hint="IDS")
-    body = {"all": True} if all_dead else {"ids": ids}
     with connect("notify", url, token, timeout=30) as client:
-        result = client.call("POST", "/dead/redrive", json=body)
+        if all_dead:
+            result = client.call("POST", "/dead/redrive", json={"all": True})
+        else:
+            result, refused = _redrive_in_batches(client, list(dict.fromkeys(ids)))
+            if refused is not None:  # what the earlier requests redrove stays redriven
+                emit(result, as_json, lambda: _show_redriven(result))
+                raise refused
     emit(result, as_json, lambda: _show_redriven(result))
+
+
+def _redrive_in_batches(
+    client: ServiceClient, ids: list[str]
+) -> tuple[dict[str, Any], ServiceError | None]:
+    """``ids`` (each once) in requests the API accepts, up to the first refused one."""
+    redriven: list[str] = []
+    for start in range(0, len(ids), IDS_MAX):
+        end = min(start + IDS_MAX, len(ids))
+        try:
+            answer = client.call("POST", "/dead/redrive", json={"ids": ids[start:end]})
+        except ServiceError as exc:
+            if not redriven:
+                raise
+            why = (
+                f"{exc} (the request of ids {start + 1}-{end}, its ids[0] being id {start + 1}"
+                f" of those given; {len(redriven)} of {len(ids)} were redriven before it, listed on"
+                " stdout; the rest were not sent)"
+            )
+            return {"redriven": redriven, "count": len(redriven)}, ServiceError(exc.status, why)
+        redriven += answer["redriven"]
+    return {"redriven": redriven, "count": len(redriven)}, None
 
 
 def _show_redriven(result: dict[str, Any]) -> None:

@@ -62,6 +62,15 @@ class LogReader:
         self.truncated: frozenset[tuple[str, int]] = frozenset()
 
     async def open(self) -> None:
+        """Start reading; a failure (no broker) closes the consumer before it is raised: the
+        caller's ``close`` is not reached then, and an unclosed consumer warns at exit."""
+        try:
+            await self._open()
+        except BaseException:
+            await self._consumer.stop()
+            raise
+
+    async def _open(self) -> None:
         await self._consumer.start()
         available = await self._consumer.topics()
         self.topics = sorted(

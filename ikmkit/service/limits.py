@@ -64,40 +64,60 @@ VERSION_MAX = 2**31
 # --- the types ------------------------------------------------------------------------------
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+_CONTROL_TEXT = "text must not hold control characters (only line breaks and tabs)"
+_BIDI_TEXT = "text must not hold bidirectional overrides or isolates (U+202A-U+202E, U+2066-U+2069)"
+_ZERO_WIDTH_TEXT = "a name must not hold zero-width characters (U+200B-U+200D, U+2060, U+FEFF)"
+_TEXT_RULES = ((_CONTROL, "control_character", _CONTROL_TEXT), (_BIDI, "bidi_control", _BIDI_TEXT))
+_NAME_RULES = (*_TEXT_RULES, (_ZERO_WIDTH, "zero_width_character", _ZERO_WIDTH_TEXT))
+# Why each: a NUL (which SMTP refuses in a message), a terminal's escape sequence, DEL or a C1
+# control is no one's name or text, and would be stored, sent on in events and e-mails, and
+# shown to officers. A bidirectional override reorders what follows it on screen, and a
+# zero-width character is not seen at all: "CV Maju\u202e..." or "PT\u200bSentosa" displays
+# as another enterprise's or partner's name in officers' lists, exports and e-mails. Zero-width
+# joiners are refused in names only: free text may hold an emoji sequence.
 
 
-def _no_control_characters(text: str) -> str:
-    """Names and free text hold no control character but line breaks and tabs: a NUL (which
-    SMTP refuses in a message), a terminal's escape sequence, DEL or a C1 control is no one's
-    name, and would be stored, sent on in events and e-mails, and shown to officers."""
-    if _CONTROL.search(text):
-        raise PydanticCustomError(
-            "control_character",
-            "text must not hold control characters (only line breaks and tabs)",
-        )
+def text_problem(text: str, *, name: bool = False) -> tuple[str, str] | None:
+    """The rule ``text`` breaks (its code and message), if any: the one definition of the
+    characters names (``name``) and free text may not hold."""
+    for pattern, rule, message in _NAME_RULES if name else _TEXT_RULES:
+        if pattern.search(text):
+            return rule, message
+    return None
+
+
+def _clean_text(text: str) -> str:
+    if problem := text_problem(text):
+        raise PydanticCustomError(*problem)
     return text
 
 
-NoControl = AfterValidator(_no_control_characters)
-RULES = frozenset({"control_character"})
+def _clean_name(text: str) -> str:
+    if problem := text_problem(text, name=True):
+        raise PydanticCustomError(*problem)
+    return text
+
+
+NoControl = AfterValidator(_clean_text)
+CleanName = AfterValidator(_clean_name)
+CHARACTER_RULES = {rule: message for _, rule, message in _NAME_RULES}
+RULES = frozenset(CHARACTER_RULES)
 """The rule codes these types raise (rendered ``invalid.<rule>``, as the domains' own check
-``check_no_control`` renders it)."""
+``check_name`` renders it)."""
 
 
-def check_no_control(text: str, field: str) -> str:
-    """``_no_control_characters`` as a domain rule naming ``field`` (a bulk row's field)."""
-    if _CONTROL.search(text):
-        raise InvalidInput(
-            "text must not hold control characters (only line breaks and tabs)",
-            field=field,
-            rule="control_character",
-        )
+def check_name(text: str, field: str) -> str:
+    """``Name``'s character rules as a domain rule naming ``field`` (a bulk row's field)."""
+    if problem := text_problem(text, name=True):
+        raise InvalidInput(problem[1], field=field, rule=problem[0])
     return text
 
 
 Code = Annotated[str, Field(max_length=CODE_MAX)]
 Key = Annotated[str, Field(max_length=KEY_MAX)]
-Name = Annotated[str, Field(max_length=NAME_MAX), NoControl]
+Name = Annotated[str, Field(max_length=NAME_MAX), CleanName]
 Text = Annotated[str, Field(max_length=TEXT_MAX), NoControl]
 Url = Annotated[str, Field(max_length=URL_MAX)]
 Secret = Annotated[str, Field(max_length=SECRET_MAX)]
@@ -110,9 +130,13 @@ MAX_SESSIONS = MaxLen(SESSIONS_MAX)
 MAX_IDS = MaxLen(IDS_MAX)
 MAX_BULK = MaxLen(BULK_MAX)
 Names = Annotated[list[Name], MAX_ITEMS]
+Label = Annotated[str, Field(max_length=CODE_MAX), CleanName]
+"""A short word a person types to tag a record (a partner's memberships): a ``Code``'s size,
+a ``Name``'s characters."""
+Labels = Annotated[list[Label], MAX_ITEMS]
 NameRow = Annotated[str, Field(max_length=NAME_MAX)]
 """``Name`` with its size alone checked at the door: a bulk row's field, whose other rules
-(control characters) reject that row only, when the row is checked as a request."""
+(its characters) reject that row only, when the row is checked as a request."""
 TextRow = Annotated[str, Field(max_length=TEXT_MAX)]
 NamesRow = Annotated[list[NameRow], MAX_ITEMS]
 Codes = Annotated[list[Code], MAX_ITEMS]

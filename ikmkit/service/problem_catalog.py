@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts import values
+from ikmkit.service import limits
 from ikmkit.service.problems import CATEGORIES, PROBLEM_BASE, SCHEMA_CATEGORY, type_uri
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +73,7 @@ COMPUTED: dict[str, dict[str, str]] = {
     "ikmkit/auth.py": {},  # the token's rules: unauthorized.* in PLATFORM
     "ikmkit/service/errors.py": {},  # checked(): a value type's rule, in values.RULES
     "services/subsidy/domain/rules.py": {},  # _fail(..., code=): read at the check() calls
+    "ikmkit/service/limits.py": {f"invalid.{r}": m for r, m in limits.CHARACTER_RULES.items()},
     "services/training/domain/rules.py": {},  # fail(..., code): read at the check() calls
     "services/training/domain/mentoring.py": {
         "conflict.mou_required": "no signed technical-assistance MoU covers this partner",

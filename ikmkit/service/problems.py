@@ -101,7 +101,8 @@ def _pointer(path: Sequence[str | int]) -> str:
     return "#" + "".join(f"/{quote(p, safe=_FRAGMENT_SAFE)}" for p in escaped)
 
 
-def _dotted(path: Sequence[str | int]) -> str:
+def dotted(path: Sequence[str | int]) -> str:
+    """A field's name from its pydantic ``loc``: ``products[3]``, ``owner.email``."""
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
@@ -132,9 +133,9 @@ class FieldError:
                 entry["field"] = ".".join(str(part) for part in path) or None
             else:
                 entry["pointer"] = _pointer(path)
-                entry["field"] = _dotted(path) or None
+                entry["field"] = dotted(path) or None
         else:
-            entry["parameter"] = _dotted(path)
+            entry["parameter"] = dotted(path)
             entry["in"] = where
             entry["field"] = entry["parameter"]
         entry |= {"loc": self.loc, "rule": self.rule, "type": type_uri(self.rule)}

@@ -60,9 +60,14 @@ async def messages_of(
     """A page of the recipient's in-app messages, newest first, and how many are unread."""
     access.authorize_read_messages(caller, recipient)
     found, next_cursor = await uow.notifications.messages(recipient, limit=limit, cursor=cursor)
+    # In the language the recipient has now, as the dispatcher writes their e-mails: the one
+    # kept when it was decided may be the default, the recipient then unknown (a partner's
+    # MoU decided before its PartnerRegistered), or one they have changed since.
+    contact = (await uow.contacts.get_many([recipient])).get(recipient) if found else None
+    language = contact.language if contact is not None else None
     items = []
     for n in found:
-        text = rendered(n, renderer, "")
+        text = rendered(n, renderer, "", language)
         items.append(
             Message(
                 id=n.id,

@@ -40,6 +40,7 @@ from ikmkit.service.limits import (
     Codes,
     Count,
     Cursor,
+    Labels,
     Name,
     NameRow,
     Names,
@@ -181,7 +182,7 @@ class RegisterPartner(BaseModel):
     regency: RegencyCode | None = None
     contact_email: Email | None = None
     preferred_language: Language = "id"
-    memberships: Codes = Field([], description="e.g. colombo_plan")
+    memberships: Labels = Field([], description="e.g. colombo_plan")
     member_count: MemberCount | None = Field(
         None, description="Members of an association (e.g. PII BKTI: ~290 universities)"
     )

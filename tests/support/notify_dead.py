@@ -1,5 +1,6 @@
 """A NotificationDead event (any event will do for the readiness, shutdown, lag and unit of
-work tests), and a consumer of them whose handler is held on an ``asyncio.Event``."""
+work tests), a consumer of them whose handler is held on an ``asyncio.Event``, and dead
+notifications as notify keeps them (for redrives)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.service.runtime import ConsumerSpec, Runtime, ServiceDefinition
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.unit_of_work import UnitOfWork, Units
+from services.notify.domain.model import Notification, Status
 from tests.conftest import make_store
 
 
@@ -71,3 +73,16 @@ class HeldConsumer:
             consumers=[ConsumerSpec(self.build)],
             store=make_store("sqlite", tmp_path, None),
         )
+
+
+DEAD_AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def dead_email(i: int, status: Status = "dead") -> Notification:
+    """The ``i``th enterprise's e-mail as notify keeps it once its attempts ran out."""
+    recipient = f"enterprise:{i:013d}"
+    return Notification(
+        id=f"e{i}|{recipient}|email", event_id=f"e{i}", event_type="EnterpriseRegistered",
+        recipient=recipient, channel="email", target=f"o{i}@example.id", data="{}",
+        status=status, attempts=6, last_error="smtp down", created_at=DEAD_AT,
+    )  # fmt: skip

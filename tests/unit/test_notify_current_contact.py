@@ -25,7 +25,7 @@ from contracts.registry import (
 from ikmkit.auth import Caller
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.store import Store
-from services.notify import handlers
+from services.notify import handlers, queries
 from services.notify.bootstrap import Notify, bootstrap
 from services.notify.commands import Redrive, SendOutcome
 from services.notify.settings import NotifySettings
@@ -99,28 +99,47 @@ def later(deps: Notify) -> None:
     deps.clock.now = T0 + timedelta(seconds=1)  # what was decided at T0 is due
 
 
-async def test_an_email_decided_before_its_partner_is_known_is_in_the_partners_language(
-    deps: Notify,
-) -> None:
-    signed = MoUSigned(
+def ksst_mou() -> MoUSigned:
+    return MoUSigned(
         mou_id="mou-ksst-2018", title="Capacity Building Program", scope="training",
         parties=[MoUParty(partner_id="ministry"), MoUParty(partner_id="colombo-plan")],
         valid_from=date(2018, 7, 18), valid_until=date(2018, 7, 30), signed_on=date(2018, 7, 1),
         document_ref="ref", signed_at=T0,
     )  # fmt: skip
-    mou_event = await decide(deps, signed)
-    partner = PartnerRegistered(
+
+
+def colombo_plan() -> PartnerRegistered:
+    return PartnerRegistered(
         partner_id="colombo-plan", name="Colombo Plan Secretariat",
         partner_type="international_body", country="LK", contact_email="desk@colombo-plan.example",
         preferred_language="en", registered_at=T0,
     )  # fmt: skip
-    await decide(deps, partner)
+
+
+async def test_an_email_decided_before_its_partner_is_known_is_in_the_partners_language(
+    deps: Notify,
+) -> None:
+    mou_event = await decide(deps, ksst_mou())
+    await decide(deps, colombo_plan())
     later(deps)
     await deps.dispatcher.dispatch_due()
     to, subject, body = sent(deps)[f"{mou_event}|partner:colombo-plan|email"]
     assert to == "desk@colombo-plan.example"
     assert subject == "MoU signed: Capacity Building Program"
     assert body.startswith("Dear Colombo Plan Secretariat,")
+
+
+async def test_its_inbox_message_is_in_the_partners_language_too(deps: Notify) -> None:
+    """The inbox is rendered when read, as the e-mail when sent: in the language the partner
+    has then (it was the one kept when the MoU's messages were decided, Indonesian, while the
+    same MoU's e-mail went out in English)."""
+    mou_event = await decide(deps, ksst_mou())
+    await decide(deps, colombo_plan())
+    page = await deps.units.read(
+        queries.messages_of, "partner:colombo-plan", MINISTRY, deps.renderer, cursor=None, limit=50
+    )
+    [message] = [m for m in page.items if m.event_id == mou_event]
+    assert message.title == "MoU signed: Capacity Building Program"
 
 
 async def test_a_redrive_goes_to_the_office_address_configured_now(store: Store) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 
@@ -17,24 +16,14 @@ from ikmkit.service.errors import Forbidden, InvalidInput
 from services.notify import api, queries
 from services.notify.bootstrap import Notify, bootstrap
 from services.notify.commands import Redrive
-from services.notify.domain.model import Notification
 from services.notify.settings import NotifySettings
 from services.notify.store import COLLECTIONS, NotifyUnit
+from tests.support.notify_dead import dead_email as dead
 from tests.support.notify_dispatch import FakeMail
 from tests.support.units import memory_units
 
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 MINISTRY = Caller(subject="operator", role="ministry")
 DEAD = 1507  # pages of 500: three and a few
-
-
-def dead(i: int) -> Notification:
-    recipient = f"enterprise:{i:013d}"
-    return Notification(
-        id=f"e{i}|{recipient}|email", event_id=f"e{i}", event_type="EnterpriseRegistered",
-        recipient=recipient, channel="email", target=f"o{i}@example.id", data="{}",
-        status="dead", attempts=6, last_error="smtp down", created_at=T0,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from ikmkit.auth import Caller
 from ikmkit.service.bulk import Violation
 from ikmkit.service.errors import Violations
+from ikmkit.service.problems import dotted
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import Changed, contended
 from services.registry.commands import EnterpriseRow, ImportEnterprises, RegisterEnterprise
@@ -44,7 +45,8 @@ class ImportResult(BaseModel):
 
 def request_errors(exc: ValidationError) -> tuple[list[Violation], set[str]]:
     errors = [
-        Violation(field=".".join(str(p) for p in e["loc"]), rule=e["type"], message=e["msg"])
+        # Named as a request's 422 names it (memberships[1]): a row's error reads the same.
+        Violation(field=dotted(e["loc"]), rule=e["type"], message=e["msg"])
         for e in exc.errors()
     ]
     return errors, {str(e["loc"][0]) for e in exc.errors() if e["loc"]}

@@ -63,7 +63,7 @@ def validate_participant(
     name = " ".join(p.name.split())
     if not name:
         found.check(rules.fail, "name must not be empty", "name", "required")
-    found.check(limits.check_no_control, p.name, "name")
+    found.check(limits.check_name, p.name, "name")
     email = found.check(rules.check_email, p.email) if p.email else None
     country = found.check(rules.check_country, p.country)
     if country and course.eligible_countries and country not in course.eligible_countries:
