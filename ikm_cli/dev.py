@@ -180,7 +180,7 @@ def _stop_all(services: list[ServiceChild], kafka: KafkaEndpoint) -> None:
 def _start_services(
     kafka: KafkaEndpoint, data_dir: Path, env: dict[str, str], any_ports: bool
 ) -> list[ServiceChild]:
-    env = _service_env(kafka.bootstrap_servers, data_dir, env)
+    env = _service_env(kafka.bootstrap_servers, data_dir, {**kafka.client_env, **env})
     return [
         ServiceChild(name, free_port() if any_ports else _port_for(preferred), env)
         for name, preferred in SERVICES.items()

@@ -153,10 +153,17 @@ class EventConsumer[U: UnitOfWork]:
         return sorted({m.TOPIC for m in self._handlers} | self.extra_topics)
 
     def subscribe(
-        self, router: KafkaRouter, *, batch: bool = False, max_records: int = 500
+        self,
+        router: KafkaRouter,
+        *,
+        batch: bool = False,
+        max_records: int = 500,
+        session_timeout_ms: int = 10_000,
     ) -> None:
         """Register this consumer's subscriber on a FastStream Kafka router."""
         options: dict[str, Any] = {
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": session_timeout_ms // 3,
             "group_id": self.group,
             "ack_policy": AckPolicy.NACK_ON_ERROR,
             "auto_offset_reset": "earliest",

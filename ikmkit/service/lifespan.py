@@ -95,7 +95,12 @@ def _subscribe_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -
         consumer = spec.build(runtime.deps, runtime)
         consumer.redelivery = redelivery
         consumer.authenticity = authenticity
-        consumer.subscribe(router, batch=spec.batch, max_records=spec.max_records)
+        consumer.subscribe(
+            router,
+            batch=spec.batch,
+            max_records=spec.max_records,
+            session_timeout_ms=runtime.settings.kafka_session_timeout_ms,
+        )
         runtime.consumers.append(consumer)
         topics += consumer.topics + [dead_letter_topic(t, consumer.group) for t in consumer.topics]
     runtime.broker.include_router(router)

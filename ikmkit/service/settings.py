@@ -75,6 +75,14 @@ class ServiceSettings(BaseSettings):
         validation_alias="KAFKA_SSL_CAFILE",
         description="CA bundle (PEM) that signs the brokers' certificates (SSL, SASL_SSL).",
     )
+    kafka_session_timeout_ms: int = Field(
+        10_000,
+        ge=1_000,
+        validation_alias="KAFKA_SESSION_TIMEOUT_MS",
+        description="Consumer group session timeout (ms; heartbeats every third of it): how "
+        "long a silent consumer keeps its partitions. Apache Kafka accepts 6000-1800000 by "
+        "default; the embedded broker holds each group join for half of it.",
+    )
     mongodb_url: str | None = Field(
         None,
         validation_alias="MONGODB_URL",
