@@ -174,6 +174,15 @@ async def readiness(runtime: Runtime, checks: Sequence[NamedCheck]) -> tuple[boo
     return not failing, {"status": status, "failing": failing, "checks": answer}
 
 
+async def _answer(
+    request: Request, response: Response, checks: Sequence[NamedCheck]
+) -> dict[str, Any]:
+    """Both readiness routes: ``checks`` run, 200 when all pass, else 503 with the same body."""
+    ready, body = await readiness(request.app.state.runtime, checks)
+    response.status_code = 200 if ready else 503
+    return body
+
+
 def health_router(checks: Sequence[NamedCheck]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -188,9 +197,7 @@ def health_router(checks: Sequence[NamedCheck]) -> APIRouter:
         response_model=Readiness,
     )
     async def readyz(request: Request, response: Response) -> dict[str, Any]:
-        ready, body = await readiness(request.app.state.runtime, checks)
-        response.status_code = 200 if ready else 503
-        return body
+        return await _answer(request, response, checks)
 
     gating = [check for check in checks if check.traffic]
 
@@ -204,9 +211,7 @@ def health_router(checks: Sequence[NamedCheck]) -> APIRouter:
         response_model=Readiness,
     )
     async def readyz_traffic(request: Request, response: Response) -> dict[str, Any]:
-        ready, body = await readiness(request.app.state.runtime, gating)
-        response.status_code = 200 if ready else 503
-        return body
+        return await _answer(request, response, gating)
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -23,6 +23,21 @@ async def store(fresh_store: Store) -> AsyncIterator[Store]:
     yield fresh_store
 
 
+def assert_chained(rows: Sequence[Document]) -> None:
+    """One stream's outbox rows, in order: each ``ce_hash`` is the hash of its row after the
+    previous row's (the first's after genesis), recomputed here from the headers written."""
+    previous = GENESIS_HASH
+    for row in rows:
+        headers = row["headers"]
+        attrs = EnvelopeAttributes(
+            id=headers["ce_id"], type=headers["ce_type"], source=headers["ce_source"],
+            time=datetime.fromisoformat(headers["ce_time"]), subject=headers["ce_subject"],
+            region=headers.get("ce_region"), sequence=int(headers["ce_sequence"]), hash="",
+        )  # fmt: skip
+        assert headers["ce_hash"] == chain_hash(previous, attrs, row["payload"])
+        previous = headers["ce_hash"]
+
+
 async def test_add_many_continues_each_stream_chain_like_add(store: Store) -> None:
     outbox = Outbox("/tests")
     a, b = str(uuid.uuid4().int)[:13], str(uuid.uuid4().int)[:13]
@@ -37,18 +52,9 @@ async def test_add_many_continues_each_stream_chain_like_add(store: Store) -> No
     async with store.transaction() as uow:
         rows = (await uow.find(OUTBOX, {}, order_by=[("created_ns", 1)], limit=10)).items
     for key in (a, b):
-        previous = GENESIS_HASH
         mine = [r for r in rows if r["key"] == key]
         assert [r["sequence"] for r in mine] == list(range(1, len(mine) + 1))
-        for row in mine:
-            headers = row["headers"]
-            attrs = EnvelopeAttributes(
-                id=headers["ce_id"], type=headers["ce_type"], source=headers["ce_source"],
-                time=datetime.fromisoformat(headers["ce_time"]), subject=headers["ce_subject"],
-                region=headers.get("ce_region"), sequence=int(headers["ce_sequence"]), hash="",
-            )  # fmt: skip
-            assert headers["ce_hash"] == chain_hash(previous, attrs, row["payload"])
-            previous = headers["ce_hash"]
+        assert_chained(mine)
     assert [json.loads(r["payload"])["name"] for r in rows if r["key"] == a] == ["a0", "a1", "a2"]
 
 
@@ -78,16 +84,7 @@ async def test_new_streams_are_not_read_and_start_their_chains(store: Store) -> 
     assert [(s.subject, s.sequence) for s in stamped] == [(a, 2), (b, 1), (b, 2)]
     async with store.transaction() as uow:
         rows = (await uow.find(OUTBOX, {"key": b}, order_by=[("created_ns", 1)], limit=10)).items
-    previous = GENESIS_HASH
-    for row in rows:
-        headers = row["headers"]
-        attrs = EnvelopeAttributes(
-            id=headers["ce_id"], type=headers["ce_type"], source=headers["ce_source"],
-            time=datetime.fromisoformat(headers["ce_time"]), subject=headers["ce_subject"],
-            region=headers.get("ce_region"), sequence=int(headers["ce_sequence"]), hash="",
-        )  # fmt: skip
-        assert headers["ce_hash"] == chain_hash(previous, attrs, row["payload"])
-        previous = headers["ce_hash"]
+    assert_chained(rows)
     assert len(rows) == 2
 
 

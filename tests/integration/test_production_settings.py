@@ -3,17 +3,16 @@ production settings start a real service (embedded broker, SQLite) that accepts 
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 from ikmkit.auth import issue_token
+from ikmkit.messaging.signing import generate_keypair
 from ikmkit.service.runtime import ServiceDefinition, create_service_app
 from ikmkit.service.settings import DEV_JWT_SECRET, UnsafeSettings
 from services.registry.main import definition as registry_definition
@@ -29,13 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "production-secret-0123456789-abcdefghijkl"
 
 
-def ed25519_pair() -> tuple[str, str]:
-    key = Ed25519PrivateKey.generate()
-    private = base64.b64encode(key.private_bytes_raw()).decode()
-    public = base64.b64encode(key.public_key().public_bytes_raw()).decode()
-    return private, public
-
-
 def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IKM_ENV", raising=False)
     assert RegistrySettings().env == "production"
@@ -48,7 +40,7 @@ def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_production_refuses_the_development_secret_and_unsigned_events() -> None:
-    signing, _ = ed25519_pair()
+    signing, _ = generate_keypair()
     cases = {
         "IKM_JWT_SECRET is the published development secret": RegistrySettings(
             env="production", jwt_secret=DEV_JWT_SECRET, event_signing_key=signing
@@ -105,8 +97,8 @@ def production_subsidy(kafka: str, tmp_path: Path, *, public_keys_of: str) -> Se
         env="production",
         kafka_bootstrap_servers=kafka,
         jwt_secret=SECRET,
-        event_signing_key=ed25519_pair()[0],
-        event_public_keys={public_keys_of: ed25519_pair()[1]},
+        event_signing_key=generate_keypair()[0],
+        event_public_keys={public_keys_of: generate_keypair()[1]},
     )
     return subsidy_definition(settings, store=make_store("sqlite", tmp_path, None))
 
@@ -135,7 +127,7 @@ async def test_proper_production_settings_start_and_accept_their_tokens(
 
 
 def test_production_refuses_any_secret_left_at_its_published_default() -> None:
-    signing, public = ed25519_pair()
+    signing, public = generate_keypair()
     settings = TrainingSettings(
         env="production",
         jwt_secret=SECRET,

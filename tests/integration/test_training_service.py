@@ -152,16 +152,14 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
         )
         assert marked.json() == {"recorded": 2}
 
-        early_placement = await client.post(
-            f"/courses/{course_id}/placements",
-            json={
-                "participant_id": dewi,
-                "company_partner_id": "pt-garmen",
-                "position": "operator",
-                "placed_on": TODAY.isoformat(),
-            },
-            headers=MINISTRY,
-        )
+        placement = {
+            "participant_id": dewi,
+            "company_partner_id": "pt-garmen",
+            "position": "operator",
+            "placed_on": TODAY.isoformat(),
+        }  # refused before the course is complete, accepted after
+        placements = f"/courses/{course_id}/placements"
+        early_placement = await client.post(placements, json=placement, headers=MINISTRY)
         assert early_placement.json()["rule"] == "conflict.not_certified"
 
         closed = (await client.post(f"/courses/{course_id}/complete", headers=MINISTRY)).json()
@@ -182,16 +180,7 @@ async def test_completion_certificates_placement_and_stats(kafka: str, fresh_sto
         assert late.status_code == 409
         assert late.json()["rule"] == "conflict.course_finished"
 
-        placed = await client.post(
-            f"/courses/{course_id}/placements",
-            json={
-                "participant_id": dewi,
-                "company_partner_id": "pt-garmen",
-                "position": "operator",
-                "placed_on": TODAY.isoformat(),
-            },
-            headers=MINISTRY,
-        )
+        placed = await client.post(placements, json=placement, headers=MINISTRY)
         assert placed.status_code == 201, placed.text
         assert placed.json()["certificate_number"] == number
         listed = await client.get(f"/courses/{course_id}/participants", headers=MINISTRY)

@@ -10,6 +10,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 
 from cryptography import x509
@@ -113,7 +114,8 @@ def signed(url: str, body: bytes) -> dict[str, str]:
 
 
 def certificate_for(directory: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate for the DNS name ``name`` (trusted via ``SSL_CERT_FILE``)."""
+    """A self-signed certificate for ``name``, a DNS name or an IP address such as
+    ``127.0.0.1`` (trusted via ``SSL_CERT_FILE``)."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
@@ -125,7 +127,7 @@ def certificate_for(directory: Path, name: str) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([_alternative_name(name)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -139,3 +141,11 @@ def certificate_for(directory: Path, name: str) -> tuple[Path, Path]:
         )
     )
     return cert_file, key_file
+
+
+def _alternative_name(name: str) -> x509.GeneralName:
+    """An address is matched against the certificate's IP entries, never its DNS ones."""
+    try:
+        return x509.IPAddress(ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)

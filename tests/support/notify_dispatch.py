@@ -6,6 +6,7 @@ recording of outcomes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,19 @@ class Gate:
             await record(outcomes)
 
         dispatcher._record = held  # type: ignore[method-assign]
+
+
+@contextlib.asynccontextmanager
+async def dispatching(units: Units[NotifyUnit], dispatcher: Dispatcher) -> AsyncIterator[None]:
+    """The dispatcher's loop running for the block, a second after ``T0`` (so what was
+    notified at ``T0`` is due); then stopped as the service stops it: cancelled, awaited."""
+    units.clock = lambda: T0 + timedelta(seconds=1)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        yield
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
 
 
 async def until(check: Callable[[], Awaitable[bool]]) -> None:

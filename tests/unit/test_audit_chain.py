@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from contracts import envelope as ce
 from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
@@ -18,7 +14,7 @@ from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.findings import Kind
 from ikmkit.audit.masking import mask_payload
 from ikmkit.messaging.cloudevents import chain_hash, to_headers
-from ikmkit.messaging.signing import signer_from_key, verify_signature
+from ikmkit.messaging.signing import generate_keypair, signer_from_key, verify_signature
 from tests.support.audit_streams import outbox_stream, stream
 from tests.support.records import Record as FakeRecord
 
@@ -140,11 +136,7 @@ def test_a_contract_violation_is_flagged_without_quoting_the_value() -> None:
 
 
 def test_signatures_are_verified_with_the_sources_public_key() -> None:
-    key = Ed25519PrivateKey.generate()
-    private = base64.b64encode(key.private_bytes_raw()).decode()
-    public = base64.b64encode(
-        key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    ).decode()
+    private, public = generate_keypair()
     keys = {"/ikm/registry": public}
     signed = stream("1000000000011", 2, signer=signer_from_key(private))
     assert verify(signed, public_keys=keys, verify_signature=verify_signature) == []
@@ -152,7 +144,7 @@ def test_signatures_are_verified_with_the_sources_public_key() -> None:
     assert verify(unsigned, public_keys=keys, verify_signature=verify_signature) == [
         (Kind.UNSIGNED, 1)
     ]
-    other = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+    other, _ = generate_keypair()
     forged = stream("1000000000013", 1, signer=signer_from_key(other))
     assert verify(forged, public_keys=keys, verify_signature=verify_signature) == [
         (Kind.BAD_SIGNATURE, 1)

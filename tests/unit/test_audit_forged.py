@@ -9,16 +9,11 @@ and by the chunk path (``check_partition``).
 
 from __future__ import annotations
 
-import base64
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from contracts.registry import ENTERPRISE_TOPIC
 from contracts.subsidy import APPLICATION_TOPIC
 from ikmkit.audit.chain import ChainVerifier
 from ikmkit.audit.findings import Kind
-from ikmkit.messaging.signing import signer_from_key, verify_signature
+from ikmkit.messaging.signing import generate_keypair, signer_from_key, verify_signature
 from tests.support.audit_streams import outbox_stream, stream
 from tests.support.records import Record
 
@@ -69,11 +64,7 @@ def test_an_event_on_another_topic_than_its_types_is_forged() -> None:
 
 
 def test_the_owners_key_checks_every_event_on_its_topic_whatever_source_it_claims() -> None:
-    key = Ed25519PrivateKey.generate()
-    private = base64.b64encode(key.private_bytes_raw()).decode()
-    public = base64.b64encode(
-        key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    ).decode()
+    private, public = generate_keypair()
     keys = {"/ikm/registry": public}
     signed = stream("1000000000107", 2, signer=signer_from_key(private))
     assert findings(signed, public_keys=keys, verify_signature=verify_signature) == []
@@ -84,16 +75,10 @@ def test_the_owners_key_checks_every_event_on_its_topic_whatever_source_it_claim
         (Kind.UNSIGNED, "1000000000108", 1),
     ]
     # signed with a key of its own, given for its own source: not the registry's
-    other = Ed25519PrivateKey.generate()
+    other_private, other_public = generate_keypair()
     own_key = stream(
-        "1000000000109",
-        1,
-        source="/ikm/someone",
-        signer=signer_from_key(base64.b64encode(other.private_bytes_raw()).decode()),
+        "1000000000109", 1, source="/ikm/someone", signer=signer_from_key(other_private)
     )
-    other_public = base64.b64encode(
-        other.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    ).decode()
     both = {**keys, "/ikm/someone": other_public}
     assert findings(own_key, public_keys=both, verify_signature=verify_signature) == [
         (Kind.BAD_SIGNATURE, "1000000000109", 1),

@@ -23,6 +23,7 @@ from tests.support.notify_dispatch import (
     Gate,
     at_least,
     count_reads,
+    dispatching,
     notify,
     notify_units,
     registered,
@@ -55,9 +56,7 @@ async def test_idle_a_passed_over_row_is_sent_within_two_polls(
     deps = bootstrap(units.store, units.outbox, settings, email=mail)
     gate = Gate(deps.dispatcher)
     await notify(units, [registered(i) for i in range(5)])
-    units.clock = lambda: T0 + timedelta(seconds=1)
-    running = asyncio.create_task(deps.dispatcher.run())
-    try:
+    async with dispatching(units, deps.dispatcher):
         await asyncio.wait_for(gate.held.wait(), 5)
         await until(lambda: at_least(mail.sent, 4))
         await _commit_late(units)
@@ -66,9 +65,6 @@ async def test_idle_a_passed_over_row_is_sent_within_two_polls(
         idle_from = time.monotonic()
         await until(lambda: _late_sent(mail))
         waited = time.monotonic() - idle_from
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert reads[:3] == [2, 2, 1]  # the third read went on past the late row
     assert waited <= IDLE + 0.3, waited
     assert len(mail.sent) == len(set(mail.sent)) == 6
@@ -101,14 +97,9 @@ async def test_busy_a_passed_over_row_is_sent_within_full_read_every_passes(
     settings = NotifySettings(dispatch_batch=2, dispatch_concurrency=1, dispatch_idle_seconds=5)
     deps = bootstrap(units.store, units.outbox, settings, email=mail)
     await notify(units, [registered(i) for i in range(40)])
-    units.clock = lambda: T0 + timedelta(seconds=1)
-    running = asyncio.create_task(deps.dispatcher.run())
-    try:
+    async with dispatching(units, deps.dispatcher):
         await until(lambda: at_least(mail.sent, 41))
         await asyncio.sleep(0.05)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert 1 <= mail.late_after <= FULL_READ_EVERY + 1, (mail.late_after, reads)
     assert mail.sent.index(next(s for s in mail.sent if LATE in s)) < 40  # not left to the end
     assert len(mail.sent) == len(set(mail.sent)) == 41

@@ -24,6 +24,7 @@ from tests.support.notify_dispatch import (
     Gate,
     at_least,
     count_reads,
+    dispatching,
     notify,
     notify_units,
     pending,
@@ -42,16 +43,11 @@ async def test_a_pass_during_recording_reads_only_rows_not_sent(
     deps = bootstrap(units.store, units.outbox, NotifySettings(dispatch_batch=2), email=mail)
     gate = Gate(deps.dispatcher)
     await notify(units, [registered(i) for i in range(6)])
-    units.clock = lambda: T0 + timedelta(seconds=1)
-    running = asyncio.create_task(deps.dispatcher.run())
-    try:
+    async with dispatching(units, deps.dispatcher):
         await asyncio.wait_for(gate.held.wait(), 5)
         await until(lambda: at_least(mail.sent, 4))  # the second pass, while recording
         gate.release.set()
         await until(lambda: _none_pending(units, mail.sent, 6))
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert reads[:3] == [2, 2, 2]  # before: 2, then 4 (the 2 being recorded read again)
     assert len(mail.sent) == len(set(mail.sent)) == 6
 
@@ -63,9 +59,7 @@ async def test_a_row_committed_late_with_an_earlier_due_time_is_sent_once(
     deps = bootstrap(units.store, units.outbox, NotifySettings(dispatch_batch=2), email=mail)
     gate = Gate(deps.dispatcher)
     await notify(units, [registered(i) for i in range(6)])
-    units.clock = lambda: T0 + timedelta(seconds=1)
-    running = asyncio.create_task(deps.dispatcher.run())
-    try:
+    async with dispatching(units, deps.dispatcher):
         await asyncio.wait_for(gate.held.wait(), 5)
         await until(lambda: at_least(mail.sent, 4))
         units.clock = lambda: T0 - timedelta(seconds=1)  # before every row read so far
@@ -75,9 +69,6 @@ async def test_a_row_committed_late_with_an_earlier_due_time_is_sent_once(
         gate.release.set()
         await until(lambda: _none_pending(units, mail.sent, 7))
         await asyncio.sleep(0.05)  # a duplicate would be sent in here
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert len(mail.sent) == len(set(mail.sent)) == 7
     assert any("1234567890140" in sent for sent in mail.sent)
 
@@ -93,14 +84,11 @@ async def test_every_mail_reaches_a_real_sink_exactly_once(
     deps = bootstrap(units.store, units.outbox, settings)
     events = [registered(i) for i in range(40)]
     await notify(units, events)
-    units.clock = lambda: T0 + timedelta(seconds=1)
-    running = asyncio.create_task(deps.dispatcher.run())
     try:
-        await until(lambda: _received(sink, 40))
-        await asyncio.sleep(0.2)  # a duplicate would arrive in here
+        async with dispatching(units, deps.dispatcher):
+            await until(lambda: _received(sink, 40))
+            await asyncio.sleep(0.2)  # a duplicate would arrive in here
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
         await deps.dispatcher.close()
         sink.stop()
     ids = [message["X-IKM-Notification-Id"] for message in sink.received()]

@@ -20,6 +20,7 @@ from tests.support.notify_dispatch import (
     FakeMail,
     Gate,
     at_least,
+    dispatching,
     notify,
     notify_units,
     pending,
@@ -82,12 +83,9 @@ async def test_a_stop_in_the_middle_of_a_batch_records_what_was_sent(
     settings = NotifySettings(dispatch_batch=4, dispatch_concurrency=1)
     deps = bootstrap(units.store, units.outbox, settings, email=mail)
     await notify(units, [registered(i) for i in range(4)])
-    units.clock = lambda: T0 + timedelta(seconds=1)
-    running = asyncio.create_task(deps.dispatcher.run())
-    await until(lambda: at_least(mail.sent, 2))
-    await asyncio.sleep(0.01)  # the third send is under way
-    running.cancel()  # the service stops
-    await asyncio.gather(running, return_exceptions=True)
+    async with dispatching(units, deps.dispatcher):  # leaving it, the service stops
+        await until(lambda: at_least(mail.sent, 2))
+        await asyncio.sleep(0.01)  # the third send is under way
     assert len(mail.sent) == 2
 
     again = FakeMail()  # the restarted service

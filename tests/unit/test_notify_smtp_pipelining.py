@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +18,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from aiosmtplib import SMTPRecipientRefused, SMTPSenderRefused
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509 import IPAddress
-from cryptography.x509.oid import NameOID
 
 from ikm_cli.devextras import SmtpSink
 from ikmdev.infra import free_port
 from services.notify.senders import SmtpMailer
 from services.notify.settings import NotifySettings
 from services.notify.smtp_pipeline import Pipelined
+from tests.support.http_peers import certificate_for
 from tests.support.smtp_wire import REFUSED, Pipelining, Refusing, Wire, mailer, send
 
 
@@ -128,35 +122,6 @@ async def test_the_dev_sink_advertises_pipelining_and_keeps_every_mail() -> None
     assert sorted(m["To"] for m in sink.received()) == [f"owner{n}@example.id" for n in range(5)]
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1, trusted by the test through ``SSL_CERT_FILE``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([IPAddress(ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 class Secure(Pipelining):
     """Pipelining, and records whether each message came over TLS after AUTH."""
 
@@ -173,7 +138,7 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth
 async def test_pipelining_after_starttls_and_auth(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = certificate_for(tmp_path, "127.0.0.1")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
