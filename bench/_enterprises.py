@@ -74,3 +74,16 @@ def enterprise_import_rows(
             row["kbli"] = "47111"
         found.append(import_row(row))
     return found
+
+
+def json_body(i: int, tag: str) -> dict[str, object]:
+    row = enterprise_row(i, 0)
+    return {
+        "nib": f"{tag}{i:09d}",
+        **{k: row[k] for k in ("name", "legal_form", "owner_name", "owner_phone")},
+        **{k: row[k] for k in ("owner_email", "province", "regency", "kbli")},
+        "owner_nik": row["owner_nik"],
+        "workforce": int(row["workforce"]),
+        "investment_rupiah": int(row["investment_rupiah"]),
+        "products": ["produk a"],
+    }

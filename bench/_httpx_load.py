@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from bench._enterprises import json_body
 from bench._wrk import LoadResult
 
 REGISTRATIONS = 30_000
@@ -49,8 +50,6 @@ class ClientTally:
 
 async def client_load(url: str, token: str, start: int, count: int, tag: str) -> ClientTally:
     """``count`` registrations (NIBs ``tag`` + ``start``...), 32 at a time."""
-    from bench.registry import json_body  # the registry's module imports this one
-
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(
         max_connections=CONCURRENCY_PER_PROCESS, keepalive_expiry=KEEPALIVE_EXPIRY

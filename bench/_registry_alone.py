@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._enterprises import json_body
 from bench._registry_outbox import LAYOUTS, REGISTRY
-from bench.registry import json_body
 from ikmdev.infra import resolve_kafka
 from ikmkit.auth import issue_token
 from ikmkit.service import runtime

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from bench._enterprises import json_body
 from bench._registry_alone import _post
-from bench.registry import json_body
 from ikmkit.auth import Caller, issue_token
 from ikmkit.service.runtime import create_service_app
 from ikmkit.service.settings import DEV_JWT_SECRET

@@ -34,11 +34,12 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from bench._enterprises import json_body
 from bench._latency_hops import Hops
 from bench._latency_probes import LeanHttp, watch_inbox
 from bench.common import Figure
 from bench.notify import _SinkProcess
-from bench.registry import json_body, start_service
+from bench.registry import start_service
 from contracts.envelope import H_TIME
 from contracts.notify import DELIVERY_TOPIC, NotificationDelivered
 from contracts.registry import ENTERPRISE_TOPIC

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench._enterprises import enterprise_import_rows, enterprise_row
+from bench._enterprises import enterprise_import_rows, json_body
 from bench._httpx_load import client_load, httpx_load
 from bench._import_handler import handler_seconds
 from bench._wrk import (
@@ -54,19 +54,6 @@ OPEN_LOOP_P99_MS = 50.0
 # The event loop the service processes run on (uvicorn --loop): asyncio, as the image and
 # `ikm dev up` run them; BENCH_LOOP=uvloop (with uvloop installed) shows its tail.
 LOOP = os.environ.get("BENCH_LOOP", "asyncio")
-
-
-def json_body(i: int, tag: str) -> dict[str, object]:
-    row = enterprise_row(i, 0)
-    return {
-        "nib": f"{tag}{i:09d}",
-        **{k: row[k] for k in ("name", "legal_form", "owner_name", "owner_phone")},
-        **{k: row[k] for k in ("owner_email", "province", "regency", "kbli")},
-        "owner_nik": row["owner_nik"],
-        "workforce": int(row["workforce"]),
-        "investment_rupiah": int(row["investment_rupiah"]),
-        "products": ["produk a"],
-    }
 
 
 def start_service(
