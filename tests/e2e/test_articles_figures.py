@@ -41,10 +41,7 @@ from tests.support.articles import (
     Loaded,
     articles_stack,
     eventually,
-    load_esmart,
-    load_ksst,
-    load_link_and_match,
-    load_webinars,
+    load_everything,
 )
 from tests.support.browser import launch_chromium, needs_chromium, screenshot_path
 
@@ -94,15 +91,9 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     with articles_stack(tmp) as stack:
         durations = {"stack": time.monotonic() - began}
         mark = time.monotonic()
-        load_link_and_match(stack, tmp)
-        durations["link_and_match"] = time.monotonic() - mark
-        mark = time.monotonic()
-        load_esmart(stack, tmp)
-        durations["esmart"] = time.monotonic() - mark
-        mark = time.monotonic()
-        load_webinars(stack, tmp)
-        ksst = load_ksst(stack, tmp)
-        durations["training"] = time.monotonic() - mark
+        ksst, loads = load_everything(stack, tmp)
+        durations.update(loads)
+        durations["loads"] = time.monotonic() - mark
         mark = time.monotonic()
         with httpx.Client(base_url=stack.urls["insights"], headers=MINISTRY, timeout=60) as api:
             eventually(lambda: consumed_everything(api, ksst), "insights to count everything")
