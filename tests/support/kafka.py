@@ -21,6 +21,7 @@ from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.kafka import ensure_topics
 from ikmkit.messaging.outbox_log import LogMark
+from ikmkit.service.settings import ServiceSettings
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
@@ -111,13 +112,20 @@ async def consuming(
     """Run ``consumer`` as a real FastStream subscriber until the block exits."""
     broker = KafkaBroker(bootstrap, graceful_timeout=graceful_timeout)
     router = KafkaRouter()
-    consumer.subscribe(router, batch=batch)
+    consumer.subscribe(router, batch=batch, session_timeout_ms=session_timeout_ms())
     broker.include_router(router)
     await broker.start()
     try:
         yield broker
     finally:
         await broker.stop()
+
+
+def session_timeout_ms() -> int:
+    """The group session a service's consumers get (KAFKA_SESSION_TIMEOUT_MS, as its lifespan
+    passes it): the embedded broker holds each group join for half of it, and the code's
+    default (10 s) made every consumer a test starts wait 5 s to join instead of 1."""
+    return ServiceSettings().kafka_session_timeout_ms
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
