@@ -26,7 +26,13 @@ from ikmkit.service.settings import ServiceSettings
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record currently on ``topic`` (all partitions), without a consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        # As the services' consumers: the embedded broker answers a fetch only at its max wait
+        # (500 ms by default), records or not, so each round of reading cost half a second.
+        fetch_max_wait_ms=5,
+    )
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)
