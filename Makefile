@@ -12,15 +12,12 @@ PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: install run test lint typecheck unit integration e2e chaos bench bench-scale fmt contracts contracts-check contracts-publish up down clean secrets
 
-# --compile-bytecode: the dependencies' .pyc written once at install (~25 s, then ~0.4 s a run).
-# Where PYTHONDONTWRITEBYTECODE is set (the machines this suite is run on), Python never writes
-# them, so each process compiled every library it imports, again: ~2 s of CPU per service or
-# CLI process the tests start (test_dev_launcher, test_audit_reader_unreachable: 39 s -> 19 s).
+# The dependencies' bytecode is compiled at install ([tool.uv] compile-bytecode in pyproject.toml).
 # Debian's chromium for the dashboard's browser tests: apt-get only when /usr/bin/chromium is missing.
 # Debian's prometheus package for promtool (alert rule tests): apt-get only when promtool is missing.
 # Debian's wrk for `make bench` (the registry's saturation load): apt-get only when wrk is missing.
 install:
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen
 	bash scripts/ensure-chromium
 	bash scripts/ensure-promtool
 	bash scripts/ensure-wrk
