@@ -76,6 +76,8 @@ class DevStack:
         assert [pid for pid in pids if pid and _alive(pid)] == [], "left running by `down`"
 
     def status(self) -> dict[str, Any]:
+        """What the operator sees (`ikm dev status --json`): a CLI process, seconds on a loaded
+        machine; for mere look-ups (addresses, pids) ``state()`` says the same from the file."""
         shown = self.ikm("dev", "status", "--json")
         assert shown.returncode == 0, shown.stdout + shown.stderr
         return dict(json.loads(shown.stdout))
@@ -84,8 +86,16 @@ class DevStack:
         """The supervisor's state file as it is now (cheaper to poll than the CLI)."""
         return dict(json.loads((self.root / "state" / "dev.json").read_text()))
 
+    def started(self) -> bool:
+        """A state file is there: `down` has something to stop."""
+        return (self.root / "state" / "dev.json").exists()
+
+    def supervised(self) -> bool:
+        """The supervisor named in the state file is alive."""
+        return self.started() and _alive(self.state()["supervisor_pid"])
+
     def url(self, service: str) -> str:
-        return str(self.status()["services"][service])
+        return str(self.state()["services"][service])
 
     def kill(self, child: str, sig: int = signal.SIGKILL) -> int:
         """``kill -9`` (or ``sig``) of a service or of the embedded broker; returns the pid
@@ -276,7 +286,7 @@ class Outcome:
 async def settle(stack: DevStack, load: Load, timeout: float = 90) -> Outcome:
     """Wait until every acknowledged registration is on the log and has its effect downstream
     (or ``timeout``), then count everything once more."""
-    state = await asyncio.to_thread(stack.status)
+    state = stack.state()
     kafka, urls = state["kafka"], state["services"]
     acknowledged = set(load.acknowledged)
     waiting = set(acknowledged)
@@ -288,7 +298,7 @@ async def settle(stack: DevStack, load: Load, timeout: float = 90) -> Outcome:
         waiting = {nib for nib, count in counts.items() if count == 0}
         if not waiting and acknowledged <= on_log:
             break
-        await asyncio.sleep(2)
+        await asyncio.sleep(0.5)  # a pass takes seconds on a loaded machine: no long naps
     await asyncio.sleep(2)  # a late duplicate would show up now
     return Outcome(
         sent=list(load.sent),
