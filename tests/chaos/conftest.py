@@ -19,7 +19,9 @@ from tests.chaos.harness import DevStack
 from tests.chaos.keeper import StackKeeper
 
 
-@pytest.fixture(scope="session")
+# package, not session: the stack (six processes, consumers polling) is down before `make test`
+# goes on to the next folder
+@pytest.fixture(scope="package")
 def _stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackKeeper]:
     keeper = StackKeeper(lambda: tmp_path_factory.mktemp("stack"))
     yield keeper

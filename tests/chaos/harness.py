@@ -117,7 +117,7 @@ class DevStack:
             back = entry["state"] == "running" and entry["pid"] not in (None, killed)
             if back and (child == "broker" or await _ready(state["services"][child])):
                 return dict(entry)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.2)
         raise AssertionError(f"{child} not restarted within {timeout}s: {self.status()}")
 
 
