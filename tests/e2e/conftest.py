@@ -8,6 +8,22 @@ import pytest
 from ikm_cli.devextras import SmtpSink
 from tests.support.stack import Stack, start_stack
 
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """This package's modules with a stack of their own (the articles', the dashboard's, the
+    dev CLI's) run before the modules on the package's ``stack``, which starts at its first
+    user and lives until the package ends: otherwise its five idle services (consumers polling
+    the broker, relays their outboxes) take CPU from every stack started after it. Modules stay
+    whole and in collection order within each group; other packages' items keep their places.
+    """
+    slots = [i for i, item in enumerate(items) if item.path.is_relative_to(HERE)]
+    on_stack = {items[i].path for i in slots if "stack" in getattr(items[i], "fixturenames", ())}
+    ordered = sorted((items[i] for i in slots), key=lambda item: item.path in on_stack)
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
+
 
 @pytest.fixture(scope="package")
 def smtp_sink() -> Iterator[SmtpSink]:

@@ -20,12 +20,12 @@ exact. The stack and the loads are in tests/support/articles.py.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser, async_playwright
 
 from tests.support.articles import (
     AGREEMENTS,
@@ -41,10 +41,7 @@ from tests.support.articles import (
     Loaded,
     articles_stack,
     eventually,
-    load_esmart,
-    load_ksst,
-    load_link_and_match,
-    load_webinars,
+    load_everything,
 )
 from tests.support.browser import launch_chromium, needs_chromium, screenshot_path
 
@@ -94,15 +91,9 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     with articles_stack(tmp) as stack:
         durations = {"stack": time.monotonic() - began}
         mark = time.monotonic()
-        load_link_and_match(stack, tmp)
-        durations["link_and_match"] = time.monotonic() - mark
-        mark = time.monotonic()
-        load_esmart(stack, tmp)
-        durations["esmart"] = time.monotonic() - mark
-        mark = time.monotonic()
-        load_webinars(stack, tmp)
-        ksst = load_ksst(stack, tmp)
-        durations["training"] = time.monotonic() - mark
+        ksst, loads = load_everything(stack, tmp)
+        durations.update(loads)
+        durations["loads"] = time.monotonic() - mark
         mark = time.monotonic()
         with httpx.Client(base_url=stack.urls["insights"], headers=MINISTRY, timeout=60) as api:
             eventually(lambda: consumed_everything(api, ksst), "insights to count everything")
@@ -110,6 +101,15 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
         durations["total"] = time.monotonic() - began
         print(f"\narticles' figures loaded: { {k: round(v, 1) for k, v in durations.items()} }")
         yield Loaded(stack, ksst, durations)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One chromium (and Playwright driver) for both languages; each test its own context."""
+    async with async_playwright() as playwright:
+        chromium = await launch_chromium(playwright)
+        yield chromium
+        await chromium.close()
 
 
 # ---------------------------------------------------------------- the assertions
@@ -146,57 +146,52 @@ def test_the_insights_api_shows_exactly_the_articles_figures(loaded: Loaded) -> 
 
 @needs_chromium
 @pytest.mark.parametrize(("lang", "sep"), [("id", "."), ("en", ",")], ids=["indonesian", "english"])
-async def test_the_national_dashboard_shows_them(loaded: Loaded, lang: str, sep: str) -> None:
+async def test_the_national_dashboard_shows_them(
+    loaded: Loaded, browser: Browser, lang: str, sep: str
+) -> None:
     def shown(n: int) -> str:
         return f"{n:,}".replace(",", sep)
 
-    async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright)
-        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        await page.add_init_script(
-            f"sessionStorage.setItem('ikm.dashboard.token', {MINISTRY_TOKEN!r})"
-        )
-        await page.goto(f"{loaded.insights}/dashboard?lang={lang}&fiscal_year={YEAR}")
-        await page.wait_for_selector("html[data-state=ready]", timeout=60_000)
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.add_init_script(f"sessionStorage.setItem('ikm.dashboard.token', {MINISTRY_TOKEN!r})")
+    await page.goto(f"{loaded.insights}/dashboard?lang={lang}&fiscal_year={YEAR}")
+    await page.wait_for_selector("html[data-state=ready]", timeout=60_000)
 
-        async def text(selector: str) -> str:
-            return (await page.locator(selector).inner_text()).strip()
+    async def text(selector: str) -> str:
+        return (await page.locator(selector).inner_text()).strip()
 
-        for indicator, expected in EXPECTED_TOTALS.items():
-            card = f'.card[data-indicator="{indicator}"] .value'
-            assert await text(card) == shown(expected), indicator
-        bars = page.locator('[data-chart="esmart-platforms"] rect.bar')
-        found = {
-            str(await bar.get_attribute("data-key")).rsplit(":", 1)[-1]: int(
-                str(await bar.get_attribute("data-value"))
-            )
-            for bar in await bars.all()
-        }
-        assert found == PLATFORMS
-        platform_names = await text('[data-chart="esmart-platforms"]')
-        assert all(name in platform_names for name in ("Tokopedia", "BliBli", "Blanja.com"))
-        countries = page.locator('[data-chart="countries"] rect.bar')
-        values = [int(str(await c.get_attribute("data-value"))) for c in await countries.all()]
-        assert values == [2] * 10
-        total = page.locator('[data-chart="countries"] .chart-total')
-        assert await total.get_attribute("data-total") == "20"
-        assert "Sri Lanka" in await text('[data-chart="countries"]')
-        for indicator in ("esmart.onboarded", "linkmatch.agreements", "webinars.participants"):
-            cells = page.locator(f'#province-table tbody td[data-indicator="{indicator}"]')
-            column = [int(str(await c.get_attribute("data-value"))) for c in await cells.all()]
-            assert len(column) == 38 and sum(column) == EXPECTED_TOTALS[indicator], indicator
-            foot = '#province-table tfoot tr[data-province="national"]'
-            national = page.locator(f'{foot} td[data-indicator="{indicator}"]')
-            assert await national.get_attribute("data-value") == str(EXPECTED_TOTALS[indicator])
-        trend = page.locator('[data-chart="trend-esmart.onboarded"] rect.bar')
-        monthly = [int(str(await b.get_attribute("data-value"))) for b in await trend.all()]
-        assert len(monthly) == 12 and sum(monthly) == sum(PLATFORMS.values())
-        await page.screenshot(
-            path=screenshot_path(f"articles-figures-national-{lang}"), full_page=True
+    for indicator, expected in EXPECTED_TOTALS.items():
+        card = f'.card[data-indicator="{indicator}"] .value'
+        assert await text(card) == shown(expected), indicator
+    bars = page.locator('[data-chart="esmart-platforms"] rect.bar')
+    found = {
+        str(await bar.get_attribute("data-key")).rsplit(":", 1)[-1]: int(
+            str(await bar.get_attribute("data-value"))
         )
-        assert errors == []
-        await context.close()
-        await browser.close()
+        for bar in await bars.all()
+    }
+    assert found == PLATFORMS
+    platform_names = await text('[data-chart="esmart-platforms"]')
+    assert all(name in platform_names for name in ("Tokopedia", "BliBli", "Blanja.com"))
+    countries = page.locator('[data-chart="countries"] rect.bar')
+    values = [int(str(await c.get_attribute("data-value"))) for c in await countries.all()]
+    assert values == [2] * 10
+    total = page.locator('[data-chart="countries"] .chart-total')
+    assert await total.get_attribute("data-total") == "20"
+    assert "Sri Lanka" in await text('[data-chart="countries"]')
+    for indicator in ("esmart.onboarded", "linkmatch.agreements", "webinars.participants"):
+        cells = page.locator(f'#province-table tbody td[data-indicator="{indicator}"]')
+        column = [int(str(await c.get_attribute("data-value"))) for c in await cells.all()]
+        assert len(column) == 38 and sum(column) == EXPECTED_TOTALS[indicator], indicator
+        foot = '#province-table tfoot tr[data-province="national"]'
+        national = page.locator(f'{foot} td[data-indicator="{indicator}"]')
+        assert await national.get_attribute("data-value") == str(EXPECTED_TOTALS[indicator])
+    trend = page.locator('[data-chart="trend-esmart.onboarded"] rect.bar')
+    monthly = [int(str(await b.get_attribute("data-value"))) for b in await trend.all()]
+    assert len(monthly) == 12 and sum(monthly) == sum(PLATFORMS.values())
+    await page.screenshot(path=screenshot_path(f"articles-figures-national-{lang}"), full_page=True)
+    assert errors == []
+    await context.close()
