@@ -12,6 +12,7 @@ PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: install run test lint typecheck unit integration e2e chaos bench bench-scale fmt contracts contracts-check contracts-publish up down clean secrets
 
+# The dependencies' bytecode is compiled at install ([tool.uv] compile-bytecode in pyproject.toml).
 # Debian's chromium for the dashboard's browser tests: apt-get only when /usr/bin/chromium is missing.
 # Debian's prometheus package for promtool (alert rule tests): apt-get only when promtool is missing.
 # Debian's wrk for `make bench` (the registry's saturation load): apt-get only when wrk is missing.

@@ -35,7 +35,7 @@ from services.training.main import definition as training_definition
 from services.training.settings import TrainingSettings
 from tests.support.audit import enterprise_body
 from tests.support.kafka import eventually
-from tests.support.service import auth_headers, running_service
+from tests.support.service import auth_headers, running_services
 from tests.support.values import random_nib
 
 REPLICATED = {
@@ -82,12 +82,7 @@ async def workload(rebuild_kafka: str, fresh_store: Store, tmp_path: Path) -> As
         store=SqliteStore(tmp_path / "training.db"),
     )
     nibs = [random_nib() for _ in range(3)]
-    async with (
-        running_service(registry) as reg,
-        running_service(notify) as ntf,
-        running_service(subsidy) as sub,
-        running_service(training) as trn,
-    ):
+    async with running_services(registry, notify, subsidy, training) as (reg, ntf, sub, trn):
         for n, nib in enumerate(nibs):
             response = await reg.client.post(
                 "/enterprises", json=enterprise_body(nib, n), headers=auth_headers("ministry")

@@ -24,7 +24,7 @@ from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
 from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
 from ikmkit.store import CollectionSpec, Store
 from tests.support.consumer_effects import EFFECTS, record_effect, registered
-from tests.support.kafka import envelope_headers, eventually
+from tests.support.kafka import envelope_headers, eventually, session_timeout_ms
 from tests.support.units import plain_units
 
 EVENTS = 400
@@ -78,7 +78,9 @@ async def test_processed_records_are_not_kept_after_their_commit(
     consumer.extra_topics = {topic}
     broker = KafkaBroker(kafka)
     router = KafkaRouter()
-    consumer.subscribe(router, batch=batch, max_records=MAX_RECORDS)
+    consumer.subscribe(
+        router, batch=batch, max_records=MAX_RECORDS, session_timeout_ms=session_timeout_ms()
+    )
     broker.include_router(router)
     try:
         await publish_registrations(kafka, topic, EVENTS)

@@ -40,7 +40,7 @@ from tests.conftest import make_store
 from tests.support.forged import enterprise, send
 from tests.support.kafka import eventually, header, read_topic
 from tests.support.records import legacy_signed_attributes
-from tests.support.service import RunningService, auth_headers, running_service
+from tests.support.service import RunningService, auth_headers, running_services
 
 REGISTRY_KEY, REGISTRY_PUBLIC = generate_keypair()
 OTHER_KEY, _ = generate_keypair()
@@ -78,7 +78,7 @@ async def subsidy_and_notify(
         ),
         store=make_store("sqlite", tmp_path, None),
     )
-    async with running_service(subsidy) as sub, running_service(notify) as ntf:
+    async with running_services(subsidy, notify) as (sub, ntf):
         yield sub, ntf
 
 

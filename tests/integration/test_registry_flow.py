@@ -10,6 +10,7 @@ from pathlib import Path
 from bench._enterprises import enterprise_import_rows
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
 from ikmkit.auth import issue_token
+from ikmkit.clock import jakarta_date
 from ikmkit.messaging.outbox import OUTBOX
 from ikmkit.service.settings import DEV_JWT_SECRET
 from ikmkit.store import Store
@@ -171,7 +172,7 @@ async def test_signed_mou_expires_once_its_end_date_passes(kafka: str, tmp_path:
             },
             headers=MINISTRY,
         )
-        today = clock.now.date()
+        today = jakarta_date(clock.now)  # the service's calendar (UTC's is a day behind 17-24h)
         body = mou_body(
             partner,
             scope="vocational_link_and_match",

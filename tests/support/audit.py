@@ -11,7 +11,7 @@ import shutil
 import threading
 import time
 from collections.abc import AsyncIterator, Collection, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import uvicorn
@@ -42,7 +42,7 @@ from services.subsidy.settings import SubsidySettings
 from services.training.main import definition as training_definition
 from services.training.settings import TrainingSettings
 from tests.support.kafka import eventually
-from tests.support.service import RunningService, auth_headers, running_service
+from tests.support.service import RunningService, auth_headers, running_services
 
 REPLICATED: frozenset[type[Event]] = frozenset(
     {
@@ -105,12 +105,9 @@ def service_definitions(kafka: str, data_dir: Path) -> list[ServiceDefinition]:
 @asynccontextmanager
 async def four_services(kafka: str, data_dir: Path) -> AsyncIterator[dict[str, RunningService]]:
     """The four services running in-process (ASGI clients, no sockets)."""
-    async with AsyncExitStack() as stack:
-        running = {
-            d.name: await stack.enter_async_context(running_service(d))
-            for d in service_definitions(kafka, data_dir)
-        }
-        yield running
+    definitions = service_definitions(kafka, data_dir)
+    async with running_services(*definitions) as running:
+        yield {d.name: s for d, s in zip(definitions, running, strict=True)}
 
 
 @contextmanager

@@ -21,11 +21,18 @@ from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.kafka import ensure_topics
 from ikmkit.messaging.outbox_log import LogMark
+from ikmkit.service.settings import ServiceSettings
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record currently on ``topic`` (all partitions), without a consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        # As the services' consumers: the embedded broker answers a fetch only at its max wait
+        # (500 ms by default), records or not, so each round of reading cost half a second.
+        fetch_max_wait_ms=5,
+    )
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)
@@ -111,13 +118,20 @@ async def consuming(
     """Run ``consumer`` as a real FastStream subscriber until the block exits."""
     broker = KafkaBroker(bootstrap, graceful_timeout=graceful_timeout)
     router = KafkaRouter()
-    consumer.subscribe(router, batch=batch)
+    consumer.subscribe(router, batch=batch, session_timeout_ms=session_timeout_ms())
     broker.include_router(router)
     await broker.start()
     try:
         yield broker
     finally:
         await broker.stop()
+
+
+def session_timeout_ms() -> int:
+    """The group session a service's consumers get (KAFKA_SESSION_TIMEOUT_MS, as its lifespan
+    passes it): the embedded broker holds each group join for half of it, and the code's
+    default (10 s) made every consumer a test starts wait 5 s to join instead of 1."""
+    return ServiceSettings().kafka_session_timeout_ms
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:

@@ -71,7 +71,11 @@ async def read_events(
     Delivery is at-least-once (a relay pass may publish again), so repeats of an event id are
     dropped, as every consumer does."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka, group_id=None, auto_offset_reset="earliest"
+        topic,
+        bootstrap_servers=kafka,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=5,  # the embedded broker answers only at the max wait (read_topic)
     )
     await consumer.start()
     found: list[Event] = []

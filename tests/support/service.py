@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -34,3 +35,21 @@ async def running_service(definition: ServiceDefinition) -> AsyncIterator[Runnin
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
             yield RunningService(app, client, app.state.runtime)
+
+
+@asynccontextmanager
+async def running_services(*definitions: ServiceDefinition) -> AsyncIterator[list[RunningService]]:
+    """Several services, started at once (as ``ikm dev up`` starts them) and stopped together.
+
+    Each start waits on its consumers' group joins (a second on the embedded broker), so one
+    after another a stack of four took four. A start that fails stops the ones that started.
+    """
+    async with AsyncExitStack() as stack:
+        started = await asyncio.gather(
+            *(stack.enter_async_context(running_service(d)) for d in definitions),
+            return_exceptions=True,
+        )
+        for outcome in started:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        yield [s for s in started if isinstance(s, RunningService)]
