@@ -16,14 +16,25 @@ from typing import Any
 import pytest
 
 from tests.chaos.harness import DevStack
+from tests.chaos.keeper import StackKeeper
+
+
+# package, not session: the stack (six processes, consumers polling) is down before `make test`
+# goes on to the next folder
+@pytest.fixture(scope="package")
+def _stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackKeeper]:
+    keeper = StackKeeper(lambda: tmp_path_factory.mktemp("stack"))
+    yield keeper
+    keeper.close()
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[DevStack]:
-    running = DevStack(tmp_path)
-    running.up()
-    yield running
-    running.down()
+def stack(_stacks: StackKeeper) -> DevStack:
+    """One running stack for the whole suite (starting one costs ~15 s of CPU, a minute on a
+    loaded machine): every fault here ends with the stack back up. Each test gets it only
+    once it is whole (every child running, every /readyz ready); one left broken by a failed
+    test is taken down and replaced, so a failure stays in its own test."""
+    return _stacks.healthy()
 
 
 REPORT_FILE = Path(".ikm/chaos-report.json")

@@ -60,12 +60,13 @@ class DevStack:
         )
 
     def up(self) -> dict[str, Any]:
+        """`ikm dev up --detach`; its status (with --json, what `ikm dev status --json` says:
+        one CLI process fewer, seconds on a loaded machine)."""
         # --any-ports: other stacks on this host (tests, developers) may hold 8001-8005
-        started = self.ikm(
-            "dev", "up", "--detach", "--any-ports", "--data-dir", str(self.root / "data")
-        )
+        data = str(self.root / "data")
+        started = self.ikm("dev", "up", "--detach", "--any-ports", "--json", "--data-dir", data)
         assert started.returncode == 0, started.stdout + started.stderr
-        return self.status()
+        return dict(json.loads(started.stdout))
 
     def down(self) -> None:
         """`ikm dev down`; every process of the stack, restarted ones included, is gone."""
@@ -76,6 +77,8 @@ class DevStack:
         assert [pid for pid in pids if pid and _alive(pid)] == [], "left running by `down`"
 
     def status(self) -> dict[str, Any]:
+        """What the operator sees (`ikm dev status --json`): a CLI process, seconds on a loaded
+        machine; for mere look-ups (addresses, pids) ``state()`` says the same from the file."""
         shown = self.ikm("dev", "status", "--json")
         assert shown.returncode == 0, shown.stdout + shown.stderr
         return dict(json.loads(shown.stdout))
@@ -84,8 +87,16 @@ class DevStack:
         """The supervisor's state file as it is now (cheaper to poll than the CLI)."""
         return dict(json.loads((self.root / "state" / "dev.json").read_text()))
 
+    def started(self) -> bool:
+        """A state file is there: `down` has something to stop."""
+        return (self.root / "state" / "dev.json").exists()
+
+    def supervised(self) -> bool:
+        """The supervisor named in the state file is alive."""
+        return self.started() and _alive(self.state()["supervisor_pid"])
+
     def url(self, service: str) -> str:
-        return str(self.status()["services"][service])
+        return str(self.state()["services"][service])
 
     def kill(self, child: str, sig: int = signal.SIGKILL) -> int:
         """``kill -9`` (or ``sig``) of a service or of the embedded broker; returns the pid
@@ -106,7 +117,7 @@ class DevStack:
             back = entry["state"] == "running" and entry["pid"] not in (None, killed)
             if back and (child == "broker" or await _ready(state["services"][child])):
                 return dict(entry)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.2)
         raise AssertionError(f"{child} not restarted within {timeout}s: {self.status()}")
 
 
@@ -276,26 +287,33 @@ class Outcome:
 async def settle(stack: DevStack, load: Load, timeout: float = 90) -> Outcome:
     """Wait until every acknowledged registration is on the log and has its effect downstream
     (or ``timeout``), then count everything once more."""
-    state = await asyncio.to_thread(stack.status)
+    state = stack.state()
     kafka, urls = state["kafka"], state["services"]
     acknowledged = set(load.acknowledged)
     waiting = set(acknowledged)
     deadline = time.monotonic() + timeout
     on_log: set[str] = set()
     while time.monotonic() < deadline:
-        on_log = await published(kafka)
-        counts = await inbox_counts(urls["notify"], sorted(waiting))
+        on_log, counts = await asyncio.gather(
+            published(kafka), inbox_counts(urls["notify"], sorted(waiting))
+        )
         waiting = {nib for nib, count in counts.items() if count == 0}
         if not waiting and acknowledged <= on_log:
             break
-        await asyncio.sleep(2)
+        await asyncio.sleep(0.5)  # a pass takes seconds on a loaded machine: no long naps
     await asyncio.sleep(2)  # a late duplicate would show up now
+    # three processes answer these (registry, broker, notify): asked together
+    found, on_log, effects = await asyncio.gather(
+        stored(urls["registry"], load.sent),
+        published(kafka),
+        inbox_counts(urls["notify"], load.sent),
+    )
     return Outcome(
         sent=list(load.sent),
         acknowledged=acknowledged,
-        stored=await stored(urls["registry"], load.sent),
-        published=await published(kafka) & set(load.sent),
-        effects=await inbox_counts(urls["notify"], load.sent),
+        stored=found,
+        published=on_log & set(load.sent),
+        effects=effects,
     )
 
 

@@ -98,7 +98,8 @@ async def caught_up(kafka: str, topic: str, timeout: float = 60) -> dict[str, di
     stalled behind a message it cannot get past); fail with the lags."""
     deadline = time.monotonic() + timeout
     while True:
-        lags = {g: await group_lag(kafka, g, topic) for g in CONSUMER_GROUPS}
+        found = await asyncio.gather(*(group_lag(kafka, g, topic) for g in CONSUMER_GROUPS))
+        lags = dict(zip(CONSUMER_GROUPS, found, strict=True))
         if all(not any(lag.values()) for lag in lags.values()):
             return lags
         if time.monotonic() > deadline:

@@ -1,5 +1,5 @@
-"""Poison mid-load on one running stack (none of these faults takes anything down, so they
-share it): hostile requests, a ~1 MiB record and a forged event on the registry's topic.
+"""Poison mid-load on the suite's running stack (none of these faults takes anything down):
+hostile requests, a ~1 MiB record and a forged event on the registry's topic.
 Each gets a 4xx or goes to the dead letters with its reason, and the registrations around
 it are all published and consumed once, with no partition left behind.
 """
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import httpx
-import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from contracts.registry import ENTERPRISE_TOPIC
@@ -42,19 +41,11 @@ from tests.support.values import random_nib
 REGISTRATIONS = 200
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    running = DevStack(tmp_path_factory.mktemp("poison"))
-    running.up()
-    yield running
-    running.down()
-
-
 async def mid_load(stack: DevStack, poison: Callable[[dict[str, str]], Awaitable[None]]) -> Load:
     """Registrations flow; ``poison`` runs once a third are acknowledged; the load finishes
     after it, without one refusal. The last third is sent only once the poison is done, so
     "the load went on after it" holds however long the poison takes on a loaded machine."""
-    urls = stack.status()["services"]
+    urls = stack.state()["services"]
     load = Load()
     nibs = [random_nib() for _ in range(REGISTRATIONS)]
     during, after = nibs[: 2 * REGISTRATIONS // 3], nibs[2 * REGISTRATIONS // 3 :]
@@ -71,7 +62,7 @@ async def mid_load(stack: DevStack, poison: Callable[[dict[str, str]], Awaitable
 
 async def nothing_stalled(stack: DevStack) -> None:
     """Every group committed the whole topic, and every /readyz is 200 with its consumers ok."""
-    state = stack.status()
+    state = stack.state()
     await caught_up(state["kafka"], ENTERPRISE_TOPIC)
     await readiness_until(state["services"], ready, timeout=30)
 
@@ -133,7 +124,7 @@ async def record_mid_load(
     """``write(kafka)`` puts one record keyed ``key`` straight onto the registry's topic
     mid-load. Returns each group's dead letter of it, once the load is settled and checked
     and no partition is left behind."""
-    kafka = stack.status()["kafka"]
+    kafka = stack.state()["kafka"]
 
     async def poison(urls: dict[str, str]) -> None:
         await write(kafka)
@@ -182,5 +173,5 @@ async def test_a_forged_registration_mid_load_is_dead_lettered_forged(
         CONSUMER_GROUPS, "forged"
     )
     assert all("/evil/forger" in (header(r, "dlq_error") or "") for r in letters.values())
-    notify = stack.status()["services"]["notify"]
+    notify = stack.url("notify")
     assert await inbox_counts(notify, [forged.nib]) == {forged.nib: 0}
