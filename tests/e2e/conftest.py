@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from ikm_cli.devextras import SmtpSink
+from tests.support.browser import launch_chromium
 from tests.support.stack import Stack, start_stack
 
 HERE = Path(__file__).parent
@@ -47,3 +49,12 @@ def stack(
     running = start_stack(kafka, data_dir, env)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One chromium (and Playwright driver) per module; each test opens its own context."""
+    async with async_playwright() as playwright:
+        chromium = await launch_chromium(playwright)
+        yield chromium
+        await chromium.close()

@@ -20,12 +20,12 @@ exact. The stack and the loads are in tests/support/articles.py.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from tests.support.articles import (
     AGREEMENTS,
@@ -43,7 +43,7 @@ from tests.support.articles import (
     eventually,
     load_everything,
 )
-from tests.support.browser import launch_chromium, needs_chromium, screenshot_path
+from tests.support.browser import needs_chromium, screenshot_path
 
 # ---------------------------------------------------------------- reading insights
 
@@ -101,15 +101,6 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
         durations["total"] = time.monotonic() - began
         print(f"\narticles' figures loaded: { {k: round(v, 1) for k, v in durations.items()} }")
         yield Loaded(stack, ksst, durations)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One chromium (and Playwright driver) for both languages; each test its own context."""
-    async with async_playwright() as playwright:
-        chromium = await launch_chromium(playwright)
-        yield chromium
-        await chromium.close()
 
 
 # ---------------------------------------------------------------- the assertions

@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from services.insights.dashboard.router import STRINGS
 from tests.support.articles import articles_stack
 from tests.support.browser import (
-    launch_chromium,
     needs_chromium,
     screenshot_path,
 )
@@ -48,14 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with articles_stack(tmp_path_factory.mktemp("dashboard")) as stack:
         feed(stack.urls)
         yield stack.urls["insights"]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await launch_chromium(playwright)
-        yield chromium
-        await chromium.close()
 
 
 @pytest.fixture
