@@ -91,3 +91,10 @@ async def fresh_store(
     if isinstance(store, MongoStore):
         await store.drop()
     await store.close()
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Stack-running packages on one worker, other modules spread (tests/support/schedule.py)."""
+    from tests.support.schedule import StacksApartScheduling
+
+    return StacksApartScheduling(config, log)  # type: ignore[arg-type]
