@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from faststream import AckPolicy
@@ -47,10 +45,11 @@ from contracts.catalog import owner_of
 from contracts.envelope import EnvelopeAttributes
 from ikmkit.collector import collector_paused
 from ikmkit.messaging import inbox
-from ikmkit.messaging.authenticity import FORGED, Authenticity
+from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
 from ikmkit.messaging.deadletter import DeadLetters, DeadLetterSink, Record, describe
 from ikmkit.messaging.inbox import Deduplicated, Handler, deduplicated
+from ikmkit.messaging.redelivery import PermanentError, RedeliveryPolicy, ReplayedSignature
 from ikmkit.telemetry import metrics
 from ikmkit.telemetry.otel import EventSpans, event_span
 from ikmkit.unit_of_work import UnitOfWork, Units
@@ -68,38 +67,6 @@ __all__ = [
     "RedeliveryPolicy",
     "ReplayedSignature",
 ]
-
-
-class PermanentError(Exception):
-    """The event is valid but can never be processed; retrying cannot help."""
-
-    reason = "unprocessable"
-
-
-class ReplayedSignature(PermanentError):
-    """A signed ``ce_hash`` of an event without ``ce_prevhash`` this group processed
-    already, under another ``ce_id``: a copy of a genuine signature (on the same content or
-    on other content, which the consumer cannot tell apart without ``ce_prevhash``), never a
-    redelivery (that keeps its id)."""
-
-    reason = FORGED
-
-
-@dataclass(frozen=True)
-class RedeliveryPolicy:
-    """How often a consumer tries an event that failed transiently before dead-lettering it.
-
-    Not ``ikmkit.unit_of_work.ConflictRetry``: that one re-runs a unit of work that lost an
-    optimistic-concurrency race; this one re-delivers an event whose handling failed."""
-
-    max_attempts: int = 5
-    base_delay: float = 0.2
-    max_delay: float = 10.0
-
-    def delay(self, attempt: int) -> float:
-        """Full-jitter exponential backoff before attempt ``attempt + 1``."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling)
 
 
 class EventConsumer[U: UnitOfWork]:
