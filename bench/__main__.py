@@ -1,7 +1,8 @@
 """``make bench``: run every benchmark module and print its figures.
 
 A benchmark module is ``bench/<area>.py`` exposing ``async def run(kafka: str,
-workdir: Path) -> list[Figure]``. They share one resolved Kafka broker.
+workdir: Path) -> list[Figure]``. They share one embedded Kafka broker (the stack the
+figures are of, with its clients' settings: ``bench.common.embedded_clients``).
 ``python -m bench registry notify`` runs only those areas.
 """
 
@@ -20,8 +21,8 @@ from rich.table import Table
 
 import bench
 from bench._calibrate import calibration_ms, line
-from bench.common import Figure
-from ikmdev.infra import resolve_kafka
+from bench.common import Figure, embedded_clients
+from ikmdev.infra import EmbeddedKafka, KafkaEndpoint
 
 # Benchmarks run services with the development JWT secret; production would refuse it.
 os.environ.setdefault("IKM_ENV", "development")
@@ -41,7 +42,8 @@ def main() -> None:
     # First, before any service runs: how fast this machine is today (docs/performance.md).
     calibration = calibration_ms()
     print(line(calibration), flush=True)  # one line, whatever the terminal width
-    kafka = resolve_kafka()
+    broker = EmbeddedKafka().start()
+    kafka = KafkaEndpoint(broker.bootstrap_servers, "embedded", broker)
     figures = [
         Figure("machine", "calibration workload (bench/_calibrate.py)", calibration, "ms CPU")
     ]
@@ -63,4 +65,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

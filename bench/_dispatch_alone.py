@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._notify_alone import _Runtime
+from bench.common import embedded_clients
 from bench.notify import _event, _sink_capacity, _SinkProcess
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
@@ -115,4 +116,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import embedded_clients
 from ikmdev.infra import EmbeddedKafka
 from ikmkit.store.sqlite import SqliteStore
 from services.notify.main import definition
@@ -54,4 +55,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._insights_enterprises import Enterprises, Envelopes
+from bench.common import embedded_clients
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.store.sqlite import SqliteStore
@@ -151,4 +152,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import embedded_clients
 from bench.notify import _event
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
@@ -69,4 +70,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import embedded_clients
 from bench.notify import _publish, _SinkProcess
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import EmbeddedKafka
@@ -98,4 +99,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

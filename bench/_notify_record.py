@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench._notify_alone import _Runtime
+from bench.common import embedded_clients
 from bench.notify import _event
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
@@ -79,4 +80,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

@@ -20,6 +20,7 @@ from typing import Any
 
 from bench._insights_enterprises import Envelopes
 from bench._insights_mix import event_mix
+from bench.common import embedded_clients
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
 from ikmkit.messaging.outbox import Outbox
@@ -95,4 +96,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    embedded_clients()
     main()

@@ -77,6 +77,7 @@ class Stack:
         )
         wait_for_port("127.0.0.1", port)
         extra = {
+            **self.kafka.client_env,  # as `ikm dev up`: the embedded broker's client settings
             "NOTIFY_SMTP_HOST": "127.0.0.1",
             "NOTIFY_SMTP_PORT": str(port),
             "IKM_LOG_LEVEL": "WARNING",

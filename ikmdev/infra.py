@@ -111,7 +111,9 @@ class EmbeddedKafka:
     # Tansu answers a consumer's JoinGroup only after half its session timeout, rounded up to
     # whole seconds (5 s at the clients' default 10 s): every consumer start waited that long.
     # At 2 s it joins in 1 s. (Apache Kafka refuses under 6 s by default: embedded only.)
-    CLIENT_ENV = {"KAFKA_SESSION_TIMEOUT_MS": "2000"}
+    # It also answers a fetch only when its max wait is over, records or not: a consumer's
+    # every hop waited the clients' 500 ms (Kafka answers as soon as a record arrives).
+    CLIENT_ENV = {"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_FETCH_MAX_WAIT_MS": "5"}
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.host = host

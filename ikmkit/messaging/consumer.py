@@ -126,6 +126,7 @@ class EventConsumer[U: UnitOfWork]:
         batch: bool = False,
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         """Register this consumer's subscriber on a FastStream Kafka router."""
         options: dict[str, Any] = {
@@ -136,9 +137,9 @@ class EventConsumer[U: UnitOfWork]:
             "auto_offset_reset": "earliest",
             "title": f"{self.group}",
             "decoder": _keep_raw_body,
-            # Latency: a fetch the broker holds until data comes returns at once on Kafka, but
-            # brokers that answer only at the max wait (the embedded Tansu) add all of it.
-            "fetch_max_wait_ms": 5,
+            # A fetch the broker holds until data comes returns at once on Kafka; brokers that
+            # answer only at the max wait (the embedded Tansu) add all of it to every hop.
+            "fetch_max_wait_ms": fetch_max_wait_ms,
         }
         if batch:
             # getmany returns what is fetched at once, waiting only while there is nothing;

@@ -100,6 +100,7 @@ def _subscribe_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -
             batch=spec.batch,
             max_records=spec.max_records,
             session_timeout_ms=runtime.settings.kafka_session_timeout_ms,
+            fetch_max_wait_ms=runtime.settings.kafka_fetch_max_wait_ms,
         )
         runtime.consumers.append(consumer)
         topics += consumer.topics + [dead_letter_topic(t, consumer.group) for t in consumer.topics]

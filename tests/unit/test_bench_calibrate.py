@@ -26,5 +26,5 @@ def test_the_figure_and_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_make_bench_prints_it_before_any_benchmark() -> None:
     source = inspect.getsource(bench_main.main)
-    assert source.index("calibration_ms()") < source.index("resolve_kafka()")
+    assert source.index("calibration_ms()") < source.index("EmbeddedKafka().start()")
     assert source.index("print(line(calibration)") < source.index("for name in _modules")

@@ -51,7 +51,8 @@ def test_subscribers_start_with_the_session_and_heartbeat_a_third_of_it(batch: b
 
 def test_only_the_embedded_broker_shortens_the_session() -> None:
     assert KafkaEndpoint("127.0.0.1:9092", "embedded").client_env == {
-        "KAFKA_SESSION_TIMEOUT_MS": "2000"
+        "KAFKA_SESSION_TIMEOUT_MS": "2000",
+        "KAFKA_FETCH_MAX_WAIT_MS": "5",  # tests/unit/test_consumer_fetch_wait.py
     }
     assert EmbeddedKafka.CLIENT_ENV["KAFKA_SESSION_TIMEOUT_MS"] == "2000"
     # Apache Kafka refuses a session under its group.min.session.timeout.ms (6 s by default).

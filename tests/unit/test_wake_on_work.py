@@ -18,10 +18,12 @@ from faststream.kafka import KafkaRouter
 
 from contracts.envelope import EnvelopeAttributes
 from contracts.registry import ENTERPRISE_TOPIC, EnterpriseRegistered, OwnerContact
+from ikmdev.infra import EmbeddedKafka
 from ikmkit.messaging.cloudevents import event_payload, to_headers
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.outbox import OutgoingMessage, PublishResult
 from ikmkit.messaging.relay import OutboxRelay
+from ikmkit.service.settings import ServiceSettings
 from ikmkit.store.sqlite import SqliteStore
 from ikmkit.unit_of_work import UnitOfWork, Units
 from services.notify import consumers
@@ -142,15 +144,21 @@ async def test_notify_wakes_its_dispatcher_once_the_notifications_are_committed(
         assert wakes == [False, False]  # one wake per unit of work, each after its commit
 
 
-def test_consumers_fetch_with_a_short_max_wait_and_batch_timeout() -> None:
+def test_consumers_fetch_with_a_short_max_wait_and_batch_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A broker that answers fetches only at their max wait (the embedded one), and
-    FastStream's sleep after an empty batch, must not add their defaults (500 ms, 100 ms)."""
+    FastStream's sleep after an empty batch, must not add their defaults (500 ms, 100 ms).
+    (The wait is the setting the lifespan passes, as its clients' settings give it there.)"""
+    for name, value in EmbeddedKafka.CLIENT_ENV.items():
+        monkeypatch.setenv(name, value)
+    wait = ServiceSettings().kafka_fetch_max_wait_ms
     for batch in (True, False):
         consumer: EventConsumer[UnitOfWork] = EventConsumer(
             group="g", units=Units(SqliteStore(":memory:"), Any, UnitOfWork), dead_letters=Any
         )
         consumer.handles(EnterpriseRegistered)(lambda *_: asyncio.sleep(0))
-        consumer.subscribe(KafkaRouter(), batch=batch)
+        consumer.subscribe(KafkaRouter(), batch=batch, fetch_max_wait_ms=wait)
         # The aiokafka consumer options FastStream starts the subscriber's consumer with.
         options = consumer.subscriber._connection_args
         assert options["fetch_max_wait_ms"] <= 10
