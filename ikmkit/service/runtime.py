@@ -194,6 +194,9 @@ def _kafka_broker(definition: ServiceDefinition[Any]) -> KafkaBroker:
         client_id=f"ikm-{definition.name}",
         security=faststream_security(settings),
         logger=logging.getLogger(f"ikm.{definition.name}.broker"),
+        # FastStream's "Received" and "Processed" for every message (every batch): two lines
+        # per event at a steady trickle. Failures it sees are ERROR lines whatever this says.
+        log_level=logging.DEBUG,
     )
 
 
