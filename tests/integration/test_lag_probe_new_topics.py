@@ -1,7 +1,7 @@
 """The lag probe sees topics created after it started at its next measurement. It read the
 partition layout from its client's cached metadata, which aiokafka refreshes every 5 minutes
 (its ``topics()`` call fetched fresh metadata into a copy it threw away): a topic created
-meanwhile (a contract's new version, a dead-letter topic) had no lag gauge and no stall
+meanwhile (or partitions an operator added to a topic) had no lag gauge and no stall
 detection for up to 5 minutes."""
 
 from __future__ import annotations
