@@ -88,11 +88,13 @@ class ConsumerLagProbe:
 
     async def offsets(self, group: str, topics: Sequence[str]) -> dict[Partition, PartitionOffsets]:
         """Committed position and end offset per (topic, partition) of ``group`` on ``topics``."""
-        await self._offsets.topics()  # refresh metadata: partitions may have been added
+        # Fresh metadata each time: topics and partitions may have been added since the last
+        # measurement (the client's own copy is refreshed only every metadata_max_age_ms).
+        cluster = await self._offsets._client.fetch_all_metadata()
         partitions = [
             TopicPartition(topic, partition)
             for topic in topics
-            for partition in sorted(self._offsets.partitions_for_topic(topic) or ())
+            for partition in sorted(cluster.partitions_for_topic(topic) or ())
         ]
         if not partitions:
             return {}
