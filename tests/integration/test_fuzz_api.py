@@ -5,8 +5,9 @@ Each service runs for real (uvicorn on a loopback port, its lifespan on: a SQLit
 embedded broker, its relay and consumers) and schemathesis sends every operation of its
 OpenAPI document a few generated requests as a ministry officer, valid and invalid alike.
 A 5xx is a defect whatever the input; the run collects every one before failing so a single
-report lists them all. Derandomized (fixed seed per operation) so CI sees the same requests
-each time; ``IKM_FUZZ_EXAMPLES`` raises the count for a deeper local run.
+report lists them all. Deterministic (``tests.support.fuzz.SEED`` mixed with each operation's
+label) so CI sees the same requests each time; ``IKM_FUZZ_EXAMPLES`` raises the count for a
+deeper local run, ``IKM_FUZZ_SEED`` draws other cases (and reproduces a failure seen with one).
 """
 
 from __future__ import annotations
