@@ -87,6 +87,9 @@ def fuzz_operation(operation: Any, base_url: str, failures: list[str]) -> Counte
                 suppress_health_check=list(HealthCheck),
             ),
             seed=derive_operation_seed(SEED, operation.label),
+            # As ``st run`` does: Hypothesis loads its ``ci`` profile on its own where CI is set,
+            # and that profile's derandomize=True would override ours and drop the seed.
+            apply_ci_profile=False,
         ),
     )
     test()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import settings
 from schemathesis.openapi import from_dict
 
 from tests.support import fuzz
@@ -73,6 +74,17 @@ def sent(base_url: str) -> list[bytes]:
     return list(Recorder.bodies)
 
 
+@pytest.fixture(params=["default", "ci"])
+def profile(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Hypothesis loads its ``ci`` profile (derandomize=True) by itself where CI is set, as on
+    the project's CI machine; the seed must decide the cases under both."""
+    before = settings.get_current_profile_name()
+    settings.load_profile(request.param)
+    yield request.param
+    settings.load_profile(before)
+
+
+@pytest.mark.usefixtures("profile")
 def test_the_seed_decides_the_requests(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     first = sent(server)
     assert first and first == sent(server)  # reproducible
