@@ -36,7 +36,6 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from faststream import AckPolicy
-from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.broker.router import KafkaRouter
 from faststream.message import StreamMessage
 
@@ -136,7 +135,7 @@ class EventConsumer[U: UnitOfWork]:
             "ack_policy": AckPolicy.NACK_ON_ERROR,
             "auto_offset_reset": "earliest",
             "title": f"{self.group}",
-            "decoder": _keep_raw_body,
+            "decoder": _the_message_itself,
             # A fetch the broker holds until data comes returns at once on Kafka; brokers that
             # answer only at the max wait (the embedded Tansu) add all of it to every hop.
             "fetch_max_wait_ms": fetch_max_wait_ms,
@@ -149,7 +148,7 @@ class EventConsumer[U: UnitOfWork]:
             )
 
             @self.subscriber  # type: ignore[untyped-decorator]
-            async def consume_batch(message: KafkaMessage) -> None:
+            async def consume_batch(message: Any) -> None:  # _the_message_itself
                 raw: Any = message.raw_message
                 await self.process(list(raw) if isinstance(raw, tuple) else [raw])
                 del raw
@@ -159,7 +158,7 @@ class EventConsumer[U: UnitOfWork]:
             self.subscriber = router.subscriber(*self.topics, **options)
 
             @self.subscriber  # type: ignore[untyped-decorator]
-            async def consume(message: KafkaMessage) -> None:
+            async def consume(message: Any) -> None:  # _the_message_itself
                 record: Any = message.raw_message
                 await self.process([record])
                 del record
@@ -370,6 +369,9 @@ def release_records(message: StreamMessage[Any]) -> None:
     message.clear_cache()
 
 
-async def _keep_raw_body(message: StreamMessage[Any]) -> Any:
-    # Decoding is ours to do (ikmkit.messaging.cloudevents): malformed bytes must reach the DLQ.
-    return message.body
+async def _the_message_itself(message: StreamMessage[Any]) -> Any:
+    """What the handler is called with: the message, its records in ``raw_message``. Decoding
+    is ours to do (ikmkit.messaging.cloudevents: malformed bytes must reach the DLQ), and the
+    broker calls handlers without FastDepends (``apply_types=False``, ikmkit.service.runtime):
+    its context lookup of a ``message`` parameter ran on a worker thread for every batch."""
+    return message
