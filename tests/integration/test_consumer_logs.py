@@ -14,11 +14,9 @@ import pytest
 
 from ikmkit.store.sqlite import SqliteStore
 from services.subsidy.main import definition as subsidy
-from services.subsidy.replicas import ENTERPRISES
 from services.subsidy.settings import SubsidySettings
-from tests.support.enterprises import registration
-from tests.support.kafka import eventually, produce_event
 from tests.support.service import running_service
+from tests.support.subsidy_replica import registered_through_kafka
 from tests.support.values import random_nib
 
 
@@ -50,15 +48,7 @@ async def test_consumed_events_write_no_info_line_each(
     settings = SubsidySettings(kafka_bootstrap_servers=kafka)
     async with running_service(subsidy(settings, store=SqliteStore(tmp_path / "s.db"))) as s:
         nibs = [random_nib() for _ in range(5)]
-        for nib in nibs:
-            await produce_event(kafka, registration(nib))
-
-        async def replicated() -> bool:
-            async with s.runtime.store.transaction() as uow:
-                found = await uow.find(ENTERPRISES.collection, {}, limit=10)
-            return len(found.items) == len(nibs)
-
-        await eventually(replicated, 30)
+        await registered_through_kafka(kafka, s.runtime.store, nibs, 30)
     per_message = [r for r in broker_log.records if r.getMessage() in ("Received", "Processed")]
     assert per_message, "FastStream's per-message lines are still written, at DEBUG"
     assert {r.levelno for r in per_message} == {logging.DEBUG}

@@ -20,11 +20,9 @@ import anyio.to_thread
 
 from ikmkit.store.sqlite import SqliteStore
 from services.subsidy.main import definition as subsidy
-from services.subsidy.replicas import ENTERPRISES
 from services.subsidy.settings import SubsidySettings
-from tests.support.enterprises import registration
-from tests.support.kafka import eventually, produce_event
 from tests.support.service import running_service
+from tests.support.subsidy_replica import registered_through_kafka
 from tests.support.values import random_nib
 
 
@@ -50,24 +48,7 @@ async def test_events_are_consumed_while_the_worker_threads_are_busy(
 ) -> None:
     settings = SubsidySettings(kafka_bootstrap_servers=kafka)
     async with running_service(subsidy(settings, store=SqliteStore(tmp_path / "s.db"))) as s:
-        nibs = [random_nib() for _ in range(3)]
-        for nib in nibs:
-            await produce_event(kafka, registration(nib))
-
-        async def replicated() -> bool:
-            async with s.runtime.store.transaction() as uow:
-                found = await uow.find(ENTERPRISES.collection, {}, limit=10)
-            return len(found.items) == len(nibs)
-
-        await eventually(replicated, 30)  # the consumer's group joined, the path works
-
+        # the consumer's group joined and the path works
+        await registered_through_kafka(kafka, s.runtime.store, [random_nib() for _ in range(3)], 30)
         async with worker_threads_busy():
-            late = random_nib()
-            await produce_event(kafka, registration(late))
-
-            async def consumed() -> bool:
-                async with s.runtime.store.transaction() as uow:
-                    found = await uow.find(ENTERPRISES.collection, {}, limit=10)
-                return len(found.items) == len(nibs) + 1
-
-            await eventually(consumed, 15)
+            await registered_through_kafka(kafka, s.runtime.store, [random_nib()], 15)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from ikmkit.store import Store
 from services.subsidy.replicas import ENTERPRISES, EnterpriseReplica
+from tests.support.enterprises import registration
+from tests.support.kafka import eventually, produce_event
 from tests.support.values import random_nib
 
 
@@ -26,3 +28,19 @@ async def add_enterprises(store: Store, count: int, province: str = "34") -> lis
             )
             await uow.insert(ENTERPRISES.collection, {**replica.model_dump(mode="json"), "id": nib})
     return nibs
+
+
+async def registered_through_kafka(
+    kafka: str, store: Store, nibs: list[str], within: float
+) -> None:
+    """Produce a registration for each of ``nibs`` and wait until subsidy's replica (keyed by
+    NIB) holds every one."""
+    for nib in nibs:
+        await produce_event(kafka, registration(nib))
+
+    async def replicated() -> bool:
+        async with store.transaction() as uow:
+            found = await uow.get_many(ENTERPRISES.collection, nibs)
+        return len(found) == len(nibs)
+
+    await eventually(replicated, within)
