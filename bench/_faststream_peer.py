@@ -6,10 +6,15 @@ and FastStream's per-message log lines are silenced, so the comparison is about 
 consumption mechanism, not durability settings or terminal output.
 
 It stores each event once (``INSERT OR IGNORE`` on the event id: a redelivery has no second
-row), so the bench can check that everything counted was stored exactly once.
+row), so the bench can check that everything counted was stored exactly once. It reads that
+id from the message's headers through a ``message: KafkaMessage`` parameter, FastStream's
+documented way, which FastDepends resolves on a worker thread for every message (session 27,
+docs/performance.md, Latency). ``message_param=False`` is the same peer without it, keyed by
+a hash of the body instead: a diagnostic of what that hop costs the peer.
 """
 
 import asyncio
+import hashlib
 import logging
 import sqlite3
 import time
@@ -23,7 +28,14 @@ TABLE = "events"
 
 
 async def peer_rate(
-    kafka: str, topic: str, model: type[Event], path: Path, count: int, timeout: float = 600
+    kafka: str,
+    topic: str,
+    model: type[Event],
+    path: Path,
+    count: int,
+    timeout: float = 600,
+    *,
+    message_param: bool = True,
 ) -> tuple[float, int]:
     """Events/s the peer persists (first to last observation) and the rows it stored."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -34,14 +46,25 @@ async def peer_rate(
     quiet.setLevel(logging.WARNING)
     broker = KafkaBroker(kafka, logger=quiet)
 
-    @broker.subscriber(topic, group_id="bench-peer", auto_offset_reset="earliest")
-    async def handle(event: model, message: KafkaMessage) -> None:  # type: ignore[valid-type]
+    def store(event_id: str, doc: str) -> None:
         conn.execute("BEGIN")
-        conn.execute(
-            f"INSERT OR IGNORE INTO {TABLE} (id, doc) VALUES (?, ?)",
-            (message.headers["ce_id"], event.model_dump_json()),
-        )
+        conn.execute(f"INSERT OR IGNORE INTO {TABLE} (id, doc) VALUES (?, ?)", (event_id, doc))
         conn.execute("COMMIT")
+
+    group = "bench-peer" if message_param else "bench-peer-lean"
+    subscriber = broker.subscriber(topic, group_id=group, auto_offset_reset="earliest")
+    if message_param:
+
+        @subscriber
+        async def handle(event: model, message: KafkaMessage) -> None:  # type: ignore[valid-type]
+            store(message.headers["ce_id"], event.model_dump_json())
+
+    else:
+
+        @subscriber
+        async def handle_lean(event: model) -> None:  # type: ignore[valid-type]
+            doc = event.model_dump_json()
+            store(hashlib.sha256(doc.encode()).hexdigest(), doc)
 
     reader = sqlite3.connect(path)
     first: tuple[float, int] | None = None
