@@ -72,18 +72,22 @@ class LogReader:
 
     async def _open(self) -> None:
         await self._consumer.start()
-        available = await self._consumer.topics()
+        # Topics and their partitions from one fresh snapshot: the client's own copy is the
+        # one made at start, which misses a topic created since (named, none of it read).
+        cluster = await self._consumer._client.fetch_all_metadata()
         self.topics = sorted(
             self._requested
             if self._requested is not None
             else (
-                t for t in available if t.startswith(TOPIC_PREFIX) and not is_dead_letter_topic(t)
+                t
+                for t in cluster.topics()
+                if t.startswith(TOPIC_PREFIX) and not is_dead_letter_topic(t)
             )
         )
         partitions = [
             TopicPartition(topic, p)
             for topic in self.topics
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+            for p in sorted(cluster.partitions_for_topic(topic) or ())
         ]
         if self._shard is not None:
             index, count = self._shard
