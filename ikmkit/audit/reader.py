@@ -18,6 +18,7 @@ from ikmkit.audit import fetch
 from ikmkit.audit.fetch import LogEntry
 from ikmkit.messaging.consumer import Record
 from ikmkit.messaging.kafka_security import kafka_client_options
+from ikmkit.messaging.metadata import fresh_cluster, partitions_in
 
 PARTITION_FETCH_BYTES = 8 * 1024 * 1024
 FETCH_BYTES = 16 * 1024 * 1024
@@ -72,9 +73,9 @@ class LogReader:
 
     async def _open(self) -> None:
         await self._consumer.start()
-        # Topics and their partitions from one fresh snapshot: the client's own copy is the
-        # one made at start, which misses a topic created since (named, none of it read).
-        cluster = await self._consumer._client.fetch_all_metadata()
+        # Topics and their partitions from one snapshot: a topic created since the client
+        # started would otherwise be named and none of it read.
+        cluster = await fresh_cluster(self._consumer)
         self.topics = sorted(
             self._requested
             if self._requested is not None
@@ -84,11 +85,7 @@ class LogReader:
                 if t.startswith(TOPIC_PREFIX) and not is_dead_letter_topic(t)
             )
         )
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in self.topics
-            for p in sorted(cluster.partitions_for_topic(topic) or ())
-        ]
+        partitions = partitions_in(cluster, self.topics)
         if self._shard is not None:
             index, count = self._shard
             partitions = partitions[index::count]

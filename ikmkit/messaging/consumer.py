@@ -146,23 +146,15 @@ class EventConsumer[U: UnitOfWork]:
             self.subscriber = router.subscriber(
                 *self.topics, batch=True, max_records=max_records, batch_timeout_ms=5, **options
             )
-
-            @self.subscriber  # type: ignore[untyped-decorator]
-            async def consume_batch(message: Any) -> None:  # _the_message_itself
-                raw: Any = message.raw_message
-                await self.process(list(raw) if isinstance(raw, tuple) else [raw])
-                del raw
-                release_records(message)
-
         else:
             self.subscriber = router.subscriber(*self.topics, **options)
 
-            @self.subscriber  # type: ignore[untyped-decorator]
-            async def consume(message: Any) -> None:  # _the_message_itself
-                record: Any = message.raw_message
-                await self.process([record])
-                del record
-                release_records(message)
+        @self.subscriber  # type: ignore[untyped-decorator]
+        async def consume(message: Any) -> None:  # the message itself: _the_message_itself
+            raw: Any = message.raw_message  # a batch's records, or one record
+            await self.process(list(raw) if isinstance(raw, tuple) else [raw])
+            del raw
+            release_records(message)
 
     async def process(self, records: Sequence[Record]) -> None:
         """Process records in order; returns once every one has an effect or a dead letter."""

@@ -24,10 +24,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ikmkit.messaging.kafka_security import kafka_client_options
+from ikmkit.messaging.metadata import fresh_cluster, partitions_in
 from ikmkit.telemetry import metrics
 
 if TYPE_CHECKING:
@@ -89,13 +90,8 @@ class ConsumerLagProbe:
     async def offsets(self, group: str, topics: Sequence[str]) -> dict[Partition, PartitionOffsets]:
         """Committed position and end offset per (topic, partition) of ``group`` on ``topics``."""
         # Fresh metadata each time: topics and partitions may have been added since the last
-        # measurement (the client's own copy is refreshed only every metadata_max_age_ms).
-        cluster = await self._offsets._client.fetch_all_metadata()
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(cluster.partitions_for_topic(topic) or ())
-        ]
+        # measurement.
+        partitions = partitions_in(await fresh_cluster(self._offsets), topics)
         if not partitions:
             return {}
         ends = await self._offsets.end_offsets(partitions)
