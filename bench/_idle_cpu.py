@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import embedded_clients
+from bench.common import cpu_seconds, embedded_clients
 from ikmdev.infra import EmbeddedKafka
 from ikmkit.store.sqlite import SqliteStore
 from services.notify.main import definition
 from services.notify.settings import NotifySettings
 from tests.support.service import running_service
-
-
-def _cpu_of(pid: int) -> float:
-    """User + system CPU seconds of a process (and its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(seconds: float) -> None:
@@ -39,9 +32,9 @@ async def run(seconds: float) -> None:
             async with running_service(definition(settings, store=store)):
                 await asyncio.sleep(3)  # joined, assigned, settled
                 assert broker.pid is not None
-                mine, theirs = time.process_time(), _cpu_of(broker.pid)
+                mine, theirs = time.process_time(), cpu_seconds(broker.pid)
                 await asyncio.sleep(seconds)
-                mine, theirs = time.process_time() - mine, _cpu_of(broker.pid) - theirs
+                mine, theirs = time.process_time() - mine, cpu_seconds(broker.pid) - theirs
     finally:
         broker.stop()
     print(f"idle {seconds:.0f} s: notify {mine / seconds:.1%} of a core,"

@@ -13,7 +13,6 @@ sample is missed.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import _cli_peak as cli_peak
+from bench.common import cpu_seconds
 from contracts.registry import ENTERPRISE_TOPIC
 from ikm_cli.dev import SERVICES, _service_env
 from ikm_cli.launcher import ServiceProcess, StartupError, start_service, wait_ready
@@ -43,15 +43,6 @@ def memory_mb(pid: int, key: str = "VmHWM") -> float:
     except OSError:
         pass
     return 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a live process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -8,11 +8,12 @@ document, and reports wrk's own counts and latency percentiles on one line.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.common import cpu_seconds
 
 WRK_SECONDS = 20
 WRK_THREADS = 2
@@ -62,12 +63,6 @@ class LoadResult:
         return None if self.server_cpu is None or not done else self.server_cpu * 1000 / done
 
 
-def process_cpu(pid: int) -> float:
-    """CPU seconds ``pid`` has used so far (user + system, all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wrk_script(body: dict[str, object], token: str, tag: str) -> str:
     body = {**body, "nib": "NIB"}
     return _WRK_SCRIPT % {"body": json.dumps(body), "token": token, "tag": tag}
@@ -97,11 +92,11 @@ def wrk_load(
         "10s",
     ]
     command += ["--script", str(script)]
-    cpu_before = process_cpu(pid) if pid else 0.0
+    cpu_before = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
     ).stdout
-    cpu = process_cpu(pid) - cpu_before if pid else None
+    cpu = cpu_seconds(pid) - cpu_before if pid else None
     match = re.search(r"^WRK (.*)$", out, re.MULTILINE)
     if match is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from ikmdev.infra import EmbeddedKafka
 
@@ -28,3 +29,12 @@ def embedded_clients() -> None:
     not on import (the test suite imports benches, on whatever broker it has)."""
     for name, value in EmbeddedKafka.CLIENT_ENV.items():
         os.environ.setdefault(name, value)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far; 0 once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

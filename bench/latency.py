@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from bench._enterprises import json_body
 from bench._latency_hops import Hops
 from bench._latency_probes import LeanHttp, watch_inbox
-from bench.common import Figure
+from bench.common import Figure, cpu_seconds
 from bench.notify import _SinkProcess
 from bench.registry import start_service
 from contracts.envelope import H_TIME
@@ -210,6 +210,11 @@ class Stack:
         self.sink.stop()
         self.broker.stop()
 
+    def pids(self) -> dict[str, int]:
+        registry, notify = (process.pid for process in self.processes)
+        named = {"registry": registry, "notify": notify, "SMTP sink": self.sink.pid}
+        return {**named, "broker": self.broker.pid or 0, "bench": os.getpid()}
+
 
 async def _start_stack(workdir: Path) -> Stack:
     broker = EmbeddedKafka().start()
@@ -245,14 +250,17 @@ async def run(kafka: str, workdir: Path) -> list[Figure]:
         target=watch_inbox, args=(str(stack.notify_db), prefix, sender), daemon=True
     )
     watcher.start()
+    pids = {**stack.pids(), "inbox probe": watcher.pid or 0}
     try:
-        return await _measure(stack, tag, prefix, receiver)
+        return await _measure(stack, tag, prefix, receiver, pids)
     finally:
         watcher.kill()
         stack.stop()
 
 
-async def _measure(stack: Stack, tag: str, prefix: str, inbox: Connection) -> list[Figure]:
+async def _measure(
+    stack: Stack, tag: str, prefix: str, inbox: Connection, pids: dict[str, int]
+) -> list[Figure]:
     kafka = stack.broker.bootstrap_servers
     token = issue_token(DEV_JWT_SECRET, subject="bench", role="ministry")
     http = LeanHttp(stack.registry_url, token)
@@ -261,14 +269,17 @@ async def _measure(stack: Stack, tag: str, prefix: str, inbox: Connection) -> li
     watch = Watch(prefix)
     consuming = asyncio.create_task(_consume(reader, watch))
     phases: list[Phase] = []
+    cpu: dict[float, dict[str, float]] = {}
     try:
         warm = await _load(http, 50, WARM_UP / 50, tag, 900_000_000)
         await _drained(watch, warm.nibs, 60)
         first = 0
         for rate in _rates():
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             phase = await _load(http, rate, _seconds(), tag, first)
             first += len(phase.nibs)
             await _drained(watch, phase.nibs, DRAIN_SECONDS)
+            cpu[rate] = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
             phases.append(phase)
         await asyncio.sleep(2)  # a late duplicate would arrive in this grace period
     finally:
@@ -283,6 +294,7 @@ async def _measure(stack: Stack, tag: str, prefix: str, inbox: Connection) -> li
     figures: list[Figure] = []
     for phase in phases:
         figures += _phase_figures(phase, watch, seen)
+        figures += _cpu_figures(phase, cpu[phase.rate])
         for nib, due in zip(phase.nibs, phase.scheduled, strict=True):
             watch.hops.put(nib, "scheduled", due)
             if f"enterprise:{nib}" in seen:
@@ -332,6 +344,19 @@ def _phase_figures(phase: Phase, watch: Watch, inbox: dict[str, float]) -> list[
     figures += _latency_figures(f"{name}: registration -> inbox readable", readable, inbox_targets)
     figures += _latency_figures(f"{name}: HTTP response", phase.http_ms, {})
     return figures
+
+
+def _cpu_figures(phase: Phase, used: dict[str, float]) -> list[Figure]:
+    """Each process's CPU per registration over the phase and its drain: where the two
+    cores go at this rate (queueing for them is what the latency pays under load)."""
+    name = f"{phase.rate:.0f} req/s open loop"
+    per = {part: seconds * 1000 / len(phase.nibs) for part, seconds in used.items()}
+    busy = sum(used.values()) / _seconds()
+    print(f"latency {name}: CPU ms per registration "
+          + ", ".join(f"{part} {ms:.2f}" for part, ms in per.items())
+          + f" (all {sum(per.values()):.2f}: {busy:.2f} cores over the load)")  # fmt: skip
+    return [Figure("latency", f"{name}: CPU per registration, {part}", ms, "ms")
+            for part, ms in per.items()]  # fmt: skip
 
 
 def _summary(values: list[float]) -> str:

@@ -184,6 +184,10 @@ class _SinkProcess:
         wait_for_port("127.0.0.1", self.port)
 
     @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
     def count(self) -> int:
         try:
             return int(self._count_file.read_text())

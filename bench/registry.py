@@ -30,10 +30,9 @@ from bench._wrk import (
     WRK_SECONDS,
     LoadResult,
     open_loop_load,
-    process_cpu,
     wrk_load,
 )
-from bench.common import Figure
+from bench.common import Figure, cpu_seconds
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import free_port
 from ikmkit.auth import issue_token
@@ -160,15 +159,15 @@ def bench_http(kafka: str, workdir: Path) -> list[Figure]:
         _warm_up(peer_url, token, warm_up, use_wrk, workdir)
         peer_before = _peer_stored(peer_url)
         # The peer first: the registry's relay drains after its load, not during the peer's.
-        peer_cpu = process_cpu(peer.pid)
+        peer_cpu = cpu_seconds(peer.pid)
         peer_load = _measured_load(peer_url, token, measured, use_wrk, workdir)
-        peer_cpu = process_cpu(peer.pid) - peer_cpu
+        peer_cpu = cpu_seconds(peer.pid) - peer_cpu
         peer_stored = _peer_stored(peer_url) - peer_before
         stored_before = _stored_enterprises(url, token)
-        cpu = process_cpu(process.pid)
+        cpu = cpu_seconds(process.pid)
         load = _measured_load(url, token, measured, use_wrk, workdir)
         drain = _wait_for_outbox(url)
-        cpu = process_cpu(process.pid) - cpu  # the relay's drain included
+        cpu = cpu_seconds(process.pid) - cpu  # the relay's drain included
         stored = _stored_enterprises(url, token) - stored_before
         rate, seconds = OPEN_LOOP_RATE, OPEN_LOOP_SECONDS
         open_loop = [open_loop_load(u, token, f"9{run}", rate, seconds) for u in (url, peer_url)]

@@ -48,6 +48,7 @@ from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
 from ikmkit.messaging.deadletter import DeadLetters, DeadLetterSink, Record, describe
 from ikmkit.messaging.inbox import Deduplicated, Handler, deduplicated
+from ikmkit.messaging.record_wait import wait_for_records
 from ikmkit.messaging.redelivery import PermanentError, RedeliveryPolicy, ReplayedSignature
 from ikmkit.telemetry import metrics
 from ikmkit.telemetry.otel import EventSpans, event_span
@@ -141,11 +142,10 @@ class EventConsumer[U: UnitOfWork]:
             "fetch_max_wait_ms": fetch_max_wait_ms,
         }
         if batch:
-            # getmany returns what is fetched at once, waiting only while there is nothing;
-            # FastStream then sleeps as long again before its next getmany: keep both short.
             self.subscriber = router.subscriber(
-                *self.topics, batch=True, max_records=max_records, batch_timeout_ms=5, **options
+                *self.topics, batch=True, max_records=max_records, **options
             )
+            wait_for_records(self.subscriber)  # woken by a fetch, not FastStream's timer
         else:
             self.subscriber = router.subscriber(*self.topics, **options)
 
