@@ -142,10 +142,12 @@ class EventConsumer[U: UnitOfWork]:
             "fetch_max_wait_ms": fetch_max_wait_ms,
         }
         if batch:
+            # batch_timeout_ms is FastStream's own ask (and its sleep after an empty one),
+            # short should it ever ask; wait_for_records asks in its place, woken by a fetch.
             self.subscriber = router.subscriber(
-                *self.topics, batch=True, max_records=max_records, **options
+                *self.topics, batch=True, max_records=max_records, batch_timeout_ms=5, **options
             )
-            wait_for_records(self.subscriber)  # woken by a fetch, not FastStream's timer
+            wait_for_records(self.subscriber)
         else:
             self.subscriber = router.subscriber(*self.topics, **options)
 
