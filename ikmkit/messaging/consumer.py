@@ -1,8 +1,9 @@
 """Reliable event consumption on top of FastStream.
 
-- Offsets are committed only after the effect is stored: subscribers use
-  ``AckPolicy.NACK_ON_ERROR`` (never FastStream's default ACK_FIRST), so an
-  exception that escapes rewinds the partition and the batch is redelivered.
+- Offsets are committed only after the effect is stored (never FastStream's default
+  ACK_FIRST): the handler notes a processed batch's offsets, committed at most every
+  ``commit_interval_ms`` (``ikmkit.messaging.offsets``), and an exception that escapes
+  rewinds the partitions to the batch's first records, which are redelivered.
 - Idempotent: each handler runs in a unit of work that also records the event
   id in the inbox; a redelivered event has no second effect.
 - Transient errors retry with exponential backoff and jitter up to a limit; an
@@ -48,6 +49,7 @@ from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.cloudevents import DecodeError, Envelope, decode
 from ikmkit.messaging.deadletter import DeadLetters, DeadLetterSink, Record, describe
 from ikmkit.messaging.inbox import Deduplicated, Handler, deduplicated
+from ikmkit.messaging.offsets import OffsetCommits, Revoked
 from ikmkit.messaging.record_wait import wait_for_records
 from ikmkit.messaging.redelivery import PermanentError, RedeliveryPolicy, ReplayedSignature
 from ikmkit.telemetry import metrics
@@ -91,6 +93,7 @@ class EventConsumer[U: UnitOfWork]:
         self.redelivery = redelivery or RedeliveryPolicy()
         self.authenticity = authenticity or Authenticity()
         self.subscriber: Any = None  # FastStream's subscriber, once subscribed
+        self.commits = OffsetCommits(0)
         self._handlers: dict[type[Event], Handler[U]] = {}
         self._deduplicated: dict[type[Event], Deduplicated[U]] = {}
         self._batch_handler: BatchHandler[U] | None = None
@@ -127,13 +130,16 @@ class EventConsumer[U: UnitOfWork]:
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
         fetch_max_wait_ms: int = 500,
+        commit_interval_ms: int = 0,
     ) -> None:
         """Register this consumer's subscriber on a FastStream Kafka router."""
+        self.commits = OffsetCommits(commit_interval_ms / 1000)
         options: dict[str, Any] = {
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": session_timeout_ms // 3,
             "group_id": self.group,
-            "ack_policy": AckPolicy.NACK_ON_ERROR,
+            "ack_policy": AckPolicy.MANUAL,  # committed by self.commits, rewound by consume
+            "listener": Revoked(self.commits),
             "auto_offset_reset": "earliest",
             "title": f"{self.group}",
             "decoder": _the_message_itself,
@@ -154,8 +160,14 @@ class EventConsumer[U: UnitOfWork]:
         @self.subscriber  # type: ignore[untyped-decorator]
         async def consume(message: Any) -> None:  # the message itself: _the_message_itself
             raw: Any = message.raw_message  # a batch's records, or one record
-            await self.process(list(raw) if isinstance(raw, tuple) else [raw])
-            del raw
+            records = list(raw) if isinstance(raw, tuple) else [raw]
+            try:
+                await self.process(records)
+            except Exception:
+                await message.nack()  # back to the batch's first records: they come again
+                raise
+            await self.commits.processed(message.consumer, records)
+            del raw, records
             release_records(message)
 
     async def process(self, records: Sequence[Record]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -101,6 +102,7 @@ def _subscribe_consumers(definition: ServiceDefinition[Any], runtime: Runtime) -
             max_records=spec.max_records,
             session_timeout_ms=runtime.settings.kafka_session_timeout_ms,
             fetch_max_wait_ms=runtime.settings.kafka_fetch_max_wait_ms,
+            commit_interval_ms=runtime.settings.kafka_commit_interval_ms,
         )
         runtime.consumers.append(consumer)
         topics += consumer.topics + [dead_letter_topic(t, consumer.group) for t in consumer.topics]
@@ -115,14 +117,22 @@ async def _stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
             await task
     # Each step bounded: a hung client must not keep the process from exiting (the
     # orchestrator would kill it anyway, after its grace period, with less said).
-    stops = {
-        "broker": runtime.broker.stop,
+    stops: dict[str, Callable[[], Coroutine[Any, Any, Any]]] = {
+        "broker": functools.partial(_stop_broker, runtime),
         "relay": runtime.relay.stop,
         "publisher": runtime.publisher.stop,
         "store": runtime.store.close,
     }
     for step in STOP_STEPS:
         await _stop_bounded(step, stops[step])
+
+
+async def _stop_broker(runtime: Runtime) -> None:
+    """The offsets processed so far committed, then the consumers and producers stopped (a
+    batch still in flight comes again after the restart, without a second effect)."""
+    for consumer in runtime.consumers:
+        await consumer.commits.close()
+    await runtime.broker.stop()
 
 
 async def _stop_bounded(step: str, stop: Callable[[], Coroutine[Any, Any, Any]]) -> None:

@@ -93,6 +93,16 @@ class ServiceSettings(BaseSettings):
         "one only multiplies idle fetches (200/s per consumer at 5 ms); the embedded broker "
         "answers only at the end of the wait, so its clients use 5.",
     )
+    kafka_commit_interval_ms: int = Field(
+        100,
+        ge=0,
+        le=60_000,
+        validation_alias="KAFKA_COMMIT_INTERVAL_MS",
+        description="How often a consumer commits the offsets of the events it has processed "
+        "(ms; 0: after every batch). Offsets are committed only after the events' effects are "
+        "stored; a longer interval means fewer requests to the group coordinator and more "
+        "events read again (without a second effect) after a crash or rebalance.",
+    )
     mongodb_url: str | None = Field(
         None,
         validation_alias="MONGODB_URL",
