@@ -42,10 +42,13 @@ class OffsetCommits:
     async def processed(self, consumer: Any, records: Iterable[Any]) -> None:
         """``records`` have their effects: their offsets may be committed."""
         self._consumer = consumer
+        ends: dict[tuple[str, int], int] = {}
+        for record in records:  # a partition's records come in order: its last is its end
+            ends[record.topic, record.partition] = record.offset + 1
         pending = self._pending
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            pending[tp] = max(pending.get(tp, 0), record.offset + 1)
+        for (topic, partition), end in ends.items():
+            tp = TopicPartition(topic, partition)
+            pending[tp] = max(pending.get(tp, 0), end)  # a rewound batch ends lower
         wait = self._last + self.interval - time.monotonic()
         if wait <= 0:
             await self.flush()
@@ -66,7 +69,8 @@ class OffsetCommits:
                 self._due.cancel()
                 self._due = None
         else:
-            offsets = {tp: o for tp in partitions if (o := self._pending.pop(tp, None))}
+            taken = {tp: self._pending.pop(tp, None) for tp in partitions}
+            offsets = {tp: offset for tp, offset in taken.items() if offset is not None}
         consumer = self._consumer
         if consumer is None or not offsets:
             return

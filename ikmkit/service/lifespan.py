@@ -129,7 +129,7 @@ async def _stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
 
 async def _stop_broker(runtime: Runtime) -> None:
     """The offsets processed so far committed, then the consumers and producers stopped (a
-    batch still in flight comes again after the restart, without a second effect)."""
+    batch in flight, which the broker's stop lets finish, is committed as it finishes)."""
     for consumer in runtime.consumers:
         await consumer.commits.close()
     await runtime.broker.stop()
