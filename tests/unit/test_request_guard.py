@@ -4,7 +4,9 @@ e-mail rule."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -157,3 +159,39 @@ async def test_a_refused_body_is_read_to_its_end_before_the_413(declared: bool) 
     await guard(scope, receive, send)  # type: ignore[arg-type]
     assert chunks == [] and events[:6] == ["read"] * 6
     assert events[6:] == ["http.response.start", "http.response.body"]
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app as a server runs it: the ASGI lifespan started first, then requests."""
+    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    started = asyncio.Event()
+
+    async def send(message: Any) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            started.set()
+
+    await inbox.put({"type": "lifespan.startup"})
+    lifespan = asyncio.create_task(app({"type": "lifespan", "state": {}}, inbox.get, send))
+    await started.wait()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+    await inbox.put({"type": "lifespan.shutdown"})
+    await lifespan
+
+
+async def test_the_bulk_routes_are_read_when_the_server_starts_not_by_the_first_request() -> None:
+    """Reading them builds the app's OpenAPI document (~0.2 s for the registry), which on the
+    first request stalled the event loop for every consumer and request sharing it."""
+    app = make_app()
+    async with served(app) as client:
+        built = app.openapi
+        calls: list[int] = []
+        app.openapi = lambda: calls.append(1) or built()  # type: ignore[method-assign]
+        assert (await client.post("/things", json={"text": "x"})).status_code == 200
+        bulk = await client.post("/things/a/bulk", json={"items": ["x" * 10] * 300})
+        assert bulk.status_code == 200 and bulk.json() == {"items": 300}
+        too_large = await client.post("/things", json={"items": ["x" * 10] * 300})
+        assert too_large.status_code == 413
+        assert calls == []
