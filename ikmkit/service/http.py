@@ -14,12 +14,14 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import values
 from ikmkit.service import limits
+from ikmkit.service.body_rules import rules_beside_schema
 from ikmkit.service.errors import AppError, InvalidInputs
 from ikmkit.service.problems import (
     MEDIA_TYPE,
@@ -116,13 +118,26 @@ _OWN_RULES = values.RULES | limits.RULES
 
 def _invalid_request(request: Request, exc: Exception) -> Response:
     """Pydantic's 422 as a problem listing every error, a shared value type's rule named as
-    the domain names its rules, and never the input."""
+    the domain names its rules, then the domain's rules the body breaks besides (its model's
+    ``rules_broken``), and never the input."""
     assert isinstance(exc, RequestValidationError)
     errors = [
         from_pydantic(e, f"invalid.{e['type']}" if e.get("type") in _OWN_RULES else e["type"])
         for e in exc.errors()
     ]
+    body_errors = [{**e, "loc": e["loc"][1:]} for e in exc.errors() if e["loc"][:1] == ("body",)]
+    model = _body_model(request)
+    if model is not None:
+        found = rules_beside_schema(model, exc.body, body_errors)
+        errors += [_field_error(v, request) for v in found]
     return _answer(validation_problem(errors, instance=request.url.path))
+
+
+def _body_model(request: Request) -> type[BaseModel] | None:
+    """The route's body model, when its body is one (not fields embedded in a generated one)."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    model = field.field_info.annotation if field is not None else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _http_error(request: Request, exc: Exception) -> Response:

@@ -8,7 +8,7 @@ one field (``domain.rules``).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +31,7 @@ from contracts.values import (
     RegencyCode,
     RegencyText,
 )
+from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import (
     CODE_MAX,
     COUNT_MAX,
@@ -52,7 +53,17 @@ from ikmkit.service.limits import (
     Version,
 )
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE
+from services.registry.domain.facts import EnterpriseFacts
 from services.registry.domain.mou import MoUStatus
+from services.registry.domain.partner import Partner
+
+
+def enterprise_rules_broken(fields: dict[str, Any]) -> list[InvalidInput]:
+    """The domain's rules on the fields a request model accepted (``RuledBody``): its value
+    types applied the shared ones."""
+    found = Violations()
+    EnterpriseFacts.check_fields(fields, found, typed=True)
+    return found.found
 
 
 class StoreInput(BaseModel):
@@ -95,6 +106,10 @@ class RegisterEnterprise(BaseModel):
     products: Names = []
     campaigns: Codes = Field([], description="e.g. #SemuanyaAdaDisini")
     marketplace_stores: Stores = []
+
+    @classmethod
+    def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
+        return enterprise_rules_broken(fields)
 
 
 class EnterpriseRow(BaseModel):
@@ -152,6 +167,10 @@ class UpdateEnterprise(BaseModel):
     campaigns: Codes | None = None
     marketplace_stores: Stores | None = None
 
+    @classmethod
+    def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
+        return enterprise_rules_broken(fields)
+
 
 class StatusChange(BaseModel):
     reason: Text
@@ -186,6 +205,12 @@ class RegisterPartner(BaseModel):
     member_count: MemberCount | None = Field(
         None, description="Members of an association (e.g. PII BKTI: ~290 universities)"
     )
+
+    @classmethod
+    def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
+        found = Violations()
+        Partner.check_fields(fields, found)
+        return found.found
 
 
 class PartnerRow(BaseModel):

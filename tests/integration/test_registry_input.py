@@ -98,6 +98,57 @@ async def test_one_422_lists_every_broken_field_as_a_problem_without_the_input(
         assert body["owner_nik"] not in r.text and body["owner_name"] not in r.text
 
 
+
+async def test_one_422_names_the_schema_and_the_domain_rules_together(
+    registry: RunningService,
+) -> None:
+    """A body breaking its model's schema (NIB, e-mail, a partner type) is also held to the
+    domain's rules on the fields the schema accepted: the client corrects it once, and a
+    request is answered as an import's row is."""
+    body = enterprise_body(
+        nib="12345", owner_email="budi-at-example", name=" ", kbli="47111", workforce=-1
+    )
+    r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
+    assert r.status_code == 422, r.text
+    assert [(e["pointer"], e["rule"]) for e in r.json()["errors"]] == [
+        ("#/nib", "invalid.nib_format"),
+        ("#/owner_email", "invalid.email_format"),
+        ("#/name", "invalid.required"),
+        ("#/kbli", "invalid.kbli_not_manufacturing"),
+        ("#/workforce", "invalid.non_negative"),
+    ]
+    imported = await registry.client.post(
+        "/enterprises/import", json={"rows": [body]}, headers=MINISTRY
+    )
+    assert imported.status_code == 200, imported.text
+    (row,) = imported.json()["results"]
+    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
+        ("nib", "nib_format"),
+        ("owner_email", "email_format"),
+        ("name", "required"),
+        ("kbli", "kbli_not_manufacturing"),
+        ("workforce", "non_negative"),
+    ]
+    patch = await registry.client.patch(
+        f"/enterprises/{random_nib()}",
+        json={"version": "one", "workforce": -1, "owner_email": "x"},
+        headers=MINISTRY,
+    )
+    assert [(e["pointer"], e["rule"]) for e in patch.json()["errors"]] == [
+        ("#/version", "int_parsing"),
+        ("#/owner_email", "invalid.email_format"),
+        ("#/workforce", "invalid.non_negative"),
+    ]
+    partner = {"name": "", "partner_type": "club", "partner_id": "Bad Id!", "country": "ZZ"}
+    r = await registry.client.post("/partners", json=partner, headers=MINISTRY)
+    assert r.status_code == 422, r.text
+    assert [(e["pointer"], e["rule"]) for e in r.json()["errors"]] == [
+        ("#/partner_type", "literal_error"),
+        ("#/country", "invalid.iso3166"),
+        ("#/partner_id", "invalid.partner_id_format"),
+        ("#/name", "invalid.required"),
+    ]
+
 async def test_import_answers_each_row_and_refuses_only_a_bad_envelope(
     registry: RunningService,
 ) -> None:

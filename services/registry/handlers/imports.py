@@ -8,12 +8,12 @@ file can be sent again. The imported rows and their events commit in one unit of
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ikmkit.auth import Caller
+from ikmkit.service.body_rules import rules_beside_schema
 from ikmkit.service.bulk import Violation
 from ikmkit.service.errors import Violations
 from ikmkit.service.problems import dotted
@@ -43,54 +43,29 @@ class ImportResult(BaseModel):
     results: list[ImportedRow]
 
 
-def request_errors(exc: ValidationError) -> tuple[list[Violation], set[str]]:
-    errors = [
-        # Named as a request's 422 names it (memberships[1]): a row's error reads the same.
-        Violation(field=dotted(e["loc"]), rule=e["type"], message=e["msg"])
-        for e in exc.errors()
+def request_errors(exc: ValidationError) -> list[Violation]:
+    # Named as a request's 422 names it (memberships[1]): a row's error reads the same.
+    return [
+        Violation(field=dotted(e["loc"]), rule=e["type"], message=e["msg"]) for e in exc.errors()
     ]
-    return errors, {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
 
 
 def check_row(
     row: EnterpriseRow, at: datetime
 ) -> tuple[Changed[Enterprise] | None, list[Violation]]:
     """The row as a registration, or every rule it breaks: the request model's rules, then the
-    domain's on the fields the request model accepted. Each value is checked once: the
-    domain's rules run on what the request model's value types accepted (``typed``)."""
+    domain's on the fields the request model accepted (as a request's 422 names them). Each
+    value is checked once: the domain's rules run on what the value types accepted."""
     given = {name: value for name, value in row.__dict__.items() if value is not None}
     try:
         cmd = RegisterEnterprise.model_validate(given)
     except ValidationError as exc:
-        errors, broken = request_errors(exc)
-        violations = Violations()
-        fields = accepted(RegisterEnterprise, given, broken)
-        EnterpriseFacts.check_fields(fields, violations, typed=True)
-        return None, errors + [Violation.of(v) for v in violations.found]
+        beside = rules_beside_schema(RegisterEnterprise, given, exc.errors())
+        return None, request_errors(exc) + [Violation.of(v) for v in beside]
     violations = Violations()
     facts = EnterpriseFacts.checked(command_data(cmd), violations, typed=True)
     registered = facts and violations.check(Enterprise.register, cmd.nib, facts, at)
     return registered or None, [Violation.of(v) for v in violations.found]
-
-
-def accepted(model: type[BaseModel], given: dict[str, Any], broken: set[str]) -> dict[str, Any]:
-    """The fields the request model accepted, as it converts them (the domain's rules must see
-    the number 0, not the text "0000" a file had); the broken ones as missing."""
-    return {
-        name: None if name in broken else _converted(_field(model, name), value)
-        for name, value in given.items()
-    }
-
-
-def _converted(field: TypeAdapter[Any], value: object) -> object:
-    return field.dump_python(field.validate_python(value))
-
-
-@cache
-def _field(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    info = model.model_fields[name]
-    hint: Any = Annotated[info.annotation, info]
-    return TypeAdapter(hint)
 
 
 class _Rows:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ikmkit.auth import Caller
 from ikmkit.clock import jakarta_date
+from ikmkit.service.body_rules import rules_beside_schema
 from ikmkit.service.bulk import Violation
 from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.store import DuplicateKey
@@ -34,7 +35,7 @@ from services.registry.commands import (
 from services.registry.domain import access, rules
 from services.registry.domain.mou import MoU
 from services.registry.domain.partner import Partner
-from services.registry.handlers.imports import accepted, request_errors
+from services.registry.handlers.imports import request_errors
 from services.registry.store import RegistryUnit
 
 RowStatus = Literal["imported", "existing", "rejected"]
@@ -105,10 +106,8 @@ def check_partner_row(
     try:
         cmd = RegisterPartner.model_validate(given)
     except ValidationError as exc:
-        errors, broken = request_errors(exc)
-        violations = Violations()
-        Partner.check_fields(accepted(RegisterPartner, given, broken), violations)
-        return None, errors + [Violation.of(v) for v in violations.found]
+        beside = rules_beside_schema(RegisterPartner, given, exc.errors())
+        return None, request_errors(exc) + [Violation.of(v) for v in beside]
     if cmd.partner_id is None:
         message = "an imported partner needs its partner_id (the key that makes a re-send safe)"
         return None, [Violation(field="partner_id", rule="missing", message=message)]
@@ -188,7 +187,7 @@ class _MoURows:
         try:
             cmd = ImportedMoU.model_validate(_as_command(row))
         except ValidationError as exc:
-            return row.mou_id, None, request_errors(exc)[0]
+            return row.mou_id, None, request_errors(exc)
         violations = Violations()
         mou_id = violations.check(rules.check_mou_id, cmd.mou_id) if cmd.mou_id else None
         mou_id = mou_id or derived_mou_id(cmd)
