@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TextIO
@@ -58,15 +59,31 @@ def _stores(value: str) -> list[dict[str, str]]:
     return stores
 
 
-def number(value: str) -> int | str:
-    """A cell of a number column: its number if it is ASCII digits, else the text as written,
-    for the registry to name the rule as it does over HTTP (``str.isdigit`` takes fullwidth
-    digits, read as a number here only, and ``²``, which ``int`` refuses: a traceback)."""
+def number(value: str, thousands: str | None = None) -> int | str:
+    """A cell of a number column: its number if it is ASCII digits, or digits grouped by three
+    with the file's ``thousands`` separator (``1.500.000``: Excel writes a cell as it shows
+    it); else the text as written, for the registry to name the rule as it does over HTTP
+    (``str.isdigit`` takes fullwidth digits, read as a number here only, and ``²``, which
+    ``int`` refuses: a traceback)."""
+    if thousands and thousands in value and _GROUPED[thousands].fullmatch(value):
+        value = value.replace(thousands, "")
     return int(value) if value.isascii() and value.isdigit() else value
 
 
-def to_row(cells: dict[str | None, str | None]) -> dict[str, Any]:
-    """One CSV record as one request row: known columns, empty cells left out."""
+_GROUPED = {sep: re.compile(rf"[0-9]{{1,3}}(?:{re.escape(sep)}[0-9]{{3}})+") for sep in ".,"}
+THOUSANDS = {";": ".", ",": ","}
+"""The thousands separator of a file by its cell separator: ``;`` is Excel's where the comma
+is the decimal separator (Indonesian settings), which then groups thousands with ``.``. A tab
+says nothing of the locale: no grouping is read there."""
+
+
+def thousands_of(reader: csv.DictReader[str]) -> str | None:
+    return THOUSANDS.get(str(reader.reader.dialect.delimiter))
+
+
+def to_row(cells: dict[str | None, str | None], thousands: str | None = None) -> dict[str, Any]:
+    """One CSV record as one request row: known columns, empty cells left out; ``thousands``:
+    the file's thousands separator (``thousands_of``)."""
     row: dict[str, Any] = {}
     for column in COLUMNS:
         value = (cells.get(column) or "").strip()
@@ -77,7 +94,7 @@ def to_row(cells: dict[str | None, str | None]) -> dict[str, Any]:
         elif column == "marketplace_stores":
             row[column] = _stores(value)
         elif column in NUMBERS:
-            row[column] = number(value)
+            row[column] = number(value, thousands)
         else:
             row[column] = value
     return row
@@ -150,8 +167,9 @@ def read_rows(handle: TextIO) -> Iterator[dict[str, Any]]:
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise MissingColumns(missing)
+    thousands = thousands_of(reader)
     for cells in reader:
-        yield to_row(cells)
+        yield to_row(cells, thousands)
 
 
 def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[tuple[int, list[Any]]]:

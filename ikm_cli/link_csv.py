@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ikm_cli.enterprise_csv import MissingColumns, dict_reader, number
+from ikm_cli.enterprise_csv import MissingColumns, dict_reader, number, thousands_of
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,9 @@ class CsvKind:
     lists: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
 
-    def to_row(self, cells: dict[str | None, str | None]) -> dict[str, Any]:
+    def to_row(
+        self, cells: dict[str | None, str | None], thousands: str | None = None
+    ) -> dict[str, Any]:
         row: dict[str, Any] = {}
         for column in self.columns:
             value = (cells.get(column) or "").strip()
@@ -44,7 +46,7 @@ class CsvKind:
             elif column == "parties":
                 row[column] = parties(value)
             elif column in self.numbers:
-                row[column] = number(value)
+                row[column] = number(value, thousands)
             else:
                 row[column] = value
         return row
@@ -55,8 +57,9 @@ class CsvKind:
         missing = [c for c in self.required if c not in (reader.fieldnames or [])]
         if missing:
             raise MissingColumns(missing)
+        thousands = thousands_of(reader)
         for cells in reader:
-            yield self.to_row(cells)
+            yield self.to_row(cells, thousands)
 
 
 def _split(value: str) -> list[str]:

@@ -114,3 +114,38 @@ def test_column_names_are_read_without_case_or_spaces() -> None:
     [row] = list(read_rows(io.StringIO(text, newline="")))
     assert row == {"nib": "1234567890123", "name": "CV Maju", "owner_name": "Budi",
                    "province": "34", "regency": "3471", "kbli": "29300"}  # fmt: skip
+
+
+def test_numbers_with_the_thousands_separator_of_the_file_are_numbers() -> None:
+    """Excel writes a number cell as it shows it: a rupiah column formatted with separators is
+    ``1.500.000.000`` in a file saved in Indonesian (``;`` between cells, ``.`` between thousands)
+    and ``"1,500,000,000"`` in one saved in English. Each is the number; anything else (a
+    decimal, groups not of three, the other locale's separator) stays text, for the registry to
+    refuse by its rule as before."""
+    indonesian = (
+        "nib;name;owner_name;province;regency;kbli;workforce;investment_rupiah\r\n"
+        "1234567890123;CV Maju;Budi;34;3471;29300;1.250;1.500.000.000\r\n"
+        "1234567890124;CV Jaya;Ani;34;3471;29300;1,5;1.50.000\r\n"
+        "1234567890125;CV Baru;Eko;34;3471;29300;12;1,500,000\r\n"
+    )
+    rows = list(read_rows(io.StringIO(indonesian, newline="")))
+    assert [(r["workforce"], r["investment_rupiah"]) for r in rows] == [
+        (1250, 1_500_000_000),
+        ("1,5", "1.50.000"),
+        (12, "1,500,000"),
+    ]
+    english = (
+        "nib,name,owner_name,province,regency,kbli,workforce,investment_rupiah\n"
+        '1234567890123,CV Maju,Budi,34,3471,29300,"1,250","1,500,000,000"\n'
+        "1234567890124,CV Jaya,Ani,34,3471,29300,1.250,1.500.000\n"
+    )
+    rows = list(read_rows(io.StringIO(english)))
+    assert [(r["workforce"], r["investment_rupiah"]) for r in rows] == [
+        (1250, 1_500_000_000),
+        ("1.250", "1.500.000"),
+    ]
+    partners = (
+        "partner_id;name;partner_type;member_count\r\npii-bkti;PII BKTI;association;1.290\r\n"
+    )
+    [partner] = list(PARTNERS.read_rows(io.StringIO(partners, newline="")))
+    assert partner["member_count"] == 1290
