@@ -98,7 +98,6 @@ async def test_one_422_lists_every_broken_field_as_a_problem_without_the_input(
         assert body["owner_nik"] not in r.text and body["owner_name"] not in r.text
 
 
-
 async def test_one_422_names_the_schema_and_the_domain_rules_together(
     registry: RunningService,
 ) -> None:
@@ -148,6 +147,7 @@ async def test_one_422_names_the_schema_and_the_domain_rules_together(
         ("#/partner_id", "invalid.partner_id_format"),
         ("#/name", "invalid.required"),
     ]
+
 
 async def test_import_answers_each_row_and_refuses_only_a_bad_envelope(
     registry: RunningService,
