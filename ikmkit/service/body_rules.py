@@ -34,7 +34,13 @@ def rules_beside_schema(
         return []
     broken = {str(e["loc"][0]) for e in errors if e["loc"]}
     found: list[InvalidInput] = check(accepted(model, given, broken))
-    return found
+    # A refused field already has its rule named; what a domain rule says of it read missing
+    # ("a regency needs its province") would name it twice, wrongly.
+    return [v for v in found if _top(v.field) not in broken]
+
+
+def _top(field: str | None) -> str:
+    return (field or "").partition(".")[0].partition("[")[0]
 
 
 def accepted(model: type[BaseModel], given: Mapping[str, Any], broken: set[str]) -> dict[str, Any]:

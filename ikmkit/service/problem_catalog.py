@@ -208,10 +208,10 @@ Every error is an RFC 9457 problem, `application/problem+json` (`ikmkit/service/
 - A 422 always has `type` `{invalid}` and lists **every** failing field in `errors`;
   other problems list the field they concern there, if any. A body its request model refuses
   (types, lengths, formats) is also held to the domain's rules on the fields the model
-  accepted, in the same answer, as an import's row is: a registration with a 12-digit NIB and
-  a negative workforce names both (`POST`/`PATCH /enterprises`, `POST /partners`: their request
-  models' `rules_broken`, `ikmkit/service/body_rules.py`); elsewhere the domain's rules run
-  once the model accepts the body.
+  accepted, in the same answer, as an import's row is: a registration with a 12-digit NIB
+  and a negative workforce names both (`POST`/`PATCH /enterprises`, `POST /partners`,
+  `POST /mous`: their request models' `rules_broken`, `ikmkit/service/body_rules.py`);
+  elsewhere the domain's rules run once the model accepts the body.
 - A body field is named by `pointer` (RFC 6901, as a URI fragment: `#/lines/0/price`), a
   query or path parameter by `parameter` and `in`. `field` is the dotted name
   (`lines[0].price`), `loc` FastAPI's location (`["body", "lines", 0, "price"]`).

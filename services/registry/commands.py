@@ -53,6 +53,7 @@ from ikmkit.service.limits import (
     Version,
 )
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE
+from services.registry.domain import rules
 from services.registry.domain.facts import EnterpriseFacts
 from services.registry.domain.mou import MoUStatus
 from services.registry.domain.partner import Partner
@@ -264,6 +265,16 @@ class DraftMoU(BaseModel):
     document_ref: Text | None = None
     province: ProvinceCode | None = Field(None, description="Where it is carried out (optional)")
     regency: RegencyCode | None = Field(None, description="Regency/city in that province")
+
+    @classmethod
+    def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
+        found = Violations()
+        parties = fields.get("parties")
+        terms = (fields.get("valid_from"), fields.get("valid_until"), fields.get("title"))
+        known = None if parties is None else [MoUParty.model_validate(p) for p in parties]
+        found.check(rules.check_mou_terms, known, *terms)
+        found.check(rules.check_mou_region, fields.get("province"), fields.get("regency"))
+        return found.found
 
 
 class MoURow(BaseModel):

@@ -149,6 +149,33 @@ async def test_one_422_names_the_schema_and_the_domain_rules_together(
     ]
 
 
+async def test_an_mou_refused_by_its_model_is_held_to_its_terms_too(
+    registry: RunningService,
+) -> None:
+    """An MoU's scope refused by the model and its dates in the wrong order: both named, over
+    HTTP and in an import's row. A field the model refused is not named again by a domain
+    rule that read it missing (a partner's unknown province and its regency)."""
+    body = mou_body("ydba", scope="friendship", valid_from="2026-06-01", valid_until="2026-01-01")
+    r = await registry.client.post("/mous", json=body, headers=MINISTRY)
+    assert r.status_code == 422, r.text
+    assert [(e["pointer"], e["rule"]) for e in r.json()["errors"]] == [
+        ("#/scope", "literal_error"),
+        ("#/valid_until", "invalid.end_before_start"),
+    ]
+    imported = await registry.client.post("/mous/import", json={"rows": [body]}, headers=MINISTRY)
+    assert imported.status_code == 200, imported.text
+    (row,) = imported.json()["results"]
+    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
+        ("scope", "literal_error"),
+        ("valid_until", "end_before_start"),
+    ]
+    partner = {"name": "YDBA", "partner_type": "foundation", "province": "99", "regency": "3471"}
+    r = await registry.client.post("/partners", json=partner, headers=MINISTRY)
+    assert [(e["pointer"], e["rule"]) for e in r.json()["errors"]] == [
+        ("#/province", "invalid.province_unknown")
+    ]
+
+
 async def test_import_answers_each_row_and_refuses_only_a_bad_envelope(
     registry: RunningService,
 ) -> None:

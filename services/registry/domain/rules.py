@@ -347,16 +347,23 @@ def check_mou_region(province: str | None, regency: str | None) -> tuple[str | N
 
 
 def check_mou_terms(
-    parties: Sequence[MoUParty], valid_from: date, valid_until: date, title: str
+    parties: Sequence[MoUParty] | None,
+    valid_from: date | None,
+    valid_until: date | None,
+    title: str | None,
 ) -> None:
     """Two or more parties, the ministry taking part (as a party or a witness), no one twice,
-    and an end after the start, both in the platform's years; every broken term is named."""
+    and an end after the start, both in the platform's years; every broken term is named. A
+    term that is ``None`` (refused by the request model) is not checked."""
     found = Violations()
-    found.check(check_text, title, "title")
-    found.check(_check_parties, parties)
+    if title is not None:
+        found.check(check_text, title, "title")
+    if parties is not None:
+        found.check(_check_parties, parties)
     for field, day in (("valid_from", valid_from), ("valid_until", valid_until)):
-        found.check(check_year, day, field)
-    if valid_until <= valid_from:
+        if day is not None:
+            found.check(check_year, day, field)
+    if valid_from is not None and valid_until is not None and valid_until <= valid_from:
         found.found.append(
             InvalidInput(
                 "valid_until must be after valid_from", field="valid_until", rule="end_before_start"

@@ -187,7 +187,8 @@ class _MoURows:
         try:
             cmd = ImportedMoU.model_validate(_as_command(row))
         except ValidationError as exc:
-            return row.mou_id, None, request_errors(exc)
+            beside = rules_beside_schema(ImportedMoU, _as_command(row), exc.errors())
+            return row.mou_id, None, request_errors(exc) + [Violation.of(v) for v in beside]
         violations = Violations()
         mou_id = violations.check(rules.check_mou_id, cmd.mou_id) if cmd.mou_id else None
         mou_id = mou_id or derived_mou_id(cmd)
