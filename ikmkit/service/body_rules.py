@@ -20,7 +20,8 @@ from ikmkit.service.errors import InvalidInput
 class RuledBody(Protocol):
     @classmethod
     def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
-        """Every domain rule ``fields`` breaks; a field absent or ``None`` is not checked."""
+        """Every domain rule ``fields`` breaks (``accepted``'s: a rule reading a field that is
+        not there does not run)."""
         ...
 
 
@@ -44,21 +45,31 @@ def _top(field: str | None) -> str:
 
 
 def accepted(model: type[BaseModel], given: Mapping[str, Any], broken: set[str]) -> dict[str, Any]:
-    """The fields the request model accepted, as it converts them (the domain's rules must see
-    the number 0, not the text "0000" a file had); the broken ones as missing, and those the
-    model does not have left out."""
+    """The fields as the request model would hold them: those given and accepted as it
+    converts them (the domain's rules must see the number 0, not the text "0000" a file had),
+    those not given at their defaults. A field it refused, or lacks with no default, is left
+    out: a rule reading it must not run (``RuledBody``)."""
     fields: dict[str, Any] = {}
-    for name, value in given.items():
-        if name in model.model_fields:
-            fields[name] = None if name in broken else _converted(_field(model, name), value)
+    for name, info in model.model_fields.items():
+        if name in broken:
+            continue
+        if name in given:
+            value = _converted(_field(model, name), given[name])
+            if value is not _REFUSED:
+                fields[name] = value
+        elif not info.is_required():
+            fields[name] = info.get_default(call_default_factory=True)
     return fields
+
+
+_REFUSED = object()
 
 
 def _converted(field: TypeAdapter[Any], value: object) -> object:
     try:
         return field.dump_python(field.validate_python(value))
     except ValidationError:  # accepted as JSON, not as Python (strict types): not checked
-        return None
+        return _REFUSED
 
 
 @cache

@@ -8,13 +8,14 @@ countries likewise, so a refusal names the list entry (``eligible_countries[1]``
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from contracts.training import CourseKind, CourseSession
 from contracts.values import CountryCode, CountryText, Email, Language, Nib, ProvinceCode
 from ikmkit.service import limits
+from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import (
     CODE_MAX,
     MAX_BULK,
@@ -29,6 +30,7 @@ from ikmkit.service.limits import (
     Text,
     Url,
 )
+from services.training.domain import rules
 from services.training.domain.participants import ParticipantDetails
 from services.training.domain.rules import INDONESIA
 
@@ -62,6 +64,14 @@ class ScheduleCourse(BaseModel):
     sessions: Annotated[list[SessionInput], MAX_SESSIONS] = []
     min_attendance_percent: Percent = 75
     course_id: Code | None = Field(None, description="Chosen by the caller, else generated.")
+
+    @classmethod
+    def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
+        found = Violations()
+        if "sessions" in fields:
+            fields["sessions"] = [SessionInput.model_validate(s) for s in fields["sessions"]]
+        rules.course_rules(fields, found)
+        return found.found
 
 
 class BulkEnrollment(BaseModel):

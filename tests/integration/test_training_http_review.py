@@ -57,6 +57,25 @@ async def test_a_course_lies_in_the_platforms_years(client: httpx.AsyncClient) -
         ], year
 
 
+async def test_a_course_refused_by_its_model_is_held_to_the_course_rules_too(
+    client: httpx.AsyncClient,
+) -> None:
+    """A day and a country the request model refuses, and an empty title, no capacity, no
+    place and a webinar without its link: one answer names all six. The rules reading the
+    refused day (the years, the order, the sessions) do not run."""
+    body = course_body(
+        start_date="2026-13-01", country="ZZ", title=" ", capacity=0, kind="webinar", venues=[]
+    )
+    assert rules_of(await client.post("/courses", json=body, headers=MINISTRY)) == [
+        ("start_date", "date_from_datetime_parsing"),
+        ("country", "invalid.iso3166"),
+        ("title", "invalid.required"),
+        ("capacity", "invalid.positive"),
+        ("venues", "invalid.venue_or_online"),
+        ("online_url", "invalid.required"),
+    ]
+
+
 async def test_attendance_names_every_unknown_or_repeated_participant_and_records_none(
     client: httpx.AsyncClient,
 ) -> None:

@@ -10,9 +10,10 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from contracts import values
 from contracts.training import CourseKind, CourseSession
@@ -72,25 +73,59 @@ def validate_course_fields(
     """Checks a new course, naming every rule it breaks; returns the normalized (country,
     eligible countries)."""
     found = Violations()
-    found.check(_check_names, course_id, title)
-    found.check(_check_years, start_date, end_date)
-    if end_date < start_date:
-        found.check(fail, "end_date must not be before start_date", "end_date", "end_before_start")
-    if capacity <= 0:
-        found.check(fail, "capacity must be at least 1", "capacity", "positive")
-    if not venues and not online_url:
-        found.check(fail, "a course needs a venue or an online link", "venues", "venue_or_online")
-    if kind == "webinar" and not online_url:
-        found.check(fail, "a webinar needs an online link", "online_url", "required")
-    if not 0 <= min_attendance_percent <= 100:
-        field = "min_attendance_percent"
-        found.check(fail, f"{field} must be 0..100", field, "range")
-    found.check(check_province, province)
-    countries = found.check(_countries, country, eligible_countries)
-    found.check(_check_sessions, sessions, start_date, end_date)
+    fields = {
+        "course_id": course_id, "title": title, "start_date": start_date, "end_date": end_date,
+        "capacity": capacity, "venues": venues, "online_url": online_url, "kind": kind,
+        "province": province, "country": country, "eligible_countries": eligible_countries,
+        "sessions": sessions, "min_attendance_percent": min_attendance_percent,
+    }  # fmt: skip
+    countries = course_rules(fields, found)
     found.raise_all()
     assert countries is not None
     return countries
+
+
+def course_rules(fields: dict[str, Any], found: Violations) -> tuple[str, list[str]] | None:
+    """Every rule of a new course whose fields ``fields`` has (a course: all of them; a body
+    its request model refused: those it accepted), each broken one kept in ``found``, in
+    this order; the normalized (country, eligible countries) if that rule ran and held."""
+    countries = None
+    for needed, rule in _COURSE_RULES:
+        if all(name in fields for name in needed):
+            held = found.check(rule, *(fields[name] for name in needed))
+            if rule is _countries:
+                countries = held
+    return countries
+
+
+def _check_order(start: date, end: date) -> None:
+    if end < start:
+        raise InvalidInput(
+            "end_date must not be before start_date", field="end_date", rule="end_before_start"
+        )
+
+
+def _check_capacity(capacity: int) -> None:
+    if capacity <= 0:
+        raise InvalidInput("capacity must be at least 1", field="capacity", rule="positive")
+
+
+def _check_place(venues: list[str], online_url: str | None) -> None:
+    if not venues and not online_url:
+        raise InvalidInput(
+            "a course needs a venue or an online link", field="venues", rule="venue_or_online"
+        )
+
+
+def _check_webinar_link(kind: CourseKind, online_url: str | None) -> None:
+    if kind == "webinar" and not online_url:
+        raise InvalidInput("a webinar needs an online link", field="online_url", rule="required")
+
+
+def _check_attendance(percent: int) -> None:
+    if not 0 <= percent <= 100:
+        field = "min_attendance_percent"
+        raise InvalidInput(f"{field} must be 0..100", field=field, rule="range")
 
 
 def _check_names(course_id: str | None, title: str) -> None:
@@ -159,6 +194,21 @@ def _check_sessions(sessions: Sequence[CourseSession], start: date, end: date) -
                 "within_course",
             )
     found.raise_all()
+
+
+_COURSE_RULES: tuple[tuple[tuple[str, ...], Callable[..., Any]], ...] = (
+    (("course_id", "title"), _check_names),
+    (("start_date", "end_date"), _check_years),
+    (("start_date", "end_date"), _check_order),
+    (("capacity",), _check_capacity),
+    (("venues", "online_url"), _check_place),
+    (("kind", "online_url"), _check_webinar_link),
+    (("min_attendance_percent",), _check_attendance),
+    (("province",), check_province),
+    (("country", "eligible_countries"), _countries),
+    (("sessions", "start_date", "end_date"), _check_sessions),
+)
+"""The rules of a new course and the fields each reads (``course_rules``)."""
 
 
 def latest_day_anywhere(at: datetime) -> date:
