@@ -8,6 +8,7 @@ answer for a request (``ikmkit.service.http``) and the imports call ``rules_besi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Annotated, Any, Protocol
@@ -15,6 +16,8 @@ from typing import Annotated, Any, Protocol
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ikmkit.service.errors import InvalidInput
+
+_log = logging.getLogger(__name__)
 
 
 class RuledBody(Protocol):
@@ -34,7 +37,11 @@ def rules_beside_schema(
     if check is None or not isinstance(given, dict):
         return []
     broken = {str(e["loc"][0]) for e in errors if e["loc"]}
-    found: list[InvalidInput] = check(accepted(model, given, broken))
+    try:
+        found: list[InvalidInput] = check(accepted(model, given, broken))
+    except Exception as exc:  # the schema's errors still answer; a rule's bug must not 500 them
+        _log.warning("%s.rules_broken failed: %s", model.__name__, type(exc).__name__)
+        return []
     # A refused field already has its rule named; what a domain rule says of it read missing
     # ("a regency needs its province") would name it twice, wrongly.
     return [v for v in found if _top(v.field) not in broken]
