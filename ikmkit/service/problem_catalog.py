@@ -72,7 +72,7 @@ PLATFORM: dict[str, str] = {
 COMPUTED: dict[str, dict[str, str]] = {
     "ikmkit/auth.py": {},  # the token's rules: unauthorized.* in PLATFORM
     "ikmkit/service/errors.py": {},  # checked(): a value type's rule, in values.RULES
-    "services/subsidy/domain/rules.py": {},  # _fail(..., code=): read at the check() calls
+    "services/subsidy/domain/program_terms.py": {},  # fail(..., code=): read at the check() calls
     "ikmkit/service/limits.py": {f"invalid.{r}": m for r, m in limits.CHARACTER_RULES.items()},
     "services/training/domain/rules.py": {},  # fail(..., code): read at the check() calls
     "services/training/domain/mentoring.py": {
@@ -210,7 +210,7 @@ Every error is an RFC 9457 problem, `application/problem+json` (`ikmkit/service/
   (types, lengths, formats) is also held to the domain's rules on the fields the model
   accepted, in the same answer, as an import's row is: a registration with a 12-digit NIB
   and a negative workforce names both (`POST`/`PATCH /enterprises`, `POST /partners`,
-  `POST /mous`, `POST /courses`: their request models' `rules_broken`,
+  `POST /mous`, `POST /courses`, `POST /programs`: their request models' `rules_broken`,
   `ikmkit/service/body_rules.py`; a rule reading a refused field does not run); elsewhere
   the domain's rules run once the model accepts the body.
 - A body field is named by `pointer` (RFC 6901, as a URI fragment: `#/lines/0/price`), a

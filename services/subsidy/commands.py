@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from contracts.registry import Directorate
 from contracts.subsidy import ProgramKind
 from contracts.values import Nib
+from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, StrictRupiah
+from services.subsidy.domain import program_terms
 from services.subsidy.domain.model import InvoiceLine
 from services.subsidy.domain.programs import KbliRange
 
@@ -33,6 +35,15 @@ class CreateProgram(BaseModel):
     national_reserve_rupiah: StrictRupiah = 0
     opens_at: datetime
     closes_at: datetime
+
+    @classmethod
+    def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
+        found = Violations()
+        if "eligible_kbli_ranges" in fields:
+            ranges = fields["eligible_kbli_ranges"]
+            fields["eligible_kbli_ranges"] = [KbliRange.model_validate(r) for r in ranges]
+        program_terms.program_rules(fields, found)
+        return found.found
 
 
 class SubmitApplication(BaseModel):

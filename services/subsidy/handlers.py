@@ -21,7 +21,7 @@ from services.subsidy.commands import (
     RejectApplication,
     SubmitApplication,
 )
-from services.subsidy.domain import access, rules
+from services.subsidy.domain import access, program_terms, rules
 from services.subsidy.domain.model import Application, new_id
 from services.subsidy.domain.programs import Program, allocate_budgets
 from services.subsidy.domain.rules import Refusal
@@ -31,8 +31,7 @@ from services.subsidy.store import SubsidyUnit
 
 async def create_program(uow: SubsidyUnit, cmd: CreateProgram, caller: Caller) -> Program:
     access.authorize_create_program(caller)
-    rules.check_times(cmd.opens_at, cmd.closes_at)
-    program = rules.check_program(
+    program = program_terms.check_program(
         Program(
             **cmd.model_dump(exclude={"share_percent"}),
             id=new_id("prg")[:16],

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.subsidy.domain.rules import WIB, fiscal_year_bounds
+from ikmkit.clock import WIB
+from services.subsidy.domain.program_terms import fiscal_year_bounds
 
 
 def open_now(days: int = 30, now: datetime | None = None) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from pydantic import TypeAdapter, ValidationError
 from contracts.values import Kbli, Nib, Nik, RegencyCode
 from ikmkit.service.errors import InvalidInput
 from services.registry.domain import rules
+from services.subsidy.domain.program_terms import _check_kbli_ranges
 from services.subsidy.domain.programs import KbliRange
-from services.subsidy.domain.rules import _check_kbli_ranges
 
 
 def fullwidth(digits: str) -> str:

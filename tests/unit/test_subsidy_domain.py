@@ -10,7 +10,7 @@ import pytest
 
 from ikmkit.auth import Caller
 from ikmkit.service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.subsidy.domain import access, reports, rules
+from services.subsidy.domain import access, program_terms, reports, rules
 from services.subsidy.domain.model import InvoiceLine
 from services.subsidy.domain.programs import KbliRange, Program, budgets_of
 from services.subsidy.domain.reports import StatsCell
@@ -104,7 +104,7 @@ def test_line_kind_must_match_the_program() -> None:
 )
 def test_program_rules(changes: dict[str, Any], field: str, rule: str) -> None:
     with pytest.raises(InvalidInput) as err:
-        rules.check_program(program(**changes))
+        program_terms.check_program(program(**changes))
     assert (err.value.field, err.value.rule) == (field, rule)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from ikmkit.service.errors import InvalidInput, InvalidInputs
-from services.subsidy.domain import rules
+from services.subsidy.domain import program_terms, rules
 from services.subsidy.domain.model import Application, InvoiceLine
 from services.subsidy.domain.programs import KbliRange
 from tests.support.subsidy_samples import (
@@ -26,7 +26,7 @@ def named(err: pytest.ExceptionInfo[InvalidInput]) -> set[tuple[str | None, str 
 
 def test_a_program_breaking_several_rules_is_refused_naming_each() -> None:
     with pytest.raises(InvalidInput) as err:
-        rules.check_program(
+        program_terms.check_program(
             program(
                 share_percent=0,
                 cap_per_enterprise_rupiah=0,
@@ -55,7 +55,7 @@ def test_a_program_breaking_several_rules_is_refused_naming_each() -> None:
 def test_times_without_timezone_are_both_named() -> None:
     naive = datetime(2025, 3, 1)
     with pytest.raises(InvalidInput) as err:
-        rules.check_times(naive, naive)
+        program_terms.check_times(naive, naive)
     assert named(err) == {("opens_at", "timezone"), ("closes_at", "timezone")}
 
 

@@ -12,7 +12,6 @@ left of the enterprise's cap for the program's fiscal year.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,14 +19,13 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, ProgramKind
-from contracts.values import is_province
-from ikmkit.clock import WIB
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.service.limits import RUPIAH_MAX
+from services.subsidy.domain.program_terms import fail, fiscal_year_bounds
 
 if TYPE_CHECKING:
     from services.subsidy.domain.model import Application, InvoiceLine
-    from services.subsidy.domain.programs import Budget, KbliRange, Program
+    from services.subsidy.domain.programs import Budget, Program
 
 LineKind = Literal["machine", "certification_fee"]
 
@@ -50,8 +48,6 @@ CANCELLABLE_STATUSES: tuple[ApplicationStatus, ...] = (
 )
 COMMITTED_STATUSES: tuple[ApplicationStatus, ...] = ("approved", "disbursed")
 
-_KBLI = re.compile(r"[0-9]{5}")  # fullmatch: no final newline, ASCII digits
-
 
 def budget_id_for(program_id: str, province: str | None) -> str:
     return f"{program_id}:{province or NATIONAL_RESERVE}"
@@ -66,108 +62,6 @@ def require_status(app: Application, allowed: Iterable[ApplicationStatus], actio
             field="status",
             rule=f"cannot_{action}_{app.status}",
         )
-
-
-# --- programs -------------------------------------------------------------------------------
-
-
-def check_times(opens_at: datetime, closes_at: datetime) -> None:
-    found = Violations()
-    for name, value in (("opens_at", opens_at), ("closes_at", closes_at)):
-        if value.tzinfo is None:
-            found.check(_fail, "times need a timezone (UTC)", at=name, code="timezone")
-    found.raise_all()
-
-
-def _fail(message: str, *, at: str, code: str) -> None:
-    # ``at``/``code``, not ``field``/``rule``: ``Violations.check`` takes ``rule`` itself.
-    raise InvalidInput(message, field=at, rule=code)
-
-
-def check_program(program: Program) -> Program:
-    """Every rule a new program must satisfy; one ``InvalidInput`` (or ``InvalidInputs``)
-    naming every field that breaks one."""
-    found = Violations()
-    found.check(_check_terms, program)
-    found.check(_check_budgets, program)
-    found.check(_check_kbli_ranges, program.eligible_kbli_ranges)
-    found.raise_all()
-    return program
-
-
-def _check_terms(program: Program) -> None:
-    found = Violations()
-    if not 1 <= program.share_percent <= 100:
-        found.check(_fail, "share must be 1..100 percent", at="share_percent", code="range")
-    for name in ("cap_per_application_rupiah", "cap_per_enterprise_rupiah"):
-        if getattr(program, name) <= 0:
-            found.check(_fail, f"{name} must be positive", at=name, code="positive")
-    if program.cap_per_application_rupiah > program.cap_per_enterprise_rupiah:
-        found.check(
-            _fail,
-            "cap per application cannot exceed the cap per enterprise",
-            at="cap_per_application_rupiah",
-            code="not_above_enterprise_cap",
-        )
-    if not 2000 <= program.fiscal_year <= 2100:
-        found.check(_fail, "fiscal year out of range", at="fiscal_year", code="range")
-    if program.closes_at <= program.opens_at:
-        found.check(_fail, "window closes before it opens", at="closes_at", code="after_opens")
-    elif 2000 <= program.fiscal_year <= 2100:
-        found.check(_check_fiscal_window, program)
-    found.raise_all()
-
-
-def fiscal_year_bounds(year: int) -> tuple[datetime, datetime]:
-    """A fiscal year (APBN: 1 January to 31 December) as the instants it spans in Jakarta."""
-    return datetime(year, 1, 1, tzinfo=WIB), datetime(year + 1, 1, 1, tzinfo=WIB)
-
-
-def _check_fiscal_window(program: Program) -> None:
-    """A program spends one fiscal year's money (and its enterprise cap is that year's), so it
-    takes applications only within that year."""
-    if program.opens_at.tzinfo is None or program.closes_at.tzinfo is None:
-        return  # check_times names those
-    starts, ends = fiscal_year_bounds(program.fiscal_year)
-    found = Violations()
-    message = f"the window must lie in fiscal year {program.fiscal_year} (1 Jan-31 Dec, WIB)"
-    if not starts <= program.opens_at < ends:
-        found.check(_fail, message, at="opens_at", code="outside_fiscal_year")
-    if not starts < program.closes_at <= ends:
-        found.check(_fail, message, at="closes_at", code="outside_fiscal_year")
-    found.raise_all()
-
-
-def _check_budgets(program: Program) -> None:
-    found = Violations()
-    amounts = [*program.province_budgets.values(), program.national_reserve_rupiah]
-    for province, amount in program.province_budgets.items():
-        where = f"province_budgets.{province}"
-        if not is_province(province):
-            found.check(
-                _fail,
-                f"{province!r} is not one of the Kemendagri province codes",
-                at=where,
-                code="province_unknown",
-            )
-        if amount < 0:
-            found.check(_fail, "budget cannot be negative", at=where, code="min_0")
-    if program.national_reserve_rupiah < 0:
-        found.check(_fail, "budget cannot be negative", at="national_reserve_rupiah", code="min_0")
-    elif min(amounts) >= 0 and sum(amounts) == 0:  # nothing to spend (zeros are no budget)
-        found.check(_fail, "a program needs a budget", at="province_budgets", code="required")
-    found.raise_all()
-
-
-def _check_kbli_ranges(ranges: Sequence[KbliRange]) -> None:
-    found = Violations()
-    for i, kbli_range in enumerate(ranges):
-        where = f"eligible_kbli_ranges[{i}]"
-        if not (_KBLI.fullmatch(kbli_range.from_kbli) and _KBLI.fullmatch(kbli_range.to_kbli)):
-            found.check(_fail, "KBLI codes have 5 digits", at=where, code="kbli_format")
-        elif kbli_range.from_kbli > kbli_range.to_kbli:
-            found.check(_fail, "range ends before it starts", at=where, code="order")
-    found.raise_all()
 
 
 # --- who may apply --------------------------------------------------------------------------
@@ -283,14 +177,14 @@ def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
     for i, line in enumerate(lines):
         if line.price_rupiah <= 0:
             found.check(
-                _fail,
+                fail,
                 "price must be a positive number of rupiah",
                 at=f"lines[{i}].price_rupiah",
                 code="positive",
             )
         if line.kind != wanted:
             found.check(
-                _fail,
+                fail,
                 f"a {program.kind} program pays only for {wanted} lines",
                 at=f"lines[{i}].kind",
                 code="line_kind",
