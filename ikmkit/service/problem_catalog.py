@@ -210,7 +210,9 @@ Every error is an RFC 9457 problem, `application/problem+json` (`ikmkit/service/
   (types, lengths, formats) is also held to the domain's rules on the fields the model
   accepted, in the same answer, as an import's row is: a registration with a 12-digit NIB
   and a negative workforce names both (`POST`/`PATCH /enterprises`, `POST /partners`,
-  `POST /mous`, `POST /courses`, `POST /programs`: their request models' `rules_broken`,
+  `POST /mous`, `POST /courses`, `POST /programs`, `POST /applications` (the invoice
+  lines' own rules; their kind and the enterprise wait for the program and its replica):
+  their request models' `rules_broken`,
   `ikmkit/service/body_rules.py`; a rule reading a refused field does not run); elsewhere
   the domain's rules run once the model accepts the body.
 - A body field is named by `pointer` (RFC 6901, as a URI fragment: `#/lines/0/price`), a

@@ -12,7 +12,7 @@ from contracts.subsidy import ProgramKind
 from contracts.values import Nib
 from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, StrictRupiah
-from services.subsidy.domain import program_terms
+from services.subsidy.domain import program_terms, rules
 from services.subsidy.domain.model import InvoiceLine
 from services.subsidy.domain.programs import KbliRange
 
@@ -50,6 +50,14 @@ class SubmitApplication(BaseModel):
     program_id: Code
     nib: Nib
     lines: Annotated[list[InvoiceLine], MAX_LINES]
+
+    @classmethod
+    def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
+        found = Violations()
+        if "lines" in fields:
+            lines = [InvoiceLine.model_validate(line) for line in fields["lines"]]
+            rules.check_lines(lines, None, found)
+        return found.found
 
 
 class RejectApplication(BaseModel):

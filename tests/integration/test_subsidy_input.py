@@ -14,8 +14,9 @@ import pytest
 from ikmkit.store.sqlite import SqliteStore
 from services.subsidy.main import definition
 from services.subsidy.settings import SubsidySettings
-from tests.support.service import running_service
-from tests.support.subsidy_api import MINISTRY, program_body
+from tests.support.service import auth_headers, running_service
+from tests.support.subsidy_api import MINISTRY, machine, program_body
+from tests.support.values import random_nib
 
 
 @pytest.fixture
@@ -76,3 +77,22 @@ async def test_a_program_refused_by_its_model_is_held_to_the_program_rules_too(
     assert rules_of(await client.post("/programs", json=body, headers=MINISTRY)) == [
         ("fiscal_year", "int_parsing"),
     ]
+
+
+async def test_an_application_refused_by_its_model_is_held_to_the_invoice_rules_too(
+    client: httpx.AsyncClient,
+) -> None:
+    """A NIB the request model refuses and invoice lines without a price: one answer names
+    the NIB and every line. The rules that need the program and the enterprise (the line's
+    kind, eligibility) wait for a body the model accepts."""
+    owner = auth_headers("enterprise", nib=random_nib())
+    for lines, line_rules in (
+        ([machine(-5), machine(0)], [
+            ("lines[0].price_rupiah", "invalid.positive"),
+            ("lines[1].price_rupiah", "invalid.positive"),
+        ]),
+        ([], [("lines", "invalid.required")]),
+    ):  # fmt: skip
+        body = {"program_id": "prg-nope", "nib": "12345", "lines": lines}
+        r = await client.post("/applications", json=body, headers=owner)
+        assert rules_of(r) == [("nib", "invalid.nib_format"), *line_rules]

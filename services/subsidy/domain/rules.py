@@ -167,13 +167,14 @@ def check_enterprise_cap(program: Program, committed_rupiah: int) -> None:
 # --- what an invoice is worth ---------------------------------------------------------------
 
 
-def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
-    """Validate the invoice lines against the program (every bad line named); the sum of the
-    eligible prices."""
+def check_lines(
+    lines: Sequence[InvoiceLine], program_kind: ProgramKind | None, found: Violations
+) -> None:
+    """Every bad line named in ``found``: an invoice has lines, each with a price, each of the
+    kind the program pays for (``program_kind`` None: the program is not known yet)."""
     if not lines:
-        raise InvalidInput("at least one invoice line is needed", field="lines", rule="required")
-    wanted = LINE_KIND_OF_PROGRAM[program.kind]
-    found = Violations()
+        found.check(fail, "at least one invoice line is needed", at="lines", code="required")
+    wanted = LINE_KIND_OF_PROGRAM[program_kind] if program_kind else None
     for i, line in enumerate(lines):
         if line.price_rupiah <= 0:
             found.check(
@@ -182,13 +183,20 @@ def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
                 at=f"lines[{i}].price_rupiah",
                 code="positive",
             )
-        if line.kind != wanted:
+        if wanted is not None and line.kind != wanted:
             found.check(
                 fail,
-                f"a {program.kind} program pays only for {wanted} lines",
+                f"a {program_kind} program pays only for {wanted} lines",
                 at=f"lines[{i}].kind",
                 code="line_kind",
             )
+
+
+def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
+    """Validate the invoice lines against the program (every bad line named); the sum of the
+    eligible prices."""
+    found = Violations()
+    check_lines(lines, program.kind, found)
     found.raise_all()
     total = sum(
         line.price_rupiah for line in lines if line.locally_made or not program.locally_made_only
