@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from contracts.subsidy import ApplicationStatus, ProgramKind
 from contracts.values import Nib, ProvinceCode
 from ikmkit.auth import CurrentCaller
+from ikmkit.service.idempotency import IDEMPOTENT_ROUTE, IdempotencyKey, idempotent
 from ikmkit.service.limits import Code, Cursor, FiscalYear
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE, Listing
 from ikmkit.service.runtime import deps_of
@@ -36,9 +37,17 @@ Deps = Annotated[Subsidy, Depends(_subsidy)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
-@router.post("/programs", status_code=status.HTTP_201_CREATED)
-async def create_program(body: CreateProgram, deps: Deps, caller: CurrentCaller) -> Program:
-    return await deps.units.run(handlers.create_program, body, caller)
+_CREATE_PROGRAM = idempotent(handlers.create_program, Program, "POST /programs")
+_SUBMIT_APPLICATION = idempotent(handlers.submit_application, Application, "POST /applications")
+
+
+@router.post("/programs", status_code=status.HTTP_201_CREATED, openapi_extra=IDEMPOTENT_ROUTE)
+async def create_program(
+    body: CreateProgram, deps: Deps, caller: CurrentCaller, key: IdempotencyKey
+) -> Program:
+    """Create a program and its budgets. Each request is a new program: send an
+    ``Idempotency-Key`` so that a retry answers the first one (docs/subsidy.md)."""
+    return await deps.units.run(_CREATE_PROGRAM, key, body, caller)
 
 
 @router.get("/programs")
@@ -60,11 +69,13 @@ async def list_programs(
     )
 
 
-@router.post("/applications", status_code=status.HTTP_201_CREATED)
+@router.post("/applications", status_code=status.HTTP_201_CREATED, openapi_extra=IDEMPOTENT_ROUTE)
 async def submit_application(
-    body: SubmitApplication, deps: Deps, caller: CurrentCaller
+    body: SubmitApplication, deps: Deps, caller: CurrentCaller, key: IdempotencyKey
 ) -> Application:
-    return await deps.units.run(handlers.submit_application, body, caller)
+    """Apply for a rebate. Each request is a new application: send an ``Idempotency-Key`` so
+    that a retry answers the first one (docs/subsidy.md)."""
+    return await deps.units.run(_SUBMIT_APPLICATION, key, body, caller)
 
 
 @router.get("/applications/{application_id}")

@@ -12,6 +12,7 @@ from contracts.training import CourseKind
 from contracts.values import Nib
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.http import BULK_ROUTE
+from ikmkit.service.idempotency import IDEMPOTENT_ROUTE, IdempotencyKey, idempotent
 from ikmkit.service.limits import Code, Cursor, Text
 from ikmkit.service.listing import Listing
 from ikmkit.service.runtime import deps_of
@@ -55,9 +56,16 @@ class Cancellation(BaseModel):
 # --- courses ----------------------------------------------------------------------------------
 
 
-@router.post("/courses", status_code=status.HTTP_201_CREATED)
-async def schedule_course(body: ScheduleCourse, deps: Deps, caller: CurrentCaller) -> Course:
-    return await deps.units.run(courses.schedule_course, body, caller)
+_SCHEDULE_COURSE = idempotent(courses.schedule_course, Course, "POST /courses")
+
+
+@router.post("/courses", status_code=status.HTTP_201_CREATED, openapi_extra=IDEMPOTENT_ROUTE)
+async def schedule_course(
+    body: ScheduleCourse, deps: Deps, caller: CurrentCaller, key: IdempotencyKey
+) -> Course:
+    """Schedule a course. Without a ``course_id`` each request is a new course: send an
+    ``Idempotency-Key`` so that a retry answers the first one (docs/training.md)."""
+    return await deps.units.run(_SCHEDULE_COURSE, key, body, caller)
 
 
 @router.get("/courses")

@@ -125,3 +125,19 @@ async def test_a_participant_name_with_control_characters_is_refused_in_its_row_
     assert [row["row"] for row in outcome["results"]] == [2]
     one = await client.post(f"/courses/{course_id}/enrollments", json=people[0], headers=MINISTRY)
     assert rules_of(one) == [("name", "invalid.control_character")]
+
+
+async def test_a_course_sent_again_with_its_key_is_scheduled_once(
+    client: httpx.AsyncClient,
+) -> None:
+    """Without a ``course_id`` a retried ``POST /courses`` scheduled (and announced) a second
+    course; with an ``Idempotency-Key`` the retry answers the first one."""
+    headers = {**MINISTRY, "Idempotency-Key": '"c0ffee00-0000-4000-8000-000000000001"'}
+    body = course_body(title="Webinar Digitalisasi IKM")
+    first = await client.post("/courses", json=body, headers=headers)
+    again = await client.post("/courses", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    listed = await client.get("/courses", headers=MINISTRY)
+    titles = [c["title"] for c in listed.json()["items"]]
+    assert titles.count("Webinar Digitalisasi IKM") == 1
