@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from ikmkit.auth import CurrentCaller
 from ikmkit.service.errors import InvalidInput, Violations
+from ikmkit.service.idempotency import IDEMPOTENT_ROUTE, IdempotencyKey, idempotent
 from ikmkit.service.limits import KEY_MAX, Cursor
 from ikmkit.service.listing import Listing
 from ikmkit.service.runtime import deps_of
@@ -17,6 +18,7 @@ from services.notify import handlers, queries
 from services.notify.bootstrap import Notify
 from services.notify.commands import Redrive, Subscribe
 from services.notify.domain import access, rules, webhooks
+from services.notify.domain.webhooks import Subscription
 from services.notify.queries import (
     CreatedSubscription,
     DeadNotification,
@@ -70,13 +72,21 @@ async def mark_read(message_id: str, deps: Deps, caller: CurrentCaller) -> None:
     await deps.units.run(handlers.mark_read, message_id, caller)
 
 
+_SUBSCRIBE = idempotent(handlers.subscribe, Subscription, "POST /subscriptions")
+
+
 @router.post(
     "/subscriptions",
     tags=["webhooks"],
     status_code=status.HTTP_201_CREATED,
     summary="Subscribe a URL to event types (Standard Webhooks signed POSTs; docs/notify.md)",
+    openapi_extra=IDEMPOTENT_ROUTE,
 )
-async def subscribe(body: Subscribe, deps: Deps, caller: CurrentCaller) -> CreatedSubscription:
+async def subscribe(
+    body: Subscribe, deps: Deps, caller: CurrentCaller, key: IdempotencyKey
+) -> CreatedSubscription:
+    """Each request is a new subscription: send an ``Idempotency-Key`` so that a retry answers
+    the first one (docs/notify.md)."""
     access.authorize_subscribe(caller, body.province)  # before any look-up of the host
     found = Violations()
     try:
@@ -86,7 +96,7 @@ async def subscribe(body: Subscribe, deps: Deps, caller: CurrentCaller) -> Creat
     # The URL's refusal and the fields' together: one 422 names every broken rule.
     found.check(webhooks.check_subscription, body.event_types, body.secret, rules.SUBSCRIBABLE)
     found.raise_all()
-    created = await deps.units.run(handlers.subscribe, body, caller)
+    created = await deps.units.run(_SUBSCRIBE, key, body, caller)
     deps.subscriptions.invalidate()
     generated = created.secret if body.secret is None else None
     view = subscription_view(created, masked=False).model_dump()  # the creator's, once

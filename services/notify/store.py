@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ikmkit.service import idempotency
 from ikmkit.store import CollectionSpec, Columns, Range, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.store.times import stored_time
@@ -59,6 +60,7 @@ COLLECTIONS = (
     ),
     CollectionSpec(SUBSCRIPTIONS, indexes=[("active",)]),
     CollectionSpec(CONTACTS),
+    *idempotency.COLLECTIONS,
 )
 
 

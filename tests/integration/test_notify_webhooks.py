@@ -246,3 +246,22 @@ async def test_notifys_own_events_are_not_offered_to_subscribers(
     [error] = refused.json()["errors"]
     assert error["loc"] == ["body", "event_types"]
     assert error["rule"] == "invalid.known_event" and own in error["detail"]
+
+
+async def test_a_subscription_sent_again_with_its_key_is_made_once(
+    notify: RunningService, receiver: Receiver
+) -> None:
+    """A regional system that timed out on ``POST /subscriptions`` and sent it again had two
+    subscriptions, and its receiver every event twice; with an ``Idempotency-Key`` the retry
+    answers the first response (its generated secret too: the same caller's same request)."""
+    url = f"{receiver.url}/hooks/{uuid.uuid4().hex}"
+    body = {"url": url, "event_types": ["EnterpriseRegistered"], "province": "51"}
+    headers = {**MINISTRY, "Idempotency-Key": f'"{uuid.uuid4()}"'}
+    first = await notify.client.post("/subscriptions", json=body, headers=headers)
+    again = await notify.client.post("/subscriptions", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    listed = await notify.client.get("/subscriptions", headers=MINISTRY)
+    assert [s["id"] for s in listed.json()["items"] if s["url"] == url] == [first.json()["id"]]
+    gone = await notify.client.delete(f"/subscriptions/{first.json()['id']}", headers=MINISTRY)
+    assert gone.status_code == 204
