@@ -14,6 +14,7 @@ import pytest
 from ikmkit.store.sqlite import SqliteStore
 from services.subsidy.main import definition
 from services.subsidy.settings import SubsidySettings
+from tests.support.problems import rules_of
 from tests.support.service import auth_headers, running_service
 from tests.support.subsidy_api import MINISTRY, machine, program_body
 from tests.support.values import random_nib
@@ -25,11 +26,6 @@ async def client(kafka: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]
     service = definition(settings, store=SqliteStore(tmp_path / "subsidy.db"))
     async with running_service(service) as running:
         yield running.client
-
-
-def rules_of(response: httpx.Response) -> list[tuple[str, str]]:
-    assert response.status_code == 422, response.text[:300]
-    return [(e["field"], e["rule"]) for e in response.json()["errors"]]
 
 
 BROKEN_TERMS = {

@@ -62,5 +62,5 @@ async def test_an_application_sent_again_with_its_key_is_submitted_once(
     again = await client.post("/applications", json=body, headers=owner)
     assert first.status_code == again.status_code == 201, again.text
     assert again.json()["id"] == first.json()["id"]
-    mine = await client.get("/applications", params={"nib": nib}, headers=MINISTRY)
+    mine = await client.get("/applications", params={"enterprise": nib}, headers=MINISTRY)
     assert [a["id"] for a in mine.json()["items"]] == [first.json()["id"]]

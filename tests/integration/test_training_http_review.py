@@ -15,6 +15,7 @@ import pytest
 from ikmkit.store.sqlite import SqliteStore
 from services.training.main import definition
 from services.training.settings import TrainingSettings
+from tests.support.problems import rules_of
 from tests.support.service import auth_headers, running_service
 from tests.support.training_feed import course_body
 
@@ -27,11 +28,6 @@ async def client(kafka: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]
     service = definition(settings, store=SqliteStore(tmp_path / "training.db"))
     async with running_service(service) as running:
         yield running.client
-
-
-def rules_of(response: httpx.Response) -> list[tuple[str, str]]:
-    assert response.status_code == 422, response.text[:300]
-    return [(e["field"], e["rule"]) for e in response.json()["errors"]]
 
 
 async def test_a_chosen_course_id_is_one_a_url_path_segment_holds(

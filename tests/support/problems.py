@@ -23,3 +23,9 @@ def problem_of(response: httpx.Response, status: int, path: str) -> dict[str, An
     declared = {f.alias or name for name, f in FieldProblem.model_fields.items()}
     assert all(set(e) <= declared for e in body.get("errors", []))
     return body
+
+
+def rules_of(response: httpx.Response) -> list[tuple[str, str]]:
+    """A 422's errors as (field, rule), in the answer's order."""
+    assert response.status_code == 422, response.text[:300]
+    return [(e["field"], e["rule"]) for e in response.json()["errors"]]
