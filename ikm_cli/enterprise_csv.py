@@ -4,8 +4,9 @@ Columns (header row required): ``nib, name, legal_form, owner_name, owner_nik, o
 owner_email, preferred_language, street, postal_code, province, regency, kbli, workforce,
 investment_rupiah, products, campaigns, marketplace_stores``. ``products`` and ``campaigns``
 are ``;``-separated; ``marketplace_stores`` is ``platform=url;platform=url``. Empty cells are
-left out (the service's defaults apply); other columns are ignored. Nothing is validated
-here beyond the header: the registry checks every row with the rules of ``POST /enterprises``.
+left out (the service's defaults apply); other columns are ignored, and named on stderr.
+Nothing is validated here beyond the header: the registry checks every row with the rules of
+``POST /enterprises``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
+from ikm_cli.output import stderr
 from ikmkit import spreadsheet
 
 REQUIRED_COLUMNS = ("nib", "name", "owner_name", "province", "regency", "kbli")
@@ -117,13 +119,22 @@ def delimiter_of(header: str) -> str:
     return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
 
 
-def dict_reader(handle: TextIO) -> csv.DictReader[str]:
+def dict_reader(handle: TextIO, columns: Iterable[str]) -> csv.DictReader[str]:
     """A ``csv.DictReader`` of the file with the separator its header line uses; column names
-    are read without case or surrounding spaces (``NIB``, `` name `` are ``nib``, ``name``)."""
+    are read without case or surrounding spaces (``NIB``, `` name `` are ``nib``, ``name``).
+    A column not among ``columns``, those the import reads, is named on stderr: a misspelled
+    header (``owner_emial``) would otherwise be dropped without a word."""
     header = handle.readline()
     reader = csv.DictReader(itertools.chain([header], handle), delimiter=delimiter_of(header))
     if reader.fieldnames is not None:
         reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+        read = set(columns)
+        ignored = [name for name in reader.fieldnames if name and name not in read]
+        if ignored:
+            stderr().print(
+                f"ignored columns (this import does not read them): {', '.join(ignored)}",
+                markup=False,
+            )
     return reader
 
 
@@ -163,7 +174,7 @@ EncodingOption = Annotated[
 
 def read_rows(handle: TextIO) -> Iterator[dict[str, Any]]:
     """The file's rows; ``MissingColumns`` (before any row) if a required column is absent."""
-    reader = dict_reader(handle)
+    reader = dict_reader(handle, COLUMNS)
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise MissingColumns(missing)

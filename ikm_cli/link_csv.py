@@ -11,8 +11,8 @@ a witness as ``id:witness`` (e.g. ``ministry:witness;smk-n-2-depok;pt-astra``). 
 ``YYYY-MM-DD``; a row with ``signed_on`` is imported signed; without ``mou_id`` the registry
 derives the id from the row's terms.
 
-Empty cells are left out (the service's defaults apply); other columns are ignored. Nothing is
-validated here beyond the header: the registry checks every row.
+Empty cells are left out (the service's defaults apply); other columns are ignored, and named
+on stderr. Nothing is validated here beyond the header: the registry checks every row.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class CsvKind:
 
     def read_rows(self, handle: TextIO) -> Iterator[dict[str, Any]]:
         """The file's rows; ``MissingColumns`` (before any row) if a required column is absent."""
-        reader = dict_reader(handle)
+        reader = dict_reader(handle, self.columns)
         missing = [c for c in self.required if c not in (reader.fieldnames or [])]
         if missing:
             raise MissingColumns(missing)

@@ -39,7 +39,7 @@ def read_participants(path: Path, encoding: str = UTF8) -> Iterator[dict[str, An
     """CSV rows -> participant objects; empty cells are left out (defaults apply). Cells are
     separated by ``,`` or ``;`` (Excel with Indonesian settings), as the header line shows."""
     with path.open(newline="", encoding=encoding) as handle:
-        for row in dict_reader(handle):
+        for row in dict_reader(handle, CSV_COLUMNS):
             yield {k: v.strip() for k, v in row.items() if k in CSV_COLUMNS and v and v.strip()}
 
 

@@ -215,6 +215,12 @@ Every error is an RFC 9457 problem, `application/problem+json` (`ikmkit/service/
   their request models' `rules_broken`,
   `ikmkit/service/body_rules.py`; a rule reading a refused field does not run); elsewhere
   the domain's rules run once the model accepts the body.
+- Nothing sent is ignored: a body field its request model does not declare
+  (`ikmkit/service/command.py`) and a query parameter its route does not take
+  (`ikmkit/service/query_guard.py`) are each named with the schema rule `extra_forbidden`,
+  beside the request's other errors. A misspelled optional field would otherwise take its
+  default (`eligible_directorate` for `eligible_directorates`: a program open to every
+  sector) and a misspelled filter answer everything (`?provinse=34`).
 - A body field is named by `pointer` (RFC 6901, as a URI fragment: `#/lines/0/price`), a
   query or path parameter by `parameter` and `in`. `field` is the dotted name
   (`lines[0].price`), `loc` FastAPI's location (`["body", "lines", 0, "price"]`).

@@ -40,6 +40,7 @@ from ikmkit.service.instance import instance_id
 from ikmkit.service.lifespan import service_lifespan
 from ikmkit.service.openapi import install_openapi
 from ikmkit.service.production import refuse_unsafe_settings
+from ikmkit.service.query_guard import refuse_unknown_query
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.store.resolve import store_for
@@ -218,6 +219,7 @@ def create_service_app(definition: ServiceDefinition[Any]) -> FastAPI:
         # ServiceEdge's; its per-operation spans (dependencies, endpoint,
         # serialization) would triple a request's spans for nothing they tell.
         telemetry=NO_FASTAPI_TELEMETRY,
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.definition = definition
     app.state.token_verifier = TokenVerifier.from_settings(definition.settings)

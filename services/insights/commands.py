@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from contracts.values import ProvinceCode, RegencyCode
+from ikmkit.service.command import Command
 from ikmkit.service.limits import COUNT_MAX, RUPIAH_MAX, Code, FiscalYear
 
 
-class SetTarget(BaseModel):
+class SetTarget(Command):
     """The target of ``indicator`` (in its unit) for a province, optionally a regency."""
-
-    model_config = ConfigDict(extra="forbid")
 
     indicator: Code
     fiscal_year: FiscalYear

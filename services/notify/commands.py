@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, Field, HttpUrl, UrlConstraints
+from pydantic import Field, HttpUrl, UrlConstraints
 
 from contracts.values import ProvinceCode
 from ikmkit.service import limits
+from ikmkit.service.command import Command
 from ikmkit.service.errors import InvalidInput
 from ikmkit.service.limits import MAX_IDS, Codes, Key, Secret, Text
 from services.notify.domain.model import Notification
 
 
-class Subscribe(BaseModel):
+class Subscribe(Command):
     """``POST /subscriptions`` body."""
 
     url: Annotated[HttpUrl, UrlConstraints(max_length=limits.URL_MAX)]
@@ -31,7 +32,7 @@ class Subscribe(BaseModel):
     description: Text = ""
 
 
-class Redrive(BaseModel):
+class Redrive(Command):
     """``POST /dead/redrive`` body: these notifications, or every dead one."""
 
     ids: Annotated[list[Key], MAX_IDS] = []

@@ -31,6 +31,7 @@ from contracts.values import (
     RegencyCode,
     RegencyText,
 )
+from ikmkit.service.command import Command
 from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import (
     CODE_MAX,
@@ -67,7 +68,7 @@ def enterprise_rules_broken(fields: dict[str, Any]) -> list[InvalidInput]:
     return found.found
 
 
-class StoreInput(BaseModel):
+class StoreInput(Command):
     platform: Code = Field(description="tokopedia, shopee, bukalapak, blibli, blanja, gojek, ...")
     shop_url: Url
 
@@ -84,7 +85,7 @@ CountryRow = Annotated[CountryText, Field(max_length=CODE_MAX)]
 MemberCount = Annotated[int, Field(ge=0, le=COUNT_MAX)]
 
 
-class RegisterEnterprise(BaseModel):
+class RegisterEnterprise(Command):
     """Body of ``POST /enterprises``."""
 
     nib: Nib
@@ -113,7 +114,7 @@ class RegisterEnterprise(BaseModel):
         return enterprise_rules_broken(fields)
 
 
-class EnterpriseRow(BaseModel):
+class EnterpriseRow(Command):
     """One row of a bulk import: the fields of ``POST /enterprises``, only their sizes checked
     at the door; whether the row is a valid registration is decided for that row alone."""
 
@@ -138,13 +139,13 @@ class EnterpriseRow(BaseModel):
     marketplace_stores: Stores | None = None
 
 
-class ImportEnterprises(BaseModel):
+class ImportEnterprises(Command):
     """Body of ``POST /enterprises/import``: each row is checked on its own."""
 
     rows: Annotated[list[EnterpriseRow], MAX_BULK] = Field(min_length=1)
 
 
-class UpdateEnterprise(BaseModel):
+class UpdateEnterprise(Command):
     """Body of ``PATCH /enterprises/{nib}``: the fields to change and the version read."""
 
     version: Version = Field(description="The version the change is based on (optimistic locking)")
@@ -173,7 +174,7 @@ class UpdateEnterprise(BaseModel):
         return enterprise_rules_broken(fields)
 
 
-class StatusChange(BaseModel):
+class StatusChange(Command):
     reason: Text
 
 
@@ -193,7 +194,7 @@ class EnterpriseQuery(BaseModel):
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
 
 
-class RegisterPartner(BaseModel):
+class RegisterPartner(Command):
     partner_id: Code | None = Field(None, description="Slug such as pii-bkti; generated if absent")
     name: Name
     partner_type: PartnerType
@@ -214,7 +215,7 @@ class RegisterPartner(BaseModel):
         return found.found
 
 
-class PartnerRow(BaseModel):
+class PartnerRow(Command):
     """One row of a partner import: the fields of ``POST /partners``, only their sizes checked
     at the door; whether the row is a valid registration is decided for that row alone."""
 
@@ -231,7 +232,7 @@ class PartnerRow(BaseModel):
     member_count: Count | Code | None = None
 
 
-class ImportPartners(BaseModel):
+class ImportPartners(Command):
     """Body of ``POST /partners/import``: each row is checked on its own."""
 
     rows: Annotated[list[PartnerRow], MAX_BULK] = Field(min_length=1)
@@ -245,16 +246,16 @@ class PartnerQuery(BaseModel):
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
 
 
-class PartyInput(MoUParty):
+class PartyInput(MoUParty, Command):
     partner_id: Code
 
 
-class PartyRow(BaseModel):
+class PartyRow(Command):
     partner_id: Code | None = None
     role: Code | None = None
 
 
-class DraftMoU(BaseModel):
+class DraftMoU(Command):
     title: Name
     scope: MoUScope
     parties: Annotated[list[PartyInput], MAX_ITEMS] = Field(
@@ -277,7 +278,7 @@ class DraftMoU(BaseModel):
         return found.found
 
 
-class MoURow(BaseModel):
+class MoURow(Command):
     """One row of an MoU import: a draft, signed at once when ``signed_on`` is given. Without
     ``mou_id`` the id is derived from the row's terms, so a file sent again is ``existing``."""
 
@@ -293,7 +294,7 @@ class MoURow(BaseModel):
     regency: RegencyRow | None = None
 
 
-class ImportMoUs(BaseModel):
+class ImportMoUs(Command):
     """Body of ``POST /mous/import``: each row is checked on its own."""
 
     rows: Annotated[list[MoURow], MAX_BULK] = Field(min_length=1)
@@ -307,12 +308,12 @@ class ImportedMoU(DraftMoU):
     signed_on: date | None = None
 
 
-class SignMoU(BaseModel):
+class SignMoU(Command):
     signed_on: date | None = Field(None, description="Defaults to today")
     document_ref: Text | None = Field(None, description="Required unless the draft has one")
 
 
-class TerminateMoU(BaseModel):
+class TerminateMoU(Command):
     reason: Text
 
 

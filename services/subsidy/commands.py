@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts.registry import Directorate
 from contracts.subsidy import ProgramKind
 from contracts.values import Nib
+from ikmkit.service.command import Command
 from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import MAX_ITEMS, MAX_LINES, Code, FiscalYear, Percent, StrictRupiah
 from services.subsidy.domain import program_terms, rules
@@ -17,7 +18,15 @@ from services.subsidy.domain.model import InvoiceLine
 from services.subsidy.domain.programs import KbliRange
 
 
-class CreateProgram(BaseModel):
+class KbliRangeInput(KbliRange, Command):
+    """A program's KBLI range as a request gives it."""
+
+
+class LineInput(InvoiceLine, Command):
+    """An invoice line as a request gives it."""
+
+
+class CreateProgram(Command):
     kind: ProgramKind
     name: str = Field(min_length=3, max_length=200)
     fiscal_year: FiscalYear
@@ -27,7 +36,7 @@ class CreateProgram(BaseModel):
     cap_per_application_rupiah: StrictRupiah
     cap_per_enterprise_rupiah: StrictRupiah
     eligible_directorates: Annotated[list[Directorate], MAX_ITEMS] = Field(default_factory=list)
-    eligible_kbli_ranges: Annotated[list[KbliRange], MAX_ITEMS] = Field(default_factory=list)
+    eligible_kbli_ranges: Annotated[list[KbliRangeInput], MAX_ITEMS] = Field(default_factory=list)
     locally_made_only: bool = False
     province_budgets: Annotated[dict[Code, StrictRupiah], MAX_ITEMS] = Field(
         description="Rupiah per Kemendagri province code (2 digits)"
@@ -46,10 +55,10 @@ class CreateProgram(BaseModel):
         return found.found
 
 
-class SubmitApplication(BaseModel):
+class SubmitApplication(Command):
     program_id: Code
     nib: Nib
-    lines: Annotated[list[InvoiceLine], MAX_LINES]
+    lines: Annotated[list[LineInput], MAX_LINES]
 
     @classmethod
     def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:
@@ -60,13 +69,13 @@ class SubmitApplication(BaseModel):
         return found.found
 
 
-class RejectApplication(BaseModel):
+class RejectApplication(Command):
     reason: str = Field(min_length=3, max_length=1000)
 
 
-class DisburseApplication(BaseModel):
+class DisburseApplication(Command):
     payment_reference: str = Field(min_length=3, max_length=100)
 
 
-class CancelApplication(BaseModel):
+class CancelApplication(Command):
     reason: str = Field(min_length=3, max_length=1000)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts.training import CourseKind, CourseSession
 from contracts.values import CountryCode, CountryText, Email, Language, Nib, ProvinceCode
 from ikmkit.service import limits
+from ikmkit.service.command import Command
 from ikmkit.service.errors import InvalidInput, Violations
 from ikmkit.service.limits import (
     CODE_MAX,
@@ -38,14 +39,14 @@ from services.training.domain.rules import INDONESIA
 CountryRow = Annotated[CountryText, Field(max_length=CODE_MAX)]
 
 
-class SessionInput(CourseSession):
+class SessionInput(CourseSession, Command):
     session_id: Code
     title: Name
     venue: Name | None = None
     host: Name | None = None
 
 
-class ScheduleCourse(BaseModel):
+class ScheduleCourse(Command):
     title: Name
     kind: CourseKind
     organizer_id: Code
@@ -74,41 +75,45 @@ class ScheduleCourse(BaseModel):
         return found.found
 
 
-class BulkEnrollment(BaseModel):
-    participants: list[ParticipantDetails] = Field(min_length=1, max_length=limits.BULK_MAX)
+class ParticipantInput(ParticipantDetails, Command):
+    """A participant as a request gives one."""
 
 
-class EnrollParticipants(BaseModel):
+class BulkEnrollment(Command):
+    participants: list[ParticipantInput] = Field(min_length=1, max_length=limits.BULK_MAX)
+
+
+class EnrollParticipants(Command):
     """One participant (``POST .../enrollments``) or many (``.../enrollments/bulk``)."""
 
     course_id: str
     participants: list[ParticipantDetails] = Field(min_length=1, max_length=limits.BULK_MAX)
 
 
-class CancelEnrollment(BaseModel):
+class CancelEnrollment(Command):
     course_id: str
     participant_id: str
     reason: Text | None = None
 
 
-class AttendanceMark(BaseModel):
+class AttendanceMark(Command):
     participant_id: Code
     present: bool = True
 
 
-class RecordAttendance(BaseModel):
+class RecordAttendance(Command):
     session_id: Code
     marks: Annotated[list[AttendanceMark], MAX_BULK] = Field(min_length=1)
 
 
-class RecordPlacement(BaseModel):
+class RecordPlacement(Command):
     participant_id: Code
     company_partner_id: Code = Field(min_length=1)
     position: Name = Field(min_length=1)
     placed_on: date
 
 
-class AssignMentor(BaseModel):
+class AssignMentor(Command):
     nib: Nib
     partner_id: Code = Field(min_length=1)
     mentor_name: Name = Field(min_length=1)

@@ -343,3 +343,27 @@ async def test_bad_mou_input_names_field_and_rule(registry: RunningService) -> N
         headers=MINISTRY,
     )
     assert dup.status_code == 409 and "YDBA" in dup.text
+
+
+async def test_a_parameter_or_field_the_route_does_not_take_is_named_not_ignored(
+    registry: RunningService,
+) -> None:
+    """An officer's misspelled filter (``provinse``) answered every province's enterprises,
+    and a misspelled optional field (``shop_urls``) was dropped without a word; each is now
+    a 422 naming it, beside the request's other errors."""
+    r = await registry.client.get(
+        "/enterprises", params={"provinse": "34", "limit": "0", "x": "1"}, headers=MINISTRY
+    )
+    assert r.status_code == 422, r.text
+    assert [(e["in"], e["parameter"], e["rule"]) for e in r.json()["errors"]] == [
+        ("query", "provinse", "extra_forbidden"),
+        ("query", "x", "extra_forbidden"),
+        ("query", "limit", "greater_than_equal"),
+    ]
+    body = {**enterprise_body(random_nib()), "shop_urls": ["https://toko.example/a"]}
+    r = await registry.client.post("/enterprises", json=body, headers=MINISTRY)
+    assert [(e["field"], e["rule"]) for e in r.json()["errors"]] == [
+        ("shop_urls", "extra_forbidden")
+    ]
+    ok = await registry.client.get("/enterprises", params={"province": "34"}, headers=MINISTRY)
+    assert ok.status_code == 200, ok.text

@@ -92,3 +92,16 @@ async def test_an_application_refused_by_its_model_is_held_to_the_invoice_rules_
         body = {"program_id": "prg-nope", "nib": "12345", "lines": lines}
         r = await client.post("/applications", json=body, headers=owner)
         assert rules_of(r) == [("nib", "invalid.nib_format"), *line_rules]
+
+
+async def test_a_misspelled_optional_term_is_refused_not_defaulted(
+    client: httpx.AsyncClient,
+) -> None:
+    """``eligible_directorate`` for ``eligible_directorates`` made a program open to every
+    sector (the list's default), and ``?nib=`` for ``?enterprise=`` listed every
+    application: both are named now."""
+    body = program_body(eligible_directorate=["agro"])
+    r = await client.post("/programs", json=body, headers=MINISTRY)
+    assert rules_of(r) == [("eligible_directorate", "extra_forbidden")]
+    r = await client.get("/applications", params={"nib": "9120000000001"}, headers=MINISTRY)
+    assert rules_of(r) == [("nib", "extra_forbidden")]

@@ -149,3 +149,27 @@ def test_numbers_with_the_thousands_separator_of_the_file_are_numbers() -> None:
     )
     [partner] = list(PARTNERS.read_rows(io.StringIO(partners, newline="")))
     assert partner["member_count"] == 1290
+
+
+def test_a_column_no_import_reads_is_named_before_the_rows(tmp_path: Path) -> None:
+    """A misspelled header (``owner_emial``) was dropped without a word, and every owner
+    imported without an e-mail; a column the import does not read is now named on stderr
+    (the file is still imported: spreadsheets carry notes and row numbers)."""
+    text = "nib;name;owner_name;owner_emial;province;regency;kbli;catatan\r\n"
+    text += "1234567890123;CV Maju;Budi;budi@example.id;34;3471;29300;baru\r\n"
+    file = tmp_path / "ikm.csv"
+    file.write_text(text)
+    result = CliRunner().invoke(
+        app, ["registry", "import", str(file)], env={"IKM_REGISTRY_URL": "http://127.0.0.1:9"}
+    )
+    assert "ignored columns (this import does not read them): owner_emial, catatan" in (
+        result.output
+    )
+    participants = tmp_path / "peserta.csv"
+    participants.write_text("name;kind;emial\r\nAna;civil_servant;ana@example.tl\r\n")
+    result = CliRunner().invoke(
+        app,
+        ["training", "enroll", "KSST-1", str(participants)],
+        env={"IKM_TRAINING_URL": "http://127.0.0.1:9"},
+    )
+    assert "ignored columns (this import does not read them): emial" in result.output
