@@ -66,7 +66,7 @@ class LeanRoute(APIRoute):
 class _Plan:
     endpoint: Callable[..., Awaitable[Any]]
     body: Any  # FastAPI's ModelField of the body
-    dependencies: tuple[tuple[str, Callable[[Request], Awaitable[Any]]], ...]
+    dependencies: tuple[tuple[str | None, Callable[[Request], Awaitable[Any]]], ...]
     response: Any  # FastAPI's ModelField of the response
     status_code: int | None
     dump: dict[str, Any]
@@ -88,7 +88,11 @@ class _Plan:
                 return await full(request)
             # FastAPI's order: the dependencies (the caller's 401/403) before the body is
             # validated, so a client without a token cannot buy a bulk body's validation
-            values = {name: await call(request) for name, call in self.dependencies}
+            values = {}
+            for name, call in self.dependencies:
+                value = await call(request)
+                if name is not None:  # a route's ``dependencies=[...]``: run for its effect
+                    values[name] = value
             value, errors = self.body.validate(data, {}, loc=("body",))
             if errors:  # FastAPI's 422 for them, without validating the body a second time
                 raise RequestValidationError(errors, body=data, endpoint_ctx=self._where(request))
@@ -211,11 +215,14 @@ def _has_extras(dependant: Dependant) -> bool:
     )
 
 
-def _request_only(sub: Dependant) -> tuple[str, Callable[[Request], Awaitable[Any]]] | None:
+def _request_only(
+    sub: Dependant,
+) -> tuple[str | None, Callable[[Request], Awaitable[Any]]] | None:
     """``(parameter name, call)`` of a dependency that takes only the request and is a plain
-    coroutine function (or an object whose ``__call__`` is one), else None."""
+    coroutine function (or an object whose ``__call__`` is one), else None. The name is None
+    for a dependency of the route or the app (``dependencies=[...]``), called for its effect."""
     call = sub.call
-    if call is None or sub.name is None or sub.own_oauth_scopes or sub.scope is not None:
+    if call is None or sub.own_oauth_scopes or sub.scope is not None:
         return None
     if sub.dependencies or sub.path_params or sub.query_params or sub.header_params:
         return None

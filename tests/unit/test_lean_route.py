@@ -218,6 +218,26 @@ def test_valid_writes_take_the_lean_path(lean_calls: list[str]) -> None:
     assert lean_calls == ["/things"]
 
 
+def test_an_apps_own_dependencies_run_on_the_lean_path_too(lean_calls: list[str]) -> None:
+    """A dependency of the whole app (``FastAPI(dependencies=[...])``, as every service's
+    query check) sent every write to FastAPI's handler; it runs, for its effect, on the lean
+    path as FastAPI runs it: before the body, its refusal answered as FastAPI answers it."""
+    ran: list[str] = []
+
+    async def checked(request: Request) -> None:
+        ran.append(request.url.path)
+        if request.url.query:
+            raise HTTPException(422, "no query here")
+
+    for route_class in (APIRoute, LeanRoute):
+        app = _app(route_class, telemetry=NO_FASTAPI_TELEMETRY, dependencies=[Depends(checked)])
+        assert _post(app, "/things", _OK, b'{"name": "ab"}').status_code == 201
+        refused = _post(app, "/things?x=1", _OK, b'{"name": "a"}')
+        assert (refused.status_code, refused.json()) == (422, {"detail": "no query here"})
+    assert ran == ["/things"] * 4
+    assert lean_calls == ["/things"]
+
+
 def test_fastapi_telemetry_on_gets_fastapis_handler(lean_calls: list[str]) -> None:
     app = _app(LeanRoute, telemetry={"tracer_provider": TracerProvider()})  # FastAPI's own on
     assert _post(app, "/things", _OK, b'{"name": "ab"}').status_code == 201
