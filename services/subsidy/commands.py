@@ -18,14 +18,6 @@ from services.subsidy.domain.model import InvoiceLine
 from services.subsidy.domain.programs import KbliRange
 
 
-class KbliRangeInput(KbliRange, Command):
-    """A program's KBLI range as a request gives it."""
-
-
-class LineInput(InvoiceLine, Command):
-    """An invoice line as a request gives it."""
-
-
 class CreateProgram(Command):
     kind: ProgramKind
     name: str = Field(min_length=3, max_length=200)
@@ -36,7 +28,7 @@ class CreateProgram(Command):
     cap_per_application_rupiah: StrictRupiah
     cap_per_enterprise_rupiah: StrictRupiah
     eligible_directorates: Annotated[list[Directorate], MAX_ITEMS] = Field(default_factory=list)
-    eligible_kbli_ranges: Annotated[list[KbliRangeInput], MAX_ITEMS] = Field(default_factory=list)
+    eligible_kbli_ranges: Annotated[list[KbliRange], MAX_ITEMS] = Field(default_factory=list)
     locally_made_only: bool = False
     province_budgets: Annotated[dict[Code, StrictRupiah], MAX_ITEMS] = Field(
         description="Rupiah per Kemendagri province code (2 digits)"
@@ -58,7 +50,7 @@ class CreateProgram(Command):
 class SubmitApplication(Command):
     program_id: Code
     nib: Nib
-    lines: Annotated[list[LineInput], MAX_LINES]
+    lines: Annotated[list[InvoiceLine], MAX_LINES]
 
     @classmethod
     def rules_broken(cls, fields: dict[str, Any]) -> list[InvalidInput]:

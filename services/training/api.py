@@ -23,7 +23,6 @@ from services.training.commands import (
     BulkEnrollment,
     CancelEnrollment,
     EnrollParticipants,
-    ParticipantInput,
     RecordAttendance,
     RecordPlacement,
     ScheduleCourse,
@@ -33,6 +32,7 @@ from services.training.domain.model import Course
 from services.training.domain.participants import (
     Enrollment,
     EnrollmentStatus,
+    ParticipantDetails,
 )
 from services.training.handlers import courses, enrollments, mentoring
 from services.training.handlers.courses import CompletionOutcome
@@ -93,7 +93,7 @@ async def get_course(course_id: str, deps: Deps, caller: CurrentCaller) -> Cours
 
 @router.post("/courses/{course_id}/enrollments", status_code=status.HTTP_201_CREATED)
 async def enroll(
-    course_id: str, body: ParticipantInput, deps: Deps, caller: CurrentCaller
+    course_id: str, body: ParticipantDetails, deps: Deps, caller: CurrentCaller
 ) -> Enrollment:
     """One participant: 201 with status ``enrolled`` or ``waitlisted``."""
     cmd = EnrollParticipants(course_id=course_id, participants=[body])

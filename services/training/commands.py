@@ -75,12 +75,8 @@ class ScheduleCourse(Command):
         return found.found
 
 
-class ParticipantInput(ParticipantDetails, Command):
-    """A participant as a request gives one."""
-
-
 class BulkEnrollment(Command):
-    participants: list[ParticipantInput] = Field(min_length=1, max_length=limits.BULK_MAX)
+    participants: list[ParticipantDetails] = Field(min_length=1, max_length=limits.BULK_MAX)
 
 
 class EnrollParticipants(Command):

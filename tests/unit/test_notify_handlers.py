@@ -364,7 +364,7 @@ async def test_an_id_named_twice_is_redriven_once(deps: Notify, units: Units[Not
 async def test_the_api_names_an_internal_url_with_the_other_broken_fields(deps: Notify) -> None:
     body = Subscribe(url="http://10.0.0.1/x", event_types=["NoSuchEvent"], secret="s" * 16)
     with pytest.raises(InvalidInput) as caught:
-        await api.subscribe(body, deps, MINISTRY)
+        await api.subscribe(body, deps, MINISTRY, None)
     assert named(caught) == {("url", "webhook_private_address"), ("event_types", "known_event")}
 
 

@@ -211,7 +211,8 @@ def test_a_clean_row_runs_every_rule_without_the_wrapper(monkeypatch: pytest.Mon
             ),
         )  # fmt: skip
     data = RegisterEnterprise.model_validate(
-        {**facts().model_dump(), "nib": "1234567890123", "owner_nik": "3471010105900001",
+        {**facts().model_dump(exclude={"marketplace_stores": {"__all__": {"onboarded_at"}}}),
+         "nib": "1234567890123", "owner_nik": "3471010105900001",
          "owner_phone": "081200000000", "campaigns": ["BBI"]}
     ).model_dump()  # fmt: skip
     fields = EnterpriseFacts.check_fields(data, Violations(), typed=True)

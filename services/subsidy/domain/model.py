@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.subsidy import (
     ApplicationStatus,
@@ -43,7 +43,8 @@ def new_id(prefix: str) -> str:
 class InvoiceLine(BaseModel):
     """A machine on the supplier's invoice, or a TKDN certification fee."""
 
-    model_config = FROZEN
+    # A request's part too: a field it does not define is refused (ikmkit/service/command.py)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: LineKind
     description: str = Field(min_length=1, max_length=200)

@@ -30,7 +30,8 @@ Year = Annotated[int, documented("Fiscal year", minimum=YEAR_MIN, maximum=YEAR_M
 class KbliRange(BaseModel):
     """Inclusive range of 5-digit KBLI codes, e.g. 25000..30999 for metal and machinery."""
 
-    model_config = FROZEN
+    # A request's part too: a field it does not define is refused (ikmkit/service/command.py)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Documented as KBLI; the program's rules check them (kbli_format, naming the range).
     from_kbli: Annotated[KbliText, Field(max_length=CODE_MAX)]

@@ -33,7 +33,8 @@ IKM_KINDS: tuple[ParticipantKind, ...] = ("ikm_owner", "ikm_worker")
 class ParticipantDetails(BaseModel):
     """Who enrolls: validated and normalized (see ``validate_participant``)."""
 
-    model_config = ConfigDict(frozen=True)
+    # A request's body: a field it does not define is refused (ikmkit/service/command.py)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: NameRow  # its other rules (control characters) are the row's: validate_participant
     # Documented with their rules; ``validate_participant`` checks them row by row.
