@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from contracts.registry import EnterpriseReinstated, EnterpriseSuspended
 from ikmkit.auth import Caller
-from ikmkit.service.errors import InvalidInput
 from ikmkit.store import DuplicateKey
 from ikmkit.unit_of_work import contended
 from services.subsidy.commands import (
@@ -53,9 +52,7 @@ async def submit_application(
 ) -> Application:
     program = await uow.programs.find_one(cmd.program_id)
     if program is None:
-        raise InvalidInput(
-            f"no program {cmd.program_id}", field="program_id", rule="unknown_program"
-        )
+        rules.refuse_unknown_program(cmd.program_id, cmd.lines)
     enterprise = await ENTERPRISES.get(uow.tx, cmd.nib)
     access.authorize_apply(caller, cmd.nib, enterprise.province if enterprise else None)
     usage = await uow.usages.of(program.id, cmd.nib)

@@ -105,3 +105,15 @@ async def test_a_misspelled_optional_term_is_refused_not_defaulted(
     assert rules_of(r) == [("eligible_directorate", "extra_forbidden")]
     r = await client.get("/applications", params={"nib": "9120000000001"}, headers=MINISTRY)
     assert rules_of(r) == [("nib", "extra_forbidden")]
+
+
+async def test_an_application_to_an_unknown_program_names_its_lines_rules_too(
+    client: httpx.AsyncClient,
+) -> None:
+    nib = random_nib()
+    body = {"program_id": "prg-nope", "nib": nib, "lines": [machine(-5)]}
+    r = await client.post("/applications", json=body, headers=auth_headers("enterprise", nib=nib))
+    assert rules_of(r) == [
+        ("program_id", "invalid.unknown_program"),
+        ("lines[0].price_rupiah", "invalid.positive"),
+    ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
 
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, ProgramKind
@@ -190,6 +190,15 @@ def check_lines(
                 at=f"lines[{i}].kind",
                 code="line_kind",
             )
+
+
+def refuse_unknown_program(program_id: str, lines: Sequence[InvoiceLine]) -> NoReturn:
+    """No such program; with it, what the lines break that is theirs alone (one answer)."""
+    found = Violations()
+    found.check(fail, f"no program {program_id}", at="program_id", code="unknown_program")
+    check_lines(lines, None, found)
+    found.raise_all()
+    raise AssertionError("unreachable: the program's refusal is among those raised")
 
 
 def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
