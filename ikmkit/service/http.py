@@ -20,7 +20,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import values
-from ikmkit.service import limits
+from ikmkit.service import limits, query_guard
 from ikmkit.service.body_rules import rules_beside_schema
 from ikmkit.service.errors import AppError, InvalidInputs
 from ikmkit.service.problems import (
@@ -112,7 +112,7 @@ def _unstorable(request: Request, exc: Exception) -> Response:
     return _answer(validation_problem(errors, instance=request.url.path))
 
 
-_OWN_RULES = values.RULES | limits.RULES
+_OWN_RULES = values.RULES | limits.RULES | query_guard.RULES
 """Pydantic error types that are the platform's rules, named ``invalid.<rule>``."""
 
 

@@ -39,6 +39,9 @@ RAISERS = {
 PLATFORM: dict[str, str] = {
     "invalid": "422 of any request: every failing field is listed in `errors`, each with "
     "its own rule and type.",
+    "invalid.repeated_parameter": "A query parameter that takes one value was given more "
+    "than once (`?province=34&province=35`); the router would have kept the last "
+    "(`ikmkit/service/query_guard.py`).",
     "invalid.unicode": "A JSON string (or key) is not valid Unicode (a lone surrogate); "
     "found by `RequestGuard` before any handler.",
     "invalid.cursor": (
@@ -218,7 +221,8 @@ Every error is an RFC 9457 problem, `application/problem+json` (`ikmkit/service/
 - Nothing sent is ignored: a body field its request model does not declare
   (`ikmkit/service/command.py`) and a query parameter its route does not take
   (`ikmkit/service/query_guard.py`) are each named with the schema rule `extra_forbidden`,
-  beside the request's other errors. A misspelled optional field would otherwise take its
+  beside the request's other errors, and a query parameter given twice with
+  `invalid.repeated_parameter`. A misspelled optional field would otherwise take its
   default (`eligible_directorate` for `eligible_directorates`: a program open to every
   sector) and a misspelled filter answer everything (`?provinse=34`).
 - A body field is named by `pointer` (RFC 6901, as a URI fragment: `#/lines/0/price`), a

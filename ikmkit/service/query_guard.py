@@ -1,7 +1,9 @@
 """A query parameter the route does not take is refused (422 ``extra_forbidden`` naming it),
 not ignored: a filter spelled wrong is a silent wrong answer (``GET /applications?nib=``,
 whose filter is ``enterprise``, listed every application; an officer's ``provinse=34``, the
-national figures). The route's own query parameters are checked in the same answer.
+national figures). A parameter that takes one value given twice is refused too
+(``repeated_parameter``), where the router would keep the last. The route's own query
+parameters are checked in the same answer.
 
 ``refuse_unknown_query`` is a dependency of every route of a service's app
 (``create_service_app``); a request without a query string costs it one look.
@@ -9,8 +11,9 @@ national figures). The route's own query parameters are checked in the same answ
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -19,6 +22,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+REPEATED = "repeated_parameter"
+RULES = frozenset({REPEATED})
+"""The rule this module names itself (``invalid.repeated_parameter``); an unknown parameter is
+pydantic's own ``extra_forbidden``, as an undeclared body field is."""
+
 
 async def refuse_unknown_query(request: Request) -> None:
     if not request.scope.get("query_string"):
@@ -26,34 +34,47 @@ async def refuse_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    fields, names = _taken_by(route)
+    fields, names, lists = _taken_by(route)
     query = request.query_params
-    unknown = [name for name in dict.fromkeys(query.keys()) if name not in names]
-    if not unknown:
-        return
-    taken = ", ".join(sorted(names)) or "none"
-    errors: list[Any] = [
-        {
-            "type": "extra_forbidden",
-            "loc": ("query", name),
-            "msg": f"this route takes no such query parameter (it takes: {taken})",
-            "input": None,
-        }
-        for name in unknown
+    given = Counter(name for name, _ in query.multi_items())
+    errors = [_unknown(name, names) for name in given if name not in names]
+    errors += [
+        _repeated(name, times)
+        for name, times in given.items()
+        if times > 1 and name in names and name not in lists
     ]
-    _, own = request_params_to_args(fields, query)
-    raise RequestValidationError(errors + list(own))
+    if errors:
+        _, own = request_params_to_args(fields, query)
+        raise RequestValidationError(errors + list(own))
+
+
+def _unknown(name: str, names: frozenset[str]) -> dict[str, Any]:
+    taken = ", ".join(sorted(names)) or "none"
+    message = f"this route takes no such query parameter (it takes: {taken})"
+    return {"type": "extra_forbidden", "loc": ("query", name), "msg": message, "input": None}
+
+
+def _repeated(name: str, times: int) -> dict[str, Any]:
+    # The router would keep the last one: ?province=34&province=35 answered for 35 alone.
+    message = f"given {times} times; this parameter takes one value"
+    return {"type": REPEATED, "loc": ("query", name), "msg": message, "input": None}
 
 
 _TAKEN = "_ikm_query_taken"
 
 
-def _taken_by(route: APIRoute) -> tuple[list[Any], frozenset[str]]:
-    """The route's query fields and their names, kept on the route (routes do not hash)."""
-    taken: tuple[list[Any], frozenset[str]] | None = getattr(route, _TAKEN, None)
+Taken = tuple[list[Any], frozenset[str], frozenset[str]]
+
+
+def _taken_by(route: APIRoute) -> Taken:
+    """The route's query fields, their names and those taking several values, kept on the
+    route (routes do not hash)."""
+    taken: Taken | None = getattr(route, _TAKEN, None)
     if taken is None:
         fields = list(_query_fields(route.dependant))
-        taken = (fields, frozenset(_names(fields)))
+        named = list(_names(fields))
+        lists = frozenset(name for name, annotation in named if _is_list(annotation))
+        taken = (fields, frozenset(name for name, _ in named), lists)
         setattr(route, _TAKEN, taken)
     return taken
 
@@ -64,10 +85,15 @@ def _query_fields(dependant: Dependant) -> Iterable[Any]:
         yield from _query_fields(sub)
 
 
-def _names(fields: Iterable[Any]) -> Iterable[str]:
+def _names(fields: Iterable[Any]) -> Iterable[tuple[str, Any]]:
     for field in fields:
         model = field.field_info.annotation
         if isinstance(model, type) and issubclass(model, BaseModel):  # a query model
-            yield from (f.alias or name for name, f in model.model_fields.items())
+            yield from ((f.alias or name, f.annotation) for name, f in model.model_fields.items())
         else:
-            yield field.alias
+            yield field.alias, model
+
+
+def _is_list(annotation: Any) -> bool:
+    kinds = [annotation, *get_args(annotation)]  # Optional[list[str]] too
+    return any(get_origin(kind) in (list, set, tuple, frozenset) for kind in kinds)

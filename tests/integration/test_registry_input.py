@@ -367,3 +367,16 @@ async def test_a_parameter_or_field_the_route_does_not_take_is_named_not_ignored
     ]
     ok = await registry.client.get("/enterprises", params={"province": "34"}, headers=MINISTRY)
     assert ok.status_code == 200, ok.text
+
+
+async def test_a_parameter_given_twice_is_named_not_last_one_wins(
+    registry: RunningService,
+) -> None:
+    """``?province=34&province=35`` answered for 35 alone (the router keeps the last)."""
+    r = await registry.client.get(
+        "/enterprises", params=[("province", "34"), ("province", "35")], headers=MINISTRY
+    )
+    assert r.status_code == 422, r.text
+    assert [(e["in"], e["parameter"], e["rule"]) for e in r.json()["errors"]] == [
+        ("query", "province", "invalid.repeated_parameter")
+    ]
