@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -90,8 +90,13 @@ async def province_dashboard(
     return _page(request, lang, fiscal_year, province=code)
 
 
+CacheKey = Annotated[str | None, Query(max_length=64)]
+
+
 @router.get("/static/{name}", include_in_schema=False)
-async def dashboard_static(name: str) -> Response:
+async def dashboard_static(name: str, v: CacheKey = None) -> Response:
+    """``v``: the file's version in the page's link, so a new release is not served stale
+    from a cache; the file is the one this release has whatever it says."""
     file = STATIC.get(name)
     if file is None:
         raise HTTPException(404, f"no dashboard file {name!r}")
