@@ -54,7 +54,7 @@ from ikmkit.service.limits import (
     Version,
 )
 from ikmkit.service.listing import DEFAULT_PAGE, MAX_PAGE
-from services.registry.domain import rules
+from services.registry.domain import link_rules
 from services.registry.domain.facts import EnterpriseFacts
 from services.registry.domain.mou import MoUStatus
 from services.registry.domain.partner import Partner
@@ -273,8 +273,8 @@ class DraftMoU(Command):
         parties = fields.get("parties")
         terms = (fields.get("valid_from"), fields.get("valid_until"), fields.get("title"))
         known = None if parties is None else [MoUParty.model_validate(p) for p in parties]
-        found.check(rules.check_mou_terms, known, *terms)
-        found.check(rules.check_mou_region, fields.get("province"), fields.get("regency"))
+        found.check(link_rules.check_mou_terms, known, *terms)
+        found.check(link_rules.check_mou_region, fields.get("province"), fields.get("regency"))
         return found.found
 
 

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.values import Kbli, Nib, Nik, RegencyCode
 from ikmkit.service.errors import InvalidInput
-from services.registry.domain import rules
+from services.registry.domain import link_rules, rules
 from services.subsidy.domain.program_terms import _check_kbli_ranges
 from services.subsidy.domain.programs import KbliRange
 
@@ -61,8 +61,8 @@ def test_registry_identifiers_refuse_a_trailing_newline_and_other_digits() -> No
         assert rule_of(rules.check_nib, spelled) == "nib_format"
     for spelled in spellings("55111"):
         assert rule_of(rules.check_postal_code, spelled) == "postal_code_format"
-    assert rule_of(rules.check_partner_id, "smk-1\n") == "partner_id_format"
-    assert rule_of(rules.check_mou_id, "mou-1\n") == "mou_id_format"
+    assert rule_of(link_rules.check_partner_id, "smk-1\n") == "partner_id_format"
+    assert rule_of(link_rules.check_mou_id, "mou-1\n") == "mou_id_format"
     assert rule_of(rules.check_campaigns, ["#SemuanyaAdaDisini\n"]) == "campaign_format"
     assert rules.check_campaigns(["SemuanyaAdaDisini"]) == ["#SemuanyaAdaDisini"]
 

@@ -14,7 +14,7 @@ from contracts.registry import (
     MoUParty,
 )
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
-from services.registry.domain import regions, rules
+from services.registry.domain import link_rules, regions, rules
 from services.registry.domain.model import Enterprise, EnterpriseFacts, MarketplaceStore
 from services.registry.domain.mou import MoU
 
@@ -254,12 +254,15 @@ def test_campaigns_are_hashtags() -> None:
 
 
 def test_partner_rules() -> None:
-    assert rule_of(rules.check_partner_id, "ministry") == ("partner_id", "reserved")
-    assert rule_of(rules.check_partner_id, "PII BKTI") == ("partner_id", "partner_id_format")
-    assert rules.check_country("lk") == "LK"
-    assert rule_of(rules.check_country, "Sri Lanka") == ("country", "country_format")
-    assert rules.check_partner_region("ID", "34", "3471") == ("34", "3471")
-    assert rule_of(rules.check_partner_region, "LK", "34", None) == ("province", "foreign_region")
+    assert rule_of(link_rules.check_partner_id, "ministry") == ("partner_id", "reserved")
+    assert rule_of(link_rules.check_partner_id, "PII BKTI") == ("partner_id", "partner_id_format")
+    assert link_rules.check_country("lk") == "LK"
+    assert rule_of(link_rules.check_country, "Sri Lanka") == ("country", "country_format")
+    assert link_rules.check_partner_region("ID", "34", "3471") == ("34", "3471")
+    assert rule_of(link_rules.check_partner_region, "LK", "34", None) == (
+        "province",
+        "foreign_region",
+    )
 
 
 def parties(*ids: str, witness: str | None = None) -> list[MoUParty]:
@@ -271,8 +274,10 @@ def parties(*ids: str, witness: str | None = None) -> list[MoUParty]:
 
 def test_mou_terms() -> None:
     start, end = date(2025, 1, 1), date(2026, 1, 1)
-    rules.check_mou_terms(parties("ydba", "ypti", witness="ministry"), start, end, "Ayah angkat")
-    rules.check_mou_terms(parties("ministry", "pii-bkti"), start, end, "Pendamping teknis")
+    link_rules.check_mou_terms(
+        parties("ydba", "ypti", witness="ministry"), start, end, "Ayah angkat"
+    )
+    link_rules.check_mou_terms(parties("ministry", "pii-bkti"), start, end, "Pendamping teknis")
     cases = [
         (parties("ydba", witness="ministry"), start, end, "min_parties"),
         (parties("ydba", "ypti"), start, end, "ministry_missing"),
@@ -282,7 +287,7 @@ def test_mou_terms() -> None:
     ]
     for party_list, valid_from, valid_until, rule in cases:
         with pytest.raises(InvalidInput) as caught:
-            rules.check_mou_terms(party_list, valid_from, valid_until, "t")
+            link_rules.check_mou_terms(party_list, valid_from, valid_until, "t")
         assert caught.value.rule == rule
 
 

@@ -15,7 +15,7 @@ from ikmkit.clock import jakarta_date
 from ikmkit.service.errors import Conflict, InvalidInput, Violations
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
-from services.registry.domain import rules
+from services.registry.domain import link_rules, rules
 
 MoUStatus = Literal["draft", "signed", "expired", "terminated"]
 
@@ -48,8 +48,10 @@ class MoU(Versioned):
         """A draft on terms the rules accept (no event: a draft binds no one yet)."""
         found = Violations()
         terms = (fields["parties"], fields["valid_from"], fields["valid_until"], fields["title"])
-        found.check(rules.check_mou_terms, *terms)
-        region = found.check(rules.check_mou_region, fields.get("province"), fields.get("regency"))
+        found.check(link_rules.check_mou_terms, *terms)
+        region = found.check(
+            link_rules.check_mou_region, fields.get("province"), fields.get("regency")
+        )
         found.raise_all()
         assert region is not None
         province, regency = region
@@ -77,7 +79,7 @@ class MoU(Versioned):
                 field="valid_until",
                 rule="mou_expired",
             )
-        rules.check_year(signed_on, "signed_on")
+        link_rules.check_year(signed_on, "signed_on")
         if signed_on > today:
             raise InvalidInput(
                 "signed_on cannot be in the future", field="signed_on", rule="future_date"

@@ -13,7 +13,7 @@ from contracts.values import CountryText, EmailText, Language, ProvinceText, Reg
 from ikmkit.service.errors import Violations
 from ikmkit.store.repository import Versioned
 from ikmkit.unit_of_work import Changed
-from services.registry.domain import rules
+from services.registry.domain import link_rules, rules
 
 
 class Partner(Versioned):
@@ -51,10 +51,10 @@ class Partner(Versioned):
             value = data.get(key)
             return value if value is None else violations.check(check, value, *args)
 
-        partner_id = rule("partner_id", rules.check_partner_id)
-        country = rule("country", rules.check_country)
+        partner_id = rule("partner_id", link_rules.check_partner_id)
+        country = rule("country", link_rules.check_country)
         region = country and violations.check(
-            rules.check_partner_region, country, data.get("province"), data.get("regency")
+            link_rules.check_partner_region, country, data.get("province"), data.get("regency")
         )
         kind = data.get("partner_type")
         return {
@@ -63,7 +63,7 @@ class Partner(Versioned):
             "province": region[0] if region else None,
             "regency": region[1] if region else None,
             "name": rule("name", rules.check_text, "name"),
-            "member_count": kind and rule("member_count", rules.check_member_count, kind),
+            "member_count": kind and rule("member_count", link_rules.check_member_count, kind),
         }
 
     @classmethod

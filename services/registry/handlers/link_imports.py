@@ -32,7 +32,7 @@ from services.registry.commands import (
     PartnerRow,
     RegisterPartner,
 )
-from services.registry.domain import access, rules
+from services.registry.domain import access, link_rules
 from services.registry.domain.mou import MoU
 from services.registry.domain.partner import Partner
 from services.registry.handlers.imports import request_errors
@@ -190,10 +190,10 @@ class _MoURows:
             beside = rules_beside_schema(ImportedMoU, _as_command(row), exc.errors())
             return row.mou_id, None, request_errors(exc) + [Violation.of(v) for v in beside]
         violations = Violations()
-        mou_id = violations.check(rules.check_mou_id, cmd.mou_id) if cmd.mou_id else None
+        mou_id = violations.check(link_rules.check_mou_id, cmd.mou_id) if cmd.mou_id else None
         mou_id = mou_id or derived_mou_id(cmd)
         drafted = violations.check(_drafted, cmd, mou_id, self.caller, self.at)
-        unknown = sorted(set(rules.non_ministry_parties(cmd.parties)) - self.known)
+        unknown = sorted(set(link_rules.non_ministry_parties(cmd.parties)) - self.known)
         if unknown:
             violations.found.append(
                 InvalidInput(

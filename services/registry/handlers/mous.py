@@ -12,7 +12,7 @@ from ikmkit.store import RETRYABLE
 from ikmkit.unit_of_work import Units
 from services.registry import queries
 from services.registry.commands import DraftMoU, SignMoU, TerminateMoU
-from services.registry.domain import access, rules
+from services.registry.domain import access, link_rules
 from services.registry.domain.mou import MoU
 from services.registry.store import RegistryUnit
 
@@ -32,7 +32,7 @@ async def draft_mou(uow: RegistryUnit, cmd: DraftMoU, caller: Caller) -> MoU:
         created_at=uow.now,
     )
     access.authorize_draft_mou(caller, mou.party_ids(role="party"))
-    wanted = list(rules.non_ministry_parties(mou.parties))
+    wanted = list(link_rules.non_ministry_parties(mou.parties))
     unknown = sorted(set(wanted) - await uow.partners.existing(wanted))
     if unknown:
         raise InvalidInput(
