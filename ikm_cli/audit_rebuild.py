@@ -15,7 +15,8 @@ the service's own commands (HTTP), which events may only change (e.g. subsidy
 applications put on hold): they cannot be rebuilt from the log and are listed as
 skipped. Ignored:
 
-- the messaging collections (``outbox``, ``outbox_streams``, ``inbox``);
+- the messaging collections (``outbox``, ``outbox_streams``, ``inbox``) and the
+  ``Idempotency-Key`` records, which every store has beside its own;
 - ``version`` (the optimistic-concurrency counter counts every write, including
   writes by commands and background tasks);
 - per service, fields that background work or the wall clock sets

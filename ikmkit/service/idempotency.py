@@ -16,7 +16,8 @@ middleware's best effort), the key is looked up for the caller and the route:
 Two requests with one key racing: one commits; the other's insert of the key fails
 (``DuplicateKey``), so its unit of work runs again and finds the key: the first response.
 Keys are scoped by the caller (``Caller.subject``) and the route, kept ``RETENTION``, then
-deleted by ``purge_idempotency_keys`` (a service's background task).
+deleted by ``purge_idempotency_keys``. Every service's store has the keys' collection
+(``ServiceDefinition.store_collections``) and its lifespan runs the purge.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ log = logging.getLogger("ikmkit.idempotency")
 HEADER = "Idempotency-Key"
 KEYS = "idempotency_keys"
 COLLECTIONS = (CollectionSpec(KEYS, indexes=[("expires_at",)], times=("expires_at",)),)
-"""What a service using keys adds to its collections."""
+"""The keys' collection, in every service's store (``ServiceDefinition.store_collections``)."""
 RETENTION = timedelta(hours=24)
 """How long a key answers with its first response (the draft leaves it to the server)."""
 KEY_MAX = 255
@@ -168,7 +169,7 @@ async def purge_expired_keys(store: Store, now: datetime, *, batch: int = 500) -
 
 
 async def purge_idempotency_keys(deps: object, runtime: Any) -> None:
-    """A ``ServiceDefinition.background`` task: every hour, the expired keys deleted."""
+    """Every hour, the expired keys deleted (every service's lifespan runs it)."""
     while True:
         try:
             purged = await purge_expired_keys(runtime.store, datetime.now(UTC))

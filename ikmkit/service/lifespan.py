@@ -26,6 +26,7 @@ from ikmkit.messaging.kafka_security import kafka_client_options
 from ikmkit.messaging.outbox_metrics import watch_outbox
 from ikmkit.messaging.progress import watch_consumers
 from ikmkit.service.heap import settle_heap
+from ikmkit.service.idempotency import purge_idempotency_keys
 from ikmkit.service.production import refuse_unverifiable_producers
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ async def _start(definition: ServiceDefinition[Any], runtime: Runtime) -> list[a
     runtime.relay.start()
     tasks = [asyncio.create_task(task(runtime.deps, runtime)) for task in definition.background]
     tasks.append(asyncio.create_task(watch_outbox(runtime.store, runtime.name)))
+    tasks.append(asyncio.create_task(purge_idempotency_keys(runtime.deps, runtime)))
     if runtime.consumers:
         tasks.append(asyncio.create_task(watch_consumers(runtime)))
     log.info("%s started (store %s)", definition.name, runtime.store.kind)

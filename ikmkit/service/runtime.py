@@ -29,6 +29,7 @@ from ikmkit.messaging.outbox_ops import ops_router
 from ikmkit.messaging.progress import ConsumerProgress
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.messaging.signing import signer_from_key
+from ikmkit.service import idempotency
 from ikmkit.service.asyncapi_routes import router as asyncapi_router
 from ikmkit.service.edge import ServiceEdge
 from ikmkit.service.health import NamedCheck, default_checks, health_router
@@ -93,12 +94,18 @@ class ServiceDefinition[D]:
     store: Store | None = None  # injected by tests; otherwise resolved from settings
 
     def store_collections(self) -> list[CollectionSpec]:
-        """Every collection of the service's store: its own plus the outbox's and inbox's.
+        """Every collection of the service's store: its own plus the outbox's, the inbox's and
+        the ``Idempotency-Key`` records' (any creating route may take the header).
 
         The one list the service opens its store with; tools that open a service's
         store (``ikm audit rebuild``) use it too, so they can read all of it.
         """
-        return [*self.collections, *OUTBOX_COLLECTIONS, *INBOX_COLLECTIONS]
+        return [
+            *self.collections,
+            *OUTBOX_COLLECTIONS,
+            *INBOX_COLLECTIONS,
+            *idempotency.COLLECTIONS,
+        ]
 
 
 @dataclass

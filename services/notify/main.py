@@ -8,7 +8,6 @@ from fastapi import FastAPI
 
 from contracts.notify import DELIVERY_TOPIC
 from ikmkit.clock import Clock, system_clock
-from ikmkit.service.idempotency import purge_idempotency_keys
 from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.notify import api, consumers
@@ -28,7 +27,7 @@ def definition(
         routers=[api.router],
         produces=[DELIVERY_TOPIC],
         consumers=[ConsumerSpec(consumers.build_consumer, batch=True, max_records=1000)],
-        background=[run_dispatcher, purge_idempotency_keys],
+        background=[run_dispatcher],
         description="Tells people and systems about events: e-mail, signed webhooks, in-app inbox.",
         store=store,
     )

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ikmkit.service import idempotency
 from ikmkit.store import CollectionSpec, Columns, Range, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.store.times import stored_time
@@ -60,7 +59,6 @@ COLLECTIONS = (
     ),
     CollectionSpec(SUBSCRIPTIONS, indexes=[("active",)]),
     CollectionSpec(CONTACTS),
-    *idempotency.COLLECTIONS,
 )
 
 

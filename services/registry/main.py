@@ -13,7 +13,6 @@ from fastapi import FastAPI
 
 from contracts.registry import ENTERPRISE_TOPIC, MOU_TOPIC, PARTNER_TOPIC
 from ikmkit.clock import Clock, system_clock
-from ikmkit.service.idempotency import purge_idempotency_keys
 from ikmkit.service.runtime import Runtime, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.registry import api
@@ -63,7 +62,7 @@ def definition(
         bootstrap=partial(from_runtime, clock=clock),
         routers=[api.router],
         produces=[ENTERPRISE_TOPIC, PARTNER_TOPIC, MOU_TOPIC],
-        background=[expire_mous, key_campaign_tags, purge_idempotency_keys],
+        background=[expire_mous, key_campaign_tags],
         description=(
             "Enterprises (IKM), partners and MoUs: the source of truth of who the programs serve."
             " Region codes are Kemendagri codes (those of the NIK)."

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from contracts.values import campaign_key
-from ikmkit.service import idempotency, limits
+from ikmkit.service import limits
 from ikmkit.store import CollectionSpec, Columns, GroupRow, Range, Transaction
 from ikmkit.store.port import Filter
 from ikmkit.store.repository import Repository
@@ -61,7 +61,6 @@ COLLECTIONS = (
         PARTNERS, indexes=[("partner_type",), ("country", "partner_type"), ("province",)]
     ),
     CollectionSpec(MARKS),
-    *idempotency.COLLECTIONS,
     CollectionSpec(MOUS, indexes=[("status", "valid_until"), ("scope",), ("province",)]),
     CollectionSpec(
         MOU_PARTIES, indexes=[("partner_id", "status"), ("partner_id", "province"), ("mou_id",)]

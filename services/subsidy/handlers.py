@@ -52,7 +52,7 @@ async def submit_application(
 ) -> Application:
     program = await uow.programs.find_one(cmd.program_id)
     if program is None:
-        rules.refuse_unknown_program(cmd.program_id, cmd.lines)
+        raise rules.unknown_program(cmd.program_id, cmd.lines)
     enterprise = await ENTERPRISES.get(uow.tx, cmd.nib)
     access.authorize_apply(caller, cmd.nib, enterprise.province if enterprise else None)
     usage = await uow.usages.of(program.id, cmd.nib)

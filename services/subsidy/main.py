@@ -11,7 +11,6 @@ from fastapi import FastAPI
 
 from contracts.subsidy import APPLICATION_TOPIC, BUDGET_TOPIC
 from ikmkit.clock import Clock, system_clock
-from ikmkit.service.idempotency import purge_idempotency_keys
 from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.subsidy import api, consumers
@@ -33,7 +32,6 @@ def definition(
         routers=[api.router],
         produces=[APPLICATION_TOPIC, BUDGET_TOPIC],
         consumers=[ConsumerSpec(consumers.build_consumer, batch=True)],
-        background=[purge_idempotency_keys],
         description="Machine-restructuring rebates and free TKDN certification, within budget.",
         store=store,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ikmkit.service import idempotency
 from ikmkit.store import CollectionSpec, In, Transaction
 from ikmkit.store.port import Filter, OrderBy
 from ikmkit.store.repository import Repository, Versioned
@@ -42,7 +41,6 @@ COLLECTIONS = (
     ),
     CollectionSpec(ENTERPRISES.collection),
     CollectionSpec(ENTERPRISE_USAGE),
-    *idempotency.COLLECTIONS,
 )
 
 PAGE = 500

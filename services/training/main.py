@@ -11,7 +11,6 @@ from fastapi import FastAPI
 
 from contracts.training import COURSE_TOPIC, MENTOR_TOPIC
 from ikmkit.clock import Clock, system_clock
-from ikmkit.service.idempotency import purge_idempotency_keys
 from ikmkit.service.runtime import ConsumerSpec, ServiceDefinition, create_service_app
 from ikmkit.store import Store
 from services.training import api, consumers
@@ -33,7 +32,6 @@ def definition(
         routers=[api.router],
         produces=[COURSE_TOPIC, MENTOR_TOPIC],
         consumers=[ConsumerSpec(consumers.build_consumer, batch=True)],
-        background=[purge_idempotency_keys],
         description="Courses (KSST capacity building, webinars, Diklat 3in1, vocational), "
         "enrollment with a waitlist, certificates, placements, and mentors under MoU.",
         store=store,

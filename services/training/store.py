@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from ikmkit.service import idempotency
 from ikmkit.store import CollectionSpec, In, Transaction
 from ikmkit.store.repository import Repository
 from ikmkit.unit_of_work import UnitOfWork
@@ -54,7 +53,6 @@ COLLECTIONS = (
         indexes=[("nib", "status"), ("partner_id", "status"), ("mou_id", "status")],
         times=("assigned_at",),  # ordered by as stored text (ikmkit.store.times)
     ),
-    *idempotency.COLLECTIONS,
 )
 
 PAGE_ALL = 2000

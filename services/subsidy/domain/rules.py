@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from contracts.registry import Directorate
 from contracts.subsidy import NATIONAL_RESERVE, ApplicationStatus, ProgramKind
-from ikmkit.service.errors import Conflict, InvalidInput, Violations
+from ikmkit.service.errors import Conflict, InvalidInput, InvalidInputs, Violations
 from ikmkit.service.limits import RUPIAH_MAX
 from services.subsidy.domain.program_terms import fail, fiscal_year_bounds
 
@@ -192,13 +192,13 @@ def check_lines(
             )
 
 
-def refuse_unknown_program(program_id: str, lines: Sequence[InvoiceLine]) -> NoReturn:
+def unknown_program(program_id: str, lines: Sequence[InvoiceLine]) -> InvalidInputs:
     """No such program; with it, what the lines break that is theirs alone (one answer)."""
-    found = Violations()
-    found.check(fail, f"no program {program_id}", at="program_id", code="unknown_program")
+    found = Violations(
+        [InvalidInput(f"no program {program_id}", field="program_id", rule="unknown_program")]
+    )
     check_lines(lines, None, found)
-    found.raise_all()
-    raise AssertionError("unreachable: the program's refusal is among those raised")
+    return InvalidInputs(found.found)
 
 
 def eligible_cost(lines: Sequence[InvoiceLine], program: Program) -> int:
