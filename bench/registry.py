@@ -34,6 +34,7 @@ from bench._wrk import (
 )
 from bench.common import Figure, cpu_seconds
 from contracts.registry import ENTERPRISE_TOPIC
+from ikm_cli.launcher import KEEP_ALIVE_SECONDS
 from ikmdev.infra import free_port
 from ikmkit.auth import issue_token
 from ikmkit.service.settings import DEV_JWT_SECRET
@@ -55,10 +56,19 @@ OPEN_LOOP_P99_MS = 50.0
 LOOP = os.environ.get("BENCH_LOOP", "asyncio")
 
 
+def server_command(app: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", app, "--factory",
+        "--port", str(port), "--loop", LOOP, "--http", "httptools", "--no-access-log",
+        "--log-level", "warning", "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
+    ]  # fmt: skip
+
+
 def start_service(
     app: str, kafka: str, workdir: Path, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``uvicorn <app> --factory`` as its own process (``LOOP``, httptools); its URL once ready."""
+    """``uvicorn <app> --factory`` as its own process (``LOOP``, httptools, the services'
+    keep-alive); its URL once ready."""
     port = free_port()
     name = app.split(":", maxsplit=1)[0].split(".")[1].strip("_")
     environment = {
@@ -70,13 +80,8 @@ def start_service(
     }
     log = (workdir / f"{name}.log").open("ab")
     process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", app, "--factory",
-            "--port", str(port), "--loop", LOOP, "--http", "httptools", "--no-access-log",
-            "--log-level", "warning",
-        ],
-        env=environment, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        server_command(app, port), env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -20,6 +20,14 @@ import httpx
 from ikmkit.service.instance import INSTANCE_ENV, INSTANCE_HEADER
 
 HOST = "127.0.0.1"
+
+KEEP_ALIVE_SECONDS = 75
+"""How long a service keeps an idle HTTP connection open: longer than whatever sends on it
+keeps it for its next request (ingress-nginx's upstream pool and AWS's load balancer: 60 s;
+httpx's pool: 5 s), so the sender always gives it up first. At uvicorn's default (5 s) a
+request sent as the server closed the connection was reset: a 502 for a POST through the
+ingress. The image's entrypoint has the same default; ``UVICORN_TIMEOUT_KEEP_ALIVE``
+(uvicorn's own variable) sets both, e.g. above 600 s behind Google Cloud's load balancer."""
 BIND_FAILURE = "address already in use"
 
 
@@ -75,6 +83,8 @@ def start_service(name: str, port: int, env: dict[str, str], log_dir: Path) -> S
             "--port",
             str(port),
             "--no-access-log",
+            "--timeout-keep-alive",
+            env.get("UVICORN_TIMEOUT_KEEP_ALIVE", str(KEEP_ALIVE_SECONDS)),
             "--loop",  # as the image runs it (deploy/docker/entrypoint.sh: uvloop's tail)
             "asyncio",
         ],

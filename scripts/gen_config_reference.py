@@ -46,6 +46,9 @@ STANDARD_VARIABLES: dict[str, str] = {
     "OTEL_TRACES_EXPORTER": "otlp, console or none. Default otlp iff an endpoint is set.",
     "OTEL_EXPORTER_OTLP_HEADERS": "Headers for the OTLP exporter (e.g. an API key).",
     "OTEL_RESOURCE_ATTRIBUTES": "Extra resource attributes, e.g. deployment.environment=prod.",
+    "UVICORN_TIMEOUT_KEEP_ALIVE": "Seconds an idle HTTP connection stays open. Default 75: "
+    "longer than the ingress or load balancer in front keeps one (ingress-nginx, AWS: 60 s), "
+    "so it never sends on a connection being closed; above 600 behind Google Cloud's.",
 }
 STANDARD_PREFIXES = ("OTEL_",)
 # Not read by the settings classes but required in every deployment: the defaults are for

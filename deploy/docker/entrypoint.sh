@@ -21,10 +21,13 @@ case "$service" in
     ;;
 esac
 
+# --timeout-keep-alive: longer than the ingress or load balancer keeps an idle connection to
+# send on (60 s), so it always closes first (ikm_cli/launcher.py KEEP_ALIVE_SECONDS).
 # --loop asyncio: under load uvloop left a few connections waiting seconds (registry p99
 # 1.1-1.2 s, max 2.4 s vs 0.14 s / 0.15 s on the stdlib loop; docs/performance.md "Registry").
 exec uvicorn "services.${service}.main:create_app" --factory \
   --host 0.0.0.0 --port "$port" --loop asyncio --http httptools \
   --no-access-log --proxy-headers --forwarded-allow-ips '*' \
   --timeout-graceful-shutdown 20 \
+  --timeout-keep-alive "${UVICORN_TIMEOUT_KEEP_ALIVE:-75}" \
   --log-config /opt/ikm/uvicorn-logging.json

@@ -72,6 +72,18 @@ def test_entrypoint_runs_every_service_on_its_settings_port() -> None:
     assert {int(p) for p in exposed[0].split()} == {s.port for s in SERVICES.values()}
 
 
+def test_the_image_and_ikm_dev_keep_idle_connections_alike_and_past_the_ingress() -> None:
+    """Both start uvicorn with the same keep-alive, and it outlasts ingress-nginx's upstream
+    keep-alive (60 s), which would otherwise send requests on connections being closed."""
+    from ikm_cli.launcher import KEEP_ALIVE_SECONDS
+
+    text = ENTRYPOINT.read_text(encoding="utf-8")
+    found = re.findall(r'--timeout-keep-alive "\$\{UVICORN_TIMEOUT_KEEP_ALIVE:-(\d+)\}"', text)
+    assert [int(seconds) for seconds in found] == [KEEP_ALIVE_SECONDS]
+    assert KEEP_ALIVE_SECONDS > 60
+    assert GEN["allowed_without_settings"]("UVICORN_TIMEOUT_KEEP_ALIVE")
+
+
 def test_compose_runs_every_service_with_its_settings() -> None:
     services = load_compose()["services"]
     deployed = {name: s for name, s in services.items() if s.get("command", [None])[0] in SERVICES}
