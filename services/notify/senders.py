@@ -304,7 +304,7 @@ class HttpWebhookSender:
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self._timeout):
-                response = await client.send(request, stream=True)
+                response = await _send(client, request)
                 read = 0
                 async for chunk in response.aiter_raw():
                     read += len(chunk)
@@ -325,6 +325,20 @@ class HttpWebhookSender:
         for client in clients:
             await client.aclose()
 
+
+async def _send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """The request's answer; sent once more, on a new connection, when the connection it went
+    out on was dropped unanswered: receivers close an idle one after a few seconds (5 s for
+    uvicorn, Node.js and Apache, httpx's own pool time), so a send may meet the close. A
+    webhook may arrive twice in any case (receivers drop repeats by ``webhook-id``)."""
+    try:
+        return await client.send(request, stream=True)
+    except DROPPED:  # the pool has discarded that connection
+        return await client.send(request, stream=True)
+
+
+DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+"""A connection closed or reset under a request before any answer came."""
 
 ANSWER_READ_MAX = 64 * 1024
 

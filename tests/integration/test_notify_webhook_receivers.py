@@ -110,3 +110,27 @@ async def test_a_tls_connection_serves_only_the_name_its_certificate_was_checked
             await sender.post(other, BODY, signed(other, BODY))
         await sender.post(first, BODY, signed(first, BODY))
     assert hosts == [f"hooks-a.test:{port}".encode()]  # the same name, kept alive
+
+
+async def test_a_send_on_a_connection_the_receiver_was_closing_goes_on_a_new_one() -> None:
+    """Receivers close an idle connection after a few seconds (uvicorn, Node.js and Apache
+    after 5 s: httpx's own pool time), so a send can go out on a connection the receiver is
+    closing, which it drops unanswered. That send failed and waited for its retry (2 s and
+    more, an attempt in the ledger); nothing was delivered, so it goes at once on a new
+    connection (receivers drop repeats by ``webhook-id`` in any case)."""
+    answered: list[int] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = peer.requests
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        answered.append(connection)
+        await read_request(reader)  # the next send, on this connection
+        if connection == 1:
+            return  # the receiver hangs up without an answer: its keep-alive ran out
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        answered.append(connection)
+
+    async with ScriptedPeer(script) as peer, webhook_sender(TIMEOUT) as sender:
+        await sender.post(peer.url, BODY, signed(peer.url, BODY))
+        await sender.post(peer.url, BODY, signed(peer.url, BODY))
+    assert answered == [1, 2]  # the second send answered, on a second connection
