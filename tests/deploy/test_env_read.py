@@ -2,8 +2,8 @@
 
 The settings classes are checked by test_drift.py; the rest (``IKM_LOG_LEVEL``, ``OTEL_*``) is
 allowed by name there. Here each of those names must be read at run time: by the code
-(``ikmkit``, ``services``) or by the OpenTelemetry components it builds (``Resource``,
-``BatchSpanProcessor``, ``OTLPSpanExporter``). ``OTEL_METRICS_EXPORTER=none`` was set in both
+(``ikmkit``, ``services``), by the OpenTelemetry components it builds (``Resource``,
+``BatchSpanProcessor``, ``OTLPSpanExporter``), or by the image's entrypoint for uvicorn. ``OTEL_METRICS_EXPORTER=none`` was set in both
 deployments, and the k8s ConfigMap said "set to otlp to push metrics instead": nothing reads it
 (the services build no meter provider), so setting it changed nothing.
 """
@@ -39,7 +39,12 @@ def read_somewhere(name: str) -> bool:
         for p in (ROOT / d).rglob("*.py")
     ]
     sdk = [inspect.getsource(importlib.import_module(m)) for m in OTEL_MODULES]
-    return any(f'"{name}"' in text for text in code) or any(name in text for text in sdk)
+    entrypoint = (ROOT / "deploy" / "docker" / "entrypoint.sh").read_text(encoding="utf-8")
+    return (
+        any(f'"{name}"' in text for text in code)
+        or any(name in text for text in sdk)
+        or f"${{{name}:-" in entrypoint  # the server's options: the image passes them to uvicorn
+    )
 
 
 def unread(names: set[str]) -> set[str]:
