@@ -3,9 +3,10 @@
 The settings classes are checked by test_drift.py; the rest (``IKM_LOG_LEVEL``, ``OTEL_*``) is
 allowed by name there. Here each of those names must be read at run time: by the code
 (``ikmkit``, ``services``), by the OpenTelemetry components it builds (``Resource``,
-``BatchSpanProcessor``, ``OTLPSpanExporter``), or by the image's entrypoint for uvicorn. ``OTEL_METRICS_EXPORTER=none`` was set in both
-deployments, and the k8s ConfigMap said "set to otlp to push metrics instead": nothing reads it
-(the services build no meter provider), so setting it changed nothing.
+``BatchSpanProcessor``, ``OTLPSpanExporter``), or by the image's entrypoint for uvicorn.
+``OTEL_METRICS_EXPORTER=none`` was set in both deployments, and the k8s ConfigMap said "set to
+otlp to push metrics instead": nothing reads it (the services build no meter provider), so
+setting it changed nothing.
 """
 
 from __future__ import annotations
