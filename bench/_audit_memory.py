@@ -26,7 +26,7 @@ import bench.audit as audit_bench
 from bench._cli_peak import run_cli
 from ikm_cli.audit_rebuild import load_definition
 from ikmdev.infra import resolve_kafka
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox import OUTBOX_STREAMS
 from ikmkit.store.resolve import store_for
 

@@ -20,7 +20,7 @@ import uuid
 from bench import audit
 from ikmdev.infra import resolve_kafka
 from ikmkit.audit import chain_batch
-from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 
 _VERIFY_CHUNK = chain_batch.verify_chunk
 

@@ -24,7 +24,7 @@ from bench.notify import _publish, _SinkProcess
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import EmbeddedKafka
 from ikmkit.messaging.inbox import INBOX
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.store.sqlite import SqliteStore
 from services.notify.main import definition
 from services.notify.settings import NotifySettings

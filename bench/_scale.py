@@ -45,7 +45,7 @@ from bench.common import Figure
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import resolve_kafka
 from ikmkit.auth import issue_token
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.progress import ConsumerLagProbe
 from ikmkit.service.settings import DEV_JWT_SECRET
 

@@ -26,7 +26,7 @@ from bench.common import Figure
 from contracts.registry import EnterpriseVerified
 from ikmkit.audit.reader import LogReader
 from ikmkit.audit.replay import DEFAULT_WORKERS, replay
-from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from ikmkit.messaging.outbox import OUTBOX, Outbox, row_message
 
 EVENTS = 100_000

@@ -54,7 +54,7 @@ from bench._insights_mix import event_mix
 from bench.common import Figure
 from ikmdev.infra import EmbeddedKafka
 from ikmkit.messaging.inbox import INBOX
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.store import CollectionSpec
 from ikmkit.store.sqlite import SqliteStore
 from services.insights.handlers import events as insight_events

@@ -45,7 +45,7 @@ from contracts.notify import DELIVERY_TOPIC, NotificationDelivered
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmdev.infra import EmbeddedKafka
 from ikmkit.auth import issue_token
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.service.settings import DEV_JWT_SECRET
 
 TARGETS_AT = 300.0  # the issue's targets are stated at this rate

@@ -54,7 +54,7 @@ from ikmdev.infra import EmbeddedKafka, free_port, wait_for_port
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.service.runtime import Runtime
 from ikmkit.store.sqlite import SqliteStore
 from services.notify.bootstrap import Notify

@@ -29,7 +29,7 @@ from ikm_cli.output import JsonOption, emit, stdout
 from ikm_cli.state import STATE_DIR, STATE_FILE, read_state
 from ikm_cli.supervisor import Supervisor
 from ikmdev.infra import EmbeddedKafka, KafkaEndpoint, free_port, resolve_kafka
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 
 app = typer.Typer(help="Run the whole system locally.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)  # a message stays one line in dev.log

@@ -15,7 +15,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.topics import TOPIC_PREFIX, dead_letter_topic
+from contracts.topics import TOPIC_PREFIX, dead_letter_topic, is_dead_letter_topic
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.service.runtime import ServiceDefinition, build_runtime
 
@@ -69,6 +69,11 @@ def service_access(service: str) -> Access:
         reads=tuple(sorted({t for topics in groups.values() for t in topics})),
         groups=tuple(sorted(groups)),
     )
+
+
+def dead_letter_topics() -> list[str]:
+    """Every consumer group's dead-letter topics, of every service."""
+    return sorted(t for s in SERVICES for t in service_access(s).writes if is_dead_letter_topic(t))
 
 
 def all_access() -> list[Access]:

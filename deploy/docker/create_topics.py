@@ -24,8 +24,7 @@ from aiokafka.errors import IncompatibleBrokerVersion, KafkaConnectionError
 
 from contracts.catalog import all_topics
 from ikmkit.messaging.kafka_security import kafka_client_options
-
-AUDIT_RETENTION = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+from ikmkit.messaging.kafka_topics import AUDIT_LOG_CONFIG
 
 
 async def connect(bootstrap: str, attempts: int = 30) -> AIOKafkaAdminClient:
@@ -48,7 +47,7 @@ async def main() -> None:
     partitions = int(os.environ.get("IKM_TOPIC_PARTITIONS", "6"))
     replication = int(os.environ.get("IKM_TOPIC_REPLICATION_FACTOR", "1"))
     configs = {
-        **AUDIT_RETENTION,
+        **AUDIT_LOG_CONFIG,
         "min.insync.replicas": os.environ.get("IKM_TOPIC_MIN_INSYNC_REPLICAS", "1"),
     }
     admin = await connect(bootstrap)

@@ -21,20 +21,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CorruptRecordException,
     InvalidTimestampError,
     MessageSizeTooLargeError,
     OffsetOutOfRangeError,
     RecordListTooLargeError,
-    TopicAlreadyExistsError,
     UnsupportedForMessageFormatError,
 )
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from ikmkit.messaging.consumer_stop import stop_consumer
 from ikmkit.messaging.kafka_security import kafka_client_options
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox import OutgoingMessage, PublishResult
 from ikmkit.messaging.outbox_log import LogCheck, LogMark
 from ikmkit.messaging.partitions import partition_of
@@ -361,38 +360,3 @@ class KafkaLogProbe:
                     event_id = headers.get("ce_id")
                     found[tp] = (records[0].offset, event_id.decode() if event_id else None)
         return found
-
-
-async def ensure_topics(
-    bootstrap_servers: str,
-    topics: Iterable[str],
-    *,
-    partitions: int = 3,
-    security: Mapping[str, Any] | None = None,
-) -> None:
-    """Create missing topics (idempotent)."""
-    options = kafka_client_options() if security is None else security
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **options)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in sorted(set(topics)) if t not in existing]
-        for topic in missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
-
-
-async def delete_topics(bootstrap_servers: str, topics: Iterable[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka_client_options())
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        doomed = [t for t in topics if t in existing]
-        if doomed:
-            await admin.delete_topics(doomed)
-    except Exception:  # cleanup is best-effort: a leftover topic only costs memory
-        log.warning("could not delete topics %s", list(topics), exc_info=True)
-    finally:
-        await admin.close()

@@ -21,8 +21,8 @@ from faststream.kafka import KafkaRouter
 from contracts.topics import dead_letter_topic
 from ikmkit.messaging.authenticity import Authenticity
 from ikmkit.messaging.consumer import RedeliveryPolicy
-from ikmkit.messaging.kafka import ensure_topics
 from ikmkit.messaging.kafka_security import kafka_client_options
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox_metrics import watch_outbox
 from ikmkit.messaging.progress import watch_consumers
 from ikmkit.service.heap import settle_heap

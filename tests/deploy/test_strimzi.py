@@ -10,7 +10,7 @@ import runpy
 
 from contracts.catalog import all_topics
 from contracts.topics import dead_letter_topic
-from tests.deploy.manifests import K8S, ROOT, by_kind, k8s_errors, render
+from tests.deploy.manifests import K8S, ROOT, by_kind, k8s_errors, load_documents, render
 from tests.deploy.observability import OPERATIONS_DOC, doc_anchors, metric_names
 
 EXTERNAL = K8S / "external"
@@ -56,6 +56,26 @@ def test_kafka_exporter_watches_every_topic_and_group_the_services_use() -> None
         assert re.fullmatch(exporter["groupRegex"], group), group
     assert not re.fullmatch(exporter["groupRegex"], "console-consumer-1")
     assert {"cpu", "memory"} <= exporter["resources"]["limits"].keys()
+
+
+def test_every_topic_a_service_writes_is_made_with_copies_for_the_clusters_writes() -> None:
+    """The dead-letter topics were left to the services, which created them with one copy:
+    under the cluster's ``min.insync.replicas: 2`` such a topic takes no write, so the first
+    dead letter failed (a retriable error: redelivered, failing again) and stopped its
+    partition for good. Each is a KafkaTopic as the domain topics are, keeping every record."""
+    kafka = by_kind(render(EXTERNAL), "Kafka")["ikm"]
+    in_sync = int(kafka["spec"]["kafka"]["config"]["min.insync.replicas"])
+    made = {
+        t["spec"]["topicName"]: t["spec"] for t in load_documents(EXTERNAL / "kafka-topics.yaml")
+    }
+    consumed = groups()
+    written = set(all_topics()) | {
+        dead_letter_topic(t, g) for g, ts in consumed.items() for t in ts
+    }
+    assert written - set(made) == set()
+    for topic in written:
+        assert made[topic]["replicas"] > in_sync, topic  # one broker may be down
+        assert made[topic]["config"]["retention.ms"] == "-1", topic
 
 
 def test_prometheus_operator_scrapes_the_exporter_pods() -> None:

@@ -28,7 +28,8 @@ from ikm_cli.audit_trail import enterprise_trail
 from ikm_cli.main import app
 from ikmkit.audit.findings import Kind
 from ikmkit.audit.replay import Selection, replay
-from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store.sqlite import SqliteStore

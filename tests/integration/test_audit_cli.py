@@ -24,7 +24,7 @@ from contracts.registry import ENTERPRISE_TOPIC, EnterpriseVerified
 from ikm_cli.audit_rebuild import load_definition
 from ikm_cli.main import app
 from ikmdev.infra import EmbeddedKafka
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_STREAMS, Outbox
 from ikmkit.store.resolve import store_for
 from services.registry.main import definition as registry_definition

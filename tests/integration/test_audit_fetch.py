@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from ikmkit.audit import fetch
 from ikmkit.audit.reader import LogReader
-from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from tests.support.log_read import read_log
 
 PARTITIONS = 3

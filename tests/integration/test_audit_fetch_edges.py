@@ -20,7 +20,7 @@ from aiokafka import codec as kafka_codec
 from contracts.registry import ENTERPRISE_TOPIC
 from ikmkit.audit import fetch
 from ikmkit.audit.replay import replay
-from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from tests.support.audit_log import publish_events
 from tests.support.log_read import read_log
 from tests.support.values import random_nib

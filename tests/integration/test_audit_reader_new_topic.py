@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from ikmkit.audit.reader import LogReader
-from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 
 
 async def test_a_topic_created_as_the_reader_starts_is_read_whole(

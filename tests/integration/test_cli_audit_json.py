@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from contracts.catalog import all_topics
 from ikm_cli.main import app
 from ikmdev.infra import EmbeddedKafka
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 
 
 @pytest.fixture(scope="module")

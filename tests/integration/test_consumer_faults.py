@@ -19,7 +19,8 @@ from ikmkit.messaging.cloudevents import event_payload
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.deadletter import PAYLOAD_PREFIX
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
-from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from ikmkit.store import CollectionSpec, Store
 from tests.support.consumer_effects import (
     EFFECTS,

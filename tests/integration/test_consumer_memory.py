@@ -21,7 +21,8 @@ from contracts.registry import EnterpriseRegistered
 from ikmkit.messaging.cloudevents import event_payload
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX, INBOX_COLLECTIONS
-from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from ikmkit.store import CollectionSpec, Store
 from tests.support.consumer_effects import EFFECTS, record_effect, registered
 from tests.support.kafka import envelope_headers, eventually, session_timeout_ms

@@ -23,7 +23,8 @@ from ikmkit.audit.chain import ChainVerifier
 from ikmkit.messaging.cloudevents import event_payload
 from ikmkit.messaging.consumer import EventConsumer
 from ikmkit.messaging.inbox import INBOX_COLLECTIONS
-from ikmkit.messaging.kafka import KafkaPublisher, delete_topics, ensure_topics
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from ikmkit.messaging.outbox import OutgoingMessage
 from ikmkit.store import CollectionSpec, Store
 from ikmkit.unit_of_work import UnitOfWork

@@ -10,7 +10,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from ikmkit.messaging.progress import ConsumerLagProbe
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from contracts.notify import DELIVERY_TOPIC
 from ikmdev.infra import EmbeddedKafka
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.progress import ConsumerProgress, watch_consumers
 from ikmkit.service.settings import ServiceSettings
 from ikmkit.telemetry import metrics

@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from contracts.registry import ENTERPRISE_TOPIC
-from ikmkit.messaging.kafka import delete_topics, ensure_topics
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from ikmkit.messaging.progress import ConsumerLagProbe
 from ikmkit.telemetry.otel import setup_tracing
 from services.notify.main import definition as notify_definition

@@ -17,7 +17,7 @@ from contracts.registry import ENTERPRISE_TOPIC
 from ikm_cli.main import app as cli
 from ikmdev.infra import free_port
 from ikmkit.auth import issue_token
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.service.runtime import Runtime, create_service_app
 from ikmkit.service.settings import DEV_JWT_SECRET
 from services.registry.main import definition as registry_definition

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox import OutgoingMessage
 
 TOPIC = "ikm.test.publisher-latency.v1"

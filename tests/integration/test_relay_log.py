@@ -13,7 +13,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ikmdev.infra import EmbeddedKafka, free_port
-from ikmkit.messaging.kafka import KafkaLogProbe, KafkaPublisher, delete_topics, ensure_topics
+from ikmkit.messaging.kafka import KafkaLogProbe, KafkaPublisher
+from ikmkit.messaging.kafka_topics import delete_topics, ensure_topics
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox, outbox_backlog
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store import Store

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox import OUTBOX, OUTBOX_COLLECTIONS, Outbox
 from ikmkit.messaging.outbox_parking import NotParked, list_parked, parked_count, retry_parked
 from ikmkit.messaging.relay import OutboxRelay

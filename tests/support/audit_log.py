@@ -12,7 +12,8 @@ from contracts.registry import (
     EnterpriseVerified,
 )
 from contracts.subsidy import APPLICATION_TOPIC
-from ikmkit.messaging.kafka import KafkaPublisher, ensure_topics
+from ikmkit.messaging.kafka import KafkaPublisher
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox import OUTBOX_COLLECTIONS, Outbox, OutgoingMessage
 from ikmkit.messaging.relay import OutboxRelay
 from ikmkit.store.sqlite import SqliteStore

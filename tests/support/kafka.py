@@ -19,7 +19,7 @@ from contracts.envelope import GENESIS_HASH, EnvelopeAttributes
 from contracts.topics import source_of
 from ikmkit.messaging.cloudevents import chain_hash, event_payload, to_headers
 from ikmkit.messaging.consumer import EventConsumer
-from ikmkit.messaging.kafka import ensure_topics
+from ikmkit.messaging.kafka_topics import ensure_topics
 from ikmkit.messaging.outbox_log import LogMark
 from ikmkit.service.settings import ServiceSettings
 
