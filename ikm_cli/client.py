@@ -10,6 +10,7 @@ A refusal is printed as its status and the problem's rule and detail, each field
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ikm_cli import state
-from ikm_cli.output import fail
+from ikm_cli.output import fail, stderr
 from ikm_cli.tokens import issue_token
 
 if TYPE_CHECKING:
@@ -30,6 +31,18 @@ UrlOption = Annotated[
 TokenOption = Annotated[
     str | None, typer.Option(help="Bearer token (else IKM_TOKEN, else a dev ministry token).")
 ]
+
+
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Seconds before each new attempt of a request that went unanswered: ~15 s in all, the
+time a service takes to restart or a rolling update to bring up its next instance."""
+UNAVAILABLE = {502, 503, 504}
+
+
+def _waiting(why: str, delay: float, attempt: int) -> None:
+    message = f"{why}; sending it again in {delay:g} s (attempt {attempt + 1} of "
+    stderr().print(f"{message}{len(RETRY_DELAYS) + 1})", highlight=False, markup=False)
+    time.sleep(delay)
 
 
 class ServiceError(Exception):
@@ -105,17 +118,32 @@ class ServiceClient:
             base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def call(self, method: str, path: str, *, again: bool | None = None, **kwargs: Any) -> Any:
+        """The answer's JSON. A request the service did not get, or that a proxy could not
+        hand to it (502, 503, 504: a restart), is sent again after each of ``RETRY_DELAYS``;
+        one it may have got only if sending it twice does no harm (``again``; a GET by
+        default)."""
         import httpx
 
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise ServiceError(None, f"cannot reach {self.base_url}{path}: {why}") from exc
-        if response.status_code >= 400:
-            raise ServiceError(response.status_code, error_details(response))
-        return response.json() if response.content else None
+        repeatable = method == "GET" if again is None else again
+        for attempt, delay in enumerate([*RETRY_DELAYS, None], start=1):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                error = ServiceError(None, f"cannot reach {self.base_url}{path}: {why}")
+                unsent = isinstance(exc, httpx.ConnectError)  # nothing reached the service
+                if delay is None or not (repeatable or unsent):
+                    raise error from exc
+                _waiting(str(error), delay, attempt)
+                continue
+            if response.status_code in UNAVAILABLE and repeatable and delay is not None:
+                _waiting(f"{self.base_url}{path}: {error_details(response)}", delay, attempt)
+                continue
+            if response.status_code >= 400:
+                raise ServiceError(response.status_code, error_details(response))
+            return response.json() if response.content else None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def close(self) -> None:
         self._http.close()

@@ -120,7 +120,8 @@ def _send(
 ) -> None:
     """One batch; a batch over the service's body limit (413) is sent again in halves."""
     try:
-        answer = client.call("POST", path, json={"rows": chunk})
+        # Sent again if unanswered: rows it registered the first time come back as existing.
+        answer = client.call("POST", path, json={"rows": chunk}, again=True)
     except ServiceError as exc:
         if exc.status != HTTP_TOO_LARGE or len(chunk) == 1:
             raise

@@ -98,3 +98,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from tests.support.schedule import StacksApartScheduling
 
     return StacksApartScheduling(config, log)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def quick_cli_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``ikm`` commands make their usual tries at an unanswered request, without the
+    seconds between them (a test of an unreachable service would wait ~15 s)."""
+    monkeypatch.setattr("ikm_cli.client.RETRY_DELAYS", (0.01,) * 5)

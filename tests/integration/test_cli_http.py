@@ -48,10 +48,20 @@ class FakeRegistry:
 
     registered: set[str] = field(default_factory=set)
     requests: list[list[dict[str, Any]]] = field(default_factory=list)
+    unavailable: set[int] = field(default_factory=set)  # the requests answered 503 (from 1)
+    seen: int = 0
 
     def app(self) -> FastAPI:
         api = FastAPI()
         install_error_handlers(api)
+
+        @api.middleware("http")
+        async def restarting(request: Request, call_next: Any) -> Any:
+            """What a proxy answers while the service behind it restarts."""
+            self.seen += 1
+            if self.seen in self.unavailable:
+                return JSONResponse({"detail": "no upstream"}, status_code=503)
+            return await call_next(request)
 
         @api.post("/enterprises/import")
         async def import_enterprises(
@@ -160,6 +170,38 @@ def test_a_file_sent_again_changes_nothing_and_exits_0(
     assert json.loads(again.stdout)["existing"] == 2
     errors = tmp_path / "ok.errors.csv"
     assert errors.read_text().splitlines() == ["row,nib,field,rule,message"]
+
+
+def test_a_batch_a_restarting_service_did_not_answer_is_sent_again(
+    registry: tuple[FakeRegistry, str], tmp_path: Path
+) -> None:
+    """An import of a large file outlives a rolling restart: the proxy answers 503 while no
+    instance is ready. The import stopped there; a batch is safe to send again (rows already
+    registered come back as existing), so it is, a few times over some seconds."""
+    fake, url = registry
+    fake.unavailable = {2, 3}
+    file = write_csv(tmp_path / "big.csv", *(good(nib) for nib in NIBS[:6]))
+    result = ikm("registry", "import", str(file), "--url", url, "--batch", "2", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["imported"] == 6
+    assert [len(sent) for sent in fake.requests] == [2, 2, 2]
+    assert (
+        "/enterprises/import: 503 Service Unavailable: no upstream; sending it again in 0.01 s"
+        in (result.stderr)
+    )
+
+
+def test_a_service_that_stays_unavailable_stops_the_import_after_its_tries(
+    registry: tuple[FakeRegistry, str], tmp_path: Path
+) -> None:
+    fake, url = registry
+    fake.unavailable = set(range(2, 100))
+    file = write_csv(tmp_path / "down.csv", *(good(nib) for nib in NIBS[6:10]))
+    result = ikm("registry", "import", str(file), "--url", url, "--batch", "2")
+    assert result.exit_code == 1
+    assert fake.seen == 1 + 6  # the first batch, then the second sent six times
+    assert "503 Service Unavailable" in result.stderr
+    assert "import stopped" in result.stderr
 
 
 def test_the_target_and_token_come_from_the_environment(
