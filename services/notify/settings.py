@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -17,7 +18,9 @@ class NotifySettings(ServiceSettings):
     smtp_host: str = Field("127.0.0.1", description="SMTP server host.")
     smtp_port: int = Field(1025, description="SMTP server port.")
     smtp_security: Literal["none", "starttls", "tls"] = Field(
-        "none", description="none, starttls (upgrade after connect) or tls (implicit TLS)."
+        "none",
+        description="none, starttls (upgrade after connect) or tls (implicit TLS). Production"
+        " refuses none with SMTP AUTH to a relay off this host (the password in clear).",
     )
     smtp_username: str | None = Field(None, description="SMTP AUTH user (unset: no auth).")
     smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password.")
@@ -44,3 +47,22 @@ class NotifySettings(ServiceSettings):
         description='Province -> Disperindag address (JSON), e.g. {"34": "ikm@jogjaprov.go.id"}',
     )
     ministry_email: str | None = Field(None, description="Address of the ministry's desk.")
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        in_clear = self.smtp_security == "none" and not _on_this_host(self.smtp_host)
+        if self.production and self.smtp_username and in_clear:
+            problems.append(
+                "NOTIFY_SMTP_USERNAME is set but NOTIFY_SMTP_SECURITY is none: the relay's"
+                " password and every e-mail would cross the network in clear (starttls, tls)"
+            )
+        return problems
+
+
+def _on_this_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -142,3 +142,28 @@ def test_production_refuses_any_secret_left_at_its_published_default() -> None:
         update={"certificate_key": SecretStr("c" * 40), "pseudonym_key": SecretStr("p" * 40)}
     )
     assert fixed.production_problems() == []
+
+
+def test_production_refuses_an_smtp_password_sent_in_clear() -> None:
+    """SMTP AUTH with ``NOTIFY_SMTP_SECURITY=none`` sent the relay's password, then every
+    e-mail (names, addresses: personal data), over the network as plain text."""
+    from services.notify.main import definition as notify_definition
+    from services.notify.settings import NotifySettings
+
+    signing, public = generate_keypair()
+    settings = NotifySettings(
+        env="production",
+        jwt_secret=SECRET,
+        event_signing_key=signing,
+        event_public_keys={s: public for s in ("registry", "subsidy", "training", "insights")},
+        smtp_host="smtp.example.go.id",
+        smtp_username="ikm",
+        smtp_password=SecretStr("relay-password"),
+        smtp_security="none",
+    )
+    with pytest.raises(UnsafeSettings, match="NOTIFY_SMTP_USERNAME is set but NOTIFY_SMTP_SECU"):
+        create_service_app(notify_definition(settings))
+    for security in ("starttls", "tls"):
+        assert settings.model_copy(update={"smtp_security": security}).production_problems() == []
+    loopback = settings.model_copy(update={"smtp_host": "127.0.0.1"})  # a relay on the node
+    assert loopback.production_problems() == []
