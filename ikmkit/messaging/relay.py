@@ -24,12 +24,12 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from prometheus_client import Counter, Gauge
 
+from ikmkit.lease import Lease
 from ikmkit.messaging.outbox import (
     LEASE_ID,
     OUTBOX,
@@ -54,7 +54,7 @@ from ikmkit.messaging.outbox_parking import (
     release_orphans,
     sent_fields,
 )
-from ikmkit.store import RETRYABLE, DuplicateKey, Store, Transaction
+from ikmkit.store import Store
 from ikmkit.telemetry import metrics
 
 log = logging.getLogger("ikmkit.messaging.outbox")
@@ -96,13 +96,11 @@ class OutboxRelay:
         self._publisher = publisher
         self._batch_size = batch_size
         self._poll_interval = poll_interval
-        self._lease_seconds = lease_seconds
-        self._owner = owner or str(uuid.uuid4())
+        self._lease = Lease(store, OUTBOX_STREAMS, LEASE_ID, seconds=lease_seconds, owner=owner)
         self._probe = log_probe
         self._topics = sorted(set(topics))
         self._verify_interval = verify_interval
         self._service = service
-        self._lease_held_until = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -151,19 +149,8 @@ class OutboxRelay:
         if self._probe is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._probe.stop(), 5)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._release_lease(), 5)
-
-    async def _release_lease(self) -> None:
-        """Hand the lease back on a graceful stop: a replacement need not wait for it to expire."""
-        if self._lease_held_until <= time.time():
-            return
-        self._lease_held_until = 0.0
-        with contextlib.suppress(Exception):  # best effort: it expires anyway
-            async with self._store.transaction() as uow:
-                lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
-                if lease is not None and lease["owner"] == self._owner:
-                    await uow.replace(OUTBOX_STREAMS, {**lease, "expires": 0.0})
+        with contextlib.suppress(Exception):  # a replacement need not wait for it to run out
+            await asyncio.wait_for(self._lease.release(), 5)
 
     async def _run(self) -> None:
         """Relay on every commit (``wake``), at once and while there is more; poll as a fallback.
@@ -293,32 +280,11 @@ class OutboxRelay:
         self.wake()
 
     async def _hold_lease(self) -> bool:
-        now = time.time()
-        if self._lease_held_until - now > self._lease_seconds / 2:
-            return True  # ours, and nobody else may take it before it runs out
-        try:
-            async with self._store.transaction() as uow:
-                held_until = await self._claim_lease(uow, now)
-        except (*RETRYABLE, DuplicateKey):
+        if not await self._lease.held():
             return False
-        if held_until > now and self._lease_held_until <= now:
+        if self._lease.gained:
             self._verify_due = True  # newly ours: another relay may have parked or published
-        self._lease_held_until = held_until
-        return held_until > now
-
-    async def _claim_lease(self, uow: Transaction, now: float) -> float:
-        """Take or renew the lease; returns until when we hold it (0 if someone else does)."""
-        lease = await uow.get(OUTBOX_STREAMS, LEASE_ID)
-        expires = now + self._lease_seconds
-        if lease is None:
-            await uow.insert(
-                OUTBOX_STREAMS, {"id": LEASE_ID, "owner": self._owner, "expires": expires}
-            )
-            return expires
-        if lease["owner"] != self._owner and float(lease["expires"]) > now:
-            return 0.0
-        await uow.replace(OUTBOX_STREAMS, {**lease, "owner": self._owner, "expires": expires})
-        return expires
+        return True
 
 
 def _classify(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ikmkit.clock import Clock, system_clock
+from ikmkit.lease import Lease
 from ikmkit.messaging.outbox import Outbox
 from ikmkit.service.runtime import Runtime
 from ikmkit.store import Store
@@ -22,7 +23,7 @@ from services.notify.senders import (
     WebhookSender,
 )
 from services.notify.settings import NotifySettings
-from services.notify.store import NotifyUnit, SubscriptionCache
+from services.notify.store import DISPATCH, NotifyUnit, SubscriptionCache
 from services.notify.templates import Renderer
 
 
@@ -76,6 +77,7 @@ def bootstrap(
         idle_seconds=settings.dispatch_idle_seconds,
         sending=sending,
         offices=contacts,
+        lease=Lease(store, DISPATCH, "dispatcher", seconds=settings.dispatch_lease_seconds),
     )
     cache = SubscriptionCache()
     return Notify(

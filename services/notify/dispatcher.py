@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Mapping
 
+from ikmkit.lease import Lease
 from ikmkit.unit_of_work import Units
 from services.notify import handlers, queries
 from services.notify.commands import SendOutcome
@@ -52,8 +53,10 @@ class Dispatcher:
         idle_seconds: float = 0.5,
         sending: SendLoop | None = None,
         offices: Mapping[str, Contact] | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self._units = units
+        self._lease = lease  # None: the only dispatcher of the store
         self._offices = offices or {}  # configured addresses (settings), not the replica's
         self._email = email
         self._webhooks = webhooks
@@ -89,11 +92,12 @@ class Dispatcher:
         ``idle_seconds`` is only the fallback for retries falling due. A pass's outcomes are
         recorded while the next pass reads and sends, so the SMTP server is not left idle
         during the writes; the next pass skips what is sent but not yet recorded."""
+        keeping = asyncio.create_task(self._lease.keep()) if self._lease else None
         try:
             while True:
                 self._wake.clear()  # what is committed from here on wakes the next pass
                 try:
-                    attempted = await self._pass()
+                    attempted = await self._turn()
                 except Exception:
                     log.exception("dispatch pass failed; retrying")
                     attempted = 0
@@ -103,7 +107,21 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle)
         finally:
-            await self._settle()  # what was sent is recorded, not sent again after a restart
+            try:
+                await self._settle()  # what was sent is recorded, not sent again after a restart
+            finally:
+                if keeping is not None:
+                    keeping.cancel()
+                if self._lease is not None:
+                    await self._lease.release()  # then another replica's dispatcher goes on
+
+    async def _turn(self) -> int:
+        """A pass if this replica's dispatcher holds the lease (kept while it sends by
+        ``run``): several replicas' dispatchers would each send what they read before the
+        first had recorded it. The others wait and take over when the holder stops or dies."""
+        if self._lease is not None and not await self._lease.held():
+            return 0
+        return await self._pass()
 
     async def dispatch_due(self) -> int:
         """Send one batch of due e-mails and webhooks and record the outcomes; returns how

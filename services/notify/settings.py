@@ -42,6 +42,12 @@ class NotifySettings(ServiceSettings):
     dispatch_batch: int = Field(500, description="Notifications the dispatcher takes per pass.")
     dispatch_concurrency: int = Field(32, description="Sends in flight at once.")
     dispatch_idle_seconds: float = Field(0.5, description="Poll interval when nothing is due.")
+    dispatch_lease_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="One replica's dispatcher sends at a time, holding a lease it renews; when"
+        " that replica dies another's takes over within this many seconds.",
+    )
     regional_emails: dict[str, str] = Field(
         default_factory=dict,
         description='Province -> Disperindag address (JSON), e.g. {"34": "ikm@jogjaprov.go.id"}',

@@ -20,6 +20,8 @@ NOTIFICATIONS = "notifications"
 DELIVERIES = "deliveries"
 SUBSCRIPTIONS = "subscriptions"
 CONTACTS = "contacts"
+DISPATCH = "dispatch"
+"""The dispatcher's lease: which replica's dispatcher sends (``ikmkit.lease``)."""
 
 _NOTIFICATION_INDEXES = (
     ("recipient", "channel", "created_at"),
@@ -59,6 +61,7 @@ COLLECTIONS = (
     ),
     CollectionSpec(SUBSCRIPTIONS, indexes=[("active",)]),
     CollectionSpec(CONTACTS),
+    CollectionSpec(DISPATCH),
 )
 
 
