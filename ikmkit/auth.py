@@ -18,6 +18,8 @@ Roles (claim ``role``, or exactly one of them among Keycloak's ``realm_access.ro
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ from contracts.values import ROLES, Role
 from ikmkit.service.errors import Forbidden, Unauthorized
 from ikmkit.service.settings import ServiceSettings
 
+log = logging.getLogger(__name__)
+
 ISSUER = "ikm-platform"
 AUDIENCE = "ikm-platform"
 MAX_LIFETIME_SECONDS = 12 * 3600
@@ -39,6 +43,9 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ["sub", "iss", "aud", "iat", "exp"]
 LEEWAY_SECONDS = 30  # clock skew between the identity provider and the services
 JWKS_REFRESH_COOLDOWN = 30.0
+JWKS_LIFESPAN = 300.0
+JWKS_STALE_MAX = 24 * 3600.0
+"""How long an identity provider that does not answer is trusted on the keys it last published."""
 CACHE_SIZE = 4096
 
 
@@ -91,23 +98,53 @@ def _refused(reason: str, rule: str) -> Unauthorized:
 
 
 class JwksKeys:
-    """An identity provider's signing keys by ``kid`` (PyJWKClient, cached)."""
+    """An identity provider's signing keys by ``kid``, read again every ``JWKS_LIFESPAN``
+    seconds, and at once (at most once per ``JWKS_REFRESH_COOLDOWN``) for a ``kid`` not seen.
+
+    When the provider does not answer, the keys it last published keep serving (for up to
+    ``JWKS_STALE_MAX``) and it is asked again once per cooldown: before, every new token was
+    refused until it answered, for the whole platform, each refusal after the fetch's timeout.
+    Called off the event loop (``caller_for``), from several threads."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
-        self._client = jwt.PyJWKClient(
-            url, cache_jwk_set=True, lifespan=300, timeout=timeout,
-            cooldown_duration=JWKS_REFRESH_COOLDOWN,
-        )  # fmt: skip
+        self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=timeout)
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched = float("-inf")  # time.monotonic() of the last read that answered
+        self._asked = float("-inf")  # of the last read tried
+        self._failure: str | None = None  # why the last read failed, if it did
+        self._lock = threading.Lock()
 
     def key_for(self, kid: object) -> jwt.PyJWK:
         if not isinstance(kid, str) or not kid:
             raise _refused("no kid in the token header", "kid")
+        with self._lock:
+            now = time.monotonic()
+            if self._due(kid, now):
+                self._read(now)
+            key = self._keys.get(kid)
+            if key is not None and now - self._fetched <= JWKS_STALE_MAX:
+                return key
+            if self._failure is not None:
+                raise _refused(f"identity provider keys unavailable ({self._failure})", "jwks")
+            raise _refused(f"unknown signing key {kid!r}", "kid")
+
+    def _due(self, kid: str, now: float) -> bool:
+        cooled = now - self._asked >= JWKS_REFRESH_COOLDOWN
+        if now - self._fetched > JWKS_LIFESPAN:  # time to read again, unless it just failed
+            return self._failure is None or cooled
+        return kid not in self._keys and cooled
+
+    def _read(self, now: float) -> None:
+        self._asked = now
         try:
-            return self._client.get_signing_key(kid)
-        except jwt.PyJWKClientConnectionError as exc:
-            raise _refused(f"identity provider keys unavailable ({exc})", "jwks") from exc
-        except jwt.PyJWKClientError as exc:
-            raise _refused(f"unknown signing key {kid!r}", "kid") from exc
+            keys = self._client.get_signing_keys(refresh=True)
+        except jwt.PyJWKClientError as exc:  # unreachable, an error status, no usable key
+            if self._failure is None:
+                log.warning("identity provider keys not read (%s); the last ones serve", exc)
+            self._failure = str(exc)
+            return
+        self._keys = {key.key_id: key for key in keys if key.key_id}
+        self._fetched, self._failure = now, None
 
 
 @dataclass(frozen=True, eq=False)

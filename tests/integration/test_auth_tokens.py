@@ -6,6 +6,7 @@ Every refusal is a 401 naming its reason (``unauthorized.<rule>``).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -45,6 +46,7 @@ class IdentityProvider:
     )
     fetches: int = 0
     url: str = ""
+    down: bool = False  # its endpoint answers 503, as during an outage
 
     def jwks(self) -> dict[str, Any]:
         rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.rsa_key.public_key()))
@@ -86,6 +88,9 @@ def idp() -> Iterator[IdentityProvider]:
     class Certs(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             provider.fetches += 1
+            if provider.down:
+                self.send_error(503)
+                return
             body = json.dumps(provider.jwks()).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -235,6 +240,32 @@ async def test_keys_are_fetched_once_and_unknown_kids_do_not_hammer_the_provider
         for index in range(20):
             assert refused(await call(http, idp.token(kid=f"forged-{index}")), "kid")
     assert idp.fetches - before == 1
+
+
+async def test_an_identity_provider_outage_does_not_refuse_the_keys_it_published(
+    idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key set is read again every few minutes; when the provider did not answer then,
+    every new token was refused (401) until it came back, for the whole platform, and each
+    refusal first waited out the fetch's timeout. Its last keys serve until it answers: a
+    token of a key it published passes, one of a key never seen is refused as unverifiable,
+    and the provider is asked again once per cooldown, not on every request."""
+    monkeypatch.setattr("ikmkit.auth.JWKS_LIFESPAN", 0.2)
+    settings = ServiceSettings(env="production", jwt_jwks_url=idp.url, jwt_jwks_issuer=ISSUER)
+    transport = httpx.ASGITransport(app=app_for(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as http:
+        assert (await call(http, idp.token(sub="before-the-outage"))).status_code == 200
+        idp.down = True
+        try:
+            await asyncio.sleep(0.3)  # the key set is due to be read again
+            asked = idp.fetches
+            for index in range(5):
+                answer = await call(http, idp.token(sub=f"during-{index}"))
+                assert answer.status_code == 200, answer.text
+            assert refused(await call(http, idp.token(kid="rotated-2")), "jwks")
+            assert idp.fetches - asked == 1
+        finally:
+            idp.down = False
 
 
 async def test_hs256_tokens_need_audience_issuer_and_a_bounded_lifetime(
