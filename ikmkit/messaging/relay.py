@@ -153,6 +153,13 @@ class OutboxRelay:
             await asyncio.wait_for(self._lease.release(), 5)
 
     async def _run(self) -> None:
+        keeping = asyncio.create_task(self._lease.keep())  # a pass longer than the lease
+        try:
+            await self._relay()
+        finally:
+            keeping.cancel()
+
+    async def _relay(self) -> None:
         """Relay on every commit (``wake``), at once and while there is more; poll as a fallback.
 
         No waiting to batch: what commits while a pass is publishing is relayed together by
